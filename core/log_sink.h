@@ -1,0 +1,58 @@
+// LogSink: the writing end of logging, run by the control thread. It owns the queues the shards
+// log into, drains them (and the fallback queue) into the log file, and counts what was dropped
+// because a queue was full. Only the control thread calls drain().
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "core/log.h"
+#include "core/result.h"
+#include "core/spsc_queue.h"
+
+namespace vmx {
+
+class LogQueue {
+public:
+    explicit LogQueue(std::size_t capacity) : queue_(capacity) {}
+    bool push(LogRecord& r) { return queue_.push(r); }
+    std::optional<LogRecord> pop() { return queue_.pop(); }
+    std::atomic<std::uint64_t> dropped{0};
+
+private:
+    SpscQueue<LogRecord> queue_;
+};
+
+enum class LogEcho : std::uint8_t { none, stderr_too };
+
+class LogSink {
+public:
+    // Opens (appends to) `path`; an empty path writes to stderr only.
+    static Result<std::unique_ptr<LogSink>> open(const std::string& path, LogEcho echo);
+    ~LogSink();
+    LogSink(const LogSink&) = delete;
+    LogSink& operator=(const LogSink&) = delete;
+
+    // A queue for one shard thread; owned by the sink so it outlives the thread's last event.
+    LogQueue* make_queue(std::size_t capacity);
+    // Writes every waiting record; returns how many.
+    std::size_t drain();
+    std::uint64_t dropped() const noexcept;
+
+private:
+    LogSink(int fd, LogEcho echo) : fd_(fd), echo_(echo) {}
+    void write_record(const LogRecord& r);
+    void flush();
+
+    int fd_ = -1;
+    LogEcho echo_ = LogEcho::none;
+    std::mutex queues_mutex_;  // guards queues_ against make_queue during drain (start-up only)
+    std::vector<std::unique_ptr<LogQueue>> queues_;
+    std::string buffer_;
+};
+
+}  // namespace vmx

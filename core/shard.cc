@@ -1,0 +1,651 @@
+// Shard: the event loop. One turn: submit what the last turn queued and wait (bounded by the next
+// timer), handle every completion of the batch, drain the inbox, fire due timers, then queue sends,
+// receive re-arms and reaps for the next submit. Many operations per io_uring_enter, one CQ
+// advance per batch.
+#include "core/shard.h"
+
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "core/clock.h"
+#include "core/errc.h"
+#include "core/log.h"
+
+namespace vmx {
+namespace {
+
+constexpr std::uint16_t recv_buffer_group = 1;
+constexpr std::uint64_t callback_token_bit = 1ull << 63;
+constexpr std::uint64_t linger_ms = 2000;        // how long a closing socket reads to EOF
+constexpr std::uint64_t loop_wait_max_ms = 1000;
+constexpr std::uint64_t accept_retry_ms = 100;
+
+std::uint64_t connection_token(std::uint32_t slot, std::uint32_t generation) {
+    return (static_cast<std::uint64_t>(generation & 0x7fffffffu) << 32) | slot;
+}
+
+}  // namespace
+
+void Service::on_peer_closed(Connection& c) { c.close(CloseMode::after_flush); }
+
+// ---------------------------------------------------------------- Connection (shard thread only)
+
+Result<void> Connection::send(std::string_view bytes) {
+    if (state_ != State::open) return fail(CoreErrc::closed);
+    const std::size_t limit = shard_->config_.send_queue_bytes_max;
+    if (queued_bytes_ + bytes.size() > 2 * limit) {
+        shard_->stats_.send_refusals.fetch_add(1, std::memory_order_relaxed);
+        return fail(CoreErrc::send_queue_full);
+    }
+    while (!bytes.empty()) {
+        if (!out_tail_ || out_tail_->end == OutChunk::data_bytes) {
+            OutChunk* chunk = shard_->chunks_.take();
+            if (out_tail_) out_tail_->next = chunk; else out_head_ = chunk;
+            out_tail_ = chunk;
+        }
+        const std::size_t room = OutChunk::data_bytes - out_tail_->end;
+        const std::size_t n = std::min(room, bytes.size());
+        std::memcpy(out_tail_->data + out_tail_->end, bytes.data(), n);
+        out_tail_->end += static_cast<std::uint32_t>(n);
+        bytes.remove_prefix(n);
+        queued_bytes_ += n;
+    }
+    if (queued_bytes_ > limit && !read_paused_) shard_->pause_reading(*this);
+    shard_->queue_flush(*this);
+    return {};
+}
+
+void Connection::close(CloseMode mode) { shard_->start_close(*this, mode); }
+
+SocketAddress Connection::peer() const {
+    SocketAddress a;
+    a.length = sizeof a.storage;
+    if (getpeername(fd_, reinterpret_cast<sockaddr*>(&a.storage), &a.length) < 0) a = SocketAddress{};
+    return a;
+}
+
+// ---------------------------------------------------------------- set-up
+
+Shard::Shard(std::uint32_t id, const EngineConfig& config, Mesh& mesh, std::vector<int> listen_fds,
+             const std::vector<ListenerSpec>& listeners, MessageHandler on_message, LogQueue* log_queue)
+    : id_(id),
+      config_(config),
+      mesh_(mesh),
+      on_message_(std::move(on_message)),
+      log_queue_(log_queue),
+      listener_specs_(listeners),
+      chunks_(256),
+      slots_(config.connections_per_shard_max) {
+    VMX_ASSERT(listen_fds.size() == listeners.size());
+    listeners_.resize(listen_fds.size());
+    for (std::size_t i = 0; i < listen_fds.size(); ++i) listeners_[i].fd = listen_fds[i];
+    free_slots_.reserve(slots_.size());
+    for (std::uint32_t i = static_cast<std::uint32_t>(slots_.size()); i-- > 0;) {
+        slots_[i].shard_ = this;
+        slots_[i].slot_ = i;
+        free_slots_.push_back(i);
+    }
+}
+
+Shard::~Shard() {
+    for (auto& l : listeners_)
+        if (l.fd >= 0) ::close(l.fd);
+    for (auto& c : slots_) {
+        if (c.state_ != Connection::State::free) {
+            ::close(c.fd_);
+            release_chunks(c);
+        }
+    }
+}
+
+std::uint64_t Shard::pack(Op op, std::uint32_t slot, std::uint32_t generation) noexcept {
+    return (static_cast<std::uint64_t>(op) << 56) | (static_cast<std::uint64_t>(generation & 0xffffffu) << 32) | slot;
+}
+
+Result<void> Shard::setup() {
+    bind_log_queue(log_queue_, static_cast<std::int32_t>(id_));
+    if (config_.pin_threads) {
+        const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        CPU_SET(static_cast<int>(id_ % static_cast<std::uint32_t>(std::max(1L, cpus))), &set);
+        pthread_setaffinity_np(pthread_self(), sizeof set, &set);  // best effort: a cpuset may forbid it
+    }
+    if (auto r = ring_.init(config_.ring_entries); !r) {
+        bind_log_queue(nullptr, -1);
+        return r;
+    }
+    if (auto r = buffers_.init(ring_.raw(), recv_buffer_group, config_.recv_buffers, config_.recv_buffer_bytes); !r) {
+        bind_log_queue(nullptr, -1);
+        return r;
+    }
+    for (std::size_t i = 0; i < listeners_.size(); ++i) {
+        listeners_[i].service = listener_specs_[i].factory(*this);
+        arm_accept(static_cast<std::uint32_t>(i));
+    }
+    arm_wake();
+    now_ms_ = monotonic_ms();
+    log_event(LogLevel::info, "shard.start", "ring={} listeners={} connections_max={}", ring_.describe(),
+              listeners_.size(), slots_.size());
+    return {};
+}
+
+void Shard::arm_accept(std::uint32_t listener) {
+    ListenerState& l = listeners_[listener];
+    if (l.fd < 0 || l.armed || stopping_) return;
+    io_uring_sqe* sqe = ring_.get_sqe();
+    io_uring_prep_multishot_accept(sqe, l.fd, nullptr, nullptr, SOCK_CLOEXEC);
+    io_uring_sqe_set_data64(sqe, pack(Op::accept, listener, 0));
+    l.armed = true;
+}
+
+void Shard::arm_recv(Connection& c) {
+    VMX_ASSERT(!c.recv_armed_);
+    io_uring_sqe* sqe = ring_.get_sqe();
+    io_uring_prep_recv_multishot(sqe, c.fd_, nullptr, 0, 0);
+    sqe->flags |= IOSQE_BUFFER_SELECT;
+    sqe->buf_group = recv_buffer_group;
+    io_uring_sqe_set_data64(sqe, pack(Op::recv, c.slot_, c.generation_));
+    c.recv_armed_ = true;
+    ++c.ops_in_flight_;
+}
+
+void Shard::arm_wake() {
+    io_uring_sqe* sqe = ring_.get_sqe();
+    io_uring_prep_read(sqe, mesh_.wake_fd(id_), &wake_value_, sizeof wake_value_, 0);
+    io_uring_sqe_set_data64(sqe, pack(Op::wake, 0, 0));
+    wake_armed_ = true;
+}
+
+void Shard::issue_send(Connection& c) {
+    VMX_ASSERT(!c.send_in_flight_ && c.out_head_);
+    OutChunk* head = c.out_head_;
+    io_uring_sqe* sqe = ring_.get_sqe();
+    io_uring_prep_send(sqe, c.fd_, head->data + head->start, head->end - head->start, MSG_NOSIGNAL);
+    io_uring_sqe_set_data64(sqe, pack(Op::send, c.slot_, c.generation_));
+    c.send_in_flight_ = true;
+    ++c.ops_in_flight_;
+}
+
+// ---------------------------------------------------------------- the loop
+
+void Shard::loop() {
+    for (;;) {
+        const int rc = ring_.submit_and_wait(wait_timeout_ms());
+        if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EBUSY && rc != -EAGAIN) {
+            log_event(LogLevel::error, "shard.enter_failed", "errno={}", -rc);
+        }
+        now_ms_ = monotonic_ms();
+        stats_.loop_iterations.fetch_add(1, std::memory_order_relaxed);
+        ring_.for_each_completion([this](const io_uring_cqe& cqe) { on_completion(cqe); });
+        mesh_.drain(id_, [this](Message m) { on_message(m); });
+        timers_.expire(now_ms_, [this](std::uint64_t token) { on_timer(token); });
+        if (stopping_) tick_stop();
+        finish_batch();
+        if (stopping_ && live_ == 0 && std::none_of(listeners_.begin(), listeners_.end(),
+                                                     [](const ListenerState& l) { return l.armed; }))
+            break;
+    }
+    // Nothing is in flight for connections or listeners now; the wake read may still be, and
+    // the ring's teardown cancels it.
+    log_event(LogLevel::info, "shard.stop", "accepted={} closed={}", stats_.accepted.load(), stats_.closed.load());
+    bind_log_queue(nullptr, -1);
+}
+
+std::uint64_t Shard::wait_timeout_ms() const {
+    std::uint64_t deadline = timers_.next_deadline_ms();
+    if (stopping_ && !forced_) deadline = std::min(deadline, stop_deadline_ms_);
+    const std::uint64_t now = monotonic_ms();
+    if (deadline <= now) return 1;
+    return std::min(deadline - now, loop_wait_max_ms);
+}
+
+void Shard::on_completion(const io_uring_cqe& cqe) {
+    const std::uint64_t data = cqe.user_data;
+    const auto op = static_cast<Op>(data >> 56);
+    const auto slot = static_cast<std::uint32_t>(data & 0xffffffffu);
+    const auto generation = static_cast<std::uint32_t>((data >> 32) & 0xffffffu);
+    auto connection = [&]() -> Connection* {
+        if (slot >= slots_.size()) return nullptr;
+        Connection& c = slots_[slot];
+        if (c.state_ == Connection::State::free || (c.generation_ & 0xffffffu) != generation) return nullptr;
+        return &c;
+    };
+    switch (op) {
+        case Op::accept: on_accept(slot, cqe); break;
+        case Op::recv: on_recv(connection(), cqe); break;
+        case Op::send: on_send(connection(), cqe); break;
+        case Op::wake:
+            wake_armed_ = false;
+            if (!stopping_ || live_ > 0) arm_wake();
+            break;
+        case Op::ignore: break;
+    }
+}
+
+void Shard::on_accept(std::uint32_t listener, const io_uring_cqe& cqe) {
+    ListenerState& l = listeners_[listener];
+    if (!(cqe.flags & IORING_CQE_F_MORE)) {
+        l.armed = false;
+        if (stopping_) {
+            if (l.fd >= 0) ::close(l.fd);
+            l.fd = -1;
+        } else if (cqe.res == -EMFILE || cqe.res == -ENFILE || cqe.res == -ENOMEM || cqe.res == -ENOBUFS) {
+            // Out of descriptors or memory: retry shortly instead of spinning on the error.
+            schedule(accept_retry_ms, [listener](Shard& s) { s.arm_accept(listener); });
+        } else {
+            arm_accept(listener);
+        }
+    }
+    if (cqe.res < 0) {
+        if (cqe.res != -ECANCELED)
+            log_event(LogLevel::warn, "accept.failed", "listener={} errno={}", listener_specs_[listener].name, -cqe.res);
+        return;
+    }
+    if (stopping_) {
+        ::close(cqe.res);
+        return;
+    }
+    open_connection(listener, cqe.res);
+}
+
+void Shard::open_connection(std::uint32_t listener, int fd) {
+    if (free_slots_.empty()) {
+        refuse_connection(listener, fd);
+        return;
+    }
+    const std::uint32_t slot = free_slots_.back();
+    free_slots_.pop_back();
+    Connection& c = slots_[slot];
+    c.state_ = Connection::State::open;
+    c.fd_ = fd;
+    c.listener_ = static_cast<std::uint16_t>(listener);
+    c.opened_ms_ = c.last_activity_ms_ = now_ms_;
+    c.queued_bytes_ = 0;
+    c.ops_in_flight_ = 0;
+    c.recv_armed_ = c.recv_rearm_ = c.send_in_flight_ = c.read_paused_ = false;
+    c.want_writable_ = c.in_flush_list_ = c.in_reap_list_ = false;
+    ++live_;
+    stats_.accepted.fetch_add(1, std::memory_order_relaxed);
+    stats_.connections_live.store(live_, std::memory_order_relaxed);
+    timers_.push(now_ms_ + std::min(config_.idle_timeout_ms, config_.session_timeout_ms),
+                 connection_token(slot, c.generation_));
+    arm_recv(c);
+    service_of(c).on_open(c);
+}
+
+void Shard::refuse_connection(std::uint32_t listener, int fd) {
+    stats_.refused_full.fetch_add(1, std::memory_order_relaxed);
+    // Rare and bounded by the accept rate: a direct non-blocking send of the busy reply is
+    // simpler than giving a connection we cannot hold a slot.
+    const std::string_view reply = listeners_[listener].service->busy_reply();
+    if (!reply.empty()) (void)::send(fd, reply.data(), reply.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    ::close(fd);
+    log_event(LogLevel::warn, "connection.refused", "listener={} reason=connections_per_shard_max",
+              listener_specs_[listener].name);
+}
+
+void Shard::on_recv(Connection* c, const io_uring_cqe& cqe) {
+    const bool has_buffer = (cqe.flags & IORING_CQE_F_BUFFER) != 0;
+    const auto buffer_id = static_cast<std::uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
+    if (has_buffer) buffers_.note_taken();
+    if (c && !(cqe.flags & IORING_CQE_F_MORE)) {
+        c->recv_armed_ = false;
+        --c->ops_in_flight_;
+    }
+    if (c && cqe.res > 0 && has_buffer) {
+        c->last_activity_ms_ = now_ms_;
+        stats_.bytes_received.fetch_add(static_cast<std::uint64_t>(cqe.res), std::memory_order_relaxed);
+        const auto bytes = buffers_.bytes(buffer_id, static_cast<std::size_t>(cqe.res));
+        deliver(*c, std::string_view(bytes.data(), bytes.size()));
+    }
+    if (has_buffer) buffers_.recycle(buffer_id);  // always, even for a connection that is gone
+    if (!c) return;
+
+    if (cqe.res == 0) {  // orderly EOF from the peer
+        if (c->state_ == Connection::State::open) service_of(*c).on_peer_closed(*c);
+        if (c->state_ == Connection::State::lingering) shut_both(*c);
+        if (c->state_ == Connection::State::open) start_close(*c, CloseMode::after_flush);
+        return;
+    }
+    if (cqe.res == -ENOBUFS) {  // every receive buffer is taken; re-arm once some come back
+        stats_.recv_buffer_exhausted.fetch_add(1, std::memory_order_relaxed);
+        if (!c->recv_armed_ && !c->read_paused_ && c->state_ != Connection::State::closing) {
+            c->recv_rearm_ = true;
+            rearm_list_.push_back(c);
+        }
+        return;
+    }
+    if (cqe.res < 0 && cqe.res != -ECANCELED) {
+        start_close(*c, CloseMode::now);
+        return;
+    }
+    // A multishot receive can end on its own (the kernel decides); keep reading while wanted.
+    if (!c->recv_armed_ && !c->read_paused_ && (c->state_ == Connection::State::open ||
+                                                c->state_ == Connection::State::flushing ||
+                                                c->state_ == Connection::State::lingering)) {
+        c->recv_rearm_ = true;
+        rearm_list_.push_back(c);
+    }
+}
+
+void Shard::deliver(Connection& c, std::string_view bytes) {
+    switch (c.state_) {
+        case Connection::State::open:
+            if (c.read_paused_) {
+                c.stash_.append(bytes);  // raced the pause; handed over on resume
+                return;
+            }
+            service_of(c).on_data(c, bytes);
+            return;
+        default:
+            return;  // closing: what the peer sends now is discarded
+    }
+}
+
+void Shard::on_send(Connection* c, const io_uring_cqe& cqe) {
+    if (!c) return;
+    c->send_in_flight_ = false;
+    --c->ops_in_flight_;
+    if (cqe.res < 0) {
+        start_close(*c, CloseMode::now);
+        return;
+    }
+    c->last_activity_ms_ = now_ms_;
+    stats_.bytes_sent.fetch_add(static_cast<std::uint64_t>(cqe.res), std::memory_order_relaxed);
+    OutChunk* head = c->out_head_;
+    VMX_ASSERT(head);
+    head->start += static_cast<std::uint32_t>(cqe.res);
+    c->queued_bytes_ -= static_cast<std::size_t>(cqe.res);
+    if (head->start == head->end) {
+        c->out_head_ = head->next;
+        if (!c->out_head_) c->out_tail_ = nullptr;
+        chunks_.give(head);
+    }
+    if (c->state_ == Connection::State::closing) return;
+    const std::size_t low = config_.send_queue_bytes_max / 2;
+    if (c->queued_bytes_ <= low) {
+        if (c->read_paused_) resume_reading(*c);
+        if (c->want_writable_ && c->state_ == Connection::State::open) {
+            c->want_writable_ = false;
+            service_of(*c).on_writable(*c);
+        }
+    }
+    if (c->out_head_) {
+        queue_flush(*c);
+    } else if (c->state_ == Connection::State::flushing) {
+        start_close(*c, CloseMode::after_flush);  // everything is out: move on to lingering
+    }
+}
+
+// ---------------------------------------------------------------- back-pressure
+
+void Shard::pause_reading(Connection& c) {
+    c.read_paused_ = true;
+    stats_.read_pauses.fetch_add(1, std::memory_order_relaxed);
+    if (c.recv_armed_) {
+        io_uring_sqe* sqe = ring_.get_sqe();
+        io_uring_prep_cancel64(sqe, pack(Op::recv, c.slot_, c.generation_), 0);
+        io_uring_sqe_set_data64(sqe, pack(Op::ignore, 0, 0));
+    }
+}
+
+void Shard::resume_reading(Connection& c) {
+    c.read_paused_ = false;
+    // Hand over what raced the pause in receive-sized pieces, stopping as soon as the service's
+    // replies pause reading again, so a large stash cannot overrun the send queue in one call.
+    std::size_t handed = 0;
+    while (handed < c.stash_.size() && !c.read_paused_ && c.state_ == Connection::State::open) {
+        const std::size_t n = std::min<std::size_t>(c.stash_.size() - handed, config_.recv_buffer_bytes);
+        service_of(c).on_data(c, std::string_view(c.stash_).substr(handed, n));
+        handed += n;
+    }
+    c.stash_.erase(0, handed);
+    if (c.read_paused_ || c.state_ != Connection::State::open) return;
+    std::string().swap(c.stash_);  // give the memory back; stashing is the rare path
+    if (!c.recv_armed_ && !c.recv_rearm_) {
+        c.recv_rearm_ = true;
+        rearm_list_.push_back(&c);
+    }
+}
+
+void Shard::queue_flush(Connection& c) {
+    if (c.in_flush_list_) return;
+    c.in_flush_list_ = true;
+    flush_list_.push_back(&c);
+}
+
+// ---------------------------------------------------------------- closing
+
+void Shard::start_close(Connection& c, CloseMode mode) {
+    using S = Connection::State;
+    if (c.state_ == S::free || c.state_ == S::closing) return;
+    if (mode == CloseMode::now) {
+        shut_both(c);
+        return;
+    }
+    if (c.state_ == S::lingering) return;
+    if (c.out_head_ || c.send_in_flight_) {
+        c.state_ = S::flushing;
+        return;
+    }
+    // All sent: shut our side and read to EOF, so a reset does not destroy the last reply on
+    // its way to the peer.
+    c.state_ = S::lingering;
+    c.linger_deadline_ms_ = now_ms_ + linger_ms;
+    timers_.push(c.linger_deadline_ms_, connection_token(c.slot_, c.generation_));
+    ::shutdown(c.fd_, SHUT_WR);
+    if (!c.recv_armed_ && !c.recv_rearm_) {
+        c.read_paused_ = false;
+        c.recv_rearm_ = true;
+        rearm_list_.push_back(&c);
+    }
+}
+
+void Shard::shut_both(Connection& c) {
+    c.state_ = Connection::State::closing;
+    // shutdown() completes the receive and any send in flight, so the fd can be closed once their
+    // completions arrive; close() alone would leave them pending.
+    ::shutdown(c.fd_, SHUT_RDWR);
+    mark_for_reap(c);
+}
+
+void Shard::mark_for_reap(Connection& c) {
+    if (c.in_reap_list_) return;
+    c.in_reap_list_ = true;
+    reap_list_.push_back(&c);
+}
+
+void Shard::finish_batch() {
+    for (Connection* c : rearm_list_) {
+        if (c->recv_rearm_ && !c->recv_armed_ && c->state_ != Connection::State::free &&
+            c->state_ != Connection::State::closing && !c->read_paused_)
+            arm_recv(*c);
+        c->recv_rearm_ = false;
+    }
+    rearm_list_.clear();
+    for (Connection* c : flush_list_) {
+        c->in_flush_list_ = false;
+        if (c->state_ != Connection::State::closing && c->state_ != Connection::State::free &&
+            !c->send_in_flight_ && c->out_head_)
+            issue_send(*c);
+    }
+    flush_list_.clear();
+    // Reap: a connection is recycled only after its last operation has completed.
+    std::size_t kept = 0;
+    for (Connection* c : reap_list_) {
+        if (c->ops_in_flight_ == 0) {
+            reap(*c);
+        } else {
+            reap_list_[kept++] = c;
+        }
+    }
+    reap_list_.resize(kept);
+    buffers_.publish();
+    stats_.send_chunks_in_use.store(chunks_.in_use(), std::memory_order_relaxed);
+}
+
+void Shard::reap(Connection& c) {
+    service_of(c).on_close(c);
+    c.context_.reset();
+    ::close(c.fd_);
+    release_chunks(c);
+    std::string().swap(c.stash_);
+    c.fd_ = -1;
+    c.state_ = Connection::State::free;
+    c.in_reap_list_ = false;
+    ++c.generation_;
+    free_slots_.push_back(c.slot_);
+    --live_;
+    stats_.closed.fetch_add(1, std::memory_order_relaxed);
+    stats_.connections_live.store(live_, std::memory_order_relaxed);
+}
+
+void Shard::release_chunks(Connection& c) {
+    while (c.out_head_) {
+        OutChunk* next = c.out_head_->next;
+        chunks_.give(c.out_head_);
+        c.out_head_ = next;
+    }
+    c.out_tail_ = nullptr;
+    c.queued_bytes_ = 0;
+}
+
+// ---------------------------------------------------------------- timers
+
+void Shard::schedule(std::uint64_t delay_ms, TimerCallback fn) {
+    std::uint32_t index;
+    if (!free_callbacks_.empty()) {
+        index = free_callbacks_.back();
+        free_callbacks_.pop_back();
+        callbacks_[index] = {0, std::move(fn)};
+    } else {
+        index = static_cast<std::uint32_t>(callbacks_.size());
+        callbacks_.emplace_back(0, std::move(fn));
+    }
+    timers_.push(monotonic_ms() + delay_ms, callback_token_bit | index);
+}
+
+void Shard::on_timer(std::uint64_t token) {
+    if (token & callback_token_bit) {
+        const auto index = static_cast<std::uint32_t>(token & 0xffffffffu);
+        TimerCallback fn = std::move(callbacks_[index].second);
+        free_callbacks_.push_back(index);
+        if (fn) fn(*this);
+        return;
+    }
+    const auto slot = static_cast<std::uint32_t>(token & 0xffffffffu);
+    const auto generation = static_cast<std::uint32_t>(token >> 32);
+    if (slot >= slots_.size()) return;
+    Connection& c = slots_[slot];
+    if (c.state_ == Connection::State::free || (c.generation_ & 0x7fffffffu) != generation) return;
+    check_connection_deadlines(c);
+}
+
+// Lazy deadlines: each connection has one pending heap entry; when it fires, the real deadline is
+// computed from the connection's current state and the entry is pushed again if it is not due.
+void Shard::check_connection_deadlines(Connection& c) {
+    using S = Connection::State;
+    if (c.state_ == S::closing) return;
+    if (c.state_ == S::lingering && now_ms_ >= c.linger_deadline_ms_) {
+        shut_both(c);
+        return;
+    }
+    const std::uint64_t idle_at = c.last_activity_ms_ + config_.idle_timeout_ms;
+    const std::uint64_t session_at = c.opened_ms_ + config_.session_timeout_ms;
+    if (now_ms_ >= session_at || now_ms_ >= idle_at) {
+        if (c.state_ != S::open) {  // already given one period to flush or linger: cut it
+            shut_both(c);
+            return;
+        }
+        const TimeoutKind kind = now_ms_ >= session_at ? TimeoutKind::session : TimeoutKind::idle;
+        (kind == TimeoutKind::session ? stats_.session_timeouts : stats_.idle_timeouts)
+            .fetch_add(1, std::memory_order_relaxed);
+        service_of(c).on_timeout(c, kind);
+        // A peer that stopped reading cannot be allowed to hold the slot through a flush.
+        start_close(c, c.read_paused_ ? CloseMode::now : CloseMode::after_flush);
+        if (c.state_ != S::closing) {
+            c.last_activity_ms_ = now_ms_;  // the flush gets one more idle period, then it is cut
+            timers_.push(now_ms_ + std::min<std::uint64_t>(config_.idle_timeout_ms, linger_ms),
+                         connection_token(c.slot_, c.generation_));
+        }
+        return;
+    }
+    std::uint64_t next = std::min(idle_at, session_at);
+    if (c.state_ == S::lingering) next = std::min(next, c.linger_deadline_ms_);
+    timers_.push(next, connection_token(c.slot_, c.generation_));
+}
+
+// ---------------------------------------------------------------- messages and stopping
+
+Result<void> Shard::send_message(std::uint32_t to, Message message) {
+    auto r = mesh_.send(id_, to, std::move(message));
+    if (!r) stats_.messages_dropped.fetch_add(1, std::memory_order_relaxed);
+    return r;
+}
+
+void Shard::on_message(Message& m) {
+    switch (m.kind) {
+        case MessageKind::stop: begin_stop(); return;
+        case MessageKind::ping: {
+            Message reply;
+            reply.kind = MessageKind::pong;
+            reply.a = m.a;
+            reply.b = m.b;
+            (void)send_message(m.from, std::move(reply));
+            return;
+        }
+        default:
+            if (on_message_) on_message_(*this, m);
+            return;
+    }
+}
+
+Connection* Shard::find(ConnectionId id) noexcept {
+    if (id.slot >= slots_.size()) return nullptr;
+    Connection& c = slots_[id.slot];
+    if (c.state_ == Connection::State::free || c.generation_ != id.generation) return nullptr;
+    return &c;
+}
+
+void Shard::begin_stop() {
+    if (stopping_) return;
+    stopping_ = true;
+    stop_deadline_ms_ = now_ms_ + config_.grace_period_ms;
+    log_event(LogLevel::info, "shard.draining", "connections={} grace_ms={}", live_, config_.grace_period_ms);
+    // Stop accepting: cancel each multishot accept; its last completion closes the socket.
+    for (std::uint32_t i = 0; i < listeners_.size(); ++i) {
+        if (!listeners_[i].armed) {
+            if (listeners_[i].fd >= 0) ::close(listeners_[i].fd);
+            listeners_[i].fd = -1;
+            continue;
+        }
+        io_uring_sqe* sqe = ring_.get_sqe();
+        io_uring_prep_cancel64(sqe, pack(Op::accept, i, 0), 0);
+        io_uring_sqe_set_data64(sqe, pack(Op::ignore, 0, 0));
+    }
+    for (Connection& c : slots_)
+        if (c.state_ == Connection::State::open) service_of(c).on_drain(c);
+}
+
+void Shard::tick_stop() {
+    if (forced_ || now_ms_ < stop_deadline_ms_) return;
+    forced_ = true;
+    std::size_t cut = 0;
+    for (Connection& c : slots_) {
+        if (c.state_ != Connection::State::free && c.state_ != Connection::State::closing) {
+            shut_both(c);
+            ++cut;
+        }
+    }
+    if (cut) log_event(LogLevel::warn, "shard.grace_expired", "connections_closed={}", cut);
+}
+
+}  // namespace vmx

@@ -1,0 +1,147 @@
+// Shard: one thread pinned to one core, with its own io_uring, its own listening sockets (one per
+// listener, SO_REUSEPORT), its own connections, timers and buffers. Nothing here is touched by
+// another thread except through the Mesh. Built in place by the Engine, never moved.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/buffer_ring.h"
+#include "core/connection.h"
+#include "core/engine_config.h"
+#include "core/mesh.h"
+#include "core/out_chunk.h"
+#include "core/ring.h"
+#include "core/service.h"
+#include "core/timer_heap.h"
+
+namespace vmx {
+
+class LogQueue;
+
+// Counters a shard keeps; other threads read them with relaxed loads (metrics, tests).
+struct ShardStats {
+    std::atomic<std::uint64_t> accepted{0};
+    std::atomic<std::uint64_t> refused_full{0};      // over connections_per_shard_max
+    std::atomic<std::uint64_t> closed{0};
+    std::atomic<std::uint64_t> idle_timeouts{0};
+    std::atomic<std::uint64_t> session_timeouts{0};
+    std::atomic<std::uint64_t> bytes_received{0};
+    std::atomic<std::uint64_t> bytes_sent{0};
+    std::atomic<std::uint64_t> read_pauses{0};       // back-pressure from a slow reader
+    std::atomic<std::uint64_t> send_refusals{0};     // send() past twice the queue limit
+    std::atomic<std::uint64_t> recv_buffer_exhausted{0};
+    std::atomic<std::uint64_t> messages_dropped{0};  // a peer inbox was full
+    std::atomic<std::uint64_t> connections_live{0};
+    std::atomic<std::uint64_t> send_chunks_in_use{0};
+    std::atomic<std::uint64_t> loop_iterations{0};
+};
+
+using MessageHandler = std::function<void(Shard&, Message&)>;
+using TimerCallback = std::function<void(Shard&)>;
+
+class Shard {
+public:
+    Shard(std::uint32_t id, const EngineConfig& config, Mesh& mesh, std::vector<int> listen_fds,
+          const std::vector<ListenerSpec>& listeners, MessageHandler on_message, LogQueue* log_queue);
+    ~Shard();
+    Shard(const Shard&) = delete;
+    Shard& operator=(const Shard&) = delete;
+
+    // The thread body, in two steps: setup() creates the ring and buffers and arms the listeners
+    // (it fails only when the kernel refuses them); loop() serves until a stop has drained.
+    Result<void> setup();
+    void loop();
+
+    std::uint32_t id() const noexcept { return id_; }
+    std::uint32_t shard_count() const noexcept { return mesh_.endpoints() - 1; }
+    const EngineConfig& config() const noexcept { return config_; }
+    std::uint64_t now_ms() const noexcept { return now_ms_; }
+    const ShardStats& stats() const noexcept { return stats_; }
+    std::string ring_features() const { return ring_.describe(); }
+
+    // To another shard or to the control thread (mesh endpoint shard_count()).
+    Result<void> send_message(std::uint32_t to, Message message);
+    // Runs fn on this shard after delay_ms (not before; within one loop turn after).
+    void schedule(std::uint64_t delay_ms, TimerCallback fn);
+    // The connection with this id, or nullptr if it has closed since.
+    Connection* find(ConnectionId id) noexcept;
+    std::size_t connections_live() const noexcept { return live_; }
+
+private:
+    friend class Connection;
+    enum class Op : std::uint8_t { accept = 1, recv, send, wake, ignore };
+
+    struct ListenerState {
+        int fd = -1;
+        bool armed = false;
+        std::unique_ptr<Service> service;
+    };
+
+    static std::uint64_t pack(Op op, std::uint32_t slot, std::uint32_t generation) noexcept;
+
+    void arm_accept(std::uint32_t listener);
+    void arm_recv(Connection& c);
+    void arm_wake();
+    void issue_send(Connection& c);
+
+    void on_completion(const io_uring_cqe& cqe);
+    void on_accept(std::uint32_t listener, const io_uring_cqe& cqe);
+    void on_recv(Connection* c, const io_uring_cqe& cqe);
+    void on_send(Connection* c, const io_uring_cqe& cqe);
+    void on_message(Message& m);
+    void on_timer(std::uint64_t token);
+    void check_connection_deadlines(Connection& c);
+
+    void open_connection(std::uint32_t listener, int fd);
+    void refuse_connection(std::uint32_t listener, int fd);
+    void deliver(Connection& c, std::string_view bytes);
+    void pause_reading(Connection& c);
+    void resume_reading(Connection& c);
+    void queue_flush(Connection& c);
+    void start_close(Connection& c, CloseMode mode);
+    void shut_both(Connection& c);
+    void mark_for_reap(Connection& c);
+    void finish_batch();
+    void reap(Connection& c);
+    void release_chunks(Connection& c);
+
+    void begin_stop();
+    void tick_stop();
+    std::uint64_t wait_timeout_ms() const;
+
+    Service& service_of(const Connection& c) { return *listeners_[c.listener_].service; }
+
+    const std::uint32_t id_;
+    const EngineConfig& config_;
+    Mesh& mesh_;
+    MessageHandler on_message_;
+    LogQueue* log_queue_;
+    const std::vector<ListenerSpec>& listener_specs_;
+    Ring ring_;
+    BufferRing buffers_;
+    ChunkPool chunks_;
+    TimerHeap timers_;
+    std::vector<ListenerState> listeners_;
+    std::vector<Connection> slots_;
+    std::vector<std::uint32_t> free_slots_;
+    std::vector<Connection*> flush_list_;
+    std::vector<Connection*> reap_list_;
+    std::vector<Connection*> rearm_list_;
+    std::vector<std::pair<std::uint64_t, TimerCallback>> callbacks_;  // by callback index
+    std::vector<std::uint32_t> free_callbacks_;
+    ShardStats stats_;
+    std::uint64_t now_ms_ = 0;
+    std::uint64_t wake_value_ = 0;  // eventfd read target
+    std::uint64_t stop_deadline_ms_ = 0;
+    std::size_t live_ = 0;
+    bool stopping_ = false;
+    bool forced_ = false;
+    bool wake_armed_ = false;
+};
+
+}  // namespace vmx
