@@ -1,0 +1,107 @@
+// vaultmxd: the daemon. Reads and validates the config, opens the log, binds every listener
+// (exit 2 with one line naming the key when anything is wrong), starts one shard per core and
+// runs the control loop on this thread until SIGTERM/SIGINT has drained the shards (exit 0).
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <variant>
+
+#include "appliance/config.h"
+#include "appliance/unavailable_service.h"
+#include "core/control_loop.h"
+#include "core/engine.h"
+#include "core/log.h"
+#include "core/log_sink.h"
+
+namespace vmx {
+namespace {
+
+constexpr int exit_config = 2;
+constexpr int exit_runtime = 1;
+
+int start_failure(const std::string& line, int code) {
+    std::fprintf(stderr, "vaultmxd: %s\n", line.c_str());
+    return code;
+}
+
+void raise_descriptor_limit() {
+    rlimit rl{};
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+std::vector<ListenerSpec> listener_specs(const Config& config) {
+    std::vector<ListenerSpec> specs;
+    for (const ListenerConfig& l : config.listeners) {
+        std::string greeting = unavailable_greeting(l.name);
+        specs.push_back({l.name, l.address, [greeting](Shard&) { return std::make_unique<UnavailableService>(greeting); }});
+    }
+    return specs;
+}
+
+int run_daemon(const Config& config) {
+    LogLevel level = LogLevel::info;
+    parse_log_level(config.log_level, level);  // validated by the config loader
+    set_log_level(level);
+
+    std::error_code ec;
+    std::filesystem::create_directories(config.log_dir, ec);
+    if (ec) return start_failure("log.dir: cannot create " + config.log_dir + ": " + ec.message(), exit_config);
+    auto sink = LogSink::open(config.log_dir + "/vaultmxd.log", LogEcho::stderr_too);
+    if (!sink) return start_failure("log.dir: cannot open " + config.log_dir + "/vaultmxd.log: " + sink.error().message(), exit_config);
+
+    raise_descriptor_limit();
+    Engine engine(config.engine, listener_specs(config), sink->get());
+    if (auto bind_error = engine.bind()) {
+        return start_failure("listen." + bind_error->listener + ": cannot bind " + bind_error->address + ": " +
+                                 bind_error->error.message(),
+                             exit_config);
+    }
+    block_control_signals();
+    if (auto r = engine.start(); !r) return start_failure("engine: cannot start: " + r.error().message(), exit_runtime);
+
+    std::string listening;
+    for (const ListenerConfig& l : config.listeners) listening += " " + l.name + "=" + l.address_text;
+    log_event(LogLevel::info, "vaultmxd.start", "version={} shards={} pid={} listen={}", VMX_VERSION,
+              engine.shard_count(), getpid(), listening.empty() ? std::string("none") : listening.substr(1));
+    ControlLoop loop(engine, sink->get());
+    loop.run();
+    return 0;
+}
+
+}  // namespace
+}  // namespace vmx
+
+int main(int argc, char** argv) {
+    CLI::App app{"vaultmxd: the vaultmx mail gateway daemon"};
+    std::string config_path;
+    bool check_only = false;
+    app.add_option("-c,--config", config_path, "configuration file (TOML)")->required();
+    app.add_flag("--check-config", check_only, "validate the configuration, print the effective values, exit");
+    app.set_version_flag("--version", VMX_VERSION);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e) == 0 ? 0 : 2;
+    }
+
+    auto loaded = vmx::load_config_file(config_path);
+    if (auto* error = std::get_if<vmx::ConfigError>(&loaded)) {
+        std::fprintf(stderr, "vaultmxd: %s\n", error->message.c_str());
+        return 2;
+    }
+    const auto& config = std::get<vmx::Config>(loaded);
+    if (check_only) {
+        std::fputs(vmx::describe_config(config).c_str(), stdout);
+        std::fprintf(stderr, "vaultmxd: %s: configuration is valid\n", config_path.c_str());
+        return 0;
+    }
+    return vmx::run_daemon(config);
+}

@@ -1,0 +1,154 @@
+"""vaultmxd as an operator meets it: config checking, start-up errors, listeners, signals."""
+import os
+import signal
+import smtplib
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+
+from daemon_harness import VAULTMX, VAULTMXD, Daemon, free_port, write_config
+
+
+def run(args, timeout=20):
+    return subprocess.run(args, capture_output=True, text=True, timeout=timeout)
+
+
+class ConfigErrors(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory(prefix="vmx-cfg-")
+        self.ports = {k: free_port() for k in ("smtp", "submission_tls", "submission", "pop3s", "metrics")}
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def config_with(self, extra):
+        return write_config(self.tmp.name, self.ports, extra=extra)
+
+    def test_check_config_prints_effective_values(self):
+        r = run([VAULTMXD, "-c", self.config_with(""), "--check-config"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("engine.shards = 2", r.stdout)
+        self.assertIn("engine.idle_timeout_s = 300", r.stdout)
+        self.assertIn(f'listen.smtp = "127.0.0.1:{self.ports["smtp"]}"', r.stdout)
+
+    def test_cli_checks_config_too(self):
+        r = run([VAULTMX, "-c", self.config_with(""), "config", "check"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("engine.shards = 2", r.stdout)
+
+    def assert_one_line_error(self, result, *needles):
+        self.assertEqual(result.returncode, 2, result.stderr)
+        lines = result.stderr.strip().splitlines()
+        self.assertEqual(len(lines), 1, result.stderr)
+        for n in needles:
+            self.assertIn(n, lines[0])
+        self.assertNotIn("terminate", result.stderr)  # no uncaught exception
+
+    def test_unknown_key_names_key_and_line(self):
+        path = self.config_with("")
+        with open(path) as f:
+            text = f.read().replace("shards = 2", "shards = 2\nshardz = 3")
+        with open(path, "w") as f:
+            f.write(text)
+        line = text.splitlines().index("shardz = 3") + 1
+        for args in ([VAULTMXD, "-c", path, "--check-config"], [VAULTMXD, "-c", path]):
+            self.assert_one_line_error(run(args), "engine.shardz", f":{line}:")
+
+    def test_bad_type(self):
+        path = self.config_with("")
+        with open(path) as f:
+            text = f.read().replace("shards = 2", 'shards = "two"')
+        with open(path, "w") as f:
+            f.write(text)
+        self.assert_one_line_error(run([VAULTMXD, "-c", path]), "engine.shards")
+
+    def test_unreadable_file(self):
+        self.assert_one_line_error(run([VAULTMXD, "-c", os.path.join(self.tmp.name, "missing.toml")]), "missing.toml")
+
+    def test_syntax_error(self):
+        path = os.path.join(self.tmp.name, "broken.toml")
+        with open(path, "w") as f:
+            f.write("[engine\nshards = 1\n")
+        self.assert_one_line_error(run([VAULTMXD, "-c", path]), "broken.toml:1")
+
+    def test_port_in_use_names_the_listener(self):
+        with socket.socket() as taken:
+            taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            taken.bind(("127.0.0.1", self.ports["pop3s"]))
+            taken.listen()
+            self.assert_one_line_error(run([VAULTMXD, "-c", self.config_with("")]), "listen.pop3s",
+                                       "in use")
+
+
+class RunningDaemon(unittest.TestCase):
+    def test_smtp_listener_answers_and_sigterm_exits_zero(self):
+        with Daemon() as d:
+            with self.assertRaises(smtplib.SMTPConnectError) as ctx:
+                smtplib.SMTP("127.0.0.1", d.ports["smtp"], timeout=5)
+            self.assertEqual(ctx.exception.smtp_code, 554)
+            code, err = d.stop(signal.SIGTERM)
+            self.assertEqual(code, 0, err)
+            log = d.log_text()
+            self.assertIn("event=vaultmxd.start", log)
+            self.assertIn("event=engine.stopped", log)
+            self.assertIn("shard=1 event=shard.start", log)
+
+    def test_sigint_exits_zero(self):
+        with Daemon(shards=1) as d:
+            code, err = d.stop(signal.SIGINT)
+            self.assertEqual(code, 0, err)
+
+    def test_implicit_tls_listener_sends_no_plaintext(self):
+        with Daemon() as d:
+            with socket.create_connection(("127.0.0.1", d.ports["pop3s"]), timeout=5) as s:
+                self.assertEqual(s.recv(100), b"")
+
+    def test_second_instance_on_same_ports_is_refused(self):
+        with Daemon() as d:
+            r = run([VAULTMXD, "-c", d.config], timeout=20)
+            self.assertEqual(r.returncode, 2, r.stderr)
+            self.assertIn("listen.smtp", r.stderr)
+            self.assertIsNone(d.proc.poll())  # the first keeps running
+            self.assertEqual(d.stop()[0], 0)
+
+    def test_hostile_clients_do_not_disturb_the_daemon(self):
+        """Floods of connections, garbage, NUL bytes and abrupt resets; the daemon stays up."""
+        with Daemon() as d:
+            port = d.ports["smtp"]
+
+            def hammer():
+                for i in range(50):
+                    try:
+                        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+                            if i % 3 == 0:
+                                s.sendall(b"\x00" * 4096 + b"A" * 100000)
+                            elif i % 3 == 1:
+                                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                    except OSError:
+                        pass
+
+            threads = [threading.Thread(target=hammer) for _ in range(4)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            with self.assertRaises(smtplib.SMTPConnectError):
+                smtplib.SMTP("127.0.0.1", port, timeout=5)
+            self.assertIsNone(d.proc.poll())
+            self.assertEqual(d.stop()[0], 0)
+
+    def test_log_holds_no_client_bytes(self):
+        secret = b"AUTH PLAIN c2VjcmV0LXBhc3N3b3Jk\r\n"
+        with Daemon() as d:
+            with socket.create_connection(("127.0.0.1", d.ports["submission"]), timeout=5) as s:
+                s.sendall(secret)
+                time.sleep(0.1)
+            d.stop()
+            self.assertNotIn("c2VjcmV0", d.log_text())
+
+
+if __name__ == "__main__":
+    unittest.main()
