@@ -14,7 +14,7 @@
 #include <cerrno>
 #include <string>
 
-#include "benchmarks/epoll_echo_server.h"
+#include "benchmarks/bench_threads.h"
 #include "core/assert.h"
 
 namespace vmx::bench {

@@ -7,17 +7,16 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
-#include <sched.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <string>
 
+#include "benchmarks/bench_threads.h"
 #include "core/listener_socket.h"
 #include "core/socket_address.h"
 
@@ -228,21 +227,6 @@ std::uint64_t EpollEchoServer::waits() const {
     std::uint64_t total = 0;
     for (const auto& w : workers_) total += w->waits.load(std::memory_order_relaxed);
     return total;
-}
-
-std::uint64_t thread_cpu_ns(std::thread& thread) {
-    clockid_t clock{};
-    timespec ts{};
-    if (pthread_getcpuclockid(thread.native_handle(), &clock) != 0 || clock_gettime(clock, &ts) != 0) return 0;
-    return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000u + static_cast<std::uint64_t>(ts.tv_nsec);
-}
-
-void pin_current_thread(std::uint32_t cpu) {
-    const long cpus = std::max(1L, sysconf(_SC_NPROCESSORS_ONLN));
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(static_cast<int>(cpu % static_cast<std::uint32_t>(cpus)), &set);
-    pthread_setaffinity_np(pthread_self(), sizeof set, &set);
 }
 
 }  // namespace vmx::bench

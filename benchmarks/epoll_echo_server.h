@@ -29,7 +29,6 @@ public:
     void stop();
     // CPU time used so far by the server threads together.
     std::uint64_t cpu_ns() const;
-
     // Calls to epoll_wait so far, all threads together (batching: round trips per wait).
     std::uint64_t waits() const;
 
@@ -39,10 +38,5 @@ private:
     std::vector<std::thread> threads_;
     int stop_fd_ = -1;  // an eventfd in every worker's epoll set; written once to stop them all
 };
-
-// CPU time used so far by a running thread (pthread_getcpuclockid); 0 if it cannot be read.
-std::uint64_t thread_cpu_ns(std::thread& thread);
-// Pins the calling thread to one CPU; best effort (a cpuset may forbid it).
-void pin_current_thread(std::uint32_t cpu);
 
 }  // namespace vmx::bench

@@ -3,8 +3,6 @@
 // round trips per second and per server CPU-second. `idle` holds many idle connections on one
 // shard and reports the memory each costs. Runs on the main thread, which is also the engine's
 // control endpoint.
-#include <fcntl.h>
-#include <poll.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -46,6 +44,7 @@ struct EchoOptions {
     std::uint32_t message_bytes = 64;
     std::uint32_t shards = 0;          // 0: online CPUs
     std::uint32_t client_threads = 0;  // 0: online CPUs
+    std::uint32_t rounds = 1;
     bool json = false;
 };
 
@@ -65,6 +64,14 @@ struct Measurement {
     double server_cpu_s = 0;
     double client_cpu_s = 0;
 
+    void add(const Measurement& m) {
+        round_trips += m.round_trips;
+        waits += m.waits;
+        failures += m.failures;
+        wall_s += m.wall_s;
+        server_cpu_s += m.server_cpu_s;
+        client_cpu_s += m.client_cpu_s;
+    }
     double per_s() const { return static_cast<double>(round_trips) / wall_s; }
     double per_cpu_s() const { return server_cpu_s > 0 ? static_cast<double>(round_trips) / server_cpu_s : 0; }
     double per_wait() const { return waits ? static_cast<double>(round_trips) / static_cast<double>(waits) : 0; }
@@ -168,9 +175,9 @@ std::string ratio_line(const Ratio& r) {
 }
 
 void print_table(const EchoOptions& o, const std::vector<Measurement>& runs, const std::vector<Ratio>& ratios) {
-    fmt::print("vaultmx-bench echo: {} connections, {}-byte messages, {:.1f} s per server, {} client threads, "
-               "{} online CPUs\n\n",
-               o.connections, o.message_bytes, o.seconds, o.client_threads, default_shard_count());
+    fmt::print("vaultmx-bench echo: {} connections, {}-byte messages, {:.1f} s per server x {} rounds, "
+               "{} client threads, {} online CPUs\n\n",
+               o.connections, o.message_bytes, o.seconds, o.rounds, o.client_threads, default_shard_count());
     fmt::print("{:<20} {:>14} {:>13} {:>18} {:>13} {:>10}\n", "server", "round trips/s", "server CPU-s",
                "round trips/CPU-s", "client CPU-s", "trips/wait");
     for (const Measurement& m : runs) {
@@ -187,9 +194,9 @@ void print_table(const EchoOptions& o, const std::vector<Measurement>& runs, con
 
 void print_json(const EchoOptions& o, const std::vector<Measurement>& runs, const std::vector<Ratio>& ratios) {
     std::string out = fmt::format(
-        "{{\"connections\": {}, \"message_bytes\": {}, \"seconds\": {}, \"client_threads\": {}, \"cpus\": {}, "
-        "\"runs\": [",
-        o.connections, o.message_bytes, o.seconds, o.client_threads, default_shard_count());
+        "{{\"connections\": {}, \"message_bytes\": {}, \"seconds\": {}, \"rounds\": {}, \"client_threads\": {}, "
+        "\"cpus\": {}, \"runs\": [",
+        o.connections, o.message_bytes, o.seconds, o.rounds, o.client_threads, default_shard_count());
     for (std::size_t i = 0; i < runs.size(); ++i) {
         const Measurement& m = runs[i];
         out += fmt::format(
@@ -208,25 +215,42 @@ void print_json(const EchoOptions& o, const std::vector<Measurement>& runs, cons
     fmt::print("{}", out);
 }
 
-int run_echo(EchoOptions o) {
-    if (o.shards == 0) o.shards = default_shard_count();
-    if (o.client_threads == 0) o.client_threads = default_shard_count();
-    testing::raise_fd_limit();
+// Measures the servers of one round in their fixed order: engine 1, epoll 1, engine N, epoll N.
+Result<std::vector<Measurement>> measure_round(const EchoOptions& o) {
     std::vector<Measurement> runs;
     for (const std::uint32_t n : {1u, o.shards}) {
         if (n == 1 && !runs.empty()) break;  // --shards 1: the N run is the 1 run
         auto engine = measure_engine(o, n);
         if (!engine) {
             fmt::print(stderr, "vaultmx-bench: engine with {} shards: {}\n", n, engine.error().message());
-            return 1;
+            return fail(engine.error());
         }
         runs.push_back(*engine);
         auto epoll = measure_epoll(o, n);
         if (!epoll) {
             fmt::print(stderr, "vaultmx-bench: epoll with {} threads: {}\n", n, epoll.error().message());
-            return 1;
+            return fail(epoll.error());
         }
         runs.push_back(*epoll);
+    }
+    return runs;
+}
+
+int run_echo(EchoOptions o) {
+    if (o.shards == 0) o.shards = default_shard_count();
+    if (o.client_threads == 0) o.client_threads = default_shard_count();
+    testing::raise_fd_limit();
+    // Rounds interleave the servers, so a change in background load spreads over all of them
+    // instead of landing on one; the figures are the totals over every round.
+    std::vector<Measurement> runs;
+    for (std::uint32_t round = 0; round < o.rounds; ++round) {
+        auto measured = measure_round(o);
+        if (!measured) return 1;
+        if (runs.empty()) {
+            runs = std::move(*measured);
+            continue;
+        }
+        for (std::size_t i = 0; i < runs.size(); ++i) runs[i].add((*measured)[i]);
     }
     std::vector<Ratio> ratios;
     for (std::size_t i = 0; i + 1 < runs.size(); i += 2) ratios.push_back(ratio_of(runs[i], runs[i + 1]));
@@ -305,16 +329,26 @@ struct IdleFigures {
     std::uint64_t live = 0;
     std::uint64_t rss_start = 0;      // after the engine started, before any connection
     std::uint64_t rss_idle = 0;       // with every connection open and idle
+    std::uint64_t rss_used = 0;       // after one echo on every connection
     std::int64_t slab_growth = 0;
     std::int64_t tcp_pages_growth = 0;
     std::uint32_t echoed = 0;
     bool fresh_echo = false;
 };
 
+double rss_growth_per_connection(const IdleFigures& f) {
+    return (static_cast<double>(f.rss_idle) - static_cast<double>(f.rss_start)) / std::max<double>(1, f.connected);
+}
+
+// What the budget counts: the RSS growth plus the connection's slot, which was allocated at start.
+double user_bytes_per_connection(const IdleFigures& f) {
+    return rss_growth_per_connection(f) + static_cast<double>(sizeof(Connection));
+}
+
 void print_idle(std::uint32_t wanted, const IdleFigures& f) {
     const double n = std::max<double>(1, f.connected);
-    const double rss_each = (static_cast<double>(f.rss_idle) - static_cast<double>(f.rss_start)) / n;
-    const double user_each = rss_each + static_cast<double>(sizeof(Connection));
+    const double rss_each = rss_growth_per_connection(f);
+    const double user_each = user_bytes_per_connection(f);
     fmt::print("vaultmx-bench idle: {} idle connections to a 1-shard engine\n\n", wanted);
     fmt::print("connected by the client process:      {} of {}\n", f.connected, wanted);
     fmt::print("live on shard 0:                      {}\n", f.live);
@@ -331,6 +365,10 @@ void print_idle(std::uint32_t wanted, const IdleFigures& f) {
                static_cast<double>(f.slab_growth) / n);
     fmt::print("  TCP buffer pages growth:            {}\n", f.tcp_pages_growth);
     fmt::print("every idle connection still echoes:   {} of {}\n", f.echoed, f.connected);
+    fmt::print("  RSS after one echo on each:         {:.1f} MiB ({:+.0f} bytes per connection since idle;\n"
+               "                                      shared receive buffers being touched count here too)\n",
+               static_cast<double>(f.rss_used) / 1048576.0,
+               (static_cast<double>(f.rss_used) - static_cast<double>(f.rss_idle)) / n);
     fmt::print("echo on a fresh connection:           {}\n", f.fresh_echo ? "ok" : "FAILED");
 }
 
@@ -357,6 +395,7 @@ IdleFigures measure_idle(Engine& engine, int link, std::uint16_t port) {
     f.tcp_pages_growth = static_cast<std::int64_t>(tcp_buffer_pages()) - static_cast<std::int64_t>(pages0);
     f.fresh_echo = echo_once(port);
     if (put_u32(link, 2)) f.echoed = get_u32(link).value_or(0);
+    f.rss_used = process_rss_bytes();
     return f;
 }
 
@@ -397,7 +436,7 @@ int run_idle(std::uint32_t count) {
     engine.join();
     print_idle(count, f);
     const bool ok = f.connected == count && f.live == count && f.echoed == count && f.fresh_echo &&
-                    static_cast<double>(f.rss_idle - f.rss_start) / count + sizeof(Connection) <= idle_budget_bytes;
+                    user_bytes_per_connection(f) <= static_cast<double>(idle_budget_bytes);
     return ok ? 0 : 1;
 }
 
@@ -417,6 +456,7 @@ int main(int argc, char** argv) {
     echo_cmd->add_option("--message-bytes", echo.message_bytes, "bytes per message")->check(CLI::Range(1, 1 << 20))->capture_default_str();
     echo_cmd->add_option("--shards", echo.shards, "N for the N-thread runs (0: online CPUs)")->check(CLI::Range(0, 1024));
     echo_cmd->add_option("--client-threads", echo.client_threads, "load generator threads (0: online CPUs)")->check(CLI::Range(0, 1024));
+    echo_cmd->add_option("--rounds", echo.rounds, "rounds of the four servers, interleaved; figures are totals")->check(CLI::Range(1, 20))->capture_default_str();
     echo_cmd->add_flag("--json", echo.json, "print the figures as JSON");
 
     std::uint32_t idle_connections = 10000;

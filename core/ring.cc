@@ -55,6 +55,31 @@ int Ring::submit_and_wait(std::uint64_t timeout_ms) {
     return io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
 }
 
+Result<void> Ring::require_operations(std::string& missing) {
+    struct Needed {
+        int op;
+        const char* name;
+    };
+    static constexpr Needed needed[] = {
+        {IORING_OP_ACCEPT, "accept"}, {IORING_OP_RECV, "recv"},     {IORING_OP_SEND, "send"},
+        {IORING_OP_READ, "read"},     {IORING_OP_ASYNC_CANCEL, "cancel"}, {IORING_OP_NOP, "nop"},
+    };
+    io_uring_probe* probe = io_uring_get_probe_ring(&ring_);
+    if (!probe) {
+        missing = "probe";
+        return fail(CoreErrc::ring_setup_failed);
+    }
+    for (const Needed& n : needed) {
+        if (!io_uring_opcode_supported(probe, n.op)) {
+            missing = n.name;
+            io_uring_free_probe(probe);
+            return fail(CoreErrc::ring_setup_failed);
+        }
+    }
+    io_uring_free_probe(probe);
+    return {};
+}
+
 std::string Ring::describe() const {
     std::string out;
     if (setup_flags_ & IORING_SETUP_SINGLE_ISSUER) out += "single_issuer,";

@@ -29,6 +29,8 @@ public:
 
     io_uring* raw() noexcept { return &ring_; }
     int fd() const noexcept { return ring_.ring_fd; }
+    // Checks that the kernel has every operation the engine uses; names the first one missing.
+    Result<void> require_operations(std::string& missing);
     // Which setup flags the kernel accepted, for the start-up log line.
     std::string describe() const;
     bool single_issuer() const noexcept { return (setup_flags_ & IORING_SETUP_SINGLE_ISSUER) != 0; }

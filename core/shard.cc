@@ -122,7 +122,16 @@ Result<void> Shard::setup() {
         bind_log_queue(nullptr, -1);
         return r;
     }
+    std::string missing;
+    if (auto r = ring_.require_operations(missing); !r) {
+        log_event(LogLevel::error, "shard.kernel_too_old", "missing_io_uring_op={}", missing);
+        bind_log_queue(nullptr, -1);
+        return r;
+    }
+    // Provided buffer rings (and multishot accept) need Linux 5.19 or newer; registration fails
+    // with EINVAL before that, which the caller reports.
     if (auto r = buffers_.init(ring_.raw(), recv_buffer_group, config_.recv_buffers, config_.recv_buffer_bytes); !r) {
+        log_event(LogLevel::error, "shard.buffer_ring_failed", "errno_text=\"{}\" need=linux-5.19+", r.error().message());
         bind_log_queue(nullptr, -1);
         return r;
     }
