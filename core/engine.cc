@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <pthread.h>
+#include <sched.h>
 #include <time.h>
 
 #include <cerrno>
@@ -38,6 +39,11 @@ Result<void> probe_port_free(const SocketAddress& address) {
 }  // namespace
 
 std::uint32_t default_shard_count() noexcept {
+    // The CPUs this process may run on (a cpuset or taskset may allow fewer than are online).
+    cpu_set_t allowed;
+    CPU_ZERO(&allowed);
+    if (sched_getaffinity(0, sizeof allowed, &allowed) == 0 && CPU_COUNT(&allowed) > 0)
+        return static_cast<std::uint32_t>(CPU_COUNT(&allowed));
     const long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n > 0 ? static_cast<std::uint32_t>(n) : 1u;
 }

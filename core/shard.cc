@@ -27,6 +27,26 @@ constexpr std::uint64_t linger_ms = 2000;        // how long a closing socket re
 constexpr std::uint64_t loop_wait_max_ms = 1000;
 constexpr std::uint64_t accept_retry_ms = 100;
 
+// Shard i runs on the i-th CPU the process may use (mod their count): under a cpuset or taskset
+// the allowed CPUs need not be 0..n-1. Best effort: pinning that fails leaves the thread floating.
+void pin_to_allowed_cpu(std::uint32_t index) {
+    cpu_set_t allowed;
+    CPU_ZERO(&allowed);
+    if (sched_getaffinity(0, sizeof allowed, &allowed) != 0 || CPU_COUNT(&allowed) == 0) return;
+    const auto count = static_cast<std::uint32_t>(CPU_COUNT(&allowed));
+    std::uint32_t wanted = index % count;
+    for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+        if (!CPU_ISSET(cpu, &allowed)) continue;
+        if (wanted-- == 0) {
+            cpu_set_t one;
+            CPU_ZERO(&one);
+            CPU_SET(cpu, &one);
+            pthread_setaffinity_np(pthread_self(), sizeof one, &one);
+            return;
+        }
+    }
+}
+
 std::uint64_t connection_token(std::uint32_t slot, std::uint32_t generation) {
     return (static_cast<std::uint64_t>(generation & 0x7fffffffu) << 32) | slot;
 }
@@ -111,13 +131,7 @@ std::uint64_t Shard::pack(Op op, std::uint32_t slot, std::uint32_t generation) n
 
 Result<void> Shard::setup() {
     bind_log_queue(log_queue_, static_cast<std::int32_t>(id_));
-    if (config_.pin_threads) {
-        const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-        cpu_set_t set;
-        CPU_ZERO(&set);
-        CPU_SET(static_cast<int>(id_ % static_cast<std::uint32_t>(std::max(1L, cpus))), &set);
-        pthread_setaffinity_np(pthread_self(), sizeof set, &set);  // best effort: a cpuset may forbid it
-    }
+    if (config_.pin_threads) pin_to_allowed_cpu(id_);
     if (auto r = ring_.init(config_.ring_entries); !r) {
         bind_log_queue(nullptr, -1);
         return r;
