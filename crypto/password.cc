@@ -1,0 +1,214 @@
+// Argon2id password hashing: a strict PHC-string parser and encoder of our own around libargon2's
+// context API. Stateless; any thread. libargon2 only ever sees parameters that passed validate(),
+// so a stored string cannot ask for more memory or passes than the limits in password.h.
+#include "crypto/password.h"
+
+#include <argon2.h>
+#include <sys/random.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <optional>
+#include <span>
+
+#include "crypto/errc.h"
+
+namespace vmx::crypto {
+namespace {
+
+constexpr std::string_view phc_prefix = "$argon2id$v=19$";
+
+struct ParsedHash {
+    Argon2Params params;
+    std::array<std::uint8_t, argon2_salt_bytes_max> salt{};
+    std::array<std::uint8_t, argon2_hash_bytes_max> tag{};
+};
+
+// Wipes a buffer on scope exit; explicit_bzero is not optimised away like a dead memset.
+template <class T>
+struct WipeOnExit {
+    T& buffer;
+    ~WipeOnExit() { explicit_bzero(buffer.data(), buffer.size()); }
+};
+
+Result<void> fill_random(std::span<std::uint8_t> out) {
+    std::size_t done = 0;
+    while (done < out.size()) {
+        const ssize_t n = getrandom(out.data() + done, out.size() - done, 0);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return fail(CryptoErrc::random_failed);
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    return {};
+}
+
+// --- base64 as PHC uses it: standard alphabet, no padding, canonical (unused bits zero) ---
+
+constexpr std::string_view b64_alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+void b64_append(std::string& out, std::span<const std::uint8_t> in) {
+    std::uint32_t acc = 0;
+    unsigned bits = 0;
+    for (const std::uint8_t byte : in) {
+        acc = (acc << 8) | byte;
+        bits += 8;
+        while (bits >= 6) {
+            bits -= 6;
+            out.push_back(b64_alphabet[(acc >> bits) & 0x3F]);
+        }
+    }
+    if (bits > 0) out.push_back(b64_alphabet[(acc << (6 - bits)) & 0x3F]);
+}
+
+int b64_value(char c) {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+}
+
+// Decodes into `out`; the decoded length, or nullopt for a bad character, an impossible length,
+// non-zero leftover bits or more bytes than `out` holds.
+std::optional<std::size_t> b64_decode(std::string_view in, std::span<std::uint8_t> out) {
+    if (in.size() % 4 == 1) return std::nullopt;
+    std::uint32_t acc = 0;
+    unsigned bits = 0;
+    std::size_t n = 0;
+    for (const char c : in) {
+        const int v = b64_value(c);
+        if (v < 0) return std::nullopt;
+        acc = (acc << 6) | static_cast<std::uint32_t>(v);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            if (n == out.size()) return std::nullopt;
+            out[n++] = static_cast<std::uint8_t>(acc >> bits);
+        }
+    }
+    if ((acc & ((1U << bits) - 1)) != 0) return std::nullopt;
+    return n;
+}
+
+// --- PHC string ---
+
+// Consumes a decimal without sign or leading zeros, at most 10 digits, that fits 32 bits.
+std::optional<std::uint32_t> take_u32(std::string_view& s) {
+    std::size_t i = 0;
+    std::uint64_t v = 0;
+    while (i < s.size() && i < 11 && s[i] >= '0' && s[i] <= '9') {
+        v = v * 10 + static_cast<std::uint64_t>(s[i] - '0');
+        ++i;
+    }
+    if (i == 0 || i > 10 || v > UINT32_MAX || (s[0] == '0' && i > 1)) return std::nullopt;
+    s.remove_prefix(i);
+    return static_cast<std::uint32_t>(v);
+}
+
+bool take(std::string_view& s, std::string_view literal) {
+    if (!s.starts_with(literal)) return false;
+    s.remove_prefix(literal.size());
+    return true;
+}
+
+std::optional<ParsedHash> parse_phc(std::string_view s) {
+    if (s.size() > password_encoded_bytes_max || !take(s, phc_prefix)) return std::nullopt;
+    ParsedHash h;
+    std::optional<std::uint32_t> m, t, p;
+    if (!take(s, "m=") || !(m = take_u32(s)) || !take(s, ",t=") || !(t = take_u32(s)) ||
+        !take(s, ",p=") || !(p = take_u32(s)) || !take(s, "$")) {
+        return std::nullopt;
+    }
+    const std::size_t dollar = s.find('$');
+    if (dollar == std::string_view::npos) return std::nullopt;
+    const auto salt_len = b64_decode(s.substr(0, dollar), h.salt);
+    const auto tag_len = b64_decode(s.substr(dollar + 1), h.tag);
+    if (!salt_len || !tag_len) return std::nullopt;
+    h.params = {.memory_kib = *m, .iterations = *t, .parallelism = *p,
+                .salt_bytes = static_cast<std::uint32_t>(*salt_len),
+                .hash_bytes = static_cast<std::uint32_t>(*tag_len)};
+    if (!validate(h.params)) return std::nullopt;
+    return h;
+}
+
+std::string encode_phc(const Argon2Params& params, std::span<const std::uint8_t> salt,
+                       std::span<const std::uint8_t> tag) {
+    std::string out(phc_prefix);
+    out += "m=" + std::to_string(params.memory_kib) + ",t=" + std::to_string(params.iterations) +
+           ",p=" + std::to_string(params.parallelism) + "$";
+    b64_append(out, salt);
+    out += '$';
+    b64_append(out, tag);
+    return out;
+}
+
+// A libargon2 context over caller-owned buffers. The password is passed in place: without
+// ARGON2_FLAG_CLEAR_PASSWORD libargon2 only reads it, so the const_cast never leads to a write,
+// and no copy of the password exists to wipe.
+argon2_context make_context(std::string_view password, const Argon2Params& params,
+                            std::span<std::uint8_t> salt, std::span<std::uint8_t> out) {
+    argon2_context ctx{};
+    ctx.out = out.data();
+    ctx.outlen = params.hash_bytes;
+    ctx.pwd = reinterpret_cast<std::uint8_t*>(const_cast<char*>(password.data()));
+    ctx.pwdlen = static_cast<std::uint32_t>(password.size());
+    ctx.salt = salt.data();
+    ctx.saltlen = params.salt_bytes;
+    ctx.t_cost = params.iterations;
+    ctx.m_cost = params.memory_kib;
+    ctx.lanes = params.parallelism;
+    ctx.threads = params.parallelism;
+    ctx.version = ARGON2_VERSION_13;
+    ctx.flags = ARGON2_DEFAULT_FLAGS;
+    return ctx;
+}
+
+}  // namespace
+
+Result<void> validate(const Argon2Params& p) {
+    const bool ok = p.parallelism >= 1 && p.parallelism <= argon2_parallelism_max &&
+                    p.memory_kib >= 8 * p.parallelism && p.memory_kib <= argon2_memory_kib_max &&
+                    p.iterations >= 1 && p.iterations <= argon2_iterations_max &&
+                    p.salt_bytes >= argon2_salt_bytes_min && p.salt_bytes <= argon2_salt_bytes_max &&
+                    p.hash_bytes >= argon2_hash_bytes_min && p.hash_bytes <= argon2_hash_bytes_max;
+    if (!ok) return fail(CryptoErrc::invalid_argument);
+    return {};
+}
+
+Result<std::string> hash_password(std::string_view password, const Argon2Params& params) {
+    if (auto v = validate(params); !v) return fail(v.error());
+    if (password.size() > password_bytes_max) return fail(CryptoErrc::invalid_argument);
+    std::array<std::uint8_t, argon2_salt_bytes_max> salt{};
+    std::array<std::uint8_t, argon2_hash_bytes_max> tag{};
+    const WipeOnExit<decltype(tag)> wipe_tag{tag};
+    const std::span<std::uint8_t> salt_used(salt.data(), params.salt_bytes);
+    if (auto r = fill_random(salt_used); !r) return fail(r.error());
+    argon2_context ctx = make_context(password, params, salt_used, tag);
+    if (argon2id_ctx(&ctx) != ARGON2_OK) return fail(CryptoErrc::password_hash_failed);
+    return encode_phc(params, salt_used, std::span(tag.data(), params.hash_bytes));
+}
+
+PasswordCheck verify_password(std::string_view password, std::string_view encoded) {
+    auto parsed = parse_phc(encoded);
+    if (!parsed) return PasswordCheck::malformed;
+    if (password.size() > password_bytes_max) return PasswordCheck::mismatch;
+    std::array<std::uint8_t, argon2_hash_bytes_max> computed{};
+    const WipeOnExit<decltype(computed)> wipe_computed{computed};
+    argon2_context ctx = make_context(password, parsed->params, parsed->salt, computed);
+    // argon2_verify_ctx hashes into ctx.out, then XOR-accumulates it against the stored tag over
+    // the whole length: no early exit (checked in Debian 12's libargon2-1 0~20171227 disassembly).
+    const int rc = argon2id_verify_ctx(&ctx, reinterpret_cast<const char*>(parsed->tag.data()));
+    return rc == ARGON2_OK ? PasswordCheck::match : PasswordCheck::mismatch;
+}
+
+bool needs_rehash(std::string_view encoded, const Argon2Params& current) {
+    VMX_ASSERT(validate(current));
+    const auto parsed = parse_phc(encoded);
+    return !parsed || parsed->params != current;
+}
+
+}  // namespace vmx::crypto
