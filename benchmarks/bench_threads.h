@@ -5,9 +5,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <time.h>
-#include <unistd.h>
 
-#include <algorithm>
 #include <cstdint>
 #include <thread>
 
@@ -21,13 +19,21 @@ inline std::uint64_t thread_cpu_ns(std::thread& thread) {
     return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000u + static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
-// Pins the calling thread to CPU `cpu` modulo the online CPUs; best effort (a cpuset may forbid it).
+// Pins the calling thread to the cpu-th CPU it may use (mod their count), as the engine pins its
+// shards: under a cpuset or taskset the allowed CPUs need not be 0..n-1. Best effort.
 inline void pin_current_thread(std::uint32_t cpu) {
-    const long cpus = std::max(1L, sysconf(_SC_NPROCESSORS_ONLN));
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(static_cast<int>(cpu % static_cast<std::uint32_t>(cpus)), &set);
-    pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+    cpu_set_t allowed;
+    CPU_ZERO(&allowed);
+    if (sched_getaffinity(0, sizeof allowed, &allowed) != 0 || CPU_COUNT(&allowed) == 0) return;
+    std::uint32_t wanted = cpu % static_cast<std::uint32_t>(CPU_COUNT(&allowed));
+    for (int c = 0; c < CPU_SETSIZE; ++c) {
+        if (!CPU_ISSET(c, &allowed) || wanted-- != 0) continue;
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        CPU_SET(c, &one);
+        pthread_setaffinity_np(pthread_self(), sizeof one, &one);
+        return;
+    }
 }
 
 }  // namespace vmx::bench

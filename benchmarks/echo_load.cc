@@ -105,7 +105,8 @@ void EchoLoad::Worker::run() {
             const auto index = static_cast<std::size_t>(events[e].data.u64);
             if (peers[index].fd < 0) continue;
             if (events[e].events & EPOLLOUT) send_rest(index);
-            if (peers[index].fd >= 0 && (events[e].events & (EPOLLIN | EPOLLHUP | EPOLLERR))) receive(index, buffer.get());
+            const bool readable = (events[e].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0;
+            if (readable && peers[index].fd >= 0) receive(index, buffer.get());
         }
     }
 }

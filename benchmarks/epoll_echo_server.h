@@ -14,7 +14,7 @@
 
 namespace vmx::bench {
 
-enum class PinThreads : std::uint8_t { no, yes };  // yes: thread i runs on CPU i (mod online CPUs)
+enum class PinThreads : std::uint8_t { no, yes };  // yes: thread i on the i-th allowed CPU, as shards
 
 class EpollEchoServer {
 public:

@@ -7,10 +7,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
-#include <fmt/format.h>
 #include <fstream>
 #include <functional>
 #include <optional>
@@ -18,6 +16,9 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
 
 #include "benchmarks/echo_load.h"
 #include "benchmarks/epoll_echo_server.h"
@@ -42,8 +43,8 @@ struct EchoOptions {
     double seconds = 3;
     std::uint32_t connections = 64;
     std::uint32_t message_bytes = 64;
-    std::uint32_t shards = 0;          // 0: online CPUs
-    std::uint32_t client_threads = 0;  // 0: online CPUs
+    std::uint32_t shards = 0;          // 0: one per usable CPU (default_shard_count)
+    std::uint32_t client_threads = 0;  // 0: one per usable CPU
     std::uint32_t rounds = 1;
     bool json = false;
 };
@@ -56,6 +57,7 @@ struct ServerProbe {
 
 struct Measurement {
     std::string server;            // "engine" or "epoll"
+    std::string ring;              // the engine's io_uring setup flags, as its start-up log says
     std::uint32_t threads = 0;
     std::uint64_t round_trips = 0;
     std::uint64_t waits = 0;
@@ -117,8 +119,7 @@ Result<Measurement> measure_engine(const EchoOptions& o, std::uint32_t shards) {
     config.shards = shards;
     config.pin_threads = true;
     Engine engine(config, echo_listener(port), nullptr);
-    if (const auto bind_error = engine.bind())
-        return fail(bind_error->error);
+    if (const auto bind_error = engine.bind()) return fail(bind_error->error);
     if (auto r = engine.start(); !r) return fail(r.error());
     const ServerProbe probe{
         [&engine] { return engine.shard_cpu_ns(); },
@@ -135,6 +136,7 @@ Result<Measurement> measure_engine(const EchoOptions& o, std::uint32_t shards) {
     if (m) {
         m->server = "engine";
         m->threads = shards;
+        m->ring = engine.shard(0).ring_features();
     }
     return m;
 }
@@ -176,7 +178,7 @@ std::string ratio_line(const Ratio& r) {
 
 void print_table(const EchoOptions& o, const std::vector<Measurement>& runs, const std::vector<Ratio>& ratios) {
     fmt::print("vaultmx-bench echo: {} connections, {}-byte messages, {:.1f} s per server x {} rounds, "
-               "{} client threads, {} online CPUs\n\n",
+               "{} client threads, {} usable CPUs\n\n",
                o.connections, o.message_bytes, o.seconds, o.rounds, o.client_threads, default_shard_count());
     fmt::print("{:<20} {:>14} {:>13} {:>18} {:>13} {:>10}\n", "server", "round trips/s", "server CPU-s",
                "round trips/CPU-s", "client CPU-s", "trips/wait");
@@ -184,7 +186,9 @@ void print_table(const EchoOptions& o, const std::vector<Measurement>& runs, con
         fmt::print("{:<20} {:>14.0f} {:>13.2f} {:>18.0f} {:>13.2f} {:>10.2f}\n", label_of(m), m.per_s(),
                    m.server_cpu_s, m.per_cpu_s(), m.client_cpu_s, m.per_wait());
     }
-    fmt::print("\n(trips/wait: round trips per io_uring_enter loop turn for the engine, per epoll_wait for epoll)\n");
+    fmt::print("\n(trips/wait: round trips per io_uring_enter loop turn for the engine, per epoll_wait for epoll;\n"
+               " engine rings: {})\n",
+               runs.front().ring);
     for (const Measurement& m : runs)
         if (m.failures) fmt::print("warning: {} client connections failed during {}\n", m.failures, label_of(m));
     for (const Ratio& r : ratios)
@@ -200,11 +204,11 @@ void print_json(const EchoOptions& o, const std::vector<Measurement>& runs, cons
     for (std::size_t i = 0; i < runs.size(); ++i) {
         const Measurement& m = runs[i];
         out += fmt::format(
-            "{}{{\"server\": \"{}\", \"threads\": {}, \"round_trips\": {}, \"wall_s\": {:.4f}, "
+            "{}{{\"server\": \"{}\", \"ring\": \"{}\", \"threads\": {}, \"round_trips\": {}, \"wall_s\": {:.4f}, "
             "\"round_trips_per_s\": {:.1f}, \"server_cpu_s\": {:.4f}, \"round_trips_per_cpu_s\": {:.1f}, "
             "\"client_cpu_s\": {:.4f}, \"waits\": {}, \"failures\": {}}}",
-            i ? ", " : "", m.server, m.threads, m.round_trips, m.wall_s, m.per_s(), m.server_cpu_s, m.per_cpu_s(),
-            m.client_cpu_s, m.waits, m.failures);
+            i ? ", " : "", m.server, m.ring, m.threads, m.round_trips, m.wall_s, m.per_s(), m.server_cpu_s,
+            m.per_cpu_s(), m.client_cpu_s, m.waits, m.failures);
     }
     out += "], \"ratios\": [";
     for (std::size_t i = 0; i < ratios.size(); ++i) {
@@ -451,17 +455,29 @@ int main(int argc, char** argv) {
 
     EchoOptions echo;
     CLI::App* echo_cmd = app.add_subcommand("echo", "loopback echo round trips: engine vs a plain epoll loop");
-    echo_cmd->add_option("--seconds", echo.seconds, "timed window per server")->check(CLI::Range(0.1, 60.0))->capture_default_str();
-    echo_cmd->add_option("--connections", echo.connections, "client connections")->check(CLI::Range(1, 10000))->capture_default_str();
-    echo_cmd->add_option("--message-bytes", echo.message_bytes, "bytes per message")->check(CLI::Range(1, 1 << 20))->capture_default_str();
-    echo_cmd->add_option("--shards", echo.shards, "N for the N-thread runs (0: online CPUs)")->check(CLI::Range(0, 1024));
-    echo_cmd->add_option("--client-threads", echo.client_threads, "load generator threads (0: online CPUs)")->check(CLI::Range(0, 1024));
-    echo_cmd->add_option("--rounds", echo.rounds, "rounds of the four servers, interleaved; figures are totals")->check(CLI::Range(1, 20))->capture_default_str();
+    echo_cmd->add_option("--seconds", echo.seconds, "timed window per server")
+        ->check(CLI::Range(0.1, 60.0))
+        ->capture_default_str();
+    echo_cmd->add_option("--connections", echo.connections, "client connections")
+        ->check(CLI::Range(1, 10000))
+        ->capture_default_str();
+    echo_cmd->add_option("--message-bytes", echo.message_bytes, "bytes per message")
+        ->check(CLI::Range(1, 1 << 20))
+        ->capture_default_str();
+    echo_cmd->add_option("--shards", echo.shards, "N for the N-thread runs (0: one per usable CPU)")
+        ->check(CLI::Range(0, 1024));
+    echo_cmd->add_option("--client-threads", echo.client_threads, "load generator threads (0: one per usable CPU)")
+        ->check(CLI::Range(0, 1024));
+    echo_cmd->add_option("--rounds", echo.rounds, "rounds of the four servers, interleaved; figures are totals")
+        ->check(CLI::Range(1, 20))
+        ->capture_default_str();
     echo_cmd->add_flag("--json", echo.json, "print the figures as JSON");
 
     std::uint32_t idle_connections = 10000;
     CLI::App* idle_cmd = app.add_subcommand("idle", "memory per idle connection on one shard");
-    idle_cmd->add_option("--connections", idle_connections, "idle connections")->check(CLI::Range(1, 100000))->capture_default_str();
+    idle_cmd->add_option("--connections", idle_connections, "idle connections")
+        ->check(CLI::Range(1, 100000))
+        ->capture_default_str();
 
     CLI11_PARSE(app, argc, argv);
     if (*echo_cmd) return run_echo(echo);
