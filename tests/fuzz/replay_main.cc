@@ -19,6 +19,10 @@ void run(const std::string& input) {
     LLVMFuzzerTestOneInput(reinterpret_cast<const std::uint8_t*>(input.data()), input.size());
 }
 
+// Bytes that tend to matter to parsers: delimiters, quotes, line ends, digits, NUL, 0xff.
+constexpr char interesting[] = {'"', '\'', '[', ']', '=', '.', '\n', '\r', '\t', '\\', '#', '{', '}', ':', ',',
+                                '-', '0', '1', '9', '@', '<', '>', ' ', '\0', '\x7f', '\xff'};
+
 std::string mutate(const std::vector<std::string>& corpus, std::mt19937_64& rng) {
     std::string s = corpus[rng() % corpus.size()];
     const int steps = 1 + static_cast<int>(rng() % 8);
@@ -37,7 +41,7 @@ std::string mutate(const std::vector<std::string>& corpus, std::mt19937_64& rng)
             }
             case 3: s.insert(s.empty() ? 0 : rng() % s.size(), std::string(1 + rng() % 64, static_cast<char>(rng()))); break;
             case 4:
-                if (!s.empty()) s[rng() % s.size()] = "\"'[]=.\n\r\t\\#{}:,-0123456789\x00\xff"[rng() % 30];
+                if (!s.empty()) s[rng() % s.size()] = interesting[rng() % sizeof interesting];
                 break;
             default:
                 if (s.size() > 1) s.erase(rng() % s.size(), 1 + rng() % 16);

@@ -1,0 +1,208 @@
+// AES-256-GCM seal and open on one thread at 1 KiB, 16 KiB (a full TLS record), 64 KiB and 1 MiB:
+// our ipsec-mb path (crypto/aead.h), wolfSSL's software AES-GCM (Debian builds it without AES-NI),
+// wolfSSL's API through our crypto-callback device (what TLS records pay), and OpenSSL's EVP
+// (openssl_gcm.cc, its own translation unit). Keys are expanded once, outside the timed loop, except
+// in *_with_key_setup, which shows what the device's per-thread key cache saves per record.
+#include <wolfssl/options.h>  // first: it fixes the layout of the other wolfSSL headers
+#include <wolfssl/wolfcrypt/aes.h>
+
+#include <benchmark/benchmark.h>
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "benchmarks/openssl_gcm.h"
+#include "crypto/aead.h"
+#include "crypto/tls_crypto_device.h"
+
+namespace {
+
+namespace crypto = vmx::crypto;
+
+constexpr std::size_t aad_bytes = 13;  // a TLS 1.2 record's additional data
+
+// Inputs of one size; the ciphertext and tag are filled by seal() so that open() has something valid.
+struct Buffers {
+    explicit Buffers(std::size_t bytes) : text(bytes), out(bytes) {
+        for (std::size_t i = 0; i < key.size(); ++i) key[i] = static_cast<std::uint8_t>(i * 7 + 1);
+        for (std::size_t i = 0; i < iv.size(); ++i) iv[i] = static_cast<std::uint8_t>(i * 3 + 2);
+        for (std::size_t i = 0; i < text.size(); ++i) text[i] = static_cast<std::uint8_t>(i * 31);
+    }
+    std::array<std::uint8_t, crypto::gcm_key_bytes> key{};
+    std::array<std::uint8_t, crypto::gcm_iv_bytes> iv{};
+    std::array<std::uint8_t, aad_bytes> aad{};
+    std::array<std::uint8_t, crypto::gcm_tag_bytes> tag{};
+    std::vector<std::uint8_t> text;
+    std::vector<std::uint8_t> out;
+};
+
+void finish(benchmark::State& state, std::size_t bytes) {
+    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * static_cast<std::int64_t>(bytes));
+}
+
+// --- ipsec-mb through crypto/aead.h ------------------------------------------------------------
+
+void seal_ipsec_mb(benchmark::State& state) {
+    Buffers b(static_cast<std::size_t>(state.range(0)));
+    const crypto::AesGcmKey key(b.key);
+    for (auto _ : state) {
+        crypto::gcm_seal(key, b.iv, b.aad, b.text, b.out.data(), b.tag);
+        benchmark::DoNotOptimize(b.out.data());
+        benchmark::ClobberMemory();
+    }
+    finish(state, b.text.size());
+}
+
+void open_ipsec_mb(benchmark::State& state) {
+    Buffers b(static_cast<std::size_t>(state.range(0)));
+    const crypto::AesGcmKey key(b.key);
+    std::vector<std::uint8_t> sealed(b.text.size());
+    crypto::gcm_seal(key, b.iv, b.aad, b.text, sealed.data(), b.tag);
+    for (auto _ : state) {
+        if (!crypto::gcm_open(key, b.iv, b.aad, sealed, b.out.data(), b.tag)) state.SkipWithError("tag mismatch");
+        benchmark::DoNotOptimize(b.out.data());
+        benchmark::ClobberMemory();
+    }
+    finish(state, b.text.size());
+}
+
+// The key expanded for every call: what each TLS record would cost without the device's key cache.
+void seal_ipsec_mb_with_key_setup(benchmark::State& state) {
+    Buffers b(static_cast<std::size_t>(state.range(0)));
+    for (auto _ : state) {
+        const crypto::AesGcmKey key(b.key);
+        crypto::gcm_seal(key, b.iv, b.aad, b.text, b.out.data(), b.tag);
+        benchmark::DoNotOptimize(b.out.data());
+        benchmark::ClobberMemory();
+    }
+    finish(state, b.text.size());
+}
+
+// --- wolfSSL's wc_AesGcm* API: software (INVALID_DEVID) or through our device ------------------
+
+enum class WolfPath { software, device };
+
+int dev_id_of(WolfPath path) {
+    if (path == WolfPath::software) return INVALID_DEVID;
+    const auto id = crypto::tls_crypto_device();
+    return id ? *id : INVALID_DEVID;
+}
+
+void seal_wolfssl(benchmark::State& state, WolfPath path) {
+    Buffers b(static_cast<std::size_t>(state.range(0)));
+    Aes aes;
+    if (wc_AesInit(&aes, nullptr, dev_id_of(path)) != 0 || wc_AesGcmSetKey(&aes, b.key.data(), 32) != 0) {
+        state.SkipWithError("wolfSSL key setup failed");
+        return;
+    }
+    const auto bytes = static_cast<word32>(b.text.size());
+    for (auto _ : state) {
+        if (wc_AesGcmEncrypt(&aes, b.out.data(), b.text.data(), bytes, b.iv.data(), 12, b.tag.data(), 16, b.aad.data(),
+                             aad_bytes) != 0) {
+            state.SkipWithError("wc_AesGcmEncrypt failed");
+        }
+        benchmark::DoNotOptimize(b.out.data());
+        benchmark::ClobberMemory();
+    }
+    wc_AesFree(&aes);
+    finish(state, b.text.size());
+}
+
+void open_wolfssl(benchmark::State& state, WolfPath path) {
+    Buffers b(static_cast<std::size_t>(state.range(0)));
+    Aes aes;
+    if (wc_AesInit(&aes, nullptr, dev_id_of(path)) != 0 || wc_AesGcmSetKey(&aes, b.key.data(), 32) != 0) {
+        state.SkipWithError("wolfSSL key setup failed");
+        return;
+    }
+    const auto bytes = static_cast<word32>(b.text.size());
+    std::vector<std::uint8_t> sealed(b.text.size());
+    wc_AesGcmEncrypt(&aes, sealed.data(), b.text.data(), bytes, b.iv.data(), 12, b.tag.data(), 16, b.aad.data(),
+                     aad_bytes);
+    for (auto _ : state) {
+        if (wc_AesGcmDecrypt(&aes, b.out.data(), sealed.data(), bytes, b.iv.data(), 12, b.tag.data(), 16, b.aad.data(),
+                             aad_bytes) != 0) {
+            state.SkipWithError("wc_AesGcmDecrypt failed");
+        }
+        benchmark::DoNotOptimize(b.out.data());
+        benchmark::ClobberMemory();
+    }
+    wc_AesFree(&aes);
+    finish(state, b.text.size());
+}
+
+void seal_wolfssl_software(benchmark::State& state) { seal_wolfssl(state, WolfPath::software); }
+void open_wolfssl_software(benchmark::State& state) { open_wolfssl(state, WolfPath::software); }
+void seal_wolfssl_device(benchmark::State& state) { seal_wolfssl(state, WolfPath::device); }
+void open_wolfssl_device(benchmark::State& state) { open_wolfssl(state, WolfPath::device); }
+
+// --- OpenSSL EVP ----------------------------------------------------------------------------------
+
+void seal_openssl(benchmark::State& state) {
+    Buffers b(static_cast<std::size_t>(state.range(0)));
+    vmx::bench::OpensslGcm* gcm = vmx::bench::openssl_gcm_new(b.key.data());
+    if (gcm == nullptr) {
+        state.SkipWithError("OpenSSL key setup failed");
+        return;
+    }
+    for (auto _ : state) {
+        if (!vmx::bench::openssl_gcm_seal(gcm, b.iv.data(), b.aad.data(), aad_bytes, b.text.data(), b.text.size(),
+                                          b.out.data(), b.tag.data())) {
+            state.SkipWithError("OpenSSL seal failed");
+        }
+        benchmark::DoNotOptimize(b.out.data());
+        benchmark::ClobberMemory();
+    }
+    vmx::bench::openssl_gcm_free(gcm);
+    finish(state, b.text.size());
+}
+
+void open_openssl(benchmark::State& state) {
+    Buffers b(static_cast<std::size_t>(state.range(0)));
+    vmx::bench::OpensslGcm* gcm = vmx::bench::openssl_gcm_new(b.key.data());
+    if (gcm == nullptr) {
+        state.SkipWithError("OpenSSL key setup failed");
+        return;
+    }
+    std::vector<std::uint8_t> sealed(b.text.size());
+    vmx::bench::openssl_gcm_seal(gcm, b.iv.data(), b.aad.data(), aad_bytes, b.text.data(), b.text.size(),
+                                 sealed.data(), b.tag.data());
+    for (auto _ : state) {
+        if (!vmx::bench::openssl_gcm_open(gcm, b.iv.data(), b.aad.data(), aad_bytes, sealed.data(), sealed.size(),
+                                          b.out.data(), b.tag.data())) {
+            state.SkipWithError("OpenSSL open failed");
+        }
+        benchmark::DoNotOptimize(b.out.data());
+        benchmark::ClobberMemory();
+    }
+    vmx::bench::openssl_gcm_free(gcm);
+    finish(state, b.text.size());
+}
+
+void sizes(benchmark::internal::Benchmark* b) {
+    for (const std::int64_t bytes : {1 << 10, 16 << 10, 64 << 10, 1 << 20}) b->Arg(bytes);
+}
+
+BENCHMARK(seal_ipsec_mb)->Apply(sizes);
+BENCHMARK(seal_wolfssl_device)->Apply(sizes);
+BENCHMARK(seal_wolfssl_software)->Apply(sizes);
+BENCHMARK(seal_openssl)->Apply(sizes);
+BENCHMARK(open_ipsec_mb)->Apply(sizes);
+BENCHMARK(open_wolfssl_device)->Apply(sizes);
+BENCHMARK(open_wolfssl_software)->Apply(sizes);
+BENCHMARK(open_openssl)->Apply(sizes);
+BENCHMARK(seal_ipsec_mb_with_key_setup)->Arg(1 << 10)->Arg(16 << 10);
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    benchmark::Initialize(&argc, argv);
+    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+    benchmark::AddCustomContext("aead", vmx::crypto::aead_implementation());
+    benchmark::AddCustomContext("openssl", vmx::bench::openssl_version_text());
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    return 0;
+}
