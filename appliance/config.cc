@@ -47,7 +47,8 @@ struct Param {
     std::uint32_t scale = 1;          // seconds in the file, milliseconds in EngineConfig
     std::string_view unit;            // shown by describe_config
     std::string_view zero_means;      // number: a default of 0 (outside low..high) means this
-    std::uint32_t EngineConfig::*number = nullptr;
+    std::uint32_t EngineConfig::*number = nullptr;          // a number lives in the engine's config...
+    std::uint32_t crypto::Argon2Params::*argon2 = nullptr;  // ...or in the password-hashing parameters
     bool EngineConfig::*flag = nullptr;
     std::string_view default_text;
     std::string Config::*text = nullptr;
@@ -118,6 +119,14 @@ constexpr Param choice(std::string_view section, std::string_view key, std::stri
     return p;
 }
 
+// Argon2id cost parameters for password hashing (crypto/password.h holds their defaults).
+constexpr Param argon2(std::string_view key, std::int64_t default_value, std::int64_t low, std::int64_t high,
+                       std::string_view unit, std::uint32_t crypto::Argon2Params::*field) {
+    Param p = count("auth", key, default_value, low, high, unit, nullptr);
+    p.argon2 = field;
+    return p;
+}
+
 constexpr Param listener(std::string_view key) {
     Param p;
     p.section = "listen";
@@ -160,6 +169,12 @@ constexpr std::array kParams{
     address(     "metrics", "listen",                   "127.0.0.1:9925",                 &C::metrics_listen),
     text(        "log",    "dir",                       "var/log",                        &C::log_dir),
     choice(      "log",    "level",                     "info", kLogLevels,               &C::log_level),
+    argon2(      "argon2_memory_kib",           65536,   8,    crypto::argon2_memory_kib_max, "KiB",
+                 &crypto::Argon2Params::memory_kib),
+    argon2(      "argon2_iterations",           3,       1,    crypto::argon2_iterations_max, "",
+                 &crypto::Argon2Params::iterations),
+    argon2(      "argon2_parallelism",          1,       1,    crypto::argon2_parallelism_max, "",
+                 &crypto::Argon2Params::parallelism),
 };
 
 constexpr bool row_is_consistent(const Param& p) {
@@ -170,9 +185,12 @@ constexpr bool row_is_consistent(const Param& p) {
                                     (p.default_number == 0 && !p.zero_means.empty());
             const bool shape_ok = p.shape == Shape::any || p.default_number == 0 ||
                                   std::has_single_bit(static_cast<std::uint64_t>(p.default_number));
-            return p.number != nullptr && p.low >= 0 && p.low <= p.high && default_ok && shape_ok &&
+            const crypto::Argon2Params argon2_defaults{};
+            const bool target_ok = (p.number != nullptr) != (p.argon2 != nullptr);
+            const std::int64_t stored_default = p.number ? engine_defaults.*p.number : argon2_defaults.*p.argon2;
+            return target_ok && p.low >= 0 && p.low <= p.high && default_ok && shape_ok &&
                    p.high * p.scale <= std::numeric_limits<std::uint32_t>::max() &&
-                   p.default_number * p.scale == engine_defaults.*p.number;
+                   p.default_number * p.scale == stored_default;
         }
         case Kind::flag:
             return p.flag != nullptr && (engine_defaults.*p.flag) == (p.default_number != 0);
@@ -337,6 +355,10 @@ void check_layout(const toml::table& doc, Problems& problems) {
     }
 }
 
+std::uint32_t& number_slot(const Param& p, Config& config) {
+    return p.number ? config.engine.*p.number : config.argon2.*p.argon2;
+}
+
 void read_number(const Param& p, const toml::node& node, Config& config, Problems& problems) {
     const bool power_of_two = p.shape == Shape::power_of_two;
     const std::string wanted =
@@ -351,7 +373,7 @@ void read_number(const Param& p, const toml::node& node, Config& config, Problem
         problems.add(line_of(node), full_name(p), fmt::format("{}, got {}", wanted, value));
         return;
     }
-    config.engine.*p.number = static_cast<std::uint32_t>(value) * p.scale;
+    number_slot(p, config) = static_cast<std::uint32_t>(value) * p.scale;
 }
 
 void read_flag(const Param& p, const toml::node& node, Config& config, Problems& problems) {
@@ -449,6 +471,16 @@ void read_param(const Param& p, const toml::table& doc, Config& config, Problems
     }
 }
 
+// Argon2 needs at least 8 KiB of memory per lane; each bound alone cannot say that.
+void check_argon2_lanes(const toml::table& doc, const Config& config, Problems& problems) {
+    if (crypto::validate(config.argon2)) return;
+    const toml::node* node = doc.at_path("auth.argon2_memory_kib").node();
+    if (!node) node = doc.at_path("auth.argon2_parallelism").node();
+    problems.add(node ? line_of(*node) : Line{}, "auth.argon2_memory_kib",
+                 fmt::format("must be at least 8 KiB per lane (8 * auth.argon2_parallelism = {}), got {}",
+                             8ull * config.argon2.parallelism, config.argon2.memory_kib));
+}
+
 std::variant<Config, ConfigError> parse_document(std::string_view toml_text, std::string_view source_name) {
     toml::table doc;
     try {
@@ -463,6 +495,7 @@ std::variant<Config, ConfigError> parse_document(std::string_view toml_text, std
     config.source_path = std::string(source_name);
     for (const Param& p : kParams) read_param(p, doc, config, problems);
     check_listeners_distinct(doc, config, problems);
+    check_argon2_lanes(doc, config, problems);
     if (!problems.empty()) return problems.first(source_name);
     return config;
 }
@@ -496,7 +529,7 @@ std::string describe_param(const Param& p, const Config& config) {
     switch (p.kind) {
         case Kind::number: {
             // Like an unset listener, an unset 0 is a comment: the output must parse back.
-            const std::uint32_t value = config.engine.*p.number / p.scale;
+            const std::uint32_t value = (p.number ? config.engine.*p.number : config.argon2.*p.argon2) / p.scale;
             if (value == 0 && !p.zero_means.empty())
                 return fmt::format("# {} is not set: {}\n", full_name(p), p.zero_means);
             if (p.unit.empty()) return fmt::format("{} = {}\n", full_name(p), value);

@@ -11,6 +11,7 @@
 
 #include "core/engine_config.h"
 #include "core/socket_address.h"
+#include "crypto/password.h"
 
 namespace vmx {
 
@@ -32,6 +33,7 @@ struct Config {
     std::string metrics_listen;             // [metrics] listen, a valid host:port
     std::string log_dir;                    // [log] dir
     std::string log_level;                  // [log] level: debug, info, warn or error
+    crypto::Argon2Params argon2;            // [auth] argon2_memory_kib, argon2_iterations, argon2_parallelism
     std::string source_path;                // the file (or source name) it was read from
 };
 

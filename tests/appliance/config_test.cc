@@ -67,7 +67,8 @@ constexpr std::string_view kAllKeys[] = {
     "keys.master_key_file",  "tls.cert",                         "tls.key",
     "listen.smtp",           "listen.submission_tls",            "listen.submission",
     "listen.pop3s",          "admin.socket",                     "metrics.listen",
-    "log.dir",               "log.level",
+    "log.dir",               "log.level",                        "auth.argon2_memory_kib",
+    "auth.argon2_iterations", "auth.argon2_parallelism",
 };
 
 Config parse_ok(std::string_view text) {
@@ -280,6 +281,20 @@ TEST(ConfigTest, StringsMustBeNonEmptyPrintableAndInTheirSet) {
               "vaultmx.toml:2: log.level: expected one of debug, info, warn, error, got \"verbose\"");
     for (const char* level : {"debug", "info", "warn", "error"})
         EXPECT_EQ(parse_ok(std::string("[log]\nlevel = \"") + level + "\"\n").log_level, level);
+}
+
+TEST(ConfigTest, Argon2ParametersAreReadAndCheckedTogether) {
+    const Config c = parse_ok("[auth]\nargon2_memory_kib = 19456\nargon2_iterations = 2\nargon2_parallelism = 1\n");
+    EXPECT_EQ(c.argon2.memory_kib, 19456u);
+    EXPECT_EQ(c.argon2.iterations, 2u);
+    EXPECT_EQ(c.argon2.parallelism, 1u);
+    EXPECT_EQ(parse_ok("").argon2, crypto::Argon2Params{});
+    EXPECT_EQ(parse_error("[auth]\nargon2_iterations = 0\n"),
+              "vaultmx.toml:2: auth.argon2_iterations: expected an integer in 1..64, got 0");
+    // Each value is within its own bounds, but 4 lanes need 32 KiB.
+    EXPECT_EQ(parse_error("[auth]\nargon2_memory_kib = 16\nargon2_parallelism = 4\n"),
+              "vaultmx.toml:2: auth.argon2_memory_kib: must be at least 8 KiB per lane "
+              "(8 * auth.argon2_parallelism = 32), got 16");
 }
 
 TEST(ConfigTest, SyntaxErrorGivesTheLine) {
