@@ -6,6 +6,7 @@
 #include <variant>
 
 #include "appliance/config.h"
+#include "appliance/init_command.h"
 
 int main(int argc, char** argv) {
     CLI::App app{"vaultmx: administer a vaultmx mail gateway"};
@@ -18,19 +19,33 @@ int main(int argc, char** argv) {
     config_cmd->require_subcommand(1);
     auto* check = config_cmd->add_subcommand("check", "validate the configuration and print the effective values");
 
+    auto* init = app.add_subcommand("init", "create the data folders and the master key (and a TLS certificate) if absent");
+    bool self_signed = false;
+    init->add_flag("--self-signed", self_signed, "also create a self-signed certificate at [tls] cert/key if absent");
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
         return app.exit(e) == 0 ? 0 : 2;
     }
 
+    auto loaded = vmx::load_config_file(config_path);
+    if (auto* error = std::get_if<vmx::ConfigError>(&loaded)) {
+        std::fprintf(stderr, "vaultmx: %s\n", error->message.c_str());
+        return 2;
+    }
+    const auto& config = std::get<vmx::Config>(loaded);
     if (check->parsed()) {
-        auto loaded = vmx::load_config_file(config_path);
-        if (auto* error = std::get_if<vmx::ConfigError>(&loaded)) {
-            std::fprintf(stderr, "vaultmx: %s\n", error->message.c_str());
-            return 2;
+        std::fputs(vmx::describe_config(config).c_str(), stdout);
+        return 0;
+    }
+    if (init->parsed()) {
+        const auto report = vmx::run_init(config, self_signed ? vmx::SelfSigned::yes : vmx::SelfSigned::no);
+        for (const auto& line : report.done) std::printf("%s\n", line.c_str());
+        if (!report.error.empty()) {
+            std::fprintf(stderr, "vaultmx: init: %s\n", report.error.c_str());
+            return 1;
         }
-        std::fputs(vmx::describe_config(std::get<vmx::Config>(loaded)).c_str(), stdout);
         return 0;
     }
     return 2;

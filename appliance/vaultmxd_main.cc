@@ -7,6 +7,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <variant>
@@ -17,6 +18,9 @@
 #include "core/engine.h"
 #include "core/log.h"
 #include "core/log_sink.h"
+#include "crypto/errc.h"
+#include "crypto/aead.h"
+#include "crypto/master_key.h"
 
 namespace vmx {
 namespace {
@@ -46,6 +50,32 @@ std::vector<ListenerSpec> listener_specs(const Config& config) {
     return specs;
 }
 
+// The master key from a systemd credential when the unit passes one, else from the configured
+// file. Read before anything else can fail half-way, and before privileges are dropped.
+struct LoadedMasterKey {
+    crypto::MasterKey key;
+    std::string source;
+};
+
+struct StartError {
+    std::string line;
+};
+
+std::variant<LoadedMasterKey, StartError> load_master_key_variant(const Config& config) {
+    if (const char* dir = std::getenv("CREDENTIALS_DIRECTORY"); dir && *dir) {
+        auto from_credential = crypto::load_master_key_credential("master.key");
+        if (from_credential) return LoadedMasterKey{std::move(*from_credential), "credential"};
+        if (from_credential.error() != std::errc::no_such_file_or_directory)
+            return StartError{"credential master.key: " + from_credential.error().message()};
+    }
+    auto from_file = crypto::load_master_key_file(config.master_key_file);
+    if (from_file) return LoadedMasterKey{std::move(*from_file), "file"};
+    std::string line = "keys.master_key_file: " + config.master_key_file + ": " + from_file.error().message();
+    if (from_file.error() == std::errc::no_such_file_or_directory) line += " (create it with: vaultmx -c FILE init)";
+    if (from_file.error() == crypto::CryptoErrc::key_file_insecure) line += " (chmod 600, owned by the daemon's user)";
+    return StartError{line};
+}
+
 int run_daemon(const Config& config) {
     LogLevel level = LogLevel::info;
     parse_log_level(config.log_level, level);  // validated by the config loader
@@ -56,6 +86,10 @@ int run_daemon(const Config& config) {
     if (ec) return start_failure("log.dir: cannot create " + config.log_dir + ": " + ec.message(), exit_config);
     auto sink = LogSink::open(config.log_dir + "/vaultmxd.log", LogEcho::stderr_too);
     if (!sink) return start_failure("log.dir: cannot open " + config.log_dir + "/vaultmxd.log: " + sink.error().message(), exit_config);
+
+    auto master = load_master_key_variant(config);
+    if (auto* error = std::get_if<StartError>(&master)) return start_failure(error->line, exit_config);
+    const LoadedMasterKey& keys = std::get<LoadedMasterKey>(master);
 
     raise_descriptor_limit();
     Engine engine(config.engine, listener_specs(config), sink->get());
@@ -71,6 +105,8 @@ int run_daemon(const Config& config) {
     for (const ListenerConfig& l : config.listeners) listening += " " + l.name + "=" + l.address_text;
     log_event(LogLevel::info, "vaultmxd.start", "version={} shards={} pid={} listen={}", VMX_VERSION,
               engine.shard_count(), getpid(), listening.empty() ? std::string("none") : listening.substr(1));
+    log_event(LogLevel::info, "keys.master_loaded", "source={} aead=\"{}\"", keys.source,
+              crypto::aead_implementation());
     ControlLoop loop(engine, sink->get());
     loop.run();
     return 0;

@@ -57,6 +57,14 @@ level = "info"
     return path
 
 
+def init_instance(config, *extra):
+    """`vaultmx init`: folders and master key (and a certificate with --self-signed)."""
+    r = subprocess.run([VAULTMX, "-c", config, "init", *extra], capture_output=True, text=True, timeout=60)
+    if r.returncode != 0:
+        raise RuntimeError(f"vaultmx init failed: {r.stderr}")
+    return r
+
+
 def wait_for_port(port, timeout=10.0):
     end = time.monotonic() + timeout
     while time.monotonic() < end:
@@ -71,12 +79,18 @@ def wait_for_port(port, timeout=10.0):
 class Daemon:
     """vaultmxd in a temporary folder; use as a context manager."""
 
-    def __init__(self, shards=2, extra=""):
+    def __init__(self, shards=2, extra="", existing=None):
+        """A fresh instance, or with existing=(folder, ports, config) one a test prepared itself."""
+        self.proc = None
+        if existing:
+            self.tmp = None
+            self.folder, self.ports, self.config = existing
+            return
         self.tmp = tempfile.TemporaryDirectory(prefix="vmx-it-")
         self.folder = self.tmp.name
         self.ports = {k: free_port() for k in ("smtp", "submission_tls", "submission", "pop3s", "metrics")}
         self.config = write_config(self.folder, self.ports, extra=extra, shards=shards)
-        self.proc = None
+        init_instance(self.config)
 
     def start(self):
         self.proc = subprocess.Popen([VAULTMXD, "-c", self.config], stdout=subprocess.PIPE,
@@ -106,4 +120,5 @@ class Daemon:
         if self.proc and self.proc.poll() is None:
             self.proc.kill()
             self.proc.communicate()
-        self.tmp.cleanup()
+        if self.tmp:
+            self.tmp.cleanup()

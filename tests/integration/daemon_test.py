@@ -9,7 +9,7 @@ import threading
 import time
 import unittest
 
-from daemon_harness import VAULTMX, VAULTMXD, Daemon, free_port, write_config
+from daemon_harness import VAULTMX, VAULTMXD, Daemon, free_port, init_instance, write_config
 
 
 def run(args, timeout=20):
@@ -25,7 +25,10 @@ class ConfigErrors(unittest.TestCase):
         self.tmp.cleanup()
 
     def config_with(self, extra):
-        return write_config(self.tmp.name, self.ports, extra=extra)
+        path = write_config(self.tmp.name, self.ports, extra=extra)
+        if not os.path.exists(os.path.join(self.tmp.name, "master.key")):
+            init_instance(path)
+        return path
 
     def test_check_config_prints_effective_values(self):
         r = run([VAULTMXD, "-c", self.config_with(""), "--check-config"])
@@ -81,6 +84,73 @@ class ConfigErrors(unittest.TestCase):
             taken.listen()
             self.assert_one_line_error(run([VAULTMXD, "-c", self.config_with("")]), "listen.pop3s",
                                        "in use")
+
+
+class MasterKeyAndInit(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory(prefix="vmx-key-")
+        self.folder = self.tmp.name
+        self.ports = {k: free_port() for k in ("smtp", "submission_tls", "submission", "pop3s", "metrics")}
+        self.config = write_config(self.folder, self.ports)
+        self.key = os.path.join(self.folder, "master.key")
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def test_missing_master_key_stops_start_up_with_a_hint(self):
+        r = run([VAULTMXD, "-c", self.config])
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("keys.master_key_file", r.stderr)
+        self.assertIn("vaultmx -c FILE init", r.stderr)
+
+    def test_master_key_readable_by_others_is_refused(self):
+        init_instance(self.config)
+        for mode in (0o640, 0o604, 0o644):
+            os.chmod(self.key, mode)
+            r = run([VAULTMXD, "-c", self.config])
+            self.assertEqual(r.returncode, 2, r.stderr)
+            self.assertIn("readable by group or others", r.stderr)
+
+    def test_init_creates_owner_only_folders_and_key_once(self):
+        r = init_instance(self.config)
+        self.assertIn("master key: created", r.stdout)
+        self.assertEqual(os.stat(self.key).st_mode & 0o777, 0o600)
+        self.assertEqual(os.stat(os.path.join(self.folder, "data")).st_mode & 0o777, 0o700)
+        with open(self.key) as f:
+            first = f.read()
+        self.assertEqual(len(first.strip()), 64)
+        again = init_instance(self.config)
+        self.assertIn("master key: kept", again.stdout)
+        with open(self.key) as f:
+            self.assertEqual(f.read(), first)  # never overwritten
+
+    def test_init_self_signed_certificate_for_localhost(self):
+        init_instance(self.config, "--self-signed")
+        cert = os.path.join(self.folder, "cert.pem")
+        key = os.path.join(self.folder, "key.pem")
+        self.assertEqual(os.stat(key).st_mode & 0o777, 0o600)
+        r = run(["openssl", "x509", "-in", cert, "-noout", "-subject", "-ext", "subjectAltName"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("DNS:localhost", r.stdout)
+        self.assertIn("IP Address:127.0.0.1", r.stdout)
+        with open(cert) as f:
+            before = f.read()
+        init_instance(self.config, "--self-signed")
+        with open(cert) as f:
+            self.assertEqual(f.read(), before)
+
+    def test_logs_never_hold_the_master_key(self):
+        init_instance(self.config)
+        with open(self.key) as f:
+            key_hex = f.read().strip()
+        with Daemon(existing=(self.folder, self.ports, self.config)) as d:
+            code, err = d.stop()
+        self.assertEqual(code, 0, err)
+        log = d.log_text()
+        self.assertIn("event=keys.master_loaded", log)
+        for text in (log, err):
+            self.assertNotIn(key_hex, text)
+            self.assertNotIn(key_hex[:16], text)
 
 
 class RunningDaemon(unittest.TestCase):
