@@ -4,7 +4,6 @@
 #include "crypto/password.h"
 
 #include <argon2.h>
-#include <sys/random.h>
 
 #include <array>
 #include <cerrno>
@@ -13,6 +12,7 @@
 #include <span>
 
 #include "crypto/errc.h"
+#include "crypto/random.h"
 
 namespace vmx::crypto {
 namespace {
@@ -32,18 +32,6 @@ struct WipeOnExit {
     ~WipeOnExit() { explicit_bzero(buffer.data(), buffer.size()); }
 };
 
-Result<void> fill_random(std::span<std::uint8_t> out) {
-    std::size_t done = 0;
-    while (done < out.size()) {
-        const ssize_t n = getrandom(out.data() + done, out.size() - done, 0);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return fail(CryptoErrc::random_failed);
-        }
-        done += static_cast<std::size_t>(n);
-    }
-    return {};
-}
 
 // --- base64 as PHC uses it: standard alphabet, no padding, canonical (unused bits zero) ---
 
@@ -186,7 +174,7 @@ Result<std::string> hash_password(std::string_view password, const Argon2Params&
     std::array<std::uint8_t, argon2_hash_bytes_max> tag{};
     const WipeOnExit<decltype(tag)> wipe_tag{tag};
     const std::span<std::uint8_t> salt_used(salt.data(), params.salt_bytes);
-    if (auto r = fill_random(salt_used); !r) return fail(r.error());
+    if (auto r = random_bytes(salt_used); !r) return fail(r.error());
     argon2_context ctx = make_context(password, params, salt_used, tag);
     if (argon2id_ctx(&ctx) != ARGON2_OK) return fail(CryptoErrc::password_hash_failed);
     return encode_phc(params, salt_used, std::span(tag.data(), params.hash_bytes));

@@ -7,7 +7,6 @@
 #include <wolfssl/options.h>
 #include <wolfssl/wolfcrypt/hmac.h>
 
-#include <sys/random.h>
 
 #include <array>
 #include <cerrno>
@@ -15,24 +14,13 @@
 #include <optional>
 
 #include "crypto/errc.h"
+#include "crypto/random.h"
 
 namespace vmx::crypto {
 namespace {
 
 constexpr std::string_view b32_alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 
-Result<void> fill_random(std::span<std::uint8_t> out) {
-    std::size_t done = 0;
-    while (done < out.size()) {
-        const ssize_t n = getrandom(out.data() + done, out.size() - done, 0);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return fail(CryptoErrc::random_failed);
-        }
-        done += static_cast<std::size_t>(n);
-    }
-    return {};
-}
 
 int b32_value(char c) {
     if (c >= 'A' && c <= 'Z') return c - 'A';
@@ -106,7 +94,7 @@ std::uint32_t ct_equal(std::uint32_t a, std::uint32_t b) {
 
 Result<std::vector<std::uint8_t>> totp_generate_secret() {
     std::vector<std::uint8_t> secret(totp_secret_bytes);
-    if (auto r = fill_random(secret); !r) return fail(r.error());
+    if (auto r = random_bytes(secret); !r) return fail(r.error());
     return secret;
 }
 
