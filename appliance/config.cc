@@ -49,9 +49,11 @@ struct Param {
     std::string_view zero_means;      // number: a default of 0 (outside low..high) means this
     std::uint32_t EngineConfig::*number = nullptr;          // a number lives in the engine's config...
     std::uint32_t crypto::Argon2Params::*argon2 = nullptr;  // ...or in the password-hashing parameters
+    std::uint32_t store::StoreSizing::*store_number = nullptr;  // ...or in the store's options
     bool EngineConfig::*flag = nullptr;
     std::string_view default_text;
     std::string Config::*text = nullptr;
+    std::string store::StoreOptions::*store_text = nullptr;  // a text of the store's options
     std::span<const std::string_view> choices;
 };
 
@@ -127,6 +129,21 @@ constexpr Param argon2(std::string_view key, std::int64_t default_value, std::in
     return p;
 }
 
+// [store]: numbers in store::StoreSizing, paths in store::StoreOptions (defaults in store/options.h).
+constexpr Param store_count(std::string_view key, std::int64_t default_value, std::int64_t low, std::int64_t high,
+                            std::string_view unit, std::uint32_t store::StoreSizing::*field) {
+    Param p = count("store", key, default_value, low, high, unit, nullptr);
+    p.store_number = field;
+    return p;
+}
+
+constexpr Param store_path(std::string_view key, std::string_view default_value,
+                           std::string store::StoreOptions::*field) {
+    Param p = text("store", key, default_value, nullptr);
+    p.store_text = field;
+    return p;
+}
+
 constexpr Param listener(std::string_view key) {
     Param p;
     p.section = "listen";
@@ -139,6 +156,8 @@ constexpr std::array<std::string_view, 4> kLogLevels{"debug", "info", "warn", "e
 
 using E = EngineConfig;
 using C = Config;
+using S = store::StoreSizing;
+using SP = store::StoreOptions;
 
 // The parameters. Engine defaults must equal EngineConfig's initialisers (checked below at compile
 // time), so code that builds an EngineConfig directly and a file that leaves a key out agree.
@@ -175,6 +194,19 @@ constexpr std::array kParams{
                  &crypto::Argon2Params::iterations),
     argon2(      "argon2_parallelism",          1,       1,    crypto::argon2_parallelism_max, "",
                  &crypto::Argon2Params::parallelism),
+    // [store]: kind paths are relative to [paths] data unless absolute (so they follow it by
+    // default); map sizes are MiB per environment, growing on demand up to map_mib_max.
+    store_count( "segments",                    16,      1,    4096,     "(used by vaultmx init only)",
+                 &S::segments),
+    store_path(  "mail_path",                   "mail",                           &SP::mail_path),
+    store_path(  "temp_path",                   "temp",                           &SP::temp_path),
+    store_path(  "smtp_in_path",                "smtp-in",                        &SP::smtp_in_path),
+    store_path(  "smtp_out_path",               "smtp-out",                       &SP::smtp_out_path),
+    store_count( "mail_map_mib",                1024,    1,    1048576,  "MiB",   &S::mail_map_mib),
+    store_count( "queue_map_mib",               256,     1,    1048576,  "MiB",   &S::queue_map_mib),
+    store_count( "temp_map_mib",                256,     1,    1048576,  "MiB",   &S::temp_map_mib),
+    store_count( "global_map_mib",              64,      1,    1048576,  "MiB",   &S::global_map_mib),
+    store_count( "map_mib_max",                 65536,   1,    4194304,  "MiB",   &S::map_mib_max),
 };
 
 constexpr bool row_is_consistent(const Param& p) {
@@ -186,8 +218,12 @@ constexpr bool row_is_consistent(const Param& p) {
             const bool shape_ok = p.shape == Shape::any || p.default_number == 0 ||
                                   std::has_single_bit(static_cast<std::uint64_t>(p.default_number));
             const crypto::Argon2Params argon2_defaults{};
-            const bool target_ok = (p.number != nullptr) != (p.argon2 != nullptr);
-            const std::int64_t stored_default = p.number ? engine_defaults.*p.number : argon2_defaults.*p.argon2;
+            const store::StoreSizing store_defaults{};
+            const int targets = (p.number != nullptr) + (p.argon2 != nullptr) + (p.store_number != nullptr);
+            const bool target_ok = targets == 1;
+            const std::int64_t stored_default = p.number   ? engine_defaults.*p.number
+                                                : p.argon2 ? argon2_defaults.*p.argon2
+                                                           : store_defaults.*p.store_number;
             return target_ok && p.low >= 0 && p.low <= p.high && default_ok && shape_ok &&
                    p.high * p.scale <= std::numeric_limits<std::uint32_t>::max() &&
                    p.default_number * p.scale == stored_default;
@@ -196,7 +232,7 @@ constexpr bool row_is_consistent(const Param& p) {
             return p.flag != nullptr && (engine_defaults.*p.flag) == (p.default_number != 0);
         case Kind::text:
         case Kind::address:
-            return p.text != nullptr && !p.default_text.empty();
+            return (p.text != nullptr) != (p.store_text != nullptr) && !p.default_text.empty();
         case Kind::choice:
             return p.text != nullptr &&
                    std::find(p.choices.begin(), p.choices.end(), p.default_text) != p.choices.end();
@@ -329,6 +365,7 @@ Config default_config() {
     Config config;
     for (const Param& p : kParams) {
         if (p.text != nullptr) config.*p.text = std::string(p.default_text);
+        if (p.store_text != nullptr) config.store.*p.store_text = std::string(p.default_text);
     }
     return config;  // engine fields: EngineConfig's initialisers, equal to the table's defaults
 }
@@ -356,7 +393,23 @@ void check_layout(const toml::table& doc, Problems& problems) {
 }
 
 std::uint32_t& number_slot(const Param& p, Config& config) {
-    return p.number ? config.engine.*p.number : config.argon2.*p.argon2;
+    if (p.number) return config.engine.*p.number;
+    if (p.argon2) return config.argon2.*p.argon2;
+    return config.store.sizing.*p.store_number;
+}
+
+std::uint32_t number_value(const Param& p, const Config& config) {
+    if (p.number) return config.engine.*p.number;
+    if (p.argon2) return config.argon2.*p.argon2;
+    return config.store.sizing.*p.store_number;
+}
+
+std::string& text_slot(const Param& p, Config& config) {
+    return p.text ? config.*p.text : config.store.*p.store_text;
+}
+
+const std::string& text_value(const Param& p, const Config& config) {
+    return p.text ? config.*p.text : config.store.*p.store_text;
 }
 
 void read_number(const Param& p, const toml::node& node, Config& config, Problems& problems) {
@@ -426,7 +479,7 @@ void read_text(const Param& p, const toml::node& node, Config& config, Problems&
                      fmt::format("expected one of {}, got \"{}\"", fmt::join(p.choices, ", "), *value));
         return;
     }
-    config.*p.text = std::move(*value);
+    text_slot(p, config) = std::move(*value);
 }
 
 // Appends the listener; the table's order of listener rows is the order of Config::listeners.
@@ -481,6 +534,17 @@ void check_argon2_lanes(const toml::table& doc, const Config& config, Problems& 
                              8ull * config.argon2.parallelism, config.argon2.memory_kib));
 }
 
+// Each environment's initial map must fit under the growth limit.
+void check_store_maps(const toml::table& doc, const Config& config, Problems& problems) {
+    const store::StoreSizing& s = config.store.sizing;
+    const std::uint32_t largest = std::max({s.mail_map_mib, s.queue_map_mib, s.temp_map_mib, s.global_map_mib});
+    if (largest <= s.map_mib_max) return;
+    const toml::node* node = doc.at_path("store.map_mib_max").node();
+    problems.add(node ? line_of(*node) : Line{}, "store.map_mib_max",
+                 fmt::format("must be at least the largest initial map size ({} MiB), got {}", largest,
+                             s.map_mib_max));
+}
+
 std::variant<Config, ConfigError> parse_document(std::string_view toml_text, std::string_view source_name) {
     toml::table doc;
     try {
@@ -496,6 +560,7 @@ std::variant<Config, ConfigError> parse_document(std::string_view toml_text, std
     for (const Param& p : kParams) read_param(p, doc, config, problems);
     check_listeners_distinct(doc, config, problems);
     check_argon2_lanes(doc, config, problems);
+    check_store_maps(doc, config, problems);
     if (!problems.empty()) return problems.first(source_name);
     return config;
 }
@@ -529,7 +594,7 @@ std::string describe_param(const Param& p, const Config& config) {
     switch (p.kind) {
         case Kind::number: {
             // Like an unset listener, an unset 0 is a comment: the output must parse back.
-            const std::uint32_t value = (p.number ? config.engine.*p.number : config.argon2.*p.argon2) / p.scale;
+            const std::uint32_t value = number_value(p, config) / p.scale;
             if (value == 0 && !p.zero_means.empty())
                 return fmt::format("# {} is not set: {}\n", full_name(p), p.zero_means);
             if (p.unit.empty()) return fmt::format("{} = {}\n", full_name(p), value);
@@ -540,7 +605,7 @@ std::string describe_param(const Param& p, const Config& config) {
         case Kind::text:
         case Kind::address:
         case Kind::choice:
-            return fmt::format("{} = {}\n", full_name(p), toml_quoted(config.*p.text));
+            return fmt::format("{} = {}\n", full_name(p), toml_quoted(text_value(p, config)));
         case Kind::listener:
             for (const ListenerConfig& l : config.listeners)
                 if (l.name == p.key) return fmt::format("{} = {}\n", full_name(p), toml_quoted(l.address_text));

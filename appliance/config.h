@@ -12,6 +12,7 @@
 #include "core/engine_config.h"
 #include "core/socket_address.h"
 #include "crypto/password.h"
+#include "store/options.h"
 
 namespace vmx {
 
@@ -34,6 +35,8 @@ struct Config {
     std::string log_dir;                    // [log] dir
     std::string log_level;                  // [log] level: debug, info, warn or error
     crypto::Argon2Params argon2;            // [auth] argon2_memory_kib, argon2_iterations, argon2_parallelism
+    store::StoreOptions store;              // [store]: segments (init only), kind paths (relative to
+                                            // [paths] data unless absolute), map sizes in MiB
     std::string source_path;                // the file (or source name) it was read from
 };
 

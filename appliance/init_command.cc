@@ -8,6 +8,7 @@
 
 #include "crypto/master_key.h"
 #include "crypto/self_signed_cert.h"
+#include "store/layout.h"
 
 namespace vmx {
 namespace {
@@ -74,6 +75,19 @@ std::string ensure_certificate(const Config& config, InitReport& report) {
     return {};
 }
 
+// The store's metadata and every environment; an initialised store is checked and kept as it is.
+std::string ensure_store(const Config& config, InitReport& report) {
+    auto made = store::StoreLayout::init(config.data_dir, config.store);
+    if (!made) return "store: cannot initialise " + config.data_dir + ": " + made.error().message();
+    const std::uint32_t segments = made->layout.segments();
+    if (made->created)
+        report.done.push_back("store: created " + std::to_string(segments) + " segments in " + config.data_dir);
+    else
+        report.done.push_back("store: kept " + std::to_string(segments) + " segments in " + config.data_dir +
+                              " (the segment count is fixed at the first init)");
+    return {};
+}
+
 }  // namespace
 
 InitReport run_init(const Config& config, SelfSigned self_signed) {
@@ -86,6 +100,7 @@ InitReport run_init(const Config& config, SelfSigned self_signed) {
     if (auto e = make_folder(parent_of(config.admin_socket), owner_group, report, "admin socket folder"); !e.empty())
         return report.error = e, report;
     if (auto e = ensure_master_key(config, report); !e.empty()) return report.error = e, report;
+    if (auto e = ensure_store(config, report); !e.empty()) return report.error = e, report;
     if (self_signed == SelfSigned::yes) {
         if (auto e = ensure_certificate(config, report); !e.empty()) return report.error = e, report;
     }

@@ -68,7 +68,10 @@ constexpr std::string_view kAllKeys[] = {
     "listen.smtp",           "listen.submission_tls",            "listen.submission",
     "listen.pop3s",          "admin.socket",                     "metrics.listen",
     "log.dir",               "log.level",                        "auth.argon2_memory_kib",
-    "auth.argon2_iterations", "auth.argon2_parallelism",
+    "auth.argon2_iterations", "auth.argon2_parallelism",       "store.segments",
+    "store.mail_path",       "store.temp_path",                  "store.smtp_in_path",
+    "store.smtp_out_path",   "store.mail_map_mib",               "store.queue_map_mib",
+    "store.temp_map_mib",    "store.global_map_mib",             "store.map_mib_max",
 };
 
 Config parse_ok(std::string_view text) {
@@ -295,6 +298,28 @@ TEST(ConfigTest, Argon2ParametersAreReadAndCheckedTogether) {
     EXPECT_EQ(parse_error("[auth]\nargon2_memory_kib = 16\nargon2_parallelism = 4\n"),
               "vaultmx.toml:2: auth.argon2_memory_kib: must be at least 8 KiB per lane "
               "(8 * auth.argon2_parallelism = 32), got 16");
+}
+
+TEST(ConfigTest, StoreParametersAreReadAndCheckedTogether) {
+    const Config defaults = parse_ok("");
+    EXPECT_EQ(defaults.store.sizing.segments, 16u);
+    EXPECT_EQ(defaults.store.mail_path, "mail");  // relative: under [paths] data
+    EXPECT_EQ(defaults.store.smtp_in_path, "smtp-in");
+    EXPECT_EQ(defaults.store.sizing.mail_map_mib, 1024u);
+    EXPECT_EQ(defaults.store.sizing.map_mib_max, 65536u);
+    const Config c = parse_ok("[store]\nsegments = 64\nsmtp_in_path = \"/fast/in\"\nqueue_map_mib = 512\n"
+                              "map_mib_max = 1024\nmail_map_mib = 1024\n");
+    EXPECT_EQ(c.store.sizing.segments, 64u);
+    EXPECT_EQ(c.store.smtp_in_path, "/fast/in");
+    EXPECT_EQ(c.store.sizing.queue_map_mib, 512u);
+    EXPECT_EQ(c.store.sizing.map_mib_max, 1024u);
+    EXPECT_EQ(parse_error("[store]\nsegments = 4097\n"),
+              "vaultmx.toml:2: store.segments: expected an integer in 1..4096, got 4097");
+    EXPECT_EQ(parse_error("[store]\nmail_path = \"\"\n"),
+              "vaultmx.toml:2: store.mail_path: expected a non-empty string");
+    EXPECT_EQ(parse_error("[store]\nmap_mib_max = 512\n"),
+              "vaultmx.toml:2: store.map_mib_max: must be at least the largest initial map size (1024 MiB), "
+              "got 512");
 }
 
 TEST(ConfigTest, SyntaxErrorGivesTheLine) {

@@ -1,0 +1,188 @@
+#include "store/lane.h"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+namespace vmx::store {
+
+Lane::Lane(std::vector<Env*> envs, const LaneOptions& options)
+    : options_(options), requests_(options.queue_capacity), results_(options.queue_capacity) {
+    VMX_ASSERT(options.batch_requests_max >= 1);
+    for (Env* env : envs) {
+        VMX_ASSERT(env != nullptr);
+        envs_.push_back(EnvState{env, false});
+        key_bytes_max_.push_back(env->key_bytes_max());
+    }
+}
+
+Lane::~Lane() {
+    stopping_.store(true, std::memory_order_seq_cst);
+    lane_wake_.fetch_add(1, std::memory_order_seq_cst);
+    lane_wake_.notify_one();
+    if (thread_.joinable()) thread_.join();
+    if (result_fd_ >= 0) ::close(result_fd_);
+}
+
+Result<void> Lane::start() {
+    VMX_ASSERT(!thread_.joinable());
+    result_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (result_fd_ < 0) return fail_errno(errno);
+    thread_ = std::thread([this] { run(); });
+    return {};
+}
+
+Result<void> Lane::submit(WriteRequest& request) {
+    if (request.env >= envs_.size()) return fail(StoreErrc::invalid_request);
+    for (const WriteOp& op : request.ops)
+        if (op.key.empty() || op.key.size() > key_bytes_max_[request.env]) return fail(StoreErrc::invalid_request);
+    if (in_flight_ >= options_.queue_capacity || !requests_.push(request)) return fail(StoreErrc::queue_full);
+    ++in_flight_;
+    // Pairs with the fence in sleep_until_work: either the lane sees the request, or we see it idle.
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (lane_idle_.load(std::memory_order_seq_cst)) {
+        lane_wake_.fetch_add(1, std::memory_order_seq_cst);
+        lane_wake_.notify_one();
+    }
+    return {};
+}
+
+void Lane::acknowledge_wake() noexcept {
+    std::uint64_t count = 0;
+    [[maybe_unused]] const ssize_t got = ::read(result_fd_, &count, sizeof count);  // EAGAIN: nothing to clear
+}
+
+// --- the lane's thread ---------------------------------------------------------------------------
+
+void Lane::run() {
+    std::vector<WriteRequest> batch;
+    batch.reserve(std::min<std::size_t>(options_.batch_requests_max, options_.queue_capacity));
+    for (;;) {
+        batch.clear();
+        if (!collect(batch)) {
+            if (stopping_.load(std::memory_order_seq_cst)) {
+                if (!collect(batch)) return;  // a request queued just before the stop still commits
+            } else {
+                sleep_until_work(batch);
+                if (batch.empty()) continue;
+                collect(batch);  // whatever arrived together with the request that woke us
+            }
+        }
+        process(batch);
+    }
+}
+
+// Everything queued now, up to the batch limits. False when nothing was queued.
+bool Lane::collect(std::vector<WriteRequest>& batch) {
+    std::size_t bytes = 0;
+    while (batch.size() < options_.batch_requests_max && bytes < options_.batch_bytes_max) {
+        auto request = requests_.pop();
+        if (!request) break;
+        for (const WriteOp& op : request->ops) bytes += op.key.size() + op.value.size();
+        batch.push_back(std::move(*request));
+    }
+    return !batch.empty();
+}
+
+// Sleeps until submit() or the destructor wakes the lane; a request found while announcing
+// idleness is put in `batch` instead.
+void Lane::sleep_until_work(std::vector<WriteRequest>& batch) {
+    const std::uint32_t seen = lane_wake_.load(std::memory_order_seq_cst);
+    lane_idle_.store(true, std::memory_order_seq_cst);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    // Re-check after announcing idleness: a request pushed before the announcement is seen here.
+    if (auto request = requests_.pop()) {
+        lane_idle_.store(false, std::memory_order_relaxed);
+        batch.push_back(std::move(*request));
+        return;
+    }
+    if (!stopping_.load(std::memory_order_seq_cst)) lane_wake_.wait(seen, std::memory_order_seq_cst);
+    lane_idle_.store(false, std::memory_order_relaxed);
+}
+
+// One transaction per environment, environments in index order, requests in submission order.
+void Lane::process(std::vector<WriteRequest>& batch) {
+    std::vector<WriteRequest*> group;
+    for (std::uint32_t env = 0; env < envs_.size(); ++env) {
+        group.clear();
+        for (WriteRequest& r : batch)
+            if (r.env == env) group.push_back(&r);
+        if (!group.empty()) commit_group(env, group);
+    }
+}
+
+void Lane::commit_group(std::uint32_t env, std::vector<WriteRequest*>& group) {
+    EnvState& state = envs_[env];
+    std::uint64_t largest = stats_.largest_batch.load(std::memory_order_relaxed);
+    if (group.size() > largest) stats_.largest_batch.store(group.size(), std::memory_order_relaxed);
+    const std::error_code error = apply(state, group);
+    if (error == StoreErrc::map_full && group.size() > 1) {
+        // At the maximum map size: give each request its own chance, so small ones still fit.
+        for (WriteRequest* r : group) {
+            std::vector<WriteRequest*> one{r};
+            post(*r, apply(state, one));
+        }
+    } else {
+        for (WriteRequest* r : group) post(*r, error);
+    }
+    wake_shard();
+}
+
+// Commits the group, growing the map as needed. Never retries after any failure but map_full.
+std::error_code Lane::apply(EnvState& state, std::vector<WriteRequest*>& group) {
+    Env& env = *state.env;
+    if (state.needs_reopen) {
+        if (auto r = env.reopen(); !r) return StoreErrc::failed;
+        state.needs_reopen = false;
+        stats_.reopens.fetch_add(1, std::memory_order_relaxed);
+    }
+    for (;;) {
+        const std::error_code error = apply_once(env, group);
+        if (!error) return {};
+        if (error != StoreErrc::map_full) {
+            // fsyncgate: the environment may have lost pages this process still believes written.
+            state.needs_reopen = true;
+            stats_.failed_commits.fetch_add(1, std::memory_order_relaxed);
+            return error;
+        }
+        if (auto grown = env.grow(); !grown) return error;  // at map_bytes_max
+        stats_.map_grows.fetch_add(1, std::memory_order_relaxed);
+    }
+}
+
+std::error_code Lane::apply_once(Env& env, std::vector<WriteRequest*>& group) {
+    auto txn = WriteTxn::begin(env);
+    if (!txn) return txn.error();
+    for (const WriteRequest* r : group) {
+        for (const WriteOp& op : r->ops) {
+            if (op.kind == WriteOpKind::put) {
+                if (auto p = txn->put(op.dbi, op.key, op.value); !p) return p.error();
+            } else {
+                if (auto e = txn->erase(op.dbi, op.key); !e) return e.error();
+            }
+        }
+    }
+    auto committed = txn->commit();
+    stats_.transactions.fetch_add(1, std::memory_order_relaxed);
+    if (!committed) return committed.error();
+    return {};
+}
+
+void Lane::post(const WriteRequest& request, std::error_code error) {
+    if (error == StoreErrc::map_full) stats_.map_full.fetch_add(1, std::memory_order_relaxed);
+    WriteResult result{request.token, request.env, error};
+    // Cannot fail: at most queue_capacity requests are in flight and the queues are that large.
+    const bool pushed = results_.push(result);
+    VMX_ASSERT(pushed);
+    stats_.requests.fetch_add(1, std::memory_order_relaxed);
+}
+
+void Lane::wake_shard() {
+    if (results_woken_.exchange(true, std::memory_order_acq_rel)) return;  // a wake is pending
+    const std::uint64_t one = 1;
+    [[maybe_unused]] const ssize_t wrote = ::write(result_fd_, &one, sizeof one);
+}
+
+}  // namespace vmx::store

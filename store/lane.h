@@ -1,0 +1,142 @@
+// The store lane: one helper thread per shard that owns the write side of that shard's environments
+// and commits with LMDB's default durable sync, so the shard never blocks on fsync.
+//
+// Threads: exactly one thread (the shard) calls submit(), drain_results() and acknowledge_wake();
+// the lane's own thread does every write. The Envs must outlive the Lane; the shard may read them
+// (ReadTxn) meanwhile.
+//
+// Group commit: the lane takes everything queued, applies it in ONE write transaction per
+// environment, commits, and posts each request's outcome (in submission order per environment).
+// A request that arrives alone is committed at once; requests that arrive while a commit runs wait
+// for it and share the next one, so batches grow with load and no timer is involved.
+//
+// Failure policy (PLATFORM.md, fsyncgate): a success is posted only after the commit that holds the
+// request returned success. MDB_MAP_FULL (from a put or the commit; LMDB reports it before writing
+// anything) grows the map and retries the batch; at map_bytes_max a batch of several requests is
+// retried one request per transaction, so only those that do not fit get map_full. Any other commit
+// or write failure fails every request of that batch and closes and reopens the environment before
+// its next write (Env::reopen); while the reopen fails, that environment's writes get
+// StoreErrc::failed. Nothing is ever retried after a failed commit.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+#include "core/result.h"
+#include "core/spsc_queue.h"
+#include "store/lmdb.h"
+
+namespace vmx::store {
+
+enum class WriteOpKind : std::uint8_t { put, erase };
+
+// One change of already-sealed bytes.
+struct WriteOp {
+    WriteOpKind kind = WriteOpKind::put;
+    Dbi dbi;
+    std::vector<std::uint8_t> key;
+    std::vector<std::uint8_t> value;  // empty for erase
+};
+
+struct WriteRequest {
+    std::uint32_t env = 0;      // index into the lane's environments
+    std::vector<WriteOp> ops;   // applied together, in order, in one transaction
+    std::uint64_t token = 0;    // the caller's, returned in its WriteResult
+};
+
+struct WriteResult {
+    std::uint64_t token = 0;
+    std::uint32_t env = 0;
+    std::error_code error;      // empty: durable
+};
+
+struct LaneOptions {
+    std::uint32_t queue_capacity = 4096;        // power of two: requests in flight at most
+    std::uint32_t batch_requests_max = 4096;    // 1: one request per transaction (for comparison)
+    std::size_t batch_bytes_max = std::size_t{256} << 20;  // bounds a transaction's dirty pages
+};
+
+// Counters; the shard or metrics read them with relaxed loads.
+struct LaneStats {
+    std::atomic<std::uint64_t> requests{0};       // outcomes posted
+    std::atomic<std::uint64_t> transactions{0};   // commits attempted
+    std::atomic<std::uint64_t> failed_commits{0};
+    std::atomic<std::uint64_t> map_grows{0};
+    std::atomic<std::uint64_t> map_full{0};       // requests refused with map_full
+    std::atomic<std::uint64_t> reopens{0};
+    std::atomic<std::uint64_t> largest_batch{0};  // requests in one transaction
+};
+
+class Lane {
+public:
+    Lane(std::vector<Env*> envs, const LaneOptions& options);
+    ~Lane();  // finishes every queued request, then joins the thread
+    Lane(const Lane&) = delete;
+    Lane& operator=(const Lane&) = delete;
+
+    // Starts the thread; eventfd failure is the only error.
+    Result<void> start();
+
+    // Queues a request. queue_full when queue_capacity requests are in flight (submitted and not
+    // yet drained); invalid_request for an unknown env, an empty or oversized key. On error the
+    // request is left untouched.
+    Result<void> submit(WriteRequest& request);
+
+    // Readable (an eventfd) when outcomes wait. A shard keeps an io_uring read armed on it (the read
+    // consumes the count) and, on its completion, calls drain_results() and re-arms the read; a poll()
+    // user calls acknowledge_wake() before drain_results(). The lane writes the eventfd only when the
+    // shard has drained since the last write, so a burst of commits costs the shard one wake-up.
+    int result_fd() const noexcept { return result_fd_; }
+    void acknowledge_wake() noexcept;
+    // Hands every waiting outcome to fn(WriteResult&&); returns how many.
+    template <class Fn>
+    std::size_t drain_results(Fn&& fn) {
+        results_woken_.exchange(false, std::memory_order_acq_rel);
+        std::size_t n = 0;
+        while (auto r = results_.pop()) {
+            fn(std::move(*r));
+            ++n;
+        }
+        in_flight_ -= n;
+        return n;
+    }
+
+    std::size_t in_flight() const noexcept { return in_flight_; }
+    const LaneStats& stats() const noexcept { return stats_; }
+
+private:
+    struct EnvState {
+        Env* env = nullptr;
+        bool needs_reopen = false;
+    };
+
+    void run();
+    bool collect(std::vector<WriteRequest>& batch);
+    void sleep_until_work(std::vector<WriteRequest>& batch);
+    void process(std::vector<WriteRequest>& batch);
+    void commit_group(std::uint32_t env, std::vector<WriteRequest*>& group);
+    std::error_code apply(EnvState& state, std::vector<WriteRequest*>& group);
+    std::error_code apply_once(Env& env, std::vector<WriteRequest*>& group);
+    void post(const WriteRequest& request, std::error_code error);
+    void wake_shard();
+
+    const LaneOptions options_;
+    std::vector<EnvState> envs_;
+    std::vector<std::size_t> key_bytes_max_;
+    SpscQueue<WriteRequest> requests_;
+    SpscQueue<WriteResult> results_;
+    std::size_t in_flight_ = 0;  // shard side only
+    std::atomic<bool> lane_idle_{false};
+    std::atomic<std::uint32_t> lane_wake_{0};
+    std::atomic<bool> stopping_{false};
+    std::atomic<bool> results_woken_{false};
+    int result_fd_ = -1;
+    LaneStats stats_;
+    std::thread thread_;
+};
+
+}  // namespace vmx::store

@@ -1,0 +1,78 @@
+// The store's folders: where each LMDB environment of a data folder lives, the metadata that fixes
+// the segment count, and the stable placement of mailboxes on segments. init() runs once from
+// `vaultmx init` (control thread, before any shard); open() at daemon start. A StoreLayout is then an
+// immutable value any thread may read.
+//
+//   <data>/meta                        "vaultmx-store" format and segment count (fixed at init)
+//   <data>/global/{directory,keys,audit}/    global environments
+//   <kind root>/<ssss>/                per-segment environments, kind in mail, temp, smtp-in, smtp-out;
+//                                      each kind root from [store] *_path (relative to <data>)
+// Every folder is created with mode 0700; LMDB's files with 0600.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "core/result.h"
+#include "store/lmdb.h"
+#include "store/options.h"
+
+namespace vmx::store {
+
+inline constexpr std::uint32_t store_format_version = 1;
+inline constexpr std::uint32_t segments_max = 4096;
+
+enum class SegmentKind : std::uint8_t { mail, temp, smtp_in, smtp_out };
+enum class GlobalKind : std::uint8_t { directory, keys, audit };
+inline constexpr std::array<SegmentKind, 4> segment_kinds{SegmentKind::mail, SegmentKind::temp, SegmentKind::smtp_in,
+                                                          SegmentKind::smtp_out};
+inline constexpr std::array<GlobalKind, 3> global_kinds{GlobalKind::directory, GlobalKind::keys, GlobalKind::audit};
+
+std::string_view name_of(SegmentKind kind) noexcept;  // "mail", "temp", "smtp-in", "smtp-out"
+std::string_view name_of(GlobalKind kind) noexcept;   // "directory", "keys", "audit"
+
+// The segment of a mailbox. FROZEN: changing it moves every mailbox. splitmix64's finaliser
+// (Steele, Lea, Flood 2014) of the user id, modulo the count: a fixed 64-bit mix with no seed, so
+// ids that differ in one bit land anywhere, and the same id lands on the same segment on every build.
+std::uint32_t segment_of(std::uint64_t user_id, std::uint32_t segment_count) noexcept;
+// The shard that writes a segment at run time.
+inline std::uint32_t owner_shard(std::uint32_t segment, std::uint32_t shards) noexcept { return segment % shards; }
+
+class StoreLayout {
+public:
+    struct InitOutcome;
+    // Creates the metadata and every environment (idempotent: an initialised folder is checked as by
+    // open() and kept; its recorded segment count wins over options.segments).
+    static Result<InitOutcome> init(const std::string& data_dir, const StoreOptions& options);
+    // The layout of an initialised folder: not_initialised without `meta`, layout_mismatch for
+    // another format or a missing environment (a *_path changed since init?), corrupt for a bad meta.
+    static Result<StoreLayout> open(const std::string& data_dir, const StoreOptions& options);
+
+    std::uint32_t segments() const noexcept { return segments_; }
+    std::uint32_t format() const noexcept { return format_; }
+    const std::string& data_dir() const noexcept { return data_dir_; }
+    std::string root(SegmentKind kind) const;  // the kind's folder, resolved against data_dir
+    std::string path(SegmentKind kind, std::uint32_t segment) const;
+    std::string path(GlobalKind kind) const;
+    EnvOptions env_options(SegmentKind kind) const;
+    EnvOptions env_options(GlobalKind kind) const;
+
+private:
+    StoreLayout(std::string data_dir, const StoreOptions& options, std::uint32_t segments)
+        : data_dir_(std::move(data_dir)), options_(options), segments_(segments) {}
+    Result<void> check_environments() const;
+
+    std::string data_dir_;
+    StoreOptions options_;
+    std::uint32_t segments_ = 0;
+    std::uint32_t format_ = store_format_version;
+};
+
+struct StoreLayout::InitOutcome {
+    StoreLayout layout;
+    bool created = false;  // false: an existing store was found and kept
+};
+
+}  // namespace vmx::store

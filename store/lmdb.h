@@ -1,0 +1,167 @@
+// RAII over LMDB: Env owns an MDB_env, WriteTxn and ReadTxn own an MDB_txn, Cursor an MDB_cursor.
+// Errors are values (store/errc.h); a transaction that failed refuses further use.
+// Threads: an Env is shared by its one writer (the store lane) and any number of readers. Growing
+// the map and reopening remap the file, so both wait for every ReadTxn of this process to release
+// its snapshot (a shared lock held from begin/renew to reset/end): keep read transactions short.
+// A WriteTxn belongs to the thread that began it (MDB_NOTLS is not used for writers).
+#pragma once
+
+#include <lmdb.h>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <shared_mutex>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/result.h"
+#include "store/errc.h"
+
+namespace vmx::store {
+
+using Bytes = std::span<const std::uint8_t>;
+
+struct EnvOptions {
+    std::size_t map_bytes = std::size_t{64} << 20;      // initial map size (the file grows as used)
+    std::size_t map_bytes_max = std::size_t{64} << 20;  // grow() doubles up to this, then map_full
+    unsigned dbs_max = 8;                               // named databases
+    unsigned readers_max = 126;
+    unsigned file_mode = 0600;
+};
+
+// One named database of an environment; valid for the Env's lifetime (and across its reopen()).
+struct Dbi {
+    MDB_dbi id = 0;
+};
+
+class Env {
+public:
+    // Opens (creating data.mdb in the existing folder `path` if absent) with LMDB's default durable
+    // sync (never MDB_NOSYNC: see PLATFORM.md) and MDB_NOTLS so read transactions may be reset and
+    // renewed on any thread. The map is options.map_bytes, or more if the data already in the file
+    // needs more (LMDB does not remember a grown map; the writer grows it again on demand).
+    static Result<std::unique_ptr<Env>> open(const std::string& path, const EnvOptions& options);
+    ~Env();
+    Env(const Env&) = delete;
+    Env& operator=(const Env&) = delete;
+
+    // Opens (creating if absent) a named database in its own committed write transaction. Writer only.
+    Result<Dbi> open_dbi(const char* name);
+
+    // Doubles the map (capped at map_bytes_max) after MDB_MAP_FULL. Writer only, with no write
+    // transaction active; waits for readers. map_full when already at the maximum.
+    Result<void> grow();
+    // Closes and reopens the environment after a failed commit (PLATFORM.md, fsyncgate), keeping the
+    // map size; named databases are reopened with the same handles. Writer only; waits for readers.
+    Result<void> reopen();
+
+    std::size_t map_bytes() const noexcept { return map_bytes_.load(std::memory_order_relaxed); }
+    std::size_t map_bytes_max() const noexcept { return options_.map_bytes_max; }
+    const std::string& path() const noexcept { return path_; }
+    // Counts reopen() calls; a ReadTxn from an older generation cannot renew().
+    std::uint64_t generation() const noexcept { return generation_.load(std::memory_order_acquire); }
+    std::size_t key_bytes_max() const noexcept;
+    MDB_env* raw() const noexcept { return env_.get(); }
+
+private:
+    friend class ReadTxn;
+    struct Close {
+        void operator()(MDB_env* e) const noexcept { mdb_env_close(e); }
+    };
+    using EnvPtr = std::unique_ptr<MDB_env, Close>;
+    Env(std::string path, const EnvOptions& options) : path_(std::move(path)), options_(options) {}
+    static Result<EnvPtr> open_raw(const std::string& path, const EnvOptions& options, std::size_t map_bytes);
+
+    std::string path_;
+    EnvOptions options_;
+    EnvPtr env_;
+    std::atomic<std::size_t> map_bytes_{0};
+    std::atomic<std::uint64_t> generation_{0};
+    std::shared_mutex remap_;  // shared: a live read snapshot; exclusive: grow / reopen
+    std::vector<std::pair<std::string, Dbi>> dbis_;  // opened through open_dbi, for reopen()
+};
+
+enum class PutMode : std::uint8_t { overwrite, no_overwrite };
+
+class WriteTxn {
+public:
+    static Result<WriteTxn> begin(Env& env);
+    WriteTxn(WriteTxn&& other) noexcept;
+    WriteTxn& operator=(WriteTxn&&) = delete;
+    ~WriteTxn();
+
+    // On any error but not_found/exists-style answers the transaction is aborted and refuses further
+    // use (StoreErrc::failed); the caller reports the error and begins a new one.
+    Result<void> put(Dbi dbi, Bytes key, Bytes value, PutMode mode = PutMode::overwrite);
+    // True when the key existed.
+    Result<bool> erase(Dbi dbi, Bytes key);
+    // The value (valid until this transaction ends or writes again), or not_found.
+    Result<Bytes> get(Dbi dbi, Bytes key);
+    // Durable when it returns success (default sync). Consumes the transaction either way.
+    Result<void> commit();
+    void abort() noexcept;
+    bool usable() const noexcept { return txn_ != nullptr; }
+    MDB_txn* raw() const noexcept { return txn_; }
+
+private:
+    explicit WriteTxn(MDB_txn* txn) : txn_(txn) {}
+    std::error_code break_with(int rc) noexcept;
+    MDB_txn* txn_ = nullptr;
+};
+
+class ReadTxn {
+public:
+    static Result<ReadTxn> begin(Env& env);
+    ReadTxn(ReadTxn&& other) noexcept;
+    ReadTxn& operator=(ReadTxn&&) = delete;
+    ~ReadTxn();
+
+    Result<Bytes> get(Dbi dbi, Bytes key);  // valid until reset() or the end of the transaction
+    // Releases the snapshot (and the remap lock) but keeps the reader slot for renew().
+    void reset() noexcept;
+    // A fresh snapshot; StoreErrc::closed if the Env was reopened since begin().
+    Result<void> renew();
+    bool active() const noexcept { return txn_ != nullptr && !reset_; }
+    MDB_txn* raw() const noexcept { return txn_; }
+
+private:
+    ReadTxn(Env& env, MDB_txn* txn, std::shared_lock<std::shared_mutex> lock);
+    Env* env_ = nullptr;
+    MDB_txn* txn_ = nullptr;
+    std::shared_lock<std::shared_mutex> lock_;
+    std::uint64_t generation_ = 0;
+    bool reset_ = false;
+};
+
+struct Entry {
+    Bytes key;
+    Bytes value;
+};
+
+// A cursor over one database inside a live transaction; must not outlive it.
+class Cursor {
+public:
+    static Result<Cursor> open(MDB_txn* txn, Dbi dbi);
+    Cursor(Cursor&& other) noexcept : cursor_(std::exchange(other.cursor_, nullptr)) {}
+    Cursor& operator=(Cursor&&) = delete;
+    ~Cursor();
+
+    // std::nullopt at the end (or for an empty database).
+    Result<std::optional<Entry>> first() { return step(nullptr, MDB_FIRST); }
+    Result<std::optional<Entry>> next() { return step(nullptr, MDB_NEXT); }
+    Result<std::optional<Entry>> last() { return step(nullptr, MDB_LAST); }
+    // The first entry whose key is >= key.
+    Result<std::optional<Entry>> seek(Bytes key) { return step(&key, MDB_SET_RANGE); }
+
+private:
+    explicit Cursor(MDB_cursor* cursor) : cursor_(cursor) {}
+    Result<std::optional<Entry>> step(const Bytes* key, MDB_cursor_op op);
+    MDB_cursor* cursor_ = nullptr;
+};
+
+}  // namespace vmx::store

@@ -1,0 +1,30 @@
+// The [store] section of the configuration, as the store layer sees it: a plain value, any thread.
+// Kind paths are relative to [paths] data unless absolute. Map sizes are in MiB (LMDB maps are
+// page-sized anyway, and the config table stores 32-bit numbers). `segments` applies only at init:
+// afterwards the count recorded in the data folder's `meta` wins.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace vmx::store {
+
+// The numbers, apart from the paths so that the config table can check its defaults at compile time.
+struct StoreSizing {
+    std::uint32_t segments = 16;             // 1..4096, used by `vaultmx init` only
+    std::uint32_t mail_map_mib = 1024;       // initial map of each mail environment
+    std::uint32_t queue_map_mib = 256;       // ... of each smtp-in / smtp-out environment
+    std::uint32_t temp_map_mib = 256;        // ... of each temp environment
+    std::uint32_t global_map_mib = 64;       // ... of directory, keys, audit
+    std::uint32_t map_mib_max = 65536;       // growth limit of every environment (64 GiB)
+};
+
+struct StoreOptions {
+    StoreSizing sizing;
+    std::string mail_path = "mail";          // per-segment `mail` environments
+    std::string temp_path = "temp";          // per-segment `temp`
+    std::string smtp_in_path = "smtp-in";    // per-segment `smtp-in` queue
+    std::string smtp_out_path = "smtp-out";  // per-segment `smtp-out` queue
+};
+
+}  // namespace vmx::store
