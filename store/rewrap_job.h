@@ -1,0 +1,51 @@
+// RewrapJob: drives key rotation (and plan changes) over one database of one environment. Each
+// step() rewraps the data keys of up to `batch` records whose key is not their scope's active key,
+// and saves its position in the same durable transaction, so a crash loses at most the step in
+// progress and the job resumes where it stopped. Bodies are never decrypted or rewritten (see
+// crypto/sealed_record.h). The caller throttles by choosing batch sizes and how often to call.
+// Runs on the environment's writer (the shard's store lane, or the control thread for globals).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "core/result.h"
+#include "crypto/keyring.h"
+#include "store/lmdb.h"
+
+namespace vmx::store {
+
+struct RewrapProgress {
+    std::uint64_t scanned = 0;    // records looked at
+    std::uint64_t rewrapped = 0;  // moved to their scope's active key
+    std::uint64_t skipped = 0;    // not sealed records, or an owner without a scope
+    std::uint64_t failed = 0;     // could not be rewrapped (e.g. the old key was destroyed)
+    bool done = false;            // the whole database has been walked
+};
+
+// The scope whose active key an owner's records must be under (nullopt: leave them alone).
+using ScopeOf = std::function<std::optional<crypto::Scope>(std::uint64_t owner)>;
+
+class RewrapJob {
+public:
+    // `name` identifies the job's saved position in `state` (a database of the same environment).
+    RewrapJob(Env& env, Dbi data, Dbi state, crypto::StoreKind kind, std::uint32_t segment, std::string name,
+              ScopeOf scope_of);
+
+    Result<RewrapProgress> step(const crypto::KeySet& keys, std::size_t batch);
+    const RewrapProgress& progress() const noexcept { return total_; }
+
+private:
+    Env& env_;
+    Dbi data_;
+    Dbi state_;
+    crypto::StoreKind kind_;
+    std::uint32_t segment_;
+    std::string name_;
+    ScopeOf scope_of_;
+    RewrapProgress total_;
+};
+
+}  // namespace vmx::store
