@@ -9,6 +9,7 @@
 #include "crypto/master_key.h"
 #include "crypto/self_signed_cert.h"
 #include "store/layout.h"
+#include "appliance/key_setup.h"
 
 namespace vmx {
 namespace {
@@ -88,6 +89,20 @@ std::string ensure_store(const Config& config, InitReport& report) {
     return {};
 }
 
+// Binds the store to the master key (its fingerprint goes into the `keys` environment), so a
+// daemon started later with another key stops at once.
+std::string bind_keys(const Config& config, InitReport& report) {
+    auto layout = store::StoreLayout::open(config.data_dir, config.store);
+    if (!layout) return "store: cannot open " + config.data_dir + ": " + layout.error().message();
+    auto master = crypto::load_master_key_file(config.master_key_file);
+    if (!master) return "keys.master_key_file: " + config.master_key_file + ": " + master.error().message();
+    auto opened = open_keys(*layout, std::move(*master), config.master_key_file);
+    if (auto* error = std::get_if<std::string>(&opened)) return *error;
+    report.done.push_back("keys: the store accepts the master key in " + config.master_key_file +
+                          " (" + std::to_string(std::get<OpenedKeys>(opened).ring.records().size()) + " scope keys)");
+    return {};
+}
+
 }  // namespace
 
 InitReport run_init(const Config& config, SelfSigned self_signed) {
@@ -101,6 +116,7 @@ InitReport run_init(const Config& config, SelfSigned self_signed) {
         return report.error = e, report;
     if (auto e = ensure_master_key(config, report); !e.empty()) return report.error = e, report;
     if (auto e = ensure_store(config, report); !e.empty()) return report.error = e, report;
+    if (auto e = bind_keys(config, report); !e.empty()) return report.error = e, report;
     if (self_signed == SelfSigned::yes) {
         if (auto e = ensure_certificate(config, report); !e.empty()) return report.error = e, report;
     }

@@ -13,6 +13,7 @@
 #include <variant>
 
 #include "appliance/config.h"
+#include "appliance/key_setup.h"
 #include "appliance/unavailable_service.h"
 #include "core/control_loop.h"
 #include "core/engine.h"
@@ -21,6 +22,8 @@
 #include "crypto/errc.h"
 #include "crypto/aead.h"
 #include "crypto/master_key.h"
+#include "store/errc.h"
+#include "store/layout.h"
 
 namespace vmx {
 namespace {
@@ -89,7 +92,19 @@ int run_daemon(const Config& config) {
 
     auto master = load_master_key_variant(config);
     if (auto* error = std::get_if<StartError>(&master)) return start_failure(error->line, exit_config);
-    const LoadedMasterKey& keys = std::get<LoadedMasterKey>(master);
+    LoadedMasterKey& loaded_key = std::get<LoadedMasterKey>(master);
+    const std::string key_source = loaded_key.source;
+
+    auto layout = store::StoreLayout::open(config.data_dir, config.store);
+    if (!layout) {
+        std::string line = "paths.data: " + config.data_dir + ": " + layout.error().message();
+        if (layout.error() == store::StoreErrc::not_initialised) line += " (run: vaultmx -c FILE init)";
+        return start_failure(line, exit_config);
+    }
+    auto opened = open_keys(*layout, std::move(loaded_key.key),
+                            key_source == "file" ? config.master_key_file : std::string("credential master.key"));
+    if (auto* error = std::get_if<std::string>(&opened)) return start_failure(*error, exit_config);
+    const OpenedKeys& keys = std::get<OpenedKeys>(opened);
 
     raise_descriptor_limit();
     Engine engine(config.engine, listener_specs(config), sink->get());
@@ -105,8 +120,8 @@ int run_daemon(const Config& config) {
     for (const ListenerConfig& l : config.listeners) listening += " " + l.name + "=" + l.address_text;
     log_event(LogLevel::info, "vaultmxd.start", "version={} shards={} pid={} listen={}", VMX_VERSION,
               engine.shard_count(), getpid(), listening.empty() ? std::string("none") : listening.substr(1));
-    log_event(LogLevel::info, "keys.master_loaded", "source={} aead=\"{}\"", keys.source,
-              crypto::aead_implementation());
+    log_event(LogLevel::info, "keys.master_loaded", "source={} scope_keys={} segments={} aead=\"{}\"", key_source,
+              keys.ring.records().size(), layout->segments(), crypto::aead_implementation());
     ControlLoop loop(engine, sink->get());
     loop.run();
     return 0;

@@ -111,6 +111,30 @@ class MasterKeyAndInit(unittest.TestCase):
             self.assertEqual(r.returncode, 2, r.stderr)
             self.assertIn("readable by group or others", r.stderr)
 
+    def write_random_key(self):
+        fd = os.open(self.key, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.write(fd, os.urandom(32).hex().encode() + b"\n")
+        os.close(fd)
+
+    def test_uninitialised_store_is_refused(self):
+        self.write_random_key()
+        r = run([VAULTMXD, "-c", self.config])
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("paths.data", r.stderr)
+        self.assertIn("vaultmx -c FILE init", r.stderr)
+
+    def test_master_key_of_another_store_is_refused(self):
+        init_instance(self.config)
+        os.remove(self.key)
+        self.write_random_key()
+        r = run([VAULTMXD, "-c", self.config])
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("does not match the store", r.stderr)
+        # init does not paper over it either: it keeps the key and reports the mismatch.
+        again = run([VAULTMX, "-c", self.config, "init"])
+        self.assertNotEqual(again.returncode, 0)
+        self.assertIn("does not match the store", again.stderr)
+
     def test_init_creates_owner_only_folders_and_key_once(self):
         r = init_instance(self.config)
         self.assertIn("master key: created", r.stdout)

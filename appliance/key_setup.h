@@ -1,0 +1,29 @@
+// Opening the key hierarchy of an instance: the store's `keys` environment, the master key's
+// fingerprint check, and the keyring. Used by `vaultmx init` (which binds a new store to its master
+// key) and by vaultmxd at start-up (which refuses a master key that does not match the store).
+// Control thread only.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <variant>
+
+#include "crypto/keyring.h"
+#include "crypto/master_key.h"
+#include "store/key_store.h"
+#include "store/layout.h"
+#include "store/lmdb.h"
+
+namespace vmx {
+
+struct OpenedKeys {
+    std::unique_ptr<store::Env> env;  // the global `keys` environment
+    store::KeyStore store;
+    crypto::Keyring ring;
+};
+
+// On failure: one line naming what went wrong, for the admin.
+std::variant<OpenedKeys, std::string> open_keys(const store::StoreLayout& layout, crypto::MasterKey master,
+                                                const std::string& master_key_source);
+
+}  // namespace vmx
