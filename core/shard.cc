@@ -210,6 +210,7 @@ void Shard::loop() {
         ring_.for_each_completion([this](const io_uring_cqe& cqe) { on_completion(cqe); });
         mesh_.drain(id_, [this](Message m) { on_message(m); });
         timers_.expire(now_ms_, [this](std::uint64_t token) { on_timer(token); });
+        compact_timers();
         if (stopping_) tick_stop();
         finish_batch();
         if (stopping_ && live_ == 0 && std::none_of(listeners_.begin(), listeners_.end(),
@@ -513,6 +514,7 @@ void Shard::finish_batch() {
     reap_list_.resize(kept);
     buffers_.publish();
     stats_.send_chunks_in_use.store(chunks_.in_use(), std::memory_order_relaxed);
+    stats_.timer_entries.store(timers_.size(), std::memory_order_relaxed);
 }
 
 void Shard::reap(Connection& c) {
@@ -570,6 +572,20 @@ void Shard::on_timer(std::uint64_t token) {
     Connection& c = slots_[slot];
     if (c.state_ == Connection::State::free || (c.generation_ & 0x7fffffffu) != generation) return;
     check_connection_deadlines(c);
+}
+
+// Entries of reaped connections stay in the heap until their deadline; with many short
+// connections and a long idle timeout they would pile up, so drop them once they are the majority.
+void Shard::compact_timers() {
+    const std::size_t live_entries_max = 2 * live_ + callbacks_.size() - free_callbacks_.size();
+    if (timers_.size() < 4096 || timers_.size() <= 2 * live_entries_max) return;
+    timers_.drop_if([this](std::uint64_t token) {
+        if (token & callback_token_bit) return false;
+        const auto slot = static_cast<std::uint32_t>(token & 0xffffffffu);
+        const auto generation = static_cast<std::uint32_t>(token >> 32);
+        const Connection& c = slots_[slot];
+        return c.state_ == Connection::State::free || (c.generation_ & 0x7fffffffu) != generation;
+    });
 }
 
 // Lazy deadlines: each connection has one pending heap entry; when it fires, the real deadline is

@@ -39,6 +39,7 @@ struct ShardStats {
     std::atomic<std::uint64_t> connections_live{0};
     std::atomic<std::uint64_t> send_chunks_in_use{0};
     std::atomic<std::uint64_t> loop_iterations{0};
+    std::atomic<std::uint64_t> timer_entries{0};        // pending deadlines, stale ones included
 };
 
 using MessageHandler = std::function<void(Shard&, Message&)>;
@@ -95,6 +96,7 @@ private:
     void on_send(Connection* c, const io_uring_cqe& cqe);
     void on_message(Message& m);
     void on_timer(std::uint64_t token);
+    void compact_timers();
     void check_connection_deadlines(Connection& c);
 
     void open_connection(std::uint32_t listener, int fd);

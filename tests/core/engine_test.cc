@@ -240,6 +240,21 @@ TEST(Engine, SlowReaderDoesNotGrowMemoryWithoutBound) {
     close(fd);
 }
 
+TEST(Engine, ConnectionChurnDoesNotPileUpTimers) {
+    // Many short connections under a long idle timeout: each leaves a lazy timer entry behind,
+    // which the shard must drop instead of keeping until the timeout.
+    EngineConfig config = small_config(1);
+    config.idle_timeout_ms = 3600 * 1000;
+    Running r(config);
+    for (int i = 0; i < 12000; ++i) {
+        const int fd = connect_local(r.port);
+        ASSERT_GE(fd, 0) << i;
+        close(fd);
+    }
+    ASSERT_TRUE(wait_until([&] { return r.engine->shard(0).stats().closed.load() == 12000; }, 20000));
+    EXPECT_LE(r.engine->shard(0).stats().timer_entries.load(), 9000u);
+}
+
 TEST(Engine, IdleConnectionsCostLittleMemory) {
     testing::raise_fd_limit();
     EngineConfig config = small_config(1);
