@@ -312,8 +312,14 @@ void Shard::refuse_connection(std::uint32_t listener, int fd) {
     const std::string_view reply = listeners_[listener].service->busy_reply();
     if (!reply.empty()) (void)::send(fd, reply.data(), reply.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
     ::close(fd);
-    log_event(LogLevel::warn, "connection.refused", "listener={} reason=connections_per_shard_max",
-              listener_specs_[listener].name);
+    // A flood of refusals must not flood the log: one line per second with the count.
+    ++refused_unlogged_;
+    if (now_ms_ >= refused_logged_ms_ + 1000) {
+        log_event(LogLevel::warn, "connection.refused", "listener={} reason=connections_per_shard_max count={}",
+                  listener_specs_[listener].name, refused_unlogged_);
+        refused_logged_ms_ = now_ms_;
+        refused_unlogged_ = 0;
+    }
 }
 
 void Shard::on_recv(Connection* c, const io_uring_cqe& cqe) {

@@ -141,6 +141,8 @@ private:
     std::uint64_t wake_value_ = 0;  // eventfd read target
     std::uint64_t stop_deadline_ms_ = 0;
     std::size_t live_ = 0;
+    std::uint64_t refused_unlogged_ = 0;   // refusals since the last connection.refused line
+    std::uint64_t refused_logged_ms_ = 0;
     bool stopping_ = false;
     bool forced_ = false;
     bool wake_armed_ = false;
