@@ -5,6 +5,7 @@
 #include "core/shard.h"
 
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <sys/socket.h>
@@ -187,6 +188,17 @@ void Shard::arm_wake() {
     wake_armed_ = true;
 }
 
+void Shard::watch_readable(int fd, std::function<void(Shard&)> fn) {
+    watches_.push_back({fd, std::move(fn)});
+    arm_watch(static_cast<std::uint32_t>(watches_.size() - 1));
+}
+
+void Shard::arm_watch(std::uint32_t index) {
+    io_uring_sqe* sqe = ring_.get_sqe();
+    io_uring_prep_poll_multishot(sqe, watches_[index].fd, POLLIN);
+    io_uring_sqe_set_data64(sqe, pack(Op::watch, index, 0));
+}
+
 void Shard::issue_send(Connection& c) {
     VMX_ASSERT(!c.send_in_flight_ && c.out_head_);
     OutChunk* head = c.out_head_;
@@ -249,6 +261,17 @@ void Shard::on_completion(const io_uring_cqe& cqe) {
         case Op::wake:
             wake_armed_ = false;
             if (!stopping_ || live_ > 0) arm_wake();
+            break;
+        case Op::watch:
+            if (slot < watches_.size()) {
+                // A multishot poll can end on its own (the kernel's choice): arm it again, unless
+                // it ended in an error, which would only repeat.
+                if (!(cqe.flags & IORING_CQE_F_MORE)) {
+                    if (cqe.res >= 0) arm_watch(slot);
+                    else log_event(LogLevel::error, "shard.watch_failed", "fd={} errno={}", watches_[slot].fd, -cqe.res);
+                }
+                if (cqe.res > 0) watches_[slot].fn(*this);
+            }
             break;
         case Op::ignore: break;
     }

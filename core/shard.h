@@ -69,13 +69,22 @@ public:
     Result<void> send_message(std::uint32_t to, Message message);
     // Runs fn on this shard after delay_ms (not before; within one loop turn after).
     void schedule(std::uint64_t delay_ms, TimerCallback fn);
+    // Calls fn on this shard each time fd becomes readable (a helper thread's completion eventfd,
+    // such as the store lane's). fn must consume what made fd readable. Shard thread only; the fd
+    // must stay open until the shard stops.
+    void watch_readable(int fd, std::function<void(Shard&)> fn);
     // The connection with this id, or nullptr if it has closed since.
     Connection* find(ConnectionId id) noexcept;
     std::size_t connections_live() const noexcept { return live_; }
 
 private:
     friend class Connection;
-    enum class Op : std::uint8_t { accept = 1, recv, send, wake, ignore };
+    enum class Op : std::uint8_t { accept = 1, recv, send, wake, watch, ignore };
+
+    struct Watch {
+        int fd = -1;
+        std::function<void(Shard&)> fn;
+    };
 
     struct ListenerState {
         int fd = -1;
@@ -88,6 +97,7 @@ private:
     void arm_accept(std::uint32_t listener);
     void arm_recv(Connection& c);
     void arm_wake();
+    void arm_watch(std::uint32_t index);
     void issue_send(Connection& c);
 
     void on_completion(const io_uring_cqe& cqe);
@@ -136,6 +146,7 @@ private:
     std::vector<Connection*> rearm_list_;
     std::vector<std::pair<std::uint64_t, TimerCallback>> callbacks_;  // by callback index
     std::vector<std::uint32_t> free_callbacks_;
+    std::vector<Watch> watches_;
     ShardStats stats_;
     std::uint64_t now_ms_ = 0;
     std::uint64_t wake_value_ = 0;  // eventfd read target

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/eventfd.h>
 #include <sys/wait.h>
 
 #include <fstream>
@@ -55,7 +56,12 @@ TEST(Engine, EchoesBytesBack) {
     const int fd = connect_local(r.port);
     ASSERT_GE(fd, 0);
     ASSERT_TRUE(send_all(fd, "hello\r\n"));
-    EXPECT_EQ(recv_exact(fd, 7), "hello\r\n");
+    const int saved_errno = errno;
+    const auto& stats = r.engine->shard(0).stats();
+    EXPECT_EQ(recv_exact(fd, 7), "hello\r\n")
+        << "errno=" << errno << " before=" << saved_errno << " accepted=" << stats.accepted.load()
+        << " closed=" << stats.closed.load() << " received=" << stats.bytes_received.load()
+        << " sent=" << stats.bytes_sent.load() << " nobufs=" << stats.recv_buffer_exhausted.load();
     close(fd);
 }
 
@@ -168,6 +174,39 @@ TEST(Engine, ScheduledCallbackFiresOnItsShard) {
     ASSERT_TRUE(wait_until([&] { return fired_on.load() >= 0; }));
     EXPECT_EQ(fired_on.load(), 1);
     EXPECT_GE(waited_ms.load(), 50u);
+}
+
+TEST(Engine, WatchedDescriptorWakesItsShard) {
+    // A helper thread (as the store lane does) signals an eventfd; the shard runs the callback.
+    const int event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    ASSERT_GE(event_fd, 0);
+    std::atomic<std::uint64_t> seen{0};
+    std::atomic<int> ran_on{-1};
+    constexpr auto arm = static_cast<MessageKind>(static_cast<std::uint32_t>(MessageKind::user) + 4);
+    Running r(small_config(2), [&](Shard& shard, Message& m) {
+        if (m.kind != arm) return;
+        shard.watch_readable(event_fd, [&](Shard& s) {
+            std::uint64_t n = 0;
+            while (read(event_fd, &n, sizeof n) == static_cast<ssize_t>(sizeof n)) seen += n;
+            ran_on = static_cast<int>(s.id());
+        });
+    });
+    Message m;
+    m.kind = arm;
+    ASSERT_TRUE(r.engine->control_send(1, std::move(m)).has_value());
+    std::thread helper([&] {
+        for (int i = 0; i < 50; ++i) {
+            const std::uint64_t one = 1;
+            (void)!write(event_fd, &one, sizeof one);
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+    });
+    helper.join();
+    EXPECT_TRUE(wait_until([&] { return seen.load() == 50; }));
+    EXPECT_EQ(ran_on.load(), 1);
+    r.engine->request_stop();
+    r.engine->join();
+    close(event_fd);
 }
 
 TEST(Engine, CrossShardMessageRoundTrips) {

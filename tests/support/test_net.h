@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -49,6 +50,7 @@ inline int connect_local(std::uint16_t port, int recv_timeout_ms = 5000) {
 inline bool send_all(int fd, std::string_view bytes) {
     while (!bytes.empty()) {
         const ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR) continue;
         if (n <= 0) return false;
         bytes.remove_prefix(static_cast<std::size_t>(n));
     }
@@ -62,6 +64,7 @@ inline std::string recv_exact(int fd, std::size_t n) {
     std::size_t got = 0;
     while (got < n) {
         const ssize_t r = ::recv(fd, out.data() + got, n - got, 0);
+        if (r < 0 && errno == EINTR) continue;  // e.g. io_uring task work aimed at this thread
         if (r <= 0) break;
         got += static_cast<std::size_t>(r);
     }
@@ -72,7 +75,10 @@ inline std::string recv_exact(int fd, std::size_t n) {
 // True when the peer has closed: recv returns 0 (or an error) before the timeout.
 inline bool peer_closed(int fd) {
     char c;
-    const ssize_t r = ::recv(fd, &c, 1, 0);
+    ssize_t r = 0;
+    do {
+        r = ::recv(fd, &c, 1, 0);
+    } while (r < 0 && errno == EINTR);
     return r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
 }
 
