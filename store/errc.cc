@@ -26,6 +26,7 @@ public:
             case StoreErrc::layout_mismatch: return "store layout differs from its metadata";
             case StoreErrc::queue_full: return "store lane queue full";
             case StoreErrc::invalid_request: return "invalid store request";
+            case StoreErrc::over_quota: return "mailbox over quota";
         }
         return "unknown store error";
     }

@@ -22,6 +22,7 @@ enum class StoreErrc {
     layout_mismatch = 10,  // the metadata or an environment is not what this build expects
     queue_full = 11,       // the lane has as many writes in flight as its queue holds
     invalid_request = 12,  // an empty or oversized key, or a write to an unknown environment
+    over_quota = 13,       // the mailbox would exceed its quota: SMTP 452 4.2.2 (or 552 5.2.2)
 };
 
 const std::error_category& store_category() noexcept;
