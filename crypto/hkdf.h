@@ -24,4 +24,18 @@ Result<SecretBytes> hkdf_sha256(std::span<const std::uint8_t> ikm, std::span<con
 Result<void> hkdf_sha256_into(std::span<const std::uint8_t> ikm, std::span<const std::uint8_t> salt,
                               std::span<const std::uint8_t> info, std::span<std::uint8_t> out);
 
+// hkdf_sha256_into(ikm, {}, info, out) for a 32-byte ikm (a scope key), with HKDF-Extract's PRK and
+// its HMAC key state cached per thread: the hot path of sealed records, which derive a KEK per
+// record from few keys, then costs one HMAC over info (out.size() <= 32, info up to 192 bytes).
+// The cache holds hkdf_prk_cache_entries ikms with their PRKs in locked secret memory, compares ikms
+// in constant time, and wipes an entry when it is evicted and all of them when the thread ends or
+// calls hkdf_prk_cache_clear(). Same output and errors as hkdf_sha256_into.
+inline constexpr std::size_t hkdf_prk_cache_entries = 8;
+Result<void> hkdf_sha256_cached_into(std::span<const std::uint8_t, 32> ikm, std::span<const std::uint8_t> info,
+                                     std::span<std::uint8_t> out);
+
+// Wipes the calling thread's cache. A thread that seals calls it when it takes a new key snapshot,
+// so that a destroyed (crypto-shredded) scope key does not live on in the cache.
+void hkdf_prk_cache_clear() noexcept;
+
 }  // namespace vmx::crypto

@@ -82,7 +82,7 @@ Result<void> derive_kek(std::span<const std::uint8_t, sealed_scope_key_bytes> sc
     std::memcpy(info.data() + kek_label.size(), aad.data(), aad_bytes);
     put_le(info.data() + kek_label.size() + aad_bytes, ref.key_id, 8);
     put_le(info.data() + kek_label.size() + aad_bytes + 8, ref.version, 4);
-    return hkdf_sha256_into(scope_key, {}, info, kek);
+    return hkdf_sha256_cached_into(scope_key, info, kek);
 }
 
 // Checks what can be checked without a key; returns the header's key reference.

@@ -95,4 +95,34 @@ TEST(Hkdf, InfoSeparatesOutputs) {
 }
 
 }  // namespace
+// The per-thread PRK cache gives exactly what wc_HKDF gives: more keys than the cache holds (so
+// entries are evicted and refilled), keys seen again, infos on both sides of the one-job path's
+// limit, and outputs shorter and longer than one hash.
+TEST(HkdfTest, CachedPrkMatchesUncached) {
+    for (int round = 0; round < 3; ++round) {
+        for (int k = 0; k < 20; ++k) {
+            Bytes ikm(32);
+            for (std::size_t i = 0; i < ikm.size(); ++i) ikm[i] = static_cast<std::uint8_t>(k * 37 + i * 11 + 1);
+            for (const std::size_t info_bytes : {0u, 1u, 55u, 65u, 191u, 192u, 193u, 300u}) {
+                Bytes info(info_bytes);
+                for (std::size_t i = 0; i < info.size(); ++i) info[i] = static_cast<std::uint8_t>(i * 5 + k);
+                for (const std::size_t out_bytes : {1u, 16u, 32u, 33u, 100u}) {
+                    Bytes expected(out_bytes), got(out_bytes);
+                    ASSERT_TRUE(hkdf_sha256_into(ikm, {}, info, expected).has_value());
+                    ASSERT_TRUE(hkdf_sha256_cached_into(std::span<const std::uint8_t, 32>(ikm.data(), 32), info, got)
+                                    .has_value());
+                    EXPECT_EQ(got, expected) << "key " << k << " info " << info_bytes << " out " << out_bytes;
+                }
+            }
+        }
+    }
+    hkdf_prk_cache_clear();  // entries are rebuilt after a clear
+    Bytes ikm(32, 7), empty, expected(32), got(32);
+    ASSERT_TRUE(hkdf_sha256_into(ikm, {}, ikm, expected).has_value());
+    ASSERT_TRUE(hkdf_sha256_cached_into(std::span<const std::uint8_t, 32>(ikm.data(), 32), ikm, got).has_value());
+    EXPECT_EQ(got, expected);
+    EXPECT_EQ(error_of(hkdf_sha256_cached_into(std::span<const std::uint8_t, 32>(ikm.data(), 32), {}, empty)),
+              CryptoErrc::invalid_argument);
+}
+
 }  // namespace vmx::crypto

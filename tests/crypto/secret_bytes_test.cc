@@ -3,8 +3,11 @@
 #include "crypto/secret_bytes.h"
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <concepts>
 #include <cstdint>
@@ -66,6 +69,43 @@ TEST(RandomBytes, FillsBuffersOfAnySize) {
     for (auto b : big) seen[b]++;
     EXPECT_TRUE(std::all_of(seen.begin(), seen.end(), [](int c) { return c > 0; }));
     EXPECT_TRUE(random_bytes({}).has_value());
+}
+
+// Small requests come from a per-thread pool (random.cc): bytes are never handed out twice, not
+// after many draws on one thread, not across threads, and not in a forked child, whose copy of the
+// pool is wiped (MADV_WIPEONFORK) so that it must refill from the kernel.
+TEST(RandomBytes, SmallDrawsNeverRepeatAcrossRefillsThreadsAndFork) {
+    using Draw = std::array<std::uint8_t, 44>;
+    std::vector<Draw> draws(500);  // several refills of the pool
+    for (auto& d : draws) ASSERT_TRUE(random_bytes(d).has_value());
+    Draw other{};
+    std::thread([&] { ASSERT_TRUE(random_bytes(other).has_value()); }).join();
+    draws.push_back(other);
+
+    int fds[2];
+    ASSERT_EQ(::pipe(fds), 0);
+    Draw parent_next{};
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        Draw mine{};
+        const bool ok = random_bytes(mine).has_value();
+        const bool written = ::write(fds[1], mine.data(), mine.size()) == static_cast<ssize_t>(mine.size());
+        ::_exit(ok && written ? 0 : 1);
+    }
+    ASSERT_TRUE(random_bytes(parent_next).has_value());
+    Draw from_child{};
+    ASSERT_EQ(::read(fds[0], from_child.data(), from_child.size()), static_cast<ssize_t>(from_child.size()));
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    ::close(fds[0]);
+    ::close(fds[1]);
+    draws.push_back(parent_next);
+    draws.push_back(from_child);
+
+    std::sort(draws.begin(), draws.end());
+    EXPECT_EQ(std::adjacent_find(draws.begin(), draws.end()), draws.end());
 }
 
 TEST(SecretBytes, RandomIsFreshEachTime) {
