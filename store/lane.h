@@ -92,16 +92,17 @@ public:
     // shard has drained since the last write, so a burst of commits costs the shard one wake-up.
     int result_fd() const noexcept { return result_fd_; }
     void acknowledge_wake() noexcept;
-    // Hands every waiting outcome to fn(WriteResult&&); returns how many.
+    // Hands every waiting outcome to fn(WriteResult&&); returns how many. Each outcome leaves the
+    // in-flight count before fn runs, so fn may submit the caller's next write at once.
     template <class Fn>
     std::size_t drain_results(Fn&& fn) {
         results_woken_.exchange(false, std::memory_order_acq_rel);
         std::size_t n = 0;
         while (auto r = results_.pop()) {
-            fn(std::move(*r));
+            --in_flight_;
             ++n;
+            fn(std::move(*r));
         }
-        in_flight_ -= n;
         return n;
     }
 

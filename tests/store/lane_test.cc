@@ -177,6 +177,37 @@ TEST(LaneTest, RefusesInvalidRequestsAndAFullQueue) {
     while (done < 3) done += wait_results(lane, [](WriteResult&&) {});
 }
 
+TEST(LaneTest, CallbackMaySubmitTheNextWriteAtFullCapacity) {
+    // A shard answers a durable write by starting the session's next one from the callback; with
+    // the queue full, each drained outcome must free its place before the callback runs.
+    TempDir dir;
+    Fixture f(dir);
+    LaneOptions o;
+    o.queue_capacity = 2;
+    Lane lane(f.raw, o);
+    ASSERT_TRUE(lane.start());
+    std::uint64_t next = 1;
+    for (; next <= 2; ++next) {
+        WriteRequest r = put_request(0, f.dbis[0], next);
+        ASSERT_TRUE(lane.submit(r));
+    }
+    std::size_t done = 0;
+    std::size_t refused = 0;
+    while (done < 20) {
+        const std::size_t got = wait_results(lane, [&](WriteResult&& w) {
+            EXPECT_FALSE(w.error);
+            if (next > 20) return;
+            WriteRequest r = put_request(0, f.dbis[0], next);
+            if (lane.submit(r)) ++next;
+            else ++refused;
+        });
+        ASSERT_GT(got, 0u);
+        done += got;
+    }
+    EXPECT_EQ(refused, 0u);
+    EXPECT_EQ(next, 21u);
+}
+
 TEST(LaneTest, MapGrowsUntilItsMaximumThenMapFullAndStillUsable) {
     TempDir dir;
     Fixture f(dir, 1, 256 << 10, 1 << 20);
