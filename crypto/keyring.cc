@@ -235,6 +235,7 @@ Result<void> Keyring::finish_retirement(KeyRef retired) {
         std::fill(v.wrapped.begin(), v.wrapped.end(), std::uint8_t{0});
         v.wrapped.clear();
         keys_.erase({retired.key_id, retired.version});
+        hkdf_prk_cache_clear();  // this thread's derived copies; shards clear theirs on snapshot swap
         return {};
     }
     return fail(CryptoErrc::key_not_found);
@@ -249,6 +250,7 @@ Result<void> Keyring::destroy(std::uint64_t key_id) {
         v.wrapped.clear();
         keys_.erase({key_id, v.version});
     }
+    hkdf_prk_cache_clear();  // this thread's derived copies; shards clear theirs on snapshot swap
     return {};
 }
 

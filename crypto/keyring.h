@@ -5,7 +5,9 @@
 //
 // Keyring is the control thread's mutable view (the only writer; the store persists its
 // records()). KeySet is an immutable snapshot that shards read through shared_ptr<const KeySet>;
-// it holds the unwrapped keys of live versions in locked, non-dumpable memory.
+// it holds the unwrapped keys of live versions in locked, non-dumpable memory. A thread that takes
+// a new snapshot after a key was destroyed calls hkdf_prk_cache_clear() (crypto/hkdf.h), so no
+// value derived from the destroyed key stays in its cache.
 #pragma once
 
 #include <array>
