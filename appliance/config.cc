@@ -642,4 +642,13 @@ std::string describe_config(const Config& config) {
     return out;
 }
 
+std::optional<Config> load_config_or_report(std::string_view program, const std::string& path) {
+    auto loaded = load_config_file(path);
+    if (auto* error = std::get_if<ConfigError>(&loaded)) {
+        std::fprintf(stderr, "%.*s: %s\n", static_cast<int>(program.size()), program.data(), error->message.c_str());
+        return std::nullopt;
+    }
+    return std::get<Config>(std::move(loaded));
+}
+
 }  // namespace vmx

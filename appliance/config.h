@@ -4,6 +4,7 @@
 // default, bounds and unit, is declared once in the table in config.cc; nothing here throws.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -57,5 +58,8 @@ std::variant<Config, ConfigError> parse_config(std::string_view toml_text, std::
 // line. The output is valid TOML that parse_config turns back into the same Config. For
 // --check-config.
 std::string describe_config(const Config& config);
+
+// For the command-line programs: the config, or nullopt after printing "program: message" on stderr.
+std::optional<Config> load_config_or_report(std::string_view program, const std::string& path);
 
 }  // namespace vmx

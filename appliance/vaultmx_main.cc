@@ -29,12 +29,9 @@ int main(int argc, char** argv) {
         return app.exit(e) == 0 ? 0 : 2;
     }
 
-    auto loaded = vmx::load_config_file(config_path);
-    if (auto* error = std::get_if<vmx::ConfigError>(&loaded)) {
-        std::fprintf(stderr, "vaultmx: %s\n", error->message.c_str());
-        return 2;
-    }
-    const auto& config = std::get<vmx::Config>(loaded);
+    const auto loaded = vmx::load_config_or_report("vaultmx", config_path);
+    if (!loaded) return 2;
+    const vmx::Config& config = *loaded;
     if (check->parsed()) {
         std::fputs(vmx::describe_config(config).c_str(), stdout);
         return 0;
