@@ -17,6 +17,7 @@
 #include <time.h>
 #include <vector>
 
+#include "core/c_free.h"
 #include "crypto/aead.h"
 #include "crypto/tls_crypto_device.h"
 
@@ -26,14 +27,11 @@
 
 namespace {
 
+using vmx::CFree;
+
 constexpr std::size_t record_bytes_max = 16 * 1024;  // TLS's largest record plaintext
 constexpr const char* cipher = "TLS13-AES256-GCM-SHA384";
 
-template <auto Free>
-struct CFree {
-    template <class T>
-    void operator()(T* p) const noexcept { Free(p); }
-};
 using SslCtxPtr = std::unique_ptr<WOLFSSL_CTX, CFree<wolfSSL_CTX_free>>;
 using SslPtr = std::unique_ptr<WOLFSSL, CFree<wolfSSL_free>>;
 

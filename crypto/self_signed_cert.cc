@@ -2,6 +2,7 @@
 // ready-made: the SAN extension's GeneralNames (Cert::altNames) and the validity dates (so that they
 // start minutes back, for clients whose clocks lag, and span exactly days_valid). Stateless; any thread.
 // Invariants: every wolfCrypt object is owned by a unique_ptr; key DER and PEM live in SecretBytes.
+#include "core/c_free.h"
 #include "crypto/self_signed_cert.h"
 
 // options.h first: it fixes the build configuration (and struct layouts) the other headers follow.
@@ -60,11 +61,6 @@ constexpr std::uint8_t general_name_ip = 0x87;   // [7] IMPLICIT OCTET STRING
 static_assert(self_signed_alt_names_max * (self_signed_dns_name_bytes_max + 3) + 4 <= CTC_MAX_ALT_SIZE);
 static_assert(self_signed_common_name_bytes_max < CTC_NAME_SIZE);
 
-template <auto Free>
-struct CFree {
-    template <class T>
-    void operator()(T* p) const noexcept { Free(p); }
-};
 using RngPtr = std::unique_ptr<WC_RNG, CFree<wc_rng_free>>;
 using EccKeyPtr = std::unique_ptr<ecc_key, CFree<wc_ecc_key_free>>;
 using CertPtr = std::unique_ptr<Cert, CFree<wc_CertFree>>;

@@ -31,7 +31,7 @@
 namespace vmx::crypto {
 namespace {
 
-using test::CFree;
+using vmx::CFree;
 using test::Pipe;
 using test::SslCtxPtr;
 using test::SslPtr;

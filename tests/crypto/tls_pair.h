@@ -15,6 +15,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/c_free.h"
 #include "crypto/tls_crypto_device.h"
 
 #ifndef VMX_TEST_DATA_DIR
@@ -23,11 +24,6 @@
 
 namespace vmx::test {
 
-template <auto Free>
-struct CFree {
-    template <class T>
-    void operator()(T* p) const noexcept { Free(p); }
-};
 using SslCtxPtr = std::unique_ptr<WOLFSSL_CTX, CFree<wolfSSL_CTX_free>>;
 using SslPtr = std::unique_ptr<WOLFSSL, CFree<wolfSSL_free>>;
 
