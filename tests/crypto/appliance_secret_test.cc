@@ -1,4 +1,5 @@
 // Appliance secrets: sealed under a master-derived key, bound to their name.
+#include "tests/support/test_keys.h"
 #include "crypto/appliance_secret.h"
 
 #include <gtest/gtest.h>
@@ -10,10 +11,7 @@
 namespace vmx::crypto {
 namespace {
 
-MasterKey master(std::uint8_t seed) {
-    std::vector<std::uint8_t> bytes(32, seed);
-    return MasterKey{SecretBytes::copy_of(bytes), *master_key_check(bytes)};
-}
+MasterKey master(std::uint8_t seed) { return vmx::testing::fixed_master_key(seed); }
 
 std::span<const std::uint8_t> bytes(const std::string& s) {
     return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};

@@ -1,5 +1,6 @@
 // The key hierarchy: scopes by plan, rotation with old records still readable, rewrap, master-key
 // rotation, persistence round trip, and crypto-shredding.
+#include "tests/support/test_keys.h"
 #include "crypto/keyring.h"
 
 #include <gtest/gtest.h>
@@ -11,12 +12,7 @@
 namespace vmx::crypto {
 namespace {
 
-MasterKey test_master(std::uint8_t seed) {
-    std::vector<std::uint8_t> bytes(32);
-    for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<std::uint8_t>(seed + i);
-    auto check = master_key_check(bytes);
-    return MasterKey{SecretBytes::copy_of(bytes), *check};
-}
+MasterKey test_master(std::uint8_t seed) { return vmx::testing::fixed_master_key(seed); }
 
 std::vector<std::uint8_t> bytes_of(const std::string& s) { return {s.begin(), s.end()}; }
 

@@ -1,4 +1,5 @@
 // The keyring's persistence: survives reopen, binds the data folder to its master key.
+#include "tests/support/test_keys.h"
 #include "store/key_store.h"
 
 #include <gtest/gtest.h>
@@ -11,10 +12,7 @@
 namespace vmx::store {
 namespace {
 
-crypto::MasterKey master(std::uint8_t seed) {
-    std::vector<std::uint8_t> k(32, seed);
-    return {crypto::SecretBytes::copy_of(k), *crypto::master_key_check(k)};
-}
+crypto::MasterKey master(std::uint8_t seed) { return vmx::testing::fixed_master_key(seed); }
 
 TEST(KeyStore, KeyringSurvivesReopenAndOpensOldRecords) {
     testing::TempDir dir;

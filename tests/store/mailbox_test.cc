@@ -1,6 +1,7 @@
 // Mailboxes: append / list / streaming read, reopen, trash / restore / purge by time, quota, and the
 // sealing guarantees (a record moved to another mailbox, a tampered value, swapped or missing chunks
 // all fail to open). Also the store-lane path (MailboxWriter -> Lane::submit).
+#include "tests/support/test_keys.h"
 #include "store/mailbox.h"
 
 #include <poll.h>
@@ -25,13 +26,7 @@ using testing::TempDir;
 constexpr std::int64_t t0 = 1700000000;
 constexpr std::int64_t day = 24 * 3600;
 
-crypto::MasterKey test_master() {
-    std::vector<std::uint8_t> m(32);
-    for (std::size_t i = 0; i < m.size(); ++i) m[i] = static_cast<std::uint8_t>(3 * i + 11);
-    auto check = crypto::master_key_check(m);
-    VMX_ASSERT(check);
-    return crypto::MasterKey{crypto::SecretBytes::copy_of(m), *check};
-}
+crypto::MasterKey test_master() { return vmx::testing::fixed_master_key(11); }
 
 std::vector<std::uint8_t> body_of(std::size_t n, std::uint64_t seed) {
     // Half text (compresses), half noise (does not): both codec forms appear among the chunks.

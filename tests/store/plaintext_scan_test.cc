@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/test_keys.h"
 #include "store/layout.h"
 #include "store/mailbox.h"
 #include "tests/store/store_test_util.h"
@@ -27,13 +28,7 @@ constexpr const char* marker = "VaultMxPlainTextMarker7f3e";
 constexpr const char* subject = "Subject: quarterly figures for Zebulon";
 constexpr const char* sender = "From: alice.zebulon@example.org";
 
-crypto::MasterKey test_master() {
-    std::vector<std::uint8_t> m(32);
-    for (std::size_t i = 0; i < m.size(); ++i) m[i] = static_cast<std::uint8_t>(5 * i + 3);
-    auto check = crypto::master_key_check(m);
-    VMX_ASSERT(check);
-    return crypto::MasterKey{crypto::SecretBytes::copy_of(m), *check};
-}
+crypto::MasterKey test_master() { return vmx::testing::fixed_master_key(3); }
 
 std::string lower(std::string s) {
     std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });

@@ -1,6 +1,7 @@
 // Envelope encoding (round trip, truncation, limits) and the smtp queues: enqueue, list, load,
 // update, remove, reopen, monotonic ids, tamper detection, lane ops, and the exactly-once hand-off
 // to mailboxes across a simulated crash (delivery markers + recovery).
+#include "tests/support/test_keys.h"
 #include "store/queue.h"
 
 #include <gtest/gtest.h>
@@ -27,11 +28,7 @@ using testing::text;
 constexpr std::int64_t now_unix = 1'790'000'000;
 
 std::shared_ptr<const crypto::KeySet> test_keys() {
-    std::vector<std::uint8_t> material(32);
-    for (std::size_t i = 0; i < material.size(); ++i) material[i] = static_cast<std::uint8_t>(0x40 + i);
-    auto check = crypto::master_key_check(material);
-    VMX_ASSERT(check);
-    auto ring = crypto::Keyring::create(crypto::MasterKey{crypto::SecretBytes::copy_of(material), *check});
+    auto ring = crypto::Keyring::create(vmx::testing::fixed_master_key(0x40));
     VMX_ASSERT(ring.ensure_scope_key(queue_scope, now_unix));
     VMX_ASSERT(ring.ensure_scope_key(crypto::Scope{crypto::ScopeKind::user, 42}, now_unix));
     return ring.snapshot();

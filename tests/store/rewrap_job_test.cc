@@ -1,4 +1,5 @@
 // The rewrap job: rotation and plan changes driven over a real environment, interrupted and resumed.
+#include "tests/support/test_keys.h"
 #include "store/rewrap_job.h"
 
 #include <gtest/gtest.h>
@@ -17,10 +18,7 @@ using testing::TempDir;
 
 constexpr std::uint32_t segment = 2;
 
-crypto::MasterKey master() {
-    std::vector<std::uint8_t> k(32, 0x5a);
-    return {crypto::SecretBytes::copy_of(k), *crypto::master_key_check(k)};
-}
+crypto::MasterKey master() { return vmx::testing::fixed_master_key(0x5a); }
 
 std::string body_of(std::uint64_t owner, std::uint64_t object) {
     return "message " + std::to_string(object) + " of mailbox " + std::to_string(owner);

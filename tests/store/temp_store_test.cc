@@ -1,5 +1,6 @@
 // Temporary records: expiry (invisible before the sweep), the bounded resumable sweep, per-put
 // expiry, erase, reopen, tamper and moved-record detection, lane ops.
+#include "tests/support/test_keys.h"
 #include "store/temp_store.h"
 
 #include <gtest/gtest.h>
@@ -24,11 +25,7 @@ constexpr crypto::Scope user_scope{crypto::ScopeKind::user, 42};
 constexpr crypto::Scope appliance_scope{crypto::ScopeKind::appliance, 0};
 
 std::shared_ptr<const crypto::KeySet> test_keys() {
-    std::vector<std::uint8_t> material(32);
-    for (std::size_t i = 0; i < material.size(); ++i) material[i] = static_cast<std::uint8_t>(0x10 + i);
-    auto check = crypto::master_key_check(material);
-    VMX_ASSERT(check);
-    auto ring = crypto::Keyring::create(crypto::MasterKey{crypto::SecretBytes::copy_of(material), *check});
+    auto ring = crypto::Keyring::create(vmx::testing::fixed_master_key(0x10));
     VMX_ASSERT(ring.ensure_scope_key(user_scope, t0));
     VMX_ASSERT(ring.ensure_scope_key(appliance_scope, t0));
     return ring.snapshot();
