@@ -1,0 +1,32 @@
+// The net layer's error category: names for NetErrc values in logs and replies.
+#include "net/errc.h"
+
+#include <string>
+
+namespace vmx::net {
+namespace {
+
+class NetCategory final : public std::error_category {
+public:
+    const char* name() const noexcept override { return "vmx.net"; }
+    std::string message(int value) const override {
+        switch (static_cast<NetErrc>(value)) {
+            case NetErrc::ok: return "ok";
+            case NetErrc::tls_setup_failed: return "TLS context could not be set up";
+            case NetErrc::tls_handshake_failed: return "TLS handshake failed";
+            case NetErrc::tls_protocol: return "TLS protocol error";
+            case NetErrc::peer_closed: return "peer closed the connection";
+            case NetErrc::line_too_long: return "line too long";
+        }
+        return "unknown net error";
+    }
+};
+
+}  // namespace
+
+const std::error_category& net_category() noexcept {
+    static const NetCategory category;
+    return category;
+}
+
+}  // namespace vmx::net

@@ -1,0 +1,24 @@
+// Error codes of the net layer (TLS over the ring, protocol adapters), with their error_category.
+#pragma once
+
+#include <system_error>
+
+namespace vmx::net {
+
+enum class NetErrc {
+    ok = 0,
+    tls_setup_failed = 1,      // a TLS context could not be built (certificate, key, policy)
+    tls_handshake_failed = 2,  // the peer's handshake was refused or broken
+    tls_protocol = 3,          // a TLS record failed after the handshake (bad MAC, alert)
+    peer_closed = 4,           // the peer closed the TLS session or the connection
+    line_too_long = 5,         // an input line passed its configured limit
+};
+
+const std::error_category& net_category() noexcept;
+
+inline std::error_code make_error_code(NetErrc e) noexcept { return {static_cast<int>(e), net_category()}; }
+
+}  // namespace vmx::net
+
+template <>
+struct std::is_error_code_enum<vmx::net::NetErrc> : std::true_type {};
