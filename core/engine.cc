@@ -93,6 +93,7 @@ Result<void> Engine::start() {
         shards_.push_back(std::make_unique<Shard>(s, config_, *mesh_, std::move(listen_fds_[s]), listeners_,
                                                   on_message_, queue));
         listen_fds_[s].clear();
+        shards_.back()->set_local_factory(shard_local_);
     }
     std::vector<std::promise<Result<void>>> ready(config_.shards);
     running_.store(config_.shards, std::memory_order_release);

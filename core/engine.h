@@ -35,6 +35,8 @@ public:
     Engine(const Engine&) = delete;
     Engine& operator=(const Engine&) = delete;
 
+    // Per-shard state of the layers above, built on each shard thread at start (see ShardLocal).
+    void set_shard_local(ShardLocalFactory factory) { shard_local_ = std::move(factory); }
     // Opens every listening socket; on failure names the listener that could not be bound.
     std::optional<BindError> bind();
     // Starts the shard threads and waits until each has set up its ring (or failed to).
@@ -61,6 +63,7 @@ private:
     std::vector<ListenerSpec> listeners_;
     LogSink* sink_;
     MessageHandler on_message_;
+    ShardLocalFactory shard_local_;
     std::unique_ptr<Mesh> mesh_;
     std::vector<std::vector<int>> listen_fds_;   // [shard][listener]
     std::vector<std::unique_ptr<Shard>> shards_;

@@ -150,6 +150,15 @@ Result<void> Shard::setup() {
         bind_log_queue(nullptr, -1);
         return r;
     }
+    if (local_factory_) {
+        auto local = local_factory_(*this);
+        if (!local) {
+            log_event(LogLevel::error, "shard.local_setup_failed", "error=\"{}\"", local.error().message());
+            bind_log_queue(nullptr, -1);
+            return fail(local.error());
+        }
+        local_ = std::move(*local);
+    }
     for (std::size_t i = 0; i < listeners_.size(); ++i) {
         listeners_[i].service = listener_specs_[i].factory(*this);
         arm_accept(static_cast<std::uint32_t>(i));
@@ -232,6 +241,7 @@ void Shard::loop() {
     // Nothing is in flight for connections or listeners now; the wake read may still be, and
     // the ring's teardown cancels it.
     log_event(LogLevel::info, "shard.stop", "accepted={} closed={}", stats_.accepted.load(), stats_.closed.load());
+    local_.reset();  // e.g. a store lane commits what is queued and joins its thread
     bind_log_queue(nullptr, -1);
 }
 

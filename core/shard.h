@@ -15,6 +15,7 @@
 #include "core/engine_config.h"
 #include "core/mesh.h"
 #include "core/out_chunk.h"
+#include "core/result.h"
 #include "core/ring.h"
 #include "core/service.h"
 #include "core/timer_heap.h"
@@ -45,6 +46,14 @@ struct ShardStats {
 using MessageHandler = std::function<void(Shard&, Message&)>;
 using TimerCallback = std::function<void(Shard&)>;
 
+// State the layers above keep per shard (the store lane and its environments, caches): built on the
+// shard thread during setup(), before any service sees a connection, and destroyed on that thread
+// after the loop has drained. Services reach it through Shard::local().
+struct ShardLocal {
+    virtual ~ShardLocal() = default;
+};
+using ShardLocalFactory = std::function<Result<std::unique_ptr<ShardLocal>>(Shard&)>;
+
 class Shard {
 public:
     Shard(std::uint32_t id, const EngineConfig& config, Mesh& mesh, std::vector<int> listen_fds,
@@ -57,6 +66,9 @@ public:
     // (it fails only when the kernel refuses them); loop() serves until a stop has drained.
     Result<void> setup();
     void loop();
+    // Set by the Engine before the thread starts; setup() fails when the factory does.
+    void set_local_factory(ShardLocalFactory factory) { local_factory_ = std::move(factory); }
+    ShardLocal* local() const noexcept { return local_.get(); }
 
     std::uint32_t id() const noexcept { return id_; }
     std::uint32_t shard_count() const noexcept { return mesh_.endpoints() - 1; }
@@ -148,6 +160,8 @@ private:
     std::vector<std::uint32_t> free_callbacks_;
     std::vector<Watch> watches_;
     ShardStats stats_;
+    ShardLocalFactory local_factory_;
+    std::unique_ptr<ShardLocal> local_;
     std::uint64_t now_ms_ = 0;
     std::uint64_t wake_value_ = 0;  // eventfd read target
     std::uint64_t stop_deadline_ms_ = 0;

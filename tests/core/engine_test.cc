@@ -209,6 +209,58 @@ TEST(Engine, WatchedDescriptorWakesItsShard) {
     close(event_fd);
 }
 
+// Per-shard state of the layers above: built and destroyed on the shard's own thread.
+struct CountingLocal final : ShardLocal {
+    CountingLocal(std::atomic<int>& built, std::atomic<int>& destroyed_on_own_thread)
+        : destroyed_(destroyed_on_own_thread), owner_(std::this_thread::get_id()) {
+        ++built;
+    }
+    ~CountingLocal() override {
+        if (std::this_thread::get_id() == owner_) ++destroyed_;
+    }
+    std::atomic<int>& destroyed_;
+    std::thread::id owner_;
+};
+
+TEST(Engine, ShardLocalLivesOnItsShardThread) {
+    std::atomic<int> built{0};
+    std::atomic<int> destroyed{0};
+    std::atomic<int> seen_by_handler{0};
+    const std::thread::id test_thread = std::this_thread::get_id();
+    std::vector<ListenerSpec> listeners;
+    Engine engine(small_config(2), std::move(listeners), nullptr, [&](Shard& shard, Message&) {
+        if (shard.local() != nullptr) ++seen_by_handler;
+    });
+    engine.set_shard_local([&](Shard&) -> Result<std::unique_ptr<ShardLocal>> {
+        EXPECT_NE(std::this_thread::get_id(), test_thread);
+        return std::unique_ptr<ShardLocal>(std::make_unique<CountingLocal>(built, destroyed));
+    });
+    ASSERT_FALSE(engine.bind().has_value());
+    ASSERT_TRUE(engine.start().has_value());
+    EXPECT_EQ(built.load(), 2);
+    for (std::uint32_t s = 0; s < 2; ++s) {
+        Message m;
+        m.kind = MessageKind::user;
+        ASSERT_TRUE(engine.control_send(s, std::move(m)).has_value());
+    }
+    EXPECT_TRUE(wait_until([&] { return seen_by_handler.load() == 2; }));
+    engine.request_stop();
+    engine.join();
+    EXPECT_EQ(destroyed.load(), 2);
+}
+
+TEST(Engine, FailingShardLocalFailsStart) {
+    std::vector<ListenerSpec> listeners;
+    Engine engine(small_config(1), std::move(listeners), nullptr);
+    engine.set_shard_local([](Shard&) -> Result<std::unique_ptr<ShardLocal>> {
+        return fail(std::make_error_code(std::errc::no_space_on_device));
+    });
+    ASSERT_FALSE(engine.bind().has_value());
+    const auto started = engine.start();
+    ASSERT_FALSE(started.has_value());
+    EXPECT_EQ(started.error(), std::errc::no_space_on_device);
+}
+
 TEST(Engine, CrossShardMessageRoundTrips) {
     // control -> shard 0 ("relay to shard 1") -> shard 1 answers ping with pong -> shard 0 ->
     // control: every hop through the lock-free mesh.
