@@ -36,6 +36,7 @@ Result<void> Lane::start() {
 
 Result<void> Lane::submit(WriteRequest& request) {
     if (request.env >= envs_.size()) return fail(StoreErrc::invalid_request);
+    if (request.task && !request.ops.empty()) return fail(StoreErrc::invalid_request);
     for (const WriteOp& op : request.ops)
         if (op.key.empty() || op.key.size() > key_bytes_max_[request.env]) return fail(StoreErrc::invalid_request);
     if (in_flight_ >= options_.queue_capacity || !requests_.push(request)) return fail(StoreErrc::queue_full);
@@ -102,14 +103,64 @@ void Lane::sleep_until_work(std::vector<WriteRequest>& batch) {
     lane_idle_.store(false, std::memory_order_relaxed);
 }
 
-// One transaction per environment, environments in index order, requests in submission order.
+// One transaction per environment, environments in index order, requests in submission order;
+// then each task in a transaction of its own.
 void Lane::process(std::vector<WriteRequest>& batch) {
     std::vector<WriteRequest*> group;
     for (std::uint32_t env = 0; env < envs_.size(); ++env) {
         group.clear();
         for (WriteRequest& r : batch)
-            if (r.env == env) group.push_back(&r);
+            if (r.env == env && !r.task) group.push_back(&r);
         if (!group.empty()) commit_group(env, group);
+    }
+    bool ran = false;
+    for (WriteRequest& r : batch) {
+        if (!r.task) continue;
+        run_task(r);
+        ran = true;
+    }
+    if (ran) wake_shard();
+}
+
+// A task's own transaction. map_full grows the map and runs the task again from the start (the
+// aborted attempt wrote nothing); a failed commit marks the environment for reopening, as apply()
+// does; a task's own error just aborts.
+void Lane::run_task(WriteRequest& request) {
+    EnvState& state = envs_[request.env];
+    stats_.tasks.fetch_add(1, std::memory_order_relaxed);
+    auto failed = [&](std::error_code error) {
+        stats_.failed_tasks.fetch_add(1, std::memory_order_relaxed);
+        post(request, error);
+    };
+    if (state.needs_reopen) {
+        if (auto r = state.env->reopen(); !r) return failed(StoreErrc::failed);
+        state.needs_reopen = false;
+        stats_.reopens.fetch_add(1, std::memory_order_relaxed);
+    }
+    for (;;) {
+        auto txn = WriteTxn::begin(*state.env);
+        if (!txn) return failed(txn.error());
+        auto count = request.task(*txn);
+        if (!count && count.error() == StoreErrc::map_full) {
+            txn->abort();
+            if (auto grown = state.env->grow(); !grown) return failed(count.error());
+            stats_.map_grows.fetch_add(1, std::memory_order_relaxed);
+            continue;
+        }
+        if (!count) return failed(count.error());
+        auto committed = txn->commit();
+        stats_.transactions.fetch_add(1, std::memory_order_relaxed);
+        if (!committed && committed.error() == StoreErrc::map_full) {
+            if (auto grown = state.env->grow(); !grown) return failed(committed.error());
+            stats_.map_grows.fetch_add(1, std::memory_order_relaxed);
+            continue;
+        }
+        if (!committed) {
+            state.needs_reopen = true;
+            stats_.failed_commits.fetch_add(1, std::memory_order_relaxed);
+            return failed(committed.error());
+        }
+        return post(request, {}, *count);
     }
 }
 
@@ -170,9 +221,9 @@ std::error_code Lane::apply_once(Env& env, std::vector<WriteRequest*>& group) {
     return {};
 }
 
-void Lane::post(const WriteRequest& request, std::error_code error) {
+void Lane::post(const WriteRequest& request, std::error_code error, std::uint64_t count) {
     if (error == StoreErrc::map_full) stats_.map_full.fetch_add(1, std::memory_order_relaxed);
-    WriteResult result{request.token, request.env, error};
+    WriteResult result{request.token, request.env, error, count};
     // Cannot fail: at most queue_capacity requests are in flight and the queues are that large.
     const bool pushed = results_.push(result);
     VMX_ASSERT(pushed);

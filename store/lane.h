@@ -21,6 +21,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <system_error>
 #include <thread>
@@ -42,9 +43,16 @@ struct WriteOp {
     std::vector<std::uint8_t> value;  // empty for erase
 };
 
+// Work that must read and write inside the writer's transaction (a temp sweep, a trash purge): runs
+// on the lane thread in a transaction of its own, never batched with other requests, so its failure
+// touches nothing else. It returns a count for the caller (records removed) or an error, which
+// aborts the transaction. It must bound its own work (it holds the environment's write side).
+using LaneTask = std::function<Result<std::uint64_t>(WriteTxn&)>;
+
 struct WriteRequest {
     std::uint32_t env = 0;      // index into the lane's environments
     std::vector<WriteOp> ops;   // applied together, in order, in one transaction
+    LaneTask task;              // when set, ops must be empty
     std::uint64_t token = 0;    // the caller's, returned in its WriteResult
 };
 
@@ -52,6 +60,7 @@ struct WriteResult {
     std::uint64_t token = 0;
     std::uint32_t env = 0;
     std::error_code error;      // empty: durable
+    std::uint64_t count = 0;    // a task's returned count
 };
 
 struct LaneOptions {
@@ -69,6 +78,8 @@ struct LaneStats {
     std::atomic<std::uint64_t> map_full{0};       // requests refused with map_full
     std::atomic<std::uint64_t> reopens{0};
     std::atomic<std::uint64_t> largest_batch{0};  // requests in one transaction
+    std::atomic<std::uint64_t> tasks{0};          // tasks run (committed or not)
+    std::atomic<std::uint64_t> failed_tasks{0};
 };
 
 class Lane {
@@ -82,8 +93,8 @@ public:
     Result<void> start();
 
     // Queues a request. queue_full when queue_capacity requests are in flight (submitted and not
-    // yet drained); invalid_request for an unknown env, an empty or oversized key. On error the
-    // request is left untouched.
+    // yet drained); invalid_request for an unknown env, an empty or oversized key, or a task with
+    // ops. On error the request is left untouched.
     Result<void> submit(WriteRequest& request);
 
     // Readable (an eventfd) when outcomes wait. A shard keeps an io_uring read armed on it (the read
@@ -122,7 +133,8 @@ private:
     void commit_group(std::uint32_t env, std::vector<WriteRequest*>& group);
     std::error_code apply(EnvState& state, std::vector<WriteRequest*>& group);
     std::error_code apply_once(Env& env, std::vector<WriteRequest*>& group);
-    void post(const WriteRequest& request, std::error_code error);
+    void run_task(WriteRequest& request);
+    void post(const WriteRequest& request, std::error_code error, std::uint64_t count = 0);
     void wake_shard();
 
     const LaneOptions options_;

@@ -251,6 +251,76 @@ TEST(LaneTest, MapGrowsUntilItsMaximumThenMapFullAndStillUsable) {
     EXPECT_FALSE(small_error) << small_error.message();
 }
 
+// Tasks: work inside the writer's transaction (sweeps), in a transaction of their own.
+TEST(LaneTest, TaskRunsInItsOwnTransactionAndReportsItsCount) {
+    TempDir dir;
+    Fixture f(dir);
+    Lane lane(f.raw, LaneOptions{});
+    ASSERT_TRUE(lane.start());
+    const Dbi dbi = f.dbis[0];
+    WriteRequest ok_task;
+    ok_task.token = 1;
+    ok_task.task = [dbi](WriteTxn& txn) -> Result<std::uint64_t> {
+        for (int i = 0; i < 3; ++i)
+            if (auto p = txn.put(dbi, bytes("t" + std::to_string(i)), bytes("v")); !p) return fail(p.error());
+        return 3;
+    };
+    WriteRequest bad_task;
+    bad_task.token = 2;
+    bad_task.task = [dbi](WriteTxn& txn) -> Result<std::uint64_t> {
+        (void)txn.put(dbi, bytes("never"), bytes("v"));
+        return fail(StoreErrc::corrupt);
+    };
+    WriteRequest plain = put_request(0, dbi, 3);
+    ASSERT_TRUE(lane.submit(ok_task));
+    ASSERT_TRUE(lane.submit(bad_task));
+    ASSERT_TRUE(lane.submit(plain));
+    std::map<std::uint64_t, WriteResult> got;
+    while (got.size() < 3) {
+        ASSERT_GT(wait_results(lane, [&](WriteResult&& w) { got[w.token] = w; }), 0u);
+    }
+    EXPECT_FALSE(got[1].error);
+    EXPECT_EQ(got[1].count, 3u);
+    EXPECT_EQ(got[2].error, StoreErrc::corrupt);
+    EXPECT_FALSE(got[3].error) << "a failing task must not fail the requests beside it";
+    EXPECT_EQ(lane.stats().failed_tasks.load(), 1u);
+    auto read = ReadTxn::begin(*f.raw[0]);
+    ASSERT_TRUE(read);
+    EXPECT_TRUE(read->get(dbi, bytes("t2")));
+    EXPECT_FALSE(read->get(dbi, bytes("never"))) << "a failed task's writes are aborted";
+    EXPECT_TRUE(read->get(dbi, bytes("k3")));
+}
+
+TEST(LaneTest, TaskWithOpsIsRefusedAndTaskGrowsTheMap) {
+    TempDir dir;
+    Fixture f(dir, 1, 256 << 10, 1 << 20);
+    Lane lane(f.raw, LaneOptions{});
+    ASSERT_TRUE(lane.start());
+    const Dbi dbi = f.dbis[0];
+    WriteRequest mixed = put_request(0, dbi, 1);
+    mixed.task = [](WriteTxn&) -> Result<std::uint64_t> { return 0; };
+    EXPECT_EQ(lane.submit(mixed).error(), StoreErrc::invalid_request);
+    // 600 KiB written by one task: more than the first map holds, so it grows and runs again.
+    std::atomic<int> runs{0};
+    WriteRequest big;
+    big.token = 2;
+    big.task = [dbi, &runs](WriteTxn& txn) -> Result<std::uint64_t> {
+        ++runs;
+        const std::vector<std::uint8_t> value(20 << 10, 7);
+        for (int i = 0; i < 30; ++i)
+            if (auto p = txn.put(dbi, bytes("g" + std::to_string(i)), value); !p) return fail(p.error());
+        return 30;
+    };
+    ASSERT_TRUE(lane.submit(big));
+    WriteResult out;
+    while (wait_results(lane, [&](WriteResult&& w) { out = w; }) == 0) {
+    }
+    EXPECT_FALSE(out.error) << out.error.message();
+    EXPECT_EQ(out.count, 30u);
+    EXPECT_GE(runs.load(), 2);
+    EXPECT_GE(lane.stats().map_grows.load(), 1u);
+}
+
 // How a shard integrates the lane: an io_uring read kept armed on result_fd(); its completion means
 // outcomes wait. The read consumes the eventfd's count, so no acknowledge_wake() is needed.
 TEST(LaneTest, ResultFdWakesAnIoUringRead) {
