@@ -207,6 +207,9 @@ constexpr std::array kParams{
     store_count( "temp_map_mib",                256,     1,    1048576,  "MiB",   &S::temp_map_mib),
     store_count( "global_map_mib",              64,      1,    1048576,  "MiB",   &S::global_map_mib),
     store_count( "map_mib_max",                 65536,   1,    4194304,  "MiB",   &S::map_mib_max),
+    store_count( "temp_ttl_s",                  86400,   60,   2592000,  "s",     &S::temp_ttl_s),
+    store_count( "trash_retention_days",        14,      1,    3650,     "days",  &S::trash_retention_days),
+    store_count( "sweep_interval_s",            300,     10,   86400,    "s",     &S::sweep_interval_s),
 };
 
 constexpr bool row_is_consistent(const Param& p) {

@@ -14,6 +14,7 @@
 
 #include "appliance/config.h"
 #include "appliance/key_setup.h"
+#include "appliance/shard_store.h"
 #include "appliance/unavailable_service.h"
 #include "core/control_loop.h"
 #include "core/engine.h"
@@ -108,6 +109,15 @@ int run_daemon(const Config& config) {
 
     raise_descriptor_limit();
     Engine engine(config.engine, listener_specs(config), sink->get());
+    ShardStoreOptions store_options;
+    store_options.temp_ttl_s = config.store.sizing.temp_ttl_s;
+    store_options.sweep_interval_ms = std::uint64_t{config.store.sizing.sweep_interval_s} * 1000;
+    const store::StoreLayout& store_layout = *layout;
+    engine.set_shard_local([&store_layout, store_options](Shard& shard) -> Result<std::unique_ptr<ShardLocal>> {
+        auto shard_store = ShardStore::open(shard, store_layout, store_options);
+        if (!shard_store) return fail(shard_store.error());
+        return std::unique_ptr<ShardLocal>(std::move(*shard_store));
+    });
     if (auto bind_error = engine.bind()) {
         return start_failure("listen." + bind_error->listener + ": cannot bind " + bind_error->address + ": " +
                                  bind_error->error.message(),

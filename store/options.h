@@ -17,6 +17,9 @@ struct StoreSizing {
     std::uint32_t temp_map_mib = 256;        // ... of each temp environment
     std::uint32_t global_map_mib = 64;       // ... of directory, keys, audit
     std::uint32_t map_mib_max = 65536;       // growth limit of every environment (64 GiB)
+    std::uint32_t temp_ttl_s = 86400;        // lifetime of a temp record (spools, exports)
+    std::uint32_t trash_retention_days = 14; // deleted mail stays restorable this long
+    std::uint32_t sweep_interval_s = 300;    // how often each shard sweeps expired temp records and trash
 };
 
 struct StoreOptions {

@@ -1,0 +1,112 @@
+// ShardStore: see shard_store.h.
+#include "appliance/shard_store.h"
+
+#include <algorithm>
+#include <ctime>
+
+#include "core/log.h"
+
+namespace vmx {
+
+Result<std::unique_ptr<ShardStore>> ShardStore::open(Shard& shard, const store::StoreLayout& layout,
+                                                     const ShardStoreOptions& options) {
+    auto envs = store::ShardEnvironments::open(layout, shard.id(), shard.shard_count());
+    if (!envs) return fail(envs.error());
+    std::unique_ptr<ShardStore> out(new ShardStore(shard, std::move(*envs), options));
+    // The temp databases are opened (created) before the lane starts: until then this thread is
+    // the environments' only writer.
+    store::TempOptions temp_options;
+    temp_options.ttl_s = options.temp_ttl_s;
+    for (std::uint32_t segment : out->envs_.segments()) {
+        auto temp = store::TempStore::open(*out->envs_.env(segment, store::SegmentKind::temp), segment, temp_options);
+        if (!temp) return fail(temp.error());
+        out->temps_.push_back(std::make_unique<store::TempStore>(std::move(*temp)));
+    }
+    out->sweeping_.assign(out->temps_.size(), false);
+    out->lane_ = std::make_unique<store::Lane>(out->envs_.envs(), options.lane);
+    if (auto started = out->lane_->start(); !started) return fail(started.error());
+    ShardStore* self = out.get();
+    shard.watch_readable(out->lane_->result_fd(), [self](Shard&) { self->on_lane_readable(); });
+    out->schedule_sweep();
+    return out;
+}
+
+ShardStore::ShardStore(Shard& shard, store::ShardEnvironments envs, const ShardStoreOptions& options)
+    : shard_(shard), options_(options), envs_(std::move(envs)) {}
+
+ShardStore::~ShardStore() { lane_.reset(); }
+
+Result<void> ShardStore::submit(store::WriteRequest request, WriteDone done) {
+    request.token = next_token_++;
+    const std::uint64_t token = request.token;
+    if (auto r = lane_->submit(request); !r) return r;
+    waiting_.emplace(token, std::move(done));
+    return {};
+}
+
+store::TempStore* ShardStore::temp(std::uint32_t segment) noexcept {
+    const auto& segments = envs_.segments();
+    const auto it = std::lower_bound(segments.begin(), segments.end(), segment);
+    if (it == segments.end() || *it != segment) return nullptr;
+    return temps_[static_cast<std::size_t>(it - segments.begin())].get();
+}
+
+// The watch's callback: clear the eventfd, then hand out every outcome. A callback may submit.
+void ShardStore::on_lane_readable() {
+    lane_->acknowledge_wake();
+    lane_->drain_results([this](store::WriteResult&& result) {
+        auto it = waiting_.find(result.token);
+        if (it == waiting_.end()) return;
+        WriteDone done = std::move(it->second);
+        waiting_.erase(it);
+        if (done) done(result);
+    });
+}
+
+void ShardStore::sweep_temp(std::int64_t now_unix) {
+    for (std::size_t i = 0; i < temps_.size(); ++i)
+        if (!sweeping_[i]) sweep_segment(i, now_unix);
+}
+
+void ShardStore::sweep_segment(std::size_t index, std::int64_t now_unix) {
+    const std::uint32_t segment = envs_.segments()[index];
+    const auto lane_index = envs_.lane_index(segment, store::SegmentKind::temp);
+    store::TempStore* temp = temps_[index].get();
+    const std::size_t max = options_.sweep_records_max;
+    store::WriteRequest request;
+    request.env = *lane_index;
+    // The task runs on the lane thread; it touches only the temp store's databases, never the id
+    // counter the shard uses for new records.
+    request.task = [temp, now_unix, max](store::WriteTxn& txn) -> Result<std::uint64_t> {
+        auto swept = temp->sweep(txn, now_unix, max);
+        if (!swept) return fail(swept.error());
+        return *swept;
+    };
+    sweeping_[index] = true;
+    auto submitted = submit(std::move(request), [this, index, segment, now_unix](const store::WriteResult& r) {
+        sweeping_[index] = false;
+        stats_.sweeps.fetch_add(1, std::memory_order_relaxed);
+        if (r.error) {
+            stats_.sweep_failures.fetch_add(1, std::memory_order_relaxed);
+            log_event(LogLevel::warn, "store.temp_sweep_failed", "segment={} error=\"{}\"", segment, r.error.message());
+            return;
+        }
+        stats_.temp_swept.fetch_add(r.count, std::memory_order_relaxed);
+        if (r.count > 0) log_event(LogLevel::info, "store.temp_swept", "segment={} records={}", segment, r.count);
+        if (r.count >= options_.sweep_records_max) sweep_segment(index, now_unix);  // more are waiting
+    });
+    if (!submitted) {
+        sweeping_[index] = false;  // the queue is full of real work: the next period tries again
+        stats_.sweep_failures.fetch_add(1, std::memory_order_relaxed);
+    }
+}
+
+void ShardStore::schedule_sweep() {
+    if (options_.sweep_interval_ms == 0) return;
+    shard_.schedule(options_.sweep_interval_ms, [this](Shard&) {
+        sweep_temp(static_cast<std::int64_t>(std::time(nullptr)));
+        schedule_sweep();
+    });
+}
+
+}  // namespace vmx

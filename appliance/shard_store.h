@@ -1,0 +1,79 @@
+// ShardStore: the store side of one shard, kept as its ShardLocal. It opens the environments of the
+// segments the shard owns, runs their store lane (group commit with sync), hands each write's
+// outcome back to the caller's callback on the shard thread, and sweeps expired temp records on a
+// timer through lane tasks. Built and used on the shard thread only; the lane thread writes.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "core/result.h"
+#include "core/shard.h"
+#include "store/lane.h"
+#include "store/layout.h"
+#include "store/shard_envs.h"
+#include "store/temp_store.h"
+
+namespace vmx {
+
+struct ShardStoreOptions {
+    store::LaneOptions lane;
+    std::int64_t temp_ttl_s = 86400;
+    std::uint64_t sweep_interval_ms = 300'000;  // 0: no periodic sweep
+    std::size_t sweep_records_max = 4096;       // per lane task, so a sweep never holds the writer long
+};
+
+// A write's outcome: empty error when durable.
+using WriteDone = std::function<void(const store::WriteResult&)>;
+
+// Counters; relaxed loads from other threads (stats, tests).
+struct ShardStoreStats {
+    std::atomic<std::uint64_t> temp_swept{0};
+    std::atomic<std::uint64_t> sweeps{0};
+    std::atomic<std::uint64_t> sweep_failures{0};
+};
+
+class ShardStore final : public ShardLocal {
+public:
+    // Opens the shard's environments, their temp databases, starts the lane and arms the shard's
+    // watch on its completions. On the shard thread, during Shard::setup.
+    static Result<std::unique_ptr<ShardStore>> open(Shard& shard, const store::StoreLayout& layout,
+                                                    const ShardStoreOptions& options);
+    ~ShardStore() override;  // the lane commits what is queued and joins first
+
+    // Queues a write; `done` runs on the shard thread with its outcome. queue_full or
+    // invalid_request as Lane::submit (then `done` never runs).
+    Result<void> submit(store::WriteRequest request, WriteDone done);
+
+    // Starts one sweep of every owned segment's temp records expired at now_unix (one lane task per
+    // segment, repeated while a task removes sweep_records_max). A sweep already running is left alone.
+    void sweep_temp(std::int64_t now_unix);
+
+    const store::ShardEnvironments& envs() const noexcept { return envs_; }
+    store::TempStore* temp(std::uint32_t segment) noexcept;
+    const store::LaneStats& lane_stats() const noexcept { return lane_->stats(); }
+    const ShardStoreStats& stats() const noexcept { return stats_; }
+    std::size_t in_flight() const noexcept { return waiting_.size(); }
+
+private:
+    ShardStore(Shard& shard, store::ShardEnvironments envs, const ShardStoreOptions& options);
+    void on_lane_readable();
+    void sweep_segment(std::size_t index, std::int64_t now_unix);
+    void schedule_sweep();
+
+    Shard& shard_;
+    const ShardStoreOptions options_;
+    store::ShardEnvironments envs_;
+    std::vector<std::unique_ptr<store::TempStore>> temps_;  // by position in envs_.segments()
+    std::vector<bool> sweeping_;                            // by the same position
+    std::unique_ptr<store::Lane> lane_;                     // after envs_: destroyed before them
+    std::unordered_map<std::uint64_t, WriteDone> waiting_;  // by lane token
+    std::uint64_t next_token_ = 1;
+    ShardStoreStats stats_;
+};
+
+}  // namespace vmx
