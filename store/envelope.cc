@@ -6,6 +6,7 @@
 #include <optional>
 #include <string_view>
 
+#include "core/byte_codec.h"
 #include "store/errc.h"
 
 namespace vmx::store {
@@ -41,50 +42,8 @@ bool valid(const Envelope& e) noexcept {
     return std::all_of(e.recipients.begin(), e.recipients.end(), [](const Recipient& r) { return valid(r); });
 }
 
-class Writer {
-public:
-    explicit Writer(std::vector<std::uint8_t>& out) : out_(out) {}
-    void u8(std::uint8_t v) { out_.push_back(v); }
-    void u16(std::uint16_t v) { uint(v, 2); }
-    void u32(std::uint32_t v) { uint(v, 4); }
-    void u64(std::uint64_t v) { uint(v, 8); }
-    void i64(std::int64_t v) { uint(static_cast<std::uint64_t>(v), 8); }
-    void str(std::string_view s) {
-        u16(static_cast<std::uint16_t>(s.size()));  // every limit is below 65536
-        out_.insert(out_.end(), s.begin(), s.end());
-    }
-
-private:
-    void uint(std::uint64_t v, int n) {
-        for (int i = 0; i < n; ++i) out_.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
-    }
-    std::vector<std::uint8_t>& out_;
-};
-
-class Reader {
-public:
-    explicit Reader(std::span<const std::uint8_t> in) : in_(in) {}
-    std::optional<std::uint64_t> uint(std::size_t n) {
-        if (in_.size() - pos_ < n) return std::nullopt;
-        std::uint64_t v = 0;
-        for (std::size_t i = 0; i < n; ++i) v |= std::uint64_t{in_[pos_ + i]} << (8 * i);
-        pos_ += n;
-        return v;
-    }
-    // A length-prefixed string of at most bytes_max bytes (checked before anything is copied).
-    std::optional<std::string> str(std::size_t bytes_max) {
-        const auto n = uint(2);
-        if (!n || *n > bytes_max || in_.size() - pos_ < *n) return std::nullopt;
-        std::string s(reinterpret_cast<const char*>(in_.data() + pos_), static_cast<std::size_t>(*n));
-        pos_ += static_cast<std::size_t>(*n);
-        return s;
-    }
-    bool at_end() const noexcept { return pos_ == in_.size(); }
-
-private:
-    std::span<const std::uint8_t> in_;
-    std::size_t pos_ = 0;
-};
+using Writer = ByteWriter;
+using Reader = ByteReader;
 
 std::optional<Recipient> read_recipient(Reader& r) {
     Recipient out;
