@@ -1,0 +1,109 @@
+// The directory's records: organisations, domains, users (with their credentials), and how each is
+// encoded before it is sealed. Plain values; any thread. Every text field was validated against a
+// named pattern (core/patterns.h) before it got here, and decode() checks the same limits again, so
+// a record that passes decode() is one that encode() could have written.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include "crypto/keyring.h"
+
+namespace vmx {
+
+enum class DirectoryErrc {
+    ok = 0,
+    invalid_org_name = 1,
+    invalid_domain,
+    invalid_address,
+    invalid_label,
+    invalid_plan,
+    invalid_network,
+    invalid_quota,
+    invalid_duration,
+    org_exists,
+    domain_exists,
+    user_exists,
+    label_exists,
+    unknown_org,
+    unknown_domain,
+    unknown_user,
+    unknown_label,
+    too_many_app_passwords,
+    too_many_networks,
+    corrupt,
+};
+
+const std::error_category& directory_category() noexcept;
+inline std::error_code make_error_code(DirectoryErrc e) noexcept { return {static_cast<int>(e), directory_category()}; }
+
+enum class UserState : std::uint8_t { active = 1, disabled = 2, closed = 3 };
+
+inline constexpr std::size_t app_passwords_per_user_max = 32;
+inline constexpr std::size_t allowed_networks_max = 64;
+inline constexpr std::size_t password_hash_bytes_max = 512;
+inline constexpr std::size_t totp_secret_bytes_max = 64;
+
+std::string_view name_of(UserState state) noexcept;
+std::string_view name_of(crypto::Plan plan) noexcept;
+std::optional<crypto::Plan> parse_plan(std::string_view text) noexcept;
+
+struct OrgPolicy {
+    std::uint32_t session_max_s = 0;              // 0: no limit on a session's length
+    bool require_mfa = false;                     // POP3 then accepts app passwords only
+    std::vector<std::string> allowed_networks;    // CIDRs; empty: any client network
+    friend bool operator==(const OrgPolicy&, const OrgPolicy&) = default;
+};
+
+struct Organisation {
+    std::uint64_t id = 0;
+    std::string name;
+    crypto::Plan plan = crypto::Plan::starter;
+    OrgPolicy policy;
+    std::int64_t created_unix = 0;
+};
+
+struct Domain {
+    std::uint64_t id = 0;
+    std::string name;        // lower case
+    std::uint64_t org_id = 0;
+    std::int64_t created_unix = 0;
+};
+
+struct AppPassword {
+    std::string label;
+    std::string hash;        // Argon2id PHC string
+    std::int64_t created_unix = 0;
+};
+
+struct User {
+    std::uint64_t id = 0;
+    std::string address;     // lower case
+    std::uint64_t org_id = 0;
+    std::uint64_t domain_id = 0;
+    std::string password_hash;               // empty: no password login
+    std::vector<AppPassword> app_passwords;  // labels unique
+    std::vector<std::uint8_t> totp_secret;   // empty: not enrolled
+    std::uint64_t totp_last_step = 0;        // replay guard
+    std::uint64_t quota_bytes = 0;           // 0: no quota
+    UserState state = UserState::active;
+    std::uint64_t token_generation = 0;      // bumped by a remote logout: older tokens are void
+    std::int64_t created_unix = 0;
+};
+
+std::vector<std::uint8_t> encode(const Organisation& org);
+std::vector<std::uint8_t> encode(const Domain& domain);
+std::vector<std::uint8_t> encode(const User& user);
+std::optional<Organisation> decode_organisation(std::span<const std::uint8_t> bytes);
+std::optional<Domain> decode_domain(std::span<const std::uint8_t> bytes);
+std::optional<User> decode_user(std::span<const std::uint8_t> bytes);
+
+}  // namespace vmx
+
+template <>
+struct std::is_error_code_enum<vmx::DirectoryErrc> : std::true_type {};
