@@ -5,14 +5,16 @@
 #include <ctime>
 
 #include "core/log.h"
+#include "crypto/hkdf.h"
 
 namespace vmx {
 
 Result<std::unique_ptr<ShardStore>> ShardStore::open(Shard& shard, const store::StoreLayout& layout,
-                                                     const ShardStoreOptions& options) {
+                                                     const ShardStoreOptions& options,
+                                                     std::shared_ptr<const crypto::KeySet> keys) {
     auto envs = store::ShardEnvironments::open(layout, shard.id(), shard.shard_count());
     if (!envs) return fail(envs.error());
-    std::unique_ptr<ShardStore> out(new ShardStore(shard, std::move(*envs), options));
+    std::unique_ptr<ShardStore> out(new ShardStore(shard, std::move(*envs), options, std::move(keys)));
     // The temp databases are opened (created) before the lane starts: until then this thread is
     // the environments' only writer.
     store::TempOptions temp_options;
@@ -31,8 +33,14 @@ Result<std::unique_ptr<ShardStore>> ShardStore::open(Shard& shard, const store::
     return out;
 }
 
-ShardStore::ShardStore(Shard& shard, store::ShardEnvironments envs, const ShardStoreOptions& options)
-    : shard_(shard), options_(options), envs_(std::move(envs)) {}
+ShardStore::ShardStore(Shard& shard, store::ShardEnvironments envs, const ShardStoreOptions& options,
+                       std::shared_ptr<const crypto::KeySet> keys)
+    : shard_(shard), options_(options), envs_(std::move(envs)), keys_(std::move(keys)) {}
+
+void ShardStore::set_keys(std::shared_ptr<const crypto::KeySet> keys) {
+    keys_ = std::move(keys);
+    crypto::hkdf_prk_cache_clear();
+}
 
 ShardStore::~ShardStore() { lane_.reset(); }
 

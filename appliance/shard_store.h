@@ -13,6 +13,7 @@
 
 #include "core/result.h"
 #include "core/shard.h"
+#include "crypto/keyring.h"
 #include "store/lane.h"
 #include "store/layout.h"
 #include "store/shard_envs.h"
@@ -42,7 +43,8 @@ public:
     // Opens the shard's environments, their temp databases, starts the lane and arms the shard's
     // watch on its completions. On the shard thread, during Shard::setup.
     static Result<std::unique_ptr<ShardStore>> open(Shard& shard, const store::StoreLayout& layout,
-                                                    const ShardStoreOptions& options);
+                                                    const ShardStoreOptions& options,
+                                                    std::shared_ptr<const crypto::KeySet> keys);
     ~ShardStore() override;  // the lane commits what is queued and joins first
 
     // Queues a write; `done` runs on the shard thread with its outcome. queue_full or
@@ -53,6 +55,11 @@ public:
     // segment, repeated while a task removes sweep_records_max). A sweep already running is left alone.
     void sweep_temp(std::int64_t now_unix);
 
+    // Takes a new key snapshot (from the control thread's message) and wipes this thread's cached
+    // HKDF extracts, so a destroyed key does not live on in the cache.
+    void set_keys(std::shared_ptr<const crypto::KeySet> keys);
+    const crypto::KeySet& keys() const noexcept { return *keys_; }
+
     const store::ShardEnvironments& envs() const noexcept { return envs_; }
     store::TempStore* temp(std::uint32_t segment) noexcept;
     const store::LaneStats& lane_stats() const noexcept { return lane_->stats(); }
@@ -60,7 +67,8 @@ public:
     std::size_t in_flight() const noexcept { return waiting_.size(); }
 
 private:
-    ShardStore(Shard& shard, store::ShardEnvironments envs, const ShardStoreOptions& options);
+    ShardStore(Shard& shard, store::ShardEnvironments envs, const ShardStoreOptions& options,
+               std::shared_ptr<const crypto::KeySet> keys);
     void on_lane_readable();
     void sweep_segment(std::size_t index, std::int64_t now_unix);
     void schedule_sweep();
@@ -68,6 +76,7 @@ private:
     Shard& shard_;
     const ShardStoreOptions options_;
     store::ShardEnvironments envs_;
+    std::shared_ptr<const crypto::KeySet> keys_;
     std::vector<std::unique_ptr<store::TempStore>> temps_;  // by position in envs_.segments()
     std::vector<bool> sweeping_;                            // by the same position
     std::unique_ptr<store::Lane> lane_;                     // after envs_: destroyed before them

@@ -8,11 +8,17 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <string>
 #include <variant>
 
+#include "appliance/admin_commands.h"
+#include "appliance/admin_server.h"
 #include "appliance/config.h"
+#include "appliance/directory.h"
+#include "appliance/key_service.h"
+#include "appliance/messages.h"
 #include "appliance/key_setup.h"
 #include "appliance/shard_store.h"
 #include "appliance/unavailable_service.h"
@@ -102,25 +108,55 @@ int run_daemon(const Config& config) {
         if (layout.error() == store::StoreErrc::not_initialised) line += " (run: vaultmx -c FILE init)";
         return start_failure(line, exit_config);
     }
+    auto index_key = Directory::derive_index_key(loaded_key.key.material.view());
+    if (!index_key) return start_failure("keys: cannot derive the directory index key: " + index_key.error().message(), exit_runtime);
     auto opened = open_keys(*layout, std::move(loaded_key.key),
                             key_source == "file" ? config.master_key_file : std::string("credential master.key"));
     if (auto* error = std::get_if<std::string>(&opened)) return start_failure(*error, exit_config);
-    const OpenedKeys& keys = std::get<OpenedKeys>(opened);
+    KeyService keys(std::move(std::get<OpenedKeys>(opened)));
+    const auto now_unix = [] { return static_cast<std::int64_t>(std::time(nullptr)); };
+    if (auto r = keys.ensure(appliance_scope, now_unix()); !r)
+        return start_failure("keys: cannot create the appliance key: " + r.error().message(), exit_runtime);
+
+    const std::string directory_path = layout->path(store::GlobalKind::directory);
+    auto directory_env = store::Env::open(directory_path, layout->env_options(store::GlobalKind::directory));
+    if (!directory_env) return start_failure("store: cannot open " + directory_path + ": " + directory_env.error().message(), exit_runtime);
+    auto directory = Directory::open(**directory_env, std::move(*index_key));
+    if (!directory) return start_failure("store: cannot open the directory in " + directory_path + ": " + directory.error().message(), exit_runtime);
 
     raise_descriptor_limit();
-    Engine engine(config.engine, listener_specs(config), sink->get());
+    // Shards take each new key snapshot from the control thread (created keys, rotations).
+    Engine engine(config.engine, listener_specs(config), sink->get(), [](Shard& shard, Message& m) {
+        if (m.kind != message_keys_updated || !m.payload) return;
+        auto* update = static_cast<KeysUpdated*>(m.payload.get());
+        if (auto* store = static_cast<ShardStore*>(shard.local())) store->set_keys(std::move(update->keys));
+    });
     ShardStoreOptions store_options;
     store_options.temp_ttl_s = config.store.sizing.temp_ttl_s;
     store_options.sweep_interval_ms = std::uint64_t{config.store.sizing.sweep_interval_s} * 1000;
     const store::StoreLayout& store_layout = *layout;
-    engine.set_shard_local([&store_layout, store_options](Shard& shard) -> Result<std::unique_ptr<ShardLocal>> {
-        auto shard_store = ShardStore::open(shard, store_layout, store_options);
+    const auto first_keys = keys.snapshot();
+    engine.set_shard_local([&store_layout, store_options, first_keys](Shard& shard) -> Result<std::unique_ptr<ShardLocal>> {
+        auto shard_store = ShardStore::open(shard, store_layout, store_options, first_keys);
         if (!shard_store) return fail(shard_store.error());
         return std::unique_ptr<ShardLocal>(std::move(*shard_store));
     });
     if (auto bind_error = engine.bind()) {
         return start_failure("listen." + bind_error->listener + ": cannot bind " + bind_error->address + ": " +
                                  bind_error->error.message(),
+                             exit_config);
+    }
+    // After the listeners: a second daemon fails on its ports before it could take this socket over.
+    AdminContext admin{*directory, keys, config.argon2, &engine, now_unix};
+    auto admin_server = AdminServer::open(config.admin_socket, [&admin](const AdminRequest& request, const AdminPeer& peer) {
+        AdminReply reply = run_admin_command(admin, request, peer);
+        log_event(reply.status == AdminStatus::ok ? LogLevel::info : LogLevel::warn, "admin.command",
+                  "uid={} command=\"{}\" status={}", peer.uid, request.command, static_cast<int>(reply.status));
+        return reply;
+    });
+    if (!admin_server) {
+        return start_failure("admin.socket: cannot listen on " + config.admin_socket + ": " + admin_server.error().message() +
+                                 " (does its folder exist? vaultmx -c FILE init creates it)",
                              exit_config);
     }
     block_control_signals();
@@ -131,8 +167,19 @@ int run_daemon(const Config& config) {
     log_event(LogLevel::info, "vaultmxd.start", "version={} shards={} pid={} listen={}", VMX_VERSION,
               engine.shard_count(), getpid(), listening.empty() ? std::string("none") : listening.substr(1));
     log_event(LogLevel::info, "keys.master_loaded", "source={} scope_keys={} segments={} aead=\"{}\"", key_source,
-              keys.ring.records().size(), layout->segments(), crypto::aead_implementation());
+              keys.records().size(), layout->segments(), crypto::aead_implementation());
+    keys.on_publish([&engine](std::shared_ptr<const crypto::KeySet> snapshot) {
+        for (std::uint32_t s = 0; s < engine.shard_count(); ++s) {
+            Message m;
+            m.kind = message_keys_updated;
+            m.payload = std::make_unique<KeysUpdated>(snapshot);
+            if (!engine.control_send(s, std::move(m)))
+                log_event(LogLevel::error, "keys.publish_failed", "shard={}", s);
+        }
+    });
+
     ControlLoop loop(engine, sink->get());
+    loop.watch(admin_server->fd(), [&admin_server] { admin_server->on_readable(); });
     loop.run();
     return 0;
 }

@@ -99,7 +99,7 @@ TEST(ShardStoreTest, PeriodicSweepRemovesExpiredTempRecordsOnEveryShard) {
     options.sweep_interval_ms = 20;
     Engine engine(two_shards(), {}, nullptr);
     engine.set_shard_local([&](Shard& shard) -> Result<std::unique_ptr<ShardLocal>> {
-        auto opened = ShardStore::open(shard, *f.layout, options);
+        auto opened = ShardStore::open(shard, *f.layout, options, f.keys);
         if (!opened) return fail(opened.error());
         return std::unique_ptr<ShardLocal>(std::move(*opened));
     });
@@ -147,7 +147,7 @@ TEST(ShardStoreTest, WritesReportDurabilityOnTheShardThread) {
         }
     });
     engine.set_shard_local([&](Shard& shard) -> Result<std::unique_ptr<ShardLocal>> {
-        auto opened = ShardStore::open(shard, *f.layout, options);
+        auto opened = ShardStore::open(shard, *f.layout, options, f.keys);
         if (!opened) return fail(opened.error());
         return std::unique_ptr<ShardLocal>(std::move(*opened));
     });

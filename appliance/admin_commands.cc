@@ -1,0 +1,547 @@
+// The admin command table (see admin_commands.h). Each handler: check fields, act, answer. Output
+// for people is one line per item; with --json a listing is one JSON array of objects.
+#include "appliance/admin_commands.h"
+
+#include <fmt/format.h>
+
+#include <array>
+#include <charconv>
+
+#include "appliance/json_text.h"
+#include "core/engine.h"
+#include "core/patterns.h"
+#include "crypto/random.h"
+#include "crypto/totp.h"
+
+namespace vmx {
+namespace {
+
+struct Handler {
+    std::string_view command;
+    AdminReply (*run)(AdminContext&, const AdminRequest&);
+};
+
+AdminReply ok(std::string text) { return {AdminStatus::ok, std::move(text)}; }
+AdminReply refused(std::string text) { return {AdminStatus::refused, std::move(text)}; }
+
+// A directory or key error as the admin should read it: "FIELD VALUE: what is wrong".
+AdminReply error_reply(std::string_view subject, std::error_code e) {
+    const bool admin_can_fix = e.category() == directory_category();
+    return {admin_can_fix ? AdminStatus::refused : AdminStatus::failed,
+            subject.empty() ? e.message() : fmt::format("{}: {}", subject, e.message())};
+}
+
+std::string_view required(const AdminRequest& r, std::string_view name) { return r.field(name).value_or(""); }
+
+std::string format_time(std::int64_t unix_s) {
+    const std::time_t t = static_cast<std::time_t>(unix_s);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    std::array<char, 32> buf{};
+    std::strftime(buf.data(), buf.size(), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf.data();
+}
+
+// The scope a user's data is sealed under, by the organisation's plan.
+crypto::Scope scope_of(const Organisation& org, std::uint64_t user_id) {
+    return crypto::scope_for(org.plan, org.id, user_id);
+}
+
+// ---- organisations ---------------------------------------------------------------------------
+
+AdminReply org_add(AdminContext& c, const AdminRequest& r) {
+    const auto name = required(r, "name");
+    const auto plan = parse_plan(required(r, "plan"));
+    if (!plan) return error_reply(fmt::format("plan {}", required(r, "plan")), DirectoryErrc::invalid_plan);
+    auto keys = c.keys.snapshot();
+    auto org = c.directory.add_org(*keys, name, *plan, c.now_unix());
+    if (!org) return error_reply(fmt::format("organisation {}", name), org.error());
+    if (*plan != crypto::Plan::ultimate) {
+        if (auto e = c.keys.ensure(scope_of(*org, 0), c.now_unix()); !e) return error_reply("keys", e.error());
+    }
+    return ok(fmt::format("organisation {} added (plan {}, id {})\n", org->name, name_of(org->plan), org->id));
+}
+
+AdminReply org_set_plan(AdminContext& c, const AdminRequest& r) {
+    const auto name = required(r, "name");
+    const auto plan = parse_plan(required(r, "plan"));
+    if (!plan) return error_reply(fmt::format("plan {}", required(r, "plan")), DirectoryErrc::invalid_plan);
+    auto org = c.directory.set_plan(*c.keys.snapshot(), name, *plan);
+    if (!org) return error_reply(fmt::format("organisation {}", name), org.error());
+    // New writes of the organisation's users go under the new plan's scope from now on.
+    if (*plan != crypto::Plan::ultimate) {
+        if (auto e = c.keys.ensure(scope_of(*org, 0), c.now_unix()); !e) return error_reply("keys", e.error());
+    } else {
+        auto txn = store::ReadTxn::begin(c.directory.env());
+        if (!txn) return error_reply("directory", txn.error());
+        auto users = c.directory.list_users(*txn, *c.keys.snapshot(), std::nullopt);
+        if (!users) return error_reply("directory", users.error());
+        txn->reset();
+        for (const User& u : *users)
+            if (u.org_id == org->id)
+                if (auto e = c.keys.ensure(scope_of(*org, u.id), c.now_unix()); !e) return error_reply("keys", e.error());
+    }
+    return ok(fmt::format("organisation {} is now on plan {}\n", org->name, name_of(org->plan)));
+}
+
+std::string org_json(const Organisation& o) {
+    std::string nets;
+    for (const auto& n : o.policy.allowed_networks) nets += (nets.empty() ? "" : ",") + json_string(n);
+    return fmt::format(R"({{"id":{},"name":{},"plan":{},"session_max_s":{},"require_mfa":{},"allowed_networks":[{}],"created":{}}})",
+                       o.id, json_string(o.name), json_string(name_of(o.plan)), o.policy.session_max_s,
+                       o.policy.require_mfa ? "true" : "false", nets, json_string(format_time(o.created_unix)));
+}
+
+AdminReply org_list(AdminContext& c, const AdminRequest& r) {
+    auto txn = store::ReadTxn::begin(c.directory.env());
+    if (!txn) return error_reply("directory", txn.error());
+    auto orgs = c.directory.list_orgs(*txn, *c.keys.snapshot());
+    if (!orgs) return error_reply("directory", orgs.error());
+    std::string out;
+    if (r.json) {
+        for (const auto& o : *orgs) out += (out.empty() ? "" : ",") + org_json(o);
+        return ok("[" + out + "]\n");
+    }
+    for (const auto& o : *orgs) {
+        std::string nets;
+        for (const auto& n : o.policy.allowed_networks) nets += (nets.empty() ? "" : ",") + n;
+        out += fmt::format("{}\tplan={}\tsession_max_s={}\trequire_mfa={}\tallow_net={}\n", o.name,
+                           name_of(o.plan), o.policy.session_max_s, o.policy.require_mfa ? "yes" : "no",
+                           nets.empty() ? "any" : nets);
+    }
+    return ok(out);
+}
+
+AdminReply org_policy(AdminContext& c, const AdminRequest& r) {
+    const auto name = required(r, "name");
+    auto txn = store::ReadTxn::begin(c.directory.env());
+    if (!txn) return error_reply("directory", txn.error());
+    auto org = c.directory.find_org(*txn, *c.keys.snapshot(), name);
+    if (!org) return error_reply(fmt::format("organisation {}", name), org.error());
+    txn->reset();
+    OrgPolicy policy = org->policy;
+    if (auto s = r.field("session-max")) {
+        auto seconds = parse_duration_s(*s);
+        if (!seconds) return error_reply(fmt::format("--session-max {}", *s), DirectoryErrc::invalid_duration);
+        policy.session_max_s = *seconds;
+    }
+    if (r.has("require-mfa")) policy.require_mfa = true;
+    if (r.has("no-require-mfa")) policy.require_mfa = false;
+    if (r.has("allow-any-net")) policy.allowed_networks.clear();
+    const auto nets = r.all("allow-net");
+    if (!nets.empty()) {
+        policy.allowed_networks.clear();
+        for (auto n : nets) {
+            if (!matches(Pattern::ipv4_cidr, n) && !matches(Pattern::ipv6_cidr, n))
+                return error_reply(fmt::format("--allow-net {}", n), DirectoryErrc::invalid_network);
+            policy.allowed_networks.emplace_back(n);
+        }
+    }
+    auto changed = c.directory.set_policy(*c.keys.snapshot(), name, policy);
+    if (!changed) return error_reply(fmt::format("organisation {}", name), changed.error());
+    return ok(fmt::format("organisation {}: policy updated\n", changed->name));
+}
+
+// ---- domains ---------------------------------------------------------------------------------
+
+AdminReply domain_add(AdminContext& c, const AdminRequest& r) {
+    const auto domain = required(r, "domain");
+    const auto org = required(r, "org");
+    auto added = c.directory.add_domain(*c.keys.snapshot(), domain, org, c.now_unix());
+    if (!added) {
+        const bool about_org = added.error() == DirectoryErrc::unknown_org || added.error() == DirectoryErrc::invalid_org_name;
+        return error_reply(about_org ? fmt::format("organisation {}", org) : fmt::format("domain {}", domain),
+                           added.error());
+    }
+    return ok(fmt::format("domain {} added to organisation {}\n", added->name, org));
+}
+
+AdminReply domain_list(AdminContext& c, const AdminRequest& r) {
+    auto txn = store::ReadTxn::begin(c.directory.env());
+    if (!txn) return error_reply("directory", txn.error());
+    const auto keys = c.keys.snapshot();
+    auto domains = c.directory.list_domains(*txn, *keys);
+    if (!domains) return error_reply("directory", domains.error());
+    std::string out;
+    for (const auto& d : *domains) {
+        auto org = c.directory.org(*txn, *keys, d.org_id);
+        const std::string org_name = org ? org->name : std::string("?");
+        if (r.json)
+            out += fmt::format(R"({}{{"id":{},"domain":{},"org":{}}})", out.empty() ? "" : ",", d.id,
+                               json_string(d.name), json_string(org_name));
+        else
+            out += fmt::format("{}\torg={}\n", d.name, org_name);
+    }
+    return ok(r.json ? "[" + out + "]\n" : out);
+}
+
+// ---- users -----------------------------------------------------------------------------------
+
+Result<std::string> hash_secret(AdminContext& c, std::string_view secret) {
+    if (secret.empty() || secret.size() > crypto::password_bytes_max) return fail(std::make_error_code(std::errc::invalid_argument));
+    return crypto::hash_password(secret, c.argon2);
+}
+
+AdminReply user_add(AdminContext& c, const AdminRequest& r) {
+    const auto address = required(r, "address");
+    std::uint64_t quota = 0;
+    if (auto q = r.field("quota")) {
+        auto parsed = parse_size(*q);
+        if (!parsed) return error_reply(fmt::format("--quota {}", *q), DirectoryErrc::invalid_quota);
+        quota = *parsed;
+    }
+    std::string hash;
+    if (!r.secret.empty()) {
+        auto h = hash_secret(c, r.secret);
+        if (!h) return refused("password: empty or longer than 1024 bytes");
+        hash = std::move(*h);
+    }
+    auto keys = c.keys.snapshot();
+    auto user = c.directory.add_user(*keys, address, std::move(hash), quota, c.now_unix());
+    if (!user) {
+        const bool about_domain = user.error() == DirectoryErrc::unknown_domain;
+        return error_reply(about_domain ? fmt::format("domain of {}", address) : fmt::format("user {}", address),
+                           user.error());
+    }
+    auto txn = store::ReadTxn::begin(c.directory.env());
+    if (!txn) return error_reply("directory", txn.error());
+    auto org = c.directory.org(*txn, *keys, user->org_id);
+    txn->reset();
+    if (!org) return error_reply("directory", org.error());
+    if (auto e = c.keys.ensure(scope_of(*org, user->id), c.now_unix()); !e) return error_reply("keys", e.error());
+    return ok(fmt::format("user {} added (organisation {}, quota {}, password {})\n", user->address, org->name,
+                          quota ? std::to_string(quota) + " bytes" : std::string("none"),
+                          r.secret.empty() ? "not set" : "set"));
+}
+
+// Loads a user, lets `change` edit it, stores it. `change` returns an error reply to stop.
+template <class Change>
+AdminReply change_user(AdminContext& c, std::string_view address, Change change) {
+    const auto keys = c.keys.snapshot();
+    auto txn = store::ReadTxn::begin(c.directory.env());
+    if (!txn) return error_reply("directory", txn.error());
+    auto user = c.directory.find_user(*txn, *keys, address);
+    txn->reset();
+    if (!user) return error_reply(fmt::format("user {}", address), user.error());
+    std::string message;
+    if (auto stop = change(*user, message)) return *stop;
+    auto stored = c.directory.update_user(*keys, *user);
+    if (!stored) return error_reply(fmt::format("user {}", address), stored.error());
+    return ok(message);
+}
+
+AdminReply user_passwd(AdminContext& c, const AdminRequest& r) {
+    const auto address = required(r, "address");
+    if (r.secret.empty()) return refused("password: none given (pipe it to --password-stdin)");
+    auto hash = hash_secret(c, r.secret);
+    if (!hash) return refused("password: empty or longer than 1024 bytes");
+    return change_user(c, address, [&](User& u, std::string& msg) -> std::optional<AdminReply> {
+        u.password_hash = std::move(*hash);
+        msg = fmt::format("user {}: password changed\n", u.address);
+        return std::nullopt;
+    });
+}
+
+AdminReply set_state(AdminContext& c, const AdminRequest& r, UserState state) {
+    return change_user(c, required(r, "address"), [&](User& u, std::string& msg) -> std::optional<AdminReply> {
+        if (u.state == UserState::closed) return refused(fmt::format("user {}: the account is closed", u.address));
+        u.state = state;
+        if (state == UserState::disabled) ++u.token_generation;
+        msg = fmt::format("user {}: {}\n", u.address, name_of(state));
+        return std::nullopt;
+    });
+}
+
+AdminReply user_disable(AdminContext& c, const AdminRequest& r) { return set_state(c, r, UserState::disabled); }
+AdminReply user_enable(AdminContext& c, const AdminRequest& r) { return set_state(c, r, UserState::active); }
+
+AdminReply user_logout(AdminContext& c, const AdminRequest& r) {
+    return change_user(c, required(r, "address"), [&](User& u, std::string& msg) -> std::optional<AdminReply> {
+        ++u.token_generation;
+        msg = fmt::format("user {}: logged out everywhere (session tokens revoked)\n", u.address);
+        return std::nullopt;
+    });
+}
+
+std::string user_json(const User& u, std::string_view org) {
+    return fmt::format(R"({{"id":{},"address":{},"org":{},"state":{},"quota_bytes":{},"app_passwords":{},"totp":{},"created":{}}})",
+                       u.id, json_string(u.address), json_string(org), json_string(name_of(u.state)), u.quota_bytes,
+                       u.app_passwords.size(), u.totp_secret.empty() ? "false" : "true",
+                       json_string(format_time(u.created_unix)));
+}
+
+AdminReply user_list(AdminContext& c, const AdminRequest& r) {
+    auto txn = store::ReadTxn::begin(c.directory.env());
+    if (!txn) return error_reply("directory", txn.error());
+    const auto keys = c.keys.snapshot();
+    const auto domain = r.field("domain");
+    auto users = c.directory.list_users(*txn, *keys, domain);
+    if (!users) return error_reply(domain ? fmt::format("domain {}", *domain) : std::string("directory"), users.error());
+    std::string out;
+    for (const auto& u : *users) {
+        auto org = c.directory.org(*txn, *keys, u.org_id);
+        const std::string org_name = org ? org->name : std::string("?");
+        if (r.json)
+            out += (out.empty() ? "" : ",") + user_json(u, org_name);
+        else
+            out += fmt::format("{}\torg={}\tstate={}\tquota={}\tapp_passwords={}\ttotp={}\n", u.address, org_name,
+                               name_of(u.state), u.quota_bytes ? std::to_string(u.quota_bytes) : std::string("none"),
+                               u.app_passwords.size(), u.totp_secret.empty() ? "no" : "yes");
+    }
+    return ok(r.json ? "[" + out + "]\n" : out);
+}
+
+// 20 characters from a 32-letter alphabet (100 bits), in groups of four for reading aloud.
+Result<std::string> generate_app_password() {
+    constexpr std::string_view alphabet = "abcdefghjkmnpqrstuvwxyz23456789";  // no look-alikes
+    std::array<std::uint8_t, 20> random{};
+    if (auto r = crypto::random_bytes(random); !r) return fail(r.error());
+    std::string out;
+    for (std::size_t i = 0; i < random.size(); ++i) {
+        if (i > 0 && i % 4 == 0) out += '-';
+        out += alphabet[random[i] % alphabet.size()];
+    }
+    random.fill(0);
+    return out;
+}
+
+AdminReply app_password_add(AdminContext& c, const AdminRequest& r) {
+    const auto label = required(r, "label");
+    if (!matches(Pattern::label, label)) return error_reply(fmt::format("--label {}", label), DirectoryErrc::invalid_label);
+    auto password = generate_app_password();
+    if (!password) return error_reply("random", password.error());
+    auto hash = crypto::hash_password(*password, c.argon2);
+    if (!hash) return error_reply("password hash", hash.error());
+    return change_user(c, required(r, "address"), [&](User& u, std::string& msg) -> std::optional<AdminReply> {
+        for (const auto& a : u.app_passwords)
+            if (a.label == label) return error_reply(fmt::format("--label {}", label), DirectoryErrc::label_exists);
+        if (u.app_passwords.size() >= app_passwords_per_user_max)
+            return error_reply(fmt::format("user {}", u.address), DirectoryErrc::too_many_app_passwords);
+        u.app_passwords.push_back({std::string(label), std::move(*hash), c.now_unix()});
+        msg = fmt::format("app password for {} ({}): {}\n(shown once; it cannot be shown again)\n", u.address, label,
+                          *password);
+        return std::nullopt;
+    });
+}
+
+AdminReply app_password_list(AdminContext& c, const AdminRequest& r) {
+    const auto address = required(r, "address");
+    auto txn = store::ReadTxn::begin(c.directory.env());
+    if (!txn) return error_reply("directory", txn.error());
+    auto user = c.directory.find_user(*txn, *c.keys.snapshot(), address);
+    if (!user) return error_reply(fmt::format("user {}", address), user.error());
+    std::string out;
+    for (const auto& a : user->app_passwords) {
+        if (r.json)
+            out += fmt::format(R"({}{{"label":{},"created":{}}})", out.empty() ? "" : ",", json_string(a.label),
+                               json_string(format_time(a.created_unix)));
+        else
+            out += fmt::format("{}\tcreated={}\n", a.label, format_time(a.created_unix));
+    }
+    return ok(r.json ? "[" + out + "]\n" : out);
+}
+
+AdminReply app_password_revoke(AdminContext& c, const AdminRequest& r) {
+    const auto label = r.field("label");
+    return change_user(c, required(r, "address"), [&](User& u, std::string& msg) -> std::optional<AdminReply> {
+        const std::size_t before = u.app_passwords.size();
+        if (label)
+            std::erase_if(u.app_passwords, [&](const AppPassword& a) { return a.label == *label; });
+        else
+            u.app_passwords.clear();
+        if (label && u.app_passwords.size() == before)
+            return error_reply(fmt::format("--label {}", *label), DirectoryErrc::unknown_label);
+        msg = fmt::format("user {}: {} app password(s) revoked\n", u.address, before - u.app_passwords.size());
+        return std::nullopt;
+    });
+}
+
+AdminReply totp_enroll(AdminContext& c, const AdminRequest& r) {
+    auto secret = crypto::totp_generate_secret();
+    if (!secret) return error_reply("random", secret.error());
+    return change_user(c, required(r, "address"), [&](User& u, std::string& msg) -> std::optional<AdminReply> {
+        u.totp_secret = *secret;
+        u.totp_last_step = 0;
+        msg = fmt::format("TOTP enrolled for {}\nsecret: {}\nuri: {}\n(shown once; add it to an authenticator app now)\n",
+                          u.address, crypto::base32_encode(*secret),
+                          crypto::totp_provisioning_uri("vaultmx", u.address, *secret));
+        return std::nullopt;
+    });
+}
+
+AdminReply totp_disable(AdminContext& c, const AdminRequest& r) {
+    return change_user(c, required(r, "address"), [&](User& u, std::string& msg) -> std::optional<AdminReply> {
+        u.totp_secret.clear();
+        u.totp_last_step = 0;
+        msg = fmt::format("TOTP disabled for {}\n", u.address);
+        return std::nullopt;
+    });
+}
+
+// ---- keys and stats --------------------------------------------------------------------------
+
+std::string_view scope_kind_name(crypto::ScopeKind k) {
+    switch (k) {
+        case crypto::ScopeKind::shared: return "shared";
+        case crypto::ScopeKind::organisation: return "organisation";
+        case crypto::ScopeKind::user: return "user";
+        case crypto::ScopeKind::appliance: return "appliance";
+    }
+    return "unknown";
+}
+
+std::string_view key_state_name(crypto::KeyState s) {
+    switch (s) {
+        case crypto::KeyState::active: return "active";
+        case crypto::KeyState::retiring: return "retiring";
+        case crypto::KeyState::destroyed: return "destroyed";
+    }
+    return "unknown";
+}
+
+AdminReply key_status(AdminContext& c, const AdminRequest& r) {
+    std::string out;
+    for (const auto& record : c.keys.records()) {
+        for (const auto& v : record.versions) {
+            if (r.json)
+                out += fmt::format(R"({}{{"key_id":{},"scope":{},"owner":{},"version":{},"state":{},"created":{}}})",
+                                   out.empty() ? "" : ",", record.key_id, json_string(scope_kind_name(record.scope.kind)),
+                                   record.scope.owner, v.version, json_string(key_state_name(v.state)),
+                                   json_string(format_time(v.created_unix)));
+            else
+                out += fmt::format("key {}\tscope={}:{}\tversion={}\tstate={}\tcreated={}\n", record.key_id,
+                                   scope_kind_name(record.scope.kind), record.scope.owner, v.version,
+                                   key_state_name(v.state), format_time(v.created_unix));
+        }
+    }
+    return ok(r.json ? "[" + out + "]\n" : out);
+}
+
+AdminReply key_rotate(AdminContext& c, const AdminRequest& r) {
+    crypto::Scope scope;
+    std::string what;
+    if (r.has("shared")) {
+        scope = {crypto::ScopeKind::shared, 0};
+        what = "the shared key";
+    } else if (auto name = r.field("org")) {
+        auto txn = store::ReadTxn::begin(c.directory.env());
+        if (!txn) return error_reply("directory", txn.error());
+        auto org = c.directory.find_org(*txn, *c.keys.snapshot(), *name);
+        if (!org) return error_reply(fmt::format("organisation {}", *name), org.error());
+        if (org->plan != crypto::Plan::pro)
+            return refused(fmt::format("organisation {} is on plan {}: only pro organisations have their own key",
+                                       org->name, name_of(org->plan)));
+        scope = {crypto::ScopeKind::organisation, org->id};
+        what = "the key of organisation " + org->name;
+    } else if (auto address = r.field("user")) {
+        auto txn = store::ReadTxn::begin(c.directory.env());
+        if (!txn) return error_reply("directory", txn.error());
+        const auto keys = c.keys.snapshot();
+        auto user = c.directory.find_user(*txn, *keys, *address);
+        if (!user) return error_reply(fmt::format("user {}", *address), user.error());
+        auto org = c.directory.org(*txn, *keys, user->org_id);
+        if (!org) return error_reply("directory", org.error());
+        if (org->plan != crypto::Plan::ultimate)
+            return refused(fmt::format("user {} is on plan {}: only ultimate users have their own key", user->address,
+                                       name_of(org->plan)));
+        scope = {crypto::ScopeKind::user, user->id};
+        what = "the key of user " + user->address;
+    } else if (r.has("master")) {
+        return refused("key rotate --master: not available in this version (the master key file is root's; "
+                       "rotate scope keys instead)");
+    } else {
+        return refused("key rotate: say which key: --shared, --org NAME, --user ADDRESS or --master");
+    }
+    auto ref = c.keys.rotate(scope, c.now_unix());
+    if (!ref) return error_reply("keys", ref.error());
+    return ok(fmt::format("rotated {}: version {} is active; the previous version retires once its records are "
+                          "rewrapped\n", what, ref->version));
+}
+
+AdminReply stats(AdminContext& c, const AdminRequest& r) {
+    if (c.engine == nullptr) return ok(r.json ? "[]\n" : "");
+    std::string out;
+    for (std::uint32_t s = 0; s < c.engine->shard_count(); ++s) {
+        const ShardStats& st = c.engine->shard(s).stats();
+        const auto live = st.connections_live.load(std::memory_order_relaxed);
+        const auto accepted = st.accepted.load(std::memory_order_relaxed);
+        const auto refused_full = st.refused_full.load(std::memory_order_relaxed);
+        if (r.json)
+            out += fmt::format(R"({}{{"shard":{},"connections":{},"accepted":{},"refused_full":{}}})",
+                               out.empty() ? "" : ",", s, live, accepted, refused_full);
+        else
+            out += fmt::format("shard {}\tconnections={}\taccepted={}\trefused_full={}\n", s, live, accepted,
+                               refused_full);
+    }
+    return ok(r.json ? "[" + out + "]\n" : out);
+}
+
+constexpr std::array kHandlers{
+    Handler{"org add", org_add},
+    Handler{"org set-plan", org_set_plan},
+    Handler{"org list", org_list},
+    Handler{"org policy", org_policy},
+    Handler{"domain add", domain_add},
+    Handler{"domain list", domain_list},
+    Handler{"user add", user_add},
+    Handler{"user passwd", user_passwd},
+    Handler{"user list", user_list},
+    Handler{"user disable", user_disable},
+    Handler{"user enable", user_enable},
+    Handler{"user logout", user_logout},
+    Handler{"user app-password add", app_password_add},
+    Handler{"user app-password list", app_password_list},
+    Handler{"user app-password revoke", app_password_revoke},
+    Handler{"user totp enroll", totp_enroll},
+    Handler{"user totp disable", totp_disable},
+    Handler{"key status", key_status},
+    Handler{"key rotate", key_rotate},
+    Handler{"stats", stats},
+};
+
+}  // namespace
+
+AdminReply run_admin_command(AdminContext& context, const AdminRequest& request, const AdminPeer&) {
+    for (const Handler& h : kHandlers)
+        if (h.command == request.command) return h.run(context, request);
+    return refused(fmt::format("unknown command: {}", request.command));
+}
+
+std::optional<std::uint64_t> parse_size(std::string_view text) {
+    if (text.empty()) return std::nullopt;
+    std::uint64_t unit = 1;
+    switch (text.back()) {
+        case 'K': case 'k': unit = std::uint64_t{1} << 10; break;
+        case 'M': case 'm': unit = std::uint64_t{1} << 20; break;
+        case 'G': case 'g': unit = std::uint64_t{1} << 30; break;
+        case 'T': case 't': unit = std::uint64_t{1} << 40; break;
+        default: break;
+    }
+    if (unit != 1) text.remove_suffix(1);
+    std::uint64_t n = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+    if (ec != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
+    if (n > (std::uint64_t{1} << 50) / unit) return std::nullopt;
+    return n * unit;
+}
+
+std::optional<std::uint32_t> parse_duration_s(std::string_view text) {
+    if (text.empty()) return std::nullopt;
+    std::uint64_t unit = 1;
+    switch (text.back()) {
+        case 's': unit = 1; break;
+        case 'm': unit = 60; break;
+        case 'h': unit = 3600; break;
+        case 'd': unit = 86400; break;
+        default: unit = 0; break;
+    }
+    if (unit != 0) text.remove_suffix(1);
+    else unit = 1;
+    std::uint64_t n = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+    if (ec != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
+    if (n > 366ull * 86400 / unit) return std::nullopt;
+    return static_cast<std::uint32_t>(n * unit);
+}
+
+}  // namespace vmx

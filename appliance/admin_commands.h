@@ -1,0 +1,39 @@
+// The admin commands the daemon serves on its admin socket: one table of {command, handler}, each
+// handler validating its fields, changing the directory or the keys, and answering with text (or
+// JSON for listings when asked). The CLI parses the command line; these re-check everything,
+// since the socket is the trust boundary. Control thread only.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "appliance/admin_protocol.h"
+#include "appliance/admin_server.h"
+#include "appliance/directory.h"
+#include "appliance/key_service.h"
+#include "crypto/password.h"
+
+namespace vmx {
+
+class Engine;
+
+struct AdminContext {
+    Directory& directory;
+    KeyService& keys;
+    crypto::Argon2Params argon2;
+    Engine* engine = nullptr;                     // for stats; null in tests without shards
+    std::function<std::int64_t()> now_unix;       // the clock, so tests can fix it
+};
+
+// Runs one request. Never throws; a storage or key failure is AdminStatus::failed.
+AdminReply run_admin_command(AdminContext& context, const AdminRequest& request, const AdminPeer& peer);
+
+// Sizes such as 500M, 2G, 1048576 (bytes); nothing for anything else or above 2^50.
+std::optional<std::uint64_t> parse_size(std::string_view text);
+// Durations such as 30m, 8h, 2d, 3600s or 3600 (seconds); nothing for anything else or over a year.
+std::optional<std::uint32_t> parse_duration_s(std::string_view text);
+
+}  // namespace vmx
