@@ -1,0 +1,169 @@
+"""The control plane as an admin meets it: the vaultmx CLI against the real daemon over the admin
+socket. Organisations, domains, users, credentials, keys; bad input gets one line and a non-zero
+exit with nothing half-written; a user the socket does not admit is refused; no secret in any log."""
+import json
+import os
+import pwd
+import subprocess
+import unittest
+
+from daemon_harness import VAULTMX, Daemon
+
+CHEAP_ARGON2 = """
+[auth]
+argon2_memory_kib = 64
+argon2_iterations = 1
+"""
+
+PASSWORD = "correct horse battery staple 7Qz"
+
+
+def cli(daemon, *args, stdin=None, user=None):
+    cmd = [VAULTMX, "-c", daemon.config, *args]
+    if user is not None:
+        cmd = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *cmd]
+    return subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=60)
+
+
+class AdminCli(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.daemon = Daemon(extra=CHEAP_ARGON2).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        code, _ = cls.daemon.stop()
+        cls.daemon.__exit__(None, None, None)
+        assert code == 0, code
+
+    def ok(self, *args, stdin=None):
+        r = cli(self.daemon, *args, stdin=stdin)
+        self.assertEqual(r.returncode, 0, f"{args}: {r.stderr}")
+        return r.stdout
+
+    def refused(self, *args, code=1, stdin=None):
+        r = cli(self.daemon, *args, stdin=stdin)
+        self.assertEqual(r.returncode, code, f"{args}: {r.stdout} {r.stderr}")
+        lines = r.stderr.strip().splitlines()
+        self.assertEqual(len(lines), 1, r.stderr)
+        self.assertTrue(lines[0].startswith("vaultmx: "), r.stderr)
+        return lines[0]
+
+    def users(self):
+        return json.loads(self.ok("--json", "user", "list"))
+
+    def test_1_builds_an_organisation_with_domains_and_users(self):
+        self.ok("org", "add", "Example Org", "--plan", "pro")
+        self.ok("domain", "add", "example.test", "--org", "Example Org")
+        self.ok("user", "add", "Ann@Example.test", "--password-stdin", "--quota", "2G", stdin=PASSWORD + "\n")
+        self.ok("user", "add", "ben@example.test")
+        users = {u["address"]: u for u in self.users()}
+        self.assertEqual(set(users), {"ann@example.test", "ben@example.test"})
+        self.assertEqual(users["ann@example.test"]["quota_bytes"], 2 << 30)
+        self.assertEqual(users["ann@example.test"]["org"], "Example Org")
+        orgs = json.loads(self.ok("org", "list", "--json"))
+        self.assertEqual([o["plan"] for o in orgs if o["name"] == "Example Org"], ["pro"])
+        domains = json.loads(self.ok("domain", "list", "--json"))
+        self.assertIn({"id": domains[0]["id"], "domain": "example.test", "org": "Example Org"}, domains)
+        keys = json.loads(self.ok("key", "status", "--json"))
+        self.assertTrue(any(k["scope"] == "organisation" for k in keys), keys)
+
+    def test_2_bad_input_is_one_line_and_writes_nothing(self):
+        self.ok("org", "add", "Second Org", "--plan", "starter")
+        self.ok("domain", "add", "second.test", "--org", "Second Org")
+        before = self.users()
+        self.assertIn("invalid address", self.refused("user", "add", "bad@@second.test", code=2))
+        self.assertIn("unknown domain", self.refused("user", "add", "cat@unknown.test"))
+        self.ok("user", "add", "dan@second.test")
+        self.assertIn("already exists", self.refused("user", "add", "DAN@second.test"))
+        self.assertIn("invalid plan", self.refused("org", "add", "Third Org", "--plan", "gold"))
+        self.assertIn("unknown organisation", self.refused("domain", "add", "x.test", "--org", "Nobody"))
+        self.assertIn("invalid network", self.refused("org", "policy", "Second Org", "--allow-net", "10.0.0.1/8", code=2))
+        self.refused("frobnicate", code=2)
+        self.refused("user", "add", code=2)
+        self.refused("user", "passwd", "dan@second.test", "--password-stdin", stdin="", code=2)
+        after = self.users()
+        self.assertEqual(len(after), len(before) + 1)  # only dan
+
+    def test_3_credentials_state_and_keys(self):
+        self.ok("org", "add", "Cred Org", "--plan", "ultimate")
+        self.ok("domain", "add", "cred.test", "--org", "Cred Org")
+        self.ok("user", "add", "eve@cred.test", "--password-stdin", stdin=PASSWORD)
+        out = self.ok("user", "app-password", "add", "eve@cred.test", "--label", "phone")
+        self.assertIn("shown once", out)
+        self.assertIn("already exists", self.refused("user", "app-password", "add", "eve@cred.test", "--label", "phone"))
+        labels = json.loads(self.ok("--json", "user", "app-password", "list", "eve@cred.test"))
+        self.assertEqual([a["label"] for a in labels], ["phone"])
+        self.ok("user", "app-password", "revoke", "eve@cred.test", "--label", "phone")
+        self.assertIn("otpauth://totp/", self.ok("user", "totp", "enroll", "eve@cred.test"))
+        self.ok("user", "disable", "eve@cred.test")
+        state = {u["address"]: u["state"] for u in self.users()}
+        self.assertEqual(state["eve@cred.test"], "disabled")
+        self.ok("user", "enable", "eve@cred.test")
+        self.ok("user", "passwd", "eve@cred.test", "--password-stdin", stdin="another pass\n")
+        self.ok("user", "logout", "eve@cred.test")
+        keys = json.loads(self.ok("key", "status", "--json"))
+        user_keys = [k for k in keys if k["scope"] == "user"]
+        self.assertTrue(user_keys, keys)
+        self.ok("key", "rotate", "--user", "eve@cred.test")
+        keys = json.loads(self.ok("key", "status", "--json"))
+        versions = {k["version"]: k["state"] for k in keys if k["scope"] == "user" and k["key_id"] == user_keys[0]["key_id"]}
+        self.assertEqual(versions.get(2), "active", keys)
+        self.assertIn("only pro organisations", self.refused("key", "rotate", "--org", "Cred Org"))
+        self.assertIn("shard 0", self.ok("stats"))
+
+    def test_4_no_secret_reaches_the_log(self):
+        self.ok("org", "add", "Log Org", "--plan", "starter")
+        self.ok("domain", "add", "log.test", "--org", "Log Org")
+        self.ok("user", "add", "fay@log.test", "--password-stdin", stdin=PASSWORD)
+        app = self.ok("user", "app-password", "add", "fay@log.test", "--label", "laptop")
+        app_password = app.split(": ", 1)[1].splitlines()[0]
+        log = self.daemon.log_text()
+        self.assertIn("admin.command", log)
+        self.assertNotIn(PASSWORD, log)
+        self.assertNotIn(app_password, log)
+        for root, _, files in os.walk(self.daemon.folder):
+            for f in files:
+                if not os.path.isfile(os.path.join(root, f)) or f.endswith(".sock"):
+                    continue
+                with open(os.path.join(root, f), "rb") as fh:
+                    data = fh.read()
+                self.assertNotIn(PASSWORD.encode(), data, f)
+                self.assertNotIn(b"fay@log.test", data, f)
+
+    @unittest.skipUnless(os.geteuid() == 0, "needs root to run the CLI as another user")
+    def test_5_the_socket_admits_only_permitted_users(self):
+        nobody = pwd.getpwnam("nobody").pw_uid
+        sock = os.path.join(self.daemon.folder, "admin.sock")
+        self.assertEqual(os.stat(sock).st_mode & 0o777, 0o660)
+        os.chmod(self.daemon.folder, 0o755)
+        # The file mode keeps others out ...
+        r = cli(self.daemon, "user", "list", user=nobody)
+        self.assertNotEqual(r.returncode, 0)
+        # ... and if the mode were opened up, the daemon's peer check still refuses them.
+        os.chmod(sock, 0o666)
+        try:
+            r = cli(self.daemon, "org", "add", "Intruder Org", "--plan", "pro", user=nobody)
+            self.assertEqual(r.returncode, 4, r.stderr)
+            self.assertIn("permission denied", r.stderr)
+        finally:
+            os.chmod(sock, 0o660)
+        orgs = json.loads(self.ok("org", "list", "--json"))
+        self.assertNotIn("Intruder Org", [o["name"] for o in orgs])
+        self.assertIn("admin.forbidden", self.daemon.log_text())
+
+
+class NoDaemon(unittest.TestCase):
+    def test_cli_says_the_daemon_is_not_running(self):
+        d = Daemon(extra=CHEAP_ARGON2)
+        try:
+            r = cli(d, "user", "list")
+            self.assertEqual(r.returncode, 3)
+            self.assertIn("is vaultmxd running?", r.stderr)
+            self.assertEqual(len(r.stderr.strip().splitlines()), 1)
+        finally:
+            d.__exit__(None, None, None)
+
+
+if __name__ == "__main__":
+    unittest.main()
