@@ -1,4 +1,4 @@
-// ShardStore: the store side of one shard, kept as its ShardLocal. It opens the environments of the
+// ShardStore: the store side of one shard (part of its ShardContext). It opens the environments of the
 // segments the shard owns, runs their store lane (group commit with sync), hands each write's
 // outcome back to the caller's callback on the shard thread, and sweeps expired temp records on a
 // timer through lane tasks. Built and used on the shard thread only; the lane thread writes.
@@ -38,14 +38,16 @@ struct ShardStoreStats {
     std::atomic<std::uint64_t> sweep_failures{0};
 };
 
-class ShardStore final : public ShardLocal {
+class ShardStore {
 public:
     // Opens the shard's environments, their temp databases, starts the lane and arms the shard's
     // watch on its completions. On the shard thread, during Shard::setup.
     static Result<std::unique_ptr<ShardStore>> open(Shard& shard, const store::StoreLayout& layout,
                                                     const ShardStoreOptions& options,
                                                     std::shared_ptr<const crypto::KeySet> keys);
-    ~ShardStore() override;  // the lane commits what is queued and joins first
+    ~ShardStore();
+    ShardStore(const ShardStore&) = delete;
+    ShardStore& operator=(const ShardStore&) = delete;  // the lane commits what is queued and joins first
 
     // Queues a write; `done` runs on the shard thread with its outcome. queue_full or
     // invalid_request as Lane::submit (then `done` never runs).

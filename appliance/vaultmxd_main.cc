@@ -20,6 +20,8 @@
 #include "appliance/key_service.h"
 #include "appliance/messages.h"
 #include "appliance/key_setup.h"
+#include "appliance/sessions.h"
+#include "appliance/shard_context.h"
 #include "appliance/shard_store.h"
 #include "appliance/unavailable_service.h"
 #include "core/control_loop.h"
@@ -127,9 +129,13 @@ int run_daemon(const Config& config) {
     raise_descriptor_limit();
     // Shards take each new key snapshot from the control thread (created keys, rotations).
     Engine engine(config.engine, listener_specs(config), sink->get(), [](Shard& shard, Message& m) {
-        if (m.kind != message_keys_updated || !m.payload) return;
-        auto* update = static_cast<KeysUpdated*>(m.payload.get());
-        if (auto* store = static_cast<ShardStore*>(shard.local())) store->set_keys(std::move(update->keys));
+        ShardContext& context = ShardContext::of(shard);
+        if (m.kind == message_keys_updated && m.payload) {
+            context.store->set_keys(std::move(static_cast<KeysUpdated*>(m.payload.get())->keys));
+        } else if (m.kind == message_logout_user) {
+            const std::size_t ended = context.sessions->logout(m.a);
+            if (ended > 0) log_event(LogLevel::info, "session.logout", "user={} sessions={}", m.a, ended);
+        }
     });
     ShardStoreOptions store_options;
     store_options.temp_ttl_s = config.store.sizing.temp_ttl_s;
@@ -139,7 +145,10 @@ int run_daemon(const Config& config) {
     engine.set_shard_local([&store_layout, store_options, first_keys](Shard& shard) -> Result<std::unique_ptr<ShardLocal>> {
         auto shard_store = ShardStore::open(shard, store_layout, store_options, first_keys);
         if (!shard_store) return fail(shard_store.error());
-        return std::unique_ptr<ShardLocal>(std::move(*shard_store));
+        auto context = std::make_unique<ShardContext>();
+        context->store = std::move(*shard_store);
+        context->sessions = std::make_unique<ShardSessions>(shard);
+        return std::unique_ptr<ShardLocal>(std::move(context));
     });
     if (auto bind_error = engine.bind()) {
         return start_failure("listen." + bind_error->listener + ": cannot bind " + bind_error->address + ": " +

@@ -3,6 +3,8 @@
 // records (lane tasks) while live ones stay.
 #include "appliance/shard_store.h"
 
+#include "appliance/shard_context.h"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -101,14 +103,16 @@ TEST(ShardStoreTest, PeriodicSweepRemovesExpiredTempRecordsOnEveryShard) {
     engine.set_shard_local([&](Shard& shard) -> Result<std::unique_ptr<ShardLocal>> {
         auto opened = ShardStore::open(shard, *f.layout, options, f.keys);
         if (!opened) return fail(opened.error());
-        return std::unique_ptr<ShardLocal>(std::move(*opened));
+        auto context = std::make_unique<ShardContext>();
+        context->store = std::move(*opened);
+        return std::unique_ptr<ShardLocal>(std::move(context));
     });
     ASSERT_FALSE(engine.bind().has_value());
     ASSERT_TRUE(engine.start().has_value());
     auto swept = [&] {
         std::uint64_t n = 0;
         for (std::uint32_t s = 0; s < 2; ++s)
-            n += static_cast<ShardStore*>(engine.shard(s).local())->stats().temp_swept.load();
+            n += ShardContext::of(engine.shard(s)).store->stats().temp_swept.load();
         return n;
     };
     EXPECT_TRUE(vmx::testing::wait_until([&] { return swept() == 4; }));
@@ -128,7 +132,7 @@ TEST(ShardStoreTest, WritesReportDurabilityOnTheShardThread) {
     ShardStoreOptions options;
     options.sweep_interval_ms = 0;
     Engine engine(two_shards(), {}, nullptr, [&](Shard& shard, Message&) {
-        auto* store = static_cast<ShardStore*>(shard.local());
+        ShardStore* store = ShardContext::of(shard).store.get();
         const std::uint32_t segment = store->envs().segments().front();
         const auto env = store->envs().lane_index(segment, store::SegmentKind::smtp_in);
         // Opening a database takes LMDB's write lock, so it is safe beside the lane; the product
@@ -149,7 +153,9 @@ TEST(ShardStoreTest, WritesReportDurabilityOnTheShardThread) {
     engine.set_shard_local([&](Shard& shard) -> Result<std::unique_ptr<ShardLocal>> {
         auto opened = ShardStore::open(shard, *f.layout, options, f.keys);
         if (!opened) return fail(opened.error());
-        return std::unique_ptr<ShardLocal>(std::move(*opened));
+        auto context = std::make_unique<ShardContext>();
+        context->store = std::move(*opened);
+        return std::unique_ptr<ShardLocal>(std::move(context));
     });
     ASSERT_FALSE(engine.bind().has_value());
     ASSERT_TRUE(engine.start().has_value());
@@ -158,7 +164,7 @@ TEST(ShardStoreTest, WritesReportDurabilityOnTheShardThread) {
     ASSERT_TRUE(engine.control_send(1, std::move(m)).has_value());
     EXPECT_TRUE(vmx::testing::wait_until([&] { return durable.load() == writes; }));
     EXPECT_EQ(wrong_thread.load(), 0);
-    const auto& lane = static_cast<ShardStore*>(engine.shard(1).local())->lane_stats();
+    const auto& lane = ShardContext::of(engine.shard(1)).store->lane_stats();
     EXPECT_LT(lane.transactions.load(), static_cast<std::uint64_t>(writes)) << "writes queued together share commits";
     engine.request_stop();
     engine.join();
