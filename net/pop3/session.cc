@@ -61,8 +61,9 @@ std::size_t Session::take_line(std::string_view input, Effects& out) {
     const std::string_view part = input.substr(0, lf);
     const std::size_t used = lf == std::string_view::npos ? input.size() : lf + 1;
     if (!discarding_) {
-        std::string_view prefix = line_.empty() ? part : std::string_view(line_);
-        if (line_.size() + part.size() + 2 > line_limit(prefix.substr(0, 5))) {
+        const std::string_view prefix = line_.empty() ? part : std::string_view(line_);
+        // The limit counts the line end; `part` already holds the CR of a CRLF.
+        if (line_.size() + part.size() + 1 > line_limit(prefix.substr(0, 5))) {
             wipe_line();
             discarding_ = true;
         }
