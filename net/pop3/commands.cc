@@ -192,10 +192,23 @@ void Session::listing(std::string_view args, Listing kind, Effects& out) {
     r.append("+OK ");
     append_drop_summary(r);
     r.append("\r\n");
-    for (std::size_t i = 0; i < messages_.size(); ++i) {
-        if (!messages_[i].deleted) listing_line(i + 1, kind, r);
+    listing_kind_ = kind;
+    listing_next_ = 0;
+    state_ = State::listing;
+    continue_listing(out);
+}
+
+// A whole listing of a large maildrop would be megabytes: it goes out in batches of about
+// reply_bytes_soft_max, the next one when the caller reports the previous one sent.
+void Session::continue_listing(Effects& out) {
+    std::string& r = out.replies;
+    while (listing_next_ < messages_.size() && r.size() < limits_.reply_bytes_soft_max) {
+        const std::size_t i = listing_next_++;
+        if (!messages_[i].deleted) listing_line(i + 1, listing_kind_, r);
     }
+    if (listing_next_ < messages_.size()) return;
     r.append(".\r\n");
+    finish_wait(out);
 }
 
 void Session::listing_line(std::size_t number, Listing kind, std::string& out) const {

@@ -34,6 +34,7 @@ Awaiting Session::awaiting() const noexcept {
         case State::authorization:
         case State::sasl_response:
         case State::transaction: return Awaiting::input;
+        case State::listing: return Awaiting::writable;
         case State::auth_pending: return Awaiting::auth_result;
         case State::maildrop_pending: return Awaiting::maildrop;
         case State::body: return Awaiting::body;
@@ -187,6 +188,10 @@ void Session::on_body_failed(Effects& out) {
     finish_wait(out);
 }
 
+void Session::on_writable(Effects& out) {
+    if (state_ == State::listing) continue_listing(out);
+}
+
 void Session::on_update_done(UpdateResult result, Effects& out) {
     if (state_ != State::update_pending) return;
     out.replies.append(result == UpdateResult::ok ? "+OK Bye, deleted messages moved to trash\r\n"
@@ -208,6 +213,7 @@ void Session::on_drain(Effects& out) {
         case State::transaction: return reply_shutdown(out);
         case State::auth_pending:
         case State::maildrop_pending:
+        case State::listing:
         case State::body:
         case State::update_pending: draining_ = true; return;  // the answer in flight goes out first
         case State::not_started:
@@ -218,7 +224,9 @@ void Session::on_drain(Effects& out) {
 
 void Session::on_logout(LogoutReason reason, Effects& out) {
     if (state_ == State::closed) return;
-    const bool silent = state_ == State::tls_pending || state_ == State::not_started || (state_ == State::body && body_started_);
+    // Inside a multi-line reply an -ERR line would read as data: the reply is cut short instead.
+    const bool silent = state_ == State::tls_pending || state_ == State::not_started || state_ == State::listing ||
+                        (state_ == State::body && body_started_);
     if (!silent) {
         out.replies.append(reason == LogoutReason::admin ? "-ERR [SYS/PERM] Session ended by the administrator\r\n"
                                                          : "-ERR [SYS/TEMP] Session time limit reached\r\n");

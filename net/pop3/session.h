@@ -86,7 +86,8 @@ struct Effects {
 };
 
 // What the session waits for; the caller feeds input only in `input`.
-enum class Awaiting : std::uint8_t { input, auth_result, maildrop, body, update, tls_handshake, nothing };
+// `writable`: a long multi-line reply is under way; call on_writable() once the replies are sent.
+enum class Awaiting : std::uint8_t { input, writable, auth_result, maildrop, body, update, tls_handshake, nothing };
 
 class Session {
 public:
@@ -106,6 +107,7 @@ public:
     void on_body_end(Effects& out);
     void on_body_failed(Effects& out);
     void on_update_done(UpdateResult result, Effects& out);
+    void on_writable(Effects& out);  // the previous replies were sent: the next batch of a listing
 
     void on_timeout(Effects& out);                       // RFC 1939 autologout: close, no reply
     void on_drain(Effects& out);                         // server stopping
@@ -118,7 +120,7 @@ public:
 private:
     enum class State : std::uint8_t {
         not_started, authorization, sasl_response, auth_pending, maildrop_pending,
-        transaction, body, update_pending, tls_pending, closed,
+        transaction, listing, body, update_pending, tls_pending, closed,
     };
     struct Command;
     static const Command command_table_[];
@@ -154,6 +156,7 @@ private:
     enum class Listing : std::uint8_t { sizes, uidls };
     void listing(std::string_view args, Listing kind, Effects& out);
     void listing_line(std::size_t number, Listing kind, std::string& out) const;
+    void continue_listing(Effects& out);
     void sasl_plain(std::string_view base64, Effects& out);
     void request_auth(std::string username, crypto::SecretBytes secret, AuthMethod method, Effects& out);
     std::size_t message_arg(std::string_view arg, Effects& out);
@@ -181,6 +184,8 @@ private:
     std::string user_;                // from USER, until PASS
     bool draining_ = false;
     std::vector<Message> messages_;
+    Listing listing_kind_ = Listing::sizes;
+    std::size_t listing_next_ = 0;    // next message of a LIST/UIDL going out in batches
     std::string body_ok_line_;        // the +OK line, sent with the first body bytes
     bool body_started_ = false;
     BodyEncoder encoder_;

@@ -1,7 +1,7 @@
 // Fuzz target: the POP3 engine (net/pop3/session.h) driven as its adapter would, by a script of
-// client bytes and caller events. Bytes 0x01-0x08, 0x0b, 0x0c, 0x0e-0x11 are events (feed the
+// client bytes and caller events. Bytes 0x01-0x08, 0x0b, 0x0c, 0x0e-0x12 are events (feed the
 // pending client bytes as one block or one byte at a time, auth outcomes, maildrop, body chunk/end/
-// failure, update result, TLS started, timeout, drain, logout); every other byte is client input.
+// failure, update result, TLS started, timeout, drain, logout, room to write); every other byte is client input.
 // Checked: no crash; feed() progress and bounds; replies outside bodies are printable lines; each
 // request matches awaiting(); nothing comes out after close.
 #include <cstddef>
@@ -39,7 +39,12 @@ public:
     void feed(std::string& pending, bool bytewise) {
         unread_.append(pending);
         pending.clear();
-        while (!unread_.empty() && session_.awaiting() == Awaiting::input) {
+        while (true) {
+            while (session_.awaiting() == Awaiting::writable) {  // the adapter sent the last batch
+                session_.on_writable(fx_);
+                check(Output::lines, 0);
+            }
+            if (unread_.empty() || session_.awaiting() != Awaiting::input) break;
             const std::string_view offer = bytewise ? std::string_view(unread_).substr(0, 1) : std::string_view(unread_);
             const std::size_t used = session_.feed(offer, fx_);
             VMX_ASSERT(used > 0 && used <= offer.size());  // fx_ is empty, so below the output limit
@@ -70,6 +75,7 @@ public:
             case 0x0e: session_.on_timeout(fx_); break;
             case 0x0f: session_.on_drain(fx_); break;
             case 0x10: session_.on_logout(s.next() & 1 ? LogoutReason::admin : LogoutReason::session_limit, fx_); break;
+            case 0x12: session_.on_writable(fx_); break;
             default: session_.on_maildrop_failed(fx_); break;
         }
         check(Output::lines, 0);
@@ -138,7 +144,7 @@ private:
     bool tls_asked_ = false;
 };
 
-bool is_event(std::uint8_t b) { return (b >= 0x01 && b <= 0x08) || b == 0x0b || b == 0x0c || (b >= 0x0e && b <= 0x11); }
+bool is_event(std::uint8_t b) { return (b >= 0x01 && b <= 0x08) || b == 0x0b || b == 0x0c || (b >= 0x0e && b <= 0x12); }
 
 }  // namespace
 

@@ -59,6 +59,12 @@ public:
     std::optional<BodyRequest>& body_request() { return body_; }
     std::vector<std::uint64_t>& expunge() { return expunge_; }
     int effect_calls_with_output() const { return outputs_; }
+    int writable_calls() const { return writable_calls_; }
+    // While held, the driver does not report replies as sent (a slow client).
+    void hold_writable(bool hold) {
+        hold_writable_ = hold;
+        if (!hold) pump();
+    }
 
 private:
     template <class F>
@@ -68,7 +74,14 @@ private:
         pump();
     }
 
+    // Sends (collects) what came out, then gives the session what it waits for: room to write
+    // more of a listing, or the client's unread bytes.
     void pump() {
+        while (session_.awaiting() == Awaiting::writable && !hold_writable_) {
+            session_.on_writable(fx_);
+            ++writable_calls_;
+            collect();
+        }
         while (!unread_.empty() && session_.awaiting() == Awaiting::input) {
             const std::string_view offer = feeding_ == Feeding::block ? std::string_view(unread_)
                                                                       : std::string_view(unread_).substr(0, 1);
@@ -76,6 +89,11 @@ private:
             collect();
             if (used == 0) break;
             unread_.erase(0, used);
+            while (session_.awaiting() == Awaiting::writable && !hold_writable_) {
+                session_.on_writable(fx_);
+                ++writable_calls_;
+                collect();
+            }
         }
     }
 
@@ -104,6 +122,8 @@ private:
     bool start_tls_ = false;
     bool body_enough_ = false;
     int outputs_ = 0;
+    int writable_calls_ = 0;
+    bool hold_writable_ = false;
     std::optional<AuthRequest> auth_;
     std::optional<BodyRequest> body_;
     std::vector<std::uint64_t> expunge_;

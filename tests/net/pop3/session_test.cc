@@ -357,6 +357,49 @@ TEST_P(Pop3Session, StatListUidl) {
               "-ERR No such message\r\n-ERR STAT takes no arguments\r\n+OK 1 120\r\n");
 }
 
+TEST_P(Pop3Session, LongListingGoesOutInBatches) {
+    Limits limits;
+    limits.reply_bytes_soft_max = 64;
+    Driver d = make(implicit_tls, limits);
+    std::vector<MessageInfo> many;
+    std::string sizes = "+OK 50 messages (5000 octets)\r\n";
+    std::string uidls = "+OK 50 messages (5000 octets)\r\n";
+    for (std::uint64_t i = 1; i <= 50; ++i) {
+        many.push_back({i, 100, "u" + std::to_string(i)});
+        sizes += std::to_string(i) + " 100\r\n";
+        uidls += std::to_string(i) + " u" + std::to_string(i) + "\r\n";
+    }
+    d.send("USER bob\r\nPASS pw\r\n");
+    d.auth(AuthOutcome::ok);
+    d.maildrop(std::move(many));
+    d.take();
+    d.send("LIST\r\nUIDL\r\nNOOP\r\n");
+    EXPECT_EQ(d.take(), sizes + ".\r\n" + uidls + ".\r\n+OK\r\n");
+    EXPECT_GT(d.writable_calls(), 10);
+
+    d.hold_writable(true);
+    d.send("LIST\r\nSTAT\r\n");
+    EXPECT_EQ(d.session().awaiting(), Awaiting::writable);
+    EXPECT_EQ(d.unread(), "STAT\r\n");  // no command is read while a listing is under way
+    d.drain();
+    EXPECT_FALSE(d.closed_signal());
+    d.hold_writable(false);
+    EXPECT_EQ(d.take(), sizes + ".\r\n-ERR [SYS/TEMP] Server shutting down, try again later\r\n");
+    EXPECT_TRUE(d.closed_signal());
+}
+
+TEST_P(Pop3Session, LogoutDuringListingCutsItShort) {
+    Limits limits;
+    limits.reply_bytes_soft_max = 16;
+    Driver d = logged_in(limits);
+    d.hold_writable(true);
+    d.send("UIDL\r\n");
+    EXPECT_EQ(d.take(), "+OK 3 messages (325 octets)\r\n");
+    d.logout(LogoutReason::admin);
+    EXPECT_EQ(d.take(), "");
+    EXPECT_TRUE(d.closed_signal());
+}
+
 TEST_P(Pop3Session, DeleTwiceRsetNoop) {
     Driver d = logged_in();
     d.send("DELE 2\r\nDELE 2\r\nLIST 2\r\nRETR 2\r\nSTAT\r\nLIST\r\nUIDL\r\nRSET\r\nSTAT\r\nNOOP\r\nDELE\r\n");
