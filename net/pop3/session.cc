@@ -77,12 +77,12 @@ std::size_t Session::take_line(std::string_view input, Effects& out) {
         return used;
     }
     if (lf == std::string_view::npos) {
-        line_.append(part);
+        append_to_line(part);
         return used;
     }
-    std::string_view line = part;
+    std::string_view line = part;  // a whole line in the input is used where it lies
     if (!line_.empty()) {
-        line_.append(part);
+        append_to_line(part);
         line = line_;
     }
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
@@ -108,6 +108,13 @@ void Session::handle_line(std::string_view line, Effects& out) {
     const std::string_view verb = line.substr(0, space);
     const std::string_view rest = space == std::string_view::npos ? std::string_view() : line.substr(space + 1);
     dispatch(verb, rest, out);
+}
+
+// The buffer gets its full size before its first byte, so it never reallocates and leaves a copy
+// of a password behind in freed memory.
+void Session::append_to_line(std::string_view part) {
+    if (line_.empty()) line_.reserve(std::max(limits_.command_line_bytes_max, limits_.auth_line_bytes_max));
+    line_.append(part);
 }
 
 void Session::wipe_line() noexcept {

@@ -136,6 +136,7 @@ private:
     std::size_t line_limit(std::string_view prefix) const noexcept;
     void handle_line(std::string_view line, Effects& out);
     void dispatch(std::string_view verb, std::string_view rest, Effects& out);
+    void append_to_line(std::string_view part);
     void wipe_line() noexcept;
 
     void cmd_capa(std::string_view args, Effects& out);
