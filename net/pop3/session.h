@@ -89,6 +89,9 @@ struct Effects {
 // `writable`: a long multi-line reply is under way; call on_writable() once the replies are sent.
 enum class Awaiting : std::uint8_t { input, writable, auth_result, maildrop, body, update, tls_handshake, nothing };
 
+// Driving it: start(); on each read, feed() the unread bytes and keep what it did not consume; after
+// every call send `replies`, then act on the Effects; whenever awaiting() is `input` again and bytes
+// are kept, feed them. Results that arrive when nothing waits for them (after close) are ignored.
 class Session {
 public:
     Session(const Limits& limits, Transport transport, Advertised advertised);
