@@ -6,6 +6,7 @@
 
 #include <array>
 #include <charconv>
+#include <ctime>
 
 #include "appliance/json_text.h"
 #include "core/engine.h"
@@ -256,11 +257,86 @@ AdminReply user_disable(AdminContext& c, const AdminRequest& r) { return set_sta
 AdminReply user_enable(AdminContext& c, const AdminRequest& r) { return set_state(c, r, UserState::active); }
 
 AdminReply user_logout(AdminContext& c, const AdminRequest& r) {
-    return change_user(c, required(r, "address"), [&](User& u, std::string& msg) -> std::optional<AdminReply> {
+    std::uint64_t user_id = 0;
+    AdminReply reply = change_user(c, required(r, "address"), [&](User& u, std::string& msg) -> std::optional<AdminReply> {
         ++u.token_generation;
-        msg = fmt::format("user {}: logged out everywhere (session tokens revoked)\n", u.address);
+        user_id = u.id;
+        const std::size_t live = c.sessions ? c.sessions->of_user(u.id).size() : 0;
+        msg = fmt::format("user {}: logged out everywhere ({} live session(s) ended, session tokens revoked)\n",
+                          u.address, live);
         return std::nullopt;
     });
+    if (reply.status == AdminStatus::ok && c.logout_everywhere) c.logout_everywhere(user_id);
+    return reply;
+}
+
+// The user a command names, read in a fresh transaction.
+Result<User> named_user(AdminContext& c, std::string_view address) {
+    auto txn = store::ReadTxn::begin(c.directory.env());
+    if (!txn) return fail(txn.error());
+    return c.directory.find_user(*txn, *c.keys.snapshot(), address);
+}
+
+AdminReply user_sessions(AdminContext& c, const AdminRequest& r) {
+    const auto address = required(r, "address");
+    auto user = named_user(c, address);
+    if (!user) return error_reply(fmt::format("user {}", address), user.error());
+    std::string out;
+    for (const SessionInfo& s : c.sessions ? c.sessions->of_user(user->id) : std::vector<SessionInfo>{}) {
+        if (r.json)
+            out += fmt::format(R"({}{{"shard":{},"session":{},"protocol":{},"client_ip":{},"tls":{},"started":{}}})",
+                               out.empty() ? "" : ",", s.shard, s.session_id, json_string(s.protocol),
+                               json_string(s.client_ip), json_string(s.tls_version), json_string(format_time(s.started_unix)));
+        else
+            out += fmt::format("shard {} session {}\tprotocol={}\tclient={}\ttls={}\tstarted={}\n", s.shard,
+                               s.session_id, s.protocol, s.client_ip, s.tls_version.empty() ? "none" : s.tls_version,
+                               format_time(s.started_unix));
+    }
+    return ok(r.json ? "[" + out + "]\n" : out);
+}
+
+// "1790000000" (unix seconds) or "2026-11-23" (UTC midnight).
+std::optional<std::int64_t> parse_since(std::string_view text) {
+    std::int64_t v = 0;
+    if (auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+        ec == std::errc() && end == text.data() + text.size())
+        return v;
+    std::tm tm{};
+    const std::string copy(text);
+    const char* end = strptime(copy.c_str(), "%Y-%m-%d", &tm);
+    if (end == nullptr || *end != '\0') return std::nullopt;
+    return static_cast<std::int64_t>(timegm(&tm));
+}
+
+AdminReply user_logins(AdminContext& c, const AdminRequest& r) {
+    const auto address = required(r, "address");
+    std::int64_t since = 0;
+    if (auto s = r.field("since")) {
+        auto parsed = parse_since(*s);
+        if (!parsed) return refused(fmt::format("--since {}: invalid time (unix seconds or YYYY-MM-DD)", *s));
+        since = *parsed;
+    }
+    auto user = named_user(c, address);
+    if (!user) return error_reply(fmt::format("user {}", address), user.error());
+    if (c.logins == nullptr) return ok(r.json ? "[]\n" : "");
+    if (c.flush_logins) c.flush_logins();
+    auto txn = store::ReadTxn::begin(c.directory.env());
+    if (!txn) return error_reply("directory", txn.error());
+    auto events = c.logins->read(*txn, *c.keys.snapshot(), user->id, since, r.has("failed"), 1000);
+    if (!events) return error_reply("login history", events.error());
+    std::string out;
+    for (const LoginEvent& e : *events) {
+        if (r.json)
+            out += fmt::format(R"({}{{"time":{},"result":{},"reason":{},"protocol":{},"client_ip":{},"method":{},"tls":{}}})",
+                               out.empty() ? "" : ",", json_string(format_time(e.time_unix)), json_string(name_of(e.result)),
+                               json_string(name_of(e.reason)), json_string(e.protocol), json_string(e.client_ip),
+                               json_string(name_of(e.method)), json_string(e.tls_version));
+        else
+            out += fmt::format("{}\t{}\treason={}\tprotocol={}\tclient={}\tmethod={}\ttls={}\n",
+                               format_time(e.time_unix), name_of(e.result), name_of(e.reason), e.protocol, e.client_ip,
+                               name_of(e.method), e.tls_version.empty() ? "none" : e.tls_version);
+    }
+    return ok(r.json ? "[" + out + "]\n" : out);
 }
 
 std::string user_json(const User& u, std::string_view org) {
@@ -489,6 +565,8 @@ constexpr std::array kHandlers{
     Handler{"user disable", user_disable},
     Handler{"user enable", user_enable},
     Handler{"user logout", user_logout},
+    Handler{"user sessions", user_sessions},
+    Handler{"user logins", user_logins},
     Handler{"user app-password add", app_password_add},
     Handler{"user app-password list", app_password_list},
     Handler{"user app-password revoke", app_password_revoke},

@@ -14,6 +14,8 @@
 #include "appliance/admin_server.h"
 #include "appliance/directory.h"
 #include "appliance/key_service.h"
+#include "appliance/login_history.h"
+#include "appliance/sessions.h"
 #include "crypto/password.h"
 
 namespace vmx {
@@ -26,6 +28,10 @@ struct AdminContext {
     crypto::Argon2Params argon2;
     Engine* engine = nullptr;                     // for stats; null in tests without shards
     std::function<std::int64_t()> now_unix;       // the clock, so tests can fix it
+    SessionRegistry* sessions = nullptr;          // live sessions of every shard
+    LoginHistory* logins = nullptr;
+    std::function<void(std::uint64_t)> logout_everywhere;  // asks every shard to end a user's sessions
+    std::function<void()> flush_logins;           // writes login attempts still waiting in memory
 };
 
 // Runs one request. Never throws; a storage or key failure is AdminStatus::failed.

@@ -155,8 +155,30 @@ int run_daemon(const Config& config) {
                                  bind_error->error.message(),
                              exit_config);
     }
+    // Sessions and login attempts reported by the shards. Attempts are written in batches (one
+    // transaction per control tick), so a burst of logins costs one fsync.
+    SessionRegistry sessions;
+    auto logins = LoginHistory::open(**directory_env);
+    if (!logins) return start_failure("store: cannot open the login history in " + directory_path + ": " + logins.error().message(), exit_runtime);
+    std::vector<LoginEvent> pending_logins;
+    auto flush_logins = [&] {
+        if (pending_logins.empty()) return;
+        if (auto r = logins->append(*keys.snapshot(), pending_logins); !r)
+            log_event(LogLevel::error, "logins.write_failed", "events={} error=\"{}\"", pending_logins.size(), r.error().message());
+        pending_logins.clear();
+    };
+    auto logout_everywhere = [&engine](std::uint64_t user_id) {
+        for (std::uint32_t s = 0; s < engine.shard_count(); ++s) {
+            Message m;
+            m.kind = message_logout_user;
+            m.a = user_id;
+            if (!engine.control_send(s, std::move(m))) log_event(LogLevel::error, "session.logout_send_failed", "shard={}", s);
+        }
+    };
+
     // After the listeners: a second daemon fails on its ports before it could take this socket over.
-    AdminContext admin{*directory, keys, config.argon2, &engine, now_unix};
+    AdminContext admin{*directory, keys, config.argon2, &engine, now_unix, &sessions, &*logins, logout_everywhere,
+                       flush_logins};
     auto admin_server = AdminServer::open(config.admin_socket, [&admin](const AdminRequest& request, const AdminPeer& peer) {
         AdminReply reply = run_admin_command(admin, request, peer);
         log_event(reply.status == AdminStatus::ok ? LogLevel::info : LogLevel::warn, "admin.command",
@@ -189,7 +211,29 @@ int run_daemon(const Config& config) {
 
     ControlLoop loop(engine, sink->get());
     loop.watch(admin_server->fd(), [&admin_server] { admin_server->on_readable(); });
+    loop.on_message([&](Message& m) {
+        if (m.kind == message_session_started && m.payload) {
+            sessions.started(std::move(static_cast<SessionStarted*>(m.payload.get())->info));
+        } else if (m.kind == message_session_ended) {
+            sessions.ended(m.from, m.a);
+        } else if (m.kind == message_login_attempt && m.payload) {
+            pending_logins.push_back(std::move(static_cast<LoginAttempt*>(m.payload.get())->event));
+            if (pending_logins.size() >= 4096) flush_logins();
+        }
+    });
+    const std::int64_t login_retention_s = std::int64_t{config.store.sizing.login_history_days} * 86400;
+    std::int64_t next_login_purge = 0;
+    loop.on_tick([&] {
+        flush_logins();
+        const std::int64_t now = now_unix();
+        if (now < next_login_purge) return;
+        next_login_purge = now + 3600;
+        auto purged = logins->purge_before(now - login_retention_s, 100000);
+        if (!purged) log_event(LogLevel::warn, "logins.purge_failed", "error=\"{}\"", purged.error().message());
+        else if (*purged > 0) log_event(LogLevel::info, "logins.purged", "entries={}", *purged);
+    });
     loop.run();
+    flush_logins();
     return 0;
 }
 
