@@ -135,7 +135,12 @@ Result<AuditAppended> AuditLog::append_once(const AuditEntry& input) {
         return fail(r.error());
     const AuditHead next{entry->sequence, entry->time_unix, *hash};
     if (auto r = put_head(*txn, *keys_, dbi_, next); !r) return fail(r.error());
-    if (auto r = txn->commit(); !r) return fail(r.error());
+    if (auto r = txn->commit(); !r) {
+        // The environment may have dropped dirty pages (PLATFORM.md): fail, and reopen before the
+        // next write. The entry is not acknowledged; the caller reports the failure.
+        if (r.error() != StoreErrc::map_full) (void)env_->reopen();
+        return fail(r.error());
+    }
     return AuditAppended{next.sequence, next.time_unix, next.hash};
 }
 

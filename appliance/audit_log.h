@@ -1,7 +1,7 @@
 // The audit log: every admin command (who by uid, what, when, result) appended to the global
 // `audit` environment as a hash chain of sealed entries (entry format: appliance/audit_entry.h).
-// Threads: only the control thread (the environment's one writer) calls open() and append();
-// read() and verify() take read transactions and may run on any thread.
+// Threads: an AuditLog belongs to the control thread (the environment's one writer), which calls
+// every member; read() and verify() only take read transactions, so they never block a writer.
 // Invariants: sequences start at 1 with no gap; entry n carries hash_{n-1}; the sealed head names
 // the last sequence, its hash and its time; times never decrease along the chain.
 //
@@ -84,8 +84,9 @@ public:
     // and the new head in one durable transaction. The entry's sequence and previous_hash are
     // assigned here; its time is raised to the previous entry's if the clock went back. Errors:
     // invalid_request (empty command), corrupt (the head is missing or does not open, or entries
-    // exist past it: verify says which; nothing is appended on a broken chain), crypto errors from
-    // sealing, LMDB errors from the commit (after a failed commit the caller reopens the Env).
+    // exist past it, or the last entry does not hash to the head: verify says which; nothing is
+    // appended on a broken chain), crypto errors from sealing, LMDB errors from the commit (after
+    // which the Env has been reopened). A full map is grown once and the append retried.
     Result<AuditAppended> append(const AuditEntry& entry);
 
     // Up to `limit` (at most audit_read_limit_max) of the newest entries with time_unix >= since_unix,
