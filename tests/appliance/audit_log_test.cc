@@ -399,6 +399,54 @@ TEST_F(AuditTest, AFlippedByteInTheFileIsFoundAtItsEntry) {
     EXPECT_FALSE(log_->read(0, 10));  // show refuses too, rather than skip it
 }
 
+// What an integration test can do without knowing any value: change one byte inside every sealed
+// record of data.mdb (found by the record magic "vx" 1 0), live pages and stale copies alike.
+TEST_F(AuditTest, AByteChangedInEverySealedRecordOfTheFileIsFound) {
+    add_three();
+    close();
+    const std::string data = audit_path() + "/data.mdb";
+    auto file = file_bytes(data);
+    const std::string magic{'v', 'x', '\x01', '\x00'};
+    std::size_t records = 0;
+    for (auto it = file.begin();; it += 4) {
+        it = std::search(it, file.end(), magic.begin(), magic.end());
+        if (it == file.end() || file.end() - it < 100) break;
+        it[70] ^= 0x80;
+        ++records;
+    }
+    ASSERT_GE(records, 4u);  // three entries and the head, at least
+    {
+        std::ofstream out(data, std::ios::binary | std::ios::trunc);
+        out.write(reinterpret_cast<const char*>(file.data()), static_cast<std::streamsize>(file.size()));
+    }
+    open(AuditCreate::never);
+    const AuditVerifyReport r = log_->verify();
+    EXPECT_EQ(r.fault, AuditFault::changed) << r.detail;
+    EXPECT_EQ(r.bad_sequence, 1u);
+}
+
+// Someone holding the key rewrites an entry with a valid seal: the next entry's previous hash
+// no longer matches, so the chain shows where.
+TEST_F(AuditTest, AnEntryRewrittenWithTheKeyBreaksTheChainAtTheNextEntry) {
+    add_three();
+    auto all = log_->read(0, 10);
+    ASSERT_TRUE(all);
+    AuditEntry two = (*all)[1];
+    two.arguments = {"other.example", "--org", "acme"};
+    auto encoded = encode_audit_entry(two);
+    ASSERT_TRUE(encoded);
+    auto sealed = store::seal_value(*keys_, audit_scope, audit_entry_identity(2), *encoded, store::Compress::never);
+    ASSERT_TRUE(sealed);
+    offline([&](store::WriteTxn& txn, store::Dbi dbi) { ASSERT_TRUE(txn.put(dbi, audit_entry_key(2), *sealed)); });
+    const AuditVerifyReport r = log_->verify();
+    EXPECT_EQ(r.fault, AuditFault::changed) << r.detail;
+    EXPECT_EQ(r.bad_sequence, 3u);
+    EXPECT_EQ(r.detail, "entry 3 does not carry the hash of entry 2: the chain was rewritten");
+    auto next = log_->append(entry("stats", {}, t0 + 9));  // append checks only the tail
+    ASSERT_TRUE(next);
+    EXPECT_EQ(next->sequence, 4u);
+}
+
 TEST_F(AuditTest, ARemovedEntryIsFound) {
     add_three();
     offline([](store::WriteTxn& txn, store::Dbi dbi) { ASSERT_TRUE(txn.erase(dbi, audit_entry_key(2))); });
