@@ -267,6 +267,23 @@ TEST_F(AuditTest, AnEmptyCommandIsRefused) {
     EXPECT_TRUE(log_->verify().ok());
 }
 
+// The environment starts with a 1 MiB map here; large entries fill it and append grows it.
+TEST_F(AuditTest, AFullMapIsGrownAndTheAppendRetried) {
+    const std::size_t map_before = env_->map_bytes();
+    const std::vector<std::string> wide(audit_arguments_max, std::string(audit_argument_bytes_max, 'w'));
+    std::uint64_t last = 0;
+    for (int i = 0; i < 160; ++i) {
+        auto done = log_->append(entry("org policy", wide, t0 + i));
+        ASSERT_TRUE(done) << i << ": " << done.error().message();
+        last = done->sequence;
+    }
+    EXPECT_EQ(last, 160u);
+    EXPECT_GT(env_->map_bytes(), map_before);
+    const AuditVerifyReport r = log_->verify();
+    EXPECT_TRUE(r.ok()) << r.detail;
+    EXPECT_EQ(r.entries, 160u);
+}
+
 // ---- redaction ----
 
 TEST(AuditRedactTest, SecretOptionValuesAreReplaced) {
