@@ -10,6 +10,7 @@
 
 #include "appliance/json_text.h"
 #include "core/engine.h"
+#include "core/log.h"
 #include "core/patterns.h"
 #include "crypto/random.h"
 #include "crypto/totp.h"
@@ -21,6 +22,16 @@ struct Handler {
     std::string_view command;
     AdminReply (*run)(AdminContext&, const AdminRequest&);
 };
+
+std::string hex_of(std::span<const std::uint8_t> bytes) {
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out;
+    for (std::uint8_t b : bytes) {
+        out += digits[b >> 4];
+        out += digits[b & 15];
+    }
+    return out;
+}
 
 AdminReply ok(std::string text) { return {AdminStatus::ok, std::move(text)}; }
 AdminReply refused(std::string text) { return {AdminStatus::refused, std::move(text)}; }
@@ -534,6 +545,43 @@ AdminReply key_rotate(AdminContext& c, const AdminRequest& r) {
                           "rewrapped\n", what, ref->version));
 }
 
+// ---- audit -----------------------------------------------------------------------------------
+
+AdminReply audit_show(AdminContext& c, const AdminRequest& r) {
+    if (c.audit == nullptr) return ok(r.json ? "[]\n" : "");
+    std::int64_t since = 0;
+    if (auto s = r.field("since")) {
+        auto parsed = parse_since(*s);
+        if (!parsed) return refused(fmt::format("--since {}: invalid time (unix seconds or YYYY-MM-DD)", *s));
+        since = *parsed;
+    }
+    auto entries = c.audit->read(since, 10000);
+    if (!entries) return error_reply("audit", entries.error());
+    std::string out;
+    for (const AuditEntry& e : *entries) {
+        if (!r.json) {
+            out += format_audit_entry(e) + "\n";
+            continue;
+        }
+        std::string args;
+        for (const auto& a : e.arguments) args += (args.empty() ? "" : ",") + json_string(a);
+        out += fmt::format(R"({}{{"sequence":{},"time":{},"uid":{},"command":{},"arguments":[{}],"result":{},"message":{}}})",
+                           out.empty() ? "" : ",", e.sequence, json_string(format_time(e.time_unix)), e.actor_uid,
+                           json_string(e.command), args,
+                           json_string(e.result.outcome == AuditOutcome::ok ? "ok" : e.result.error_class),
+                           json_string(e.result.message));
+    }
+    return ok(r.json ? "[" + out + "]\n" : out);
+}
+
+AdminReply audit_verify(AdminContext& c, const AdminRequest&) {
+    if (c.audit == nullptr) return {AdminStatus::failed, "audit: no audit log"};
+    const AuditVerifyReport report = c.audit->verify();
+    const std::string line = format_audit_verify(report) + "\n";
+    if (report.ok()) return ok(line);
+    return {report.fault == AuditFault::unreadable ? AdminStatus::failed : AdminStatus::refused, line};
+}
+
 AdminReply stats(AdminContext& c, const AdminRequest& r) {
     if (c.engine == nullptr) return ok(r.json ? "[]\n" : "");
     std::string out;
@@ -575,14 +623,59 @@ constexpr std::array kHandlers{
     Handler{"key status", key_status},
     Handler{"key rotate", key_rotate},
     Handler{"stats", stats},
+    Handler{"audit show", audit_show},
+    Handler{"audit verify", audit_verify},
 };
+
+// The request as audit arguments: each field as "--name value"; the secret never.
+std::vector<std::string> audit_arguments(const AdminRequest& r) {
+    std::vector<std::string> out;
+    for (const auto& [name, value] : r.fields) {
+        out.push_back("--" + name);
+        out.push_back(value);
+    }
+    if (!r.secret.empty()) out.emplace_back("--password-stdin");
+    return out;
+}
+
+std::string_view status_class(AdminStatus s) {
+    switch (s) {
+        case AdminStatus::ok: return "";
+        case AdminStatus::refused: return "refused";
+        case AdminStatus::failed: return "failed";
+        case AdminStatus::forbidden: return "forbidden";
+    }
+    return "failed";
+}
 
 }  // namespace
 
-AdminReply run_admin_command(AdminContext& context, const AdminRequest& request, const AdminPeer&) {
+AdminReply run_admin_command(AdminContext& context, const AdminRequest& request, const AdminPeer& peer) {
+    AdminReply reply = refused(fmt::format("unknown command: {}", request.command));
     for (const Handler& h : kHandlers)
-        if (h.command == request.command) return h.run(context, request);
-    return refused(fmt::format("unknown command: {}", request.command));
+        if (h.command == request.command) reply = h.run(context, request);
+    if (context.audit == nullptr) return reply;
+    AuditEntry entry;
+    entry.time_unix = context.now_unix();
+    entry.actor_uid = peer.uid;
+    entry.command = request.command.empty() ? std::string("(none)") : request.command;
+    entry.arguments = audit_arguments(request);
+    if (reply.status != AdminStatus::ok) {
+        // The first line of what the admin was told (replies never carry secrets; successful ones
+        // may, such as a new app password, and are not recorded).
+        const std::string first_line = reply.text.substr(0, reply.text.find('\n'));
+        entry.result = AuditResult::failure(std::string(status_class(reply.status)), first_line);
+    }
+    if (auto appended = context.audit->append(entry); !appended) {
+        log_event(LogLevel::error, "audit.append_failed", "command=\"{}\" error=\"{}\"", request.command,
+                  appended.error().message());
+        reply.status = AdminStatus::failed;
+        reply.text += "(warning: this command could not be recorded in the audit log)\n";
+    } else {
+        log_event(LogLevel::info, "audit.appended", "sequence={} hash={}", appended->sequence,
+                  hex_of(appended->hash));
+    }
+    return reply;
 }
 
 std::optional<std::uint64_t> parse_size(std::string_view text) {

@@ -12,6 +12,7 @@
 
 #include "appliance/admin_protocol.h"
 #include "appliance/admin_server.h"
+#include "appliance/audit_log.h"
 #include "appliance/directory.h"
 #include "appliance/key_service.h"
 #include "appliance/login_history.h"
@@ -32,9 +33,12 @@ struct AdminContext {
     LoginHistory* logins = nullptr;
     std::function<void(std::uint64_t)> logout_everywhere;  // asks every shard to end a user's sessions
     std::function<void()> flush_logins;           // writes login attempts still waiting in memory
+    AuditLog* audit = nullptr;                    // every command is appended here
 };
 
-// Runs one request. Never throws; a storage or key failure is AdminStatus::failed.
+// Runs one request and appends it (who, what, when, result; never the secret) to the audit log.
+// Never throws; a storage or key failure is AdminStatus::failed, and so is a command whose audit
+// entry could not be written (the command's own effect stands; the reply says so).
 AdminReply run_admin_command(AdminContext& context, const AdminRequest& request, const AdminPeer& peer);
 
 // Sizes such as 500M, 2G, 1048576 (bytes); nothing for anything else or above 2^50.

@@ -139,6 +139,16 @@ void AdminServer::serve(int client) {
         const auto frame = encode_reply({AdminStatus::forbidden, "permission denied: the admin socket is for root, "
                                                                  "the daemon's user and the vaultmx-admin group"});
         write_all(client, frame.data(), frame.size());
+        // Read (and drop) what the peer sent, bounded: closing with unread bytes would reset the
+        // connection and the peer would never see the reply.
+        ::shutdown(client, SHUT_WR);
+        std::array<std::uint8_t, 4096> sink{};
+        for (std::size_t drained = 0; drained <= admin_request_bytes_max + 4;) {
+            const ssize_t n = ::read(client, sink.data(), sink.size());
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) break;
+            drained += static_cast<std::size_t>(n);
+        }
         return;
     }
     std::array<std::uint8_t, 4> prefix{};

@@ -3,12 +3,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <ctime>
 #include <filesystem>
 #include <system_error>
 
 #include "crypto/master_key.h"
 #include "crypto/self_signed_cert.h"
 #include "store/layout.h"
+#include "appliance/audit_log.h"
 #include "appliance/key_setup.h"
 
 namespace vmx {
@@ -98,8 +100,18 @@ std::string bind_keys(const Config& config, InitReport& report) {
     if (!master) return "keys.master_key_file: " + config.master_key_file + ": " + master.error().message();
     auto opened = open_keys(*layout, std::move(*master), config.master_key_file);
     if (auto* error = std::get_if<std::string>(&opened)) return *error;
+    OpenedKeys& keys = std::get<OpenedKeys>(opened);
+    // The appliance key seals the directory and the audit log; the audit chain starts here, so a
+    // daemon that later finds it empty knows it was emptied.
+    if (auto r = ensure_audit_key(keys.ring, keys.store, static_cast<std::int64_t>(std::time(nullptr))); !r)
+        return "keys: cannot create the appliance key: " + r.error().message();
+    const std::string audit_path = layout->path(store::GlobalKind::audit);
+    auto audit_env = store::Env::open(audit_path, layout->env_options(store::GlobalKind::audit));
+    if (!audit_env) return "store: cannot open " + audit_path + ": " + audit_env.error().message();
+    if (auto audit = AuditLog::open(**audit_env, keys.ring.snapshot(), AuditCreate::if_empty); !audit)
+        return "store: cannot start the audit log in " + audit_path + ": " + audit.error().message();
     report.done.push_back("keys: the store accepts the master key in " + config.master_key_file +
-                          " (" + std::to_string(std::get<OpenedKeys>(opened).ring.records().size()) + " scope keys)");
+                          " (" + std::to_string(keys.ring.records().size()) + " scope keys)");
     return {};
 }
 

@@ -15,6 +15,7 @@
 
 #include "appliance/admin_commands.h"
 #include "appliance/admin_server.h"
+#include "appliance/audit_log.h"
 #include "appliance/config.h"
 #include "appliance/directory.h"
 #include "appliance/key_service.h"
@@ -126,6 +127,15 @@ int run_daemon(const Config& config) {
     auto directory = Directory::open(**directory_env, std::move(*index_key));
     if (!directory) return start_failure("store: cannot open the directory in " + directory_path + ": " + directory.error().message(), exit_runtime);
 
+    const std::string audit_path = layout->path(store::GlobalKind::audit);
+    auto audit_env = store::Env::open(audit_path, layout->env_options(store::GlobalKind::audit));
+    if (!audit_env) return start_failure("store: cannot open " + audit_path + ": " + audit_env.error().message(), exit_runtime);
+    auto audit = AuditLog::open(**audit_env, keys.snapshot(), AuditCreate::never);
+    if (!audit)
+        return start_failure("store: cannot open the audit log in " + audit_path + ": " + audit.error().message() +
+                                 " (a folder from an older version: run vaultmx -c FILE init once)",
+                             exit_config);
+
     raise_descriptor_limit();
     // Shards take each new key snapshot from the control thread (created keys, rotations).
     Engine engine(config.engine, listener_specs(config), sink->get(), [](Shard& shard, Message& m) {
@@ -150,6 +160,9 @@ int run_daemon(const Config& config) {
         context->sessions = std::make_unique<ShardSessions>(shard);
         return std::unique_ptr<ShardLocal>(std::move(context));
     });
+    // Signals are blocked before the ports open: a stop that arrives as soon as a client can
+    // connect is then a clean drain, not the default action.
+    block_control_signals();
     if (auto bind_error = engine.bind()) {
         return start_failure("listen." + bind_error->listener + ": cannot bind " + bind_error->address + ": " +
                                  bind_error->error.message(),
@@ -178,7 +191,7 @@ int run_daemon(const Config& config) {
 
     // After the listeners: a second daemon fails on its ports before it could take this socket over.
     AdminContext admin{*directory, keys, config.argon2, &engine, now_unix, &sessions, &*logins, logout_everywhere,
-                       flush_logins};
+                       flush_logins, &*audit};
     auto admin_server = AdminServer::open(config.admin_socket, [&admin](const AdminRequest& request, const AdminPeer& peer) {
         AdminReply reply = run_admin_command(admin, request, peer);
         log_event(reply.status == AdminStatus::ok ? LogLevel::info : LogLevel::warn, "admin.command",
@@ -190,7 +203,6 @@ int run_daemon(const Config& config) {
                                  " (does its folder exist? vaultmx -c FILE init creates it)",
                              exit_config);
     }
-    block_control_signals();
     if (auto r = engine.start(); !r) return start_failure("engine: cannot start: " + r.error().message(), exit_runtime);
 
     std::string listening;
@@ -199,7 +211,8 @@ int run_daemon(const Config& config) {
               engine.shard_count(), getpid(), listening.empty() ? std::string("none") : listening.substr(1));
     log_event(LogLevel::info, "keys.master_loaded", "source={} scope_keys={} segments={} aead=\"{}\"", key_source,
               keys.records().size(), layout->segments(), crypto::aead_implementation());
-    keys.on_publish([&engine](std::shared_ptr<const crypto::KeySet> snapshot) {
+    keys.on_publish([&engine, &audit](std::shared_ptr<const crypto::KeySet> snapshot) {
+        audit->set_keys(snapshot);
         for (std::uint32_t s = 0; s < engine.shard_count(); ++s) {
             Message m;
             m.kind = message_keys_updated;
