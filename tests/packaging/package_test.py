@@ -2,8 +2,8 @@
 """Packaging test: builds the .deb and .rpm from an already-built release tree with cpack, checks
 their metadata, file lists, unit hardening and lintian, then installs the .deb in a throwaway root
 (a copy-on-write overlay of this machine's / in a private mount namespace, so nothing reaches the
-machine), upgrades it, removes and purges it, and checks what is left. Needs root (skips with
-exit 77 otherwise). Stdlib only. Env: VMX_BUILD_DIR, VMX_SOURCE_DIR, VMX_CPACK."""
+machine), upgrades it, removes and purges it, and checks what is left; then runs the .rpm's scripts
+the same way (install, upgrade, erase). Needs root (skips with exit 77 otherwise). Stdlib only. Env: VMX_BUILD_DIR, VMX_SOURCE_DIR, VMX_CPACK."""
 
 import argparse
 import hashlib
@@ -50,7 +50,7 @@ RUNTIME_LIBS_RPM = ["libc.so.6", "libwolfssl.so", "liburing.so", "liblmdb.so", "
 # system users), dpkg's and man-db's own state, and the test's own files.
 LEFT_ALLOWED = ("var/lib/vaultmx", "var/lib/dpkg/", "var/cache/man/", "var/cache/debconf/", "var/log/dpkg.log",
                 "etc/passwd", "etc/group", "etc/shadow", "etc/gshadow", "etc/.pwd.lock",
-                "var/tmp/vaultmx-package-test", "usr/sbin/policy-rc.d")
+                "var/tmp/vaultmx-package-test", "usr/sbin/policy-rc.d", "var/lib/man-db/auto-update")
 
 
 class Checks:
@@ -254,6 +254,10 @@ class Root:
         subprocess.run(["mount", "-t", "proc", "proc", self.path("proc")], check=True)
         subprocess.run(["mount", "--bind", "/dev", self.path("dev")], check=True)
 
+        # man-db's trigger rebuilds the whole manual index after each dpkg run; not needed here.
+        if os.path.exists(self.path("var/lib/man-db/auto-update")):
+            os.unlink(self.path("var/lib/man-db/auto-update"))
+
     def path(self, rel):
         return os.path.join(self.merged, rel)
 
@@ -392,9 +396,41 @@ def check_nothing_left(checks, root):
               "\n  ".join([""] + left[:40]))
 
 
+def check_rpm_install(checks, base, rpm):
+    """The .rpm's scripts on this machine's userland: rpm's database knows none of the Debian
+    libraries, so dependencies are not checked here (check_rpm lists them)."""
+    root = Root(base)
+    stage = root.path("var/tmp/vaultmx-package-test")
+    os.makedirs(stage, exist_ok=True)
+    shutil.copy(rpm, stage)
+    package = "/var/tmp/vaultmx-package-test/" + os.path.basename(rpm)
+    r = root.run("rpm", "-i", "--nodeps", package)
+    checks.ok(r.returncode == 0 and "NOT started" in r.stdout, "rpm install: %post sets up, enables, does not start",
+              r.stdout[-2000:] + r.stderr[-2000:])
+    checks.ok(os.path.exists(root.path(KEY)) and key_digest(root)[1:] == (0o400, 0),
+              "rpm install: master key is 0400 and root's")
+    checks.ok(os.path.islink(root.path("etc/systemd/system/multi-user.target.wants/vaultmx.service")),
+              "rpm install: the service is enabled")
+    r = root.run("/usr/sbin/vaultmxd", "-c", "/etc/vaultmx/vaultmx.toml", "--check-config")
+    checks.ok(r.returncode == 0, "rpm install: vaultmxd --check-config accepts the installed config", r.stderr)
+    key_before = key_digest(root)
+    r = root.run("rpm", "-U", "--replacepkgs", "--nodeps", package)
+    checks.ok(r.returncode == 0 and key_digest(root) == key_before, "rpm upgrade: master key byte-identical",
+              r.stderr[-2000:])
+    r = root.run("rpm", "-e", "--nodeps", "vaultmx")
+    checks.ok(r.returncode == 0, "rpm erase: succeeds", r.stderr[-2000:])
+    checks.ok(not os.path.exists(root.path("usr/sbin/vaultmxd")) and
+              not os.path.lexists(root.path("etc/systemd/system/multi-user.target.wants/vaultmx.service")),
+              "rpm erase: programs gone, service disabled")
+    checks.ok(key_digest(root) == key_before, "rpm erase: the master key stays, byte-identical")
+
+
+
 def inside(args):
     checks = Checks()
-    root = Root(args.base)
+    os.mkdir(os.path.join(args.base, "deb"))
+    os.mkdir(os.path.join(args.base, "rpm"))
+    root = Root(os.path.join(args.base, "deb"))
     stage = root.path("var/tmp/vaultmx-package-test")
     os.makedirs(stage)
     for package in (args.deb, args.bumped):
@@ -418,6 +454,7 @@ def inside(args):
                                 in_root + os.path.basename(args.bumped), args.bumped_version)
     check_remove_purge(checks, root, key_before)
     check_nothing_left(checks, root)
+    check_rpm_install(checks, os.path.join(args.base, "rpm"), args.rpm)
     return 1 if checks.failures else 0
 
 
@@ -452,13 +489,13 @@ def outside():
         base = os.path.join(work, "root")
         os.mkdir(base)
         script = (f"mount -t tmpfs -o size=2g,mode=0755 tmpfs {base} && exec {sys.executable} "
-                  f"{os.path.abspath(__file__)} --inside --base {base} --deb {deb} --bumped {bumped} "
+                  f"{os.path.abspath(__file__)} --inside --base {base} --deb {deb} --rpm {rpm} --bumped {bumped} "
                   f"--version {version} --bumped-version {bumped_version}")
         started = time.monotonic()
         r = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
                            stdin=subprocess.DEVNULL)
         print(f"info install, upgrades and purge took {time.monotonic() - started:.1f} s")
-        checks.ok(r.returncode == 0, "install, upgrade, remove and purge in a throwaway root")
+        checks.ok(r.returncode == 0, "install, upgrade, remove and purge in throwaway roots")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(f"{'FAILED' if checks.failures else 'PASSED'}: {len(checks.failures)} failed check(s)")
@@ -468,7 +505,7 @@ def outside():
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--inside", action="store_true")
-    for name in ("--base", "--deb", "--bumped", "--version", "--bumped-version"):
+    for name in ("--base", "--deb", "--rpm", "--bumped", "--version", "--bumped-version"):
         parser.add_argument(name)
     args = parser.parse_args()
     return inside(args) if args.inside else outside()
