@@ -47,10 +47,12 @@ RUNTIME_LIBS_DEB = ["libc6", "libstdc++6", "libwolfssl", "liburing2", "liblmdb0"
 RUNTIME_LIBS_RPM = ["libc.so.6", "libwolfssl.so", "liburing.so", "liblmdb.so", "libIPSec_MB.so", "libisal.so",
                     "systemd"]
 # What a purge may leave in the throwaway root: the kept data, the user database (Debian keeps
-# system users), dpkg's and man-db's own state, and the test's own files.
+# system users), dpkg's and man-db's own state, and the test's own files (systemd-analyze verify
+# leaves a marker in /run/systemd).
 LEFT_ALLOWED = ("var/lib/vaultmx", "var/lib/dpkg/", "var/cache/man/", "var/cache/debconf/", "var/log/dpkg.log",
                 "etc/passwd", "etc/group", "etc/shadow", "etc/gshadow", "etc/.pwd.lock",
-                "var/tmp/vaultmx-package-test", "usr/sbin/policy-rc.d", "var/lib/man-db/auto-update")
+                "var/tmp/vaultmx-package-test", "usr/sbin/policy-rc.d", "var/lib/man-db/auto-update",
+                "run/systemd/systemd-units-load")
 
 
 class Checks:
@@ -292,6 +294,9 @@ def check_install(checks, root, deb, version):
     for program in ("/usr/sbin/vaultmxd", "/usr/bin/vaultmx", "/usr/bin/vaultmx-bench"):
         r = root.run(program, "--help")
         checks.ok(r.returncode == 0 and "Usage" in r.stdout, f"installed {program} --help")
+    r = root.run("systemd-analyze", "verify", "/" + UNIT)
+    checks.ok(r.returncode == 0 and not r.stderr.strip(), "installed unit passes systemd-analyze verify",
+              r.stdout + r.stderr)
     r = root.run("/usr/sbin/vaultmxd", "-c", "/etc/vaultmx/vaultmx.toml", "--check-config")
     checks.ok(r.returncode == 0, "installed vaultmxd --check-config accepts the installed config", r.stderr)
     checks.ok('listen.smtp = "0.0.0.0:25"' in r.stdout and 'listen.pop3s = "0.0.0.0:995"' in r.stdout,
