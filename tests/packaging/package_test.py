@@ -344,6 +344,48 @@ def check_state(checks, root):
     checks.ok(not running, "postinst: the service is not started", str(running))
 
 
+def check_daemon_starts(checks, root):
+    """The installed daemon as systemd would start it, less the seccomp and mount sandbox: as the
+    vaultmx user with only CAP_NET_BIND_SERVICE and no_new_privs, the key as a credential (a copy
+    owned by the service, mode 0400, as systemd makes it), in a private network namespace so the
+    real ports are free. It must start, bind 25/465/587/995, and drain on SIGTERM with exit 0."""
+    credentials = root.path("run/credentials/vaultmx.service")
+    os.makedirs(credentials)
+    shutil.copy(root.path(KEY), os.path.join(credentials, "master.key"))
+    os.chown(os.path.join(credentials, "master.key"), root.ids("vaultmx", "etc/passwd"), 0)
+    os.chmod(os.path.join(credentials, "master.key"), 0o400)
+    command = ["unshare", "--net", "chroot", root.merged, "setpriv", "--reuid=vaultmx", "--regid=vaultmx",
+               "--init-groups", "--inh-caps=-all,+net_bind_service", "--ambient-caps=-all,+net_bind_service",
+               "--bounding-set=-all,+net_bind_service", "--no-new-privs", "env", "-i",
+               "CREDENTIALS_DIRECTORY=/run/credentials/vaultmx.service", "/usr/sbin/vaultmxd", "-c",
+               "/etc/vaultmx/vaultmx.toml"]
+    log = root.path("var/log/vaultmx/vaultmxd.log")
+    daemon = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True)
+    started = False
+    for _ in range(100):
+        text = open(log).read() if os.path.exists(log) else ""
+        started = "event=vaultmxd.start" in text and "source=credential" in text
+        if started or daemon.poll() is not None:
+            break
+        time.sleep(0.1)
+    checks.ok(started, "the installed daemon starts with the key credential and binds the real ports",
+              (open(log).read() if os.path.exists(log) else "") + (daemon.stdout.read() if daemon.poll() is not None else ""))
+    status = open(f"/proc/{daemon.pid}/status").read() if daemon.poll() is None else ""
+    uid = root.ids("vaultmx", "etc/passwd")
+    checks.ok(f"Uid:\t{uid}\t" in status and "CapEff:\t0000000000000400" in status,
+              "the daemon runs as vaultmx with only CAP_NET_BIND_SERVICE",
+              "\n".join(l for l in status.splitlines() if l.startswith(("Uid", "Cap"))))
+    daemon.terminate()
+    try:
+        code = daemon.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        daemon.kill()
+        code = daemon.wait()
+    checks.ok(code == 0, "the daemon drains and exits 0 on SIGTERM", f"exit {code}")
+    shutil.rmtree(root.path("run/credentials"))
+
+
 def key_digest(root):
     st = os.lstat(root.path(KEY))
     return hashlib.sha256(root.read(KEY, "rb")).hexdigest(), stat.S_IMODE(st.st_mode), st.st_uid
@@ -455,6 +497,7 @@ def inside(args):
     in_root = "/var/tmp/vaultmx-package-test/"
     check_install(checks, root, in_root + os.path.basename(args.deb), args.version)
     check_state(checks, root)
+    check_daemon_starts(checks, root)
     key_before = check_upgrades(checks, root, in_root + os.path.basename(args.deb),
                                 in_root + os.path.basename(args.bumped), args.bumped_version)
     check_remove_purge(checks, root, key_before)
