@@ -477,7 +477,11 @@ def inside(args):
     checks = Checks()
     os.mkdir(os.path.join(args.base, "deb"))
     os.mkdir(os.path.join(args.base, "rpm"))
-    root = Root(os.path.join(args.base, "deb"))
+    try:
+        root = Root(os.path.join(args.base, "deb"))
+    except subprocess.CalledProcessError as e:
+        checks.ok(False, "an overlay of / can be mounted for the throwaway root (needs CAP_SYS_ADMIN)", str(e))
+        return 1
     stage = root.path("var/tmp/vaultmx-package-test")
     os.makedirs(stage)
     for package in (args.deb, args.bumped):
