@@ -452,6 +452,7 @@ int main(int argc, char** argv) {
     vmx::set_log_level(vmx::LogLevel::warn);
     CLI::App app{"vaultmx-bench: the engine's benchmarks"};
     app.require_subcommand(1);
+    app.set_version_flag("--version", VMX_VERSION);
 
     EchoOptions echo;
     CLI::App* echo_cmd = app.add_subcommand("echo", "loopback echo round trips: engine vs a plain epoll loop");

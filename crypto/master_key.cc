@@ -24,8 +24,14 @@ int hex_value(char c) {
     return -1;
 }
 
+enum class ModeCheck : std::uint8_t {
+    owner_only,   // a key file the admin manages: no access for group or others
+    credential,   // systemd's credentials folder is private to the service, and systemd may grant the
+                  // service's read access through an ACL that makes the mode look group-readable
+};
+
 // Reads at most key_file_bytes_max bytes into locked memory.
-Result<SecretBytes> read_key_file(const std::string& path) {
+Result<SecretBytes> read_key_file(const std::string& path, ModeCheck check) {
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0) return fail_errno(errno);
     struct stat st {};
@@ -34,7 +40,7 @@ Result<SecretBytes> read_key_file(const std::string& path) {
         ::close(fd);
         return fail_errno(err);
     }
-    if (!S_ISREG(st.st_mode) || (st.st_mode & 077) != 0) {
+    if (!S_ISREG(st.st_mode) || (check == ModeCheck::owner_only && (st.st_mode & 077) != 0)) {
         ::close(fd);
         return fail(CryptoErrc::key_file_insecure);
     }
@@ -92,12 +98,14 @@ Result<std::array<std::uint8_t, 16>> master_key_check(std::span<const std::uint8
     return out;
 }
 
-Result<MasterKey> load_master_key_file(const std::string& path) { return finish(read_key_file(path)); }
+Result<MasterKey> load_master_key_file(const std::string& path) {
+    return finish(read_key_file(path, ModeCheck::owner_only));
+}
 
 Result<MasterKey> load_master_key_credential(const std::string& name) {
     const char* dir = std::getenv("CREDENTIALS_DIRECTORY");
     if (!dir || !*dir) return fail_errno(ENOENT);
-    return finish(read_key_file(std::string(dir) + "/" + name));
+    return finish(read_key_file(std::string(dir) + "/" + name, ModeCheck::credential));
 }
 
 Result<void> generate_master_key_file(const std::string& path) {

@@ -26,7 +26,8 @@ struct MasterKey {
 Result<MasterKey> load_master_key_file(const std::string& path);
 
 // Under systemd (LoadCredential=master.key:...), $CREDENTIALS_DIRECTORY/<name>; not_found when the
-// variable is unset or the credential absent.
+// variable is unset or the credential absent. The owner-only mode check of key files does not apply:
+// that folder is private to the service, and systemd may grant access through an ACL.
 Result<MasterKey> load_master_key_credential(const std::string& name);
 
 // Creates the file with mode 0600 and a fresh random key; never overwrites (file_exists error).

@@ -117,5 +117,17 @@ TEST(MasterKey, LoadsFromSystemdCredential) {
     EXPECT_FALSE(load_master_key_credential("master.key"));  // variable unset: nothing to load
 }
 
+TEST(MasterKey, CredentialReadableThroughAGroupAclStillLoads) {
+    // systemd may hand a credential over with a group-readable mode (an ACL on tmpfs); the folder
+    // is private to the service, so only a key file the admin manages must be owner-only.
+    TempDir dir;
+    write(dir.file("master.key"), std::string(64, 'd'), 0440);
+    setenv("CREDENTIALS_DIRECTORY", dir.path.c_str(), 1);
+    auto key = load_master_key_credential("master.key");
+    unsetenv("CREDENTIALS_DIRECTORY");
+    EXPECT_TRUE(key);
+    EXPECT_EQ(load_master_key_file(dir.file("master.key")).error(), CryptoErrc::key_file_insecure);
+}
+
 }  // namespace
 }  // namespace vmx::crypto
