@@ -9,12 +9,10 @@
 
 namespace vmx {
 
-Result<std::unique_ptr<ShardStore>> ShardStore::open(Shard& shard, const store::StoreLayout& layout,
+Result<std::unique_ptr<ShardStore>> ShardStore::open(Shard& shard, const store::StoreEnvironments& all,
                                                      const ShardStoreOptions& options,
                                                      std::shared_ptr<const crypto::KeySet> keys) {
-    auto envs = store::ShardEnvironments::open(layout, shard.id(), shard.shard_count());
-    if (!envs) return fail(envs.error());
-    std::unique_ptr<ShardStore> out(new ShardStore(shard, std::move(*envs), options, std::move(keys)));
+    std::unique_ptr<ShardStore> out(new ShardStore(shard, all, options, std::move(keys)));
     // The temp databases are opened (created) before the lane starts: until then this thread is
     // the environments' only writer.
     store::TempOptions temp_options;
@@ -33,9 +31,10 @@ Result<std::unique_ptr<ShardStore>> ShardStore::open(Shard& shard, const store::
     return out;
 }
 
-ShardStore::ShardStore(Shard& shard, store::ShardEnvironments envs, const ShardStoreOptions& options,
+ShardStore::ShardStore(Shard& shard, const store::StoreEnvironments& all, const ShardStoreOptions& options,
                        std::shared_ptr<const crypto::KeySet> keys)
-    : shard_(shard), options_(options), envs_(std::move(envs)), keys_(std::move(keys)) {}
+    : shard_(shard), options_(options), all_(all),
+      envs_(store::ShardEnvironments::view(all, shard.id(), shard.shard_count())), keys_(std::move(keys)) {}
 
 void ShardStore::set_keys(std::shared_ptr<const crypto::KeySet> keys) {
     keys_ = std::move(keys);

@@ -40,9 +40,9 @@ struct ShardStoreStats {
 
 class ShardStore {
 public:
-    // Opens the shard's environments, their temp databases, starts the lane and arms the shard's
-    // watch on its completions. On the shard thread, during Shard::setup.
-    static Result<std::unique_ptr<ShardStore>> open(Shard& shard, const store::StoreLayout& layout,
+    // Takes the shard's view of the environments, opens their temp databases, starts the lane and
+    // arms the shard's watch on its completions. On the shard thread, during Shard::setup.
+    static Result<std::unique_ptr<ShardStore>> open(Shard& shard, const store::StoreEnvironments& all,
                                                     const ShardStoreOptions& options,
                                                     std::shared_ptr<const crypto::KeySet> keys);
     ~ShardStore();
@@ -63,13 +63,15 @@ public:
     const crypto::KeySet& keys() const noexcept { return *keys_; }
 
     const store::ShardEnvironments& envs() const noexcept { return envs_; }
+    // Every segment's environments, for reads of segments other shards own.
+    const store::StoreEnvironments& all_envs() const noexcept { return all_; }
     store::TempStore* temp(std::uint32_t segment) noexcept;
     const store::LaneStats& lane_stats() const noexcept { return lane_->stats(); }
     const ShardStoreStats& stats() const noexcept { return stats_; }
     std::size_t in_flight() const noexcept { return waiting_.size(); }
 
 private:
-    ShardStore(Shard& shard, store::ShardEnvironments envs, const ShardStoreOptions& options,
+    ShardStore(Shard& shard, const store::StoreEnvironments& all, const ShardStoreOptions& options,
                std::shared_ptr<const crypto::KeySet> keys);
     void on_lane_readable();
     void sweep_segment(std::size_t index, std::int64_t now_unix);
@@ -77,6 +79,7 @@ private:
 
     Shard& shard_;
     const ShardStoreOptions options_;
+    const store::StoreEnvironments& all_;
     store::ShardEnvironments envs_;
     std::shared_ptr<const crypto::KeySet> keys_;
     std::vector<std::unique_ptr<store::TempStore>> temps_;  // by position in envs_.segments()

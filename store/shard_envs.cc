@@ -1,6 +1,9 @@
+// Segment environments (see shard_envs.h).
 #include "store/shard_envs.h"
 
 #include <algorithm>
+
+#include "core/assert.h"
 
 namespace vmx::store {
 namespace {
@@ -9,13 +12,10 @@ constexpr std::uint32_t kKinds = static_cast<std::uint32_t>(segment_kinds.size()
 
 }  // namespace
 
-Result<ShardEnvironments> ShardEnvironments::open(const StoreLayout& layout, std::uint32_t shard,
-                                                  std::uint32_t shards) {
-    VMX_ASSERT(shards > 0 && shard < shards);
-    ShardEnvironments out;
-    out.shards_ = shards;
-    for (std::uint32_t s = shard; s < layout.segments(); s += shards) {
-        out.segments_.push_back(s);
+Result<StoreEnvironments> StoreEnvironments::open(const StoreLayout& layout) {
+    StoreEnvironments out;
+    out.segments_ = layout.segments();
+    for (std::uint32_t s = 0; s < layout.segments(); ++s) {
         for (SegmentKind k : segment_kinds) {
             auto env = Env::open(layout.path(k, s), layout.env_options(k));
             if (!env) return fail(env.error());
@@ -25,10 +25,18 @@ Result<ShardEnvironments> ShardEnvironments::open(const StoreLayout& layout, std
     return out;
 }
 
-std::vector<Env*> ShardEnvironments::envs() const {
-    std::vector<Env*> out;
-    out.reserve(envs_.size());
-    for (const auto& e : envs_) out.push_back(e.get());
+Env* StoreEnvironments::env(std::uint32_t segment, SegmentKind kind) const noexcept {
+    if (segment >= segments_) return nullptr;
+    return envs_[segment * kKinds + static_cast<std::uint32_t>(kind)].get();
+}
+
+ShardEnvironments ShardEnvironments::view(const StoreEnvironments& all, std::uint32_t shard, std::uint32_t shards) {
+    VMX_ASSERT(shards > 0 && shard < shards);
+    ShardEnvironments out;
+    for (std::uint32_t s = shard; s < all.segments(); s += shards) {
+        out.segments_.push_back(s);
+        for (SegmentKind k : segment_kinds) out.envs_.push_back(all.env(s, k));
+    }
     return out;
 }
 
@@ -41,7 +49,7 @@ std::optional<std::uint32_t> ShardEnvironments::lane_index(std::uint32_t segment
 
 Env* ShardEnvironments::env(std::uint32_t segment, SegmentKind kind) const {
     const auto index = lane_index(segment, kind);
-    return index ? envs_[*index].get() : nullptr;
+    return index ? envs_[*index] : nullptr;
 }
 
 }  // namespace vmx::store

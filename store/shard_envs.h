@@ -1,6 +1,10 @@
-// The environments one shard writes: every kind of every segment s with owner_shard(s, shards) ==
-// shard, opened once at shard start (by the thread that builds the shard) and handed to its Lane as
-// envs() in the order lane_index() gives. Owned here; must outlive the Lane. Reads from any thread.
+// The segment environments of a running instance. StoreEnvironments opens every kind of every
+// segment once per process (LMDB allows one open per environment per process) and owns them; any
+// thread may read any of them (ReadTxn: MVCC, no locks), so a shard can look at a segment it does
+// not own (a recipient's quota, a mailbox on another shard). ShardEnvironments is one shard's view:
+// the environments of the segments it owns (owner_shard(s, shards) == shard), which it alone writes
+// through its Lane, in the order lane_index() gives. Both are built before the shards start and are
+// immutable afterwards; StoreEnvironments must outlive every view and lane.
 #pragma once
 
 #include <cstdint>
@@ -14,21 +18,33 @@
 
 namespace vmx::store {
 
+class StoreEnvironments {
+public:
+    static Result<StoreEnvironments> open(const StoreLayout& layout);
+
+    std::uint32_t segments() const noexcept { return segments_; }
+    Env* env(std::uint32_t segment, SegmentKind kind) const noexcept;
+
+private:
+    std::uint32_t segments_ = 0;
+    std::vector<std::unique_ptr<Env>> envs_;  // segment s kind k at s * kinds + k
+};
+
 class ShardEnvironments {
 public:
-    static Result<ShardEnvironments> open(const StoreLayout& layout, std::uint32_t shard, std::uint32_t shards);
+    static ShardEnvironments view(const StoreEnvironments& all, std::uint32_t shard, std::uint32_t shards);
 
     // For Lane's constructor: index i is lane environment i.
-    std::vector<Env*> envs() const;
+    const std::vector<Env*>& envs() const noexcept { return envs_; }
     // The lane index of (segment, kind), or nothing when this shard does not own the segment.
     std::optional<std::uint32_t> lane_index(std::uint32_t segment, SegmentKind kind) const;
+    // An owned segment's environment, or nullptr for a segment of another shard.
     Env* env(std::uint32_t segment, SegmentKind kind) const;
     const std::vector<std::uint32_t>& segments() const noexcept { return segments_; }
 
 private:
-    std::uint32_t shards_ = 1;
-    std::vector<std::uint32_t> segments_;      // owned, ascending
-    std::vector<std::unique_ptr<Env>> envs_;   // segments_[i] kind k at i * kinds + k
+    std::vector<std::uint32_t> segments_;  // owned, ascending
+    std::vector<Env*> envs_;               // segments_[i] kind k at i * kinds + k
 };
 
 }  // namespace vmx::store

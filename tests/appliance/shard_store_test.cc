@@ -57,6 +57,11 @@ struct Fixture {
         VMX_ASSERT(ring.ensure_scope_key(appliance_scope, now()));
         keys = ring.snapshot();
     }
+    std::unique_ptr<store::StoreEnvironments> open_all() {
+        auto opened = store::StoreEnvironments::open(*layout);
+        VMX_ASSERT(opened);
+        return std::make_unique<store::StoreEnvironments>(std::move(*opened));
+    }
     static std::int64_t now() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
     // A temp record in `segment`, written directly (no daemon running): returns its id.
@@ -99,9 +104,10 @@ TEST(ShardStoreTest, PeriodicSweepRemovesExpiredTempRecordsOnEveryShard) {
     }
     ShardStoreOptions options;
     options.sweep_interval_ms = 20;
+    auto all = f.open_all();
     Engine engine(two_shards(), {}, nullptr);
     engine.set_shard_local([&](Shard& shard) -> Result<std::unique_ptr<ShardLocal>> {
-        auto opened = ShardStore::open(shard, *f.layout, options, f.keys);
+        auto opened = ShardStore::open(shard, *all, options, f.keys);
         if (!opened) return fail(opened.error());
         auto context = std::make_unique<ShardContext>();
         context->store = std::move(*opened);
@@ -118,6 +124,7 @@ TEST(ShardStoreTest, PeriodicSweepRemovesExpiredTempRecordsOnEveryShard) {
     EXPECT_TRUE(vmx::testing::wait_until([&] { return swept() == 4; }));
     engine.request_stop();
     engine.join();
+    all.reset();  // one open per environment per process: close before looking directly
     for (std::uint32_t segment = 0; segment < 4; ++segment) {
         EXPECT_FALSE(f.temp_present(segment, expired[segment])) << "segment " << segment;
         EXPECT_TRUE(f.temp_present(segment, live[segment])) << "segment " << segment;
@@ -131,6 +138,7 @@ TEST(ShardStoreTest, WritesReportDurabilityOnTheShardThread) {
     std::atomic<int> wrong_thread{0};
     ShardStoreOptions options;
     options.sweep_interval_ms = 0;
+    auto all = f.open_all();
     Engine engine(two_shards(), {}, nullptr, [&](Shard& shard, Message&) {
         ShardStore* store = ShardContext::of(shard).store.get();
         const std::uint32_t segment = store->envs().segments().front();
@@ -151,7 +159,7 @@ TEST(ShardStoreTest, WritesReportDurabilityOnTheShardThread) {
         }
     });
     engine.set_shard_local([&](Shard& shard) -> Result<std::unique_ptr<ShardLocal>> {
-        auto opened = ShardStore::open(shard, *f.layout, options, f.keys);
+        auto opened = ShardStore::open(shard, *all, options, f.keys);
         if (!opened) return fail(opened.error());
         auto context = std::make_unique<ShardContext>();
         context->store = std::move(*opened);

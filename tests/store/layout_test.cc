@@ -148,12 +148,15 @@ TEST(LayoutTest, OwnerShardIsSegmentModuloShards) {
     EXPECT_EQ(owner_shard(15, 1), 0u);
 }
 
-TEST(ShardEnvironmentsTest, AShardOpensTheSegmentsItOwnsForItsLane) {
+TEST(ShardEnvironmentsTest, AShardViewsTheSegmentsItOwnsForItsLane) {
     TempDir dir;
     auto made = StoreLayout::init(dir.path() + "/data", small_options(5));
     ASSERT_TRUE(made);
-    auto envs = ShardEnvironments::open(made->layout, 1, 2);
-    ASSERT_TRUE(envs) << envs.error().message();
+    auto all = StoreEnvironments::open(made->layout);
+    ASSERT_TRUE(all) << all.error().message();
+    EXPECT_EQ(all->env(3, SegmentKind::temp)->path(), made->layout.path(SegmentKind::temp, 3));
+    EXPECT_EQ(all->env(5, SegmentKind::temp), nullptr);
+    auto envs = std::optional<ShardEnvironments>(ShardEnvironments::view(*all, 1, 2));
     EXPECT_EQ(envs->segments(), (std::vector<std::uint32_t>{1, 3}));
     EXPECT_EQ(envs->envs().size(), 8u);
     EXPECT_FALSE(envs->lane_index(2, SegmentKind::mail));  // shard 0's
