@@ -10,6 +10,7 @@
 #include <cstring>
 #include <utility>
 
+#include "core/assert.h"
 #include "core/patterns.h"
 
 namespace vmx::smtp {
@@ -140,8 +141,10 @@ const Session::Command* Session::find_command(std::string_view verb) noexcept {
     return nullptr;
 }
 
-Session::Session(const Limits& limits, Options options, RecipientPolicy& policy)
-    : limits_(limits), options_(std::move(options)), policy_(policy) {
+Session::Session(const Limits& limits, const Options& options, RecipientPolicy& policy)
+    : limits_(limits), options_(options), policy_(policy) {
+    VMX_ASSERT(limits_.line_bytes_max >= 64 && limits_.text_line_bytes_max >= 64);
+    VMX_ASSERT(limits_.recipients_max >= 1 && limits_.errors_max >= 1);
     tls_active_ = options_.transport == Transport::tls;
 }
 
@@ -294,7 +297,11 @@ bool Session::mail_params(std::string_view text, Effects& out) {
     for (std::size_t i = 0; i < params.count; ++i) {
         const Param& p = params.items[i];
         std::uint64_t size = 0;
-        if (iequals(p.keyword, "SIZE") && parse_count(p.value, size)) {
+        if (iequals(p.keyword, "SIZE")) {
+            if (!parse_count(p.value, size)) {
+                error(out, r_bad_param);
+                return false;
+            }
             if (size > limits_.message_bytes_max) {
                 error(out, r_size_exceeded);
                 return false;

@@ -100,7 +100,9 @@ enum class StoreOutcome : std::uint8_t {
 
 class Session {
 public:
-    Session(const Limits& limits, Options options, RecipientPolicy& policy);
+    // limits, options and policy must outlive the session (they belong to the shard's config
+    // snapshot and directory), so a session copies nothing and allocates nothing up front.
+    Session(const Limits& limits, const Options& options, RecipientPolicy& policy);
 
     // The 220 greeting; call once when the connection opens.
     void greet(Effects& out);
@@ -178,8 +180,8 @@ private:
     void reset_transaction();
     void release_body();
 
-    const Limits limits_;
-    const Options options_;
+    const Limits& limits_;
+    const Options& options_;
     RecipientPolicy& policy_;
     Envelope envelope_;               // the transaction being built
     std::string helo_name_;

@@ -69,8 +69,10 @@ TEST(SmtpAttack, StartTlsInjectionIsDropped) {
 }
 
 TEST(SmtpAttack, NothingIsReadBetweenStartTlsAndTheHandshake) {
+    const Limits limits = test_limits();
+    const Options options = test_options();
     FakePolicy policy;
-    Session s(test_limits(), test_options(), policy);
+    Session s(limits, options, policy);
     Effects fx;
     s.feed("EHLO c.example\r\nSTARTTLS\r\n", fx);
     ASSERT_TRUE(fx.start_tls);
@@ -109,8 +111,10 @@ TEST(SmtpAttack, OverlongCommandLineIsSkippedUnbuffered) {
     });
     // Block mode holds what one step brings; the engine never makes the caller keep more than a line.
     EXPECT_LE(o.held_bytes_max, 5005u);
+    const Limits limits = test_limits();
+    const Options options = test_options();
     FakePolicy policy;
-    Session s(test_limits(), test_options(), policy);
+    Session s(limits, options, policy);
     Effects fx;
     EXPECT_EQ(s.feed(std::string(999, 'x'), fx), 0u);      // may still become a valid line
     EXPECT_EQ(s.feed(std::string(1000, 'x'), fx), 1000u);  // cannot: consumed, answered, skipped
@@ -136,8 +140,9 @@ TEST(SmtpAttack, ReplyBacklogPausesFeeding) {
     // A flood of NOOPs gets its replies in bounded batches: the caller sends, then feeds again.
     Limits limits = test_limits();
     limits.reply_bytes_max = 1024;
+    const Options options = test_options();
     FakePolicy policy;
-    Session s(limits, test_options(), policy);
+    Session s(limits, options, policy);
     std::string flood;
     for (int i = 0; i < 10000; ++i) flood += "NOOP\r\n";
     Effects fx;

@@ -50,8 +50,10 @@ TEST(SmtpSession, PipelinedGroupWaitsForDurableStore) {
 }
 
 TEST(SmtpSession, IncompleteLineIsLeftToTheCaller) {
+    const Limits limits = test_limits();
+    const Options options = test_options();
     FakePolicy policy;
-    Session s(test_limits(), test_options(), policy);
+    Session s(limits, options, policy);
     Effects fx;
     EXPECT_EQ(s.feed("NOOP", fx), 0u);
     EXPECT_EQ(fx.replies, "");
@@ -100,9 +102,11 @@ TEST(SmtpSession, SyntaxErrors) {
         C("MAIL FROM:a@example.com\nMAIL TO:<a@example.com>\nMAIL FROM:<a@@example.com>\nMAIL FROM:<a@example.com>x\n"),
         S("501 5.5.4 Syntax: MAIL FROM:<address>\n501 5.5.4 Syntax: MAIL FROM:<address>\n"
           "501 5.1.7 Bad sender address syntax\n501 5.5.4 Syntax: MAIL FROM:<address>\n"),
-        C("MAIL FROM:<a@example.com> =x\nMAIL FROM:<a@example.com> FOO=bar\nMAIL FROM:<a@example.com> SIZE=10001\n"),
+        C("MAIL FROM:<a@example.com> =x\nMAIL FROM:<a@example.com> FOO=bar\nMAIL FROM:<a@example.com> SIZE=10001\n"
+          "MAIL FROM:<a@example.com> SIZE=ten\nMAIL FROM:<a@example.com> BODY=BINARYMIME\n"),
         S("501 5.5.4 Bad ESMTP parameter syntax\n555 5.5.4 Unsupported option\n"
-          "552 5.3.4 Message size exceeds fixed limit\n"),
+          "552 5.3.4 Message size exceeds fixed limit\n501 5.5.4 Bad ESMTP parameter syntax\n"
+          "555 5.5.4 Unsupported option\n"),
         C("MAIL FROM: <\"john doe\"@example.com> SIZE=10000\n"), S("250 2.1.0 Ok\n"),
         C("RCPT TO:<>\nRCPT TO:<a@example.org> NOTIFY=NEVER\nRCPT TO:<a b@example.org>\n"),
         S("501 5.5.4 Syntax: RCPT TO:<address>\n555 5.5.4 Unsupported option\n501 5.1.3 Bad recipient address syntax\n"),

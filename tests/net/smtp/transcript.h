@@ -98,7 +98,8 @@ struct Outcome {
 
 class Player {
 public:
-    Player(const Limits& limits, const Options& options) : session_(limits, options, policy_) {}
+    Player(const Limits& limits, const Options& options)
+        : limits_(limits), options_(options), session_(limits_, options_, policy_) {}
 
     Outcome play(const std::vector<Step>& steps, FeedMode mode) {
         Effects fx;
@@ -175,6 +176,8 @@ private:
         if (fx.close) outcome_.closed = true;
     }
 
+    const Limits limits_;    // the session refers to these: they live as long as it
+    const Options options_;
     FakePolicy policy_;
     Session session_;
     std::string held_;
