@@ -322,6 +322,47 @@ TEST(SmtpSession, ErrorLimitDisconnects) {
     EXPECT_TRUE(o.closed);
 }
 
+TEST(SmtpSession, EhloAndRsetResetTheTransaction) {
+    const Outcome o = expect_transcript({
+        S(greeting), C("ehlo c.example\nmail from:<a@example.com>\nrcpt to:<b@example.org>\n"),
+        S(ehlo_reply + "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n"),
+        C("EHLO again.example\nDATA\n"), S(ehlo_reply + "503 5.5.1 Error: need MAIL command\r\n"),
+        C("MAIL FROM:<a@example.com>\nRCPT TO:<b@example.org>\nBDAT 2\nab"),
+        S("250 2.1.0 Ok\n250 2.1.5 Ok\n250 2.0.0 Ok: 2 bytes\n"),
+        C("RSET\nBDAT 2 LAST\ncd"), S("250 2.0.0 Ok\n503 5.5.1 Error: need MAIL command\n"),
+        C("HELO third.example\nMAIL FROM:<a@example.com>\nRCPT TO:<c@example.org>\nDATA\nz\n.\n"),
+        S("250 mx.example.net\n250 2.1.0 Ok\n250 2.1.5 Ok\n354 End data with <CR><LF>.<CR><LF>\n"),
+        stored(), S("250 2.0.0 Ok: queued as Q1\n"),
+    });
+    ASSERT_EQ(o.messages.size(), 1u);
+    EXPECT_EQ(o.messages[0].helo_name, "third.example");
+    EXPECT_FALSE(o.messages[0].esmtp);
+    EXPECT_EQ(o.messages[0].body, "z\r\n");
+}
+
+TEST(SmtpSession, PolicySeesTheParsedAddress) {
+    struct Recorder final : RecipientPolicy {
+        RcptDecision check(const Address& a) override {
+            text = a.text;
+            local = a.local_part;
+            domain = a.domain;
+            utf8 = a.smtputf8;
+            return {RcptVerdict::accepted, 7};
+        }
+        std::string text, local, domain;
+        bool utf8 = false;
+    } policy;
+    const Limits limits = test_limits();
+    const Options options = test_options();
+    Session s(limits, options, policy);
+    Effects fx;
+    s.feed("EHLO c.example\r\nMAIL FROM:<a@example.com> SMTPUTF8\r\nRCPT TO:<Anna.B@Example.ORG>\r\n", fx);
+    EXPECT_EQ(policy.text, "Anna.B@Example.ORG");
+    EXPECT_EQ(policy.local, "Anna.B");
+    EXPECT_EQ(policy.domain, "Example.ORG");
+    EXPECT_TRUE(policy.utf8);
+}
+
 TEST(SmtpPath, ParsesPathsAndParameters) {
     Path p;
     ASSERT_TRUE(parse_path("<a@example.org> SIZE=10 BODY=8BITMIME", p));
