@@ -173,7 +173,7 @@ std::size_t Session::feed(std::string_view input, Effects& out) {
         if (n == 0) break;
         used += n;
         // Bytes after STARTTLS are the caller's to drop; it may count them (an injection attempt).
-        if (out.start_tls) break;
+        if (phase_ == Phase::tls_wait) break;
     }
     return used;
 }

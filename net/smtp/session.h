@@ -85,6 +85,8 @@ struct Envelope {
     bool tls = false;            // received over TLS (STARTTLS or implicit)
 };
 
+// What the caller must do after a call. Calls append to it; the caller acts on it and clears it
+// (replies first: the 220 of STARTTLS must be sent before the handshake starts).
 struct Effects {
     std::string replies;          // send these bytes, in order
     bool start_tls = false;       // drop every unconsumed input byte, run the handshake, then on_tls_started()
