@@ -355,7 +355,13 @@ void Session::cmd_rcpt(std::string_view args, Effects& out) {
     if (!postmaster && !valid_mailbox(path, envelope_.smtputf8)) {
         return error(out, !envelope_.smtputf8 && !is_ascii(path.mailbox) ? r_need_smtputf8 : r_bad_rcpt);
     }
-    if (envelope_.recipients.size() >= limits_.recipients_max) return error(out, r_too_many_rcpts);
+    if (envelope_.recipients.size() >= limits_.recipients_max) {
+        // RFC 5321 4.5.3.1.10: a client with more recipients sends the rest later, so as Postfix
+        // does, an overshoot of up to recipients_max is not held against it; past that it is.
+        out.replies += r_too_many_rcpts;
+        if (++overshoot_ > limits_.recipients_max) ++errors_;
+        return;
+    }
     for (const EnvelopeRecipient& r : envelope_.recipients) {
         if (iequals(r.address, path.mailbox)) {
             out.replies += r_rcpt_ok;  // a duplicate is delivered once
@@ -648,6 +654,7 @@ void Session::reset_transaction() {
     body_bytes_ = 0;
     chunk_left_ = 0;
     rejected_rcpts_ = 0;
+    overshoot_ = 0;
     prev_line_crlf_ = true;
     cr_pending_ = false;
     chunk_last_ = false;

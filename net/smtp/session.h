@@ -191,6 +191,7 @@ private:
     std::uint64_t chunk_left_ = 0;    // bytes of the current BDAT chunk still to read
     std::uint32_t errors_ = 0;
     std::uint32_t rejected_rcpts_ = 0;
+    std::uint32_t overshoot_ = 0;     // RCPTs answered "too many recipients" in this transaction
     Phase phase_ = Phase::initial;
     bool esmtp_ = false;
     bool tls_active_ = false;

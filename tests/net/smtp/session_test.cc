@@ -155,7 +155,11 @@ TEST(SmtpSession, TooManyRecipients) {
         C("RCPT TO:<u1@example.org>\nRCPT TO:<u2@example.org>\nRCPT TO:<u3@example.org>\nRCPT TO:<u4@example.org>\n"
           "RCPT TO:<u5@example.org>\nRCPT TO:<u6@example.org>\n"),
         S("250 2.1.5 Ok\n250 2.1.5 Ok\n250 2.1.5 Ok\n250 2.1.5 Ok\n250 2.1.5 Ok\n452 4.5.3 Error: too many recipients\n"),
+        C("DATA\nx\n.\n"), S("354 End data with <CR><LF>.<CR><LF>\n"),  // the client sends the sixth later
+        stored(), S("250 2.0.0 Ok: queued as Q1\n"),
     });
+    ASSERT_EQ(o.messages.size(), 1u);
+    EXPECT_EQ(o.messages[0].recipients.size(), 5u);
     EXPECT_EQ(o.policy_calls.size(), 5u);
 }
 
