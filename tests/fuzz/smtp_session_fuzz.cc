@@ -2,7 +2,7 @@
 // caller (chunk sizes; when to report a stored message, a finished TLS handshake, a drain); the
 // rest is the client's byte stream. Checks: replies are whole CRLF lines that start with a
 // 3-digit code, the caller never has to hold more than a line, and a handed-over message keeps
-// every limit.
+// every limit and has no bare CR or LF.
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -42,6 +42,11 @@ void check_message(const Envelope& m, const Limits& limits) {
     VMX_ASSERT(m.body.size() <= limits.message_bytes_max);
     VMX_ASSERT(!m.recipients.empty() && m.recipients.size() <= limits.recipients_max);
     VMX_ASSERT(!m.helo_name.empty());
+    // No bare CR or LF ever reaches the store: what could hide a second message is refused.
+    for (std::size_t i = 0; i < m.body.size(); ++i) {
+        if (m.body[i] == '\r') VMX_ASSERT(i + 1 < m.body.size() && m.body[i + 1] == '\n');
+        if (m.body[i] == '\n') VMX_ASSERT(i > 0 && m.body[i - 1] == '\r');
+    }
 }
 
 }  // namespace
