@@ -1,0 +1,211 @@
+// The SMTP server engine of the inbound MX (RFC 5321 with PIPELINING, SIZE, 8BITMIME,
+// ENHANCEDSTATUSCODES, STARTTLS, SMTPUTF8, CHUNKING): bytes in, effects out. No I/O, no clock, no
+// logging; one Session per connection, used by the connection's shard thread only. Memory per
+// session is a few small fields plus the message being received (bounded by message_bytes_max)
+// and its recipients (bounded by recipients_max).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "net/smtp/path.h"
+
+namespace vmx::smtp {
+
+struct Limits {
+    std::size_t line_bytes_max = 1000;          // a command line with its CRLF (RFC 5321 4.5.3.1.4 asks >= 512)
+    std::size_t text_line_bytes_max = 1000;     // a DATA line with its CRLF (RFC 5321 4.5.3.1.6)
+    std::size_t message_bytes_max = 10'240'000; // announced in SIZE, enforced while reading
+    std::size_t recipients_max = 1000;          // per message; more -> 452 4.5.3
+    std::uint32_t errors_max = 20;              // error replies before 421 4.7.0 and disconnect
+    std::size_t reply_bytes_max = 16 * 1024;    // feed() pauses when this much reply text is pending
+};
+
+enum class StartTls : std::uint8_t {
+    unavailable,  // no certificate: STARTTLS -> 454
+    offered,      // advertised, optional (port 25)
+    required,     // MAIL/RCPT/DATA/BDAT refused with 530 until TLS is active
+};
+
+enum class Transport : std::uint8_t { plain, tls };  // tls: implicit TLS (the connection began with it)
+
+struct Options {
+    std::string hostname = "localhost";  // this server's name in the greeting and replies
+    StartTls starttls = StartTls::offered;
+    Transport transport = Transport::plain;
+};
+
+// A recipient as the policy sees it: syntax and relay tricks already refused.
+struct Address {
+    std::string_view text;        // "local@domain" as received ("postmaster" alone is allowed)
+    std::string_view local_part;  // a dot-string (UTF-8 atoms only under SMTPUTF8)
+    std::string_view domain;      // a domain name (U-labels only under SMTPUTF8); empty for postmaster
+    bool smtputf8 = false;
+};
+
+enum class RcptVerdict : std::uint8_t {
+    accepted,      // 250 2.1.5
+    unknown_user,  // 550 5.1.1
+    not_local,     // 550 5.7.1 relay access denied
+    over_quota,    // 452 4.2.2
+    temp_failure,  // 451 4.3.0 (directory unreadable)
+};
+
+struct RcptDecision {
+    RcptVerdict verdict = RcptVerdict::unknown_user;
+    std::uint64_t user_id = 0;  // the local user, passed through to the envelope
+};
+
+// The directory look-up, supplied by the caller. Must not block (an LMDB read transaction).
+class RecipientPolicy {
+public:
+    virtual ~RecipientPolicy() = default;
+    virtual RcptDecision check(const Address& recipient) = 0;
+};
+
+struct EnvelopeRecipient {
+    std::string address;
+    std::uint64_t user_id = 0;
+    friend bool operator==(const EnvelopeRecipient&, const EnvelopeRecipient&) = default;
+};
+
+// A complete message, handed to the caller once; durable storage answers with on_stored().
+struct Envelope {
+    std::string mail_from;  // empty for the null reverse-path <>
+    std::vector<EnvelopeRecipient> recipients;
+    std::string body;       // dot-unstuffed, every line ending in CRLF (DATA) or as chunked (BDAT)
+    std::string helo_name;
+    bool body_8bitmime = false;  // MAIL BODY=8BITMIME
+    bool smtputf8 = false;       // MAIL SMTPUTF8
+    bool esmtp = false;          // the client said EHLO (for the Received: protocol name)
+    bool tls = false;            // received over TLS (STARTTLS or implicit)
+};
+
+// What the caller must do after a call. Calls append to it; the caller acts on it and clears it
+// (replies first: the 220 of STARTTLS must be sent before the handshake starts).
+struct Effects {
+    std::string replies;          // send these bytes, in order
+    bool start_tls = false;       // drop every unconsumed input byte, run the handshake, then on_tls_started()
+    bool close = false;           // close after the replies are sent
+    std::optional<Envelope> message_ready;  // store durably, then on_stored()
+};
+
+enum class StoreOutcome : std::uint8_t {
+    stored,  // durable: 250 2.0.0
+    failed,  // 451 4.3.0
+    full,    // 452 4.3.1
+};
+
+class Session {
+public:
+    // limits, options and policy must outlive the session (they belong to the shard's config
+    // snapshot and directory), so a session copies nothing and allocates nothing up front.
+    Session(const Limits& limits, const Options& options, RecipientPolicy& policy);
+
+    // The 220 greeting; call once when the connection opens.
+    void greet(Effects& out);
+    // Processes whole command lines and message bytes; returns how many bytes of input were used.
+    // The caller keeps the rest and offers it again with more input appended. It returns early
+    // (leaving input) while a message waits for on_stored(), when replies reach reply_bytes_max,
+    // and for an incomplete line, which the caller must hold (up to the line limits).
+    std::size_t feed(std::string_view input, Effects& out);
+    // The STARTTLS handshake finished: back to the initial state (RFC 3207 4.2), EHLO needed again.
+    void on_tls_started(Effects& out);
+    // The message from message_ready was stored (or not); the 250 is sent only here.
+    void on_stored(StoreOutcome outcome, Effects& out, std::string_view queue_id = {});
+    // Idle or session timeout: 421 4.4.2 and close.
+    void on_timeout(Effects& out);
+    // The server is stopping: 421 4.3.2 now if between commands, else right after the current
+    // message's reply.
+    void on_drain(Effects& out);
+
+    bool awaiting_store() const noexcept { return phase_ == Phase::store_wait; }
+    bool closed() const noexcept { return phase_ == Phase::closed; }
+    bool tls_active() const noexcept { return tls_active_; }
+
+    // The phases; a command's allowed set is a mask of the first five.
+    enum class Phase : std::uint8_t {
+        initial,     // no EHLO/HELO yet
+        ready,       // greeted, no transaction
+        mail,        // MAIL accepted, no recipient yet
+        rcpt,        // at least one recipient accepted
+        bdat,        // between BDAT chunks of one message
+        data,        // reading DATA lines
+        chunk,       // reading the bytes of a BDAT chunk
+        store_wait,  // the message is with the caller; nothing is read until on_stored()
+        tls_wait,    // STARTTLS accepted; input is discarded until on_tls_started()
+        closed,
+    };
+
+    struct Command;
+
+private:
+    std::size_t feed_command(std::string_view input, Effects& out);
+    std::size_t feed_data(std::string_view input, Effects& out);
+    std::size_t feed_chunk(std::string_view input, Effects& out);
+    void dispatch(std::string_view line, Effects& out);
+    void data_line(std::string_view line, Effects& out);
+    void finish_message(Effects& out);
+    void finish_chunk(Effects& out);
+
+    void cmd_ehlo(std::string_view args, Effects& out);
+    void cmd_helo(std::string_view args, Effects& out);
+    void cmd_mail(std::string_view args, Effects& out);
+    void cmd_rcpt(std::string_view args, Effects& out);
+    void cmd_data(std::string_view args, Effects& out);
+    void cmd_bdat(std::string_view args, Effects& out);
+    void cmd_rset(std::string_view args, Effects& out);
+    void cmd_noop(std::string_view args, Effects& out);
+    void cmd_quit(std::string_view args, Effects& out);
+    void cmd_vrfy(std::string_view args, Effects& out);
+    void cmd_help(std::string_view args, Effects& out);
+    void cmd_starttls(std::string_view args, Effects& out);
+    void cmd_not_implemented(std::string_view args, Effects& out);
+    void cmd_forbidden(std::string_view args, Effects& out);
+
+    bool mail_params(std::string_view params, Effects& out);
+    bool rcpt_tricks(const Path& path, Effects& out);
+    bool valid_mailbox(const Path& path, bool smtputf8) const noexcept;
+    std::string_view bdat_refusal() const noexcept;
+    static const Command* find_command(std::string_view verb) noexcept;
+    bool greeted_helo(std::string_view args, Effects& out);
+    void accept_recipient(std::string_view address, std::uint64_t user_id);
+    void error(Effects& out, std::string_view text);
+    void reply_for_address(Effects& out, std::string_view head, std::string_view address, std::string_view tail);
+    void after_turn(Effects& out);
+    void goodbye(Effects& out, std::string_view head, std::string_view tail);
+    void scan_chunk(std::string_view piece) noexcept;
+    void reset_transaction();
+    void release_body();
+
+    const Limits& limits_;
+    const Options& options_;
+    RecipientPolicy& policy_;
+    Envelope envelope_;               // the transaction being built
+    std::string helo_name_;
+    std::uint64_t body_bytes_ = 0;    // message size so far (counted even after a refusal)
+    std::uint64_t chunk_left_ = 0;    // bytes of the current BDAT chunk still to read
+    std::uint32_t errors_ = 0;
+    std::uint32_t rejected_rcpts_ = 0;
+    std::uint32_t overshoot_ = 0;     // RCPTs answered "too many recipients" in this transaction
+    Phase phase_ = Phase::initial;
+    bool esmtp_ = false;
+    bool tls_active_ = false;
+    bool draining_ = false;
+    bool skipping_line_ = false;       // an overlong line is being skipped up to its LF
+    bool prev_line_crlf_ = true;       // the previous DATA line ended in CRLF (a "." line may end DATA)
+    bool cr_pending_ = false;          // the last byte read (BDAT, or a skipped DATA line) was CR
+    bool chunk_last_ = false;          // the chunk being read is BDAT ... LAST
+    bool chunk_discard_ = false;       // the chunk is read and dropped (its BDAT was refused)
+    bool bad_line_end_ = false;        // bare CR or LF seen in this message
+    bool line_too_long_ = false;       // a DATA line passed text_line_bytes_max
+    bool too_big_ = false;             // the message passed message_bytes_max
+    std::string_view chunk_refusal_;   // the reply owed after a refused BDAT chunk
+    Phase resume_phase_ = Phase::initial;  // where a refused BDAT chunk returns to
+};
+
+}  // namespace vmx::smtp

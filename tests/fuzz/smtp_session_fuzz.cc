@@ -1,0 +1,105 @@
+// Fuzz target: the SMTP engine. The input's first 8 bytes seed the choices of the simulated
+// caller (chunk sizes; when to report a stored message, a finished TLS handshake, a drain); the
+// rest is the client's byte stream. Checks: replies are whole CRLF lines that start with a
+// 3-digit code, the caller never has to hold more than a line, and a handed-over message keeps
+// every limit and has no bare CR or LF.
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <random>
+#include <string>
+#include <string_view>
+
+#include "core/assert.h"
+#include "net/smtp/session.h"
+
+namespace {
+
+using namespace vmx::smtp;
+
+class Policy final : public RecipientPolicy {
+public:
+    RcptDecision check(const Address& a) override {
+        VMX_ASSERT(!a.text.empty() && a.text.find_first_of("\r\n") == std::string_view::npos);
+        if (a.local_part.find_first_of("%!\"") != std::string_view::npos) VMX_ASSERT(false);  // tricks never get here
+        const auto verdict = static_cast<RcptVerdict>(a.text.size() % 5);
+        return {verdict, a.text.size()};
+    }
+};
+
+void check_replies(const std::string& replies) {
+    std::size_t start = 0;
+    while (start < replies.size()) {
+        const std::size_t end = replies.find("\r\n", start);
+        VMX_ASSERT(end != std::string::npos);
+        VMX_ASSERT(end - start >= 3);
+        for (std::size_t i = 0; i < 3; ++i) VMX_ASSERT(replies[start + i] >= '0' && replies[start + i] <= '9');
+        start = end + 2;
+    }
+}
+
+void check_message(const Envelope& m, const Limits& limits) {
+    VMX_ASSERT(m.body.size() <= limits.message_bytes_max);
+    VMX_ASSERT(!m.recipients.empty() && m.recipients.size() <= limits.recipients_max);
+    VMX_ASSERT(!m.helo_name.empty());
+    // No bare CR or LF ever reaches the store: what could hide a second message is refused.
+    for (std::size_t i = 0; i < m.body.size(); ++i) {
+        if (m.body[i] == '\r') VMX_ASSERT(i + 1 < m.body.size() && m.body[i + 1] == '\n');
+        if (m.body[i] == '\n') VMX_ASSERT(i > 0 && m.body[i - 1] == '\r');
+    }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    std::uint64_t seed = 0;
+    const std::size_t seed_bytes = size < 8 ? size : 8;
+    std::memcpy(&seed, data, seed_bytes);
+    std::mt19937_64 rng(seed);
+    const std::string_view stream(reinterpret_cast<const char*>(data) + seed_bytes, size - seed_bytes);
+
+    Limits limits;
+    limits.line_bytes_max = 128;
+    limits.text_line_bytes_max = 128;
+    limits.message_bytes_max = 4096;
+    limits.recipients_max = 4;
+    limits.errors_max = 50;
+    limits.reply_bytes_max = 512;
+    Options options;
+    options.hostname = "mx.example.net";
+    options.starttls = static_cast<StartTls>(rng() % 3);
+    Policy policy;
+    Session session(limits, options, policy);
+    Effects fx;
+    session.greet(fx);
+    std::string held;
+    std::size_t pos = 0;
+    while (pos < stream.size() && !session.closed()) {
+        const std::size_t n = 1 + rng() % 64;
+        held.append(stream.substr(pos, n));
+        pos += n;
+        while (!held.empty()) {
+            const std::size_t used = session.feed(held, fx);
+            VMX_ASSERT(used <= held.size());
+            held.erase(0, used);
+            if (fx.start_tls) held.clear();
+            if (used == 0) break;
+            check_replies(fx.replies);
+            fx.replies.clear();
+        }
+        // Whatever is left is one incomplete line, or input waiting for on_stored().
+        VMX_ASSERT(session.awaiting_store() || held.size() < limits.line_bytes_max + 64);
+        if (fx.message_ready) check_message(*fx.message_ready, limits);
+        fx.message_ready.reset();
+        const unsigned event = static_cast<unsigned>(rng() % 16);
+        if (event == 0 || fx.start_tls) session.on_tls_started(fx);
+        if (event <= 3) session.on_stored(static_cast<StoreOutcome>(rng() % 3), fx, "Q");
+        if (event == 4 && rng() % 8 == 0) session.on_drain(fx);
+        fx.start_tls = false;
+        check_replies(fx.replies);
+        fx.replies.clear();
+    }
+    session.on_timeout(fx);
+    check_replies(fx.replies);
+    return 0;
+}

@@ -1,0 +1,207 @@
+// Transcript harness for the SMTP engine: plays client bytes and caller events against a Session
+// the way the connection adapter does (holding unconsumed bytes, dropping them after STARTTLS),
+// once in one block per client step and once one byte at a time, and compares the replies
+// exactly. Test-only; single thread.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "net/smtp/session.h"
+
+namespace vmx::smtp::test {
+
+// A directory of one local domain, example.org: "full" is over quota, "tmp" fails temporarily,
+// "nobody" does not exist, everyone else exists; every other domain is not local.
+class FakePolicy final : public RecipientPolicy {
+public:
+    RcptDecision check(const Address& a) override {
+        calls.emplace_back(a.text);
+        if (a.domain.empty()) return {RcptVerdict::accepted, 1};  // postmaster
+        if (a.domain != "example.org" && a.domain != "bücher.example") return {RcptVerdict::not_local, 0};
+        if (a.local_part == "nobody") return {RcptVerdict::unknown_user, 0};
+        if (a.local_part == "full") return {RcptVerdict::over_quota, 0};
+        if (a.local_part == "tmp") return {RcptVerdict::temp_failure, 0};
+        return {RcptVerdict::accepted, 1000 + calls.size()};
+    }
+    std::vector<std::string> calls;
+};
+
+enum class StepKind { client, server, tls, stored, failed, full, timeout, drain };
+
+struct Step {
+    StepKind kind;
+    std::string text;
+};
+
+// A "\n" not preceded by "\r" in client and server text stands for CRLF; raw() keeps bytes as written.
+inline std::string crlf(std::string_view s) {
+    std::string out;
+    for (char c : s) {
+        if (c == '\n' && (out.empty() || out.back() != '\r')) out += '\r';
+        out += c;
+    }
+    return out;
+}
+inline Step C(std::string_view s) { return {StepKind::client, crlf(s)}; }
+inline Step raw(std::string s) { return {StepKind::client, std::move(s)}; }
+inline Step S(std::string_view s) { return {StepKind::server, crlf(s)}; }
+inline Step tls() { return {StepKind::tls, {}}; }
+inline Step stored() { return {StepKind::stored, {}}; }
+inline Step store_failed() { return {StepKind::failed, {}}; }
+inline Step store_full() { return {StepKind::full, {}}; }
+inline Step timeout() { return {StepKind::timeout, {}}; }
+inline Step drain() { return {StepKind::drain, {}}; }
+
+inline Limits test_limits() {
+    Limits l;
+    l.message_bytes_max = 10000;
+    l.recipients_max = 5;
+    l.errors_max = 10;
+    return l;
+}
+
+// For transcripts that make many mistakes on purpose.
+inline Limits lenient_limits() {
+    Limits l = test_limits();
+    l.errors_max = 100;
+    return l;
+}
+
+inline Options test_options(StartTls starttls = StartTls::offered, Transport transport = Transport::plain) {
+    Options o;
+    o.hostname = "mx.example.net";
+    o.starttls = starttls;
+    o.transport = transport;
+    return o;
+}
+
+inline const std::string greeting = "220 mx.example.net ESMTP\r\n";
+inline const std::string ehlo_reply =
+    "250-mx.example.net\r\n250-PIPELINING\r\n250-SIZE 10000\r\n250-STARTTLS\r\n250-ENHANCEDSTATUSCODES\r\n"
+    "250-8BITMIME\r\n250-SMTPUTF8\r\n250 CHUNKING\r\n";
+inline const std::string ehlo_reply_tls =
+    "250-mx.example.net\r\n250-PIPELINING\r\n250-SIZE 10000\r\n250-ENHANCEDSTATUSCODES\r\n"
+    "250-8BITMIME\r\n250-SMTPUTF8\r\n250 CHUNKING\r\n";
+
+enum class FeedMode { block, bytewise };
+
+struct Outcome {
+    std::vector<Envelope> messages;
+    std::vector<std::string> policy_calls;
+    std::size_t dropped_after_starttls = 0;
+    std::size_t held_bytes_max = 0;  // the most the caller had to hold
+    bool closed = false;
+};
+
+class Player {
+public:
+    Player(const Limits& limits, const Options& options)
+        : limits_(limits), options_(options), session_(limits_, options_, policy_) {}
+
+    Outcome play(const std::vector<Step>& steps, FeedMode mode) {
+        Effects fx;
+        session_.greet(fx);
+        collect(fx);
+        for (std::size_t i = 0; i < steps.size(); ++i) step(steps[i], mode, fx, i);
+        EXPECT_EQ(replies_, "") << "replies left unchecked at the end";
+        outcome_.policy_calls = policy_.calls;
+        return outcome_;
+    }
+
+    Session& session() { return session_; }
+
+private:
+    void step(const Step& s, FeedMode mode, Effects& fx, std::size_t index) {
+        switch (s.kind) {
+            case StepKind::client: return client(s.text, mode, fx);
+            case StepKind::server:
+                EXPECT_EQ(replies_, s.text) << "at step " << index << (mode == FeedMode::block ? " (block)" : " (bytewise)");
+                replies_.clear();
+                return;
+            case StepKind::tls: session_.on_tls_started(fx); break;
+            case StepKind::stored: session_.on_stored(StoreOutcome::stored, fx, "Q1"); break;
+            case StepKind::failed: session_.on_stored(StoreOutcome::failed, fx); break;
+            case StepKind::full: session_.on_stored(StoreOutcome::full, fx); break;
+            case StepKind::timeout: session_.on_timeout(fx); break;
+            case StepKind::drain: session_.on_drain(fx); break;
+        }
+        collect(fx);
+        pump(fx);
+    }
+
+    void client(const std::string& bytes, FeedMode mode, Effects& fx) {
+        drop_rest_ = false;
+        if (mode == FeedMode::block) {
+            held_ += bytes;
+            pump(fx);
+            return;
+        }
+        for (std::size_t i = 0; i < bytes.size(); ++i) {
+            if (drop_rest_) {
+                outcome_.dropped_after_starttls += bytes.size() - i;
+                return;
+            }
+            held_ += bytes[i];
+            pump(fx);
+        }
+    }
+
+    // What the adapter does: feed while it makes progress, send the replies after each call.
+    void pump(Effects& fx) {
+        while (!held_.empty()) {
+            outcome_.held_bytes_max = std::max(outcome_.held_bytes_max, held_.size());
+            const std::size_t used = session_.feed(held_, fx);
+            EXPECT_LE(used, held_.size());
+            held_.erase(0, used);
+            const bool start_tls = fx.start_tls;
+            collect(fx);
+            if (start_tls) {
+                outcome_.dropped_after_starttls += held_.size();
+                held_.clear();
+                drop_rest_ = true;
+            }
+            if (used == 0) break;
+        }
+    }
+
+    void collect(Effects& fx) {
+        replies_ += fx.replies;
+        fx.replies.clear();
+        fx.start_tls = false;
+        if (fx.message_ready) outcome_.messages.push_back(std::move(*fx.message_ready));
+        fx.message_ready.reset();
+        if (fx.close) outcome_.closed = true;
+    }
+
+    const Limits limits_;    // the session refers to these: they live as long as it
+    const Options options_;
+    FakePolicy policy_;
+    Session session_;
+    std::string held_;
+    std::string replies_;
+    Outcome outcome_;
+    bool drop_rest_ = false;
+};
+
+// Plays the transcript both ways; both must give the same replies and the same messages.
+inline Outcome expect_transcript(const std::vector<Step>& steps, const Limits& limits = test_limits(),
+                                 const Options& options = test_options()) {
+    Player block(limits, options);
+    Outcome a = block.play(steps, FeedMode::block);
+    Player bytewise(limits, options);
+    Outcome b = bytewise.play(steps, FeedMode::bytewise);
+    EXPECT_EQ(a.messages.size(), b.messages.size());
+    for (std::size_t i = 0; i < std::min(a.messages.size(), b.messages.size()); ++i) {
+        EXPECT_EQ(a.messages[i].body, b.messages[i].body);
+        EXPECT_EQ(a.messages[i].recipients, b.messages[i].recipients);
+        EXPECT_EQ(a.messages[i].mail_from, b.messages[i].mail_from);
+    }
+    EXPECT_EQ(a.closed, b.closed);
+    EXPECT_EQ(a.policy_calls, b.policy_calls);
+    return a;
+}
+
+}  // namespace vmx::smtp::test
