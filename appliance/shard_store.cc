@@ -10,19 +10,10 @@
 namespace vmx {
 
 Result<std::unique_ptr<ShardStore>> ShardStore::open(Shard& shard, const store::StoreEnvironments& all,
-                                                     const ShardStoreOptions& options,
+                                                     StoreHandles& handles, const ShardStoreOptions& options,
                                                      std::shared_ptr<const crypto::KeySet> keys) {
-    std::unique_ptr<ShardStore> out(new ShardStore(shard, all, options, std::move(keys)));
-    // The temp databases are opened (created) before the lane starts: until then this thread is
-    // the environments' only writer.
-    store::TempOptions temp_options;
-    temp_options.ttl_s = options.temp_ttl_s;
-    for (std::uint32_t segment : out->envs_.segments()) {
-        auto temp = store::TempStore::open(*out->envs_.env(segment, store::SegmentKind::temp), segment, temp_options);
-        if (!temp) return fail(temp.error());
-        out->temps_.push_back(std::make_unique<store::TempStore>(std::move(*temp)));
-    }
-    out->sweeping_.assign(out->temps_.size(), false);
+    std::unique_ptr<ShardStore> out(new ShardStore(shard, all, handles, options, std::move(keys)));
+    out->sweeping_.assign(out->envs_.segments().size(), false);
     out->lane_ = std::make_unique<store::Lane>(out->envs_.envs(), options.lane);
     if (auto started = out->lane_->start(); !started) return fail(started.error());
     ShardStore* self = out.get();
@@ -31,10 +22,11 @@ Result<std::unique_ptr<ShardStore>> ShardStore::open(Shard& shard, const store::
     return out;
 }
 
-ShardStore::ShardStore(Shard& shard, const store::StoreEnvironments& all, const ShardStoreOptions& options,
-                       std::shared_ptr<const crypto::KeySet> keys)
+ShardStore::ShardStore(Shard& shard, const store::StoreEnvironments& all, StoreHandles& handles,
+                       const ShardStoreOptions& options, std::shared_ptr<const crypto::KeySet> keys)
     : shard_(shard), options_(options), all_(all),
-      envs_(store::ShardEnvironments::view(all, shard.id(), shard.shard_count())), keys_(std::move(keys)) {}
+      envs_(store::ShardEnvironments::view(all, shard.id(), shard.shard_count())), keys_(std::move(keys)),
+      handles_(handles) {}
 
 void ShardStore::set_keys(std::shared_ptr<const crypto::KeySet> keys) {
     keys_ = std::move(keys);
@@ -51,13 +43,6 @@ Result<void> ShardStore::submit(store::WriteRequest request, WriteDone done) {
     return {};
 }
 
-store::TempStore* ShardStore::temp(std::uint32_t segment) noexcept {
-    const auto& segments = envs_.segments();
-    const auto it = std::lower_bound(segments.begin(), segments.end(), segment);
-    if (it == segments.end() || *it != segment) return nullptr;
-    return temps_[static_cast<std::size_t>(it - segments.begin())].get();
-}
-
 // The watch's callback: clear the eventfd, then hand out every outcome. A callback may submit.
 void ShardStore::on_lane_readable() {
     lane_->acknowledge_wake();
@@ -71,14 +56,14 @@ void ShardStore::on_lane_readable() {
 }
 
 void ShardStore::sweep_temp(std::int64_t now_unix) {
-    for (std::size_t i = 0; i < temps_.size(); ++i)
+    for (std::size_t i = 0; i < sweeping_.size(); ++i)
         if (!sweeping_[i]) sweep_segment(i, now_unix);
 }
 
 void ShardStore::sweep_segment(std::size_t index, std::int64_t now_unix) {
     const std::uint32_t segment = envs_.segments()[index];
     const auto lane_index = envs_.lane_index(segment, store::SegmentKind::temp);
-    store::TempStore* temp = temps_[index].get();
+    store::TempStore* temp = handles_.segment(segment).temp.get();
     const std::size_t max = options_.sweep_records_max;
     store::WriteRequest request;
     request.env = *lane_index;

@@ -18,12 +18,12 @@
 #include "store/layout.h"
 #include "store/shard_envs.h"
 #include "store/temp_store.h"
+#include "appliance/segment_handles.h"
 
 namespace vmx {
 
 struct ShardStoreOptions {
     store::LaneOptions lane;
-    std::int64_t temp_ttl_s = 86400;
     std::uint64_t sweep_interval_ms = 300'000;  // 0: no periodic sweep
     std::size_t sweep_records_max = 4096;       // per lane task, so a sweep never holds the writer long
 };
@@ -40,14 +40,14 @@ struct ShardStoreStats {
 
 class ShardStore {
 public:
-    // Takes the shard's view of the environments, opens their temp databases, starts the lane and
-    // arms the shard's watch on its completions. On the shard thread, during Shard::setup.
+    // Takes the shard's view of the environments, starts the lane and arms the shard's watch on
+    // its completions. On the shard thread, during Shard::setup.
     static Result<std::unique_ptr<ShardStore>> open(Shard& shard, const store::StoreEnvironments& all,
-                                                    const ShardStoreOptions& options,
+                                                    StoreHandles& handles, const ShardStoreOptions& options,
                                                     std::shared_ptr<const crypto::KeySet> keys);
-    ~ShardStore();
+    ~ShardStore();  // the lane commits what is queued and joins first
     ShardStore(const ShardStore&) = delete;
-    ShardStore& operator=(const ShardStore&) = delete;  // the lane commits what is queued and joins first
+    ShardStore& operator=(const ShardStore&) = delete;
 
     // Queues a write; `done` runs on the shard thread with its outcome. queue_full or
     // invalid_request as Lane::submit (then `done` never runs).
@@ -65,14 +65,19 @@ public:
     const store::ShardEnvironments& envs() const noexcept { return envs_; }
     // Every segment's environments, for reads of segments other shards own.
     const store::StoreEnvironments& all_envs() const noexcept { return all_; }
-    store::TempStore* temp(std::uint32_t segment) noexcept;
+    // Any segment's databases (reads); write only those of segments this shard owns.
+    SegmentHandles& segment(std::uint32_t s) noexcept { return handles_.segment(s); }
+    std::uint32_t segment_count() const noexcept { return handles_.segments(); }
+    bool owns(std::uint32_t s) const noexcept { return envs_.lane_index(s, store::SegmentKind::mail).has_value(); }
+    // The lane index of an owned segment's environment.
+    std::uint32_t lane_env(std::uint32_t s, store::SegmentKind kind) const { return *envs_.lane_index(s, kind); }
     const store::LaneStats& lane_stats() const noexcept { return lane_->stats(); }
     const ShardStoreStats& stats() const noexcept { return stats_; }
     std::size_t in_flight() const noexcept { return waiting_.size(); }
 
 private:
-    ShardStore(Shard& shard, const store::StoreEnvironments& all, const ShardStoreOptions& options,
-               std::shared_ptr<const crypto::KeySet> keys);
+    ShardStore(Shard& shard, const store::StoreEnvironments& all, StoreHandles& handles,
+               const ShardStoreOptions& options, std::shared_ptr<const crypto::KeySet> keys);
     void on_lane_readable();
     void sweep_segment(std::size_t index, std::int64_t now_unix);
     void schedule_sweep();
@@ -82,8 +87,8 @@ private:
     const store::StoreEnvironments& all_;
     store::ShardEnvironments envs_;
     std::shared_ptr<const crypto::KeySet> keys_;
-    std::vector<std::unique_ptr<store::TempStore>> temps_;  // by position in envs_.segments()
-    std::vector<bool> sweeping_;                            // by the same position
+    StoreHandles& handles_;
+    std::vector<bool> sweeping_;                            // by position in envs_.segments()
     std::unique_ptr<store::Lane> lane_;                     // after envs_: destroyed before them
     std::unordered_map<std::uint64_t, WriteDone> waiting_;  // by lane token
     std::uint64_t next_token_ = 1;

@@ -148,14 +148,18 @@ int run_daemon(const Config& config) {
         }
     });
     ShardStoreOptions store_options;
-    store_options.temp_ttl_s = config.store.sizing.temp_ttl_s;
     store_options.sweep_interval_ms = std::uint64_t{config.store.sizing.sweep_interval_s} * 1000;
     auto segment_envs = store::StoreEnvironments::open(*layout);
     if (!segment_envs) return start_failure("store: cannot open the segments in " + config.data_dir + ": " + segment_envs.error().message(), exit_runtime);
     const store::StoreEnvironments& all_envs = *segment_envs;
+    store::TempOptions temp_options;
+    temp_options.ttl_s = config.store.sizing.temp_ttl_s;
+    auto handles = StoreHandles::open(all_envs, temp_options);
+    if (!handles) return start_failure("store: cannot open the segment databases in " + config.data_dir + ": " + handles.error().message(), exit_runtime);
+    StoreHandles& store_handles = *handles;
     const auto first_keys = keys.snapshot();
-    engine.set_shard_local([&all_envs, store_options, first_keys](Shard& shard) -> Result<std::unique_ptr<ShardLocal>> {
-        auto shard_store = ShardStore::open(shard, all_envs, store_options, first_keys);
+    engine.set_shard_local([&all_envs, &store_handles, store_options, first_keys](Shard& shard) -> Result<std::unique_ptr<ShardLocal>> {
+        auto shard_store = ShardStore::open(shard, all_envs, store_handles, store_options, first_keys);
         if (!shard_store) return fail(shard_store.error());
         auto context = std::make_unique<ShardContext>();
         context->store = std::move(*shard_store);

@@ -62,6 +62,11 @@ struct Fixture {
         VMX_ASSERT(opened);
         return std::make_unique<store::StoreEnvironments>(std::move(*opened));
     }
+    std::unique_ptr<StoreHandles> open_handles(const store::StoreEnvironments& all) {
+        auto opened = StoreHandles::open(all, store::TempOptions{});
+        VMX_ASSERT(opened);
+        return std::make_unique<StoreHandles>(std::move(*opened));
+    }
     static std::int64_t now() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
     // A temp record in `segment`, written directly (no daemon running): returns its id.
@@ -105,9 +110,10 @@ TEST(ShardStoreTest, PeriodicSweepRemovesExpiredTempRecordsOnEveryShard) {
     ShardStoreOptions options;
     options.sweep_interval_ms = 20;
     auto all = f.open_all();
+    auto handles = f.open_handles(*all);
     Engine engine(two_shards(), {}, nullptr);
     engine.set_shard_local([&](Shard& shard) -> Result<std::unique_ptr<ShardLocal>> {
-        auto opened = ShardStore::open(shard, *all, options, f.keys);
+        auto opened = ShardStore::open(shard, *all, *handles, options, f.keys);
         if (!opened) return fail(opened.error());
         auto context = std::make_unique<ShardContext>();
         context->store = std::move(*opened);
@@ -124,6 +130,7 @@ TEST(ShardStoreTest, PeriodicSweepRemovesExpiredTempRecordsOnEveryShard) {
     EXPECT_TRUE(vmx::testing::wait_until([&] { return swept() == 4; }));
     engine.request_stop();
     engine.join();
+    handles.reset();
     all.reset();  // one open per environment per process: close before looking directly
     for (std::uint32_t segment = 0; segment < 4; ++segment) {
         EXPECT_FALSE(f.temp_present(segment, expired[segment])) << "segment " << segment;
@@ -139,6 +146,7 @@ TEST(ShardStoreTest, WritesReportDurabilityOnTheShardThread) {
     ShardStoreOptions options;
     options.sweep_interval_ms = 0;
     auto all = f.open_all();
+    auto handles = f.open_handles(*all);
     Engine engine(two_shards(), {}, nullptr, [&](Shard& shard, Message&) {
         ShardStore* store = ShardContext::of(shard).store.get();
         const std::uint32_t segment = store->envs().segments().front();
@@ -159,7 +167,7 @@ TEST(ShardStoreTest, WritesReportDurabilityOnTheShardThread) {
         }
     });
     engine.set_shard_local([&](Shard& shard) -> Result<std::unique_ptr<ShardLocal>> {
-        auto opened = ShardStore::open(shard, *all, options, f.keys);
+        auto opened = ShardStore::open(shard, *all, *handles, options, f.keys);
         if (!opened) return fail(opened.error());
         auto context = std::make_unique<ShardContext>();
         context->store = std::move(*opened);

@@ -1,0 +1,31 @@
+// Segment databases (see segment_handles.h).
+#include "appliance/segment_handles.h"
+
+#include "store/mailbox.h"
+
+namespace vmx {
+
+Result<StoreHandles> StoreHandles::open(const store::StoreEnvironments& envs, const store::TempOptions& temp_options) {
+    StoreHandles out;
+    for (std::uint32_t s = 0; s < envs.segments(); ++s) {
+        SegmentHandles h;
+        h.segment = s;
+        store::Env& mail = *envs.env(s, store::SegmentKind::mail);
+        auto mailboxes = store::open_mailbox_dbi(mail);
+        if (!mailboxes) return fail(mailboxes.error());
+        h.mailboxes = *mailboxes;
+        auto markers = store::DeliveryMarkers::open(mail);
+        if (!markers) return fail(markers.error());
+        h.markers = *markers;
+        auto queue = store::Queue::open(*envs.env(s, store::SegmentKind::smtp_in), store::QueueKind::smtp_in, s);
+        if (!queue) return fail(queue.error());
+        h.smtp_in = std::make_unique<store::Queue>(std::move(*queue));
+        auto temp = store::TempStore::open(*envs.env(s, store::SegmentKind::temp), s, temp_options);
+        if (!temp) return fail(temp.error());
+        h.temp = std::make_unique<store::TempStore>(std::move(*temp));
+        out.segments_.push_back(std::move(h));
+    }
+    return out;
+}
+
+}  // namespace vmx
