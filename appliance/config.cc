@@ -180,6 +180,7 @@ constexpr std::array kParams{
     text(        "keys",   "master_key_file",           "var/master.key",                 &C::master_key_file),
     text(        "tls",    "cert",                      "var/tls/cert.pem",               &C::tls_cert),
     text(        "tls",    "key",                       "var/tls/key.pem",                &C::tls_key),
+    text(        "smtp",   "hostname",                  "localhost",                      &C::hostname),
     listener(              "smtp"),            // the order of these four rows is the order of
     listener(              "submission_tls"),  // Config::listeners
     listener(              "submission"),

@@ -29,6 +29,7 @@ struct Config {
     std::string master_key_file;            // [keys] master_key_file
     std::string tls_cert;                   // [tls] cert
     std::string tls_key;                    // [tls] key
+    std::string hostname;                   // [smtp] hostname: this server's name in SMTP greetings and Received:
     std::vector<ListenerConfig> listeners;  // [listen]: the keys present, in the order smtp,
                                             // submission_tls, submission, pop3s; addresses distinct
     std::string admin_socket;               // [admin] socket

@@ -1,18 +1,26 @@
-// What the appliance keeps per shard (the shard's ShardLocal): its store side and its live
-// sessions. Built on the shard thread at setup, reached through Shard::local(); shard thread only.
+// What the appliance keeps per shard (the shard's ShardLocal): its store side, mailbox writes,
+// local delivery and live sessions. Built on the shard thread at setup, reached through
+// Shard::local(); shard thread only.
 #pragma once
 
 #include <memory>
 
+#include "appliance/local_delivery.h"
+#include "appliance/mailbox_writes.h"
 #include "appliance/sessions.h"
 #include "appliance/shard_store.h"
 #include "core/shard.h"
+#include "store/lmdb.h"
 
 namespace vmx {
 
 struct ShardContext final : ShardLocal {
-    std::unique_ptr<ShardStore> store;        // destroyed last: its lane finishes queued writes
+    // Destroyed in reverse order: the store last, so its lane finishes the writes queued by the others.
+    std::unique_ptr<ShardStore> store;
+    std::unique_ptr<MailboxWrites> writes;
+    std::unique_ptr<LocalDelivery> delivery;
     std::unique_ptr<ShardSessions> sessions;
+    store::Env* directory_env = nullptr;  // the global directory, read by this shard
 
     static ShardContext& of(Shard& shard) { return *static_cast<ShardContext*>(shard.local()); }
 };

@@ -17,6 +17,9 @@
 #include "appliance/admin_server.h"
 #include "appliance/audit_log.h"
 #include "appliance/config.h"
+#include "core/patterns.h"
+#include "net/smtp/session.h"
+#include "net/tls/tls_context.h"
 #include "appliance/directory.h"
 #include "appliance/key_service.h"
 #include "appliance/messages.h"
@@ -24,7 +27,7 @@
 #include "appliance/sessions.h"
 #include "appliance/shard_context.h"
 #include "appliance/shard_store.h"
-#include "appliance/unavailable_service.h"
+#include "appliance/listeners.h"
 #include "core/control_loop.h"
 #include "core/engine.h"
 #include "core/log.h"
@@ -52,15 +55,6 @@ void raise_descriptor_limit() {
         rl.rlim_cur = rl.rlim_max;
         setrlimit(RLIMIT_NOFILE, &rl);
     }
-}
-
-std::vector<ListenerSpec> listener_specs(const Config& config) {
-    std::vector<ListenerSpec> specs;
-    for (const ListenerConfig& l : config.listeners) {
-        std::string greeting = unavailable_greeting(l.name);
-        specs.push_back({l.name, l.address, [greeting](Shard&) { return std::make_unique<UnavailableService>(greeting); }});
-    }
-    return specs;
 }
 
 // The master key from a systemd credential when the unit passes one, else from the configured
@@ -136,11 +130,34 @@ int run_daemon(const Config& config) {
                                  " (a folder from an older version: run vaultmx -c FILE init once)",
                              exit_config);
 
+    // TLS for STARTTLS and the implicit-TLS ports: the configured certificate, or none at all
+    // (STARTTLS is then not offered) when neither file exists yet.
+    std::shared_ptr<const net::TlsServerContext> tls;
+    if (std::filesystem::exists(config.tls_cert) || std::filesystem::exists(config.tls_key)) {
+        net::TlsServerOptions tls_options;
+        tls_options.certificate = {config.tls_cert, config.tls_key};
+        std::string detail;
+        auto made = net::TlsServerContext::create(tls_options, detail);
+        if (!made) return start_failure("tls: " + (detail.empty() ? made.error().message() : detail), exit_config);
+        tls = std::move(*made);
+    } else {
+        log_event(LogLevel::warn, "tls.unavailable", "cert=\"{}\" reason=absent (STARTTLS not offered; create one with vaultmx init --self-signed)",
+                  config.tls_cert);
+    }
+    if (!matches(Pattern::domain, config.hostname))
+        return start_failure("smtp.hostname: " + config.hostname + ": invalid domain", exit_config);
+    ListenerDeps deps{config, *directory, tls, {}};
+    deps.smtp.options.hostname = config.hostname;
+    deps.smtp.options.starttls = tls ? smtp::StartTls::offered : smtp::StartTls::unavailable;
+    deps.smtp.tls = tls;
+
     raise_descriptor_limit();
     // Shards take each new key snapshot from the control thread (created keys, rotations).
-    Engine engine(config.engine, listener_specs(config), sink->get(), [](Shard& shard, Message& m) {
+    Engine engine(config.engine, listener_specs(deps), sink->get(), [](Shard& shard, Message& m) {
         ShardContext& context = ShardContext::of(shard);
-        if (m.kind == message_keys_updated && m.payload) {
+        if (m.kind == message_deliver || m.kind == message_delivered) {
+            context.delivery->on_message(m);
+        } else if (m.kind == message_keys_updated && m.payload) {
             context.store->set_keys(std::move(static_cast<KeysUpdated*>(m.payload.get())->keys));
         } else if (m.kind == message_logout_user) {
             const std::size_t ended = context.sessions->logout(m.a);
@@ -158,12 +175,23 @@ int run_daemon(const Config& config) {
     if (!handles) return start_failure("store: cannot open the segment databases in " + config.data_dir + ": " + handles.error().message(), exit_runtime);
     StoreHandles& store_handles = *handles;
     const auto first_keys = keys.snapshot();
-    engine.set_shard_local([&all_envs, &store_handles, store_options, first_keys](Shard& shard) -> Result<std::unique_ptr<ShardLocal>> {
+    const Directory& shared_directory = *directory;
+    store::Env& directory_store = **directory_env;
+    engine.set_shard_local([&all_envs, &store_handles, store_options, first_keys, &shared_directory,
+                            &directory_store](Shard& shard) -> Result<std::unique_ptr<ShardLocal>> {
         auto shard_store = ShardStore::open(shard, all_envs, store_handles, store_options, first_keys);
         if (!shard_store) return fail(shard_store.error());
         auto context = std::make_unique<ShardContext>();
         context->store = std::move(*shard_store);
+        context->writes = std::make_unique<MailboxWrites>(*context->store);
+        context->delivery = std::make_unique<LocalDelivery>(shard, *context->store, *context->writes, shared_directory,
+                                                            directory_store);
         context->sessions = std::make_unique<ShardSessions>(shard);
+        context->directory_env = &directory_store;
+        // Hand-offs left by the last run go out at the first turn of the loop, when every shard
+        // can receive them.
+        LocalDelivery* delivery = context->delivery.get();
+        shard.schedule(0, [delivery](Shard&) { delivery->recover(); });
         return std::unique_ptr<ShardLocal>(std::move(context));
     });
     // Signals are blocked before the ports open: a stop that arrives as soon as a client can

@@ -15,16 +15,22 @@ std::uint16_t SocketAddress::port() const noexcept {
     return 0;
 }
 
-std::string SocketAddress::to_string() const {
-    char host[INET6_ADDRSTRLEN] = {};
+std::string SocketAddress::host() const {
+    char text[INET6_ADDRSTRLEN] = {};
     if (family() == AF_INET) {
-        inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&storage)->sin_addr, host, sizeof host);
-        return std::string(host) + ":" + std::to_string(port());
+        inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&storage)->sin_addr, text, sizeof text);
+        return text;
     }
     if (family() == AF_INET6) {
-        inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&storage)->sin6_addr, host, sizeof host);
-        return "[" + std::string(host) + "]:" + std::to_string(port());
+        inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&storage)->sin6_addr, text, sizeof text);
+        return text;
     }
+    return "unknown";
+}
+
+std::string SocketAddress::to_string() const {
+    if (family() == AF_INET) return host() + ":" + std::to_string(port());
+    if (family() == AF_INET6) return "[" + host() + "]:" + std::to_string(port());
     return "unknown";
 }
 

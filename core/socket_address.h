@@ -20,6 +20,7 @@ struct SocketAddress {
     int family() const noexcept { return storage.ss_family; }
     std::uint16_t port() const noexcept;
     std::string to_string() const;  // "127.0.0.1:25" or "[::1]:25"
+    std::string host() const;       // "127.0.0.1" or "::1"
     const sockaddr* raw() const noexcept { return reinterpret_cast<const sockaddr*>(&storage); }
 };
 

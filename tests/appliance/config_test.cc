@@ -65,6 +65,7 @@ constexpr std::string_view kAllKeys[] = {
     "engine.idle_timeout_s", "engine.session_timeout_s",         "engine.grace_period_s",
     "engine.inbox_capacity", "engine.pin_threads",               "paths.data",
     "keys.master_key_file",  "tls.cert",                         "tls.key",
+    "smtp.hostname",
     "listen.smtp",           "listen.submission_tls",            "listen.submission",
     "listen.pop3s",          "admin.socket",                     "metrics.listen",
     "log.dir",               "log.level",                        "auth.argon2_memory_kib",

@@ -1,0 +1,21 @@
+// Listener wiring (see listeners.h).
+#include "appliance/listeners.h"
+
+#include "appliance/unavailable_service.h"
+
+namespace vmx {
+
+std::vector<ListenerSpec> listener_specs(const ListenerDeps& deps) {
+    std::vector<ListenerSpec> specs;
+    for (const ListenerConfig& l : deps.config.listeners) {
+        if (l.name == "smtp") {
+            specs.push_back({l.name, l.address, smtp_inbound_factory(deps.smtp, deps.directory)});
+            continue;
+        }
+        std::string greeting = unavailable_greeting(l.name);
+        specs.push_back({l.name, l.address, [greeting](Shard&) { return std::make_unique<UnavailableService>(greeting); }});
+    }
+    return specs;
+}
+
+}  // namespace vmx

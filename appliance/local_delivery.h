@@ -1,0 +1,101 @@
+// Local delivery: an accepted message is written once to the accepting shard's smtp-in queue (the
+// SMTP 250 waits for that write to be durable), then handed to the shard that owns each recipient's
+// mailbox, which appends it exactly once (the delivery marker commits with the append, store/queue.h)
+// and reports back; the queue entry is updated, retried later for temporary failures, and removed
+// when every recipient is done. At start-up every shard re-runs the hand-offs its queues still hold,
+// so a crash anywhere in between delivers each message to each recipient exactly once.
+// Threads: one LocalDelivery per shard, shard thread only; shards talk by messages whose payloads
+// are values or immutable bodies (shared_ptr<const std::string>).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "appliance/directory.h"
+#include "appliance/mailbox_writes.h"
+#include "appliance/shard_store.h"
+#include "core/message.h"
+#include "core/shard.h"
+#include "store/envelope.h"
+
+namespace vmx {
+
+constexpr MessageKind message_deliver = static_cast<MessageKind>(static_cast<std::uint32_t>(MessageKind::user) + 20);
+constexpr MessageKind message_delivered = static_cast<MessageKind>(static_cast<std::uint32_t>(MessageKind::user) + 21);
+
+enum class AcceptOutcome : std::uint8_t { stored, failed, full };
+
+struct DeliveryOptions {
+    std::uint32_t retry_first_s = 300;        // first retry after a temporary failure, doubling...
+    std::uint32_t retry_max_s = 3600;         // ...up to this
+    std::uint32_t give_up_after_s = 5 * 86400;  // then the recipient fails permanently (bounce)
+};
+
+struct DeliveryStats {
+    std::uint64_t accepted = 0;       // messages durably queued
+    std::uint64_t delivered = 0;      // recipients delivered (markers written with the append)
+    std::uint64_t duplicates = 0;     // hand-offs found already delivered (after a crash)
+    std::uint64_t temp_failures = 0;
+    std::uint64_t perm_failures = 0;
+    std::uint64_t removed = 0;        // queue entries finished
+    std::uint64_t recovered = 0;      // entries picked up again at start-up
+};
+
+class LocalDelivery {
+public:
+    LocalDelivery(Shard& shard, ShardStore& store, MailboxWrites& writes, const Directory& directory,
+                  store::Env& directory_env, DeliveryOptions options = {});
+
+    // The queue id the next accepted message will get on this shard (for its Received: header).
+    std::string next_queue_id();
+    // Writes the message to this shard's smtp-in queue; `done` runs once it is durable (stored) or
+    // not (failed, full). Delivery to the mailboxes follows on its own.
+    void accept(store::Envelope envelope, std::shared_ptr<const std::string> body,
+                std::function<void(AcceptOutcome, const std::string& queue_id)> done);
+    // Picks up every entry this shard's queues still hold (call once, at the first loop turn).
+    void recover();
+    // message_deliver and message_delivered addressed to this shard.
+    void on_message(Message& m);
+
+    const DeliveryStats& stats() const noexcept { return stats_; }
+    std::size_t entries_in_memory() const noexcept { return entries_.size(); }
+
+private:
+    struct Entry {
+        std::uint32_t segment = 0;
+        std::uint64_t id = 0;
+        store::Envelope envelope;
+        std::shared_ptr<const std::string> body;
+        std::size_t outstanding = 0;   // recipients handed off and not yet reported
+        bool retry_scheduled = false;
+        bool writing = false;          // an update or removal is with the lane
+    };
+    using Key = std::pair<std::uint32_t, std::uint64_t>;
+
+    void hand_off(Entry& entry);
+    void apply_outcomes(std::uint32_t segment, std::uint64_t id,
+                        const std::vector<std::tuple<std::uint16_t, store::RecipientState, std::string>>& outcomes);
+    void settle(const Key& key);
+    void schedule_retry(const Key& key, std::int64_t at_unix);
+    // Owner side.
+    struct Work;
+    void deliver(std::shared_ptr<Work> work);
+    void deliver_one(const std::shared_ptr<Work>& work, std::size_t i);
+    void report(const std::shared_ptr<Work>& work);
+
+    Shard& shard_;
+    ShardStore& store_;
+    MailboxWrites& writes_;
+    const Directory& directory_;
+    store::Env& directory_env_;
+    DeliveryOptions options_;
+    std::map<Key, Entry> entries_;
+    std::size_t next_segment_ = 0;  // round robin over the owned segments
+    DeliveryStats stats_;
+};
+
+}  // namespace vmx

@@ -1,0 +1,79 @@
+// Changes to the mailboxes of the segments a shard owns (appends from delivery, trash and restore
+// from POP3 and the admin), through the shard's store lane. A mailbox has one change in flight at a
+// time (store::MailboxWriter's rule); further changes wait in that mailbox's queue while other
+// mailboxes share the lane's group commit. A writer lives only while its mailbox has work queued,
+// so idle mailboxes cost nothing. Shard thread only.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "appliance/shard_store.h"
+#include "core/result.h"
+#include "store/mailbox.h"
+#include "store/queue.h"
+
+namespace vmx {
+
+// The outcome of one change: the message id it concerns, or the error (store::StoreErrc::over_quota,
+// not_found, invalid_request, a lane error).
+using MailboxDone = std::function<void(Result<std::uint64_t>)>;
+
+struct MailboxWritesStats {
+    std::uint64_t appended = 0;
+    std::uint64_t trashed = 0;
+    std::uint64_t restored = 0;
+    std::uint64_t failed = 0;
+};
+
+class MailboxWrites {
+public:
+    explicit MailboxWrites(ShardStore& store) : store_(store) {}
+
+    // Appends a body. With a marker, the marker is written in the same transaction (the exactly-once
+    // hand-off of store/queue.h); the caller checked that it is not already there.
+    void append(const store::MailboxRef& box, std::shared_ptr<const std::string> body, store::AppendOptions options,
+                std::optional<store::DeliveryMarker> marker, MailboxDone done);
+    void move_to_trash(const store::MailboxRef& box, std::uint64_t message_id, std::int64_t now_unix, MailboxDone done);
+    void restore(const store::MailboxRef& box, std::uint64_t message_id, MailboxDone done);
+
+    // Markers of hand-offs submitted and not yet reported (part of the exactly-once check).
+    bool marker_in_flight(const store::DeliveryMarker& marker) const;
+    std::size_t busy_mailboxes() const noexcept { return boxes_.size(); }
+    const MailboxWritesStats& stats() const noexcept { return stats_; }
+
+private:
+    enum class Kind : std::uint8_t { append, trash, restore };
+    struct Change {
+        Kind kind = Kind::append;
+        std::shared_ptr<const std::string> body;
+        store::AppendOptions options;
+        std::optional<store::DeliveryMarker> marker;
+        std::uint64_t message_id = 0;
+        std::int64_t now_unix = 0;
+        MailboxDone done;
+    };
+    struct Box {
+        store::MailboxRef ref;
+        std::optional<store::MailboxWriter> writer;
+        std::deque<Change> queue;
+        bool in_flight = false;
+    };
+
+    void enqueue(const store::MailboxRef& box, Change change);
+    void pump(std::uint64_t user_id);
+    Result<store::MailboxChange> plan(Box& box, Change& change);
+    void finish(std::uint64_t user_id, const store::WriteResult& result);
+
+    ShardStore& store_;
+    std::unordered_map<std::uint64_t, Box> boxes_;  // by user id; present while work is queued
+    std::vector<store::DeliveryMarker> markers_in_flight_;
+    MailboxWritesStats stats_;
+};
+
+}  // namespace vmx
