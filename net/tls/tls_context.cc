@@ -1,0 +1,180 @@
+// TLS contexts: policy (versions, suites, groups), certificates, SNI selection and resumption set
+// once on the main thread. After create() returns nothing here is written again, so the shards
+// share the contexts read-only.
+#include "net/tls/tls_context.h"
+
+// options.h first: it fixes the build configuration (and struct layouts) the other headers follow.
+#include <wolfssl/options.h>
+#include <wolfssl/ssl.h>
+
+#include <algorithm>
+#include <cctype>
+#include <string_view>
+
+#include "crypto/tls_crypto_device.h"
+#include "net/errc.h"
+
+namespace vmx::net {
+
+const char* const tls_cipher_list =
+    "TLS13-AES256-GCM-SHA384:TLS13-AES128-GCM-SHA256:TLS13-CHACHA20-POLY1305-SHA256:"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+
+void WolfCtxDeleter::operator()(WOLFSSL_CTX* ctx) const noexcept {
+    wolfSSL_CTX_free(ctx);
+    wolfSSL_Cleanup();  // pairs with the wolfSSL_Init() of make_ctx (reference counted)
+}
+
+namespace {
+
+std::string wolf_error_text(int code) {
+    char text[WOLFSSL_MAX_ERROR_SZ] = {};
+    wolfSSL_ERR_error_string_n(static_cast<unsigned long>(code < 0 ? -code : code), text, sizeof text);
+    return std::string(text) + " (" + std::to_string(code) + ")";
+}
+
+Unexpected<std::error_code> fail_with(NetErrc code, std::string& detail, std::string text) {
+    detail = std::move(text);
+    return fail(code);
+}
+
+std::string lower_case(std::string_view name) {
+    std::string s(name);
+    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return s;
+}
+
+// ECDHE groups: X25519 first (fast, constant time), then the NIST curves clients commonly offer.
+Result<void> set_policy(WOLFSSL_CTX* ctx, std::string& detail) {
+    if (wolfSSL_CTX_SetMinVersion(ctx, WOLFSSL_TLSV1_2) != WOLFSSL_SUCCESS)
+        return fail_with(NetErrc::tls_setup_failed, detail, "TLS: cannot set the minimum version to TLS 1.2");
+    if (wolfSSL_CTX_set_cipher_list(ctx, tls_cipher_list) != WOLFSSL_SUCCESS)
+        return fail_with(NetErrc::tls_setup_failed, detail, "TLS: the cipher list was refused");
+    int groups[] = {WOLFSSL_ECC_X25519, WOLFSSL_ECC_SECP256R1, WOLFSSL_ECC_SECP384R1};
+    if (wolfSSL_CTX_set_groups(ctx, groups, 3) != WOLFSSL_SUCCESS)
+        return fail_with(NetErrc::tls_setup_failed, detail, "TLS: the ECDHE groups were refused");
+    if (auto r = crypto::use_tls_crypto_device(ctx); !r)
+        return fail_with(NetErrc::tls_setup_failed, detail, "TLS: crypto device: " + r.error().message());
+    return {};
+}
+
+Result<WolfCtxPtr> make_ctx(WOLFSSL_METHOD* method, std::string& detail) {
+    wolfSSL_Init();  // reference counted; released by WolfCtxDeleter
+    WolfCtxPtr ctx(wolfSSL_CTX_new(method));
+    if (!ctx) {
+        wolfSSL_Cleanup();
+        return fail_with(NetErrc::tls_setup_failed, detail, "TLS: wolfSSL_CTX_new failed");
+    }
+    if (auto r = set_policy(ctx.get(), detail); !r) return fail(r.error());
+    return ctx;
+}
+
+Result<void> load_certificate(WOLFSSL_CTX* ctx, const TlsCertificatePaths& paths, std::string& detail) {
+    int rc = wolfSSL_CTX_use_certificate_chain_file(ctx, paths.chain_path.c_str());
+    if (rc != WOLFSSL_SUCCESS)
+        return fail_with(NetErrc::tls_certificate_invalid, detail,
+                         "TLS certificate chain " + paths.chain_path + ": " + wolf_error_text(rc));
+    rc = wolfSSL_CTX_use_PrivateKey_file(ctx, paths.key_path.c_str(), WOLFSSL_FILETYPE_PEM);
+    if (rc != WOLFSSL_SUCCESS)
+        return fail_with(NetErrc::tls_key_invalid, detail, "TLS private key " + paths.key_path + ": " + wolf_error_text(rc));
+    if (wolfSSL_CTX_check_private_key(ctx) != WOLFSSL_SUCCESS)
+        return fail_with(NetErrc::tls_key_mismatch, detail,
+                         "TLS private key " + paths.key_path + " does not match certificate " + paths.chain_path);
+    return {};
+}
+
+Result<WolfCtxPtr> make_server_ctx(const TlsServerOptions& o, const TlsCertificatePaths& paths, std::string& detail) {
+    auto ctx = make_ctx(wolfSSLv23_server_method(), detail);
+    if (!ctx) return ctx;
+    WOLFSSL_CTX* raw = ctx->get();
+    if (auto r = load_certificate(raw, paths, detail); !r) return fail(r.error());
+    if (!o.session_tickets) {
+        wolfSSL_CTX_NoTicketTLSv12(raw);
+        wolfSSL_CTX_no_ticket_TLSv13(raw);
+    } else {
+        wolfSSL_CTX_set_TicketHint(raw, static_cast<int>(o.ticket_lifetime_s));
+    }
+    if (!o.session_id_cache) wolfSSL_CTX_set_session_cache_mode(raw, WOLFSSL_SESS_CACHE_OFF);
+    return ctx;
+}
+
+// wolfSSL calls this while parsing the ClientHello, before it picks the certificate: a configured
+// name moves the session onto that name's context; any other name (or none) keeps the default,
+// as mail clients often send an IP address or the MX name they were given.
+int on_server_name(WOLFSSL* ssl, int* /*alert*/, void* arg) {
+    const auto* self = static_cast<const TlsServerContext*>(arg);
+    const char* name = wolfSSL_get_servername(ssl, WOLFSSL_SNI_HOST_NAME);
+    if (name == nullptr) return 0;
+    if (WOLFSSL_CTX* ctx = self->for_server_name(name)) wolfSSL_set_SSL_CTX(ssl, ctx);
+    return 0;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- server
+
+Result<std::shared_ptr<const TlsServerContext>> TlsServerContext::create(const TlsServerOptions& options,
+                                                                         std::string& detail) {
+    if (options.sni.size() > tls_sni_names_max)
+        return fail_with(NetErrc::tls_setup_failed, detail, "TLS: more than " + std::to_string(tls_sni_names_max) + " SNI names");
+    std::shared_ptr<TlsServerContext> self(new TlsServerContext());
+    auto ctx = make_server_ctx(options, options.certificate, detail);
+    if (!ctx) return fail(ctx.error());
+    self->default_ = std::move(*ctx);
+    for (const auto& [name, paths] : options.sni) {
+        if (name.empty() || name.size() > tls_server_name_bytes_max)
+            return fail_with(NetErrc::tls_setup_failed, detail, "TLS: SNI name '" + name + "' is empty or too long");
+        auto named = make_server_ctx(options, paths, detail);
+        if (!named) return fail(named.error());
+        self->by_name_.emplace(lower_case(name), std::move(*named));
+    }
+    if (!self->by_name_.empty()) {
+        wolfSSL_CTX_set_servername_callback(self->default_.get(), on_server_name);
+        wolfSSL_CTX_set_servername_arg(self->default_.get(), self.get());
+    }
+    return std::shared_ptr<const TlsServerContext>(std::move(self));
+}
+
+TlsServerContext::~TlsServerContext() = default;
+
+WOLFSSL_CTX* TlsServerContext::for_server_name(const char* name) const noexcept {
+    char lowered[tls_server_name_bytes_max + 1];
+    std::size_t n = 0;
+    for (; name[n] != '\0'; ++n) {
+        if (n == tls_server_name_bytes_max) return nullptr;
+        lowered[n] = static_cast<char>(std::tolower(static_cast<unsigned char>(name[n])));
+    }
+    const auto it = by_name_.find(std::string_view(lowered, n));
+    return it == by_name_.end() ? nullptr : it->second.get();
+}
+
+// ---------------------------------------------------------------- client
+
+Result<std::shared_ptr<const TlsClientContext>> TlsClientContext::create(const TlsClientOptions& options,
+                                                                         std::string& detail) {
+    std::shared_ptr<TlsClientContext> self(new TlsClientContext());
+    auto ctx = make_ctx(wolfSSLv23_client_method(), detail);
+    if (!ctx) return fail(ctx.error());
+    self->ctx_ = std::move(*ctx);
+    self->verify_ = options.verify;
+    WOLFSSL_CTX* raw = self->ctx_.get();
+    if (options.verify == TlsVerify::peer) {
+        const int rc = options.ca_file.empty() ? wolfSSL_CTX_load_system_CA_certs(raw)
+                                               : wolfSSL_CTX_load_verify_locations(raw, options.ca_file.c_str(), nullptr);
+        if (rc != WOLFSSL_SUCCESS)
+            return fail_with(NetErrc::tls_certificate_invalid, detail,
+                             "TLS trust anchors " + (options.ca_file.empty() ? std::string("(system)") : options.ca_file) +
+                                 ": " + wolf_error_text(rc));
+        wolfSSL_CTX_set_verify(raw, WOLFSSL_VERIFY_PEER, nullptr);
+    } else {
+        wolfSSL_CTX_set_verify(raw, WOLFSSL_VERIFY_NONE, nullptr);
+    }
+    if (!options.session_resumption) wolfSSL_CTX_set_session_cache_mode(raw, WOLFSSL_SESS_CACHE_OFF);
+    return std::shared_ptr<const TlsClientContext>(std::move(self));
+}
+
+TlsClientContext::~TlsClientContext() = default;
+
+}  // namespace vmx::net
