@@ -9,8 +9,10 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
 #include <string_view>
 
+#include "core/c_free.h"
 #include "crypto/tls_crypto_device.h"
 #include "net/errc.h"
 
@@ -46,15 +48,26 @@ std::string lower_case(std::string_view name) {
     return s;
 }
 
-// ECDHE groups: X25519 first (fast, constant time), then the NIST curves clients commonly offer.
+// Versions and suites. ECDHE groups: X25519 first (fast, constant time), then the NIST curves clients commonly offer.
 Result<void> set_policy(WOLFSSL_CTX* ctx, std::string& detail) {
     if (wolfSSL_CTX_SetMinVersion(ctx, WOLFSSL_TLSV1_2) != WOLFSSL_SUCCESS)
         return fail_with(NetErrc::tls_setup_failed, detail, "TLS: cannot set the minimum version to TLS 1.2");
     if (wolfSSL_CTX_set_cipher_list(ctx, tls_cipher_list) != WOLFSSL_SUCCESS)
         return fail_with(NetErrc::tls_setup_failed, detail, "TLS: the cipher list was refused");
     int groups[] = {WOLFSSL_ECC_X25519, WOLFSSL_ECC_SECP256R1, WOLFSSL_ECC_SECP384R1};
-    if (wolfSSL_CTX_set_groups(ctx, groups, 3) != WOLFSSL_SUCCESS)
-        return fail_with(NetErrc::tls_setup_failed, detail, "TLS: the ECDHE groups were refused");
+    // set_groups needs a method that allows TLS 1.3; a TLS 1.2-only client names its curves instead.
+    if (wolfSSL_CTX_set_groups(ctx, groups, 3) != WOLFSSL_SUCCESS) {
+        for (const int group : groups) {
+            if (wolfSSL_CTX_UseSupportedCurve(ctx, static_cast<word16>(group)) != WOLFSSL_SUCCESS)
+                return fail_with(NetErrc::tls_setup_failed, detail, "TLS: the ECDHE groups were refused");
+        }
+    }
+    return {};
+}
+
+// Attached last: a key loaded while the context has a device id is taken for a device-held key,
+// and wolfSSL then skips the key/certificate match check.
+Result<void> attach_device(WOLFSSL_CTX* ctx, std::string& detail) {
     if (auto r = crypto::use_tls_crypto_device(ctx); !r)
         return fail_with(NetErrc::tls_setup_failed, detail, "TLS: crypto device: " + r.error().message());
     return {};
@@ -71,6 +84,58 @@ Result<WolfCtxPtr> make_ctx(WOLFSSL_METHOD* method, std::string& detail) {
     return ctx;
 }
 
+// A handshake in memory between `server` and a throw-away client: wolfSSL 5.5's
+// check_private_key passes any EC key, but a client verifies the server's signature with the
+// certificate's public key, so a key that does not belong to the certificate fails here.
+struct MemoryPipe {
+    std::string bytes;
+    static int recv(WOLFSSL*, char* buf, int size, void* ctx) {
+        auto& p = *static_cast<MemoryPipe*>(ctx);
+        if (p.bytes.empty()) return WOLFSSL_CBIO_ERR_WANT_READ;
+        const std::size_t n = std::min(p.bytes.size(), static_cast<std::size_t>(size));
+        std::memcpy(buf, p.bytes.data(), n);
+        p.bytes.erase(0, n);
+        return static_cast<int>(n);
+    }
+    static int send(WOLFSSL*, char* buf, int size, void* ctx) {
+        static_cast<MemoryPipe*>(ctx)->bytes.append(buf, static_cast<std::size_t>(size));
+        return size;
+    }
+};
+
+using SslPtr = std::unique_ptr<WOLFSSL, CFree<wolfSSL_free>>;
+
+SslPtr memory_ssl(WOLFSSL_CTX* ctx, MemoryPipe& in, MemoryPipe& out) {
+    SslPtr ssl(wolfSSL_new(ctx));
+    if (!ssl) return ssl;
+    wolfSSL_SSLSetIORecv(ssl.get(), MemoryPipe::recv);
+    wolfSSL_SSLSetIOSend(ssl.get(), MemoryPipe::send);
+    wolfSSL_SetIOReadCtx(ssl.get(), &in);
+    wolfSSL_SetIOWriteCtx(ssl.get(), &out);
+    return ssl;
+}
+
+bool key_signs_for_certificate(WOLFSSL_CTX* server_ctx) {
+    wolfSSL_Init();  // released by client_ctx's deleter
+    WolfCtxPtr client_ctx(wolfSSL_CTX_new(wolfSSLv23_client_method()));
+    if (!client_ctx) return false;
+    wolfSSL_CTX_set_verify(client_ctx.get(), WOLFSSL_VERIFY_NONE, nullptr);
+    MemoryPipe to_server;
+    MemoryPipe to_client;
+    SslPtr client = memory_ssl(client_ctx.get(), to_client, to_server);
+    SslPtr server = memory_ssl(server_ctx, to_server, to_client);
+    if (!client || !server) return false;
+    bool client_done = false;
+    bool server_done = false;
+    for (int round = 0; round < 8 && !(client_done && server_done); ++round) {
+        if (!client_done) client_done = wolfSSL_connect(client.get()) == WOLFSSL_SUCCESS;
+        if (!server_done) server_done = wolfSSL_accept(server.get()) == WOLFSSL_SUCCESS;
+    }
+    while (wolfSSL_ERR_get_error() != 0) {
+    }  // leave the thread's error queue empty for the next caller
+    return client_done && server_done;
+}
+
 Result<void> load_certificate(WOLFSSL_CTX* ctx, const TlsCertificatePaths& paths, std::string& detail) {
     int rc = wolfSSL_CTX_use_certificate_chain_file(ctx, paths.chain_path.c_str());
     if (rc != WOLFSSL_SUCCESS)
@@ -79,7 +144,7 @@ Result<void> load_certificate(WOLFSSL_CTX* ctx, const TlsCertificatePaths& paths
     rc = wolfSSL_CTX_use_PrivateKey_file(ctx, paths.key_path.c_str(), WOLFSSL_FILETYPE_PEM);
     if (rc != WOLFSSL_SUCCESS)
         return fail_with(NetErrc::tls_key_invalid, detail, "TLS private key " + paths.key_path + ": " + wolf_error_text(rc));
-    if (wolfSSL_CTX_check_private_key(ctx) != WOLFSSL_SUCCESS)
+    if (wolfSSL_CTX_check_private_key(ctx) != WOLFSSL_SUCCESS || !key_signs_for_certificate(ctx))
         return fail_with(NetErrc::tls_key_mismatch, detail,
                          "TLS private key " + paths.key_path + " does not match certificate " + paths.chain_path);
     return {};
@@ -96,7 +161,9 @@ Result<WolfCtxPtr> make_server_ctx(const TlsServerOptions& o, const TlsCertifica
     } else {
         wolfSSL_CTX_set_TicketHint(raw, static_cast<int>(o.ticket_lifetime_s));
     }
+    (void)wolfSSL_CTX_set_timeout(raw, o.ticket_lifetime_s);  // returns the previous value
     if (!o.session_id_cache) wolfSSL_CTX_set_session_cache_mode(raw, WOLFSSL_SESS_CACHE_OFF);
+    if (auto r = attach_device(raw, detail); !r) return fail(r.error());
     return ctx;
 }
 
@@ -117,6 +184,9 @@ int on_server_name(WOLFSSL* ssl, int* /*alert*/, void* arg) {
 
 Result<std::shared_ptr<const TlsServerContext>> TlsServerContext::create(const TlsServerOptions& options,
                                                                          std::string& detail) {
+    if (options.ticket_lifetime_s == 0 || options.ticket_lifetime_s > tls_ticket_lifetime_s_max)
+        return fail_with(NetErrc::tls_setup_failed, detail,
+                         "TLS: ticket lifetime must be 1 to " + std::to_string(tls_ticket_lifetime_s_max) + " seconds");
     if (options.sni.size() > tls_sni_names_max)
         return fail_with(NetErrc::tls_setup_failed, detail, "TLS: more than " + std::to_string(tls_sni_names_max) + " SNI names");
     std::shared_ptr<TlsServerContext> self(new TlsServerContext());
@@ -155,7 +225,9 @@ WOLFSSL_CTX* TlsServerContext::for_server_name(const char* name) const noexcept 
 Result<std::shared_ptr<const TlsClientContext>> TlsClientContext::create(const TlsClientOptions& options,
                                                                          std::string& detail) {
     std::shared_ptr<TlsClientContext> self(new TlsClientContext());
-    auto ctx = make_ctx(wolfSSLv23_client_method(), detail);
+    auto ctx = make_ctx(options.version_max == TlsVersionMax::tls12 ? wolfTLSv1_2_client_method()
+                                                                    : wolfSSLv23_client_method(),
+                        detail);
     if (!ctx) return fail(ctx.error());
     self->ctx_ = std::move(*ctx);
     self->verify_ = options.verify;
@@ -172,6 +244,7 @@ Result<std::shared_ptr<const TlsClientContext>> TlsClientContext::create(const T
         wolfSSL_CTX_set_verify(raw, WOLFSSL_VERIFY_NONE, nullptr);
     }
     if (!options.session_resumption) wolfSSL_CTX_set_session_cache_mode(raw, WOLFSSL_SESS_CACHE_OFF);
+    if (auto r = attach_device(raw, detail); !r) return fail(r.error());
     return std::shared_ptr<const TlsClientContext>(std::move(self));
 }
 

@@ -20,6 +20,9 @@ namespace vmx::net {
 
 inline constexpr std::size_t tls_sni_names_max = 1024;        // per-domain certificates per listener
 inline constexpr std::size_t tls_server_name_bytes_max = 253;  // RFC 1035, without the final dot
+// wolfSSL 5.5 rotates its ticket key hourly and refuses to resume (a fatal error, not a full
+// handshake) a TLS 1.3 ticket whose lifetime outlasts that key: so one hour at most.
+inline constexpr std::uint32_t tls_ticket_lifetime_s_max = 3600;
 
 struct TlsCertificatePaths {
     std::string chain_path;  // PEM: the leaf first, then its intermediates
@@ -30,7 +33,8 @@ struct TlsServerOptions {
     TlsCertificatePaths certificate;                    // used when SNI names nothing configured
     std::map<std::string, TlsCertificatePaths> sni;     // lower-case host name -> its certificate
     bool session_tickets = true;                        // stateless resumption (RFC 5077, TLS 1.3 PSK)
-    std::uint32_t ticket_lifetime_s = 7200;             // how long a client may resume with a ticket
+    std::uint32_t ticket_lifetime_s = 3600;             // how long a client may resume (tickets and ids),
+                                                        // at most tls_ticket_lifetime_s_max
     bool session_id_cache = true;                       // TLS 1.2 session ids: wolfSSL's process-wide
                                                         // table (fixed size, compiled in)
 };
@@ -71,8 +75,11 @@ enum class TlsVerify : std::uint8_t {
     peer,          // the certificate must chain to a trust anchor and match the server name
 };
 
+enum class TlsVersionMax : std::uint8_t { tls13, tls12 };
+
 struct TlsClientOptions {
     TlsVerify verify = TlsVerify::none;
+    TlsVersionMax version_max = TlsVersionMax::tls13;  // tls12: for a peer whose TLS 1.3 is broken
     std::string ca_file;               // trust anchors (PEM); empty: the system's CA store
     bool session_resumption = true;    // the caller may keep a session and offer it again
 };

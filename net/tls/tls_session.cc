@@ -87,6 +87,10 @@ void TlsSession::clear_outgoing() noexcept {
 
 Unexpected<std::error_code> TlsSession::fail_session(int ret) {
     wolf_error_ = wolfSSL_get_error(ssl_.get(), ret);
+    // The detailed reason sits in the thread's error queue (wolfSSL_get_error gives OpenSSL's
+    // coarse SSL_ERROR_SSL here): keep the last one and leave the queue empty for the next session.
+    for (unsigned long e = wolfSSL_ERR_get_error(); e != 0; e = wolfSSL_ERR_get_error())
+        wolf_error_ = -static_cast<int>(e);
     const bool during_handshake = state_ == TlsState::handshaking;
     state_ = TlsState::failed;
     return fail(during_handshake ? NetErrc::tls_handshake_failed : NetErrc::tls_protocol);
