@@ -8,11 +8,17 @@
 #include <wolfssl/ssl.h>
 
 #include <algorithm>
+#include <array>
+#include <optional>
+#include <span>
 #include <cctype>
 #include <cstring>
 #include <string_view>
 
 #include "core/c_free.h"
+#include "crypto/aead.h"
+#include "crypto/random.h"
+#include "crypto/secret_bytes.h"
 #include "crypto/tls_crypto_device.h"
 #include "net/errc.h"
 
@@ -150,7 +156,60 @@ Result<void> load_certificate(WOLFSSL_CTX* ctx, const TlsCertificatePaths& paths
     return {};
 }
 
-Result<WolfCtxPtr> make_server_ctx(const TlsServerOptions& o, const TlsCertificatePaths& paths, std::string& detail) {
+}  // namespace
+
+// The ticket key: wolfSSL's own ticket callback rotates its key hourly and then fails handshakes
+// (a fatal error while issuing the ticket) once a ticket's lifetime would outlast the key, so we
+// seal tickets ourselves. The key lives as long as the context: a reload that builds a new context
+// rotates it, and tickets sealed under the old one fall back to a full handshake.
+struct TlsServerContext::TicketKey {
+    std::array<std::uint8_t, WOLFSSL_TICKET_NAME_SZ> name{};  // also the session-id context
+    std::optional<crypto::AesGcmKey> key;
+};
+
+namespace {
+
+// wolfSSL hands the ticket in place; its mac field carries our 16-byte GCM tag (the rest zero).
+// The key name and IV are authenticated too, as associated data.
+int on_ticket(WOLFSSL*, unsigned char key_name[WOLFSSL_TICKET_NAME_SZ], unsigned char iv[WOLFSSL_TICKET_IV_SZ],
+              unsigned char mac[WOLFSSL_TICKET_MAC_SZ], int enc, unsigned char* ticket, int in_bytes, int* out_bytes,
+              void* arg) {
+    const auto& k = *static_cast<const TlsServerContext::TicketKey*>(arg);
+    if (in_bytes < 0 || ticket == nullptr || out_bytes == nullptr) return WOLFSSL_TICKET_RET_FATAL;
+    const std::span<std::uint8_t> body(ticket, static_cast<std::size_t>(in_bytes));
+    std::array<std::uint8_t, WOLFSSL_TICKET_NAME_SZ + WOLFSSL_TICKET_IV_SZ> aad{};
+    const std::span<const std::uint8_t, crypto::gcm_iv_bytes> gcm_iv(iv, crypto::gcm_iv_bytes);
+    if (enc) {
+        std::memcpy(key_name, k.name.data(), k.name.size());
+        if (!crypto::random_bytes(std::span<std::uint8_t>(iv, WOLFSSL_TICKET_IV_SZ))) return WOLFSSL_TICKET_RET_FATAL;
+        std::memcpy(aad.data(), key_name, WOLFSSL_TICKET_NAME_SZ);
+        std::memcpy(aad.data() + WOLFSSL_TICKET_NAME_SZ, iv, WOLFSSL_TICKET_IV_SZ);
+        std::memset(mac, 0, WOLFSSL_TICKET_MAC_SZ);
+        crypto::gcm_seal(*k.key, gcm_iv, aad, body, ticket, std::span<std::uint8_t>(mac, crypto::gcm_tag_bytes));
+        *out_bytes = in_bytes;
+        return WOLFSSL_TICKET_RET_OK;
+    }
+    // Another key's ticket (an earlier run, another box) or a forged one: a full handshake, not an error.
+    if (std::memcmp(key_name, k.name.data(), k.name.size()) != 0) return WOLFSSL_TICKET_RET_REJECT;
+    std::memcpy(aad.data(), key_name, WOLFSSL_TICKET_NAME_SZ);
+    std::memcpy(aad.data() + WOLFSSL_TICKET_NAME_SZ, iv, WOLFSSL_TICKET_IV_SZ);
+    if (!crypto::gcm_open(*k.key, gcm_iv, aad, body, ticket, std::span<const std::uint8_t>(mac, crypto::gcm_tag_bytes)))
+        return WOLFSSL_TICKET_RET_REJECT;
+    *out_bytes = in_bytes;
+    return WOLFSSL_TICKET_RET_OK;
+}
+
+Result<std::unique_ptr<TlsServerContext::TicketKey>> make_ticket_key(std::string& detail) {
+    auto k = std::make_unique<TlsServerContext::TicketKey>();
+    auto raw = crypto::SecretBytes::random(crypto::gcm_key_bytes);
+    if (!raw || !crypto::random_bytes(k->name))
+        return fail_with(NetErrc::tls_setup_failed, detail, "TLS: no randomness for the session ticket key");
+    k->key.emplace(std::span<const std::uint8_t, crypto::gcm_key_bytes>(raw->view().data(), crypto::gcm_key_bytes));
+    return k;
+}
+
+Result<WolfCtxPtr> make_server_ctx(const TlsServerOptions& o, const TlsCertificatePaths& paths,
+                                   const TlsServerContext::TicketKey& ticket_key, std::string& detail) {
     auto ctx = make_ctx(wolfSSLv23_server_method(), detail);
     if (!ctx) return ctx;
     WOLFSSL_CTX* raw = ctx->get();
@@ -160,9 +219,14 @@ Result<WolfCtxPtr> make_server_ctx(const TlsServerOptions& o, const TlsCertifica
         wolfSSL_CTX_no_ticket_TLSv13(raw);
     } else {
         wolfSSL_CTX_set_TicketHint(raw, static_cast<int>(o.ticket_lifetime_s));
+        wolfSSL_CTX_set_TicketEncCb(raw, on_ticket);
+        wolfSSL_CTX_set_TicketEncCtx(raw, const_cast<TlsServerContext::TicketKey*>(&ticket_key));
     }
     (void)wolfSSL_CTX_set_timeout(raw, o.ticket_lifetime_s);  // returns the previous value
-    if (!o.session_id_cache) wolfSSL_CTX_set_session_cache_mode(raw, WOLFSSL_SESS_CACHE_OFF);
+    wolfSSL_CTX_set_session_cache_mode(raw, WOLFSSL_SESS_CACHE_OFF);  // see TlsServerOptions
+    if (wolfSSL_CTX_set_session_id_context(raw, ticket_key.name.data(), static_cast<unsigned int>(ticket_key.name.size())) !=
+        WOLFSSL_SUCCESS)
+        return fail_with(NetErrc::tls_setup_failed, detail, "TLS: cannot set the session id context");
     if (auto r = attach_device(raw, detail); !r) return fail(r.error());
     return ctx;
 }
@@ -190,13 +254,16 @@ Result<std::shared_ptr<const TlsServerContext>> TlsServerContext::create(const T
     if (options.sni.size() > tls_sni_names_max)
         return fail_with(NetErrc::tls_setup_failed, detail, "TLS: more than " + std::to_string(tls_sni_names_max) + " SNI names");
     std::shared_ptr<TlsServerContext> self(new TlsServerContext());
-    auto ctx = make_server_ctx(options, options.certificate, detail);
+    auto ticket_key = make_ticket_key(detail);
+    if (!ticket_key) return fail(ticket_key.error());
+    self->ticket_key_ = std::move(*ticket_key);
+    auto ctx = make_server_ctx(options, options.certificate, *self->ticket_key_, detail);
     if (!ctx) return fail(ctx.error());
     self->default_ = std::move(*ctx);
     for (const auto& [name, paths] : options.sni) {
         if (name.empty() || name.size() > tls_server_name_bytes_max)
             return fail_with(NetErrc::tls_setup_failed, detail, "TLS: SNI name '" + name + "' is empty or too long");
-        auto named = make_server_ctx(options, paths, detail);
+        auto named = make_server_ctx(options, paths, *self->ticket_key_, detail);
         if (!named) return fail(named.error());
         self->by_name_.emplace(lower_case(name), std::move(*named));
     }
@@ -243,7 +310,11 @@ Result<std::shared_ptr<const TlsClientContext>> TlsClientContext::create(const T
     } else {
         wolfSSL_CTX_set_verify(raw, WOLFSSL_VERIFY_NONE, nullptr);
     }
-    if (!options.session_resumption) wolfSSL_CTX_set_session_cache_mode(raw, WOLFSSL_SESS_CACHE_OFF);
+    if (!options.session_resumption) {
+        wolfSSL_CTX_set_session_cache_mode(raw, WOLFSSL_SESS_CACHE_OFF);
+    } else if (wolfSSL_CTX_UseSessionTicket(raw) != WOLFSSL_SUCCESS) {  // TLS 1.2 asks for tickets only if told
+        return fail_with(NetErrc::tls_setup_failed, detail, "TLS: cannot ask for session tickets");
+    }
     if (auto r = attach_device(raw, detail); !r) return fail(r.error());
     return std::shared_ptr<const TlsClientContext>(std::move(self));
 }

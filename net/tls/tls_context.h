@@ -20,9 +20,7 @@ namespace vmx::net {
 
 inline constexpr std::size_t tls_sni_names_max = 1024;        // per-domain certificates per listener
 inline constexpr std::size_t tls_server_name_bytes_max = 253;  // RFC 1035, without the final dot
-// wolfSSL 5.5 rotates its ticket key hourly and refuses to resume (a fatal error, not a full
-// handshake) a TLS 1.3 ticket whose lifetime outlasts that key: so one hour at most.
-inline constexpr std::uint32_t tls_ticket_lifetime_s_max = 3600;
+inline constexpr std::uint32_t tls_ticket_lifetime_s_max = 86400;  // RFC 8446 allows 7 days; a day is plenty
 
 struct TlsCertificatePaths {
     std::string chain_path;  // PEM: the leaf first, then its intermediates
@@ -32,11 +30,13 @@ struct TlsCertificatePaths {
 struct TlsServerOptions {
     TlsCertificatePaths certificate;                    // used when SNI names nothing configured
     std::map<std::string, TlsCertificatePaths> sni;     // lower-case host name -> its certificate
-    bool session_tickets = true;                        // stateless resumption (RFC 5077, TLS 1.3 PSK)
+    // Resumption is by tickets only (RFC 5077 for TLS 1.2, PSK tickets for TLS 1.3): stateless, so
+    // no cache to size, lock or share between shards. wolfSSL's session-id cache is off: it is
+    // process-wide and does not honour the session-id context, so a session from one listener
+    // would resume on another.
+    bool session_tickets = true;
     std::uint32_t ticket_lifetime_s = 3600;             // how long a client may resume (tickets and ids),
-                                                        // at most tls_ticket_lifetime_s_max
-    bool session_id_cache = true;                       // TLS 1.2 session ids: wolfSSL's process-wide
-                                                        // table (fixed size, compiled in)
+                                                        // 1 to tls_ticket_lifetime_s_max
 };
 
 // The forward-secret AEAD suites we offer and accept, in wolfSSL's spelling, AES-256-GCM first (the
@@ -60,12 +60,16 @@ public:
     TlsServerContext& operator=(const TlsServerContext&) = delete;
 
     WOLFSSL_CTX* raw() const noexcept { return default_.get(); }
+    // Session tickets: sealed with AES-256-GCM under a key made when the context is built, so a
+    // ticket issued by one shard resumes on any other (and under any SNI name of this context).
+    struct TicketKey;
     // The context for a requested server name (SNI), or null when none is configured for it.
     WOLFSSL_CTX* for_server_name(const char* name) const noexcept;
     std::size_t sni_names() const noexcept { return by_name_.size(); }
 
 private:
     TlsServerContext() = default;
+    std::unique_ptr<TicketKey> ticket_key_;  // declared first: the wolfSSL contexts point at it
     WolfCtxPtr default_;
     std::map<std::string, WolfCtxPtr, std::less<>> by_name_;
 };

@@ -6,3 +6,8 @@ set(vmx_net_tls_tests
 list(APPEND vmx_net_test_sources ${vmx_net_tls_tests})
 set_property(SOURCE ${vmx_net_tls_tests} APPEND PROPERTY
              COMPILE_DEFINITIONS VMX_TEST_DATA_DIR="${CMAKE_SOURCE_DIR}/tests/data")
+
+# Arbitrary client bytes into a server TlsSession (ctest: fuzz.tls_record_fuzz; libFuzzer: scripts/fuzz).
+vmx_fuzz_replay(tls_record_fuzz SOURCES ${CMAKE_SOURCE_DIR}/tests/fuzz/tls_record_fuzz.cc LIBS vmx_net CORPUS tls_record)
+set_property(SOURCE ${CMAKE_SOURCE_DIR}/tests/fuzz/tls_record_fuzz.cc APPEND PROPERTY
+             COMPILE_DEFINITIONS VMX_TEST_DATA_DIR="${CMAKE_SOURCE_DIR}/tests/data")
