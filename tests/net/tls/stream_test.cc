@@ -85,6 +85,10 @@ public:
         for (std::size_t end; (end = plain.find("\r\n", used)) != std::string_view::npos;) {
             const std::string_view line = plain.substr(used, end - used);
             used = end + 2;
+            if (line.rfind("EHLO", 0) == 0) {  // enough SMTP for `openssl s_client -starttls smtp`
+                EXPECT_TRUE(s.send(s.tls_active() ? "250 hello\r\n" : "250-hello\r\n250 STARTTLS\r\n"));
+                continue;
+            }
             if (line == "STARTTLS") {
                 EXPECT_TRUE(s.send(s.tls_active() ? "454 TLS already active\r\n" : "220 go ahead\r\n"));
                 if (!s.tls_active()) {
@@ -437,6 +441,64 @@ TEST(StreamTls, Upload64MiB) {
     EXPECT_EQ(client.read_exact(reply.size()), reply);
     const auto elapsed = std::chrono::steady_clock::now() - start;
     std::printf("[ metric ] TLS 1.3 upload through the engine: %.0f MiB/s (64 MiB)\n", mib_per_s(total, elapsed));
+}
+
+// ---------------------------------------------------------------- OpenSSL's client
+
+// Runs a shell command line; its stdout and stderr together.
+std::string run(const std::string& command) {
+    std::string out;
+    FILE* p = ::popen((command + " 2>&1").c_str(), "r");
+    if (!p) return out;
+    char buf[4096];
+    for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
+    ::pclose(p);
+    return out;
+}
+
+bool has_openssl() { return run("command -v openssl").find("openssl") != std::string::npos; }
+
+std::string s_client(std::uint16_t port, const std::string& args) {
+    // The sleep keeps stdin open long enough for TLS 1.3 tickets to arrive before s_client quits.
+    return run("(echo hello; sleep 0.3) | timeout 10 openssl s_client -connect 127.0.0.1:" + std::to_string(port) +
+               " -servername localhost " + args);
+}
+
+TEST(StreamTlsOpenssl, VersionsSuitesAndResumptionAsOpensslSeesThem) {
+    if (!has_openssl()) GTEST_SKIP() << "no openssl command";
+    Seen seen;
+    auto echo = [&](Stream&) { return std::make_unique<EchoHandler>(seen, ""); };
+    Running first(implicit_tls(), echo);
+    Running second(implicit_tls(), echo);  // another context: another ticket key
+    test::TempDir dir;
+    for (const char* version : {"-tls1_2", "-tls1_3"}) {
+        const std::string session = dir.file(std::string(version + 1) + ".pem");
+        const std::string opts = std::string(version) + " -CAfile " + test::test_data("test-cert.pem");
+        const std::string fresh = s_client(first.port, opts + " -sess_out " + session);
+        EXPECT_NE(fresh.find("Verify return code: 0 (ok)"), std::string::npos) << fresh;
+        EXPECT_NE(fresh.find("New, TLSv1.") , std::string::npos) << fresh;
+        const std::string again = s_client(first.port, opts + " -sess_in " + session);
+        EXPECT_NE(again.find("Reused, TLSv1."), std::string::npos) << version << "\n" << again;
+        const std::string other = s_client(second.port, opts + " -sess_in " + session);
+        EXPECT_NE(other.find("New, TLSv1."), std::string::npos) << version << "\n" << other;
+    }
+    const std::string old = s_client(first.port, "-tls1_1");
+    EXPECT_NE(old.find("alert protocol version"), std::string::npos) << old;
+    const std::string cbc = s_client(first.port, "-tls1_2 -cipher ECDHE-ECDSA-AES256-SHA384");
+    EXPECT_NE(cbc.find("alert handshake failure"), std::string::npos) << cbc;
+}
+
+TEST(StreamTlsOpenssl, StarttlsSmtp) {
+    if (!has_openssl()) GTEST_SKIP() << "no openssl command";
+    Seen seen;
+    StreamOptions o;
+    o.tls_mode = TlsMode::starttls;
+    o.tls = test::server_context();
+    Running r(o, [&](Stream&) { return std::make_unique<StartTlsHandler>(seen); });
+    const std::string out = s_client(r.port, "-crlf -starttls smtp -CAfile " + test::test_data("test-cert.pem"));
+    EXPECT_NE(out.find("Verify return code: 0 (ok)"), std::string::npos) << out;
+    EXPECT_NE(out.find("tls: hello"), std::string::npos) << out;
+    EXPECT_EQ(seen.tls_started.load(), 1);
 }
 
 }  // namespace

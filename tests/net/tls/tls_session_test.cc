@@ -287,7 +287,7 @@ void expect_resumption(TlsVersionMax max, std::uint32_t lifetime_s = 3600) {
     EXPECT_EQ(second.transfer(*second.client, *second.server, "again", 16), "again");
     // Another context (another ticket key, as after a restart): a full handshake, not a failure.
     // Not checked for TLS 1.2: wolfSSL's 1.2 client then fails (OUT_OF_ORDER_E) although our
-    // server answers correctly, as OpenSSL's client shows (tests/net/tls/openssl_client_test.py).
+    // server answers correctly, as OpenSSL's client shows (StreamTlsOpenssl in stream_test.cc).
     if (max == TlsVersionMax::tls13) {
         Pair elsewhere(server_context(o), cctx, "localhost", saved);
         ASSERT_TRUE(elsewhere.handshake()) << elsewhere.why;
