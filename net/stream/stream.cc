@@ -80,7 +80,8 @@ Result<void> Stream::start_tls() {
 
 void Stream::close(CloseMode mode) {
     if (closing()) return;
-    if (mode == CloseMode::after_flush && tls_ && tls_->state() == TlsState::open) {
+    // Our close_notify goes out after the peer's too: TLS 1.3 and 1.2 both expect one each way.
+    if (mode == CloseMode::after_flush && tls_ && tls_->handshake_done()) {
         tls_->shutdown();
         if (!flush_tls()) return;
     }

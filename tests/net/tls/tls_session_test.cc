@@ -11,10 +11,12 @@
 #include <chrono>
 #include <cstdint>
 #include <cstring>
+#include <algorithm>
 #include <map>
 #include <vector>
 
 #include "net/errc.h"
+#include "net/stream/stream.h"
 #include "tests/net/tls/tls_test_support.h"
 
 namespace vmx::net {
@@ -437,7 +439,7 @@ void* counting_realloc(void* p, std::size_t size) {
 // The server side of established, idle sessions after some traffic: wolfSSL's allocations plus
 // our buffers and object. Target: at most 64 KiB. Most of it is wolfSSL's own session object,
 // whose size Debian's build options fix (DTLS, SESSION_CERTS, OPENSSL_ALL); no API trims it.
-TEST(TlsSession, IdleSessionMemoryIsSmall) {
+TEST(TlsSession, IdleAndHostileSessionMemoryIsBounded) {
     wolfSSL_Malloc_cb mf;
     wolfSSL_Free_cb ff;
     wolfSSL_Realloc_cb rf;
@@ -468,6 +470,29 @@ TEST(TlsSession, IdleSessionMemoryIsSmall) {
         std::printf("[ metric ] idle %s server session: %zu bytes (wolfSSL %zu requested, %zu from the allocator; ours %zu)\n",
                     max == TlsVersionMax::tls13 ? "TLS 1.3" : "TLS 1.2", requested + own_bytes, requested, usable, own_bytes);
         EXPECT_LE(requested + own_bytes, 64u * 1024u);
+    }
+    std::printf("[ metric ] per TLS connection in the stream layer add sizeof(Stream) = %zu bytes and the handler\n",
+                sizeof(Stream));
+    // A hostile handshake: one ClientHello announced at 16 MiB, sent as 16 KiB fragments. wolfSSL
+    // must refuse it early instead of buffering it.
+    {
+        const std::int64_t before = wolf_bytes_requested;
+        std::int64_t peak = 0;
+        auto s = TlsSession::accept(*sctx);
+        ASSERT_TRUE(s);
+        std::string plain;
+        bool refused = false;
+        for (int i = 0; i < 256 && !refused; ++i) {
+            std::string record("\x16\x03\x03\x40\x00", 5);
+            std::string body(16384, 'A');
+            if (i == 0) body.replace(0, 4, std::string("\x01\xff\xff\xff", 4));
+            refused = !(*s)->feed(record + body, plain);
+            (*s)->clear_outgoing();
+            peak = std::max(peak, wolf_bytes_requested - before);
+        }
+        EXPECT_TRUE(refused);
+        EXPECT_LT(peak, 256 * 1024) << "wolfSSL buffered a hostile handshake message";
+        std::printf("[ metric ] hostile 16 MiB ClientHello: refused, wolfSSL peak %lld bytes\n", static_cast<long long>(peak));
     }
     ASSERT_EQ(wolfSSL_SetAllocators(mf, ff, rf), 0);
     wolf_blocks = nullptr;
