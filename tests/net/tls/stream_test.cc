@@ -462,6 +462,43 @@ TEST(StreamTls, Upload64MiB) {
                 mib_per_s(total, elapsed), mib_per_s(total, cpu));
 }
 
+// Waits (as an adapter waits for the store) before taking input: returns 0 while waiting, and a
+// shard timer later re-finds the connection by id and asks for the kept input again.
+class WaitingHandler final : public StreamHandler {
+public:
+    std::size_t on_data(Stream& s, std::string_view plain) override {
+        if (waiting_) {
+            if (!timer_set_) {
+                timer_set_ = true;
+                const ConnectionId id = s.connection().id();
+                s.connection().shard().schedule(50, [this, id](Shard& shard) {
+                    Connection* c = shard.find(id);
+                    if (c == nullptr) return;  // closed meanwhile: the handler is gone too
+                    waiting_ = false;
+                    static_cast<Stream*>(c->context())->redeliver();
+                });
+            }
+            return 0;
+        }
+        EXPECT_TRUE(s.send(plain));
+        return plain.size();
+    }
+
+private:
+    bool waiting_ = true;
+    bool timer_set_ = false;
+};
+
+TEST(StreamTls, KeptInputIsRedeliveredWhenTheHandlerAsks) {
+    Running r(implicit_tls(), [](Stream&) { return std::make_unique<WaitingHandler>(); });
+    auto cctx = test::client_context();
+    TlsClient client(connect_local(r.port), *cctx);
+    ASSERT_TRUE(client.handshake());
+    ASSERT_TRUE(client.write("first "));
+    ASSERT_TRUE(client.write("second\r\n"));
+    EXPECT_EQ(client.read_exact(14), "first second\r\n");
+}
+
 // ---------------------------------------------------------------- OpenSSL's client
 
 // Runs a shell command line; its stdout and stderr together.
