@@ -1,7 +1,9 @@
 // TLS contexts: RAII over WOLFSSL_CTX for the listeners (TlsServerContext) and the outbound client
 // (TlsClientContext). Built and checked on the main thread at start-up, then shared read-only by
-// every shard (shared_ptr<const>): wolfSSL's CTX is safe to share once set up, its only mutable parts
-// (reference count, ticket key) sit behind its own mutexes taken once per session, never per record.
+// every shard (shared_ptr<const>): wolfSSL's CTX is safe to share once set up (its reference count
+// sits behind a mutex taken once per session, never per record), start-up errors surface as one
+// line on the main thread, and a ticket issued on one shard resumes on whichever shard
+// SO_REUSEPORT picks next time.
 // Invariants: TLS 1.2 and 1.3 only, forward-secret AEAD suites only, the crypto device attached.
 #pragma once
 
@@ -35,7 +37,7 @@ struct TlsServerOptions {
     // process-wide and does not honour the session-id context, so a session from one listener
     // would resume on another.
     bool session_tickets = true;
-    std::uint32_t ticket_lifetime_s = 3600;             // how long a client may resume (tickets and ids),
+    std::uint32_t ticket_lifetime_s = 3600;             // how long a client may resume with a ticket,
                                                         // 1 to tls_ticket_lifetime_s_max
 };
 
