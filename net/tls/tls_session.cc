@@ -6,6 +6,7 @@
 // options.h first: it fixes the build configuration (and struct layouts) the other headers follow.
 #include <wolfssl/options.h>
 #include <wolfssl/ssl.h>
+#include <wolfssl/wolfcrypt/ecc.h>
 
 #include <algorithm>
 #include <cstring>
@@ -20,11 +21,23 @@ constexpr std::size_t out_capacity_kept_max = 4096;
 
 bool would_block(int err) { return err == WOLFSSL_ERROR_WANT_READ || err == WOLFSSL_ERROR_WANT_WRITE; }
 
+// Debian's wolfSSL (FP_ECC) keeps per-thread tables of precomputed ECC points, freed only when that
+// thread asks: every thread that runs handshakes releases its tables when it ends.
+struct EccTablesRelease {
+    ~EccTablesRelease() { wc_ecc_fp_free(); }
+};
+
+void release_ecc_tables_at_thread_exit() {
+    thread_local EccTablesRelease release;
+    (void)&release;
+}
+
 }  // namespace
 
 void TlsSession::SslFree::operator()(WOLFSSL* ssl) const noexcept { wolfSSL_free(ssl); }
 
 Result<std::unique_ptr<TlsSession>> TlsSession::accept(const TlsServerContext& context) {
+    release_ecc_tables_at_thread_exit();
     std::unique_ptr<TlsSession> s(new TlsSession());
     if (auto r = s->init(wolfSSL_new(context.raw())); !r) return fail(r.error());
     return s;
@@ -32,6 +45,7 @@ Result<std::unique_ptr<TlsSession>> TlsSession::accept(const TlsServerContext& c
 
 Result<std::unique_ptr<TlsSession>> TlsSession::connect(const TlsClientContext& context, std::string_view server_name,
                                                         WOLFSSL_SESSION* resume) {
+    release_ecc_tables_at_thread_exit();
     std::unique_ptr<TlsSession> s(new TlsSession());
     s->client_ = true;
     if (auto r = s->init(wolfSSL_new(context.raw())); !r) return fail(r.error());
