@@ -514,10 +514,10 @@ std::string run(const std::string& command) {
 
 bool has_openssl() { return run("command -v openssl").find("openssl") != std::string::npos; }
 
-std::string s_client(std::uint16_t port, const std::string& args) {
+std::string s_client(std::uint16_t port, const std::string& args, const std::string& input = "hello") {
     // The sleep keeps stdin open long enough for TLS 1.3 tickets to arrive before s_client quits.
-    return run("(echo hello; sleep 0.3) | timeout 10 openssl s_client -connect 127.0.0.1:" + std::to_string(port) +
-               " -servername localhost " + args);
+    return run("(echo " + input + "; sleep 0.3) | timeout 10 openssl s_client -connect 127.0.0.1:" +
+               std::to_string(port) + " -servername localhost " + args);
 }
 
 TEST(StreamTlsOpenssl, VersionsSuitesAndResumptionAsOpensslSeesThem) {
@@ -542,6 +542,10 @@ TEST(StreamTlsOpenssl, VersionsSuitesAndResumptionAsOpensslSeesThem) {
     EXPECT_NE(old.find("alert protocol version"), std::string::npos) << old;
     const std::string cbc = s_client(first.port, "-tls1_2 -cipher ECDHE-ECDSA-AES256-SHA384");
     EXPECT_NE(cbc.find("alert handshake failure"), std::string::npos) << cbc;
+    // Client-initiated renegotiation (a CPU-exhaustion lever) is refused: s_client's "R" command.
+    const std::string renegotiate = s_client(first.port, "-tls1_2", "R");
+    EXPECT_NE(renegotiate.find("RENEGOTIATING"), std::string::npos) << renegotiate;
+    EXPECT_NE(renegotiate.find("alert unexpected message"), std::string::npos) << renegotiate;
 }
 
 TEST(StreamTlsOpenssl, StarttlsSmtp) {
