@@ -40,6 +40,7 @@ Result<void> Stream::send(std::string_view plain) {
         held_.append(plain);
         return {};
     }
+    if (tls_->state() != TlsState::open) return fail(CoreErrc::closed);  // the peer's close_notify came
     // Once encrypted a record must be sent (sequence numbers have moved), so check the room first.
     const std::size_t limit = connection_.shard().config().send_queue_bytes_max;
     if (connection_.send_queue_bytes() + tls_ciphertext_bytes_max(plain.size()) > 2 * limit)
