@@ -86,7 +86,8 @@ public:
 
     // Sends plaintext (encrypted when TLS is on). Fails with CoreErrc::send_queue_full when the
     // queue would pass twice its limit (nothing is sent then), NetErrc::tls_buffer_full when
-    // more than held_bytes_max waits for a handshake, CoreErrc::closed when closing.
+    // more than held_bytes_max waits for a handshake, CoreErrc::closed when closing or after the
+    // peer's close_notify. Send at most send_queue_bytes_max per call.
     Result<void> send(std::string_view plain);
     // True once the send queue is at its limit: a streaming sender stops, calls want_writable(),
     // and continues in on_writable().

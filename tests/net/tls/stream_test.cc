@@ -499,6 +499,22 @@ TEST(StreamTls, KeptInputIsRedeliveredWhenTheHandlerAsks) {
     EXPECT_EQ(client.read_exact(14), "first second\r\n");
 }
 
+// Never consumes: what the layer keeps for it is bounded, and past the bound the connection ends.
+class HoardingHandler final : public StreamHandler {
+public:
+    std::size_t on_data(Stream&, std::string_view) override { return 0; }
+};
+
+TEST(StreamTls, UnconsumedInputIsBounded) {
+    StreamOptions o;
+    o.unconsumed_bytes_max = 4096;
+    Running r(o, [](Stream&) { return std::make_unique<HoardingHandler>(); });
+    const int fd = connect_local(r.port);
+    (void)send_all(fd, std::string(100000, 'x'));  // may fail part-way once the server has closed
+    EXPECT_TRUE(vmx::testing::peer_closed(fd));
+    ::close(fd);
+}
+
 // ---------------------------------------------------------------- OpenSSL's client
 
 // Runs a shell command line; its stdout and stderr together.
