@@ -17,6 +17,12 @@ public:
             case NetErrc::tls_protocol: return "TLS protocol error";
             case NetErrc::peer_closed: return "peer closed the connection";
             case NetErrc::line_too_long: return "line too long";
+            case NetErrc::tls_certificate_invalid: return "TLS certificate chain could not be loaded";
+            case NetErrc::tls_key_invalid: return "TLS private key could not be loaded";
+            case NetErrc::tls_key_mismatch: return "TLS private key does not match the certificate";
+            case NetErrc::tls_not_ready: return "TLS handshake not finished";
+            case NetErrc::tls_buffer_full: return "TLS buffer limit reached";
+            case NetErrc::tls_unavailable: return "TLS not available on this connection";
         }
         return "unknown net error";
     }

@@ -12,6 +12,12 @@ enum class NetErrc {
     tls_protocol = 3,          // a TLS record failed after the handshake (bad MAC, alert)
     peer_closed = 4,           // the peer closed the TLS session or the connection
     line_too_long = 5,         // an input line passed its configured limit
+    tls_certificate_invalid = 6,  // a certificate chain file is missing or does not parse
+    tls_key_invalid = 7,          // a private key file is missing or does not parse
+    tls_key_mismatch = 8,         // the private key does not belong to the certificate
+    tls_not_ready = 9,            // TLS data asked for before the handshake finished
+    tls_buffer_full = 10,         // a bounded TLS or stream buffer would pass its limit
+    tls_unavailable = 11,         // STARTTLS asked on a listener without TLS, or twice
 };
 
 const std::error_category& net_category() noexcept;
