@@ -9,6 +9,10 @@
 #include <ctime>
 
 #include "appliance/json_text.h"
+#include "appliance/messages.h"
+#include "store/errc.h"
+#include "store/layout.h"
+#include "store/mailbox.h"
 #include "core/engine.h"
 #include "core/log.h"
 #include "core/patterns.h"
@@ -465,6 +469,78 @@ AdminReply totp_disable(AdminContext& c, const AdminRequest& r) {
     });
 }
 
+// ---- mailboxes -------------------------------------------------------------------------------
+
+// The user's mailbox: where it lives and under which key.
+Result<store::MailboxRef> mailbox_of(AdminContext& c, const User& user) {
+    auto txn = store::ReadTxn::begin(c.directory.env());
+    if (!txn) return fail(txn.error());
+    auto org = c.directory.org(*txn, *c.keys.snapshot(), user.org_id);
+    if (!org) return fail(org.error());
+    const std::uint32_t segment = store::segment_of(user.id, c.envs->segments());
+    return store::MailboxRef{user.id, segment, crypto::scope_for(org->plan, org->id, user.id)};
+}
+
+AdminReply user_mailbox(AdminContext& c, const AdminRequest& r) {
+    const auto address = required(r, "address");
+    if (c.envs == nullptr) return {AdminStatus::failed, "mailboxes are not open"};
+    auto user = named_user(c, address);
+    if (!user) return error_reply(fmt::format("user {}", address), user.error());
+    auto box = mailbox_of(c, *user);
+    if (!box) return error_reply("directory", box.error());
+    auto txn = store::ReadTxn::begin(*c.envs->env(box->segment, store::SegmentKind::mail));
+    if (!txn) return error_reply("mailbox", txn.error());
+    const auto trash = r.has("trash") ? store::ListTrash::include : store::ListTrash::exclude;
+    auto messages = store::list_messages(*txn, c.handles->segment(box->segment).mailboxes, *c.keys.snapshot(), *box, trash);
+    if (!messages) return error_reply("mailbox", messages.error());
+    std::string out;
+    for (const store::MessageInfo& m : *messages) {
+        const bool live = m.state == store::MessageState::live;
+        if (r.json)
+            out += fmt::format(R"({}{{"id":{},"size":{},"uidl":{},"state":{},"arrival":{},"deleted":{}}})",
+                               out.empty() ? "" : ",", m.id, m.size_bytes, json_string(m.uidl),
+                               json_string(live ? "live" : "trash"), json_string(format_time(m.arrival_unix)),
+                               live ? "null" : json_string(format_time(m.deleted_unix)));
+        else
+            out += fmt::format("{}\tsize={}\tuidl={}\tstate={}\tarrival={}{}\n", m.id, m.size_bytes, m.uidl,
+                               live ? "live" : "trash", format_time(m.arrival_unix),
+                               live ? std::string() : "\tdeleted=" + format_time(m.deleted_unix));
+    }
+    return ok(r.json ? "[" + out + "]\n" : out);
+}
+
+// Restores from trash on the mailbox's owner shard (its only writer); answers when that is durable.
+void user_restore(AdminContext& c, const AdminRequest& r, AdminResponder respond) {
+    const auto address = required(r, "address");
+    std::uint64_t id = 0;
+    const auto id_text = required(r, "id");
+    if (auto [end, ec] = std::from_chars(id_text.data(), id_text.data() + id_text.size(), id);
+        ec != std::errc() || end != id_text.data() + id_text.size() || id == 0)
+        return respond(refused(fmt::format("message id {}: not a message id (see: user mailbox --trash)", id_text)));
+    if (c.envs == nullptr || !c.to_shard) return respond({AdminStatus::failed, "mailboxes are not open"});
+    auto user = named_user(c, address);
+    if (!user) return respond(error_reply(fmt::format("user {}", address), user.error()));
+    auto box = mailbox_of(c, *user);
+    if (!box) return respond(error_reply("directory", box.error()));
+    const std::uint64_t token = c.next_token++;
+    auto payload = std::make_unique<MailboxRestore>();
+    payload->box = *box;
+    payload->message_id = id;
+    payload->token = token;
+    Message m;
+    m.kind = message_mailbox_restore;
+    m.payload = std::move(payload);
+    c.waiting[token] = [respond, address = std::string(user->address), id](AdminReply reply) {
+        if (reply.status == AdminStatus::ok) reply.text = fmt::format("user {}: message {} restored\n", address, id);
+        respond(std::move(reply));
+    };
+    if (!c.to_shard(store::owner_shard(box->segment, c.shards), std::move(m))) {
+        auto waiting = std::move(c.waiting[token]);
+        c.waiting.erase(token);
+        waiting({AdminStatus::failed, "the mailbox's shard is busy; try again"});
+    }
+}
+
 // ---- keys and stats --------------------------------------------------------------------------
 
 std::string_view scope_kind_name(crypto::ScopeKind k) {
@@ -625,6 +701,17 @@ constexpr std::array kHandlers{
     Handler{"stats", stats},
     Handler{"audit show", audit_show},
     Handler{"audit verify", audit_verify},
+    Handler{"user mailbox", user_mailbox},
+};
+
+// Commands that answer once a shard has done its part.
+struct AsyncHandler {
+    std::string_view command;
+    void (*run)(AdminContext&, const AdminRequest&, AdminResponder);
+};
+
+constexpr std::array kAsyncHandlers{
+    AsyncHandler{"user restore", user_restore},
 };
 
 // The request as audit arguments: each field as "--name value"; the secret never.
@@ -648,34 +735,59 @@ std::string_view status_class(AdminStatus s) {
     return "failed";
 }
 
+// Appends the finished command to the audit log, then answers.
+void record_and_respond(AdminContext& context, const std::string& command, std::vector<std::string> arguments,
+                        std::uint32_t uid, AdminReply reply, const AdminResponder& respond) {
+    if (context.audit != nullptr) {
+        AuditEntry entry;
+        entry.time_unix = context.now_unix();
+        entry.actor_uid = uid;
+        entry.command = command.empty() ? std::string("(none)") : command;
+        entry.arguments = std::move(arguments);
+        if (reply.status != AdminStatus::ok) {
+            // The first line of what the admin was told (replies never carry secrets; successful
+            // ones may, such as a new app password, and are not recorded).
+            const std::string first_line = reply.text.substr(0, reply.text.find('\n'));
+            entry.result = AuditResult::failure(std::string(status_class(reply.status)), first_line);
+        }
+        if (auto appended = context.audit->append(entry); !appended) {
+            log_event(LogLevel::error, "audit.append_failed", "command=\"{}\" error=\"{}\"", command,
+                      appended.error().message());
+            reply.status = AdminStatus::failed;
+            reply.text += "(warning: this command could not be recorded in the audit log)\n";
+        } else {
+            log_event(LogLevel::info, "audit.appended", "sequence={} hash={}", appended->sequence, hex_of(appended->hash));
+        }
+    }
+    respond(std::move(reply));
+}
+
 }  // namespace
 
-AdminReply run_admin_command(AdminContext& context, const AdminRequest& request, const AdminPeer& peer) {
-    AdminReply reply = refused(fmt::format("unknown command: {}", request.command));
+void run_admin_command(AdminContext& context, const AdminRequest& request, const AdminPeer& peer,
+                       AdminResponder respond) {
+    auto finish = [&context, command = request.command, arguments = audit_arguments(request), uid = peer.uid,
+                   respond = std::move(respond)](AdminReply reply) mutable {
+        record_and_respond(context, command, std::move(arguments), uid, std::move(reply), respond);
+    };
+    for (const AsyncHandler& h : kAsyncHandlers)
+        if (h.command == request.command) return h.run(context, request, std::move(finish));
     for (const Handler& h : kHandlers)
-        if (h.command == request.command) reply = h.run(context, request);
-    if (context.audit == nullptr) return reply;
-    AuditEntry entry;
-    entry.time_unix = context.now_unix();
-    entry.actor_uid = peer.uid;
-    entry.command = request.command.empty() ? std::string("(none)") : request.command;
-    entry.arguments = audit_arguments(request);
-    if (reply.status != AdminStatus::ok) {
-        // The first line of what the admin was told (replies never carry secrets; successful ones
-        // may, such as a new app password, and are not recorded).
-        const std::string first_line = reply.text.substr(0, reply.text.find('\n'));
-        entry.result = AuditResult::failure(std::string(status_class(reply.status)), first_line);
-    }
-    if (auto appended = context.audit->append(entry); !appended) {
-        log_event(LogLevel::error, "audit.append_failed", "command=\"{}\" error=\"{}\"", request.command,
-                  appended.error().message());
-        reply.status = AdminStatus::failed;
-        reply.text += "(warning: this command could not be recorded in the audit log)\n";
-    } else {
-        log_event(LogLevel::info, "audit.appended", "sequence={} hash={}", appended->sequence,
-                  hex_of(appended->hash));
-    }
-    return reply;
+        if (h.command == request.command) return finish(h.run(context, request));
+    finish(refused(fmt::format("unknown command: {}", request.command)));
+}
+
+void on_admin_shard_reply(AdminContext& context, Message& m) {
+    if (m.kind != message_mailbox_restored || !m.payload) return;
+    auto* done = static_cast<MailboxRestored*>(m.payload.get());
+    auto it = context.waiting.find(done->token);
+    if (it == context.waiting.end()) return;
+    AdminResponder respond = std::move(it->second);
+    context.waiting.erase(it);
+    if (!done->error) return respond({AdminStatus::ok, {}});
+    if (done->error == store::StoreErrc::invalid_request) return respond(refused("that message is not in the trash"));
+    if (done->error == store::StoreErrc::not_found) return respond(refused("no such message (purged, or never there)"));
+    respond(error_reply("mailbox", done->error));
 }
 
 std::optional<std::uint64_t> parse_size(std::string_view text) {

@@ -9,10 +9,13 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "appliance/admin_protocol.h"
 #include "appliance/admin_server.h"
 #include "appliance/audit_log.h"
+#include "appliance/segment_handles.h"
+#include "core/message.h"
 #include "appliance/directory.h"
 #include "appliance/key_service.h"
 #include "appliance/login_history.h"
@@ -28,18 +31,29 @@ struct AdminContext {
     KeyService& keys;
     crypto::Argon2Params argon2;
     Engine* engine = nullptr;                     // for stats; null in tests without shards
-    std::function<std::int64_t()> now_unix;       // the clock, so tests can fix it
+    std::function<std::int64_t()> now_unix{};     // the clock, so tests can fix it
     SessionRegistry* sessions = nullptr;          // live sessions of every shard
     LoginHistory* logins = nullptr;
-    std::function<void(std::uint64_t)> logout_everywhere;  // asks every shard to end a user's sessions
-    std::function<void()> flush_logins;           // writes login attempts still waiting in memory
+    std::function<void(std::uint64_t)> logout_everywhere{};  // asks every shard to end a user's sessions
+    std::function<void()> flush_logins{};         // writes login attempts still waiting in memory
     AuditLog* audit = nullptr;                    // every command is appended here
+    const store::StoreEnvironments* envs = nullptr;  // mailbox reads
+    StoreHandles* handles = nullptr;
+    // Sends a message to a shard (a mailbox change on its owner shard); false when it could not.
+    std::function<bool(std::uint32_t shard, Message)> to_shard{};
+    std::uint32_t shards = 1;
+    // Requests waiting for a shard's answer, by token.
+    std::unordered_map<std::uint64_t, AdminResponder> waiting{};
+    std::uint64_t next_token = 1;
 };
 
 // Runs one request and appends it (who, what, when, result; never the secret) to the audit log.
 // Never throws; a storage or key failure is AdminStatus::failed, and so is a command whose audit
 // entry could not be written (the command's own effect stands; the reply says so).
-AdminReply run_admin_command(AdminContext& context, const AdminRequest& request, const AdminPeer& peer);
+void run_admin_command(AdminContext& context, const AdminRequest& request, const AdminPeer& peer,
+                       AdminResponder respond);
+// A shard's answer to a request that waited for it (message_mailbox_restored).
+void on_admin_shard_reply(AdminContext& context, Message& m);
 
 // Sizes such as 500M, 2G, 1048576 (bytes); nothing for anything else or above 2^50.
 std::optional<std::uint64_t> parse_size(std::string_view text);

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <array>
@@ -65,6 +66,12 @@ bool user_in_group(uid_t uid, gid_t primary, gid_t group) {
     return false;
 }
 
+std::uint64_t monotonic_now_ms() {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<std::uint64_t>(ts.tv_sec) * 1000 + static_cast<std::uint64_t>(ts.tv_nsec) / 1'000'000;
+}
+
 }  // namespace
 
 bool admin_peer_permitted(const AdminPeer& peer, const AdminAccess& access) {
@@ -82,7 +89,7 @@ std::optional<gid_t> lookup_admin_group() {
     return gr.gr_gid;
 }
 
-Result<AdminServer> AdminServer::open(const std::string& path, AdminHandler handler, int io_timeout_ms) {
+Result<std::unique_ptr<AdminServer>> AdminServer::open(const std::string& path, AdminHandler handler, int io_timeout_ms) {
     sockaddr_un addr{};
     if (path.empty() || path.size() >= sizeof addr.sun_path) return fail(std::make_error_code(std::errc::filename_too_long));
     struct stat st {};
@@ -106,25 +113,38 @@ Result<AdminServer> AdminServer::open(const std::string& path, AdminHandler hand
     AdminAccess access{::geteuid(), lookup_admin_group()};
     if (access.admin_gid) (void)!::chown(path.c_str(), static_cast<uid_t>(-1), *access.admin_gid);
     ::chmod(path.c_str(), 0660);
-    return AdminServer(fd, path, std::move(handler), io_timeout_ms, access);
+    return std::unique_ptr<AdminServer>(new AdminServer(fd, path, std::move(handler), io_timeout_ms, access));
 }
 
-AdminServer::AdminServer(AdminServer&& other) noexcept
-    : fd_(std::exchange(other.fd_, -1)), path_(std::move(other.path_)), handler_(std::move(other.handler_)),
-      io_timeout_ms_(other.io_timeout_ms_), access_(other.access_) {}
-
 AdminServer::~AdminServer() {
+    *self_ = nullptr;
+    for (auto& [id, p] : pending_) ::close(p.fd);
     if (fd_ < 0) return;
     ::close(fd_);
     ::unlink(path_.c_str());
+}
+
+void AdminServer::complete(std::uint64_t id, const AdminReply& reply) {
+    auto it = pending_.find(id);
+    if (it == pending_.end()) return;
+    const auto frame = encode_reply(reply);
+    write_all(it->second.fd, frame.data(), frame.size());
+    ::close(it->second.fd);
+    pending_.erase(it);
+}
+
+void AdminServer::expire(std::uint64_t now_ms, std::uint64_t reply_timeout_ms) {
+    std::vector<std::uint64_t> overdue;
+    for (const auto& [id, p] : pending_)
+        if (now_ms - p.since_ms > reply_timeout_ms) overdue.push_back(id);
+    for (std::uint64_t id : overdue) complete(id, {AdminStatus::failed, "the daemon did not finish in time; see its log"});
 }
 
 void AdminServer::on_readable() {
     for (;;) {
         const int client = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
         if (client < 0) return;  // EAGAIN: served every waiting peer
-        serve(client);
-        ::close(client);
+        serve(client);  // closes the connection, now or when its reply comes
     }
 }
 
@@ -132,7 +152,7 @@ void AdminServer::serve(int client) {
     set_timeouts(client, io_timeout_ms_);
     ucred cred{};
     socklen_t len = sizeof cred;
-    if (getsockopt(client, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return;
+    if (getsockopt(client, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return (void)::close(client);
     const AdminPeer peer{cred.pid, cred.uid, cred.gid};
     if (!admin_peer_permitted(peer, access_)) {
         log_event(LogLevel::warn, "admin.forbidden", "uid={} pid={}", peer.uid, peer.pid);
@@ -149,28 +169,30 @@ void AdminServer::serve(int client) {
             if (n <= 0) break;
             drained += static_cast<std::size_t>(n);
         }
+        ::close(client);
         return;
     }
     std::array<std::uint8_t, 4> prefix{};
-    if (!read_all(client, prefix.data(), prefix.size())) return;
+    if (!read_all(client, prefix.data(), prefix.size())) return (void)::close(client);
     const std::uint32_t n = frame_length(prefix);
     std::vector<std::uint8_t> payload;
     std::optional<AdminRequest> request;
     if (n <= admin_request_bytes_max) {
         payload.resize(n);
-        if (!read_all(client, payload.data(), n)) return;
+        if (!read_all(client, payload.data(), n)) return (void)::close(client);
         request = decode_request(payload);
         explicit_bzero(payload.data(), payload.size());  // it held the secret
     }
-    AdminReply reply;
+    const std::uint64_t id = next_id_++;
+    pending_[id] = Pending{client, monotonic_now_ms()};
     if (!request) {
         log_event(LogLevel::warn, "admin.bad_request", "uid={} bytes={}", peer.uid, n);
-        reply = {AdminStatus::refused, "malformed request (is the vaultmx CLI the same version as the daemon?)"};
-    } else {
-        reply = handler_(*request, peer);
+        return complete(id, {AdminStatus::refused, "malformed request (is the vaultmx CLI the same version as the daemon?)"});
     }
-    const auto frame = encode_reply(reply);
-    write_all(client, frame.data(), frame.size());
+    std::weak_ptr<AdminServer*> server = self_;
+    handler_(*request, peer, [server, id](AdminReply reply) {
+        if (auto s = server.lock(); s && *s) (*s)->complete(id, reply);
+    });
 }
 
 }  // namespace vmx

@@ -69,7 +69,8 @@ struct Cli {
     std::string name, plan, domain, org, address, label, quota, session_max, since;
     std::vector<std::string> nets;
     bool require_mfa = false, no_require_mfa = false, allow_any_net = false, password_stdin = false;
-    bool shared = false, master = false, failed_only = false;
+    bool shared = false, master = false, failed_only = false, with_trash = false;
+    std::string message_id;
 
     CLI::App* group(CLI::App& parent, const std::string& n, const std::string& help) {
         auto* g = parent.add_subcommand(n, help);
@@ -170,6 +171,17 @@ struct Cli {
             if (!since.empty()) q.fields.emplace_back("since", since);
             if (failed_only) q.fields.emplace_back("failed", "1");
         };
+        auto& box = remote(g, "mailbox", "a user's messages (id, size, UIDL; --trash adds deleted ones)", "user mailbox");
+        address_arg(box);
+        box.app->add_flag("--trash", with_trash, "also list messages in the trash");
+        box.fields = [this](AdminRequest& q) {
+            q.fields.emplace_back("address", address);
+            if (with_trash) q.fields.emplace_back("trash", "1");
+        };
+        auto& restore = remote(g, "restore", "bring a message back from the trash", "user restore");
+        address_arg(restore);
+        restore.app->add_option("message_id", message_id, "the message's id (see: user mailbox --trash)")->required();
+        restore.fields = [this](AdminRequest& q) { q.fields = {{"address", address}, {"id", message_id}}; };
         define_app_passwords(g);
         define_totp(g);
     }

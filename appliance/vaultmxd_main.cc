@@ -28,6 +28,7 @@
 #include "appliance/shard_context.h"
 #include "appliance/shard_store.h"
 #include "appliance/listeners.h"
+#include "core/clock.h"
 #include "core/control_loop.h"
 #include "core/engine.h"
 #include "core/log.h"
@@ -140,9 +141,6 @@ int run_daemon(const Config& config) {
         auto made = net::TlsServerContext::create(tls_options, detail);
         if (!made) return start_failure("tls: " + (detail.empty() ? made.error().message() : detail), exit_config);
         tls = std::move(*made);
-    } else {
-        log_event(LogLevel::warn, "tls.unavailable", "cert=\"{}\" reason=absent (STARTTLS not offered; create one with vaultmx init --self-signed)",
-                  config.tls_cert);
     }
     if (!matches(Pattern::domain, config.hostname))
         return start_failure("smtp.hostname: " + config.hostname + ": invalid domain", exit_config);
@@ -159,6 +157,19 @@ int run_daemon(const Config& config) {
             context.delivery->on_message(m);
         } else if (m.kind == message_keys_updated && m.payload) {
             context.store->set_keys(std::move(static_cast<KeysUpdated*>(m.payload.get())->keys));
+        } else if (m.kind == message_mailbox_restore && m.payload) {
+            auto* request = static_cast<MailboxRestore*>(m.payload.get());
+            const std::uint64_t token = request->token;
+            const std::uint32_t control = shard.shard_count();
+            context.writes->restore(request->box, request->message_id, [&shard, token, control](Result<std::uint64_t> r) {
+                auto reply = std::make_unique<MailboxRestored>();
+                reply->token = token;
+                if (!r) reply->error = r.error();
+                Message done;
+                done.kind = message_mailbox_restored;
+                done.payload = std::move(reply);
+                if (!shard.send_message(control, std::move(done))) log_event(LogLevel::warn, "admin.reply_dropped", "token={}", token);
+            });
         } else if (m.kind == message_logout_user) {
             const std::size_t ended = context.sessions->logout(m.a);
             if (ended > 0) log_event(LogLevel::info, "session.logout", "user={} sessions={}", m.a, ended);
@@ -223,14 +234,31 @@ int run_daemon(const Config& config) {
         }
     };
 
+    if (!tls)
+        log_event(LogLevel::warn, "tls.unavailable", "cert=\"{}\" reason=absent (STARTTLS not offered; create one with vaultmx init --self-signed)",
+                  config.tls_cert);
     // After the listeners: a second daemon fails on its ports before it could take this socket over.
-    AdminContext admin{*directory, keys, config.argon2, &engine, now_unix, &sessions, &*logins, logout_everywhere,
-                       flush_logins, &*audit};
-    auto admin_server = AdminServer::open(config.admin_socket, [&admin](const AdminRequest& request, const AdminPeer& peer) {
-        AdminReply reply = run_admin_command(admin, request, peer);
-        log_event(reply.status == AdminStatus::ok ? LogLevel::info : LogLevel::warn, "admin.command",
-                  "uid={} command=\"{}\" status={}", peer.uid, request.command, static_cast<int>(reply.status));
-        return reply;
+    AdminContext admin{*directory, keys, config.argon2};
+    admin.engine = &engine;
+    admin.now_unix = now_unix;
+    admin.sessions = &sessions;
+    admin.logins = &*logins;
+    admin.logout_everywhere = logout_everywhere;
+    admin.flush_logins = flush_logins;
+    admin.audit = &*audit;
+    admin.envs = &all_envs;
+    admin.handles = &store_handles;
+    admin.shards = engine.shard_count();
+    admin.to_shard = [&engine](std::uint32_t shard, Message m) { return engine.control_send(shard, std::move(m)).has_value(); };
+    auto admin_server = AdminServer::open(config.admin_socket, [&admin](const AdminRequest& request, const AdminPeer& peer,
+                                                                        AdminResponder respond) {
+        const std::string command = request.command;
+        const std::uint32_t uid = peer.uid;
+        run_admin_command(admin, request, peer, [command, uid, respond = std::move(respond)](AdminReply reply) {
+            log_event(reply.status == AdminStatus::ok ? LogLevel::info : LogLevel::warn, "admin.command",
+                      "uid={} command=\"{}\" status={}", uid, command, static_cast<int>(reply.status));
+            respond(std::move(reply));
+        });
     });
     if (!admin_server) {
         return start_failure("admin.socket: cannot listen on " + config.admin_socket + ": " + admin_server.error().message() +
@@ -257,12 +285,15 @@ int run_daemon(const Config& config) {
     });
 
     ControlLoop loop(engine, sink->get());
-    loop.watch(admin_server->fd(), [&admin_server] { admin_server->on_readable(); });
+    AdminServer& admin_socket = **admin_server;
+    loop.watch(admin_socket.fd(), [&admin_socket] { admin_socket.on_readable(); });
     loop.on_message([&](Message& m) {
         if (m.kind == message_session_started && m.payload) {
             sessions.started(std::move(static_cast<SessionStarted*>(m.payload.get())->info));
         } else if (m.kind == message_session_ended) {
             sessions.ended(m.from, m.a);
+        } else if (m.kind == message_mailbox_restored) {
+            on_admin_shard_reply(admin, m);
         } else if (m.kind == message_login_attempt && m.payload) {
             pending_logins.push_back(std::move(static_cast<LoginAttempt*>(m.payload.get())->event));
             if (pending_logins.size() >= 4096) flush_logins();
@@ -272,6 +303,7 @@ int run_daemon(const Config& config) {
     std::int64_t next_login_purge = 0;
     loop.on_tick([&] {
         flush_logins();
+        admin_socket.expire(monotonic_ms());
         const std::int64_t now = now_unix();
         if (now < next_login_purge) return;
         next_login_purge = now + 3600;
