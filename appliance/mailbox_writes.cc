@@ -39,6 +39,16 @@ void MailboxWrites::restore(const store::MailboxRef& box, std::uint64_t message_
     enqueue(box, std::move(c));
 }
 
+void MailboxWrites::purge(const store::MailboxRef& box, std::int64_t now_unix, std::int64_t retention_s,
+                          MailboxDone done) {
+    Change c;
+    c.kind = Kind::purge;
+    c.now_unix = now_unix;
+    c.retention_s = retention_s;
+    c.done = std::move(done);
+    enqueue(box, std::move(c));
+}
+
 bool MailboxWrites::marker_in_flight(const store::DeliveryMarker& marker) const {
     return std::find(markers_in_flight_.begin(), markers_in_flight_.end(), marker) != markers_in_flight_.end();
 }
@@ -72,6 +82,7 @@ Result<store::MailboxChange> MailboxWrites::plan(Box& box, Change& change) {
         }
         case Kind::trash: return box.writer->move_to_trash(*txn, store_.keys(), change.message_id, change.now_unix);
         case Kind::restore: return box.writer->restore(*txn, store_.keys(), change.message_id);
+        case Kind::purge: return box.writer->purge(*txn, store_.keys(), change.now_unix, change.retention_s);
     }
     return fail(store::StoreErrc::invalid_request);
 }
@@ -96,10 +107,18 @@ void MailboxWrites::pump(std::uint64_t user_id) {
             it = boxes_.find(user_id);  // the callback may have queued more
             continue;
         }
+        if (planned->ops.empty()) {
+            // Nothing to write (a purge that found nothing due): done at once, nothing pending.
+            Change nothing = std::move(change);
+            box.queue.pop_front();
+            if (nothing.done) nothing.done(std::uint64_t{0});
+            it = boxes_.find(user_id);
+            continue;
+        }
         store::WriteRequest request;
         request.env = store_.lane_env(box.ref.segment, store::SegmentKind::mail);
         request.ops = std::move(planned->ops);
-        const std::uint64_t message_id = planned->id;
+        const std::uint64_t message_id = change.kind == Kind::purge ? planned->purged : planned->id;
         auto submitted = store_.submit(std::move(request), [this, user_id, message_id](const store::WriteResult& r) {
             store::WriteResult with_id = r;
             with_id.count = message_id;
@@ -135,6 +154,8 @@ void MailboxWrites::finish(std::uint64_t user_id, const store::WriteResult& resu
         ++stats_.appended;
     } else if (change.kind == Kind::trash) {
         ++stats_.trashed;
+    } else if (change.kind == Kind::purge) {
+        stats_.purged += result.count;
     } else {
         ++stats_.restored;
     }

@@ -28,6 +28,7 @@ struct MailboxWritesStats {
     std::uint64_t appended = 0;
     std::uint64_t trashed = 0;
     std::uint64_t restored = 0;
+    std::uint64_t purged = 0;   // messages
     std::uint64_t failed = 0;
 };
 
@@ -41,6 +42,9 @@ public:
                 std::optional<store::DeliveryMarker> marker, MailboxDone done);
     void move_to_trash(const store::MailboxRef& box, std::uint64_t message_id, std::int64_t now_unix, MailboxDone done);
     void restore(const store::MailboxRef& box, std::uint64_t message_id, MailboxDone done);
+    // Removes messages in the trash for longer than retention_s (at most messages_max); the outcome
+    // carries how many were purged.
+    void purge(const store::MailboxRef& box, std::int64_t now_unix, std::int64_t retention_s, MailboxDone done);
 
     // Markers of hand-offs submitted and not yet reported (part of the exactly-once check).
     bool marker_in_flight(const store::DeliveryMarker& marker) const;
@@ -48,7 +52,7 @@ public:
     const MailboxWritesStats& stats() const noexcept { return stats_; }
 
 private:
-    enum class Kind : std::uint8_t { append, trash, restore };
+    enum class Kind : std::uint8_t { append, trash, restore, purge };
     struct Change {
         Kind kind = Kind::append;
         std::shared_ptr<const std::string> body;
@@ -56,6 +60,7 @@ private:
         std::optional<store::DeliveryMarker> marker;
         std::uint64_t message_id = 0;
         std::int64_t now_unix = 0;
+        std::int64_t retention_s = 0;
         MailboxDone done;
     };
     struct Box {

@@ -9,6 +9,7 @@
 #include "appliance/mailbox_writes.h"
 #include "appliance/sessions.h"
 #include "appliance/shard_store.h"
+#include "appliance/trash_purge.h"
 #include "core/shard.h"
 #include "store/lmdb.h"
 
@@ -20,6 +21,7 @@ struct ShardContext final : ShardLocal {
     std::unique_ptr<MailboxWrites> writes;
     std::unique_ptr<LocalDelivery> delivery;
     std::unique_ptr<ShardSessions> sessions;
+    std::unique_ptr<TrashPurge> trash_purge;
     store::Env* directory_env = nullptr;  // the global directory, read by this shard
 
     static ShardContext& of(Shard& shard) { return *static_cast<ShardContext*>(shard.local()); }

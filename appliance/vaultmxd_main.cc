@@ -58,6 +58,15 @@ void raise_descriptor_limit() {
     }
 }
 
+// The trash purge of one shard, every sweep interval: a bounded number of mailboxes per pass.
+void schedule_trash_purge(Shard& shard, TrashPurge& purge, std::uint64_t interval_ms) {
+    if (interval_ms == 0) return;
+    shard.schedule(interval_ms, [&purge, interval_ms](Shard& s) {
+        purge.run(static_cast<std::int64_t>(std::time(nullptr)), 10'000);
+        schedule_trash_purge(s, purge, interval_ms);
+    });
+}
+
 // The master key from a systemd credential when the unit passes one, else from the configured
 // file. Read before anything else can fail half-way, and before privileges are dropped.
 struct LoadedMasterKey {
@@ -151,7 +160,15 @@ int run_daemon(const Config& config) {
 
     raise_descriptor_limit();
     // Shards take each new key snapshot from the control thread (created keys, rotations).
-    Engine engine(config.engine, listener_specs(deps), sink->get(), [](Shard& shard, Message& m) {
+    // A shard writes only the segments it owns, so there are never more shards than segments.
+    EngineConfig engine_config = config.engine;
+    if (engine_config.shards == 0) engine_config.shards = default_shard_count();
+    if (engine_config.shards > layout->segments()) {
+        log_event(LogLevel::warn, "engine.shards_capped", "asked={} segments={} (each shard needs a segment to own)",
+                  engine_config.shards, layout->segments());
+        engine_config.shards = layout->segments();
+    }
+    Engine engine(engine_config, listener_specs(deps), sink->get(), [](Shard& shard, Message& m) {
         ShardContext& context = ShardContext::of(shard);
         if (m.kind == message_deliver || m.kind == message_delivered) {
             context.delivery->on_message(m);
@@ -188,8 +205,10 @@ int run_daemon(const Config& config) {
     const auto first_keys = keys.snapshot();
     const Directory& shared_directory = *directory;
     store::Env& directory_store = **directory_env;
-    engine.set_shard_local([&all_envs, &store_handles, store_options, first_keys, &shared_directory,
-                            &directory_store](Shard& shard) -> Result<std::unique_ptr<ShardLocal>> {
+    const std::int64_t trash_retention_s = std::int64_t{config.store.sizing.trash_retention_days} * 86400;
+    const std::uint64_t sweep_interval_ms = store_options.sweep_interval_ms;
+    engine.set_shard_local([&all_envs, &store_handles, store_options, first_keys, &shared_directory, &directory_store,
+                            trash_retention_s, sweep_interval_ms](Shard& shard) -> Result<std::unique_ptr<ShardLocal>> {
         auto shard_store = ShardStore::open(shard, all_envs, store_handles, store_options, first_keys);
         if (!shard_store) return fail(shard_store.error());
         auto context = std::make_unique<ShardContext>();
@@ -199,6 +218,9 @@ int run_daemon(const Config& config) {
                                                             directory_store);
         context->sessions = std::make_unique<ShardSessions>(shard);
         context->directory_env = &directory_store;
+        context->trash_purge = std::make_unique<TrashPurge>(*context->store, *context->writes, shared_directory,
+                                                            directory_store, trash_retention_s);
+        schedule_trash_purge(shard, *context->trash_purge, sweep_interval_ms);
         // Hand-offs left by the last run go out at the first turn of the loop, when every shard
         // can receive them.
         LocalDelivery* delivery = context->delivery.get();

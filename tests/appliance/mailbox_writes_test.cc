@@ -1,0 +1,172 @@
+// Mailbox changes on a real shard: appends through the store lane (with a delivery marker), trash,
+// restore, and the trash purge after retention; one change in flight per mailbox, changes queued
+// behind it in order.
+#include "appliance/mailbox_writes.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <ctime>
+#include <future>
+
+#include "appliance/directory.h"
+#include "appliance/shard_context.h"
+#include "appliance/trash_purge.h"
+#include "core/engine.h"
+#include "store/layout.h"
+#include "tests/store/store_test_util.h"
+#include "tests/support/test_keys.h"
+#include "tests/support/test_net.h"
+
+namespace vmx {
+namespace {
+
+using store::testing::TempDir;
+
+std::int64_t now() { return static_cast<std::int64_t>(std::time(nullptr)); }
+
+struct Instance {
+    Instance() {
+        store::StoreOptions o;
+        o.sizing.segments = 2;
+        o.sizing.mail_map_mib = 8;
+        o.sizing.queue_map_mib = 4;
+        o.sizing.temp_map_mib = 4;
+        o.sizing.global_map_mib = 4;
+        o.sizing.map_mib_max = 64;
+        VMX_ASSERT(store::StoreLayout::init(dir.path(), o));
+        auto l = store::StoreLayout::open(dir.path(), o);
+        VMX_ASSERT(l);
+        layout = std::make_unique<store::StoreLayout>(std::move(*l));
+        auto all = store::StoreEnvironments::open(*layout);
+        VMX_ASSERT(all);
+        envs = std::make_unique<store::StoreEnvironments>(std::move(*all));
+        auto h = StoreHandles::open(*envs, store::TempOptions{});
+        VMX_ASSERT(h);
+        handles = std::make_unique<StoreHandles>(std::move(*h));
+        auto ring = crypto::Keyring::create(vmx::testing::fixed_master_key(0x51));
+        VMX_ASSERT(ring.ensure_scope_key(appliance_scope, now()));
+        VMX_ASSERT(ring.ensure_scope_key({crypto::ScopeKind::shared, 0}, now()));
+        keys = ring.snapshot();
+        auto denv = store::Env::open(dir.sub("directory"), layout->env_options(store::GlobalKind::directory));
+        VMX_ASSERT(denv);
+        directory_env = std::move(*denv);
+        auto index_key = Directory::derive_index_key(vmx::testing::fixed_master_key(0x51).material.view());
+        auto d = Directory::open(*directory_env, std::move(*index_key));
+        VMX_ASSERT(d);
+        directory = std::make_unique<Directory>(std::move(*d));
+        VMX_ASSERT(directory->add_org(*keys, "Org", crypto::Plan::starter, now()));
+        VMX_ASSERT(directory->add_domain(*keys, "example.test", "Org", now()));
+        auto u = directory->add_user(*keys, "ann@example.test", "", 0, now());
+        VMX_ASSERT(u);
+        user = *u;
+    }
+
+    // Runs fn on the shard that owns the user's mailbox and waits for it to call done.
+    template <class Fn>
+    void on_owner(Fn fn) {
+        EngineConfig c;
+        c.shards = 2;
+        c.recv_buffers = 16;
+        c.ring_entries = 64;
+        c.pin_threads = false;
+        const std::uint32_t segment = store::segment_of(user.id, 2);
+        std::promise<void> finished;
+        Engine engine(c, {}, nullptr, [&](Shard& shard, Message&) { fn(ShardContext::of(shard), finished); });
+        engine.set_shard_local([&](Shard& shard) -> Result<std::unique_ptr<ShardLocal>> {
+            ShardStoreOptions options;
+            options.sweep_interval_ms = 0;
+            auto s = ShardStore::open(shard, *envs, *handles, options, keys);
+            if (!s) return fail(s.error());
+            auto context = std::make_unique<ShardContext>();
+            context->store = std::move(*s);
+            context->writes = std::make_unique<MailboxWrites>(*context->store);
+            context->trash_purge = std::make_unique<TrashPurge>(*context->store, *context->writes, *directory,
+                                                                *directory_env, 14 * 86400);
+            return std::unique_ptr<ShardLocal>(std::move(context));
+        });
+        ASSERT_FALSE(engine.bind().has_value());
+        ASSERT_TRUE(engine.start().has_value());
+        Message m;
+        m.kind = MessageKind::user;
+        ASSERT_TRUE(engine.control_send(store::owner_shard(segment, 2), std::move(m)).has_value());
+        ASSERT_EQ(finished.get_future().wait_for(std::chrono::seconds(10)), std::future_status::ready);
+        engine.request_stop();
+        engine.join();
+    }
+
+    std::vector<store::MessageInfo> list(store::ListTrash trash) {
+        const std::uint32_t segment = store::segment_of(user.id, 2);
+        auto txn = store::ReadTxn::begin(*envs->env(segment, store::SegmentKind::mail));
+        VMX_ASSERT(txn);
+        auto l = store::list_messages(*txn, handles->segment(segment).mailboxes, *keys, box(), trash);
+        VMX_ASSERT(l);
+        return *l;
+    }
+    store::MailboxRef box() const {
+        return {user.id, store::segment_of(user.id, 2), crypto::Scope{crypto::ScopeKind::shared, 0}};
+    }
+
+    TempDir dir;
+    std::unique_ptr<store::StoreLayout> layout;
+    std::unique_ptr<store::StoreEnvironments> envs;
+    std::unique_ptr<StoreHandles> handles;
+    std::shared_ptr<const crypto::KeySet> keys;
+    std::unique_ptr<store::Env> directory_env;
+    std::unique_ptr<Directory> directory;
+    User user;
+};
+
+TEST(MailboxWritesTest, AppendsInOrderThenTrashRestoreAndPurgeAfterRetention) {
+    Instance in;
+    const store::MailboxRef box = in.box();
+    // Three appends queued at once on one mailbox: one in flight at a time, all land in order.
+    in.on_owner([&](ShardContext& c, std::promise<void>& finished) {
+        auto left = std::make_shared<int>(3);
+        for (int i = 0; i < 3; ++i) {
+            auto body = std::make_shared<const std::string>("Subject: " + std::to_string(i) + "\r\n\r\nbody\r\n");
+            store::AppendOptions o;
+            o.now_unix = now();
+            c.writes->append(box, body, o, std::nullopt, [&, left](Result<std::uint64_t> r) {
+                EXPECT_TRUE(r);
+                if (--*left == 0) finished.set_value();
+            });
+        }
+    });
+    auto live = in.list(store::ListTrash::exclude);
+    ASSERT_EQ(live.size(), 3u);
+    EXPECT_EQ(live[0].id, 1u);
+    EXPECT_EQ(live[2].id, 3u);
+    // Message 1 deleted 20 days ago, message 2 just now; 3 restored after a trash.
+    in.on_owner([&](ShardContext& c, std::promise<void>& finished) {
+        c.writes->move_to_trash(box, 1, now() - 20 * 86400, [](Result<std::uint64_t> r) { EXPECT_TRUE(r); });
+        c.writes->move_to_trash(box, 2, now(), [](Result<std::uint64_t> r) { EXPECT_TRUE(r); });
+        c.writes->move_to_trash(box, 3, now(), [](Result<std::uint64_t> r) { EXPECT_TRUE(r); });
+        c.writes->restore(box, 3, [&](Result<std::uint64_t> r) {
+            EXPECT_TRUE(r);
+            finished.set_value();
+        });
+    });
+    EXPECT_EQ(in.list(store::ListTrash::exclude).size(), 1u);
+    EXPECT_EQ(in.list(store::ListTrash::include).size(), 3u);
+    // Restoring a live message is refused, and nothing changes.
+    in.on_owner([&](ShardContext& c, std::promise<void>& finished) {
+        c.writes->restore(box, 3, [&](Result<std::uint64_t> r) {
+            EXPECT_FALSE(r);
+            finished.set_value();
+        });
+    });
+    // The purge removes only what is past the 14-day retention.
+    in.on_owner([&](ShardContext& c, std::promise<void>& finished) {
+        EXPECT_GE(c.trash_purge->run(now(), 100), 1u);
+        c.writes->restore(box, 3, [&](Result<std::uint64_t>) { finished.set_value(); });  // queued behind the purge
+    });
+    const auto all = in.list(store::ListTrash::include);
+    ASSERT_EQ(all.size(), 2u);
+    EXPECT_EQ(all[0].id, 2u);
+    EXPECT_EQ(all[0].state, store::MessageState::trash);
+    EXPECT_EQ(all[1].id, 3u);
+}
+
+}  // namespace
+}  // namespace vmx
