@@ -577,7 +577,9 @@ AdminReply key_status(AdminContext& c, const AdminRequest& r) {
                                    key_state_name(v.state), format_time(v.created_unix));
         }
     }
-    return ok(r.json ? "[" + out + "]\n" : out);
+    const std::string rewrap = c.rewrap ? c.rewrap->status() : std::string("rewrap: idle");
+    if (r.json) return ok("[" + out + "]\n");
+    return ok(out + rewrap + "\n");
 }
 
 AdminReply key_rotate(AdminContext& c, const AdminRequest& r) {
@@ -617,6 +619,7 @@ AdminReply key_rotate(AdminContext& c, const AdminRequest& r) {
     }
     auto ref = c.keys.rotate(scope, c.now_unix());
     if (!ref) return error_reply("keys", ref.error());
+    if (c.rewrap) c.rewrap->start();
     return ok(fmt::format("rotated {}: version {} is active; the previous version retires once its records are "
                           "rewrapped\n", what, ref->version));
 }

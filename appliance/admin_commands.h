@@ -19,6 +19,7 @@
 #include "appliance/directory.h"
 #include "appliance/key_service.h"
 #include "appliance/login_history.h"
+#include "appliance/rewrap_control.h"
 #include "appliance/sessions.h"
 #include "crypto/password.h"
 
@@ -45,6 +46,7 @@ struct AdminContext {
     // Requests waiting for a shard's answer, by token.
     std::unordered_map<std::uint64_t, AdminResponder> waiting{};
     std::uint64_t next_token = 1;
+    RewrapControl* rewrap = nullptr;              // started by key rotate, shown by key status
 };
 
 // Runs one request and appends it (who, what, when, result; never the secret) to the audit log.

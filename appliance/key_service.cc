@@ -23,6 +23,19 @@ Result<crypto::KeyRef> KeyService::rotate(const crypto::Scope& scope, std::int64
     return fail(crypto::CryptoErrc::key_not_found);
 }
 
+Result<void> KeyService::finish_retirement(crypto::KeyRef retired) {
+    if (auto r = keys_.ring.finish_retirement(retired); !r) return r;
+    return save_and_publish();
+}
+
+std::vector<crypto::KeyRef> KeyService::retiring() const {
+    std::vector<crypto::KeyRef> out;
+    for (const crypto::ScopeKeyRecord& record : keys_.ring.records())
+        for (const crypto::KeyVersion& v : record.versions)
+            if (v.state == crypto::KeyState::retiring) out.push_back({record.key_id, v.version});
+    return out;
+}
+
 Result<void> KeyService::save_and_publish() {
     if (auto r = keys_.store.save(keys_.ring); !r) return r;
     snapshot_ = keys_.ring.snapshot();

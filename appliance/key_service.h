@@ -28,6 +28,11 @@ public:
     // A new active version of the scope's key; the old one retires until its records are rewrapped.
     Result<crypto::KeyRef> rotate(const crypto::Scope& scope, std::int64_t now_unix);
 
+    // Destroys a version whose records have all been rewrapped (saved and published).
+    Result<void> finish_retirement(crypto::KeyRef retired);
+    // Versions rotated out and still waiting for their records to be rewrapped.
+    std::vector<crypto::KeyRef> retiring() const;
+
     std::shared_ptr<const crypto::KeySet> snapshot() const noexcept { return snapshot_; }
     const std::vector<crypto::ScopeKeyRecord>& records() const noexcept { return keys_.ring.records(); }
 

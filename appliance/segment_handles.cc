@@ -23,6 +23,15 @@ Result<StoreHandles> StoreHandles::open(const store::StoreEnvironments& envs, co
         auto temp = store::TempStore::open(*envs.env(s, store::SegmentKind::temp), s, temp_options);
         if (!temp) return fail(temp.error());
         h.temp = std::make_unique<store::TempStore>(std::move(*temp));
+        auto rm = mail.open_dbi("rewrap");
+        auto rt = envs.env(s, store::SegmentKind::temp)->open_dbi("rewrap");
+        auto rq = envs.env(s, store::SegmentKind::smtp_in)->open_dbi("rewrap");
+        if (!rm) return fail(rm.error());
+        if (!rt) return fail(rt.error());
+        if (!rq) return fail(rq.error());
+        h.rewrap_mail = *rm;
+        h.rewrap_temp = *rt;
+        h.rewrap_smtp_in = *rq;
         out.segments_.push_back(std::move(h));
     }
     return out;

@@ -23,6 +23,10 @@ struct SegmentHandles {
     store::DeliveryMarkers markers;
     std::unique_ptr<store::Queue> smtp_in;
     std::unique_ptr<store::TempStore> temp;
+    // Where a rewrap job keeps its position, one database per environment it walks.
+    store::Dbi rewrap_mail;
+    store::Dbi rewrap_temp;
+    store::Dbi rewrap_smtp_in;
 };
 
 class StoreHandles {

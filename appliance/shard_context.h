@@ -7,6 +7,7 @@
 
 #include "appliance/local_delivery.h"
 #include "appliance/mailbox_writes.h"
+#include "appliance/rewrap_runner.h"
 #include "appliance/sessions.h"
 #include "appliance/shard_store.h"
 #include "appliance/trash_purge.h"
@@ -22,6 +23,7 @@ struct ShardContext final : ShardLocal {
     std::unique_ptr<LocalDelivery> delivery;
     std::unique_ptr<ShardSessions> sessions;
     std::unique_ptr<TrashPurge> trash_purge;
+    std::unique_ptr<RewrapRunner> rewrap;
     store::Env* directory_env = nullptr;  // the global directory, read by this shard
 
     static ShardContext& of(Shard& shard) { return *static_cast<ShardContext*>(shard.local()); }

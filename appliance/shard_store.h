@@ -61,6 +61,7 @@ public:
     // HKDF extracts, so a destroyed key does not live on in the cache.
     void set_keys(std::shared_ptr<const crypto::KeySet> keys);
     const crypto::KeySet& keys() const noexcept { return *keys_; }
+    std::shared_ptr<const crypto::KeySet> keys_snapshot() const noexcept { return keys_; }
 
     const store::ShardEnvironments& envs() const noexcept { return envs_; }
     // Every segment's environments, for reads of segments other shards own.

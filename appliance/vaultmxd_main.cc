@@ -187,6 +187,8 @@ int run_daemon(const Config& config) {
                 done.payload = std::move(reply);
                 if (!shard.send_message(control, std::move(done))) log_event(LogLevel::warn, "admin.reply_dropped", "token={}", token);
             });
+        } else if (m.kind == message_rewrap_start && m.payload) {
+            context.rewrap->start(static_cast<RewrapStart*>(m.payload.get())->name);
         } else if (m.kind == message_logout_user) {
             const std::size_t ended = context.sessions->logout(m.a);
             if (ended > 0) log_event(LogLevel::info, "session.logout", "user={} sessions={}", m.a, ended);
@@ -218,6 +220,7 @@ int run_daemon(const Config& config) {
                                                             directory_store);
         context->sessions = std::make_unique<ShardSessions>(shard);
         context->directory_env = &directory_store;
+        context->rewrap = std::make_unique<RewrapRunner>(shard, *context->store, shared_directory, directory_store);
         context->trash_purge = std::make_unique<TrashPurge>(*context->store, *context->writes, shared_directory,
                                                             directory_store, trash_retention_s);
         schedule_trash_purge(shard, *context->trash_purge, sweep_interval_ms);
@@ -272,6 +275,8 @@ int run_daemon(const Config& config) {
     admin.handles = &store_handles;
     admin.shards = engine.shard_count();
     admin.to_shard = [&engine](std::uint32_t shard, Message m) { return engine.control_send(shard, std::move(m)).has_value(); };
+    RewrapControl rewrap(keys, engine.shard_count(), admin.to_shard);
+    admin.rewrap = &rewrap;
     auto admin_server = AdminServer::open(config.admin_socket, [&admin](const AdminRequest& request, const AdminPeer& peer,
                                                                         AdminResponder respond) {
         const std::string command = request.command;
@@ -314,6 +319,8 @@ int run_daemon(const Config& config) {
             sessions.started(std::move(static_cast<SessionStarted*>(m.payload.get())->info));
         } else if (m.kind == message_session_ended) {
             sessions.ended(m.from, m.a);
+        } else if (m.kind == message_rewrap_progress && m.payload) {
+            rewrap.on_report(m.from, *static_cast<RewrapReport*>(m.payload.get()));
         } else if (m.kind == message_mailbox_restored) {
             on_admin_shard_reply(admin, m);
         } else if (m.kind == message_login_attempt && m.payload) {
@@ -323,6 +330,7 @@ int run_daemon(const Config& config) {
     });
     const std::int64_t login_retention_s = std::int64_t{config.store.sizing.login_history_days} * 86400;
     std::int64_t next_login_purge = 0;
+    rewrap.start();  // a rewrap a crash interrupted goes on (nothing when no version is retiring)
     loop.on_tick([&] {
         flush_logins();
         admin_socket.expire(monotonic_ms());

@@ -36,7 +36,8 @@ Result<void> Lane::start() {
 
 Result<void> Lane::submit(WriteRequest& request) {
     if (request.env >= envs_.size()) return fail(StoreErrc::invalid_request);
-    if (request.task && !request.ops.empty()) return fail(StoreErrc::invalid_request);
+    if ((request.task || request.job) && !request.ops.empty()) return fail(StoreErrc::invalid_request);
+    if (request.task && request.job) return fail(StoreErrc::invalid_request);
     for (const WriteOp& op : request.ops)
         if (op.key.empty() || op.key.size() > key_bytes_max_[request.env]) return fail(StoreErrc::invalid_request);
     if (in_flight_ >= options_.queue_capacity || !requests_.push(request)) return fail(StoreErrc::queue_full);
@@ -110,13 +111,14 @@ void Lane::process(std::vector<WriteRequest>& batch) {
     for (std::uint32_t env = 0; env < envs_.size(); ++env) {
         group.clear();
         for (WriteRequest& r : batch)
-            if (r.env == env && !r.task) group.push_back(&r);
+            if (r.env == env && !r.task && !r.job) group.push_back(&r);
         if (!group.empty()) commit_group(env, group);
     }
     bool ran = false;
     for (WriteRequest& r : batch) {
-        if (!r.task) continue;
-        run_task(r);
+        if (r.task) run_task(r);
+        else if (r.job) run_job(r);
+        else continue;
         ran = true;
     }
     if (ran) wake_shard();
@@ -219,6 +221,25 @@ std::error_code Lane::apply_once(Env& env, std::vector<WriteRequest*>& group) {
     stats_.transactions.fetch_add(1, std::memory_order_relaxed);
     if (!committed) return committed.error();
     return {};
+}
+
+void Lane::run_job(WriteRequest& request) {
+    EnvState& state = envs_[request.env];
+    stats_.tasks.fetch_add(1, std::memory_order_relaxed);
+    if (state.needs_reopen) {
+        if (auto r = state.env->reopen(); !r) {
+            stats_.failed_tasks.fetch_add(1, std::memory_order_relaxed);
+            return post(request, StoreErrc::failed);
+        }
+        state.needs_reopen = false;
+        stats_.reopens.fetch_add(1, std::memory_order_relaxed);
+    }
+    auto count = request.job();
+    if (!count) {
+        stats_.failed_tasks.fetch_add(1, std::memory_order_relaxed);
+        return post(request, count.error());
+    }
+    post(request, {}, *count);
 }
 
 void Lane::post(const WriteRequest& request, std::error_code error, std::uint64_t count) {

@@ -48,11 +48,15 @@ struct WriteOp {
 // touches nothing else. It returns a count for the caller (records removed) or an error, which
 // aborts the transaction. It must bound its own work (it holds the environment's write side).
 using LaneTask = std::function<Result<std::uint64_t>(WriteTxn&)>;
+// Work that runs its own write transactions on the lane thread (a rewrap job's step, which saves its
+// position in the same transaction as its changes). Between batches, never beside another write.
+using LaneJob = std::function<Result<std::uint64_t>()>;
 
 struct WriteRequest {
     std::uint32_t env = 0;      // index into the lane's environments
     std::vector<WriteOp> ops;   // applied together, in order, in one transaction
     LaneTask task;              // when set, ops must be empty
+    LaneJob job;                // when set, ops must be empty and task unset
     std::uint64_t token = 0;    // the caller's, returned in its WriteResult
 };
 
@@ -134,6 +138,7 @@ private:
     std::error_code apply(EnvState& state, std::vector<WriteRequest*>& group);
     std::error_code apply_once(Env& env, std::vector<WriteRequest*>& group);
     void run_task(WriteRequest& request);
+    void run_job(WriteRequest& request);
     void post(const WriteRequest& request, std::error_code error, std::uint64_t count = 0);
     void wake_shard();
 

@@ -187,6 +187,32 @@ class InboundSmtp(unittest.TestCase):
                         {u: (self.count(u), expected[u]) for u in USERS})
 
 
+class KeyRotation(unittest.TestCase):
+    def test_rotation_rewraps_stored_mail_then_destroys_the_old_version(self):
+        d = make_daemon()
+        try:
+            with smtplib.SMTP("127.0.0.1", d.ports["smtp"], timeout=10) as s:
+                for i in range(30):
+                    s.sendmail("r@remote.test", ["ann@example.test", "ben@example.test"], f"Subject: {i}\r\n\r\nx\r\n".encode())
+            self.assertTrue(wait_for(lambda: len(mailbox(d, "ann")) == 30 and len(mailbox(d, "ben")) == 30))
+            cli(d, "key", "rotate", "--org", "Example")
+
+            def old_version_destroyed():
+                keys = json.loads(cli(d, "--json", "key", "status"))
+                return any(k["scope"] == "organisation" and k["version"] == 1 and k["state"] == "destroyed" for k in keys)
+
+            self.assertTrue(wait_for(old_version_destroyed, 30), cli(d, "key", "status"))
+            self.assertIn("done", cli(d, "key", "status"))
+            # Every message still opens: it was rewrapped before its old key was destroyed.
+            self.assertEqual(len(mailbox(d, "ann")), 30)
+            self.assertEqual(len(mailbox(d, "ben")), 30)
+            self.assertEqual(d.stop()[0], 0)
+            d.start()
+            self.assertEqual(len(mailbox(d, "ann")), 30)
+        finally:
+            d.__exit__(None, None, None)
+
+
 class CrashSafety(unittest.TestCase):
     def test_acknowledged_mail_survives_sigkill_exactly_once(self):
         d = make_daemon()
