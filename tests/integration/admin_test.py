@@ -153,6 +153,40 @@ class AdminCli(unittest.TestCase):
         self.assertIn("admin.forbidden", self.daemon.log_text())
 
 
+class AuditChain(unittest.TestCase):
+    def test_audit_verify_passes_then_detects_an_offline_change(self):
+        d = Daemon(extra=CHEAP_ARGON2).start()
+        try:
+            for name in ("Audit One", "Audit Two", "Audit Three"):
+                r = cli(d, "org", "add", name, "--plan", "starter")
+                self.assertEqual(r.returncode, 0, r.stderr)
+            r = cli(d, "audit", "verify")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn("audit: ok", r.stdout)
+            shown = cli(d, "audit", "show").stdout
+            self.assertIn("org add", shown)
+            self.assertIn("Audit Two", shown)
+            self.assertEqual(d.stop()[0], 0)
+            # Offline, one byte inside a sealed entry changes (after the sealed-record magic).
+            path = os.path.join(d.folder, "data", "global", "audit", "data.mdb")
+            with open(path, "r+b") as f:
+                data = bytearray(f.read())
+                # Stale copies of pages hold old versions too, so change it wherever a record starts.
+                at = data.find(b"\x76\x78\x01\x00")
+                self.assertGreaterEqual(at, 0)
+                while at >= 0:
+                    data[at + 70] ^= 0x01
+                    at = data.find(b"\x76\x78\x01\x00", at + 1)
+                f.seek(0)
+                f.write(data)
+            d.start()
+            r = cli(d, "audit", "verify")
+            self.assertNotEqual(r.returncode, 0, r.stdout)
+            self.assertIn("FAILED", r.stdout + r.stderr)
+        finally:
+            d.__exit__(None, None, None)
+
+
 class NoDaemon(unittest.TestCase):
     def test_cli_says_the_daemon_is_not_running(self):
         d = Daemon(extra=CHEAP_ARGON2)
