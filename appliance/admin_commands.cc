@@ -9,6 +9,7 @@
 #include <ctime>
 
 #include "appliance/json_text.h"
+#include "appliance/local_delivery.h"
 #include "appliance/messages.h"
 #include "store/errc.h"
 #include "store/layout.h"
@@ -97,7 +98,10 @@ AdminReply org_set_plan(AdminContext& c, const AdminRequest& r) {
             if (u.org_id == org->id)
                 if (auto e = c.keys.ensure(scope_of(*org, u.id), c.now_unix()); !e) return error_reply("keys", e.error());
     }
-    return ok(fmt::format("organisation {} is now on plan {}\n", org->name, name_of(org->plan)));
+    // Records already stored move to the new scope's key in the background.
+    if (c.rewrap) c.rewrap->start(RewrapControl::Reason::plan_change);
+    return ok(fmt::format("organisation {} is now on plan {}; stored records move to its key in the background\n",
+                          org->name, name_of(org->plan)));
 }
 
 std::string org_json(const Organisation& o) {
@@ -669,12 +673,18 @@ AdminReply stats(AdminContext& c, const AdminRequest& r) {
         const auto live = st.connections_live.load(std::memory_order_relaxed);
         const auto accepted = st.accepted.load(std::memory_order_relaxed);
         const auto refused_full = st.refused_full.load(std::memory_order_relaxed);
+        // The shard's delivery counters (its ShardContext was built before the engine started).
+        const DeliveryStats* d = c.delivery_stats ? c.delivery_stats(s) : nullptr;
+        const auto load = [](const std::atomic<std::uint64_t>* v) { return v ? v->load(std::memory_order_relaxed) : 0; };
+        const auto messages = load(d ? &d->accepted : nullptr);
+        const auto delivered = load(d ? &d->delivered : nullptr);
+        const auto queued = load(d ? &d->queued : nullptr);
         if (r.json)
-            out += fmt::format(R"({}{{"shard":{},"connections":{},"accepted":{},"refused_full":{}}})",
-                               out.empty() ? "" : ",", s, live, accepted, refused_full);
+            out += fmt::format(R"({}{{"shard":{},"connections":{},"accepted":{},"refused_full":{},"messages":{},"delivered":{},"queue":{}}})",
+                               out.empty() ? "" : ",", s, live, accepted, refused_full, messages, delivered, queued);
         else
-            out += fmt::format("shard {}\tconnections={}\taccepted={}\trefused_full={}\n", s, live, accepted,
-                               refused_full);
+            out += fmt::format("shard {}\tconnections={}\taccepted={}\trefused_full={}\tmessages={}\tdelivered={}\tqueue={}\n",
+                               s, live, accepted, refused_full, messages, delivered, queued);
     }
     return ok(r.json ? "[" + out + "]\n" : out);
 }

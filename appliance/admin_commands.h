@@ -26,6 +26,7 @@
 namespace vmx {
 
 class Engine;
+struct DeliveryStats;
 
 struct AdminContext {
     Directory& directory;
@@ -47,6 +48,7 @@ struct AdminContext {
     std::unordered_map<std::uint64_t, AdminResponder> waiting{};
     std::uint64_t next_token = 1;
     RewrapControl* rewrap = nullptr;              // started by key rotate, shown by key status
+    std::function<const DeliveryStats*(std::uint32_t shard)> delivery_stats{};  // for stats
 };
 
 // Runs one request and appends it (who, what, when, result; never the secret) to the audit log.

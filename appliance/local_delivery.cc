@@ -81,6 +81,7 @@ void LocalDelivery::accept(store::Envelope envelope, std::shared_ptr<const std::
         // Durable: the client may have its 250 now; delivery runs from here.
         done(AcceptOutcome::stored, queue_id);
         Entry& entry = entries_[{segment, id}];
+        stats_.queued.store(entries_.size(), std::memory_order_relaxed);
         entry.segment = segment;
         entry.id = id;
         entry.envelope = std::move(envelope);
@@ -196,6 +197,7 @@ void LocalDelivery::settle(const Key& key) {
         if (finished) {
             ++stats_.removed;
             entries_.erase(found);
+            stats_.queued.store(entries_.size(), std::memory_order_relaxed);
             return;
         }
         std::int64_t next = INT64_MAX;
@@ -255,7 +257,8 @@ void LocalDelivery::recover() {
             if (batch->complete) break;
         }
     }
-    if (stats_.recovered > 0) log_event(LogLevel::info, "delivery.recovered", "entries={}", stats_.recovered);
+    stats_.queued.store(entries_.size(), std::memory_order_relaxed);
+    if (stats_.recovered > 0) log_event(LogLevel::info, "delivery.recovered", "entries={}", stats_.recovered.load());
     std::vector<Key> keys;
     for (const auto& [key, entry] : entries_) keys.push_back(key);
     for (const Key& key : keys) {

@@ -8,6 +8,7 @@
 // are values or immutable bodies (shared_ptr<const std::string>).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -35,14 +36,16 @@ struct DeliveryOptions {
     std::uint32_t give_up_after_s = 5 * 86400;  // then the recipient fails permanently (bounce)
 };
 
+// Counters; the control thread reads them (vaultmx stats) with relaxed loads.
 struct DeliveryStats {
-    std::uint64_t accepted = 0;       // messages durably queued
-    std::uint64_t delivered = 0;      // recipients delivered (markers written with the append)
-    std::uint64_t duplicates = 0;     // hand-offs found already delivered (after a crash)
-    std::uint64_t temp_failures = 0;
-    std::uint64_t perm_failures = 0;
-    std::uint64_t removed = 0;        // queue entries finished
-    std::uint64_t recovered = 0;      // entries picked up again at start-up
+    std::atomic<std::uint64_t> accepted{0};       // messages durably queued
+    std::atomic<std::uint64_t> delivered{0};      // recipients delivered (markers written with the append)
+    std::atomic<std::uint64_t> duplicates{0};     // hand-offs found already delivered (after a crash)
+    std::atomic<std::uint64_t> temp_failures{0};
+    std::atomic<std::uint64_t> perm_failures{0};
+    std::atomic<std::uint64_t> removed{0};        // queue entries finished
+    std::atomic<std::uint64_t> recovered{0};      // entries picked up again at start-up
+    std::atomic<std::uint64_t> queued{0};         // entries in this shard's smtp-in queues now
 };
 
 class LocalDelivery {

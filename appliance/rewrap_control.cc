@@ -3,17 +3,23 @@
 
 #include <fmt/format.h>
 
+#include <ctime>
+
 #include "core/log.h"
 
 namespace vmx {
 
-void RewrapControl::start() {
+void RewrapControl::start(Reason reason) {
     retiring_ = keys_.retiring();
-    if (retiring_.empty()) return;
-    // The newest retired version names the walk, so each rotation walks afresh and a restart of
-    // the same one resumes.
-    const crypto::KeyRef& newest = retiring_.back();
-    name_ = fmt::format("rewrap-{}-{}-{}", newest.key_id, newest.version, ++walks_);
+    if (retiring_.empty() && reason == Reason::rotation) return;
+    // A rotation's walk is named after the newest retired version, so after a crash the same walk
+    // resumes from the positions its steps saved; a plan change walks afresh.
+    if (reason == Reason::rotation || !retiring_.empty()) {
+        const crypto::KeyRef newest = retiring_.back();
+        name_ = fmt::format("rotation-{}-{}", newest.key_id, newest.version);
+    } else {
+        name_ = fmt::format("plan-{}-{}", std::time(nullptr), ++walks_);
+    }
     progress_.clear();
     for (std::uint32_t s = 0; s < shards_; ++s) {
         progress_[s] = {};

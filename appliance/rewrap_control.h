@@ -22,8 +22,10 @@ public:
     RewrapControl(KeyService& keys, std::uint32_t shards, ToShard to_shard)
         : keys_(keys), shards_(shards), to_shard_(std::move(to_shard)) {}
 
-    // Starts a walk over every shard for the versions retiring now (none: nothing to do).
-    void start();
+    enum class Reason : std::uint8_t { rotation, plan_change };
+    // Starts a walk over every shard for the versions retiring now (none: nothing to do), or, after
+    // a plan change, to move an organisation's records to its new scope.
+    void start(Reason reason = Reason::rotation);
     void on_report(std::uint32_t shard, const RewrapReport& report);
     // One line for `key status`.
     std::string status() const;

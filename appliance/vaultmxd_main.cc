@@ -275,6 +275,9 @@ int run_daemon(const Config& config) {
     admin.handles = &store_handles;
     admin.shards = engine.shard_count();
     admin.to_shard = [&engine](std::uint32_t shard, Message m) { return engine.control_send(shard, std::move(m)).has_value(); };
+    admin.delivery_stats = [&engine](std::uint32_t shard) -> const DeliveryStats* {
+        return &ShardContext::of(engine.shard(shard)).delivery->stats();
+    };
     RewrapControl rewrap(keys, engine.shard_count(), admin.to_shard);
     admin.rewrap = &rewrap;
     auto admin_server = AdminServer::open(config.admin_socket, [&admin](const AdminRequest& request, const AdminPeer& peer,
