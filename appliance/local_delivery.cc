@@ -94,6 +94,18 @@ void LocalDelivery::accept(store::Envelope envelope, std::shared_ptr<const std::
 // Sends every recipient that is due to the shard owning its mailbox.
 void LocalDelivery::hand_off(Entry& entry) {
     const std::int64_t now = now_unix();
+    if (!entry.body) {
+        // Waiting entries do not keep their body in memory; it is read back from the queue.
+        store::Queue& queue = *store_.segment(entry.segment).smtp_in;
+        auto txn = store::ReadTxn::begin(*store_.envs().env(entry.segment, store::SegmentKind::smtp_in));
+        auto body = txn ? queue.load_body(*txn, store_.keys(), entry.id) : Result<std::vector<std::uint8_t>>(fail(txn.error()));
+        if (!body) {
+            log_event(LogLevel::error, "delivery.body_unreadable", "queue_id={} error=\"{}\"",
+                      queue_id_of(entry.segment, entry.id), body.error().message());
+            return schedule_retry({entry.segment, entry.id}, now + options_.retry_first_s);
+        }
+        entry.body = std::make_shared<const std::string>(body->begin(), body->end());
+    }
     std::map<std::uint32_t, std::unique_ptr<DeliverPayload>> by_shard;
     for (std::size_t i = 0; i < entry.envelope.recipients.size(); ++i) {
         const store::Recipient& r = entry.envelope.recipients[i];
@@ -204,6 +216,7 @@ void LocalDelivery::settle(const Key& key) {
         for (const auto& rcpt : e.envelope.recipients)
             if (rcpt.state == store::RecipientState::failed_temp) next = std::min(next, rcpt.next_try_unix);
         if (next != INT64_MAX) schedule_retry(key, next);
+        e.body.reset();  // minutes until the retry: the queue holds it meanwhile
     });
     if (!submitted) {
         entry.writing = false;
@@ -244,13 +257,10 @@ void LocalDelivery::recover() {
                 log_event(LogLevel::error, "delivery.entry_unreadable", "queue_id={} error=\"{}\"", queue_id_of(segment, id),
                           error.message());
             for (store::QueuedEntry& q : batch->entries) {
-                auto body = queue.load_body(*txn, store_.keys(), q.id);
-                if (!body) continue;
-                Entry& entry = entries_[{segment, q.id}];
+                Entry& entry = entries_[{segment, q.id}];  // the body is read when it is handed off
                 entry.segment = segment;
                 entry.id = q.id;
                 entry.envelope = std::move(q.envelope);
-                entry.body = std::make_shared<const std::string>(body->begin(), body->end());
                 ++stats_.recovered;
             }
             after = batch->last_id;
