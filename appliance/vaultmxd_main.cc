@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -16,6 +17,9 @@
 #include "appliance/admin_commands.h"
 #include "appliance/admin_server.h"
 #include "appliance/audit_log.h"
+#include "appliance/auth_workers.h"
+#include "appliance/login_throttle.h"
+#include "appliance/pop3_maildrop.h"
 #include "appliance/config.h"
 #include "core/patterns.h"
 #include "net/smtp/session.h"
@@ -146,10 +150,20 @@ int run_daemon(const Config& config) {
     }
     if (!matches(Pattern::domain, config.hostname))
         return start_failure("smtp.hostname: " + config.hostname + ": invalid domain", exit_config);
-    ListenerDeps deps{config, *directory, tls, {}};
+    ListenerDeps deps{config, *directory, tls, {}, {}};
     deps.smtp.options.hostname = config.hostname;
     deps.smtp.options.starttls = tls ? smtp::StartTls::offered : smtp::StartTls::unavailable;
     deps.smtp.tls = tls;
+    // POP3S: failed logins are counted across every shard; passwords are checked by the auth
+    // workers, never on a shard thread. Both outlive the engine (declared before it).
+    LoginThrottle login_throttle;
+    deps.pop3.tls = tls;
+    deps.pop3.throttle = &login_throttle;
+    const bool pop3s_configured = std::any_of(config.listeners.begin(), config.listeners.end(),
+                                              [](const ListenerConfig& l) { return l.name == "pop3s"; });
+    if (!tls && pop3s_configured)
+        log_event(LogLevel::warn, "pop3.unavailable", "reason=no_certificate (connections to pop3s are closed; create one with vaultmx init --self-signed)");
+    std::unique_ptr<AuthWorkers> auth_workers;
 
     raise_descriptor_limit();
     // Shards take each new key snapshot from the control thread (created keys, rotations).
@@ -162,6 +176,8 @@ int run_daemon(const Config& config) {
         } else if (m.kind == message_logout_user) {
             const std::size_t ended = context.sessions->logout(m.a);
             if (ended > 0) log_event(LogLevel::info, "session.logout", "user={} sessions={}", m.a, ended);
+        } else if (is_pop3_message(m.kind)) {
+            context.maildrops->on_message(m);
         }
     });
     ShardStoreOptions store_options;
@@ -175,10 +191,15 @@ int run_daemon(const Config& config) {
     if (!handles) return start_failure("store: cannot open the segment databases in " + config.data_dir + ": " + handles.error().message(), exit_runtime);
     StoreHandles& store_handles = *handles;
     const auto first_keys = keys.snapshot();
+    AuthWorkerOptions auth_options;
+    auth_options.argon2 = config.argon2;
+    auth_workers = std::make_unique<AuthWorkers>(auth_options, engine.shard_count());
+    if (auto r = auth_workers->start(); !r) return start_failure("auth: cannot start the password workers: " + r.error().message(), exit_runtime);
+    AuthWorkers* workers = auth_workers.get();
     const Directory& shared_directory = *directory;
     store::Env& directory_store = **directory_env;
     engine.set_shard_local([&all_envs, &store_handles, store_options, first_keys, &shared_directory,
-                            &directory_store](Shard& shard) -> Result<std::unique_ptr<ShardLocal>> {
+                            &directory_store, workers](Shard& shard) -> Result<std::unique_ptr<ShardLocal>> {
         auto shard_store = ShardStore::open(shard, all_envs, store_handles, store_options, first_keys);
         if (!shard_store) return fail(shard_store.error());
         auto context = std::make_unique<ShardContext>();
@@ -188,6 +209,8 @@ int run_daemon(const Config& config) {
                                                             directory_store);
         context->sessions = std::make_unique<ShardSessions>(shard);
         context->directory_env = &directory_store;
+        context->auth = std::make_unique<ShardAuth>(shard, *workers);
+        context->maildrops = std::make_unique<Pop3Maildrops>(shard, *context->store, *context->writes);
         // Hand-offs left by the last run go out at the first turn of the loop, when every shard
         // can receive them.
         LocalDelivery* delivery = context->delivery.get();
