@@ -1,6 +1,8 @@
 // AuthWorkers and ShardAuth (see auth_workers.h).
 #include "appliance/auth_workers.h"
 
+#include <pthread.h>
+#include <signal.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -43,7 +45,13 @@ Result<void> AuthWorkers::start() {
     auto decoy = crypto::hash_password(decoy_password, options_.argon2);
     if (!decoy) return fail(decoy.error());
     decoy_hash_ = std::move(*decoy);
+    // The threads start with every signal blocked, whenever start() is called: SIGTERM must reach
+    // the control thread's signalfd, never a worker (where its default action would kill the daemon).
+    sigset_t all, saved;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &saved);
     for (std::uint32_t i = 0; i < options_.threads; ++i) threads_.emplace_back([this] { run(); });
+    pthread_sigmask(SIG_SETMASK, &saved, nullptr);
     return {};
 }
 
