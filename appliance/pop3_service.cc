@@ -49,6 +49,11 @@ public:
             used += n;
             act(stream, fx);
             if (n == 0) break;
+            if (stream.send_queue_full() && !stream.closing()) {  // a client pipelining faster than it reads
+                waiting_writable_ = true;
+                stream.want_writable();
+                break;
+            }
         }
         return used;
     }
@@ -59,7 +64,8 @@ public:
         if (!waiting_writable_) return;
         waiting_writable_ = false;
         if (reader_) return pump_body(stream);
-        advance(stream);
+        if (session_.awaiting() == pop3::Awaiting::writable) return advance(stream);
+        stream.redeliver();
     }
 
     void on_timeout(net::Stream& stream, TimeoutKind) override {
@@ -81,9 +87,10 @@ public:
         reader_.reset();
         if (session_id_) context_.sessions->remove(*session_id_);
         if (lock_token_) context_.maildrops->release(user_.id, *lock_token_);
-        if (retrieved_ > 0 || deleted_ > 0)
-            log_event(LogLevel::info, "pop3.session", "user={} client={} retrieved={} deleted={}", user_.id, client_,
-                      retrieved_, deleted_);
+        if (session_started_)
+            log_event(LogLevel::info, "pop3.session", "user={} client={} shard={} owner_shard={} retrieved={} deleted={}",
+                      user_.id, client_, shard_.id(), store::owner_shard(box_.segment, shard_.shard_count()), retrieved_,
+                      deleted_);
     }
 
 private:
@@ -240,11 +247,14 @@ private:
         const std::uint32_t session_max_s = account.org.policy.session_max_s;
         std::weak_ptr<bool> alive = alive_;
         net::Stream* s = &stream;
+        lock_answered_ = false;
+        lock_granted_ = false;
         const std::uint64_t token = context_.maildrops->acquire(user_.id, [this, alive, s, session_max_s](LockOutcome o) {
             if (auto a = alive.lock(); !a || !*a) return;  // on_close released the token already
             locked(*s, o, session_max_s);
         });
-        if (!lock_answered_ || lock_granted_) lock_token_ = token;  // a refusal needs no release
+        // The owner may have answered already (it is this shard); a refusal needs no release.
+        if (!lock_answered_ || lock_granted_) lock_token_ = token;
     }
 
     void locked(net::Stream& stream, LockOutcome outcome, std::uint32_t session_max_s) {
@@ -259,6 +269,7 @@ private:
     }
 
     void start_session(net::Stream& stream, std::uint32_t session_max_s) {
+        session_started_ = true;
         SessionInfo info;
         info.user_id = user_.id;
         info.protocol = "pop3";
@@ -393,6 +404,7 @@ private:
     bool lock_granted_ = false;
     std::optional<store::BodyReader> reader_;
     bool waiting_writable_ = false;
+    bool session_started_ = false;
     std::uint64_t retrieved_ = 0;
     std::uint64_t deleted_ = 0;
 };

@@ -5,6 +5,7 @@ password, one session per maildrop, remote logout, and a 5 MiB message streamed 
 import json
 import os
 import poplib
+import re
 import shutil
 import smtplib
 import socket
@@ -73,10 +74,14 @@ class Pop3(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
+        # Sessions ran both on the mailbox's owner shard and on the other one (lock and deletions
+        # then travel by message); with ~40 connections spread by the kernel, both happen.
+        places = re.findall(r"pop3\.session user=\d+ client=\S+ shard=(\d+) owner_shard=(\d+)", cls.daemon.log_text())
         code, _ = cls.daemon.stop()
         cls.daemon.__exit__(None, None, None)
         cls.tmp.cleanup()
         assert code == 0, code
+        assert any(a == b for a, b in places) and any(a != b for a, b in places), places
 
     @classmethod
     def cli(cls, *args, stdin=None):
@@ -268,6 +273,47 @@ class Pop3(unittest.TestCase):
             p.dele(i)
         finally:
             p.quit()
+
+    def test_9_policy_and_account_state(self):
+        self.ok("org", "add", "Strict Org", "--plan", "starter")
+        self.ok("domain", "add", "strict.test", "--org", "Strict Org")
+        bob = "bob@strict.test"
+        self.ok("user", "add", bob, "--password-stdin", stdin=PASSWORD + "\n")
+        app = self.ok("user", "app-password", "add", bob, "--label", "phone").split(": ", 1)[1].splitlines()[0]
+
+        def attempt(password):
+            p = poplib.POP3_SSL("127.0.0.1", self.port, context=insecure(), timeout=30)
+            try:
+                p.user(bob)
+                p.pass_(password)
+                p.quit()
+                return b"+OK"
+            except poplib.error_proto as e:
+                p.close()
+                return e.args[0]
+
+        self.assertEqual(attempt(PASSWORD), b"+OK")
+        self.assertEqual(attempt(app), b"+OK")  # an app password works as well
+        self.ok("org", "policy", "Strict Org", "--require-mfa")
+        self.assertIn(b"policy", attempt(PASSWORD))  # only app passwords over POP3 now
+        self.assertEqual(attempt(app), b"+OK")
+        self.ok("org", "policy", "Strict Org", "--allow-net", "10.0.0.0/8")
+        self.assertIn(b"policy", attempt(app))
+        self.ok("org", "policy", "Strict Org", "--allow-any-net", "--no-require-mfa", "--session-max", "1s")
+        p = poplib.POP3_SSL("127.0.0.1", self.port, context=insecure(), timeout=30)
+        p.user(bob)
+        p.pass_(PASSWORD)
+        time.sleep(1.5)
+        with self.assertRaises((poplib.error_proto, OSError, EOFError)):
+            p.noop()
+        p.close()
+        self.ok("org", "policy", "Strict Org", "--session-max", "0")
+        self.ok("user", "disable", bob)
+        self.assertIn(b"disabled", attempt(PASSWORD))  # only once the password was right
+        self.assertIn(b"[AUTH] Authentication failed", attempt(WRONG))
+        failed = json.dumps(json.loads(self.ok("--json", "user", "logins", bob, "--failed")))
+        for reason in ("mfa_required", "network_not_allowed", "account_disabled", "bad_credentials"):
+            self.assertIn(reason, failed)
 
 
 if __name__ == "__main__":
