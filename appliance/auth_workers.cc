@@ -6,6 +6,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <ctime>
 #include <string_view>
 
 #include "core/log.h"
@@ -25,7 +26,8 @@ std::string_view as_text(const crypto::SecretBytes& secret) {
 
 }  // namespace
 
-AuthWorkers::AuthWorkers(AuthWorkerOptions options, std::uint32_t shards) : options_(options) {
+AuthWorkers::AuthWorkers(AuthWorkerOptions options, std::uint32_t shards)
+    : options_(options), throttle_(options.throttle) {
     for (std::uint32_t s = 0; s < shards; ++s) {
         auto box = std::make_unique<Outbox>();
         box->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -92,14 +94,31 @@ void AuthWorkers::run() {
             job = std::move(queue_.front());
             queue_.pop_front();
         }
-        VerifyDone done{job.token, check(job)};
-        verified_.fetch_add(1, std::memory_order_relaxed);
-        post(job.shard, std::move(done));
+        post(job.shard, check(job));
     }
 }
 
+// The throttle decides first (a refused address costs no hash); the counts change only here, on the
+// workers, so a shard never waits on them.
+VerifyDone AuthWorkers::check(const VerifyJob& job) {
+    VerifyDone done;
+    done.token = job.token;
+    const auto now = static_cast<std::int64_t>(std::time(nullptr));
+    const ThrottleDecision before = throttle_.check(job.user, job.address, now);
+    if (before.refused) {
+        done.refused = true;
+        done.delay_ms = before.delay_ms;
+        return done;
+    }
+    done.matched = verify(job);
+    verified_.fetch_add(1, std::memory_order_relaxed);
+    if (done.matched) throttle_.succeeded(job.user);
+    else done.delay_ms = throttle_.failed(job.user, job.address, now).delay_ms;
+    return done;
+}
+
 // Every candidate is a full Argon2id run; the first match ends the job.
-std::optional<LoginMethod> AuthWorkers::check(const VerifyJob& job) const {
+std::optional<LoginMethod> AuthWorkers::verify(const VerifyJob& job) const {
     const std::string_view secret = as_text(job.secret);
     if (job.candidates.empty()) {
         (void)crypto::verify_password(secret, decoy_hash_);
@@ -140,17 +159,14 @@ ShardAuth::ShardAuth(Shard& shard, AuthWorkers& workers) : shard_(shard), worker
             if (it == waiting_.end()) return;
             VerifyCallback callback = std::move(it->second);
             waiting_.erase(it);
-            if (callback) callback(done.matched);
+            if (callback) callback(done);
         });
     });
 }
 
-bool ShardAuth::verify(crypto::SecretBytes secret, std::vector<PasswordCandidate> candidates, VerifyCallback done) {
-    VerifyJob job;
+bool ShardAuth::verify(VerifyJob job, VerifyCallback done) {
     job.shard = shard_.id();
     job.token = next_token_++;
-    job.secret = std::move(secret);
-    job.candidates = std::move(candidates);
     const std::uint64_t token = job.token;
     if (!workers_.submit(std::move(job))) return false;
     waiting_.emplace(token, std::move(done));

@@ -1,10 +1,11 @@
-// AuthWorkers: a few helper threads that run Argon2id password checks (crypto::verify_password, some
-// 100 ms each at the default cost) so that no shard thread ever blocks on one. A shard submits a job
-// with a token; a worker checks the secret against each candidate hash and posts the outcome to that
-// shard's result queue, whose eventfd the shard watches (ShardAuth below, like the store lane's).
-// Threads: submit() from any thread; drain(shard) only on that shard's thread. Invariants: at most
-// queue_max jobs wait (submit refuses the rest: the caller answers "temporary failure"); a secret
-// lives only in SecretBytes and is wiped when its job ends; results are only ever tokens and methods.
+// AuthWorkers: a few helper threads that check logins: the login throttle first (login_throttle.h),
+// then Argon2id (crypto::verify_password, some 100 ms each at the default cost), so that no shard
+// thread ever blocks on a hash or touches the throttle's shared counts. A shard submits a job with a
+// token; a worker posts the outcome to that shard's result queue, whose eventfd the shard watches
+// (ShardAuth below, like the store lane's). Threads: submit() from any thread (one short lock per
+// login attempt, off the per-byte path); drain(shard) only on that shard's thread. Invariants: at
+// most queue_max jobs wait (submit refuses the rest: the caller answers "temporary failure"); a
+// secret lives only in SecretBytes and is wiped when its job ends; results carry no secret.
 #pragma once
 
 #include <atomic>
@@ -21,6 +22,7 @@
 #include <vector>
 
 #include "appliance/login_history.h"
+#include "appliance/login_throttle.h"
 #include "core/result.h"
 #include "crypto/password.h"
 #include "crypto/secret_bytes.h"
@@ -33,6 +35,7 @@ struct AuthWorkerOptions {
     std::uint32_t threads = 2;
     std::size_t queue_max = 256;        // jobs waiting for a thread, all shards together
     crypto::Argon2Params argon2;        // for the decoy hash an unknown user is checked against
+    LoginThrottleOptions throttle;
 };
 
 // One stored hash to try, and what kind of secret it is.
@@ -45,6 +48,8 @@ struct VerifyJob {
     std::uint32_t shard = 0;
     std::uint64_t token = 0;
     crypto::SecretBytes secret;
+    std::string user;     // the lower-cased login name, for the throttle
+    std::string address;  // the client's address, for the throttle
     // Tried in order until one matches. Empty (unknown user): the decoy hash is checked instead, so
     // the answer takes as long as for a real user and tells nothing about which addresses exist.
     std::vector<PasswordCandidate> candidates;
@@ -52,7 +57,9 @@ struct VerifyJob {
 
 struct VerifyDone {
     std::uint64_t token = 0;
-    std::optional<LoginMethod> matched;  // empty: no candidate matched
+    std::optional<LoginMethod> matched;  // empty: no candidate matched (or refused)
+    bool refused = false;                // the address failed too often: nothing was checked
+    std::uint64_t delay_ms = 0;          // hold a refusal or a failure's answer this long
 };
 
 class AuthWorkers {
@@ -77,6 +84,7 @@ public:
 
     std::size_t queued() const;
     std::uint64_t verified() const noexcept { return verified_.load(std::memory_order_relaxed); }
+    const LoginThrottle& throttle() const noexcept { return throttle_; }
 
 private:
     struct Outbox {
@@ -86,7 +94,8 @@ private:
     };
 
     void run();
-    std::optional<LoginMethod> check(const VerifyJob& job) const;
+    VerifyDone check(const VerifyJob& job);
+    std::optional<LoginMethod> verify(const VerifyJob& job) const;
     void post(std::uint32_t shard, VerifyDone done);
 
     const AuthWorkerOptions options_;
@@ -96,13 +105,14 @@ private:
     std::deque<VerifyJob> queue_;
     bool stopping_ = false;
     std::string decoy_hash_;
+    LoginThrottle throttle_;
     std::vector<std::thread> threads_;
     std::atomic<std::uint64_t> verified_{0};
 };
 
 // The shard's side (in its ShardContext): keeps the callbacks by token and watches the shard's
 // result fd. Shard thread only.
-using VerifyCallback = std::function<void(std::optional<LoginMethod>)>;
+using VerifyCallback = std::function<void(const VerifyDone&)>;
 
 class ShardAuth {
 public:
@@ -110,7 +120,7 @@ public:
 
     // false when the workers are saturated (`done` never runs then). `done` runs later on this
     // shard's thread; it must check that its connection is still there.
-    bool verify(crypto::SecretBytes secret, std::vector<PasswordCandidate> candidates, VerifyCallback done);
+    bool verify(VerifyJob job, VerifyCallback done);  // shard and token are filled in here
     std::size_t waiting() const noexcept { return waiting_.size(); }
 
 private:

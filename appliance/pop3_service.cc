@@ -1,5 +1,5 @@
 // The POP3S handler (see pop3_service.h): engine effects turned into sends, logins through the auth
-// workers and the throttle, the maildrop lock and deletions through Pop3Maildrops, RETR/TOP streamed
+// workers (throttle and Argon2id off the shard), the maildrop lock and deletions through Pop3Maildrops, RETR/TOP streamed
 // chunk by chunk from the store with back-pressure.
 #include "appliance/pop3_service.h"
 
@@ -8,7 +8,6 @@
 
 #include "appliance/auth_workers.h"
 #include "appliance/directory.h"
-#include "appliance/login_throttle.h"
 #include "appliance/pop3_maildrop.h"
 #include "appliance/pop3_policy.h"
 #include "appliance/shard_context.h"
@@ -192,25 +191,22 @@ private:
         Account account = look_up(name);
         if (account.found == Account::Found::temp_failure) return answer_auth(stream, pop3::AuthOutcome::temp_failure);
         const std::uint64_t user_id = account.found == Account::Found::yes ? account.user.id : 0;
-        const ThrottleDecision throttle = settings_.throttle->check(name, client_, now_unix());
-        if (throttle.refused) {
-            // Not even checked: this address has failed too often. The real user elsewhere is unaffected.
-            report(user_id, LoginResult::failure, LoginFailure::throttled, LoginMethod::password);
-            return answer_auth(stream, pop3::AuthOutcome::temp_failure, throttle.delay_ms);
-        }
-        std::vector<PasswordCandidate> candidates;
+        VerifyJob job;
+        job.secret = std::move(request.secret);
+        job.user = name;
+        job.address = client_;
         if (account.found == Account::Found::yes) {
-            if (!account.user.password_hash.empty()) candidates.push_back({account.user.password_hash, LoginMethod::password});
-            for (const AppPassword& a : account.user.app_passwords) candidates.push_back({a.hash, LoginMethod::app_password});
+            const User& u = account.user;
+            if (!u.password_hash.empty()) job.candidates.push_back({u.password_hash, LoginMethod::password});
+            for (const AppPassword& a : u.app_passwords) job.candidates.push_back({a.hash, LoginMethod::app_password});
         }
         std::weak_ptr<bool> alive = alive_;
         net::Stream* s = &stream;
         auto shared = std::make_shared<Account>(std::move(account));
-        const bool queued = context_.auth->verify(std::move(request.secret), std::move(candidates),
-                                                  [this, alive, s, shared, name](std::optional<LoginMethod> matched) {
-                                                      if (auto a = alive.lock(); !a || !*a) return;
-                                                      verified(*s, *shared, name, matched);
-                                                  });
+        const bool queued = context_.auth->verify(std::move(job), [this, alive, s, shared](const VerifyDone& done) {
+            if (auto a = alive.lock(); !a || !*a) return;
+            verified(*s, *shared, done);
+        });
         if (!queued) {
             report(user_id, LoginResult::failure, LoginFailure::temporary, LoginMethod::password);
             answer_auth(stream, pop3::AuthOutcome::temp_failure);
@@ -219,14 +215,18 @@ private:
 
     // The secret was checked on a worker. Account state and policy are looked at only now, so a
     // wrong password never learns whether the account exists, is disabled or is restricted.
-    void verified(net::Stream& stream, Account& account, const std::string& name, std::optional<LoginMethod> matched) {
+    void verified(net::Stream& stream, Account& account, const VerifyDone& done) {
         const std::uint64_t user_id = account.found == Account::Found::yes ? account.user.id : 0;
-        if (!matched) {
-            report(user_id, LoginResult::failure, LoginFailure::bad_credentials, LoginMethod::password);
-            const ThrottleDecision d = settings_.throttle->failed(name, client_, now_unix());
-            return answer_auth(stream, pop3::AuthOutcome::bad_credentials, d.delay_ms);
+        if (done.refused) {
+            // Not even checked: this address has failed too often. The real user elsewhere is unaffected.
+            report(user_id, LoginResult::failure, LoginFailure::throttled, LoginMethod::password);
+            return answer_auth(stream, pop3::AuthOutcome::temp_failure, done.delay_ms);
         }
-        const LoginMethod method = *matched;
+        if (!done.matched) {
+            report(user_id, LoginResult::failure, LoginFailure::bad_credentials, LoginMethod::password);
+            return answer_auth(stream, pop3::AuthOutcome::bad_credentials, done.delay_ms);
+        }
+        const LoginMethod method = *done.matched;
         if (account.user.state != UserState::active) {
             report(user_id, LoginResult::failure, LoginFailure::account_disabled, method);
             return answer_auth(stream, pop3::AuthOutcome::disabled);
@@ -239,7 +239,6 @@ private:
             report(user_id, LoginResult::failure, LoginFailure::network_not_allowed, method);
             return answer_auth(stream, pop3::AuthOutcome::policy_denied);
         }
-        settings_.throttle->succeeded(name);
         report(user_id, LoginResult::success, LoginFailure::none, method);
         user_ = account.user;
         box_ = store::MailboxRef{user_.id, store::segment_of(user_.id, context_.store->segment_count()),

@@ -20,13 +20,11 @@
 namespace vmx {
 
 class Directory;
-class LoginThrottle;
 
 struct Pop3Settings {
     pop3::Limits limits;
     pop3::Advertised advertised;
     std::shared_ptr<const net::TlsServerContext> tls;  // required: POP3 is served over TLS only
-    LoginThrottle* throttle = nullptr;                 // shared by every shard; required
 };
 
 // The listener's factory: a StreamService per shard (implicit TLS) whose handlers use that shard's

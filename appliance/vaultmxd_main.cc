@@ -18,7 +18,6 @@
 #include "appliance/admin_server.h"
 #include "appliance/audit_log.h"
 #include "appliance/auth_workers.h"
-#include "appliance/login_throttle.h"
 #include "appliance/pop3_maildrop.h"
 #include "appliance/config.h"
 #include "core/patterns.h"
@@ -154,11 +153,9 @@ int run_daemon(const Config& config) {
     deps.smtp.options.hostname = config.hostname;
     deps.smtp.options.starttls = tls ? smtp::StartTls::offered : smtp::StartTls::unavailable;
     deps.smtp.tls = tls;
-    // POP3S: failed logins are counted across every shard; passwords are checked by the auth
-    // workers, never on a shard thread. Both outlive the engine (declared before it).
-    LoginThrottle login_throttle;
+    // POP3S: logins are throttled and passwords checked by the auth workers, never on a shard
+    // thread; the workers outlive the engine (declared before it), whose shards watch their fds.
     deps.pop3.tls = tls;
-    deps.pop3.throttle = &login_throttle;
     const bool pop3s_configured = std::any_of(config.listeners.begin(), config.listeners.end(),
                                               [](const ListenerConfig& l) { return l.name == "pop3s"; });
     if (!tls && pop3s_configured)

@@ -1,6 +1,7 @@
 // AuthWorkers: password and app-password hashes are checked on the worker threads, each result
 // goes to the eventfd of the shard that asked, the queue is bounded, an unknown user costs a decoy
-// check, and stop() with jobs queued is clean.
+// check, the throttle refuses an address that failed too often (not the user elsewhere), and stop()
+// with jobs queued is clean.
 #include "appliance/auth_workers.h"
 
 #include <gtest/gtest.h>
@@ -39,8 +40,11 @@ std::vector<VerifyDone> collect(AuthWorkers& w, std::uint32_t shard, std::size_t
     return out;
 }
 
-VerifyJob job(std::uint32_t shard, std::uint64_t token, std::string_view password, std::vector<PasswordCandidate> c) {
+VerifyJob job(std::uint32_t shard, std::uint64_t token, std::string_view password, std::vector<PasswordCandidate> c,
+              std::string address = "192.0.2.1") {
     VerifyJob j;
+    j.user = "ann@example.test";
+    j.address = std::move(address);
     j.shard = shard;
     j.token = token;
     j.secret = secret(password);
@@ -111,6 +115,32 @@ TEST_F(AuthWorkersTest, TheQueueIsBoundedAndStopDropsWhatWaits) {
     w.stop();
     EXPECT_EQ(w.queued(), 0u);
     EXPECT_FALSE(w.submit(job(0, 100, "pw", c)));  // stopped
+}
+
+TEST_F(AuthWorkersTest, TheThrottleSlowsThenRefusesAnAddressButNotTheUserElsewhere) {
+    AuthWorkerOptions o = options();
+    o.threads = 1;  // results in submission order
+    o.throttle.address_free_failures = 1;
+    o.throttle.address_refuse_failures = 3;
+    o.throttle.delay_base_ms = 10;
+    AuthWorkers w(o, 1);
+    ASSERT_TRUE(w.start());
+    const std::vector<PasswordCandidate> c{{hash("right"), LoginMethod::password}};
+    for (std::uint64_t i = 1; i <= 3; ++i) ASSERT_TRUE(w.submit(job(0, i, "wrong", c, "203.0.113.9")));
+    auto failures = collect(w, 0, 3);
+    ASSERT_EQ(failures.size(), 3u);
+    EXPECT_EQ(failures[0].delay_ms, 0u);
+    EXPECT_EQ(failures[1].delay_ms, 10u);
+    EXPECT_EQ(failures[2].delay_ms, 20u);
+    ASSERT_TRUE(w.submit(job(0, 4, "right", c, "203.0.113.9")));
+    ASSERT_TRUE(w.submit(job(0, 5, "right", c, "198.51.100.7")));
+    auto after = collect(w, 0, 2);
+    ASSERT_EQ(after.size(), 2u);
+    EXPECT_TRUE(after[0].refused);  // even the right password is not checked from there
+    EXPECT_FALSE(after[0].matched.has_value());
+    EXPECT_FALSE(after[1].refused);
+    EXPECT_EQ(after[1].matched, LoginMethod::password);
+    EXPECT_EQ(w.verified(), 4u);  // the refused attempt cost no hash
 }
 
 TEST_F(AuthWorkersTest, ChecksRunOffTheCallersThread) {
