@@ -316,5 +316,17 @@ class Pop3(unittest.TestCase):
             self.assertIn(reason, failed)
 
 
+class Pop3WithoutCertificate(unittest.TestCase):
+    def test_pop3s_refuses_clearly_without_a_certificate(self):
+        with Daemon(extra=CHEAP_ARGON2) as daemon:
+            with socket.create_connection(("127.0.0.1", daemon.ports["pop3s"]), timeout=10) as s:
+                self.assertEqual(s.recv(100), b"")  # closed at once, nothing in the clear
+            with self.assertRaises((ssl.SSLError, OSError)):
+                poplib.POP3_SSL("127.0.0.1", daemon.ports["pop3s"], context=insecure(), timeout=10)
+            code, err = daemon.stop()
+            self.assertEqual(code, 0)
+            self.assertIn("pop3.unavailable", daemon.log_text() + err)
+
+
 if __name__ == "__main__":
     unittest.main()
