@@ -85,10 +85,10 @@ public:
         session_.on_close();
         reader_.reset();
         if (session_id_) context_.sessions->remove(*session_id_);
-        if (lock_token_) context_.maildrops->release(user_.id, *lock_token_);
+        if (lock_token_) context_.maildrops->release(user_id_, *lock_token_);
         if (session_started_)
             log_event(LogLevel::info, "pop3.session", "user={} client={} shard={} owner_shard={} retrieved={} deleted={}",
-                      user_.id, client_, shard_.id(), store::owner_shard(box_.segment, shard_.shard_count()), retrieved_,
+                      user_id_, client_, shard_.id(), store::owner_shard(box_.segment, shard_.shard_count()), retrieved_,
                       deleted_);
     }
 
@@ -240,15 +240,15 @@ private:
             return answer_auth(stream, pop3::AuthOutcome::policy_denied);
         }
         report(user_id, LoginResult::success, LoginFailure::none, method);
-        user_ = account.user;
-        box_ = store::MailboxRef{user_.id, store::segment_of(user_.id, context_.store->segment_count()),
-                                 crypto::scope_for(account.org.plan, account.org.id, user_.id)};
+        user_id_ = account.user.id;  // the record (with its hashes) is not kept for the session
+        box_ = store::MailboxRef{user_id_, store::segment_of(user_id_, context_.store->segment_count()),
+                                 crypto::scope_for(account.org.plan, account.org.id, user_id_)};
         const std::uint32_t session_max_s = account.org.policy.session_max_s;
         std::weak_ptr<bool> alive = alive_;
         net::Stream* s = &stream;
         lock_answered_ = false;
         lock_granted_ = false;
-        const std::uint64_t token = context_.maildrops->acquire(user_.id, [this, alive, s, session_max_s](LockOutcome o) {
+        const std::uint64_t token = context_.maildrops->acquire(user_id_, [this, alive, s, session_max_s](LockOutcome o) {
             if (auto a = alive.lock(); !a || !*a) return;  // on_close released the token already
             locked(*s, o, session_max_s);
         });
@@ -270,7 +270,7 @@ private:
     void start_session(net::Stream& stream, std::uint32_t session_max_s) {
         session_started_ = true;
         SessionInfo info;
-        info.user_id = user_.id;
+        info.user_id = user_id_;
         info.protocol = "pop3";
         info.client_ip = client_;
         info.tls_version = tls_version_;
@@ -353,7 +353,7 @@ private:
             auto chunk = txn ? reader_->next(*txn, store.keys())
                              : Result<std::optional<std::vector<std::uint8_t>>>(fail(txn.error()));
             if (!chunk || !*chunk) {
-                if (!chunk) log_event(LogLevel::warn, "pop3.body_failed", "user={} error=\"{}\"", user_.id, chunk.error().message());
+                if (!chunk) log_event(LogLevel::warn, "pop3.body_failed", "user={} error=\"{}\"", user_id_, chunk.error().message());
                 const bool failed = !chunk;
                 reader_.reset();
                 if (failed) session_.on_body_failed(fx);
@@ -395,7 +395,7 @@ private:
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
     std::string client_;
     std::string tls_version_;
-    User user_;
+    std::uint64_t user_id_ = 0;
     store::MailboxRef box_;
     std::optional<std::uint64_t> lock_token_;
     std::optional<std::uint64_t> session_id_;
