@@ -100,21 +100,19 @@ class Pop3(unittest.TestCase):
             s.sendmail("sender@remote.test", [ADDRESS], data)
 
     @classmethod
-    def login(cls, password=PASSWORD):
-        p = poplib.POP3_SSL("127.0.0.1", cls.port, context=insecure(), timeout=30)
-        p.user(ADDRESS)
-        p.pass_(password)
-        return p
-
-    @classmethod
-    def login_after_release(cls):
-        """A login right after a session ended: the lock's release reaches the mailbox's owner shard
-        a moment after the connection closed, so an [IN-USE] in that window is retried."""
+    def login(cls):
+        """A login, maybe right after the last session ended: the lock's release reaches the mailbox's
+        owner shard a moment after the connection closed, so an [IN-USE] in that window is retried
+        (as mail clients do)."""
         deadline = time.monotonic() + 5
         while True:
+            p = poplib.POP3_SSL("127.0.0.1", cls.port, context=insecure(), timeout=30)
             try:
-                return cls.login()
+                p.user(ADDRESS)
+                p.pass_(PASSWORD)
+                return p
             except poplib.error_proto as e:
+                p.close()
                 if b"[IN-USE]" not in e.args[0] or time.monotonic() > deadline:
                     raise
                 time.sleep(0.05)
@@ -190,7 +188,7 @@ class Pop3(unittest.TestCase):
             p.dele(i)
         p.sock.shutdown(socket.SHUT_RDWR)  # gone without QUIT: no UPDATE state
         p.close()
-        p = self.login_after_release()
+        p = self.login()
         self.assertEqual(p.stat()[0], n)
         p.rset()
         p.quit()
@@ -260,7 +258,7 @@ class Pop3(unittest.TestCase):
             self.assertGreaterEqual(first.stat()[0], 1)
         finally:
             first.quit()
-        self.login_after_release().quit()  # released on QUIT
+        self.login().quit()  # released on QUIT
 
     def test_7_remote_logout_ends_the_session(self):
         p = self.login()
@@ -273,7 +271,7 @@ class Pop3(unittest.TestCase):
                 p.noop()
                 time.sleep(0.1)
         p.close()
-        self.login_after_release().quit()  # the lock went with the session
+        self.login().quit()  # the lock went with the session
 
     def test_8_five_mib_message_streams_intact(self):
         line = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-=+\r\n"
