@@ -337,6 +337,10 @@ class Pop3(unittest.TestCase):
         failed = json.dumps(json.loads(self.ok("--json", "user", "logins", bob, "--failed")))
         for reason in ("mfa_required", "network_not_allowed", "account_disabled", "bad_credentials"):
             self.assertIn(reason, failed)
+        history = json.loads(self.ok("--json", "user", "logins", bob))
+        successes = [json.dumps(e) for e in history if "success" in json.dumps(e)]
+        self.assertTrue(any("app_password" in e for e in successes), history)
+        self.assertNotIn(app, json.dumps(history))
 
 
 class Pop3WithoutCertificate(unittest.TestCase):
