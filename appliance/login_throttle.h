@@ -1,7 +1,7 @@
 // LoginThrottle: failed logins slowed and counted per user and per client address, for POP3 (and any
-// later password protocol). Shared by every shard: each call takes a short lock (one per login
-// attempt, which costs an Argon2 run anyway), so a brute force spread by SO_REUSEPORT over the shards
-// is still counted once. Invariants: at most entries_max users and entries_max addresses are
+// later password protocol). Owned by AuthWorkers and touched only by its threads (never a shard's),
+// under a short lock per attempt; one throttle for all shards, so a brute force that SO_REUSEPORT
+// spreads over the shards is still counted once. Invariants: at most entries_max users and entries_max addresses are
 // remembered (expired entries go first, then the oldest); a user is never refused outright, only
 // slowed, so an attack from one address cannot lock the real user out from elsewhere.
 #pragma once
