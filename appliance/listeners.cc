@@ -12,6 +12,10 @@ std::vector<ListenerSpec> listener_specs(const ListenerDeps& deps) {
             specs.push_back({l.name, l.address, smtp_inbound_factory(deps.smtp, deps.directory)});
             continue;
         }
+        if (l.name == "pop3s" && deps.tls) {
+            specs.push_back({l.name, l.address, pop3_service_factory(deps.pop3, deps.directory)});
+            continue;
+        }
         std::string greeting = unavailable_greeting(l.name);
         specs.push_back({l.name, l.address, [greeting](Shard&) { return std::make_unique<UnavailableService>(greeting); }});
     }

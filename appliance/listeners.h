@@ -1,5 +1,6 @@
 // What each configured listener serves: [listen] smtp is the inbound MX (net/smtp through the
-// stream layer); listeners whose protocol is not built yet answer with a clear "unavailable".
+// stream layer), [listen] pop3s is POP3 over implicit TLS (without a certificate it stays
+// "unavailable": it closes at once); listeners whose protocol is not built yet answer "unavailable".
 // Built once by vaultmxd's main thread; the factories run on each shard.
 #pragma once
 
@@ -7,6 +8,7 @@
 #include <vector>
 
 #include "appliance/config.h"
+#include "appliance/pop3_service.h"
 #include "appliance/smtp_inbound.h"
 #include "core/service.h"
 #include "net/tls/tls_context.h"
@@ -21,6 +23,7 @@ struct ListenerDeps {
     const Directory& directory;
     std::shared_ptr<const net::TlsServerContext> tls;  // null: no certificate configured
     SmtpInboundSettings smtp;
+    Pop3Settings pop3;  // pop3s: served only with a certificate (tls above)
 };
 
 std::vector<ListenerSpec> listener_specs(const ListenerDeps& deps);

@@ -5,9 +5,11 @@
 
 #include <memory>
 
+#include "appliance/auth_workers.h"
 #include "appliance/local_delivery.h"
 #include "appliance/mailbox_writes.h"
 #include "appliance/rewrap_runner.h"
+#include "appliance/pop3_maildrop.h"
 #include "appliance/sessions.h"
 #include "appliance/shard_store.h"
 #include "appliance/trash_purge.h"
@@ -24,6 +26,8 @@ struct ShardContext final : ShardLocal {
     std::unique_ptr<ShardSessions> sessions;
     std::unique_ptr<TrashPurge> trash_purge;
     std::unique_ptr<RewrapRunner> rewrap;
+    std::unique_ptr<ShardAuth> auth;               // POP3 password checks through the auth workers
+    std::unique_ptr<Pop3Maildrops> maildrops;      // POP3 maildrop locks and deletions this shard owns
     store::Env* directory_env = nullptr;  // the global directory, read by this shard
 
     static ShardContext& of(Shard& shard) { return *static_cast<ShardContext*>(shard.local()); }

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -16,6 +17,8 @@
 #include "appliance/admin_commands.h"
 #include "appliance/admin_server.h"
 #include "appliance/audit_log.h"
+#include "appliance/auth_workers.h"
+#include "appliance/pop3_maildrop.h"
 #include "appliance/config.h"
 #include "core/patterns.h"
 #include "net/smtp/session.h"
@@ -153,10 +156,14 @@ int run_daemon(const Config& config) {
     }
     if (!matches(Pattern::domain, config.hostname))
         return start_failure("smtp.hostname: " + config.hostname + ": invalid domain", exit_config);
-    ListenerDeps deps{config, *directory, tls, {}};
+    ListenerDeps deps{config, *directory, tls, {}, {}};
     deps.smtp.options.hostname = config.hostname;
     deps.smtp.options.starttls = tls ? smtp::StartTls::offered : smtp::StartTls::unavailable;
     deps.smtp.tls = tls;
+    // POP3S: logins are throttled and passwords checked by the auth workers, never on a shard
+    // thread; the workers outlive the engine (declared before it), whose shards watch their fds.
+    deps.pop3.tls = tls;
+    std::unique_ptr<AuthWorkers> auth_workers;
 
     raise_descriptor_limit();
     // Shards take each new key snapshot from the control thread (created keys, rotations).
@@ -192,6 +199,8 @@ int run_daemon(const Config& config) {
         } else if (m.kind == message_logout_user) {
             const std::size_t ended = context.sessions->logout(m.a);
             if (ended > 0) log_event(LogLevel::info, "session.logout", "user={} sessions={}", m.a, ended);
+        } else if (is_pop3_message(m.kind)) {
+            context.maildrops->on_message(m);
         }
     });
     ShardStoreOptions store_options;
@@ -205,12 +214,17 @@ int run_daemon(const Config& config) {
     if (!handles) return start_failure("store: cannot open the segment databases in " + config.data_dir + ": " + handles.error().message(), exit_runtime);
     StoreHandles& store_handles = *handles;
     const auto first_keys = keys.snapshot();
+    AuthWorkerOptions auth_options;
+    auth_options.argon2 = config.argon2;
+    auth_workers = std::make_unique<AuthWorkers>(auth_options, engine.shard_count());
+    if (auto r = auth_workers->start(); !r) return start_failure("auth: cannot start the password workers: " + r.error().message(), exit_runtime);
+    AuthWorkers* workers = auth_workers.get();
     const Directory& shared_directory = *directory;
     store::Env& directory_store = **directory_env;
     const std::int64_t trash_retention_s = std::int64_t{config.store.sizing.trash_retention_days} * 86400;
     const std::uint64_t sweep_interval_ms = store_options.sweep_interval_ms;
     engine.set_shard_local([&all_envs, &store_handles, store_options, first_keys, &shared_directory, &directory_store,
-                            trash_retention_s, sweep_interval_ms](Shard& shard) -> Result<std::unique_ptr<ShardLocal>> {
+                            trash_retention_s, sweep_interval_ms, workers](Shard& shard) -> Result<std::unique_ptr<ShardLocal>> {
         auto shard_store = ShardStore::open(shard, all_envs, store_handles, store_options, first_keys);
         if (!shard_store) return fail(shard_store.error());
         auto context = std::make_unique<ShardContext>();
@@ -224,6 +238,8 @@ int run_daemon(const Config& config) {
         context->trash_purge = std::make_unique<TrashPurge>(*context->store, *context->writes, shared_directory,
                                                             directory_store, trash_retention_s);
         schedule_trash_purge(shard, *context->trash_purge, sweep_interval_ms);
+        context->auth = std::make_unique<ShardAuth>(shard, *workers);
+        context->maildrops = std::make_unique<Pop3Maildrops>(shard, *context->store, *context->writes);
         // Hand-offs left by the last run go out at the first turn of the loop, when every shard
         // can receive them.
         LocalDelivery* delivery = context->delivery.get();
@@ -259,6 +275,10 @@ int run_daemon(const Config& config) {
         }
     };
 
+    const bool pop3s_configured = std::any_of(config.listeners.begin(), config.listeners.end(),
+                                              [](const ListenerConfig& l) { return l.name == "pop3s"; });
+    if (!tls && pop3s_configured)
+        log_event(LogLevel::warn, "pop3.unavailable", "reason=no_certificate (connections to pop3s are closed; create one with vaultmx init --self-signed)");
     if (!tls)
         log_event(LogLevel::warn, "tls.unavailable", "cert=\"{}\" reason=absent (STARTTLS not offered; create one with vaultmx init --self-signed)",
                   config.tls_cert);
