@@ -143,20 +143,19 @@ TEST_F(AuthWorkersTest, TheThrottleSlowsThenRefusesAnAddressButNotTheUserElsewhe
     EXPECT_EQ(w.verified(), 4u);  // the refused attempt cost no hash
 }
 
-TEST_F(AuthWorkersTest, ChecksRunOffTheCallersThread) {
+TEST_F(AuthWorkersTest, QueuedChecksAllCompleteThroughTheResultChannel) {
+    // submit() only queues (how long that takes is a benchmark's business, not a test's); every
+    // queued check comes back through the shard's result channel.
     AuthWorkerOptions o = options();
-    o.argon2.memory_kib = 8192;  // long enough to notice
+    o.argon2.memory_kib = 8192;
     o.argon2.iterations = 2;
     AuthWorkers w(o, 1);
     ASSERT_TRUE(w.start());
     const std::string h = *crypto::hash_password("pw", o.argon2);
-    const auto before = std::chrono::steady_clock::now();
     for (std::uint64_t i = 0; i < 4; ++i) ASSERT_TRUE(w.submit(job(0, i, "pw", {{h, LoginMethod::password}})));
-    const auto submit_us =
-        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - before).count();
-    EXPECT_LT(submit_us, 5000);  // submit only queues
     auto results = collect(w, 0, 4);
-    EXPECT_EQ(results.size(), 4u);
+    ASSERT_EQ(results.size(), 4u);
+    for (const auto& r : results) EXPECT_EQ(r.matched, LoginMethod::password);
 }
 
 }  // namespace
