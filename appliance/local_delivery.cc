@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <iterator>
 #include <ctime>
 
 #include "core/log.h"
@@ -183,7 +184,17 @@ void LocalDelivery::settle(const Key& key) {
     request.env = store_.lane_env(entry.segment, store::SegmentKind::smtp_in);
     const bool finished = entry.envelope.done();
     if (finished) {
-        request.ops = queue.prepare_remove(entry.id);
+        // Removals are batched: one commit for every entry finished within removal_batch_ms, so a
+        // delivered message costs the queue one commit (its enqueue), not two. A crash before the
+        // batch commits only makes recovery redo hand-offs the markers already answer.
+        entry.writing = true;
+        entry.body.reset();
+        removals_[entry.segment].push_back(entry.id);
+        if (!removals_scheduled_) {
+            removals_scheduled_ = true;
+            shard_.schedule(options_.removal_batch_ms, [this](Shard&) { flush_removals(); });
+        }
+        return;
     } else {
         auto ops = queue.prepare_update(store_.keys(), entry.id, entry.envelope);
         if (!ops) {
@@ -194,7 +205,7 @@ void LocalDelivery::settle(const Key& key) {
         request.ops = std::move(*ops);
     }
     entry.writing = true;
-    auto submitted = store_.submit(std::move(request), [this, key, finished](const store::WriteResult& r) {
+    auto submitted = store_.submit(std::move(request), [this, key](const store::WriteResult& r) {
         auto found = entries_.find(key);
         if (found == entries_.end()) return;
         Entry& e = found->second;
@@ -206,12 +217,6 @@ void LocalDelivery::settle(const Key& key) {
             schedule_retry(key, now_unix() + options_.retry_first_s);
             return;
         }
-        if (finished) {
-            ++stats_.removed;
-            entries_.erase(found);
-            stats_.queued.store(entries_.size(), std::memory_order_relaxed);
-            return;
-        }
         std::int64_t next = INT64_MAX;
         for (const auto& rcpt : e.envelope.recipients)
             if (rcpt.state == store::RecipientState::failed_temp) next = std::min(next, rcpt.next_try_unix);
@@ -221,6 +226,45 @@ void LocalDelivery::settle(const Key& key) {
     if (!submitted) {
         entry.writing = false;
         schedule_retry(key, now_unix() + 1);
+    }
+}
+
+void LocalDelivery::flush_removals() {
+    removals_scheduled_ = false;
+    auto batches = std::move(removals_);
+    removals_.clear();
+    for (auto& [segment, ids] : batches) {
+        store::Queue& queue = *store_.segment(segment).smtp_in;
+        store::WriteRequest request;
+        request.env = store_.lane_env(segment, store::SegmentKind::smtp_in);
+        for (std::uint64_t id : ids) {
+            auto ops = queue.prepare_remove(id);
+            std::move(ops.begin(), ops.end(), std::back_inserter(request.ops));
+        }
+        const std::uint32_t seg = segment;
+        auto done = [this, seg, ids](const store::WriteResult& r) {
+            for (std::uint64_t id : ids) {
+                auto found = entries_.find({seg, id});
+                if (found == entries_.end()) continue;
+                if (r.error) {
+                    log_event(LogLevel::warn, "delivery.queue_write_failed", "queue_id={} error=\"{}\"",
+                              queue_id_of(seg, id), r.error.message());
+                    found->second.writing = false;
+                    schedule_retry(found->first, now_unix() + options_.retry_first_s);
+                    continue;
+                }
+                ++stats_.removed;
+                entries_.erase(found);
+            }
+            stats_.queued.store(entries_.size(), std::memory_order_relaxed);
+        };
+        if (auto submitted = store_.submit(std::move(request), done); !submitted) {
+            for (std::uint64_t id : ids) removals_[seg].push_back(id);  // the lane is full: next turn
+            if (!removals_scheduled_) {
+                removals_scheduled_ = true;
+                shard_.schedule(options_.removal_batch_ms, [this](Shard&) { flush_removals(); });
+            }
+        }
     }
 }
 

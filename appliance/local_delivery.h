@@ -34,6 +34,7 @@ struct DeliveryOptions {
     std::uint32_t retry_first_s = 300;        // first retry after a temporary failure, doubling...
     std::uint32_t retry_max_s = 3600;         // ...up to this
     std::uint32_t give_up_after_s = 5 * 86400;  // then the recipient fails permanently (bounce)
+    std::uint64_t removal_batch_ms = 10;        // finished entries are removed together this often
 };
 
 // Counters; the control thread reads them (vaultmx stats) with relaxed loads.
@@ -84,6 +85,7 @@ private:
                         const std::vector<std::tuple<std::uint16_t, store::RecipientState, std::string>>& outcomes);
     void settle(const Key& key);
     void schedule_retry(const Key& key, std::int64_t at_unix);
+    void flush_removals();
     // Owner side.
     struct Work;
     void deliver(std::shared_ptr<Work> work);
@@ -98,6 +100,8 @@ private:
     DeliveryOptions options_;
     std::map<Key, Entry> entries_;
     std::size_t next_segment_ = 0;  // round robin over the owned segments
+    std::map<std::uint32_t, std::vector<std::uint64_t>> removals_;  // finished entries by segment
+    bool removals_scheduled_ = false;
     DeliveryStats stats_;
 };
 
