@@ -96,6 +96,83 @@ std::variant<LoadedMasterKey, StartError> load_master_key_variant(const Config& 
     return StartError{line};
 }
 
+// TLS for STARTTLS and the implicit-TLS ports: the configured certificate, or none at all (STARTTLS
+// is then not offered, pop3s refuses) when neither file exists yet; an error when they do not load.
+std::variant<std::shared_ptr<const net::TlsServerContext>, StartError> open_tls(const Config& config) {
+    if (!std::filesystem::exists(config.tls_cert) && !std::filesystem::exists(config.tls_key))
+        return std::shared_ptr<const net::TlsServerContext>();
+    net::TlsServerOptions options;
+    options.certificate = {config.tls_cert, config.tls_key};
+    std::string detail;
+    auto made = net::TlsServerContext::create(options, detail);
+    if (!made) return StartError{"tls: " + (detail.empty() ? made.error().message() : detail)};
+    return std::move(*made);
+}
+
+// Messages addressed to a shard (from the control thread and from other shards), on that shard.
+void on_shard_message(Shard& shard, Message& m) {
+    ShardContext& context = ShardContext::of(shard);
+    if (m.kind == message_deliver || m.kind == message_delivered) {
+        context.delivery->on_message(m);
+    } else if (m.kind == message_keys_updated && m.payload) {
+        context.store->set_keys(std::move(static_cast<KeysUpdated*>(m.payload.get())->keys));
+    } else if (m.kind == message_mailbox_restore && m.payload) {
+        auto* request = static_cast<MailboxRestore*>(m.payload.get());
+        const std::uint64_t token = request->token;
+        const std::uint32_t control = shard.shard_count();
+        context.writes->restore(request->box, request->message_id, [&shard, token, control](Result<std::uint64_t> r) {
+            auto reply = std::make_unique<MailboxRestored>();
+            reply->token = token;
+            if (!r) reply->error = r.error();
+            Message done;
+            done.kind = message_mailbox_restored;
+            done.payload = std::move(reply);
+            if (!shard.send_message(control, std::move(done))) log_event(LogLevel::warn, "admin.reply_dropped", "token={}", token);
+        });
+    } else if (m.kind == message_rewrap_start && m.payload) {
+        context.rewrap->start(static_cast<RewrapStart*>(m.payload.get())->name);
+    } else if (m.kind == message_logout_user) {
+        const std::size_t ended = context.sessions->logout(m.a);
+        if (ended > 0) log_event(LogLevel::info, "session.logout", "user={} sessions={}", m.a, ended);
+    } else if (is_pop3_message(m.kind)) {
+        context.maildrops->on_message(m);
+    }
+}
+
+// Builds each shard's ShardContext on the shard's own thread (Engine::set_shard_local).
+struct ShardBuilder {
+    const store::StoreEnvironments& all_envs;
+    StoreHandles& handles;
+    ShardStoreOptions store_options;
+    std::shared_ptr<const crypto::KeySet> first_keys;
+    const Directory& directory;
+    store::Env& directory_env;
+    AuthWorkers& auth_workers;
+    std::int64_t trash_retention_s;
+
+    Result<std::unique_ptr<ShardLocal>> operator()(Shard& shard) const {
+        auto shard_store = ShardStore::open(shard, all_envs, handles, store_options, first_keys);
+        if (!shard_store) return fail(shard_store.error());
+        auto context = std::make_unique<ShardContext>();
+        context->store = std::move(*shard_store);
+        context->writes = std::make_unique<MailboxWrites>(*context->store);
+        context->delivery = std::make_unique<LocalDelivery>(shard, *context->store, *context->writes, directory, directory_env);
+        context->sessions = std::make_unique<ShardSessions>(shard);
+        context->directory_env = &directory_env;
+        context->rewrap = std::make_unique<RewrapRunner>(shard, *context->store, directory, directory_env);
+        context->trash_purge = std::make_unique<TrashPurge>(*context->store, *context->writes, directory, directory_env,
+                                                            trash_retention_s);
+        schedule_trash_purge(shard, *context->trash_purge, store_options.sweep_interval_ms);
+        context->auth = std::make_unique<ShardAuth>(shard, auth_workers);
+        context->maildrops = std::make_unique<Pop3Maildrops>(shard, *context->store, *context->writes);
+        // Hand-offs left by the last run go out at the first turn of the loop, when every shard
+        // can receive them.
+        LocalDelivery* delivery = context->delivery.get();
+        shard.schedule(0, [delivery](Shard&) { delivery->recover(); });
+        return std::unique_ptr<ShardLocal>(std::move(context));
+    }
+};
+
 int run_daemon(const Config& config) {
     LogLevel level = LogLevel::info;
     parse_log_level(config.log_level, level);  // validated by the config loader
@@ -143,17 +220,9 @@ int run_daemon(const Config& config) {
                                  " (a folder from an older version: run vaultmx -c FILE init once)",
                              exit_config);
 
-    // TLS for STARTTLS and the implicit-TLS ports: the configured certificate, or none at all
-    // (STARTTLS is then not offered) when neither file exists yet.
-    std::shared_ptr<const net::TlsServerContext> tls;
-    if (std::filesystem::exists(config.tls_cert) || std::filesystem::exists(config.tls_key)) {
-        net::TlsServerOptions tls_options;
-        tls_options.certificate = {config.tls_cert, config.tls_key};
-        std::string detail;
-        auto made = net::TlsServerContext::create(tls_options, detail);
-        if (!made) return start_failure("tls: " + (detail.empty() ? made.error().message() : detail), exit_config);
-        tls = std::move(*made);
-    }
+    auto opened_tls = open_tls(config);
+    if (auto* error = std::get_if<StartError>(&opened_tls)) return start_failure(error->line, exit_config);
+    const std::shared_ptr<const net::TlsServerContext> tls = std::get<0>(opened_tls);
     if (!matches(Pattern::domain, config.hostname))
         return start_failure("smtp.hostname: " + config.hostname + ": invalid domain", exit_config);
     ListenerDeps deps{config, *directory, tls, {}, {}};
@@ -175,34 +244,7 @@ int run_daemon(const Config& config) {
                   engine_config.shards, layout->segments());
         engine_config.shards = layout->segments();
     }
-    Engine engine(engine_config, listener_specs(deps), sink->get(), [](Shard& shard, Message& m) {
-        ShardContext& context = ShardContext::of(shard);
-        if (m.kind == message_deliver || m.kind == message_delivered) {
-            context.delivery->on_message(m);
-        } else if (m.kind == message_keys_updated && m.payload) {
-            context.store->set_keys(std::move(static_cast<KeysUpdated*>(m.payload.get())->keys));
-        } else if (m.kind == message_mailbox_restore && m.payload) {
-            auto* request = static_cast<MailboxRestore*>(m.payload.get());
-            const std::uint64_t token = request->token;
-            const std::uint32_t control = shard.shard_count();
-            context.writes->restore(request->box, request->message_id, [&shard, token, control](Result<std::uint64_t> r) {
-                auto reply = std::make_unique<MailboxRestored>();
-                reply->token = token;
-                if (!r) reply->error = r.error();
-                Message done;
-                done.kind = message_mailbox_restored;
-                done.payload = std::move(reply);
-                if (!shard.send_message(control, std::move(done))) log_event(LogLevel::warn, "admin.reply_dropped", "token={}", token);
-            });
-        } else if (m.kind == message_rewrap_start && m.payload) {
-            context.rewrap->start(static_cast<RewrapStart*>(m.payload.get())->name);
-        } else if (m.kind == message_logout_user) {
-            const std::size_t ended = context.sessions->logout(m.a);
-            if (ended > 0) log_event(LogLevel::info, "session.logout", "user={} sessions={}", m.a, ended);
-        } else if (is_pop3_message(m.kind)) {
-            context.maildrops->on_message(m);
-        }
-    });
+    Engine engine(engine_config, listener_specs(deps), sink->get(), on_shard_message);
     ShardStoreOptions store_options;
     store_options.sweep_interval_ms = std::uint64_t{config.store.sizing.sweep_interval_s} * 1000;
     auto segment_envs = store::StoreEnvironments::open(*layout);
@@ -213,39 +255,13 @@ int run_daemon(const Config& config) {
     auto handles = StoreHandles::open(all_envs, temp_options);
     if (!handles) return start_failure("store: cannot open the segment databases in " + config.data_dir + ": " + handles.error().message(), exit_runtime);
     StoreHandles& store_handles = *handles;
-    const auto first_keys = keys.snapshot();
     AuthWorkerOptions auth_options;
     auth_options.argon2 = config.argon2;
     auth_workers = std::make_unique<AuthWorkers>(auth_options, engine.shard_count());
     if (auto r = auth_workers->start(); !r) return start_failure("auth: cannot start the password workers: " + r.error().message(), exit_runtime);
-    AuthWorkers* workers = auth_workers.get();
-    const Directory& shared_directory = *directory;
-    store::Env& directory_store = **directory_env;
-    const std::int64_t trash_retention_s = std::int64_t{config.store.sizing.trash_retention_days} * 86400;
-    const std::uint64_t sweep_interval_ms = store_options.sweep_interval_ms;
-    engine.set_shard_local([&all_envs, &store_handles, store_options, first_keys, &shared_directory, &directory_store,
-                            trash_retention_s, sweep_interval_ms, workers](Shard& shard) -> Result<std::unique_ptr<ShardLocal>> {
-        auto shard_store = ShardStore::open(shard, all_envs, store_handles, store_options, first_keys);
-        if (!shard_store) return fail(shard_store.error());
-        auto context = std::make_unique<ShardContext>();
-        context->store = std::move(*shard_store);
-        context->writes = std::make_unique<MailboxWrites>(*context->store);
-        context->delivery = std::make_unique<LocalDelivery>(shard, *context->store, *context->writes, shared_directory,
-                                                            directory_store);
-        context->sessions = std::make_unique<ShardSessions>(shard);
-        context->directory_env = &directory_store;
-        context->rewrap = std::make_unique<RewrapRunner>(shard, *context->store, shared_directory, directory_store);
-        context->trash_purge = std::make_unique<TrashPurge>(*context->store, *context->writes, shared_directory,
-                                                            directory_store, trash_retention_s);
-        schedule_trash_purge(shard, *context->trash_purge, sweep_interval_ms);
-        context->auth = std::make_unique<ShardAuth>(shard, *workers);
-        context->maildrops = std::make_unique<Pop3Maildrops>(shard, *context->store, *context->writes);
-        // Hand-offs left by the last run go out at the first turn of the loop, when every shard
-        // can receive them.
-        LocalDelivery* delivery = context->delivery.get();
-        shard.schedule(0, [delivery](Shard&) { delivery->recover(); });
-        return std::unique_ptr<ShardLocal>(std::move(context));
-    });
+    ShardBuilder build_shard{all_envs, store_handles, store_options, keys.snapshot(), *directory, **directory_env,
+                             *auth_workers, std::int64_t{config.store.sizing.trash_retention_days} * 86400};
+    engine.set_shard_local(build_shard);
     // Signals are blocked before the ports open: a stop that arrives as soon as a client can
     // connect is then a clean drain, not the default action.
     block_control_signals();
