@@ -139,6 +139,50 @@ void on_shard_message(Shard& shard, Message& m) {
     }
 }
 
+// Sends one message made by `make` to every shard; a full inbox is logged as `what`.
+template <class Make>
+void send_to_every_shard(Engine& engine, const char* what, Make make) {
+    for (std::uint32_t s = 0; s < engine.shard_count(); ++s)
+        if (!engine.control_send(s, make())) log_event(LogLevel::error, what, "shard={}", s);
+}
+
+// Login attempts the shards report, written in batches (one transaction per control tick, so a
+// burst of logins costs one fsync) and purged after the retention. Control thread only.
+class LoginRecorder {
+public:
+    LoginRecorder(LoginHistory& history, KeyService& keys, std::int64_t retention_s)
+        : history_(history), keys_(keys), retention_s_(retention_s) {}
+
+    void add(LoginEvent event) {
+        pending_.push_back(std::move(event));
+        if (pending_.size() >= 4096) flush();
+    }
+
+    void flush() {
+        if (pending_.empty()) return;
+        if (auto r = history_.append(*keys_.snapshot(), pending_); !r)
+            log_event(LogLevel::error, "logins.write_failed", "events={} error=\"{}\"", pending_.size(), r.error().message());
+        pending_.clear();
+    }
+
+    // Flushes; once an hour, purges what is past the retention.
+    void tick(std::int64_t now_unix) {
+        flush();
+        if (now_unix < next_purge_) return;
+        next_purge_ = now_unix + 3600;
+        auto purged = history_.purge_before(now_unix - retention_s_, 100000);
+        if (!purged) log_event(LogLevel::warn, "logins.purge_failed", "error=\"{}\"", purged.error().message());
+        else if (*purged > 0) log_event(LogLevel::info, "logins.purged", "entries={}", *purged);
+    }
+
+private:
+    LoginHistory& history_;
+    KeyService& keys_;
+    std::int64_t retention_s_;
+    std::vector<LoginEvent> pending_;
+    std::int64_t next_purge_ = 0;
+};
+
 // Builds each shard's ShardContext on the shard's own thread (Engine::set_shard_local).
 struct ShardBuilder {
     const store::StoreEnvironments& all_envs;
@@ -270,25 +314,19 @@ int run_daemon(const Config& config) {
                                  bind_error->error.message(),
                              exit_config);
     }
-    // Sessions and login attempts reported by the shards. Attempts are written in batches (one
-    // transaction per control tick), so a burst of logins costs one fsync.
+    // Sessions and login attempts reported by the shards.
     SessionRegistry sessions;
     auto logins = LoginHistory::open(**directory_env);
     if (!logins) return start_failure("store: cannot open the login history in " + directory_path + ": " + logins.error().message(), exit_runtime);
-    std::vector<LoginEvent> pending_logins;
-    auto flush_logins = [&] {
-        if (pending_logins.empty()) return;
-        if (auto r = logins->append(*keys.snapshot(), pending_logins); !r)
-            log_event(LogLevel::error, "logins.write_failed", "events={} error=\"{}\"", pending_logins.size(), r.error().message());
-        pending_logins.clear();
-    };
+    LoginRecorder recorder(*logins, keys, std::int64_t{config.store.sizing.login_history_days} * 86400);
+    auto flush_logins = [&recorder] { recorder.flush(); };
     auto logout_everywhere = [&engine](std::uint64_t user_id) {
-        for (std::uint32_t s = 0; s < engine.shard_count(); ++s) {
+        send_to_every_shard(engine, "session.logout_send_failed", [user_id] {
             Message m;
             m.kind = message_logout_user;
             m.a = user_id;
-            if (!engine.control_send(s, std::move(m))) log_event(LogLevel::error, "session.logout_send_failed", "shard={}", s);
-        }
+            return m;
+        });
     };
 
     const bool pop3s_configured = std::any_of(config.listeners.begin(), config.listeners.end(),
@@ -341,13 +379,12 @@ int run_daemon(const Config& config) {
               keys.records().size(), layout->segments(), crypto::aead_implementation());
     keys.on_publish([&engine, &audit](std::shared_ptr<const crypto::KeySet> snapshot) {
         audit->set_keys(snapshot);
-        for (std::uint32_t s = 0; s < engine.shard_count(); ++s) {
+        send_to_every_shard(engine, "keys.publish_failed", [&snapshot] {
             Message m;
             m.kind = message_keys_updated;
             m.payload = std::make_unique<KeysUpdated>(snapshot);
-            if (!engine.control_send(s, std::move(m)))
-                log_event(LogLevel::error, "keys.publish_failed", "shard={}", s);
-        }
+            return m;
+        });
     });
 
     ControlLoop loop(engine, sink->get());
@@ -363,25 +400,16 @@ int run_daemon(const Config& config) {
         } else if (m.kind == message_mailbox_restored) {
             on_admin_shard_reply(admin, m);
         } else if (m.kind == message_login_attempt && m.payload) {
-            pending_logins.push_back(std::move(static_cast<LoginAttempt*>(m.payload.get())->event));
-            if (pending_logins.size() >= 4096) flush_logins();
+            recorder.add(std::move(static_cast<LoginAttempt*>(m.payload.get())->event));
         }
     });
-    const std::int64_t login_retention_s = std::int64_t{config.store.sizing.login_history_days} * 86400;
-    std::int64_t next_login_purge = 0;
     rewrap.start();  // a rewrap a crash interrupted goes on (nothing when no version is retiring)
     loop.on_tick([&] {
-        flush_logins();
+        recorder.tick(now_unix());
         admin_socket.expire(monotonic_ms());
-        const std::int64_t now = now_unix();
-        if (now < next_login_purge) return;
-        next_login_purge = now + 3600;
-        auto purged = logins->purge_before(now - login_retention_s, 100000);
-        if (!purged) log_event(LogLevel::warn, "logins.purge_failed", "error=\"{}\"", purged.error().message());
-        else if (*purged > 0) log_event(LogLevel::info, "logins.purged", "entries={}", *purged);
     });
     loop.run();
-    flush_logins();
+    recorder.flush();
     return 0;
 }
 
