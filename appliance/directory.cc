@@ -87,7 +87,10 @@ std::array<std::uint8_t, 17> Directory::index_key_of(Kind kind, std::string_view
     info.push_back(static_cast<std::uint8_t>(kind));
     info.insert(info.end(), lower_name.begin(), lower_name.end());
     // HKDF-Expand of a fixed key over the name is a keyed PRF: equal names meet, nothing is revealed.
-    auto ok = crypto::hkdf_sha256_into(index_key_.view(), {}, info, std::span<std::uint8_t>(key).subspan(1));
+    // Every RCPT and login looks names up, so the per-thread cache keeps the extract step and the
+    // HMAC key state instead of redoing them per look-up (same output as hkdf_sha256_into).
+    const std::span<const std::uint8_t, directory_index_key_bytes> ikm(index_key_.view().data(), directory_index_key_bytes);
+    auto ok = crypto::hkdf_sha256_cached_into(ikm, info, std::span<std::uint8_t>(key).subspan(1));
     VMX_ASSERT(ok);  // fails only for lengths outside HKDF's range, which these never are
     return key;
 }

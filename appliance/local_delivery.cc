@@ -99,7 +99,8 @@ void LocalDelivery::hand_off(Entry& entry) {
         // Waiting entries do not keep their body in memory; it is read back from the queue.
         store::Queue& queue = *store_.segment(entry.segment).smtp_in;
         auto txn = store::ReadTxn::begin(*store_.envs().env(entry.segment, store::SegmentKind::smtp_in));
-        auto body = txn ? queue.load_body(*txn, store_.keys(), entry.id) : Result<std::vector<std::uint8_t>>(fail(txn.error()));
+        if (!txn) return schedule_retry({entry.segment, entry.id}, now + options_.retry_first_s);
+        auto body = queue.load_body(*txn, store_.keys(), entry.id);
         if (!body) {
             log_event(LogLevel::error, "delivery.body_unreadable", "queue_id={} error=\"{}\"",
                       queue_id_of(entry.segment, entry.id), body.error().message());

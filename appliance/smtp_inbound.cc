@@ -172,16 +172,16 @@ private:
         const crypto::KeySet& keys = store.keys();
         auto txn = store::ReadTxn::begin(*context_.directory_env);
         if (!txn) return {V::temp_failure, 0};
-        auto domain = directory_.find_domain(*txn, keys, rcpt.domain);
-        if (!domain) {
-            if (domain.error() == DirectoryErrc::unknown_domain || domain.error() == DirectoryErrc::invalid_domain)
-                return {V::not_local, 0};
-            return {V::temp_failure, 0};
-        }
+        // The user first: a local recipient (the common case) costs one look-up; only a miss asks
+        // whether the domain is ours, to tell "no such user" from "not relayed".
         auto user = directory_.find_user(*txn, keys, rcpt.text);
         if (!user) {
-            if (user.error() == DirectoryErrc::unknown_user || user.error() == DirectoryErrc::invalid_address)
-                return {V::unknown_user, 0};
+            if (user.error() != DirectoryErrc::unknown_user && user.error() != DirectoryErrc::invalid_address)
+                return {V::temp_failure, 0};
+            auto domain = directory_.find_domain(*txn, keys, rcpt.domain);
+            if (domain) return {V::unknown_user, 0};
+            if (domain.error() == DirectoryErrc::unknown_domain || domain.error() == DirectoryErrc::invalid_domain)
+                return {V::not_local, 0};
             return {V::temp_failure, 0};
         }
         if (user->state == UserState::closed) return {V::unknown_user, 0};

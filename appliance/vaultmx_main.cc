@@ -40,23 +40,22 @@ std::string check_pattern(Pattern p, const std::string& value, const std::string
     return what + " " + value + ": invalid " + std::string(pattern_name(p));
 }
 
-// The password from stdin: at most 1024 bytes, one trailing newline removed.
-std::variant<std::string, std::string> read_password() {
-    std::string secret;
+// The password from stdin: at most 1024 bytes, one trailing newline removed. False (with `problem`
+// set) when there is none or it is too long.
+bool read_password(std::string& secret, std::string& problem) {
     char buf[512];
     for (;;) {
         const ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
         if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return std::variant<std::string, std::string>(std::in_place_index<1>, "cannot read the password from stdin");
+        if (n < 0) return problem = "cannot read the password from stdin", false;
         if (n == 0) break;
         secret.append(buf, static_cast<std::size_t>(n));
-        if (secret.size() > 1026) return std::variant<std::string, std::string>(std::in_place_index<1>, "password: longer than 1024 bytes");
+        if (secret.size() > 1026) return problem = "password: longer than 1024 bytes", false;
     }
     if (!secret.empty() && secret.back() == '\n') secret.pop_back();
     if (!secret.empty() && secret.back() == '\r') secret.pop_back();
-    if (secret.empty() || secret.size() > 1024)
-        return std::variant<std::string, std::string>(std::in_place_index<1>, "password: none on stdin (or longer than 1024 bytes)");
-    return std::variant<std::string, std::string>(std::in_place_index<0>, std::move(secret));
+    if (secret.empty() || secret.size() > 1024) return problem = "password: none on stdin (or longer than 1024 bytes)", false;
+    return true;
 }
 
 struct Cli {
@@ -254,12 +253,11 @@ int run_remote(const Config& config, Remote& r, bool json, bool password_stdin) 
     request.json = json;
     if (r.fields) r.fields(request);
     if (r.wants_password && password_stdin) {
-        auto secret = read_password();
-        if (auto* problem = std::get_if<1>(&secret)) {
-            std::fprintf(stderr, "vaultmx: %s: %s\n", r.command.c_str(), problem->c_str());
+        std::string problem;
+        if (!read_password(request.secret, problem)) {
+            std::fprintf(stderr, "vaultmx: %s: %s\n", r.command.c_str(), problem.c_str());
             return exit_usage;
         }
-        request.secret = std::move(std::get<0>(secret));
     }
     auto reply = admin_call(config.admin_socket, request, admin_timeout_ms);
     if (!reply) {

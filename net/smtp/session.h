@@ -164,7 +164,7 @@ private:
     void cmd_vrfy(std::string_view args, Effects& out);
     void cmd_help(std::string_view args, Effects& out);
     void cmd_starttls(std::string_view args, Effects& out);
-    void cmd_not_implemented(std::string_view args, Effects& out);
+    void cmd_not_offered(std::string_view args, Effects& out);
     void cmd_forbidden(std::string_view args, Effects& out);
 
     bool mail_params(std::string_view params, Effects& out);

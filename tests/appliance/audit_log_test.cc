@@ -10,7 +10,6 @@
 #include <wolfssl/wolfcrypt/sha256.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -647,26 +646,6 @@ TEST_F(AuditTest, RotatingTheApplianceKeyKeepsTheChain) {
     EXPECT_EQ(r.head_hash, before);
     EXPECT_EQ(add("stats", {}, t0 + 11).sequence, 4u);
     EXPECT_TRUE(log_->verify().ok());
-}
-
-// Figures, not a check: --gtest_also_run_disabled_tests --gtest_filter=*Throughput*
-TEST_F(AuditTest, DISABLED_Throughput) {
-    using Clock = std::chrono::steady_clock;
-    constexpr int entries = 2000;
-    auto since = [](Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); };
-    auto t = Clock::now();
-    for (int i = 0; i < entries; ++i) add("user add", {"user" + std::to_string(i) + "@acme.example", "--quota", "2G"}, t0 + i);
-    const double append_s = since(t);
-    t = Clock::now();
-    const AuditVerifyReport r = log_->verify();
-    const double verify_s = since(t);
-    ASSERT_TRUE(r.ok());
-    t = Clock::now();
-    auto all = log_->read(0, audit_read_limit_max);
-    const double read_s = since(t);
-    ASSERT_TRUE(all);
-    std::printf("audit: %d appends %.0f/s (sync commit each); verify %.1f ms (%.1f us/entry); read %.1f ms\n", entries,
-                entries / append_s, verify_s * 1e3, verify_s * 1e6 / entries, read_s * 1e3);
 }
 
 }  // namespace
