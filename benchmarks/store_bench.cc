@@ -8,6 +8,7 @@
 //           mail-like (headers, mostly text, a base64 part) so compression saves some.
 // "Writers" are requests kept in flight by one submitting thread, as the connections of one shard
 // would. Runs in a folder on a real disk (default /var/tmp): fsync on tmpfs costs nothing.
+// --json FILE also writes the table's figures to FILE as one JSON object (scripts/bench).
 #include <poll.h>
 #include <sys/statfs.h>
 #include <unistd.h>
@@ -26,6 +27,7 @@
 
 #include <fmt/format.h>
 
+#include "appliance/json_text.h"  // header-only; the benchmarks sit above every layer
 #include "crypto/keyring.h"
 #include "crypto/master_key.h"
 #include "store/lane.h"
@@ -251,7 +253,18 @@ RunResult run_one(const std::string& base, const RunSpec& spec, const Context& c
     return out;
 }
 
-void run_table(const std::string& base, Workload workload, double seconds, const Context& ctx) {
+// One line of a table: the same workload committed both ways.
+struct Row {
+    Workload workload = Workload::raw;
+    std::size_t value_kib = 0;
+    std::uint32_t writers = 0;
+    RunResult group;
+    RunResult single;
+};
+
+const char* workload_name(Workload workload) { return workload == Workload::raw ? "raw" : "sealed"; }
+
+void print_header(Workload workload) {
     if (workload == Workload::raw) {
         std::printf("raw: random bytes, one put per request, not sealed or compressed\n");
         std::printf("%8s %8s %14s %10s %16s %8s\n", "value", "writers", "group commit/s", "req/txn", "one per txn/s",
@@ -261,21 +274,61 @@ void run_table(const std::string& base, Workload workload, double seconds, const
         std::printf("%8s %8s %14s %10s %16s %8s %12s %10s\n", "body", "writers", "group commit/s", "req/txn",
                     "one per txn/s", "ratio", "stored/body", "prep us");
     }
+}
+
+void print_row(const Row& r) {
+    std::printf("%6zu K %8u %14.0f %10.1f %16.0f %7.1fx", r.value_kib, r.writers, r.group.ops_per_s,
+                r.group.requests_per_txn, r.single.ops_per_s, r.group.ops_per_s / r.single.ops_per_s);
+    if (r.workload == Workload::sealed) std::printf(" %12.2f %10.1f", r.group.stored_per_body, r.group.prepare_us);
+    std::printf("\n");
+    std::fflush(stdout);
+}
+
+// Prints one table as it runs and appends its lines to `rows`.
+void run_table(const std::string& base, Workload workload, double seconds, const Context& ctx,
+               std::vector<Row>& rows) {
+    print_header(workload);
     for (const std::size_t kib : {1, 10, 100}) {
         const std::uint64_t ops_max = kib == 100 ? 20000 : 200000;  // bounds the disk used at 100 KiB
         for (const std::uint32_t writers : {1u, 8u, 64u}) {
             RunSpec spec{workload, Commit::group, kib * 1024, writers, seconds, ops_max};
-            const RunResult g = run_one(base, spec, ctx);
+            Row row{workload, kib, writers, run_one(base, spec, ctx), {}};
             spec.commit = Commit::one_per_txn;
-            const RunResult s = run_one(base, spec, ctx);
-            std::printf("%6zu K %8u %14.0f %10.1f %16.0f %7.1fx", kib, writers, g.ops_per_s, g.requests_per_txn,
-                        s.ops_per_s, g.ops_per_s / s.ops_per_s);
-            if (workload == Workload::sealed) std::printf(" %12.2f %10.1f", g.stored_per_body, g.prepare_us);
-            std::printf("\n");
-            std::fflush(stdout);
+            row.single = run_one(base, spec, ctx);
+            print_row(row);
+            rows.push_back(row);
         }
     }
     std::printf("\n");
+}
+
+// The figures of print_row, named with their units; raw rows have no sealing figures.
+std::string row_json(const Row& r) {
+    std::string out = fmt::format(
+        "{{\"workload\": \"{}\", \"value_kib\": {}, \"writers\": {}, \"group_commit_appends_per_s\": {:.1f}, "
+        "\"group_commit_requests_per_txn\": {:.2f}, \"one_per_txn_appends_per_s\": {:.1f}, "
+        "\"group_over_one_per_txn_ratio\": {:.3f}",
+        workload_name(r.workload), r.value_kib, r.writers, r.group.ops_per_s, r.group.requests_per_txn,
+        r.single.ops_per_s, r.group.ops_per_s / r.single.ops_per_s);
+    if (r.workload == Workload::sealed)
+        out += fmt::format(", \"stored_bytes_per_body_byte\": {:.3f}, \"prepare_per_append_us\": {:.2f}",
+                           r.group.stored_per_body, r.group.prepare_us);
+    return out + "}";
+}
+
+// Writes every row as one JSON object to `path`; false (after a message) if the file cannot be written.
+bool write_json(const std::string& path, const std::string& base, double seconds, const std::vector<Row>& rows) {
+    std::string out = fmt::format("{{\"benchmark\": \"store_bench\", \"dir\": {}, \"seconds_per_run\": {}, \"rows\": [",
+                                  vmx::json_string(base), seconds);
+    for (std::size_t i = 0; i < rows.size(); ++i) out += (i ? ", " : "") + row_json(rows[i]);
+    out += "]}\n";
+    std::FILE* file = std::fopen(path.c_str(), "w");
+    const bool written = file != nullptr && std::fwrite(out.data(), 1, out.size(), file) == out.size();
+    if ((file != nullptr && std::fclose(file) != 0) || !written) {
+        std::fprintf(stderr, "store_bench: cannot write %s\n", path.c_str());
+        return false;
+    }
+    return true;
 }
 
 }  // namespace
@@ -283,6 +336,7 @@ void run_table(const std::string& base, Workload workload, double seconds, const
 int main(int argc, char** argv) {
     std::string dir = "/var/tmp";
     double seconds = 1.2;
+    std::string json_path;  // empty: no JSON
     bool with_raw = true, with_sealed = true;
     for (int i = 1; i < argc; ++i) {
         const std::string arg = argv[i];
@@ -290,9 +344,10 @@ int main(int argc, char** argv) {
         else if (arg == "--seconds" && i + 1 < argc) seconds = std::atof(argv[++i]);
         else if (arg == "--sealed-only") with_raw = false;
         else if (arg == "--raw-only") with_sealed = false;
+        else if (arg == "--json" && i + 1 < argc) json_path = argv[++i];
         else {
             std::fprintf(stderr, "usage: store_bench [--dir FOLDER_ON_A_REAL_DISK] [--seconds PER_RUN] "
-                                 "[--sealed-only | --raw-only]\n");
+                                 "[--sealed-only | --raw-only] [--json FILE]\n");
             return 2;
         }
     }
@@ -317,8 +372,10 @@ int main(int argc, char** argv) {
                 base.c_str(), seconds);
     std::printf("ratio = group commit / one request per transaction, same workload; stored/body = sealed value "
                 "bytes per body byte; prep us = submitting-thread time per append\n\n");
-    if (with_raw) run_table(base, Workload::raw, seconds, ctx);
-    if (with_sealed) run_table(base, Workload::sealed, seconds, ctx);
+    std::vector<Row> rows;
+    if (with_raw) run_table(base, Workload::raw, seconds, ctx, rows);
+    if (with_sealed) run_table(base, Workload::sealed, seconds, ctx, rows);
     std::filesystem::remove_all(base);
+    if (!json_path.empty() && !write_json(json_path, base, seconds, rows)) return 1;
     return 0;
 }
