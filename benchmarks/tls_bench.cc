@@ -2,7 +2,8 @@
 // crypto-callback device (crypto/tls_crypto_device.h), in one run. Client and server share one
 // thread and talk through two std::string pipes (no sockets), so each byte is sealed once and opened
 // once on this core: the figure is per-core TLS record throughput, handshake excluded.
-// Usage: tls_bench [--mib N] [--write-bytes B]   (default: 256 MiB client->server in 16 KiB writes)
+// Usage: tls_bench [--mib N] [--write-bytes B] [--json FILE]   (default: 256 MiB client->server in
+// 16 KiB writes; --json also writes the printed figures to FILE as one JSON object)
 #include <wolfssl/options.h>  // first: it fixes the layout of the other wolfSSL headers
 #include <wolfssl/ssl.h>
 
@@ -17,6 +18,9 @@
 #include <time.h>
 #include <vector>
 
+#include <fmt/format.h>
+
+#include "appliance/json_text.h"  // header-only; the benchmarks sit above every layer
 #include "core/c_free.h"
 #include "crypto/aead.h"
 #include "crypto/tls_crypto_device.h"
@@ -193,53 +197,108 @@ Rate best_of(Device device, std::size_t bytes, std::size_t write_bytes, int runs
     return best;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+struct Options {
     std::size_t mib = 256;
     std::size_t write_bytes = record_bytes_max;
+    std::string json_path;  // empty: no JSON
+};
+
+// False (after the usage line) on an unknown or incomplete argument.
+bool parse_options(int argc, char** argv, Options& o) {
     for (int i = 1; i < argc; ++i) {
         const std::string_view arg = argv[i];
         if (arg == "--mib" && i + 1 < argc) {
-            mib = std::strtoull(argv[++i], nullptr, 10);
+            o.mib = std::strtoull(argv[++i], nullptr, 10);
         } else if (arg == "--write-bytes" && i + 1 < argc) {
-            write_bytes = std::strtoull(argv[++i], nullptr, 10);
+            o.write_bytes = std::strtoull(argv[++i], nullptr, 10);
+        } else if (arg == "--json" && i + 1 < argc) {
+            o.json_path = argv[++i];
         } else {
-            std::fprintf(stderr, "usage: tls_bench [--mib N] [--write-bytes 1..16384]\n");
-            return 2;
+            std::fprintf(stderr, "usage: tls_bench [--mib N] [--write-bytes 1..16384] [--json FILE]\n");
+            return false;
         }
     }
-    mib = std::clamp<std::size_t>(mib, 1, 64 * 1024);
-    write_bytes = std::clamp<std::size_t>(write_bytes, 1, record_bytes_max);
+    o.mib = std::clamp<std::size_t>(o.mib, 1, 64 * 1024);
+    o.write_bytes = std::clamp<std::size_t>(o.write_bytes, 1, record_bytes_max);
+    return true;
+}
+
+// What one run measured: both rates and the device's counters over its runs.
+struct Figures {
+    Rate software;
+    Rate device;
+    vmx::crypto::TlsDeviceCounters device_counters;
+};
+
+void print_figures(const Figures& f) {
+    std::printf("%-36s %12s %12s\n", "", "MB/CPU-s", "MB/s wall");
+    std::printf("%-36s %12.1f %12.1f  (1 run)\n", "wolfSSL software AES-GCM", f.software.cpu_mb_per_s,
+                f.software.wall_mb_per_s);
+    std::printf("%-36s %12.1f %12.1f  (best of 3)\n", "crypto-callback device (ipsec-mb)", f.device.cpu_mb_per_s,
+                f.device.wall_mb_per_s);
+    std::printf("%-36s %11.1fx %11.1fx\n", "ratio device/software", f.device.cpu_mb_per_s / f.software.cpu_mb_per_s,
+                f.device.wall_mb_per_s / f.software.wall_mb_per_s);
+    std::printf("device counters during the device runs: %llu seals, %llu opens, %llu fallbacks\n",
+                static_cast<unsigned long long>(f.device_counters.gcm_encrypts),
+                static_cast<unsigned long long>(f.device_counters.gcm_decrypts),
+                static_cast<unsigned long long>(f.device_counters.fallbacks));
+}
+
+// The figures of print_figures as one JSON object (MB = 10^6 bytes, as printed).
+std::string figures_json(const Options& o, const Figures& f) {
+    return fmt::format(
+        "{{\"benchmark\": \"tls_bench\", \"cipher\": {}, \"aead\": {}, \"transfer_mib\": {}, "
+        "\"write_bytes\": {}, \"software_runs\": 1, \"software_cpu_mb_per_s\": {:.1f}, "
+        "\"software_wall_mb_per_s\": {:.1f}, \"device_runs\": 3, \"device_cpu_mb_per_s\": {:.1f}, "
+        "\"device_wall_mb_per_s\": {:.1f}, \"device_over_software_cpu_ratio\": {:.3f}, "
+        "\"device_over_software_wall_ratio\": {:.3f}, \"device_seals\": {}, \"device_opens\": {}, "
+        "\"device_fallbacks\": {}}}\n",
+        vmx::json_string(cipher), vmx::json_string(vmx::crypto::aead_implementation()), o.mib, o.write_bytes,
+        f.software.cpu_mb_per_s, f.software.wall_mb_per_s, f.device.cpu_mb_per_s, f.device.wall_mb_per_s,
+        f.device.cpu_mb_per_s / f.software.cpu_mb_per_s, f.device.wall_mb_per_s / f.software.wall_mb_per_s,
+        f.device_counters.gcm_encrypts, f.device_counters.gcm_decrypts, f.device_counters.fallbacks);
+}
+
+// False (after a message) if the file cannot be written.
+bool write_file(const std::string& path, const std::string& text) {
+    std::FILE* file = std::fopen(path.c_str(), "w");
+    const bool written = file != nullptr && std::fwrite(text.data(), 1, text.size(), file) == text.size();
+    if ((file != nullptr && std::fclose(file) != 0) || !written) {
+        std::fprintf(stderr, "tls_bench: cannot write %s\n", path.c_str());
+        return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Options o;
+    if (!parse_options(argc, argv, o)) return 2;
     wolfSSL_Init();
     if (!vmx::crypto::tls_crypto_device()) {
         std::fprintf(stderr, "tls_bench: the crypto-callback device could not be registered\n");
         return 1;
     }
-    const std::size_t bytes = mib * 1024 * 1024;
+    const std::size_t bytes = o.mib * 1024 * 1024;
     std::printf("TLS 1.3 %s, in memory, client+server on one thread, %zu MiB client->server in %zu-byte writes\n",
-                cipher, mib, write_bytes);
+                cipher, o.mib, o.write_bytes);
     std::printf("aead: %s\n", vmx::crypto::aead_implementation());
 
+    Figures f;
     const auto before = vmx::crypto::tls_device_counters();
-    const Rate device = best_of(Device::ours, bytes, write_bytes, 3);
+    f.device = best_of(Device::ours, bytes, o.write_bytes, 3);
     const auto after = vmx::crypto::tls_device_counters();
-    const Rate software = best_of(Device::software, bytes, write_bytes, 1);
-    if (software.cpu_mb_per_s <= 0 || device.cpu_mb_per_s <= 0) {
+    f.software = best_of(Device::software, bytes, o.write_bytes, 1);
+    if (f.software.cpu_mb_per_s <= 0 || f.device.cpu_mb_per_s <= 0) {
         std::fprintf(stderr, "tls_bench: a session failed (handshake, write or read)\n");
         return 1;
     }
-    std::printf("%-36s %12s %12s\n", "", "MB/CPU-s", "MB/s wall");
-    std::printf("%-36s %12.1f %12.1f  (1 run)\n", "wolfSSL software AES-GCM", software.cpu_mb_per_s,
-                software.wall_mb_per_s);
-    std::printf("%-36s %12.1f %12.1f  (best of 3)\n", "crypto-callback device (ipsec-mb)", device.cpu_mb_per_s,
-                device.wall_mb_per_s);
-    std::printf("%-36s %11.1fx %11.1fx\n", "ratio device/software", device.cpu_mb_per_s / software.cpu_mb_per_s,
-                device.wall_mb_per_s / software.wall_mb_per_s);
-    std::printf("device counters during the device runs: %llu seals, %llu opens, %llu fallbacks\n",
-                static_cast<unsigned long long>(after.gcm_encrypts - before.gcm_encrypts),
-                static_cast<unsigned long long>(after.gcm_decrypts - before.gcm_decrypts),
-                static_cast<unsigned long long>(after.fallbacks - before.fallbacks));
+    f.device_counters.gcm_encrypts = after.gcm_encrypts - before.gcm_encrypts;
+    f.device_counters.gcm_decrypts = after.gcm_decrypts - before.gcm_decrypts;
+    f.device_counters.fallbacks = after.fallbacks - before.fallbacks;
+    print_figures(f);
     wolfSSL_Cleanup();
+    if (!o.json_path.empty() && !write_file(o.json_path, figures_json(o, f))) return 1;
     return 0;
 }
