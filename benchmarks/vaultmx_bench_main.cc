@@ -1,4 +1,6 @@
-// vaultmx-bench: the engine's benchmarks. `echo` measures loopback echo round trips against the
+// vaultmx-bench: the load harness and the engine's benchmarks. `smtp`, `pop3` and `mixed` load a
+// mail server and report rates, latency per step and errors; `sink` is a discard SMTP server (the
+// harness's ceiling); see benchmarks/mail/. `echo` measures loopback echo round trips against the
 // engine and against a plain epoll loop, both with one thread and with N, in one run, and reports
 // round trips per second and per server CPU-second. `idle` holds many idle connections on one
 // shard and reports the memory each costs. Runs on the main thread, which is also the engine's
@@ -22,6 +24,7 @@
 
 #include "benchmarks/echo_load.h"
 #include "benchmarks/epoll_echo_server.h"
+#include "benchmarks/mail/mail_commands.h"
 #include "core/engine.h"
 #include "core/log.h"
 #include "tests/support/echo_service.h"
@@ -450,7 +453,7 @@ int run_idle(std::uint32_t count) {
 int main(int argc, char** argv) {
     using namespace vmx::bench;
     vmx::set_log_level(vmx::LogLevel::warn);
-    CLI::App app{"vaultmx-bench: the engine's benchmarks"};
+    CLI::App app{"vaultmx-bench: mail load harness and the engine's benchmarks"};
     app.require_subcommand(1);
     app.set_version_flag("--version", VMX_VERSION);
 
@@ -480,7 +483,20 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(1, 100000))
         ->capture_default_str();
 
-    CLI11_PARSE(app, argc, argv);
+    const auto mail = define_mail_commands(app);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        std::fprintf(stderr, "vaultmx-bench: %s (see vaultmx-bench --help)\n", e.what());
+        return exit_usage;
+    }
+    if (const int status = run_mail_command(*mail); status >= 0) return status;
     if (*echo_cmd) return run_echo(echo);
     return run_idle(idle_connections);
 }

@@ -1,0 +1,359 @@
+// The load driver's thread loop: io_uring connect/recv/send per slot, TLS as a filter, timeouts.
+// See load_driver.h.
+#include "benchmarks/mail/load_driver.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <bit>
+#include <chrono>
+
+#include "core/ring.h"
+#include "net/tls/tls_session.h"
+
+namespace vmx::bench {
+
+std::int64_t now_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+namespace {
+
+constexpr std::uint64_t wait_ms = 50;                  // the longest a loop turn sleeps: timeouts' resolution
+constexpr std::int64_t connect_retry_ns = 100'000'000;  // after a refused connect, so a dead server is not spun on
+
+enum class Op : std::uint8_t { connect = 1, recv, send, cancel };
+
+enum class Phase : std::uint8_t { idle, connecting, handshaking, open, closing, finished };
+
+struct Slot {
+    SessionKind* kind = nullptr;
+    std::uint32_t kind_slot = 0;
+    std::uint32_t generation = 0;
+    int fd = -1;
+    Phase phase = Phase::idle;
+    std::unique_ptr<LoadClient> client;
+    std::unique_ptr<net::TlsSession> tls;
+    std::unique_ptr<char[]> recv_buffer;
+    std::string sending;              // bytes of the send in flight: never touched until it completes
+    std::size_t sent = 0;
+    std::string pending;              // bytes queued behind it
+    bool connect_in_flight = false;
+    bool recv_in_flight = false;
+    bool send_in_flight = false;
+    bool close_requested = false;
+    std::int64_t phase_start_ns = 0;
+    std::int64_t last_activity_ns = 0;
+    std::int64_t restart_at_ns = 0;
+};
+
+std::uint64_t pack(std::uint32_t slot, std::uint32_t generation, Op op) {
+    return (static_cast<std::uint64_t>(op) << 56) | (static_cast<std::uint64_t>(generation & 0xffffff) << 32) | slot;
+}
+
+class LoadThread {
+public:
+    LoadThread(const std::vector<SlotPlan>& plan, const DriverLimits& limits,
+               const std::shared_ptr<const net::TlsClientContext>& tls)
+        : limits_(limits), tls_(tls), slots_(plan.size()) {
+        for (std::size_t i = 0; i < plan.size(); ++i) {
+            slots_[i].kind = plan[i].kind;
+            slots_[i].kind_slot = plan[i].kind_slot;
+            slots_[i].recv_buffer = std::make_unique<char[]>(limits.recv_bytes);
+        }
+    }
+
+    void run(const std::atomic<bool>& stop, const std::vector<WorkBudget*>& budgets) {
+        const std::uint32_t entries = std::clamp<std::uint32_t>(
+            std::bit_ceil(static_cast<std::uint32_t>(slots_.size() * 4 + 16)), 64, 4096);
+        if (auto r = ring_.init(entries); !r) {
+            for (Slot& s : slots_) s.kind->stats().error("ring");
+            return;
+        }
+        active_ = slots_.size();
+        const std::int64_t start = now_ns();
+        for (Slot& s : slots_) s.restart_at_ns = start;
+        while (active_ > 0) {
+            const std::int64_t now = now_ns();
+            if (stop.load(std::memory_order_relaxed))
+                for (WorkBudget* b : budgets) b->stop();
+            start_due(now);
+            expire(now);
+            if (active_ == 0) break;
+            ring_.submit_and_wait(wait_ms);
+            ring_.for_each_completion([this](const io_uring_cqe& cqe) { dispatch(cqe); });
+        }
+    }
+
+private:
+    LoadStats& stats(Slot& s) { return s.kind->stats(); }
+
+    void start_due(std::int64_t now) {
+        for (std::uint32_t i = 0; i < slots_.size(); ++i) {
+            Slot& s = slots_[i];
+            if (s.phase == Phase::idle && s.restart_at_ns <= now) start_session(i, now);
+        }
+    }
+
+    // Sessions silent past the idle timeout, and all of them at the hard deadline, are aborted.
+    void expire(std::int64_t now) {
+        const bool past_deadline = limits_.hard_deadline_ns != 0 && now >= limits_.hard_deadline_ns;
+        for (std::uint32_t i = 0; i < slots_.size(); ++i) {
+            Slot& s = slots_[i];
+            if (s.phase == Phase::idle || s.phase == Phase::finished || s.phase == Phase::closing) continue;
+            if (past_deadline) {
+                stats(s).error("unfinished");
+            } else if (now - s.last_activity_ns >= limits_.idle_timeout_ns) {
+                stats(s).error("timeout");
+            } else {
+                continue;
+            }
+            abort_slot(i);
+        }
+    }
+
+    void start_session(std::uint32_t i, std::int64_t now) {
+        Slot& s = slots_[i];
+        const bool past_deadline = limits_.hard_deadline_ns != 0 && now >= limits_.hard_deadline_ns;
+        if (past_deadline || !s.kind->want_session(now)) {
+            s.phase = Phase::finished;
+            --active_;
+            return;
+        }
+        const LoadTarget& target = s.kind->target();
+        s.fd = socket(target.address.storage.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (s.fd < 0) {
+            stats(s).error("socket");
+            s.restart_at_ns = now + connect_retry_ns;
+            return;
+        }
+        const int one = 1;
+        setsockopt(s.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        s.client = s.kind->make_client(s.kind_slot);
+        s.tls.reset();
+        s.sending.clear();
+        s.pending.clear();
+        s.sent = 0;
+        s.close_requested = false;
+        s.phase = Phase::connecting;
+        s.phase_start_ns = s.last_activity_ns = now;
+        io_uring_sqe* sqe = ring_.get_sqe();
+        io_uring_prep_connect(sqe, s.fd, reinterpret_cast<const sockaddr*>(&target.address.storage),
+                              target.address.length);
+        io_uring_sqe_set_data64(sqe, pack(i, s.generation, Op::connect));
+        s.connect_in_flight = true;
+    }
+
+    void dispatch(const io_uring_cqe& cqe) {
+        const std::uint64_t data = cqe.user_data;
+        const auto op = static_cast<Op>(data >> 56);
+        if (op == Op::cancel) return;
+        const auto i = static_cast<std::uint32_t>(data & 0xffffffff);
+        if (i >= slots_.size()) return;
+        Slot& s = slots_[i];
+        if (((data >> 32) & 0xffffff) != (s.generation & 0xffffff)) return;  // a recycled slot's old op
+        const std::int64_t now = now_ns();
+        switch (op) {
+            case Op::connect: return on_connect(i, cqe.res, now);
+            case Op::recv: return on_recv(i, cqe.res, now);
+            case Op::send: return on_send(i, cqe.res, now);
+            case Op::cancel: return;
+        }
+    }
+
+    void on_connect(std::uint32_t i, int res, std::int64_t now) {
+        Slot& s = slots_[i];
+        s.connect_in_flight = false;
+        if (s.phase == Phase::closing) return maybe_close(i, now);
+        if (res < 0) {
+            stats(s).error("connect");
+            s.close_requested = true;
+            begin_close(i, now);
+            slots_[i].restart_at_ns = now + connect_retry_ns;
+            return;
+        }
+        stats(s).record(Step::connect, now - s.phase_start_ns);
+        s.last_activity_ns = now;
+        s.phase = Phase::open;
+        arm_recv(i);
+        if (s.kind->target().tls == TlsStart::implicit) begin_tls(i, now);
+    }
+
+    void begin_tls(std::uint32_t i, std::int64_t now) {
+        Slot& s = slots_[i];
+        auto session = net::TlsSession::connect(*tls_, s.kind->target().server_name);
+        if (!session) {
+            stats(s).error("tls");
+            return abort_slot(i);
+        }
+        s.tls = std::move(*session);
+        s.phase = Phase::handshaking;
+        s.phase_start_ns = now;
+        take_tls_output(s);
+        flush(i);
+    }
+
+    void take_tls_output(Slot& s) {
+        if (s.tls->outgoing().empty()) return;
+        s.pending.append(s.tls->outgoing());
+        s.tls->clear_outgoing();
+    }
+
+    void arm_recv(std::uint32_t i) {
+        Slot& s = slots_[i];
+        io_uring_sqe* sqe = ring_.get_sqe();
+        io_uring_prep_recv(sqe, s.fd, s.recv_buffer.get(), limits_.recv_bytes, 0);
+        io_uring_sqe_set_data64(sqe, pack(i, s.generation, Op::recv));
+        s.recv_in_flight = true;
+    }
+
+    void on_recv(std::uint32_t i, int res, std::int64_t now) {
+        Slot& s = slots_[i];
+        s.recv_in_flight = false;
+        if (s.phase == Phase::closing) return maybe_close(i, now);
+        if (res <= 0) {
+            if (res < 0 || !s.client->finished()) stats(s).error(res < 0 ? "recv" : "closed");
+            return abort_slot(i);
+        }
+        s.last_activity_ns = now;
+        ClientActions act;
+        const std::string_view bytes(s.recv_buffer.get(), static_cast<std::size_t>(res));
+        if (!s.tls) {
+            s.client->feed(bytes, now, act);
+        } else if (!feed_tls(i, bytes, now, act)) {
+            return;
+        }
+        apply(i, act, now);
+        if (s.phase == Phase::open || s.phase == Phase::handshaking) arm_recv(i);
+    }
+
+    bool feed_tls(std::uint32_t i, std::string_view bytes, std::int64_t now, ClientActions& act) {
+        Slot& s = slots_[i];
+        std::string plain;
+        const auto fed = s.tls->feed(bytes, plain);
+        take_tls_output(s);
+        if (!fed) {
+            stats(s).error("tls");
+            abort_slot(i);
+            return false;
+        }
+        if (s.phase == Phase::handshaking && s.tls->handshake_done()) {
+            stats(s).record(Step::tls_handshake, now - s.phase_start_ns);
+            s.phase = Phase::open;
+            s.client->on_tls_started(now, act);
+        }
+        if (!plain.empty()) s.client->feed(plain, now, act);
+        return true;
+    }
+
+    void apply(std::uint32_t i, ClientActions& act, std::int64_t now) {
+        Slot& s = slots_[i];
+        if (!act.out.empty()) {
+            if (!s.tls) {
+                s.pending.append(act.out);
+            } else if (auto w = s.tls->write(act.out); w) {
+                take_tls_output(s);
+            } else {
+                stats(s).error("tls");
+                return abort_slot(i);
+            }
+        }
+        if (act.start_tls) {
+            flush(i);
+            return begin_tls(i, now);
+        }
+        if (act.close) {
+            s.close_requested = true;
+            if (s.tls && s.tls->handshake_done()) {
+                s.tls->shutdown();
+                take_tls_output(s);
+            }
+        }
+        flush(i);
+        if (s.close_requested && !s.send_in_flight) begin_close(i, now);
+    }
+
+    void flush(std::uint32_t i) {
+        Slot& s = slots_[i];
+        if (s.send_in_flight || s.fd < 0) return;
+        if (s.sent == s.sending.size()) {
+            s.sending.clear();
+            s.sent = 0;
+            std::swap(s.sending, s.pending);
+        }
+        if (s.sending.empty()) return;
+        io_uring_sqe* sqe = ring_.get_sqe();
+        io_uring_prep_send(sqe, s.fd, s.sending.data() + s.sent, s.sending.size() - s.sent, MSG_NOSIGNAL);
+        io_uring_sqe_set_data64(sqe, pack(i, s.generation, Op::send));
+        s.send_in_flight = true;
+    }
+
+    void on_send(std::uint32_t i, int res, std::int64_t now) {
+        Slot& s = slots_[i];
+        s.send_in_flight = false;
+        if (s.phase == Phase::closing) return maybe_close(i, now);
+        if (res < 0) {
+            stats(s).error("send");
+            return abort_slot(i);
+        }
+        s.sent += static_cast<std::size_t>(res);
+        s.last_activity_ns = now;
+        flush(i);
+        if (s.close_requested && !s.send_in_flight) begin_close(i, now);
+    }
+
+    void abort_slot(std::uint32_t i) {
+        Slot& s = slots_[i];
+        s.close_requested = true;
+        if (s.connect_in_flight) {
+            io_uring_sqe* sqe = ring_.get_sqe();
+            io_uring_prep_cancel64(sqe, pack(i, s.generation, Op::connect), 0);
+            io_uring_sqe_set_data64(sqe, pack(i, s.generation, Op::cancel));
+        }
+        begin_close(i, now_ns());
+    }
+
+    // Shutting the socket down ends the receive (and any send) in flight; the descriptor is closed
+    // once they have completed, never before (close() would not cancel them).
+    void begin_close(std::uint32_t i, std::int64_t now) {
+        Slot& s = slots_[i];
+        if (s.phase != Phase::closing) {
+            s.phase = Phase::closing;
+            if (s.fd >= 0) shutdown(s.fd, SHUT_RDWR);
+            s.restart_at_ns = now;
+        }
+        maybe_close(i, now);
+    }
+
+    void maybe_close(std::uint32_t i, std::int64_t) {
+        Slot& s = slots_[i];
+        if (s.connect_in_flight || s.recv_in_flight || s.send_in_flight) return;
+        if (s.fd >= 0) close(s.fd);
+        s.fd = -1;
+        ++s.generation;
+        s.tls.reset();
+        s.client.reset();
+        s.phase = Phase::idle;
+    }
+
+    const DriverLimits& limits_;
+    std::shared_ptr<const net::TlsClientContext> tls_;
+    std::vector<Slot> slots_;
+    Ring ring_;
+    std::size_t active_ = 0;
+};
+
+}  // namespace
+
+void run_load_thread(const std::vector<SlotPlan>& slots, const DriverLimits& limits,
+                     const std::shared_ptr<const net::TlsClientContext>& tls, const std::atomic<bool>& stop,
+                     const std::vector<WorkBudget*>& budgets) {
+    LoadThread thread(slots, limits, tls);
+    thread.run(stop, budgets);
+}
+
+}  // namespace vmx::bench
