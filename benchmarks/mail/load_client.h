@@ -33,16 +33,11 @@ public:
 class WorkBudget {
 public:
     WorkBudget(std::uint64_t count_max, std::int64_t deadline_ns) : count_max_(count_max), deadline_ns_(deadline_ns) {}
-    // One unit of work may start now.
+    // One unit of work may start now (and is counted as started).
     bool take(std::int64_t now_ns) {
-        if (open(now_ns) == false) return false;
-        if (count_max_ == 0) return true;
-        return taken_.fetch_add(1, std::memory_order_relaxed) < count_max_;
-    }
-    bool open(std::int64_t now_ns) const {
         if (stopped_.load(std::memory_order_relaxed)) return false;
         if (deadline_ns_ != 0 && now_ns >= deadline_ns_) return false;
-        return count_max_ == 0 || taken_.load(std::memory_order_relaxed) < count_max_;
+        return count_max_ == 0 || taken_.fetch_add(1, std::memory_order_relaxed) < count_max_;
     }
     void stop() { stopped_.store(true, std::memory_order_relaxed); }
 

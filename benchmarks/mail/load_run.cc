@@ -24,7 +24,8 @@ public:
         context_.next_rcpt = static_cast<std::size_t>(seed % scenario.options.rcpts.size());
     }
     const LoadTarget& target() const override { return scenario_.target; }
-    bool want_session(std::int64_t now) override { return budget_.open(now); }
+    // Takes the session's first message, so a connection is never opened with nothing to send.
+    bool want_session(std::int64_t now) override { return budget_.take(now); }
     std::unique_ptr<LoadClient> make_client(std::uint32_t) override { return std::make_unique<SmtpClient>(context_); }
     LoadStats& stats() override { return stats_; }
     std::string& ack_log() { return ack_log_; }

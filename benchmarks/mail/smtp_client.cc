@@ -173,7 +173,10 @@ void SmtpClient::send(ClientActions& act, std::string_view command, Expect expec
 }
 
 void SmtpClient::begin_work(std::int64_t now_ns, ClientActions& act) {
-    if (transactions_started_ >= context_.options.msgs_per_conn || !context_.budget.take(now_ns)) return quit(act);
+    const bool may_start = first_taken_ || (transactions_started_ < context_.options.msgs_per_conn &&
+                                            context_.budget.take(now_ns));
+    first_taken_ = false;
+    if (!may_start) return quit(act);
     begin_transaction(now_ns, act);
 }
 

@@ -45,6 +45,8 @@ struct SmtpThreadContext {
 
 class SmtpClient final : public LoadClient {
 public:
+    // The session's first message was taken from the budget when the connection was opened, so
+    // no connection is made that has no message to send.
     explicit SmtpClient(SmtpThreadContext& context) : context_(context) {}
 
     void feed(std::string_view plain, std::int64_t now_ns, ClientActions& act) override;
@@ -85,6 +87,7 @@ private:
     bool tls_done_ = false;
     bool authenticated_ = false;
     std::uint32_t transactions_started_ = 0;
+    bool first_taken_ = true;       // the budget unit taken when the connection was opened
 
     // The transaction in flight.
     std::vector<std::string_view> rcpts_;
