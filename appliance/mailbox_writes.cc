@@ -17,7 +17,7 @@ void MailboxWrites::append(const store::MailboxRef& box, std::shared_ptr<const s
     c.options = options;
     c.marker = marker;
     c.done = std::move(done);
-    if (marker) markers_in_flight_.push_back(*marker);
+    if (marker) markers_in_flight_.insert(*marker);
     enqueue(box, std::move(c));
 }
 
@@ -50,7 +50,7 @@ void MailboxWrites::purge(const store::MailboxRef& box, std::int64_t now_unix, s
 }
 
 bool MailboxWrites::marker_in_flight(const store::DeliveryMarker& marker) const {
-    return std::find(markers_in_flight_.begin(), markers_in_flight_.end(), marker) != markers_in_flight_.end();
+    return markers_in_flight_.contains(marker);
 }
 
 void MailboxWrites::enqueue(const store::MailboxRef& box, Change change) {
@@ -101,7 +101,7 @@ void MailboxWrites::pump(std::uint64_t user_id) {
             // Refused before anything was written (over quota, unknown message, unreadable state).
             Change failed = std::move(change);
             box.queue.pop_front();
-            if (failed.marker) std::erase(markers_in_flight_, *failed.marker);
+            if (failed.marker) markers_in_flight_.erase(*failed.marker);
             ++stats_.failed;
             if (failed.done) failed.done(fail(planned.error()));
             it = boxes_.find(user_id);  // the callback may have queued more
@@ -128,7 +128,7 @@ void MailboxWrites::pump(std::uint64_t user_id) {
             box.writer->done(submitted.error());
             Change failed = std::move(change);
             box.queue.pop_front();
-            if (failed.marker) std::erase(markers_in_flight_, *failed.marker);
+            if (failed.marker) markers_in_flight_.erase(*failed.marker);
             ++stats_.failed;
             if (failed.done) failed.done(fail(submitted.error()));
             it = boxes_.find(user_id);
@@ -146,7 +146,7 @@ void MailboxWrites::finish(std::uint64_t user_id, const store::WriteResult& resu
     box.writer->done(result.error);
     Change change = std::move(box.queue.front());
     box.queue.pop_front();
-    if (change.marker) std::erase(markers_in_flight_, *change.marker);
+    if (change.marker) markers_in_flight_.erase(*change.marker);
     if (result.error) {
         ++stats_.failed;
         box.writer.reset();  // reload from what was committed

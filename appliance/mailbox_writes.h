@@ -10,7 +10,9 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
+#include <tuple>
 #include <unordered_map>
 
 #include "appliance/shard_store.h"
@@ -77,7 +79,14 @@ private:
 
     ShardStore& store_;
     std::unordered_map<std::uint64_t, Box> boxes_;  // by user id; present while work is queued
-    std::vector<store::DeliveryMarker> markers_in_flight_;
+    // Ordered set: a delivery checks it for every recipient, and thousands may be in flight.
+    struct MarkerLess {
+        bool operator()(const store::DeliveryMarker& a, const store::DeliveryMarker& b) const noexcept {
+            return std::tie(a.queue, a.segment, a.entry_id, a.recipient) <
+                   std::tie(b.queue, b.segment, b.entry_id, b.recipient);
+        }
+    };
+    std::set<store::DeliveryMarker, MarkerLess> markers_in_flight_;
     MailboxWritesStats stats_;
 };
 
