@@ -1,6 +1,8 @@
 // vaultmx-bench smtp / pop3 / mixed / sink: argument checks, input files, the run, the report.
 #include "benchmarks/mail/mail_commands.h"
 
+#include <sys/resource.h>
+
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -275,10 +277,19 @@ std::pair<std::uint32_t, std::uint32_t> split_connections(const std::string& rat
 
 void on_stop_signal(int) { request_load_stop(); }
 
+// Every connection is a descriptor: lift the soft limit (1024 on a stock system) to the hard one.
+void raise_descriptor_limit() {
+    rlimit limit{};
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == limit.rlim_max) return;
+    limit.rlim_cur = limit.rlim_max;
+    (void)setrlimit(RLIMIT_NOFILE, &limit);
+}
+
 int run_and_report(const std::string& name, const MailCommands& m, const SmtpScenario* smtp, const Pop3Scenario* pop3) {
     std::signal(SIGINT, on_stop_signal);
     std::signal(SIGTERM, on_stop_signal);
     std::signal(SIGPIPE, SIG_IGN);
+    raise_descriptor_limit();
     RunLimits limits = m.limits;
     limits.duration_s = m.duration_s;
     std::string error;
@@ -312,6 +323,7 @@ int run_sink(const MailCommands& m) {
     sigaddset(&stop_signals, SIGINT);
     sigaddset(&stop_signals, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);  // before the shard threads exist: they inherit it
+    raise_descriptor_limit();
     SinkCounters counters;
     EngineConfig config;
     config.shards = m.shards;
