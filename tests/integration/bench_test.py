@@ -178,6 +178,18 @@ class AgainstTheSink(unittest.TestCase):
         self.assertEqual(result["messages"], 0)
         self.assertGreater(result["errors"].get("connect", 0), 0, result["errors"])
 
+    def test_wrong_protocol_is_counted_by_kind(self):
+        sink = Sink()  # plain SMTP: a TLS client fails its handshake, a POP3 client its greeting
+        target = f"127.0.0.1:{sink.port}"
+        tls = bench_json(self, "smtp", "--target", target, "--connections", "2", "--messages", "4",
+                         "--rcpt", "a@x.test", "--tls")
+        users = write_file(self.tmp.name, "users", "a@x.test pw\n")
+        pop3 = bench_json(self, "pop3", "--target", target, "--users", users, "--connections", "1",
+                          "--sessions", "2")
+        sink.stop()
+        self.assertEqual((tls["messages"], tls["errors"]), (0, {"tls": 4}))
+        self.assertEqual((pop3["messages"], pop3["errors"]), (0, {"protocol": 2}))
+
     def test_silent_server_times_out(self):
         with socket.socket() as listener:  # the kernel completes the handshake; nobody ever speaks
             listener.bind(("127.0.0.1", 0))
