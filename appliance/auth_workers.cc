@@ -52,7 +52,10 @@ Result<void> AuthWorkers::start() {
     sigset_t all, saved;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &saved);
-    for (std::uint32_t i = 0; i < options_.threads; ++i) threads_.emplace_back([this] { run(); });
+    for (std::uint32_t i = 0; i < options_.threads; ++i) {
+        threads_.emplace_back([this] { run(); });
+        pthread_setname_np(threads_.back().native_handle(), ("vmx-auth-" + std::to_string(i)).c_str());
+    }
     pthread_sigmask(SIG_SETMASK, &saved, nullptr);
     return {};
 }

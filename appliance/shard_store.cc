@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <ctime>
 
+#include <fmt/format.h>
+
 #include "core/log.h"
 #include "crypto/hkdf.h"
 
@@ -14,7 +16,9 @@ Result<std::unique_ptr<ShardStore>> ShardStore::open(Shard& shard, const store::
                                                      std::shared_ptr<const crypto::KeySet> keys) {
     std::unique_ptr<ShardStore> out(new ShardStore(shard, all, handles, options, std::move(keys)));
     out->sweeping_.assign(out->envs_.segments().size(), false);
-    out->lane_ = std::make_unique<store::Lane>(out->envs_.envs(), options.lane);
+    store::LaneOptions lane = options.lane;
+    lane.thread_name = fmt::format("vmx-lane-{}", shard.id());
+    out->lane_ = std::make_unique<store::Lane>(out->envs_.envs(), lane);
     if (auto started = out->lane_->start(); !started) return fail(started.error());
     ShardStore* self = out.get();
     shard.watch_readable(out->lane_->result_fd(), [self](Shard&) { self->on_lane_readable(); });

@@ -103,6 +103,8 @@ Result<void> Engine::start() {
             sigset_t all;
             sigfillset(&all);
             pthread_sigmask(SIG_BLOCK, &all, nullptr);
+            const std::string name = "vmx-shard-" + std::to_string(s);
+            pthread_setname_np(pthread_self(), name.c_str());
             Shard& shard = *shards_[s];
             auto r = shard.setup();
             const bool ok = r.has_value();

@@ -1,5 +1,6 @@
 #include "store/lane.h"
 
+#include <pthread.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -31,6 +32,7 @@ Result<void> Lane::start() {
     result_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (result_fd_ < 0) return fail_errno(errno);
     thread_ = std::thread([this] { run(); });
+    pthread_setname_np(thread_.native_handle(), options_.thread_name.substr(0, 15).c_str());
     return {};
 }
 
