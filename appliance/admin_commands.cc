@@ -679,12 +679,19 @@ AdminReply stats(AdminContext& c, const AdminRequest& r) {
         const auto messages = load(d ? &d->accepted : nullptr);
         const auto delivered = load(d ? &d->delivered : nullptr);
         const auto queued = load(d ? &d->queued : nullptr);
+        // The store lane's group commit: writes, the durable commits that carried them, the largest batch.
+        const store::LaneStats* l = c.lane_stats ? c.lane_stats(s) : nullptr;
+        const auto writes = load(l ? &l->requests : nullptr);
+        const auto commits = load(l ? &l->transactions : nullptr);
+        const auto largest = load(l ? &l->largest_batch : nullptr);
         if (r.json)
-            out += fmt::format(R"({}{{"shard":{},"connections":{},"accepted":{},"refused_full":{},"messages":{},"delivered":{},"queue":{}}})",
-                               out.empty() ? "" : ",", s, live, accepted, refused_full, messages, delivered, queued);
+            out += fmt::format(R"({}{{"shard":{},"connections":{},"accepted":{},"refused_full":{},"messages":{},"delivered":{},"queue":{},"store_writes":{},"store_commits":{},"store_largest_batch":{}}})",
+                               out.empty() ? "" : ",", s, live, accepted, refused_full, messages, delivered, queued,
+                               writes, commits, largest);
         else
-            out += fmt::format("shard {}\tconnections={}\taccepted={}\trefused_full={}\tmessages={}\tdelivered={}\tqueue={}\n",
-                               s, live, accepted, refused_full, messages, delivered, queued);
+            out += fmt::format("shard {}\tconnections={}\taccepted={}\trefused_full={}\tmessages={}\tdelivered={}\tqueue={}"
+                               "\tstore_writes={}\tstore_commits={}\tstore_largest_batch={}\n",
+                               s, live, accepted, refused_full, messages, delivered, queued, writes, commits, largest);
     }
     return ok(r.json ? "[" + out + "]\n" : out);
 }

@@ -49,6 +49,7 @@ struct AdminContext {
     std::uint64_t next_token = 1;
     RewrapControl* rewrap = nullptr;              // started by key rotate, shown by key status
     std::function<const DeliveryStats*(std::uint32_t shard)> delivery_stats{};  // for stats
+    std::function<const store::LaneStats*(std::uint32_t shard)> lane_stats{};   // for stats: group commit
 };
 
 // Runs one request and appends it (who, what, when, result; never the secret) to the audit log.

@@ -352,6 +352,9 @@ int run_daemon(const Config& config) {
     admin.delivery_stats = [&engine](std::uint32_t shard) -> const DeliveryStats* {
         return &ShardContext::of(engine.shard(shard)).delivery->stats();
     };
+    admin.lane_stats = [&engine](std::uint32_t shard) -> const store::LaneStats* {
+        return &ShardContext::of(engine.shard(shard)).store->lane_stats();
+    };
     RewrapControl rewrap(keys, engine.shard_count(), admin.to_shard);
     admin.rewrap = &rewrap;
     auto admin_server = AdminServer::open(config.admin_socket, [&admin](const AdminRequest& request, const AdminPeer& peer,
