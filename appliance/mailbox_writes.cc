@@ -99,11 +99,7 @@ void MailboxWrites::pump(std::uint64_t user_id) {
         auto planned = plan(box, change);
         if (!planned) {
             // Refused before anything was written (over quota, unknown message, unreadable state).
-            Change failed = std::move(change);
-            box.queue.pop_front();
-            if (failed.marker) markers_in_flight_.erase(*failed.marker);
-            ++stats_.failed;
-            if (failed.done) failed.done(fail(planned.error()));
+            fail_front(box, 1, planned.error());
             it = boxes_.find(user_id);  // the callback may have queued more
             continue;
         }
@@ -115,26 +111,54 @@ void MailboxWrites::pump(std::uint64_t user_id) {
             it = boxes_.find(user_id);
             continue;
         }
+        std::vector<std::uint64_t> ids{change.kind == Kind::purge ? planned->purged : planned->id};
+        if (change.kind == Kind::append) plan_appends(box, *planned, ids);
         store::WriteRequest request;
         request.env = store_.lane_env(box.ref.segment, store::SegmentKind::mail);
         request.ops = std::move(planned->ops);
-        const std::uint64_t message_id = change.kind == Kind::purge ? planned->purged : planned->id;
-        auto submitted = store_.submit(std::move(request), [this, user_id, message_id](const store::WriteResult& r) {
-            store::WriteResult with_id = r;
-            with_id.count = message_id;
-            finish(user_id, with_id);
+        auto submitted = store_.submit(std::move(request), [this, user_id](const store::WriteResult& r) {
+            finish(user_id, r);
         });
         if (!submitted) {
             box.writer->done(submitted.error());
-            Change failed = std::move(change);
-            box.queue.pop_front();
-            if (failed.marker) markers_in_flight_.erase(*failed.marker);
-            ++stats_.failed;
-            if (failed.done) failed.done(fail(submitted.error()));
+            fail_front(box, ids.size(), submitted.error());
             it = boxes_.find(user_id);
             continue;
         }
         box.in_flight = true;
+        box.in_flight_ids = std::move(ids);
+    }
+}
+
+// The appends queued behind the first one join its request, each planned on the state the one
+// before it leaves, until the group is full or a change is not an append. One that cannot be
+// planned (over quota) stays queued and is planned again on its own after this group.
+void MailboxWrites::plan_appends(Box& box, store::MailboxChange& first, std::vector<std::uint64_t>& ids) {
+    std::size_t bytes = box.queue.front().body->size();
+    for (std::size_t i = 1; i < box.queue.size() && ids.size() < append_group_max; ++i) {
+        Change& next = box.queue[i];
+        if (next.kind != Kind::append || bytes + next.body->size() > append_group_bytes_max) return;
+        auto planned = plan(box, next);
+        if (!planned) return;
+        bytes += next.body->size();
+        first.ops.insert(first.ops.end(), std::make_move_iterator(planned->ops.begin()),
+                         std::make_move_iterator(planned->ops.end()));
+        ids.push_back(planned->id);
+    }
+}
+
+// Fails the first `count` changes of the box's queue: they leave the queue before any callback
+// runs, since a callback may queue more changes or pump this mailbox again.
+void MailboxWrites::fail_front(Box& box, std::size_t count, std::error_code error) {
+    std::vector<Change> failed;
+    for (std::size_t i = 0; i < count && !box.queue.empty(); ++i) {
+        failed.push_back(std::move(box.queue.front()));
+        box.queue.pop_front();
+    }
+    for (Change& change : failed) {
+        if (change.marker) markers_in_flight_.erase(*change.marker);
+        ++stats_.failed;
+        if (change.done) change.done(fail(error));
     }
 }
 
@@ -144,26 +168,34 @@ void MailboxWrites::finish(std::uint64_t user_id, const store::WriteResult& resu
     Box& box = it->second;
     box.in_flight = false;
     box.writer->done(result.error);
-    Change change = std::move(box.queue.front());
-    box.queue.pop_front();
+    const std::vector<std::uint64_t> ids = std::move(box.in_flight_ids);
+    box.in_flight_ids.clear();
+    std::vector<Change> finished;
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+        finished.push_back(std::move(box.queue.front()));
+        box.queue.pop_front();
+    }
+    if (result.error) box.writer.reset();  // reload from what was committed
+    for (std::size_t i = 0; i < finished.size(); ++i) report(finished[i], result.error, ids[i]);
+    pump(user_id);
+}
+
+void MailboxWrites::report(Change& change, std::error_code error, std::uint64_t id) {
     if (change.marker) markers_in_flight_.erase(*change.marker);
-    if (result.error) {
+    if (error) {
         ++stats_.failed;
-        box.writer.reset();  // reload from what was committed
     } else if (change.kind == Kind::append) {
         ++stats_.appended;
     } else if (change.kind == Kind::trash) {
         ++stats_.trashed;
     } else if (change.kind == Kind::purge) {
-        stats_.purged += result.count;
+        stats_.purged += id;  // a purge reports how many it removed
     } else {
         ++stats_.restored;
     }
-    if (change.done) {
-        if (result.error) change.done(fail(result.error));
-        else change.done(result.count);
-    }
-    pump(user_id);
+    if (!change.done) return;
+    if (error) change.done(fail(error));
+    else change.done(id);
 }
 
 }  // namespace vmx

@@ -1,8 +1,10 @@
 // Changes to the mailboxes of the segments a shard owns (appends from delivery, trash and restore
-// from POP3 and the admin), through the shard's store lane. A mailbox has one change in flight at a
-// time (store::MailboxWriter's rule); further changes wait in that mailbox's queue while other
-// mailboxes share the lane's group commit. A writer lives only while its mailbox has work queued,
-// so idle mailboxes cost nothing. Shard thread only.
+// from POP3 and the admin), through the shard's store lane. A mailbox has one lane request in flight
+// at a time (store::MailboxWriter's rule); further changes wait in that mailbox's queue while other
+// mailboxes share the lane's group commit. Appends waiting at the front of a queue go together as
+// one request (up to append_group_max), so a mailbox that receives faster than one commit per
+// message catches up instead of falling behind. A writer lives only while its mailbox has work
+// queued, so idle mailboxes cost nothing. Shard thread only.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +16,7 @@
 #include <string>
 #include <tuple>
 #include <unordered_map>
+#include <vector>
 
 #include "appliance/shard_store.h"
 #include "core/result.h"
@@ -33,6 +36,9 @@ struct MailboxWritesStats {
     std::uint64_t purged = 0;   // messages
     std::uint64_t failed = 0;
 };
+
+inline constexpr std::size_t append_group_max = 64;                  // appends in one lane request
+inline constexpr std::size_t append_group_bytes_max = std::size_t{8} << 20;  // and their bodies' bytes
 
 class MailboxWrites {
 public:
@@ -70,11 +76,15 @@ private:
         std::optional<store::MailboxWriter> writer;
         std::deque<Change> queue;
         bool in_flight = false;
+        std::vector<std::uint64_t> in_flight_ids;  // one per change in flight, from the queue's front
     };
 
     void enqueue(const store::MailboxRef& box, Change change);
     void pump(std::uint64_t user_id);
     Result<store::MailboxChange> plan(Box& box, Change& change);
+    void fail_front(Box& box, std::size_t count, std::error_code error);
+    void report(Change& change, std::error_code error, std::uint64_t id);
+    void plan_appends(Box& box, store::MailboxChange& first, std::vector<std::uint64_t>& ids);
     void finish(std::uint64_t user_id, const store::WriteResult& result);
 
     ShardStore& store_;

@@ -427,10 +427,13 @@ Result<MailboxWriter> MailboxWriter::load(ReadTxn& txn, Dbi dbi, const crypto::K
 
 Result<MailboxChange> MailboxWriter::append(const crypto::KeySet& keys, std::span<const std::uint8_t> body,
                                             const AppendOptions& options) {
-    if (pending_) return fail(StoreErrc::busy);
-    MailboxState next = state_;
+    if (pending_ && !pending_appends_only_) return fail(StoreErrc::busy);
+    MailboxState next = pending_ ? *pending_ : state_;
     auto change = plan_append(dbi_, keys, box_, next, body, options);
-    if (change) pending_ = next;
+    if (change) {
+        pending_appends_only_ = true;  // no pending change, or only appends: still only appends
+        pending_ = next;
+    }
     return change;
 }
 
@@ -463,6 +466,7 @@ Result<MailboxChange> MailboxWriter::purge(ReadTxn& txn, const crypto::KeySet& k
 void MailboxWriter::done(std::error_code error) noexcept {
     if (pending_ && !error) state_ = *pending_;
     pending_.reset();
+    pending_appends_only_ = false;
 }
 
 }  // namespace vmx::store

@@ -132,7 +132,9 @@ Result<std::size_t> purge(WriteTxn& txn, Dbi dbi, const crypto::KeySet& keys, co
 // writer's state; failure forgets it (the lane reports failure only when nothing was committed, so
 // the next append may take the same id). One change in flight per mailbox keeps the state record
 // consistent even when the lane commits a batch one request at a time; other mailboxes still share
-// the lane's group commit.
+// the lane's group commit. Appends are the exception: further appends may follow a pending append,
+// each planned on the state the previous one left, when the caller puts all their ops in ONE
+// WriteRequest (so they commit or fail together, and done() reports them all).
 struct MailboxChange {
     std::uint64_t id = 0;         // the message the change is about (purge: the first purged)
     std::size_t purged = 0;       // purge: messages removed
@@ -145,6 +147,7 @@ public:
     // change of the mailbox (no change of it in flight).
     static Result<MailboxWriter> load(ReadTxn& txn, Dbi dbi, const crypto::KeySet& keys, const MailboxRef& box);
 
+    // While appends are pending (and nothing else), another append chains on them (see above).
     Result<MailboxChange> append(const crypto::KeySet& keys, std::span<const std::uint8_t> body,
                                  const AppendOptions& options);
     // `txn` reads the message's current metadata: begin (or renew) it after the last done(), so it
@@ -169,6 +172,7 @@ private:
     MailboxRef box_;
     MailboxState state_;
     std::optional<MailboxState> pending_;
+    bool pending_appends_only_ = false;
 };
 
 }  // namespace vmx::store

@@ -168,5 +168,59 @@ TEST(MailboxWritesTest, AppendsInOrderThenTrashRestoreAndPurgeAfterRetention) {
     EXPECT_EQ(all[1].id, 3u);
 }
 
+// Many appends queued on one mailbox go to the lane in groups: every one lands, in order, with its
+// marker, in far fewer commits than messages; a trash queued among them waits its turn; an append
+// over quota fails alone and the ones after it still land.
+TEST(MailboxWritesTest, QueuedAppendsShareCommitsAndKeepTheirOrder) {
+    Instance in;
+    const store::MailboxRef box = in.box();
+    constexpr int appends = 150;
+    std::vector<std::uint64_t> ids;
+    std::uint64_t commits = 0;
+    int over_quota = 0;
+    in.on_owner([&](ShardContext& c, std::promise<void>& finished) {
+        const std::uint64_t commits0 = c.store->lane_stats().transactions.load();
+        auto left = std::make_shared<int>(appends + 1);
+        auto one_done = [&, left] {
+            if (--*left > 0) return;
+            commits = c.store->lane_stats().transactions.load() - commits0;
+            finished.set_value();
+        };
+        for (int i = 0; i < appends; ++i) {
+            store::AppendOptions o;
+            o.now_unix = now();
+            o.quota_bytes = 1 << 20;
+            // Message 100 is too large for what is left of the quota; 101 onwards still fit.
+            const std::size_t size = i == 99 ? 1040000 : 200;
+            auto body = std::make_shared<const std::string>(size, 'a' + i % 26);
+            const store::DeliveryMarker marker{store::QueueKind::smtp_in, 0, 7000 + static_cast<std::uint64_t>(i), 0};
+            c.writes->append(box, body, o, marker, [&, i, one_done](Result<std::uint64_t> r) {
+                if (i == 99) {
+                    ASSERT_FALSE(r);
+                    EXPECT_EQ(r.error(), store::StoreErrc::over_quota);
+                    ++over_quota;
+                } else {
+                    EXPECT_TRUE(r);
+                    if (r) ids.push_back(*r);
+                }
+                one_done();
+            });
+            EXPECT_TRUE(c.writes->marker_in_flight(marker));
+            if (i == 120) {
+                c.writes->move_to_trash(box, 1, now(), [one_done](Result<std::uint64_t> r) {
+                    EXPECT_TRUE(r);
+                    one_done();
+                });
+            }
+        }
+    });
+    ASSERT_EQ(ids.size(), static_cast<std::size_t>(appends - 1));
+    for (std::size_t i = 0; i < ids.size(); ++i) EXPECT_EQ(ids[i], i + 1);  // in order, no gap for the refused one
+    EXPECT_EQ(over_quota, 1);
+    EXPECT_LT(commits, 20u) << "appends were not grouped";
+    EXPECT_EQ(in.list(store::ListTrash::exclude).size(), static_cast<std::size_t>(appends - 2));
+    EXPECT_EQ(in.list(store::ListTrash::include).size(), static_cast<std::size_t>(appends - 1));
+}
+
 }  // namespace
 }  // namespace vmx

@@ -453,7 +453,9 @@ TEST_F(MailboxTest, AppendsThroughTheStoreLane) {
     ASSERT_TRUE(c1) << c1.error().message();
     EXPECT_EQ(c1->id, 1u);
     EXPECT_EQ(c1->ops.size(), 4u + 2u);  // 4 chunks, metadata, state
-    EXPECT_EQ(writer->append(*keys_, bytes("too soon"), AppendOptions{t0, 0}).error(), StoreErrc::busy);
+    ASSERT_TRUE(rtxn->renew());
+    EXPECT_EQ(writer->move_to_trash(*rtxn, *keys_, 1, t0).error(), StoreErrc::busy);  // one change in flight
+    rtxn->reset();
     const auto e1 = submit_and_wait(*c1, 1);
     EXPECT_FALSE(e1) << e1.message();
     writer->done(e1);
@@ -515,4 +517,64 @@ TEST_F(MailboxTest, AppendsThroughTheStoreLane) {
 }
 
 }  // namespace
+// Appends chained while appends are pending go in one request: consecutive ids, committed or
+// forgotten together, and nothing but another append may chain on them.
+TEST_F(MailboxTest, ChainedAppendsCommitOrFailTogether) {
+    const MailboxRef a = box(1002);
+    Lane lane({env_.get()}, LaneOptions{});
+    ASSERT_TRUE(lane.start());
+    auto rtxn = ReadTxn::begin(*env_);
+    ASSERT_TRUE(rtxn);
+    auto writer = MailboxWriter::load(*rtxn, dbi_, *keys_, a);
+    ASSERT_TRUE(writer);
+    rtxn->reset();
+    auto commit = [&](std::vector<WriteOp> ops) {
+        WriteRequest request;
+        request.ops = std::move(ops);
+        VMX_ASSERT(lane.submit(request));
+        std::vector<WriteResult> got;
+        while (got.empty()) {
+            pollfd p{lane.result_fd(), POLLIN, 0};
+            VMX_ASSERT(::poll(&p, 1, 10000) == 1);
+            lane.acknowledge_wake();
+            lane.drain_results([&](WriteResult&& r) { got.push_back(r); });
+        }
+        return got[0].error;
+    };
+    auto chain = [&](std::initializer_list<const char*> bodies, std::vector<std::uint64_t>& ids) {
+        std::vector<WriteOp> ops;
+        for (const char* b : bodies) {
+            auto c = writer->append(*keys_, bytes(b), AppendOptions{t0, 0});
+            VMX_ASSERT(c.has_value());
+            ids.push_back(c->id);
+            ops.insert(ops.end(), std::make_move_iterator(c->ops.begin()), std::make_move_iterator(c->ops.end()));
+        }
+        return ops;
+    };
+
+    std::vector<std::uint64_t> lost;
+    (void)chain({"one", "two"}, lost);
+    EXPECT_EQ(lost, (std::vector<std::uint64_t>{1, 2}));
+    ASSERT_TRUE(rtxn->renew());
+    EXPECT_EQ(writer->restore(*rtxn, *keys_, 1).error(), StoreErrc::busy);
+    rtxn->reset();
+    writer->done(make_error_code(StoreErrc::map_full));  // the request failed: both are forgotten
+
+    std::vector<std::uint64_t> kept;
+    auto ops = chain({"first", "second", "third"}, kept);
+    EXPECT_EQ(kept, (std::vector<std::uint64_t>{1, 2, 3}));
+    const auto e = commit(std::move(ops));
+    EXPECT_FALSE(e) << e.message();
+    writer->done(e);
+    EXPECT_EQ(writer->state().next_id, 4u);
+    auto listed = list(a);
+    ASSERT_TRUE(listed);
+    ASSERT_EQ(listed->size(), 3u);
+    EXPECT_EQ(*read_body(a, 2), bytes("second"));
+    const MailboxState s = state(a);
+    EXPECT_EQ(s.live_count, 3u);
+    EXPECT_EQ(s.live_bytes, 16u);
+    EXPECT_EQ(s.next_id, 4u);
+}
+
 }  // namespace vmx::store
