@@ -1,4 +1,4 @@
-// Password hashing with Argon2id (RFC 9106) through libargon2, stored as PHC strings
+// Password hashing with Argon2id (RFC 9106) through libsodium or libargon2, stored as PHC strings
 // "$argon2id$v=19$m=<KiB>,t=<passes>,p=<lanes>$<salt b64>$<tag b64>". Stateless; any thread, but
 // each call allocates memory_kib and burns CPU for it: callers bound how many run at once.
 // Invariants: every parameter is bounds-checked before libargon2 sees it; passwords are never

@@ -257,5 +257,26 @@ TEST(Password, OtherParameterShapesRoundTrip) {
     EXPECT_TRUE(needs_rehash(h, fast));
 }
 
+// The default shape (one lane, 16-byte salt) is computed by libsodium; every other by libargon2.
+// Each must accept what the other wrote, byte for byte the same function.
+TEST(Password, BothImplementationsAgree) {
+    // libsodium's tag, checked by libargon2 itself.
+    const std::string ours = hash_or_die("agree", fast);
+    EXPECT_EQ(argon2id_verify(ours.c_str(), "agree", 5), ARGON2_OK);
+    EXPECT_NE(argon2id_verify(ours.c_str(), "agreE", 5), ARGON2_OK);
+    // libargon2's string, checked on the libsodium path.
+    const std::array<std::uint8_t, 16> salt{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+    std::array<char, 128> theirs{};
+    ASSERT_EQ(argon2id_hash_encoded(2, 1024, 1, "agree", 5, salt.data(), salt.size(), 32, theirs.data(), theirs.size()),
+              ARGON2_OK);
+    EXPECT_EQ(verify_password("agree", theirs.data()), PasswordCheck::match);
+    EXPECT_EQ(verify_password("agreE", theirs.data()), PasswordCheck::mismatch);
+    // A 64-byte tag with one lane and a 16-byte salt also goes through libsodium.
+    const Argon2Params long_tag{.memory_kib = 1024, .iterations = 1, .parallelism = 1, .salt_bytes = 16, .hash_bytes = 64};
+    const std::string h = hash_or_die("long tag", long_tag);
+    EXPECT_EQ(argon2id_verify(h.c_str(), "long tag", 8), ARGON2_OK);
+    EXPECT_EQ(verify_password("long tag", h), PasswordCheck::match);
+}
+
 }  // namespace
 }  // namespace vmx::crypto
