@@ -10,3 +10,8 @@ add_test(NAME integration.bench
 set_tests_properties(integration.bench PROPERTIES
     ENVIRONMENT "VMX_BIN_DIR=${CMAKE_RUNTIME_OUTPUT_DIRECTORY};PYTHONDONTWRITEBYTECODE=1"
     TIMEOUT 300)
+# benchmarks/compare's own logic (ack log, Maildir verification, the peers' configurations), without
+# installing anything.
+add_test(NAME bench.compare_logic
+         COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/compare_test.py -v)
+set_tests_properties(bench.compare_logic PROPERTIES ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1" TIMEOUT 60)
