@@ -4,8 +4,8 @@ configurations it writes for Postfix and Dovecot (loopback only, no relay), and 
 import importlib.machinery
 import importlib.util
 import os
-import tempfile
 import sys
+import tempfile
 import unittest
 
 SCRIPT = os.path.join(os.path.dirname(__file__), "..", "..", "benchmarks", "compare")
