@@ -171,7 +171,8 @@ bool sodium_takes(const Argon2Params& params) {
 bool compute_tag(std::string_view password, const Argon2Params& params, std::span<std::uint8_t> salt,
                  std::span<std::uint8_t> out) {
     if (sodium_takes(params) && sodium_init() >= 0) {
-        return crypto_pwhash_argon2id(out.data(), params.hash_bytes, password.data(), password.size(), salt.data(),
+        const char* text = password.empty() ? "" : password.data();  // never null: libsodium requires a pointer
+        return crypto_pwhash_argon2id(out.data(), params.hash_bytes, text, password.size(), salt.data(),
                                       params.iterations, std::size_t{params.memory_kib} * 1024,
                                       crypto_pwhash_ALG_ARGON2ID13) == 0;
     }

@@ -10,6 +10,17 @@ namespace {
 
 constexpr std::uint32_t kKinds = static_cast<std::uint32_t>(segment_kinds.size());
 
+// The lane's commit order by kind: what a client waits on (the queues) before what it does not.
+constexpr std::array<SegmentKind, kKinds> lane_order{SegmentKind::smtp_in, SegmentKind::smtp_out, SegmentKind::mail,
+                                                    SegmentKind::temp};
+
+std::uint32_t lane_rank(SegmentKind kind) {
+    for (std::uint32_t r = 0; r < kKinds; ++r)
+        if (lane_order[r] == kind) return r;
+    VMX_ASSERT(false);
+    return 0;
+}
+
 }  // namespace
 
 Result<StoreEnvironments> StoreEnvironments::open(const StoreLayout& layout) {
@@ -33,10 +44,9 @@ Env* StoreEnvironments::env(std::uint32_t segment, SegmentKind kind) const noexc
 ShardEnvironments ShardEnvironments::view(const StoreEnvironments& all, std::uint32_t shard, std::uint32_t shards) {
     VMX_ASSERT(shards > 0 && shard < shards);
     ShardEnvironments out;
-    for (std::uint32_t s = shard; s < all.segments(); s += shards) {
-        out.segments_.push_back(s);
-        for (SegmentKind k : segment_kinds) out.envs_.push_back(all.env(s, k));
-    }
+    for (std::uint32_t s = shard; s < all.segments(); s += shards) out.segments_.push_back(s);
+    for (SegmentKind k : lane_order)
+        for (std::uint32_t s : out.segments_) out.envs_.push_back(all.env(s, k));
     return out;
 }
 
@@ -44,7 +54,7 @@ std::optional<std::uint32_t> ShardEnvironments::lane_index(std::uint32_t segment
     const auto it = std::lower_bound(segments_.begin(), segments_.end(), segment);
     if (it == segments_.end() || *it != segment) return std::nullopt;
     const auto position = static_cast<std::uint32_t>(it - segments_.begin());
-    return position * kKinds + static_cast<std::uint32_t>(kind);
+    return lane_rank(kind) * static_cast<std::uint32_t>(segments_.size()) + position;
 }
 
 Env* ShardEnvironments::env(std::uint32_t segment, SegmentKind kind) const {

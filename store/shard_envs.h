@@ -3,7 +3,10 @@
 // thread may read any of them (ReadTxn: MVCC, no locks), so a shard can look at a segment it does
 // not own (a recipient's quota, a mailbox on another shard). ShardEnvironments is one shard's view:
 // the environments of the segments it owns (owner_shard(s, shards) == shard), which it alone writes
-// through its Lane, in the order lane_index() gives. Both are built before the shards start and are
+// through its Lane, in the order lane_index() gives: the queues of every owned segment first, then
+// the mailboxes, then the temp stores. The lane commits its environments in that order on each
+// turn, so a client waiting for the 250 of a queue write never waits behind the mailbox commits of
+// the same turn. Both are built before the shards start and are
 // immutable afterwards; StoreEnvironments must outlive every view and lane.
 #pragma once
 
@@ -44,7 +47,7 @@ public:
 
 private:
     std::vector<std::uint32_t> segments_;  // owned, ascending
-    std::vector<Env*> envs_;               // segments_[i] kind k at i * kinds + k
+    std::vector<Env*> envs_;               // kind k of segments_[i] at rank(k) * segments_.size() + i
 };
 
 }  // namespace vmx::store

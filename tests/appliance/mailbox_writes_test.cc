@@ -181,10 +181,11 @@ TEST(MailboxWritesTest, QueuedAppendsShareCommitsAndKeepTheirOrder) {
     in.on_owner([&](ShardContext& c, std::promise<void>& finished) {
         const std::uint64_t commits0 = c.store->lane_stats().transactions.load();
         auto left = std::make_shared<int>(appends + 1);
-        auto one_done = [&, left] {
+        // Runs after this function returned: captures nothing of its frame by reference.
+        auto one_done = [context = &c, done = &finished, result = &commits, left, commits0] {
             if (--*left > 0) return;
-            commits = c.store->lane_stats().transactions.load() - commits0;
-            finished.set_value();
+            *result = context->store->lane_stats().transactions.load() - commits0;
+            done->set_value();
         };
         for (int i = 0; i < appends; ++i) {
             store::AppendOptions o;

@@ -160,8 +160,12 @@ TEST(ShardEnvironmentsTest, AShardViewsTheSegmentsItOwnsForItsLane) {
     EXPECT_EQ(envs->segments(), (std::vector<std::uint32_t>{1, 3}));
     EXPECT_EQ(envs->envs().size(), 8u);
     EXPECT_FALSE(envs->lane_index(2, SegmentKind::mail));  // shard 0's
-    EXPECT_EQ(envs->lane_index(1, SegmentKind::mail), 0u);
-    EXPECT_EQ(envs->lane_index(3, SegmentKind::smtp_out), 7u);
+    // The queues of every owned segment first (the lane commits them first), then mail, then temp.
+    EXPECT_EQ(envs->lane_index(1, SegmentKind::smtp_in), 0u);
+    EXPECT_EQ(envs->lane_index(3, SegmentKind::smtp_out), 3u);
+    EXPECT_EQ(envs->lane_index(1, SegmentKind::mail), 4u);
+    EXPECT_EQ(envs->lane_index(3, SegmentKind::temp), 7u);
+    EXPECT_EQ(envs->envs()[*envs->lane_index(3, SegmentKind::mail)], all->env(3, SegmentKind::mail));
     EXPECT_EQ(envs->env(3, SegmentKind::temp)->path(), made->layout.path(SegmentKind::temp, 3));
 
     // A write through the lane lands in that segment's environment on disk.
