@@ -83,6 +83,15 @@ void add_limits(CLI::App* cmd, MailCommands& m) {
     cmd->add_flag("--json", m.json, "print the figures as one JSON object");
 }
 
+// `--NAME N` (count) or `--duration S`, one of the two; run_parsed() says so when neither is given.
+void add_count_or_duration(CLI::App* cmd, const char* name, std::uint64_t& count, const char* what, MailCommands& m) {
+    auto* by_count = cmd->add_option(name, count, what)->check(CLI::Range(1, 100000000));
+    auto* by_time = cmd->add_option("--duration", m.duration_s, "seconds to keep starting new work")
+                        ->check(CLI::Range(0.1, 86400.0))
+                        ->excludes(by_count);
+    by_count->excludes(by_time);
+}
+
 void add_smtp_message_options(CLI::App* cmd, MailCommands& m) {
     auto* size = cmd->add_option("--size", m.size, "message size: bytes, or with k / m (units of 1024)")->capture_default_str();
     cmd->add_option("--size-dist", m.size_dist_file, "file of \"SIZE WEIGHT\" lines")->excludes(size);
@@ -101,11 +110,7 @@ void add_smtp_message_options(CLI::App* cmd, MailCommands& m) {
 CLI::App* define_smtp(CLI::App& app, MailCommands& m) {
     CLI::App* cmd = app.add_subcommand("smtp", "SMTP load: messages acknowledged per second, latency per step");
     cmd->add_option("--target", m.target, "server HOST:PORT")->required();
-    auto* messages = cmd->add_option("--messages", m.messages, "messages to send in all")->check(CLI::Range(1, 100000000));
-    auto* duration = cmd->add_option("--duration", m.duration_s, "seconds to keep starting messages")
-                         ->check(CLI::Range(0.1, 86400.0))
-                         ->excludes(messages);
-    messages->excludes(duration);
+    add_count_or_duration(cmd, "--messages", m.messages, "messages to send in all", m);
     add_smtp_message_options(cmd, m);
     auto* starttls = cmd->add_flag("--starttls", m.starttls, "STARTTLS after EHLO (RFC 3207)");
     cmd->add_flag("--tls", m.tls, "TLS from the first byte (submission on 465)")->excludes(starttls);
@@ -120,11 +125,7 @@ CLI::App* define_pop3(CLI::App& app, MailCommands& m) {
     cmd->add_option("--target", m.target, "server HOST:PORT")->required();
     cmd->add_flag("--tls", m.pop3_tls, "TLS from the first byte (POP3S, 995)");
     cmd->add_option("--users", m.users_file, "file of \"address password\" lines")->required();
-    auto* sessions = cmd->add_option("--sessions", m.sessions, "sessions to run in all")->check(CLI::Range(1, 100000000));
-    auto* duration = cmd->add_option("--duration", m.duration_s, "seconds to keep starting sessions")
-                         ->check(CLI::Range(0.1, 86400.0))
-                         ->excludes(sessions);
-    sessions->excludes(duration);
+    add_count_or_duration(cmd, "--sessions", m.sessions, "sessions to run in all", m);
     cmd->add_flag("--dele", m.dele, "DELE each message after its RETR");
     cmd->add_option("--server-name", m.server_name, "TLS server name (SNI)");
     add_limits(cmd, m);

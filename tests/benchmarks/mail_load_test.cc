@@ -96,6 +96,13 @@ TEST(MailLoadBodies, DistributionDrawsEverySizeWithWeight) {
 
 // ------------------------------------------------------------------ SMTP client
 
+// The server says `text`, fed to the client in one block or byte by byte; act gets what it did.
+void feed_server(LoadClient& client, ClientActions& act, const std::string& text, bool bytewise) {
+    act = {};
+    if (!bytewise) return client.feed(text, 1000, act);
+    for (const char c : text) client.feed(std::string_view(&c, 1), 1000, act);
+}
+
 struct SmtpFixture {
     SmtpLoadOptions options;
     MessageSource source{{{1024, 1}}, 1, "t@test.invalid"};
@@ -104,7 +111,6 @@ struct SmtpFixture {
     std::string ack_log;
     SmtpThreadContext context{options, source, budget, stats, &ack_log};
     SmtpClient client{context};
-    std::string sent;  // everything the client sent so far
     ClientActions act;
 
     SmtpFixture() {
@@ -112,16 +118,7 @@ struct SmtpFixture {
         options.rcpts = {"r1@dst.test", "r2@dst.test", "r3@dst.test"};
         options.msgs_per_conn = 2;
     }
-    // The server says `text`, fed in one block or byte by byte.
-    void server(const std::string& text, bool bytewise = false) {
-        act = {};
-        if (bytewise) {
-            for (const char c : text) client.feed(std::string_view(&c, 1), 1000, act);
-        } else {
-            client.feed(text, 1000, act);
-        }
-        sent += act.out;
-    }
+    void server(const std::string& text, bool bytewise = false) { feed_server(client, act, text, bytewise); }
 };
 
 class SmtpClientTest : public ::testing::TestWithParam<bool> {};
@@ -318,14 +315,7 @@ struct Pop3Fixture {
     LoadStats stats;
     Pop3Client client{options, user, stats};
     ClientActions act;
-    void server(const std::string& text, bool bytewise = false) {
-        act = {};
-        if (bytewise) {
-            for (const char c : text) client.feed(std::string_view(&c, 1), 1000, act);
-        } else {
-            client.feed(text, 1000, act);
-        }
-    }
+    void server(const std::string& text, bool bytewise = false) { feed_server(client, act, text, bytewise); }
 };
 
 class Pop3ClientTest : public ::testing::TestWithParam<bool> {};

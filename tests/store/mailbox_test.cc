@@ -421,6 +421,23 @@ TEST_F(MailboxTest, SwappedOrMissingChunksFail) {
     EXPECT_FALSE(read_body(a, 2));
 }
 
+// Submits ops as one request and waits for the lane's outcome.
+std::error_code commit_through(Lane& lane, std::vector<WriteOp> ops, std::uint64_t token) {
+    WriteRequest request;
+    request.token = token;
+    request.ops = std::move(ops);
+    VMX_ASSERT(lane.submit(request));
+    std::vector<WriteResult> got;
+    while (got.empty()) {
+        pollfd p{lane.result_fd(), POLLIN, 0};
+        VMX_ASSERT(::poll(&p, 1, 10000) == 1);
+        lane.acknowledge_wake();
+        lane.drain_results([&](WriteResult&& r) { got.push_back(r); });
+    }
+    EXPECT_EQ(got[0].token, token);
+    return got[0].error;
+}
+
 TEST_F(MailboxTest, AppendsThroughTheStoreLane) {
     const MailboxRef a = box(1001);
     Lane lane({env_.get()}, LaneOptions{});
@@ -432,20 +449,7 @@ TEST_F(MailboxTest, AppendsThroughTheStoreLane) {
     rtxn->reset();
 
     auto submit_and_wait = [&](MailboxChange& change, std::uint64_t token) {
-        WriteRequest request;
-        request.env = 0;
-        request.token = token;
-        request.ops = std::move(change.ops);
-        VMX_ASSERT(lane.submit(request));
-        std::vector<WriteResult> got;
-        while (got.empty()) {
-            pollfd p{lane.result_fd(), POLLIN, 0};
-            VMX_ASSERT(::poll(&p, 1, 10000) == 1);
-            lane.acknowledge_wake();
-            lane.drain_results([&](WriteResult&& r) { got.push_back(r); });
-        }
-        EXPECT_EQ(got[0].token, token);
-        return got[0].error;
+        return commit_through(lane, std::move(change.ops), token);
     };
 
     const auto body1 = body_of(200000, 7);
@@ -528,19 +532,7 @@ TEST_F(MailboxTest, ChainedAppendsCommitOrFailTogether) {
     auto writer = MailboxWriter::load(*rtxn, dbi_, *keys_, a);
     ASSERT_TRUE(writer);
     rtxn->reset();
-    auto commit = [&](std::vector<WriteOp> ops) {
-        WriteRequest request;
-        request.ops = std::move(ops);
-        VMX_ASSERT(lane.submit(request));
-        std::vector<WriteResult> got;
-        while (got.empty()) {
-            pollfd p{lane.result_fd(), POLLIN, 0};
-            VMX_ASSERT(::poll(&p, 1, 10000) == 1);
-            lane.acknowledge_wake();
-            lane.drain_results([&](WriteResult&& r) { got.push_back(r); });
-        }
-        return got[0].error;
-    };
+    auto commit = [&](std::vector<WriteOp> ops) { return commit_through(lane, std::move(ops), 1); };
     auto chain = [&](std::initializer_list<const char*> bodies, std::vector<std::uint64_t>& ids) {
         std::vector<WriteOp> ops;
         for (const char* b : bodies) {
