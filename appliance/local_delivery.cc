@@ -48,9 +48,13 @@ LocalDelivery::LocalDelivery(Shard& shard, ShardStore& store, MailboxWrites& wri
     : shard_(shard), store_(store), writes_(writes), directory_(directory), directory_env_(directory_env),
       options_(options) {}
 
+// The shard's inbound queue is the smtp-in environment of its first owned segment: every message
+// accepted during one lane turn then shares one durable commit (a queue per owned segment would
+// cost a commit, two syncs, per segment and turn, and batch nothing on a busy shard).
+std::uint32_t LocalDelivery::queue_segment() const { return store_.envs().segments().front(); }
+
 std::string LocalDelivery::next_queue_id() {
-    const auto& owned = store_.envs().segments();
-    const std::uint32_t segment = owned[next_segment_ % owned.size()];
+    const std::uint32_t segment = queue_segment();
     return queue_id_of(segment, store_.segment(segment).smtp_in->next_id());
 }
 
@@ -58,8 +62,7 @@ std::string LocalDelivery::next_queue_id() {
 
 void LocalDelivery::accept(store::Envelope envelope, std::shared_ptr<const std::string> body,
                            std::function<void(AcceptOutcome, const std::string&)> done) {
-    const auto& owned = store_.envs().segments();
-    const std::uint32_t segment = owned[next_segment_++ % owned.size()];
+    const std::uint32_t segment = queue_segment();
     store::Queue& queue = *store_.segment(segment).smtp_in;
     const auto* data = reinterpret_cast<const std::uint8_t*>(body->data());
     auto prepared = queue.prepare_enqueue(store_.keys(), envelope, std::span(data, body->size()));

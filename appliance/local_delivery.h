@@ -56,6 +56,8 @@ public:
 
     // The queue id the next accepted message will get on this shard (for its Received: header).
     std::string next_queue_id();
+    // The segment whose smtp-in environment holds what this shard accepts.
+    std::uint32_t queue_segment() const;
     // Writes the message to this shard's smtp-in queue; `done` runs once it is durable (stored) or
     // not (failed, full). Delivery to the mailboxes follows on its own.
     void accept(store::Envelope envelope, std::shared_ptr<const std::string> body,
@@ -99,7 +101,6 @@ private:
     store::Env& directory_env_;
     DeliveryOptions options_;
     std::map<Key, Entry> entries_;
-    std::size_t next_segment_ = 0;  // round robin over the owned segments
     std::map<std::uint32_t, std::vector<std::uint64_t>> removals_;  // finished entries by segment
     bool removals_scheduled_ = false;
     DeliveryStats stats_;

@@ -77,12 +77,19 @@ public:
         active_ = slots_.size();
         const std::int64_t start = now_ns();
         for (Slot& s : slots_) s.restart_at_ns = start;
+        std::int64_t next_scan = start;
         while (active_ > 0) {
             const std::int64_t now = now_ns();
-            if (stop.load(std::memory_order_relaxed))
-                for (WorkBudget* b : budgets) b->stop();
-            start_due(now);
-            expire(now);
+            // Slots freed by this turn's completions start their next session at once; the scan of
+            // every slot (retry timers, idle timeouts, the deadline) runs once per wait_ms.
+            start_freed(now);
+            if (now >= next_scan) {
+                if (stop.load(std::memory_order_relaxed))
+                    for (WorkBudget* b : budgets) b->stop();
+                start_due(now);
+                expire(now);
+                next_scan = now + static_cast<std::int64_t>(wait_ms) * 1'000'000;
+            }
             if (active_ == 0) break;
             ring_.submit_and_wait(wait_ms);
             ring_.for_each_completion([this](const io_uring_cqe& cqe) { dispatch(cqe); });
@@ -91,6 +98,13 @@ public:
 
 private:
     LoadStats& stats(Slot& s) { return s.kind->stats(); }
+
+    void start_freed(std::int64_t now) {
+        std::vector<std::uint32_t> freed;
+        freed.swap(freed_);
+        for (const std::uint32_t i : freed)
+            if (slots_[i].phase == Phase::idle && slots_[i].restart_at_ns <= now) start_session(i, now);
+    }
 
     void start_due(std::int64_t now) {
         for (std::uint32_t i = 0; i < slots_.size(); ++i) {
@@ -338,6 +352,7 @@ private:
         s.tls.reset();
         s.client.reset();
         s.phase = Phase::idle;
+        freed_.push_back(i);
     }
 
     const DriverLimits& limits_;
@@ -345,6 +360,7 @@ private:
     std::vector<Slot> slots_;
     Ring ring_;
     std::size_t active_ = 0;
+    std::vector<std::uint32_t> freed_;   // slots closed since the last turn, to start again
 };
 
 }  // namespace
