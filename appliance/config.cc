@@ -211,6 +211,7 @@ constexpr std::array kParams{
     store_count( "temp_ttl_s",                  86400,   60,   2592000,  "s",     &S::temp_ttl_s),
     store_count( "trash_retention_days",        14,      1,    3650,     "days",  &S::trash_retention_days),
     store_count( "sweep_interval_s",            300,     10,   86400,    "s",     &S::sweep_interval_s),
+    store_count( "delivery_batch_ms",           10,      0,    1000,     "ms",    &S::delivery_batch_ms),
     store_count( "login_history_days",          400,     1,    3650,     "days",  &S::login_history_days),
 };
 

@@ -96,6 +96,7 @@ void MailboxWrites::pump(std::uint64_t user_id) {
             return;
         }
         Change& change = box.queue.front();
+        if (change.kind == Kind::append && hold_for_batch(user_id, box)) return;
         auto planned = plan(box, change);
         if (!planned) {
             // Refused before anything was written (over quota, unknown message, unreadable state).
@@ -126,7 +127,35 @@ void MailboxWrites::pump(std::uint64_t user_id) {
             continue;
         }
         box.in_flight = true;
+        box.batch_due = false;
         box.in_flight_ids = std::move(ids);
+    }
+}
+
+// An append at the front of an idle mailbox waits for the batch window (once); true when it waits.
+bool MailboxWrites::hold_for_batch(std::uint64_t user_id, Box& box) {
+    if (options_.append_batch_ms == 0 || box.batch_due) return false;
+    if (!box.batching) {
+        box.batching = true;
+        batching_.push_back(user_id);
+    }
+    if (!batch_scheduled_) {
+        batch_scheduled_ = true;
+        store_.shard().schedule(options_.append_batch_ms, [this](Shard&) { release_batch(); });
+    }
+    return true;
+}
+
+void MailboxWrites::release_batch() {
+    batch_scheduled_ = false;
+    std::vector<std::uint64_t> due;
+    due.swap(batching_);
+    for (const std::uint64_t user_id : due) {
+        auto it = boxes_.find(user_id);
+        if (it == boxes_.end()) continue;
+        it->second.batching = false;
+        it->second.batch_due = true;
+        pump(user_id);
     }
 }
 

@@ -37,12 +37,19 @@ struct MailboxWritesStats {
     std::uint64_t failed = 0;
 };
 
+struct MailboxWritesOptions {
+    // Delivery's appends wait this long before going to the lane, so the appends of several lane
+    // turns, for every mailbox of a segment, share one durable commit. Nobody waits on them (the
+    // sender had its 250 when the queue write was durable); a trash, restore or purge never waits.
+    std::uint32_t append_batch_ms = 10;
+};
+
 inline constexpr std::size_t append_group_max = 64;                  // appends in one lane request
 inline constexpr std::size_t append_group_bytes_max = std::size_t{8} << 20;  // and their bodies' bytes
 
 class MailboxWrites {
 public:
-    explicit MailboxWrites(ShardStore& store) : store_(store) {}
+    explicit MailboxWrites(ShardStore& store, MailboxWritesOptions options = {}) : store_(store), options_(options) {}
 
     // Appends a body. With a marker, the marker is written in the same transaction (the exactly-once
     // hand-off of store/queue.h); the caller checked that it is not already there.
@@ -76,6 +83,8 @@ private:
         std::optional<store::MailboxWriter> writer;
         std::deque<Change> queue;
         bool in_flight = false;
+        bool batching = false;     // listed in batching_: its appends wait for the batch window
+        bool batch_due = false;    // its appends waited the batch window and may go now
         std::vector<std::uint64_t> in_flight_ids;  // one per change in flight, from the queue's front
     };
 
@@ -87,7 +96,13 @@ private:
     void plan_appends(Box& box, store::MailboxChange& first, std::vector<std::uint64_t>& ids);
     void finish(std::uint64_t user_id, const store::WriteResult& result);
 
+    bool hold_for_batch(std::uint64_t user_id, Box& box);
+    void release_batch();
+
     ShardStore& store_;
+    const MailboxWritesOptions options_;
+    std::vector<std::uint64_t> batching_;   // mailboxes whose appends wait for the batch window
+    bool batch_scheduled_ = false;
     std::unordered_map<std::uint64_t, Box> boxes_;  // by user id; present while work is queued
     // Ordered set: a delivery checks it for every recipient, and thousands may be in flight.
     struct MarkerLess {

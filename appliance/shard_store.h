@@ -73,6 +73,7 @@ public:
     // The lane index of an owned segment's environment.
     std::uint32_t lane_env(std::uint32_t s, store::SegmentKind kind) const { return *envs_.lane_index(s, kind); }
     const store::LaneStats& lane_stats() const noexcept { return lane_->stats(); }
+    Shard& shard() noexcept { return shard_; }
     const ShardStoreStats& stats() const noexcept { return stats_; }
     std::size_t in_flight() const noexcept { return waiting_.size(); }
 

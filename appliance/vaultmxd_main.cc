@@ -193,13 +193,14 @@ struct ShardBuilder {
     store::Env& directory_env;
     AuthWorkers& auth_workers;
     std::int64_t trash_retention_s;
+    MailboxWritesOptions writes_options;
 
     Result<std::unique_ptr<ShardLocal>> operator()(Shard& shard) const {
         auto shard_store = ShardStore::open(shard, all_envs, handles, store_options, first_keys);
         if (!shard_store) return fail(shard_store.error());
         auto context = std::make_unique<ShardContext>();
         context->store = std::move(*shard_store);
-        context->writes = std::make_unique<MailboxWrites>(*context->store);
+        context->writes = std::make_unique<MailboxWrites>(*context->store, writes_options);
         context->delivery = std::make_unique<LocalDelivery>(shard, *context->store, *context->writes, directory, directory_env);
         context->sessions = std::make_unique<ShardSessions>(shard);
         context->directory_env = &directory_env;
@@ -304,7 +305,8 @@ int run_daemon(const Config& config) {
     auth_workers = std::make_unique<AuthWorkers>(auth_options, engine.shard_count());
     if (auto r = auth_workers->start(); !r) return start_failure("auth: cannot start the password workers: " + r.error().message(), exit_runtime);
     ShardBuilder build_shard{all_envs, store_handles, store_options, keys.snapshot(), *directory, **directory_env,
-                             *auth_workers, std::int64_t{config.store.sizing.trash_retention_days} * 86400};
+                             *auth_workers, std::int64_t{config.store.sizing.trash_retention_days} * 86400,
+                             MailboxWritesOptions{config.store.sizing.delivery_batch_ms}};
     engine.set_shard_local(build_shard);
     // Signals are blocked before the ports open: a stop that arrives as soon as a client can
     // connect is then a clean drain, not the default action.

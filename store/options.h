@@ -20,6 +20,7 @@ struct StoreSizing {
     std::uint32_t temp_ttl_s = 86400;        // lifetime of a temp record (spools, exports)
     std::uint32_t trash_retention_days = 14; // deleted mail stays restorable this long
     std::uint32_t sweep_interval_s = 300;    // how often each shard sweeps expired temp records and trash
+    std::uint32_t delivery_batch_ms = 10;    // mailbox appends of delivery gather this long per shard (0: none)
     std::uint32_t login_history_days = 400;  // login attempts are kept this long
 };
 

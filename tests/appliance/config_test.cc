@@ -74,7 +74,7 @@ constexpr std::string_view kAllKeys[] = {
     "store.smtp_out_path",   "store.mail_map_mib",               "store.queue_map_mib",
     "store.temp_map_mib",    "store.global_map_mib",             "store.map_mib_max",
     "store.temp_ttl_s",      "store.trash_retention_days",       "store.sweep_interval_s",
-    "store.login_history_days",
+    "store.delivery_batch_ms",    "store.login_history_days",
 };
 
 Config parse_ok(std::string_view text) {
