@@ -80,7 +80,7 @@ struct Instance {
             if (!s) return fail(s.error());
             auto context = std::make_unique<ShardContext>();
             context->store = std::move(*s);
-            context->writes = std::make_unique<MailboxWrites>(*context->store);
+            context->writes = std::make_unique<MailboxWrites>(*context->store, writes_options);
             context->trash_purge = std::make_unique<TrashPurge>(*context->store, *context->writes, *directory,
                                                                 *directory_env, 14 * 86400);
             return std::unique_ptr<ShardLocal>(std::move(context));
@@ -107,6 +107,7 @@ struct Instance {
         return {user.id, store::segment_of(user.id, 2), crypto::Scope{crypto::ScopeKind::shared, 0}};
     }
 
+    MailboxWritesOptions writes_options;
     TempDir dir;
     std::unique_ptr<store::StoreLayout> layout;
     std::unique_ptr<store::StoreEnvironments> envs;
@@ -221,6 +222,44 @@ TEST(MailboxWritesTest, QueuedAppendsShareCommitsAndKeepTheirOrder) {
     EXPECT_LT(commits, 20u) << "appends were not grouped";
     EXPECT_EQ(in.list(store::ListTrash::exclude).size(), static_cast<std::size_t>(appends - 2));
     EXPECT_EQ(in.list(store::ListTrash::include).size(), static_cast<std::size_t>(appends - 1));
+}
+
+// Delivery's appends to many mailboxes of one segment, arriving over several shard turns (as
+// hand-offs do), wait for the batch window and go to the lane together: at most two commits (the
+// lane may start its turn after the first) where, without the window, each turn's appends would
+// be a commit of their own.
+TEST(MailboxWritesTest, AppendsToManyMailboxesShareTheBatchWindowsCommit) {
+    Instance in;
+    in.writes_options.append_batch_ms = 500;  // far longer than the 20 ms the appends arrive over
+    const store::MailboxRef ann = in.box();
+    std::vector<store::MailboxRef> boxes;
+    for (std::uint64_t id = 5000; boxes.size() < 30; ++id)
+        if (store::segment_of(id, 2) == ann.segment) boxes.push_back({id, ann.segment, ann.scope});
+    std::uint64_t commits = 0;
+    int stored = 0;
+    in.on_owner([&](ShardContext& c, std::promise<void>& finished) {
+        const std::uint64_t commits0 = c.store->lane_stats().transactions.load();
+        auto left = std::make_shared<std::size_t>(boxes.size());
+        auto one_done = [context = &c, done = &finished, result = &commits, count = &stored, left,
+                         commits0](Result<std::uint64_t> r) {
+            if (r) ++*count;
+            if (--*left > 0) return;
+            *result = context->store->lane_stats().transactions.load() - commits0;
+            done->set_value();
+        };
+        for (std::size_t turn = 0; turn < 10; ++turn) {
+            c.store->shard().schedule(turn * 2, [context = &c, &boxes, turn, one_done](Shard&) {
+                for (std::size_t i = turn * 3; i < turn * 3 + 3; ++i) {
+                    store::AppendOptions o;
+                    o.now_unix = now();
+                    auto body = std::make_shared<const std::string>("Subject: one\r\n\r\nbody\r\n");
+                    context->writes->append(boxes[i], body, o, std::nullopt, one_done);
+                }
+            });
+        }
+    });
+    EXPECT_EQ(stored, 30);
+    EXPECT_LE(commits, 2u) << "the batch window did not gather the appends";
 }
 
 }  // namespace
