@@ -40,7 +40,8 @@ struct MailboxWritesStats {
 struct MailboxWritesOptions {
     // Delivery's appends wait this long before going to the lane, so the appends of several lane
     // turns, for every mailbox of a segment, share one durable commit. Nobody waits on them (the
-    // sender had its 250 when the queue write was durable); a trash, restore or purge never waits.
+    // sender had its 250 when the queue write was durable). A trash, restore or purge is never held
+    // itself; one queued behind held appends of its mailbox waits for them, at most this long.
     std::uint32_t append_batch_ms = 10;
 };
 
