@@ -63,6 +63,9 @@ struct MailCommands {
 
 namespace {
 
+// An argument problem found after CLI11's parse (a file, an address, a combination): thrown like
+// CLI11's own errors and caught in run_mail_command(). Only here, on the main thread, before any
+// ring or load thread exists; the load itself reports errors as values and counts.
 struct UsageError {
     std::string text;
 };
