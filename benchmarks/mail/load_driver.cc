@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <bit>
 #include <chrono>
 
@@ -50,6 +51,9 @@ struct Slot {
     std::int64_t last_activity_ns = 0;
     std::int64_t restart_at_ns = 0;
 };
+
+// The server ended the connection: an orderly close, or a reset (it closed with our bytes unread).
+bool peer_gone(int res) { return res == 0 || res == -ECONNRESET || res == -EPIPE; }
 
 std::uint64_t pack(std::uint32_t slot, std::uint32_t generation, Op op) {
     return (static_cast<std::uint64_t>(op) << 56) | (static_cast<std::uint64_t>(generation & 0xffffff) << 32) | slot;
@@ -230,7 +234,7 @@ private:
         s.recv_in_flight = false;
         if (s.phase == Phase::closing) return maybe_close(i, now);
         if (res <= 0) {
-            if (res < 0 || !s.client->finished()) stats(s).error(res < 0 ? "recv" : "closed");
+            if (!s.client->finished()) stats(s).error(peer_gone(res) ? "closed" : "recv");
             return abort_slot(i);
         }
         s.last_activity_ns = now;
@@ -311,7 +315,7 @@ private:
         s.send_in_flight = false;
         if (s.phase == Phase::closing) return maybe_close(i, now);
         if (res < 0) {
-            stats(s).error("send");
+            if (!s.client->finished()) stats(s).error(peer_gone(res) ? "closed" : "send");
             return abort_slot(i);
         }
         s.sent += static_cast<std::size_t>(res);

@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 
@@ -199,6 +200,94 @@ class AgainstTheSink(unittest.TestCase):
                                 "--messages", "2", "--rcpt", "a@x.test", "--timeout-s", "1")
         self.assertEqual(result["messages"], 0)
         self.assertEqual(result["errors"].get("timeout"), 2, result["errors"])
+
+
+class ScriptedServer:
+    """A loopback server that runs `script(conn)` for every connection, on a thread of its own."""
+
+    def __init__(self, script):
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(64)
+        self.port = self.listener.getsockname()[1]
+        self.script = script
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.run_one, args=(conn,), daemon=True).start()
+
+    def run_one(self, conn):
+        try:
+            with conn:
+                self.script(conn)
+        except OSError:
+            pass
+
+    def close(self):
+        self.listener.close()
+
+
+def read_line(conn):
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = conn.recv(1)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+class HostileServers(unittest.TestCase):
+    """Servers that break off, never end a line, or never end a message: each run ends within its
+    bounds, exit status 0, the failure counted by kind, nothing counted as done."""
+
+    def run_against(self, script, *args):
+        server = ScriptedServer(script)
+        try:
+            return bench_json(self, *args[:1], "--target", f"127.0.0.1:{server.port}", *args[1:], timeout=60)
+        finally:
+            server.close()
+
+    def test_server_closing_mid_transaction(self):
+        def script(conn):
+            conn.sendall(b"220 mx\r\n")
+            read_line(conn)
+            conn.sendall(b"250-mx\r\n250 PIPELINING\r\n")
+            read_line(conn)
+            conn.sendall(b"250 ok\r\n")  # MAIL accepted, then the server is gone
+        result = self.run_against(script, "smtp", "--messages", "3", "--rcpt", "a@x.test", "--connections", "1")
+        self.assertEqual(result["messages"], 0)
+        self.assertEqual(result["errors"], {"closed": 3})
+
+    def test_endless_reply_line(self):
+        def script(conn):
+            conn.sendall(b"220 " + b"x" * 100000)
+            time.sleep(2)
+        result = self.run_against(script, "smtp", "--messages", "1", "--rcpt", "a@x.test", "--connections", "1")
+        self.assertEqual(result["errors"], {"protocol": 1})
+
+    def test_endless_message_is_cut_at_the_time_limit(self):
+        def script(conn):
+            conn.sendall(b"+OK ready\r\n")
+            for reply in (b"+OK\r\n", b"+OK\r\n", b"+OK 1 100\r\n", b"+OK\r\n1 a\r\n.\r\n", b"+OK\r\n"):
+                read_line(conn)
+                conn.sendall(reply)
+            while True:  # the message of RETR 1 never ends
+                conn.sendall(b"more text\r\n" * 1000)
+        with tempfile.TemporaryDirectory(prefix="vmx-bench-") as folder:
+            users = write_file(folder, "users", "a@x.test pw\n")
+            started = time.monotonic()
+            result = self.run_against(script, "pop3", "--users", users, "--connections", "1", "--sessions", "1",
+                                      "--time-limit-s", "2")
+        self.assertLess(time.monotonic() - started, 30)
+        self.assertEqual(result["messages"], 0)
+        self.assertEqual(result["errors"], {"unfinished": 1})
 
 
 class AgainstTheDaemon(unittest.TestCase):
