@@ -44,9 +44,14 @@ constexpr std::string_view r_unknown = "500 5.5.2 Error: command not recognized\
 constexpr std::string_view r_nul = "500 5.5.2 Error: NUL character in command\r\n";
 constexpr std::string_view r_bare_cr = "500 5.5.2 Error: bare <CR> in command\r\n";
 constexpr std::string_view r_line_too_long = "500 5.5.2 Error: line too long\r\n";
-// EXPN, ETRN and TURN, which RFC 5321 lets a server leave out, and AUTH, which an inbound MX does
-// not offer (users submit on their own listener): refused with 502 and Postfix's wording.
-constexpr std::string_view r_not_offered = "502 5.5.1 Error: command not implemented\r\n";
+// Refusals by policy, each saying why. EXPN would disclose list members (RFC 5321 7.3 lets a
+// server refuse it); ETRN asks to flush mail queued for another host, and an MX for its own
+// domains queues none; TURN reverses the connection without authentication (RFC 2821 4.1.1
+// deprecates it); AUTH belongs to the submission listeners, never to the MX (Postfix's wording).
+constexpr std::string_view r_expn_refused = "502 5.7.0 EXPN refused: list members are not disclosed\r\n";
+constexpr std::string_view r_etrn_refused = "502 5.5.1 ETRN refused: no mail is queued here for other hosts\r\n";
+constexpr std::string_view r_turn_refused = "502 5.7.0 TURN refused: it reverses the connection without authentication\r\n";
+constexpr std::string_view r_auth_refused = "503 5.5.1 Error: authentication not enabled\r\n";
 constexpr std::string_view r_need_helo = "503 5.5.1 Error: send HELO/EHLO first\r\n";
 constexpr std::string_view r_nested_mail = "503 5.5.1 Error: nested MAIL command\r\n";
 constexpr std::string_view r_need_mail = "503 5.5.1 Error: need MAIL command\r\n";
@@ -124,10 +129,10 @@ const Session::Command* Session::find_command(std::string_view verb) noexcept {
         {"VRFY", &Session::cmd_vrfy, any_phase, 0, {}},
         {"HELP", &Session::cmd_help, any_phase, 0, {}},
         {"STARTTLS", &Session::cmd_starttls, bit(Phase::ready), needs_helo | no_args, r_in_transaction},
-        {"EXPN", &Session::cmd_not_offered, any_phase, 0, {}},
-        {"ETRN", &Session::cmd_not_offered, any_phase, 0, {}},
-        {"TURN", &Session::cmd_not_offered, any_phase, 0, {}},
-        {"AUTH", &Session::cmd_not_offered, any_phase, 0, {}},
+        {"EXPN", &Session::cmd_expn, any_phase, 0, {}},
+        {"ETRN", &Session::cmd_etrn, any_phase, 0, {}},
+        {"TURN", &Session::cmd_turn, any_phase, 0, {}},
+        {"AUTH", &Session::cmd_auth, any_phase, 0, {}},
         // Another protocol talking to port 25 (a web proxy abused by a spammer): hang up.
         {"GET", &Session::cmd_forbidden, any_phase, 0, {}},
         {"POST", &Session::cmd_forbidden, any_phase, 0, {}},
@@ -571,7 +576,10 @@ void Session::cmd_noop(std::string_view, Effects& out) { out.replies += r_ok; }
 void Session::cmd_quit(std::string_view, Effects& out) { goodbye(out, r_bye, {}); }
 void Session::cmd_vrfy(std::string_view, Effects& out) { out.replies += r_vrfy; }
 void Session::cmd_help(std::string_view, Effects& out) { out.replies += r_help; }
-void Session::cmd_not_offered(std::string_view, Effects& out) { error(out, r_not_offered); }
+void Session::cmd_expn(std::string_view, Effects& out) { error(out, r_expn_refused); }
+void Session::cmd_etrn(std::string_view, Effects& out) { error(out, r_etrn_refused); }
+void Session::cmd_turn(std::string_view, Effects& out) { error(out, r_turn_refused); }
+void Session::cmd_auth(std::string_view, Effects& out) { error(out, r_auth_refused); }
 void Session::cmd_forbidden(std::string_view, Effects& out) { goodbye(out, r_forbidden, {}); }
 
 // RFC 3207: the 220 ends the plaintext part; the caller drops whatever else it has buffered.

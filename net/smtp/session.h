@@ -164,7 +164,10 @@ private:
     void cmd_vrfy(std::string_view args, Effects& out);
     void cmd_help(std::string_view args, Effects& out);
     void cmd_starttls(std::string_view args, Effects& out);
-    void cmd_not_offered(std::string_view args, Effects& out);
+    void cmd_expn(std::string_view args, Effects& out);   // refused by policy, see session.cc
+    void cmd_etrn(std::string_view args, Effects& out);
+    void cmd_turn(std::string_view args, Effects& out);
+    void cmd_auth(std::string_view args, Effects& out);
     void cmd_forbidden(std::string_view args, Effects& out);
 
     bool mail_params(std::string_view params, Effects& out);

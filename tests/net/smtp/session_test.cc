@@ -71,9 +71,11 @@ TEST(SmtpSession, HeloAndSimpleCommands) {
         C("MAIL FROM:<a@example.com> SIZE=10\n"), S("555 5.5.4 Unsupported option\n"),
         C("mail from:<a@example.com>\nrcpt to:<b@example.org>\nRSET\nDATA\n"),
         S("250 2.1.0 Ok\n250 2.1.5 Ok\n250 2.0.0 Ok\n503 5.5.1 Error: need MAIL command\n"),
-        C("EXPN list\nETRN x\nAUTH PLAIN\nFROB\n"),
-        S("502 5.5.1 Error: command not implemented\n502 5.5.1 Error: command not implemented\n"
-          "502 5.5.1 Error: command not implemented\n500 5.5.2 Error: command not recognized\n"),
+        C("EXPN list\nETRN x\nTURN\nAUTH PLAIN\nFROB\n"),
+        S("502 5.7.0 EXPN refused: list members are not disclosed\n"
+          "502 5.5.1 ETRN refused: no mail is queued here for other hosts\n"
+          "502 5.7.0 TURN refused: it reverses the connection without authentication\n"
+          "503 5.5.1 Error: authentication not enabled\n500 5.5.2 Error: command not recognized\n"),
         C("QUIT now\nQUIT\n"), S("501 5.5.4 Syntax: no parameters allowed\n221 2.0.0 Bye\n"),
     });
 }
