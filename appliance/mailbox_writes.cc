@@ -61,12 +61,16 @@ void MailboxWrites::enqueue(const store::MailboxRef& box, Change change) {
     if (!b.in_flight) pump(box.user_id);
 }
 
-// The ops of the change at the front of the box's queue, loading the writer when needed.
+// The ops of a queued change, loading the writer when needed. An append with its writer loaded
+// reads nothing (the writer holds the state): no read transaction on delivery's hot path.
 Result<store::MailboxChange> MailboxWrites::plan(Box& box, Change& change) {
     const SegmentHandles& h = store_.segment(box.ref.segment);
-    store::Env& env = *store_.envs().env(box.ref.segment, store::SegmentKind::mail);
-    auto txn = store::ReadTxn::begin(env);
-    if (!txn) return fail(txn.error());
+    std::optional<store::ReadTxn> txn;
+    if (!box.writer || change.kind != Kind::append) {
+        auto begun = store::ReadTxn::begin(*store_.envs().env(box.ref.segment, store::SegmentKind::mail));
+        if (!begun) return fail(begun.error());
+        txn.emplace(std::move(*begun));
+    }
     if (!box.writer) {
         auto writer = store::MailboxWriter::load(*txn, h.mailboxes, store_.keys(), box.ref);
         if (!writer) return fail(writer.error());

@@ -438,15 +438,23 @@ std::error_code commit_through(Lane& lane, std::vector<WriteOp> ops, std::uint64
     return got[0].error;
 }
 
+// The mailbox's writer, loaded from what is committed; the read transaction is reset for reuse.
+std::optional<MailboxWriter> load_writer(ReadTxn& txn, Dbi dbi, const crypto::KeySet& keys, const MailboxRef& box) {
+    auto writer = MailboxWriter::load(txn, dbi, keys, box);
+    EXPECT_TRUE(writer) << writer.error().message();
+    txn.reset();
+    if (!writer) return std::nullopt;
+    return std::move(*writer);
+}
+
 TEST_F(MailboxTest, AppendsThroughTheStoreLane) {
     const MailboxRef a = box(1001);
     Lane lane({env_.get()}, LaneOptions{});
     ASSERT_TRUE(lane.start());
     auto rtxn = ReadTxn::begin(*env_);
     ASSERT_TRUE(rtxn);
-    auto writer = MailboxWriter::load(*rtxn, dbi_, *keys_, a);
+    auto writer = load_writer(*rtxn, dbi_, *keys_, a);
     ASSERT_TRUE(writer);
-    rtxn->reset();
 
     auto submit_and_wait = [&](MailboxChange& change, std::uint64_t token) {
         return commit_through(lane, std::move(change.ops), token);
@@ -529,9 +537,8 @@ TEST_F(MailboxTest, ChainedAppendsCommitOrFailTogether) {
     ASSERT_TRUE(lane.start());
     auto rtxn = ReadTxn::begin(*env_);
     ASSERT_TRUE(rtxn);
-    auto writer = MailboxWriter::load(*rtxn, dbi_, *keys_, a);
+    auto writer = load_writer(*rtxn, dbi_, *keys_, a);
     ASSERT_TRUE(writer);
-    rtxn->reset();
     auto commit = [&](std::vector<WriteOp> ops) { return commit_through(lane, std::move(ops), 1); };
     auto chain = [&](std::initializer_list<const char*> bodies, std::vector<std::uint64_t>& ids) {
         std::vector<WriteOp> ops;
