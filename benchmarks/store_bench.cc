@@ -27,7 +27,7 @@
 
 #include <fmt/format.h>
 
-#include "appliance/json_text.h"  // header-only; the benchmarks sit above every layer
+#include "appliance/common/json_text.h"  // header-only; the benchmarks sit above every layer
 #include "crypto/keyring.h"
 #include "crypto/master_key.h"
 #include "store/lane.h"

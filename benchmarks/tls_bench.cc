@@ -20,7 +20,7 @@
 
 #include <fmt/format.h>
 
-#include "appliance/json_text.h"  // header-only; the benchmarks sit above every layer
+#include "appliance/common/json_text.h"  // header-only; the benchmarks sit above every layer
 #include "core/c_free.h"
 #include "crypto/aead.h"
 #include "crypto/tls_crypto_device.h"

@@ -69,7 +69,7 @@ struct WriteResult {
 };
 
 struct LaneOptions {
-    std::uint32_t queue_capacity = 4096;        // power of two: requests in flight at most
+    std::uint32_t queue_capacity = 4096;        // requests in flight at most ([store] lane_queue_capacity)
     std::uint32_t batch_requests_max = 4096;    // 1: one request per transaction (for comparison)
     std::size_t batch_bytes_max = std::size_t{256} << 20;  // bounds a transaction's dirty pages
     std::string thread_name = "vmx-lane";      // as top -H and perf show it (15 bytes at most)

@@ -22,6 +22,9 @@ struct StoreSizing {
     std::uint32_t sweep_interval_s = 300;    // how often each shard sweeps expired temp records and trash
     std::uint32_t delivery_batch_ms = 10;    // mailbox appends of delivery gather this long per shard (0: none)
     std::uint32_t login_history_days = 400;  // login attempts are kept this long
+    std::uint32_t lane_queue_capacity = 4096;      // power of two: a shard's lane requests in flight at most
+    std::uint32_t lane_batch_requests_max = 4096;  // requests in one group commit at most
+    std::uint32_t lane_batch_mib_max = 256;        // and their bytes (bounds a transaction's dirty pages)
 };
 
 struct StoreOptions {

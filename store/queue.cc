@@ -234,6 +234,16 @@ Result<std::vector<std::uint8_t>> Queue::load_body(Txn& txn, const crypto::KeySe
     return open_value(keys, identity_of(store_kind(kind_), segment_, entry_key(id, queue_part_body)), *sealed);
 }
 
+template <class Txn>
+Result<bool> Queue::contains(Txn& txn, std::uint64_t id) const {
+    auto sealed = txn.get(records_, key_vector(id, queue_part_envelope));
+    if (sealed) return true;
+    if (sealed.error() == StoreErrc::not_found) return false;
+    return fail(sealed.error());
+}
+
+template Result<bool> Queue::contains(ReadTxn&, std::uint64_t) const;
+template Result<bool> Queue::contains(WriteTxn&, std::uint64_t) const;
 template Result<std::vector<std::uint64_t>> Queue::list(ReadTxn&, std::uint64_t, std::size_t) const;
 template Result<std::vector<std::uint64_t>> Queue::list(WriteTxn&, std::uint64_t, std::size_t) const;
 template Result<Envelope> Queue::load_envelope(ReadTxn&, const crypto::KeySet&, std::uint64_t) const;
@@ -295,6 +305,37 @@ WriteOp marker_put_op(const DeliveryMarkers& markers, const DeliveryMarker& mark
                       std::uint64_t mailbox_message_id) {
     const auto key = marker_key(marker);
     return put_op(markers.dbi, to_vector(key), marker_value(now_unix, mailbox_message_id));
+}
+
+template <class Txn>
+Result<MarkerPage> list_markers(Txn& mail_txn, const DeliveryMarkers& markers, std::optional<DeliveryMarker> from,
+                                std::size_t max) {
+    MarkerPage page;
+    auto cursor = Cursor::open(mail_txn.raw(), markers.dbi);
+    if (!cursor) return fail(cursor.error());
+    const MarkerKey start = from ? marker_key(*from) : MarkerKey{};
+    for (auto e = cursor->seek(start);; e = cursor->next()) {
+        if (!e) return fail(e.error());
+        if (!*e) break;  // the end: resume stays empty
+        auto m = decode_marker_key((*e)->key);
+        if (!m) return fail(StoreErrc::corrupt);
+        if (page.markers.size() == max) {
+            page.resume = *m;
+            break;
+        }
+        page.markers.push_back(*m);
+    }
+    return page;
+}
+template Result<MarkerPage> list_markers(ReadTxn&, const DeliveryMarkers&, std::optional<DeliveryMarker>, std::size_t);
+template Result<MarkerPage> list_markers(WriteTxn&, const DeliveryMarkers&, std::optional<DeliveryMarker>, std::size_t);
+
+WriteOp marker_erase_op(const DeliveryMarkers& markers, const DeliveryMarker& marker) {
+    WriteOp op;
+    op.kind = WriteOpKind::erase;
+    op.dbi = markers.dbi;
+    op.key = to_vector(marker_key(marker));
+    return op;
 }
 
 Result<std::size_t> remove_markers(WriteTxn& mail_txn, const DeliveryMarkers& markers, QueueKind queue,

@@ -116,6 +116,9 @@ public:
     Result<Envelope> load_envelope(Txn& txn, const crypto::KeySet& keys, std::uint64_t id) const;
     template <class Txn>
     Result<std::vector<std::uint8_t>> load_body(Txn& txn, const crypto::KeySet& keys, std::uint64_t id) const;
+    // Whether the entry is still queued (its envelope is there); opens nothing.
+    template <class Txn>
+    Result<bool> contains(Txn& txn, std::uint64_t id) const;
 
     Dbi records() const noexcept { return records_; }
     QueueKind kind() const noexcept { return kind_; }
@@ -179,6 +182,18 @@ WriteOp marker_put_op(const DeliveryMarkers& markers, const DeliveryMarker& mark
 // Removes every marker of one queue entry (after the entry's removal is durable); how many.
 Result<std::size_t> remove_markers(WriteTxn& mail_txn, const DeliveryMarkers& markers, QueueKind queue,
                                    std::uint32_t segment, std::uint64_t entry_id);
+// The markers from `from` on, in key order, at most `max` (for the sweep that removes the markers of
+// entries that are gone: the caller checks each against its queue). `resume` is where the next call
+// starts; nullopt when the end was reached.
+struct MarkerPage {
+    std::vector<DeliveryMarker> markers;
+    std::optional<DeliveryMarker> resume;
+};
+template <class Txn>
+Result<MarkerPage> list_markers(Txn& mail_txn, const DeliveryMarkers& markers, std::optional<DeliveryMarker> from,
+                                std::size_t max);
+// The lane op that removes one marker (nothing when it is already gone).
+WriteOp marker_erase_op(const DeliveryMarkers& markers, const DeliveryMarker& marker);
 // Removes markers delivered before cutoff_unix, looking at most at `scanned_max` markers from
 // `from` on; resume with the returned position (nullopt: the end was reached).
 struct MarkerSweep {

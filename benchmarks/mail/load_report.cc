@@ -3,7 +3,7 @@
 
 #include <fmt/format.h>
 
-#include "appliance/json_text.h"
+#include "appliance/common/json_text.h"
 
 namespace vmx::bench {
 namespace {

@@ -7,8 +7,8 @@
 #include <cstdint>
 #include <span>
 
-#include "appliance/admin_protocol.h"
-#include "appliance/directory_records.h"
+#include "appliance/admin/protocol.h"
+#include "appliance/directory/records.h"
 #include "core/assert.h"
 
 namespace {

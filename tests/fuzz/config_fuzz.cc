@@ -5,7 +5,7 @@
 #include <string_view>
 #include <variant>
 
-#include "appliance/config.h"
+#include "appliance/config/config.h"
 #include "core/assert.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

@@ -1,0 +1,179 @@
+// AuthWorkers and ShardAuth (see auth_workers.h).
+#include "appliance/auth/auth_workers.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <ctime>
+#include <string_view>
+
+#include "core/log.h"
+#include "core/shard.h"
+
+namespace vmx {
+namespace {
+
+// A fixed, never-used password for the decoy hash; what matters is only that checking against it
+// costs what a real check costs.
+constexpr std::string_view decoy_password = "vaultmx decoy password, never a real one";
+
+std::string_view as_text(const crypto::SecretBytes& secret) {
+    const auto bytes = secret.view();
+    return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+}
+
+}  // namespace
+
+AuthWorkers::AuthWorkers(AuthWorkerOptions options, std::uint32_t shards)
+    : options_(options), throttle_(options.throttle) {
+    for (std::uint32_t s = 0; s < shards; ++s) {
+        auto box = std::make_unique<Outbox>();
+        box->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        outboxes_.push_back(std::move(box));
+    }
+}
+
+AuthWorkers::~AuthWorkers() {
+    stop();
+    for (auto& box : outboxes_)
+        if (box->fd >= 0) ::close(box->fd);
+}
+
+Result<void> AuthWorkers::start() {
+    for (const auto& box : outboxes_)
+        if (box->fd < 0) return fail(std::make_error_code(std::errc::too_many_files_open));
+    auto decoy = crypto::hash_password(decoy_password, options_.argon2);
+    if (!decoy) return fail(decoy.error());
+    decoy_hash_ = std::move(*decoy);
+    // The threads start with every signal blocked, whenever start() is called: SIGTERM must reach
+    // the control thread's signalfd, never a worker (where its default action would kill the daemon).
+    sigset_t all, saved;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &saved);
+    for (std::uint32_t i = 0; i < options_.threads; ++i) {
+        threads_.emplace_back([this] { run(); });
+        pthread_setname_np(threads_.back().native_handle(), ("vmx-auth-" + std::to_string(i)).c_str());
+    }
+    pthread_sigmask(SIG_SETMASK, &saved, nullptr);
+    return {};
+}
+
+void AuthWorkers::stop() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+        queue_.clear();  // each job's secret is wiped with it
+    }
+    wake_.notify_all();
+    for (auto& t : threads_) t.join();
+    threads_.clear();
+}
+
+bool AuthWorkers::submit(VerifyJob job) {
+    if (job.shard >= outboxes_.size()) return false;
+    {
+        std::lock_guard lock(mutex_);
+        if (stopping_ || queue_.size() >= options_.queue_max) return false;
+        queue_.push_back(std::move(job));
+    }
+    wake_.notify_one();
+    return true;
+}
+
+std::size_t AuthWorkers::queued() const {
+    std::lock_guard lock(mutex_);
+    return queue_.size();
+}
+
+void AuthWorkers::run() {
+    for (;;) {
+        VerifyJob job;
+        {
+            std::unique_lock lock(mutex_);
+            wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+            if (stopping_) return;
+            job = std::move(queue_.front());
+            queue_.pop_front();
+        }
+        post(job.shard, check(job));
+    }
+}
+
+// The throttle decides first (a refused address costs no hash); the counts change only here, on the
+// workers, so a shard never waits on them.
+VerifyDone AuthWorkers::check(const VerifyJob& job) {
+    VerifyDone done;
+    done.token = job.token;
+    const auto now = static_cast<std::int64_t>(std::time(nullptr));
+    const ThrottleDecision before = throttle_.check(job.user, job.address, now);
+    if (before.refused) {
+        done.refused = true;
+        done.delay_ms = before.delay_ms;
+        return done;
+    }
+    done.matched = verify(job);
+    verified_.fetch_add(1, std::memory_order_relaxed);
+    if (done.matched) throttle_.succeeded(job.user);
+    else done.delay_ms = throttle_.failed(job.user, job.address, now).delay_ms;
+    return done;
+}
+
+// Every candidate is a full Argon2id run; the first match ends the job.
+std::optional<LoginMethod> AuthWorkers::verify(const VerifyJob& job) const {
+    const std::string_view secret = as_text(job.secret);
+    if (job.candidates.empty()) {
+        (void)crypto::verify_password(secret, decoy_hash_);
+        return std::nullopt;
+    }
+    for (const PasswordCandidate& c : job.candidates)
+        if (crypto::verify_password(secret, c.hash) == crypto::PasswordCheck::match) return c.method;
+    return std::nullopt;
+}
+
+void AuthWorkers::post(std::uint32_t shard, VerifyDone done) {
+    Outbox& box = *outboxes_[shard];
+    {
+        std::lock_guard lock(box.mutex);
+        box.results.push_back(std::move(done));
+    }
+    const std::uint64_t one = 1;
+    if (::write(box.fd, &one, sizeof one) != static_cast<ssize_t>(sizeof one))
+        log_event(LogLevel::warn, "auth.wake_failed", "shard={}", shard);  // counter at its max: already readable
+}
+
+void AuthWorkers::drain(std::uint32_t shard, const std::function<void(VerifyDone&&)>& fn) {
+    Outbox& box = *outboxes_[shard];
+    std::uint64_t count = 0;
+    (void)!::read(box.fd, &count, sizeof count);
+    std::vector<VerifyDone> results;
+    {
+        std::lock_guard lock(box.mutex);
+        results.swap(box.results);
+    }
+    for (auto& r : results) fn(std::move(r));
+}
+
+ShardAuth::ShardAuth(Shard& shard, AuthWorkers& workers) : shard_(shard), workers_(workers) {
+    shard.watch_readable(workers.result_fd(shard.id()), [this](Shard&) {
+        workers_.drain(shard_.id(), [this](VerifyDone&& done) {
+            auto it = waiting_.find(done.token);
+            if (it == waiting_.end()) return;
+            VerifyCallback callback = std::move(it->second);
+            waiting_.erase(it);
+            if (callback) callback(done);
+        });
+    });
+}
+
+bool ShardAuth::verify(VerifyJob job, VerifyCallback done) {
+    job.shard = shard_.id();
+    job.token = next_token_++;
+    const std::uint64_t token = job.token;
+    if (!workers_.submit(std::move(job))) return false;
+    waiting_.emplace(token, std::move(done));
+    return true;
+}
+
+}  // namespace vmx

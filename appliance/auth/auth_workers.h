@@ -1,0 +1,133 @@
+// AuthWorkers: a few helper threads that check logins: the login throttle first (login_throttle.h),
+// then Argon2id (crypto::verify_password, some 100 ms each at the default cost), so that no shard
+// thread ever blocks on a hash or touches the throttle's shared counts. A shard submits a job with a
+// token; a worker posts the outcome to that shard's result queue, whose eventfd the shard watches
+// (ShardAuth below, like the store lane's). Threads: submit() from any thread (one short lock per
+// login attempt, off the per-byte path); drain(shard) only on that shard's thread. Invariants: at
+// most queue_max jobs wait (submit refuses the rest: the caller answers "temporary failure"); a
+// secret lives only in SecretBytes and is wiped when its job ends; results carry no secret.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "appliance/directory/login_history.h"
+#include "appliance/auth/login_throttle.h"
+#include "core/result.h"
+#include "crypto/password.h"
+#include "crypto/secret_bytes.h"
+
+namespace vmx {
+
+class Shard;
+
+struct AuthWorkerOptions {
+    std::uint32_t threads = 2;
+    std::size_t queue_max = 256;        // jobs waiting for a thread, all shards together
+    crypto::Argon2Params argon2;        // for the decoy hash an unknown user is checked against
+    LoginThrottleOptions throttle;
+};
+
+// One stored hash to try, and what kind of secret it is.
+struct PasswordCandidate {
+    std::string hash;  // Argon2id PHC string
+    LoginMethod method = LoginMethod::password;
+};
+
+struct VerifyJob {
+    std::uint32_t shard = 0;
+    std::uint64_t token = 0;
+    crypto::SecretBytes secret;
+    std::string user;     // the lower-cased login name, for the throttle
+    std::string address;  // the client's address, for the throttle
+    // Tried in order until one matches. Empty (unknown user): the decoy hash is checked instead, so
+    // the answer takes as long as for a real user and tells nothing about which addresses exist.
+    std::vector<PasswordCandidate> candidates;
+};
+
+struct VerifyDone {
+    std::uint64_t token = 0;
+    std::optional<LoginMethod> matched;  // empty: no candidate matched (or refused)
+    bool refused = false;                // the address failed too often: nothing was checked
+    std::uint64_t delay_ms = 0;          // hold a refusal or a failure's answer this long
+};
+
+class AuthWorkers {
+public:
+    AuthWorkers(AuthWorkerOptions options, std::uint32_t shards);
+    ~AuthWorkers();  // stop()
+    AuthWorkers(const AuthWorkers&) = delete;
+    AuthWorkers& operator=(const AuthWorkers&) = delete;
+
+    // Makes the decoy hash and starts the threads. Before the shards serve.
+    Result<void> start();
+    // Finishes the job each thread is on, drops the queued ones, joins.
+    void stop();
+
+    // false when queue_max jobs already wait or the job's shard is out of range (the job is dropped
+    // and its secret wiped).
+    bool submit(VerifyJob job);
+    // The eventfd that becomes readable when `shard` has results.
+    int result_fd(std::uint32_t shard) const noexcept { return outboxes_[shard]->fd; }
+    // Shard thread: clears the eventfd and hands out every result waiting for this shard.
+    void drain(std::uint32_t shard, const std::function<void(VerifyDone&&)>& fn);
+
+    std::size_t queued() const;
+    std::uint64_t verified() const noexcept { return verified_.load(std::memory_order_relaxed); }
+    const LoginThrottle& throttle() const noexcept { return throttle_; }
+
+private:
+    struct Outbox {
+        int fd = -1;
+        std::mutex mutex;
+        std::vector<VerifyDone> results;
+    };
+
+    void run();
+    VerifyDone check(const VerifyJob& job);
+    std::optional<LoginMethod> verify(const VerifyJob& job) const;
+    void post(std::uint32_t shard, VerifyDone done);
+
+    const AuthWorkerOptions options_;
+    std::vector<std::unique_ptr<Outbox>> outboxes_;  // by shard
+    mutable std::mutex mutex_;
+    std::condition_variable wake_;
+    std::deque<VerifyJob> queue_;
+    bool stopping_ = false;
+    std::string decoy_hash_;
+    LoginThrottle throttle_;
+    std::vector<std::thread> threads_;
+    std::atomic<std::uint64_t> verified_{0};
+};
+
+// The shard's side (in its ShardContext): keeps the callbacks by token and watches the shard's
+// result fd. Shard thread only.
+using VerifyCallback = std::function<void(const VerifyDone&)>;
+
+class ShardAuth {
+public:
+    ShardAuth(Shard& shard, AuthWorkers& workers);
+
+    // false when the workers are saturated (`done` never runs then). `done` runs later on this
+    // shard's thread; it must check that its connection is still there.
+    bool verify(VerifyJob job, VerifyCallback done);  // shard and token are filled in here
+    std::size_t waiting() const noexcept { return waiting_.size(); }
+
+private:
+    Shard& shard_;
+    AuthWorkers& workers_;
+    std::uint64_t next_token_ = 1;
+    std::unordered_map<std::uint64_t, VerifyCallback> waiting_;
+};
+
+}  // namespace vmx

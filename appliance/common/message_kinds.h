@@ -1,0 +1,60 @@
+// Every kind of message the appliance sends between threads, numbered here and nowhere else (core's
+// own kinds end below MessageKind::user). A payload type lives beside the part that sends it; the
+// daemon's shard wiring has the one table from kind to handler. Values only: any thread.
+#pragma once
+
+#include <cstdint>
+
+#include "core/message.h"
+
+namespace vmx {
+
+enum class AppMessage : std::uint32_t {
+    keys_updated = static_cast<std::uint32_t>(MessageKind::user),  // control -> shard: a key snapshot
+    mailbox_restore,    // control -> owner shard: trash -> live
+    mailbox_restored,   // owner shard -> control
+    session_started,    // shard -> control: a login became a live session
+    session_ended,      // shard -> control
+    login_attempt,      // shard -> control: one line of a user's login history
+    logout_user,        // control -> every shard: end a user's live sessions
+    deliver,            // queue shard -> mailbox owner shard: append for these recipients
+    delivered,          // mailbox owner shard -> queue shard: the outcomes
+    pop3_lock,          // POP3 shard -> owner shard: take the maildrop lock
+    pop3_locked,        // owner shard -> POP3 shard
+    pop3_unlock,        // POP3 shard -> owner shard
+    pop3_expunge,       // POP3 shard -> owner shard: QUIT's deletions
+    pop3_expunged,      // owner shard -> POP3 shard
+    rewrap_start,       // control -> shard: walk owned segments for a retiring key version
+    rewrap_progress,    // shard -> control
+    end_,               // one past the last kind
+};
+
+constexpr MessageKind message_kind(AppMessage m) noexcept { return static_cast<MessageKind>(static_cast<std::uint32_t>(m)); }
+
+inline constexpr MessageKind message_keys_updated = message_kind(AppMessage::keys_updated);
+inline constexpr MessageKind message_mailbox_restore = message_kind(AppMessage::mailbox_restore);
+inline constexpr MessageKind message_mailbox_restored = message_kind(AppMessage::mailbox_restored);
+inline constexpr MessageKind message_session_started = message_kind(AppMessage::session_started);
+inline constexpr MessageKind message_session_ended = message_kind(AppMessage::session_ended);
+inline constexpr MessageKind message_login_attempt = message_kind(AppMessage::login_attempt);
+inline constexpr MessageKind message_logout_user = message_kind(AppMessage::logout_user);
+inline constexpr MessageKind message_deliver = message_kind(AppMessage::deliver);
+inline constexpr MessageKind message_delivered = message_kind(AppMessage::delivered);
+inline constexpr MessageKind message_pop3_lock = message_kind(AppMessage::pop3_lock);
+inline constexpr MessageKind message_pop3_locked = message_kind(AppMessage::pop3_locked);
+inline constexpr MessageKind message_pop3_unlock = message_kind(AppMessage::pop3_unlock);
+inline constexpr MessageKind message_pop3_expunge = message_kind(AppMessage::pop3_expunge);
+inline constexpr MessageKind message_pop3_expunged = message_kind(AppMessage::pop3_expunged);
+inline constexpr MessageKind message_rewrap_start = message_kind(AppMessage::rewrap_start);
+inline constexpr MessageKind message_rewrap_progress = message_kind(AppMessage::rewrap_progress);
+
+// The slot of an appliance kind in a table indexed from keys_updated; nullopt-like end_ for others.
+constexpr std::uint32_t app_message_index(MessageKind kind) noexcept {
+    const auto k = static_cast<std::uint32_t>(kind);
+    const auto first = static_cast<std::uint32_t>(AppMessage::keys_updated);
+    const auto end = static_cast<std::uint32_t>(AppMessage::end_);
+    return k >= first && k < end ? k - first : end - first;
+}
+inline constexpr std::uint32_t app_message_count = app_message_index(message_kind(AppMessage::end_));
+
+}  // namespace vmx

@@ -1,0 +1,35 @@
+// Messages between the control thread and the shards above the core's own kinds. Each payload is
+// an immutable value or snapshot moved through the mesh; the receiver downcasts by kind.
+#pragma once
+
+#include <memory>
+
+#include "appliance/common/message_kinds.h"
+#include "core/message.h"
+#include "crypto/keyring.h"
+#include "store/mailbox.h"
+
+namespace vmx {
+
+
+// control -> shard: the key snapshot to seal and open with from now on.
+struct KeysUpdated final : MessagePayload {
+    explicit KeysUpdated(std::shared_ptr<const crypto::KeySet> k) : keys(std::move(k)) {}
+    std::shared_ptr<const crypto::KeySet> keys;
+};
+
+
+// control -> the mailbox's owner shard: move a message from trash back to the live mailbox.
+struct MailboxRestore final : MessagePayload {
+    store::MailboxRef box;
+    std::uint64_t message_id = 0;
+    std::uint64_t token = 0;  // names the admin request waiting for the answer
+};
+
+// owner shard -> control: how it went.
+struct MailboxRestored final : MessagePayload {
+    std::uint64_t token = 0;
+    std::error_code error;
+};
+
+}  // namespace vmx

@@ -1,0 +1,133 @@
+// The shard side of the daemon's composition (see shard_wiring.h).
+#include "appliance/daemon/shard_wiring.h"
+
+#include <array>
+#include <ctime>
+
+#include "appliance/common/message_kinds.h"
+#include "appliance/common/messages.h"
+#include "core/log.h"
+
+namespace vmx {
+namespace {
+
+std::int64_t now_unix() { return static_cast<std::int64_t>(std::time(nullptr)); }
+
+// The trash purge of one shard, every sweep interval: a bounded number of mailboxes per pass.
+void schedule_trash_purge(Shard& shard, TrashPurge& purge, std::uint64_t interval_ms) {
+    if (interval_ms == 0) return;
+    shard.schedule(interval_ms, [&purge, interval_ms](Shard& s) {
+        purge.run(now_unix(), 10'000);
+        schedule_trash_purge(s, purge, interval_ms);
+    });
+}
+
+// ---- the handlers of messages that reach a shard ------------------------------------------------
+
+void on_delivery(Shard& shard, Message& m) { ShardContext::of(shard).delivery->on_message(m); }
+
+void on_keys_updated(Shard& shard, Message& m) {
+    if (!m.payload) return;
+    ShardContext::of(shard).store->set_keys(std::move(static_cast<KeysUpdated*>(m.payload.get())->keys));
+}
+
+void on_mailbox_restore(Shard& shard, Message& m) {
+    if (!m.payload) return;
+    auto* request = static_cast<MailboxRestore*>(m.payload.get());
+    const std::uint64_t token = request->token;
+    const std::uint32_t control = shard.shard_count();
+    ShardContext::of(shard).writes->restore(request->box, request->message_id, [&shard, token, control](Result<std::uint64_t> r) {
+        auto reply = std::make_unique<MailboxRestored>();
+        reply->token = token;
+        if (!r) reply->error = r.error();
+        Message done;
+        done.kind = message_mailbox_restored;
+        done.payload = std::move(reply);
+        if (!shard.send_message(control, std::move(done))) log_event(LogLevel::warn, "admin.reply_dropped", "token={}", token);
+    });
+}
+
+void on_rewrap_start(Shard& shard, Message& m) {
+    if (!m.payload) return;
+    ShardContext::of(shard).rewrap->start(static_cast<RewrapStart*>(m.payload.get())->name);
+}
+
+void on_logout_user(Shard& shard, Message& m) {
+    const std::size_t ended = ShardContext::of(shard).sessions->logout(m.a);
+    if (ended > 0) log_event(LogLevel::info, "session.logout", "user={} sessions={}", m.a, ended);
+}
+
+void on_pop3(Shard& shard, Message& m) { ShardContext::of(shard).maildrops->on_message(m); }
+
+using Handler = void (*)(Shard&, Message&);
+struct Route {
+    AppMessage kind;
+    Handler handler;
+};
+
+// The one table: every kind a shard receives, and who handles it. Kinds only the control thread
+// receives (session_started, login_attempt, ...) have no row here.
+constexpr std::array kShardRoutes{
+    Route{AppMessage::keys_updated, on_keys_updated},
+    Route{AppMessage::mailbox_restore, on_mailbox_restore},
+    Route{AppMessage::logout_user, on_logout_user},
+    Route{AppMessage::deliver, on_delivery},
+    Route{AppMessage::delivered, on_delivery},
+    Route{AppMessage::pop3_lock, on_pop3},
+    Route{AppMessage::pop3_locked, on_pop3},
+    Route{AppMessage::pop3_unlock, on_pop3},
+    Route{AppMessage::pop3_expunge, on_pop3},
+    Route{AppMessage::pop3_expunged, on_pop3},
+    Route{AppMessage::rewrap_start, on_rewrap_start},
+};
+
+constexpr std::array<Handler, app_message_count + 1> make_shard_table() {
+    std::array<Handler, app_message_count + 1> table{};
+    for (const Route& r : kShardRoutes) table[app_message_index(message_kind(r.kind))] = r.handler;
+    return table;
+}
+constexpr auto kShardTable = make_shard_table();
+
+}  // namespace
+
+Result<std::unique_ptr<ShardLocal>> ShardBuilder::operator()(Shard& shard) const {
+    auto shard_store = ShardStore::open(shard, all_envs, handles, store_options, first_keys);
+    if (!shard_store) return fail(shard_store.error());
+    auto context = std::make_unique<ShardContext>();
+    context->store = std::move(*shard_store);
+    context->writes = std::make_unique<MailboxWrites>(*context->store, writes_options);
+    context->delivery = std::make_unique<LocalDelivery>(shard, *context->store, *context->writes, directory, directory_env,
+                                                        delivery_options);
+    context->sessions = std::make_unique<ShardSessions>(shard);
+    context->directory_env = &directory_env;
+    context->rewrap = std::make_unique<RewrapRunner>(shard, *context->store, directory, directory_env);
+    context->trash_purge = std::make_unique<TrashPurge>(*context->store, *context->writes, directory, directory_env,
+                                                        trash_retention_s);
+    schedule_trash_purge(shard, *context->trash_purge, store_options.sweep_interval_ms);
+    context->marker_sweep = std::make_unique<MarkerSweep>(*context->store, marker_sweep_options);
+    context->marker_sweep->start();
+    context->auth = std::make_unique<ShardAuth>(shard, auth_workers);
+    context->maildrops = std::make_unique<Pop3Maildrops>(shard, *context->store, *context->writes);
+    // Hand-offs left by the last run go out at the first turn of the loop, when every shard can
+    // receive them.
+    LocalDelivery* delivery = context->delivery.get();
+    shard.schedule(0, [delivery](Shard&) { delivery->recover(); });
+    return std::unique_ptr<ShardLocal>(std::move(context));
+}
+
+SmtpShardParts smtp_parts_of(Shard& shard) {
+    ShardContext& c = ShardContext::of(shard);
+    return {c.delivery.get(), c.store.get(), c.directory_env};
+}
+
+Pop3ShardParts pop3_parts_of(Shard& shard) {
+    ShardContext& c = ShardContext::of(shard);
+    return {c.sessions.get(), c.maildrops.get(), c.auth.get(), c.store.get(), c.directory_env};
+}
+
+void on_shard_message(Shard& shard, Message& m) {
+    if (Handler h = kShardTable[app_message_index(m.kind)]) return h(shard, m);
+    log_event(LogLevel::warn, "shard.message_unrouted", "kind={} from={}", static_cast<std::uint32_t>(m.kind), m.from);
+}
+
+}  // namespace vmx

@@ -1,0 +1,72 @@
+// The shard side of the daemon's composition: what the appliance keeps per shard (ShardContext, the
+// shard's ShardLocal), the builder that makes it on the shard's own thread, the narrow parts each
+// protocol service gets of it, and the ONE table from message kind to handler for messages that
+// reach a shard. Shard thread only, but for ShardBuilder's fields (immutable, set before start).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "appliance/auth/auth_workers.h"
+#include "appliance/auth/sessions.h"
+#include "appliance/delivery/local_delivery.h"
+#include "appliance/directory/directory.h"
+#include "appliance/jobs/marker_sweep.h"
+#include "appliance/jobs/rewrap_runner.h"
+#include "appliance/jobs/trash_purge.h"
+#include "appliance/mailstore/mailbox_writes.h"
+#include "appliance/mailstore/shard_store.h"
+#include "appliance/pop3/maildrop.h"
+#include "appliance/pop3/pop3_service.h"
+#include "appliance/smtp/inbound_service.h"
+#include "core/message.h"
+#include "core/shard.h"
+#include "store/lmdb.h"
+#include "store/segment_handles.h"
+#include "store/shard_envs.h"
+
+namespace vmx {
+
+// Owned by the shard; only the daemon's wiring reaches into it: services get their parts below.
+struct ShardContext final : ShardLocal {
+    // Destroyed in reverse order: the store last, so its lane finishes the writes queued by the others.
+    std::unique_ptr<ShardStore> store;
+    std::unique_ptr<MailboxWrites> writes;
+    std::unique_ptr<LocalDelivery> delivery;
+    std::unique_ptr<ShardSessions> sessions;
+    std::unique_ptr<TrashPurge> trash_purge;
+    std::unique_ptr<MarkerSweep> marker_sweep;
+    std::unique_ptr<RewrapRunner> rewrap;
+    std::unique_ptr<ShardAuth> auth;               // password checks through the auth workers
+    std::unique_ptr<Pop3Maildrops> maildrops;      // POP3 maildrop locks and deletions this shard owns
+    store::Env* directory_env = nullptr;  // the global directory, read by this shard
+
+    static ShardContext& of(Shard& shard) { return *static_cast<ShardContext*>(shard.local()); }
+};
+
+// Builds each shard's ShardContext on the shard's own thread (Engine::set_shard_local).
+struct ShardBuilder {
+    const store::StoreEnvironments& all_envs;
+    store::StoreHandles& handles;
+    ShardStoreOptions store_options;
+    std::shared_ptr<const crypto::KeySet> first_keys;
+    const Directory& directory;
+    store::Env& directory_env;
+    AuthWorkers& auth_workers;
+    std::int64_t trash_retention_s;
+    MailboxWritesOptions writes_options;
+    DeliveryOptions delivery_options;
+    MarkerSweepOptions marker_sweep_options;
+
+    Result<std::unique_ptr<ShardLocal>> operator()(Shard& shard) const;
+};
+
+// What the protocol services' handlers use of their shard.
+SmtpShardParts smtp_parts_of(Shard& shard);
+Pop3ShardParts pop3_parts_of(Shard& shard);
+
+// Every message addressed to a shard (from the control thread and from other shards), through the
+// one table; a kind with no row is counted and dropped.
+void on_shard_message(Shard& shard, Message& m);
+
+}  // namespace vmx

@@ -1,0 +1,415 @@
+// Local delivery (see local_delivery.h).
+#include "appliance/delivery/local_delivery.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <iterator>
+#include <ctime>
+
+#include "core/log.h"
+#include "store/errc.h"
+#include "store/layout.h"
+#include "store/queue.h"
+
+namespace vmx {
+namespace {
+
+using Outcome = std::tuple<std::uint16_t, store::RecipientState, std::string>;
+
+std::int64_t now_unix() { return static_cast<std::int64_t>(std::time(nullptr)); }
+
+std::string queue_id_of(std::uint32_t segment, std::uint64_t id) { return fmt::format("{:02X}{:08X}", segment, id); }
+
+struct DeliverPayload final : MessagePayload {
+    std::uint32_t queue_segment = 0;
+    std::uint64_t entry_id = 0;
+    std::vector<std::pair<std::uint16_t, std::uint64_t>> recipients;  // index in the envelope, user id
+    std::shared_ptr<const std::string> body;
+};
+
+struct DeliveredPayload final : MessagePayload {
+    std::uint32_t queue_segment = 0;
+    std::uint64_t entry_id = 0;
+    std::vector<Outcome> outcomes;
+};
+
+}  // namespace
+
+struct LocalDelivery::Work {
+    std::uint32_t origin = 0;  // the queue's shard
+    DeliverPayload request;
+    std::vector<Outcome> outcomes;
+    std::size_t left = 0;
+};
+
+LocalDelivery::LocalDelivery(Shard& shard, ShardStore& store, MailboxWrites& writes, const Directory& directory,
+                             store::Env& directory_env, DeliveryOptions options)
+    : shard_(shard), store_(store), writes_(writes), directory_(directory), directory_env_(directory_env),
+      options_(options) {}
+
+// The shard's inbound queue is the smtp-in environment of its first owned segment: every message
+// accepted during one lane turn then shares one durable commit (a queue per owned segment would
+// cost a commit, two syncs, per segment and turn, and batch nothing on a busy shard).
+std::uint32_t LocalDelivery::queue_segment() const { return store_.envs().segments().front(); }
+
+std::string LocalDelivery::next_queue_id() {
+    const std::uint32_t segment = queue_segment();
+    return queue_id_of(segment, store_.segment(segment).smtp_in->next_id());
+}
+
+// ---- the accepting shard -----------------------------------------------------------------------
+
+void LocalDelivery::accept(store::Envelope envelope, std::shared_ptr<const std::string> body,
+                           std::function<void(AcceptOutcome, const std::string&)> done) {
+    const std::uint32_t segment = queue_segment();
+    store::Queue& queue = *store_.segment(segment).smtp_in;
+    const auto* data = reinterpret_cast<const std::uint8_t*>(body->data());
+    auto prepared = queue.prepare_enqueue(store_.keys(), envelope, std::span(data, body->size()));
+    if (!prepared) {
+        log_event(LogLevel::warn, "smtp.enqueue_refused", "error=\"{}\"", prepared.error().message());
+        return done(AcceptOutcome::failed, {});
+    }
+    const std::uint64_t id = prepared->entry_id;
+    store::WriteRequest request;
+    request.env = store_.lane_env(segment, store::SegmentKind::smtp_in);
+    request.ops = std::move(prepared->ops);
+    auto submitted = store_.submit(std::move(request), [this, segment, id, envelope = std::move(envelope), body,
+                                                         done = std::move(done)](const store::WriteResult& r) mutable {
+        const std::string queue_id = queue_id_of(segment, id);
+        if (r.error) {
+            log_event(LogLevel::warn, "smtp.enqueue_failed", "queue_id={} error=\"{}\"", queue_id, r.error.message());
+            return done(r.error == store::StoreErrc::map_full ? AcceptOutcome::full : AcceptOutcome::failed, queue_id);
+        }
+        ++stats_.accepted;
+        // Durable: the client may have its 250 now; delivery runs from here.
+        done(AcceptOutcome::stored, queue_id);
+        Entry& entry = entries_[{segment, id}];
+        stats_.queued.store(entries_.size(), std::memory_order_relaxed);
+        entry.segment = segment;
+        entry.id = id;
+        entry.envelope = std::move(envelope);
+        entry.body = std::move(body);
+        hand_off(entry);
+    });
+    if (!submitted) done(AcceptOutcome::full, {});
+}
+
+// Sends every recipient that is due to the shard owning its mailbox.
+void LocalDelivery::hand_off(Entry& entry) {
+    const std::int64_t now = now_unix();
+    if (!entry.body) {
+        // Waiting entries do not keep their body in memory; it is read back from the queue.
+        store::Queue& queue = *store_.segment(entry.segment).smtp_in;
+        auto txn = store::ReadTxn::begin(*store_.envs().env(entry.segment, store::SegmentKind::smtp_in));
+        if (!txn) return schedule_retry({entry.segment, entry.id}, now + options_.retry_first_s);
+        auto body = queue.load_body(*txn, store_.keys(), entry.id);
+        if (!body) {
+            log_event(LogLevel::error, "delivery.body_unreadable", "queue_id={} error=\"{}\"",
+                      queue_id_of(entry.segment, entry.id), body.error().message());
+            return schedule_retry({entry.segment, entry.id}, now + options_.retry_first_s);
+        }
+        entry.body = std::make_shared<const std::string>(body->begin(), body->end());
+    }
+    std::map<std::uint32_t, std::unique_ptr<DeliverPayload>> by_shard;
+    for (std::size_t i = 0; i < entry.envelope.recipients.size(); ++i) {
+        const store::Recipient& r = entry.envelope.recipients[i];
+        if (r.done() || (r.state == store::RecipientState::failed_temp && r.next_try_unix > now)) continue;
+        const std::uint32_t segment = store::segment_of(r.user_id, store_.segment_count());
+        const std::uint32_t owner = store::owner_shard(segment, shard_.shard_count());
+        auto& payload = by_shard[owner];
+        if (!payload) {
+            payload = std::make_unique<DeliverPayload>();
+            payload->queue_segment = entry.segment;
+            payload->entry_id = entry.id;
+            payload->body = entry.body;
+        }
+        payload->recipients.emplace_back(static_cast<std::uint16_t>(i), r.user_id);
+    }
+    // Count every hand-off before the first starts: a local one may report at once.
+    for (const auto& [owner, payload] : by_shard) entry.outstanding += payload->recipients.size();
+    for (auto& [owner, payload] : by_shard) {
+        if (owner == shard_.id()) {
+            auto work = std::make_shared<Work>();
+            work->origin = shard_.id();
+            work->request = std::move(*payload);
+            deliver(std::move(work));
+            continue;
+        }
+        Message m;
+        m.kind = message_deliver;
+        std::vector<std::pair<std::uint16_t, std::uint64_t>> sent = payload->recipients;
+        m.payload = std::move(payload);
+        if (!shard_.send_message(owner, std::move(m))) {
+            // That shard's inbox is full: count these as a temporary failure and try again soon.
+            std::vector<Outcome> outcomes;
+            for (const auto& [index, user] : sent)
+                outcomes.emplace_back(index, store::RecipientState::failed_temp, "451 4.3.0 delivery queue busy");
+            apply_outcomes(entry.segment, entry.id, outcomes);
+        }
+    }
+    if (entry.outstanding == 0) settle({entry.segment, entry.id});
+}
+
+void LocalDelivery::apply_outcomes(std::uint32_t segment, std::uint64_t id, const std::vector<Outcome>& outcomes) {
+    auto it = entries_.find({segment, id});
+    if (it == entries_.end()) return;
+    Entry& entry = it->second;
+    const std::int64_t now = now_unix();
+    for (const auto& [index, state, reply] : outcomes) {
+        if (index >= entry.envelope.recipients.size()) continue;
+        store::Recipient& r = entry.envelope.recipients[index];
+        if (entry.outstanding > 0) --entry.outstanding;
+        if (state == store::RecipientState::failed_temp) {
+            ++r.attempts;
+            const std::int64_t delay = std::min<std::int64_t>(
+                std::int64_t{options_.retry_first_s} << std::min<std::uint32_t>(r.attempts - 1, 16), options_.retry_max_s);
+            r.next_try_unix = now + delay;
+            r.reply = reply;
+            r.state = now - entry.envelope.arrival_unix + delay > options_.give_up_after_s ? store::RecipientState::failed_perm
+                                                                                           : store::RecipientState::failed_temp;
+            ++(r.state == store::RecipientState::failed_perm ? stats_.perm_failures : stats_.temp_failures);
+        } else {
+            r.state = state;
+            r.reply = reply;
+            if (state == store::RecipientState::failed_perm) ++stats_.perm_failures;
+        }
+    }
+    if (entry.outstanding == 0) settle(it->first);
+}
+
+// Every hand-off of the entry has reported: remove it when done, else record the states and retry.
+void LocalDelivery::settle(const Key& key) {
+    auto it = entries_.find(key);
+    if (it == entries_.end() || it->second.writing) return;
+    Entry& entry = it->second;
+    store::Queue& queue = *store_.segment(entry.segment).smtp_in;
+    store::WriteRequest request;
+    request.env = store_.lane_env(entry.segment, store::SegmentKind::smtp_in);
+    const bool finished = entry.envelope.done();
+    if (finished) {
+        // Removals are batched: one commit for every entry finished within removal_batch_ms, so a
+        // delivered message costs the queue one commit (its enqueue), not two. A crash before the
+        // batch commits only makes recovery redo hand-offs the markers already answer.
+        entry.writing = true;
+        entry.body.reset();
+        removals_[entry.segment].push_back(entry.id);
+        if (!removals_scheduled_) {
+            removals_scheduled_ = true;
+            shard_.schedule(options_.removal_batch_ms, [this](Shard&) { flush_removals(); });
+        }
+        return;
+    } else {
+        auto ops = queue.prepare_update(store_.keys(), entry.id, entry.envelope);
+        if (!ops) {
+            log_event(LogLevel::error, "delivery.update_refused", "queue_id={} error=\"{}\"",
+                      queue_id_of(entry.segment, entry.id), ops.error().message());
+            return;
+        }
+        request.ops = std::move(*ops);
+    }
+    entry.writing = true;
+    auto submitted = store_.submit(std::move(request), [this, key](const store::WriteResult& r) {
+        auto found = entries_.find(key);
+        if (found == entries_.end()) return;
+        Entry& e = found->second;
+        e.writing = false;
+        if (r.error) {
+            // The queue keeps its older state; recovery or the next retry settles it again.
+            log_event(LogLevel::warn, "delivery.queue_write_failed", "queue_id={} error=\"{}\"",
+                      queue_id_of(e.segment, e.id), r.error.message());
+            schedule_retry(key, now_unix() + options_.retry_first_s);
+            return;
+        }
+        std::int64_t next = INT64_MAX;
+        for (const auto& rcpt : e.envelope.recipients)
+            if (rcpt.state == store::RecipientState::failed_temp) next = std::min(next, rcpt.next_try_unix);
+        if (next != INT64_MAX) schedule_retry(key, next);
+        e.body.reset();  // minutes until the retry: the queue holds it meanwhile
+    });
+    if (!submitted) {
+        entry.writing = false;
+        schedule_retry(key, now_unix() + 1);
+    }
+}
+
+void LocalDelivery::flush_removals() {
+    removals_scheduled_ = false;
+    auto batches = std::move(removals_);
+    removals_.clear();
+    for (auto& [segment, ids] : batches) {
+        store::Queue& queue = *store_.segment(segment).smtp_in;
+        store::WriteRequest request;
+        request.env = store_.lane_env(segment, store::SegmentKind::smtp_in);
+        for (std::uint64_t id : ids) {
+            auto ops = queue.prepare_remove(id);
+            std::move(ops.begin(), ops.end(), std::back_inserter(request.ops));
+        }
+        const std::uint32_t seg = segment;
+        auto done = [this, seg, ids](const store::WriteResult& r) {
+            for (std::uint64_t id : ids) {
+                auto found = entries_.find({seg, id});
+                if (found == entries_.end()) continue;
+                if (r.error) {
+                    log_event(LogLevel::warn, "delivery.queue_write_failed", "queue_id={} error=\"{}\"",
+                              queue_id_of(seg, id), r.error.message());
+                    found->second.writing = false;
+                    schedule_retry(found->first, now_unix() + options_.retry_first_s);
+                    continue;
+                }
+                ++stats_.removed;
+                entries_.erase(found);
+            }
+            stats_.queued.store(entries_.size(), std::memory_order_relaxed);
+        };
+        if (auto submitted = store_.submit(std::move(request), done); !submitted) {
+            for (std::uint64_t id : ids) removals_[seg].push_back(id);  // the lane is full: next turn
+            if (!removals_scheduled_) {
+                removals_scheduled_ = true;
+                shard_.schedule(options_.removal_batch_ms, [this](Shard&) { flush_removals(); });
+            }
+        }
+    }
+}
+
+void LocalDelivery::schedule_retry(const Key& key, std::int64_t at_unix) {
+    auto it = entries_.find(key);
+    if (it == entries_.end() || it->second.retry_scheduled) return;
+    it->second.retry_scheduled = true;
+    const std::int64_t delay_s = std::max<std::int64_t>(at_unix - now_unix(), 1);
+    shard_.schedule(static_cast<std::uint64_t>(delay_s) * 1000, [this, key](Shard&) {
+        auto found = entries_.find(key);
+        if (found == entries_.end()) return;
+        found->second.retry_scheduled = false;
+        if (found->second.outstanding == 0 && !found->second.writing) {
+            if (found->second.envelope.done()) settle(key);
+            else hand_off(found->second);
+        }
+    });
+}
+
+void LocalDelivery::recover() {
+    for (std::uint32_t segment : store_.envs().segments()) {
+        store::Queue& queue = *store_.segment(segment).smtp_in;
+        store::Env& env = *store_.envs().env(segment, store::SegmentKind::smtp_in);
+        std::uint64_t after = 0;
+        for (;;) {
+            auto txn = store::ReadTxn::begin(env);
+            if (!txn) break;
+            auto batch = store::recover(queue, *txn, store_.keys(), after, 1000);
+            if (!batch) {
+                log_event(LogLevel::error, "delivery.recover_failed", "segment={} error=\"{}\"", segment, batch.error().message());
+                break;
+            }
+            for (const auto& [id, error] : batch->failed)
+                log_event(LogLevel::error, "delivery.entry_unreadable", "queue_id={} error=\"{}\"", queue_id_of(segment, id),
+                          error.message());
+            for (store::QueuedEntry& q : batch->entries) {
+                Entry& entry = entries_[{segment, q.id}];  // the body is read when it is handed off
+                entry.segment = segment;
+                entry.id = q.id;
+                entry.envelope = std::move(q.envelope);
+                ++stats_.recovered;
+            }
+            after = batch->last_id;
+            if (batch->complete) break;
+        }
+    }
+    stats_.queued.store(entries_.size(), std::memory_order_relaxed);
+    if (stats_.recovered > 0) log_event(LogLevel::info, "delivery.recovered", "entries={}", stats_.recovered.load());
+    std::vector<Key> keys;
+    for (const auto& [key, entry] : entries_) keys.push_back(key);
+    for (const Key& key : keys) {
+        auto it = entries_.find(key);
+        if (it != entries_.end() && it->second.outstanding == 0) hand_off(it->second);
+    }
+}
+
+// ---- the mailbox owner's shard -----------------------------------------------------------------
+
+void LocalDelivery::on_message(Message& m) {
+    if (m.kind == message_deliver && m.payload) {
+        auto work = std::make_shared<Work>();
+        work->origin = m.from;
+        work->request = std::move(*static_cast<DeliverPayload*>(m.payload.get()));
+        deliver(std::move(work));
+    } else if (m.kind == message_delivered && m.payload) {
+        auto* done = static_cast<DeliveredPayload*>(m.payload.get());
+        apply_outcomes(done->queue_segment, done->entry_id, done->outcomes);
+    }
+}
+
+void LocalDelivery::deliver(std::shared_ptr<Work> work) {
+    work->left = work->request.recipients.size();
+    work->outcomes.reserve(work->left);
+    for (std::size_t i = 0; i < work->request.recipients.size(); ++i) deliver_one(work, i);
+}
+
+void LocalDelivery::deliver_one(const std::shared_ptr<Work>& work, std::size_t i) {
+    const auto [index, user_id] = work->request.recipients[i];
+    auto finish = [this, work, index](store::RecipientState state, std::string reply) {
+        work->outcomes.emplace_back(index, state, std::move(reply));
+        if (--work->left == 0) report(work);
+    };
+    const crypto::KeySet& keys = store_.keys();
+    const std::uint32_t segment = store::segment_of(user_id, store_.segment_count());
+    const store::DeliveryMarker marker{store::QueueKind::smtp_in, work->request.queue_segment, work->request.entry_id, index};
+    User user;
+    Organisation org;
+    {
+        auto txn = store::ReadTxn::begin(directory_env_);
+        if (!txn) return finish(store::RecipientState::failed_temp, "451 4.3.0 directory unavailable");
+        auto u = directory_.user(*txn, keys, user_id);
+        if (!u && u.error() == DirectoryErrc::unknown_user)
+            return finish(store::RecipientState::failed_perm, "550 5.1.1 no such mailbox");
+        if (!u) return finish(store::RecipientState::failed_temp, "451 4.3.0 directory unavailable");
+        if (u->state == UserState::closed) return finish(store::RecipientState::failed_perm, "550 5.1.1 mailbox closed");
+        auto o = directory_.org(*txn, keys, u->org_id);
+        if (!o) return finish(store::RecipientState::failed_temp, "451 4.3.0 directory unavailable");
+        user = std::move(*u);
+        org = std::move(*o);
+    }
+    {
+        auto txn = store::ReadTxn::begin(*store_.envs().env(segment, store::SegmentKind::mail));
+        if (!txn) return finish(store::RecipientState::failed_temp, "451 4.3.0 mailbox unavailable");
+        auto delivered = store::already_delivered(*txn, store_.segment(segment).markers, marker);
+        if (!delivered) return finish(store::RecipientState::failed_temp, "451 4.3.0 mailbox unavailable");
+        if (*delivered) {
+            ++stats_.duplicates;  // a hand-off redone after a crash: it is in the mailbox already
+            return finish(store::RecipientState::delivered, {});
+        }
+    }
+    if (writes_.marker_in_flight(marker)) return finish(store::RecipientState::failed_temp, "451 4.3.0 delivery in progress");
+    const store::MailboxRef box{user_id, segment, crypto::scope_for(org.plan, org.id, user_id)};
+    store::AppendOptions options;
+    options.now_unix = now_unix();
+    options.quota_bytes = user.quota_bytes;
+    writes_.append(box, work->request.body, options, marker, [this, finish](Result<std::uint64_t> r) {
+        if (r) {
+            ++stats_.delivered;
+            return finish(store::RecipientState::delivered, {});
+        }
+        if (r.error() == store::StoreErrc::over_quota) return finish(store::RecipientState::failed_temp, "452 4.2.2 mailbox full");
+        finish(store::RecipientState::failed_temp, "451 4.3.0 mailbox write failed");
+    });
+}
+
+void LocalDelivery::report(const std::shared_ptr<Work>& work) {
+    if (work->origin == shard_.id()) {
+        apply_outcomes(work->request.queue_segment, work->request.entry_id, work->outcomes);
+        return;
+    }
+    auto payload = std::make_unique<DeliveredPayload>();
+    payload->queue_segment = work->request.queue_segment;
+    payload->entry_id = work->request.entry_id;
+    payload->outcomes = std::move(work->outcomes);
+    Message m;
+    m.kind = message_delivered;
+    m.payload = std::move(payload);
+    if (!shard_.send_message(work->origin, std::move(m)))
+        // The queue's shard is swamped; it keeps the entry and redoes the hand-off after a restart
+        // or its next retry, and the markers make that harmless.
+        log_event(LogLevel::warn, "delivery.report_dropped", "to_shard={}", work->origin);
+}
+
+}  // namespace vmx

@@ -1,0 +1,108 @@
+// Local delivery: an accepted message is written once to the accepting shard's smtp-in queue (the
+// SMTP 250 waits for that write to be durable), then handed to the shard that owns each recipient's
+// mailbox, which appends it exactly once (the delivery marker commits with the append, store/queue.h)
+// and reports back; the queue entry is updated, retried later for temporary failures, and removed
+// when every recipient is done. At start-up every shard re-runs the hand-offs its queues still hold,
+// so a crash anywhere in between delivers each message to each recipient exactly once.
+// Threads: one LocalDelivery per shard, shard thread only; shards talk by messages whose payloads
+// are values or immutable bodies (shared_ptr<const std::string>).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "appliance/directory/directory.h"
+#include "appliance/mailstore/mailbox_writes.h"
+#include "appliance/mailstore/shard_store.h"
+#include "appliance/common/message_kinds.h"
+#include "core/message.h"
+#include "core/shard.h"
+#include "store/envelope.h"
+
+namespace vmx {
+
+
+enum class AcceptOutcome : std::uint8_t { stored, failed, full };
+
+struct DeliveryOptions {
+    std::uint32_t retry_first_s = 300;        // first retry after a temporary failure, doubling...
+    std::uint32_t retry_max_s = 3600;         // ...up to this
+    std::uint32_t give_up_after_s = 5 * 86400;  // then the recipient fails permanently (bounce)
+    std::uint64_t removal_batch_ms = 10;        // finished entries are removed together this often
+};
+
+// Counters; the control thread reads them (vaultmx stats) with relaxed loads.
+struct DeliveryStats {
+    std::atomic<std::uint64_t> accepted{0};       // messages durably queued
+    std::atomic<std::uint64_t> delivered{0};      // recipients delivered (markers written with the append)
+    std::atomic<std::uint64_t> duplicates{0};     // hand-offs found already delivered (after a crash)
+    std::atomic<std::uint64_t> temp_failures{0};
+    std::atomic<std::uint64_t> perm_failures{0};
+    std::atomic<std::uint64_t> removed{0};        // queue entries finished
+    std::atomic<std::uint64_t> recovered{0};      // entries picked up again at start-up
+    std::atomic<std::uint64_t> queued{0};         // entries in this shard's smtp-in queues now
+};
+
+class LocalDelivery {
+public:
+    LocalDelivery(Shard& shard, ShardStore& store, MailboxWrites& writes, const Directory& directory,
+                  store::Env& directory_env, DeliveryOptions options = {});
+
+    // The queue id the next accepted message will get on this shard (for its Received: header).
+    std::string next_queue_id();
+    // The segment whose smtp-in environment holds what this shard accepts.
+    std::uint32_t queue_segment() const;
+    // Writes the message to this shard's smtp-in queue; `done` runs once it is durable (stored) or
+    // not (failed, full). Delivery to the mailboxes follows on its own.
+    void accept(store::Envelope envelope, std::shared_ptr<const std::string> body,
+                std::function<void(AcceptOutcome, const std::string& queue_id)> done);
+    // Picks up every entry this shard's queues still hold (call once, at the first loop turn).
+    void recover();
+    // message_deliver and message_delivered addressed to this shard.
+    void on_message(Message& m);
+
+    const DeliveryStats& stats() const noexcept { return stats_; }
+    std::size_t entries_in_memory() const noexcept { return entries_.size(); }
+
+private:
+    struct Entry {
+        std::uint32_t segment = 0;
+        std::uint64_t id = 0;
+        store::Envelope envelope;
+        std::shared_ptr<const std::string> body;
+        std::size_t outstanding = 0;   // recipients handed off and not yet reported
+        bool retry_scheduled = false;
+        bool writing = false;          // an update or removal is with the lane
+    };
+    using Key = std::pair<std::uint32_t, std::uint64_t>;
+
+    void hand_off(Entry& entry);
+    void apply_outcomes(std::uint32_t segment, std::uint64_t id,
+                        const std::vector<std::tuple<std::uint16_t, store::RecipientState, std::string>>& outcomes);
+    void settle(const Key& key);
+    void schedule_retry(const Key& key, std::int64_t at_unix);
+    void flush_removals();
+    // Owner side.
+    struct Work;
+    void deliver(std::shared_ptr<Work> work);
+    void deliver_one(const std::shared_ptr<Work>& work, std::size_t i);
+    void report(const std::shared_ptr<Work>& work);
+
+    Shard& shard_;
+    ShardStore& store_;
+    MailboxWrites& writes_;
+    const Directory& directory_;
+    store::Env& directory_env_;
+    DeliveryOptions options_;
+    std::map<Key, Entry> entries_;
+    std::map<std::uint32_t, std::vector<std::uint64_t>> removals_;  // finished entries by segment
+    bool removals_scheduled_ = false;
+    DeliveryStats stats_;
+};
+
+}  // namespace vmx

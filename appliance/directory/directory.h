@@ -1,0 +1,97 @@
+// The directory: organisations, domains and users in the global `directory` environment.
+// Threads: the control thread is its only writer (each change is one durable transaction); shards
+// and the control thread read it through their own ReadTxn with their own key snapshot (MVCC, no
+// locks). Every record is sealed under the appliance scope with its identity {directory, kind, id};
+// LMDB keys hold only ids and, for look-ups by name, a keyed hash of the name (a blind index), so
+// neither an address nor a domain nor an organisation's name is on disk in the clear.
+//
+// Databases: "records": kind (u8) || id (u64 BE) -> sealed record;
+//            "index":   kind (u8) || PRF(index key, kind || lower-cased name)[16] -> id (u64 LE);
+//            "meta":    "next_id" -> u64 LE (ids count up from 1, shared by every kind, never reused).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "appliance/directory/records.h"
+#include "core/result.h"
+#include "crypto/keyring.h"
+#include "crypto/secret_bytes.h"
+#include "store/lmdb.h"
+
+namespace vmx {
+
+inline constexpr crypto::Scope appliance_scope{crypto::ScopeKind::appliance, 0};
+inline constexpr std::size_t directory_index_key_bytes = 32;
+
+class Directory {
+public:
+    // Opens (creating) the databases. Control thread, before the shards start. The index key is
+    // derived from the master key (derive_index_key) and must be the same on every start.
+    static Result<Directory> open(store::Env& env, crypto::SecretBytes index_key);
+    static Result<crypto::SecretBytes> derive_index_key(std::span<const std::uint8_t> master_key);
+
+    // ---- Writers: control thread only; `keys` must hold the appliance scope's active key. -------
+    Result<Organisation> add_org(const crypto::KeySet& keys, std::string_view name, crypto::Plan plan,
+                                 std::int64_t now_unix);
+    Result<Organisation> set_plan(const crypto::KeySet& keys, std::string_view name, crypto::Plan plan);
+    Result<Organisation> set_policy(const crypto::KeySet& keys, std::string_view name, const OrgPolicy& policy);
+    Result<Domain> add_domain(const crypto::KeySet& keys, std::string_view domain, std::string_view org_name,
+                              std::int64_t now_unix);
+    // The user's domain must be a local domain; the user joins the domain's organisation.
+    Result<User> add_user(const crypto::KeySet& keys, std::string_view address, std::string password_hash,
+                          std::uint64_t quota_bytes, std::int64_t now_unix);
+    // Replaces the stored user (same id and address) after the caller changed credentials or state.
+    Result<User> update_user(const crypto::KeySet& keys, const User& user);
+
+    // ---- Readers: any thread, inside the caller's transaction. ----------------------------------
+    template <class Txn>
+    Result<User> find_user(Txn& txn, const crypto::KeySet& keys, std::string_view address) const;
+    template <class Txn>
+    Result<User> user(Txn& txn, const crypto::KeySet& keys, std::uint64_t id) const;
+    template <class Txn>
+    Result<Domain> find_domain(Txn& txn, const crypto::KeySet& keys, std::string_view name) const;
+    template <class Txn>
+    Result<Organisation> find_org(Txn& txn, const crypto::KeySet& keys, std::string_view name) const;
+    template <class Txn>
+    Result<Organisation> org(Txn& txn, const crypto::KeySet& keys, std::uint64_t id) const;
+
+    Result<std::vector<Organisation>> list_orgs(store::ReadTxn& txn, const crypto::KeySet& keys) const;
+    Result<std::vector<Domain>> list_domains(store::ReadTxn& txn, const crypto::KeySet& keys) const;
+    // Every user, or those of one domain (unknown_domain when it does not exist).
+    Result<std::vector<User>> list_users(store::ReadTxn& txn, const crypto::KeySet& keys,
+                                         std::optional<std::string_view> domain) const;
+
+    store::Env& env() const noexcept { return *env_; }
+
+    enum class Kind : std::uint8_t { org = 1, domain = 2, user = 3 };
+
+private:
+    Directory(store::Env& env, store::Dbi records, store::Dbi index, store::Dbi meta, crypto::SecretBytes index_key)
+        : env_(&env), records_(records), index_(index), meta_(meta), index_key_(std::move(index_key)) {}
+
+    std::array<std::uint8_t, 17> index_key_of(Kind kind, std::string_view lower_name) const;
+    template <class Txn>
+    Result<std::uint64_t> lookup(Txn& txn, Kind kind, std::string_view lower_name) const;
+    template <class Txn>
+    Result<std::vector<std::uint8_t>> load(Txn& txn, const crypto::KeySet& keys, Kind kind, std::uint64_t id) const;
+    Result<void> store_record(store::WriteTxn& txn, const crypto::KeySet& keys, Kind kind, std::uint64_t id,
+                              const std::vector<std::uint8_t>& plain);
+    Result<std::uint64_t> next_id(store::WriteTxn& txn);
+    template <class T, class Decode>
+    Result<std::vector<T>> list(store::ReadTxn& txn, const crypto::KeySet& keys, Kind kind, Decode decode) const;
+
+    store::Env* env_;
+    store::Dbi records_;
+    store::Dbi index_;
+    store::Dbi meta_;
+    crypto::SecretBytes index_key_;
+};
+
+// Lower-cases ASCII letters: addresses, domains and organisation names are matched case-blind.
+std::string lower_ascii(std::string_view text);
+
+}  // namespace vmx

@@ -1,0 +1,214 @@
+// Directory record encoding (see directory_records.h). Version byte first, so a later format can be
+// told apart; decode() re-checks every field against the pattern it was written under.
+#include "appliance/directory/records.h"
+
+#include <string>
+
+#include "core/byte_codec.h"
+#include "core/patterns.h"
+
+namespace vmx {
+namespace {
+
+constexpr std::uint8_t record_version = 1;
+
+class DirectoryCategory final : public std::error_category {
+public:
+    const char* name() const noexcept override { return "vmx.directory"; }
+    std::string message(int value) const override {
+        switch (static_cast<DirectoryErrc>(value)) {
+            case DirectoryErrc::ok: return "ok";
+            case DirectoryErrc::invalid_org_name: return "invalid organisation name";
+            case DirectoryErrc::invalid_domain: return "invalid domain";
+            case DirectoryErrc::invalid_address: return "invalid address";
+            case DirectoryErrc::invalid_label: return "invalid label";
+            case DirectoryErrc::invalid_plan: return "invalid plan (starter, pro or ultimate)";
+            case DirectoryErrc::invalid_network: return "invalid network (an IPv4 or IPv6 CIDR)";
+            case DirectoryErrc::invalid_quota: return "invalid quota (a size such as 500M or 2G)";
+            case DirectoryErrc::invalid_duration: return "invalid duration (such as 30m, 8h or 2d)";
+            case DirectoryErrc::org_exists: return "organisation already exists";
+            case DirectoryErrc::domain_exists: return "domain already exists";
+            case DirectoryErrc::user_exists: return "user already exists";
+            case DirectoryErrc::label_exists: return "an app password with this label already exists";
+            case DirectoryErrc::unknown_org: return "unknown organisation";
+            case DirectoryErrc::unknown_domain: return "unknown domain (add it with: domain add)";
+            case DirectoryErrc::unknown_user: return "unknown user";
+            case DirectoryErrc::unknown_label: return "unknown app password label";
+            case DirectoryErrc::too_many_app_passwords: return "too many app passwords (at most 32)";
+            case DirectoryErrc::too_many_networks: return "too many networks (at most 64)";
+            case DirectoryErrc::corrupt: return "directory record is corrupt";
+        }
+        return "unknown directory error";
+    }
+};
+
+bool plan_ok(std::uint64_t v) noexcept { return v >= 1 && v <= 3; }
+bool state_ok(std::uint64_t v) noexcept { return v >= 1 && v <= 3; }
+
+}  // namespace
+
+const std::error_category& directory_category() noexcept {
+    static const DirectoryCategory category;
+    return category;
+}
+
+std::string_view name_of(UserState state) noexcept {
+    switch (state) {
+        case UserState::active: return "active";
+        case UserState::disabled: return "disabled";
+        case UserState::closed: return "closed";
+    }
+    return "unknown";
+}
+
+std::string_view name_of(crypto::Plan plan) noexcept {
+    switch (plan) {
+        case crypto::Plan::starter: return "starter";
+        case crypto::Plan::pro: return "pro";
+        case crypto::Plan::ultimate: return "ultimate";
+    }
+    return "unknown";
+}
+
+std::optional<crypto::Plan> parse_plan(std::string_view text) noexcept {
+    if (text == "starter") return crypto::Plan::starter;
+    if (text == "pro") return crypto::Plan::pro;
+    if (text == "ultimate") return crypto::Plan::ultimate;
+    return std::nullopt;
+}
+
+std::vector<std::uint8_t> encode(const Organisation& org) {
+    std::vector<std::uint8_t> out;
+    ByteWriter w(out);
+    w.u8(record_version);
+    w.u64(org.id);
+    w.str(org.name);
+    w.u8(static_cast<std::uint8_t>(org.plan));
+    w.u32(org.policy.session_max_s);
+    w.u8(org.policy.require_mfa ? 1 : 0);
+    w.u16(static_cast<std::uint16_t>(org.policy.allowed_networks.size()));
+    for (const std::string& net : org.policy.allowed_networks) w.str(net);
+    w.i64(org.created_unix);
+    return out;
+}
+
+std::optional<Organisation> decode_organisation(std::span<const std::uint8_t> bytes) {
+    ByteReader r(bytes);
+    Organisation org;
+    auto version = r.u8();
+    auto id = r.u64();
+    auto name = r.str(pattern_bytes_max(Pattern::org_name));
+    auto plan = r.u8();
+    auto session = r.u32();
+    auto mfa = r.u8();
+    auto nets = r.uint(2);
+    if (!version || *version != record_version || !id || !name || !plan || !plan_ok(*plan) || !session || !mfa ||
+        *mfa > 1 || !nets || *nets > allowed_networks_max || !matches(Pattern::org_name, *name))
+        return std::nullopt;
+    for (std::uint64_t i = 0; i < *nets; ++i) {
+        auto net = r.str(pattern_bytes_max(Pattern::ipv6_cidr));
+        if (!net || (!matches(Pattern::ipv4_cidr, *net) && !matches(Pattern::ipv6_cidr, *net))) return std::nullopt;
+        org.policy.allowed_networks.push_back(std::move(*net));
+    }
+    auto created = r.i64();
+    if (!created || !r.at_end()) return std::nullopt;
+    org.id = *id;
+    org.name = std::move(*name);
+    org.plan = static_cast<crypto::Plan>(*plan);
+    org.policy.session_max_s = *session;
+    org.policy.require_mfa = *mfa == 1;
+    org.created_unix = *created;
+    return org;
+}
+
+std::vector<std::uint8_t> encode(const Domain& domain) {
+    std::vector<std::uint8_t> out;
+    ByteWriter w(out);
+    w.u8(record_version);
+    w.u64(domain.id);
+    w.str(domain.name);
+    w.u64(domain.org_id);
+    w.i64(domain.created_unix);
+    return out;
+}
+
+std::optional<Domain> decode_domain(std::span<const std::uint8_t> bytes) {
+    ByteReader r(bytes);
+    auto version = r.u8();
+    auto id = r.u64();
+    auto name = r.str(pattern_bytes_max(Pattern::domain));
+    auto org = r.u64();
+    auto created = r.i64();
+    if (!version || *version != record_version || !id || !name || !org || !created || !r.at_end() ||
+        !matches(Pattern::domain, *name))
+        return std::nullopt;
+    return Domain{*id, std::move(*name), *org, *created};
+}
+
+std::vector<std::uint8_t> encode(const User& user) {
+    std::vector<std::uint8_t> out;
+    ByteWriter w(out);
+    w.u8(record_version);
+    w.u64(user.id);
+    w.str(user.address);
+    w.u64(user.org_id);
+    w.u64(user.domain_id);
+    w.str(user.password_hash);
+    w.u16(static_cast<std::uint16_t>(user.app_passwords.size()));
+    for (const AppPassword& a : user.app_passwords) {
+        w.str(a.label);
+        w.str(a.hash);
+        w.i64(a.created_unix);
+    }
+    w.str(std::string_view(reinterpret_cast<const char*>(user.totp_secret.data()), user.totp_secret.size()));
+    w.u64(user.totp_last_step);
+    w.u64(user.quota_bytes);
+    w.u8(static_cast<std::uint8_t>(user.state));
+    w.u64(user.token_generation);
+    w.i64(user.created_unix);
+    return out;
+}
+
+std::optional<User> decode_user(std::span<const std::uint8_t> bytes) {
+    ByteReader r(bytes);
+    User u;
+    auto version = r.u8();
+    auto id = r.u64();
+    auto address = r.str(pattern_bytes_max(Pattern::address));
+    auto org = r.u64();
+    auto domain = r.u64();
+    auto hash = r.str(password_hash_bytes_max);
+    auto apps = r.uint(2);
+    if (!version || *version != record_version || !id || !address || !org || !domain || !hash || !apps ||
+        *apps > app_passwords_per_user_max || !matches(Pattern::address, *address))
+        return std::nullopt;
+    for (std::uint64_t i = 0; i < *apps; ++i) {
+        auto label = r.str(pattern_bytes_max(Pattern::label));
+        auto app_hash = r.str(password_hash_bytes_max);
+        auto created = r.i64();
+        if (!label || !app_hash || !created || !matches(Pattern::label, *label)) return std::nullopt;
+        u.app_passwords.push_back({std::move(*label), std::move(*app_hash), *created});
+    }
+    auto totp = r.str(totp_secret_bytes_max);
+    auto last_step = r.u64();
+    auto quota = r.u64();
+    auto state = r.u8();
+    auto generation = r.u64();
+    auto created = r.i64();
+    if (!totp || !last_step || !quota || !state || !state_ok(*state) || !generation || !created || !r.at_end())
+        return std::nullopt;
+    u.id = *id;
+    u.address = std::move(*address);
+    u.org_id = *org;
+    u.domain_id = *domain;
+    u.password_hash = std::move(*hash);
+    u.totp_secret.assign(totp->begin(), totp->end());
+    u.totp_last_step = *last_step;
+    u.quota_bytes = *quota;
+    u.state = static_cast<UserState>(*state);
+    u.token_generation = *generation;
+    u.created_unix = *created;
+    return u;
+}
+
+}  // namespace vmx

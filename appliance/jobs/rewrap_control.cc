@@ -1,0 +1,89 @@
+// Rewrap on the control thread (see rewrap_control.h).
+#include "appliance/jobs/rewrap_control.h"
+
+#include <fmt/format.h>
+
+#include <ctime>
+
+#include "core/log.h"
+
+namespace vmx {
+
+void RewrapControl::start(Reason reason) {
+    retiring_ = keys_.retiring();
+    if (retiring_.empty() && reason == Reason::rotation) return;
+    // A rotation's walk is named after the newest retired version, so after a crash the same walk
+    // resumes from the positions its steps saved; a plan change walks afresh.
+    if (reason == Reason::rotation || !retiring_.empty()) {
+        const crypto::KeyRef newest = retiring_.back();
+        name_ = fmt::format("rotation-{}-{}", newest.key_id, newest.version);
+    } else {
+        name_ = fmt::format("plan-{}-{}", std::time(nullptr), ++walks_);
+    }
+    progress_.clear();
+    for (std::uint32_t s = 0; s < shards_; ++s) {
+        progress_[s] = {};
+        auto payload = std::make_unique<RewrapStart>();
+        payload->name = name_;
+        Message m;
+        m.kind = message_rewrap_start;
+        m.payload = std::move(payload);
+        if (!to_shard_(s, std::move(m))) log_event(LogLevel::error, "keys.rewrap_send_failed", "shard={}", s);
+    }
+    log_event(LogLevel::info, "keys.rewrap_requested", "name={} retiring_versions={}", name_, retiring_.size());
+}
+
+void RewrapControl::on_report(std::uint32_t shard, const RewrapReport& report) {
+    if (report.name != name_) return;  // an older walk
+    ShardProgress& p = progress_[shard];
+    p.scanned = report.scanned;
+    p.rewrapped = report.rewrapped;
+    p.failed = report.failed;
+    p.done = report.done;
+    for (const auto& [s, q] : progress_)
+        if (!q.done) return;
+    finish();
+}
+
+void RewrapControl::finish() {
+    std::uint64_t failed = 0, rewrapped = 0;
+    for (const auto& [s, q] : progress_) {
+        failed += q.failed;
+        rewrapped += q.rewrapped;
+    }
+    if (failed > 0) {
+        last_outcome_ = fmt::format("rewrap {} finished with {} records not rewrapped: retired versions kept", name_, failed);
+        log_event(LogLevel::error, "keys.rewrap_incomplete", "name={} failed={}", name_, failed);
+        return;
+    }
+    std::size_t destroyed = 0;
+    for (const crypto::KeyRef& ref : retiring_) {
+        if (auto r = keys_.finish_retirement(ref); !r)
+            log_event(LogLevel::error, "keys.retire_failed", "key={} version={} error=\"{}\"", ref.key_id, ref.version,
+                      r.error().message());
+        else
+            ++destroyed;
+    }
+    last_outcome_ = fmt::format("rewrap {} done: {} records rewrapped, {} retired version(s) destroyed", name_, rewrapped,
+                                destroyed);
+    log_event(LogLevel::info, "keys.rewrap_finished", "name={} rewrapped={} destroyed={}", name_, rewrapped, destroyed);
+    retiring_.clear();
+    name_.clear();
+    progress_.clear();
+}
+
+std::string RewrapControl::status() const {
+    if (name_.empty()) return last_outcome_.empty() ? "rewrap: idle" : "rewrap: idle (last: " + last_outcome_ + ")";
+    std::uint32_t done = 0;
+    std::uint64_t scanned = 0, rewrapped = 0, failed = 0;
+    for (const auto& [s, q] : progress_) {
+        done += q.done ? 1 : 0;
+        scanned += q.scanned;
+        rewrapped += q.rewrapped;
+        failed += q.failed;
+    }
+    return fmt::format("rewrap: running {} ({}/{} shards done, {} records scanned, {} rewrapped, {} failed)", name_, done,
+                       progress_.size(), scanned, rewrapped, failed);
+}
+
+}  // namespace vmx

@@ -1,0 +1,52 @@
+// The control thread's side of a rewrap: after a rotation it asks every shard to walk its records
+// (RewrapRunner), collects their progress for `vaultmx key status`, and when every shard is done
+// without failures destroys the retired key versions. At start-up a rewrap left unfinished by a
+// crash is started again (its walks resume from their saved positions). Control thread only.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "appliance/keys/key_service.h"
+#include "appliance/jobs/rewrap_runner.h"
+#include "core/message.h"
+
+namespace vmx {
+
+class RewrapControl {
+public:
+    using ToShard = std::function<bool(std::uint32_t shard, Message)>;
+    RewrapControl(KeyService& keys, std::uint32_t shards, ToShard to_shard)
+        : keys_(keys), shards_(shards), to_shard_(std::move(to_shard)) {}
+
+    enum class Reason : std::uint8_t { rotation, plan_change };
+    // Starts a walk over every shard for the versions retiring now (none: nothing to do), or, after
+    // a plan change, to move an organisation's records to its new scope.
+    void start(Reason reason = Reason::rotation);
+    void on_report(std::uint32_t shard, const RewrapReport& report);
+    // One line for `key status`.
+    std::string status() const;
+
+private:
+    struct ShardProgress {
+        std::uint64_t scanned = 0;
+        std::uint64_t rewrapped = 0;
+        std::uint64_t failed = 0;
+        bool done = false;
+    };
+    void finish();
+
+    KeyService& keys_;
+    std::uint32_t shards_;
+    ToShard to_shard_;
+    std::string name_;                       // the current walk; empty when none ever ran
+    std::vector<crypto::KeyRef> retiring_;   // destroyed when the walk ends cleanly
+    std::map<std::uint32_t, ShardProgress> progress_;
+    std::string last_outcome_;
+    std::uint32_t walks_ = 0;
+};
+
+}  // namespace vmx

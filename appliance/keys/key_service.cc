@@ -1,0 +1,46 @@
+// KeyService (see key_service.h).
+#include "appliance/keys/key_service.h"
+
+#include "crypto/errc.h"
+
+namespace vmx {
+
+Result<void> KeyService::ensure(const crypto::Scope& scope, std::int64_t now_unix) {
+    const std::size_t before = keys_.ring.records().size();
+    if (auto r = keys_.ring.ensure_scope_key(scope, now_unix); !r) return fail(r.error());
+    if (keys_.ring.records().size() == before) return {};
+    return save_and_publish();
+}
+
+Result<crypto::KeyRef> KeyService::rotate(const crypto::Scope& scope, std::int64_t now_unix) {
+    for (const crypto::ScopeKeyRecord& record : keys_.ring.records()) {
+        if (record.scope != scope) continue;
+        auto ref = keys_.ring.rotate(record.key_id, now_unix);
+        if (!ref) return fail(ref.error());
+        if (auto saved = save_and_publish(); !saved) return fail(saved.error());
+        return *ref;
+    }
+    return fail(crypto::CryptoErrc::key_not_found);
+}
+
+Result<void> KeyService::finish_retirement(crypto::KeyRef retired) {
+    if (auto r = keys_.ring.finish_retirement(retired); !r) return r;
+    return save_and_publish();
+}
+
+std::vector<crypto::KeyRef> KeyService::retiring() const {
+    std::vector<crypto::KeyRef> out;
+    for (const crypto::ScopeKeyRecord& record : keys_.ring.records())
+        for (const crypto::KeyVersion& v : record.versions)
+            if (v.state == crypto::KeyState::retiring) out.push_back({record.key_id, v.version});
+    return out;
+}
+
+Result<void> KeyService::save_and_publish() {
+    if (auto r = keys_.store.save(keys_.ring); !r) return r;
+    snapshot_ = keys_.ring.snapshot();
+    if (publish_) publish_(snapshot_);
+    return {};
+}
+
+}  // namespace vmx

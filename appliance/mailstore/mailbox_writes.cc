@@ -1,0 +1,234 @@
+// Mailbox changes through the store lane (see mailbox_writes.h).
+#include "appliance/mailstore/mailbox_writes.h"
+
+#include <algorithm>
+#include <span>
+
+#include "core/assert.h"
+#include "store/errc.h"
+
+namespace vmx {
+
+void MailboxWrites::append(const store::MailboxRef& box, std::shared_ptr<const std::string> body,
+                           store::AppendOptions options, std::optional<store::DeliveryMarker> marker, MailboxDone done) {
+    Change c;
+    c.kind = Kind::append;
+    c.body = std::move(body);
+    c.options = options;
+    c.marker = marker;
+    c.done = std::move(done);
+    if (marker) markers_in_flight_.insert(*marker);
+    enqueue(box, std::move(c));
+}
+
+void MailboxWrites::move_to_trash(const store::MailboxRef& box, std::uint64_t message_id, std::int64_t now_unix,
+                                  MailboxDone done) {
+    Change c;
+    c.kind = Kind::trash;
+    c.message_id = message_id;
+    c.now_unix = now_unix;
+    c.done = std::move(done);
+    enqueue(box, std::move(c));
+}
+
+void MailboxWrites::restore(const store::MailboxRef& box, std::uint64_t message_id, MailboxDone done) {
+    Change c;
+    c.kind = Kind::restore;
+    c.message_id = message_id;
+    c.done = std::move(done);
+    enqueue(box, std::move(c));
+}
+
+void MailboxWrites::purge(const store::MailboxRef& box, std::int64_t now_unix, std::int64_t retention_s,
+                          MailboxDone done) {
+    Change c;
+    c.kind = Kind::purge;
+    c.now_unix = now_unix;
+    c.retention_s = retention_s;
+    c.done = std::move(done);
+    enqueue(box, std::move(c));
+}
+
+bool MailboxWrites::marker_in_flight(const store::DeliveryMarker& marker) const {
+    return markers_in_flight_.contains(marker);
+}
+
+void MailboxWrites::enqueue(const store::MailboxRef& box, Change change) {
+    VMX_ASSERT(store_.owns(box.segment));  // only the owner shard writes a segment
+    Box& b = boxes_[box.user_id];
+    b.ref = box;
+    b.queue.push_back(std::move(change));
+    if (!b.in_flight) pump(box.user_id);
+}
+
+// The ops of a queued change, loading the writer when needed. An append with its writer loaded
+// reads nothing (the writer holds the state): no read transaction on delivery's hot path.
+Result<store::MailboxChange> MailboxWrites::plan(Box& box, Change& change) {
+    const store::SegmentHandles& h = store_.segment(box.ref.segment);
+    std::optional<store::ReadTxn> txn;
+    if (!box.writer || change.kind != Kind::append) {
+        auto begun = store::ReadTxn::begin(*store_.envs().env(box.ref.segment, store::SegmentKind::mail));
+        if (!begun) return fail(begun.error());
+        txn.emplace(std::move(*begun));
+    }
+    if (!box.writer) {
+        auto writer = store::MailboxWriter::load(*txn, h.mailboxes, store_.keys(), box.ref);
+        if (!writer) return fail(writer.error());
+        box.writer.emplace(std::move(*writer));
+    }
+    switch (change.kind) {
+        case Kind::append: {
+            const auto* data = reinterpret_cast<const std::uint8_t*>(change.body->data());
+            auto planned = box.writer->append(store_.keys(), std::span(data, change.body->size()), change.options);
+            if (planned && change.marker)
+                planned->ops.push_back(store::marker_put_op(h.markers, *change.marker, change.options.now_unix, planned->id));
+            return planned;
+        }
+        case Kind::trash: return box.writer->move_to_trash(*txn, store_.keys(), change.message_id, change.now_unix);
+        case Kind::restore: return box.writer->restore(*txn, store_.keys(), change.message_id);
+        case Kind::purge: return box.writer->purge(*txn, store_.keys(), change.now_unix, change.retention_s);
+    }
+    return fail(store::StoreErrc::invalid_request);
+}
+
+void MailboxWrites::pump(std::uint64_t user_id) {
+    auto it = boxes_.find(user_id);
+    while (it != boxes_.end() && !it->second.in_flight) {
+        Box& box = it->second;
+        if (box.queue.empty()) {
+            boxes_.erase(it);  // idle: the next change reloads the writer from a fresh snapshot
+            return;
+        }
+        Change& change = box.queue.front();
+        if (change.kind == Kind::append && hold_for_batch(user_id, box)) return;
+        auto planned = plan(box, change);
+        if (!planned) {
+            // Refused before anything was written (over quota, unknown message, unreadable state).
+            fail_front(box, 1, planned.error());
+            it = boxes_.find(user_id);  // the callback may have queued more
+            continue;
+        }
+        if (planned->ops.empty()) {
+            // Nothing to write (a purge that found nothing due): done at once, nothing pending.
+            Change nothing = std::move(change);
+            box.queue.pop_front();
+            if (nothing.done) nothing.done(std::uint64_t{0});
+            it = boxes_.find(user_id);
+            continue;
+        }
+        std::vector<std::uint64_t> ids{change.kind == Kind::purge ? planned->purged : planned->id};
+        if (change.kind == Kind::append) plan_appends(box, *planned, ids);
+        store::WriteRequest request;
+        request.env = store_.lane_env(box.ref.segment, store::SegmentKind::mail);
+        request.ops = std::move(planned->ops);
+        auto submitted = store_.submit(std::move(request), [this, user_id](const store::WriteResult& r) {
+            finish(user_id, r);
+        });
+        if (!submitted) {
+            box.writer->done(submitted.error());
+            fail_front(box, ids.size(), submitted.error());
+            it = boxes_.find(user_id);
+            continue;
+        }
+        box.in_flight = true;
+        box.batch_due = false;
+        box.in_flight_ids = std::move(ids);
+    }
+}
+
+// An append at the front of an idle mailbox waits for the batch window (once); true when it waits.
+bool MailboxWrites::hold_for_batch(std::uint64_t user_id, Box& box) {
+    if (options_.append_batch_ms == 0 || box.batch_due) return false;
+    if (!box.batching) {
+        box.batching = true;
+        batching_.push_back(user_id);
+    }
+    if (!batch_scheduled_) {
+        batch_scheduled_ = true;
+        store_.shard().schedule(options_.append_batch_ms, [this](Shard&) { release_batch(); });
+    }
+    return true;
+}
+
+void MailboxWrites::release_batch() {
+    batch_scheduled_ = false;
+    std::vector<std::uint64_t> due;
+    due.swap(batching_);
+    for (const std::uint64_t user_id : due) {
+        auto it = boxes_.find(user_id);
+        if (it == boxes_.end()) continue;
+        it->second.batching = false;
+        it->second.batch_due = true;
+        pump(user_id);
+    }
+}
+
+// The appends queued behind the first one join its request, each planned on the state the one
+// before it leaves, until the group is full or a change is not an append. One that cannot be
+// planned (over quota) stays queued and is planned again on its own after this group.
+void MailboxWrites::plan_appends(Box& box, store::MailboxChange& first, std::vector<std::uint64_t>& ids) {
+    std::size_t bytes = box.queue.front().body->size();
+    for (std::size_t i = 1; i < box.queue.size() && ids.size() < append_group_max; ++i) {
+        Change& next = box.queue[i];
+        if (next.kind != Kind::append || bytes + next.body->size() > append_group_bytes_max) return;
+        auto planned = plan(box, next);
+        if (!planned) return;
+        bytes += next.body->size();
+        first.ops.insert(first.ops.end(), std::make_move_iterator(planned->ops.begin()),
+                         std::make_move_iterator(planned->ops.end()));
+        ids.push_back(planned->id);
+    }
+}
+
+// Fails the first `count` changes of the box's queue: they leave the queue before any callback
+// runs, since a callback may queue more changes or pump this mailbox again.
+void MailboxWrites::fail_front(Box& box, std::size_t count, std::error_code error) {
+    std::vector<Change> failed;
+    for (std::size_t i = 0; i < count && !box.queue.empty(); ++i) {
+        failed.push_back(std::move(box.queue.front()));
+        box.queue.pop_front();
+    }
+    for (Change& change : failed) {
+        if (change.marker) markers_in_flight_.erase(*change.marker);
+        ++stats_.failed;
+        if (change.done) change.done(fail(error));
+    }
+}
+
+void MailboxWrites::finish(std::uint64_t user_id, const store::WriteResult& result) {
+    auto it = boxes_.find(user_id);
+    if (it == boxes_.end()) return;
+    Box& box = it->second;
+    box.in_flight = false;
+    box.writer->done(result.error);
+    const std::vector<std::uint64_t> ids = std::move(box.in_flight_ids);
+    box.in_flight_ids.clear();
+    std::vector<Change> finished;
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+        finished.push_back(std::move(box.queue.front()));
+        box.queue.pop_front();
+    }
+    if (result.error) box.writer.reset();  // reload from what was committed
+    for (std::size_t i = 0; i < finished.size(); ++i) report(finished[i], result.error, ids[i]);
+    pump(user_id);
+}
+
+void MailboxWrites::report(Change& change, std::error_code error, std::uint64_t id) {
+    if (change.marker) markers_in_flight_.erase(*change.marker);
+    if (error) {
+        ++stats_.failed;
+    } else if (change.kind == Kind::append) {
+        ++stats_.appended;
+    } else if (change.kind == Kind::trash) {
+        ++stats_.trashed;
+    } else if (change.kind == Kind::purge) {
+        stats_.purged += id;  // a purge reports how many it removed
+    } else {
+        ++stats_.restored;
+    }
+    if (!change.done) return;
+    if (error) change.done(fail(error));
+    else change.done(id);
+}
+
+}  // namespace vmx

@@ -1,0 +1,167 @@
+// Pop3Maildrops (see pop3_maildrop.h): maildrop locks and deletions on the mailbox's owner shard.
+#include "appliance/pop3/maildrop.h"
+
+#include <ctime>
+#include <memory>
+
+#include "appliance/mailstore/mailbox_writes.h"
+#include "appliance/mailstore/shard_store.h"
+#include "core/log.h"
+#include "core/shard.h"
+#include "store/errc.h"
+#include "store/layout.h"
+
+namespace vmx {
+namespace {
+
+constexpr std::uint64_t unlock_retry_ms = 50;
+
+struct ExpungePayload final : MessagePayload {
+    store::MailboxRef box;
+    std::vector<std::uint64_t> ids;
+    std::uint64_t token = 0;
+};
+
+}  // namespace
+
+std::uint32_t Pop3Maildrops::owner_of(std::uint64_t user_id) const {
+    return store::owner_shard(store::segment_of(user_id, store_.segment_count()), shard_.shard_count());
+}
+
+// ---- owner side --------------------------------------------------------------------------------
+
+bool Pop3Maildrops::lock(std::uint64_t user_id, Holder holder) {
+    return locks_.emplace(user_id, holder).second;
+}
+
+void Pop3Maildrops::unlock(std::uint64_t user_id, Holder holder) {
+    auto it = locks_.find(user_id);
+    if (it != locks_.end() && it->second.shard == holder.shard && it->second.token == holder.token) locks_.erase(it);
+}
+
+void Pop3Maildrops::run_expunge(const store::MailboxRef& box, const std::vector<std::uint64_t>& ids, ExpungeDone done) {
+    struct Left {
+        std::size_t count;
+        bool ok = true;
+        ExpungeDone done;
+    };
+    auto left = std::make_shared<Left>(Left{ids.size(), true, std::move(done)});
+    const auto now = static_cast<std::int64_t>(std::time(nullptr));
+    for (std::uint64_t id : ids) {
+        writes_.move_to_trash(box, id, now, [left](Result<std::uint64_t> r) {
+            // not live any more (an admin trashed it) or gone: what QUIT asked for is true already.
+            if (!r && r.error() != store::StoreErrc::invalid_request && r.error() != store::StoreErrc::not_found)
+                left->ok = false;
+            if (--left->count == 0) left->done(left->ok);
+        });
+    }
+}
+
+// ---- session side ------------------------------------------------------------------------------
+
+std::uint64_t Pop3Maildrops::acquire(std::uint64_t user_id, LockDone done) {
+    const std::uint64_t token = next_token_++;
+    const std::uint32_t owner = owner_of(user_id);
+    if (owner == shard_.id()) {
+        done(lock(user_id, {owner, token}) ? LockOutcome::granted : LockOutcome::in_use);
+        return token;
+    }
+    Message m;
+    m.kind = message_pop3_lock;
+    m.a = user_id;
+    m.b = token;
+    if (!shard_.send_message(owner, std::move(m))) {
+        done(LockOutcome::unavailable);
+        return token;
+    }
+    lock_waiting_[token] = Waiting{user_id, std::move(done)};
+    return token;
+}
+
+void Pop3Maildrops::release(std::uint64_t user_id, std::uint64_t token) {
+    if (auto it = lock_waiting_.find(token); it != lock_waiting_.end()) {
+        it->second.done = nullptr;  // the answer is still on its way; locked() gives a grant back
+        return;
+    }
+    const std::uint32_t owner = owner_of(user_id);
+    if (owner == shard_.id()) return unlock(user_id, {owner, token});
+    send_unlock(owner, user_id, token);
+}
+
+// A release must arrive, or the maildrop stays locked until the owner restarts: when the owner's
+// inbox is full, try again shortly.
+void Pop3Maildrops::send_unlock(std::uint32_t owner, std::uint64_t user_id, std::uint64_t token) {
+    Message m;
+    m.kind = message_pop3_unlock;
+    m.a = user_id;
+    m.b = token;
+    if (shard_.send_message(owner, std::move(m))) return;
+    log_event(LogLevel::warn, "pop3.unlock_retry", "owner_shard={}", owner);
+    shard_.schedule(unlock_retry_ms, [this, owner, user_id, token](Shard&) { send_unlock(owner, user_id, token); });
+}
+
+void Pop3Maildrops::locked(std::uint64_t token, LockOutcome outcome) {
+    auto it = lock_waiting_.find(token);
+    if (it == lock_waiting_.end()) return;
+    Waiting waiting = std::move(it->second);
+    lock_waiting_.erase(it);
+    if (waiting.done) return waiting.done(outcome);
+    if (outcome == LockOutcome::granted) send_unlock(owner_of(waiting.user_id), waiting.user_id, token);
+}
+
+void Pop3Maildrops::expunge(const store::MailboxRef& box, std::vector<std::uint64_t> ids, ExpungeDone done) {
+    if (ids.empty()) return done(true);
+    const std::uint32_t owner = owner_of(box.user_id);
+    if (owner == shard_.id()) return run_expunge(box, ids, std::move(done));
+    const std::uint64_t token = next_token_++;
+    auto payload = std::make_unique<ExpungePayload>();
+    payload->box = box;
+    payload->ids = std::move(ids);
+    payload->token = token;
+    Message m;
+    m.kind = message_pop3_expunge;
+    m.payload = std::move(payload);
+    if (!shard_.send_message(owner, std::move(m))) return done(false);
+    expunge_waiting_[token] = std::move(done);
+}
+
+// ---- messages ----------------------------------------------------------------------------------
+
+void Pop3Maildrops::on_message(Message& m) {
+    if (m.kind == message_pop3_lock) {
+        Message reply;
+        reply.kind = message_pop3_locked;
+        reply.a = m.b;
+        reply.b = static_cast<std::uint64_t>(lock(m.a, {m.from, m.b}) ? LockOutcome::granted : LockOutcome::in_use);
+        const bool granted = reply.b == static_cast<std::uint64_t>(LockOutcome::granted);
+        if (!shard_.send_message(m.from, std::move(reply))) {
+            // The session never hears of it: do not keep a lock nobody will release.
+            if (granted) unlock(m.a, {m.from, m.b});
+            log_event(LogLevel::warn, "pop3.lock_reply_dropped", "to_shard={}", m.from);
+        }
+    } else if (m.kind == message_pop3_locked) {
+        locked(m.a, static_cast<LockOutcome>(m.b));
+    } else if (m.kind == message_pop3_unlock) {
+        unlock(m.a, {m.from, m.b});
+    } else if (m.kind == message_pop3_expunge && m.payload) {
+        auto* p = static_cast<ExpungePayload*>(m.payload.get());
+        const std::uint32_t from = m.from;
+        const std::uint64_t token = p->token;
+        run_expunge(p->box, p->ids, [this, from, token](bool ok) {
+            Message reply;
+            reply.kind = message_pop3_expunged;
+            reply.a = token;
+            reply.b = ok ? 1 : 0;
+            if (!shard_.send_message(from, std::move(reply)))
+                log_event(LogLevel::warn, "pop3.expunge_reply_dropped", "to_shard={}", from);
+        });
+    } else if (m.kind == message_pop3_expunged) {
+        auto it = expunge_waiting_.find(m.a);
+        if (it == expunge_waiting_.end()) return;
+        ExpungeDone done = std::move(it->second);
+        expunge_waiting_.erase(it);
+        done(m.b == 1);
+    }
+}
+
+}  // namespace vmx

@@ -1,0 +1,78 @@
+// Pop3Maildrops: what the owner shard of a mailbox does for POP3 sessions, wherever they run. A
+// POP3 connection stays on the shard that accepted it (its TLS session and socket live there); the
+// maildrop's lock and its deletions belong to the shard that owns the mailbox's segment (the only
+// one that may write it, and one place where "one session per maildrop" can be decided without
+// locks). A session on another shard asks by message (kinds user + 30..34); on the owner shard the
+// same calls run directly. Reads (listing, RETR) need no hand-off: any shard reads any segment.
+// Shard thread only. Invariants: a lock is held by one (shard, token) at a time; a grant that
+// arrives for a session that has gone is released at once; a lost release is impossible while the
+// requesting shard runs, because every release travels the same ordered queue as the request.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <unordered_map>
+#include <vector>
+
+#include "appliance/common/message_kinds.h"
+#include "core/message.h"
+#include "store/mailbox.h"
+
+namespace vmx {
+
+class Shard;
+class MailboxWrites;
+class ShardStore;
+
+
+enum class LockOutcome : std::uint8_t { granted, in_use, unavailable };
+using LockDone = std::function<void(LockOutcome)>;
+using ExpungeDone = std::function<void(bool ok)>;
+
+class Pop3Maildrops {
+public:
+    Pop3Maildrops(Shard& shard, ShardStore& store, MailboxWrites& writes) : shard_(shard), store_(store), writes_(writes) {}
+
+    // ---- The session's shard ----
+    // Asks the owner for the user's maildrop lock; returns the token to release or cancel it with.
+    // `done` may run before this returns (owner is this shard).
+    std::uint64_t acquire(std::uint64_t user_id, LockDone done);
+    // Gives the lock back, or forgets a request still in flight (a grant that comes later is
+    // released at once). Call once per token, when the session ends for any reason.
+    void release(std::uint64_t user_id, std::uint64_t token);
+    // Moves the messages to trash on the owner; `done` runs once every move is durable (ok) or one
+    // failed. Messages no longer live (an admin moved them meanwhile) count as done.
+    void expunge(const store::MailboxRef& box, std::vector<std::uint64_t> ids, ExpungeDone done);
+
+    // Messages of the kinds above addressed to this shard.
+    void on_message(Message& m);
+
+    std::size_t locks_held() const noexcept { return locks_.size(); }
+
+private:
+    struct Holder {
+        std::uint32_t shard = 0;
+        std::uint64_t token = 0;
+    };
+    std::uint32_t owner_of(std::uint64_t user_id) const;
+    bool lock(std::uint64_t user_id, Holder holder);
+    void unlock(std::uint64_t user_id, Holder holder);
+    void locked(std::uint64_t token, LockOutcome outcome);
+    void run_expunge(const store::MailboxRef& box, const std::vector<std::uint64_t>& ids, ExpungeDone done);
+
+    Shard& shard_;
+    ShardStore& store_;
+    MailboxWrites& writes_;
+    std::uint64_t next_token_ = 1;
+    std::unordered_map<std::uint64_t, Holder> locks_;             // owner side: by user id
+    struct Waiting {
+        std::uint64_t user_id = 0;
+        LockDone done;  // empty once released before the answer came: a grant is given back
+    };
+    void send_unlock(std::uint32_t owner, std::uint64_t user_id, std::uint64_t token);
+
+    std::unordered_map<std::uint64_t, Waiting> lock_waiting_;     // session side: by token
+    std::unordered_map<std::uint64_t, ExpungeDone> expunge_waiting_;  // session side: by token
+};
+
+}  // namespace vmx

@@ -1,0 +1,426 @@
+// The POP3S handler (see pop3_service.h): engine effects turned into sends, logins through the auth
+// workers (throttle and Argon2id off the shard), the maildrop lock and deletions through Pop3Maildrops, RETR/TOP streamed
+// chunk by chunk from the store with back-pressure.
+#include "appliance/pop3/pop3_service.h"
+
+#include <ctime>
+#include <optional>
+
+#include "appliance/auth/auth_workers.h"
+#include "appliance/directory/directory.h"
+#include "appliance/pop3/maildrop.h"
+#include "appliance/auth/login_policy.h"
+#include "appliance/mailstore/shard_store.h"
+#include "appliance/auth/sessions.h"
+#include "core/log.h"
+#include "store/layout.h"
+#include "store/mailbox.h"
+
+namespace vmx {
+namespace {
+
+std::int64_t now_unix() { return static_cast<std::int64_t>(std::time(nullptr)); }
+
+// What the directory says about a login name, read on the shard (a short MVCC read, no hashing).
+struct Account {
+    enum class Found : std::uint8_t { yes, no, temp_failure } found = Found::no;
+    User user;
+    Organisation org;
+};
+
+class Pop3Handler final : public net::StreamHandler {
+public:
+    Pop3Handler(const Pop3Settings& settings, const Directory& directory, Pop3ShardParts parts, Shard& shard)
+        : settings_(settings), directory_(directory), parts_(parts), shard_(shard),
+          session_(settings.limits, pop3::Transport{pop3::Tls::active, pop3::Stls::not_offered}, settings.advertised) {}
+
+    void on_open(net::Stream& stream) override {
+        client_ = stream.peer().host();
+        pop3::Effects fx;
+        session_.start(fx);  // held by the stream until the handshake is done
+        act(stream, fx);
+    }
+
+    std::size_t on_data(net::Stream& stream, std::string_view plain) override {
+        std::size_t used = 0;
+        while (used < plain.size() && session_.awaiting() == pop3::Awaiting::input && !stream.closing()) {
+            pop3::Effects fx;
+            const std::size_t n = session_.feed(plain.substr(used), fx);
+            used += n;
+            act(stream, fx);
+            if (n == 0) break;
+            if (stream.send_queue_full() && !stream.closing()) {  // a client pipelining faster than it reads
+                waiting_writable_ = true;
+                stream.want_writable();
+                break;
+            }
+        }
+        return used;
+    }
+
+    void on_tls_started(net::Stream&, const net::TlsInfo& info) override { tls_version_ = info.version; }
+
+    void on_writable(net::Stream& stream) override {
+        if (!waiting_writable_) return;
+        waiting_writable_ = false;
+        if (reader_) return pump_body(stream);
+        if (session_.awaiting() == pop3::Awaiting::writable) return advance(stream);
+        stream.redeliver();
+    }
+
+    void on_timeout(net::Stream& stream, TimeoutKind) override {
+        pop3::Effects fx;
+        session_.on_timeout(fx);
+        act(stream, fx);
+    }
+
+    void on_drain(net::Stream& stream) override {
+        pop3::Effects fx;
+        session_.on_drain(fx);
+        act(stream, fx);
+    }
+
+    // A dropped connection deletes nothing: the lock is given back, the session forgotten.
+    void on_close(net::Stream&) override {
+        *alive_ = false;
+        session_.on_close();
+        reader_.reset();
+        if (session_id_) parts_.sessions->remove(*session_id_);
+        if (lock_token_) parts_.maildrops->release(user_id_, *lock_token_);
+        if (session_started_)
+            log_event(LogLevel::info, "pop3.session", "user={} client={} shard={} owner_shard={} retrieved={} deleted={}",
+                      user_id_, client_, shard_.id(), store::owner_shard(box_.segment, shard_.shard_count()), retrieved_,
+                      deleted_);
+    }
+
+private:
+    // ---- effects ----------------------------------------------------------------------------
+
+    void act(net::Stream& stream, pop3::Effects& fx) {
+        if (!fx.replies.empty()) {
+            if (auto sent = stream.send(fx.replies); !sent) {
+                stream.close(CloseMode::now);  // a client that does not read its replies
+                return;
+            }
+        }
+        if (fx.close || fx.start_tls) {  // STLS is never offered on the implicit-TLS port
+            stream.close(CloseMode::after_flush);
+            return;
+        }
+        if (fx.auth) return begin_auth(stream, std::move(*fx.auth));
+        if (fx.body) return begin_body(stream, *fx.body);
+        if (!fx.expunge.empty()) return begin_update(stream, std::move(fx.expunge));
+        advance(stream);
+    }
+
+    // A long listing goes out batch by batch as the send queue drains.
+    void advance(net::Stream& stream) {
+        if (session_.awaiting() != pop3::Awaiting::writable || stream.closing()) return;
+        if (stream.send_queue_full()) {
+            waiting_writable_ = true;
+            stream.want_writable();
+            return;
+        }
+        pop3::Effects fx;
+        session_.on_writable(fx);
+        act(stream, fx);
+        if (session_.awaiting() == pop3::Awaiting::input) stream.redeliver();
+    }
+
+    // Runs fn(stream) later on this shard if the connection is still there.
+    template <class Fn>
+    void later(net::Stream& stream, std::uint64_t delay_ms, Fn fn) {
+        std::weak_ptr<bool> alive = alive_;
+        net::Stream* s = &stream;
+        shard_.schedule(delay_ms, [alive, s, fn](Shard&) {
+            if (auto a = alive.lock(); a && *a) fn(*s);
+        });
+    }
+
+    void resume(net::Stream& stream, pop3::Effects& fx) {
+        act(stream, fx);
+        if (session_.awaiting() == pop3::Awaiting::input) stream.redeliver();  // pipelined commands
+    }
+
+    // ---- authentication ---------------------------------------------------------------------
+
+    Account look_up(const std::string& name) {
+        Account a;
+        const crypto::KeySet& keys = parts_.store->keys();
+        auto txn = store::ReadTxn::begin(*parts_.directory_env);
+        if (!txn) return Account{Account::Found::temp_failure, {}, {}};
+        auto user = directory_.find_user(*txn, keys, name);
+        if (!user) {
+            const bool unknown = user.error() == DirectoryErrc::unknown_user || user.error() == DirectoryErrc::invalid_address ||
+                                 user.error() == DirectoryErrc::unknown_domain || user.error() == DirectoryErrc::invalid_domain;
+            a.found = unknown ? Account::Found::no : Account::Found::temp_failure;
+            return a;
+        }
+        auto org = directory_.org(*txn, keys, user->org_id);
+        if (!org) return Account{Account::Found::temp_failure, {}, {}};
+        a.found = Account::Found::yes;
+        a.user = std::move(*user);
+        a.org = std::move(*org);
+        return a;
+    }
+
+    void report(std::uint64_t user_id, LoginResult result, LoginFailure reason, LoginMethod method) {
+        if (user_id == 0) return;  // no such user: there is no history to write it to
+        LoginEvent e;
+        e.user_id = user_id;
+        e.time_unix = now_unix();
+        e.result = result;
+        e.reason = reason;
+        e.method = method;
+        e.protocol = "pop3";
+        e.client_ip = client_;
+        e.tls_version = tls_version_;
+        parts_.sessions->report_login(std::move(e));
+    }
+
+    void answer_auth(net::Stream& stream, pop3::AuthOutcome outcome, std::uint64_t delay_ms = 0) {
+        if (delay_ms > 0) {
+            return later(stream, delay_ms, [this, outcome](net::Stream& s) { answer_auth(s, outcome); });
+        }
+        pop3::Effects fx;
+        session_.on_auth_result(outcome, fx);
+        resume(stream, fx);
+    }
+
+    void begin_auth(net::Stream& stream, pop3::AuthRequest request) {
+        const std::string name = lower_ascii(request.username);
+        Account account = look_up(name);
+        if (account.found == Account::Found::temp_failure) return answer_auth(stream, pop3::AuthOutcome::temp_failure);
+        const std::uint64_t user_id = account.found == Account::Found::yes ? account.user.id : 0;
+        VerifyJob job;
+        job.secret = std::move(request.secret);
+        job.user = name;
+        job.address = client_;
+        if (account.found == Account::Found::yes) {
+            const User& u = account.user;
+            if (!u.password_hash.empty()) job.candidates.push_back({u.password_hash, LoginMethod::password});
+            for (const AppPassword& a : u.app_passwords) job.candidates.push_back({a.hash, LoginMethod::app_password});
+        }
+        std::weak_ptr<bool> alive = alive_;
+        net::Stream* s = &stream;
+        auto shared = std::make_shared<Account>(std::move(account));
+        const bool queued = parts_.auth->verify(std::move(job), [this, alive, s, shared](const VerifyDone& done) {
+            if (auto a = alive.lock(); !a || !*a) return;
+            verified(*s, *shared, done);
+        });
+        if (!queued) {
+            report(user_id, LoginResult::failure, LoginFailure::temporary, LoginMethod::password);
+            answer_auth(stream, pop3::AuthOutcome::temp_failure);
+        }
+    }
+
+    // The secret was checked on a worker. Account state and policy are looked at only now, so a
+    // wrong password never learns whether the account exists, is disabled or is restricted.
+    void verified(net::Stream& stream, Account& account, const VerifyDone& done) {
+        const std::uint64_t user_id = account.found == Account::Found::yes ? account.user.id : 0;
+        if (done.refused) {
+            // Not even checked: this address has failed too often. The real user elsewhere is unaffected.
+            report(user_id, LoginResult::failure, LoginFailure::throttled, LoginMethod::password);
+            return answer_auth(stream, pop3::AuthOutcome::temp_failure, done.delay_ms);
+        }
+        if (!done.matched) {
+            report(user_id, LoginResult::failure, LoginFailure::bad_credentials, LoginMethod::password);
+            return answer_auth(stream, pop3::AuthOutcome::bad_credentials, done.delay_ms);
+        }
+        const LoginMethod method = *done.matched;
+        if (account.user.state != UserState::active) {
+            report(user_id, LoginResult::failure, LoginFailure::account_disabled, method);
+            return answer_auth(stream, pop3::AuthOutcome::disabled);
+        }
+        if (account.org.policy.require_mfa && method == LoginMethod::password) {
+            report(user_id, LoginResult::failure, LoginFailure::mfa_required, method);
+            return answer_auth(stream, pop3::AuthOutcome::policy_denied);
+        }
+        if (!address_allowed(client_, account.org.policy.allowed_networks)) {
+            report(user_id, LoginResult::failure, LoginFailure::network_not_allowed, method);
+            return answer_auth(stream, pop3::AuthOutcome::policy_denied);
+        }
+        report(user_id, LoginResult::success, LoginFailure::none, method);
+        user_id_ = account.user.id;  // the record (with its hashes) is not kept for the session
+        box_ = store::MailboxRef{user_id_, store::segment_of(user_id_, parts_.store->segment_count()),
+                                 crypto::scope_for(account.org.plan, account.org.id, user_id_)};
+        const std::uint32_t session_max_s = account.org.policy.session_max_s;
+        std::weak_ptr<bool> alive = alive_;
+        net::Stream* s = &stream;
+        lock_answered_ = false;
+        lock_granted_ = false;
+        const std::uint64_t token = parts_.maildrops->acquire(user_id_, [this, alive, s, session_max_s](LockOutcome o) {
+            if (auto a = alive.lock(); !a || !*a) return;  // on_close released the token already
+            locked(*s, o, session_max_s);
+        });
+        // The owner may have answered already (it is this shard); a refusal needs no release.
+        if (!lock_answered_ || lock_granted_) lock_token_ = token;
+    }
+
+    void locked(net::Stream& stream, LockOutcome outcome, std::uint32_t session_max_s) {
+        lock_answered_ = true;
+        lock_granted_ = outcome == LockOutcome::granted;
+        if (!lock_granted_) {
+            lock_token_.reset();
+            return answer_auth(stream, outcome == LockOutcome::in_use ? pop3::AuthOutcome::in_use
+                                                                      : pop3::AuthOutcome::temp_failure);
+        }
+        start_session(stream, session_max_s);
+    }
+
+    void start_session(net::Stream& stream, std::uint32_t session_max_s) {
+        session_started_ = true;
+        SessionInfo info;
+        info.user_id = user_id_;
+        info.protocol = "pop3";
+        info.client_ip = client_;
+        info.tls_version = tls_version_;
+        info.started_unix = now_unix();
+        std::weak_ptr<bool> alive = alive_;
+        net::Stream* s = &stream;
+        // Remote logout: the session ends at once, with nothing deleted.
+        session_id_ = parts_.sessions->add(std::move(info), [this, alive, s] {
+            if (auto a = alive.lock(); !a || !*a) return;
+            session_id_.reset();  // ShardSessions removed it already
+            logout(*s, pop3::LogoutReason::admin);
+        });
+        if (session_max_s > 0)
+            later(stream, std::uint64_t{session_max_s} * 1000, [this](net::Stream& st) { logout(st, pop3::LogoutReason::session_limit); });
+        pop3::Effects fx;
+        session_.on_auth_result(pop3::AuthOutcome::ok, fx);
+        act(stream, fx);
+        pop3::Effects listed;
+        auto messages = snapshot();
+        if (messages) session_.on_maildrop(std::move(*messages), listed);
+        else session_.on_maildrop_failed(listed);
+        resume(stream, listed);
+    }
+
+    void logout(net::Stream& stream, pop3::LogoutReason reason) {
+        reader_.reset();
+        pop3::Effects fx;
+        session_.on_logout(reason, fx);
+        act(stream, fx);
+        if (!stream.closing()) stream.close(CloseMode::after_flush);
+    }
+
+    // The listing at authentication (RFC 1939: the maildrop as it was when the session began).
+    std::optional<std::vector<pop3::MessageInfo>> snapshot() {
+        ShardStore& store = *parts_.store;
+        auto txn = store::ReadTxn::begin(*store.all_envs().env(box_.segment, store::SegmentKind::mail));
+        if (!txn) return std::nullopt;
+        auto listed = store::list_messages(*txn, store.segment(box_.segment).mailboxes, store.keys(), box_);
+        if (!listed) return std::nullopt;
+        std::vector<pop3::MessageInfo> out;
+        out.reserve(listed->size());
+        for (auto& m : *listed) out.push_back({m.id, m.size_bytes, std::move(m.uidl)});
+        return out;
+    }
+
+    // ---- RETR / TOP ---------------------------------------------------------------------------
+
+    void begin_body(net::Stream& stream, const pop3::BodyRequest& request) {
+        ShardStore& store = *parts_.store;
+        auto txn = store::ReadTxn::begin(*store.all_envs().env(box_.segment, store::SegmentKind::mail));
+        std::optional<store::BodyReader> reader;
+        if (txn) {
+            auto opened = store::BodyReader::open(*txn, store.segment(box_.segment).mailboxes, store.keys(), box_,
+                                                  request.message_id);
+            if (opened) reader.emplace(std::move(*opened));
+        }
+        if (!reader) {
+            pop3::Effects fx;
+            session_.on_body_failed(fx);
+            return resume(stream, fx);
+        }
+        reader_ = std::move(reader);
+        ++retrieved_;
+        pump_body(stream);
+    }
+
+    // One store chunk per turn until the send queue is full; on_writable continues. Each chunk takes
+    // its own short read transaction, so a slow client never pins an LMDB snapshot.
+    void pump_body(net::Stream& stream) {
+        ShardStore& store = *parts_.store;
+        store::Env& env = *store.all_envs().env(box_.segment, store::SegmentKind::mail);
+        while (reader_ && !stream.closing()) {
+            if (stream.send_queue_full()) {
+                waiting_writable_ = true;
+                stream.want_writable();
+                return;
+            }
+            pop3::Effects fx;
+            auto txn = store::ReadTxn::begin(env);
+            auto chunk = txn ? reader_->next(*txn, store.keys())
+                             : Result<std::optional<std::vector<std::uint8_t>>>(fail(txn.error()));
+            if (!chunk || !*chunk) {
+                if (!chunk) log_event(LogLevel::warn, "pop3.body_failed", "user={} error=\"{}\"", user_id_, chunk.error().message());
+                const bool failed = !chunk;
+                reader_.reset();
+                if (failed) session_.on_body_failed(fx);
+                else session_.on_body_end(fx);
+                return resume(stream, fx);
+            }
+            const auto& bytes = **chunk;
+            session_.on_body_chunk(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()), fx);
+            if (fx.body_enough) {  // TOP has its lines
+                reader_.reset();
+                session_.on_body_end(fx);
+                return resume(stream, fx);
+            }
+            act(stream, fx);
+        }
+    }
+
+    // ---- UPDATE -------------------------------------------------------------------------------
+
+    // The +OK of QUIT waits for the owner shard's durable outcome.
+    void begin_update(net::Stream& stream, std::vector<std::uint64_t> ids) {
+        const std::size_t count = ids.size();
+        std::weak_ptr<bool> alive = alive_;
+        net::Stream* s = &stream;
+        parts_.maildrops->expunge(box_, std::move(ids), [this, alive, s, count](bool ok) {
+            if (auto a = alive.lock(); !a || !*a) return;
+            if (ok) deleted_ += count;
+            pop3::Effects fx;
+            session_.on_update_done(ok ? pop3::UpdateResult::ok : pop3::UpdateResult::failed, fx);
+            act(*s, fx);
+        });
+    }
+
+    const Pop3Settings& settings_;
+    const Directory& directory_;
+    const Pop3ShardParts parts_;
+    Shard& shard_;
+    pop3::Session session_;
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+    std::string client_;
+    std::string tls_version_;
+    std::uint64_t user_id_ = 0;
+    store::MailboxRef box_;
+    std::optional<std::uint64_t> lock_token_;
+    std::optional<std::uint64_t> session_id_;
+    bool lock_answered_ = false;
+    bool lock_granted_ = false;
+    std::optional<store::BodyReader> reader_;
+    bool waiting_writable_ = false;
+    bool session_started_ = false;
+    std::uint64_t retrieved_ = 0;
+    std::uint64_t deleted_ = 0;
+};
+
+}  // namespace
+
+ServiceFactory pop3_service_factory(const Pop3Settings& settings, const Directory& directory, Pop3PartsOf parts_of) {
+    net::StreamOptions options;
+    options.tls_mode = net::TlsMode::implicit;
+    options.tls = settings.tls;
+    const Pop3Settings* p = &settings;
+    const Directory* d = &directory;
+    return net::stream_service_factory(options, [p, d, parts_of](net::Stream& stream) -> std::unique_ptr<net::StreamHandler> {
+        Shard& shard = stream.connection().shard();
+        return std::make_unique<Pop3Handler>(*p, *d, parts_of(shard), shard);
+    });
+}
+
+}  // namespace vmx
