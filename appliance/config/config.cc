@@ -50,6 +50,7 @@ struct Param {
     std::uint32_t EngineConfig::*number = nullptr;          // a number lives in the engine's config...
     std::uint32_t crypto::Argon2Params::*argon2 = nullptr;  // ...or in the password-hashing parameters
     std::uint32_t store::StoreSizing::*store_number = nullptr;  // ...or in the store's options
+    std::uint32_t AppLimits::*limit = nullptr;                  // ...or in the appliance's limits
     bool EngineConfig::*flag = nullptr;
     std::string_view default_text;
     std::string Config::*text = nullptr;
@@ -137,6 +138,22 @@ constexpr Param store_count(std::string_view key, std::int64_t default_value, st
     return p;
 }
 
+// Sizes of the store lane's queues, which index with a mask.
+constexpr Param store_power_of_two(std::string_view key, std::int64_t default_value, std::int64_t low, std::int64_t high,
+                                   std::uint32_t store::StoreSizing::*field) {
+    Param p = store_count(key, default_value, low, high, "", field);
+    p.shape = Shape::power_of_two;
+    return p;
+}
+
+// The appliance's own limits and timings (AppLimits).
+constexpr Param limit(std::string_view section, std::string_view key, std::int64_t default_value, std::int64_t low,
+                      std::int64_t high, std::string_view unit, std::uint32_t AppLimits::*field) {
+    Param p = count(section, key, default_value, low, high, unit, nullptr);
+    p.limit = field;
+    return p;
+}
+
 constexpr Param store_path(std::string_view key, std::string_view default_value,
                            std::string store::StoreOptions::*field) {
     Param p = text("store", key, default_value, nullptr);
@@ -158,6 +175,7 @@ using E = EngineConfig;
 using C = Config;
 using S = store::StoreSizing;
 using SP = store::StoreOptions;
+using L = AppLimits;
 
 // The parameters. Engine defaults must equal EngineConfig's initialisers (checked below at compile
 // time), so code that builds an EngineConfig directly and a file that leaves a key out agree.
@@ -213,6 +231,32 @@ constexpr std::array kParams{
     store_count( "sweep_interval_s",            300,     10,   86400,    "s",     &S::sweep_interval_s),
     store_count( "delivery_batch_ms",           10,      0,    1000,     "ms",    &S::delivery_batch_ms),
     store_count( "login_history_days",          400,     1,    3650,     "days",  &S::login_history_days),
+    store_power_of_two("lane_queue_capacity",   4096,    1,    1048576,           &S::lane_queue_capacity),
+    store_count( "lane_batch_requests_max",     4096,    1,    1048576,  "",      &S::lane_batch_requests_max),
+    store_count( "lane_batch_mib_max",          256,     1,    4096,     "MiB",   &S::lane_batch_mib_max),
+    //     section     key                          default  low   high       unit     field
+    limit("smtp",     "message_bytes_max",          10240000, 1024, 52428800, "bytes", &L::smtp_message_bytes_max),
+    limit("smtp",     "recipients_max",             1000,    1,    100000,    "",      &L::smtp_recipients_max),
+    limit("smtp",     "errors_max",                 20,      1,    1000,      "",      &L::smtp_errors_max),
+    limit("pop3",     "errors_max",                 10,      1,    1000,      "",      &L::pop3_errors_max),
+    limit("pop3",     "auth_failures_max",          3,       1,    100,       "",      &L::pop3_auth_failures_max),
+    limit("pop3",     "messages_max",               100000,  1,    10000000,  "",      &L::pop3_messages_max),
+    limit("delivery", "retry_first_s",              300,     1,    86400,     "s",     &L::delivery_retry_first_s),
+    limit("delivery", "retry_max_s",                3600,    1,    604800,    "s",     &L::delivery_retry_max_s),
+    limit("delivery", "lifetime_s",                 432000,  60,   2592000,   "s",     &L::delivery_lifetime_s),
+    limit("delivery", "removal_batch_ms",           10,      0,    1000,      "ms",    &L::delivery_removal_batch_ms),
+    limit("delivery", "report_retry_max_ms",        1000,    1,    60000,     "ms",    &L::delivery_report_retry_max_ms),
+    limit("delivery", "marker_sweep_s",             60,      1,    86400,     "s",     &L::delivery_marker_sweep_s),
+    limit("delivery", "marker_sweep_max",           4096,    1,    1000000,   "",      &L::delivery_marker_sweep_max),
+    limit("auth",     "workers",                    2,       1,    256,       "",      &L::auth_workers),
+    limit("auth",     "queue_max",                  256,     1,    1000000,   "",      &L::auth_queue_max),
+    limit("auth",     "throttle_window_s",          900,     1,    86400,     "s",     &L::auth_throttle_window_s),
+    limit("auth",     "address_free_failures",      5,       0,    100000,    "",      &L::auth_address_free_failures),
+    limit("auth",     "address_refuse_failures",    30,      1,    100000,    "",      &L::auth_address_refuse_failures),
+    limit("auth",     "user_free_failures",         10,      0,    100000,    "",      &L::auth_user_free_failures),
+    limit("auth",     "delay_base_ms",              500,     0,    60000,     "ms",    &L::auth_delay_base_ms),
+    limit("auth",     "delay_max_ms",               8000,    0,    600000,    "ms",    &L::auth_delay_max_ms),
+    limit("auth",     "throttle_entries_max",       100000,  16,   10000000,  "",      &L::auth_throttle_entries_max),
 };
 
 constexpr bool row_is_consistent(const Param& p) {
@@ -225,11 +269,14 @@ constexpr bool row_is_consistent(const Param& p) {
                                   std::has_single_bit(static_cast<std::uint64_t>(p.default_number));
             const crypto::Argon2Params argon2_defaults{};
             const store::StoreSizing store_defaults{};
-            const int targets = (p.number != nullptr) + (p.argon2 != nullptr) + (p.store_number != nullptr);
+            const AppLimits limit_defaults{};
+            const int targets = (p.number != nullptr) + (p.argon2 != nullptr) + (p.store_number != nullptr) +
+                                (p.limit != nullptr);
             const bool target_ok = targets == 1;
-            const std::int64_t stored_default = p.number   ? engine_defaults.*p.number
-                                                : p.argon2 ? argon2_defaults.*p.argon2
-                                                           : store_defaults.*p.store_number;
+            const std::int64_t stored_default = p.number         ? engine_defaults.*p.number
+                                                : p.argon2       ? argon2_defaults.*p.argon2
+                                                : p.store_number ? store_defaults.*p.store_number
+                                                                 : limit_defaults.*p.limit;
             return target_ok && p.low >= 0 && p.low <= p.high && default_ok && shape_ok &&
                    p.high * p.scale <= std::numeric_limits<std::uint32_t>::max() &&
                    p.default_number * p.scale == stored_default;
@@ -401,12 +448,14 @@ void check_layout(const toml::table& doc, Problems& problems) {
 std::uint32_t& number_slot(const Param& p, Config& config) {
     if (p.number) return config.engine.*p.number;
     if (p.argon2) return config.argon2.*p.argon2;
+    if (p.limit) return config.limits.*p.limit;
     return config.store.sizing.*p.store_number;
 }
 
 std::uint32_t number_value(const Param& p, const Config& config) {
     if (p.number) return config.engine.*p.number;
     if (p.argon2) return config.argon2.*p.argon2;
+    if (p.limit) return config.limits.*p.limit;
     return config.store.sizing.*p.store_number;
 }
 

@@ -23,6 +23,38 @@ struct ListenerConfig {
     std::string address_text;  // as written in the file
 };
 
+// Limits and timings of the appliance's own parts, one row each in config.cc's table; the daemon
+// hands each part its own (smtp::Limits, DeliveryOptions, AuthWorkerOptions, ...). Units are last in
+// the names, as in the file.
+struct AppLimits {
+    // [smtp]: the MX's sessions.
+    std::uint32_t smtp_message_bytes_max = 10'240'000;  // announced in SIZE, enforced while reading
+    std::uint32_t smtp_recipients_max = 1000;           // per message; more -> 452 4.5.3
+    std::uint32_t smtp_errors_max = 20;                 // error replies before 421 and disconnect
+    // [pop3]
+    std::uint32_t pop3_errors_max = 10;                 // protocol errors before the session is closed
+    std::uint32_t pop3_auth_failures_max = 3;           // failed logins before the session is closed
+    std::uint32_t pop3_messages_max = 100'000;          // a larger maildrop shows its first ones
+    // [delivery]: local delivery's retries (Postfix's shape: minutes growing to an hour, 5 days).
+    std::uint32_t delivery_retry_first_s = 300;         // first retry after a temporary failure, doubling...
+    std::uint32_t delivery_retry_max_s = 3600;          // ...up to this
+    std::uint32_t delivery_lifetime_s = 5 * 86400;      // then the recipient fails permanently
+    std::uint32_t delivery_removal_batch_ms = 10;       // finished queue entries are removed together
+    std::uint32_t delivery_report_retry_max_ms = 1000;  // a dropped report is sent again, backing off to this
+    std::uint32_t delivery_marker_sweep_s = 60;         // how often stale delivery markers are removed
+    std::uint32_t delivery_marker_sweep_max = 4096;     // markers looked at per lane task
+    // [auth]: the password workers and the login throttle.
+    std::uint32_t auth_workers = 2;                     // threads that run Argon2id
+    std::uint32_t auth_queue_max = 256;                 // checks waiting for a worker, all shards together
+    std::uint32_t auth_throttle_window_s = 900;         // failures older than this are forgotten
+    std::uint32_t auth_address_free_failures = 5;       // failures from one address before it is slowed
+    std::uint32_t auth_address_refuse_failures = 30;    // past this the address is refused until the window ends
+    std::uint32_t auth_user_free_failures = 10;         // failures on one user before it is slowed
+    std::uint32_t auth_delay_base_ms = 500;             // first delay; doubles with each further failure
+    std::uint32_t auth_delay_max_ms = 8000;
+    std::uint32_t auth_throttle_entries_max = 100'000;  // per map (users, addresses)
+};
+
 struct Config {
     EngineConfig engine;                    // [engine]; the *_s keys are stored here in milliseconds
     std::string data_dir;                   // [paths] data
@@ -39,6 +71,7 @@ struct Config {
     crypto::Argon2Params argon2;            // [auth] argon2_memory_kib, argon2_iterations, argon2_parallelism
     store::StoreOptions store;              // [store]: segments (init only), kind paths (relative to
                                             // [paths] data unless absolute), map sizes in MiB
+    AppLimits limits;                       // [smtp], [pop3], [delivery], [auth]: the parts' limits
     std::string source_path;                // the file (or source name) it was read from
 };
 

@@ -96,16 +96,15 @@ Result<std::unique_ptr<ShardLocal>> ShardBuilder::operator()(Shard& shard) const
     auto context = std::make_unique<ShardContext>();
     context->store = std::move(*shard_store);
     context->writes = std::make_unique<MailboxWrites>(*context->store, writes_options);
-    context->delivery = std::make_unique<LocalDelivery>(shard, *context->store, *context->writes, directory, directory_env,
+    context->delivery = std::make_unique<LocalDelivery>(shard, *context->store, *context->writes, directory,
                                                         delivery_options);
     context->sessions = std::make_unique<ShardSessions>(shard);
-    context->directory_env = &directory_env;
-    context->rewrap = std::make_unique<RewrapRunner>(shard, *context->store, directory, directory_env);
-    context->trash_purge = std::make_unique<TrashPurge>(*context->store, *context->writes, directory, directory_env,
+    context->rewrap = std::make_unique<RewrapRunner>(shard, *context->store, directory);
+    context->trash_purge = std::make_unique<TrashPurge>(*context->store, *context->writes, directory,
                                                         trash_retention_s);
     schedule_trash_purge(shard, *context->trash_purge, store_options.sweep_interval_ms);
-    context->marker_sweep = std::make_unique<MarkerSweep>(*context->store, marker_sweep_options);
-    context->marker_sweep->start();
+    context->marker_cleanup = std::make_unique<MarkerCleanup>(*context->store, marker_cleanup_options);
+    context->marker_cleanup->start();
     context->auth = std::make_unique<ShardAuth>(shard, auth_workers);
     context->maildrops = std::make_unique<Pop3Maildrops>(shard, *context->store, *context->writes);
     // Hand-offs left by the last run go out at the first turn of the loop, when every shard can
@@ -117,12 +116,12 @@ Result<std::unique_ptr<ShardLocal>> ShardBuilder::operator()(Shard& shard) const
 
 SmtpShardParts smtp_parts_of(Shard& shard) {
     ShardContext& c = ShardContext::of(shard);
-    return {c.delivery.get(), c.store.get(), c.directory_env};
+    return {c.delivery.get(), c.store.get()};
 }
 
 Pop3ShardParts pop3_parts_of(Shard& shard) {
     ShardContext& c = ShardContext::of(shard);
-    return {c.sessions.get(), c.maildrops.get(), c.auth.get(), c.store.get(), c.directory_env};
+    return {c.sessions.get(), c.maildrops.get(), c.auth.get(), c.store.get()};
 }
 
 void on_shard_message(Shard& shard, Message& m) {

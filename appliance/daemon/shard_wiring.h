@@ -11,7 +11,7 @@
 #include "appliance/auth/sessions.h"
 #include "appliance/delivery/local_delivery.h"
 #include "appliance/directory/directory.h"
-#include "appliance/jobs/marker_sweep.h"
+#include "appliance/jobs/marker_cleanup.h"
 #include "appliance/jobs/rewrap_runner.h"
 #include "appliance/jobs/trash_purge.h"
 #include "appliance/mailstore/mailbox_writes.h"
@@ -21,7 +21,6 @@
 #include "appliance/smtp/inbound_service.h"
 #include "core/message.h"
 #include "core/shard.h"
-#include "store/lmdb.h"
 #include "store/segment_handles.h"
 #include "store/shard_envs.h"
 
@@ -35,11 +34,10 @@ struct ShardContext final : ShardLocal {
     std::unique_ptr<LocalDelivery> delivery;
     std::unique_ptr<ShardSessions> sessions;
     std::unique_ptr<TrashPurge> trash_purge;
-    std::unique_ptr<MarkerSweep> marker_sweep;
+    std::unique_ptr<MarkerCleanup> marker_cleanup;
     std::unique_ptr<RewrapRunner> rewrap;
     std::unique_ptr<ShardAuth> auth;               // password checks through the auth workers
     std::unique_ptr<Pop3Maildrops> maildrops;      // POP3 maildrop locks and deletions this shard owns
-    store::Env* directory_env = nullptr;  // the global directory, read by this shard
 
     static ShardContext& of(Shard& shard) { return *static_cast<ShardContext*>(shard.local()); }
 };
@@ -51,12 +49,11 @@ struct ShardBuilder {
     ShardStoreOptions store_options;
     std::shared_ptr<const crypto::KeySet> first_keys;
     const Directory& directory;
-    store::Env& directory_env;
     AuthWorkers& auth_workers;
     std::int64_t trash_retention_s;
     MailboxWritesOptions writes_options;
     DeliveryOptions delivery_options;
-    MarkerSweepOptions marker_sweep_options;
+    MarkerCleanupOptions marker_cleanup_options;
 
     Result<std::unique_ptr<ShardLocal>> operator()(Shard& shard) const;
 };

@@ -9,6 +9,8 @@
 
 #include "core/log.h"
 #include "store/errc.h"
+#include "appliance/directory/account.h"
+#include "appliance/mailstore/inbound_queue.h"
 #include "store/layout.h"
 #include "store/queue.h"
 
@@ -17,7 +19,7 @@ namespace {
 
 using Outcome = std::tuple<std::uint16_t, store::RecipientState, std::string>;
 
-std::int64_t now_unix() { return static_cast<std::int64_t>(std::time(nullptr)); }
+constexpr std::size_t recover_batch = 1000;  // queue entries read per transaction at start-up
 
 std::string queue_id_of(std::uint32_t segment, std::uint64_t id) { return fmt::format("{:02X}{:08X}", segment, id); }
 
@@ -31,7 +33,8 @@ struct DeliverPayload final : MessagePayload {
 struct DeliveredPayload final : MessagePayload {
     std::uint32_t queue_segment = 0;
     std::uint64_t entry_id = 0;
-    std::vector<Outcome> outcomes;
+    std::shared_ptr<const std::vector<Outcome>> outcomes;  // shared with the sender, which keeps them
+                                                           // until the report has been taken
 };
 
 }  // namespace
@@ -41,12 +44,21 @@ struct LocalDelivery::Work {
     DeliverPayload request;
     std::vector<Outcome> outcomes;
     std::size_t left = 0;
+    std::shared_ptr<const std::vector<Outcome>> report;  // the outcomes once all are in
+    std::uint64_t report_delay_ms = 0;                   // the wait before the next send of `report`
 };
 
 LocalDelivery::LocalDelivery(Shard& shard, ShardStore& store, MailboxWrites& writes, const Directory& directory,
-                             store::Env& directory_env, DeliveryOptions options)
-    : shard_(shard), store_(store), writes_(writes), directory_(directory), directory_env_(directory_env),
-      options_(options) {}
+                             DeliveryOptions options, DeliveryLinks links)
+    : shard_(shard), store_(store), writes_(writes), directory_(directory), options_(options), links_(std::move(links)) {}
+
+std::int64_t LocalDelivery::now_unix() const {
+    return links_.now_unix ? links_.now_unix() : static_cast<std::int64_t>(std::time(nullptr));
+}
+
+Result<void> LocalDelivery::send(std::uint32_t to, Message message) {
+    return links_.send ? links_.send(to, std::move(message)) : shard_.send_message(to, std::move(message));
+}
 
 // The shard's inbound queue is the smtp-in environment of its first owned segment: every message
 // accepted during one lane turn then shares one durable commit (a queue per owned segment would
@@ -61,29 +73,32 @@ std::string LocalDelivery::next_queue_id() {
 // ---- the accepting shard -----------------------------------------------------------------------
 
 void LocalDelivery::accept(store::Envelope envelope, std::shared_ptr<const std::string> body,
-                           std::function<void(AcceptOutcome, const std::string&)> done) {
+                           std::function<void(AcceptOutcome, const std::string&)> on_done) {
+    // Shared by the lane's callback and the refusal below: a submit the lane refuses never runs
+    // its callback, and the client must still have its answer.
+    auto done = std::make_shared<std::function<void(AcceptOutcome, const std::string&)>>(std::move(on_done));
     const std::uint32_t segment = queue_segment();
     store::Queue& queue = *store_.segment(segment).smtp_in;
     const auto* data = reinterpret_cast<const std::uint8_t*>(body->data());
     auto prepared = queue.prepare_enqueue(store_.keys(), envelope, std::span(data, body->size()));
     if (!prepared) {
         log_event(LogLevel::warn, "smtp.enqueue_refused", "error=\"{}\"", prepared.error().message());
-        return done(AcceptOutcome::failed, {});
+        return (*done)(AcceptOutcome::failed, {});
     }
     const std::uint64_t id = prepared->entry_id;
     store::WriteRequest request;
     request.env = store_.lane_env(segment, store::SegmentKind::smtp_in);
     request.ops = std::move(prepared->ops);
     auto submitted = store_.submit(std::move(request), [this, segment, id, envelope = std::move(envelope), body,
-                                                         done = std::move(done)](const store::WriteResult& r) mutable {
+                                                         done](const store::WriteResult& r) mutable {
         const std::string queue_id = queue_id_of(segment, id);
         if (r.error) {
             log_event(LogLevel::warn, "smtp.enqueue_failed", "queue_id={} error=\"{}\"", queue_id, r.error.message());
-            return done(r.error == store::StoreErrc::map_full ? AcceptOutcome::full : AcceptOutcome::failed, queue_id);
+            return (*done)(r.error == store::StoreErrc::map_full ? AcceptOutcome::full : AcceptOutcome::failed, queue_id);
         }
         ++stats_.accepted;
         // Durable: the client may have its 250 now; delivery runs from here.
-        done(AcceptOutcome::stored, queue_id);
+        (*done)(AcceptOutcome::stored, queue_id);
         Entry& entry = entries_[{segment, id}];
         stats_.queued.store(entries_.size(), std::memory_order_relaxed);
         entry.segment = segment;
@@ -92,7 +107,10 @@ void LocalDelivery::accept(store::Envelope envelope, std::shared_ptr<const std::
         entry.body = std::move(body);
         hand_off(entry);
     });
-    if (!submitted) done(AcceptOutcome::full, {});
+    if (!submitted) {
+        log_event(LogLevel::warn, "smtp.enqueue_refused", "error=\"{}\"", submitted.error().message());
+        (*done)(AcceptOutcome::full, {});
+    }
 }
 
 // Sends every recipient that is due to the shard owning its mailbox.
@@ -100,10 +118,7 @@ void LocalDelivery::hand_off(Entry& entry) {
     const std::int64_t now = now_unix();
     if (!entry.body) {
         // Waiting entries do not keep their body in memory; it is read back from the queue.
-        store::Queue& queue = *store_.segment(entry.segment).smtp_in;
-        auto txn = store::ReadTxn::begin(*store_.envs().env(entry.segment, store::SegmentKind::smtp_in));
-        if (!txn) return schedule_retry({entry.segment, entry.id}, now + options_.retry_first_s);
-        auto body = queue.load_body(*txn, store_.keys(), entry.id);
+        auto body = load_queued_body(store_, entry.segment, entry.id);
         if (!body) {
             log_event(LogLevel::error, "delivery.body_unreadable", "queue_id={} error=\"{}\"",
                       queue_id_of(entry.segment, entry.id), body.error().message());
@@ -140,7 +155,7 @@ void LocalDelivery::hand_off(Entry& entry) {
         m.kind = message_deliver;
         std::vector<std::pair<std::uint16_t, std::uint64_t>> sent = payload->recipients;
         m.payload = std::move(payload);
-        if (!shard_.send_message(owner, std::move(m))) {
+        if (!send(owner, std::move(m))) {
             // That shard's inbox is full: count these as a temporary failure and try again soon.
             std::vector<Outcome> outcomes;
             for (const auto& [index, user] : sent)
@@ -290,30 +305,19 @@ void LocalDelivery::schedule_retry(const Key& key, std::int64_t at_unix) {
 
 void LocalDelivery::recover() {
     for (std::uint32_t segment : store_.envs().segments()) {
-        store::Queue& queue = *store_.segment(segment).smtp_in;
-        store::Env& env = *store_.envs().env(segment, store::SegmentKind::smtp_in);
-        std::uint64_t after = 0;
-        for (;;) {
-            auto txn = store::ReadTxn::begin(env);
-            if (!txn) break;
-            auto batch = store::recover(queue, *txn, store_.keys(), after, 1000);
-            if (!batch) {
-                log_event(LogLevel::error, "delivery.recover_failed", "segment={} error=\"{}\"", segment, batch.error().message());
-                break;
-            }
-            for (const auto& [id, error] : batch->failed)
-                log_event(LogLevel::error, "delivery.entry_unreadable", "queue_id={} error=\"{}\"", queue_id_of(segment, id),
-                          error.message());
-            for (store::QueuedEntry& q : batch->entries) {
-                Entry& entry = entries_[{segment, q.id}];  // the body is read when it is handed off
-                entry.segment = segment;
-                entry.id = q.id;
-                entry.envelope = std::move(q.envelope);
-                ++stats_.recovered;
-            }
-            after = batch->last_id;
-            if (batch->complete) break;
-        }
+        auto pending = [this, segment](store::QueuedEntry&& q) {
+            Entry& entry = entries_[{segment, q.id}];  // the body is read when it is handed off
+            entry.segment = segment;
+            entry.id = q.id;
+            entry.envelope = std::move(q.envelope);
+            ++stats_.recovered;
+        };
+        auto unreadable = [segment](std::uint64_t id, std::error_code error) {
+            log_event(LogLevel::error, "delivery.entry_unreadable", "queue_id={} error=\"{}\"", queue_id_of(segment, id),
+                      error.message());
+        };
+        if (auto r = for_each_pending(store_, segment, recover_batch, pending, unreadable); !r)
+            log_event(LogLevel::error, "delivery.recover_failed", "segment={} error=\"{}\"", segment, r.error().message());
     }
     stats_.queued.store(entries_.size(), std::memory_order_relaxed);
     if (stats_.recovered > 0) log_event(LogLevel::info, "delivery.recovered", "entries={}", stats_.recovered.load());
@@ -335,7 +339,7 @@ void LocalDelivery::on_message(Message& m) {
         deliver(std::move(work));
     } else if (m.kind == message_delivered && m.payload) {
         auto* done = static_cast<DeliveredPayload*>(m.payload.get());
-        apply_outcomes(done->queue_segment, done->entry_id, done->outcomes);
+        if (done->outcomes) apply_outcomes(done->queue_segment, done->entry_id, *done->outcomes);
     }
 }
 
@@ -352,38 +356,23 @@ void LocalDelivery::deliver_one(const std::shared_ptr<Work>& work, std::size_t i
         if (--work->left == 0) report(work);
     };
     const crypto::KeySet& keys = store_.keys();
-    const std::uint32_t segment = store::segment_of(user_id, store_.segment_count());
     const store::DeliveryMarker marker{store::QueueKind::smtp_in, work->request.queue_segment, work->request.entry_id, index};
-    User user;
-    Organisation org;
-    {
-        auto txn = store::ReadTxn::begin(directory_env_);
-        if (!txn) return finish(store::RecipientState::failed_temp, "451 4.3.0 directory unavailable");
-        auto u = directory_.user(*txn, keys, user_id);
-        if (!u && u.error() == DirectoryErrc::unknown_user)
-            return finish(store::RecipientState::failed_perm, "550 5.1.1 no such mailbox");
-        if (!u) return finish(store::RecipientState::failed_temp, "451 4.3.0 directory unavailable");
-        if (u->state == UserState::closed) return finish(store::RecipientState::failed_perm, "550 5.1.1 mailbox closed");
-        auto o = directory_.org(*txn, keys, u->org_id);
-        if (!o) return finish(store::RecipientState::failed_temp, "451 4.3.0 directory unavailable");
-        user = std::move(*u);
-        org = std::move(*o);
-    }
-    {
-        auto txn = store::ReadTxn::begin(*store_.envs().env(segment, store::SegmentKind::mail));
-        if (!txn) return finish(store::RecipientState::failed_temp, "451 4.3.0 mailbox unavailable");
-        auto delivered = store::already_delivered(*txn, store_.segment(segment).markers, marker);
-        if (!delivered) return finish(store::RecipientState::failed_temp, "451 4.3.0 mailbox unavailable");
-        if (*delivered) {
-            ++stats_.duplicates;  // a hand-off redone after a crash: it is in the mailbox already
-            return finish(store::RecipientState::delivered, {});
-        }
+    auto account = account_of(directory_, keys, user_id, store_.segment_count());
+    if (!account && account.error() == DirectoryErrc::unknown_user)
+        return finish(store::RecipientState::failed_perm, "550 5.1.1 no such mailbox");
+    if (!account) return finish(store::RecipientState::failed_temp, "451 4.3.0 directory unavailable");
+    if (account->user.state == UserState::closed) return finish(store::RecipientState::failed_perm, "550 5.1.1 mailbox closed");
+    auto delivered = already_delivered(store_, account->mailbox.segment, marker);
+    if (!delivered) return finish(store::RecipientState::failed_temp, "451 4.3.0 mailbox unavailable");
+    if (*delivered) {
+        ++stats_.duplicates;  // a hand-off redone after a crash: it is in the mailbox already
+        return finish(store::RecipientState::delivered, {});
     }
     if (writes_.marker_in_flight(marker)) return finish(store::RecipientState::failed_temp, "451 4.3.0 delivery in progress");
-    const store::MailboxRef box{user_id, segment, crypto::scope_for(org.plan, org.id, user_id)};
+    const store::MailboxRef& box = account->mailbox;
     store::AppendOptions options;
     options.now_unix = now_unix();
-    options.quota_bytes = user.quota_bytes;
+    options.quota_bytes = account->user.quota_bytes;
     writes_.append(box, work->request.body, options, marker, [this, finish](Result<std::uint64_t> r) {
         if (r) {
             ++stats_.delivered;
@@ -399,17 +388,21 @@ void LocalDelivery::report(const std::shared_ptr<Work>& work) {
         apply_outcomes(work->request.queue_segment, work->request.entry_id, work->outcomes);
         return;
     }
+    if (!work->report) work->report = std::make_shared<const std::vector<Outcome>>(std::move(work->outcomes));
     auto payload = std::make_unique<DeliveredPayload>();
     payload->queue_segment = work->request.queue_segment;
     payload->entry_id = work->request.entry_id;
-    payload->outcomes = std::move(work->outcomes);
+    payload->outcomes = work->report;
     Message m;
     m.kind = message_delivered;
     m.payload = std::move(payload);
-    if (!shard_.send_message(work->origin, std::move(m)))
-        // The queue's shard is swamped; it keeps the entry and redoes the hand-off after a restart
-        // or its next retry, and the markers make that harmless.
-        log_event(LogLevel::warn, "delivery.report_dropped", "to_shard={}", work->origin);
+    if (send(work->origin, std::move(m))) return;
+    // The queue's shard is swamped. Its entry waits for this report (nothing retries it there), so
+    // the report goes again soon, backing off; the appends it reports are durable already.
+    work->report_delay_ms = std::clamp<std::uint64_t>(work->report_delay_ms * 2, 1, options_.report_retry_max_ms);
+    ++stats_.reports_retried;
+    log_event(LogLevel::warn, "delivery.report_delayed", "to_shard={} retry_ms={}", work->origin, work->report_delay_ms);
+    shard_.schedule(work->report_delay_ms, [this, work](Shard&) { report(work); });
 }
 
 }  // namespace vmx

@@ -21,6 +21,7 @@
 #include "appliance/mailstore/shard_store.h"
 #include "appliance/common/message_kinds.h"
 #include "core/message.h"
+#include "core/result.h"
 #include "core/shard.h"
 #include "store/envelope.h"
 
@@ -29,11 +30,21 @@ namespace vmx {
 
 enum class AcceptOutcome : std::uint8_t { stored, failed, full };
 
+// Defaults as the [delivery] rows of the config table (appliance/config).
 struct DeliveryOptions {
     std::uint32_t retry_first_s = 300;        // first retry after a temporary failure, doubling...
     std::uint32_t retry_max_s = 3600;         // ...up to this
     std::uint32_t give_up_after_s = 5 * 86400;  // then the recipient fails permanently (bounce)
     std::uint64_t removal_batch_ms = 10;        // finished entries are removed together this often
+    std::uint64_t report_retry_max_ms = 1000;   // a report the queue's shard could not take is sent
+                                                // again after 1 ms, doubling up to this
+};
+
+// How local delivery reaches other shards and reads the clock. The daemon leaves both empty (the
+// shard's own mesh and the wall clock); tests pass ones that drop messages or move time.
+struct DeliveryLinks {
+    std::function<Result<void>(std::uint32_t to, Message message)> send;
+    std::function<std::int64_t()> now_unix;
 };
 
 // Counters; the control thread reads them (vaultmx stats) with relaxed loads.
@@ -46,19 +57,21 @@ struct DeliveryStats {
     std::atomic<std::uint64_t> removed{0};        // queue entries finished
     std::atomic<std::uint64_t> recovered{0};      // entries picked up again at start-up
     std::atomic<std::uint64_t> queued{0};         // entries in this shard's smtp-in queues now
+    std::atomic<std::uint64_t> reports_retried{0};  // reports sent again after the queue's shard was full
 };
 
 class LocalDelivery {
 public:
     LocalDelivery(Shard& shard, ShardStore& store, MailboxWrites& writes, const Directory& directory,
-                  store::Env& directory_env, DeliveryOptions options = {});
+                  DeliveryOptions options = {}, DeliveryLinks links = {});
 
     // The queue id the next accepted message will get on this shard (for its Received: header).
     std::string next_queue_id();
     // The segment whose smtp-in environment holds what this shard accepts.
     std::uint32_t queue_segment() const;
-    // Writes the message to this shard's smtp-in queue; `done` runs once it is durable (stored) or
-    // not (failed, full). Delivery to the mailboxes follows on its own.
+    // Writes the message to this shard's smtp-in queue; `done` runs exactly once: when it is durable
+    // (stored), or not (failed), or at once when the store lane has no room (full: the client gets
+    // a 4xx and tries again). Delivery to the mailboxes follows on its own.
     void accept(store::Envelope envelope, std::shared_ptr<const std::string> body,
                 std::function<void(AcceptOutcome, const std::string& queue_id)> done);
     // Picks up every entry this shard's queues still hold (call once, at the first loop turn).
@@ -92,13 +105,15 @@ private:
     void deliver(std::shared_ptr<Work> work);
     void deliver_one(const std::shared_ptr<Work>& work, std::size_t i);
     void report(const std::shared_ptr<Work>& work);
+    std::int64_t now_unix() const;
+    Result<void> send(std::uint32_t to, Message message);
 
     Shard& shard_;
     ShardStore& store_;
     MailboxWrites& writes_;
     const Directory& directory_;
-    store::Env& directory_env_;
     DeliveryOptions options_;
+    DeliveryLinks links_;
     std::map<Key, Entry> entries_;
     std::map<std::uint32_t, std::vector<std::uint64_t>> removals_;  // finished entries by segment
     bool removals_scheduled_ = false;

@@ -1,6 +1,7 @@
 // Rewrap on one shard (see rewrap_runner.h).
 #include "appliance/jobs/rewrap_runner.h"
 
+#include "appliance/directory/account.h"
 #include "core/log.h"
 #include "store/queue.h"
 
@@ -13,17 +14,7 @@ void RewrapRunner::start(const std::string& name) {
     current_ = 0;
     total_ = {};
     const auto snapshot = store_.keys_snapshot();
-    for (std::uint32_t segment : store_.envs().segments()) {
-        store::SegmentHandles& h = store_.segment(segment);
-        auto add = [&](store::SegmentKind kind, store::Dbi data, store::Dbi state, crypto::StoreKind sealed_as) {
-            store::Env& env = *store_.envs().env(segment, kind);
-            walks_.push_back({segment, kind,
-                              std::make_unique<store::RewrapJob>(env, data, state, sealed_as, segment, name, scope_of(kind, snapshot))});
-        };
-        add(store::SegmentKind::mail, h.mailboxes, h.rewrap_mail, crypto::StoreKind::mail);
-        add(store::SegmentKind::temp, h.temp->records(), h.rewrap_temp, crypto::StoreKind::temp);
-        add(store::SegmentKind::smtp_in, h.smtp_in->records(), h.rewrap_smtp_in, crypto::StoreKind::smtp_in);
-    }
+    walks_ = rewrap_walks(store_, name, [this, &snapshot](store::SegmentKind kind) { return scope_of(kind, snapshot); });
     running_ = true;
     log_event(LogLevel::info, "keys.rewrap_start", "name={} walks={}", name_, walks_.size());
     step();
@@ -33,17 +24,12 @@ void RewrapRunner::start(const std::string& name) {
 // scope for the queue and the appliance's own temp records. Runs on the lane thread (reads only).
 store::ScopeOf RewrapRunner::scope_of(store::SegmentKind kind, std::shared_ptr<const crypto::KeySet> snapshot) const {
     const Directory* directory = &directory_;
-    store::Env* env = &directory_env_;
-    return [directory, env, kind, snapshot](std::uint64_t owner) -> std::optional<crypto::Scope> {
+    const std::uint32_t segments = store_.segment_count();
+    return [directory, kind, snapshot, segments](std::uint64_t owner) -> std::optional<crypto::Scope> {
         if (kind == store::SegmentKind::smtp_in || owner == 0) return store::queue_scope;
-        auto txn = store::ReadTxn::begin(*env);
-        if (!txn) return std::nullopt;
-        const crypto::KeySet& keys = *snapshot;
-        auto user = directory->user(*txn, keys, owner);
-        if (!user) return std::nullopt;  // a closed account: its records are left for its purge
-        auto org = directory->org(*txn, keys, user->org_id);
-        if (!org) return std::nullopt;
-        return crypto::scope_for(org->plan, org->id, owner);
+        auto account = account_of(*directory, *snapshot, owner, segments);
+        if (!account) return std::nullopt;  // a closed account: its records are left for its purge
+        return account->mailbox.scope;
     };
 }
 
@@ -55,7 +41,7 @@ void RewrapRunner::step() {
                   total_.rewrapped, total_.failed);
         return;
     }
-    Walk& walk = walks_[current_];
+    RewrapWalk& walk = walks_[current_];
     store::RewrapJob* job = walk.job.get();
     auto keys = store_.keys_snapshot();
     const std::size_t batch = options_.batch;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "appliance/directory/directory.h"
+#include "appliance/mailstore/rewrap_walks.h"
 #include "appliance/mailstore/shard_store.h"
 #include "appliance/common/message_kinds.h"
 #include "core/message.h"
@@ -42,19 +43,13 @@ struct RewrapOptions {
 
 class RewrapRunner {
 public:
-    RewrapRunner(Shard& shard, ShardStore& store, const Directory& directory, store::Env& directory_env,
-                 RewrapOptions options = {})
-        : shard_(shard), store_(store), directory_(directory), directory_env_(directory_env), options_(options) {}
+    RewrapRunner(Shard& shard, ShardStore& store, const Directory& directory, RewrapOptions options = {})
+        : shard_(shard), store_(store), directory_(directory), options_(options) {}
 
     // Starts (or resumes) the walk named `name`; a walk already running under that name goes on.
     void start(const std::string& name);
 
 private:
-    struct Walk {
-        std::uint32_t segment;
-        store::SegmentKind kind;
-        std::unique_ptr<store::RewrapJob> job;
-    };
     void step();
     void report(bool done);
     store::ScopeOf scope_of(store::SegmentKind kind, std::shared_ptr<const crypto::KeySet> keys) const;
@@ -62,10 +57,9 @@ private:
     Shard& shard_;
     ShardStore& store_;
     const Directory& directory_;
-    store::Env& directory_env_;
     RewrapOptions options_;
     std::string name_;
-    std::vector<Walk> walks_;
+    std::vector<RewrapWalk> walks_;
     std::size_t current_ = 0;
     bool running_ = false;
     store::RewrapProgress total_;

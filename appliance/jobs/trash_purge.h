@@ -21,10 +21,8 @@ struct TrashPurgeStats {
 
 class TrashPurge {
 public:
-    TrashPurge(ShardStore& store, MailboxWrites& writes, const Directory& directory, store::Env& directory_env,
-               std::int64_t retention_s)
-        : store_(store), writes_(writes), directory_(directory), directory_env_(directory_env),
-          retention_s_(retention_s) {}
+    TrashPurge(ShardStore& store, MailboxWrites& writes, const Directory& directory, std::int64_t retention_s)
+        : store_(store), writes_(writes), directory_(directory), retention_s_(retention_s) {}
 
     // Looks at up to mailboxes_max mailboxes; returns how many it looked at.
     std::size_t run(std::int64_t now_unix, std::size_t mailboxes_max);
@@ -36,7 +34,6 @@ private:
     ShardStore& store_;
     MailboxWrites& writes_;
     const Directory& directory_;
-    store::Env& directory_env_;
     std::int64_t retention_s_;
     std::size_t segment_index_ = 0;  // position in the owned segments
     std::uint64_t next_user_ = 0;    // resume point inside that segment

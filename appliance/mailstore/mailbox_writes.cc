@@ -126,6 +126,7 @@ void MailboxWrites::pump(std::uint64_t user_id) {
         });
         if (!submitted) {
             box.writer->done(submitted.error());
+            if (submitted.error() == store::StoreErrc::queue_full) return wait_for_lane(user_id, box);
             fail_front(box, ids.size(), submitted.error());
             it = boxes_.find(user_id);
             continue;
@@ -134,6 +135,20 @@ void MailboxWrites::pump(std::uint64_t user_id) {
         box.batch_due = false;
         box.in_flight_ids = std::move(ids);
     }
+}
+
+// The lane is full (overload): the mailbox's changes stay queued, in order, and go again shortly. An
+// overload is no reason to fail a delivery (that would wait for the queue's retry, minutes away).
+void MailboxWrites::wait_for_lane(std::uint64_t user_id, Box& box) {
+    ++stats_.lane_waits;
+    if (box.waiting_lane) return;
+    box.waiting_lane = true;
+    store_.shard().schedule(lane_retry_ms, [this, user_id](Shard&) {
+        auto it = boxes_.find(user_id);
+        if (it == boxes_.end()) return;
+        it->second.waiting_lane = false;
+        pump(user_id);
+    });
 }
 
 // An append at the front of an idle mailbox waits for the batch window (once); true when it waits.

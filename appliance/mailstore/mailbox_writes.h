@@ -35,6 +35,7 @@ struct MailboxWritesStats {
     std::uint64_t restored = 0;
     std::uint64_t purged = 0;   // messages
     std::uint64_t failed = 0;
+    std::uint64_t lane_waits = 0;  // changes held back because the store lane was full
 };
 
 struct MailboxWritesOptions {
@@ -47,6 +48,7 @@ struct MailboxWritesOptions {
 
 inline constexpr std::size_t append_group_max = 64;                  // appends in one lane request
 inline constexpr std::size_t append_group_bytes_max = std::size_t{8} << 20;  // and their bodies' bytes
+inline constexpr std::uint64_t lane_retry_ms = 1;  // a mailbox whose change met a full lane tries again after this
 
 class MailboxWrites {
 public:
@@ -86,6 +88,7 @@ private:
         bool in_flight = false;
         bool batching = false;     // listed in batching_: its appends wait for the batch window
         bool batch_due = false;    // its appends waited the batch window and may go now
+        bool waiting_lane = false; // the lane was full: a timer pumps it again
         std::vector<std::uint64_t> in_flight_ids;  // one per change in flight, from the queue's front
     };
 
@@ -98,6 +101,7 @@ private:
     void finish(std::uint64_t user_id, const store::WriteResult& result);
 
     bool hold_for_batch(std::uint64_t user_id, Box& box);
+    void wait_for_lane(std::uint64_t user_id, Box& box);
     void release_batch();
 
     ShardStore& store_;

@@ -7,13 +7,14 @@
 #include <optional>
 
 #include "appliance/auth/auth_workers.h"
+#include "appliance/directory/account.h"
 #include "appliance/directory/directory.h"
 #include "appliance/pop3/maildrop.h"
 #include "appliance/auth/login_policy.h"
+#include "appliance/mailstore/mailbox_reads.h"
 #include "appliance/mailstore/shard_store.h"
 #include "appliance/auth/sessions.h"
 #include "core/log.h"
-#include "store/layout.h"
 #include "store/mailbox.h"
 
 namespace vmx {
@@ -22,10 +23,9 @@ namespace {
 std::int64_t now_unix() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
 // What the directory says about a login name, read on the shard (a short MVCC read, no hashing).
-struct Account {
+struct LoginLookup {
     enum class Found : std::uint8_t { yes, no, temp_failure } found = Found::no;
-    User user;
-    Organisation org;
+    Account account;
 };
 
 class Pop3Handler final : public net::StreamHandler {
@@ -144,24 +144,12 @@ private:
 
     // ---- authentication ---------------------------------------------------------------------
 
-    Account look_up(const std::string& name) {
-        Account a;
-        const crypto::KeySet& keys = parts_.store->keys();
-        auto txn = store::ReadTxn::begin(*parts_.directory_env);
-        if (!txn) return Account{Account::Found::temp_failure, {}, {}};
-        auto user = directory_.find_user(*txn, keys, name);
-        if (!user) {
-            const bool unknown = user.error() == DirectoryErrc::unknown_user || user.error() == DirectoryErrc::invalid_address ||
-                                 user.error() == DirectoryErrc::unknown_domain || user.error() == DirectoryErrc::invalid_domain;
-            a.found = unknown ? Account::Found::no : Account::Found::temp_failure;
-            return a;
-        }
-        auto org = directory_.org(*txn, keys, user->org_id);
-        if (!org) return Account{Account::Found::temp_failure, {}, {}};
-        a.found = Account::Found::yes;
-        a.user = std::move(*user);
-        a.org = std::move(*org);
-        return a;
+    LoginLookup look_up(const std::string& name) {
+        using Found = LoginLookup::Found;
+        const ShardStore& store = *parts_.store;
+        auto account = find_account(directory_, store.keys(), name, store.segment_count());
+        if (!account) return {no_such_account(account.error()) ? Found::no : Found::temp_failure, {}};
+        return {Found::yes, std::move(*account)};
     }
 
     void report(std::uint64_t user_id, LoginResult result, LoginFailure reason, LoginMethod method) {
@@ -189,21 +177,21 @@ private:
 
     void begin_auth(net::Stream& stream, pop3::AuthRequest request) {
         const std::string name = lower_ascii(request.username);
-        Account account = look_up(name);
-        if (account.found == Account::Found::temp_failure) return answer_auth(stream, pop3::AuthOutcome::temp_failure);
-        const std::uint64_t user_id = account.found == Account::Found::yes ? account.user.id : 0;
+        LoginLookup found = look_up(name);
+        if (found.found == LoginLookup::Found::temp_failure) return answer_auth(stream, pop3::AuthOutcome::temp_failure);
+        const std::uint64_t user_id = found.found == LoginLookup::Found::yes ? found.account.user.id : 0;
         VerifyJob job;
         job.secret = std::move(request.secret);
         job.user = name;
         job.address = client_;
-        if (account.found == Account::Found::yes) {
-            const User& u = account.user;
+        if (found.found == LoginLookup::Found::yes) {
+            const User& u = found.account.user;
             if (!u.password_hash.empty()) job.candidates.push_back({u.password_hash, LoginMethod::password});
             for (const AppPassword& a : u.app_passwords) job.candidates.push_back({a.hash, LoginMethod::app_password});
         }
         std::weak_ptr<bool> alive = alive_;
         net::Stream* s = &stream;
-        auto shared = std::make_shared<Account>(std::move(account));
+        auto shared = std::make_shared<LoginLookup>(std::move(found));
         const bool queued = parts_.auth->verify(std::move(job), [this, alive, s, shared](const VerifyDone& done) {
             if (auto a = alive.lock(); !a || !*a) return;
             verified(*s, *shared, done);
@@ -216,8 +204,9 @@ private:
 
     // The secret was checked on a worker. Account state and policy are looked at only now, so a
     // wrong password never learns whether the account exists, is disabled or is restricted.
-    void verified(net::Stream& stream, Account& account, const VerifyDone& done) {
-        const std::uint64_t user_id = account.found == Account::Found::yes ? account.user.id : 0;
+    void verified(net::Stream& stream, const LoginLookup& found, const VerifyDone& done) {
+        const std::uint64_t user_id = found.found == LoginLookup::Found::yes ? found.account.user.id : 0;
+        const Account& account = found.account;
         if (done.refused) {
             // Not even checked: this address has failed too often. The real user elsewhere is unaffected.
             report(user_id, LoginResult::failure, LoginFailure::throttled, LoginMethod::password);
@@ -242,8 +231,7 @@ private:
         }
         report(user_id, LoginResult::success, LoginFailure::none, method);
         user_id_ = account.user.id;  // the record (with its hashes) is not kept for the session
-        box_ = store::MailboxRef{user_id_, store::segment_of(user_id_, parts_.store->segment_count()),
-                                 crypto::scope_for(account.org.plan, account.org.id, user_id_)};
+        box_ = account.mailbox;
         const std::uint32_t session_max_s = account.org.policy.session_max_s;
         std::weak_ptr<bool> alive = alive_;
         net::Stream* s = &stream;
@@ -306,10 +294,7 @@ private:
 
     // The listing at authentication (RFC 1939: the maildrop as it was when the session began).
     std::optional<std::vector<pop3::MessageInfo>> snapshot() {
-        ShardStore& store = *parts_.store;
-        auto txn = store::ReadTxn::begin(*store.all_envs().env(box_.segment, store::SegmentKind::mail));
-        if (!txn) return std::nullopt;
-        auto listed = store::list_messages(*txn, store.segment(box_.segment).mailboxes, store.keys(), box_);
+        auto listed = list_mailbox(*parts_.store, box_);
         if (!listed) return std::nullopt;
         std::vector<pop3::MessageInfo> out;
         out.reserve(listed->size());
@@ -320,20 +305,13 @@ private:
     // ---- RETR / TOP ---------------------------------------------------------------------------
 
     void begin_body(net::Stream& stream, const pop3::BodyRequest& request) {
-        ShardStore& store = *parts_.store;
-        auto txn = store::ReadTxn::begin(*store.all_envs().env(box_.segment, store::SegmentKind::mail));
-        std::optional<store::BodyReader> reader;
-        if (txn) {
-            auto opened = store::BodyReader::open(*txn, store.segment(box_.segment).mailboxes, store.keys(), box_,
-                                                  request.message_id);
-            if (opened) reader.emplace(std::move(*opened));
-        }
-        if (!reader) {
+        auto pump = BodyPump::open(*parts_.store, box_, request.message_id);
+        if (!pump) {
             pop3::Effects fx;
             session_.on_body_failed(fx);
             return resume(stream, fx);
         }
-        reader_ = std::move(reader);
+        reader_.emplace(std::move(*pump));
         ++retrieved_;
         pump_body(stream);
     }
@@ -341,8 +319,6 @@ private:
     // One store chunk per turn until the send queue is full; on_writable continues. Each chunk takes
     // its own short read transaction, so a slow client never pins an LMDB snapshot.
     void pump_body(net::Stream& stream) {
-        ShardStore& store = *parts_.store;
-        store::Env& env = *store.all_envs().env(box_.segment, store::SegmentKind::mail);
         while (reader_ && !stream.closing()) {
             if (stream.send_queue_full()) {
                 waiting_writable_ = true;
@@ -350,9 +326,7 @@ private:
                 return;
             }
             pop3::Effects fx;
-            auto txn = store::ReadTxn::begin(env);
-            auto chunk = txn ? reader_->next(*txn, store.keys())
-                             : Result<std::optional<std::vector<std::uint8_t>>>(fail(txn.error()));
+            auto chunk = reader_->next();
             if (!chunk || !*chunk) {
                 if (!chunk) log_event(LogLevel::warn, "pop3.body_failed", "user={} error=\"{}\"", user_id_, chunk.error().message());
                 const bool failed = !chunk;
@@ -402,7 +376,7 @@ private:
     std::optional<std::uint64_t> session_id_;
     bool lock_answered_ = false;
     bool lock_granted_ = false;
-    std::optional<store::BodyReader> reader_;
+    std::optional<BodyPump> reader_;
     bool waiting_writable_ = false;
     bool session_started_ = false;
     std::uint64_t retrieved_ = 0;

@@ -25,7 +25,6 @@ class Pop3Maildrops;
 class ShardAuth;
 class ShardSessions;
 class ShardStore;
-namespace store { class Env; }
 
 // What a POP3 handler uses of its shard, and nothing else: built by the daemon for each shard.
 struct Pop3ShardParts {
@@ -33,7 +32,6 @@ struct Pop3ShardParts {
     Pop3Maildrops* maildrops = nullptr;    // maildrop locks and deletions (the owner shard's)
     ShardAuth* auth = nullptr;             // password checks on the auth workers
     ShardStore* store = nullptr;           // keys and reads of any segment
-    store::Env* directory_env = nullptr;   // the directory, read by this shard
 };
 using Pop3PartsOf = std::function<Pop3ShardParts(Shard&)>;
 

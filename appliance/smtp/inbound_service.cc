@@ -4,13 +4,13 @@
 
 #include <ctime>
 
+#include "appliance/directory/account.h"
 #include "appliance/directory/directory.h"
 #include "appliance/delivery/local_delivery.h"
+#include "appliance/mailstore/mailbox_reads.h"
 #include "appliance/mailstore/shard_store.h"
 #include "core/log.h"
 #include "net/smtp/received.h"
-#include "store/layout.h"
-#include "store/mailbox.h"
 
 namespace vmx {
 namespace {
@@ -170,34 +170,23 @@ private:
         if (rcpt.domain.empty()) return {V::unknown_user, 0};  // a bare "postmaster" needs a postmaster@ user
         ShardStore& store = *parts_.store;
         const crypto::KeySet& keys = store.keys();
-        auto txn = store::ReadTxn::begin(*parts_.directory_env);
-        if (!txn) return {V::temp_failure, 0};
-        // The user first: a local recipient (the common case) costs one look-up; only a miss asks
+        // The account first: a local recipient (the common case) is one look-up; only a miss asks
         // whether the domain is ours, to tell "no such user" from "not relayed".
-        auto user = directory_.find_user(*txn, keys, rcpt.text);
-        if (!user) {
-            if (user.error() != DirectoryErrc::unknown_user && user.error() != DirectoryErrc::invalid_address)
-                return {V::temp_failure, 0};
-            auto domain = directory_.find_domain(*txn, keys, rcpt.domain);
-            if (domain) return {V::unknown_user, 0};
-            if (domain.error() == DirectoryErrc::unknown_domain || domain.error() == DirectoryErrc::invalid_domain)
-                return {V::not_local, 0};
-            return {V::temp_failure, 0};
+        auto account = find_account(directory_, keys, rcpt.text, store.segment_count());
+        if (!account) {
+            if (!no_such_account(account.error())) return {V::temp_failure, 0};
+            auto local = is_local_domain(directory_, keys, rcpt.domain);
+            if (!local) return {no_such_account(local.error()) ? V::not_local : V::temp_failure, 0};
+            return {*local ? V::unknown_user : V::not_local, 0};
         }
-        if (user->state == UserState::closed) return {V::unknown_user, 0};
-        if (user->quota_bytes == 0) return {V::accepted, user->id};
-        auto org = directory_.org(*txn, keys, user->org_id);
-        if (!org) return {V::temp_failure, 0};
-        txn->reset();
+        const User& user = account->user;
+        if (user.state == UserState::closed) return {V::unknown_user, 0};
+        if (user.quota_bytes == 0) return {V::accepted, user.id};
         // A full mailbox is refused now, while the sender can still be told (452 4.2.2).
-        const std::uint32_t segment = store::segment_of(user->id, store.segment_count());
-        auto mail = store::ReadTxn::begin(*store.all_envs().env(segment, store::SegmentKind::mail));
-        if (!mail) return {V::temp_failure, 0};
-        const store::MailboxRef box{user->id, segment, crypto::scope_for(org->plan, org->id, user->id)};
-        auto state = store::load_state(*mail, store.segment(segment).mailboxes, keys, box);
+        auto state = mailbox_state(store, account->mailbox);
         if (!state) return {V::temp_failure, 0};
-        if (state->live_bytes >= user->quota_bytes) return {V::over_quota, user->id};
-        return {V::accepted, user->id};
+        if (state->live_bytes >= user.quota_bytes) return {V::over_quota, user.id};
+        return {V::accepted, user.id};
     }
 
     const SmtpInboundSettings& settings_;

@@ -18,13 +18,10 @@ namespace vmx {
 class Directory;
 class LocalDelivery;
 class ShardStore;
-namespace store { class Env; }
-
 // What an SMTP handler uses of its shard, and nothing else: built by the daemon for each shard.
 struct SmtpShardParts {
     LocalDelivery* delivery = nullptr;     // queues accepted messages durably, then delivers
     ShardStore* store = nullptr;           // keys and mailbox reads (the quota check of RCPT)
-    store::Env* directory_env = nullptr;   // the directory, read by this shard
 };
 using SmtpPartsOf = std::function<SmtpShardParts(Shard&)>;
 

@@ -10,7 +10,7 @@
 #include <future>
 
 #include "appliance/directory/directory.h"
-#include "appliance/daemon/shard_context.h"
+#include "appliance/daemon/shard_wiring.h"
 #include "appliance/jobs/trash_purge.h"
 #include "core/engine.h"
 #include "store/layout.h"
@@ -81,8 +81,7 @@ struct Instance {
             auto context = std::make_unique<ShardContext>();
             context->store = std::move(*s);
             context->writes = std::make_unique<MailboxWrites>(*context->store, writes_options);
-            context->trash_purge = std::make_unique<TrashPurge>(*context->store, *context->writes, *directory,
-                                                                *directory_env, 14 * 86400);
+            context->trash_purge = std::make_unique<TrashPurge>(*context->store, *context->writes, *directory, 14 * 86400);
             return std::unique_ptr<ShardLocal>(std::move(context));
         });
         ASSERT_FALSE(engine.bind().has_value());

@@ -3,7 +3,7 @@
 // records (lane tasks) while live ones stay.
 #include "appliance/mailstore/shard_store.h"
 
-#include "appliance/daemon/shard_context.h"
+#include "appliance/daemon/shard_wiring.h"
 
 #include <gtest/gtest.h>
 

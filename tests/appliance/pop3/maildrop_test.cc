@@ -8,7 +8,7 @@
 #include <atomic>
 #include <ctime>
 
-#include "appliance/daemon/shard_context.h"
+#include "appliance/daemon/shard_wiring.h"
 #include "core/engine.h"
 #include "crypto/keyring.h"
 #include "store/layout.h"
@@ -80,7 +80,7 @@ TEST(Pop3MaildropTest, LockAndDeletionsAreDecidedByTheOwnerShard) {
 
     Engine engine(two_shards(), {}, nullptr, [&](Shard& shard, Message& m) {
         ShardContext& c = ShardContext::of(shard);
-        if (is_pop3_message(m.kind)) return c.maildrops->on_message(m);
+        if (m.kind >= message_pop3_lock && m.kind <= message_pop3_expunged) return c.maildrops->on_message(m);
         const std::uint64_t slot = m.b;
         auto record = [&r, slot](LockOutcome o) { r.outcomes[slot] = static_cast<int>(o) + 1; };
         switch (static_cast<Step>(m.a)) {

@@ -1,0 +1,387 @@
+// vaultmxd's start-up steps and control loop (see daemon.h).
+#include "appliance/daemon/daemon.h"
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+
+#include "appliance/common/message_kinds.h"
+#include "appliance/common/messages.h"
+#include "appliance/daemon/shard_wiring.h"
+#include "appliance/keys/key_setup.h"
+#include "core/clock.h"
+#include "core/control_loop.h"
+#include "core/log.h"
+#include "core/patterns.h"
+#include "crypto/aead.h"
+#include "crypto/errc.h"
+#include "crypto/master_key.h"
+#include "store/errc.h"
+
+namespace vmx {
+namespace {
+
+constexpr int exit_config = 2;
+constexpr int exit_runtime = 1;
+
+std::int64_t now_unix() { return static_cast<std::int64_t>(std::time(nullptr)); }
+
+StartFailure config_failure(std::string line) { return {std::move(line), exit_config}; }
+StartFailure runtime_failure(std::string line) { return {std::move(line), exit_runtime}; }
+
+void raise_descriptor_limit() {
+    rlimit rl{};
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+// The master key from a systemd credential when the unit passes one, else from the configured file.
+Result<crypto::MasterKey> load_master_key(const Config& config, std::string& source, std::string& error_line) {
+    if (const char* dir = std::getenv("CREDENTIALS_DIRECTORY"); dir && *dir) {
+        auto from_credential = crypto::load_master_key_credential("master.key");
+        if (from_credential) {
+            source = "credential";
+            return from_credential;
+        }
+        if (from_credential.error() != std::errc::no_such_file_or_directory) {
+            error_line = "credential master.key: " + from_credential.error().message();
+            return from_credential;
+        }
+    }
+    auto from_file = crypto::load_master_key_file(config.master_key_file);
+    source = "file";
+    if (from_file) return from_file;
+    error_line = "keys.master_key_file: " + config.master_key_file + ": " + from_file.error().message();
+    if (from_file.error() == std::errc::no_such_file_or_directory) error_line += " (create it with: vaultmx -c FILE init)";
+    if (from_file.error() == crypto::CryptoErrc::key_file_insecure) error_line += " (chmod 600, owned by the daemon's user)";
+    return from_file;
+}
+
+// ---- each part's options from the config table's rows ----
+
+smtp::Limits smtp_limits(const AppLimits& l) {
+    smtp::Limits out;
+    out.message_bytes_max = l.smtp_message_bytes_max;
+    out.recipients_max = l.smtp_recipients_max;
+    out.errors_max = l.smtp_errors_max;
+    return out;
+}
+
+pop3::Limits pop3_limits(const AppLimits& l) {
+    pop3::Limits out;
+    out.errors_max = l.pop3_errors_max;
+    out.auth_failures_max = l.pop3_auth_failures_max;
+    out.messages_max = l.pop3_messages_max;
+    return out;
+}
+
+DeliveryOptions delivery_options(const AppLimits& l) {
+    DeliveryOptions out;
+    out.retry_first_s = l.delivery_retry_first_s;
+    out.retry_max_s = l.delivery_retry_max_s;
+    out.give_up_after_s = l.delivery_lifetime_s;
+    out.removal_batch_ms = l.delivery_removal_batch_ms;
+    out.report_retry_max_ms = l.delivery_report_retry_max_ms;
+    return out;
+}
+
+MarkerCleanupOptions marker_cleanup_options(const AppLimits& l) {
+    return {std::uint64_t{l.delivery_marker_sweep_s} * 1000, l.delivery_marker_sweep_max};
+}
+
+AuthWorkerOptions auth_options(const Config& config) {
+    const AppLimits& l = config.limits;
+    AuthWorkerOptions out;
+    out.argon2 = config.argon2;
+    out.threads = l.auth_workers;
+    out.queue_max = l.auth_queue_max;
+    out.throttle.window_s = l.auth_throttle_window_s;
+    out.throttle.address_free_failures = l.auth_address_free_failures;
+    out.throttle.address_refuse_failures = l.auth_address_refuse_failures;
+    out.throttle.user_free_failures = l.auth_user_free_failures;
+    out.throttle.delay_base_ms = l.auth_delay_base_ms;
+    out.throttle.delay_max_ms = l.auth_delay_max_ms;
+    out.throttle.entries_max = l.auth_throttle_entries_max;
+    return out;
+}
+
+ShardStoreOptions shard_store_options(const store::StoreSizing& sizing) {
+    ShardStoreOptions out;
+    out.sweep_interval_ms = std::uint64_t{sizing.sweep_interval_s} * 1000;
+    out.lane.queue_capacity = sizing.lane_queue_capacity;
+    out.lane.batch_requests_max = sizing.lane_batch_requests_max;
+    out.lane.batch_bytes_max = std::size_t{sizing.lane_batch_mib_max} << 20;
+    return out;
+}
+
+// Sends one message made by `make` to every shard; a full inbox is logged as `what`.
+template <class Make>
+void send_to_every_shard(Engine& engine, const char* what, Make make) {
+    for (std::uint32_t s = 0; s < engine.shard_count(); ++s)
+        if (!engine.control_send(s, make())) log_event(LogLevel::error, what, "shard={}", s);
+}
+
+}  // namespace
+
+Daemon::~Daemon() {
+    if (recorder_) recorder_->flush();
+}
+
+std::optional<StartFailure> Daemon::start() {
+    for (auto step : {&Daemon::open_log, &Daemon::open_keys, &Daemon::open_globals, &Daemon::open_tls,
+                      &Daemon::open_engine, &Daemon::open_admin})
+        if (auto failed = (this->*step)()) return failed;
+    return std::nullopt;
+}
+
+std::optional<StartFailure> Daemon::open_log() {
+    LogLevel level = LogLevel::info;
+    parse_log_level(config_.log_level, level);  // validated by the config loader
+    set_log_level(level);
+    std::error_code ec;
+    std::filesystem::create_directories(config_.log_dir, ec);
+    if (ec) return config_failure("log.dir: cannot create " + config_.log_dir + ": " + ec.message());
+    auto sink = LogSink::open(config_.log_dir + "/vaultmxd.log", LogEcho::stderr_too);
+    if (!sink) return config_failure("log.dir: cannot open " + config_.log_dir + "/vaultmxd.log: " + sink.error().message());
+    sink_ = std::move(*sink);
+    return std::nullopt;
+}
+
+// The master key (read before anything else can fail half-way), the store's layout, the key store
+// and the appliance key; the directory's index key is derived here, before the master key moves.
+std::optional<StartFailure> Daemon::open_keys() {
+    std::string error_line;
+    auto master = load_master_key(config_, key_source_, error_line);
+    if (!master) return config_failure(error_line);
+    auto layout = store::StoreLayout::open(config_.data_dir, config_.store);
+    if (!layout) {
+        std::string line = "paths.data: " + config_.data_dir + ": " + layout.error().message();
+        if (layout.error() == store::StoreErrc::not_initialised) line += " (run: vaultmx -c FILE init)";
+        return config_failure(line);
+    }
+    layout_.emplace(std::move(*layout));
+    auto index_key = Directory::derive_index_key(master->material.view());
+    if (!index_key) return runtime_failure("keys: cannot derive the directory index key: " + index_key.error().message());
+    index_key_.emplace(std::move(*index_key));
+    auto opened = vmx::open_keys(*layout_, std::move(*master),
+                                 key_source_ == "file" ? config_.master_key_file : std::string("credential master.key"));
+    if (auto* error = std::get_if<std::string>(&opened)) return config_failure(*error);
+    keys_ = std::make_unique<KeyService>(std::move(std::get<OpenedKeys>(opened)));
+    if (auto r = keys_->ensure(appliance_scope, now_unix()); !r)
+        return runtime_failure("keys: cannot create the appliance key: " + r.error().message());
+    return std::nullopt;
+}
+
+// The global environments: directory (with the login history) and audit.
+std::optional<StartFailure> Daemon::open_globals() {
+    const std::string directory_path = layout_->path(store::GlobalKind::directory);
+    auto directory_env = store::Env::open(directory_path, layout_->env_options(store::GlobalKind::directory));
+    if (!directory_env) return runtime_failure("store: cannot open " + directory_path + ": " + directory_env.error().message());
+    directory_env_ = std::move(*directory_env);
+    auto directory = Directory::open(*directory_env_, std::move(*index_key_));
+    index_key_.reset();
+    if (!directory)
+        return runtime_failure("store: cannot open the directory in " + directory_path + ": " + directory.error().message());
+    directory_.emplace(std::move(*directory));
+    auto logins = LoginHistory::open(*directory_env_);
+    if (!logins)
+        return runtime_failure("store: cannot open the login history in " + directory_path + ": " + logins.error().message());
+    logins_.emplace(std::move(*logins));
+    recorder_ = std::make_unique<LoginRecorder>(*logins_, *keys_, std::int64_t{config_.store.sizing.login_history_days} * 86400);
+
+    const std::string audit_path = layout_->path(store::GlobalKind::audit);
+    auto audit_env = store::Env::open(audit_path, layout_->env_options(store::GlobalKind::audit));
+    if (!audit_env) return runtime_failure("store: cannot open " + audit_path + ": " + audit_env.error().message());
+    audit_env_ = std::move(*audit_env);
+    auto audit = AuditLog::open(*audit_env_, keys_->snapshot(), AuditCreate::never);
+    if (!audit)
+        return config_failure("store: cannot open the audit log in " + audit_path + ": " + audit.error().message() +
+                              " (a folder from an older version: run vaultmx -c FILE init once)");
+    audit_.emplace(std::move(*audit));
+    return std::nullopt;
+}
+
+// TLS for STARTTLS and the implicit-TLS ports: the configured certificate, or none at all (STARTTLS
+// is then not offered, pop3s refuses) when neither file exists yet; an error when they do not load.
+std::optional<StartFailure> Daemon::open_tls() {
+    if (!matches(Pattern::domain, config_.hostname))
+        return config_failure("smtp.hostname: " + config_.hostname + ": invalid domain");
+    if (!std::filesystem::exists(config_.tls_cert) && !std::filesystem::exists(config_.tls_key))
+        return std::nullopt;  // said once the daemon runs (warn_without_tls), not before a start-up error
+    net::TlsServerOptions options;
+    options.certificate = {config_.tls_cert, config_.tls_key};
+    std::string detail;
+    auto made = net::TlsServerContext::create(options, detail);
+    if (!made) return config_failure("tls: " + (detail.empty() ? made.error().message() : detail));
+    tls_ = std::move(*made);
+    return std::nullopt;
+}
+
+// The segments, the auth workers, the engine with one ShardContext per shard, and the listeners
+// bound (a second daemon fails here, on its ports, before it could take the admin socket over).
+std::optional<StartFailure> Daemon::open_engine() {
+    listener_deps_ = std::make_unique<ListenerDeps>(ListenerDeps{config_, *directory_, tls_, {}, {}, smtp_parts_of, pop3_parts_of});
+    listener_deps_->smtp.limits = smtp_limits(config_.limits);
+    listener_deps_->pop3.limits = pop3_limits(config_.limits);
+    listener_deps_->smtp.options.hostname = config_.hostname;
+    listener_deps_->smtp.options.starttls = tls_ ? smtp::StartTls::offered : smtp::StartTls::unavailable;
+    listener_deps_->smtp.tls = tls_;
+    listener_deps_->pop3.tls = tls_;
+
+    auto segment_envs = store::StoreEnvironments::open(*layout_);
+    if (!segment_envs)
+        return runtime_failure("store: cannot open the segments in " + config_.data_dir + ": " + segment_envs.error().message());
+    segment_envs_.emplace(std::move(*segment_envs));
+    store::TempOptions temp_options;
+    temp_options.ttl_s = config_.store.sizing.temp_ttl_s;
+    auto handles = store::StoreHandles::open(*segment_envs_, temp_options);
+    if (!handles)
+        return runtime_failure("store: cannot open the segment databases in " + config_.data_dir + ": " + handles.error().message());
+    handles_.emplace(std::move(*handles));
+
+    raise_descriptor_limit();
+    // A shard writes only the segments it owns, so there are never more shards than segments.
+    EngineConfig engine_config = config_.engine;
+    if (engine_config.shards == 0) engine_config.shards = default_shard_count();
+    if (engine_config.shards > layout_->segments()) {
+        log_event(LogLevel::warn, "engine.shards_capped", "asked={} segments={} (each shard needs a segment to own)",
+                  engine_config.shards, layout_->segments());
+        engine_config.shards = layout_->segments();
+    }
+    engine_ = std::make_unique<Engine>(engine_config, listener_specs(*listener_deps_), sink_.get(), on_shard_message);
+
+    // Passwords are checked by the auth workers, never on a shard thread; they outlive the engine.
+    auth_workers_ = std::make_unique<AuthWorkers>(auth_options(config_), engine_->shard_count());
+    if (auto r = auth_workers_->start(); !r) return runtime_failure("auth: cannot start the password workers: " + r.error().message());
+
+    const store::StoreSizing& sizing = config_.store.sizing;
+    engine_->set_shard_local(ShardBuilder{*segment_envs_, *handles_, shard_store_options(sizing), keys_->snapshot(),
+                                          *directory_, *auth_workers_,
+                                          std::int64_t{sizing.trash_retention_days} * 86400,
+                                          MailboxWritesOptions{sizing.delivery_batch_ms}, delivery_options(config_.limits),
+                                          marker_cleanup_options(config_.limits)});
+    // Signals are blocked before the ports open: a stop that arrives as soon as a client can
+    // connect is then a clean drain, not the default action.
+    block_control_signals();
+    if (auto bind_error = engine_->bind())
+        return config_failure("listen." + bind_error->listener + ": cannot bind " + bind_error->address + ": " +
+                              bind_error->error.message());
+    return std::nullopt;
+}
+
+// The admin socket and what its commands reach, then the engine starts.
+std::optional<StartFailure> Daemon::open_admin() {
+    admin_ = std::make_unique<AdminContext>(AdminContext{*directory_, *keys_, config_.argon2});
+    AdminContext& admin = *admin_;
+    Engine& engine = *engine_;
+    admin.engine = &engine;
+    admin.now_unix = now_unix;
+    admin.sessions = &sessions_;
+    admin.logins = &*logins_;
+    admin.logout_everywhere = [&engine](std::uint64_t user_id) {
+        send_to_every_shard(engine, "session.logout_send_failed", [user_id] {
+            Message m;
+            m.kind = message_logout_user;
+            m.a = user_id;
+            return m;
+        });
+    };
+    admin.flush_logins = [this] { recorder_->flush(); };
+    admin.audit = &*audit_;
+    admin.envs = &*segment_envs_;
+    admin.handles = &*handles_;
+    admin.shards = engine.shard_count();
+    admin.to_shard = [&engine](std::uint32_t shard, Message m) { return engine.control_send(shard, std::move(m)).has_value(); };
+    admin.delivery_stats = [&engine](std::uint32_t shard) -> const DeliveryStats* {
+        return &ShardContext::of(engine.shard(shard)).delivery->stats();
+    };
+    admin.lane_stats = [&engine](std::uint32_t shard) -> const store::LaneStats* {
+        return &ShardContext::of(engine.shard(shard)).store->lane_stats();
+    };
+    rewrap_ = std::make_unique<RewrapControl>(*keys_, engine.shard_count(), admin.to_shard);
+    admin.rewrap = rewrap_.get();
+    auto server = AdminServer::open(config_.admin_socket, [&admin](const AdminRequest& request, const AdminPeer& peer,
+                                                                   AdminResponder respond) {
+        const std::string command = request.command;
+        const std::uint32_t uid = peer.uid;
+        run_admin_command(admin, request, peer, [command, uid, respond = std::move(respond)](AdminReply reply) {
+            log_event(reply.status == AdminStatus::ok ? LogLevel::info : LogLevel::warn, "admin.command",
+                      "uid={} command=\"{}\" status={}", uid, command, static_cast<int>(reply.status));
+            respond(std::move(reply));
+        });
+    });
+    if (!server)
+        return config_failure("admin.socket: cannot listen on " + config_.admin_socket + ": " + server.error().message() +
+                              " (does its folder exist? vaultmx -c FILE init creates it)");
+    admin_server_ = std::move(*server);
+    if (auto r = engine.start(); !r) return runtime_failure("engine: cannot start: " + r.error().message());
+    return std::nullopt;
+}
+
+// Messages the shards send the control thread.
+void Daemon::on_control_message(Message& m) {
+    if (m.kind == message_session_started && m.payload) {
+        sessions_.started(std::move(static_cast<SessionStarted*>(m.payload.get())->info));
+    } else if (m.kind == message_session_ended) {
+        sessions_.ended(m.from, m.a);
+    } else if (m.kind == message_rewrap_progress && m.payload) {
+        rewrap_->on_report(m.from, *static_cast<RewrapReport*>(m.payload.get()));
+    } else if (m.kind == message_mailbox_restored) {
+        on_admin_shard_reply(*admin_, m);
+    } else if (m.kind == message_login_attempt && m.payload) {
+        recorder_->add(std::move(static_cast<LoginAttempt*>(m.payload.get())->event));
+    }
+}
+
+// Without a certificate the daemon runs, but says what its clients miss.
+void Daemon::warn_without_tls() const {
+    if (tls_) return;
+    const bool pop3s_configured = std::any_of(config_.listeners.begin(), config_.listeners.end(),
+                                              [](const ListenerConfig& l) { return l.name == "pop3s"; });
+    if (pop3s_configured)
+        log_event(LogLevel::warn, "pop3.unavailable", "reason=no_certificate (connections to pop3s are closed; create one with vaultmx init --self-signed)");
+    log_event(LogLevel::warn, "tls.unavailable", "cert=\"{}\" reason=absent (STARTTLS not offered; create one with vaultmx init --self-signed)",
+              config_.tls_cert);
+}
+
+int Daemon::run() {
+    Engine& engine = *engine_;
+    warn_without_tls();
+    std::string listening;
+    for (const ListenerConfig& l : config_.listeners) listening += " " + l.name + "=" + l.address_text;
+    log_event(LogLevel::info, "vaultmxd.start", "version={} shards={} pid={} listen={}", VMX_VERSION,
+              engine.shard_count(), getpid(), listening.empty() ? std::string("none") : listening.substr(1));
+    log_event(LogLevel::info, "keys.master_loaded", "source={} scope_keys={} segments={} aead=\"{}\"", key_source_,
+              keys_->records().size(), layout_->segments(), crypto::aead_implementation());
+    // Shards take each new key snapshot from the control thread (created keys, rotations).
+    keys_->on_publish([this, &engine](std::shared_ptr<const crypto::KeySet> snapshot) {
+        audit_->set_keys(snapshot);
+        send_to_every_shard(engine, "keys.publish_failed", [&snapshot] {
+            Message m;
+            m.kind = message_keys_updated;
+            m.payload = std::make_unique<KeysUpdated>(snapshot);
+            return m;
+        });
+    });
+
+    ControlLoop loop(engine, sink_.get());
+    AdminServer& admin_socket = *admin_server_;
+    loop.watch(admin_socket.fd(), [&admin_socket] { admin_socket.on_readable(); });
+    loop.on_message([this](Message& m) { on_control_message(m); });
+    rewrap_->start();  // a rewrap a crash interrupted goes on (nothing when no version is retiring)
+    loop.on_tick([this, &admin_socket] {
+        recorder_->tick(now_unix());
+        admin_socket.expire(monotonic_ms());
+    });
+    loop.run();
+    recorder_->flush();
+    return 0;
+}
+
+}  // namespace vmx

@@ -1,0 +1,87 @@
+// vaultmxd's life: the start-up steps in order (log, master key, store, directory and audit, TLS,
+// engine and listeners, admin socket), each failing with one line that names the setting; then the
+// control loop until SIGTERM/SIGINT has drained the shards. The objects are members declared in
+// the order they are made, so they are destroyed in reverse: nothing outlives what it refers to.
+// Control (main) thread only.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "appliance/admin/commands.h"
+#include "appliance/admin/server.h"
+#include "appliance/audit/audit_log.h"
+#include "appliance/auth/auth_workers.h"
+#include "appliance/auth/login_recorder.h"
+#include "appliance/auth/sessions.h"
+#include "appliance/config/config.h"
+#include "appliance/daemon/listeners.h"
+#include "appliance/directory/directory.h"
+#include "appliance/directory/login_history.h"
+#include "appliance/jobs/rewrap_control.h"
+#include "appliance/keys/key_service.h"
+#include "core/engine.h"
+#include "core/log_sink.h"
+#include "net/tls/tls_context.h"
+#include "store/layout.h"
+#include "store/lmdb.h"
+#include "store/segment_handles.h"
+#include "store/shard_envs.h"
+
+namespace vmx {
+
+// A start-up step that failed: the line for stderr and the process's exit code.
+struct StartFailure {
+    std::string line;
+    int exit_code = 1;
+};
+
+class Daemon {
+public:
+    explicit Daemon(const Config& config) : config_(config) {}
+    ~Daemon();
+    Daemon(const Daemon&) = delete;
+    Daemon& operator=(const Daemon&) = delete;
+
+    // Every start-up step, in order; the first that fails stops the rest.
+    std::optional<StartFailure> start();
+    // The control loop, until a stop has drained the shards. Returns the exit code.
+    int run();
+
+private:
+    std::optional<StartFailure> open_log();
+    std::optional<StartFailure> open_keys();
+    std::optional<StartFailure> open_globals();
+    std::optional<StartFailure> open_tls();
+    std::optional<StartFailure> open_engine();
+    std::optional<StartFailure> open_admin();
+    void on_control_message(Message& m);
+    void warn_without_tls() const;
+
+    const Config& config_;
+    std::unique_ptr<LogSink> sink_;
+    std::string key_source_;
+    std::optional<crypto::SecretBytes> index_key_;  // from open_keys to open_globals
+    std::optional<store::StoreLayout> layout_;
+    std::unique_ptr<KeyService> keys_;
+    std::unique_ptr<store::Env> directory_env_;
+    std::optional<Directory> directory_;
+    std::unique_ptr<store::Env> audit_env_;
+    std::optional<AuditLog> audit_;
+    std::optional<LoginHistory> logins_;
+    std::unique_ptr<LoginRecorder> recorder_;
+    std::shared_ptr<const net::TlsServerContext> tls_;
+    std::unique_ptr<ListenerDeps> listener_deps_;
+    std::optional<store::StoreEnvironments> segment_envs_;
+    std::optional<store::StoreHandles> handles_;
+    std::unique_ptr<AuthWorkers> auth_workers_;
+    std::unique_ptr<Engine> engine_;
+    SessionRegistry sessions_;
+    std::unique_ptr<AdminContext> admin_;
+    std::unique_ptr<RewrapControl> rewrap_;
+    std::unique_ptr<AdminServer> admin_server_;
+};
+
+}  // namespace vmx

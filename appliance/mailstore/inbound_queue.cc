@@ -1,0 +1,39 @@
+// smtp-in queue reads for local delivery (see inbound_queue.h).
+#include "appliance/mailstore/inbound_queue.h"
+
+#include "store/layout.h"
+#include "store/lmdb.h"
+
+namespace vmx {
+
+Result<std::vector<std::uint8_t>> load_queued_body(ShardStore& store, std::uint32_t segment, std::uint64_t entry_id) {
+    auto txn = store::ReadTxn::begin(*store.envs().env(segment, store::SegmentKind::smtp_in));
+    if (!txn) return fail(txn.error());
+    return store.segment(segment).smtp_in->load_body(*txn, store.keys(), entry_id);
+}
+
+Result<void> for_each_pending(ShardStore& store, std::uint32_t segment, std::size_t batch,
+                              const std::function<void(store::QueuedEntry&&)>& pending,
+                              const std::function<void(std::uint64_t id, std::error_code)>& unreadable) {
+    const store::Queue& queue = *store.segment(segment).smtp_in;
+    store::Env& env = *store.envs().env(segment, store::SegmentKind::smtp_in);
+    std::uint64_t after = 0;
+    for (;;) {
+        auto txn = store::ReadTxn::begin(env);
+        if (!txn) return fail(txn.error());
+        auto found = store::recover(queue, *txn, store.keys(), after, batch);
+        if (!found) return fail(found.error());
+        for (const auto& [id, error] : found->failed) unreadable(id, error);
+        for (store::QueuedEntry& entry : found->entries) pending(std::move(entry));
+        after = found->last_id;
+        if (found->complete) return {};
+    }
+}
+
+Result<bool> already_delivered(ShardStore& store, std::uint32_t segment, const store::DeliveryMarker& marker) {
+    auto txn = store::ReadTxn::begin(*store.envs().env(segment, store::SegmentKind::mail));
+    if (!txn) return fail(txn.error());
+    return store::already_delivered(*txn, store.segment(segment).markers, marker);
+}
+
+}  // namespace vmx

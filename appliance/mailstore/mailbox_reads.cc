@@ -1,0 +1,66 @@
+// Mailbox reads from any shard (see mailbox_reads.h).
+#include "appliance/mailstore/mailbox_reads.h"
+
+#include "store/errc.h"
+#include "store/layout.h"
+#include "store/lmdb.h"
+#include "store/record_key.h"
+
+namespace vmx {
+namespace {
+
+Result<store::ReadTxn> begin_mail(ShardStore& store, std::uint32_t segment) {
+    return store::ReadTxn::begin(*store.all_envs().env(segment, store::SegmentKind::mail));
+}
+
+}  // namespace
+
+Result<store::MailboxState> mailbox_state(ShardStore& store, const store::MailboxRef& box) {
+    auto txn = begin_mail(store, box.segment);
+    if (!txn) return fail(txn.error());
+    return store::load_state(*txn, store.segment(box.segment).mailboxes, store.keys(), box);
+}
+
+Result<std::vector<store::MessageInfo>> list_mailbox(ShardStore& store, const store::MailboxRef& box,
+                                                     store::ListTrash trash) {
+    auto txn = begin_mail(store, box.segment);
+    if (!txn) return fail(txn.error());
+    return store::list_messages(*txn, store.segment(box.segment).mailboxes, store.keys(), box, trash);
+}
+
+Result<MailboxOwners> mailbox_owners(ShardStore& store, std::uint32_t segment, std::uint64_t from_user, std::size_t max) {
+    MailboxOwners out;
+    auto txn = begin_mail(store, segment);
+    if (!txn) return fail(txn.error());
+    auto cursor = store::Cursor::open(txn->raw(), store.segment(segment).mailboxes);
+    if (!cursor) return fail(cursor.error());
+    std::uint64_t next = from_user;
+    while (out.users.size() < max) {
+        auto entry = cursor->seek(store::encode_record_key({next, 0}));
+        if (!entry) return fail(entry.error());
+        if (!*entry) break;
+        auto key = store::decode_record_key((*entry)->key);
+        if (!key) return fail(store::StoreErrc::corrupt);
+        out.users.push_back(key->owner);
+        if (key->owner == UINT64_MAX) break;
+        next = key->owner + 1;
+    }
+    out.complete = out.users.size() < max;
+    return out;
+}
+
+Result<BodyPump> BodyPump::open(ShardStore& store, const store::MailboxRef& box, std::uint64_t message_id) {
+    auto txn = begin_mail(store, box.segment);
+    if (!txn) return fail(txn.error());
+    auto reader = store::BodyReader::open(*txn, store.segment(box.segment).mailboxes, store.keys(), box, message_id);
+    if (!reader) return fail(reader.error());
+    return BodyPump(store, box.segment, std::move(*reader));
+}
+
+Result<std::optional<std::vector<std::uint8_t>>> BodyPump::next() {
+    auto txn = begin_mail(*store_, segment_);
+    if (!txn) return fail(txn.error());
+    return reader_.next(*txn, store_->keys());
+}
+
+}  // namespace vmx

@@ -1,0 +1,44 @@
+// Reads of a mailbox from any shard, through that shard's view of the store (MVCC snapshots, no
+// locks): its state (the quota check of RCPT), its listing (POP3 at login, the admin), and a body
+// pump that streams one message chunk by chunk, each chunk in its own short read transaction so a
+// slow client never pins a snapshot. Shard thread of the caller.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "appliance/mailstore/shard_store.h"
+#include "core/result.h"
+#include "store/mailbox.h"
+
+namespace vmx {
+
+Result<store::MailboxState> mailbox_state(ShardStore& store, const store::MailboxRef& box);
+Result<std::vector<store::MessageInfo>> list_mailbox(ShardStore& store, const store::MailboxRef& box,
+                                                     store::ListTrash trash = store::ListTrash::exclude);
+
+// A page of the users that have a mailbox in `segment`, from user id `from_user` on, at most `max`, in
+// id order (one cursor seek per mailbox); `complete` when the segment holds no more.
+struct MailboxOwners {
+    std::vector<std::uint64_t> users;
+    bool complete = false;
+};
+Result<MailboxOwners> mailbox_owners(ShardStore& store, std::uint32_t segment, std::uint64_t from_user, std::size_t max);
+
+class BodyPump {
+public:
+    // not_found for a message that is not there; the store's errors otherwise.
+    static Result<BodyPump> open(ShardStore& store, const store::MailboxRef& box, std::uint64_t message_id);
+    // The next decrypted chunk, or nullopt after the last one.
+    Result<std::optional<std::vector<std::uint8_t>>> next();
+
+private:
+    BodyPump(ShardStore& store, std::uint32_t segment, store::BodyReader reader)
+        : store_(&store), segment_(segment), reader_(std::move(reader)) {}
+    ShardStore* store_;
+    std::uint32_t segment_;
+    store::BodyReader reader_;
+};
+
+}  // namespace vmx
