@@ -684,14 +684,19 @@ AdminReply stats(AdminContext& c, const AdminRequest& r) {
         const auto writes = load(l ? &l->requests : nullptr);
         const auto commits = load(l ? &l->transactions : nullptr);
         const auto largest = load(l ? &l->largest_batch : nullptr);
+        // Delivery markers kept by the last clean-up pass, and removed in all (bounded, not growing).
+        const MarkerCleanupStats* mk = c.marker_stats ? c.marker_stats(s) : nullptr;
+        const auto markers = load(mk ? &mk->live : nullptr);
+        const auto markers_removed = load(mk ? &mk->removed : nullptr);
         if (r.json)
-            out += fmt::format(R"({}{{"shard":{},"connections":{},"accepted":{},"refused_full":{},"messages":{},"delivered":{},"queue":{},"store_writes":{},"store_commits":{},"store_largest_batch":{}}})",
+            out += fmt::format(R"({}{{"shard":{},"connections":{},"accepted":{},"refused_full":{},"messages":{},"delivered":{},"queue":{},"store_writes":{},"store_commits":{},"store_largest_batch":{},"markers":{},"markers_removed":{}}})",
                                out.empty() ? "" : ",", s, live, accepted, refused_full, messages, delivered, queued,
-                               writes, commits, largest);
+                               writes, commits, largest, markers, markers_removed);
         else
             out += fmt::format("shard {}\tconnections={}\taccepted={}\trefused_full={}\tmessages={}\tdelivered={}\tqueue={}"
-                               "\tstore_writes={}\tstore_commits={}\tstore_largest_batch={}\n",
-                               s, live, accepted, refused_full, messages, delivered, queued, writes, commits, largest);
+                               "\tstore_writes={}\tstore_commits={}\tstore_largest_batch={}\tmarkers={}\tmarkers_removed={}\n",
+                               s, live, accepted, refused_full, messages, delivered, queued, writes, commits, largest,
+                               markers, markers_removed);
     }
     return ok(r.json ? "[" + out + "]\n" : out);
 }

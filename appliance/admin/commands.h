@@ -19,6 +19,7 @@
 #include "appliance/directory/directory.h"
 #include "appliance/keys/key_service.h"
 #include "appliance/directory/login_history.h"
+#include "appliance/jobs/marker_cleanup.h"
 #include "appliance/jobs/rewrap_control.h"
 #include "appliance/auth/sessions.h"
 #include "crypto/password.h"
@@ -50,6 +51,7 @@ struct AdminContext {
     RewrapControl* rewrap = nullptr;              // started by key rotate, shown by key status
     std::function<const DeliveryStats*(std::uint32_t shard)> delivery_stats{};  // for stats
     std::function<const store::LaneStats*(std::uint32_t shard)> lane_stats{};   // for stats: group commit
+    std::function<const MarkerCleanupStats*(std::uint32_t shard)> marker_stats{};  // for stats: markers kept
 };
 
 // Runs one request and appends it (who, what, when, result; never the secret) to the audit log.

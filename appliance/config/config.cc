@@ -589,6 +589,29 @@ void check_argon2_lanes(const toml::table& doc, const Config& config, Problems& 
                              8ull * config.argon2.parallelism, config.argon2.memory_kib));
 }
 
+// Pairs of rows where one is a floor of the other: a first retry later than the longest, a first
+// login delay above the largest, an address refused before it is even slowed.
+void check_ordered_pairs(const toml::table& doc, const Config& config, Problems& problems) {
+    struct Pair {
+        std::string_view low_key, high_key;
+        std::uint32_t low, high;
+    };
+    const AppLimits& l = config.limits;
+    const Pair pairs[] = {
+        {"delivery.retry_first_s", "delivery.retry_max_s", l.delivery_retry_first_s, l.delivery_retry_max_s},
+        {"auth.delay_base_ms", "auth.delay_max_ms", l.auth_delay_base_ms, l.auth_delay_max_ms},
+        {"auth.address_free_failures", "auth.address_refuse_failures", l.auth_address_free_failures,
+         l.auth_address_refuse_failures},
+    };
+    for (const Pair& p : pairs) {
+        if (p.low <= p.high) continue;
+        const toml::node* node = doc.at_path(p.low_key).node();
+        if (!node) node = doc.at_path(p.high_key).node();
+        problems.add(node ? line_of(*node) : Line{}, std::string(p.low_key),
+                     fmt::format("must not exceed {} ({}), got {}", p.high_key, p.high, p.low));
+    }
+}
+
 // Each environment's initial map must fit under the growth limit.
 void check_store_maps(const toml::table& doc, const Config& config, Problems& problems) {
     const store::StoreSizing& s = config.store.sizing;
@@ -615,6 +638,7 @@ std::variant<Config, ConfigError> parse_document(std::string_view toml_text, std
     for (const Param& p : kParams) read_param(p, doc, config, problems);
     check_listeners_distinct(doc, config, problems);
     check_argon2_lanes(doc, config, problems);
+    check_ordered_pairs(doc, config, problems);
     check_store_maps(doc, config, problems);
     if (!problems.empty()) return problems.first(source_name);
     return config;

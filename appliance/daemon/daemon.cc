@@ -83,9 +83,7 @@ pop3::Limits pop3_limits(const AppLimits& l) {
 
 DeliveryOptions delivery_options(const AppLimits& l) {
     DeliveryOptions out;
-    out.retry_first_s = l.delivery_retry_first_s;
-    out.retry_max_s = l.delivery_retry_max_s;
-    out.give_up_after_s = l.delivery_lifetime_s;
+    out.retry = {l.delivery_retry_first_s, l.delivery_retry_max_s, l.delivery_lifetime_s};
     out.removal_batch_ms = l.delivery_removal_batch_ms;
     out.report_retry_max_ms = l.delivery_report_retry_max_ms;
     return out;
@@ -303,6 +301,9 @@ std::optional<StartFailure> Daemon::open_admin() {
     };
     admin.lane_stats = [&engine](std::uint32_t shard) -> const store::LaneStats* {
         return &ShardContext::of(engine.shard(shard)).store->lane_stats();
+    };
+    admin.marker_stats = [&engine](std::uint32_t shard) -> const MarkerCleanupStats* {
+        return &ShardContext::of(engine.shard(shard)).marker_cleanup->stats();
     };
     rewrap_ = std::make_unique<RewrapControl>(*keys_, engine.shard_count(), admin.to_shard);
     admin.rewrap = rewrap_.get();

@@ -122,7 +122,7 @@ void LocalDelivery::hand_off(Entry& entry) {
         if (!body) {
             log_event(LogLevel::error, "delivery.body_unreadable", "queue_id={} error=\"{}\"",
                       queue_id_of(entry.segment, entry.id), body.error().message());
-            return schedule_retry({entry.segment, entry.id}, now + options_.retry_first_s);
+            return schedule_retry({entry.segment, entry.id}, now + options_.retry.retry_first_s);
         }
         entry.body = std::make_shared<const std::string>(body->begin(), body->end());
     }
@@ -177,12 +177,10 @@ void LocalDelivery::apply_outcomes(std::uint32_t segment, std::uint64_t id, cons
         if (entry.outstanding > 0) --entry.outstanding;
         if (state == store::RecipientState::failed_temp) {
             ++r.attempts;
-            const std::int64_t delay = std::min<std::int64_t>(
-                std::int64_t{options_.retry_first_s} << std::min<std::uint32_t>(r.attempts - 1, 16), options_.retry_max_s);
-            r.next_try_unix = now + delay;
+            const RetryDecision next = next_retry(options_.retry, r.attempts, entry.envelope.arrival_unix, now);
+            r.next_try_unix = next.next_try_unix;
             r.reply = reply;
-            r.state = now - entry.envelope.arrival_unix + delay > options_.give_up_after_s ? store::RecipientState::failed_perm
-                                                                                           : store::RecipientState::failed_temp;
+            r.state = next.give_up ? store::RecipientState::failed_perm : store::RecipientState::failed_temp;
             ++(r.state == store::RecipientState::failed_perm ? stats_.perm_failures : stats_.temp_failures);
         } else {
             r.state = state;
@@ -233,7 +231,7 @@ void LocalDelivery::settle(const Key& key) {
             // The queue keeps its older state; recovery or the next retry settles it again.
             log_event(LogLevel::warn, "delivery.queue_write_failed", "queue_id={} error=\"{}\"",
                       queue_id_of(e.segment, e.id), r.error.message());
-            schedule_retry(key, now_unix() + options_.retry_first_s);
+            schedule_retry(key, now_unix() + options_.retry.retry_first_s);
             return;
         }
         std::int64_t next = INT64_MAX;
@@ -269,7 +267,7 @@ void LocalDelivery::flush_removals() {
                     log_event(LogLevel::warn, "delivery.queue_write_failed", "queue_id={} error=\"{}\"",
                               queue_id_of(seg, id), r.error.message());
                     found->second.writing = false;
-                    schedule_retry(found->first, now_unix() + options_.retry_first_s);
+                    schedule_retry(found->first, now_unix() + options_.retry.retry_first_s);
                     continue;
                 }
                 ++stats_.removed;

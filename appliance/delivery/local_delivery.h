@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "appliance/directory/directory.h"
+#include "appliance/delivery/retry_policy.h"
 #include "appliance/mailstore/mailbox_writes.h"
 #include "appliance/mailstore/shard_store.h"
 #include "appliance/common/message_kinds.h"
@@ -32,9 +33,7 @@ enum class AcceptOutcome : std::uint8_t { stored, failed, full };
 
 // Defaults as the [delivery] rows of the config table (appliance/config).
 struct DeliveryOptions {
-    std::uint32_t retry_first_s = 300;        // first retry after a temporary failure, doubling...
-    std::uint32_t retry_max_s = 3600;         // ...up to this
-    std::uint32_t give_up_after_s = 5 * 86400;  // then the recipient fails permanently (bounce)
+    RetryPolicy retry;                          // temporary failures: when again, when to give up
     std::uint64_t removal_batch_ms = 10;        // finished entries are removed together this often
     std::uint64_t report_retry_max_ms = 1000;   // a report the queue's shard could not take is sent
                                                 // again after 1 ms, doubling up to this

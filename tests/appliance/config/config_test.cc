@@ -74,7 +74,16 @@ constexpr std::string_view kAllKeys[] = {
     "store.smtp_out_path",   "store.mail_map_mib",               "store.queue_map_mib",
     "store.temp_map_mib",    "store.global_map_mib",             "store.map_mib_max",
     "store.temp_ttl_s",      "store.trash_retention_days",       "store.sweep_interval_s",
-    "store.delivery_batch_ms",    "store.login_history_days",
+    "store.delivery_batch_ms",    "store.login_history_days",    "store.lane_queue_capacity",
+    "store.lane_batch_requests_max", "store.lane_batch_mib_max",
+    "smtp.message_bytes_max", "smtp.recipients_max",              "smtp.errors_max",
+    "pop3.errors_max",       "pop3.auth_failures_max",           "pop3.messages_max",
+    "delivery.retry_first_s", "delivery.retry_max_s",            "delivery.lifetime_s",
+    "delivery.removal_batch_ms", "delivery.report_retry_max_ms", "delivery.marker_sweep_s",
+    "delivery.marker_sweep_max", "auth.workers",                 "auth.queue_max",
+    "auth.throttle_window_s", "auth.address_free_failures",      "auth.address_refuse_failures",
+    "auth.user_free_failures", "auth.delay_base_ms",             "auth.delay_max_ms",
+    "auth.throttle_entries_max",
 };
 
 Config parse_ok(std::string_view text) {
@@ -323,6 +332,46 @@ TEST(ConfigTest, StoreParametersAreReadAndCheckedTogether) {
     EXPECT_EQ(parse_error("[store]\nmap_mib_max = 512\n"),
               "vaultmx.toml:2: store.map_mib_max: must be at least the largest initial map size (1024 MiB), "
               "got 512");
+}
+
+// The limits that used to be constants: each a row with its default, bounds and unit.
+TEST(ConfigTest, PartLimitsAreRowsWithDefaultsAndBounds) {
+    const Config defaults = parse_ok("");
+    const AppLimits built_in{};
+    EXPECT_EQ(defaults.limits.smtp_message_bytes_max, built_in.smtp_message_bytes_max);
+    EXPECT_EQ(defaults.limits.delivery_retry_first_s, 300u);
+    EXPECT_EQ(defaults.limits.delivery_lifetime_s, 5u * 86400);
+    EXPECT_EQ(defaults.limits.auth_workers, 2u);
+    EXPECT_EQ(defaults.store.sizing.lane_queue_capacity, 4096u);
+
+    const Config c = parse_ok(
+        "[store]\nlane_queue_capacity = 1\n[smtp]\nmessage_bytes_max = 1048576\nrecipients_max = 5\n"
+        "[delivery]\nretry_first_s = 1\nretry_max_s = 10\nmarker_sweep_s = 1\n[auth]\nworkers = 4\n"
+        "[pop3]\nauth_failures_max = 2\n");
+    EXPECT_EQ(c.store.sizing.lane_queue_capacity, 1u);
+    EXPECT_EQ(c.limits.smtp_message_bytes_max, 1048576u);
+    EXPECT_EQ(c.limits.smtp_recipients_max, 5u);
+    EXPECT_EQ(c.limits.delivery_retry_first_s, 1u);
+    EXPECT_EQ(c.limits.delivery_marker_sweep_s, 1u);
+    EXPECT_EQ(c.limits.auth_workers, 4u);
+    EXPECT_EQ(c.limits.pop3_auth_failures_max, 2u);
+
+    EXPECT_EQ(parse_error("[store]\nlane_queue_capacity = 3\n"),
+              "vaultmx.toml:2: store.lane_queue_capacity: expected a power of two in 1..1048576, got 3");
+    EXPECT_EQ(parse_error("[store]\nlane_queue_capacity = 0\n"),
+              "vaultmx.toml:2: store.lane_queue_capacity: expected a power of two in 1..1048576, got 0");
+    EXPECT_EQ(parse_error("[smtp]\nmessage_bytes_max = 52428801\n"),
+              "vaultmx.toml:2: smtp.message_bytes_max: expected an integer in 1024..52428800, got 52428801");
+    EXPECT_EQ(parse_error("[auth]\nworkers = 0\n"), "vaultmx.toml:2: auth.workers: expected an integer in 1..256, got 0");
+}
+
+TEST(ConfigTest, FloorsMayNotExceedTheirCeilings) {
+    EXPECT_EQ(parse_error("[delivery]\nretry_first_s = 7200\n"),
+              "vaultmx.toml:2: delivery.retry_first_s: must not exceed delivery.retry_max_s (3600), got 7200");
+    EXPECT_EQ(parse_error("[auth]\ndelay_base_ms = 9000\n"),
+              "vaultmx.toml:2: auth.delay_base_ms: must not exceed auth.delay_max_ms (8000), got 9000");
+    EXPECT_EQ(parse_error("[auth]\naddress_free_failures = 31\n"),
+              "vaultmx.toml:2: auth.address_free_failures: must not exceed auth.address_refuse_failures (30), got 31");
 }
 
 TEST(ConfigTest, SyntaxErrorGivesTheLine) {
