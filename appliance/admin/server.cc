@@ -1,52 +1,26 @@
-// The admin socket server (see admin_server.h).
+// The admin socket server (see server.h).
 #include "appliance/admin/server.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <vector>
 
+#include "core/clock.h"
 #include "core/log.h"
 
 namespace vmx {
 namespace {
-
-bool read_all(int fd, std::uint8_t* out, std::size_t n) {
-    while (n > 0) {
-        const ssize_t got = ::read(fd, out, n);
-        if (got < 0 && errno == EINTR) continue;
-        if (got <= 0) return false;
-        out += got;
-        n -= static_cast<std::size_t>(got);
-    }
-    return true;
-}
-
-bool write_all(int fd, const std::uint8_t* data, std::size_t n) {
-    while (n > 0) {
-        const ssize_t put = ::send(fd, data, n, MSG_NOSIGNAL);
-        if (put < 0 && errno == EINTR) continue;
-        if (put <= 0) return false;
-        data += put;
-        n -= static_cast<std::size_t>(put);
-    }
-    return true;
-}
-
-void set_timeouts(int fd, int timeout_ms) {
-    timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-}
 
 // Supplementary groups of the peer's user, as the group database says.
 bool user_in_group(uid_t uid, gid_t primary, gid_t group) {
@@ -66,10 +40,14 @@ bool user_in_group(uid_t uid, gid_t primary, gid_t group) {
     return false;
 }
 
-std::uint64_t monotonic_now_ms() {
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return static_cast<std::uint64_t>(ts.tv_sec) * 1000 + static_cast<std::uint64_t>(ts.tv_nsec) / 1'000'000;
+
+// Bytes of the frame still to come: the prefix first, then its payload; 0 when whole, or when the
+// prefix announces more than a request may hold (refused without reading it).
+std::size_t missing_bytes(const std::vector<std::uint8_t>& in) {
+    if (in.size() < 4) return 4 - in.size();
+    const std::size_t payload = frame_length(std::span<const std::uint8_t, 4>(in.data(), 4));
+    if (payload > admin_request_bytes_max) return 0;
+    return 4 + payload - in.size();
 }
 
 }  // namespace
@@ -89,7 +67,8 @@ std::optional<gid_t> lookup_admin_group() {
     return gr.gr_gid;
 }
 
-Result<std::unique_ptr<AdminServer>> AdminServer::open(const std::string& path, AdminHandler handler, int io_timeout_ms) {
+Result<std::unique_ptr<AdminServer>> AdminServer::open(const std::string& path, AdminHandler handler,
+                                                     AdminServerOptions options) {
     sockaddr_un addr{};
     if (path.empty() || path.size() >= sizeof addr.sun_path) return fail(std::make_error_code(std::errc::filename_too_long));
     struct stat st {};
@@ -105,7 +84,8 @@ Result<std::unique_ptr<AdminServer>> AdminServer::open(const std::string& path, 
     const mode_t old_mask = ::umask(0117);
     const int bound = ::bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
     ::umask(old_mask);
-    if (bound != 0 || ::listen(fd, 16) != 0) {
+    const int epoll_fd = bound == 0 && ::listen(fd, 16) == 0 ? ::epoll_create1(EPOLL_CLOEXEC) : -1;
+    if (epoll_fd < 0) {
         const int saved = errno;
         ::close(fd);
         return fail(std::error_code(saved, std::generic_category()));
@@ -113,86 +93,187 @@ Result<std::unique_ptr<AdminServer>> AdminServer::open(const std::string& path, 
     AdminAccess access{::geteuid(), lookup_admin_group()};
     if (access.admin_gid) (void)!::chown(path.c_str(), static_cast<uid_t>(-1), *access.admin_gid);
     ::chmod(path.c_str(), 0660);
-    return std::unique_ptr<AdminServer>(new AdminServer(fd, path, std::move(handler), io_timeout_ms, access));
+    std::unique_ptr<AdminServer> server(new AdminServer(fd, epoll_fd, path, std::move(handler), options, access));
+    server->watch(0, fd, EPOLLIN, true);
+    return server;
 }
 
 AdminServer::~AdminServer() {
     *self_ = nullptr;
-    for (auto& [id, p] : pending_) ::close(p.fd);
+    for (auto& [id, c] : conns_) ::close(c.fd);
+    if (epoll_fd_ >= 0) ::close(epoll_fd_);
     if (fd_ < 0) return;
     ::close(fd_);
     ::unlink(path_.c_str());
 }
 
-void AdminServer::complete(std::uint64_t id, const AdminReply& reply) {
-    auto it = pending_.find(id);
-    if (it == pending_.end()) return;
-    const auto frame = encode_reply(reply);
-    write_all(it->second.fd, frame.data(), frame.size());
-    ::close(it->second.fd);
-    pending_.erase(it);
+std::size_t AdminServer::waiting() const {
+    return static_cast<std::size_t>(
+        std::count_if(conns_.begin(), conns_.end(), [](const auto& e) { return e.second.phase == Phase::waiting; }));
 }
 
-void AdminServer::expire(std::uint64_t now_ms, std::uint64_t reply_timeout_ms) {
-    std::vector<std::uint64_t> overdue;
-    for (const auto& [id, p] : pending_)
-        if (now_ms - p.since_ms > reply_timeout_ms) overdue.push_back(id);
-    for (std::uint64_t id : overdue) complete(id, {AdminStatus::failed, "the daemon did not finish in time; see its log"});
+void AdminServer::watch(std::uint64_t id, int fd, std::uint32_t events, bool first) {
+    epoll_event ev{};
+    ev.events = events;
+    ev.data.u64 = id;
+    ::epoll_ctl(epoll_fd_, first ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, fd, &ev);
+}
+
+void AdminServer::close_conn(std::uint64_t id) {
+    auto it = conns_.find(id);
+    if (it == conns_.end()) return;
+    explicit_bzero(it->second.in.data(), it->second.in.size());
+    ::close(it->second.fd);  // also leaves the epoll set
+    conns_.erase(it);
 }
 
 void AdminServer::on_readable() {
+    std::array<epoll_event, 32> events{};
     for (;;) {
-        const int client = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
-        if (client < 0) return;  // EAGAIN: served every waiting peer
-        serve(client);  // closes the connection, now or when its reply comes
+        const int n = ::epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), 0);
+        if (n <= 0) return;
+        for (int i = 0; i < n; ++i) {
+            if (events[static_cast<std::size_t>(i)].data.u64 == 0) accept_all();
+            else on_event(events[static_cast<std::size_t>(i)].data.u64, events[static_cast<std::size_t>(i)].events);
+        }
+        if (n < static_cast<int>(events.size())) return;
     }
 }
 
-void AdminServer::serve(int client) {
-    set_timeouts(client, io_timeout_ms_);
+void AdminServer::accept_all() {
+    for (;;) {
+        const int client = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (client < 0) return;  // EAGAIN: every waiting peer is in
+        if (conns_.size() >= options_.connections_max) {
+            log_event(LogLevel::warn, "admin.too_many_connections", "max={}", options_.connections_max);
+            ::close(client);
+            continue;
+        }
+        admit(client);
+    }
+}
+
+// The peer is known before a byte is read: a forbidden one gets its refusal and is drained.
+void AdminServer::admit(int client) {
     ucred cred{};
     socklen_t len = sizeof cred;
     if (getsockopt(client, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return (void)::close(client);
     const AdminPeer peer{cred.pid, cred.uid, cred.gid};
-    if (!admin_peer_permitted(peer, access_)) {
-        log_event(LogLevel::warn, "admin.forbidden", "uid={} pid={}", peer.uid, peer.pid);
-        const auto frame = encode_reply({AdminStatus::forbidden, "permission denied: the admin socket is for root, "
-                                                                 "the daemon's user and the vaultmx-admin group"});
-        write_all(client, frame.data(), frame.size());
-        // Read (and drop) what the peer sent, bounded: closing with unread bytes would reset the
-        // connection and the peer would never see the reply.
-        ::shutdown(client, SHUT_WR);
-        std::array<std::uint8_t, 4096> sink{};
-        for (std::size_t drained = 0; drained <= admin_request_bytes_max + 4;) {
-            const ssize_t n = ::read(client, sink.data(), sink.size());
-            if (n < 0 && errno == EINTR) continue;
-            if (n <= 0) break;
-            drained += static_cast<std::size_t>(n);
-        }
-        ::close(client);
-        return;
-    }
-    std::array<std::uint8_t, 4> prefix{};
-    if (!read_all(client, prefix.data(), prefix.size())) return (void)::close(client);
-    const std::uint32_t n = frame_length(prefix);
-    std::vector<std::uint8_t> payload;
-    std::optional<AdminRequest> request;
-    if (n <= admin_request_bytes_max) {
-        payload.resize(n);
-        if (!read_all(client, payload.data(), n)) return (void)::close(client);
-        request = decode_request(payload);
-        explicit_bzero(payload.data(), payload.size());  // it held the secret
-    }
     const std::uint64_t id = next_id_++;
-    pending_[id] = Pending{client, monotonic_now_ms()};
+    Conn& c = conns_[id];
+    c.fd = client;
+    c.peer = peer;
+    c.since_ms = monotonic_ms();
+    watch(id, client, EPOLLIN, true);
+    if (admin_peer_permitted(peer, access_)) return;
+    log_event(LogLevel::warn, "admin.forbidden", "uid={} pid={}", peer.uid, peer.pid);
+    c.drain_after_reply = true;
+    reply(id, {AdminStatus::forbidden, "permission denied: the admin socket is for root, "
+                                       "the daemon's user and the vaultmx-admin group"});
+}
+
+void AdminServer::on_event(std::uint64_t id, std::uint32_t events) {
+    auto it = conns_.find(id);
+    if (it == conns_.end()) return;
+    Conn& c = it->second;
+    switch (c.phase) {
+        case Phase::reading: return read_request(id, c);
+        case Phase::writing: return write_reply(id, c);
+        case Phase::draining: return drain(id, c);
+        case Phase::waiting:
+            // Nothing is read while the handler works (a peer may half-close after its request); a
+            // peer that is gone altogether is closed at once (its responder then finds nothing).
+            if (events & (EPOLLHUP | EPOLLERR)) close_conn(id);
+            return;
+    }
+}
+
+// Reads what has arrived; once the length prefix and the whole payload are in, dispatches.
+void AdminServer::read_request(std::uint64_t id, Conn& c) {
+    std::array<std::uint8_t, 4096> buf{};
+    for (;;) {
+        const std::size_t want = missing_bytes(c.in);
+        if (want == 0) return dispatch(id, c);
+        const ssize_t n = ::read(c.fd, buf.data(), std::min(want, buf.size()));
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+        if (n <= 0) return close_conn(id);  // the peer left before its request was whole
+        c.in.insert(c.in.end(), buf.data(), buf.data() + n);
+        explicit_bzero(buf.data(), static_cast<std::size_t>(n));
+    }
+}
+
+void AdminServer::dispatch(std::uint64_t id, Conn& c) {
+    const std::uint32_t n = frame_length(std::span<const std::uint8_t, 4>(c.in.data(), 4));
+    std::optional<AdminRequest> request;
+    if (n <= admin_request_bytes_max) request = decode_request(std::span<const std::uint8_t>(c.in).subspan(4));
+    explicit_bzero(c.in.data(), c.in.size());  // it held the secret
+    c.in = {};
+    c.phase = Phase::waiting;
+    c.since_ms = monotonic_ms();
+    watch(id, c.fd, 0, false);  // hang-ups and errors only
     if (!request) {
-        log_event(LogLevel::warn, "admin.bad_request", "uid={} bytes={}", peer.uid, n);
-        return complete(id, {AdminStatus::refused, "malformed request (is the vaultmx CLI the same version as the daemon?)"});
+        log_event(LogLevel::warn, "admin.bad_request", "uid={} bytes={}", c.peer.uid, n);
+        c.drain_after_reply = n > admin_request_bytes_max;  // the rest of it may still be coming
+        return reply(id, {AdminStatus::refused, "malformed request (is the vaultmx CLI the same version as the daemon?)"});
     }
     std::weak_ptr<AdminServer*> server = self_;
-    handler_(*request, peer, [server, id](AdminReply reply) {
-        if (auto s = server.lock(); s && *s) (*s)->complete(id, reply);
+    handler_(*request, c.peer, [server, id](AdminReply r) {
+        if (auto s = server.lock(); s && *s) (*s)->reply(id, r);
     });
+}
+
+// Queues the reply frame and writes what the socket takes now; the rest as it drains.
+void AdminServer::reply(std::uint64_t id, const AdminReply& r) {
+    auto it = conns_.find(id);
+    if (it == conns_.end()) return;  // the peer left, or the reply came after its timeout
+    Conn& c = it->second;
+    c.out = encode_reply(r);
+    c.sent = 0;
+    c.phase = Phase::writing;
+    c.since_ms = monotonic_ms();
+    write_reply(id, c);
+}
+
+void AdminServer::write_reply(std::uint64_t id, Conn& c) {
+    while (c.sent < c.out.size()) {
+        const ssize_t put = ::send(c.fd, c.out.data() + c.sent, c.out.size() - c.sent, MSG_NOSIGNAL);
+        if (put < 0 && errno == EINTR) continue;
+        if (put < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return watch(id, c.fd, EPOLLOUT, false);
+        if (put <= 0) return close_conn(id);
+        c.sent += static_cast<std::size_t>(put);
+    }
+    if (!c.drain_after_reply) return close_conn(id);
+    // A refused peer may still be sending: read (and drop) it, bounded, before closing, or the
+    // close would reset the connection and the peer would never see the reply.
+    ::shutdown(c.fd, SHUT_WR);
+    c.phase = Phase::draining;
+    c.since_ms = monotonic_ms();
+    watch(id, c.fd, EPOLLIN, false);
+    drain(id, c);
+}
+
+void AdminServer::drain(std::uint64_t id, Conn& c) {
+    std::array<std::uint8_t, 4096> sink{};
+    for (;;) {
+        const ssize_t n = ::read(c.fd, sink.data(), sink.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+        if (n <= 0) return close_conn(id);
+        c.drained += static_cast<std::size_t>(n);
+        if (c.drained > admin_request_bytes_max + 4) return close_conn(id);
+    }
+}
+
+void AdminServer::expire(std::uint64_t now_ms) {
+    std::vector<std::uint64_t> late, overdue;
+    for (const auto& [id, c] : conns_) {
+        const std::uint64_t age = now_ms - c.since_ms;
+        if (c.phase == Phase::waiting && age > options_.reply_timeout_ms) overdue.push_back(id);
+        else if (c.phase != Phase::waiting && age > options_.io_timeout_ms) late.push_back(id);
+    }
+    for (std::uint64_t id : late) close_conn(id);
+    for (std::uint64_t id : overdue) reply(id, {AdminStatus::failed, "the daemon did not finish in time; see its log"});
 }
 
 }  // namespace vmx

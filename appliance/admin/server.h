@@ -2,8 +2,10 @@
 // served by the control thread. Each connection carries one request and one reply. The peer is
 // identified with SO_PEERCRED before a byte is read: root, the daemon's own user, and members of
 // `vaultmx-admin` may use it; anyone else gets `forbidden` and is logged.
-// Threads: control thread only. A peer has io_timeout_ms for its request, so a stuck client holds
-// the control thread at most that long (admin commands are rare, and only permitted users connect).
+// Threads: control thread only, and it never blocks on a peer: every socket is non-blocking and
+// registered in the server's own epoll set, whose descriptor (fd()) the control loop watches, so a
+// slow or stuck client costs nothing but its slot. A peer has io_timeout_ms to send its request and
+// to take its reply; at most connections_max peers are served at once (more are closed at accept).
 // A command that needs a shard (a mailbox change on its owner shard) answers later: the handler
 // keeps the responder and calls it when the shard reports; until then the connection stays open,
 // and after reply_timeout_ms the peer is told the daemon did not answer.
@@ -14,9 +16,10 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <unordered_map>
 #include <optional>
 #include <string>
+#include <unordered_map>
+#include <vector>
 
 #include "appliance/admin/protocol.h"
 #include "core/result.h"
@@ -45,40 +48,67 @@ std::optional<gid_t> lookup_admin_group();
 using AdminResponder = std::function<void(AdminReply)>;
 using AdminHandler = std::function<void(const AdminRequest&, const AdminPeer&, AdminResponder)>;
 
+struct AdminServerOptions {
+    std::uint64_t io_timeout_ms = 2000;       // to send the request, and to take the reply
+    std::uint64_t reply_timeout_ms = 30'000;  // for a command that waits on a shard
+    std::size_t connections_max = 64;         // peers served at once
+};
+
 class AdminServer {
 public:
     // Binds the socket (replacing a stale socket file, never another kind of file), 0660.
     static Result<std::unique_ptr<AdminServer>> open(const std::string& path, AdminHandler handler,
-                                                     int io_timeout_ms = 2000);
+                                                     AdminServerOptions options = {});
     AdminServer(const AdminServer&) = delete;
     AdminServer& operator=(const AdminServer&) = delete;
     ~AdminServer();  // closes and removes the socket file
 
-    int fd() const noexcept { return fd_; }
-    // Accepts and serves every waiting connection (the control loop calls it when fd() is readable).
+    // The epoll set's descriptor: readable when the listener or a peer is ready.
+    int fd() const noexcept { return epoll_fd_; }
+    // Serves whatever is ready, without blocking (the control loop calls it when fd() is readable).
     void on_readable();
-    // Answers requests whose reply is overdue (the control loop calls it on its tick).
-    void expire(std::uint64_t now_ms, std::uint64_t reply_timeout_ms = 30'000);
-    std::size_t waiting() const noexcept { return pending_.size(); }
+    // Closes peers past their time and answers requests whose reply is overdue (on the loop's tick).
+    void expire(std::uint64_t now_ms);
+    std::size_t connections() const noexcept { return conns_.size(); }
+    std::size_t waiting() const;  // requests handed to the handler and not yet answered
 
 private:
-    AdminServer(int fd, std::string path, AdminHandler handler, int io_timeout_ms, AdminAccess access)
-        : fd_(fd), path_(std::move(path)), handler_(std::move(handler)), io_timeout_ms_(io_timeout_ms),
-          access_(access) {}
-    void serve(int client);
-    void complete(std::uint64_t id, const AdminReply& reply);
-
-    struct Pending {
+    enum class Phase : std::uint8_t { reading, waiting, writing, draining };
+    struct Conn {
         int fd = -1;
-        std::uint64_t since_ms = 0;
+        Phase phase = Phase::reading;
+        std::uint64_t since_ms = 0;       // when the current phase began
+        AdminPeer peer;
+        std::vector<std::uint8_t> in;     // the request frame as it arrives (wiped after decoding)
+        std::vector<std::uint8_t> out;    // the reply frame
+        std::size_t sent = 0;
+        bool drain_after_reply = false;   // a refused peer may still be sending: read it before closing
+        std::size_t drained = 0;
     };
+
+    AdminServer(int listen_fd, int epoll_fd, std::string path, AdminHandler handler, AdminServerOptions options,
+                AdminAccess access)
+        : fd_(listen_fd), epoll_fd_(epoll_fd), path_(std::move(path)), handler_(std::move(handler)),
+          options_(options), access_(access) {}
+    void accept_all();
+    void admit(int client);
+    void on_event(std::uint64_t id, std::uint32_t events);
+    void read_request(std::uint64_t id, Conn& c);
+    void dispatch(std::uint64_t id, Conn& c);
+    void reply(std::uint64_t id, const AdminReply& reply);
+    void write_reply(std::uint64_t id, Conn& c);
+    void drain(std::uint64_t id, Conn& c);
+    void watch(std::uint64_t id, int fd, std::uint32_t events, bool first);
+    void close_conn(std::uint64_t id);
+
     int fd_ = -1;
+    int epoll_fd_ = -1;
     std::string path_;
     AdminHandler handler_;
-    int io_timeout_ms_;
+    AdminServerOptions options_;
     AdminAccess access_;
-    std::unordered_map<std::uint64_t, Pending> pending_;  // connections waiting for their reply
-    std::uint64_t next_id_ = 1;
+    std::unordered_map<std::uint64_t, Conn> conns_;  // by id (the epoll event's data)
+    std::uint64_t next_id_ = 1;  // 0 stands for the listener
     // Shared with responders, so one that fires after the server is gone does nothing.
     std::shared_ptr<AdminServer*> self_ = std::make_shared<AdminServer*>(this);
 };

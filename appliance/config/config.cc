@@ -154,6 +154,13 @@ constexpr Param limit(std::string_view section, std::string_view key, std::int64
     return p;
 }
 
+constexpr Param limit_seconds(std::string_view section, std::string_view key, std::int64_t default_s, std::int64_t low_s,
+                              std::int64_t high_s, std::uint32_t AppLimits::*field_ms) {
+    Param p = limit(section, key, default_s, low_s, high_s, "seconds", field_ms);
+    p.scale = 1000;
+    return p;
+}
+
 constexpr Param store_path(std::string_view key, std::string_view default_value,
                            std::string store::StoreOptions::*field) {
     Param p = text("store", key, default_value, nullptr);
@@ -257,6 +264,9 @@ constexpr std::array kParams{
     limit("auth",     "delay_base_ms",              500,     0,    60000,     "ms",    &L::auth_delay_base_ms),
     limit("auth",     "delay_max_ms",               8000,    0,    600000,    "ms",    &L::auth_delay_max_ms),
     limit("auth",     "throttle_entries_max",       100000,  16,   10000000,  "",      &L::auth_throttle_entries_max),
+    limit_seconds("admin", "io_timeout_s",          2,       1,    600,                &L::admin_io_timeout_ms),
+    limit_seconds("admin", "reply_timeout_s",       30,      1,    3600,               &L::admin_reply_timeout_ms),
+    limit("admin",    "connections_max",            64,      1,    4096,      "",      &L::admin_connections_max),
 };
 
 constexpr bool row_is_consistent(const Param& p) {

@@ -53,6 +53,10 @@ struct AppLimits {
     std::uint32_t auth_delay_base_ms = 500;             // first delay; doubles with each further failure
     std::uint32_t auth_delay_max_ms = 8000;
     std::uint32_t auth_throttle_entries_max = 100'000;  // per map (users, addresses)
+    // [admin]: the admin socket.
+    std::uint32_t admin_io_timeout_ms = 2000;           // for a peer to send its request and take its reply
+    std::uint32_t admin_reply_timeout_ms = 30'000;      // for a command that waits on a shard
+    std::uint32_t admin_connections_max = 64;           // peers served at once
 };
 
 struct Config {

@@ -316,7 +316,8 @@ std::optional<StartFailure> Daemon::open_admin() {
                       "uid={} command=\"{}\" status={}", uid, command, static_cast<int>(reply.status));
             respond(std::move(reply));
         });
-    });
+    }, AdminServerOptions{config_.limits.admin_io_timeout_ms, config_.limits.admin_reply_timeout_ms,
+                          config_.limits.admin_connections_max});
     if (!server)
         return config_failure("admin.socket: cannot listen on " + config_.admin_socket + ": " + server.error().message() +
                               " (does its folder exist? vaultmx -c FILE init creates it)");

@@ -83,7 +83,8 @@ constexpr std::string_view kAllKeys[] = {
     "delivery.marker_sweep_max", "auth.workers",                 "auth.queue_max",
     "auth.throttle_window_s", "auth.address_free_failures",      "auth.address_refuse_failures",
     "auth.user_free_failures", "auth.delay_base_ms",             "auth.delay_max_ms",
-    "auth.throttle_entries_max",
+    "auth.throttle_entries_max", "admin.io_timeout_s",         "admin.reply_timeout_s",
+    "admin.connections_max",
 };
 
 Config parse_ok(std::string_view text) {
