@@ -16,6 +16,7 @@
 #include "core/engine.h"
 #include "crypto/tls_crypto_device.h"
 #include "net/stream/stream.h"
+#include "tests/net/tls/tls_client.h"
 #include "tests/net/tls/tls_test_support.h"
 #include "tests/support/test_net.h"
 
@@ -235,57 +236,7 @@ StreamOptions implicit_tls() {
     return o;
 }
 
-// A wolfSSL client on a blocking socket (wolfSSL's own socket I/O).
-class TlsClient {
-public:
-    TlsClient(int fd, const TlsClientContext& ctx, const char* sni = "localhost") : fd_(fd) {
-        ssl_ = wolfSSL_new(ctx.raw());
-        wolfSSL_set_fd(ssl_, fd_);
-        wolfSSL_UseSNI(ssl_, WOLFSSL_SNI_HOST_NAME, sni, static_cast<unsigned short>(std::strlen(sni)));
-        wolfSSL_check_domain_name(ssl_, sni);
-    }
-    ~TlsClient() {
-        wolfSSL_free(ssl_);
-        if (fd_ >= 0) ::close(fd_);
-    }
-    bool handshake() { return wolfSSL_connect(ssl_) == WOLFSSL_SUCCESS; }
-    bool write(std::string_view data) {
-        while (!data.empty()) {
-            const int n = wolfSSL_write(ssl_, data.data(), static_cast<int>(std::min<std::size_t>(data.size(), 65536)));
-            if (n <= 0) return false;
-            data.remove_prefix(static_cast<std::size_t>(n));
-        }
-        return true;
-    }
-    // Reads until `n` bytes arrived or the stream ends; fn sees each piece.
-    template <class Fn>
-    std::size_t read(std::size_t n, Fn&& fn) {
-        std::size_t got = 0;
-        std::string buf(16384, '\0');
-        while (got < n) {
-            const int r = wolfSSL_read(ssl_, buf.data(), static_cast<int>(std::min(buf.size(), n - got)));
-            if (r <= 0) break;
-            fn(std::string_view(buf.data(), static_cast<std::size_t>(r)));
-            got += static_cast<std::size_t>(r);
-        }
-        return got;
-    }
-    std::string read_exact(std::size_t n) {
-        std::string out;
-        read(n, [&](std::string_view piece) { out.append(piece); });
-        return out;
-    }
-    // True when the server ends the session (close_notify or the socket closing).
-    bool ended() {
-        char c;
-        return wolfSSL_read(ssl_, &c, 1) <= 0;
-    }
-    WOLFSSL* ssl() { return ssl_; }
-
-private:
-    int fd_;
-    WOLFSSL* ssl_;
-};
+using test::TlsClient;
 
 TEST(StreamTls, ImplicitTlsEchoWithHeldGreeting) {
     Seen seen;
