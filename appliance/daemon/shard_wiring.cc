@@ -106,6 +106,7 @@ Result<std::unique_ptr<ShardLocal>> ShardBuilder::operator()(Shard& shard) const
     context->marker_cleanup = std::make_unique<MarkerCleanup>(*context->store, marker_cleanup_options);
     context->marker_cleanup->start();
     context->auth = std::make_unique<ShardAuth>(shard, auth_workers);
+    context->login = std::make_unique<LoginFlow>(directory, *context->store, *context->auth, *context->sessions, now_unix);
     context->maildrops = std::make_unique<Pop3Maildrops>(shard, *context->store, *context->writes);
     // Hand-offs left by the last run go out at the first turn of the loop, when every shard can
     // receive them.
@@ -121,7 +122,7 @@ SmtpShardParts smtp_parts_of(Shard& shard) {
 
 Pop3ShardParts pop3_parts_of(Shard& shard) {
     ShardContext& c = ShardContext::of(shard);
-    return {c.sessions.get(), c.maildrops.get(), c.auth.get(), c.store.get()};
+    return {c.sessions.get(), c.maildrops.get(), c.login.get(), c.store.get()};
 }
 
 void on_shard_message(Shard& shard, Message& m) {

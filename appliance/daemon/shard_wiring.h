@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "appliance/auth/auth_workers.h"
+#include "appliance/auth/login_flow.h"
 #include "appliance/auth/sessions.h"
 #include "appliance/delivery/local_delivery.h"
 #include "appliance/directory/directory.h"
@@ -37,6 +38,7 @@ struct ShardContext final : ShardLocal {
     std::unique_ptr<MarkerCleanup> marker_cleanup;
     std::unique_ptr<RewrapRunner> rewrap;
     std::unique_ptr<ShardAuth> auth;               // password checks through the auth workers
+    std::unique_ptr<LoginFlow> login;              // every protocol's logins
     std::unique_ptr<Pop3Maildrops> maildrops;      // POP3 maildrop locks and deletions this shard owns
 
     static ShardContext& of(Shard& shard) { return *static_cast<ShardContext*>(shard.local()); }

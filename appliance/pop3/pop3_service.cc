@@ -6,11 +6,9 @@
 #include <ctime>
 #include <optional>
 
-#include "appliance/auth/auth_workers.h"
-#include "appliance/directory/account.h"
+#include "appliance/auth/login_flow.h"
 #include "appliance/directory/directory.h"
 #include "appliance/pop3/maildrop.h"
-#include "appliance/auth/login_policy.h"
 #include "appliance/mailstore/mailbox_reads.h"
 #include "appliance/mailstore/shard_store.h"
 #include "appliance/auth/sessions.h"
@@ -21,12 +19,6 @@ namespace vmx {
 namespace {
 
 std::int64_t now_unix() { return static_cast<std::int64_t>(std::time(nullptr)); }
-
-// What the directory says about a login name, read on the shard (a short MVCC read, no hashing).
-struct LoginLookup {
-    enum class Found : std::uint8_t { yes, no, temp_failure } found = Found::no;
-    Account account;
-};
 
 class Pop3Handler final : public net::StreamHandler {
 public:
@@ -144,28 +136,6 @@ private:
 
     // ---- authentication ---------------------------------------------------------------------
 
-    LoginLookup look_up(const std::string& name) {
-        using Found = LoginLookup::Found;
-        const ShardStore& store = *parts_.store;
-        auto account = find_account(directory_, store.keys(), name, store.segment_count());
-        if (!account) return {no_such_account(account.error()) ? Found::no : Found::temp_failure, {}};
-        return {Found::yes, std::move(*account)};
-    }
-
-    void report(std::uint64_t user_id, LoginResult result, LoginFailure reason, LoginMethod method) {
-        if (user_id == 0) return;  // no such user: there is no history to write it to
-        LoginEvent e;
-        e.user_id = user_id;
-        e.time_unix = now_unix();
-        e.result = result;
-        e.reason = reason;
-        e.method = method;
-        e.protocol = "pop3";
-        e.client_ip = client_;
-        e.tls_version = tls_version_;
-        parts_.sessions->report_login(std::move(e));
-    }
-
     void answer_auth(net::Stream& stream, pop3::AuthOutcome outcome, std::uint64_t delay_ms = 0) {
         if (delay_ms > 0) {
             return later(stream, delay_ms, [this, outcome](net::Stream& s) { answer_auth(s, outcome); });
@@ -176,60 +146,35 @@ private:
     }
 
     void begin_auth(net::Stream& stream, pop3::AuthRequest request) {
-        const std::string name = lower_ascii(request.username);
-        LoginLookup found = look_up(name);
-        if (found.found == LoginLookup::Found::temp_failure) return answer_auth(stream, pop3::AuthOutcome::temp_failure);
-        const std::uint64_t user_id = found.found == LoginLookup::Found::yes ? found.account.user.id : 0;
-        VerifyJob job;
-        job.secret = std::move(request.secret);
-        job.user = name;
-        job.address = client_;
-        if (found.found == LoginLookup::Found::yes) {
-            const User& u = found.account.user;
-            if (!u.password_hash.empty()) job.candidates.push_back({u.password_hash, LoginMethod::password});
-            for (const AppPassword& a : u.app_passwords) job.candidates.push_back({a.hash, LoginMethod::app_password});
-        }
+        LoginRequest login;
+        login.name = std::move(request.username);
+        login.secret = std::move(request.secret);
+        login.protocol = "pop3";
+        login.client_ip = client_;
+        login.tls_version = tls_version_;
         std::weak_ptr<bool> alive = alive_;
         net::Stream* s = &stream;
-        auto shared = std::make_shared<LoginLookup>(std::move(found));
-        const bool queued = parts_.auth->verify(std::move(job), [this, alive, s, shared](const VerifyDone& done) {
+        parts_.login->login(std::move(login), [this, alive, s](LoginVerdict verdict) {
             if (auto a = alive.lock(); !a || !*a) return;
-            verified(*s, *shared, done);
+            logged_in(*s, std::move(verdict));
         });
-        if (!queued) {
-            report(user_id, LoginResult::failure, LoginFailure::temporary, LoginMethod::password);
-            answer_auth(stream, pop3::AuthOutcome::temp_failure);
-        }
     }
 
-    // The secret was checked on a worker. Account state and policy are looked at only now, so a
-    // wrong password never learns whether the account exists, is disabled or is restricted.
-    void verified(net::Stream& stream, const LoginLookup& found, const VerifyDone& done) {
-        const std::uint64_t user_id = found.found == LoginLookup::Found::yes ? found.account.user.id : 0;
-        const Account& account = found.account;
-        if (done.refused) {
-            // Not even checked: this address has failed too often. The real user elsewhere is unaffected.
-            report(user_id, LoginResult::failure, LoginFailure::throttled, LoginMethod::password);
-            return answer_auth(stream, pop3::AuthOutcome::temp_failure, done.delay_ms);
+    static pop3::AuthOutcome answer_for(LoginOutcome outcome) {
+        switch (outcome) {
+            case LoginOutcome::ok: return pop3::AuthOutcome::ok;
+            case LoginOutcome::bad_credentials: return pop3::AuthOutcome::bad_credentials;
+            case LoginOutcome::temp_failure: return pop3::AuthOutcome::temp_failure;
+            case LoginOutcome::disabled: return pop3::AuthOutcome::disabled;
+            case LoginOutcome::policy_denied: return pop3::AuthOutcome::policy_denied;
         }
-        if (!done.matched) {
-            report(user_id, LoginResult::failure, LoginFailure::bad_credentials, LoginMethod::password);
-            return answer_auth(stream, pop3::AuthOutcome::bad_credentials, done.delay_ms);
-        }
-        const LoginMethod method = *done.matched;
-        if (account.user.state != UserState::active) {
-            report(user_id, LoginResult::failure, LoginFailure::account_disabled, method);
-            return answer_auth(stream, pop3::AuthOutcome::disabled);
-        }
-        if (account.org.policy.require_mfa && method == LoginMethod::password) {
-            report(user_id, LoginResult::failure, LoginFailure::mfa_required, method);
-            return answer_auth(stream, pop3::AuthOutcome::policy_denied);
-        }
-        if (!address_allowed(client_, account.org.policy.allowed_networks)) {
-            report(user_id, LoginResult::failure, LoginFailure::network_not_allowed, method);
-            return answer_auth(stream, pop3::AuthOutcome::policy_denied);
-        }
-        report(user_id, LoginResult::success, LoginFailure::none, method);
+        return pop3::AuthOutcome::temp_failure;
+    }
+
+    // A login that passed takes the maildrop lock on the mailbox's owner shard before the session.
+    void logged_in(net::Stream& stream, LoginVerdict verdict) {
+        if (verdict.outcome != LoginOutcome::ok) return answer_auth(stream, answer_for(verdict.outcome), verdict.delay_ms);
+        const Account& account = *verdict.account;
         user_id_ = account.user.id;  // the record (with its hashes) is not kept for the session
         box_ = account.mailbox;
         const std::uint32_t session_max_s = account.org.policy.session_max_s;

@@ -21,16 +21,16 @@
 namespace vmx {
 
 class Directory;
+class LoginFlow;
 class Pop3Maildrops;
-class ShardAuth;
 class ShardSessions;
 class ShardStore;
 
 // What a POP3 handler uses of its shard, and nothing else: built by the daemon for each shard.
 struct Pop3ShardParts {
-    ShardSessions* sessions = nullptr;     // live sessions (remote logout) and login reports
+    ShardSessions* sessions = nullptr;     // live sessions (remote logout)
     Pop3Maildrops* maildrops = nullptr;    // maildrop locks and deletions (the owner shard's)
-    ShardAuth* auth = nullptr;             // password checks on the auth workers
+    LoginFlow* login = nullptr;            // the shared login flow (auth workers, policy, history)
     ShardStore* store = nullptr;           // keys and reads of any segment
 };
 using Pop3PartsOf = std::function<Pop3ShardParts(Shard&)>;

@@ -1,0 +1,102 @@
+// The shared login flow (see login_flow.h).
+#include "appliance/auth/login_flow.h"
+
+#include <memory>
+
+#include "appliance/auth/login_policy.h"
+
+namespace vmx {
+namespace {
+
+LoginVerdict failed(LoginOutcome outcome, std::uint64_t delay_ms = 0) {
+    LoginVerdict v;
+    v.outcome = outcome;
+    v.delay_ms = delay_ms;
+    return v;
+}
+
+}  // namespace
+
+struct LoginFlow::Attempt {
+    std::optional<Account> account;  // empty: no such user
+    std::string protocol;
+    std::string client_ip;
+    std::string tls_version;
+};
+
+LoginFlow::LoginFlow(const Directory& directory, ShardStore& store, ShardAuth& auth, ShardSessions& sessions,
+                     std::function<std::int64_t()> now_unix)
+    : directory_(directory), store_(store), auth_(auth), sessions_(sessions), now_unix_(std::move(now_unix)) {}
+
+void LoginFlow::login(LoginRequest request, LoginDone done) {
+    const std::string name = lower_ascii(request.name);
+    auto attempt = std::make_shared<Attempt>();
+    attempt->protocol = std::move(request.protocol);
+    attempt->client_ip = std::move(request.client_ip);
+    attempt->tls_version = std::move(request.tls_version);
+    auto account = find_account(directory_, store_.keys(), name, store_.segment_count());
+    if (!account && !no_such_account(account.error())) return done(failed(LoginOutcome::temp_failure));
+    VerifyJob job;
+    job.secret = std::move(request.secret);
+    job.user = name;
+    job.address = attempt->client_ip;
+    if (account) {
+        const User& u = account->user;
+        if (!u.password_hash.empty()) job.candidates.push_back({u.password_hash, LoginMethod::password});
+        for (const AppPassword& a : u.app_passwords) job.candidates.push_back({a.hash, LoginMethod::app_password});
+        attempt->account = std::move(*account);
+    }
+    // The result carries the done callback; ShardAuth keeps it until the worker answers.
+    auto shared_done = std::make_shared<LoginDone>(std::move(done));
+    const bool queued = auth_.verify(std::move(job), [this, attempt, shared_done](const VerifyDone& verdict) {
+        verified(*attempt, verdict, *shared_done);
+    });
+    if (!queued) report(*attempt, failed(LoginOutcome::temp_failure), LoginFailure::temporary, *shared_done);
+}
+
+// The secret was checked on a worker. Account state and policy are looked at only now, so a wrong
+// password never learns whether the account exists, is disabled or is restricted.
+void LoginFlow::verified(const Attempt& attempt, const VerifyDone& verdict, const LoginDone& done) {
+    if (verdict.refused)  // not even checked: this address failed too often; the user elsewhere is unaffected
+        return report(attempt, failed(LoginOutcome::temp_failure, verdict.delay_ms), LoginFailure::throttled, done);
+    if (!verdict.matched)
+        return report(attempt, failed(LoginOutcome::bad_credentials, verdict.delay_ms), LoginFailure::bad_credentials,
+                      done);
+    const Account& account = *attempt.account;  // a match needs a candidate, so an account
+    LoginVerdict result;
+    result.outcome = LoginOutcome::ok;
+    result.method = *verdict.matched;
+    if (account.user.state != UserState::active) {
+        result.outcome = LoginOutcome::disabled;
+        return report(attempt, std::move(result), LoginFailure::account_disabled, done);
+    }
+    if (account.org.policy.require_mfa && result.method == LoginMethod::password) {
+        result.outcome = LoginOutcome::policy_denied;
+        return report(attempt, std::move(result), LoginFailure::mfa_required, done);
+    }
+    if (!address_allowed(attempt.client_ip, account.org.policy.allowed_networks)) {
+        result.outcome = LoginOutcome::policy_denied;
+        return report(attempt, std::move(result), LoginFailure::network_not_allowed, done);
+    }
+    result.account = account;
+    report(attempt, std::move(result), LoginFailure::none, done);
+}
+
+// Into the account's login history (an unknown name has none), then to the caller.
+void LoginFlow::report(const Attempt& attempt, LoginVerdict result, LoginFailure reason, const LoginDone& done) {
+    if (attempt.account) {
+        LoginEvent e;
+        e.user_id = attempt.account->user.id;
+        e.time_unix = now_unix_();
+        e.result = result.outcome == LoginOutcome::ok ? vmx::LoginResult::success : vmx::LoginResult::failure;
+        e.reason = reason;
+        e.method = result.method;
+        e.protocol = attempt.protocol;
+        e.client_ip = attempt.client_ip;
+        e.tls_version = attempt.tls_version;
+        sessions_.report_login(std::move(e));
+    }
+    done(std::move(result));
+}
+
+}  // namespace vmx

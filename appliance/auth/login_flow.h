@@ -1,0 +1,69 @@
+// One login, as every protocol makes it (POP3 today; submission and the portal share it): the
+// account looked up on the shard (a short read), the secret checked on the auth workers (throttle
+// per address and per user, the decoy hash for an unknown name, never Argon2 on a shard), and only
+// after a match the account's state and its organisation's policy (MFA required: app passwords
+// only for mail clients; allowed networks). Every attempt on a known account goes to its login
+// history with method and protocol. Unknown and known users look alike in answer and in timing.
+// Shard thread only; one LoginFlow per shard.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "appliance/auth/auth_workers.h"
+#include "appliance/auth/sessions.h"
+#include "appliance/directory/account.h"
+#include "appliance/mailstore/shard_store.h"
+#include "crypto/secret_bytes.h"
+
+namespace vmx {
+
+enum class LoginOutcome : std::uint8_t {
+    ok,
+    bad_credentials,  // a wrong secret, or no such user (the same answer)
+    temp_failure,     // the directory or the workers could not answer, or the address is throttled
+    disabled,         // the right secret for a disabled account
+    policy_denied,    // the right secret, but the organisation's policy refuses this login
+};
+
+struct LoginRequest {
+    std::string name;           // the login name as the client gave it
+    crypto::SecretBytes secret;
+    std::string protocol;       // "pop3", "submission", "portal": for the login history
+    std::string client_ip;
+    std::string tls_version;    // empty without TLS
+};
+
+struct LoginVerdict {
+    LoginOutcome outcome = LoginOutcome::temp_failure;
+    std::uint64_t delay_ms = 0;      // hold the answer this long (a failure's throttle delay)
+    std::optional<Account> account;  // set for ok: the user, its organisation and its mailbox
+    LoginMethod method = LoginMethod::password;
+};
+
+using LoginDone = std::function<void(LoginVerdict)>;
+
+class LoginFlow {
+public:
+    LoginFlow(const Directory& directory, ShardStore& store, ShardAuth& auth, ShardSessions& sessions,
+              std::function<std::int64_t()> now_unix);
+
+    // `done` runs once on this shard, at once or after the workers answered; the caller checks
+    // that its connection is still there.
+    void login(LoginRequest request, LoginDone done);
+
+private:
+    struct Attempt;
+    void verified(const Attempt& attempt, const VerifyDone& verdict, const LoginDone& done);
+    void report(const Attempt& attempt, LoginVerdict result, LoginFailure reason, const LoginDone& done);
+
+    const Directory& directory_;
+    ShardStore& store_;
+    ShardAuth& auth_;
+    ShardSessions& sessions_;
+    std::function<std::int64_t()> now_unix_;
+};
+
+}  // namespace vmx
