@@ -13,15 +13,6 @@ namespace {
 
 std::int64_t now_unix() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
-// The trash purge of one shard, every sweep interval: a bounded number of mailboxes per pass.
-void schedule_trash_purge(Shard& shard, TrashPurge& purge, std::uint64_t interval_ms) {
-    if (interval_ms == 0) return;
-    shard.schedule(interval_ms, [&purge, interval_ms](Shard& s) {
-        purge.run(now_unix(), 10'000);
-        schedule_trash_purge(s, purge, interval_ms);
-    });
-}
-
 // ---- the handlers of messages that reach a shard ------------------------------------------------
 
 void on_delivery(Shard& shard, Message& m) { ShardContext::of(shard).delivery->on_message(m); }
@@ -100,9 +91,11 @@ Result<std::unique_ptr<ShardLocal>> ShardBuilder::operator()(Shard& shard) const
                                                         delivery_options);
     context->sessions = std::make_unique<ShardSessions>(shard);
     context->rewrap = std::make_unique<RewrapRunner>(shard, *context->store, directory);
-    context->trash_purge = std::make_unique<TrashPurge>(*context->store, *context->writes, directory,
-                                                        trash_retention_s);
-    schedule_trash_purge(shard, *context->trash_purge, store_options.sweep_interval_ms);
+    TrashPurgeOptions purge;
+    purge.retention_s = trash_retention_s;
+    purge.interval_ms = store_options.sweep_interval_ms;
+    context->trash_purge = std::make_unique<TrashPurge>(*context->store, *context->writes, directory, purge);
+    context->trash_purge->start();
     context->marker_cleanup = std::make_unique<MarkerCleanup>(*context->store, marker_cleanup_options);
     context->marker_cleanup->start();
     context->auth = std::make_unique<ShardAuth>(shard, auth_workers);

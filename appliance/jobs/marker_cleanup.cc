@@ -5,57 +5,40 @@
 
 namespace vmx {
 
-void MarkerCleanup::start() {
-    store_.shard().schedule(options_.interval_ms, [this](Shard&) {
-        run_pass();
-        start();
-    });
-}
+MarkerCleanup::MarkerCleanup(ShardStore& store, MarkerCleanupOptions options)
+    : store_(store), options_(options),
+      walk_(store.shard(), store.envs().segments(), options.interval_ms,
+            Walk::Hooks{[this] { kept_this_pass_ = 0; },
+                        [this](std::uint32_t segment, const std::optional<store::DeliveryMarker>& from,
+                               Walk::StepDone done) { step(segment, from, std::move(done)); },
+                        [this](bool ok) { pass_done(ok); }}) {}
 
-void MarkerCleanup::run_pass() {
-    if (running_) return;
-    running_ = true;
-    segment_index_ = 0;
-    resume_.reset();
-    kept_this_pass_ = 0;
-    step();
-}
-
-// One page of the current segment: find the dead markers, remove them through the lane, and go on
-// from the lane's report (or at once when nothing is dead).
-void MarkerCleanup::step() {
-    const auto& segments = store_.envs().segments();
-    if (segment_index_ >= segments.size()) return finish_pass(true);
-    const std::uint32_t segment = segments[segment_index_];
-    auto verdict = find_dead_markers(store_, segment, resume_, options_.sweep_max);
+// One page of a segment's markers: the dead ones go to the lane, the walk goes on once that is durable.
+void MarkerCleanup::step(std::uint32_t segment, const std::optional<store::DeliveryMarker>& from, Walk::StepDone done) {
+    auto verdict = find_dead_markers(store_, segment, from, options_.sweep_max);
     if (!verdict) {
         log_event(LogLevel::warn, "delivery.marker_cleanup_failed", "segment={} error=\"{}\"", segment,
                   verdict.error().message());
-        return finish_pass(false);
+        return done(fail(verdict.error()));
     }
     kept_this_pass_ += verdict->kept;
-    resume_ = verdict->resume;
-    if (!resume_) ++segment_index_;  // this segment is done: the next one from its start
-    if (verdict->dead.empty()) {
-        // Nothing to write; yield to the loop between pages so a long walk never holds the shard.
-        if (resume_ || segment_index_ < segments.size()) return store_.shard().schedule(0, [this](Shard&) { step(); });
-        return finish_pass(true);
-    }
+    const std::optional<store::DeliveryMarker> resume = verdict->resume;
+    if (verdict->dead.empty()) return done(resume);
     const std::uint64_t dead = verdict->dead.size();
-    auto submitted = remove_markers(store_, segment, verdict->dead, [this, dead, segment](const store::WriteResult& r) {
+    auto removed = [this, dead, segment, resume, done](const store::WriteResult& r) {
         if (r.error) {
             log_event(LogLevel::warn, "delivery.marker_cleanup_failed", "segment={} error=\"{}\"", segment,
                       r.error.message());
-            return finish_pass(false);
+            return done(fail(r.error));
         }
         stats_.removed.fetch_add(dead, std::memory_order_relaxed);
-        step();
-    });
-    if (!submitted) finish_pass(false);  // the lane is full of real work: the next pass tries again
+        done(resume);
+    };
+    // A full lane is busy with real work: this pass ends and the next one tries again.
+    if (auto submitted = remove_markers(store_, segment, verdict->dead, removed); !submitted) done(fail(submitted.error()));
 }
 
-void MarkerCleanup::finish_pass(bool ok) {
-    running_ = false;
+void MarkerCleanup::pass_done(bool ok) {
     if (!ok) {
         stats_.failures.fetch_add(1, std::memory_order_relaxed);
         return;

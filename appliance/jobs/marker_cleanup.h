@@ -3,12 +3,11 @@
 // marker is needed only while its entry may be handed off again, and entry ids are never reused, so
 // once the entry is removed its markers are dead weight that would grow by one per recipient forever).
 //
-// Threads: shard thread only. Each step finds the dead markers of one page (at most sweep_max, read
-// by mailstore/delivery_markers.h) and hands their removal to the store lane; the next step starts
-// when that is durable, so a pass holds at most one lane request. Steps follow one another until the
-// walk has seen every owned segment, then the next pass waits interval_ms.
+// A SegmentWalk (segment_walk.h): each step finds the dead markers of one page (at most sweep_max,
+// read by mailstore/delivery_markers.h) and hands their removal to the store lane; the next step
+// starts when that is durable, so a pass holds at most one lane request.
 // Failure policy: a failed read or write ends the pass (logged, counted); the next pass starts over.
-// Nothing is lost by a skipped pass: a marker only ever waits longer.
+// Nothing is lost by a skipped pass: a marker only ever waits longer. Shard thread only.
 #pragma once
 
 #include <atomic>
@@ -16,6 +15,7 @@
 #include <optional>
 #include <vector>
 
+#include "appliance/jobs/segment_walk.h"
 #include "appliance/mailstore/delivery_markers.h"
 #include "appliance/mailstore/shard_store.h"
 
@@ -36,28 +36,27 @@ struct MarkerCleanupStats {
 
 class MarkerCleanup {
 public:
-    MarkerCleanup(ShardStore& store, MarkerCleanupOptions options) : store_(store), options_(options) {}
+    MarkerCleanup(ShardStore& store, MarkerCleanupOptions options);
     MarkerCleanup(const MarkerCleanup&) = delete;
     MarkerCleanup& operator=(const MarkerCleanup&) = delete;
 
-    // Schedules the first pass after interval_ms.
-    void start();
-    // Runs a pass now unless one is running (tests, and start()'s timer).
-    void run_pass();
-    bool running() const noexcept { return running_; }
+    // A pass every interval_ms from now on.
+    void start() { walk_.start(); }
+    // A pass now unless one is running (tests, and start()'s timer).
+    void run_pass() { walk_.run_pass(); }
+    bool running() const noexcept { return walk_.running(); }
     const MarkerCleanupStats& stats() const noexcept { return stats_; }
 
 private:
-    void step();
-    void finish_pass(bool ok);
+    using Walk = SegmentWalk<store::DeliveryMarker>;
+    void step(std::uint32_t segment, const std::optional<store::DeliveryMarker>& from, Walk::StepDone done);
+    void pass_done(bool ok);
 
     ShardStore& store_;
     const MarkerCleanupOptions options_;
-    bool running_ = false;
-    std::size_t segment_index_ = 0;                 // into store_.envs().segments()
-    std::optional<store::DeliveryMarker> resume_;   // where the current segment's walk goes on
     std::uint64_t kept_this_pass_ = 0;
     MarkerCleanupStats stats_;
+    Walk walk_;  // last: its timer callbacks reach the members above
 };
 
 }  // namespace vmx

@@ -1,43 +1,60 @@
 // The trash purge: messages deleted longer ago than [store] trash_retention_days are removed for
-// good. Each pass walks a bounded number of mailboxes of the segments this shard owns (one cursor
-// seek per mailbox, resuming where the last pass stopped), reads each mailbox's state (opening a
-// sealed record needs no scope), and for a mailbox with trash asks MailboxWrites to purge it under
-// the user's scope. Shard thread only.
+// good. A SegmentWalk (segment_walk.h) over the segments this shard owns, every sweep interval:
+// each step takes a page of mailboxes (one cursor seek each, resuming after the last one), reads
+// each mailbox's state (opening a sealed record needs no scope), and for a mailbox with trash asks
+// MailboxWrites to purge it under the user's scope. Shard thread only.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 
 #include "appliance/directory/directory.h"
+#include "appliance/jobs/segment_walk.h"
 #include "appliance/mailstore/mailbox_writes.h"
 #include "appliance/mailstore/shard_store.h"
 
 namespace vmx {
 
+struct TrashPurgeOptions {
+    std::int64_t retention_s = 14 * 86400;
+    std::uint64_t interval_ms = 300'000;       // between passes (0: passes only when asked)
+    std::size_t mailboxes_per_step = 1000;     // looked at in one step, between two turns of the loop
+    std::function<std::int64_t()> now_unix;    // empty: the wall clock
+};
+
 struct TrashPurgeStats {
     std::uint64_t mailboxes_seen = 0;
     std::uint64_t purges_started = 0;
     std::uint64_t messages_purged = 0;
+    std::uint64_t passes = 0;
 };
 
 class TrashPurge {
 public:
-    TrashPurge(ShardStore& store, MailboxWrites& writes, const Directory& directory, std::int64_t retention_s)
-        : store_(store), writes_(writes), directory_(directory), retention_s_(retention_s) {}
+    TrashPurge(ShardStore& store, MailboxWrites& writes, const Directory& directory, TrashPurgeOptions options);
+    TrashPurge(const TrashPurge&) = delete;
+    TrashPurge& operator=(const TrashPurge&) = delete;
 
-    // Looks at up to mailboxes_max mailboxes; returns how many it looked at.
-    std::size_t run(std::int64_t now_unix, std::size_t mailboxes_max);
+    // A pass every interval_ms from now on.
+    void start() { walk_.start(); }
+    // A pass now unless one is running; its first step (the first owned segment's first page) runs
+    // before this returns.
+    void run_pass() { walk_.run_pass(); }
     const TrashPurgeStats& stats() const noexcept { return stats_; }
 
 private:
-    void consider(std::uint32_t segment, std::uint64_t user_id, std::int64_t now_unix);
+    using Walk = SegmentWalk<std::uint64_t>;  // the position: the next user id to look at
+    void step(std::uint32_t segment, const std::optional<std::uint64_t>& from, Walk::StepDone done);
+    void consider(std::uint32_t segment, std::uint64_t user_id);
+    std::int64_t now_unix() const;
 
     ShardStore& store_;
     MailboxWrites& writes_;
     const Directory& directory_;
-    std::int64_t retention_s_;
-    std::size_t segment_index_ = 0;  // position in the owned segments
-    std::uint64_t next_user_ = 0;    // resume point inside that segment
+    const TrashPurgeOptions options_;
+    std::int64_t pass_now_unix_ = 0;  // "now" for the whole pass
     TrashPurgeStats stats_;
+    Walk walk_;  // last: its timer callbacks reach the members above
 };
 
 }  // namespace vmx

@@ -173,6 +173,13 @@ public:
         VMX_ASSERT(ran.get_future().wait_for(std::chrono::seconds(10)) == std::future_status::ready);
     }
     ShardContext& context(std::uint32_t s) { return ShardContext::of(engine_->shard(s)); }
+    // Sends a function to shard `s` without waiting (the caller waits as it needs).
+    void send(std::uint32_t s, std::unique_ptr<RunOnShard> payload) {
+        Message m;
+        m.kind = kRunOnShard;
+        m.payload = std::move(payload);
+        VMX_ASSERT(engine_->control_send(s, std::move(m)).has_value());
+    }
 
 private:
     std::unique_ptr<Engine> engine_;
