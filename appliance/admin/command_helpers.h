@@ -54,8 +54,8 @@ AdminReply change_user(AdminContext& c, std::string_view address, Change change)
     return ok(message);
 }
 
-// A user's password from the request's secret, hashed with the configured Argon2id parameters.
-// EINVAL when it is empty or too long.
+// A password (the request's secret, or a new app password) hashed with the configured Argon2id
+// parameters: the only place the admin commands hash one. EINVAL when it is empty or too long.
 Result<std::string> hash_secret(AdminContext& c, std::string_view secret);
 
 }  // namespace vmx::admin

@@ -37,7 +37,7 @@ AdminReply app_password_add(AdminContext& c, const AdminRequest& r) {
     if (!matches(Pattern::label, label)) return error_reply(fmt::format("--label {}", label), DirectoryErrc::invalid_label);
     auto password = generate_app_password();
     if (!password) return error_reply("random", password.error());
-    auto hash = crypto::hash_password(*password, c.argon2);
+    auto hash = hash_secret(c, *password);
     if (!hash) return error_reply("password hash", hash.error());
     return change_user(c, required(r, "address"), [&](User& u, std::string& msg) -> std::optional<AdminReply> {
         for (const auto& a : u.app_passwords)
