@@ -1,7 +1,8 @@
-// The admin commands the daemon serves on its admin socket: one table of {command, handler}, each
-// handler validating its fields, changing the directory or the keys, and answering with text (or
-// JSON for listings when asked). The CLI parses the command line; these re-check everything,
-// since the socket is the trust boundary. Control thread only.
+// The admin commands the daemon serves on its admin socket. Each request is checked against its row
+// of the command table (command_table.h: known command, known fields, required ones present), then
+// run by its handler (command_registry.h; the handlers, by noun, in commands_*.cc), which re-checks
+// every value, changes the directory or the keys, and answers with text (or JSON for listings when
+// asked). The CLI checks too; the socket is the trust boundary. Control thread only.
 #pragma once
 
 #include <cstdint>

@@ -1,12 +1,15 @@
 // Fuzz target: the admin socket's request frames and the directory's stored records. Arbitrary
 // bytes go to decode_request() and to each record decoder; nothing may crash, every accepted
-// request is within the protocol's limits and re-encodes to the same bytes, and every accepted
-// record re-encodes to the same bytes (one encoding per value).
+// request is within the protocol's limits, re-encodes to the same bytes and passes the daemon's
+// row check or is refused with a reason (a request the check lets through has a handler), and
+// every accepted record re-encodes to the same bytes (one encoding per value).
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <span>
 
+#include "appliance/admin/command_registry.h"
+#include "appliance/admin/command_table.h"
 #include "appliance/admin/protocol.h"
 #include "appliance/directory/records.h"
 #include "core/assert.h"
@@ -31,6 +34,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         auto frame = vmx::encode_request(*request);
         VMX_ASSERT(frame.has_value());
         VMX_ASSERT(frame->size() == size + 4 && std::equal(frame->begin() + 4, frame->end(), input.begin()));
+        if (auto problem = vmx::check_request(*request))
+            VMX_ASSERT(!problem->empty());
+        else
+            VMX_ASSERT(vmx::find_handler(request->command) != nullptr);
     }
     if (auto reply = vmx::decode_reply(input)) VMX_ASSERT(reply->text.size() + 6 == size);
     round_trip(vmx::decode_user(input), input);

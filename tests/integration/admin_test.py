@@ -4,6 +4,8 @@ exit with nothing half-written; a user the socket does not admit is refused; no 
 import json
 import os
 import pwd
+import socket
+import struct
 import subprocess
 import unittest
 
@@ -23,6 +25,24 @@ def cli(daemon, *args, stdin=None, user=None):
     if user is not None:
         cmd = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *cmd]
     return subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=60)
+
+
+def raw_request(daemon, command, fields, secret=b""):
+    """One request framed by hand, as a client other than the CLI may send it: (status, text)."""
+    def text(b):
+        return struct.pack("<H", len(b)) + b
+    payload = bytes([1, 0]) + text(command.encode()) + struct.pack("<H", len(fields))
+    for name, value in fields:
+        payload += text(name.encode()) + text(value.encode())
+    payload += text(secret)
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(30)
+        s.connect(os.path.join(daemon.folder, "admin.sock"))
+        s.sendall(struct.pack("<I", len(payload)) + payload)
+        reply = b""
+        while chunk := s.recv(65536):
+            reply += chunk
+    return reply[5], reply[10:].decode()
 
 
 class AdminCli(unittest.TestCase):
@@ -151,6 +171,21 @@ class AdminCli(unittest.TestCase):
         orgs = json.loads(self.ok("org", "list", "--json"))
         self.assertNotIn("Intruder Org", [o["name"] for o in orgs])
         self.assertIn("admin.forbidden", self.daemon.log_text())
+
+    def test_6_the_daemon_checks_each_request_against_its_command_row(self):
+        refused = 1
+        self.assertEqual(raw_request(self.daemon, "org add", [("name", "Raw Org"), ("plan", "pro"), ("colour", "red")]),
+                         (refused, "unknown field colour (known: name, plan)"))
+        self.assertEqual(raw_request(self.daemon, "org add", [("name", "Raw Org")]), (refused, "missing required field plan"))
+        self.assertEqual(raw_request(self.daemon, "org add", [("name", "Raw Org"), ("name", "Other"), ("plan", "pro")]),
+                         (refused, "field name given more than once"))
+        self.assertEqual(raw_request(self.daemon, "org add", [("name", "Raw Org"), ("plan", "pro")], b"a secret"),
+                         (refused, "this command takes no password"))
+        self.assertEqual(raw_request(self.daemon, "org frobnicate", []), (refused, "unknown command: org frobnicate"))
+        self.assertNotIn("Raw Org", [o["name"] for o in json.loads(self.ok("org", "list", "--json"))])
+        self.assertIn("org add --name \"Raw Org\" --plan pro --colour red: error refused: unknown field colour",
+                      self.ok("audit", "show"))
+        self.assertEqual(raw_request(self.daemon, "org add", [("name", "Raw Org"), ("plan", "pro")])[0], 0)
 
 
 class AuditChain(unittest.TestCase):

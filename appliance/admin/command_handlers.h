@@ -1,0 +1,53 @@
+// Every admin command's handler, by the file that holds it. Each reads the fields its row in
+// command_table.cc names (check_request has already refused any other shape), re-checks their
+// values, acts, and answers; only command_registry.cc refers to them. Control thread only.
+#pragma once
+
+#include "appliance/admin/commands.h"
+
+namespace vmx::admin {
+
+// commands_org.cc
+AdminReply org_add(AdminContext& c, const AdminRequest& r);
+AdminReply org_set_plan(AdminContext& c, const AdminRequest& r);
+AdminReply org_list(AdminContext& c, const AdminRequest& r);
+AdminReply org_policy(AdminContext& c, const AdminRequest& r);
+
+// commands_domain.cc
+AdminReply domain_add(AdminContext& c, const AdminRequest& r);
+AdminReply domain_list(AdminContext& c, const AdminRequest& r);
+
+// commands_user.cc
+AdminReply user_add(AdminContext& c, const AdminRequest& r);
+AdminReply user_passwd(AdminContext& c, const AdminRequest& r);
+AdminReply user_list(AdminContext& c, const AdminRequest& r);
+AdminReply user_disable(AdminContext& c, const AdminRequest& r);
+AdminReply user_enable(AdminContext& c, const AdminRequest& r);
+AdminReply user_logout(AdminContext& c, const AdminRequest& r);
+AdminReply user_sessions(AdminContext& c, const AdminRequest& r);
+AdminReply user_logins(AdminContext& c, const AdminRequest& r);
+
+// commands_mailbox.cc
+AdminReply user_mailbox(AdminContext& c, const AdminRequest& r);
+// Answers once the mailbox's owner shard has restored the message (on_admin_shard_reply).
+void user_restore(AdminContext& c, const AdminRequest& r, AdminResponder respond);
+
+// commands_credentials.cc
+AdminReply app_password_add(AdminContext& c, const AdminRequest& r);
+AdminReply app_password_list(AdminContext& c, const AdminRequest& r);
+AdminReply app_password_revoke(AdminContext& c, const AdminRequest& r);
+AdminReply totp_enroll(AdminContext& c, const AdminRequest& r);
+AdminReply totp_disable(AdminContext& c, const AdminRequest& r);
+
+// commands_keys.cc
+AdminReply key_status(AdminContext& c, const AdminRequest& r);
+AdminReply key_rotate(AdminContext& c, const AdminRequest& r);
+
+// commands_stats.cc
+AdminReply stats(AdminContext& c, const AdminRequest& r);
+
+// commands_audit.cc
+AdminReply audit_show(AdminContext& c, const AdminRequest& r);
+AdminReply audit_verify(AdminContext& c, const AdminRequest& r);
+
+}  // namespace vmx::admin

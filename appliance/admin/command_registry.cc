@@ -1,0 +1,50 @@
+// Command name -> handler, in command_table.cc's order (see command_registry.h).
+#include "appliance/admin/command_registry.h"
+
+#include "appliance/admin/command_handlers.h"
+
+namespace vmx {
+namespace {
+
+using namespace admin;
+
+constexpr CommandHandler kHandlers[] = {
+    {"org add", org_add},
+    {"org set-plan", org_set_plan},
+    {"org list", org_list},
+    {"org policy", org_policy},
+    {"domain add", domain_add},
+    {"domain list", domain_list},
+    {"user add", user_add},
+    {"user passwd", user_passwd},
+    {"user list", user_list},
+    {"user disable", user_disable},
+    {"user enable", user_enable},
+    {"user logout", user_logout},
+    {"user sessions", user_sessions},
+    {"user logins", user_logins},
+    {"user mailbox", user_mailbox},
+    {"user restore", nullptr, user_restore},
+    {"user app-password add", app_password_add},
+    {"user app-password list", app_password_list},
+    {"user app-password revoke", app_password_revoke},
+    {"user totp enroll", totp_enroll},
+    {"user totp disable", totp_disable},
+    {"key status", key_status},
+    {"key rotate", key_rotate},
+    {"stats", stats},
+    {"audit show", audit_show},
+    {"audit verify", audit_verify},
+};
+
+}  // namespace
+
+std::span<const CommandHandler> command_handlers() noexcept { return kHandlers; }
+
+const CommandHandler* find_handler(std::string_view command) noexcept {
+    for (const CommandHandler& h : kHandlers)
+        if (h.command == command) return &h;
+    return nullptr;
+}
+
+}  // namespace vmx

@@ -1,0 +1,96 @@
+// Admin commands on the key hierarchy: every scope key's versions, and rotation (records are
+// rewrapped in the background by RewrapControl). Control thread only.
+#include "appliance/admin/command_handlers.h"
+
+#include <fmt/format.h>
+
+#include "appliance/admin/command_helpers.h"
+#include "appliance/common/json_text.h"
+
+namespace vmx::admin {
+namespace {
+
+std::string_view scope_kind_name(crypto::ScopeKind k) {
+    switch (k) {
+        case crypto::ScopeKind::shared: return "shared";
+        case crypto::ScopeKind::organisation: return "organisation";
+        case crypto::ScopeKind::user: return "user";
+        case crypto::ScopeKind::appliance: return "appliance";
+    }
+    return "unknown";
+}
+
+std::string_view key_state_name(crypto::KeyState s) {
+    switch (s) {
+        case crypto::KeyState::active: return "active";
+        case crypto::KeyState::retiring: return "retiring";
+        case crypto::KeyState::destroyed: return "destroyed";
+    }
+    return "unknown";
+}
+
+}  // namespace
+
+AdminReply key_status(AdminContext& c, const AdminRequest& r) {
+    std::string out;
+    for (const auto& record : c.keys.records()) {
+        for (const auto& v : record.versions) {
+            if (r.json)
+                out += fmt::format(R"({}{{"key_id":{},"scope":{},"owner":{},"version":{},"state":{},"created":{}}})",
+                                   out.empty() ? "" : ",", record.key_id, json_string(scope_kind_name(record.scope.kind)),
+                                   record.scope.owner, v.version, json_string(key_state_name(v.state)),
+                                   json_string(format_time(v.created_unix)));
+            else
+                out += fmt::format("key {}\tscope={}:{}\tversion={}\tstate={}\tcreated={}\n", record.key_id,
+                                   scope_kind_name(record.scope.kind), record.scope.owner, v.version,
+                                   key_state_name(v.state), format_time(v.created_unix));
+        }
+    }
+    const std::string rewrap = c.rewrap ? c.rewrap->status() : std::string("rewrap: idle");
+    if (r.json) return ok("[" + out + "]\n");
+    return ok(out + rewrap + "\n");
+}
+
+AdminReply key_rotate(AdminContext& c, const AdminRequest& r) {
+    crypto::Scope scope;
+    std::string what;
+    if (r.has("shared")) {
+        scope = {crypto::ScopeKind::shared, 0};
+        what = "the shared key";
+    } else if (auto name = r.field("org")) {
+        auto txn = store::ReadTxn::begin(c.directory.env());
+        if (!txn) return error_reply("directory", txn.error());
+        auto org = c.directory.find_org(*txn, *c.keys.snapshot(), *name);
+        if (!org) return error_reply(fmt::format("organisation {}", *name), org.error());
+        if (org->plan != crypto::Plan::pro)
+            return refused(fmt::format("organisation {} is on plan {}: only pro organisations have their own key",
+                                       org->name, name_of(org->plan)));
+        scope = {crypto::ScopeKind::organisation, org->id};
+        what = "the key of organisation " + org->name;
+    } else if (auto address = r.field("user")) {
+        auto txn = store::ReadTxn::begin(c.directory.env());
+        if (!txn) return error_reply("directory", txn.error());
+        const auto keys = c.keys.snapshot();
+        auto user = c.directory.find_user(*txn, *keys, *address);
+        if (!user) return error_reply(fmt::format("user {}", *address), user.error());
+        auto org = c.directory.org(*txn, *keys, user->org_id);
+        if (!org) return error_reply("directory", org.error());
+        if (org->plan != crypto::Plan::ultimate)
+            return refused(fmt::format("user {} is on plan {}: only ultimate users have their own key", user->address,
+                                       name_of(org->plan)));
+        scope = {crypto::ScopeKind::user, user->id};
+        what = "the key of user " + user->address;
+    } else if (r.has("master")) {
+        return refused("key rotate --master: not available in this version (the master key file is root's; "
+                       "rotate scope keys instead)");
+    } else {
+        return refused("key rotate: say which key: --shared, --org NAME, --user ADDRESS or --master");
+    }
+    auto ref = c.keys.rotate(scope, c.now_unix());
+    if (!ref) return error_reply("keys", ref.error());
+    if (c.rewrap) c.rewrap->start();
+    return ok(fmt::format("rotated {}: version {} is active; the previous version retires once its records are "
+                          "rewrapped\n", what, ref->version));
+}
+
+}  // namespace vmx::admin

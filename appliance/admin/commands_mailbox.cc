@@ -1,0 +1,110 @@
+// Admin commands on a user's mailbox: list its messages, restore one from the trash. A restore
+// is done by the mailbox's owner shard (its only writer); the reply waits for that shard's answer
+// (on_admin_shard_reply). Control thread only.
+#include "appliance/admin/command_handlers.h"
+
+#include <fmt/format.h>
+
+#include <charconv>
+#include <memory>
+
+#include "appliance/admin/command_helpers.h"
+#include "appliance/common/json_text.h"
+#include "appliance/common/messages.h"
+#include "store/errc.h"
+#include "store/layout.h"
+#include "store/mailbox.h"
+
+namespace vmx::admin {
+namespace {
+
+// The user's mailbox: where it lives and under which key.
+Result<store::MailboxRef> mailbox_of(AdminContext& c, const User& user) {
+    auto txn = store::ReadTxn::begin(c.directory.env());
+    if (!txn) return fail(txn.error());
+    auto org = c.directory.org(*txn, *c.keys.snapshot(), user.org_id);
+    if (!org) return fail(org.error());
+    const std::uint32_t segment = store::segment_of(user.id, c.envs->segments());
+    return store::MailboxRef{user.id, segment, crypto::scope_for(org->plan, org->id, user.id)};
+}
+
+}  // namespace
+
+AdminReply user_mailbox(AdminContext& c, const AdminRequest& r) {
+    const auto address = required(r, "address");
+    if (c.envs == nullptr) return {AdminStatus::failed, "mailboxes are not open"};
+    auto user = named_user(c, address);
+    if (!user) return error_reply(fmt::format("user {}", address), user.error());
+    auto box = mailbox_of(c, *user);
+    if (!box) return error_reply("directory", box.error());
+    auto txn = store::ReadTxn::begin(*c.envs->env(box->segment, store::SegmentKind::mail));
+    if (!txn) return error_reply("mailbox", txn.error());
+    const auto trash = r.has("trash") ? store::ListTrash::include : store::ListTrash::exclude;
+    auto messages = store::list_messages(*txn, c.handles->segment(box->segment).mailboxes, *c.keys.snapshot(), *box, trash);
+    if (!messages) return error_reply("mailbox", messages.error());
+    std::string out;
+    for (const store::MessageInfo& m : *messages) {
+        const bool live = m.state == store::MessageState::live;
+        if (r.json)
+            out += fmt::format(R"({}{{"id":{},"size":{},"uidl":{},"state":{},"arrival":{},"deleted":{}}})",
+                               out.empty() ? "" : ",", m.id, m.size_bytes, json_string(m.uidl),
+                               json_string(live ? "live" : "trash"), json_string(format_time(m.arrival_unix)),
+                               live ? "null" : json_string(format_time(m.deleted_unix)));
+        else
+            out += fmt::format("{}\tsize={}\tuidl={}\tstate={}\tarrival={}{}\n", m.id, m.size_bytes, m.uidl,
+                               live ? "live" : "trash", format_time(m.arrival_unix),
+                               live ? std::string() : "\tdeleted=" + format_time(m.deleted_unix));
+    }
+    return ok(r.json ? "[" + out + "]\n" : out);
+}
+
+// Restores from trash on the mailbox's owner shard (its only writer); answers when that is durable.
+void user_restore(AdminContext& c, const AdminRequest& r, AdminResponder respond) {
+    const auto address = required(r, "address");
+    std::uint64_t id = 0;
+    const auto id_text = required(r, "id");
+    if (auto [end, ec] = std::from_chars(id_text.data(), id_text.data() + id_text.size(), id);
+        ec != std::errc() || end != id_text.data() + id_text.size() || id == 0)
+        return respond(refused(fmt::format("message id {}: not a message id (see: user mailbox --trash)", id_text)));
+    if (c.envs == nullptr || !c.to_shard) return respond({AdminStatus::failed, "mailboxes are not open"});
+    auto user = named_user(c, address);
+    if (!user) return respond(error_reply(fmt::format("user {}", address), user.error()));
+    auto box = mailbox_of(c, *user);
+    if (!box) return respond(error_reply("directory", box.error()));
+    const std::uint64_t token = c.next_token++;
+    auto payload = std::make_unique<MailboxRestore>();
+    payload->box = *box;
+    payload->message_id = id;
+    payload->token = token;
+    Message m;
+    m.kind = message_mailbox_restore;
+    m.payload = std::move(payload);
+    c.waiting[token] = [respond, address = std::string(user->address), id](AdminReply reply) {
+        if (reply.status == AdminStatus::ok) reply.text = fmt::format("user {}: message {} restored\n", address, id);
+        respond(std::move(reply));
+    };
+    if (!c.to_shard(store::owner_shard(box->segment, c.shards), std::move(m))) {
+        auto waiting = std::move(c.waiting[token]);
+        c.waiting.erase(token);
+        waiting({AdminStatus::failed, "the mailbox's shard is busy; try again"});
+    }
+}
+
+}  // namespace vmx::admin
+
+namespace vmx {
+
+void on_admin_shard_reply(AdminContext& context, Message& m) {
+    if (m.kind != message_mailbox_restored || !m.payload) return;
+    auto* done = static_cast<MailboxRestored*>(m.payload.get());
+    auto it = context.waiting.find(done->token);
+    if (it == context.waiting.end()) return;
+    AdminResponder respond = std::move(it->second);
+    context.waiting.erase(it);
+    if (!done->error) return respond({AdminStatus::ok, {}});
+    if (done->error == store::StoreErrc::invalid_request) return respond(admin::refused("that message is not in the trash"));
+    if (done->error == store::StoreErrc::not_found) return respond(admin::refused("no such message (purged, or never there)"));
+    respond(admin::error_reply("mailbox", done->error));
+}
+
+}  // namespace vmx
