@@ -52,7 +52,7 @@ public:
     const EngineConfig& config() const noexcept { return config_; }
     Mesh& mesh() noexcept { return *mesh_; }
     Shard& shard(std::uint32_t i) noexcept { return *shards_[i]; }
-    Result<void> control_send(std::uint32_t to, Message m) { return mesh_->send(mesh_->control_endpoint(), to, std::move(m)); }
+    Result<void> control_send(std::uint32_t to, Message&& m) { return mesh_->send(mesh_->control_endpoint(), to, std::move(m)); }
     // An eventfd that is written each time a shard thread exits (the control loop polls it).
     int exit_fd() const noexcept { return exit_fd_; }
     // CPU time used so far by all shard threads together (benchmarks, metrics).

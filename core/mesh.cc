@@ -26,7 +26,7 @@ Mesh::~Mesh() {
     for (auto& inbox : inboxes_) close(inbox->event_fd);
 }
 
-Result<void> Mesh::send(std::uint32_t from, std::uint32_t to, Message message) {
+Result<void> Mesh::send(std::uint32_t from, std::uint32_t to, Message&& message) {
     VMX_ASSERT(from < endpoints() && to < endpoints());
     Inbox& in = *inboxes_[to];
     message.from = from;

@@ -25,8 +25,9 @@ public:
     std::uint32_t control_endpoint() const noexcept { return endpoints() - 1; }
 
     // Called only by the thread that owns endpoint `from`. Fails with queue_full when the receiver
-    // is that far behind; the message is then dropped and the caller decides what that means.
-    Result<void> send(std::uint32_t from, std::uint32_t to, Message message);
+    // is that far behind; the message is then left untouched (not moved from), and the caller
+    // decides what that means (send it again later, or answer its own caller).
+    Result<void> send(std::uint32_t from, std::uint32_t to, Message&& message);
 
     // Called only by the thread that owns endpoint `to`: clears the wake flag, then pops every
     // waiting message (from all senders) and hands each to fn. Returns how many it handled.

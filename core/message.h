@@ -24,6 +24,7 @@ struct Message {
     std::uint32_t from = 0;            // sender's endpoint index (shard id, or the control index)
     std::uint64_t a = 0;               // small arguments that need no payload
     std::uint64_t b = 0;
+    std::uint64_t token = 0;           // pairs a reply with its request (the layers above set it)
     std::unique_ptr<MessagePayload> payload;
 };
 

@@ -663,7 +663,7 @@ void Shard::check_connection_deadlines(Connection& c) {
 
 // ---------------------------------------------------------------- messages and stopping
 
-Result<void> Shard::send_message(std::uint32_t to, Message message) {
+Result<void> Shard::send_message(std::uint32_t to, Message&& message) {
     auto r = mesh_.send(id_, to, std::move(message));
     if (!r) stats_.messages_dropped.fetch_add(1, std::memory_order_relaxed);
     return r;

@@ -77,8 +77,9 @@ public:
     const ShardStats& stats() const noexcept { return stats_; }
     std::string ring_features() const { return ring_.describe(); }
 
-    // To another shard or to the control thread (mesh endpoint shard_count()).
-    Result<void> send_message(std::uint32_t to, Message message);
+    // To another shard or to the control thread (mesh endpoint shard_count()). On failure (the
+    // receiver's inbox is full) the message is left as it was.
+    Result<void> send_message(std::uint32_t to, Message&& message);
     // Runs fn on this shard after delay_ms (not before; within one loop turn after).
     void schedule(std::uint64_t delay_ms, TimerCallback fn);
     // Calls fn on this shard each time fd becomes readable (a helper thread's completion eventfd,

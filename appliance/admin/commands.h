@@ -23,6 +23,7 @@
 #include "appliance/jobs/marker_cleanup.h"
 #include "appliance/jobs/rewrap_control.h"
 #include "appliance/auth/sessions.h"
+#include "appliance/common/shard_calls.h"
 #include "crypto/password.h"
 
 namespace vmx {
@@ -43,12 +44,8 @@ struct AdminContext {
     AuditLog* audit = nullptr;                    // every command is appended here
     const store::StoreEnvironments* envs = nullptr;  // mailbox reads
     store::StoreHandles* handles = nullptr;
-    // Sends a message to a shard (a mailbox change on its owner shard); false when it could not.
-    std::function<bool(std::uint32_t shard, Message)> to_shard{};
+    Calls* shard_calls = nullptr;                 // requests to a shard that answer later (restore)
     std::uint32_t shards = 1;
-    // Requests waiting for a shard's answer, by token.
-    std::unordered_map<std::uint64_t, AdminResponder> waiting{};
-    std::uint64_t next_token = 1;
     RewrapControl* rewrap = nullptr;              // started by key rotate, shown by key status
     std::function<const DeliveryStats*(std::uint32_t shard)> delivery_stats{};  // for stats
     std::function<const store::LaneStats*(std::uint32_t shard)> lane_stats{};   // for stats: group commit
@@ -60,8 +57,6 @@ struct AdminContext {
 // entry could not be written (the command's own effect stands; the reply says so).
 void run_admin_command(AdminContext& context, const AdminRequest& request, const AdminPeer& peer,
                        AdminResponder respond);
-// A shard's answer to a request that waited for it (message_mailbox_restored).
-void on_admin_shard_reply(AdminContext& context, Message& m);
 
 // Sizes such as 500M, 2G, 1048576 (bytes); nothing for anything else or above 2^50.
 std::optional<std::uint64_t> parse_size(std::string_view text);

@@ -66,45 +66,28 @@ void user_restore(AdminContext& c, const AdminRequest& r, AdminResponder respond
     if (auto [end, ec] = std::from_chars(id_text.data(), id_text.data() + id_text.size(), id);
         ec != std::errc() || end != id_text.data() + id_text.size() || id == 0)
         return respond(refused(fmt::format("message id {}: not a message id (see: user mailbox --trash)", id_text)));
-    if (c.envs == nullptr || !c.to_shard) return respond({AdminStatus::failed, "mailboxes are not open"});
+    if (c.envs == nullptr || c.shard_calls == nullptr) return respond({AdminStatus::failed, "mailboxes are not open"});
     auto user = named_user(c, address);
     if (!user) return respond(error_reply(fmt::format("user {}", address), user.error()));
     auto box = mailbox_of(c, *user);
     if (!box) return respond(error_reply("directory", box.error()));
-    const std::uint64_t token = c.next_token++;
     auto payload = std::make_unique<MailboxRestore>();
     payload->box = *box;
     payload->message_id = id;
-    payload->token = token;
     Message m;
     m.kind = message_mailbox_restore;
     m.payload = std::move(payload);
-    c.waiting[token] = [respond, address = std::string(user->address), id](AdminReply reply) {
-        if (reply.status == AdminStatus::ok) reply.text = fmt::format("user {}: message {} restored\n", address, id);
-        respond(std::move(reply));
+    auto restored = [respond, address = std::string(user->address), id](Message& reply) {
+        const auto* done = static_cast<const MailboxRestored*>(reply.payload.get());
+        const std::error_code error = done ? done->error : std::make_error_code(std::errc::io_error);
+        if (!error) return respond(ok(fmt::format("user {}: message {} restored\n", address, id)));
+        if (error == store::StoreErrc::invalid_request) return respond(refused("that message is not in the trash"));
+        if (error == store::StoreErrc::not_found) return respond(refused("no such message (purged, or never there)"));
+        respond(error_reply("mailbox", error));
     };
-    if (!c.to_shard(store::owner_shard(box->segment, c.shards), std::move(m))) {
-        auto waiting = std::move(c.waiting[token]);
-        c.waiting.erase(token);
-        waiting({AdminStatus::failed, "the mailbox's shard is busy; try again"});
-    }
+    if (!c.shard_calls->call(store::owner_shard(box->segment, c.shards), std::move(m), std::move(restored)))
+        respond({AdminStatus::failed, "the mailbox's shard is busy; try again"});
 }
 
 }  // namespace vmx::admin
 
-namespace vmx {
-
-void on_admin_shard_reply(AdminContext& context, Message& m) {
-    if (m.kind != message_mailbox_restored || !m.payload) return;
-    auto* done = static_cast<MailboxRestored*>(m.payload.get());
-    auto it = context.waiting.find(done->token);
-    if (it == context.waiting.end()) return;
-    AdminResponder respond = std::move(it->second);
-    context.waiting.erase(it);
-    if (!done->error) return respond({AdminStatus::ok, {}});
-    if (done->error == store::StoreErrc::invalid_request) return respond(admin::refused("that message is not in the trash"));
-    if (done->error == store::StoreErrc::not_found) return respond(admin::refused("no such message (purged, or never there)"));
-    respond(admin::error_reply("mailbox", done->error));
-}
-
-}  // namespace vmx

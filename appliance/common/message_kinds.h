@@ -11,21 +11,18 @@ namespace vmx {
 
 enum class AppMessage : std::uint32_t {
     keys_updated = static_cast<std::uint32_t>(MessageKind::user),  // control -> shard: a key snapshot
-    mailbox_restore,    // control -> owner shard: trash -> live
-    mailbox_restored,   // owner shard -> control
+    mailbox_restore,    // control -> owner shard: trash -> live (answered by reply)
     session_started,    // shard -> control: a login became a live session
     session_ended,      // shard -> control
     login_attempt,      // shard -> control: one line of a user's login history
     logout_user,        // control -> every shard: end a user's live sessions
-    deliver,            // queue shard -> mailbox owner shard: append for these recipients
-    delivered,          // mailbox owner shard -> queue shard: the outcomes
-    pop3_lock,          // POP3 shard -> owner shard: take the maildrop lock
-    pop3_locked,        // owner shard -> POP3 shard
+    deliver,            // queue shard -> mailbox owner shard: append for these recipients (answered by reply)
+    pop3_lock,          // POP3 shard -> owner shard: take the maildrop lock (answered by reply)
     pop3_unlock,        // POP3 shard -> owner shard
-    pop3_expunge,       // POP3 shard -> owner shard: QUIT's deletions
-    pop3_expunged,      // owner shard -> POP3 shard
+    pop3_expunge,       // POP3 shard -> owner shard: QUIT's deletions (answered by reply)
     rewrap_start,       // control -> shard: walk owned segments for a retiring key version
     rewrap_progress,    // shard -> control
+    reply,              // any -> the caller: the answer to a request, by token (common/shard_calls.h)
     end_,               // one past the last kind
 };
 
@@ -33,20 +30,17 @@ constexpr MessageKind message_kind(AppMessage m) noexcept { return static_cast<M
 
 inline constexpr MessageKind message_keys_updated = message_kind(AppMessage::keys_updated);
 inline constexpr MessageKind message_mailbox_restore = message_kind(AppMessage::mailbox_restore);
-inline constexpr MessageKind message_mailbox_restored = message_kind(AppMessage::mailbox_restored);
 inline constexpr MessageKind message_session_started = message_kind(AppMessage::session_started);
 inline constexpr MessageKind message_session_ended = message_kind(AppMessage::session_ended);
 inline constexpr MessageKind message_login_attempt = message_kind(AppMessage::login_attempt);
 inline constexpr MessageKind message_logout_user = message_kind(AppMessage::logout_user);
 inline constexpr MessageKind message_deliver = message_kind(AppMessage::deliver);
-inline constexpr MessageKind message_delivered = message_kind(AppMessage::delivered);
 inline constexpr MessageKind message_pop3_lock = message_kind(AppMessage::pop3_lock);
-inline constexpr MessageKind message_pop3_locked = message_kind(AppMessage::pop3_locked);
 inline constexpr MessageKind message_pop3_unlock = message_kind(AppMessage::pop3_unlock);
 inline constexpr MessageKind message_pop3_expunge = message_kind(AppMessage::pop3_expunge);
-inline constexpr MessageKind message_pop3_expunged = message_kind(AppMessage::pop3_expunged);
 inline constexpr MessageKind message_rewrap_start = message_kind(AppMessage::rewrap_start);
 inline constexpr MessageKind message_rewrap_progress = message_kind(AppMessage::rewrap_progress);
+inline constexpr MessageKind message_reply = message_kind(AppMessage::reply);
 
 // The slot of an appliance kind in a table indexed from keys_updated; nullopt-like end_ for others.
 constexpr std::uint32_t app_message_index(MessageKind kind) noexcept {

@@ -23,12 +23,10 @@ struct KeysUpdated final : MessagePayload {
 struct MailboxRestore final : MessagePayload {
     store::MailboxRef box;
     std::uint64_t message_id = 0;
-    std::uint64_t token = 0;  // names the admin request waiting for the answer
 };
 
-// owner shard -> control: how it went.
+// owner shard -> control, as the reply: how it went.
 struct MailboxRestored final : MessagePayload {
-    std::uint64_t token = 0;
     std::error_code error;
 };
 

@@ -27,6 +27,9 @@ struct ListenerConfig {
 // hands each part its own (smtp::Limits, DeliveryOptions, AuthWorkerOptions, ...). Units are last in
 // the names, as in the file.
 struct AppLimits {
+    // [engine], the appliance's part: a reply between shards that its receiver cannot take yet
+    // (a full inbox) is sent again after 1 ms, doubling up to this.
+    std::uint32_t reply_retry_max_ms = 1000;
     // [smtp]: the MX's sessions.
     std::uint32_t smtp_message_bytes_max = 10'240'000;  // announced in SIZE, enforced while reading
     std::uint32_t smtp_recipients_max = 1000;           // per message; more -> 452 4.5.3
@@ -40,7 +43,6 @@ struct AppLimits {
     std::uint32_t delivery_retry_max_s = 3600;          // ...up to this
     std::uint32_t delivery_lifetime_s = 5 * 86400;      // then the recipient fails permanently
     std::uint32_t delivery_removal_batch_ms = 10;       // finished queue entries are removed together
-    std::uint32_t delivery_report_retry_max_ms = 1000;  // a dropped report is sent again, backing off to this
     std::uint32_t delivery_marker_sweep_s = 60;         // how often stale delivery markers are removed
     std::uint32_t delivery_marker_sweep_max = 4096;     // markers looked at per lane task
     // [auth]: the password workers and the login throttle.

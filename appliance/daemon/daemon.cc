@@ -85,7 +85,6 @@ DeliveryOptions delivery_options(const AppLimits& l) {
     DeliveryOptions out;
     out.retry = {l.delivery_retry_first_s, l.delivery_retry_max_s, l.delivery_lifetime_s};
     out.removal_batch_ms = l.delivery_removal_batch_ms;
-    out.report_retry_max_ms = l.delivery_report_retry_max_ms;
     return out;
 }
 
@@ -263,7 +262,7 @@ std::optional<StartFailure> Daemon::open_engine() {
                                           *directory_, *auth_workers_,
                                           std::int64_t{sizing.trash_retention_days} * 86400,
                                           MailboxWritesOptions{sizing.delivery_batch_ms}, delivery_options(config_.limits),
-                                          marker_cleanup_options(config_.limits)});
+                                          marker_cleanup_options(config_.limits), config_.limits.reply_retry_max_ms});
     // Signals are blocked before the ports open: a stop that arrives as soon as a client can
     // connect is then a clean drain, not the default action.
     block_control_signals();
@@ -295,7 +294,8 @@ std::optional<StartFailure> Daemon::open_admin() {
     admin.envs = &*segment_envs_;
     admin.handles = &*handles_;
     admin.shards = engine.shard_count();
-    admin.to_shard = [&engine](std::uint32_t shard, Message m) { return engine.control_send(shard, std::move(m)).has_value(); };
+    control_calls_ = std::make_unique<Calls>([&engine](std::uint32_t shard, Message&& m) { return engine.control_send(shard, std::move(m)); });
+    admin.shard_calls = control_calls_.get();
     admin.delivery_stats = [&engine](std::uint32_t shard) -> const DeliveryStats* {
         return &ShardContext::of(engine.shard(shard)).delivery->stats();
     };
@@ -305,7 +305,9 @@ std::optional<StartFailure> Daemon::open_admin() {
     admin.marker_stats = [&engine](std::uint32_t shard) -> const MarkerCleanupStats* {
         return &ShardContext::of(engine.shard(shard)).marker_cleanup->stats();
     };
-    rewrap_ = std::make_unique<RewrapControl>(*keys_, engine.shard_count(), admin.to_shard);
+    rewrap_ = std::make_unique<RewrapControl>(*keys_, engine.shard_count(), [&engine](std::uint32_t shard, Message m) {
+        return engine.control_send(shard, std::move(m)).has_value();
+    });
     admin.rewrap = rewrap_.get();
     auto server = AdminServer::open(config_.admin_socket, [&admin](const AdminRequest& request, const AdminPeer& peer,
                                                                    AdminResponder respond) {
@@ -334,8 +336,8 @@ void Daemon::on_control_message(Message& m) {
         sessions_.ended(m.from, m.a);
     } else if (m.kind == message_rewrap_progress && m.payload) {
         rewrap_->on_report(m.from, *static_cast<RewrapReport*>(m.payload.get()));
-    } else if (m.kind == message_mailbox_restored) {
-        on_admin_shard_reply(*admin_, m);
+    } else if (m.kind == message_reply) {
+        control_calls_->on_reply(m);
     } else if (m.kind == message_login_attempt && m.payload) {
         recorder_->add(std::move(static_cast<LoginAttempt*>(m.payload.get())->event));
     }

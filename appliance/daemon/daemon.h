@@ -79,6 +79,7 @@ private:
     std::unique_ptr<AuthWorkers> auth_workers_;
     std::unique_ptr<Engine> engine_;
     SessionRegistry sessions_;
+    std::unique_ptr<Calls> control_calls_;  // the control thread's requests to shards
     std::unique_ptr<AdminContext> admin_;
     std::unique_ptr<RewrapControl> rewrap_;
     std::unique_ptr<AdminServer> admin_server_;

@@ -25,18 +25,19 @@ void on_keys_updated(Shard& shard, Message& m) {
 void on_mailbox_restore(Shard& shard, Message& m) {
     if (!m.payload) return;
     auto* request = static_cast<MailboxRestore*>(m.payload.get());
-    const std::uint64_t token = request->token;
-    const std::uint32_t control = shard.shard_count();
-    ShardContext::of(shard).writes->restore(request->box, request->message_id, [&shard, token, control](Result<std::uint64_t> r) {
+    ShardContext& c = ShardContext::of(shard);
+    const std::uint32_t from = m.from;
+    const std::uint64_t token = m.token;
+    c.writes->restore(request->box, request->message_id, [&c, from, token](Result<std::uint64_t> r) {
         auto reply = std::make_unique<MailboxRestored>();
-        reply->token = token;
         if (!r) reply->error = r.error();
         Message done;
-        done.kind = message_mailbox_restored;
         done.payload = std::move(reply);
-        if (!shard.send_message(control, std::move(done))) log_event(LogLevel::warn, "admin.reply_dropped", "token={}", token);
+        c.calls->reply(from, token, std::move(done));
     });
 }
+
+void on_reply(Shard& shard, Message& m) { ShardContext::of(shard).calls->on_reply(m); }
 
 void on_rewrap_start(Shard& shard, Message& m) {
     if (!m.payload) return;
@@ -63,13 +64,11 @@ constexpr std::array kShardRoutes{
     Route{AppMessage::mailbox_restore, on_mailbox_restore},
     Route{AppMessage::logout_user, on_logout_user},
     Route{AppMessage::deliver, on_delivery},
-    Route{AppMessage::delivered, on_delivery},
     Route{AppMessage::pop3_lock, on_pop3},
-    Route{AppMessage::pop3_locked, on_pop3},
     Route{AppMessage::pop3_unlock, on_pop3},
     Route{AppMessage::pop3_expunge, on_pop3},
-    Route{AppMessage::pop3_expunged, on_pop3},
     Route{AppMessage::rewrap_start, on_rewrap_start},
+    Route{AppMessage::reply, on_reply},
 };
 
 constexpr std::array<Handler, app_message_count + 1> make_shard_table() {
@@ -87,8 +86,9 @@ Result<std::unique_ptr<ShardLocal>> ShardBuilder::operator()(Shard& shard) const
     auto context = std::make_unique<ShardContext>();
     context->store = std::move(*shard_store);
     context->writes = std::make_unique<MailboxWrites>(*context->store, writes_options);
+    context->calls = std::make_unique<ShardCalls>(shard, reply_retry_max_ms);
     context->delivery = std::make_unique<LocalDelivery>(shard, *context->store, *context->writes, directory,
-                                                        delivery_options);
+                                                        *context->calls, delivery_options);
     context->sessions = std::make_unique<ShardSessions>(shard);
     context->rewrap = std::make_unique<RewrapRunner>(shard, *context->store, directory);
     TrashPurgeOptions purge;
@@ -100,7 +100,7 @@ Result<std::unique_ptr<ShardLocal>> ShardBuilder::operator()(Shard& shard) const
     context->marker_cleanup->start();
     context->auth = std::make_unique<ShardAuth>(shard, auth_workers);
     context->login = std::make_unique<LoginFlow>(directory, *context->store, *context->auth, *context->sessions, now_unix);
-    context->maildrops = std::make_unique<Pop3Maildrops>(shard, *context->store, *context->writes);
+    context->maildrops = std::make_unique<Pop3Maildrops>(shard, *context->store, *context->writes, *context->calls);
     // Hand-offs left by the last run go out at the first turn of the loop, when every shard can
     // receive them.
     LocalDelivery* delivery = context->delivery.get();

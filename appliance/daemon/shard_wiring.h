@@ -10,6 +10,7 @@
 #include "appliance/auth/auth_workers.h"
 #include "appliance/auth/login_flow.h"
 #include "appliance/auth/sessions.h"
+#include "appliance/common/shard_calls.h"
 #include "appliance/delivery/local_delivery.h"
 #include "appliance/directory/directory.h"
 #include "appliance/jobs/marker_cleanup.h"
@@ -32,6 +33,7 @@ struct ShardContext final : ShardLocal {
     // Destroyed in reverse order: the store last, so its lane finishes the writes queued by the others.
     std::unique_ptr<ShardStore> store;
     std::unique_ptr<MailboxWrites> writes;
+    std::unique_ptr<ShardCalls> calls;             // requests to other shards and their replies
     std::unique_ptr<LocalDelivery> delivery;
     std::unique_ptr<ShardSessions> sessions;
     std::unique_ptr<TrashPurge> trash_purge;
@@ -56,6 +58,7 @@ struct ShardBuilder {
     MailboxWritesOptions writes_options;
     DeliveryOptions delivery_options;
     MarkerCleanupOptions marker_cleanup_options;
+    std::uint64_t reply_retry_max_ms = 1000;  // a reply the caller's inbox cannot take is sent again
 
     Result<std::unique_ptr<ShardLocal>> operator()(Shard& shard) const;
 };

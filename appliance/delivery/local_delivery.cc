@@ -9,6 +9,7 @@
 
 #include "core/log.h"
 #include "store/errc.h"
+#include "appliance/common/shard_calls.h"
 #include "appliance/directory/account.h"
 #include "appliance/mailstore/inbound_queue.h"
 #include "store/layout.h"
@@ -30,34 +31,27 @@ struct DeliverPayload final : MessagePayload {
     std::shared_ptr<const std::string> body;
 };
 
+// The owner's answer to a DeliverPayload (a reply through ShardCalls, sent until taken).
 struct DeliveredPayload final : MessagePayload {
-    std::uint32_t queue_segment = 0;
-    std::uint64_t entry_id = 0;
-    std::shared_ptr<const std::vector<Outcome>> outcomes;  // shared with the sender, which keeps them
-                                                           // until the report has been taken
+    std::vector<Outcome> outcomes;
 };
 
 }  // namespace
 
 struct LocalDelivery::Work {
     std::uint32_t origin = 0;  // the queue's shard
+    std::uint64_t token = 0;   // the request's, for the reply
     DeliverPayload request;
     std::vector<Outcome> outcomes;
     std::size_t left = 0;
-    std::shared_ptr<const std::vector<Outcome>> report;  // the outcomes once all are in
-    std::uint64_t report_delay_ms = 0;                   // the wait before the next send of `report`
 };
 
 LocalDelivery::LocalDelivery(Shard& shard, ShardStore& store, MailboxWrites& writes, const Directory& directory,
-                             DeliveryOptions options, DeliveryLinks links)
-    : shard_(shard), store_(store), writes_(writes), directory_(directory), options_(options), links_(std::move(links)) {}
+                             ShardCalls& calls, DeliveryOptions options)
+    : shard_(shard), store_(store), writes_(writes), directory_(directory), calls_(calls), options_(std::move(options)) {}
 
 std::int64_t LocalDelivery::now_unix() const {
-    return links_.now_unix ? links_.now_unix() : static_cast<std::int64_t>(std::time(nullptr));
-}
-
-Result<void> LocalDelivery::send(std::uint32_t to, Message message) {
-    return links_.send ? links_.send(to, std::move(message)) : shard_.send_message(to, std::move(message));
+    return options_.now_unix ? options_.now_unix() : static_cast<std::int64_t>(std::time(nullptr));
 }
 
 // The shard's inbound queue is the smtp-in environment of its first owned segment: every message
@@ -155,7 +149,10 @@ void LocalDelivery::hand_off(Entry& entry) {
         m.kind = message_deliver;
         std::vector<std::pair<std::uint16_t, std::uint64_t>> sent = payload->recipients;
         m.payload = std::move(payload);
-        if (!send(owner, std::move(m))) {
+        auto reported = [this, segment = entry.segment, id = entry.id](Message& reply) {
+            if (auto* done = static_cast<DeliveredPayload*>(reply.payload.get())) apply_outcomes(segment, id, done->outcomes);
+        };
+        if (!calls_.call(owner, std::move(m), std::move(reported))) {
             // That shard's inbox is full: count these as a temporary failure and try again soon.
             std::vector<Outcome> outcomes;
             for (const auto& [index, user] : sent)
@@ -333,11 +330,9 @@ void LocalDelivery::on_message(Message& m) {
     if (m.kind == message_deliver && m.payload) {
         auto work = std::make_shared<Work>();
         work->origin = m.from;
+        work->token = m.token;
         work->request = std::move(*static_cast<DeliverPayload*>(m.payload.get()));
         deliver(std::move(work));
-    } else if (m.kind == message_delivered && m.payload) {
-        auto* done = static_cast<DeliveredPayload*>(m.payload.get());
-        if (done->outcomes) apply_outcomes(done->queue_segment, done->entry_id, *done->outcomes);
     }
 }
 
@@ -381,26 +376,18 @@ void LocalDelivery::deliver_one(const std::shared_ptr<Work>& work, std::size_t i
     });
 }
 
+// To the queue's shard, sent until taken: its entry waits for these outcomes (the appends they
+// report are durable already).
 void LocalDelivery::report(const std::shared_ptr<Work>& work) {
     if (work->origin == shard_.id()) {
         apply_outcomes(work->request.queue_segment, work->request.entry_id, work->outcomes);
         return;
     }
-    if (!work->report) work->report = std::make_shared<const std::vector<Outcome>>(std::move(work->outcomes));
     auto payload = std::make_unique<DeliveredPayload>();
-    payload->queue_segment = work->request.queue_segment;
-    payload->entry_id = work->request.entry_id;
-    payload->outcomes = work->report;
+    payload->outcomes = std::move(work->outcomes);
     Message m;
-    m.kind = message_delivered;
     m.payload = std::move(payload);
-    if (send(work->origin, std::move(m))) return;
-    // The queue's shard is swamped. Its entry waits for this report (nothing retries it there), so
-    // the report goes again soon, backing off; the appends it reports are durable already.
-    work->report_delay_ms = std::clamp<std::uint64_t>(work->report_delay_ms * 2, 1, options_.report_retry_max_ms);
-    ++stats_.reports_retried;
-    log_event(LogLevel::warn, "delivery.report_delayed", "to_shard={} retry_ms={}", work->origin, work->report_delay_ms);
-    shard_.schedule(work->report_delay_ms, [this, work](Shard&) { report(work); });
+    calls_.reply(work->origin, work->token, std::move(m));
 }
 
 }  // namespace vmx

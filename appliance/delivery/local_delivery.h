@@ -28,6 +28,8 @@
 
 namespace vmx {
 
+class ShardCalls;
+
 
 enum class AcceptOutcome : std::uint8_t { stored, failed, full };
 
@@ -35,15 +37,7 @@ enum class AcceptOutcome : std::uint8_t { stored, failed, full };
 struct DeliveryOptions {
     RetryPolicy retry;                          // temporary failures: when again, when to give up
     std::uint64_t removal_batch_ms = 10;        // finished entries are removed together this often
-    std::uint64_t report_retry_max_ms = 1000;   // a report the queue's shard could not take is sent
-                                                // again after 1 ms, doubling up to this
-};
-
-// How local delivery reaches other shards and reads the clock. The daemon leaves both empty (the
-// shard's own mesh and the wall clock); tests pass ones that drop messages or move time.
-struct DeliveryLinks {
-    std::function<Result<void>(std::uint32_t to, Message message)> send;
-    std::function<std::int64_t()> now_unix;
+    std::function<std::int64_t()> now_unix;     // empty: the wall clock (tests move their own)
 };
 
 // Counters; the control thread reads them (vaultmx stats) with relaxed loads.
@@ -56,13 +50,14 @@ struct DeliveryStats {
     std::atomic<std::uint64_t> removed{0};        // queue entries finished
     std::atomic<std::uint64_t> recovered{0};      // entries picked up again at start-up
     std::atomic<std::uint64_t> queued{0};         // entries in this shard's smtp-in queues now
-    std::atomic<std::uint64_t> reports_retried{0};  // reports sent again after the queue's shard was full
 };
 
 class LocalDelivery {
 public:
+    // Hand-offs and their reports go through `calls` (common/shard_calls.h): a hand-off the owner's
+    // inbox cannot take is a temporary failure retried later; a report is sent until taken.
     LocalDelivery(Shard& shard, ShardStore& store, MailboxWrites& writes, const Directory& directory,
-                  DeliveryOptions options = {}, DeliveryLinks links = {});
+                  ShardCalls& calls, DeliveryOptions options = {});
 
     // The queue id the next accepted message will get on this shard (for its Received: header).
     std::string next_queue_id();
@@ -75,7 +70,7 @@ public:
                 std::function<void(AcceptOutcome, const std::string& queue_id)> done);
     // Picks up every entry this shard's queues still hold (call once, at the first loop turn).
     void recover();
-    // message_deliver and message_delivered addressed to this shard.
+    // message_deliver addressed to this shard (the owner of some recipients' mailboxes).
     void on_message(Message& m);
 
     const DeliveryStats& stats() const noexcept { return stats_; }
@@ -105,14 +100,13 @@ private:
     void deliver_one(const std::shared_ptr<Work>& work, std::size_t i);
     void report(const std::shared_ptr<Work>& work);
     std::int64_t now_unix() const;
-    Result<void> send(std::uint32_t to, Message message);
 
     Shard& shard_;
     ShardStore& store_;
     MailboxWrites& writes_;
     const Directory& directory_;
+    ShardCalls& calls_;
     DeliveryOptions options_;
-    DeliveryLinks links_;
     std::map<Key, Entry> entries_;
     std::map<std::uint32_t, std::vector<std::uint64_t>> removals_;  // finished entries by segment
     bool removals_scheduled_ = false;

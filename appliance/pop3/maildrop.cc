@@ -1,9 +1,10 @@
-// Pop3Maildrops (see pop3_maildrop.h): maildrop locks and deletions on the mailbox's owner shard.
+// Pop3Maildrops (see maildrop.h): maildrop locks and deletions on the mailbox's owner shard.
 #include "appliance/pop3/maildrop.h"
 
 #include <ctime>
 #include <memory>
 
+#include "appliance/common/shard_calls.h"
 #include "appliance/mailstore/mailbox_writes.h"
 #include "appliance/mailstore/shard_store.h"
 #include "core/log.h"
@@ -19,7 +20,6 @@ constexpr std::uint64_t unlock_retry_ms = 50;
 struct ExpungePayload final : MessagePayload {
     store::MailboxRef box;
     std::vector<std::uint64_t> ids;
-    std::uint64_t token = 0;
 };
 
 }  // namespace
@@ -70,7 +70,10 @@ std::uint64_t Pop3Maildrops::acquire(std::uint64_t user_id, LockDone done) {
     m.kind = message_pop3_lock;
     m.a = user_id;
     m.b = token;
-    if (!shard_.send_message(owner, std::move(m))) {
+    auto called = calls_.call(owner, std::move(m), [this, token](Message& reply) {
+        locked(token, static_cast<LockOutcome>(reply.b));
+    });
+    if (!called) {
         done(LockOutcome::unavailable);
         return token;
     }
@@ -100,67 +103,48 @@ void Pop3Maildrops::send_unlock(std::uint32_t owner, std::uint64_t user_id, std:
     shard_.schedule(unlock_retry_ms, [this, owner, user_id, token](Shard&) { send_unlock(owner, user_id, token); });
 }
 
-void Pop3Maildrops::locked(std::uint64_t token, LockOutcome outcome) {
-    auto it = lock_waiting_.find(token);
+void Pop3Maildrops::locked(std::uint64_t lock_token, LockOutcome outcome) {
+    auto it = lock_waiting_.find(lock_token);
     if (it == lock_waiting_.end()) return;
     Waiting waiting = std::move(it->second);
     lock_waiting_.erase(it);
     if (waiting.done) return waiting.done(outcome);
-    if (outcome == LockOutcome::granted) send_unlock(owner_of(waiting.user_id), waiting.user_id, token);
+    if (outcome == LockOutcome::granted) send_unlock(owner_of(waiting.user_id), waiting.user_id, lock_token);
 }
 
 void Pop3Maildrops::expunge(const store::MailboxRef& box, std::vector<std::uint64_t> ids, ExpungeDone done) {
     if (ids.empty()) return done(true);
     const std::uint32_t owner = owner_of(box.user_id);
     if (owner == shard_.id()) return run_expunge(box, ids, std::move(done));
-    const std::uint64_t token = next_token_++;
     auto payload = std::make_unique<ExpungePayload>();
     payload->box = box;
     payload->ids = std::move(ids);
-    payload->token = token;
     Message m;
     m.kind = message_pop3_expunge;
     m.payload = std::move(payload);
-    if (!shard_.send_message(owner, std::move(m))) return done(false);
-    expunge_waiting_[token] = std::move(done);
+    auto shared_done = std::make_shared<ExpungeDone>(std::move(done));
+    auto called = calls_.call(owner, std::move(m), [shared_done](Message& reply) { (*shared_done)(reply.b == 1); });
+    if (!called) (*shared_done)(false);
 }
 
-// ---- messages ----------------------------------------------------------------------------------
+// ---- requests to the owner ---------------------------------------------------------------------
 
 void Pop3Maildrops::on_message(Message& m) {
     if (m.kind == message_pop3_lock) {
         Message reply;
-        reply.kind = message_pop3_locked;
-        reply.a = m.b;
         reply.b = static_cast<std::uint64_t>(lock(m.a, {m.from, m.b}) ? LockOutcome::granted : LockOutcome::in_use);
-        const bool granted = reply.b == static_cast<std::uint64_t>(LockOutcome::granted);
-        if (!shard_.send_message(m.from, std::move(reply))) {
-            // The session never hears of it: do not keep a lock nobody will release.
-            if (granted) unlock(m.a, {m.from, m.b});
-            log_event(LogLevel::warn, "pop3.lock_reply_dropped", "to_shard={}", m.from);
-        }
-    } else if (m.kind == message_pop3_locked) {
-        locked(m.a, static_cast<LockOutcome>(m.b));
+        calls_.reply(m.from, m.token, std::move(reply));
     } else if (m.kind == message_pop3_unlock) {
         unlock(m.a, {m.from, m.b});
     } else if (m.kind == message_pop3_expunge && m.payload) {
         auto* p = static_cast<ExpungePayload*>(m.payload.get());
         const std::uint32_t from = m.from;
-        const std::uint64_t token = p->token;
+        const std::uint64_t token = m.token;
         run_expunge(p->box, p->ids, [this, from, token](bool ok) {
             Message reply;
-            reply.kind = message_pop3_expunged;
-            reply.a = token;
             reply.b = ok ? 1 : 0;
-            if (!shard_.send_message(from, std::move(reply)))
-                log_event(LogLevel::warn, "pop3.expunge_reply_dropped", "to_shard={}", from);
+            calls_.reply(from, token, std::move(reply));
         });
-    } else if (m.kind == message_pop3_expunged) {
-        auto it = expunge_waiting_.find(m.a);
-        if (it == expunge_waiting_.end()) return;
-        ExpungeDone done = std::move(it->second);
-        expunge_waiting_.erase(it);
-        done(m.b == 1);
     }
 }
 

@@ -4,9 +4,11 @@
 // one that may write it, and one place where "one session per maildrop" can be decided without
 // locks). A session on another shard asks by message (kinds user + 30..34); on the owner shard the
 // same calls run directly. Reads (listing, RETR) need no hand-off: any shard reads any segment.
+// Requests and their answers go through ShardCalls (common/shard_calls.h): a request the owner
+// cannot take fails at once (unavailable), an answer is sent until the session's shard takes it.
 // Shard thread only. Invariants: a lock is held by one (shard, token) at a time; a grant that
 // arrives for a session that has gone is released at once; a lost release is impossible while the
-// requesting shard runs, because every release travels the same ordered queue as the request.
+// requesting shard runs, because a release is sent until taken, after the request it follows.
 #pragma once
 
 #include <cstdint>
@@ -22,8 +24,8 @@ namespace vmx {
 
 class Shard;
 class MailboxWrites;
+class ShardCalls;
 class ShardStore;
-
 
 enum class LockOutcome : std::uint8_t { granted, in_use, unavailable };
 using LockDone = std::function<void(LockOutcome)>;
@@ -31,7 +33,8 @@ using ExpungeDone = std::function<void(bool ok)>;
 
 class Pop3Maildrops {
 public:
-    Pop3Maildrops(Shard& shard, ShardStore& store, MailboxWrites& writes) : shard_(shard), store_(store), writes_(writes) {}
+    Pop3Maildrops(Shard& shard, ShardStore& store, MailboxWrites& writes, ShardCalls& calls)
+        : shard_(shard), store_(store), writes_(writes), calls_(calls) {}
 
     // ---- The session's shard ----
     // Asks the owner for the user's maildrop lock; returns the token to release or cancel it with.
@@ -44,7 +47,7 @@ public:
     // failed. Messages no longer live (an admin moved them meanwhile) count as done.
     void expunge(const store::MailboxRef& box, std::vector<std::uint64_t> ids, ExpungeDone done);
 
-    // Messages of the kinds above addressed to this shard.
+    // Requests addressed to this shard as the owner (pop3_lock, pop3_unlock, pop3_expunge).
     void on_message(Message& m);
 
     std::size_t locks_held() const noexcept { return locks_.size(); }
@@ -57,13 +60,14 @@ private:
     std::uint32_t owner_of(std::uint64_t user_id) const;
     bool lock(std::uint64_t user_id, Holder holder);
     void unlock(std::uint64_t user_id, Holder holder);
-    void locked(std::uint64_t token, LockOutcome outcome);
+    void locked(std::uint64_t lock_token, LockOutcome outcome);
     void run_expunge(const store::MailboxRef& box, const std::vector<std::uint64_t>& ids, ExpungeDone done);
 
     Shard& shard_;
     ShardStore& store_;
     MailboxWrites& writes_;
-    std::uint64_t next_token_ = 1;
+    ShardCalls& calls_;
+    std::uint64_t next_token_ = 1;  // lock tokens (the session's handle on its lock)
     std::unordered_map<std::uint64_t, Holder> locks_;             // owner side: by user id
     struct Waiting {
         std::uint64_t user_id = 0;
@@ -71,8 +75,7 @@ private:
     };
     void send_unlock(std::uint32_t owner, std::uint64_t user_id, std::uint64_t token);
 
-    std::unordered_map<std::uint64_t, Waiting> lock_waiting_;     // session side: by token
-    std::unordered_map<std::uint64_t, ExpungeDone> expunge_waiting_;  // session side: by token
+    std::unordered_map<std::uint64_t, Waiting> lock_waiting_;     // session side: by lock token
 };
 
 }  // namespace vmx

@@ -50,15 +50,15 @@ struct Fixture : TestTenant {
         DeliveryOptions delivery;
         delivery.retry = {1, 1, 3600};
         delivery.removal_batch_ms = 1;
-        DeliveryLinks links;
-        links.now_unix = [this] { return clock_unix.load(); };
-        links.send = [this, &shard](std::uint32_t to, Message m) -> Result<void> {
-            if (m.kind == message_delivered && reports_to_drop.fetch_sub(1) > 0)
-                return fail(std::make_error_code(std::errc::no_buffer_space));  // as a full inbox does
+        delivery.now_unix = [this] { return clock_unix.load(); };
+        // Replies (the delivery reports) can be refused, as a full inbox does.
+        context->calls = std::make_unique<ShardCalls>(shard, 1000, [this, &shard](std::uint32_t to, Message&& m) -> Result<void> {
+            if (m.kind == message_reply && reports_to_drop.fetch_sub(1) > 0)
+                return fail(std::make_error_code(std::errc::no_buffer_space));
             return shard.send_message(to, std::move(m));
-        };
+        });
         context->delivery = std::make_unique<LocalDelivery>(shard, *context->store, *context->writes, *directory,
-                                                            delivery, std::move(links));
+                                                            *context->calls, delivery);
         context->marker_cleanup = std::make_unique<MarkerCleanup>(*context->store, MarkerCleanupOptions{3'600'000, 2});
         return std::unique_ptr<ShardLocal>(std::move(context));
     }
@@ -119,7 +119,7 @@ TEST(LocalDeliveryTest, DroppedReportIsSentAgainAndTheEntryLeaves) {
     f.reports_to_drop = 3;
     ASSERT_EQ(f.accept_on_shard0(f.envelope_to({f.remote_user})), AcceptOutcome::stored);
     ASSERT_TRUE(wait_for([&] { return f.stats(0).removed.load() == 1; }));
-    EXPECT_EQ(f.stats(1).reports_retried.load(), 3u);
+    EXPECT_EQ(f.engine->context(1).calls->replies_retried(), 3u);
     EXPECT_EQ(f.stats(0).queued.load(), 0u);
     EXPECT_EQ(f.count(f.remote_user), 1u);  // once: the retried report carried no second append
 }

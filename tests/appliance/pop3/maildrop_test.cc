@@ -80,7 +80,8 @@ TEST(Pop3MaildropTest, LockAndDeletionsAreDecidedByTheOwnerShard) {
 
     Engine engine(two_shards(), {}, nullptr, [&](Shard& shard, Message& m) {
         ShardContext& c = ShardContext::of(shard);
-        if (m.kind >= message_pop3_lock && m.kind <= message_pop3_expunged) return c.maildrops->on_message(m);
+        if (m.kind == message_reply) return c.calls->on_reply(m);
+        if (m.kind >= message_pop3_lock && m.kind <= message_pop3_expunge) return c.maildrops->on_message(m);
         const std::uint64_t slot = m.b;
         auto record = [&r, slot](LockOutcome o) { r.outcomes[slot] = static_cast<int>(o) + 1; };
         switch (static_cast<Step>(m.a)) {
@@ -114,7 +115,8 @@ TEST(Pop3MaildropTest, LockAndDeletionsAreDecidedByTheOwnerShard) {
         auto context = std::make_unique<ShardContext>();
         context->store = std::move(*opened);
         context->writes = std::make_unique<MailboxWrites>(*context->store);
-        context->maildrops = std::make_unique<Pop3Maildrops>(shard, *context->store, *context->writes);
+        context->calls = std::make_unique<ShardCalls>(shard, 1000);
+        context->maildrops = std::make_unique<Pop3Maildrops>(shard, *context->store, *context->writes, *context->calls);
         return std::unique_ptr<ShardLocal>(std::move(context));
     });
     ASSERT_FALSE(engine.bind().has_value());
