@@ -18,8 +18,9 @@ AdminReply domain_add(AdminContext& c, const AdminRequest& r);
 AdminReply domain_list(AdminContext& c, const AdminRequest& r);
 
 // commands_user.cc
-AdminReply user_add(AdminContext& c, const AdminRequest& r);
-AdminReply user_passwd(AdminContext& c, const AdminRequest& r);
+// These three answer once the password is hashed on the auth workers.
+void user_add(AdminContext& c, const AdminRequest& r, AdminResponder respond);
+void user_passwd(AdminContext& c, const AdminRequest& r, AdminResponder respond);
 AdminReply user_list(AdminContext& c, const AdminRequest& r);
 AdminReply user_disable(AdminContext& c, const AdminRequest& r);
 AdminReply user_enable(AdminContext& c, const AdminRequest& r);
@@ -33,7 +34,7 @@ AdminReply user_mailbox(AdminContext& c, const AdminRequest& r);
 void user_restore(AdminContext& c, const AdminRequest& r, AdminResponder respond);
 
 // commands_credentials.cc
-AdminReply app_password_add(AdminContext& c, const AdminRequest& r);
+void app_password_add(AdminContext& c, const AdminRequest& r, AdminResponder respond);
 AdminReply app_password_list(AdminContext& c, const AdminRequest& r);
 AdminReply app_password_revoke(AdminContext& c, const AdminRequest& r);
 AdminReply totp_enroll(AdminContext& c, const AdminRequest& r);

@@ -1,6 +1,7 @@
 // The admin handlers' shared helpers (see command_helpers.h) and the admin argument parsers
 // declared in commands.h. Control thread only.
 #include "appliance/admin/command_helpers.h"
+#include "appliance/directory/directory_view.h"
 
 #include <array>
 #include <charconv>
@@ -37,14 +38,16 @@ std::optional<std::int64_t> parse_since(std::string_view text) {
 }
 
 Result<User> named_user(AdminContext& c, std::string_view address) {
-    auto txn = store::ReadTxn::begin(c.directory.env());
-    if (!txn) return fail(txn.error());
-    return c.directory.find_user(*txn, *c.keys.snapshot(), address);
+    auto view = DirectoryView::open(c.directory, c.keys.snapshot());
+    if (!view) return fail(view.error());
+    return view->find_user(address);
 }
 
-Result<std::string> hash_secret(AdminContext& c, std::string_view secret) {
-    if (secret.empty() || secret.size() > crypto::password_bytes_max) return fail(std::make_error_code(std::errc::invalid_argument));
-    return crypto::hash_password(secret, c.argon2);
+AdminReply hash_refusal(std::error_code error) {
+    if (error == std::errc::invalid_argument) return refused("password: empty or longer than 1024 bytes");
+    if (error == std::errc::resource_unavailable_try_again)
+        return {AdminStatus::failed, "the password workers are busy; try again"};
+    return error_reply("password hash", error);
 }
 
 }  // namespace admin

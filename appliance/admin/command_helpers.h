@@ -42,10 +42,7 @@ Result<User> named_user(AdminContext& c, std::string_view address);
 template <class Change>
 AdminReply change_user(AdminContext& c, std::string_view address, Change change) {
     const auto keys = c.keys.snapshot();
-    auto txn = store::ReadTxn::begin(c.directory.env());
-    if (!txn) return error_reply("directory", txn.error());
-    auto user = c.directory.find_user(*txn, *keys, address);
-    txn->reset();
+    auto user = named_user(c, address);
     if (!user) return error_reply(fmt::format("user {}", address), user.error());
     std::string message;
     if (auto stop = change(*user, message)) return *stop;
@@ -54,8 +51,8 @@ AdminReply change_user(AdminContext& c, std::string_view address, Change change)
     return ok(message);
 }
 
-// A password (the request's secret, or a new app password) hashed with the configured Argon2id
-// parameters: the only place the admin commands hash one. EINVAL when it is empty or too long.
-Result<std::string> hash_secret(AdminContext& c, std::string_view secret);
+// The answer when a password could not be hashed (AdminContext::hasher): empty or too long is the
+// admin's to fix; busy workers are worth another try.
+AdminReply hash_refusal(std::error_code error);
 
 }  // namespace vmx::admin

@@ -10,46 +10,45 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 
 #include "appliance/admin/protocol.h"
 #include "appliance/admin/server.h"
 #include "appliance/audit/audit_log.h"
-#include "store/segment_handles.h"
-#include "core/message.h"
-#include "appliance/directory/directory.h"
-#include "appliance/keys/key_service.h"
-#include "appliance/directory/login_history.h"
-#include "appliance/jobs/marker_cleanup.h"
-#include "appliance/jobs/rewrap_control.h"
+#include "appliance/auth/login_recorder.h"
+#include "appliance/auth/password_hasher.h"
 #include "appliance/auth/sessions.h"
+#include "appliance/common/counters.h"
 #include "appliance/common/shard_calls.h"
+#include "appliance/directory/directory.h"
+#include "appliance/jobs/rewrap_control.h"
+#include "appliance/keys/key_service.h"
+#include "appliance/mailstore/mailbox_reads.h"
 #include "crypto/password.h"
 
 namespace vmx {
 
-class Engine;
-struct DeliveryStats;
+// What admin commands reach of the running shards; the daemon implements it (admin tests without
+// shards pass none).
+class AdminShards {
+public:
+    virtual ~AdminShards() = default;
+    virtual std::uint32_t count() const = 0;
+    virtual CounterSnapshot counters(std::uint32_t shard) const = 0;  // for stats
+    virtual void logout_everywhere(std::uint64_t user_id) = 0;         // ends a user's live sessions
+    virtual Calls& calls() = 0;                                        // requests answered later (restore)
+};
 
 struct AdminContext {
     Directory& directory;
     KeyService& keys;
-    crypto::Argon2Params argon2;
-    Engine* engine = nullptr;                     // for stats; null in tests without shards
+    PasswordHasher& hasher;                       // Argon2id off this thread (the auth workers)
     std::function<std::int64_t()> now_unix{};     // the clock, so tests can fix it
-    SessionRegistry* sessions = nullptr;          // live sessions of every shard
-    LoginHistory* logins = nullptr;
-    std::function<void(std::uint64_t)> logout_everywhere{};  // asks every shard to end a user's sessions
-    std::function<void()> flush_logins{};         // writes login attempts still waiting in memory
     AuditLog* audit = nullptr;                    // every command is appended here
-    const store::StoreEnvironments* envs = nullptr;  // mailbox reads
-    store::StoreHandles* handles = nullptr;
-    Calls* shard_calls = nullptr;                 // requests to a shard that answer later (restore)
-    std::uint32_t shards = 1;
+    SessionRegistry* sessions = nullptr;          // live sessions of every shard
+    LoginRecorder* logins = nullptr;              // login history (flushed before it is read)
+    const MailStoreView* mail = nullptr;          // mailbox listings (any segment)
     RewrapControl* rewrap = nullptr;              // started by key rotate, shown by key status
-    std::function<const DeliveryStats*(std::uint32_t shard)> delivery_stats{};  // for stats
-    std::function<const store::LaneStats*(std::uint32_t shard)> lane_stats{};   // for stats: group commit
-    std::function<const MarkerCleanupStats*(std::uint32_t shard)> marker_stats{};  // for stats: markers kept
+    AdminShards* shards = nullptr;                // null: no shards (stats empty, no restore)
 };
 
 // Runs one request and appends it (who, what, when, result; never the secret) to the audit log.

@@ -1,6 +1,7 @@
 // Admin commands on a user's second credentials: app passwords (add, list, revoke) and TOTP
 // (enrol, disable). Control thread only.
 #include "appliance/admin/command_handlers.h"
+#include "appliance/directory/directory_view.h"
 
 #include <fmt/format.h>
 
@@ -32,30 +33,35 @@ Result<std::string> generate_app_password() {
 
 }  // namespace
 
-AdminReply app_password_add(AdminContext& c, const AdminRequest& r) {
-    const auto label = required(r, "label");
-    if (!matches(Pattern::label, label)) return error_reply(fmt::format("--label {}", label), DirectoryErrc::invalid_label);
+// The new password is hashed on the auth workers; it is stored, and shown once, when that is done.
+void app_password_add(AdminContext& c, const AdminRequest& r, AdminResponder respond) {
+    const std::string label(required(r, "label"));
+    const std::string address(required(r, "address"));
+    if (!matches(Pattern::label, label))
+        return respond(error_reply(fmt::format("--label {}", label), DirectoryErrc::invalid_label));
     auto password = generate_app_password();
-    if (!password) return error_reply("random", password.error());
-    auto hash = hash_secret(c, *password);
-    if (!hash) return error_reply("password hash", hash.error());
-    return change_user(c, required(r, "address"), [&](User& u, std::string& msg) -> std::optional<AdminReply> {
-        for (const auto& a : u.app_passwords)
-            if (a.label == label) return error_reply(fmt::format("--label {}", label), DirectoryErrc::label_exists);
-        if (u.app_passwords.size() >= app_passwords_per_user_max)
-            return error_reply(fmt::format("user {}", u.address), DirectoryErrc::too_many_app_passwords);
-        u.app_passwords.push_back({std::string(label), std::move(*hash), c.now_unix()});
-        msg = fmt::format("app password for {} ({}): {}\n(shown once; it cannot be shown again)\n", u.address, label,
-                          *password);
-        return std::nullopt;
+    if (!password) return respond(error_reply("random", password.error()));
+    const std::string shown_once = std::move(*password);  // hashed, and shown to the admin when stored
+    c.hasher.hash(shown_once, [&c, label, address, password = shown_once, respond](Result<std::string> hash) {
+        if (!hash) return respond(hash_refusal(hash.error()));
+        respond(change_user(c, address, [&](User& u, std::string& msg) -> std::optional<AdminReply> {
+            for (const auto& a : u.app_passwords)
+                if (a.label == label) return error_reply(fmt::format("--label {}", label), DirectoryErrc::label_exists);
+            if (u.app_passwords.size() >= app_passwords_per_user_max)
+                return error_reply(fmt::format("user {}", u.address), DirectoryErrc::too_many_app_passwords);
+            u.app_passwords.push_back({label, std::move(*hash), c.now_unix()});
+            msg = fmt::format("app password for {} ({}): {}\n(shown once; it cannot be shown again)\n", u.address, label,
+                              password);
+            return std::nullopt;
+        }));
     });
 }
 
 AdminReply app_password_list(AdminContext& c, const AdminRequest& r) {
     const auto address = required(r, "address");
-    auto txn = store::ReadTxn::begin(c.directory.env());
-    if (!txn) return error_reply("directory", txn.error());
-    auto user = c.directory.find_user(*txn, *c.keys.snapshot(), address);
+    auto view = DirectoryView::open(c.directory, c.keys.snapshot());
+    if (!view) return error_reply("directory", view.error());
+    auto user = view->find_user(address);
     if (!user) return error_reply(fmt::format("user {}", address), user.error());
     std::string out;
     for (const auto& a : user->app_passwords) {

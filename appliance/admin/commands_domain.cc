@@ -1,5 +1,6 @@
 // Admin commands on the mail domains the appliance serves: add, list. Control thread only.
 #include "appliance/admin/command_handlers.h"
+#include "appliance/directory/directory_view.h"
 
 #include <fmt/format.h>
 
@@ -21,14 +22,14 @@ AdminReply domain_add(AdminContext& c, const AdminRequest& r) {
 }
 
 AdminReply domain_list(AdminContext& c, const AdminRequest& r) {
-    auto txn = store::ReadTxn::begin(c.directory.env());
-    if (!txn) return error_reply("directory", txn.error());
+    auto view = DirectoryView::open(c.directory, c.keys.snapshot());
+    if (!view) return error_reply("directory", view.error());
     const auto keys = c.keys.snapshot();
-    auto domains = c.directory.list_domains(*txn, *keys);
+    auto domains = view->domains();
     if (!domains) return error_reply("directory", domains.error());
     std::string out;
     for (const auto& d : *domains) {
-        auto org = c.directory.org(*txn, *keys, d.org_id);
+        auto org = view->org(d.org_id);
         const std::string org_name = org ? org->name : std::string("?");
         if (r.json)
             out += fmt::format(R"({}{{"id":{},"domain":{},"org":{}}})", out.empty() ? "" : ",", d.id,

@@ -1,6 +1,7 @@
 // Admin commands on the key hierarchy: every scope key's versions, and rotation (records are
 // rewrapped in the background by RewrapControl). Control thread only.
 #include "appliance/admin/command_handlers.h"
+#include "appliance/directory/directory_view.h"
 
 #include <fmt/format.h>
 
@@ -58,9 +59,9 @@ AdminReply key_rotate(AdminContext& c, const AdminRequest& r) {
         scope = {crypto::ScopeKind::shared, 0};
         what = "the shared key";
     } else if (auto name = r.field("org")) {
-        auto txn = store::ReadTxn::begin(c.directory.env());
-        if (!txn) return error_reply("directory", txn.error());
-        auto org = c.directory.find_org(*txn, *c.keys.snapshot(), *name);
+        auto view = DirectoryView::open(c.directory, c.keys.snapshot());
+        if (!view) return error_reply("directory", view.error());
+        auto org = view->find_org(*name);
         if (!org) return error_reply(fmt::format("organisation {}", *name), org.error());
         if (org->plan != crypto::Plan::pro)
             return refused(fmt::format("organisation {} is on plan {}: only pro organisations have their own key",
@@ -68,12 +69,12 @@ AdminReply key_rotate(AdminContext& c, const AdminRequest& r) {
         scope = {crypto::ScopeKind::organisation, org->id};
         what = "the key of organisation " + org->name;
     } else if (auto address = r.field("user")) {
-        auto txn = store::ReadTxn::begin(c.directory.env());
-        if (!txn) return error_reply("directory", txn.error());
+        auto view = DirectoryView::open(c.directory, c.keys.snapshot());
+        if (!view) return error_reply("directory", view.error());
         const auto keys = c.keys.snapshot();
-        auto user = c.directory.find_user(*txn, *keys, *address);
+        auto user = view->find_user(*address);
         if (!user) return error_reply(fmt::format("user {}", *address), user.error());
-        auto org = c.directory.org(*txn, *keys, user->org_id);
+        auto org = view->org(user->org_id);
         if (!org) return error_reply("directory", org.error());
         if (org->plan != crypto::Plan::ultimate)
             return refused(fmt::format("user {} is on plan {}: only ultimate users have their own key", user->address,

@@ -2,6 +2,8 @@
 // is done by the mailbox's owner shard (its only writer); the reply waits for that shard's answer
 // (on_admin_shard_reply). Control thread only.
 #include "appliance/admin/command_handlers.h"
+#include "appliance/directory/account.h"
+#include "appliance/mailstore/mailbox_reads.h"
 
 #include <fmt/format.h>
 
@@ -20,27 +22,22 @@ namespace {
 
 // The user's mailbox: where it lives and under which key.
 Result<store::MailboxRef> mailbox_of(AdminContext& c, const User& user) {
-    auto txn = store::ReadTxn::begin(c.directory.env());
-    if (!txn) return fail(txn.error());
-    auto org = c.directory.org(*txn, *c.keys.snapshot(), user.org_id);
-    if (!org) return fail(org.error());
-    const std::uint32_t segment = store::segment_of(user.id, c.envs->segments());
-    return store::MailboxRef{user.id, segment, crypto::scope_for(org->plan, org->id, user.id)};
+    auto account = account_of(c.directory, *c.keys.snapshot(), user.id, c.mail->segments());
+    if (!account) return fail(account.error());
+    return account->mailbox;
 }
 
 }  // namespace
 
 AdminReply user_mailbox(AdminContext& c, const AdminRequest& r) {
     const auto address = required(r, "address");
-    if (c.envs == nullptr) return {AdminStatus::failed, "mailboxes are not open"};
+    if (c.mail == nullptr) return {AdminStatus::failed, "mailboxes are not open"};
     auto user = named_user(c, address);
     if (!user) return error_reply(fmt::format("user {}", address), user.error());
     auto box = mailbox_of(c, *user);
     if (!box) return error_reply("directory", box.error());
-    auto txn = store::ReadTxn::begin(*c.envs->env(box->segment, store::SegmentKind::mail));
-    if (!txn) return error_reply("mailbox", txn.error());
     const auto trash = r.has("trash") ? store::ListTrash::include : store::ListTrash::exclude;
-    auto messages = store::list_messages(*txn, c.handles->segment(box->segment).mailboxes, *c.keys.snapshot(), *box, trash);
+    auto messages = list_mailbox(*c.mail, *c.keys.snapshot(), *box, trash);
     if (!messages) return error_reply("mailbox", messages.error());
     std::string out;
     for (const store::MessageInfo& m : *messages) {
@@ -66,7 +63,7 @@ void user_restore(AdminContext& c, const AdminRequest& r, AdminResponder respond
     if (auto [end, ec] = std::from_chars(id_text.data(), id_text.data() + id_text.size(), id);
         ec != std::errc() || end != id_text.data() + id_text.size() || id == 0)
         return respond(refused(fmt::format("message id {}: not a message id (see: user mailbox --trash)", id_text)));
-    if (c.envs == nullptr || c.shard_calls == nullptr) return respond({AdminStatus::failed, "mailboxes are not open"});
+    if (c.mail == nullptr || c.shards == nullptr) return respond({AdminStatus::failed, "mailboxes are not open"});
     auto user = named_user(c, address);
     if (!user) return respond(error_reply(fmt::format("user {}", address), user.error()));
     auto box = mailbox_of(c, *user);
@@ -85,7 +82,7 @@ void user_restore(AdminContext& c, const AdminRequest& r, AdminResponder respond
         if (error == store::StoreErrc::not_found) return respond(refused("no such message (purged, or never there)"));
         respond(error_reply("mailbox", error));
     };
-    if (!c.shard_calls->call(store::owner_shard(box->segment, c.shards), std::move(m), std::move(restored)))
+    if (!c.shards->calls().call(store::owner_shard(box->segment, c.shards->count()), std::move(m), std::move(restored)))
         respond({AdminStatus::failed, "the mailbox's shard is busy; try again"});
 }
 

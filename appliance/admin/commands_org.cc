@@ -1,6 +1,7 @@
 // Admin commands on organisations: add, change plan, list, set the session and access policy.
 // Control thread only.
 #include "appliance/admin/command_handlers.h"
+#include "appliance/directory/directory_view.h"
 
 #include <fmt/format.h>
 
@@ -44,11 +45,11 @@ AdminReply org_set_plan(AdminContext& c, const AdminRequest& r) {
     if (*plan != crypto::Plan::ultimate) {
         if (auto e = c.keys.ensure(scope_of(*org, 0), c.now_unix()); !e) return error_reply("keys", e.error());
     } else {
-        auto txn = store::ReadTxn::begin(c.directory.env());
-        if (!txn) return error_reply("directory", txn.error());
-        auto users = c.directory.list_users(*txn, *c.keys.snapshot(), std::nullopt);
+        auto view = DirectoryView::open(c.directory, c.keys.snapshot());
+        if (!view) return error_reply("directory", view.error());
+        auto users = view->users(std::nullopt);
         if (!users) return error_reply("directory", users.error());
-        txn->reset();
+        view->end();
         for (const User& u : *users)
             if (u.org_id == org->id)
                 if (auto e = c.keys.ensure(scope_of(*org, u.id), c.now_unix()); !e) return error_reply("keys", e.error());
@@ -60,9 +61,9 @@ AdminReply org_set_plan(AdminContext& c, const AdminRequest& r) {
 }
 
 AdminReply org_list(AdminContext& c, const AdminRequest& r) {
-    auto txn = store::ReadTxn::begin(c.directory.env());
-    if (!txn) return error_reply("directory", txn.error());
-    auto orgs = c.directory.list_orgs(*txn, *c.keys.snapshot());
+    auto view = DirectoryView::open(c.directory, c.keys.snapshot());
+    if (!view) return error_reply("directory", view.error());
+    auto orgs = view->orgs();
     if (!orgs) return error_reply("directory", orgs.error());
     std::string out;
     if (r.json) {
@@ -81,11 +82,11 @@ AdminReply org_list(AdminContext& c, const AdminRequest& r) {
 
 AdminReply org_policy(AdminContext& c, const AdminRequest& r) {
     const auto name = required(r, "name");
-    auto txn = store::ReadTxn::begin(c.directory.env());
-    if (!txn) return error_reply("directory", txn.error());
-    auto org = c.directory.find_org(*txn, *c.keys.snapshot(), name);
+    auto view = DirectoryView::open(c.directory, c.keys.snapshot());
+    if (!view) return error_reply("directory", view.error());
+    auto org = view->find_org(name);
     if (!org) return error_reply(fmt::format("organisation {}", name), org.error());
-    txn->reset();
+    view->end();
     OrgPolicy policy = org->policy;
     if (auto s = r.field("session-max")) {
         auto seconds = parse_duration_s(*s);

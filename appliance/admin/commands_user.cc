@@ -1,6 +1,7 @@
 // Admin commands on user accounts: add, password, list, disable/enable, log out, live sessions,
 // login history. Control thread only.
 #include "appliance/admin/command_handlers.h"
+#include "appliance/directory/directory_view.h"
 
 #include <fmt/format.h>
 
@@ -29,47 +30,55 @@ std::string user_json(const User& u, std::string_view org) {
 
 }  // namespace
 
-AdminReply user_add(AdminContext& c, const AdminRequest& r) {
-    const auto address = required(r, "address");
-    std::uint64_t quota = 0;
-    if (auto q = r.field("quota")) {
-        auto parsed = parse_size(*q);
-        if (!parsed) return error_reply(fmt::format("--quota {}", *q), DirectoryErrc::invalid_quota);
-        quota = *parsed;
-    }
-    std::string hash;
-    if (!r.secret.empty()) {
-        auto h = hash_secret(c, r.secret);
-        if (!h) return refused("password: empty or longer than 1024 bytes");
-        hash = std::move(*h);
-    }
-    auto keys = c.keys.snapshot();
-    auto user = c.directory.add_user(*keys, address, std::move(hash), quota, c.now_unix());
+namespace {
+
+AdminReply add_user_with(AdminContext& c, const std::string& address, std::uint64_t quota, std::string hash) {
+    const bool with_password = !hash.empty();
+    auto user = c.directory.add_user(*c.keys.snapshot(), address, std::move(hash), quota, c.now_unix());
     if (!user) {
         const bool about_domain = user.error() == DirectoryErrc::unknown_domain;
         return error_reply(about_domain ? fmt::format("domain of {}", address) : fmt::format("user {}", address),
                            user.error());
     }
-    auto txn = store::ReadTxn::begin(c.directory.env());
-    if (!txn) return error_reply("directory", txn.error());
-    auto org = c.directory.org(*txn, *keys, user->org_id);
-    txn->reset();
+    auto view = DirectoryView::open(c.directory, c.keys.snapshot());
+    if (!view) return error_reply("directory", view.error());
+    auto org = view->org(user->org_id);
+    view->end();
     if (!org) return error_reply("directory", org.error());
     if (auto e = c.keys.ensure(scope_of(*org, user->id), c.now_unix()); !e) return error_reply("keys", e.error());
     return ok(fmt::format("user {} added (organisation {}, quota {}, password {})\n", user->address, org->name,
                           quota ? std::to_string(quota) + " bytes" : std::string("none"),
-                          r.secret.empty() ? "not set" : "set"));
+                          with_password ? "set" : "not set"));
 }
 
-AdminReply user_passwd(AdminContext& c, const AdminRequest& r) {
-    const auto address = required(r, "address");
-    if (r.secret.empty()) return refused("password: none given (pipe it to --password-stdin)");
-    auto hash = hash_secret(c, r.secret);
-    if (!hash) return refused("password: empty or longer than 1024 bytes");
-    return change_user(c, address, [&](User& u, std::string& msg) -> std::optional<AdminReply> {
-        u.password_hash = std::move(*hash);
-        msg = fmt::format("user {}: password changed\n", u.address);
-        return std::nullopt;
+}  // namespace
+
+// The password is hashed on the auth workers; the user is added when the hash is back.
+void user_add(AdminContext& c, const AdminRequest& r, AdminResponder respond) {
+    const std::string address(required(r, "address"));
+    std::uint64_t quota = 0;
+    if (auto q = r.field("quota")) {
+        auto parsed = parse_size(*q);
+        if (!parsed) return respond(error_reply(fmt::format("--quota {}", *q), DirectoryErrc::invalid_quota));
+        quota = *parsed;
+    }
+    if (r.secret.empty()) return respond(add_user_with(c, address, quota, {}));
+    c.hasher.hash(r.secret, [&c, address, quota, respond](Result<std::string> hash) {
+        if (!hash) return respond(hash_refusal(hash.error()));
+        respond(add_user_with(c, address, quota, std::move(*hash)));
+    });
+}
+
+void user_passwd(AdminContext& c, const AdminRequest& r, AdminResponder respond) {
+    const std::string address(required(r, "address"));
+    if (r.secret.empty()) return respond(refused("password: none given (pipe it to --password-stdin)"));
+    c.hasher.hash(r.secret, [&c, address, respond](Result<std::string> hash) {
+        if (!hash) return respond(hash_refusal(hash.error()));
+        respond(change_user(c, address, [&](User& u, std::string& msg) -> std::optional<AdminReply> {
+            u.password_hash = std::move(*hash);
+            msg = fmt::format("user {}: password changed\n", u.address);
+            return std::nullopt;
+        }));
     });
 }
 
@@ -86,7 +95,7 @@ AdminReply user_logout(AdminContext& c, const AdminRequest& r) {
                           u.address, live);
         return std::nullopt;
     });
-    if (reply.status == AdminStatus::ok && c.logout_everywhere) c.logout_everywhere(user_id);
+    if (reply.status == AdminStatus::ok && c.shards != nullptr) c.shards->logout_everywhere(user_id);
     return reply;
 }
 
@@ -119,10 +128,10 @@ AdminReply user_logins(AdminContext& c, const AdminRequest& r) {
     auto user = named_user(c, address);
     if (!user) return error_reply(fmt::format("user {}", address), user.error());
     if (c.logins == nullptr) return ok(r.json ? "[]\n" : "");
-    if (c.flush_logins) c.flush_logins();
-    auto txn = store::ReadTxn::begin(c.directory.env());
-    if (!txn) return error_reply("directory", txn.error());
-    auto events = c.logins->read(*txn, *c.keys.snapshot(), user->id, since, r.has("failed"), 1000);
+    c.logins->flush();
+    auto view = DirectoryView::open(c.directory, c.keys.snapshot());
+    if (!view) return error_reply("directory", view.error());
+    auto events = view->logins(c.logins->history(), user->id, since, r.has("failed"), 1000);
     if (!events) return error_reply("login history", events.error());
     std::string out;
     for (const LoginEvent& e : *events) {
@@ -140,15 +149,15 @@ AdminReply user_logins(AdminContext& c, const AdminRequest& r) {
 }
 
 AdminReply user_list(AdminContext& c, const AdminRequest& r) {
-    auto txn = store::ReadTxn::begin(c.directory.env());
-    if (!txn) return error_reply("directory", txn.error());
+    auto view = DirectoryView::open(c.directory, c.keys.snapshot());
+    if (!view) return error_reply("directory", view.error());
     const auto keys = c.keys.snapshot();
     const auto domain = r.field("domain");
-    auto users = c.directory.list_users(*txn, *keys, domain);
+    auto users = view->users(domain);
     if (!users) return error_reply(domain ? fmt::format("domain {}", *domain) : std::string("directory"), users.error());
     std::string out;
     for (const auto& u : *users) {
-        auto org = c.directory.org(*txn, *keys, u.org_id);
+        auto org = view->org(u.org_id);
         const std::string org_name = org ? org->name : std::string("?");
         if (r.json)
             out += (out.empty() ? "" : ",") + user_json(u, org_name);

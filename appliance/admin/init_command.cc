@@ -105,11 +105,9 @@ std::string bind_keys(const Config& config, InitReport& report) {
     // daemon that later finds it empty knows it was emptied.
     if (auto r = ensure_audit_key(keys.ring, keys.store, static_cast<std::int64_t>(std::time(nullptr))); !r)
         return "keys: cannot create the appliance key: " + r.error().message();
-    const std::string audit_path = layout->path(store::GlobalKind::audit);
-    auto audit_env = store::Env::open(audit_path, layout->env_options(store::GlobalKind::audit));
-    if (!audit_env) return "store: cannot open " + audit_path + ": " + audit_env.error().message();
-    if (auto audit = AuditLog::open(**audit_env, keys.ring.snapshot(), AuditCreate::if_empty); !audit)
-        return "store: cannot start the audit log in " + audit_path + ": " + audit.error().message();
+    if (auto started = AuditLog::start_chain(*layout, keys.ring.snapshot()); !started)
+        return "store: cannot start the audit log in " + layout->path(store::GlobalKind::audit) + ": " +
+               started.error().message();
     report.done.push_back("keys: the store accepts the master key in " + config.master_key_file +
                           " (" + std::to_string(keys.ring.records().size()) + " scope keys)");
     return {};

@@ -25,6 +25,7 @@
 #include "core/result.h"
 #include "crypto/keyring.h"
 #include "store/key_store.h"
+#include "store/layout.h"
 #include "store/lmdb.h"
 #include "store/rewrap_job.h"
 
@@ -79,6 +80,9 @@ public:
     // snapshots after a key change.
     static Result<AuditLog> open(store::Env& audit_env, std::shared_ptr<const crypto::KeySet> keys,
                                  AuditCreate create);
+    // For `vaultmx init`: opens the layout's audit environment and starts the chain when it is empty
+    // (AuditCreate::if_empty), then closes it again.
+    static Result<void> start_chain(const store::StoreLayout& layout, std::shared_ptr<const crypto::KeySet> keys);
 
     // Appends one entry (normalise_audit_entry first: secrets redacted, fields cut to their limits)
     // and the new head in one durable transaction. The entry's sequence and previous_hash are

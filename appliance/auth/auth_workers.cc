@@ -29,21 +29,24 @@ std::string_view as_text(const crypto::SecretBytes& secret) {
 AuthWorkers::AuthWorkers(AuthWorkerOptions options, std::uint32_t shards)
     : options_(options), throttle_(options.throttle) {
     for (std::uint32_t s = 0; s < shards; ++s) {
-        auto box = std::make_unique<Outbox>();
+        auto box = std::make_unique<Outbox<VerifyDone>>();
         box->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
         outboxes_.push_back(std::move(box));
     }
+    hashes_.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 }
 
 AuthWorkers::~AuthWorkers() {
     stop();
     for (auto& box : outboxes_)
         if (box->fd >= 0) ::close(box->fd);
+    if (hashes_.fd >= 0) ::close(hashes_.fd);
 }
 
 Result<void> AuthWorkers::start() {
     for (const auto& box : outboxes_)
         if (box->fd < 0) return fail(std::make_error_code(std::errc::too_many_files_open));
+    if (hashes_.fd < 0) return fail(std::make_error_code(std::errc::too_many_files_open));
     auto decoy = crypto::hash_password(decoy_password, options_.argon2);
     if (!decoy) return fail(decoy.error());
     decoy_hash_ = std::move(*decoy);
@@ -73,6 +76,12 @@ void AuthWorkers::stop() {
 
 bool AuthWorkers::submit(VerifyJob job) {
     if (job.shard >= outboxes_.size()) return false;
+    return enqueue(std::move(job));
+}
+
+bool AuthWorkers::submit(HashJob job) { return enqueue(std::move(job)); }
+
+bool AuthWorkers::enqueue(Job job) {
     {
         std::lock_guard lock(mutex_);
         if (stopping_ || queue_.size() >= options_.queue_max) return false;
@@ -89,16 +98,26 @@ std::size_t AuthWorkers::queued() const {
 
 void AuthWorkers::run() {
     for (;;) {
-        VerifyJob job;
+        std::optional<Job> job;
         {
             std::unique_lock lock(mutex_);
             wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
             if (stopping_) return;
-            job = std::move(queue_.front());
+            job.emplace(std::move(queue_.front()));
             queue_.pop_front();
         }
-        post(job.shard, check(job));
+        if (auto* verify_job = std::get_if<VerifyJob>(&*job)) post(*outboxes_[verify_job->shard], check(*verify_job));
+        else post(hashes_, hash(std::get<HashJob>(*job)));
     }
+}
+
+HashDone AuthWorkers::hash(const HashJob& job) const {
+    HashDone done;
+    done.token = job.token;
+    auto hashed = crypto::hash_password(as_text(job.secret), options_.argon2);
+    if (hashed) done.hash = std::move(*hashed);
+    else done.error = hashed.error();
+    return done;
 }
 
 // The throttle decides first (a refused address costs no hash); the counts change only here, on the
@@ -132,28 +151,32 @@ std::optional<LoginMethod> AuthWorkers::verify(const VerifyJob& job) const {
     return std::nullopt;
 }
 
-void AuthWorkers::post(std::uint32_t shard, VerifyDone done) {
-    Outbox& box = *outboxes_[shard];
+template <class Done>
+void AuthWorkers::post(Outbox<Done>& box, Done done) {
     {
         std::lock_guard lock(box.mutex);
         box.results.push_back(std::move(done));
     }
     const std::uint64_t one = 1;
     if (::write(box.fd, &one, sizeof one) != static_cast<ssize_t>(sizeof one))
-        log_event(LogLevel::warn, "auth.wake_failed", "shard={}", shard);  // counter at its max: already readable
+        log_event(LogLevel::warn, "auth.wake_failed", "fd={}", box.fd);  // counter at its max: already readable
 }
 
-void AuthWorkers::drain(std::uint32_t shard, const std::function<void(VerifyDone&&)>& fn) {
-    Outbox& box = *outboxes_[shard];
+template <class Done>
+void AuthWorkers::drain_box(Outbox<Done>& box, const std::function<void(Done&&)>& fn) {
     std::uint64_t count = 0;
     (void)!::read(box.fd, &count, sizeof count);
-    std::vector<VerifyDone> results;
+    std::vector<Done> results;
     {
         std::lock_guard lock(box.mutex);
         results.swap(box.results);
     }
     for (auto& r : results) fn(std::move(r));
 }
+
+void AuthWorkers::drain(std::uint32_t shard, const std::function<void(VerifyDone&&)>& fn) { drain_box(*outboxes_[shard], fn); }
+
+void AuthWorkers::drain_hashes(const std::function<void(HashDone&&)>& fn) { drain_box(hashes_, fn); }
 
 ShardAuth::ShardAuth(Shard& shard, AuthWorkers& workers) : shard_(shard), workers_(workers) {
     shard.watch_readable(workers.result_fd(shard.id()), [this](Shard&) {

@@ -19,6 +19,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <variant>
 #include <vector>
 
 #include "appliance/directory/login_history.h"
@@ -62,6 +63,19 @@ struct VerifyDone {
     std::uint64_t delay_ms = 0;          // hold a refusal or a failure's answer this long
 };
 
+// A password to hash for the control thread (an admin setting one): the same workers, so Argon2id
+// never runs on the control thread either, which serves the admin socket and ships logs.
+struct HashJob {
+    std::uint64_t token = 0;
+    crypto::SecretBytes secret;
+};
+
+struct HashDone {
+    std::uint64_t token = 0;
+    std::string hash;         // an Argon2id PHC string, empty on error
+    std::error_code error;
+};
+
 class AuthWorkers {
 public:
     AuthWorkers(AuthWorkerOptions options, std::uint32_t shards);
@@ -82,27 +96,41 @@ public:
     // Shard thread: clears the eventfd and hands out every result waiting for this shard.
     void drain(std::uint32_t shard, const std::function<void(VerifyDone&&)>& fn);
 
+    // The control thread's hashing: false when queue_max jobs already wait (the secret is wiped).
+    bool submit(HashJob job);
+    int hash_result_fd() const noexcept { return hashes_.fd; }
+    // Control thread: clears the eventfd and hands out every finished hash.
+    void drain_hashes(const std::function<void(HashDone&&)>& fn);
+
     std::size_t queued() const;
     std::uint64_t verified() const noexcept { return verified_.load(std::memory_order_relaxed); }
     const LoginThrottle& throttle() const noexcept { return throttle_; }
 
 private:
+    template <class Done>
     struct Outbox {
         int fd = -1;
         std::mutex mutex;
-        std::vector<VerifyDone> results;
+        std::vector<Done> results;
     };
+    using Job = std::variant<VerifyJob, HashJob>;
 
+    bool enqueue(Job job);
     void run();
+    HashDone hash(const HashJob& job) const;
     VerifyDone check(const VerifyJob& job);
     std::optional<LoginMethod> verify(const VerifyJob& job) const;
-    void post(std::uint32_t shard, VerifyDone done);
+    template <class Done>
+    static void post(Outbox<Done>& box, Done done);
+    template <class Done>
+    static void drain_box(Outbox<Done>& box, const std::function<void(Done&&)>& fn);
 
     const AuthWorkerOptions options_;
-    std::vector<std::unique_ptr<Outbox>> outboxes_;  // by shard
+    std::vector<std::unique_ptr<Outbox<VerifyDone>>> outboxes_;  // by shard
+    Outbox<HashDone> hashes_;                                    // the control thread's
     mutable std::mutex mutex_;
     std::condition_variable wake_;
-    std::deque<VerifyJob> queue_;
+    std::deque<Job> queue_;
     bool stopping_ = false;
     std::string decoy_hash_;
     LoginThrottle throttle_;

@@ -17,6 +17,7 @@ public:
         : history_(history), keys_(keys), retention_s_(retention_s) {}
 
     void add(LoginEvent event);
+    const LoginHistory& history() const noexcept { return history_; }
     void flush();
     // Flushes; once an hour, purges what is past the retention.
     void tick(std::int64_t now_unix);

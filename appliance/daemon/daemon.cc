@@ -11,6 +11,7 @@
 
 #include "appliance/common/message_kinds.h"
 #include "appliance/common/messages.h"
+#include "appliance/daemon/admin_shards.h"
 #include "appliance/daemon/shard_wiring.h"
 #include "appliance/keys/key_setup.h"
 #include "core/clock.h"
@@ -274,37 +275,18 @@ std::optional<StartFailure> Daemon::open_engine() {
 
 // The admin socket and what its commands reach, then the engine starts.
 std::optional<StartFailure> Daemon::open_admin() {
-    admin_ = std::make_unique<AdminContext>(AdminContext{*directory_, *keys_, config_.argon2});
+    hasher_ = std::make_unique<WorkerHasher>(*auth_workers_);
+    admin_ = std::make_unique<AdminContext>(AdminContext{*directory_, *keys_, *hasher_});
     AdminContext& admin = *admin_;
     Engine& engine = *engine_;
-    admin.engine = &engine;
     admin.now_unix = now_unix;
-    admin.sessions = &sessions_;
-    admin.logins = &*logins_;
-    admin.logout_everywhere = [&engine](std::uint64_t user_id) {
-        send_to_every_shard(engine, "session.logout_send_failed", [user_id] {
-            Message m;
-            m.kind = message_logout_user;
-            m.a = user_id;
-            return m;
-        });
-    };
-    admin.flush_logins = [this] { recorder_->flush(); };
     admin.audit = &*audit_;
-    admin.envs = &*segment_envs_;
-    admin.handles = &*handles_;
-    admin.shards = engine.shard_count();
-    control_calls_ = std::make_unique<Calls>([&engine](std::uint32_t shard, Message&& m) { return engine.control_send(shard, std::move(m)); });
-    admin.shard_calls = control_calls_.get();
-    admin.delivery_stats = [&engine](std::uint32_t shard) -> const DeliveryStats* {
-        return &ShardContext::of(engine.shard(shard)).delivery->stats();
-    };
-    admin.lane_stats = [&engine](std::uint32_t shard) -> const store::LaneStats* {
-        return &ShardContext::of(engine.shard(shard)).store->lane_stats();
-    };
-    admin.marker_stats = [&engine](std::uint32_t shard) -> const MarkerCleanupStats* {
-        return &ShardContext::of(engine.shard(shard)).marker_cleanup->stats();
-    };
+    admin.sessions = &sessions_;
+    admin.logins = recorder_.get();
+    mail_view_.emplace(MailStoreView{*segment_envs_, *handles_});
+    admin.mail = &*mail_view_;
+    admin_shards_ = std::make_unique<EngineAdminShards>(engine);
+    admin.shards = admin_shards_.get();
     rewrap_ = std::make_unique<RewrapControl>(*keys_, engine.shard_count(), [&engine](std::uint32_t shard, Message m) {
         return engine.control_send(shard, std::move(m)).has_value();
     });
@@ -337,7 +319,7 @@ void Daemon::on_control_message(Message& m) {
     } else if (m.kind == message_rewrap_progress && m.payload) {
         rewrap_->on_report(m.from, *static_cast<RewrapReport*>(m.payload.get()));
     } else if (m.kind == message_reply) {
-        control_calls_->on_reply(m);
+        admin_shards_->calls().on_reply(m);
     } else if (m.kind == message_login_attempt && m.payload) {
         recorder_->add(std::move(static_cast<LoginAttempt*>(m.payload.get())->event));
     }
@@ -377,6 +359,7 @@ int Daemon::run() {
     ControlLoop loop(engine, sink_.get());
     AdminServer& admin_socket = *admin_server_;
     loop.watch(admin_socket.fd(), [&admin_socket] { admin_socket.on_readable(); });
+    loop.watch(hasher_->fd(), [this] { hasher_->on_readable(); });
     loop.on_message([this](Message& m) { on_control_message(m); });
     rewrap_->start();  // a rewrap a crash interrupted goes on (nothing when no version is retiring)
     loop.on_tick([this, &admin_socket] {

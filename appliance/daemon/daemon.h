@@ -17,6 +17,7 @@
 #include "appliance/auth/login_recorder.h"
 #include "appliance/auth/sessions.h"
 #include "appliance/config/config.h"
+#include "appliance/daemon/admin_shards.h"
 #include "appliance/daemon/listeners.h"
 #include "appliance/directory/directory.h"
 #include "appliance/directory/login_history.h"
@@ -79,7 +80,9 @@ private:
     std::unique_ptr<AuthWorkers> auth_workers_;
     std::unique_ptr<Engine> engine_;
     SessionRegistry sessions_;
-    std::unique_ptr<Calls> control_calls_;  // the control thread's requests to shards
+    std::optional<MailStoreView> mail_view_;
+    std::unique_ptr<EngineAdminShards> admin_shards_;  // with the control thread's requests to shards
+    std::unique_ptr<WorkerHasher> hasher_;       // the admin's password hashing, on the auth workers
     std::unique_ptr<AdminContext> admin_;
     std::unique_ptr<RewrapControl> rewrap_;
     std::unique_ptr<AdminServer> admin_server_;

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "appliance/directory/directory.h"
+#include "appliance/common/counters.h"
 #include "appliance/delivery/retry_policy.h"
 #include "appliance/mailstore/mailbox_writes.h"
 #include "appliance/mailstore/shard_store.h"
@@ -50,6 +51,17 @@ struct DeliveryStats {
     std::atomic<std::uint64_t> removed{0};        // queue entries finished
     std::atomic<std::uint64_t> recovered{0};      // entries picked up again at start-up
     std::atomic<std::uint64_t> queued{0};         // entries in this shard's smtp-in queues now
+
+    void list(CounterSnapshot& out) const {
+        out.add("delivery.accepted", accepted);
+        out.add("delivery.delivered", delivered);
+        out.add("delivery.duplicates", duplicates);
+        out.add("delivery.temp_failures", temp_failures);
+        out.add("delivery.perm_failures", perm_failures);
+        out.add("delivery.removed", removed);
+        out.add("delivery.recovered", recovered);
+        out.add("delivery.queued", queued);
+    }
 };
 
 class LocalDelivery {

@@ -15,6 +15,7 @@
 #include <optional>
 #include <vector>
 
+#include "appliance/common/counters.h"
 #include "appliance/jobs/segment_walk.h"
 #include "appliance/mailstore/delivery_markers.h"
 #include "appliance/mailstore/shard_store.h"
@@ -32,6 +33,13 @@ struct MarkerCleanupStats {
     std::atomic<std::uint64_t> live{0};         // markers kept by the last complete pass
     std::atomic<std::uint64_t> passes{0};       // complete passes
     std::atomic<std::uint64_t> failures{0};     // passes ended by an error
+
+    void list(CounterSnapshot& out) const {
+        out.add("markers.live", live);
+        out.add("markers.removed", removed);
+        out.add("markers.passes", passes);
+        out.add("markers.failures", failures);
+    }
 };
 
 class MarkerCleanup {

@@ -21,11 +21,16 @@ Result<store::MailboxState> mailbox_state(ShardStore& store, const store::Mailbo
     return store::load_state(*txn, store.segment(box.segment).mailboxes, store.keys(), box);
 }
 
+Result<std::vector<store::MessageInfo>> list_mailbox(const MailStoreView& view, const crypto::KeySet& keys,
+                                                     const store::MailboxRef& box, store::ListTrash trash) {
+    auto txn = store::ReadTxn::begin(*view.envs.env(box.segment, store::SegmentKind::mail));
+    if (!txn) return fail(txn.error());
+    return store::list_messages(*txn, view.handles.segment(box.segment).mailboxes, keys, box, trash);
+}
+
 Result<std::vector<store::MessageInfo>> list_mailbox(ShardStore& store, const store::MailboxRef& box,
                                                      store::ListTrash trash) {
-    auto txn = begin_mail(store, box.segment);
-    if (!txn) return fail(txn.error());
-    return store::list_messages(*txn, store.segment(box.segment).mailboxes, store.keys(), box, trash);
+    return list_mailbox(MailStoreView{store.all_envs(), store.handles()}, store.keys(), box, trash);
 }
 
 Result<MailboxOwners> mailbox_owners(ShardStore& store, std::uint32_t segment, std::uint64_t from_user, std::size_t max) {

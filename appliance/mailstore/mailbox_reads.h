@@ -11,8 +11,22 @@
 #include "appliance/mailstore/shard_store.h"
 #include "core/result.h"
 #include "store/mailbox.h"
+#include "store/segment_handles.h"
+#include "store/shard_envs.h"
 
 namespace vmx {
+
+// The mail store as any thread reads it (every segment's environments and databases): what the
+// control thread's listings use, and what a shard's reads go through.
+struct MailStoreView {
+    const store::StoreEnvironments& envs;
+    const store::StoreHandles& handles;
+    std::uint32_t segments() const noexcept { return handles.segments(); }
+};
+
+Result<std::vector<store::MessageInfo>> list_mailbox(const MailStoreView& view, const crypto::KeySet& keys,
+                                                     const store::MailboxRef& box,
+                                                     store::ListTrash trash = store::ListTrash::exclude);
 
 Result<store::MailboxState> mailbox_state(ShardStore& store, const store::MailboxRef& box);
 Result<std::vector<store::MessageInfo>> list_mailbox(ShardStore& store, const store::MailboxRef& box,

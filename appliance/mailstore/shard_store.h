@@ -69,6 +69,7 @@ public:
     // Any segment's databases (reads); write only those of segments this shard owns.
     store::SegmentHandles& segment(std::uint32_t s) noexcept { return handles_.segment(s); }
     std::uint32_t segment_count() const noexcept { return handles_.segments(); }
+    const store::StoreHandles& handles() const noexcept { return handles_; }
     bool owns(std::uint32_t s) const noexcept { return envs_.lane_index(s, store::SegmentKind::mail).has_value(); }
     // The lane index of an owned segment's environment.
     std::uint32_t lane_env(std::uint32_t s, store::SegmentKind kind) const { return *envs_.lane_index(s, kind); }
