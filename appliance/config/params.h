@@ -1,0 +1,310 @@
+// The table of settings: every parameter of vaultmx.toml declared once (kParams) with its default,
+// bounds, unit and the field it fills, and a compile-time check that each row agrees with the
+// defaults in the structs it fills. Included only by config.cc, which parses, checks and describes
+// through it; a new setting is one new row here.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <cstdint>
+#include <limits>
+#include <span>
+#include <string_view>
+
+#include "appliance/config/config.h"
+
+namespace vmx::config_table {
+
+enum class Kind {
+    number,    // unsigned integer in an EngineConfig field, stored as (value in the file) * scale
+    flag,      // boolean in an EngineConfig field
+    text,      // non-empty string without control characters, in a Config field
+    address,   // text that must parse as a numeric host:port
+    choice,    // text that must be one of `choices`
+    listener,  // optional host:port; the keys present become Config::listeners, in table order
+};
+
+enum class Shape { any, power_of_two };
+
+struct Param {
+    std::string_view section;
+    std::string_view key;
+    Kind kind = Kind::text;
+    std::int64_t default_number = 0;  // number: in the file's unit; flag: 0 or 1
+    std::int64_t low = 0;             // number: bounds, inclusive, in the file's unit
+    std::int64_t high = 0;
+    Shape shape = Shape::any;
+    std::uint32_t scale = 1;          // seconds in the file, milliseconds in EngineConfig
+    std::string_view unit;            // shown by describe_config
+    std::string_view zero_means;      // number: a default of 0 (outside low..high) means this
+    std::uint32_t EngineConfig::*number = nullptr;          // a number lives in the engine's config...
+    std::uint32_t crypto::Argon2Params::*argon2 = nullptr;  // ...or in the password-hashing parameters
+    std::uint32_t store::StoreSizing::*store_number = nullptr;  // ...or in the store's options
+    std::uint32_t AppLimits::*limit = nullptr;                  // ...or in the appliance's limits
+    bool EngineConfig::*flag = nullptr;
+    std::string_view default_text;
+    std::string Config::*text = nullptr;
+    std::string store::StoreOptions::*store_text = nullptr;  // a text of the store's options
+    std::span<const std::string_view> choices;
+};
+
+constexpr Param count(std::string_view section, std::string_view key, std::int64_t default_value, std::int64_t low,
+                      std::int64_t high, std::string_view unit, std::uint32_t EngineConfig::*field,
+                      std::string_view zero_means = {}) {
+    Param p;
+    p.section = section;
+    p.key = key;
+    p.kind = Kind::number;
+    p.default_number = default_value;
+    p.low = low;
+    p.high = high;
+    p.unit = unit;
+    p.zero_means = zero_means;
+    p.number = field;
+    return p;
+}
+
+// Sizes of rings and queues that index with a mask.
+constexpr Param power_of_two(std::string_view section, std::string_view key, std::int64_t default_value,
+                             std::int64_t low, std::int64_t high, std::uint32_t EngineConfig::*field) {
+    Param p = count(section, key, default_value, low, high, "", field);
+    p.shape = Shape::power_of_two;
+    return p;
+}
+
+constexpr Param seconds(std::string_view section, std::string_view key, std::int64_t default_s, std::int64_t low_s,
+                        std::int64_t high_s, std::uint32_t EngineConfig::*field_ms) {
+    Param p = count(section, key, default_s, low_s, high_s, "seconds", field_ms);
+    p.scale = 1000;
+    return p;
+}
+
+constexpr Param flag(std::string_view section, std::string_view key, bool default_value, bool EngineConfig::*field) {
+    Param p;
+    p.section = section;
+    p.key = key;
+    p.kind = Kind::flag;
+    p.default_number = default_value ? 1 : 0;
+    p.flag = field;
+    return p;
+}
+
+constexpr Param text(std::string_view section, std::string_view key, std::string_view default_value,
+                     std::string Config::*field, Kind kind = Kind::text) {
+    Param p;
+    p.section = section;
+    p.key = key;
+    p.kind = kind;
+    p.default_text = default_value;
+    p.text = field;
+    return p;
+}
+
+constexpr Param address(std::string_view section, std::string_view key, std::string_view default_value,
+                        std::string Config::*field) {
+    return text(section, key, default_value, field, Kind::address);
+}
+
+constexpr Param choice(std::string_view section, std::string_view key, std::string_view default_value,
+                       std::span<const std::string_view> choices, std::string Config::*field) {
+    Param p = text(section, key, default_value, field, Kind::choice);
+    p.choices = choices;
+    return p;
+}
+
+// Argon2id cost parameters for password hashing (crypto/password.h holds their defaults).
+constexpr Param argon2(std::string_view key, std::int64_t default_value, std::int64_t low, std::int64_t high,
+                       std::string_view unit, std::uint32_t crypto::Argon2Params::*field) {
+    Param p = count("auth", key, default_value, low, high, unit, nullptr);
+    p.argon2 = field;
+    return p;
+}
+
+// [store]: numbers in store::StoreSizing, paths in store::StoreOptions (defaults in store/options.h).
+constexpr Param store_count(std::string_view key, std::int64_t default_value, std::int64_t low, std::int64_t high,
+                            std::string_view unit, std::uint32_t store::StoreSizing::*field) {
+    Param p = count("store", key, default_value, low, high, unit, nullptr);
+    p.store_number = field;
+    return p;
+}
+
+// Sizes of the store lane's queues, which index with a mask.
+constexpr Param store_power_of_two(std::string_view key, std::int64_t default_value, std::int64_t low, std::int64_t high,
+                                   std::uint32_t store::StoreSizing::*field) {
+    Param p = store_count(key, default_value, low, high, "", field);
+    p.shape = Shape::power_of_two;
+    return p;
+}
+
+// The appliance's own limits and timings (AppLimits).
+constexpr Param limit(std::string_view section, std::string_view key, std::int64_t default_value, std::int64_t low,
+                      std::int64_t high, std::string_view unit, std::uint32_t AppLimits::*field) {
+    Param p = count(section, key, default_value, low, high, unit, nullptr);
+    p.limit = field;
+    return p;
+}
+
+constexpr Param limit_seconds(std::string_view section, std::string_view key, std::int64_t default_s, std::int64_t low_s,
+                              std::int64_t high_s, std::uint32_t AppLimits::*field_ms) {
+    Param p = limit(section, key, default_s, low_s, high_s, "seconds", field_ms);
+    p.scale = 1000;
+    return p;
+}
+
+constexpr Param store_path(std::string_view key, std::string_view default_value,
+                           std::string store::StoreOptions::*field) {
+    Param p = text("store", key, default_value, nullptr);
+    p.store_text = field;
+    return p;
+}
+
+constexpr Param listener(std::string_view key) {
+    Param p;
+    p.section = "listen";
+    p.key = key;
+    p.kind = Kind::listener;
+    return p;
+}
+
+constexpr std::array<std::string_view, 4> kLogLevels{"debug", "info", "warn", "error"};
+
+using E = EngineConfig;
+using C = Config;
+using S = store::StoreSizing;
+using SP = store::StoreOptions;
+using L = AppLimits;
+
+// The parameters. Engine defaults must equal EngineConfig's initialisers (checked below at compile
+// time), so code that builds an EngineConfig directly and a file that leaves a key out agree.
+constexpr std::array kParams{
+    //           section   key                          default  low   high      unit     field
+    count(       "engine", "shards",                    0,       1,    1024,     "",      &E::shards,
+                 "one per online CPU"),
+    count(       "engine", "connections_per_shard_max", 16384,   1,    1000000,  "",
+                 &E::connections_per_shard_max),
+    power_of_two("engine", "ring_entries",              4096,    64,   32768,             &E::ring_entries),
+    count(       "engine", "recv_buffer_bytes",         16384,   1024, 1048576,  "bytes", &E::recv_buffer_bytes),
+    power_of_two("engine", "recv_buffers",              256,     16,   32768,             &E::recv_buffers),
+    count(       "engine", "send_queue_bytes_max",      262144,  4096, 67108864, "bytes", &E::send_queue_bytes_max),
+    seconds(     "engine", "idle_timeout_s",            300,     1,    86400,             &E::idle_timeout_ms),
+    seconds(     "engine", "session_timeout_s",         3600,    1,    604800,            &E::session_timeout_ms),
+    seconds(     "engine", "grace_period_s",            10,      0,    3600,              &E::grace_period_ms),
+    power_of_two("engine", "inbox_capacity",            4096,    64,   1048576,           &E::inbox_capacity),
+    flag(        "engine", "pin_threads",               true,                             &E::pin_threads),
+    limit(       "engine", "reply_retry_max_ms",        1000,    1,    60000,    "ms",    &L::reply_retry_max_ms),
+    text(        "paths",  "data",                      "var/data",                       &C::data_dir),
+    text(        "keys",   "master_key_file",           "var/master.key",                 &C::master_key_file),
+    text(        "tls",    "cert",                      "var/tls/cert.pem",               &C::tls_cert),
+    text(        "tls",    "key",                       "var/tls/key.pem",                &C::tls_key),
+    text(        "smtp",   "hostname",                  "localhost",                      &C::hostname),
+    listener(              "smtp"),            // the order of these four rows is the order of
+    listener(              "submission_tls"),  // Config::listeners
+    listener(              "submission"),
+    listener(              "pop3s"),
+    text(        "admin",  "socket",                    "var/run/admin.sock",             &C::admin_socket),
+    address(     "metrics", "listen",                   "127.0.0.1:9925",                 &C::metrics_listen),
+    text(        "log",    "dir",                       "var/log",                        &C::log_dir),
+    choice(      "log",    "level",                     "info", kLogLevels,               &C::log_level),
+    argon2(      "argon2_memory_kib",           65536,   8,    crypto::argon2_memory_kib_max, "KiB",
+                 &crypto::Argon2Params::memory_kib),
+    argon2(      "argon2_iterations",           3,       1,    crypto::argon2_iterations_max, "",
+                 &crypto::Argon2Params::iterations),
+    argon2(      "argon2_parallelism",          1,       1,    crypto::argon2_parallelism_max, "",
+                 &crypto::Argon2Params::parallelism),
+    // [store]: kind paths are relative to [paths] data unless absolute (so they follow it by
+    // default); map sizes are MiB per environment, growing on demand up to map_mib_max.
+    store_count( "segments",                    16,      1,    4096,     "(used by vaultmx init only)",
+                 &S::segments),
+    store_path(  "mail_path",                   "mail",                           &SP::mail_path),
+    store_path(  "temp_path",                   "temp",                           &SP::temp_path),
+    store_path(  "smtp_in_path",                "smtp-in",                        &SP::smtp_in_path),
+    store_path(  "smtp_out_path",               "smtp-out",                       &SP::smtp_out_path),
+    store_count( "mail_map_mib",                1024,    1,    1048576,  "MiB",   &S::mail_map_mib),
+    store_count( "queue_map_mib",               256,     1,    1048576,  "MiB",   &S::queue_map_mib),
+    store_count( "temp_map_mib",                256,     1,    1048576,  "MiB",   &S::temp_map_mib),
+    store_count( "global_map_mib",              64,      1,    1048576,  "MiB",   &S::global_map_mib),
+    store_count( "map_mib_max",                 65536,   1,    4194304,  "MiB",   &S::map_mib_max),
+    store_count( "temp_ttl_s",                  86400,   60,   2592000,  "s",     &S::temp_ttl_s),
+    store_count( "trash_retention_days",        14,      1,    3650,     "days",  &S::trash_retention_days),
+    store_count( "sweep_interval_s",            300,     10,   86400,    "s",     &S::sweep_interval_s),
+    store_count( "delivery_batch_ms",           10,      0,    1000,     "ms",    &S::delivery_batch_ms),
+    store_count( "login_history_days",          400,     1,    3650,     "days",  &S::login_history_days),
+    store_power_of_two("lane_queue_capacity",   4096,    1,    1048576,           &S::lane_queue_capacity),
+    store_count( "lane_batch_requests_max",     4096,    1,    1048576,  "",      &S::lane_batch_requests_max),
+    store_count( "lane_batch_mib_max",          256,     1,    4096,     "MiB",   &S::lane_batch_mib_max),
+    //     section     key                          default  low   high       unit     field
+    limit("smtp",     "message_bytes_max",          10240000, 1024, 52428800, "bytes", &L::smtp_message_bytes_max),
+    limit("smtp",     "recipients_max",             1000,    1,    100000,    "",      &L::smtp_recipients_max),
+    limit("smtp",     "errors_max",                 20,      1,    1000,      "",      &L::smtp_errors_max),
+    limit("pop3",     "errors_max",                 10,      1,    1000,      "",      &L::pop3_errors_max),
+    limit("pop3",     "auth_failures_max",          3,       1,    100,       "",      &L::pop3_auth_failures_max),
+    limit("pop3",     "messages_max",               100000,  1,    10000000,  "",      &L::pop3_messages_max),
+    limit("delivery", "retry_first_s",              300,     1,    86400,     "s",     &L::delivery_retry_first_s),
+    limit("delivery", "retry_max_s",                3600,    1,    604800,    "s",     &L::delivery_retry_max_s),
+    limit("delivery", "lifetime_s",                 432000,  60,   2592000,   "s",     &L::delivery_lifetime_s),
+    limit("delivery", "removal_batch_ms",           10,      0,    1000,      "ms",    &L::delivery_removal_batch_ms),
+    limit("delivery", "marker_sweep_s",             60,      1,    86400,     "s",     &L::delivery_marker_sweep_s),
+    limit("delivery", "marker_sweep_max",           4096,    1,    1000000,   "",      &L::delivery_marker_sweep_max),
+    limit("auth",     "workers",                    2,       1,    256,       "",      &L::auth_workers),
+    limit("auth",     "queue_max",                  256,     1,    1000000,   "",      &L::auth_queue_max),
+    limit("auth",     "throttle_window_s",          900,     1,    86400,     "s",     &L::auth_throttle_window_s),
+    limit("auth",     "address_free_failures",      5,       0,    100000,    "",      &L::auth_address_free_failures),
+    limit("auth",     "address_refuse_failures",    30,      1,    100000,    "",      &L::auth_address_refuse_failures),
+    limit("auth",     "user_free_failures",         10,      0,    100000,    "",      &L::auth_user_free_failures),
+    limit("auth",     "delay_base_ms",              500,     0,    60000,     "ms",    &L::auth_delay_base_ms),
+    limit("auth",     "delay_max_ms",               8000,    0,    600000,    "ms",    &L::auth_delay_max_ms),
+    limit("auth",     "throttle_entries_max",       100000,  16,   10000000,  "",      &L::auth_throttle_entries_max),
+    limit_seconds("admin", "io_timeout_s",          2,       1,    600,                &L::admin_io_timeout_ms),
+    limit_seconds("admin", "reply_timeout_s",       30,      1,    3600,               &L::admin_reply_timeout_ms),
+    limit("admin",    "connections_max",            64,      1,    4096,      "",      &L::admin_connections_max),
+};
+
+constexpr bool row_is_consistent(const Param& p) {
+    const EngineConfig engine_defaults{};
+    switch (p.kind) {
+        case Kind::number: {
+            const bool default_ok = (p.default_number >= p.low && p.default_number <= p.high) ||
+                                    (p.default_number == 0 && !p.zero_means.empty());
+            const bool shape_ok = p.shape == Shape::any || p.default_number == 0 ||
+                                  std::has_single_bit(static_cast<std::uint64_t>(p.default_number));
+            const crypto::Argon2Params argon2_defaults{};
+            const store::StoreSizing store_defaults{};
+            const AppLimits limit_defaults{};
+            const int targets = (p.number != nullptr) + (p.argon2 != nullptr) + (p.store_number != nullptr) +
+                                (p.limit != nullptr);
+            const bool target_ok = targets == 1;
+            const std::int64_t stored_default = p.number         ? engine_defaults.*p.number
+                                                : p.argon2       ? argon2_defaults.*p.argon2
+                                                : p.store_number ? store_defaults.*p.store_number
+                                                                 : limit_defaults.*p.limit;
+            return target_ok && p.low >= 0 && p.low <= p.high && default_ok && shape_ok &&
+                   p.high * p.scale <= std::numeric_limits<std::uint32_t>::max() &&
+                   p.default_number * p.scale == stored_default;
+        }
+        case Kind::flag:
+            return p.flag != nullptr && (engine_defaults.*p.flag) == (p.default_number != 0);
+        case Kind::text:
+        case Kind::address:
+            return (p.text != nullptr) != (p.store_text != nullptr) && !p.default_text.empty();
+        case Kind::choice:
+            return p.text != nullptr &&
+                   std::find(p.choices.begin(), p.choices.end(), p.default_text) != p.choices.end();
+        case Kind::listener:
+            return p.section == "listen";
+    }
+    return false;
+}
+
+// The index of the first inconsistent or repeated row, or kParams.size() when all are sound.
+consteval std::size_t first_bad_row() {
+    for (std::size_t i = 0; i < kParams.size(); ++i) {
+        if (!row_is_consistent(kParams[i])) return i;
+        for (std::size_t j = 0; j < i; ++j)
+            if (kParams[j].section == kParams[i].section && kParams[j].key == kParams[i].key) return i;
+    }
+    return kParams.size();
+}
+static_assert(first_bad_row() == kParams.size(), "a row of kParams disagrees with its bounds or EngineConfig");
+
+}  // namespace vmx::config_table
