@@ -45,13 +45,4 @@ bool no_such_account(std::error_code error) noexcept {
            error == DirectoryErrc::unknown_domain || error == DirectoryErrc::invalid_domain;
 }
 
-Result<bool> is_local_domain(const Directory& directory, const crypto::KeySet& keys, std::string_view domain) {
-    auto txn = store::ReadTxn::begin(directory.env());
-    if (!txn) return fail(txn.error());
-    auto found = directory.find_domain(*txn, keys, domain);
-    if (found) return true;
-    if (found.error() == DirectoryErrc::unknown_domain) return false;
-    return fail(found.error());
-}
-
 }  // namespace vmx

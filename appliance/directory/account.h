@@ -34,8 +34,4 @@ Result<Account> account_of(const Directory& directory, const crypto::KeySet& key
                            std::uint32_t segments);
 bool no_such_account(std::error_code error) noexcept;
 
-// Whether `domain` is one of the appliance's own (to tell "no such user" from "not ours, no relay").
-// no_such_account() holds for an error when the name cannot be a domain.
-Result<bool> is_local_domain(const Directory& directory, const crypto::KeySet& keys, std::string_view domain);
-
 }  // namespace vmx

@@ -6,6 +6,7 @@
 
 #include "appliance/directory/account.h"
 #include "appliance/directory/directory.h"
+#include "appliance/directory/directory_view.h"
 #include "appliance/delivery/local_delivery.h"
 #include "appliance/mailstore/mailbox_reads.h"
 #include "appliance/mailstore/shard_store.h"
@@ -169,24 +170,27 @@ private:
         using V = smtp::RcptVerdict;
         if (rcpt.domain.empty()) return {V::unknown_user, 0};  // a bare "postmaster" needs a postmaster@ user
         ShardStore& store = *parts_.store;
-        const crypto::KeySet& keys = store.keys();
-        // The account first: a local recipient (the common case) is one look-up; only a miss asks
+        auto view = DirectoryView::open(directory_, store.keys_snapshot());
+        if (!view) return {V::temp_failure, 0};
+        // The user first: a local recipient (the common case) costs one look-up; only a miss asks
         // whether the domain is ours, to tell "no such user" from "not relayed".
-        auto account = find_account(directory_, keys, rcpt.text, store.segment_count());
-        if (!account) {
-            if (!no_such_account(account.error())) return {V::temp_failure, 0};
-            auto local = is_local_domain(directory_, keys, rcpt.domain);
-            if (!local) return {no_such_account(local.error()) ? V::not_local : V::temp_failure, 0};
-            return {*local ? V::unknown_user : V::not_local, 0};
+        auto user = view->find_user(rcpt.text);
+        if (!user) {
+            if (!no_such_account(user.error())) return {V::temp_failure, 0};
+            auto domain = view->find_domain(rcpt.domain);
+            if (domain) return {V::unknown_user, 0};
+            return {no_such_account(domain.error()) ? V::not_local : V::temp_failure, 0};
         }
-        const User& user = account->user;
-        if (user.state == UserState::closed) return {V::unknown_user, 0};
-        if (user.quota_bytes == 0) return {V::accepted, user.id};
+        if (user->state == UserState::closed) return {V::unknown_user, 0};
+        if (user->quota_bytes == 0) return {V::accepted, user->id};
+        auto org = view->org(user->org_id);
+        if (!org) return {V::temp_failure, 0};
+        view->end();
         // A full mailbox is refused now, while the sender can still be told (452 4.2.2).
-        auto state = mailbox_state(store, account->mailbox);
+        auto state = mailbox_state(store, mailbox_of(*org, user->id, store.segment_count()));
         if (!state) return {V::temp_failure, 0};
-        if (state->live_bytes >= user.quota_bytes) return {V::over_quota, user.id};
-        return {V::accepted, user.id};
+        if (state->live_bytes >= user->quota_bytes) return {V::over_quota, user->id};
+        return {V::accepted, user->id};
     }
 
     const SmtpInboundSettings& settings_;

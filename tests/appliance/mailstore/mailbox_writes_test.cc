@@ -14,53 +14,17 @@
 #include "appliance/jobs/trash_purge.h"
 #include "core/engine.h"
 #include "store/layout.h"
-#include "tests/store/store_test_util.h"
-#include "tests/support/test_keys.h"
+#include "tests/appliance/support/appliance_fixture.h"
 #include "tests/support/test_net.h"
 
 namespace vmx {
 namespace {
 
-using store::testing::TempDir;
 
 std::int64_t now() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
-struct Instance {
-    Instance() {
-        store::StoreOptions o;
-        o.sizing.segments = 2;
-        o.sizing.mail_map_mib = 8;
-        o.sizing.queue_map_mib = 4;
-        o.sizing.temp_map_mib = 4;
-        o.sizing.global_map_mib = 4;
-        o.sizing.map_mib_max = 64;
-        VMX_ASSERT(store::StoreLayout::init(dir.path(), o));
-        auto l = store::StoreLayout::open(dir.path(), o);
-        VMX_ASSERT(l);
-        layout = std::make_unique<store::StoreLayout>(std::move(*l));
-        auto all = store::StoreEnvironments::open(*layout);
-        VMX_ASSERT(all);
-        envs = std::make_unique<store::StoreEnvironments>(std::move(*all));
-        auto h = store::StoreHandles::open(*envs, store::TempOptions{});
-        VMX_ASSERT(h);
-        handles = std::make_unique<store::StoreHandles>(std::move(*h));
-        auto ring = crypto::Keyring::create(vmx::testing::fixed_master_key(0x51));
-        VMX_ASSERT(ring.ensure_scope_key(appliance_scope, now()));
-        VMX_ASSERT(ring.ensure_scope_key({crypto::ScopeKind::shared, 0}, now()));
-        keys = ring.snapshot();
-        auto denv = store::Env::open(dir.sub("directory"), layout->env_options(store::GlobalKind::directory));
-        VMX_ASSERT(denv);
-        directory_env = std::move(*denv);
-        auto index_key = Directory::derive_index_key(vmx::testing::fixed_master_key(0x51).material.view());
-        auto d = Directory::open(*directory_env, std::move(*index_key));
-        VMX_ASSERT(d);
-        directory = std::make_unique<Directory>(std::move(*d));
-        VMX_ASSERT(directory->add_org(*keys, "Org", crypto::Plan::starter, now()));
-        VMX_ASSERT(directory->add_domain(*keys, "example.test", "Org", now()));
-        auto u = directory->add_user(*keys, "ann@example.test", "", 0, now());
-        VMX_ASSERT(u);
-        user = *u;
-    }
+struct Instance : testing::TestTenant {
+    Instance() { user.id = add_user("ann@example.test"); }
 
     // Runs fn on the shard that owns the user's mailbox and waits for it to call done.
     template <class Fn>
@@ -108,13 +72,6 @@ struct Instance {
     }
 
     MailboxWritesOptions writes_options;
-    TempDir dir;
-    std::unique_ptr<store::StoreLayout> layout;
-    std::unique_ptr<store::StoreEnvironments> envs;
-    std::unique_ptr<store::StoreHandles> handles;
-    std::shared_ptr<const crypto::KeySet> keys;
-    std::unique_ptr<store::Env> directory_env;
-    std::unique_ptr<Directory> directory;
     User user;
 };
 

@@ -35,21 +35,12 @@ struct Pop3Fixture : TestTenant {
             const std::uint64_t id = add_user("ann" + std::to_string(i) + "@example.test", *hash);
             if (store::segment_of(id, testing::kTestSegments) == 1) ann = id;
         }
-        AuthWorkerOptions auth;
-        auth.argon2 = kCheap;
-        auth.throttle.delay_base_ms = 0;
-        workers = std::make_unique<AuthWorkers>(auth, 2);
-        VMX_ASSERT(workers->start());
+        workers = testing::cheap_auth_workers();
         settings.tls = net::test::server_context();
         port = testing::pick_free_port();
         std::vector<ListenerSpec> listeners;
         listeners.push_back(testing::listener_on(port, "pop3s", pop3_service_factory(settings, *directory, pop3_parts_of)));
-        ShardStoreOptions store_options;
-        store_options.sweep_interval_ms = 0;
-        engine = std::make_unique<TestEngine>(
-            ShardBuilder{*envs, *handles, store_options, keys, *directory, *workers, 14 * 86400, MailboxWritesOptions{0},
-                         DeliveryOptions{}, MarkerCleanupOptions{}},
-            std::move(listeners));
+        engine = testing::daemon_shards(*this, *workers, std::move(listeners));
     }
     ~Pop3Fixture() { engine.reset(); }
 

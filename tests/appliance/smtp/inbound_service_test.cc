@@ -41,21 +41,13 @@ struct SmtpFixture : TestTenant {
         ann = add_user_on(0, "ann");
         bob = add_user_on(1, "bob");
         full = add_user("full@example.test", "", 64);
-        AuthWorkerOptions auth;
-        auth.argon2 = crypto::Argon2Params{8, 1, 1};
-        workers = std::make_unique<AuthWorkers>(auth, 2);
-        VMX_ASSERT(workers->start());
+        workers = testing::cheap_auth_workers();
         settings.options.hostname = "mx.example.test";
         settings.options.starttls = smtp::StartTls::unavailable;
         port = testing::pick_free_port();
         std::vector<ListenerSpec> listeners;
         listeners.push_back(testing::listener_on(port, "smtp", smtp_inbound_factory(settings, *directory, smtp_parts_of)));
-        ShardStoreOptions store_options;
-        store_options.sweep_interval_ms = 0;
-        engine = std::make_unique<TestEngine>(
-            ShardBuilder{*envs, *handles, store_options, keys, *directory, *workers, 14 * 86400, MailboxWritesOptions{0},
-                         DeliveryOptions{}, MarkerCleanupOptions{}},
-            std::move(listeners));
+        engine = testing::daemon_shards(*this, *workers, std::move(listeners));
     }
     ~SmtpFixture() { engine.reset(); }
 

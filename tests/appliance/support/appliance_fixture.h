@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "appliance/auth/auth_workers.h"
 #include "appliance/daemon/shard_wiring.h"
 #include "appliance/directory/account.h"
 #include "appliance/directory/directory.h"
@@ -184,6 +185,27 @@ public:
 private:
     std::unique_ptr<Engine> engine_;
 };
+
+// Auth workers with the cheapest Argon2 (tests hash and check many passwords) and no throttle delay.
+inline std::unique_ptr<AuthWorkers> cheap_auth_workers() {
+    AuthWorkerOptions auth;
+    auth.argon2 = crypto::Argon2Params{8, 1, 1};
+    auth.throttle.delay_base_ms = 0;
+    auto workers = std::make_unique<AuthWorkers>(auth, 2);
+    VMX_ASSERT(workers->start());
+    return workers;
+}
+
+// Shards built as the daemon builds them (its ShardBuilder) over the tenant, serving `listeners`.
+inline std::unique_ptr<TestEngine> daemon_shards(TestTenant& tenant, AuthWorkers& workers,
+                                                 std::vector<ListenerSpec> listeners) {
+    ShardStoreOptions store_options;
+    store_options.sweep_interval_ms = 0;
+    return std::make_unique<TestEngine>(
+        ShardBuilder{*tenant.envs, *tenant.handles, store_options, tenant.keys, *tenant.directory, workers, 14 * 86400,
+                     MailboxWritesOptions{0}, DeliveryOptions{}, MarkerCleanupOptions{}},
+        std::move(listeners));
+}
 
 // A listener on a free loopback port.
 inline ListenerSpec listener_on(std::uint16_t port, std::string name, ServiceFactory factory) {
