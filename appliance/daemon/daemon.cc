@@ -310,19 +310,32 @@ std::optional<StartFailure> Daemon::open_admin() {
     return std::nullopt;
 }
 
-// Messages the shards send the control thread.
+// Messages the shards send the control thread: one table, as the shards' own (shard_wiring.cc).
 void Daemon::on_control_message(Message& m) {
-    if (m.kind == message_session_started && m.payload) {
-        sessions_.started(std::move(static_cast<SessionStarted*>(m.payload.get())->info));
-    } else if (m.kind == message_session_ended) {
-        sessions_.ended(m.from, m.a);
-    } else if (m.kind == message_rewrap_progress && m.payload) {
-        rewrap_->on_report(m.from, *static_cast<RewrapReport*>(m.payload.get()));
-    } else if (m.kind == message_reply) {
-        admin_shards_->calls().on_reply(m);
-    } else if (m.kind == message_login_attempt && m.payload) {
-        recorder_->add(std::move(static_cast<LoginAttempt*>(m.payload.get())->event));
-    }
+    using Handler = void (*)(Daemon&, Message&);
+    struct Route {
+        AppMessage kind;
+        Handler handler;
+    };
+    static constexpr Route routes[] = {
+        {AppMessage::session_started,
+         [](Daemon& d, Message& msg) {
+             if (msg.payload) d.sessions_.started(std::move(static_cast<SessionStarted*>(msg.payload.get())->info));
+         }},
+        {AppMessage::session_ended, [](Daemon& d, Message& msg) { d.sessions_.ended(msg.from, msg.a); }},
+        {AppMessage::login_attempt,
+         [](Daemon& d, Message& msg) {
+             if (msg.payload) d.recorder_->add(std::move(static_cast<LoginAttempt*>(msg.payload.get())->event));
+         }},
+        {AppMessage::rewrap_progress,
+         [](Daemon& d, Message& msg) {
+             if (msg.payload) d.rewrap_->on_report(msg.from, *static_cast<RewrapReport*>(msg.payload.get()));
+         }},
+        {AppMessage::reply, [](Daemon& d, Message& msg) { d.admin_shards_->calls().on_reply(msg); }},
+    };
+    for (const Route& r : routes)
+        if (message_kind(r.kind) == m.kind) return r.handler(*this, m);
+    log_event(LogLevel::warn, "control.message_unrouted", "kind={} from={}", static_cast<std::uint32_t>(m.kind), m.from);
 }
 
 // Without a certificate the daemon runs, but says what its clients miss.
