@@ -218,7 +218,8 @@ void AdminServer::dispatch(std::uint64_t id, Conn& c) {
         return reply(id, {AdminStatus::refused, "malformed request (is the vaultmx CLI the same version as the daemon?)"});
     }
     std::weak_ptr<AdminServer*> server = self_;
-    handler_(*request, c.peer, [server, id](AdminReply r) {
+    const AdminPeer peer = c.peer;  // a reply given at once closes the connection, and `c` with it
+    handler_(*request, peer, [server, id](AdminReply r) {
         if (auto s = server.lock(); s && *s) (*s)->reply(id, r);
     });
 }

@@ -2,8 +2,8 @@
 // (the POP3 maildrop lock and QUIT's deletions, local delivery's hand-off, the admin's restore):
 // - The caller keeps one callback per token (Calls). A request the peer's inbox cannot take fails
 //   at once: call() says so and keeps nothing, and the feature answers its own caller (a 4xx, a
-//   temporary failure). forget() drops the callback of a caller that has gone; its reply, when it
-//   comes, finds nothing.
+//   temporary failure). A callback whose caller has gone meanwhile (a closed session) checks that
+//   itself, as every deferred callback on a shard does.
 // - The replier answers with ShardCalls::reply(). A caller waits on its reply, so a reply that the
 //   caller's inbox cannot take is sent again after 1 ms, doubling up to reply_retry_max_ms, until
 //   it is taken (a stopping shard drops its timers, and with them the retries).
@@ -42,8 +42,6 @@ public:
         waiting_.emplace(token, std::move(on_reply));
         return token;
     }
-    // The caller has gone: its reply will be dropped.
-    void forget(std::uint64_t token) { waiting_.erase(token); }
     // A reply addressed to this thread.
     void on_reply(Message& reply) {
         auto it = waiting_.find(reply.token);
