@@ -122,7 +122,7 @@ void AdminServer::watch(std::uint64_t id, int fd, std::uint32_t events, bool fir
 void AdminServer::close_conn(std::uint64_t id) {
     auto it = conns_.find(id);
     if (it == conns_.end()) return;
-    explicit_bzero(it->second.in.data(), it->second.in.size());
+    if (!it->second.in.empty()) explicit_bzero(it->second.in.data(), it->second.in.size());  // a partial request
     ::close(it->second.fd);  // also leaves the epoll set
     conns_.erase(it);
 }
