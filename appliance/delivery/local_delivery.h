@@ -4,8 +4,10 @@
 // and reports back; the queue entry is updated, retried later for temporary failures, and removed
 // when every recipient is done. At start-up every shard re-runs the hand-offs its queues still hold,
 // so a crash anywhere in between delivers each message to each recipient exactly once.
-// Threads: one LocalDelivery per shard, shard thread only; shards talk by messages whose payloads
-// are values or immutable bodies (shared_ptr<const std::string>).
+// Threads: one LocalDelivery per shard, shard thread only; shards talk through ShardCalls (a hand-off
+// the owner cannot take is a temporary failure, a report is sent until taken) with payloads that
+// are values or immutable bodies (shared_ptr<const std::string>). Markers of finished entries are
+// removed by jobs/marker_cleanup.
 #pragma once
 
 #include <atomic>

@@ -2,8 +2,8 @@
 // POP3 connection stays on the shard that accepted it (its TLS session and socket live there); the
 // maildrop's lock and its deletions belong to the shard that owns the mailbox's segment (the only
 // one that may write it, and one place where "one session per maildrop" can be decided without
-// locks). A session on another shard asks by message (kinds user + 30..34); on the owner shard the
-// same calls run directly. Reads (listing, RETR) need no hand-off: any shard reads any segment.
+// locks). A session on another shard asks by message (pop3_lock, pop3_unlock, pop3_expunge); on
+// the owner shard the same calls run directly. Reads (listing, RETR) need no hand-off: any shard reads any segment.
 // Requests and their answers go through ShardCalls (common/shard_calls.h): a request the owner
 // cannot take fails at once (unavailable), an answer is sent until the session's shard takes it.
 // Shard thread only. Invariants: a lock is held by one (shard, token) at a time; a grant that
