@@ -8,15 +8,14 @@
 
 namespace vmx {
 
-void ShardCalls::send_reply(std::uint32_t to, std::uint64_t token, Message reply, std::uint64_t delay_ms) {
-    reply.kind = message_kind(AppMessage::reply);
-    reply.token = token;
-    if (send_(to, std::move(reply))) return;  // a refused send leaves the reply as it was
+void ShardCalls::send_until_taken(std::uint32_t to, Message message, std::uint64_t delay_ms) {
+    if (send_(to, std::move(message))) return;  // a refused send leaves the message as it was
     delay_ms = std::clamp<std::uint64_t>(delay_ms * 2, 1, reply_retry_max_ms_);
     ++replies_retried_;
-    log_event(LogLevel::warn, "shard.reply_delayed", "to={} retry_ms={}", to, delay_ms);
-    auto kept = std::make_shared<Message>(std::move(reply));
-    shard_.schedule(delay_ms, [this, to, token, kept, delay_ms](Shard&) { send_reply(to, token, std::move(*kept), delay_ms); });
+    log_event(LogLevel::warn, "shard.send_delayed", "to={} kind={} retry_ms={}", to, static_cast<std::uint32_t>(message.kind),
+              delay_ms);
+    auto kept = std::make_shared<Message>(std::move(message));
+    shard_.schedule(delay_ms, [this, to, kept, delay_ms](Shard&) { send_until_taken(to, std::move(*kept), delay_ms); });
 }
 
 }  // namespace vmx

@@ -6,7 +6,8 @@
 //   itself, as every deferred callback on a shard does.
 // - The replier answers with ShardCalls::reply(). A caller waits on its reply, so a reply that the
 //   caller's inbox cannot take is sent again after 1 ms, doubling up to reply_retry_max_ms, until
-//   it is taken (a stopping shard drops its timers, and with them the retries).
+//   it is taken (a stopping shard drops its timers, and with them the retries). A message that
+//   must arrive without an answer (send_until_taken) goes the same way.
 // Every reply has the kind AppMessage::reply and the request's token; the receiving thread hands
 // it to its Calls. Threads: a Calls belongs to one thread (a shard, or the control thread).
 #pragma once
@@ -70,15 +71,21 @@ public:
           shard_(shard), reply_retry_max_ms_(reply_retry_max_ms) {}
 
     // Answers the request `token` from shard (or control endpoint) `to`, sent again until taken.
-    void reply(std::uint32_t to, std::uint64_t token, Message reply) { send_reply(to, token, std::move(reply), 0); }
+    void reply(std::uint32_t to, std::uint64_t token, Message reply) {
+        reply.kind = message_kind(AppMessage::reply);
+        reply.token = token;
+        send_until_taken(to, std::move(reply));
+    }
+    // A message that must arrive but waits for no answer (a lock's release), with the same policy.
+    void send_until_taken(std::uint32_t to, Message message) { send_until_taken(to, std::move(message), 0); }
     std::uint64_t replies_retried() const noexcept { return replies_retried_.load(std::memory_order_relaxed); }
 
 private:
-    void send_reply(std::uint32_t to, std::uint64_t token, Message reply, std::uint64_t delay_ms);
+    void send_until_taken(std::uint32_t to, Message message, std::uint64_t delay_ms);
 
     Shard& shard_;
     const std::uint64_t reply_retry_max_ms_;
-    std::atomic<std::uint64_t> replies_retried_{0};  // read by other threads (stats, tests)
+    std::atomic<std::uint64_t> replies_retried_{0};  // sends retried; read by other threads (stats, tests)
 };
 
 }  // namespace vmx

@@ -3,7 +3,6 @@
 
 #include "appliance/common/message_kinds.h"
 #include "appliance/daemon/shard_wiring.h"
-#include "core/log.h"
 
 namespace vmx {
 
@@ -31,12 +30,12 @@ CounterSnapshot EngineAdminShards::counters(std::uint32_t shard) const {
 }
 
 void EngineAdminShards::logout_everywhere(std::uint64_t user_id) {
-    for (std::uint32_t s = 0; s < engine_.shard_count(); ++s) {
+    send_to_every_shard(engine_, "session.logout_send_failed", [user_id] {
         Message m;
         m.kind = message_logout_user;
         m.a = user_id;
-        if (!engine_.control_send(s, std::move(m))) log_event(LogLevel::error, "session.logout_send_failed", "shard={}", s);
-    }
+        return m;
+    });
 }
 
 }  // namespace vmx

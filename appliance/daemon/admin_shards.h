@@ -8,8 +8,17 @@
 #include "appliance/admin/commands.h"
 #include "appliance/common/shard_calls.h"
 #include "core/engine.h"
+#include "core/log.h"
 
 namespace vmx {
+
+// Sends one message made by `make` to every shard (key snapshots, remote logout); a full inbox is
+// logged as `what`.
+template <class Make>
+void send_to_every_shard(Engine& engine, const char* what, Make make) {
+    for (std::uint32_t s = 0; s < engine.shard_count(); ++s)
+        if (!engine.control_send(s, make())) log_event(LogLevel::error, what, "shard={}", s);
+}
 
 class EngineAdminShards final : public AdminShards {
 public:

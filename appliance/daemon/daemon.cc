@@ -118,13 +118,6 @@ ShardStoreOptions shard_store_options(const store::StoreSizing& sizing) {
     return out;
 }
 
-// Sends one message made by `make` to every shard; a full inbox is logged as `what`.
-template <class Make>
-void send_to_every_shard(Engine& engine, const char* what, Make make) {
-    for (std::uint32_t s = 0; s < engine.shard_count(); ++s)
-        if (!engine.control_send(s, make())) log_event(LogLevel::error, what, "shard={}", s);
-}
-
 }  // namespace
 
 Daemon::~Daemon() {

@@ -15,8 +15,6 @@
 namespace vmx {
 namespace {
 
-constexpr std::uint64_t unlock_retry_ms = 50;
-
 struct ExpungePayload final : MessagePayload {
     store::MailboxRef box;
     std::vector<std::uint64_t> ids;
@@ -91,16 +89,13 @@ void Pop3Maildrops::release(std::uint64_t user_id, std::uint64_t token) {
     send_unlock(owner, user_id, token);
 }
 
-// A release must arrive, or the maildrop stays locked until the owner restarts: when the owner's
-// inbox is full, try again shortly.
+// A release must arrive, or the maildrop stays locked until the owner restarts: sent until taken.
 void Pop3Maildrops::send_unlock(std::uint32_t owner, std::uint64_t user_id, std::uint64_t token) {
     Message m;
     m.kind = message_pop3_unlock;
     m.a = user_id;
     m.b = token;
-    if (shard_.send_message(owner, std::move(m))) return;
-    log_event(LogLevel::warn, "pop3.unlock_retry", "owner_shard={}", owner);
-    shard_.schedule(unlock_retry_ms, [this, owner, user_id, token](Shard&) { send_unlock(owner, user_id, token); });
+    calls_.send_until_taken(owner, std::move(m));
 }
 
 void Pop3Maildrops::locked(std::uint64_t lock_token, LockOutcome outcome) {
