@@ -120,6 +120,27 @@ void gcm_seal(const AesGcmKey& key, std::span<const std::uint8_t, gcm_iv_bytes> 
     secure_wipe(&context, sizeof context);  // holds keystream of the last partial block
 }
 
+void gcm_seal_two(const AesGcmKey& key, std::span<const std::uint8_t, gcm_iv_bytes> iv,
+                  std::span<const std::uint8_t> aad, std::span<const std::uint8_t> first,
+                  std::span<const std::uint8_t> second, std::uint8_t* ciphertext_out, std::span<std::uint8_t> tag_out) {
+    VMX_ASSERT(tag_size_ok(tag_out.size()));
+    VMX_ASSERT(first.size() + second.size() <= gcm_plaintext_bytes_max);
+    VMX_ASSERT(ciphertext_out != nullptr || (first.empty() && second.empty()));
+    if (first.empty() || second.empty())  // one part: the one-shot call is a little faster
+        return gcm_seal(key, iv, aad, first.empty() ? second : first, ciphertext_out, tag_out);
+    std::array<std::uint8_t, gcm_tag_bytes> tag{};
+    gcm_context_data context;
+    const gcm_key_data* k = key_data(key);
+    IMB_AES256_GCM_INIT(engine().manager, k, &context, iv.data(), in_ptr(aad), aad.size());
+    if (!first.empty()) IMB_AES256_GCM_ENC_UPDATE(engine().manager, k, &context, ciphertext_out, first.data(), first.size());
+    if (!second.empty())
+        IMB_AES256_GCM_ENC_UPDATE(engine().manager, k, &context, ciphertext_out + first.size(), second.data(),
+                                  second.size());
+    IMB_AES256_GCM_ENC_FINALIZE(engine().manager, k, &context, tag.data(), tag.size());
+    std::memcpy(tag_out.data(), tag.data(), tag_out.size());
+    secure_wipe(&context, sizeof context);
+}
+
 Result<void> gcm_open(const AesGcmKey& key, std::span<const std::uint8_t, gcm_iv_bytes> iv,
                       std::span<const std::uint8_t> aad, std::span<const std::uint8_t> ciphertext,
                       std::uint8_t* plaintext_out, std::span<const std::uint8_t> tag) {

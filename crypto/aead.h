@@ -48,6 +48,12 @@ private:
 void gcm_seal(const AesGcmKey& key, std::span<const std::uint8_t, gcm_iv_bytes> iv, std::span<const std::uint8_t> aad,
               std::span<const std::uint8_t> plaintext, std::uint8_t* ciphertext_out, std::span<std::uint8_t> tag_out);
 
+// gcm_seal of the concatenation first || second, without copying them together: the ciphertext of
+// both goes to ciphertext_out (first.size() + second.size() bytes, not overlapping either input).
+void gcm_seal_two(const AesGcmKey& key, std::span<const std::uint8_t, gcm_iv_bytes> iv,
+                  std::span<const std::uint8_t> aad, std::span<const std::uint8_t> first,
+                  std::span<const std::uint8_t> second, std::uint8_t* ciphertext_out, std::span<std::uint8_t> tag_out);
+
 // Decrypts into `plaintext_out` (ciphertext.size() bytes; in-place allowed) and checks the tag
 // (12..16 bytes, compared in constant time). On a mismatch the output is zeroed and the result is
 // CryptoErrc::authentication_failed: nothing unauthenticated is ever left for the caller (with

@@ -320,15 +320,35 @@ Result<std::vector<std::uint8_t>> KeySet::open(RecordIdentity identity, std::spa
     return crypto::open(*key, identity, record);
 }
 
+Result<StreamSealer> KeySet::begin_stream(const Scope& scope, RecordIdentity identity) const {
+    auto active_key = active(scope);
+    if (!active_key) return fail(active_key.error());
+    identity.key = active_key->ref;
+    return StreamSealer::begin(active_key->key, identity);
+}
+
+Result<StreamOpener> KeySet::open_stream(RecordIdentity identity, std::span<const std::uint8_t> head) const {
+    auto ref = peek_key(head);
+    if (!ref) return fail(ref.error());
+    auto key = find(*ref);
+    if (!key) return fail(key.error());
+    identity.key = *ref;
+    return StreamOpener::begin(*key, identity, head);
+}
+
 bool KeySet::needs_rewrap(const Scope& scope, std::span<const std::uint8_t> record) const {
-    auto ref = peek_key(record);
+    auto shape = peek_shape(record);
     auto it = active_.find(scope);
-    if (!ref || it == active_.end()) return false;
-    return ref->key_id != it->second.key_id || ref->version != it->second.version;
+    if (!shape || !shape->head || it == active_.end()) return false;
+    if (shape->version == 1) return true;
+    const KeyRef ref = *peek_key(record);
+    return ref.key_id != it->second.key_id || ref.version != it->second.version;
 }
 
 Result<std::vector<std::uint8_t>> KeySet::rewrap_to_active(const Scope& scope, RecordIdentity identity,
                                                            std::span<const std::uint8_t> record) const {
+    auto shape = peek_shape(record);
+    if (!shape) return fail(shape.error());
     auto ref = peek_key(record);
     if (!ref) return fail(ref.error());
     auto old_key = find(*ref);
@@ -336,6 +356,14 @@ Result<std::vector<std::uint8_t>> KeySet::rewrap_to_active(const Scope& scope, R
     auto target = active(scope);
     if (!target) return fail(target.error());
     identity.key = *ref;
+    if (shape->version == 1) {
+        auto plaintext = crypto::open(*old_key, identity, record);
+        if (!plaintext) return fail(plaintext.error());
+        identity.key = target->ref;
+        auto upgraded = crypto::seal(target->key, identity, *plaintext);
+        secure_wipe(*plaintext);
+        return upgraded;
+    }
     return crypto::rewrap(*old_key, target->key, target->ref, identity, record);
 }
 

@@ -20,6 +20,7 @@
 #include "core/result.h"
 #include "crypto/master_key.h"
 #include "crypto/sealed_record.h"
+#include "crypto/sealed_stream.h"
 #include "crypto/secret_bytes.h"
 
 namespace vmx::crypto {
@@ -72,9 +73,15 @@ public:
                                            std::span<const std::uint8_t> plaintext) const;
     // Opens with whichever version the record names; identity.key is taken from the record.
     Result<std::vector<std::uint8_t>> open(RecordIdentity identity, std::span<const std::uint8_t> record) const;
-    // True when the record is not under the scope's active key (rotation or plan change pending).
+    // A stream of chunks (a message body) under the scope's active key (identity.key is filled in).
+    Result<StreamSealer> begin_stream(const Scope& scope, RecordIdentity identity) const;
+    // The opener of a stream, from its head chunk; identity.key is taken from the head.
+    Result<StreamOpener> open_stream(RecordIdentity identity, std::span<const std::uint8_t> head) const;
+    // True when a head record is not under the scope's active key (rotation or plan change pending),
+    // or is of format version 1 (the rewrap job upgrades it). Never for a stream's continuation.
     bool needs_rewrap(const Scope& scope, std::span<const std::uint8_t> record) const;
-    // Rewraps the record's data key under the scope's active key; the body is untouched.
+    // Rewraps the record's data key under the scope's active key; the body is untouched. A version 1
+    // record is upgraded instead: opened and sealed again as version 2 (a one-chunk stream).
     Result<std::vector<std::uint8_t>> rewrap_to_active(const Scope& scope, RecordIdentity identity,
                                                        std::span<const std::uint8_t> record) const;
 

@@ -6,5 +6,7 @@ target_sources(vmx_crypto PRIVATE
     ${CMAKE_CURRENT_LIST_DIR}/aead.cc
     ${CMAKE_CURRENT_LIST_DIR}/key_wrap.cc
     ${CMAKE_CURRENT_LIST_DIR}/hkdf.cc
-    ${CMAKE_CURRENT_LIST_DIR}/sealed_record.cc)
+    ${CMAKE_CURRENT_LIST_DIR}/sealed_record.cc
+    ${CMAKE_CURRENT_LIST_DIR}/sealed_record_v1.cc
+    ${CMAKE_CURRENT_LIST_DIR}/sealed_stream.cc)
 target_link_libraries(vmx_crypto PRIVATE ${IPSEC_MB_LIB} PkgConfig::WOLFSSL)

@@ -110,14 +110,35 @@ Result<std::vector<std::uint8_t>> decode_value(std::span<const std::uint8_t> enc
     return fail(StoreErrc::corrupt);
 }
 
+Result<std::vector<std::uint8_t>> seal_chunk(crypto::StreamSealer& sealer, std::span<const std::uint8_t> plaintext,
+                                             Compress compress, bool final) {
+    if (plaintext.size() > codec_value_bytes_max) return fail(StoreErrc::invalid_request);
+    std::vector<std::uint8_t> deflated;
+    if (compress == Compress::if_smaller && try_deflate(plaintext, deflated)) {
+        auto sealed = sealer.seal(deflated, final);
+        wipe(deflated);
+        return sealed;
+    }
+    // The raw form is the header byte and the plaintext, sealed as two parts: no copy of the data.
+    static constexpr std::uint8_t raw_header[codec_raw_header_bytes] = {codec_raw};
+    return sealer.seal(raw_header, plaintext, final);
+}
+
+Result<std::vector<std::uint8_t>> open_chunk(crypto::StreamOpener& opener, std::span<const std::uint8_t> sealed) {
+    auto encoded = opener.open(sealed);
+    if (!encoded) return fail(encoded.error());
+    auto plain = decode_value(*encoded);
+    wipe(*encoded);
+    return plain;
+}
+
 Result<std::vector<std::uint8_t>> seal_value(const crypto::KeySet& keys, const crypto::Scope& scope,
                                              const crypto::RecordIdentity& identity,
                                              std::span<const std::uint8_t> plaintext, Compress compress) {
-    auto encoded = encode_value(plaintext, compress);
-    if (!encoded) return fail(encoded.error());
-    auto sealed = keys.seal(scope, identity, *encoded);
-    wipe(*encoded);
-    return sealed;
+    if (plaintext.size() > codec_value_bytes_max) return fail(StoreErrc::invalid_request);
+    auto sealer = keys.begin_stream(scope, identity);
+    if (!sealer) return fail(sealer.error());
+    return seal_chunk(*sealer, plaintext, compress, true);
 }
 
 Result<std::vector<std::uint8_t>> open_value(const crypto::KeySet& keys, const crypto::RecordIdentity& identity,

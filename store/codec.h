@@ -1,6 +1,7 @@
 // Sealing of one stored value with optional compression: the value's plaintext is prefixed by a
 // codec header (inside the sealed plaintext, so the header is authenticated with the data), then
-// sealed by crypto::KeySet for the record's identity. Pure functions; any thread may call them.
+// sealed by crypto::KeySet for the record's identity (a one-chunk stream), or as one chunk of a
+// longer stream (a message body). Pure functions; any thread may call them.
 //
 // Sealed plaintext, version 1:
 //   raw:      0x00 || data
@@ -20,6 +21,7 @@
 #include "core/result.h"
 #include "crypto/keyring.h"
 #include "crypto/sealed_record.h"
+#include "crypto/sealed_stream.h"
 
 namespace vmx::store {
 
@@ -41,6 +43,16 @@ Result<std::vector<std::uint8_t>> seal_value(const crypto::KeySet& keys, const c
 // identity or any modified byte); StoreErrc::corrupt for an authenticated but malformed codec form.
 Result<std::vector<std::uint8_t>> open_value(const crypto::KeySet& keys, const crypto::RecordIdentity& identity,
                                              std::span<const std::uint8_t> sealed);
+
+// ---- Streams: a message body as chunks under one data key (crypto/sealed_stream.h) ------------
+// Each chunk carries its own codec header inside its seal, so each is compressed (or not) on its own.
+
+// The next chunk of `sealer`'s stream; `final` for the last one. invalid_request for a chunk over
+// codec_value_bytes_max; crypto errors as StreamSealer::seal.
+Result<std::vector<std::uint8_t>> seal_chunk(crypto::StreamSealer& sealer, std::span<const std::uint8_t> plaintext,
+                                             Compress compress, bool final);
+// The plaintext of the next chunk of `opener`'s stream. Errors as open_value.
+Result<std::vector<std::uint8_t>> open_chunk(crypto::StreamOpener& opener, std::span<const std::uint8_t> sealed);
 
 // For tests and tools: the codec form (header || data) of a plaintext, and its inverse.
 Result<std::vector<std::uint8_t>> encode_value(std::span<const std::uint8_t> plaintext, Compress compress);

@@ -237,11 +237,18 @@ Result<MailboxChange> plan_append(Dbi dbi, const crypto::KeySet& keys, const Mai
     info.chunks = chunks_for(body.size());
     info.uidl = uidl_of(state.uidl_prefix, change.id);
     change.ops.reserve(info.chunks + 2);
-    for (std::uint32_t c = 0; c < info.chunks; ++c) {
-        const auto piece = body.subspan(std::size_t{c} * body_chunk_bytes,
-                                        std::min(body_chunk_bytes, body.size() - std::size_t{c} * body_chunk_bytes));
-        if (auto ok = add_put(change, dbi, keys, box, chunk_record(change.id, c), piece, Compress::if_smaller); !ok)
-            return fail(ok.error());
+    if (info.chunks > 0) {
+        // One data key for the whole body: its chunks are one stream named by chunk 0's record.
+        auto sealer = keys.begin_stream(box.scope, identity(box, chunk_record(change.id, 0)));
+        if (!sealer) return fail(sealer.error());
+        for (std::uint32_t c = 0; c < info.chunks; ++c) {
+            const auto piece = body.subspan(std::size_t{c} * body_chunk_bytes,
+                                            std::min(body_chunk_bytes, body.size() - std::size_t{c} * body_chunk_bytes));
+            auto sealed = seal_chunk(*sealer, piece, Compress::if_smaller, c + 1 == info.chunks);
+            if (!sealed) return fail(sealed.error());
+            const RecordKeyBytes key = key_of(box, chunk_record(change.id, c));
+            change.ops.push_back(WriteOp{WriteOpKind::put, dbi, {key.begin(), key.end()}, std::move(*sealed)});
+        }
     }
     if (auto ok = add_put(change, dbi, keys, box, meta_record(change.id), encode_meta(info), Compress::never); !ok)
         return fail(ok.error());
@@ -361,15 +368,31 @@ Result<BodyReader> BodyReader::open(ReadTxn& txn, Dbi dbi, const crypto::KeySet&
 Result<std::optional<std::vector<std::uint8_t>>> BodyReader::next(ReadTxn& txn, const crypto::KeySet& keys) {
     using Chunk = std::optional<std::vector<std::uint8_t>>;
     if (chunk_ == info_.chunks) return Chunk{};
-    auto plain = get_open(txn, dbi_, keys, box_, chunk_record(info_.id, chunk_));
+    const std::uint64_t record = chunk_record(info_.id, chunk_);
+    const RecordKeyBytes key = key_of(box_, record);
+    auto value = txn.get(dbi_, key);
+    if (!value) return fail(value.error() == StoreErrc::not_found ? StoreErrc::corrupt : value.error());
+    if (chunk_ == 0) {
+        // A body written today is one stream (a head that is not final, when it has several chunks);
+        // one written by an older build has a record per chunk, each under its own identity.
+        auto shape = crypto::peek_shape(*value);
+        if (shape && shape->version == 2 && shape->head && !shape->final) {
+            auto opener = keys.open_stream(identity(box_, record), *value);
+            if (!opener) return fail(opener.error());
+            stream_.emplace(std::move(*opener));
+        }
+    }
+    auto plain = stream_ ? open_chunk(*stream_, *value) : open_value(keys, identity(box_, record), *value);
     if (!plain) return fail(plain.error());
-    if (!*plain) return fail(StoreErrc::corrupt);  // the metadata promises this chunk
     const std::uint64_t left = info_.size_bytes - bytes_read_;
     const std::uint64_t expected = left < body_chunk_bytes ? left : body_chunk_bytes;
-    if ((*plain)->size() != expected) return fail(StoreErrc::corrupt);
+    if (plain->size() != expected) return fail(StoreErrc::corrupt);
     chunk_ += 1;
     bytes_read_ += expected;
-    return plain;
+    // The metadata's last chunk must be the stream's final one (a stream cut short, or one that
+    // claims to end early, is corrupt either way).
+    if (stream_ && (chunk_ == info_.chunks) != stream_->finished()) return fail(StoreErrc::corrupt);
+    return Chunk(std::move(*plain));
 }
 
 Result<std::uint64_t> append(WriteTxn& txn, Dbi dbi, const crypto::KeySet& keys, const MailboxRef& box,

@@ -11,11 +11,16 @@
 //                                 number of body chunks
 //   object chunk(m, c), part 0    chunk c of message m's body, chunk(m, c) = 2^59 | m << 16 | c
 // Message ids count up from 1 per mailbox and are never reused (message_id_max = 2^40 - 1); a body
-// has at most 65536 chunks of body_chunk_bytes. Every chunk has its own identity, so chunks cannot
-// be swapped, reordered or moved between messages or mailboxes; the sealed metadata fixes the chunk
-// count and body size, so a dropped or truncated chunk is caught too. Chunk keys sort after every
-// metadata key of the mailbox, so listing never walks body chunks. The rewrap job rebuilds every
-// identity from the key alone (no suffixes).
+// has at most 65536 chunks of body_chunk_bytes. A body is ONE sealed stream (crypto/sealed_stream.h):
+// one data key, wrapped in chunk 0's record (the stream's identity is chunk(m, 0)'s), chunk c sealed
+// with its index and the last one with the final flag, so chunks cannot be swapped, reordered, moved
+// between messages or mailboxes, or cut off; the sealed metadata also fixes the chunk count and body
+// size. Bodies written by older builds have a sealed record per chunk under chunk(m, c)'s identity
+// (format v1, or v2 one-chunk records once the rewrap job upgraded them); the reader tells them apart
+// by chunk 0 (a stream's head is not final when there is more than one chunk). Chunk keys sort after
+// every metadata key of the mailbox, so listing never walks body chunks. The rewrap job rebuilds every
+// identity from the key alone (no suffixes), and rewraps only records that carry a key: a stream's
+// continuations never change.
 //
 // Quota counts the bytes of live messages (what the user sees); trash does not count, so a POP3 DELE
 // frees space at once. Restoring from trash may take a mailbox over its quota (an admin action);
@@ -91,7 +96,8 @@ Result<std::vector<MessageInfo>> list_messages(ReadTxn& txn, Dbi dbi, const cryp
 
 // Streams one body a chunk at a time. It holds no transaction: each next() takes a live one (so a
 // long POP3 RETR need not pin a snapshot), and checks every chunk's size and the total against the
-// sealed metadata; a missing chunk is corrupt.
+// sealed metadata; a missing chunk is corrupt. It keeps the body's data key (wiped when it dies)
+// from the first chunk on, so a rewrap between chunks changes nothing for it.
 class BodyReader {
 public:
     static Result<BodyReader> open(ReadTxn& txn, Dbi dbi, const crypto::KeySet& keys, const MailboxRef& box,
@@ -107,6 +113,7 @@ private:
     MessageInfo info_;
     std::uint32_t chunk_ = 0;
     std::uint64_t bytes_read_ = 0;
+    std::optional<crypto::StreamOpener> stream_;  // the body's data key, for a body sealed as one stream
 };
 
 // ---- Writing in one WriteTxn (the writer; the caller commits) ----------------------------------

@@ -8,6 +8,8 @@
 #include <string>
 
 #include "crypto/errc.h"
+#include "crypto/random.h"
+#include "tests/crypto/sealed_v1_writer.h"
 
 namespace vmx::crypto {
 namespace {
@@ -120,6 +122,61 @@ TEST(Keyring, PlanChangeMovesRecordsToTheNewScope) {
     ASSERT_TRUE(moved);
     EXPECT_EQ(peek_key(*moved)->key_id, keys->active(pro)->ref.key_id);
     EXPECT_EQ(*keys->open(mail_identity(50, 1), *moved), bytes_of("upgrade me"));
+}
+
+// A record of format version 1 under the active key still needs the job: it is upgraded to a
+// version 2 record (opened and sealed again), and then no longer needs anything.
+TEST(Keyring, TheRewrapJobUpgradesVersion1Records) {
+    Keyring ring = Keyring::create(test_master(1));
+    const Scope org = scope_for(Plan::pro, 5, 0);
+    ASSERT_TRUE(ring.ensure_scope_key(org, 10));
+    auto keys = ring.snapshot();
+    auto active = keys->active(org);
+    ASSERT_TRUE(active);
+    RecordIdentity id = mail_identity(50, 1);
+    id.key = active->ref;
+    std::array<std::uint8_t, 32> dek{};
+    std::array<std::uint8_t, 12> iv{};
+    ASSERT_TRUE(random_bytes(dek) && random_bytes(iv));
+    const auto old_record = vmx::testing::seal_v1(active->key, id, bytes_of("written by an older build"), dek, iv);
+    ASSERT_EQ(old_record[2], 1);
+    EXPECT_EQ(*keys->open(mail_identity(50, 1), old_record), bytes_of("written by an older build"));
+    EXPECT_TRUE(keys->needs_rewrap(org, old_record));
+    auto upgraded = keys->rewrap_to_active(org, mail_identity(50, 1), old_record);
+    ASSERT_TRUE(upgraded) << upgraded.error().message();
+    EXPECT_EQ((*upgraded)[2], 2);
+    EXPECT_FALSE(keys->needs_rewrap(org, *upgraded));
+    EXPECT_EQ(*keys->open(mail_identity(50, 1), *upgraded), bytes_of("written by an older build"));
+    EXPECT_FALSE(keys->open(mail_identity(50, 2), *upgraded));
+}
+
+// Streams through the KeySet: sealed under the scope's active key, readable after a rotation
+// (the head names its version), and the head alone is what a rewrap moves.
+TEST(Keyring, StreamsFollowRotation) {
+    Keyring ring = Keyring::create(test_master(1));
+    const Scope org = scope_for(Plan::pro, 5, 0);
+    auto v1 = ring.ensure_scope_key(org, 10);
+    ASSERT_TRUE(v1);
+    auto keys = ring.snapshot();
+    auto sealer = keys->begin_stream(org, mail_identity(50, 7));
+    ASSERT_TRUE(sealer);
+    auto head = sealer->seal(bytes_of("part one "), false);
+    auto tail = sealer->seal(bytes_of("part two"), true);
+    ASSERT_TRUE(head && tail);
+    EXPECT_FALSE(keys->needs_rewrap(org, *tail));  // a continuation names no key
+    ASSERT_TRUE(ring.rotate(v1->key_id, 20));
+    auto rotated = ring.snapshot();
+    EXPECT_TRUE(rotated->needs_rewrap(org, *head));
+    auto moved = rotated->rewrap_to_active(org, mail_identity(50, 7), *head);
+    ASSERT_TRUE(moved);
+    ASSERT_TRUE(ring.finish_retirement(*v1));
+    auto later = ring.snapshot();
+    auto opener = later->open_stream(mail_identity(50, 7), *moved);
+    ASSERT_TRUE(opener) << opener.error().message();
+    EXPECT_EQ(*opener->open(*moved), bytes_of("part one "));
+    EXPECT_EQ(*opener->open(*tail), bytes_of("part two"));
+    EXPECT_TRUE(opener->finished());
+    EXPECT_EQ(later->open_stream(mail_identity(50, 7), *head).error(), CryptoErrc::key_destroyed);
 }
 
 TEST(Keyring, CryptoShreddingMakesRecordsUnreadableForGood) {

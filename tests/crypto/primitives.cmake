@@ -6,6 +6,7 @@ list(APPEND vmx_crypto_test_sources
     ${CMAKE_CURRENT_LIST_DIR}/key_wrap_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/hkdf_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/sealed_record_test.cc
+    ${CMAKE_CURRENT_LIST_DIR}/sealed_stream_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/usage_budget_test.cc)
 
 # The sealed-record fuzz target (ctest: fuzz.sealed_record_fuzz; libFuzzer: scripts/fuzz).

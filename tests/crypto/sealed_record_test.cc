@@ -1,6 +1,7 @@
-// Sealed records: round trips, a golden record built independently from the documented format,
-// failure on every flipped bit / truncation / identity change / wrong key / swapped part, rewrap
-// without touching the body, peek_key, freshness of each seal, and format-version handling.
+// Sealed records (one-chunk streams, format v2): round trips, golden records of both format versions
+// built independently from the documented formats, failure on every flipped bit / truncation /
+// identity change / wrong key / swapped part, rewrap without touching the body, peek_key, freshness
+// of each seal, format-version handling, and version 1 records side by side with version 2 ones.
 #include "crypto/sealed_record.h"
 
 #include <gtest/gtest.h>
@@ -13,6 +14,7 @@
 
 #include "crypto/errc.h"
 #include "crypto/random.h"
+#include "tests/crypto/sealed_v1_writer.h"
 
 namespace vmx::crypto {
 namespace {
@@ -58,20 +60,39 @@ std::error_code open_error(const Key& key, const RecordIdentity& id, const Bytes
 
 // Written by a separate Python program (cryptography + hmac) from the format comment in
 // sealed_record.h, with DEK a0..bf and IV 10..1b: pins the on-disk format and checks that the code
-// does what the documentation says.
-constexpr std::string_view golden_record =
+// does what the documentation says. Version 1 (no longer written, still read):
+constexpr std::string_view golden_record_v1 =
     "767801008877665544332211030000005cfe87c4670adef2507ce86f110206a0d3567a5408d84efa25e2660432e5"
     "fcb38b80d9322a6a0b73101112131415161718191a1bd2c41a63e467d4f2ff010d7ce95fd99a9c207bc2e5f2b9aa"
     "3cf76f43666e8b247ec69d13d8eeea1e7900a65f";
+// Version 2, a one-chunk stream (head and final), wrap IV 10..1b (Python cryptography's AESGCM and
+// HKDF, from the same comment).
+constexpr std::string_view golden_record_v2 =
+    "76780203887766554433221103000000101112131415161718191a1b0e9ba6f5ed9290a2e006e044a40a9025655d"
+    "1cc3b671524d6c3840b03f1bc74788abfe63d0164cc60715b1623492b99e511a85c23889e748b9f33f75b6197711"
+    "8c84eafa494cf70b283ab17ba21b7c2f4634b80502f41ac47890e47d";
 
-TEST(SealedRecord, OpensTheGoldenRecord) {
-    const Bytes record = hex(golden_record);
-    auto plaintext = open(scope_key, identity, record);
-    ASSERT_TRUE(plaintext.has_value()) << plaintext.error().message();
-    EXPECT_EQ(*plaintext, text("From: a@example.org\r\n\r\nhello"));
-    auto ref = peek_key(record);
-    ASSERT_TRUE(ref.has_value());
-    EXPECT_EQ(*ref, identity.key);
+TEST(SealedRecord, OpensTheGoldenRecords) {
+    for (const std::string_view golden : {golden_record_v1, golden_record_v2}) {
+        const Bytes record = hex(golden);
+        auto plaintext = open(scope_key, identity, record);
+        ASSERT_TRUE(plaintext.has_value()) << plaintext.error().message();
+        EXPECT_EQ(*plaintext, text("From: a@example.org\r\n\r\nhello"));
+        auto ref = peek_key(record);
+        ASSERT_TRUE(ref.has_value());
+        EXPECT_EQ(*ref, identity.key);
+    }
+}
+
+// The test's own v1 writer reproduces the golden v1 record, so the v1 records other tests make with
+// it are real version 1 records.
+TEST(SealedRecord, TheTestV1WriterMatchesTheGoldenRecord) {
+    std::array<std::uint8_t, 32> dek{};
+    std::array<std::uint8_t, 12> iv{};
+    for (std::size_t i = 0; i < dek.size(); ++i) dek[i] = static_cast<std::uint8_t>(0xa0 + i);
+    for (std::size_t i = 0; i < iv.size(); ++i) iv[i] = static_cast<std::uint8_t>(0x10 + i);
+    EXPECT_EQ(vmx::testing::seal_v1(scope_key, identity, text("From: a@example.org\r\n\r\nhello"), dek, iv),
+              hex(golden_record_v1));
 }
 
 TEST(SealedRecord, RoundTrips) {
@@ -97,14 +118,14 @@ TEST(SealedRecord, HeaderLayout) {
     EXPECT_EQ(record[0], 'v');
     EXPECT_EQ(record[1], 'x');
     EXPECT_EQ(record[2], sealed_record_format_version);
-    EXPECT_EQ(record[3], 0);
+    EXPECT_EQ(record[3], 0x03);  // head and final: a whole stream of one chunk
     EXPECT_EQ(Bytes(record.begin() + 4, record.begin() + 16), hex("887766554433221103000000"));
 }
 
 // Every single-bit change anywhere in a small record fails, with the error its position implies.
 TEST(SealedRecord, EveryFlippedBitFails) {
     const Bytes record = seal_ok(scope_key, identity, text("hello"));
-    ASSERT_EQ(record.size(), 89u);
+    ASSERT_EQ(record.size(), 97u);
     for (std::size_t bit = 0; bit < record.size() * 8; ++bit) {
         Bytes tampered = record;
         const std::size_t at = bit / 8;
@@ -185,12 +206,12 @@ TEST(SealedRecord, SwappedPartsFail) {
         std::copy_n(from.begin() + static_cast<std::ptrdiff_t>(offset), length, to.begin() + static_cast<std::ptrdiff_t>(offset));
         return to;
     };
-    // Wrapped DEK from another record (other identity, then same identity).
-    EXPECT_EQ(open_error(scope_key, identity, swap_range(a, b, 16, 40)), CryptoErrc::authentication_failed);
-    EXPECT_EQ(open_error(scope_key, identity, swap_range(a, a_again, 16, 40)), CryptoErrc::authentication_failed);
-    // IV, body+tag, or the whole record under another identity.
-    EXPECT_EQ(open_error(scope_key, identity, swap_range(a, a_again, 56, 12)), CryptoErrc::authentication_failed);
-    EXPECT_EQ(open_error(scope_key, identity, swap_range(a, b, 68, a.size() - 68)), CryptoErrc::authentication_failed);
+    // Wrap (IV, wrapped DEK, tag) from another record (other identity, then same identity).
+    EXPECT_EQ(open_error(scope_key, identity, swap_range(a, b, 16, 60)), CryptoErrc::authentication_failed);
+    EXPECT_EQ(open_error(scope_key, identity, swap_range(a, a_again, 16, 60)), CryptoErrc::authentication_failed);
+    // Only the wrap IV, the body+tag, or the whole record under another identity.
+    EXPECT_EQ(open_error(scope_key, identity, swap_range(a, a_again, 16, 12)), CryptoErrc::authentication_failed);
+    EXPECT_EQ(open_error(scope_key, identity, swap_range(a, b, 76, a.size() - 76)), CryptoErrc::authentication_failed);
     EXPECT_EQ(open_error(scope_key, identity, b), CryptoErrc::authentication_failed);
 }
 
@@ -201,10 +222,10 @@ TEST(SealedRecord, RewrapKeepsTheBodyAndMovesTheKey) {
     auto rewrapped = rewrap(scope_key, other_key, new_ref, identity, record);
     ASSERT_TRUE(rewrapped.has_value()) << rewrapped.error().message();
     ASSERT_EQ(rewrapped->size(), record.size());
-    // Prefix and body (IV, ciphertext, tag) byte-identical; key reference and wrapped DEK changed.
+    // Prefix and body (ciphertext, tag) byte-identical; key reference and wrap changed.
     EXPECT_TRUE(std::equal(record.begin(), record.begin() + 4, rewrapped->begin()));
-    EXPECT_TRUE(std::equal(record.begin() + 56, record.end(), rewrapped->begin() + 56));
-    EXPECT_FALSE(std::equal(record.begin() + 16, record.begin() + 56, rewrapped->begin() + 16));
+    EXPECT_TRUE(std::equal(record.begin() + 76, record.end(), rewrapped->begin() + 76));
+    EXPECT_FALSE(std::equal(record.begin() + 16, record.begin() + 76, rewrapped->begin() + 16));
     auto ref = peek_key(*rewrapped);
     ASSERT_TRUE(ref.has_value());
     EXPECT_EQ(*ref, new_ref);
@@ -261,14 +282,14 @@ TEST(SealedRecord, EachSealIsFresh) {
     const Bytes b = seal_ok(scope_key, identity, plaintext);
     ASSERT_EQ(a.size(), b.size());
     EXPECT_TRUE(std::equal(a.begin(), a.begin() + 16, b.begin()));                     // same header
-    EXPECT_FALSE(std::equal(a.begin() + 16, a.begin() + 56, b.begin() + 16));         // wrapped DEK
-    EXPECT_FALSE(std::equal(a.begin() + 56, a.begin() + 68, b.begin() + 56));         // IV
-    EXPECT_FALSE(std::equal(a.begin() + 68, a.end(), b.begin() + 68));                // body
+    EXPECT_FALSE(std::equal(a.begin() + 16, a.begin() + 28, b.begin() + 16));         // wrap IV
+    EXPECT_FALSE(std::equal(a.begin() + 28, a.begin() + 76, b.begin() + 28));         // wrapped DEK
+    EXPECT_FALSE(std::equal(a.begin() + 76, a.end(), b.begin() + 76));                // body (fresh DEK)
 }
 
 TEST(SealedRecord, FormatVersionAndFlags) {
     const Bytes record = seal_ok(scope_key, identity, text("hello"));
-    for (const std::uint8_t version : {std::uint8_t{0}, std::uint8_t{2}, std::uint8_t{0xFF}}) {
+    for (const std::uint8_t version : {std::uint8_t{0}, std::uint8_t{3}, std::uint8_t{0xFF}}) {
         Bytes other = record;
         other[2] = version;
         EXPECT_EQ(open_error(scope_key, identity, other), CryptoErrc::unsupported_version);
@@ -277,12 +298,57 @@ TEST(SealedRecord, FormatVersionAndFlags) {
         // A future version may be shorter than ours: still reported as a version problem.
         EXPECT_EQ(error_of(peek_key(Bytes(other.begin(), other.begin() + 3))), CryptoErrc::unsupported_version);
     }
-    Bytes flagged = record;
-    flagged[3] = 0x01;
-    EXPECT_EQ(open_error(scope_key, identity, flagged), CryptoErrc::bad_record);
+    for (const std::uint8_t flags : {std::uint8_t{0x07}, std::uint8_t{0x83}, std::uint8_t{0x01}, std::uint8_t{0x02}}) {
+        Bytes flagged = record;
+        flagged[3] = flags;  // an unknown flag; a head that is not final; a continuation
+        EXPECT_EQ(open_error(scope_key, identity, flagged), CryptoErrc::bad_record) << int{flags};
+    }
     Bytes wrong_magic = record;
     wrong_magic[0] = 'V';
     EXPECT_EQ(error_of(peek_key(wrong_magic)), CryptoErrc::bad_record);
+}
+
+// ---- Version 1 records next to version 2 ones ---------------------------------------------------
+
+Bytes seal_v1_ok(const Key& key, const RecordIdentity& id, const Bytes& plaintext) {
+    std::array<std::uint8_t, 32> dek{};
+    std::array<std::uint8_t, 12> iv{};
+    EXPECT_TRUE(random_bytes(dek));
+    EXPECT_TRUE(random_bytes(iv));
+    return vmx::testing::seal_v1(key, id, plaintext, dek, iv);
+}
+
+TEST(SealedRecord, Version1AndVersion2SideBySide) {
+    const Bytes old_record = seal_v1_ok(scope_key, identity, text("sealed by an older build"));
+    const Bytes new_record = seal_ok(scope_key, identity, text("sealed today"));
+    EXPECT_EQ(peek_shape(old_record)->version, 1);
+    EXPECT_EQ(peek_shape(new_record)->version, 2);
+    EXPECT_EQ(*open(scope_key, identity, old_record), text("sealed by an older build"));
+    EXPECT_EQ(*open(scope_key, identity, new_record), text("sealed today"));
+    EXPECT_EQ(*peek_key(old_record), identity.key);
+    // A v1 record is as tamper-proof as ever.
+    for (std::size_t at = 0; at < old_record.size(); ++at) {
+        Bytes tampered = old_record;
+        tampered[at] ^= 0x01;
+        EXPECT_TRUE(open_error(scope_key, identity, tampered)) << at;
+    }
+    RecordIdentity other = identity;
+    other.record_id += 1;
+    EXPECT_EQ(open_error(scope_key, other, old_record), CryptoErrc::authentication_failed);
+}
+
+TEST(SealedRecord, RewrapOfAVersion1RecordKeepsItsBody) {
+    const Bytes plaintext = text("an old body");
+    const Bytes record = seal_v1_ok(scope_key, identity, plaintext);
+    const KeyRef new_ref{identity.key.key_id, identity.key.version + 1};
+    auto rewrapped = rewrap(scope_key, other_key, new_ref, identity, record);
+    ASSERT_TRUE(rewrapped.has_value()) << rewrapped.error().message();
+    EXPECT_EQ((*rewrapped)[2], 1);  // still v1: rewrap touches only the key (the KeySet upgrades)
+    EXPECT_TRUE(std::equal(record.begin() + 56, record.end(), rewrapped->begin() + 56));
+    RecordIdentity moved = identity;
+    moved.key = new_ref;
+    EXPECT_EQ(*open(other_key, moved, *rewrapped), plaintext);
+    EXPECT_EQ(open_error(scope_key, moved, *rewrapped), CryptoErrc::authentication_failed);
 }
 
 }  // namespace

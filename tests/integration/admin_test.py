@@ -207,11 +207,11 @@ class AuditChain(unittest.TestCase):
             with open(path, "r+b") as f:
                 data = bytearray(f.read())
                 # Stale copies of pages hold old versions too, so change it wherever a record starts.
-                at = data.find(b"\x76\x78\x01\x00")
+                at = data.find(b"\x76\x78\x02\x03")
                 self.assertGreaterEqual(at, 0)
                 while at >= 0:
-                    data[at + 70] ^= 0x01
-                    at = data.find(b"\x76\x78\x01\x00", at + 1)
+                    data[at + 80] ^= 0x01
+                    at = data.find(b"\x76\x78\x02\x03", at + 1)
                 f.seek(0)
                 f.write(data)
             d.start()

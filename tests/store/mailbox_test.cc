@@ -15,6 +15,10 @@
 #include "store/errc.h"
 #include "store/layout.h"
 #include "store/record_key.h"
+#include "store/rewrap_job.h"
+#include "store/codec.h"
+#include "crypto/random.h"
+#include "tests/crypto/sealed_v1_writer.h"
 #include "tests/store/store_test_util.h"
 
 namespace vmx::store {
@@ -401,24 +405,87 @@ TEST_F(MailboxTest, SwappedOrMissingChunksFail) {
     ASSERT_EQ(append_one(a, body_of(3 * body_chunk_bytes, 1)), 1u);
     ASSERT_EQ(append_one(a, body_of(3 * body_chunk_bytes, 2)), 2u);
     ASSERT_TRUE(read_body(a, 1));
-    // Swap chunks 0 and 1 of message 1 (same length, both full).
+    // Swap chunks 0 and 1 of message 1 (same length, both full): a continuation is no head.
     auto c0 = raw_get(a.user_id, chunk_record_of(1, 0));
     auto c1 = raw_get(a.user_id, chunk_record_of(1, 1));
+    auto c2 = raw_get(a.user_id, chunk_record_of(1, 2));
     raw_put(a.user_id, chunk_record_of(1, 0), c1);
     raw_put(a.user_id, chunk_record_of(1, 1), c0);
+    EXPECT_EQ(read_body(a, 1).error(), crypto::CryptoErrc::bad_record);
+    raw_put(a.user_id, chunk_record_of(1, 0), c0);
+    // Swap chunks 1 and 2 (the final one): their indexes and flags are sealed.
+    raw_put(a.user_id, chunk_record_of(1, 1), c2);
+    raw_put(a.user_id, chunk_record_of(1, 2), c1);
+    EXPECT_EQ(read_body(a, 1).error(), crypto::CryptoErrc::authentication_failed);
+    raw_put(a.user_id, chunk_record_of(1, 2), c2);
+    // Message 2's chunk 1 in message 1's body: another stream, another key.
+    raw_put(a.user_id, chunk_record_of(1, 1), raw_get(a.user_id, chunk_record_of(2, 1)));
     EXPECT_EQ(read_body(a, 1).error(), crypto::CryptoErrc::authentication_failed);
     // Put back, then take message 2's chunk 0 as message 1's chunk 0.
-    raw_put(a.user_id, chunk_record_of(1, 0), c0);
     raw_put(a.user_id, chunk_record_of(1, 1), c1);
     ASSERT_TRUE(read_body(a, 1));
     raw_put(a.user_id, chunk_record_of(1, 0), raw_get(a.user_id, chunk_record_of(2, 0)));
     EXPECT_EQ(read_body(a, 1).error(), crypto::CryptoErrc::authentication_failed);
+    raw_put(a.user_id, chunk_record_of(1, 0), c0);
+    ASSERT_TRUE(read_body(a, 1));
     // A dropped last chunk is caught by the sealed chunk count.
     raw_erase(a.user_id, chunk_record_of(2, 2));
     EXPECT_EQ(read_body(a, 2).error(), StoreErrc::corrupt);
     // A metadata record in a chunk's place (or the reverse) does not open either.
     raw_put(a.user_id, chunk_record_of(2, 2), raw_get(a.user_id, record_of(2, 1)));
     EXPECT_FALSE(read_body(a, 2));
+}
+
+// A body written by an older build has a version 1 record per chunk, each under its own identity:
+// it still reads, the rewrap job upgrades every chunk to version 2, and it reads the same after.
+// A body written today (one stream) goes through a rotation with only its head rewrapped.
+TEST_F(MailboxTest, OlderBodiesReadAndTheRewrapJobUpgradesThem) {
+    const MailboxRef a = box(1001);
+    const auto old_body = body_of(2 * body_chunk_bytes + 100, 7);
+    const auto new_body = body_of(3 * body_chunk_bytes, 8);
+    ASSERT_EQ(append_one(a, old_body), 1u);
+    ASSERT_EQ(append_one(a, new_body), 2u);
+    // Rewrite message 1's chunks the way version 1 wrote them.
+    auto active = keys_->active(a.scope);
+    ASSERT_TRUE(active);
+    for (std::uint32_t c = 0; c < 3; ++c) {
+        const std::size_t at = std::size_t{c} * body_chunk_bytes;
+        const auto piece = std::span<const std::uint8_t>(old_body).subspan(at, std::min(body_chunk_bytes, old_body.size() - at));
+        auto encoded = encode_value(piece, Compress::never);
+        ASSERT_TRUE(encoded);
+        crypto::RecordIdentity id = identity_of(crypto::StoreKind::mail, 0, RecordKey{a.user_id, chunk_record_of(1, c)});
+        id.key = active->ref;
+        std::array<std::uint8_t, 32> dek{};
+        std::array<std::uint8_t, 12> iv{};
+        ASSERT_TRUE(crypto::random_bytes(dek) && crypto::random_bytes(iv));
+        raw_put(a.user_id, chunk_record_of(1, c), vmx::testing::seal_v1(active->key, id, *encoded, dek, iv));
+    }
+    ASSERT_EQ(raw_get(a.user_id, chunk_record_of(1, 1))[2], 1);
+    EXPECT_EQ(*read_body(a, 1), old_body);
+    EXPECT_EQ(*read_body(a, 2), new_body);
+
+    // Rotate the key and run the job: v1 chunks are upgraded, the stream's head rewrapped.
+    const auto continuation = raw_get(a.user_id, chunk_record_of(2, 1));
+    ASSERT_TRUE(ring_.rotate(active->ref.key_id, t0 + 1));
+    keys_ = ring_.snapshot();
+    auto jobs = env_->open_dbi("jobs");
+    ASSERT_TRUE(jobs);
+    RewrapJob job(*env_, dbi_, *jobs, crypto::StoreKind::mail, 0, "test",
+                  [&](std::uint64_t owner) { return std::optional<crypto::Scope>(scope_of(owner)); });
+    for (int i = 0; i < 100 && !job.progress().done; ++i) ASSERT_TRUE(job.step(*keys_, 16));
+    ASSERT_TRUE(job.progress().done);
+    EXPECT_EQ(job.progress().failed, 0u);
+    ASSERT_TRUE(ring_.finish_retirement(active->ref));
+    keys_ = ring_.snapshot();
+    for (std::uint32_t c = 0; c < 3; ++c) {
+        auto shape = crypto::peek_shape(raw_get(a.user_id, chunk_record_of(1, c)));
+        ASSERT_TRUE(shape);
+        EXPECT_EQ(shape->version, 2);
+        EXPECT_TRUE(shape->head && shape->final) << c;  // each old chunk is a record of its own
+    }
+    EXPECT_EQ(raw_get(a.user_id, chunk_record_of(2, 1)), continuation);
+    EXPECT_EQ(*read_body(a, 1), old_body);
+    EXPECT_EQ(*read_body(a, 2), new_body);
 }
 
 // Submits ops as one request and waits for the lane's outcome.

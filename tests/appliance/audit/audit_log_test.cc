@@ -416,18 +416,19 @@ TEST_F(AuditTest, AFlippedByteInTheFileIsFoundAtItsEntry) {
 }
 
 // What an integration test can do without knowing any value: change one byte inside every sealed
-// record of data.mdb (found by the record magic "vx" 1 0), live pages and stale copies alike.
+// record of data.mdb (found by the record prefix "vx" 2 3: a one-chunk stream), live pages and stale
+// copies alike.
 TEST_F(AuditTest, AByteChangedInEverySealedRecordOfTheFileIsFound) {
     add_three();
     close();
     const std::string data = audit_path() + "/data.mdb";
     auto file = file_bytes(data);
-    const std::string magic{'v', 'x', '\x01', '\x00'};
+    const std::string magic{'v', 'x', '\x02', '\x03'};
     std::size_t records = 0;
     for (auto it = file.begin();; it += 4) {
         it = std::search(it, file.end(), magic.begin(), magic.end());
         if (it == file.end() || file.end() - it < 100) break;
-        it[70] ^= 0x80;
+        it[80] ^= 0x80;  // inside the ciphertext
         ++records;
     }
     ASSERT_GE(records, 4u);  // three entries and the head, at least
