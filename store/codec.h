@@ -6,7 +6,8 @@
 // Sealed plaintext, version 1:
 //   raw:      0x00 || data
 //   deflate:  0x01 || original length (u32, little-endian) || raw deflate stream (ISA-L igzip, level 1)
-// A deflate form is kept only when it is smaller than the raw form. open_value() refuses (corrupt)
+// A deflate form is kept only when it is smaller than the raw form; a value of 16 KiB or more is
+// compressed only when its first 4 KiB shrink by at least a quarter (not base64 of a compressed file). open_value() refuses (corrupt)
 // any other header byte, an original length above codec_value_bytes_max or above what deflate can
 // produce from the stored bytes (1032:1), and a stream that does not inflate to exactly that length:
 // it never inflates past the recorded length, so a forged header cannot make it allocate or write

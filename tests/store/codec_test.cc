@@ -96,6 +96,29 @@ TEST(CodecTest, CompressesOnlyWhenSmaller) {
     EXPECT_EQ((*tiny)[0], codec_raw);
 }
 
+// A large value whose start does not shrink by a quarter (base64 of random bytes: an attachment
+// that was compressed already) is stored raw without compressing the whole of it; text still shrinks.
+TEST(CodecTest, LargeValuesThatDoNotPayAreNotCompressed) {
+    const std::vector<std::uint8_t> noise = incompressible(49152);
+    static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::vector<std::uint8_t> base64;
+    for (std::size_t i = 0; i + 2 < noise.size(); i += 3) {
+        const std::uint32_t v = std::uint32_t{noise[i]} << 16 | std::uint32_t{noise[i + 1]} << 8 | noise[i + 2];
+        for (int k = 18; k >= 0; k -= 6) base64.push_back(static_cast<std::uint8_t>(alphabet[(v >> k) & 63]));
+        if (base64.size() % 78 == 76) base64.push_back('\r'), base64.push_back('\n');
+    }
+    auto attachment = encode_value(base64, Compress::if_smaller);
+    ASSERT_TRUE(attachment);
+    EXPECT_EQ((*attachment)[0], codec_raw);
+    // Below the probe's size it is still tried (and kept: base64 does shrink somewhat).
+    auto small = encode_value(std::span<const std::uint8_t>(base64).first(8192), Compress::if_smaller);
+    ASSERT_TRUE(small);
+    EXPECT_EQ((*small)[0], codec_deflate);
+    auto text = encode_value(compressible(65536), Compress::if_smaller);
+    ASSERT_TRUE(text);
+    EXPECT_EQ((*text)[0], codec_deflate);
+}
+
 TEST(CodecTest, WrongIdentityFails) {
     Keys k;
     auto sealed = seal_value(*k.set, k.scope, id_of(5, 17), compressible(5000), Compress::if_smaller);
