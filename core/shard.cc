@@ -103,16 +103,10 @@ Shard::Shard(std::uint32_t id, const EngineConfig& config, Mesh& mesh, std::vect
       log_queue_(log_queue),
       listener_specs_(listeners),
       chunks_(256),
-      slots_(config.connections_per_shard_max) {
+      slots_max_(config.connections_per_shard_max) {
     VMX_ASSERT(listen_fds.size() == listeners.size());
     listeners_.resize(listen_fds.size());
     for (std::size_t i = 0; i < listen_fds.size(); ++i) listeners_[i].fd = listen_fds[i];
-    free_slots_.reserve(slots_.size());
-    for (std::uint32_t i = static_cast<std::uint32_t>(slots_.size()); i-- > 0;) {
-        slots_[i].shard_ = this;
-        slots_[i].slot_ = i;
-        free_slots_.push_back(i);
-    }
 }
 
 Shard::~Shard() {
@@ -166,7 +160,7 @@ Result<void> Shard::setup() {
     arm_wake();
     now_ms_ = monotonic_ms();
     log_event(LogLevel::info, "shard.start", "ring={} listeners={} connections_max={}", ring_.describe(),
-              listeners_.size(), slots_.size());
+              listeners_.size(), slots_max_);
     return {};
 }
 
@@ -315,8 +309,14 @@ void Shard::on_accept(std::uint32_t listener, const io_uring_cqe& cqe) {
 
 void Shard::open_connection(std::uint32_t listener, int fd) {
     if (free_slots_.empty()) {
-        refuse_connection(listener, fd);
-        return;
+        if (slots_.size() >= slots_max_) {
+            refuse_connection(listener, fd);
+            return;
+        }
+        Connection& fresh = slots_.emplace_back();
+        fresh.shard_ = this;
+        fresh.slot_ = static_cast<std::uint32_t>(slots_.size() - 1);
+        free_slots_.push_back(fresh.slot_);
     }
     const std::uint32_t slot = free_slots_.back();
     free_slots_.pop_back();

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
@@ -152,7 +153,10 @@ private:
     ChunkPool chunks_;
     TimerHeap timers_;
     std::vector<ListenerState> listeners_;
-    std::vector<Connection> slots_;
+    // Slots are made on first need, up to slots_max_ (a deque keeps their addresses), so an idle
+    // shard does not build and touch every slot at start; a freed slot is reused before a new one.
+    std::deque<Connection> slots_;
+    std::uint32_t slots_max_;
     std::vector<std::uint32_t> free_slots_;
     std::vector<Connection*> flush_list_;
     std::vector<Connection*> reap_list_;
