@@ -1,17 +1,21 @@
 // Fuzz target: sealed records. Arbitrary bytes go to peek_key(), open() and rewrap() under a fixed
 // scope key and identity. Nothing may crash, and nothing opens except an untouched record sealed
 // with that key for that identity (the corpus holds one, whose plaintext is `sealed_plaintext`);
-// a rewrap preserves exactly that: its result opens under the new key iff the input opened.
+// a rewrap preserves exactly that: its result opens under the new key iff the input opened. The
+// same bytes as a stream's head, and as the next chunk of a stream sealed here, never open anything
+// else either.
 #include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string_view>
+#include <vector>
 
 #include "core/assert.h"
 #include "crypto/errc.h"
 #include "crypto/sealed_record.h"
+#include "crypto/sealed_stream.h"
 
 namespace {
 
@@ -35,6 +39,18 @@ constexpr std::string_view sealed_plaintext = "vaultmx fuzz seed: the only plain
 bool is_known_plaintext(std::span<const std::uint8_t> p) {
     return std::equal(p.begin(), p.end(), sealed_plaintext.begin(), sealed_plaintext.end(),
                       [](std::uint8_t a, char b) { return a == static_cast<std::uint8_t>(b); });
+}
+
+// The head of a stream of at least two chunks, sealed once per process under the fuzz key.
+const std::vector<std::uint8_t>& stream_head() {
+    static const std::vector<std::uint8_t> head = [] {
+        auto sealer = vmx::crypto::StreamSealer::begin(scope_key, identity);
+        VMX_ASSERT(sealer.has_value());
+        auto first = sealer->seal(std::span<const std::uint8_t>(), false);
+        VMX_ASSERT(first.has_value());
+        return *first;
+    }();
+    return head;
 }
 
 }  // namespace
@@ -67,5 +83,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     } else {
         VMX_ASSERT(!opened.has_value());  // whatever opens can be rewrapped
     }
+
+    // As a head: only the seed's key and identity make an opener, and its chunk is the seed's.
+    if (auto as_head = vmx::crypto::StreamOpener::begin(scope_key, identity, input)) {
+        auto chunk = as_head->open(input);
+        if (chunk) VMX_ASSERT(is_known_plaintext(*chunk));
+    }
+    // As the second chunk of a stream sealed here: it would need that stream's data key.
+    auto opener = vmx::crypto::StreamOpener::begin(scope_key, identity, stream_head());
+    VMX_ASSERT(opener.has_value() && opener->open(stream_head()).has_value());
+    VMX_ASSERT(!opener->open(input).has_value());
     return 0;
 }
