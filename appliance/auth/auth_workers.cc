@@ -15,10 +15,6 @@
 namespace vmx {
 namespace {
 
-// A fixed, never-used password for the decoy hash; what matters is only that checking against it
-// costs what a real check costs.
-constexpr std::string_view decoy_password = "vaultmx decoy password, never a real one";
-
 std::string_view as_text(const crypto::SecretBytes& secret) {
     const auto bytes = secret.view();
     return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
@@ -47,7 +43,9 @@ Result<void> AuthWorkers::start() {
     for (const auto& box : outboxes_)
         if (box->fd < 0) return fail(std::make_error_code(std::errc::too_many_files_open));
     if (hashes_.fd < 0) return fail(std::make_error_code(std::errc::too_many_files_open));
-    auto decoy = crypto::hash_password(decoy_password, options_.argon2);
+    // A random salt and tag with the configured parameters: checking it costs what a real check
+    // costs, and making it costs no hash at start-up.
+    auto decoy = crypto::decoy_password_hash(options_.argon2);
     if (!decoy) return fail(decoy.error());
     decoy_hash_ = std::move(*decoy);
     // The threads start with every signal blocked, whenever start() is called: SIGTERM must reach
