@@ -24,6 +24,7 @@
 
 #include "appliance/directory/login_history.h"
 #include "appliance/auth/login_throttle.h"
+#include "appliance/auth/verified_logins.h"
 #include "core/result.h"
 #include "crypto/password.h"
 #include "crypto/secret_bytes.h"
@@ -37,12 +38,6 @@ struct AuthWorkerOptions {
     std::size_t queue_max = 256;        // jobs waiting for a thread, all shards together
     crypto::Argon2Params argon2;        // for the decoy hash an unknown user is checked against
     LoginThrottleOptions throttle;
-};
-
-// One stored hash to try, and what kind of secret it is.
-struct PasswordCandidate {
-    std::string hash;  // Argon2id PHC string
-    LoginMethod method = LoginMethod::password;
 };
 
 struct VerifyJob {
