@@ -106,6 +106,8 @@ AuthWorkerOptions auth_options(const Config& config) {
     out.throttle.delay_base_ms = l.auth_delay_base_ms;
     out.throttle.delay_max_ms = l.auth_delay_max_ms;
     out.throttle.entries_max = l.auth_throttle_entries_max;
+    out.login_cache.ttl_s = l.auth_login_cache_ttl_s;
+    out.login_cache.entries_max = l.auth_login_cache_entries_max;
     return out;
 }
 
