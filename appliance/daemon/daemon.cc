@@ -278,6 +278,7 @@ std::optional<StartFailure> Daemon::open_admin() {
     admin.audit = &*audit_;
     admin.sessions = &sessions_;
     admin.logins = recorder_.get();
+    admin.verified_logins = &auth_workers_->verified_logins();
     mail_view_.emplace(MailStoreView{*segment_envs_, *handles_});
     admin.mail = &*mail_view_;
     admin_shards_ = std::make_unique<EngineAdminShards>(engine);
