@@ -204,6 +204,17 @@ Result<std::string> hash_password(std::string_view password, const Argon2Params&
     return encode_phc(params, salt_used, std::span(tag.data(), params.hash_bytes));
 }
 
+Result<std::string> decoy_password_hash(const Argon2Params& params) {
+    if (auto v = validate(params); !v) return fail(v.error());
+    std::array<std::uint8_t, argon2_salt_bytes_max> salt{};
+    std::array<std::uint8_t, argon2_hash_bytes_max> tag{};
+    const std::span<std::uint8_t> salt_used(salt.data(), params.salt_bytes);
+    const std::span<std::uint8_t> tag_used(tag.data(), params.hash_bytes);
+    if (auto r = random_bytes(salt_used); !r) return fail(r.error());
+    if (auto r = random_bytes(tag_used); !r) return fail(r.error());
+    return encode_phc(params, salt_used, tag_used);
+}
+
 PasswordCheck verify_password(std::string_view password, std::string_view encoded) {
     auto parsed = parse_phc(encoded);
     if (!parsed) return PasswordCheck::malformed;

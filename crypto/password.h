@@ -45,6 +45,13 @@ Result<void> validate(const Argon2Params& params);
 // memory).
 Result<std::string> hash_password(std::string_view password, const Argon2Params& params);
 
+// A PHC string as hash_password writes it, with `params`, a random salt and a random tag instead of
+// one computed from a password: checking any password against it costs exactly one Argon2id with
+// `params`, and matches with probability 2^-(8 * hash_bytes), that is never. For the decoy an
+// unknown login name is checked against, without spending a hash at every start. Errors:
+// invalid_argument (bad params), random_failed.
+Result<std::string> decoy_password_hash(const Argon2Params& params);
+
 enum class PasswordCheck { match, mismatch, malformed };
 
 // malformed: `encoded` is not a PHC Argon2id v=19 string within the limits (nothing was hashed).

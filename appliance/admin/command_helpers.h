@@ -51,6 +51,16 @@ AdminReply change_user(AdminContext& c, std::string_view address, Change change)
     return ok(message);
 }
 
+// change_user for a change to what lets the user log in (password, app passwords, state, sessions):
+// once it is stored, the logins the auth workers verified for the user are forgotten, so its next
+// login runs Argon2id against what is stored now.
+template <class Change>
+AdminReply change_login(AdminContext& c, std::string_view address, Change change) {
+    AdminReply reply = change_user(c, address, change);
+    if (reply.status == AdminStatus::ok && c.verified_logins != nullptr) c.verified_logins->forget(address);
+    return reply;
+}
+
 // The answer when a password could not be hashed (AdminContext::hasher): empty or too long is the
 // admin's to fix; busy workers are worth another try.
 AdminReply hash_refusal(std::error_code error);

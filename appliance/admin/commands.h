@@ -17,6 +17,7 @@
 #include "appliance/auth/login_recorder.h"
 #include "appliance/auth/password_hasher.h"
 #include "appliance/auth/sessions.h"
+#include "appliance/auth/verified_logins.h"
 #include "appliance/common/counters.h"
 #include "appliance/common/shard_calls.h"
 #include "appliance/directory/directory.h"
@@ -46,6 +47,7 @@ struct AdminContext {
     AuditLog* audit = nullptr;                    // every command is appended here
     SessionRegistry* sessions = nullptr;          // live sessions of every shard
     LoginRecorder* logins = nullptr;              // login history (flushed before it is read)
+    VerifiedLogins* verified_logins = nullptr;    // the auth workers' cache: forget a changed user
     const MailStoreView* mail = nullptr;          // mailbox listings (any segment)
     RewrapControl* rewrap = nullptr;              // started by key rotate, shown by key status
     AdminShards* shards = nullptr;                // null: no shards (stats empty, no restore)

@@ -44,7 +44,7 @@ void app_password_add(AdminContext& c, const AdminRequest& r, AdminResponder res
     const std::string shown_once = std::move(*password);  // hashed, and shown to the admin when stored
     c.hasher.hash(shown_once, [&c, label, address, password = shown_once, respond](Result<std::string> hash) {
         if (!hash) return respond(hash_refusal(hash.error()));
-        respond(change_user(c, address, [&](User& u, std::string& msg) -> std::optional<AdminReply> {
+        respond(change_login(c, address, [&](User& u, std::string& msg) -> std::optional<AdminReply> {
             for (const auto& a : u.app_passwords)
                 if (a.label == label) return error_reply(fmt::format("--label {}", label), DirectoryErrc::label_exists);
             if (u.app_passwords.size() >= app_passwords_per_user_max)
@@ -76,7 +76,7 @@ AdminReply app_password_list(AdminContext& c, const AdminRequest& r) {
 
 AdminReply app_password_revoke(AdminContext& c, const AdminRequest& r) {
     const auto label = r.field("label");
-    return change_user(c, required(r, "address"), [&](User& u, std::string& msg) -> std::optional<AdminReply> {
+    return change_login(c, required(r, "address"), [&](User& u, std::string& msg) -> std::optional<AdminReply> {
         const std::size_t before = u.app_passwords.size();
         if (label)
             std::erase_if(u.app_passwords, [&](const AppPassword& a) { return a.label == *label; });

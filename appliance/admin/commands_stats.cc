@@ -1,5 +1,6 @@
 // The stats admin command: connections, deliveries, the store lane's group commit and delivery
-// markers, per shard. Reads each shard's counters (relaxed atomics) from the control thread.
+// markers, per shard, and the auth workers' verified-login cache. Reads each shard's counters
+// (relaxed atomics) from the control thread.
 #include "appliance/admin/command_handlers.h"
 
 #include <fmt/format.h>
@@ -32,6 +33,11 @@ AdminReply stats(AdminContext& c, const AdminRequest& r) {
             line += r.json ? fmt::format(",\"{}\":{}", key, counters[name]) : fmt::format("\t{}={}", key, counters[name]);
         out += line + (r.json ? "}" : "\n");
     }
+    // Logins answered without Argon2id. Text only: the JSON stays one object per shard, which
+    // scripts add up.
+    if (!r.json && c.verified_logins != nullptr)
+        out += fmt::format("auth\tlogin_cache_entries={}\tlogin_cache_hits={}\tlogin_cache_misses={}\n",
+                           c.verified_logins->size(), c.verified_logins->hits(), c.verified_logins->misses());
     return ok(r.json ? "[" + out + "]\n" : out);
 }
 

@@ -12,7 +12,7 @@ namespace vmx::admin {
 namespace {
 
 AdminReply set_state(AdminContext& c, const AdminRequest& r, UserState state) {
-    return change_user(c, required(r, "address"), [&](User& u, std::string& msg) -> std::optional<AdminReply> {
+    return change_login(c, required(r, "address"), [&](User& u, std::string& msg) -> std::optional<AdminReply> {
         if (u.state == UserState::closed) return refused(fmt::format("user {}: the account is closed", u.address));
         u.state = state;
         if (state == UserState::disabled) ++u.token_generation;
@@ -74,7 +74,7 @@ void user_passwd(AdminContext& c, const AdminRequest& r, AdminResponder respond)
     if (r.secret.empty()) return respond(refused("password: none given (pipe it to --password-stdin)"));
     c.hasher.hash(r.secret, [&c, address, respond](Result<std::string> hash) {
         if (!hash) return respond(hash_refusal(hash.error()));
-        respond(change_user(c, address, [&](User& u, std::string& msg) -> std::optional<AdminReply> {
+        respond(change_login(c, address, [&](User& u, std::string& msg) -> std::optional<AdminReply> {
             u.password_hash = std::move(*hash);
             msg = fmt::format("user {}: password changed\n", u.address);
             return std::nullopt;
@@ -87,7 +87,7 @@ AdminReply user_enable(AdminContext& c, const AdminRequest& r) { return set_stat
 
 AdminReply user_logout(AdminContext& c, const AdminRequest& r) {
     std::uint64_t user_id = 0;
-    AdminReply reply = change_user(c, required(r, "address"), [&](User& u, std::string& msg) -> std::optional<AdminReply> {
+    AdminReply reply = change_login(c, required(r, "address"), [&](User& u, std::string& msg) -> std::optional<AdminReply> {
         ++u.token_generation;
         user_id = u.id;
         const std::size_t live = c.sessions ? c.sessions->of_user(u.id).size() : 0;

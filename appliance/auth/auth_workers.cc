@@ -6,7 +6,6 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include <ctime>
 #include <string_view>
 
 #include "core/log.h"
@@ -14,10 +13,6 @@
 
 namespace vmx {
 namespace {
-
-// A fixed, never-used password for the decoy hash; what matters is only that checking against it
-// costs what a real check costs.
-constexpr std::string_view decoy_password = "vaultmx decoy password, never a real one";
 
 std::string_view as_text(const crypto::SecretBytes& secret) {
     const auto bytes = secret.view();
@@ -27,7 +22,7 @@ std::string_view as_text(const crypto::SecretBytes& secret) {
 }  // namespace
 
 AuthWorkers::AuthWorkers(AuthWorkerOptions options, std::uint32_t shards)
-    : options_(options), throttle_(options.throttle) {
+    : options_(options), throttle_(options.throttle), logins_(options.login_cache) {
     for (std::uint32_t s = 0; s < shards; ++s) {
         auto box = std::make_unique<Outbox<VerifyDone>>();
         box->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -47,9 +42,12 @@ Result<void> AuthWorkers::start() {
     for (const auto& box : outboxes_)
         if (box->fd < 0) return fail(std::make_error_code(std::errc::too_many_files_open));
     if (hashes_.fd < 0) return fail(std::make_error_code(std::errc::too_many_files_open));
-    auto decoy = crypto::hash_password(decoy_password, options_.argon2);
+    // A random salt and tag with the configured parameters: checking it costs what a real check
+    // costs, and making it costs no hash at start-up.
+    auto decoy = crypto::decoy_password_hash(options_.argon2);
     if (!decoy) return fail(decoy.error());
     decoy_hash_ = std::move(*decoy);
+    if (auto r = logins_.start(); !r) return fail(r.error());
     // The threads start with every signal blocked, whenever start() is called: SIGTERM must reach
     // the control thread's signalfd, never a worker (where its default action would kill the daemon).
     sigset_t all, saved;
@@ -72,6 +70,7 @@ void AuthWorkers::stop() {
     wake_.notify_all();
     for (auto& t : threads_) t.join();
     threads_.clear();
+    logins_.wipe();
 }
 
 bool AuthWorkers::submit(VerifyJob job) {
@@ -120,34 +119,48 @@ HashDone AuthWorkers::hash(const HashJob& job) const {
     return done;
 }
 
-// The throttle decides first (a refused address costs no hash); the counts change only here, on the
-// workers, so a shard never waits on them.
+// The throttle decides first (a refused address costs no hash and never reaches the cache); the
+// counts change only here, on the workers, so a shard never waits on them. A wrong secret drops the
+// user's cached logins: a client that starts failing is checked in full from then on.
 VerifyDone AuthWorkers::check(const VerifyJob& job) {
     VerifyDone done;
     done.token = job.token;
-    const auto now = static_cast<std::int64_t>(std::time(nullptr));
+    const std::int64_t now = options_.now_s();
     const ThrottleDecision before = throttle_.check(job.user, job.address, now);
     if (before.refused) {
         done.refused = true;
         done.delay_ms = before.delay_ms;
         return done;
     }
-    done.matched = verify(job);
+    done.matched = verify(job, now);
     verified_.fetch_add(1, std::memory_order_relaxed);
-    if (done.matched) throttle_.succeeded(job.user);
-    else done.delay_ms = throttle_.failed(job.user, job.address, now).delay_ms;
+    if (done.matched) {
+        throttle_.succeeded(job.user);
+    } else {
+        logins_.failed(job.user);
+        done.delay_ms = throttle_.failed(job.user, job.address, now).delay_ms;
+    }
     return done;
 }
 
-// Every candidate is a full Argon2id run; the first match ends the job.
-std::optional<LoginMethod> AuthWorkers::verify(const VerifyJob& job) const {
+// A secret Argon2id accepted lately for one of these very hashes is answered by the cache; anything
+// else is a full Argon2id run per candidate, and the first match ends the job and is remembered. An
+// unknown name has no candidate, so it never hits and always costs the decoy's one run.
+std::optional<LoginMethod> AuthWorkers::verify(const VerifyJob& job, std::int64_t now_s) {
     const std::string_view secret = as_text(job.secret);
     if (job.candidates.empty()) {
+        full_checks_.fetch_add(1, std::memory_order_relaxed);
         (void)crypto::verify_password(secret, decoy_hash_);
         return std::nullopt;
     }
-    for (const PasswordCandidate& c : job.candidates)
-        if (crypto::verify_password(secret, c.hash) == crypto::PasswordCheck::match) return c.method;
+    if (auto cached = logins_.find(job.user, job.candidates, secret, now_s)) return cached;
+    const std::uint64_t ticket = logins_.ticket();
+    full_checks_.fetch_add(1, std::memory_order_relaxed);
+    for (const PasswordCandidate& c : job.candidates) {
+        if (crypto::verify_password(secret, c.hash) != crypto::PasswordCheck::match) continue;
+        logins_.remember(job.user, c, secret, now_s, ticket);
+        return c.method;
+    }
     return std::nullopt;
 }
 

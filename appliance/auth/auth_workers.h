@@ -1,16 +1,19 @@
 // AuthWorkers: a few helper threads that check logins: the login throttle first (login_throttle.h),
-// then Argon2id (crypto::verify_password, some 100 ms each at the default cost), so that no shard
-// thread ever blocks on a hash or touches the throttle's shared counts. A shard submits a job with a
-// token; a worker posts the outcome to that shard's result queue, whose eventfd the shard watches
-// (ShardAuth below, like the store lane's). Threads: submit() from any thread (one short lock per
-// login attempt, off the per-byte path); drain(shard) only on that shard's thread. Invariants: at
-// most queue_max jobs wait (submit refuses the rest: the caller answers "temporary failure"); a
-// secret lives only in SecretBytes and is wiped when its job ends; results carry no secret.
+// then the verified-login cache (verified_logins.h: a secret Argon2id accepted lately for the same
+// stored hash), then Argon2id (crypto::verify_password, some 100 ms each at the default cost), so
+// that no shard thread ever blocks on a hash or touches the throttle's shared counts. A shard
+// submits a job with a token; a worker posts the outcome to that shard's result queue, whose eventfd
+// the shard watches (ShardAuth below, like the store lane's). Threads: submit() from any thread
+// (one short lock per login attempt, off the per-byte path); drain(shard) only on that shard's
+// thread. Invariants: at most queue_max jobs wait (submit refuses the rest: the caller answers
+// "temporary failure"); a secret lives only in SecretBytes and is wiped when its job ends; results
+// carry no secret.
 #pragma once
 
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <ctime>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -24,6 +27,7 @@
 
 #include "appliance/directory/login_history.h"
 #include "appliance/auth/login_throttle.h"
+#include "appliance/auth/verified_logins.h"
 #include "core/result.h"
 #include "crypto/password.h"
 #include "crypto/secret_bytes.h"
@@ -37,12 +41,9 @@ struct AuthWorkerOptions {
     std::size_t queue_max = 256;        // jobs waiting for a thread, all shards together
     crypto::Argon2Params argon2;        // for the decoy hash an unknown user is checked against
     LoginThrottleOptions throttle;
-};
-
-// One stored hash to try, and what kind of secret it is.
-struct PasswordCandidate {
-    std::string hash;  // Argon2id PHC string
-    LoginMethod method = LoginMethod::password;
+    VerifiedLoginOptions login_cache;
+    // Wall seconds for the throttle and the cache; tests fix it. Called on the worker threads.
+    std::function<std::int64_t()> now_s = [] { return static_cast<std::int64_t>(std::time(nullptr)); };
 };
 
 struct VerifyJob {
@@ -83,9 +84,9 @@ public:
     AuthWorkers(const AuthWorkers&) = delete;
     AuthWorkers& operator=(const AuthWorkers&) = delete;
 
-    // Makes the decoy hash and starts the threads. Before the shards serve.
+    // Makes the decoy hash and the cache's key, and starts the threads. Before the shards serve.
     Result<void> start();
-    // Finishes the job each thread is on, drops the queued ones, joins.
+    // Finishes the job each thread is on, drops the queued ones, joins, wipes the cache and its key.
     void stop();
 
     // false when queue_max jobs already wait or the job's shard is out of range (the job is dropped
@@ -103,8 +104,13 @@ public:
     void drain_hashes(const std::function<void(HashDone&&)>& fn);
 
     std::size_t queued() const;
+    // Attempts checked (not refused by the throttle), and those of them that ran Argon2id (the
+    // others were answered by the cache).
     std::uint64_t verified() const noexcept { return verified_.load(std::memory_order_relaxed); }
+    std::uint64_t full_checks() const noexcept { return full_checks_.load(std::memory_order_relaxed); }
     const LoginThrottle& throttle() const noexcept { return throttle_; }
+    // The admin commands forget a user here when its credentials, state or sessions change.
+    VerifiedLogins& verified_logins() noexcept { return logins_; }
 
 private:
     template <class Done>
@@ -119,7 +125,7 @@ private:
     void run();
     HashDone hash(const HashJob& job) const;
     VerifyDone check(const VerifyJob& job);
-    std::optional<LoginMethod> verify(const VerifyJob& job) const;
+    std::optional<LoginMethod> verify(const VerifyJob& job, std::int64_t now_s);
     template <class Done>
     static void post(Outbox<Done>& box, Done done);
     template <class Done>
@@ -134,8 +140,10 @@ private:
     bool stopping_ = false;
     std::string decoy_hash_;
     LoginThrottle throttle_;
+    VerifiedLogins logins_;
     std::vector<std::thread> threads_;
     std::atomic<std::uint64_t> verified_{0};
+    std::atomic<std::uint64_t> full_checks_{0};
 };
 
 // The shard's side (in its ShardContext): keeps the callbacks by token and watches the shard's

@@ -45,7 +45,7 @@ struct AppLimits {
     std::uint32_t delivery_removal_batch_ms = 10;       // finished queue entries are removed together
     std::uint32_t delivery_marker_sweep_s = 60;         // how often stale delivery markers are removed
     std::uint32_t delivery_marker_sweep_max = 4096;     // markers looked at per lane task
-    // [auth]: the password workers and the login throttle.
+    // [auth]: the password workers, the login throttle and the verified-login cache.
     std::uint32_t auth_workers = 2;                     // threads that run Argon2id
     std::uint32_t auth_queue_max = 256;                 // checks waiting for a worker, all shards together
     std::uint32_t auth_throttle_window_s = 900;         // failures older than this are forgotten
@@ -55,6 +55,8 @@ struct AppLimits {
     std::uint32_t auth_delay_base_ms = 500;             // first delay; doubles with each further failure
     std::uint32_t auth_delay_max_ms = 8000;
     std::uint32_t auth_throttle_entries_max = 100'000;  // per map (users, addresses)
+    std::uint32_t auth_login_cache_ttl_s = 300;         // a verified secret skips Argon2id this long; 0: never
+    std::uint32_t auth_login_cache_entries_max = 100'000;  // verified secrets remembered, all users together
     // [admin]: the admin socket.
     std::uint32_t admin_io_timeout_ms = 2000;           // for a peer to send its request and take its reply
     std::uint32_t admin_reply_timeout_ms = 30'000;      // for a command that waits on a shard

@@ -106,6 +106,8 @@ AuthWorkerOptions auth_options(const Config& config) {
     out.throttle.delay_base_ms = l.auth_delay_base_ms;
     out.throttle.delay_max_ms = l.auth_delay_max_ms;
     out.throttle.entries_max = l.auth_throttle_entries_max;
+    out.login_cache.ttl_s = l.auth_login_cache_ttl_s;
+    out.login_cache.entries_max = l.auth_login_cache_entries_max;
     return out;
 }
 
@@ -276,6 +278,7 @@ std::optional<StartFailure> Daemon::open_admin() {
     admin.audit = &*audit_;
     admin.sessions = &sessions_;
     admin.logins = recorder_.get();
+    admin.verified_logins = &auth_workers_->verified_logins();
     mail_view_.emplace(MailStoreView{*segment_envs_, *handles_});
     admin.mail = &*mail_view_;
     admin_shards_ = std::make_unique<EngineAdminShards>(engine);

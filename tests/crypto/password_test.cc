@@ -87,6 +87,29 @@ TEST(Password, NeedsRehash) {
     EXPECT_TRUE(needs_rehash("$2b$10$abcdefghijklmnopqrstuu", fast));
 }
 
+// The decoy is a real hash's twin: same parameters, same shape and length, parsed (so checking it
+// costs one Argon2id, not a "malformed" shortcut), and no password matches it.
+TEST(Password, DecoyHashLooksLikeARealOneAndMatchesNothing) {
+    for (const Argon2Params& p : {fast, Argon2Params{.memory_kib = 512, .iterations = 2, .parallelism = 4,
+                                                     .salt_bytes = 8, .hash_bytes = 64}}) {
+        auto decoy = decoy_password_hash(p);
+        ASSERT_TRUE(decoy) << decoy.error().message();
+        const std::string real = hash_or_die("pw", p);
+        EXPECT_EQ(decoy->size(), real.size());
+        auto params_of = [](const std::string& h) { return h.substr(0, h.find('$', h.find("m="))); };
+        EXPECT_EQ(params_of(*decoy), params_of(real));
+        EXPECT_FALSE(needs_rehash(*decoy, p));
+        for (std::string_view guess : {"", "pw", "vaultmx decoy password, never a real one"}) {
+            EXPECT_EQ(verify_password(guess, *decoy), PasswordCheck::mismatch);
+            EXPECT_EQ(argon2id_verify(decoy->c_str(), guess.data(), guess.size()), ARGON2_VERIFY_MISMATCH);
+        }
+        EXPECT_NE(*decoy_password_hash(p), *decoy);  // fresh salt and tag
+    }
+    auto bad = decoy_password_hash(Argon2Params{.memory_kib = 7});
+    ASSERT_FALSE(bad);
+    EXPECT_EQ(bad.error(), CryptoErrc::invalid_argument);
+}
+
 // RFC 9106 section 5.3: Argon2id with secret and associated data. Proves the way we drive
 // libargon2's context API (version, lanes, threads, lengths) gives the standard's answer.
 TEST(Password, Rfc9106Argon2idVector) {

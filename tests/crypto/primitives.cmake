@@ -1,10 +1,11 @@
-# Tests of the crypto primitives (random, SecretBytes, AES-GCM, key wrap, HKDF, sealed records,
+# Tests of the crypto primitives (random, SecretBytes, AES-GCM, key wrap, HKDF, HMAC, sealed records,
 # usage budget) and the sealed-record fuzz target.
 list(APPEND vmx_crypto_test_sources
     ${CMAKE_CURRENT_LIST_DIR}/secret_bytes_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/aead_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/key_wrap_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/hkdf_test.cc
+    ${CMAKE_CURRENT_LIST_DIR}/hmac_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/sealed_record_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/sealed_stream_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/usage_budget_test.cc)

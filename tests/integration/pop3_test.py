@@ -342,6 +342,22 @@ class Pop3(unittest.TestCase):
         self.assertTrue(any("app_password" in e for e in successes), history)
         self.assertNotIn(app, json.dumps(history))
 
+    def test_10_a_repeated_login_is_answered_without_argon2id(self):
+        """A mail client polling with the same password: the verified-login cache answers the second
+        login (vaultmx stats counts its hits and misses), until a logout forgets it."""
+        def counts():
+            return {k: int(v) for k, v in re.findall(r"login_cache_(\w+)=(\d+)", self.ok("stats"))}
+
+        self.login().quit()
+        first = counts()
+        self.login().quit()
+        second = counts()
+        self.assertGreater(second["hits"], first["hits"])
+        self.assertGreaterEqual(second["entries"], 1)
+        self.ok("user", "logout", ADDRESS)
+        self.login().quit()
+        self.assertGreater(counts()["misses"], second["misses"])  # forgotten: Argon2id again
+
 
 class Pop3WithoutCertificate(unittest.TestCase):
     def test_pop3s_refuses_clearly_without_a_certificate(self):

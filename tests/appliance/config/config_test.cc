@@ -83,8 +83,8 @@ constexpr std::string_view kAllKeys[] = {
     "delivery.marker_sweep_max", "auth.workers",                 "auth.queue_max",
     "auth.throttle_window_s", "auth.address_free_failures",      "auth.address_refuse_failures",
     "auth.user_free_failures", "auth.delay_base_ms",             "auth.delay_max_ms",
-    "auth.throttle_entries_max", "admin.io_timeout_s",         "admin.reply_timeout_s",
-    "admin.connections_max",
+    "auth.throttle_entries_max", "auth.login_cache_ttl_s",     "auth.login_cache_entries_max",
+    "admin.io_timeout_s",    "admin.reply_timeout_s",            "admin.connections_max",
 };
 
 Config parse_ok(std::string_view text) {
@@ -364,6 +364,21 @@ TEST(ConfigTest, PartLimitsAreRowsWithDefaultsAndBounds) {
     EXPECT_EQ(parse_error("[smtp]\nmessage_bytes_max = 52428801\n"),
               "vaultmx.toml:2: smtp.message_bytes_max: expected an integer in 1024..52428800, got 52428801");
     EXPECT_EQ(parse_error("[auth]\nworkers = 0\n"), "vaultmx.toml:2: auth.workers: expected an integer in 1..256, got 0");
+}
+
+// 0 turns the verified-login cache off, and survives describe_config (it is a value, not "unset").
+TEST(ConfigTest, LoginCacheRowsAllowZeroAndAreBounded) {
+    const Config defaults = parse_ok("");
+    EXPECT_EQ(defaults.limits.auth_login_cache_ttl_s, 300u);
+    EXPECT_EQ(defaults.limits.auth_login_cache_entries_max, 100000u);
+    const Config off = parse_ok("[auth]\nlogin_cache_ttl_s = 0\nlogin_cache_entries_max = 16\n");
+    EXPECT_EQ(off.limits.auth_login_cache_ttl_s, 0u);
+    EXPECT_EQ(off.limits.auth_login_cache_entries_max, 16u);
+    EXPECT_EQ(parse_ok(describe_config(off)).limits.auth_login_cache_ttl_s, 0u);
+    EXPECT_EQ(parse_error("[auth]\nlogin_cache_ttl_s = 3601\n"),
+              "vaultmx.toml:2: auth.login_cache_ttl_s: expected an integer in 0..3600, got 3601");
+    EXPECT_EQ(parse_error("[auth]\nlogin_cache_entries_max = 15\n"),
+              "vaultmx.toml:2: auth.login_cache_entries_max: expected an integer in 16..10000000, got 15");
 }
 
 TEST(ConfigTest, FloorsMayNotExceedTheirCeilings) {
