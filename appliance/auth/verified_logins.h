@@ -30,7 +30,7 @@
 namespace vmx {
 
 struct VerifiedLoginOptions {
-    std::uint32_t ttl_s = 300;           // 0: nothing is remembered (every login runs Argon2id)
+    std::uint32_t ttl_s = 900;           // 0: nothing is remembered (every login runs Argon2id)
     std::size_t entries_max = 100'000;   // all users together
 };
 

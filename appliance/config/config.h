@@ -55,7 +55,7 @@ struct AppLimits {
     std::uint32_t auth_delay_base_ms = 500;             // first delay; doubles with each further failure
     std::uint32_t auth_delay_max_ms = 8000;
     std::uint32_t auth_throttle_entries_max = 100'000;  // per map (users, addresses)
-    std::uint32_t auth_login_cache_ttl_s = 300;         // a verified secret skips Argon2id this long; 0: never
+    std::uint32_t auth_login_cache_ttl_s = 900;         // a verified secret skips Argon2id this long; 0: never
     std::uint32_t auth_login_cache_entries_max = 100'000;  // verified secrets remembered, all users together
     // [admin]: the admin socket.
     std::uint32_t admin_io_timeout_ms = 2000;           // for a peer to send its request and take its reply

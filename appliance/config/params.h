@@ -255,7 +255,7 @@ constexpr std::array kParams{
     limit("auth",     "delay_base_ms",              500,     0,    60000,     "ms",    &L::auth_delay_base_ms),
     limit("auth",     "delay_max_ms",               8000,    0,    600000,    "ms",    &L::auth_delay_max_ms),
     limit("auth",     "throttle_entries_max",       100000,  16,   10000000,  "",      &L::auth_throttle_entries_max),
-    limit("auth",     "login_cache_ttl_s",          300,     0,    3600,      "s",     &L::auth_login_cache_ttl_s),
+    limit("auth",     "login_cache_ttl_s",          900,     0,    3600,      "s",     &L::auth_login_cache_ttl_s),
     limit("auth",     "login_cache_entries_max",    100000,  16,   10000000,  "",      &L::auth_login_cache_entries_max),
     limit_seconds("admin", "io_timeout_s",          2,       1,    600,                &L::admin_io_timeout_ms),
     limit_seconds("admin", "reply_timeout_s",       30,      1,    3600,               &L::admin_reply_timeout_ms),

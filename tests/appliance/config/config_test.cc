@@ -369,7 +369,7 @@ TEST(ConfigTest, PartLimitsAreRowsWithDefaultsAndBounds) {
 // 0 turns the verified-login cache off, and survives describe_config (it is a value, not "unset").
 TEST(ConfigTest, LoginCacheRowsAllowZeroAndAreBounded) {
     const Config defaults = parse_ok("");
-    EXPECT_EQ(defaults.limits.auth_login_cache_ttl_s, 300u);
+    EXPECT_EQ(defaults.limits.auth_login_cache_ttl_s, 900u);
     EXPECT_EQ(defaults.limits.auth_login_cache_entries_max, 100000u);
     const Config off = parse_ok("[auth]\nlogin_cache_ttl_s = 0\nlogin_cache_entries_max = 16\n");
     EXPECT_EQ(off.limits.auth_login_cache_ttl_s, 0u);
