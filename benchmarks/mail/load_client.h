@@ -26,6 +26,8 @@ public:
     virtual void on_tls_started(std::int64_t now_ns, ClientActions& act) = 0;
     // The connection ended (peer closed, error, timeout). True if the session had reached its end.
     virtual bool finished() const = 0;
+    // Every byte the client has handed over so far has gone to the kernel (and TLS before it).
+    virtual void on_sent(std::int64_t /*now_ns*/) {}
 };
 
 // A run's limit on work: a count (messages or sessions; 0 = none) and a deadline (0 = none).

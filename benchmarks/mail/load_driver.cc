@@ -321,6 +321,7 @@ private:
         s.sent += static_cast<std::size_t>(res);
         s.last_activity_ns = now;
         flush(i);
+        if (!s.send_in_flight) s.client->on_sent(now);
         if (s.close_requested && !s.send_in_flight) begin_close(i, now);
     }
 

@@ -12,6 +12,7 @@ const char* step_name(Step s) {
         case Step::tls_handshake: return "tls_handshake";
         case Step::login: return "login";
         case Step::transaction: return "transaction";
+        case Step::end_of_data: return "end_of_data";
         case Step::retr: return "retr";
     }
     return "?";

@@ -20,9 +20,10 @@ enum class Step : std::uint8_t {
     tls_handshake,  // ClientHello until the handshake is done
     login,          // USER (or AUTH) until the server accepts the password
     transaction,    // MAIL FROM until the 250 after the final "."
+    end_of_data,    // the final "." handed to the kernel until the 250 that answers it
     retr,           // RETR until the last byte of the message
 };
-inline constexpr std::size_t step_count = 5;
+inline constexpr std::size_t step_count = 6;
 const char* step_name(Step s);
 
 struct LatencySummary {

@@ -152,6 +152,8 @@ void SmtpClient::on_transaction_reply(Expect what, const Reply& reply, std::int6
                 act.out += body_;
                 act.out += ".\r\n";
                 expected_.push_back(Expect::body);
+                dot_sent_ns_ = now_ns;   // until on_sent() says when the kernel took it
+                dot_queued_ = true;
                 return;
             }
             if (!mail_failed_ && !accepted_.empty()) fail_transaction(reply.code);
@@ -170,6 +172,12 @@ void SmtpClient::on_transaction_reply(Expect what, const Reply& reply, std::int6
 void SmtpClient::send(ClientActions& act, std::string_view command, Expect expect) {
     act.out += command;
     expected_.push_back(expect);
+}
+
+void SmtpClient::on_sent(std::int64_t now_ns) {
+    if (!dot_queued_) return;
+    dot_queued_ = false;
+    dot_sent_ns_ = now_ns;
 }
 
 void SmtpClient::begin_work(std::int64_t now_ns, ClientActions& act) {
@@ -217,6 +225,7 @@ void SmtpClient::end_transaction(std::int64_t now_ns, ClientActions&) {
     stats.bytes += body_.size();
     stats.recipients += accepted_.size();
     stats.record(Step::transaction, now_ns - started_ns_);
+    stats.record(Step::end_of_data, now_ns - dot_sent_ns_);
     if (context_.ack_log == nullptr) return;
     std::string& log = *context_.ack_log;
     log += message_id_;

@@ -52,6 +52,7 @@ public:
     void feed(std::string_view plain, std::int64_t now_ns, ClientActions& act) override;
     void on_tls_started(std::int64_t now_ns, ClientActions& act) override;
     bool finished() const override { return state_ == State::done; }
+    void on_sent(std::int64_t now_ns) override;
 
 private:
     enum class State : std::uint8_t { greeting, session, tls_wait, done };
@@ -97,6 +98,8 @@ private:
     std::string body_;
     std::string message_id_;
     std::int64_t started_ns_ = 0;
+    std::int64_t dot_sent_ns_ = 0;  // the final "." queued, then handed to the kernel (on_sent)
+    bool dot_queued_ = false;       // queued and not yet seen sent
     bool mail_failed_ = false;
     bool transaction_failed_ = false;
 };

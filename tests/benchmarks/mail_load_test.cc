@@ -274,6 +274,40 @@ TEST(SmtpClient, HostileServerRepliesEndTheSessionAsProtocolErrors) {
     EXPECT_EQ(f.stats.errors["421"], 1u);
 }
 
+std::size_t samples(const LoadStats& stats, Step step) { return stats.latency_us[static_cast<std::size_t>(step)].size(); }
+std::uint32_t only_sample_us(const LoadStats& stats, Step step) {
+    const auto& v = stats.latency_us[static_cast<std::size_t>(step)];
+    return v.size() == 1 ? v.front() : UINT32_MAX;
+}
+
+TEST(MailLoadSmtpTiming, EndOfDataRunsFromTheDotHandedToTheKernelToThe250) {
+    SmtpFixture f;
+    f.options.msgs_per_conn = 1;
+    f.client.feed("220 mx\r\n250 mx\r\n", 1'000'000, f.act);
+    f.client.feed("250 ok\r\n250 ok\r\n", 2'000'000, f.act);   // MAIL went at 1 ms
+    f.act = {};
+    f.client.feed("354 go\r\n", 3'000'000, f.act);
+    ASSERT_EQ(f.act.out.substr(f.act.out.size() - 5), "\r\n.\r\n");
+    f.client.on_sent(5'000'000);    // the kernel took the last bytes at 5 ms
+    f.client.on_sent(6'000'000);    // later drains (QUIT) do not move it
+    f.client.feed("250 queued\r\n", 12'000'000, f.act);
+    EXPECT_EQ(only_sample_us(f.stats, Step::end_of_data), 7000u);
+    EXPECT_EQ(only_sample_us(f.stats, Step::transaction), 11000u);
+}
+
+TEST(MailLoadSmtpTiming, EndOfDataWithoutADrainCountsFromTheDotQueued) {
+    SmtpFixture f;
+    f.options.msgs_per_conn = 2;
+    f.client.feed("220 mx\r\n250 mx\r\n250 ok\r\n250 ok\r\n354 go\r\n", 1'000'000, f.act);
+    f.client.feed("250 queued\r\n", 4'000'000, f.act);
+    EXPECT_EQ(only_sample_us(f.stats, Step::end_of_data), 3000u);
+    // A refused message records neither step.
+    f.client.feed("250 ok\r\n250 ok\r\n354 go\r\n", 5'000'000, f.act);
+    f.client.feed("554 5.7.1 rejected\r\n", 6'000'000, f.act);
+    EXPECT_EQ(samples(f.stats, Step::end_of_data), 1u);
+    EXPECT_EQ(samples(f.stats, Step::transaction), 1u);
+}
+
 TEST(SmtpClient, EmptyBudgetQuitsAfterTheFirstMessage) {
     SmtpFixture f;
     WorkBudget empty(1, 0);

@@ -1,7 +1,7 @@
 // Fuzz target: the load harness's client engines (benchmarks/mail: SmtpClient, Pop3Client) fed
 // server bytes, as a hostile or broken server would send them. The first byte picks the engine and
 // its options; the rest is split into reads at 0x00 bytes (each fed whole, or byte by byte when the
-// byte after the 0x00 is odd). Checked: no crash, the engine never asks for more than it can
+// byte after the 0x00 is odd); after each read the output counts as sent. Checked: no crash, the engine never asks for more than it can
 // explain (a close once ends all output), counts never exceed what the server acknowledged.
 #include <cstddef>
 #include <cstdint>
@@ -32,6 +32,7 @@ void feed_reads(LoadClient& client, std::string_view rest, bool& closed) {
         VMX_ASSERT(!closed || act.out.empty());  // nothing is sent after the session asked to close
         if (act.start_tls) client.on_tls_started(++now, act);
         closed = closed || act.close;
+        client.on_sent(++now);
     }
 }
 

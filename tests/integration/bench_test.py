@@ -142,7 +142,7 @@ class AgainstTheSink(unittest.TestCase):
                             "--messages", "300", "--rcpt", "a@x.test", "--rcpt", "b@x.test", "--rcpts-per-msg", "2",
                             "--msgs-per-conn", "7", "--size", "4k", "--ack-log", ack_log)
         said = sink.stop()
-        check_scenario_shape(self, result, {"connect", "transaction"})
+        check_scenario_shape(self, result, {"connect", "transaction", "end_of_data"})
         self.assertEqual((result["scenario"], result["tls"]), ("smtp", "none"))
         self.assertEqual(result["messages"], 300)
         self.assertEqual(result["recipients"], 600)
@@ -159,7 +159,7 @@ class AgainstTheSink(unittest.TestCase):
         result = bench_json(self, "smtp", "--target", f"127.0.0.1:{sink.port}", "--connections", "4",
                             "--duration", "1", "--rcpt", "a@x.test", "--starttls", "--pipelining", "--size", "20k")
         sink.stop()
-        check_scenario_shape(self, result, {"connect", "tls_handshake", "transaction"})
+        check_scenario_shape(self, result, {"connect", "tls_handshake", "transaction", "end_of_data"})
         self.assertEqual(result["tls"], "starttls")
         self.assertGreater(result["messages"], 0)
         self.assertEqual(result["errors_total"], 0, result["errors"])
@@ -347,7 +347,7 @@ class AgainstTheDaemon(unittest.TestCase):
         result = bench_json(self, "smtp", "--target", f"127.0.0.1:{self.daemon.ports['smtp']}", "--connections",
                             "6", "--messages", "120", "--rcpt-file", self.rcpt_file, "--starttls", "--pipelining",
                             "--ack-log", ack_log)
-        check_scenario_shape(self, result, {"connect", "tls_handshake", "transaction"})
+        check_scenario_shape(self, result, {"connect", "tls_handshake", "transaction", "end_of_data"})
         self.assertEqual(result["messages"], 120, result["errors"])
         expected = dict(before)
         with open(ack_log) as f:
