@@ -41,6 +41,7 @@ struct LoadStats {
     std::uint64_t sessions = 0;       // connections that reached the end of their session
     std::uint64_t recipients = 0;     // SMTP: recipients accepted in acknowledged transactions
     std::uint64_t samples_dropped = 0;
+    std::uint64_t late_starts = 0;    // --rate: scheduled starts that found no slot free at their time
     std::map<std::string, std::uint64_t> errors;   // "550", "connect", "timeout", "tls", ...
     std::array<std::vector<std::uint32_t>, step_count> latency_us;
 

@@ -181,8 +181,23 @@ void SmtpClient::on_sent(std::int64_t now_ns) {
 }
 
 void SmtpClient::begin_work(std::int64_t now_ns, ClientActions& act) {
-    const bool may_start = first_taken_ || (transactions_started_ < context_.options.msgs_per_conn &&
-                                            context_.budget.take(now_ns));
+    if (transactions_started_ == context_.options.msgs_per_conn) return quit(act);
+    if (context_.options.transactions_paced) {
+        waiting_turn_ = true;
+        act.wait_for_turn = true;
+        return;
+    }
+    take_and_begin(now_ns, act);
+}
+
+void SmtpClient::on_turn(std::int64_t now_ns, ClientActions& act) {
+    if (!waiting_turn_ || state_ == State::done) return;
+    waiting_turn_ = false;
+    take_and_begin(now_ns, act);
+}
+
+void SmtpClient::take_and_begin(std::int64_t now_ns, ClientActions& act) {
+    const bool may_start = first_taken_ || context_.budget.take(now_ns);
     first_taken_ = false;
     if (!may_start) return quit(act);
     begin_transaction(now_ns, act);
