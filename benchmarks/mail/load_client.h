@@ -15,6 +15,7 @@ struct ClientActions {
     std::string out;          // plaintext to send, in order
     bool start_tls = false;   // start the client side of a TLS handshake once `out` is sent
     bool close = false;       // the session is over: close once `out` is sent
+    bool wait_for_turn = false;   // paced (--rate): hold the next transaction until on_turn()
 };
 
 class LoadClient {
@@ -26,6 +27,10 @@ public:
     virtual void on_tls_started(std::int64_t now_ns, ClientActions& act) = 0;
     // The connection ended (peer closed, error, timeout). True if the session had reached its end.
     virtual bool finished() const = 0;
+    // Every byte the client has handed over so far has gone to the kernel (and TLS before it).
+    virtual void on_sent(std::int64_t /*now_ns*/) {}
+    // The scheduled time of the transaction it waits for (after asking with wait_for_turn) has come.
+    virtual void on_turn(std::int64_t /*now_ns*/, ClientActions& /*act*/) {}
 };
 
 // A run's limit on work: a count (messages or sessions; 0 = none) and a deadline (0 = none).
@@ -38,6 +43,13 @@ public:
         if (stopped_.load(std::memory_order_relaxed)) return false;
         if (deadline_ns_ != 0 && now_ns >= deadline_ns_) return false;
         return count_max_ == 0 || taken_.fetch_add(1, std::memory_order_relaxed) < count_max_;
+    }
+    // Whether take() may still succeed (another thread can take the last unit first). Once false,
+    // false for good: the stop, the deadline and the count only ever close the budget.
+    bool open(std::int64_t now_ns) const {
+        if (stopped_.load(std::memory_order_relaxed)) return false;
+        if (deadline_ns_ != 0 && now_ns >= deadline_ns_) return false;
+        return count_max_ == 0 || taken_.load(std::memory_order_relaxed) < count_max_;
     }
     void stop() { stopped_.store(true, std::memory_order_relaxed); }
 

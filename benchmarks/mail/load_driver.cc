@@ -11,6 +11,8 @@
 #include <cerrno>
 #include <bit>
 #include <chrono>
+#include <deque>
+#include <optional>
 
 #include "core/ring.h"
 #include "net/tls/tls_session.h"
@@ -24,7 +26,7 @@ std::int64_t now_ns() {
 
 namespace {
 
-constexpr std::uint64_t wait_ms = 50;                  // the longest a loop turn sleeps: timeouts' resolution
+constexpr std::int64_t wait_ns = 50'000'000;           // the longest a loop turn sleeps: timeouts' resolution
 constexpr std::int64_t connect_retry_ns = 100'000'000;  // after a refused connect, so a dead server is not spun on
 
 enum class Op : std::uint8_t { connect = 1, recv, send, cancel };
@@ -50,6 +52,8 @@ struct Slot {
     std::int64_t phase_start_ns = 0;
     std::int64_t last_activity_ns = 0;
     std::int64_t restart_at_ns = 0;
+    bool waiting_turn = false;        // paced: queued for the next due start
+    std::int64_t free_since_ns = 0;   // paced: since when it has been waiting
 };
 
 // The server ended the connection: an orderly close, or a reset (it closed with our bytes unread).
@@ -59,11 +63,21 @@ std::uint64_t pack(std::uint32_t slot, std::uint32_t generation, Op op) {
     return (static_cast<std::uint64_t>(op) << 56) | (static_cast<std::uint64_t>(generation & 0xffffff) << 32) | slot;
 }
 
+// Submits what is queued and waits for a completion or timeout_ns: a paced start needs a finer
+// wake-up than Ring::submit_and_wait's milliseconds.
+void submit_and_wait_ns(Ring& ring, std::int64_t timeout_ns) {
+    __kernel_timespec ts{};
+    ts.tv_sec = timeout_ns / 1'000'000'000;
+    ts.tv_nsec = timeout_ns % 1'000'000'000;
+    io_uring_cqe* cqe = nullptr;
+    io_uring_submit_and_wait_timeout(ring.raw(), &cqe, 1, &ts, nullptr);
+}
+
 class LoadThread {
 public:
-    LoadThread(const std::vector<SlotPlan>& plan, const DriverLimits& limits,
+    LoadThread(const std::vector<SlotPlan>& plan, const DriverLimits& limits, const PacePlan& pace,
                const std::shared_ptr<const net::TlsClientContext>& tls)
-        : limits_(limits), tls_(tls), slots_(plan.size()) {
+        : limits_(limits), pace_(pace), tls_(tls), slots_(plan.size()) {
         for (std::size_t i = 0; i < plan.size(); ++i) {
             slots_[i].kind = plan[i].kind;
             slots_[i].kind_slot = plan[i].kind_slot;
@@ -80,22 +94,29 @@ public:
         }
         active_ = slots_.size();
         const std::int64_t start = now_ns();
-        for (Slot& s : slots_) s.restart_at_ns = start;
+        // Paced, the slots count as free from the schedule's first start (the run's, a moment
+        // before this thread's own), so the first starts are not late.
+        const std::int64_t free_from =
+            pace_.unit == PaceUnit::none ? start : std::min(start, pace_.schedule.due_ns(0));
+        for (Slot& s : slots_) s.restart_at_ns = s.free_since_ns = free_from;
         std::int64_t next_scan = start;
         while (active_ > 0) {
             const std::int64_t now = now_ns();
-            // Slots freed by this turn's completions start their next session at once; the scan of
-            // every slot (retry timers, idle timeouts, the deadline) runs once per wait_ms.
+            // Slots freed by this turn's completions start their next session at once (paced: queue
+            // for their turn); the scan of every slot (retry timers, idle timeouts, the deadline)
+            // runs once per wait_ns.
             start_freed(now);
             if (now >= next_scan) {
                 if (stop.load(std::memory_order_relaxed))
                     for (WorkBudget* b : budgets) b->stop();
                 start_due(now);
                 expire(now);
-                next_scan = now + static_cast<std::int64_t>(wait_ms) * 1'000'000;
+                release_waiting(now);
+                next_scan = now + wait_ns;
             }
+            pace(now);
             if (active_ == 0) break;
-            ring_.submit_and_wait(wait_ms);
+            submit_and_wait_ns(ring_, wait_time_ns(now));
             ring_.for_each_completion([this](const io_uring_cqe& cqe) { dispatch(cqe); });
         }
     }
@@ -107,24 +128,104 @@ private:
         std::vector<std::uint32_t> freed;
         freed.swap(freed_);
         for (const std::uint32_t i : freed)
-            if (slots_[i].phase == Phase::idle && slots_[i].restart_at_ns <= now) start_session(i, now);
+            if (may_restart(slots_[i], now)) start_or_queue(i, now);
     }
 
     void start_due(std::int64_t now) {
-        for (std::uint32_t i = 0; i < slots_.size(); ++i) {
-            Slot& s = slots_[i];
-            if (s.phase == Phase::idle && s.restart_at_ns <= now) start_session(i, now);
+        for (std::uint32_t i = 0; i < slots_.size(); ++i)
+            if (may_restart(slots_[i], now)) start_or_queue(i, now);
+    }
+
+    static bool may_restart(const Slot& s, std::int64_t now) {
+        return s.phase == Phase::idle && !s.waiting_turn && s.restart_at_ns <= now;
+    }
+
+    void start_or_queue(std::uint32_t i, std::int64_t now) {
+        Slot& s = slots_[i];
+        if (pace_.unit == PaceUnit::session) return queue_for_turn(i, std::max(s.free_since_ns, s.restart_at_ns));
+        start_session(i, now);
+    }
+
+    // ------------------------------------------------------------------ pacing (--rate)
+
+    void queue_for_turn(std::uint32_t i, std::int64_t since_ns) {
+        Slot& s = slots_[i];
+        s.waiting_turn = true;
+        s.free_since_ns = since_ns;
+        waiting_.push_back({i, s.generation});
+    }
+
+    // The longest-waiting free slot; entries of slots closed while they waited are dropped.
+    std::optional<std::uint32_t> next_waiting() {
+        while (!waiting_.empty()) {
+            const auto [i, generation] = waiting_.front();
+            waiting_.pop_front();
+            if (slots_[i].waiting_turn && slots_[i].generation == generation) return i;
         }
+        return std::nullopt;
+    }
+
+    // Every start due by now goes to the slot that has waited longest, late or not. A slot whose
+    // run starts no more work ends without taking a start (it would not be one).
+    void pace(std::int64_t now) {
+        if (pace_.unit == PaceUnit::none) return;
+        while (pace_.schedule.due(now)) {
+            const std::optional<std::uint32_t> i = next_waiting();
+            if (!i) return;
+            Slot& s = slots_[*i];
+            if (s.kind->work_left(now) && pace_.schedule.take(s.free_since_ns)) ++stats(s).late_starts;
+            grant_turn(*i, now);
+        }
+    }
+
+    void grant_turn(std::uint32_t i, std::int64_t now) {
+        Slot& s = slots_[i];
+        s.waiting_turn = false;
+        if (pace_.unit == PaceUnit::session) return start_session(i, now);
+        s.last_activity_ns = now;
+        ClientActions act;
+        s.client->on_turn(now, act);
+        apply(i, act, now);
+    }
+
+    // Once the run starts no more work, slots waiting for a turn end now rather than at their
+    // scheduled times: a session slot finishes, a client waiting to send MAIL says QUIT. (At the
+    // hard deadline expire() has already aborted the open connections.)
+    void release_waiting(std::int64_t now) {
+        if (pace_.unit == PaceUnit::none) return;
+        std::deque<std::pair<std::uint32_t, std::uint32_t>> waiting;
+        waiting.swap(waiting_);
+        for (const auto& [i, generation] : waiting) {
+            Slot& s = slots_[i];
+            if (!s.waiting_turn || s.generation != generation) continue;
+            if (s.kind->work_left(now) && !past_deadline(now)) {
+                waiting_.push_back({i, generation});
+            } else {
+                grant_turn(i, now);
+            }
+        }
+    }
+
+    // Until the next scan, or sooner when a waiting slot's start falls due first.
+    std::int64_t wait_time_ns(std::int64_t now) const {
+        if (pace_.unit == PaceUnit::none || waiting_.empty()) return wait_ns;
+        return std::clamp<std::int64_t>(pace_.schedule.next_due_ns() - now, 0, wait_ns);
+    }
+
+    bool past_deadline(std::int64_t now) const {
+        return limits_.hard_deadline_ns != 0 && now >= limits_.hard_deadline_ns;
     }
 
     // Sessions silent past the idle timeout, and all of them at the hard deadline, are aborted.
     void expire(std::int64_t now) {
-        const bool past_deadline = limits_.hard_deadline_ns != 0 && now >= limits_.hard_deadline_ns;
+        const bool deadline_passed = past_deadline(now);
         for (std::uint32_t i = 0; i < slots_.size(); ++i) {
             Slot& s = slots_[i];
             if (s.phase == Phase::idle || s.phase == Phase::finished || s.phase == Phase::closing) continue;
-            if (past_deadline) {
+            if (deadline_passed) {
                 stats(s).error("unfinished");
+            } else if (s.waiting_turn) {
+                continue;   // silent by our schedule, not the server's doing
             } else if (now - s.last_activity_ns >= limits_.idle_timeout_ns) {
                 stats(s).error("timeout");
             } else {
@@ -136,8 +237,7 @@ private:
 
     void start_session(std::uint32_t i, std::int64_t now) {
         Slot& s = slots_[i];
-        const bool past_deadline = limits_.hard_deadline_ns != 0 && now >= limits_.hard_deadline_ns;
-        if (past_deadline || !s.kind->want_session(now)) {
+        if (past_deadline(now) || !s.kind->want_session(now)) {
             s.phase = Phase::finished;
             --active_;
             return;
@@ -292,7 +392,8 @@ private:
             }
         }
         flush(i);
-        if (s.close_requested && !s.send_in_flight) begin_close(i, now);
+        if (s.close_requested && !s.send_in_flight) return begin_close(i, now);
+        if (act.wait_for_turn) queue_for_turn(i, now);
     }
 
     void flush(std::uint32_t i) {
@@ -321,6 +422,7 @@ private:
         s.sent += static_cast<std::size_t>(res);
         s.last_activity_ns = now;
         flush(i);
+        if (!s.send_in_flight) s.client->on_sent(now);
         if (s.close_requested && !s.send_in_flight) begin_close(i, now);
     }
 
@@ -341,13 +443,14 @@ private:
         Slot& s = slots_[i];
         if (s.phase != Phase::closing) {
             s.phase = Phase::closing;
+            s.waiting_turn = false;
             if (s.fd >= 0) shutdown(s.fd, SHUT_RDWR);
             s.restart_at_ns = now;
         }
         maybe_close(i, now);
     }
 
-    void maybe_close(std::uint32_t i, std::int64_t) {
+    void maybe_close(std::uint32_t i, std::int64_t now) {
         Slot& s = slots_[i];
         if (s.connect_in_flight || s.recv_in_flight || s.send_in_flight) return;
         if (s.fd >= 0) close(s.fd);
@@ -356,10 +459,13 @@ private:
         s.tls.reset();
         s.client.reset();
         s.phase = Phase::idle;
+        s.free_since_ns = now;
         freed_.push_back(i);
     }
 
     const DriverLimits& limits_;
+    PacePlan pace_;
+    std::deque<std::pair<std::uint32_t, std::uint32_t>> waiting_;   // paced: free slots (index, generation), oldest first
     std::shared_ptr<const net::TlsClientContext> tls_;
     std::vector<Slot> slots_;
     Ring ring_;
@@ -369,10 +475,10 @@ private:
 
 }  // namespace
 
-void run_load_thread(const std::vector<SlotPlan>& slots, const DriverLimits& limits,
+void run_load_thread(const std::vector<SlotPlan>& slots, const DriverLimits& limits, const PacePlan& pace,
                      const std::shared_ptr<const net::TlsClientContext>& tls, const std::atomic<bool>& stop,
                      const std::vector<WorkBudget*>& budgets) {
-    LoadThread thread(slots, limits, tls);
+    LoadThread thread(slots, limits, pace, tls);
     thread.run(stop, budgets);
 }
 

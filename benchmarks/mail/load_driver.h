@@ -2,6 +2,10 @@
 // connection slots and run protocol sessions on them back to back (connect, optional TLS, the
 // LoadClient's session, close, next) until the budget says stop. One thread per --threads; a
 // thread touches only its own slots; the kinds' budgets are the only shared state.
+// Closed loop by default: a slot starts its next session as soon as the last one ended. Paced
+// (--rate), the thread's PaceSchedule hands out starts: of sessions (a free slot is an idle one)
+// or of transactions (a free slot is a connection whose client waits for its turn); a free slot
+// waits for the next due start, and the loop's wait ends at that time.
 // Invariants: one send and one receive in flight per connection at most; a socket is closed only
 // after its last operation completed; no session outlives the run's hard deadline.
 #pragma once
@@ -14,6 +18,7 @@
 
 #include "benchmarks/mail/load_client.h"
 #include "benchmarks/mail/load_stats.h"
+#include "benchmarks/mail/pace_schedule.h"
 #include "benchmarks/mail/smtp_client.h"
 #include "core/socket_address.h"
 #include "net/tls/tls_context.h"
@@ -35,6 +40,8 @@ public:
     virtual ~SessionKind() = default;
     virtual const LoadTarget& target() const = 0;
     virtual bool want_session(std::int64_t now_ns) = 0;
+    // Whether the run may still start work of this kind (false for good once false).
+    virtual bool work_left(std::int64_t now_ns) const = 0;
     virtual std::unique_ptr<LoadClient> make_client(std::uint32_t kind_slot) = 0;
     virtual LoadStats& stats() = 0;
 };
@@ -50,9 +57,15 @@ struct DriverLimits {
     std::uint32_t recv_bytes = 32768;
 };
 
+// This thread's pacing: unit none (closed loop) or session / transaction on `schedule`.
+struct PacePlan {
+    PaceUnit unit = PaceUnit::none;
+    PaceSchedule schedule;
+};
+
 // Runs the slots on the calling thread until every slot has finished. `stop`: set from a signal
 // handler; the kinds' budgets then refuse new work and the sessions in flight finish.
-void run_load_thread(const std::vector<SlotPlan>& slots, const DriverLimits& limits,
+void run_load_thread(const std::vector<SlotPlan>& slots, const DriverLimits& limits, const PacePlan& pace,
                      const std::shared_ptr<const net::TlsClientContext>& tls, const std::atomic<bool>& stop,
                      const std::vector<WorkBudget*>& budgets);
 

@@ -34,6 +34,10 @@ std::string scenario_text(ScenarioResult& s, double wall_s) {
                        per_s(st.transactions, wall_s));
     if (smtp) out += fmt::format("  {:<14} {:>10}\n", "recipients", st.recipients);
     out += fmt::format("  {:<14} {:>10}\n", "sessions ended", st.sessions);
+    if (s.rate_per_s > 0) {
+        out += fmt::format("  {:<14} {:>10.1f}/s asked\n", "paced at", s.rate_per_s);
+        out += fmt::format("  {:<14} {:>10}\n", "late starts", st.late_starts);
+    }
     out += fmt::format("  {:<14} {:>10} {:>9} {:>9} {:>9} {:>9} {:>9}\n", "latency ms", "count", "p50", "p90", "p99",
                        "p99.9", "max");
     const auto sums = summaries(s);
@@ -64,6 +68,7 @@ std::string scenario_fields(ScenarioResult& s, double wall_s, std::uint32_t thre
         json_string(s.name), json_string(s.target), tls_name(s.tls), s.connections, threads, wall_s, st.messages,
         per_s(st.messages, wall_s), st.bytes, mb_per_s(st.bytes, wall_s), st.transactions,
         per_s(st.transactions, wall_s), st.sessions, st.recipients, client_cpu_s);
+    if (s.rate_per_s > 0) out += fmt::format("\"rate_per_s\": {:.3f}, \"late_starts\": {}, ", s.rate_per_s, st.late_starts);
     out += "\"latency_ms\": {";
     const auto sums = summaries(s);
     bool first = true;

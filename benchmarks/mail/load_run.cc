@@ -3,11 +3,14 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <fstream>
 #include <random>
 #include <thread>
 
 #include <fmt/format.h>
+
+#include "core/assert.h"
 
 namespace vmx::bench {
 namespace {
@@ -24,8 +27,12 @@ public:
         context_.next_rcpt = static_cast<std::size_t>(seed % scenario.options.rcpts.size());
     }
     const LoadTarget& target() const override { return scenario_.target; }
-    // Takes the session's first message, so a connection is never opened with nothing to send.
-    bool want_session(std::int64_t now) override { return budget_.take(now); }
+    // Takes the session's first message, so a connection is never opened with nothing to send;
+    // with paced transactions each one takes its own at its turn instead.
+    bool want_session(std::int64_t now) override {
+        return scenario_.options.transactions_paced ? budget_.open(now) : budget_.take(now);
+    }
+    bool work_left(std::int64_t now) const override { return budget_.open(now); }
     std::unique_ptr<LoadClient> make_client(std::uint32_t) override { return std::make_unique<SmtpClient>(context_); }
     LoadStats& stats() override { return stats_; }
     std::string& ack_log() { return ack_log_; }
@@ -45,6 +52,7 @@ public:
         : scenario_(scenario), budget_(budget), sessions_of_slot_(scenario.connections, 0) {}
     const LoadTarget& target() const override { return scenario_.target; }
     bool want_session(std::int64_t now) override { return budget_.take(now); }
+    bool work_left(std::int64_t now) const override { return budget_.open(now); }
     // Slot c uses users c, c + C, c + 2C, ...: no two connections ever hold the same maildrop.
     std::unique_ptr<LoadClient> make_client(std::uint32_t slot) override {
         const std::size_t n = scenario_.users.size();
@@ -64,6 +72,7 @@ struct ThreadWork {
     std::unique_ptr<SmtpKind> smtp;
     std::unique_ptr<Pop3Kind> pop3;
     std::vector<SlotPlan> slots;
+    PacePlan pace;
 };
 
 double cpu_seconds() {
@@ -100,6 +109,16 @@ std::vector<ThreadWork> plan_threads(const RunLimits& limits, const SmtpScenario
     return work;
 }
 
+// --rate split evenly over the threads that have SMTP connections (the first min(threads,
+// connections)), their schedules interleaved from the run's start.
+void plan_pacing(std::vector<ThreadWork>& work, const SmtpScenario& smtp, std::int64_t start_ns) {
+    VMX_ASSERT(smtp.rate_per_s > 0);
+    const auto paced_threads = static_cast<std::uint32_t>(std::min<std::size_t>(work.size(), smtp.connections));
+    const PaceUnit unit = smtp.options.transactions_paced ? PaceUnit::transaction : PaceUnit::session;
+    for (std::uint32_t t = 0; t < paced_threads; ++t)
+        work[t].pace = {unit, PaceSchedule::for_thread(start_ns, smtp.rate_per_s, paced_threads, t)};
+}
+
 bool write_ack_log(const std::string& path, std::vector<ThreadWork>& work, std::string& error) {
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
     for (ThreadWork& w : work)
@@ -132,11 +151,15 @@ std::optional<RunResult> run_load(const RunLimits& limits, const SmtpScenario* s
     driver.hard_deadline_ns = start + seconds_ns(limits.time_limit_s);
 
     std::vector<ThreadWork> work = plan_threads(limits, smtp, pop3, smtp_budget, pop3_budget);
+    if (smtp && smtp->rate_per_s > 0) {
+        VMX_ASSERT(pop3 == nullptr);   // a paced thread paces every slot it holds
+        plan_pacing(work, *smtp, start);
+    }
     const double cpu0 = cpu_seconds();
     std::vector<std::thread> threads;
     for (ThreadWork& w : work)
         threads.emplace_back([&w, &driver, &tls, &budgets] {
-            run_load_thread(w.slots, driver, tls, stop_requested, budgets);
+            run_load_thread(w.slots, driver, w.pace, tls, stop_requested, budgets);
         });
     for (std::thread& t : threads) t.join();
 
@@ -145,13 +168,13 @@ std::optional<RunResult> run_load(const RunLimits& limits, const SmtpScenario* s
     result.wall_s = static_cast<double>(now_ns() - start) / 1e9;
     result.client_cpu_s = cpu_seconds() - cpu0;
     if (smtp) {
-        ScenarioResult r{"smtp", describe(smtp->target), smtp->target.tls, smtp->connections, {}};
+        ScenarioResult r{"smtp", describe(smtp->target), smtp->target.tls, smtp->connections, smtp->rate_per_s, {}};
         for (ThreadWork& w : work) r.stats.merge(std::move(w.smtp->stats()));
         result.scenarios.push_back(std::move(r));
         if (!smtp->ack_log_path.empty() && !write_ack_log(smtp->ack_log_path, work, error)) return std::nullopt;
     }
     if (pop3) {
-        ScenarioResult r{"pop3", describe(pop3->target), pop3->target.tls, pop3->connections, {}};
+        ScenarioResult r{"pop3", describe(pop3->target), pop3->target.tls, pop3->connections, 0, {}};
         for (ThreadWork& w : work) r.stats.merge(std::move(w.pop3->stats()));
         result.scenarios.push_back(std::move(r));
     }

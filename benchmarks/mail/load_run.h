@@ -29,6 +29,7 @@ struct SmtpScenario {
     std::uint32_t connections = 1;
     std::uint64_t messages = 0;   // 0: until the duration ends
     std::string ack_log_path;     // empty: none
+    double rate_per_s = 0;        // --rate, all threads together; 0: closed loop
 };
 
 struct Pop3Scenario {
@@ -44,6 +45,7 @@ struct ScenarioResult {
     std::string target;           // "127.0.0.1:2525"
     TlsStart tls = TlsStart::none;
     std::uint32_t connections = 0;
+    double rate_per_s = 0;        // the rate asked; 0: closed loop
     LoadStats stats;
 };
 

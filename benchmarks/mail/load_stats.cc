@@ -12,6 +12,7 @@ const char* step_name(Step s) {
         case Step::tls_handshake: return "tls_handshake";
         case Step::login: return "login";
         case Step::transaction: return "transaction";
+        case Step::end_of_data: return "end_of_data";
         case Step::retr: return "retr";
     }
     return "?";
@@ -34,6 +35,7 @@ void LoadStats::merge(LoadStats&& other) {
     sessions += other.sessions;
     recipients += other.recipients;
     samples_dropped += other.samples_dropped;
+    late_starts += other.late_starts;
     for (const auto& [kind, n] : other.errors) errors[kind] += n;
     for (std::size_t i = 0; i < step_count; ++i) {
         auto& into = latency_us[i];

@@ -20,9 +20,10 @@ enum class Step : std::uint8_t {
     tls_handshake,  // ClientHello until the handshake is done
     login,          // USER (or AUTH) until the server accepts the password
     transaction,    // MAIL FROM until the 250 after the final "."
+    end_of_data,    // the final "." handed to the kernel until the 250 that answers it
     retr,           // RETR until the last byte of the message
 };
-inline constexpr std::size_t step_count = 5;
+inline constexpr std::size_t step_count = 6;
 const char* step_name(Step s);
 
 struct LatencySummary {
@@ -40,6 +41,7 @@ struct LoadStats {
     std::uint64_t sessions = 0;       // connections that reached the end of their session
     std::uint64_t recipients = 0;     // SMTP: recipients accepted in acknowledged transactions
     std::uint64_t samples_dropped = 0;
+    std::uint64_t late_starts = 0;    // --rate: scheduled starts that found no slot free at their time
     std::map<std::string, std::uint64_t> errors;   // "550", "connect", "timeout", "tls", ...
     std::array<std::vector<std::uint32_t>, step_count> latency_us;
 

@@ -6,6 +6,7 @@ add_library(vmx_mail_load STATIC
     ${CMAKE_CURRENT_LIST_DIR}/load_stats.cc
     ${CMAKE_CURRENT_LIST_DIR}/smtp_client.cc
     ${CMAKE_CURRENT_LIST_DIR}/pop3_client.cc
+    ${CMAKE_CURRENT_LIST_DIR}/pace_schedule.cc
     ${CMAKE_CURRENT_LIST_DIR}/load_driver.cc
     ${CMAKE_CURRENT_LIST_DIR}/load_run.cc
     ${CMAKE_CURRENT_LIST_DIR}/load_report.cc

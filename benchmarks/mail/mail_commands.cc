@@ -3,6 +3,7 @@
 
 #include <sys/resource.h>
 
+#include <charconv>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -22,6 +23,8 @@ namespace {
 constexpr std::size_t input_lines_max = 1'000'000;
 constexpr std::size_t input_line_bytes_max = 1024;
 constexpr std::size_t address_bytes_max = 254;   // RFC 5321's path limit less the brackets
+constexpr double rate_per_s_min = 0.01;
+constexpr double rate_per_s_max = 1'000'000;
 }  // namespace
 
 struct MailCommands {
@@ -52,6 +55,7 @@ struct MailCommands {
     bool dele = false;
     std::string ratio = "4:1";
     std::string ack_log;
+    double rate_per_s = 0;
     RunLimits limits;
     bool json = false;
 
@@ -110,6 +114,16 @@ void add_smtp_message_options(CLI::App* cmd, MailCommands& m) {
     cmd->add_option("--ack-log", m.ack_log, "write \"<message-id> rcpt[,rcpt]\" for each acknowledged message");
 }
 
+// A rate in messages per second, decimals allowed. Not CLI::Range: it lets "nan" through.
+std::string check_rate(std::string& text) {
+    double rate = 0;
+    const char* end = text.data() + text.size();
+    const auto [stop, error] = std::from_chars(text.data(), end, rate);
+    if (error != std::errc{} || stop != end || !(rate >= rate_per_s_min && rate <= rate_per_s_max))
+        return fmt::format("\"{}\" is not a rate of {} to {} messages per second", text, rate_per_s_min, rate_per_s_max);
+    return {};
+}
+
 CLI::App* define_smtp(CLI::App& app, MailCommands& m) {
     CLI::App* cmd = app.add_subcommand("smtp", "SMTP load: messages acknowledged per second, latency per step");
     cmd->add_option("--target", m.target, "server HOST:PORT")->required();
@@ -119,6 +133,10 @@ CLI::App* define_smtp(CLI::App& app, MailCommands& m) {
     cmd->add_flag("--tls", m.tls, "TLS from the first byte (submission on 465)")->excludes(starttls);
     cmd->add_option("--auth", m.auth, "USER:PASS for AUTH PLAIN (needs TLS)");
     cmd->add_option("--server-name", m.server_name, "TLS server name (SNI)");
+    cmd->add_option("--rate", m.rate_per_s,
+                    "open loop: start messages on a fixed schedule, N per second in all (sessions with "
+                    "--msgs-per-conn 1, else each MAIL)")
+        ->check(CLI::Validator(check_rate, "RATE"));
     add_limits(cmd, m);
     return cmd;
 }
@@ -237,6 +255,8 @@ SmtpScenario smtp_scenario(const MailCommands& m, const std::string& target, std
     o.msgs_per_conn = m.msgs_per_conn;
     o.tls = s.target.tls;
     o.pipelining = m.pipelining;
+    s.rate_per_s = m.rate_per_s;
+    o.transactions_paced = m.rate_per_s > 0 && m.msgs_per_conn > 1;
     if (!m.auth.empty()) {
         const std::size_t colon = m.auth.find(':');
         if (colon == std::string::npos || colon == 0) throw UsageError{"--auth: expected USER:PASS"};

@@ -152,6 +152,8 @@ void SmtpClient::on_transaction_reply(Expect what, const Reply& reply, std::int6
                 act.out += body_;
                 act.out += ".\r\n";
                 expected_.push_back(Expect::body);
+                dot_sent_ns_ = now_ns;   // until on_sent() says when the kernel took it
+                dot_queued_ = true;
                 return;
             }
             if (!mail_failed_ && !accepted_.empty()) fail_transaction(reply.code);
@@ -172,9 +174,30 @@ void SmtpClient::send(ClientActions& act, std::string_view command, Expect expec
     expected_.push_back(expect);
 }
 
+void SmtpClient::on_sent(std::int64_t now_ns) {
+    if (!dot_queued_) return;
+    dot_queued_ = false;
+    dot_sent_ns_ = now_ns;
+}
+
 void SmtpClient::begin_work(std::int64_t now_ns, ClientActions& act) {
-    const bool may_start = first_taken_ || (transactions_started_ < context_.options.msgs_per_conn &&
-                                            context_.budget.take(now_ns));
+    if (transactions_started_ == context_.options.msgs_per_conn) return quit(act);
+    if (context_.options.transactions_paced) {
+        waiting_turn_ = true;
+        act.wait_for_turn = true;
+        return;
+    }
+    take_and_begin(now_ns, act);
+}
+
+void SmtpClient::on_turn(std::int64_t now_ns, ClientActions& act) {
+    if (!waiting_turn_ || state_ == State::done) return;
+    waiting_turn_ = false;
+    take_and_begin(now_ns, act);
+}
+
+void SmtpClient::take_and_begin(std::int64_t now_ns, ClientActions& act) {
+    const bool may_start = first_taken_ || context_.budget.take(now_ns);
     first_taken_ = false;
     if (!may_start) return quit(act);
     begin_transaction(now_ns, act);
@@ -217,6 +240,7 @@ void SmtpClient::end_transaction(std::int64_t now_ns, ClientActions&) {
     stats.bytes += body_.size();
     stats.recipients += accepted_.size();
     stats.record(Step::transaction, now_ns - started_ns_);
+    stats.record(Step::end_of_data, now_ns - dot_sent_ns_);
     if (context_.ack_log == nullptr) return;
     std::string& log = *context_.ack_log;
     log += message_id_;

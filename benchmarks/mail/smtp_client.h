@@ -1,7 +1,8 @@
 // SmtpClient: one SMTP session of the load: greeting, EHLO, optional STARTTLS and AUTH PLAIN, then
 // up to msgs_per_conn transactions (MAIL, RCPT x R, DATA, body) and QUIT; with --pipelining and
-// the server's PIPELINING, MAIL, the RCPTs and DATA go as one group (RFC 2920). Pure: see
-// load_client.h. One per connection, on its load thread.
+// the server's PIPELINING, MAIL, the RCPTs and DATA go as one group (RFC 2920). When transactions
+// are paced (--rate with several per connection), each MAIL waits for the driver's on_turn().
+// Pure: see load_client.h. One per connection, on its load thread.
 // Invariants: a message counts only on the 250 after its final "."; every failed reply is counted
 // once under its code; anything the server sent after its 220 to STARTTLS is discarded (RFC 3207).
 #pragma once
@@ -30,6 +31,9 @@ struct SmtpLoadOptions {
     TlsStart tls = TlsStart::none;
     std::string auth_user, auth_password;  // AUTH PLAIN when auth_user is set
     bool pipelining = false;
+    // Each transaction waits for its turn on the --rate schedule and takes its budget unit then
+    // (the connection is opened without one).
+    bool transactions_paced = false;
 };
 
 // What the SMTP sessions of one load thread share: the bodies, the recipient cursor, the budget,
@@ -45,13 +49,16 @@ struct SmtpThreadContext {
 
 class SmtpClient final : public LoadClient {
 public:
-    // The session's first message was taken from the budget when the connection was opened, so
-    // no connection is made that has no message to send.
-    explicit SmtpClient(SmtpThreadContext& context) : context_(context) {}
+    // Unpaced, the session's first message was taken from the budget when the connection was
+    // opened, so no connection is made that has no message to send.
+    explicit SmtpClient(SmtpThreadContext& context)
+        : context_(context), first_taken_(!context.options.transactions_paced) {}
 
     void feed(std::string_view plain, std::int64_t now_ns, ClientActions& act) override;
     void on_tls_started(std::int64_t now_ns, ClientActions& act) override;
     bool finished() const override { return state_ == State::done; }
+    void on_sent(std::int64_t now_ns) override;
+    void on_turn(std::int64_t now_ns, ClientActions& act) override;
 
 private:
     enum class State : std::uint8_t { greeting, session, tls_wait, done };
@@ -68,6 +75,7 @@ private:
     void on_transaction_reply(Expect what, const Reply& reply, std::int64_t now_ns, ClientActions& act);
     void send(ClientActions& act, std::string_view command, Expect expect);
     void begin_work(std::int64_t now_ns, ClientActions& act);
+    void take_and_begin(std::int64_t now_ns, ClientActions& act);
     void begin_transaction(std::int64_t now_ns, ClientActions& act);
     void send_rcpt(ClientActions& act);
     void end_transaction(std::int64_t now_ns, ClientActions& act);
@@ -87,7 +95,8 @@ private:
     bool tls_done_ = false;
     bool authenticated_ = false;
     std::uint32_t transactions_started_ = 0;
-    bool first_taken_ = true;       // the budget unit taken when the connection was opened
+    bool first_taken_;              // the budget unit taken when the connection was opened
+    bool waiting_turn_ = false;     // paced: the next MAIL waits for on_turn()
 
     // The transaction in flight.
     std::vector<std::string_view> rcpts_;
@@ -97,6 +106,8 @@ private:
     std::string body_;
     std::string message_id_;
     std::int64_t started_ns_ = 0;
+    std::int64_t dot_sent_ns_ = 0;  // the final "." queued, then handed to the kernel (on_sent)
+    bool dot_queued_ = false;       // queued and not yet seen sent
     bool mail_failed_ = false;
     bool transaction_failed_ = false;
 };

@@ -1,13 +1,16 @@
 // The load harness's pure pieces: sizes, message bodies, the SMTP and POP3 client engines fed
-// server transcripts (in one block and byte by byte), the multi-line scanner, latency summaries.
+// server transcripts (in one block and byte by byte), the multi-line scanner, latency summaries,
+// the --rate schedule and the budget.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "benchmarks/mail/load_stats.h"
 #include "benchmarks/mail/message_source.h"
+#include "benchmarks/mail/pace_schedule.h"
 #include "benchmarks/mail/pop3_client.h"
 #include "benchmarks/mail/smtp_client.h"
 
@@ -274,6 +277,70 @@ TEST(SmtpClient, HostileServerRepliesEndTheSessionAsProtocolErrors) {
     EXPECT_EQ(f.stats.errors["421"], 1u);
 }
 
+std::size_t samples(const LoadStats& stats, Step step) { return stats.latency_us[static_cast<std::size_t>(step)].size(); }
+std::uint32_t only_sample_us(const LoadStats& stats, Step step) {
+    const auto& v = stats.latency_us[static_cast<std::size_t>(step)];
+    return v.size() == 1 ? v.front() : UINT32_MAX;
+}
+
+TEST(MailLoadSmtpTiming, EndOfDataRunsFromTheDotHandedToTheKernelToThe250) {
+    SmtpFixture f;
+    f.options.msgs_per_conn = 1;
+    f.client.feed("220 mx\r\n250 mx\r\n", 1'000'000, f.act);
+    f.client.feed("250 ok\r\n250 ok\r\n", 2'000'000, f.act);   // MAIL went at 1 ms
+    f.act = {};
+    f.client.feed("354 go\r\n", 3'000'000, f.act);
+    ASSERT_EQ(f.act.out.substr(f.act.out.size() - 5), "\r\n.\r\n");
+    f.client.on_sent(5'000'000);    // the kernel took the last bytes at 5 ms
+    f.client.on_sent(6'000'000);    // later drains (QUIT) do not move it
+    f.client.feed("250 queued\r\n", 12'000'000, f.act);
+    EXPECT_EQ(only_sample_us(f.stats, Step::end_of_data), 7000u);
+    EXPECT_EQ(only_sample_us(f.stats, Step::transaction), 11000u);
+}
+
+TEST(MailLoadSmtpTiming, EndOfDataWithoutADrainCountsFromTheDotQueued) {
+    SmtpFixture f;
+    f.options.msgs_per_conn = 2;
+    f.client.feed("220 mx\r\n250 mx\r\n250 ok\r\n250 ok\r\n354 go\r\n", 1'000'000, f.act);
+    f.client.feed("250 queued\r\n", 4'000'000, f.act);
+    EXPECT_EQ(only_sample_us(f.stats, Step::end_of_data), 3000u);
+    // A refused message records neither step.
+    f.client.feed("250 ok\r\n250 ok\r\n354 go\r\n", 5'000'000, f.act);
+    f.client.feed("554 5.7.1 rejected\r\n", 6'000'000, f.act);
+    EXPECT_EQ(samples(f.stats, Step::end_of_data), 1u);
+    EXPECT_EQ(samples(f.stats, Step::transaction), 1u);
+}
+
+TEST(MailLoadSmtpTiming, PacedTransactionsWaitForTheirTurnAndTakeTheBudgetThen) {
+    SmtpFixture f;
+    WorkBudget budget(2, 0);
+    f.options.transactions_paced = true;
+    f.options.msgs_per_conn = 5;
+    SmtpThreadContext context{f.options, f.source, budget, f.stats, nullptr};
+    SmtpClient client(context);
+    ClientActions act;
+    client.feed("220 mx\r\n250 mx\r\n", 0, act);
+    EXPECT_EQ(act.out, "EHLO loadgen.vaultmx-bench.invalid\r\n");   // and no MAIL yet
+    EXPECT_TRUE(act.wait_for_turn);
+    for (int message = 0; message < 2; ++message) {
+        act = {};
+        client.on_turn(1000, act);
+        EXPECT_EQ(act.out.rfind("MAIL FROM:", 0), 0u) << act.out;
+        act = {};
+        client.on_turn(1000, act);   // a second turn while the first runs is ignored
+        EXPECT_EQ(act.out, "");
+        client.feed("250 ok\r\n250 ok\r\n354 go\r\n", 2000, act);
+        act = {};
+        client.feed("250 queued\r\n", 3000, act);
+        EXPECT_EQ(act.out, "");
+        EXPECT_TRUE(act.wait_for_turn);
+    }
+    act = {};
+    client.on_turn(4000, act);   // the budget of 2 is spent
+    EXPECT_EQ(act.out, "QUIT\r\n");
+    EXPECT_EQ(f.stats.messages, 2u);
+}
+
 TEST(SmtpClient, EmptyBudgetQuitsAfterTheFirstMessage) {
     SmtpFixture f;
     WorkBudget empty(1, 0);
@@ -372,6 +439,73 @@ TEST(Pop3Client, RefusalsCountUnderTheirResponseCode) {
     h.server("* garbage\r\n");
     EXPECT_TRUE(h.act.close);
     EXPECT_EQ(h.stats.errors["protocol"], 1u);
+}
+
+// ------------------------------------------------------------------ the --rate schedule
+
+TEST(MailLoadPace, StartsFallDueOnTheirTimesWithoutDrift) {
+    PaceSchedule s(1'000, 1e9 / 3);   // 3 a second: intervals of 333,333,333.3 ns
+    EXPECT_TRUE(s.due(1'000));
+    EXPECT_FALSE(s.due(999));
+    EXPECT_FALSE(s.take(0));
+    EXPECT_EQ(s.next_due_ns(), 1'000 + 333'333'333);
+    EXPECT_FALSE(s.due(1'000 + 333'333'332));
+    EXPECT_TRUE(s.due(1'000 + 333'333'333));
+    for (int i = 1; i < 3'000'000; ++i) s.take(0);
+    EXPECT_EQ(s.next_due_ns(), 1'000 + 1'000'000'000'000'000LL);   // a million seconds on: not a ns off
+    EXPECT_EQ(s.taken(), 3'000'000u);
+    EXPECT_EQ(s.late(), 0u);
+}
+
+TEST(MailLoadPace, AStartIsLateOnlyWhenNoSlotWasFreeAtItsTime) {
+    PaceSchedule s(0, 10'000'000);   // every 10 ms
+    // t = 0: a slot free since before the start: on time even if the loop gets to it later.
+    EXPECT_FALSE(s.take(-5));
+    // Start 1 (10 ms): the only slot came free at 25 ms: late.
+    EXPECT_FALSE(s.due(9'999'999));
+    EXPECT_TRUE(s.take(25'000'000));
+    // Start 2 (20 ms) is due too by then; the next slot came free at 18 ms: on time.
+    EXPECT_TRUE(s.due(25'000'000));
+    EXPECT_FALSE(s.take(18'000'000));
+    // Start 3 (30 ms): a slot free at exactly its time is on time; at 30 ms + 1 ns it is late.
+    EXPECT_FALSE(s.take(30'000'000));
+    EXPECT_TRUE(s.take(40'000'001));
+    EXPECT_EQ(s.taken(), 5u);
+    EXPECT_EQ(s.late(), 2u);
+    // A backlog is not dropped: what fell behind is still due, oldest first.
+    EXPECT_TRUE(s.due(60'000'000));
+    EXPECT_EQ(s.next_due_ns(), 50'000'000);
+}
+
+TEST(MailLoadPace, ThreadsInterleaveToOneEvenRate) {
+    // 200 a second over 4 threads: each thread 50/s, together one start every 5 ms.
+    std::vector<std::int64_t> all;
+    for (std::uint32_t t = 0; t < 4; ++t) {
+        PaceSchedule s = PaceSchedule::for_thread(7'000, 200, 4, t);
+        for (int k = 0; k < 50; ++k) {
+            all.push_back(s.next_due_ns());
+            s.take(0);
+        }
+    }
+    std::sort(all.begin(), all.end());
+    for (std::size_t i = 0; i < all.size(); ++i) EXPECT_EQ(all[i], 7'000 + static_cast<std::int64_t>(i) * 5'000'000) << i;
+    // A decimal rate: 0.5 a second on one thread is one start every 2 s.
+    const PaceSchedule slow = PaceSchedule::for_thread(0, 0.5, 1, 0);
+    EXPECT_EQ(slow.due_ns(3), 6'000'000'000);
+}
+
+TEST(MailLoadBudget, OpenUntilCountDeadlineOrStop) {
+    WorkBudget count(2, 0);
+    EXPECT_TRUE(count.open(0));
+    EXPECT_TRUE(count.take(0));
+    EXPECT_TRUE(count.take(0));
+    EXPECT_FALSE(count.open(0));
+    WorkBudget timed(0, 1'000);
+    EXPECT_TRUE(timed.open(999));
+    EXPECT_FALSE(timed.open(1'000));
+    WorkBudget stopped(0, 0);
+    stopped.stop();
+    EXPECT_FALSE(stopped.open(0));
 }
 
 // ------------------------------------------------------------------ summaries

@@ -1,7 +1,8 @@
 // Fuzz target: the load harness's client engines (benchmarks/mail: SmtpClient, Pop3Client) fed
 // server bytes, as a hostile or broken server would send them. The first byte picks the engine and
 // its options; the rest is split into reads at 0x00 bytes (each fed whole, or byte by byte when the
-// byte after the 0x00 is odd). Checked: no crash, the engine never asks for more than it can
+// byte after the 0x00 is odd); after each read the output counts as sent, and a client that waits
+// for its --rate turn gets it at once. Checked: no crash, the engine never asks for more than it can
 // explain (a close once ends all output), counts never exceed what the server acknowledged.
 #include <cstddef>
 #include <cstdint>
@@ -32,6 +33,13 @@ void feed_reads(LoadClient& client, std::string_view rest, bool& closed) {
         VMX_ASSERT(!closed || act.out.empty());  // nothing is sent after the session asked to close
         if (act.start_tls) client.on_tls_started(++now, act);
         closed = closed || act.close;
+        client.on_sent(++now);
+        if (act.wait_for_turn) {
+            ClientActions turn;
+            client.on_turn(++now, turn);
+            VMX_ASSERT(!closed || turn.out.empty());
+            closed = closed || turn.close;
+        }
     }
 }
 
@@ -42,6 +50,7 @@ void fuzz_smtp(std::uint8_t mode, std::string_view rest) {
     options.rcpts_per_msg = 1 + (mode >> 2 & 1);
     options.msgs_per_conn = 3;
     options.pipelining = mode & 2;
+    options.transactions_paced = mode & 32;
     options.tls = (mode & 8) ? TlsStart::starttls : TlsStart::none;
     if (mode & 16) {
         options.auth_user = "u";
@@ -49,7 +58,7 @@ void fuzz_smtp(std::uint8_t mode, std::string_view rest) {
     }
     MessageSource source({{1024, 1}}, 1, "f@test.invalid");
     WorkBudget budget(4, 0);
-    (void)budget.take(0);  // the session's first message, as the driver takes it on connect
+    if (!options.transactions_paced) (void)budget.take(0);  // the first message, taken on connect unless paced
     LoadStats stats;
     std::string ack_log;
     SmtpThreadContext context{options, source, budget, stats, &ack_log};

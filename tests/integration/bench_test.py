@@ -1,6 +1,6 @@
 """vaultmx-bench, the load harness: its argument errors, bounded runs against its own discard
-server (including a dead port and a silent server), and short runs against the real daemon whose
-acknowledged messages must all be in the store and come back over POP3S."""
+server (including a dead port, a silent server and paced --rate runs), and short runs against the
+real daemon whose acknowledged messages must all be in the store and come back over POP3S."""
 import json
 import os
 import socket
@@ -105,10 +105,13 @@ class Arguments(unittest.TestCase):
         dist = write_file(self.tmp.name, "dist", "10k 5\n20k\n")
         self.refused("smtp", *t, "--messages", "1", "--rcpt", "a@x.test", "--size-dist", dist, mentions="line 2")
         self.refused("smtp", *t, "--messages", "1", "--rcpt", "a@x.test", "--starttls", "--tls", mentions="excludes")
+        for rate in ("0", "-5", "abc", "nan", "inf", "1e9", "10/s", ""):
+            self.refused("smtp", *t, "--messages", "1", "--rcpt", "a@x.test", "--rate", rate, mentions="--rate")
 
     def test_pop3_mixed_and_sink_argument_errors(self):
         t = ["--target", "127.0.0.1:1"]
         self.refused("pop3", *t, "--users", self.users, mentions="--sessions")
+        self.refused("pop3", *t, "--users", self.users, "--sessions", "1", "--rate", "10", mentions="--rate")
         self.refused("pop3", *t, "--users", self.users, "--sessions", "1", "--connections", "3", mentions="2 users")
         bad = write_file(self.tmp.name, "bad-users", "lonely@x.test\n")
         self.refused("pop3", *t, "--users", bad, "--sessions", "1", "--connections", "1", mentions="address password")
@@ -142,11 +145,12 @@ class AgainstTheSink(unittest.TestCase):
                             "--messages", "300", "--rcpt", "a@x.test", "--rcpt", "b@x.test", "--rcpts-per-msg", "2",
                             "--msgs-per-conn", "7", "--size", "4k", "--ack-log", ack_log)
         said = sink.stop()
-        check_scenario_shape(self, result, {"connect", "transaction"})
+        check_scenario_shape(self, result, {"connect", "transaction", "end_of_data"})
         self.assertEqual((result["scenario"], result["tls"]), ("smtp", "none"))
         self.assertEqual(result["messages"], 300)
         self.assertEqual(result["recipients"], 600)
         self.assertEqual(result["errors_total"], 0, result["errors"])
+        self.assertNotIn("late_starts", result)
         self.assertIn("300 messages", said)
         with open(ack_log) as f:
             lines = f.read().splitlines()
@@ -159,11 +163,52 @@ class AgainstTheSink(unittest.TestCase):
         result = bench_json(self, "smtp", "--target", f"127.0.0.1:{sink.port}", "--connections", "4",
                             "--duration", "1", "--rcpt", "a@x.test", "--starttls", "--pipelining", "--size", "20k")
         sink.stop()
-        check_scenario_shape(self, result, {"connect", "tls_handshake", "transaction"})
+        check_scenario_shape(self, result, {"connect", "tls_handshake", "transaction", "end_of_data"})
         self.assertEqual(result["tls"], "starttls")
         self.assertGreater(result["messages"], 0)
         self.assertEqual(result["errors_total"], 0, result["errors"])
         self.assertLess(result["wall_s"], 60)
+
+    def check_paced(self, result, rate):
+        # Loose on purpose: a shared machine's noise must not fail the test, a harness that
+        # ignores --rate (thousands a second against the sink) or stalls must.
+        self.assertEqual(result["rate_per_s"], rate)
+        self.assertGreaterEqual(result["messages_per_s"], 0.5 * rate, result)
+        self.assertLessEqual(result["messages_per_s"], 1.5 * rate, result)
+        self.assertEqual(result["errors_total"], 0, result["errors"])
+        self.assertLessEqual(result["late_starts"], result["messages"])
+        self.assertLess(result["wall_s"], 10)
+
+    def test_paced_sessions_keep_the_rate(self):
+        sink = Sink()
+        result = bench_json(self, "smtp", "--target", f"127.0.0.1:{sink.port}", "--connections", "10",
+                            "--duration", "2", "--rate", "200", "--msgs-per-conn", "1", "--threads", "2",
+                            "--rcpt", "a@x.test")
+        sink.stop()
+        check_scenario_shape(self, result, {"connect", "transaction", "end_of_data"})
+        self.check_paced(result, 200)
+        self.assertEqual(result["latency_ms"]["connect"]["count"], result["messages"])  # one session a message
+        eod, transaction = result["latency_ms"]["end_of_data"], result["latency_ms"]["transaction"]
+        self.assertEqual(eod["count"], result["messages"])
+        self.assertLessEqual(eod["p50"], transaction["p50"])  # a part of the transaction
+
+    def test_paced_transactions_keep_the_rate(self):
+        sink = Sink()
+        result = bench_json(self, "smtp", "--target", f"127.0.0.1:{sink.port}", "--connections", "4",
+                            "--duration", "1.5", "--rate", "100.5", "--msgs-per-conn", "5", "--rcpt", "a@x.test")
+        sink.stop()
+        check_scenario_shape(self, result, {"connect", "transaction", "end_of_data"})
+        self.check_paced(result, 100.5)
+        self.assertLess(result["latency_ms"]["connect"]["count"], result["messages"])  # connections reused
+
+    def test_paced_text_report(self):
+        sink = Sink()
+        r = bench("smtp", "--target", f"127.0.0.1:{sink.port}", "--messages", "20", "--rate", "40",
+                  "--msgs-per-conn", "1", "--rcpt", "a@x.test")
+        sink.stop()
+        self.assertEqual(r.returncode, 0, r.stderr)
+        for words in ("paced at", "40.0/s asked", "late starts", "end_of_data"):
+            self.assertIn(words, r.stdout)
 
     def test_text_report(self):
         sink = Sink()
@@ -172,6 +217,7 @@ class AgainstTheSink(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         for words in ("acknowledged", "latency ms", "p99.9", "errors         none", "client CPU"):
             self.assertIn(words, r.stdout)
+        self.assertNotIn("late starts", r.stdout)  # closed loop: nothing is scheduled
 
     def test_nobody_listening_is_counted_not_fatal(self):
         result = bench_json(self, "smtp", "--target", f"127.0.0.1:{free_port()}", "--connections", "2",
@@ -347,7 +393,7 @@ class AgainstTheDaemon(unittest.TestCase):
         result = bench_json(self, "smtp", "--target", f"127.0.0.1:{self.daemon.ports['smtp']}", "--connections",
                             "6", "--messages", "120", "--rcpt-file", self.rcpt_file, "--starttls", "--pipelining",
                             "--ack-log", ack_log)
-        check_scenario_shape(self, result, {"connect", "tls_handshake", "transaction"})
+        check_scenario_shape(self, result, {"connect", "tls_handshake", "transaction", "end_of_data"})
         self.assertEqual(result["messages"], 120, result["errors"])
         expected = dict(before)
         with open(ack_log) as f:
