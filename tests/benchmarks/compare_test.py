@@ -85,8 +85,10 @@ class Configurations(unittest.TestCase):
 
     def test_users_files(self):
         with tempfile.TemporaryDirectory(prefix="vmx-compare-") as scratch:
-            users, paths = compare.make_users(scratch, 3, 2)
-            self.assertEqual(len(users), 5)
+            users, paths = compare.make_users(scratch, 3, 2, 2)
+            self.assertEqual(len(users), 7)
+            self.assertIn("source1@bench.test", users)
+            self.assertIn("source2@bench.test", users)
             with open(paths["rcpts"]) as f:
                 self.assertEqual(f.read().split(), [f"user{i}@bench.test" for i in (1, 2, 3)])
             with open(paths["pop3_users"]) as f:
