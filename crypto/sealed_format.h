@@ -97,10 +97,11 @@ inline constexpr std::uint8_t flag_final = 0x02;
 inline constexpr std::uint8_t flags_known = flag_head | flag_final;
 inline constexpr std::size_t wrap_aad_bytes = 3;  // magic, version: the flags are bound by chunk 0
 
-// v2: the DEK wrapped for `identity` (with its key reference) under `scope_key`, into the head's
-// wrap fields (bytes 16..75: wrap IV, wrapped DEK, wrap tag), with a fresh wrap IV. random_failed.
+// v2: the DEK wrapped for `identity` (with its key reference) under `scope_key` with `wrap_iv` (fresh
+// random bytes), into the head's wrap fields (bytes 16..75: wrap IV, wrapped DEK, wrap tag).
 Result<void> wrap_dek(std::span<const std::uint8_t, sealed_scope_key_bytes> scope_key, const RecordIdentity& identity,
-                      std::span<const std::uint8_t, dek_bytes> dek, std::uint8_t* head);
+                      std::span<const std::uint8_t, dek_bytes> dek, std::span<const std::uint8_t, 12> wrap_iv,
+                      std::uint8_t* head);
 // v2: the DEK of a head whose key reference is identity.key; authentication_failed otherwise.
 Result<void> unwrap_dek(std::span<const std::uint8_t, sealed_scope_key_bytes> scope_key,
                         const RecordIdentity& identity, std::span<const std::uint8_t> head,

@@ -2,7 +2,11 @@
 // stream of one (sealed_stream.cc); version 1 is read and rewrapped by sealed_record_v1.cc.
 #include "crypto/sealed_record.h"
 
+#include <array>
+
+#include "crypto/aead.h"
 #include "crypto/errc.h"
+#include "crypto/random.h"
 #include "crypto/sealed_format.h"
 #include "crypto/sealed_stream.h"
 
@@ -61,7 +65,9 @@ Result<std::vector<std::uint8_t>> rewrap(std::span<const std::uint8_t, sealed_sc
     put_key_ref(out.data(), new_ref);
     RecordIdentity target = expected_old;
     target.key = new_ref;
-    if (auto r = wrap_dek(new_key, target, dek.view(), out.data()); !r) return fail(r.error());
+    std::array<std::uint8_t, gcm_iv_bytes> wrap_iv{};  // not secret: it is stored in the clear
+    if (auto r = random_bytes(wrap_iv); !r) return fail(r.error());
+    if (auto r = wrap_dek(new_key, target, dek.view(), wrap_iv, out.data()); !r) return fail(r.error());
     return out;
 }
 

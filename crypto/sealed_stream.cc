@@ -30,9 +30,10 @@ Result<void> derive_kek_v2(std::span<const std::uint8_t, sealed_scope_key_bytes>
 }  // namespace
 
 Result<void> wrap_dek(std::span<const std::uint8_t, sealed_scope_key_bytes> scope_key, const RecordIdentity& identity,
-                      std::span<const std::uint8_t, dek_bytes> dek, std::uint8_t* head) {
+                      std::span<const std::uint8_t, dek_bytes> dek, std::span<const std::uint8_t, 12> fresh_iv,
+                      std::uint8_t* head) {
     const std::span<std::uint8_t, gcm_iv_bytes> wrap_iv(head + wrap_iv_offset, gcm_iv_bytes);
-    if (auto r = random_bytes(wrap_iv); !r) return r;
+    std::memcpy(wrap_iv.data(), fresh_iv.data(), gcm_iv_bytes);
     StackSecret<32> kek;
     if (auto r = derive_kek_v2(scope_key, identity, kek.span()); !r) return r;
     const AesGcmKey kek_key(kek.view());
@@ -81,9 +82,11 @@ ChunkParams chunk_params(const std::uint8_t* prefix, const RecordIdentity& ident
 
 Result<StreamSealer> StreamSealer::begin(std::span<const std::uint8_t, sealed_scope_key_bytes> scope_key,
                                          const RecordIdentity& identity) {
-    StackSecret<dek_bytes> dek;
-    if (auto r = random_bytes(dek.span()); !r) return fail(r.error());
-    StreamSealer sealer(identity, dek.view());
+    StackSecret<dek_bytes + gcm_iv_bytes> fresh;  // the DEK and the wrap IV, in one draw
+    if (auto r = random_bytes(fresh.span()); !r) return fail(r.error());
+    const std::span<const std::uint8_t, dek_bytes> dek = fresh.view().first<dek_bytes>();
+    const std::span<const std::uint8_t, gcm_iv_bytes> wrap_iv = fresh.view().last<gcm_iv_bytes>();
+    StreamSealer sealer(identity, dek);
     // The head's bytes 0..2 are the same for every v2 record, so the wrap can be made now; its
     // fields are copied into the head when the first chunk is sealed.
     std::array<std::uint8_t, sealed_header_bytes> head{};
@@ -91,7 +94,7 @@ Result<StreamSealer> StreamSealer::begin(std::span<const std::uint8_t, sealed_sc
     head[1] = magic_1;
     head[version_offset] = sealed_record_format_version;
     put_key_ref(head.data(), identity.key);
-    if (auto r = wrap_dek(scope_key, identity, dek.view(), head.data()); !r) return fail(r.error());
+    if (auto r = wrap_dek(scope_key, identity, dek, wrap_iv, head.data()); !r) return fail(r.error());
     std::memcpy(sealer.head_fields_.data(), head.data() + key_id_offset, sealer.head_fields_.size());
     return sealer;
 }

@@ -89,6 +89,13 @@ private:
     // ---- effects ----------------------------------------------------------------------------
 
     void act(net::Stream& stream, pop3::Effects& fx) {
+        // A session that ends (QUIT after its UPDATE, or an error) gives its maildrop back before
+        // its last reply goes out, not when the connection is gone: a client that reconnects as
+        // soon as it reads +OK must find the maildrop free.
+        if (fx.close && lock_token_) {
+            parts_.maildrops->release(user_id_, *lock_token_);
+            lock_token_.reset();
+        }
         if (!fx.replies.empty()) {
             if (auto sent = stream.send(fx.replies); !sent) {
                 stream.close(CloseMode::now);  // a client that does not read its replies
