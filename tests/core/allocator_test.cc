@@ -45,8 +45,10 @@ TEST(Allocator, CallocIsZeroAtEverySize) {
             std::free(p);
         }
     }
+#ifdef VMX_WITH_MIMALLOC  // ASan reports an overflowing calloc as an error of its own
     volatile std::size_t huge = SIZE_MAX / 2;  // volatile: the compiler would refuse the call itself
     EXPECT_EQ(std::calloc(huge, 4), nullptr);  // count * size overflows
+#endif
 }
 
 }  // namespace
