@@ -14,36 +14,12 @@
 
 #include "crypto/errc.h"
 #include "crypto/random.h"
+#include "tests/crypto/sealed_test_values.h"
 
 namespace vmx::crypto {
 namespace {
 
-using Bytes = std::vector<std::uint8_t>;
-using Key = std::array<std::uint8_t, 32>;
-
-Bytes hex(std::string_view text) {
-    Bytes out;
-    for (std::size_t i = 0; i + 1 < text.size(); i += 2)
-        out.push_back(static_cast<std::uint8_t>(std::stoi(std::string(text.substr(i, 2)), nullptr, 16)));
-    return out;
-}
-
-Bytes text(std::string_view s) { return {s.begin(), s.end()}; }
-
-Key key_from(std::uint8_t first) {
-    Key k{};
-    for (std::size_t i = 0; i < k.size(); ++i) k[i] = static_cast<std::uint8_t>(first + i);
-    return k;
-}
-
-const Key scope_key = key_from(0x40);
-const Key other_key = key_from(0x41);
-const RecordIdentity identity{StoreKind::mail, 7, 0x0102030405060708, 42, {0x1122334455667788, 3}};
-
-template <class R>
-std::error_code error_of(const R& r) {
-    return r.has_value() ? std::error_code{} : r.error();
-}
+using namespace sealed_test;
 
 std::vector<Bytes> seal_stream(const Key& key, const RecordIdentity& id, const std::vector<Bytes>& chunks) {
     auto sealer = StreamSealer::begin(key, id);
