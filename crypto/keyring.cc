@@ -303,6 +303,14 @@ Result<std::span<const std::uint8_t, 32>> KeySet::find(KeyRef ref) const {
     return key_span(*it->second.key);
 }
 
+Result<std::span<const std::uint8_t, 32>> KeySet::key_named_by(std::span<const std::uint8_t> head,
+                                                               RecordIdentity& identity) const {
+    auto ref = peek_key(head);
+    if (!ref) return fail(ref.error());
+    identity.key = *ref;
+    return find(*ref);
+}
+
 Result<std::vector<std::uint8_t>> KeySet::seal(const Scope& scope, RecordIdentity identity,
                                                std::span<const std::uint8_t> plaintext) const {
     auto active_key = active(scope);
@@ -312,11 +320,8 @@ Result<std::vector<std::uint8_t>> KeySet::seal(const Scope& scope, RecordIdentit
 }
 
 Result<std::vector<std::uint8_t>> KeySet::open(RecordIdentity identity, std::span<const std::uint8_t> record) const {
-    auto ref = peek_key(record);
-    if (!ref) return fail(ref.error());
-    auto key = find(*ref);
+    auto key = key_named_by(record, identity);
     if (!key) return fail(key.error());
-    identity.key = *ref;
     return crypto::open(*key, identity, record);
 }
 
@@ -328,11 +333,8 @@ Result<StreamSealer> KeySet::begin_stream(const Scope& scope, RecordIdentity ide
 }
 
 Result<StreamOpener> KeySet::open_stream(RecordIdentity identity, std::span<const std::uint8_t> head) const {
-    auto ref = peek_key(head);
-    if (!ref) return fail(ref.error());
-    auto key = find(*ref);
+    auto key = key_named_by(head, identity);
     if (!key) return fail(key.error());
-    identity.key = *ref;
     return StreamOpener::begin(*key, identity, head);
 }
 
@@ -347,16 +349,11 @@ bool KeySet::needs_rewrap(const Scope& scope, std::span<const std::uint8_t> reco
 
 Result<std::vector<std::uint8_t>> KeySet::rewrap_to_active(const Scope& scope, RecordIdentity identity,
                                                            std::span<const std::uint8_t> record) const {
-    auto shape = peek_shape(record);
-    if (!shape) return fail(shape.error());
-    auto ref = peek_key(record);
-    if (!ref) return fail(ref.error());
-    auto old_key = find(*ref);
+    auto old_key = key_named_by(record, identity);
     if (!old_key) return fail(old_key.error());
     auto target = active(scope);
     if (!target) return fail(target.error());
-    identity.key = *ref;
-    if (shape->version == 1) {
+    if (peek_shape(record)->version == 1) {  // a readable header (key_named_by checked it): upgrade
         auto plaintext = crypto::open(*old_key, identity, record);
         if (!plaintext) return fail(plaintext.error());
         identity.key = target->ref;

@@ -87,6 +87,9 @@ public:
 
 private:
     friend class Keyring;
+    // The key a head record names (peek_key, then find), with identity.key set to its reference.
+    Result<std::span<const std::uint8_t, 32>> key_named_by(std::span<const std::uint8_t> head,
+                                                           RecordIdentity& identity) const;
     struct Entry {
         std::shared_ptr<const SecretBytes> key;  // null once destroyed
     };
