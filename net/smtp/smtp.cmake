@@ -1,6 +1,8 @@
-# net/smtp: the SMTP server engine (pure: bytes in, effects out), its path parser and the
-# Received: header helper.
+# net/smtp: the SMTP server engine (pure: bytes in, effects out), its path parser, the
+# Received: header helper, and the header scanner and mailbox-list parser submission uses.
 target_sources(vmx_net PRIVATE
+    ${CMAKE_CURRENT_LIST_DIR}/address_list.cc
+    ${CMAKE_CURRENT_LIST_DIR}/headers.cc
     ${CMAKE_CURRENT_LIST_DIR}/path.cc
     ${CMAKE_CURRENT_LIST_DIR}/received.cc
     ${CMAKE_CURRENT_LIST_DIR}/session.cc

@@ -1,9 +1,13 @@
 # SMTP engine tests: transcripts fed in one block and one byte at a time, the attacks, the path
-# parser and the Received: header; the engine's fuzz target (ctest: fuzz.smtp_session_fuzz).
+# parser, the Received: header, the header scanner and mailbox-list parser; the engine's and the
+# header scanner's fuzz targets (ctest: fuzz.smtp_session_fuzz, fuzz.smtp_headers_fuzz).
 list(APPEND vmx_net_test_sources
     ${CMAKE_CURRENT_LIST_DIR}/smtp/session_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/smtp/attack_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/smtp/received_test.cc
+    ${CMAKE_CURRENT_LIST_DIR}/smtp/headers_test.cc
+    ${CMAKE_CURRENT_LIST_DIR}/smtp/address_list_test.cc
 )
-# One line: scripts/fuzz finds targets and corpora with sed.
+# One line each: scripts/fuzz finds targets and corpora with sed.
 vmx_fuzz_replay(smtp_session_fuzz SOURCES ${CMAKE_CURRENT_LIST_DIR}/../fuzz/smtp_session_fuzz.cc LIBS vmx_net CORPUS smtp_session)
+vmx_fuzz_replay(smtp_headers_fuzz SOURCES ${CMAKE_CURRENT_LIST_DIR}/../fuzz/smtp_headers_fuzz.cc LIBS vmx_net CORPUS smtp_headers)
