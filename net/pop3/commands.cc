@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <utility>
 
-#include "net/pop3/sasl_plain.h"
+#include "net/sasl/sasl_plain.h"
 #include "net/pop3/session.h"
 #include "net/pop3/text.h"
 
@@ -99,7 +99,7 @@ void Session::cmd_stls(std::string_view args, Effects& out) {
 void Session::cmd_user(std::string_view args, Effects& out) {
     const auto a = split_args(args);
     if (!a || a->count != 1) return reply_err("Syntax: USER name", out);
-    if (!valid_username(a->v[0], limits_.username_bytes_max)) return reply_err("Invalid user name", out);
+    if (!sasl::valid_username(a->v[0], limits_.username_bytes_max)) return reply_err("Invalid user name", out);
     user_.assign(a->v[0]);
     reply_ok("Send PASS", out);
 }
@@ -132,11 +132,11 @@ void Session::cmd_auth(std::string_view args, Effects& out) {
 
 void Session::sasl_plain(std::string_view base64, Effects& out) {
     const std::size_t decoded_max = 2 * limits_.username_bytes_max + limits_.secret_bytes_max + 2;
-    const auto message = base64_decode_secret(base64, decoded_max);
+    const auto message = sasl::base64_decode_secret(base64, decoded_max);
     if (!message) return reply_err("Invalid base64 data", out);
-    auto plain = parse_plain(*message, limits_.username_bytes_max, limits_.secret_bytes_max);
+    auto plain = sasl::parse_plain(*message, limits_.username_bytes_max, limits_.secret_bytes_max);
     if (!plain.credentials) {
-        if (plain.error == PlainError::authzid_differs) {
+        if (plain.error == sasl::PlainError::authzid_differs) {
             return auth_failed("-ERR [AUTH] Authorization identity not allowed\r\n", out);
         }
         return reply_err("Malformed PLAIN credentials", out);

@@ -2,5 +2,4 @@
 target_sources(vmx_net PRIVATE
     ${CMAKE_CURRENT_LIST_DIR}/session.cc
     ${CMAKE_CURRENT_LIST_DIR}/commands.cc
-    ${CMAKE_CURRENT_LIST_DIR}/body_encoder.cc
-    ${CMAKE_CURRENT_LIST_DIR}/sasl_plain.cc)
+    ${CMAKE_CURRENT_LIST_DIR}/body_encoder.cc)

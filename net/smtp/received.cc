@@ -36,6 +36,10 @@ void civil_from_days(std::int64_t days, std::int64_t& year, unsigned& month, uns
 
 std::string_view protocol_name(const ReceivedInfo& info) {
     const bool tls = !info.tls_version.empty();
+    if (info.authenticated) {  // RFC 3848 ESMTPA/ESMTPSA, RFC 6531 3.7.3 UTF8SMTPA/UTF8SMTPSA
+        if (info.smtputf8) return tls ? "UTF8SMTPSA" : "UTF8SMTPA";
+        return tls ? "ESMTPSA" : "ESMTPA";
+    }
     if (info.smtputf8) return tls ? "UTF8SMTPS" : "UTF8SMTP";  // RFC 6531 3.7.3
     if (info.esmtp) return tls ? "ESMTPS" : "ESMTP";            // RFC 3848
     return tls ? "SMTPS" : "SMTP";
@@ -79,13 +83,20 @@ std::string rfc5322_date(std::int64_t unix_seconds) {
 std::string received_header(const ReceivedInfo& info) {
     const bool name_ok = matches(Pattern::domain, info.client_name);
     const bool addr_ok = matches(Pattern::ipv4, info.client_address) || matches(Pattern::ipv6, info.client_address);
-    std::string out = "Received: from ";
-    append_clean(out, info.helo_name);
-    out += " (";
-    out += name_ok ? info.client_name : std::string_view("unknown");
-    out += " [";
-    out += addr_ok ? info.client_address : std::string_view("unknown");
-    out += "])\r\n";
+    std::string out = "Received: ";
+    if (info.hide_client) {
+        // The from clause would name the client (its address, or an EHLO that is often one).
+        out += "(authenticated sender)\r\n";
+    } else {
+        out += "from ";
+        append_clean(out, info.helo_name);
+        out += " (";
+        out += name_ok ? info.client_name : std::string_view("unknown");
+        out += " [";
+        out += addr_ok ? info.client_address : std::string_view("unknown");
+        out += "])\r\n";
+        if (info.authenticated) out += "\t(authenticated sender)\r\n";
+    }
     if (!info.tls_version.empty()) {
         out += "\t(using ";
         append_clean(out, info.tls_version);

@@ -1,5 +1,6 @@
 // The Received: trace header (RFC 5321 4.4) that the caller prepends to an accepted message,
-// written as Postfix writes it, TLS details included. Pure: the date is an input. Any thread.
+// written as Postfix writes it, TLS details included; for submission it records the login and may
+// leave the client out (RFC 6409 leaves that to the MSA's privacy policy). Pure: the date is an input. Any thread.
 #pragma once
 
 #include <cstdint>
@@ -21,6 +22,8 @@ struct ReceivedInfo {
     unsigned cipher_alg_bits = 0;     // the algorithm's bits, e.g. 256
     bool esmtp = false;               // EHLO (not HELO) was used
     bool smtputf8 = false;            // MAIL ... SMTPUTF8
+    bool authenticated = false;       // submission after AUTH: ESMTPSA (RFC 3848), "(authenticated sender)"
+    bool hide_client = false;         // no from clause: neither the client's address nor its EHLO name
     std::int64_t date_unix = 0;       // arrival time, seconds since 1970 (written in UTC)
 };
 

@@ -12,11 +12,15 @@
 
 #include "core/assert.h"
 #include "core/patterns.h"
+#include "net/smtp/session_text.h"
 
 namespace vmx::smtp {
 namespace {
 
 using Phase = Session::Phase;
+using detail::has_prefix_ci;
+using detail::parse_count;
+using detail::trim_spaces;
 
 constexpr std::uint8_t bit(Phase p) { return static_cast<std::uint8_t>(1u << static_cast<unsigned>(p)); }
 constexpr std::uint8_t any_phase = bit(Phase::initial) | bit(Phase::ready) | bit(Phase::mail) | bit(Phase::rcpt) |
@@ -27,6 +31,7 @@ enum CommandFlag : std::uint8_t {
     needs_helo = 1,  // 503 5.5.1 before EHLO/HELO
     needs_tls = 2,   // 530 5.7.0 while STARTTLS is required and TLS is not active
     no_args = 4,     // 501 5.5.4 when arguments are given
+    needs_auth = 8,  // submission: 530 5.7.0 until AUTH succeeded
 };
 
 // Fixed replies (Postfix's wording where it has one). Enhanced status codes (RFC 3463) on all but
@@ -62,6 +67,7 @@ constexpr std::string_view r_no_valid_rcpt = "554 5.5.1 Error: no valid recipien
 constexpr std::string_view r_tls_active = "554 5.5.1 Error: TLS already active\r\n";
 constexpr std::string_view r_tls_unavailable = "454 4.7.0 TLS not available due to local problem\r\n";
 constexpr std::string_view r_tls_first = "530 5.7.0 Must issue a STARTTLS command first\r\n";
+constexpr std::string_view r_auth_first = "530 5.7.0 Authentication required\r\n";
 constexpr std::string_view r_syntax_helo = "501 5.5.4 Syntax: EHLO hostname\r\n";
 constexpr std::string_view r_bad_helo = "501 5.5.2 Error: invalid EHLO/HELO hostname\r\n";
 constexpr std::string_view r_syntax_mail = "501 5.5.4 Syntax: MAIL FROM:<address>\r\n";
@@ -79,30 +85,8 @@ constexpr std::string_view r_bare_line_end = "550 5.5.2 Error: bare <CR> or <LF>
 constexpr std::string_view r_text_line_too_long = "550 5.5.2 Error: message line too long\r\n";
 constexpr std::string_view r_store_failed = "451 4.3.0 Error: queue file write error\r\n";
 constexpr std::string_view r_store_full = "452 4.3.1 Insufficient system storage\r\n";
+constexpr std::string_view r_over_rate = "450 4.7.1 Error: hourly sending limit reached, try again later\r\n";
 constexpr std::string_view r_forbidden = "221 2.7.0 Error: this is an SMTP server. Goodbye\r\n";
-
-constexpr std::uint64_t digits_max = 18;  // so any accepted number fits in 63 bits
-
-// A decimal number of 1..18 digits; false for anything else.
-bool parse_count(std::string_view text, std::uint64_t& value) noexcept {
-    if (text.empty() || text.size() > digits_max) return false;
-    value = 0;
-    for (char c : text) {
-        if (c < '0' || c > '9') return false;
-        value = value * 10 + static_cast<std::uint64_t>(c - '0');
-    }
-    return true;
-}
-
-std::string_view trim_spaces(std::string_view s) noexcept {
-    while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
-    while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
-    return s;
-}
-
-bool has_prefix_ci(std::string_view s, std::string_view prefix) noexcept {
-    return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
-}
 
 }  // namespace
 
@@ -119,9 +103,9 @@ const Session::Command* Session::find_command(std::string_view verb) noexcept {
     static constexpr std::array<Command, 23> table{{
         {"EHLO", &Session::cmd_ehlo, any_phase, 0, {}},
         {"HELO", &Session::cmd_helo, any_phase, 0, {}},
-        {"MAIL", &Session::cmd_mail, bit(Phase::ready), needs_helo | needs_tls, r_nested_mail},
-        {"RCPT", &Session::cmd_rcpt, bit(Phase::mail) | bit(Phase::rcpt), needs_helo | needs_tls, r_need_mail},
-        {"DATA", &Session::cmd_data, greeted, needs_helo | needs_tls | no_args, {}},
+        {"MAIL", &Session::cmd_mail, bit(Phase::ready), needs_helo | needs_tls | needs_auth, r_nested_mail},
+        {"RCPT", &Session::cmd_rcpt, bit(Phase::mail) | bit(Phase::rcpt), needs_helo | needs_tls | needs_auth, r_need_mail},
+        {"DATA", &Session::cmd_data, greeted, needs_helo | needs_tls | needs_auth | no_args, {}},
         {"BDAT", &Session::cmd_bdat, any_phase, 0, {}},  // checks itself: a refused chunk is still read
         {"RSET", &Session::cmd_rset, any_phase, no_args, {}},
         {"NOOP", &Session::cmd_noop, any_phase, 0, {}},
@@ -132,7 +116,7 @@ const Session::Command* Session::find_command(std::string_view verb) noexcept {
         {"EXPN", &Session::cmd_expn, any_phase, 0, {}},
         {"ETRN", &Session::cmd_etrn, any_phase, 0, {}},
         {"TURN", &Session::cmd_turn, any_phase, 0, {}},
-        {"AUTH", &Session::cmd_auth, any_phase, 0, {}},
+        {"AUTH", &Session::cmd_auth, any_phase, 0, {}},  // the MX refuses it anywhere; submission checks itself
         // Another protocol talking to port 25 (a web proxy abused by a spammer): hang up.
         {"GET", &Session::cmd_forbidden, any_phase, 0, {}},
         {"POST", &Session::cmd_forbidden, any_phase, 0, {}},
@@ -148,10 +132,11 @@ const Session::Command* Session::find_command(std::string_view verb) noexcept {
     return nullptr;
 }
 
-Session::Session(const Limits& limits, const Options& options, RecipientPolicy& policy)
-    : limits_(limits), options_(options), policy_(policy) {
+Session::Session(const Limits& limits, const Options& options, RecipientPolicy& policy, SenderPolicy* senders)
+    : limits_(limits), options_(options), policy_(policy), senders_(senders) {
     VMX_ASSERT(limits_.line_bytes_max >= 64 && limits_.text_line_bytes_max >= 64);
     VMX_ASSERT(limits_.recipients_max >= 1 && limits_.errors_max >= 1);
+    VMX_ASSERT(options_.mode == Mode::mx || (senders_ != nullptr && limits_.auth_failures_max >= 1));
     tls_active_ = options_.transport == Transport::tls;
 }
 
@@ -169,7 +154,9 @@ std::size_t Session::feed(std::string_view input, Effects& out) {
         switch (phase_) {
             case Phase::closed:
             case Phase::tls_wait: return input.size();  // nothing after QUIT or STARTTLS is read
-            case Phase::store_wait: return used;
+            case Phase::store_wait:
+            case Phase::auth_wait: return used;
+            case Phase::sasl: n = feed_sasl(rest, out); break;
             case Phase::data: n = feed_data(rest, out); break;
             case Phase::chunk: n = feed_chunk(rest, out); break;
             default:
@@ -222,6 +209,9 @@ void Session::dispatch(std::string_view line, Effects& out) {
     if ((command->flags & needs_tls) && options_.starttls == StartTls::required && !tls_active_) {
         return error(out, r_tls_first);
     }
+    if ((command->flags & needs_auth) && options_.mode == Mode::submission && !authenticated_) {
+        return error(out, r_auth_first);
+    }
     if (!(command->allowed & bit(phase_))) return error(out, command->out_of_sequence);
     if ((command->flags & no_args) && !trim_spaces(args).empty()) return error(out, r_syntax_no_args);
     (this->*command->handler)(args, out);
@@ -253,6 +243,8 @@ void Session::cmd_ehlo(std::string_view args, Effects& out) {
     r += std::to_string(limits_.message_bytes_max);
     r += "\r\n";
     if (options_.starttls != StartTls::unavailable && !tls_active_) r += "250-STARTTLS\r\n";
+    // RFC 4954 14: AUTH is offered only where a password cannot be read on the wire.
+    if (options_.mode == Mode::submission && tls_active_) r += "250-AUTH PLAIN LOGIN\r\n";
     r += "250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250 CHUNKING\r\n";
 }
 
@@ -284,6 +276,10 @@ void Session::cmd_mail(std::string_view args, Effects& out) {
         const bool needs_utf8 = !envelope_.smtputf8 && !is_ascii(path.mailbox);
         envelope_ = Envelope{};
         return error(out, needs_utf8 ? r_need_smtputf8 : r_bad_sender);
+    }
+    if (options_.mode == Mode::submission && !submission_sender(path.mailbox, out)) {
+        envelope_ = Envelope{};
+        return;
     }
     envelope_.mail_from.assign(path.mailbox);  // a source route, if any, is ignored (RFC 5321 C)
     phase_ = Phase::mail;
@@ -317,6 +313,8 @@ bool Session::mail_params(std::string_view text, Effects& out) {
             envelope_.body_8bitmime = iequals(p.value, "8BITMIME");
         } else if (iequals(p.keyword, "SMTPUTF8") && !p.has_value) {
             envelope_.smtputf8 = true;
+        } else if (iequals(p.keyword, "AUTH") && options_.mode == Mode::submission) {
+            if (!auth_param(p.value, out)) return false;
         } else {
             error(out, r_unsupported_param);
             return false;
@@ -461,10 +459,11 @@ void Session::data_line(std::string_view line, Effects& out) {
 
 // The end of DATA or of the BDAT LAST chunk: refuse, or hand the message to the caller.
 void Session::finish_message(Effects& out) {
-    const std::string_view refusal = bad_line_end_ ? r_bare_line_end
-                                     : too_big_    ? r_size_exceeded
-                                     : line_too_long_ ? r_text_line_too_long
-                                                      : std::string_view{};
+    std::string_view refusal = bad_line_end_ ? r_bare_line_end
+                               : too_big_    ? r_size_exceeded
+                               : line_too_long_ ? r_text_line_too_long
+                                                : std::string_view{};
+    if (refusal.empty() && options_.mode == Mode::submission) refusal = header_refusal();
     if (!refusal.empty()) {
         reset_transaction();
         phase_ = Phase::ready;
@@ -484,6 +483,7 @@ void Session::finish_message(Effects& out) {
 std::string_view Session::bdat_refusal() const noexcept {
     if (phase_ == Phase::initial) return r_need_helo;
     if (options_.starttls == StartTls::required && !tls_active_) return r_tls_first;
+    if (options_.mode == Mode::submission && !authenticated_) return r_auth_first;
     if (phase_ == Phase::ready) return r_need_mail;
     if (phase_ == Phase::mail) return rejected_rcpts_ > 0 ? r_no_valid_rcpt : r_need_rcpt;
     return {};
@@ -579,7 +579,10 @@ void Session::cmd_help(std::string_view, Effects& out) { out.replies += r_help; 
 void Session::cmd_expn(std::string_view, Effects& out) { error(out, r_expn_refused); }
 void Session::cmd_etrn(std::string_view, Effects& out) { error(out, r_etrn_refused); }
 void Session::cmd_turn(std::string_view, Effects& out) { error(out, r_turn_refused); }
-void Session::cmd_auth(std::string_view, Effects& out) { error(out, r_auth_refused); }
+void Session::cmd_auth(std::string_view args, Effects& out) {
+    if (options_.mode == Mode::mx) return error(out, r_auth_refused);
+    auth_start(args, out);
+}
 void Session::cmd_forbidden(std::string_view, Effects& out) { goodbye(out, r_forbidden, {}); }
 
 // RFC 3207: the 220 ends the plaintext part; the caller drops whatever else it has buffered.
@@ -616,6 +619,7 @@ void Session::on_stored(StoreOutcome outcome, Effects& out, std::string_view que
             break;
         case StoreOutcome::failed: out.replies += r_store_failed; break;
         case StoreOutcome::full: out.replies += r_store_full; break;
+        case StoreOutcome::over_rate: out.replies += r_over_rate; break;
     }
     after_turn(out);
 }
@@ -630,9 +634,19 @@ void Session::on_timeout(Effects& out) {
     goodbye(out, "421 4.4.2 ", " Error: timeout exceeded\r\n");
 }
 
-void Session::on_drain(Effects& out) {
+void Session::on_end(EndReason reason, Effects& out) {
+    if (!draining_) end_reason_ = reason;  // the first reason is the one given
     draining_ = true;
     after_turn(out);
+}
+
+std::string_view Session::end_reply() const noexcept {
+    switch (end_reason_) {
+        case EndReason::draining: return " Service shutting down\r\n";
+        case EndReason::logged_out: return " Error: session ended by a logout\r\n";
+        case EndReason::session_limit: return " Error: session length limit reached\r\n";
+    }
+    return " Service shutting down\r\n";
 }
 
 void Session::error(Effects& out, std::string_view text) {
@@ -644,7 +658,8 @@ void Session::error(Effects& out, std::string_view text) {
 void Session::after_turn(Effects& out) {
     if (phase_ == Phase::closed) return;
     if (errors_ >= limits_.errors_max) return goodbye(out, "421 4.7.0 ", " Error: too many errors\r\n");
-    if (draining_ && phase_ <= Phase::bdat) goodbye(out, "421 4.3.2 ", " Service shutting down\r\n");
+    if (draining_ && phase_ <= Phase::bdat)
+        goodbye(out, end_reason_ == EndReason::draining ? "421 4.3.2 " : "421 4.7.0 ", end_reply());
 }
 
 // A final reply and close. With a tail the reply names this host between head and tail.
@@ -673,6 +688,12 @@ void Session::reset_transaction() {
     line_too_long_ = false;
     too_big_ = false;
     chunk_refusal_ = {};
+}
+
+// Credentials never outlive the exchange that carried them.
+void Session::forget_sasl() {
+    sasl_username_.clear();
+    sasl_username_.shrink_to_fit();
 }
 
 void Session::release_body() { std::string().swap(envelope_.body); }

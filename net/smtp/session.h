@@ -1,8 +1,10 @@
-// The SMTP server engine of the inbound MX (RFC 5321 with PIPELINING, SIZE, 8BITMIME,
-// ENHANCEDSTATUSCODES, STARTTLS, SMTPUTF8, CHUNKING): bytes in, effects out. No I/O, no clock, no
-// logging; one Session per connection, used by the connection's shard thread only. Memory per
-// session is a few small fields plus the message being received (bounded by message_bytes_max)
-// and its recipients (bounded by recipients_max).
+// The SMTP server engine (RFC 5321 with PIPELINING, SIZE, 8BITMIME, ENHANCEDSTATUSCODES, STARTTLS,
+// SMTPUTF8, CHUNKING) of the inbound MX, and in submission mode (RFC 6409) of ports 465 and 587:
+// AUTH PLAIN and LOGIN (RFC 4954) only under TLS, nothing but EHLO/STARTTLS/AUTH before a login,
+// the envelope sender and header From:/Sender: bound to the login. Bytes in, effects out. No I/O,
+// no clock, no logging; one Session per connection, used by the connection's shard thread only.
+// Memory per session is a few small fields plus the message being received (bounded by
+// message_bytes_max) and its recipients (bounded by recipients_max).
 #pragma once
 
 #include <cstddef>
@@ -12,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "crypto/secret_bytes.h"
 #include "net/smtp/path.h"
 
 namespace vmx::smtp {
@@ -23,6 +26,16 @@ struct Limits {
     std::size_t recipients_max = 1000;          // per message; more -> 452 4.5.3
     std::uint32_t errors_max = 20;              // error replies before 421 4.7.0 and disconnect
     std::size_t reply_bytes_max = 16 * 1024;    // feed() pauses when this much reply text is pending
+    // Submission only.
+    std::uint32_t auth_failures_max = 3;        // failed AUTHs before 421 4.7.0 and disconnect
+    std::size_t username_bytes_max = 320;       // an AUTH identity (an address fits)
+    std::size_t secret_bytes_max = 1024;        // an AUTH password
+    std::size_t header_bytes_max = 256 * 1024;  // the header section scanned for From:/Sender:
+};
+
+enum class Mode : std::uint8_t {
+    mx,          // port 25: AUTH refused, any sender, recipients checked by the policy
+    submission,  // 465/587: AUTH required before MAIL, sender bound to the login (SenderPolicy)
 };
 
 enum class StartTls : std::uint8_t {
@@ -37,6 +50,7 @@ struct Options {
     std::string hostname = "localhost";  // this server's name in the greeting and replies
     StartTls starttls = StartTls::offered;
     Transport transport = Transport::plain;
+    Mode mode = Mode::mx;
 };
 
 // A recipient as the policy sees it: syntax and relay tricks already refused.
@@ -67,6 +81,31 @@ public:
     virtual RcptDecision check(const Address& recipient) = 0;
 };
 
+// Submission: whom the logged-in user may send as (their address, the allowed senders the admin
+// added). Supplied by the caller, asked only after a successful AUTH; must not block.
+class SenderPolicy {
+public:
+    virtual ~SenderPolicy() = default;
+    virtual bool may_send_as(std::string_view address) = 0;
+};
+
+enum class AuthMechanism : std::uint8_t { plain, login };
+
+// A login for the caller to check (off the shard: Argon2id); answered with on_auth_result().
+struct AuthRequest {
+    std::string username;
+    crypto::SecretBytes secret;
+    AuthMechanism mechanism = AuthMechanism::plain;
+};
+
+enum class AuthOutcome : std::uint8_t {
+    ok,               // 235 2.7.0
+    bad_credentials,  // 535 5.7.8 (unknown users the same)
+    temp_failure,     // 454 4.7.0
+    disabled,         // 525 5.7.13 (only after the right secret)
+    policy_denied,    // 535 5.7.8 ... policy (only after the right secret)
+};
+
 struct EnvelopeRecipient {
     std::string address;
     std::uint64_t user_id = 0;
@@ -83,6 +122,9 @@ struct Envelope {
     bool smtputf8 = false;       // MAIL SMTPUTF8
     bool esmtp = false;          // the client said EHLO (for the Received: protocol name)
     bool tls = false;            // received over TLS (STARTTLS or implicit)
+    // Submission only: what the header section already has (RFC 6409 8.2 and 8.3 add the rest).
+    bool has_date = false;
+    bool has_message_id = false;
 };
 
 // What the caller must do after a call. Calls append to it; the caller acts on it and clears it
@@ -92,19 +134,28 @@ struct Effects {
     bool start_tls = false;       // drop every unconsumed input byte, run the handshake, then on_tls_started()
     bool close = false;           // close after the replies are sent
     std::optional<Envelope> message_ready;  // store durably, then on_stored()
+    std::optional<AuthRequest> auth;        // check the login, then on_auth_result()
 };
 
 enum class StoreOutcome : std::uint8_t {
     stored,  // durable: 250 2.0.0
     failed,  // 451 4.3.0
     full,    // 452 4.3.1
+    over_rate,  // 450 4.7.1: the user's hourly sending limit (submission)
+};
+
+enum class EndReason : std::uint8_t {
+    draining,       // the server stops: 421 4.3.2
+    logged_out,     // remote logout of the user: 421 4.7.0
+    session_limit,  // the organisation's session length: 421 4.7.0
 };
 
 class Session {
 public:
     // limits, options and policy must outlive the session (they belong to the shard's config
     // snapshot and directory), so a session copies nothing and allocates nothing up front.
-    Session(const Limits& limits, const Options& options, RecipientPolicy& policy);
+    // Submission mode needs `senders` (asked at MAIL and for the header section); the MX ignores it.
+    Session(const Limits& limits, const Options& options, RecipientPolicy& policy, SenderPolicy* senders = nullptr);
 
     // The 220 greeting; call once when the connection opens.
     void greet(Effects& out);
@@ -121,11 +172,17 @@ public:
     void on_timeout(Effects& out);
     // The server is stopping: 421 4.3.2 now if between commands, else right after the current
     // message's reply.
-    void on_drain(Effects& out);
+    void on_drain(Effects& out) { on_end(EndReason::draining, out); }
+    // The session must end (drain, remote logout, session length): 421 now if between commands,
+    // else right after the current message's reply or login verdict.
+    void on_end(EndReason reason, Effects& out);
+    // The verdict on the login from `auth`. Nothing is read while it is awaited.
+    void on_auth_result(AuthOutcome outcome, Effects& out);
 
     bool awaiting_store() const noexcept { return phase_ == Phase::store_wait; }
     bool closed() const noexcept { return phase_ == Phase::closed; }
     bool tls_active() const noexcept { return tls_active_; }
+    bool authenticated() const noexcept { return authenticated_; }
 
     // The phases; a command's allowed set is a mask of the first five.
     enum class Phase : std::uint8_t {
@@ -136,7 +193,9 @@ public:
         bdat,        // between BDAT chunks of one message
         data,        // reading DATA lines
         chunk,       // reading the bytes of a BDAT chunk
+        sasl,        // AUTH sent a 334 challenge: the next line is the client's response
         store_wait,  // the message is with the caller; nothing is read until on_stored()
+        auth_wait,   // the login is with the caller; nothing is read until on_auth_result()
         tls_wait,    // STARTTLS accepted; input is discarded until on_tls_started()
         closed,
     };
@@ -170,6 +229,21 @@ private:
     void cmd_auth(std::string_view args, Effects& out);
     void cmd_forbidden(std::string_view args, Effects& out);
 
+    // Submission (session_submission.cc).
+    void auth_start(std::string_view args, Effects& out);
+    std::size_t feed_sasl(std::string_view input, Effects& out);
+    void sasl_response(std::string_view line, Effects& out);
+    void sasl_plain(std::string_view base64, Effects& out);
+    void sasl_login_name(std::string_view base64, Effects& out);
+    void sasl_login_secret(std::string_view base64, Effects& out);
+    void request_auth(std::string username, crypto::SecretBytes secret, Effects& out);
+    void auth_failed(Effects& out, std::string_view reply);
+    bool submission_sender(std::string_view mailbox, Effects& out);
+    bool auth_param(std::string_view value, Effects& out);
+    std::string_view header_refusal();
+    std::string_view end_reply() const noexcept;
+    void forget_sasl();
+
     bool mail_params(std::string_view params, Effects& out);
     bool rcpt_tricks(const Path& path, Effects& out);
     bool valid_mailbox(const Path& path, bool smtputf8) const noexcept;
@@ -188,6 +262,7 @@ private:
     const Limits& limits_;
     const Options& options_;
     RecipientPolicy& policy_;
+    SenderPolicy* senders_;
     Envelope envelope_;               // the transaction being built
     std::string helo_name_;
     std::uint64_t body_bytes_ = 0;    // message size so far (counted even after a refusal)
@@ -195,10 +270,15 @@ private:
     std::uint32_t errors_ = 0;
     std::uint32_t rejected_rcpts_ = 0;
     std::uint32_t overshoot_ = 0;     // RCPTs answered "too many recipients" in this transaction
+    std::uint32_t auth_failures_ = 0;
     Phase phase_ = Phase::initial;
+    AuthMechanism sasl_mechanism_ = AuthMechanism::plain;
+    std::string sasl_username_;       // LOGIN: the name, while the password is asked for
+    EndReason end_reason_ = EndReason::draining;
     bool esmtp_ = false;
     bool tls_active_ = false;
-    bool draining_ = false;
+    bool draining_ = false;            // on_end() was called: 421 at the next turn between commands
+    bool authenticated_ = false;
     bool skipping_line_ = false;       // an overlong line is being skipped up to its LF
     bool prev_line_crlf_ = true;       // the previous DATA line ended in CRLF (a "." line may end DATA)
     bool cr_pending_ = false;          // the last byte read (BDAT, or a skipped DATA line) was CR

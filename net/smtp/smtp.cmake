@@ -6,4 +6,5 @@ target_sources(vmx_net PRIVATE
     ${CMAKE_CURRENT_LIST_DIR}/path.cc
     ${CMAKE_CURRENT_LIST_DIR}/received.cc
     ${CMAKE_CURRENT_LIST_DIR}/session.cc
+    ${CMAKE_CURRENT_LIST_DIR}/session_submission.cc
 )

@@ -1,7 +1,6 @@
-# net/pop3 tests: transcripts of the engine, the body encoder, SASL PLAIN; the engine's fuzz target.
+# net/pop3 tests: transcripts of the engine, the body encoder; the engine's fuzz target.
 list(APPEND vmx_net_test_sources
     ${CMAKE_CURRENT_LIST_DIR}/pop3/session_test.cc
-    ${CMAKE_CURRENT_LIST_DIR}/pop3/body_encoder_test.cc
-    ${CMAKE_CURRENT_LIST_DIR}/pop3/sasl_plain_test.cc)
+    ${CMAKE_CURRENT_LIST_DIR}/pop3/body_encoder_test.cc)
 vmx_fuzz_replay(pop3_session_fuzz SOURCES ${CMAKE_CURRENT_LIST_DIR}/../fuzz/pop3_session_fuzz.cc LIBS vmx_net
                 CORPUS pop3_session)

@@ -1,13 +1,15 @@
-# SMTP engine tests: transcripts fed in one block and one byte at a time, the attacks, the path
-# parser, the Received: header, the header scanner and mailbox-list parser; the engine's and the
-# header scanner's fuzz targets (ctest: fuzz.smtp_session_fuzz, fuzz.smtp_headers_fuzz).
+# SMTP engine tests: transcripts fed in one block and one byte at a time (MX and submission), the
+# attacks, the path parser, the Received: header, the header scanner and mailbox-list parser; the
+# fuzz targets of the engine in both modes and of the header scanner (ctest: fuzz.smtp_*).
 list(APPEND vmx_net_test_sources
     ${CMAKE_CURRENT_LIST_DIR}/smtp/session_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/smtp/attack_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/smtp/received_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/smtp/headers_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/smtp/address_list_test.cc
+    ${CMAKE_CURRENT_LIST_DIR}/smtp/submission_test.cc
 )
 # One line each: scripts/fuzz finds targets and corpora with sed.
 vmx_fuzz_replay(smtp_session_fuzz SOURCES ${CMAKE_CURRENT_LIST_DIR}/../fuzz/smtp_session_fuzz.cc LIBS vmx_net CORPUS smtp_session)
 vmx_fuzz_replay(smtp_headers_fuzz SOURCES ${CMAKE_CURRENT_LIST_DIR}/../fuzz/smtp_headers_fuzz.cc LIBS vmx_net CORPUS smtp_headers)
+vmx_fuzz_replay(smtp_submission_fuzz SOURCES ${CMAKE_CURRENT_LIST_DIR}/../fuzz/smtp_submission_fuzz.cc LIBS vmx_net CORPUS smtp_submission)

@@ -29,11 +29,22 @@ public:
     std::vector<std::string> calls;
 };
 
-enum class StepKind { client, server, tls, stored, failed, full, timeout, drain };
+// Submission: alice@example.org may send as herself and as alias@example.org.
+class FakeSenders final : public SenderPolicy {
+public:
+    bool may_send_as(std::string_view address) override {
+        calls.emplace_back(address);
+        return address == "alice@example.org" || address == "alias@example.org";
+    }
+    std::vector<std::string> calls;
+};
+
+enum class StepKind { client, server, tls, stored, failed, full, over_rate, timeout, drain, logout, auth };
 
 struct Step {
     StepKind kind;
     std::string text;
+    AuthOutcome auth = AuthOutcome::ok;
 };
 
 // A "\n" not preceded by "\r" in client and server text stands for CRLF; raw() keeps bytes as written.
@@ -54,6 +65,9 @@ inline Step store_failed() { return {StepKind::failed, {}}; }
 inline Step store_full() { return {StepKind::full, {}}; }
 inline Step timeout() { return {StepKind::timeout, {}}; }
 inline Step drain() { return {StepKind::drain, {}}; }
+inline Step over_rate() { return {StepKind::over_rate, {}}; }
+inline Step logout() { return {StepKind::logout, {}}; }
+inline Step auth(AuthOutcome outcome) { return {StepKind::auth, {}, outcome}; }
 
 inline Limits test_limits() {
     Limits l;
@@ -86,10 +100,33 @@ inline const std::string ehlo_reply_tls =
     "250-mx.example.net\r\n250-PIPELINING\r\n250-SIZE 10000\r\n250-ENHANCEDSTATUSCODES\r\n"
     "250-8BITMIME\r\n250-SMTPUTF8\r\n250 CHUNKING\r\n";
 
+// Submission on 587 (STARTTLS required) or 465 (TLS from the start).
+inline Options submission_options(Transport transport = Transport::plain) {
+    Options o = test_options(transport == Transport::tls ? StartTls::unavailable : StartTls::required, transport);
+    o.mode = Mode::submission;
+    return o;
+}
+inline const std::string ehlo_submission_plain =
+    "250-mx.example.net\r\n250-PIPELINING\r\n250-SIZE 10000\r\n250-STARTTLS\r\n250-ENHANCEDSTATUSCODES\r\n"
+    "250-8BITMIME\r\n250-SMTPUTF8\r\n250 CHUNKING\r\n";
+inline const std::string ehlo_submission_tls =
+    "250-mx.example.net\r\n250-PIPELINING\r\n250-SIZE 10000\r\n250-AUTH PLAIN LOGIN\r\n250-ENHANCEDSTATUSCODES\r\n"
+    "250-8BITMIME\r\n250-SMTPUTF8\r\n250 CHUNKING\r\n";
+
+// A login as the engine hands it over (the secret copied out for the test's eyes only).
+struct SeenAuth {
+    std::string username;
+    std::string secret;
+    AuthMechanism mechanism = AuthMechanism::plain;
+    friend bool operator==(const SeenAuth&, const SeenAuth&) = default;
+};
+
 enum class FeedMode { block, bytewise };
 
 struct Outcome {
     std::vector<Envelope> messages;
+    std::vector<SeenAuth> logins;
+    std::vector<std::string> sender_calls;
     std::vector<std::string> policy_calls;
     std::size_t dropped_after_starttls = 0;
     std::size_t held_bytes_max = 0;  // the most the caller had to hold
@@ -99,7 +136,7 @@ struct Outcome {
 class Player {
 public:
     Player(const Limits& limits, const Options& options)
-        : limits_(limits), options_(options), session_(limits_, options_, policy_) {}
+        : limits_(limits), options_(options), session_(limits_, options_, policy_, &senders_) {}
 
     Outcome play(const std::vector<Step>& steps, FeedMode mode) {
         Effects fx;
@@ -108,6 +145,7 @@ public:
         for (std::size_t i = 0; i < steps.size(); ++i) step(steps[i], mode, fx, i);
         EXPECT_EQ(replies_, "") << "replies left unchecked at the end";
         outcome_.policy_calls = policy_.calls;
+        outcome_.sender_calls = senders_.calls;
         return outcome_;
     }
 
@@ -125,6 +163,9 @@ private:
             case StepKind::stored: session_.on_stored(StoreOutcome::stored, fx, "Q1"); break;
             case StepKind::failed: session_.on_stored(StoreOutcome::failed, fx); break;
             case StepKind::full: session_.on_stored(StoreOutcome::full, fx); break;
+            case StepKind::over_rate: session_.on_stored(StoreOutcome::over_rate, fx); break;
+            case StepKind::logout: session_.on_end(EndReason::logged_out, fx); break;
+            case StepKind::auth: session_.on_auth_result(s.auth, fx); break;
             case StepKind::timeout: session_.on_timeout(fx); break;
             case StepKind::drain: session_.on_drain(fx); break;
         }
@@ -173,12 +214,19 @@ private:
         fx.start_tls = false;
         if (fx.message_ready) outcome_.messages.push_back(std::move(*fx.message_ready));
         fx.message_ready.reset();
+        if (fx.auth) {
+            const auto secret = fx.auth->secret.view();
+            outcome_.logins.push_back({fx.auth->username, std::string(reinterpret_cast<const char*>(secret.data()), secret.size()),
+                                       fx.auth->mechanism});
+        }
+        fx.auth.reset();
         if (fx.close) outcome_.closed = true;
     }
 
     const Limits limits_;    // the session refers to these: they live as long as it
     const Options options_;
     FakePolicy policy_;
+    FakeSenders senders_;
     Session session_;
     std::string held_;
     std::string replies_;
@@ -201,6 +249,12 @@ inline Outcome expect_transcript(const std::vector<Step>& steps, const Limits& l
     }
     EXPECT_EQ(a.closed, b.closed);
     EXPECT_EQ(a.policy_calls, b.policy_calls);
+    EXPECT_EQ(a.logins, b.logins);
+    EXPECT_EQ(a.sender_calls, b.sender_calls);
+    for (std::size_t i = 0; i < std::min(a.messages.size(), b.messages.size()); ++i) {
+        EXPECT_EQ(a.messages[i].has_date, b.messages[i].has_date);
+        EXPECT_EQ(a.messages[i].has_message_id, b.messages[i].has_message_id);
+    }
     return a;
 }
 

@@ -4,9 +4,9 @@
 
 #include <string>
 
-#include "net/pop3/sasl_plain.h"
+#include "net/sasl/sasl_plain.h"
 
-namespace vmx::pop3 {
+namespace vmx::sasl {
 namespace {
 
 std::string text_of(const crypto::SecretBytes& s) {
@@ -17,7 +17,7 @@ crypto::SecretBytes secret_of(std::string_view s) {
     return crypto::SecretBytes::copy_of({reinterpret_cast<const std::uint8_t*>(s.data()), s.size()});
 }
 
-TEST(Pop3Base64, Rfc4648Vectors) {
+TEST(SaslBase64, Rfc4648Vectors) {
     const std::pair<std::string, std::string> vectors[] = {
         {"Zg==", "f"}, {"Zm8=", "fo"}, {"Zm9v", "foo"}, {"Zm9vYg==", "foob"}, {"Zm9vYmE=", "fooba"}, {"Zm9vYmFy", "foobar"},
         {"+/+/", "\xfb\xff\xbf"},
@@ -29,7 +29,7 @@ TEST(Pop3Base64, Rfc4648Vectors) {
     }
 }
 
-TEST(Pop3Base64, RejectsNonCanonicalAndOversized) {
+TEST(SaslBase64, RejectsNonCanonicalAndOversized) {
     for (const char* bad : {"", "Z", "Zg", "Zg=", "Zh==", "Zm9=", "Zg==Zg==", "Z===", "====", "Zm 9v", "Zm9v\r", "Zm-_"}) {
         EXPECT_FALSE(base64_decode_secret(bad, 64).has_value()) << bad;
     }
@@ -37,7 +37,7 @@ TEST(Pop3Base64, RejectsNonCanonicalAndOversized) {
     EXPECT_FALSE(base64_decode_secret("Zm9vYmFy", 5).has_value());
 }
 
-TEST(Pop3SaslPlain, Splits) {
+TEST(SaslPlain, Splits) {
     auto r = parse_plain(secret_of(std::string("\0bob\0pw d", 9)), 255, 1024);
     ASSERT_TRUE(r.credentials.has_value());
     EXPECT_EQ(r.credentials->authcid, "bob");
@@ -45,7 +45,7 @@ TEST(Pop3SaslPlain, Splits) {
     EXPECT_TRUE(parse_plain(secret_of(std::string("bob\0bob\0pw", 10)), 255, 1024).credentials.has_value());
 }
 
-TEST(Pop3SaslPlain, Rejects) {
+TEST(SaslPlain, Rejects) {
     const std::string malformed[] = {
         std::string("bob"), std::string("\0bob", 4), std::string("\0bob\0", 5), std::string("\0\0pw", 4),
         std::string("\0b\x01ob\0pw", 8), std::string("\0bob\0p\0w", 8),
@@ -62,7 +62,7 @@ TEST(Pop3SaslPlain, Rejects) {
     EXPECT_FALSE(parse_plain(secret_of(std::string("\0bob\0pw", 7)), 255, 1).credentials.has_value());
 }
 
-TEST(Pop3SaslPlain, UserNames) {
+TEST(SaslPlain, UserNames) {
     EXPECT_TRUE(valid_username("bob@example.org", 255));
     EXPECT_TRUE(valid_username("j\xc3\xb6rg", 255));
     EXPECT_FALSE(valid_username("", 255));
@@ -71,4 +71,4 @@ TEST(Pop3SaslPlain, UserNames) {
 }
 
 }  // namespace
-}  // namespace vmx::pop3
+}  // namespace vmx::sasl

@@ -1,13 +1,13 @@
 // SASL PLAIN decoding (see sasl_plain.h). Base64 is decoded straight into secret memory, one
 // quantum at a time, with no intermediate buffer that would need wiping.
-#include "net/pop3/sasl_plain.h"
+#include "net/sasl/sasl_plain.h"
 
 #include <algorithm>
 #include <array>
 #include <cstdint>
 #include <span>
 
-namespace vmx::pop3 {
+namespace vmx::sasl {
 namespace {
 
 constexpr std::uint8_t no_value = 0xff;
@@ -88,4 +88,4 @@ PlainResult parse_plain(const crypto::SecretBytes& message, std::size_t username
     return {PlainCredentials{std::string(name), crypto::SecretBytes::copy_of(password)}, PlainError::malformed};
 }
 
-}  // namespace vmx::pop3
+}  // namespace vmx::sasl

@@ -1,6 +1,7 @@
-// SASL PLAIN (RFC 4616) as POP3 AUTH carries it (RFC 5034): strict base64 (RFC 4648, padded,
-// canonical), then "authzid NUL authcid NUL passwd". Stateless, any thread. The decoded bytes live
-// only in SecretBytes, so the password is wiped with them and never sits in a std::string.
+// SASL PLAIN (RFC 4616) as POP3 AUTH (RFC 5034) and SMTP AUTH (RFC 4954) carry it: strict base64
+// (RFC 4648, padded, canonical), then "authzid NUL authcid NUL passwd"; and the pieces LOGIN needs.
+// Stateless, any thread. The decoded bytes live only in SecretBytes, so the password is wiped with
+// them and never sits in a std::string.
 #pragma once
 
 #include <cstddef>
@@ -10,7 +11,7 @@
 
 #include "crypto/secret_bytes.h"
 
-namespace vmx::pop3 {
+namespace vmx::sasl {
 
 // Decodes into secret memory; nullopt when the text is not canonical padded base64 or would
 // decode to more than bytes_max octets.
@@ -33,7 +34,7 @@ struct PlainResult {
 PlainResult parse_plain(const crypto::SecretBytes& message, std::size_t username_bytes_max,
                         std::size_t secret_bytes_max);
 
-// A user name as POP3 accepts it: 1..bytes_max octets, no control characters (0x00-0x1F, 0x7F).
+// A user name as POP3 and SMTP AUTH accept it: 1..bytes_max octets, no control characters (0x00-0x1F, 0x7F).
 bool valid_username(std::string_view name, std::size_t bytes_max) noexcept;
 
-}  // namespace vmx::pop3
+}  // namespace vmx::sasl

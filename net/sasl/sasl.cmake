@@ -1,0 +1,3 @@
+# net/sasl: SASL decoding shared by the POP3 and SMTP engines (strict base64 into secret memory,
+# the PLAIN message split).
+target_sources(vmx_net PRIVATE ${CMAKE_CURRENT_LIST_DIR}/sasl_plain.cc)

@@ -1,0 +1,124 @@
+// Fuzz target: the SMTP engine in submission mode (465 and 587). The input's first 8 bytes seed the
+// simulated caller (chunk sizes; login verdicts; stored messages; TLS; logouts and drains); the
+// rest is the client's byte stream. Checks: replies are whole CRLF lines with a 3-digit code; the
+// caller never holds more than a line; a login request has a valid name and a non-empty secret and
+// comes only under TLS; no message is handed over before a login succeeded, and every handed-over
+// message has a sender the login may use and no bare CR or LF.
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <random>
+#include <string>
+#include <string_view>
+
+#include "core/assert.h"
+#include "net/smtp/session.h"
+
+namespace {
+
+using namespace vmx::smtp;
+
+class Policy final : public RecipientPolicy {
+public:
+    RcptDecision check(const Address& a) override {
+        VMX_ASSERT(!a.text.empty() && a.text.find_first_of("\r\n") == std::string_view::npos);
+        return {static_cast<RcptVerdict>(a.text.size() % 5), a.text.size() % 3};
+    }
+};
+
+// The login may send as a@b.c and x@y.z only.
+class Senders final : public SenderPolicy {
+public:
+    bool may_send_as(std::string_view address) override { return address == "a@b.c" || address == "x@y.z"; }
+};
+
+void check_replies(const std::string& replies) {
+    std::size_t start = 0;
+    while (start < replies.size()) {
+        const std::size_t end = replies.find("\r\n", start);
+        VMX_ASSERT(end != std::string::npos);
+        VMX_ASSERT(end - start >= 3);
+        for (std::size_t i = 0; i < 3; ++i) VMX_ASSERT(replies[start + i] >= '0' && replies[start + i] <= '9');
+        start = end + 2;
+    }
+}
+
+void check_message(const Envelope& m, const Limits& limits) {
+    VMX_ASSERT(m.mail_from == "a@b.c" || m.mail_from == "x@y.z");
+    VMX_ASSERT(m.body.size() <= limits.message_bytes_max);
+    VMX_ASSERT(!m.recipients.empty() && m.recipients.size() <= limits.recipients_max);
+    for (std::size_t i = 0; i < m.body.size(); ++i) {
+        if (m.body[i] == '\r') VMX_ASSERT(i + 1 < m.body.size() && m.body[i + 1] == '\n');
+        if (m.body[i] == '\n') VMX_ASSERT(i > 0 && m.body[i - 1] == '\r');
+    }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    std::uint64_t seed = 0;
+    const std::size_t seed_bytes = size < 8 ? size : 8;
+    std::memcpy(&seed, data, seed_bytes);
+    std::mt19937_64 rng(seed);
+    const std::string_view stream(reinterpret_cast<const char*>(data) + seed_bytes, size - seed_bytes);
+
+    Limits limits;
+    limits.line_bytes_max = 128;
+    limits.text_line_bytes_max = 128;
+    limits.message_bytes_max = 4096;
+    limits.recipients_max = 4;
+    limits.errors_max = 50;
+    limits.reply_bytes_max = 512;
+    limits.auth_failures_max = 1 + static_cast<std::uint32_t>(rng() % 4);
+    limits.username_bytes_max = 32;
+    limits.secret_bytes_max = 32;
+    Options options;
+    options.hostname = "mx.example.net";
+    options.mode = Mode::submission;
+    const bool implicit = rng() % 2 == 0;
+    options.transport = implicit ? Transport::tls : Transport::plain;
+    options.starttls = implicit ? StartTls::unavailable : StartTls::required;
+    Policy policy;
+    Senders senders;
+    Session session(limits, options, policy, &senders);
+    Effects fx;
+    session.greet(fx);
+    std::string held;
+    std::size_t pos = 0;
+    while (pos < stream.size() && !session.closed()) {
+        const std::size_t n = 1 + rng() % 64;
+        held.append(stream.substr(pos, n));
+        pos += n;
+        while (!held.empty()) {
+            const std::size_t used = session.feed(held, fx);
+            VMX_ASSERT(used <= held.size());
+            held.erase(0, used);
+            if (fx.start_tls) held.clear();
+            if (used == 0) break;
+            check_replies(fx.replies);
+            fx.replies.clear();
+        }
+        VMX_ASSERT(session.awaiting_store() || fx.auth || held.size() < limits.line_bytes_max + 64);
+        if (fx.message_ready) {
+            VMX_ASSERT(session.authenticated());
+            check_message(*fx.message_ready, limits);
+        }
+        fx.message_ready.reset();
+        const unsigned event = static_cast<unsigned>(rng() % 16);
+        if (fx.auth) {
+            VMX_ASSERT(session.tls_active() && !fx.auth->username.empty() && fx.auth->secret.size() > 0);
+            VMX_ASSERT(fx.auth->username.size() <= limits.username_bytes_max);
+            fx.auth.reset();
+            session.on_auth_result(static_cast<AuthOutcome>(rng() % 5), fx);
+        }
+        if (event == 0 || fx.start_tls) session.on_tls_started(fx);
+        if (event <= 3) session.on_stored(static_cast<StoreOutcome>(rng() % 4), fx, "Q");
+        if (event == 4 && rng() % 8 == 0) session.on_end(static_cast<EndReason>(rng() % 3), fx);
+        fx.start_tls = false;
+        check_replies(fx.replies);
+        fx.replies.clear();
+    }
+    session.on_timeout(fx);
+    check_replies(fx.replies);
+    return 0;
+}
