@@ -40,6 +40,11 @@ AdminReply app_password_revoke(AdminContext& c, const AdminRequest& r);
 AdminReply totp_enroll(AdminContext& c, const AdminRequest& r);
 AdminReply totp_disable(AdminContext& c, const AdminRequest& r);
 
+// commands_senders.cc
+AdminReply sender_add(AdminContext& c, const AdminRequest& r);
+AdminReply sender_remove(AdminContext& c, const AdminRequest& r);
+AdminReply sender_list(AdminContext& c, const AdminRequest& r);
+
 // commands_keys.cc
 AdminReply key_status(AdminContext& c, const AdminRequest& r);
 AdminReply key_rotate(AdminContext& c, const AdminRequest& r);

@@ -29,6 +29,7 @@ constexpr CommandArg flag(std::string_view spelling, std::string_view help) {
 }
 
 constexpr ValueCheck an_address{Pattern::address, {}, "address", {}};
+constexpr ValueCheck a_sender{Pattern::address, {}, "sender", "address"};
 constexpr ValueCheck an_org{Pattern::org_name, {}, "organisation", {}};
 constexpr ValueCheck a_domain{Pattern::domain, {}, "domain", {}};
 constexpr ValueCheck a_label{Pattern::label, {}, "--label", {}};
@@ -57,6 +58,8 @@ constexpr CommandArg kOrgPolicy[] = {
     flag("--no-require-mfa", "stop requiring a second factor"),
     flag("--allow-any-net", "allow logins from any network"),  // before --allow-net: the handler clears, then sets
     repeatable("--allow-net", "client networks allowed to log in (CIDR; repeatable)", a_network),
+    option("--messages-per-hour", Need::optional, "hourly limit on submitted messages (0: the appliance default)"),
+    option("--recipients-per-hour", Need::optional, "hourly limit on submitted recipients (0: the appliance default)"),
 };
 constexpr CommandArg kDomainAdd[] = {
     positional("domain", "domain", "domain name", a_domain),
@@ -88,6 +91,10 @@ constexpr CommandArg kAppPasswordRevoke[] = {
     positional("address", "address", "the user's address", an_address),
     option("--label", Need::optional, "the one to revoke"),
 };
+constexpr CommandArg kSender[] = {
+    positional("address", "address", "the user's address", an_address),
+    positional("sender", "sender", "an address the user may send as", a_sender),
+};
 constexpr CommandArg kKeyRotate[] = {
     flag("--shared", "the key of starter organisations"),
     option("--org", Need::optional, "a pro organisation's key"),
@@ -105,6 +112,7 @@ constexpr CommandGroup kGroups[] = {
     {"user", "users, credentials, sessions and login history"},
     {"user app-password", "per-device passwords"},
     {"user totp", "time-based one-time passwords"},
+    {"user sender", "addresses a user may send as besides their own (submission)"},
     {"key", "encryption keys"},
     {"audit", "the hash-chained log of admin commands"},
 };
@@ -113,7 +121,7 @@ constexpr CommandRow kCommands[] = {
     {"org add", "add an organisation", kOrgAdd},
     {"org set-plan", "change an organisation's plan", kOrgSetPlan},
     {"org list", "list organisations", no_args},
-    {"org policy", "set an organisation's session and access policy", kOrgPolicy},
+    {"org policy", "set an organisation's session, access and submission policy", kOrgPolicy},
     {"domain add", "add a local domain to an organisation", kDomainAdd},
     {"domain list", "list domains", no_args},
     {"user add", "add a user to a local domain", kUserAdd, PasswordStdin::optional},
@@ -131,6 +139,9 @@ constexpr CommandRow kCommands[] = {
     {"user app-password revoke", "revoke one app password (--label) or all", kAppPasswordRevoke},
     {"user totp enroll", "enrol a user (prints the secret once)", kAddress},
     {"user totp disable", "remove a user's TOTP secret", kAddress},
+    {"user sender add", "let a user send as another address", kSender},
+    {"user sender remove", "stop a user sending as an address", kSender},
+    {"user sender list", "the addresses a user may send as (their own first)", kAddress},
     {"key status", "every scope key and version", no_args},
     {"key rotate", "rotate a key (records are rewrapped in the background)", kKeyRotate, PasswordStdin::none,
      kKeyScopes},

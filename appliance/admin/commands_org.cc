@@ -1,9 +1,11 @@
-// Admin commands on organisations: add, change plan, list, set the session and access policy.
-// Control thread only.
+// Admin commands on organisations: add, change plan, list, set the session, access and submission
+// policy. Control thread only.
 #include "appliance/admin/command_handlers.h"
 #include "appliance/directory/directory_view.h"
 
 #include <fmt/format.h>
+
+#include <charconv>
 
 #include "appliance/admin/command_helpers.h"
 #include "appliance/common/json_text.h"
@@ -15,9 +17,45 @@ namespace {
 std::string org_json(const Organisation& o) {
     std::string nets;
     for (const auto& n : o.policy.allowed_networks) nets += (nets.empty() ? "" : ",") + json_string(n);
-    return fmt::format(R"({{"id":{},"name":{},"plan":{},"session_max_s":{},"require_mfa":{},"allowed_networks":[{}],"created":{}}})",
+    return fmt::format(R"({{"id":{},"name":{},"plan":{},"session_max_s":{},"require_mfa":{},"allowed_networks":[{}],)"
+                       R"("submission_messages_per_hour":{},"submission_recipients_per_hour":{},"created":{}}})",
                        o.id, json_string(o.name), json_string(name_of(o.plan)), o.policy.session_max_s,
-                       o.policy.require_mfa ? "true" : "false", nets, json_string(format_time(o.created_unix)));
+                       o.policy.require_mfa ? "true" : "false", nets, o.policy.submission_messages_per_hour,
+                       o.policy.submission_recipients_per_hour, json_string(format_time(o.created_unix)));
+}
+
+// An hourly limit as the admin set it: the number, or "default" for 0 (the config's value applies).
+std::string hourly_text(std::uint32_t per_hour) { return per_hour ? std::to_string(per_hour) : std::string("default"); }
+
+// The policy as one line of key=value fields, for org list and org policy's answer.
+std::string policy_text(const OrgPolicy& p) {
+    std::string nets;
+    for (const auto& n : p.allowed_networks) nets += (nets.empty() ? "" : ",") + n;
+    return fmt::format("session_max_s={}\trequire_mfa={}\tallow_net={}\tmessages_per_hour={}\trecipients_per_hour={}",
+                       p.session_max_s, p.require_mfa ? "yes" : "no", nets.empty() ? "any" : nets,
+                       hourly_text(p.submission_messages_per_hour), hourly_text(p.submission_recipients_per_hour));
+}
+
+// "0" to "1000000", digits only; 0 puts the appliance default back.
+std::optional<std::uint32_t> parse_hourly_limit(std::string_view text) {
+    std::uint32_t n = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+    if (text.empty() || ec != std::errc() || end != text.data() + text.size() || n > submission_per_hour_max)
+        return std::nullopt;
+    return n;
+}
+
+// Reads --messages-per-hour and --recipients-per-hour into `policy`; a refusal names the option.
+std::optional<AdminReply> read_hourly_limits(const AdminRequest& r, OrgPolicy& policy) {
+    for (auto [field, target] : {std::pair{"messages-per-hour", &policy.submission_messages_per_hour},
+                                 std::pair{"recipients-per-hour", &policy.submission_recipients_per_hour}}) {
+        const auto text = r.field(field);
+        if (!text) continue;
+        const auto n = parse_hourly_limit(*text);
+        if (!n) return error_reply(fmt::format("--{} {}", field, *text), DirectoryErrc::invalid_hourly_limit);
+        *target = *n;
+    }
+    return std::nullopt;
 }
 
 }  // namespace
@@ -70,13 +108,7 @@ AdminReply org_list(AdminContext& c, const AdminRequest& r) {
         for (const auto& o : *orgs) out += (out.empty() ? "" : ",") + org_json(o);
         return ok("[" + out + "]\n");
     }
-    for (const auto& o : *orgs) {
-        std::string nets;
-        for (const auto& n : o.policy.allowed_networks) nets += (nets.empty() ? "" : ",") + n;
-        out += fmt::format("{}\tplan={}\tsession_max_s={}\trequire_mfa={}\tallow_net={}\n", o.name,
-                           name_of(o.plan), o.policy.session_max_s, o.policy.require_mfa ? "yes" : "no",
-                           nets.empty() ? "any" : nets);
-    }
+    for (const auto& o : *orgs) out += fmt::format("{}\tplan={}\t{}\n", o.name, name_of(o.plan), policy_text(o.policy));
     return ok(out);
 }
 
@@ -105,9 +137,10 @@ AdminReply org_policy(AdminContext& c, const AdminRequest& r) {
             policy.allowed_networks.emplace_back(n);
         }
     }
+    if (auto refused = read_hourly_limits(r, policy)) return *refused;
     auto changed = c.directory.set_policy(*c.keys.snapshot(), name, policy);
     if (!changed) return error_reply(fmt::format("organisation {}", name), changed.error());
-    return ok(fmt::format("organisation {}: policy updated\n", changed->name));
+    return ok(fmt::format("organisation {}: policy updated\n{}\n", changed->name, policy_text(changed->policy)));
 }
 
 }  // namespace vmx::admin

@@ -268,6 +268,7 @@ Result<Organisation> Directory::set_plan(const crypto::KeySet& keys, std::string
 
 Result<Organisation> Directory::set_policy(const crypto::KeySet& keys, std::string_view name, const OrgPolicy& policy) {
     if (policy.allowed_networks.size() > allowed_networks_max) return fail(DirectoryErrc::too_many_networks);
+    if (auto e = check_hourly_limits(policy); e != DirectoryErrc::ok) return fail(e);
     for (const std::string& net : policy.allowed_networks)
         if (!matches(Pattern::ipv4_cidr, net) && !matches(Pattern::ipv6_cidr, net))
             return fail(DirectoryErrc::invalid_network);
@@ -341,6 +342,7 @@ Result<User> Directory::update_user(const crypto::KeySet& keys, const User& chan
         if (!matches(Pattern::label, a.label)) return fail(DirectoryErrc::invalid_label);
     if (changed.password_hash.size() > password_hash_bytes_max || changed.totp_secret.size() > totp_secret_bytes_max)
         return fail(std::make_error_code(std::errc::invalid_argument));
+    if (auto e = check_allowed_senders(changed.address, changed.allowed_senders); e != DirectoryErrc::ok) return fail(e);
     auto txn = store::WriteTxn::begin(*env_);
     if (!txn) return fail(txn.error());
     auto current = user(*txn, keys, changed.id);
@@ -349,6 +351,40 @@ Result<User> Directory::update_user(const crypto::KeySet& keys, const User& chan
     if (auto r = store_record(*txn, keys, Kind::user, changed.id, encode(changed)); !r) return fail(r.error());
     if (auto r = txn->commit(); !r) return fail(r.error());
     return changed;
+}
+
+Result<User> Directory::add_sender(const crypto::KeySet& keys, std::string_view address, std::string_view sender) {
+    if (!matches(Pattern::address, sender)) return fail(DirectoryErrc::invalid_address);
+    return change_senders(keys, address, [lower = lower_ascii(sender)](User& u) {
+        if (lower == u.address) return DirectoryErrc::sender_is_own_address;
+        if (std::find(u.allowed_senders.begin(), u.allowed_senders.end(), lower) != u.allowed_senders.end())
+            return DirectoryErrc::sender_exists;
+        if (u.allowed_senders.size() >= allowed_senders_per_user_max) return DirectoryErrc::too_many_senders;
+        u.allowed_senders.push_back(lower);
+        return DirectoryErrc::ok;
+    });
+}
+
+Result<User> Directory::remove_sender(const crypto::KeySet& keys, std::string_view address, std::string_view sender) {
+    if (!matches(Pattern::address, sender)) return fail(DirectoryErrc::invalid_address);
+    return change_senders(keys, address, [lower = lower_ascii(sender)](User& u) {
+        if (std::erase(u.allowed_senders, lower) == 0) return DirectoryErrc::unknown_sender;
+        return DirectoryErrc::ok;
+    });
+}
+
+// Reads the user, lets `change` edit its senders and stores it, all in one write transaction, so
+// two admins editing the same list cannot lose each other's change.
+template <class Change>
+Result<User> Directory::change_senders(const crypto::KeySet& keys, std::string_view address, Change change) {
+    auto txn = store::WriteTxn::begin(*env_);
+    if (!txn) return fail(txn.error());
+    auto found = find_user(*txn, keys, address);
+    if (!found) return fail(found.error());
+    if (auto e = change(*found); e != DirectoryErrc::ok) return fail(e);
+    if (auto r = store_record(*txn, keys, Kind::user, found->id, encode(*found)); !r) return fail(r.error());
+    if (auto r = txn->commit(); !r) return fail(r.error());
+    return found;
 }
 
 template Result<User> Directory::user(store::WriteTxn&, const crypto::KeySet&, std::uint64_t) const;

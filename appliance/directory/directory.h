@@ -46,6 +46,11 @@ public:
                           std::uint64_t quota_bytes, std::int64_t now_unix);
     // Replaces the stored user (same id and address) after the caller changed credentials or state.
     Result<User> update_user(const crypto::KeySet& keys, const User& user);
+    // One address the user may also send as, added or removed in one transaction (lower-cased
+    // first). Refusals: invalid_address, unknown_user, sender_is_own_address, sender_exists,
+    // too_many_senders (add); unknown_sender (remove).
+    Result<User> add_sender(const crypto::KeySet& keys, std::string_view address, std::string_view sender);
+    Result<User> remove_sender(const crypto::KeySet& keys, std::string_view address, std::string_view sender);
 
     // ---- Readers: any thread, inside the caller's transaction. ----------------------------------
     template <class Txn>
@@ -81,6 +86,8 @@ private:
     Result<void> store_record(store::WriteTxn& txn, const crypto::KeySet& keys, Kind kind, std::uint64_t id,
                               const std::vector<std::uint8_t>& plain);
     Result<std::uint64_t> next_id(store::WriteTxn& txn);
+    template <class Change>
+    Result<User> change_senders(const crypto::KeySet& keys, std::string_view address, Change change);
     template <class T, class Decode>
     Result<std::vector<T>> list(store::ReadTxn& txn, const crypto::KeySet& keys, Kind kind, Decode decode) const;
 

@@ -1,7 +1,10 @@
-// Directory record encoding (see directory_records.h). Version byte first, so a later format can be
-// told apart; decode() re-checks every field against the pattern it was written under.
+// Directory record encoding (see records.h). Version byte first, so a later format can be told
+// apart; decode() re-checks every field against the pattern it was written under. A newer version
+// only appends a section after the fields of the one before, and the version byte says whether it
+// is there, so a record cut short at the old end is refused rather than read as an older one.
 #include "appliance/directory/records.h"
 
+#include <algorithm>
 #include <string>
 
 #include "core/byte_codec.h"
@@ -10,7 +13,11 @@
 namespace vmx {
 namespace {
 
-constexpr std::uint8_t record_version = 1;
+constexpr std::uint8_t domain_record_version = 1;
+constexpr std::uint8_t org_record_version_v1 = 1;
+constexpr std::uint8_t org_record_version = 2;   // v2 appends the hourly submission limits
+constexpr std::uint8_t user_record_version_v1 = 1;
+constexpr std::uint8_t user_record_version = 2;  // v2 appends the allowed senders
 
 class DirectoryCategory final : public std::error_category {
 public:
@@ -36,6 +43,13 @@ public:
             case DirectoryErrc::unknown_label: return "unknown app password label";
             case DirectoryErrc::too_many_app_passwords: return "too many app passwords (at most 32)";
             case DirectoryErrc::too_many_networks: return "too many networks (at most 64)";
+            case DirectoryErrc::sender_exists: return "the user may already send as this address";
+            case DirectoryErrc::unknown_sender: return "not an address the user may send as";
+            case DirectoryErrc::sender_is_own_address:
+                return "this is the user's own address, which they may always send as";
+            case DirectoryErrc::too_many_senders: return "too many allowed senders (at most 64)";
+            case DirectoryErrc::invalid_hourly_limit:
+                return "invalid hourly limit (0 to 1000000; 0: the appliance default)";
             case DirectoryErrc::corrupt: return "directory record is corrupt";
         }
         return "unknown directory error";
@@ -44,6 +58,10 @@ public:
 
 bool plan_ok(std::uint64_t v) noexcept { return v >= 1 && v <= 3; }
 bool state_ok(std::uint64_t v) noexcept { return v >= 1 && v <= 3; }
+
+bool has_upper_ascii(std::string_view text) noexcept {
+    return std::any_of(text.begin(), text.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
+}
 
 }  // namespace
 
@@ -77,10 +95,27 @@ std::optional<crypto::Plan> parse_plan(std::string_view text) noexcept {
     return std::nullopt;
 }
 
+DirectoryErrc check_allowed_senders(std::string_view own_address, const std::vector<std::string>& senders) {
+    if (senders.size() > allowed_senders_per_user_max) return DirectoryErrc::too_many_senders;
+    for (auto it = senders.begin(); it != senders.end(); ++it) {
+        if (!matches(Pattern::address, *it) || has_upper_ascii(*it)) return DirectoryErrc::invalid_address;
+        if (*it == own_address) return DirectoryErrc::sender_is_own_address;
+        if (std::find(senders.begin(), it, *it) != it) return DirectoryErrc::sender_exists;
+    }
+    return DirectoryErrc::ok;
+}
+
+DirectoryErrc check_hourly_limits(const OrgPolicy& policy) noexcept {
+    if (policy.submission_messages_per_hour > submission_per_hour_max ||
+        policy.submission_recipients_per_hour > submission_per_hour_max)
+        return DirectoryErrc::invalid_hourly_limit;
+    return DirectoryErrc::ok;
+}
+
 std::vector<std::uint8_t> encode(const Organisation& org) {
     std::vector<std::uint8_t> out;
     ByteWriter w(out);
-    w.u8(record_version);
+    w.u8(org_record_version);
     w.u64(org.id);
     w.str(org.name);
     w.u8(static_cast<std::uint8_t>(org.plan));
@@ -89,6 +124,8 @@ std::vector<std::uint8_t> encode(const Organisation& org) {
     w.u16(static_cast<std::uint16_t>(org.policy.allowed_networks.size()));
     for (const std::string& net : org.policy.allowed_networks) w.str(net);
     w.i64(org.created_unix);
+    w.u32(org.policy.submission_messages_per_hour);
+    w.u32(org.policy.submission_recipients_per_hour);
     return out;
 }
 
@@ -102,7 +139,8 @@ std::optional<Organisation> decode_organisation(std::span<const std::uint8_t> by
     auto session = r.u32();
     auto mfa = r.u8();
     auto nets = r.uint(2);
-    if (!version || *version != record_version || !id || !name || !plan || !plan_ok(*plan) || !session || !mfa ||
+    const bool known_version = version && (*version == org_record_version_v1 || *version == org_record_version);
+    if (!known_version || !id || !name || !plan || !plan_ok(*plan) || !session || !mfa ||
         *mfa > 1 || !nets || *nets > allowed_networks_max || !matches(Pattern::org_name, *name))
         return std::nullopt;
     for (std::uint64_t i = 0; i < *nets; ++i) {
@@ -111,7 +149,16 @@ std::optional<Organisation> decode_organisation(std::span<const std::uint8_t> by
         org.policy.allowed_networks.push_back(std::move(*net));
     }
     auto created = r.i64();
-    if (!created || !r.at_end()) return std::nullopt;
+    if (!created) return std::nullopt;
+    if (*version >= org_record_version) {
+        auto messages = r.u32();
+        auto recipients = r.u32();
+        if (!messages || !recipients) return std::nullopt;
+        org.policy.submission_messages_per_hour = *messages;
+        org.policy.submission_recipients_per_hour = *recipients;
+        if (check_hourly_limits(org.policy) != DirectoryErrc::ok) return std::nullopt;
+    }
+    if (!r.at_end()) return std::nullopt;
     org.id = *id;
     org.name = std::move(*name);
     org.plan = static_cast<crypto::Plan>(*plan);
@@ -124,7 +171,7 @@ std::optional<Organisation> decode_organisation(std::span<const std::uint8_t> by
 std::vector<std::uint8_t> encode(const Domain& domain) {
     std::vector<std::uint8_t> out;
     ByteWriter w(out);
-    w.u8(record_version);
+    w.u8(domain_record_version);
     w.u64(domain.id);
     w.str(domain.name);
     w.u64(domain.org_id);
@@ -139,7 +186,7 @@ std::optional<Domain> decode_domain(std::span<const std::uint8_t> bytes) {
     auto name = r.str(pattern_bytes_max(Pattern::domain));
     auto org = r.u64();
     auto created = r.i64();
-    if (!version || *version != record_version || !id || !name || !org || !created || !r.at_end() ||
+    if (!version || *version != domain_record_version || !id || !name || !org || !created || !r.at_end() ||
         !matches(Pattern::domain, *name))
         return std::nullopt;
     return Domain{*id, std::move(*name), *org, *created};
@@ -148,7 +195,7 @@ std::optional<Domain> decode_domain(std::span<const std::uint8_t> bytes) {
 std::vector<std::uint8_t> encode(const User& user) {
     std::vector<std::uint8_t> out;
     ByteWriter w(out);
-    w.u8(record_version);
+    w.u8(user_record_version);
     w.u64(user.id);
     w.str(user.address);
     w.u64(user.org_id);
@@ -166,8 +213,26 @@ std::vector<std::uint8_t> encode(const User& user) {
     w.u8(static_cast<std::uint8_t>(user.state));
     w.u64(user.token_generation);
     w.i64(user.created_unix);
+    w.u16(static_cast<std::uint16_t>(user.allowed_senders.size()));
+    for (const std::string& sender : user.allowed_senders) w.str(sender);
     return out;
 }
+
+namespace {
+
+// The v2 section of a user record: a u16 count, then each address; the same rules as the directory.
+bool decode_senders(ByteReader& r, std::string_view own_address, std::vector<std::string>& out) {
+    auto count = r.uint(2);
+    if (!count || *count > allowed_senders_per_user_max) return false;
+    for (std::uint64_t i = 0; i < *count; ++i) {
+        auto sender = r.str(pattern_bytes_max(Pattern::address));
+        if (!sender) return false;
+        out.push_back(std::move(*sender));
+    }
+    return check_allowed_senders(own_address, out) == DirectoryErrc::ok;
+}
+
+}  // namespace
 
 std::optional<User> decode_user(std::span<const std::uint8_t> bytes) {
     ByteReader r(bytes);
@@ -179,7 +244,8 @@ std::optional<User> decode_user(std::span<const std::uint8_t> bytes) {
     auto domain = r.u64();
     auto hash = r.str(password_hash_bytes_max);
     auto apps = r.uint(2);
-    if (!version || *version != record_version || !id || !address || !org || !domain || !hash || !apps ||
+    const bool known_version = version && (*version == user_record_version_v1 || *version == user_record_version);
+    if (!known_version || !id || !address || !org || !domain || !hash || !apps ||
         *apps > app_passwords_per_user_max || !matches(Pattern::address, *address))
         return std::nullopt;
     for (std::uint64_t i = 0; i < *apps; ++i) {
@@ -195,8 +261,9 @@ std::optional<User> decode_user(std::span<const std::uint8_t> bytes) {
     auto state = r.u8();
     auto generation = r.u64();
     auto created = r.i64();
-    if (!totp || !last_step || !quota || !state || !state_ok(*state) || !generation || !created || !r.at_end())
-        return std::nullopt;
+    if (!totp || !last_step || !quota || !state || !state_ok(*state) || !generation || !created) return std::nullopt;
+    if (*version >= user_record_version && !decode_senders(r, *address, u.allowed_senders)) return std::nullopt;
+    if (!r.at_end()) return std::nullopt;
     u.id = *id;
     u.address = std::move(*address);
     u.org_id = *org;

@@ -1,7 +1,8 @@
 // The directory's records: organisations, domains, users (with their credentials), and how each is
 // encoded before it is sealed. Plain values; any thread. Every text field was validated against a
 // named pattern (core/patterns.h) before it got here, and decode() checks the same limits again, so
-// a record that passes decode() is one that encode() could have written.
+// a record that passes decode() is one that encode() could have written. Organisation and user
+// records are at format version 2 (hourly submission limits, allowed senders); version 1 still decodes.
 #pragma once
 
 #include <cstdint>
@@ -36,6 +37,11 @@ enum class DirectoryErrc {
     unknown_label,
     too_many_app_passwords,
     too_many_networks,
+    sender_exists,
+    unknown_sender,
+    sender_is_own_address,
+    too_many_senders,
+    invalid_hourly_limit,
     corrupt,
 };
 
@@ -48,6 +54,8 @@ inline constexpr std::size_t app_passwords_per_user_max = 32;
 inline constexpr std::size_t allowed_networks_max = 64;
 inline constexpr std::size_t password_hash_bytes_max = 512;
 inline constexpr std::size_t totp_secret_bytes_max = 64;
+inline constexpr std::size_t allowed_senders_per_user_max = 64;
+inline constexpr std::uint32_t submission_per_hour_max = 1'000'000;  // for either hourly limit
 
 std::string_view name_of(UserState state) noexcept;
 std::string_view name_of(crypto::Plan plan) noexcept;
@@ -57,6 +65,9 @@ struct OrgPolicy {
     std::uint32_t session_max_s = 0;              // 0: no limit on a session's length
     bool require_mfa = false;                     // POP3 then accepts app passwords only
     std::vector<std::string> allowed_networks;    // CIDRs; empty: any client network
+    // Submission (465/587) limits per hour, at most submission_per_hour_max; 0: the appliance default.
+    std::uint32_t submission_messages_per_hour = 0;
+    std::uint32_t submission_recipients_per_hour = 0;
     friend bool operator==(const OrgPolicy&, const OrgPolicy&) = default;
 };
 
@@ -66,6 +77,7 @@ struct Organisation {
     crypto::Plan plan = crypto::Plan::starter;
     OrgPolicy policy;
     std::int64_t created_unix = 0;
+    friend bool operator==(const Organisation&, const Organisation&) = default;
 };
 
 struct Domain {
@@ -73,12 +85,14 @@ struct Domain {
     std::string name;        // lower case
     std::uint64_t org_id = 0;
     std::int64_t created_unix = 0;
+    friend bool operator==(const Domain&, const Domain&) = default;
 };
 
 struct AppPassword {
     std::string label;
     std::string hash;        // Argon2id PHC string
     std::int64_t created_unix = 0;
+    friend bool operator==(const AppPassword&, const AppPassword&) = default;
 };
 
 struct User {
@@ -94,7 +108,17 @@ struct User {
     UserState state = UserState::active;
     std::uint64_t token_generation = 0;      // bumped by a remote logout: older tokens are void
     std::int64_t created_unix = 0;
+    // Addresses the user may also send as on submission (their own is always allowed and never
+    // listed): lower case, unique, at most allowed_senders_per_user_max (see senders.h).
+    std::vector<std::string> allowed_senders;
+    friend bool operator==(const User&, const User&) = default;
 };
+
+// ok, or why `senders` cannot be the allowed senders of the user at `own_address`: each a valid,
+// lower-case address other than the user's own, none twice, at most allowed_senders_per_user_max.
+DirectoryErrc check_allowed_senders(std::string_view own_address, const std::vector<std::string>& senders);
+// ok, or invalid_hourly_limit when either submission limit is above submission_per_hour_max.
+DirectoryErrc check_hourly_limits(const OrgPolicy& policy) noexcept;
 
 std::vector<std::uint8_t> encode(const Organisation& org);
 std::vector<std::uint8_t> encode(const Domain& domain);

@@ -1,6 +1,7 @@
 """The control plane as an admin meets it: the vaultmx CLI against the real daemon over the admin
-socket. Organisations, domains, users, credentials, keys; bad input gets one line and a non-zero
-exit with nothing half-written; a user the socket does not admit is refused; no secret in any log."""
+socket. Organisations, domains, users, credentials, allowed senders, hourly submission limits, keys;
+bad input gets one line and a non-zero exit with nothing half-written; a user the socket does not
+admit is refused; no secret in any log."""
 import json
 import os
 import pwd
@@ -186,6 +187,55 @@ class AdminCli(unittest.TestCase):
         self.assertIn("org add --name \"Raw Org\" --plan pro --colour red: error refused: unknown field colour",
                       self.ok("audit", "show"))
         self.assertEqual(raw_request(self.daemon, "org add", [("name", "Raw Org"), ("plan", "pro")])[0], 0)
+
+    def test_7_allowed_senders_round_trip(self):
+        self.ok("org", "add", "Sender Org", "--plan", "starter")
+        self.ok("domain", "add", "sender.test", "--org", "Sender Org")
+        self.ok("user", "add", "gil@sender.test")
+        self.assertEqual(self.ok("user", "sender", "list", "gil@sender.test"), "gil@sender.test\t(own address)\n")
+        self.assertIn("may now send as sales@sender.test", self.ok("user", "sender", "add", "gil@sender.test", "Sales@Sender.test"))
+        self.ok("user", "sender", "add", "GIL@sender.test", "gil@other.test")
+        self.assertEqual(self.ok("user", "sender", "list", "gil@sender.test").splitlines(),
+                         ["gil@sender.test\t(own address)", "sales@sender.test", "gil@other.test"])
+        listed = json.loads(self.ok("--json", "user", "sender", "list", "gil@sender.test"))
+        self.assertEqual(listed, [{"address": "gil@sender.test", "own": True},
+                                  {"address": "sales@sender.test", "own": False},
+                                  {"address": "gil@other.test", "own": False}])
+        self.assertIn("already send as", self.refused("user", "sender", "add", "gil@sender.test", "SALES@sender.test"))
+        self.assertIn("own address", self.refused("user", "sender", "add", "gil@sender.test", "gil@sender.test"))
+        self.assertIn("unknown user", self.refused("user", "sender", "add", "nobody@sender.test", "x@sender.test"))
+        self.assertIn("sender bad@@x.test: invalid address",
+                      self.refused("user", "sender", "add", "gil@sender.test", "bad@@x.test", code=2))
+        self.assertIn("not an address the user may send as",
+                      self.refused("user", "sender", "remove", "gil@sender.test", "info@sender.test"))
+        self.assertIn("may no longer send as sales@sender.test",
+                      self.ok("user", "sender", "remove", "gil@sender.test", "sales@sender.test"))
+        self.assertEqual(self.ok("user", "sender", "list", "gil@sender.test").splitlines(),
+                         ["gil@sender.test\t(own address)", "gil@other.test"])
+        audit = self.ok("audit", "show")
+        self.assertIn("user sender add", audit)
+        self.assertIn("user sender remove", audit)
+
+    def test_8_org_policy_hourly_submission_limits(self):
+        self.ok("org", "add", "Limit Org", "--plan", "starter")
+
+        def policy():
+            return [o for o in json.loads(self.ok("org", "list", "--json")) if o["name"] == "Limit Org"][0]
+        self.assertEqual((policy()["submission_messages_per_hour"], policy()["submission_recipients_per_hour"]), (0, 0))
+        out = self.ok("org", "policy", "Limit Org", "--messages-per-hour", "250", "--recipients-per-hour", "1000000")
+        self.assertIn("messages_per_hour=250\trecipients_per_hour=1000000", out)
+        self.assertEqual((policy()["submission_messages_per_hour"], policy()["submission_recipients_per_hour"]),
+                         (250, 1000000))
+        line = [l for l in self.ok("org", "list").splitlines() if l.startswith("Limit Org\t")][0]
+        self.assertIn("messages_per_hour=250", line)
+        self.assertIn("invalid hourly limit",
+                      self.refused("org", "policy", "Limit Org", "--recipients-per-hour", "1000001"))
+        self.assertIn("invalid hourly limit", self.refused("org", "policy", "Limit Org", "--messages-per-hour", "lots"))
+        self.ok("org", "policy", "Limit Org", "--messages-per-hour", "0")
+        self.assertEqual((policy()["submission_messages_per_hour"], policy()["submission_recipients_per_hour"]),
+                         (0, 1000000))
+        line = [l for l in self.ok("org", "list").splitlines() if l.startswith("Limit Org\t")][0]
+        self.assertIn("messages_per_hour=default", line)
 
 
 class AuditChain(unittest.TestCase):

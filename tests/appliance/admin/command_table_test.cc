@@ -197,6 +197,13 @@ TEST(CommandTableTest, TodaysSpellingsSendTodaysFields) {
         {{"user", "totp", "enroll", "ann@example.test"}, {{"address", "ann@example.test"}}},
         {{"audit", "show", "--since", "1790000000"}, {{"since", "1790000000"}}},
         {{"stats"}, {}},
+        {{"user", "sender", "add", "ann@example.test", "sales@example.test"},
+         {{"address", "ann@example.test"}, {"sender", "sales@example.test"}}},
+        {{"user", "sender", "remove", "ann@example.test", "sales@example.test"},
+         {{"address", "ann@example.test"}, {"sender", "sales@example.test"}}},
+        {{"user", "sender", "list", "ann@example.test"}, {{"address", "ann@example.test"}}},
+        {{"org", "policy", "Org", "--messages-per-hour", "200", "--recipients-per-hour", "0"},
+         {{"name", "Org"}, {"messages-per-hour", "200"}, {"recipients-per-hour", "0"}}},
     };
     for (const auto& [argv, fields] : examples) {
         SCOPED_TRACE(joined(argv));
@@ -231,6 +238,7 @@ TEST(CommandTableTest, TheClisValueChecksSayWhatIsWrong) {
         {{"domain", "add", "x.test", "--org", "Bad!"}, "organisation Bad!: invalid organisation name"},
         {{"user", "list", "--domain", "a_b.test"}, "domain a_b.test: invalid domain"},
         {{"user", "app-password", "add", "ann@example.test", "--label", "a/b"}, "--label a/b: invalid label"},
+        {{"user", "sender", "add", "ann@example.test", "bad@@x.test"}, "sender bad@@x.test: invalid address"},
         {{"key", "rotate"}, "key rotate: give exactly one of --shared, --org, --user, --master"},
         {{"key", "rotate", "--shared", "--master"}, "key rotate: give exactly one of --shared, --org, --user, --master"},
     };
@@ -247,6 +255,7 @@ TEST(CommandTableTest, TheCommandLineRefusesWhatCli11Refused) {
     for (const std::vector<std::string>& argv : std::vector<std::vector<std::string>>{
              {"user"},                                   // a group needs one of its commands
              {"user", "app-password"},
+             {"user", "sender", "add", "ann@example.test"},  // the sender is required
              {"user", "passwd", "ann@example.test"},     // --password-stdin is required here
              {"user", "add"},                            // the address is required
              {"org", "add", "Example Org"},              // so is --plan

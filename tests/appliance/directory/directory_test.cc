@@ -1,5 +1,6 @@
-// The directory: rules for organisations, domains and users (each refusal names its field), the
-// blind index (no name on disk in the clear), sealing (records cannot be swapped), reopening.
+// The directory: rules for organisations, domains and users (each refusal names its field), allowed
+// senders and hourly limits, the blind index (no name on disk in the clear), sealing (records
+// cannot be swapped), reopening.
 #include "appliance/directory/directory.h"
 
 #include <gtest/gtest.h>
@@ -142,6 +143,79 @@ TEST(DirectoryTest, PolicyPlanAndUserChangesPersistAcrossReopen) {
     auto orgs = f.directory->list_orgs(txn, *f.keys);
     ASSERT_TRUE(orgs);
     EXPECT_EQ(orgs->size(), 1u);
+}
+
+TEST(DirectoryTest, AllowedSendersAreAddedAndRemovedCaseBlindAndPersist) {
+    Fixture f;
+    f.populate();
+    auto& d = *f.directory;
+    const auto& k = *f.keys;
+    auto added = d.add_sender(k, "ALICE@acme.example", "Sales@ACME.example");
+    ASSERT_TRUE(added) << added.error().message();
+    EXPECT_EQ(added->allowed_senders, std::vector<std::string>{"sales@acme.example"});
+    ASSERT_TRUE(d.add_sender(k, "alice@acme.example", "alice@elsewhere.example"));
+    f.close();
+    f.open();
+    {
+        auto txn = f.read();
+        auto alice = f.directory->find_user(txn, k, "alice@acme.example");
+        ASSERT_TRUE(alice);
+        EXPECT_EQ(alice->allowed_senders, (std::vector<std::string>{"sales@acme.example", "alice@elsewhere.example"}));
+        EXPECT_EQ(alice->password_hash, "hash-a");  // the rest of the user is untouched
+        auto bob = f.directory->find_user(txn, k, "bob@acme.example");
+        ASSERT_TRUE(bob);
+        EXPECT_TRUE(bob->allowed_senders.empty());
+    }
+    auto removed = f.directory->remove_sender(k, "alice@acme.example", "SALES@acme.example");
+    ASSERT_TRUE(removed);
+    EXPECT_EQ(removed->allowed_senders, std::vector<std::string>{"alice@elsewhere.example"});
+}
+
+TEST(DirectoryTest, AllowedSenderRefusalsSayWhy) {
+    Fixture f;
+    f.populate();
+    auto& d = *f.directory;
+    const auto& k = *f.keys;
+    ASSERT_TRUE(d.add_sender(k, "alice@acme.example", "sales@acme.example"));
+    EXPECT_EQ(d.add_sender(k, "alice@acme.example", "SALES@acme.example").error(), DirectoryErrc::sender_exists);
+    EXPECT_EQ(d.add_sender(k, "alice@acme.example", "Alice@Acme.example").error(), DirectoryErrc::sender_is_own_address);
+    EXPECT_EQ(d.add_sender(k, "alice@acme.example", "bad@@acme.example").error(), DirectoryErrc::invalid_address);
+    EXPECT_EQ(d.add_sender(k, "alice@acme.example", "").error(), DirectoryErrc::invalid_address);
+    EXPECT_EQ(d.add_sender(k, "nobody@acme.example", "sales@acme.example").error(), DirectoryErrc::unknown_user);
+    EXPECT_EQ(d.add_sender(k, "bad@@acme.example", "sales@acme.example").error(), DirectoryErrc::invalid_address);
+    EXPECT_EQ(d.remove_sender(k, "alice@acme.example", "sales@acme.exampl").error(), DirectoryErrc::unknown_sender);
+    EXPECT_EQ(d.remove_sender(k, "bob@acme.example", "sales@acme.example").error(), DirectoryErrc::unknown_sender);
+    EXPECT_EQ(d.remove_sender(k, "nobody@acme.example", "sales@acme.example").error(), DirectoryErrc::unknown_user);
+    for (std::size_t i = 1; i < allowed_senders_per_user_max; ++i)
+        ASSERT_TRUE(d.add_sender(k, "alice@acme.example", "s" + std::to_string(i) + "@acme.example")) << i;
+    EXPECT_EQ(d.add_sender(k, "alice@acme.example", "one-more@acme.example").error(), DirectoryErrc::too_many_senders);
+    // update_user keeps the same rules for a list edited by other code.
+    auto txn = f.read();
+    auto bob = d.find_user(txn, k, "bob@acme.example");
+    txn.reset();
+    ASSERT_TRUE(bob);
+    bob->allowed_senders = {"Upper@acme.example"};
+    EXPECT_EQ(d.update_user(k, *bob).error(), DirectoryErrc::invalid_address);
+    bob->allowed_senders = {"x@acme.example", "x@acme.example"};
+    EXPECT_EQ(d.update_user(k, *bob).error(), DirectoryErrc::sender_exists);
+}
+
+TEST(DirectoryTest, HourlySubmissionLimitsPersistAndAreBounded) {
+    Fixture f;
+    f.populate();
+    OrgPolicy policy;
+    policy.submission_messages_per_hour = 500;
+    policy.submission_recipients_per_hour = submission_per_hour_max;
+    ASSERT_TRUE(f.directory->set_policy(*f.keys, "Acme Ltd", policy));
+    OrgPolicy too_many = policy;
+    too_many.submission_messages_per_hour = submission_per_hour_max + 1;
+    EXPECT_EQ(f.directory->set_policy(*f.keys, "Acme Ltd", too_many).error(), DirectoryErrc::invalid_hourly_limit);
+    f.close();
+    f.open();
+    auto txn = f.read();
+    auto org = f.directory->find_org(txn, *f.keys, "Acme Ltd");
+    ASSERT_TRUE(org);
+    EXPECT_EQ(org->policy, policy);
 }
 
 TEST(DirectoryTest, NoNameIsOnDiskInTheClear) {
