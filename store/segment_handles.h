@@ -1,6 +1,6 @@
 // The databases inside every segment's environments, opened once by the main thread before the
 // shards start (opening a database writes, so it must happen while nothing else writes): each
-// segment's mailboxes, delivery markers, smtp-in queue and temp store. Afterwards any shard may read
+// segment's mailboxes, delivery markers, smtp-in and smtp-out queues and temp store. Afterwards any shard may read
 // through any of them; only the segment's owner shard writes (through its store lane), and only the
 // owner touches a Queue's or TempStore's id counters.
 #pragma once
@@ -22,11 +22,13 @@ struct SegmentHandles {
     Dbi mailboxes;
     DeliveryMarkers markers;
     std::unique_ptr<Queue> smtp_in;
+    std::unique_ptr<Queue> smtp_out;   // submitted mail for remote recipients
     std::unique_ptr<TempStore> temp;
     // Where a rewrap job keeps its position, one database per environment it walks.
     Dbi rewrap_mail;
     Dbi rewrap_temp;
     Dbi rewrap_smtp_in;
+    Dbi rewrap_smtp_out;
 };
 
 class StoreHandles {

@@ -1,8 +1,6 @@
 // Local delivery (see local_delivery.h).
 #include "appliance/delivery/local_delivery.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <iterator>
 #include <ctime>
@@ -12,6 +10,7 @@
 #include "appliance/common/shard_calls.h"
 #include "appliance/directory/account.h"
 #include "appliance/mailstore/inbound_queue.h"
+#include "appliance/mailstore/queue_entries.h"
 #include "store/layout.h"
 #include "store/queue.h"
 
@@ -21,8 +20,6 @@ namespace {
 using Outcome = std::tuple<std::uint16_t, store::RecipientState, std::string>;
 
 constexpr std::size_t recover_batch = 1000;  // queue entries read per transaction at start-up
-
-std::string queue_id_of(std::uint32_t segment, std::uint64_t id) { return fmt::format("{:02X}{:08X}", segment, id); }
 
 struct DeliverPayload final : MessagePayload {
     std::uint32_t queue_segment = 0;
@@ -57,7 +54,7 @@ std::int64_t LocalDelivery::now_unix() const {
 // The shard's inbound queue is the smtp-in environment of its first owned segment: every message
 // accepted during one lane turn then shares one durable commit (a queue per owned segment would
 // cost a commit, two syncs, per segment and turn, and batch nothing on a busy shard).
-std::uint32_t LocalDelivery::queue_segment() const { return store_.envs().segments().front(); }
+std::uint32_t LocalDelivery::queue_segment() const { return vmx::queue_segment(store_); }
 
 std::string LocalDelivery::next_queue_id() {
     const std::uint32_t segment = queue_segment();
@@ -67,44 +64,25 @@ std::string LocalDelivery::next_queue_id() {
 // ---- the accepting shard -----------------------------------------------------------------------
 
 void LocalDelivery::accept(store::Envelope envelope, std::shared_ptr<const std::string> body,
-                           std::function<void(AcceptOutcome, const std::string&)> on_done) {
-    // Shared by the lane's callback and the refusal below: a submit the lane refuses never runs
-    // its callback, and the client must still have its answer.
-    auto done = std::make_shared<std::function<void(AcceptOutcome, const std::string&)>>(std::move(on_done));
+                           std::function<void(AcceptOutcome, const std::string&)> done) {
+    auto kept = std::make_shared<store::Envelope>(std::move(envelope));
     const std::uint32_t segment = queue_segment();
-    store::Queue& queue = *store_.segment(segment).smtp_in;
-    const auto* data = reinterpret_cast<const std::uint8_t*>(body->data());
-    auto prepared = queue.prepare_enqueue(store_.keys(), envelope, std::span(data, body->size()));
-    if (!prepared) {
-        log_event(LogLevel::warn, "smtp.enqueue_refused", "error=\"{}\"", prepared.error().message());
-        return (*done)(AcceptOutcome::failed, {});
-    }
-    const std::uint64_t id = prepared->entry_id;
-    store::WriteRequest request;
-    request.env = store_.lane_env(segment, store::SegmentKind::smtp_in);
-    request.ops = std::move(prepared->ops);
-    auto submitted = store_.submit(std::move(request), [this, segment, id, envelope = std::move(envelope), body,
-                                                         done](const store::WriteResult& r) mutable {
-        const std::string queue_id = queue_id_of(segment, id);
-        if (r.error) {
-            log_event(LogLevel::warn, "smtp.enqueue_failed", "queue_id={} error=\"{}\"", queue_id, r.error.message());
-            return (*done)(r.error == store::StoreErrc::map_full ? AcceptOutcome::full : AcceptOutcome::failed, queue_id);
-        }
-        ++stats_.accepted;
-        // Durable: the client may have its 250 now; delivery runs from here.
-        (*done)(AcceptOutcome::stored, queue_id);
-        Entry& entry = entries_[{segment, id}];
-        stats_.queued.store(entries_.size(), std::memory_order_relaxed);
-        entry.segment = segment;
-        entry.id = id;
-        entry.envelope = std::move(envelope);
-        entry.body = std::move(body);
-        hand_off(entry);
-    });
-    if (!submitted) {
-        log_event(LogLevel::warn, "smtp.enqueue_refused", "error=\"{}\"", submitted.error().message());
-        (*done)(AcceptOutcome::full, {});
-    }
+    enqueue(store_, store::QueueKind::smtp_in, *kept, *body,
+            [this, segment, kept, body, done = std::move(done)](EnqueueOutcome outcome, std::uint64_t id) {
+                const std::string queue_id = id == 0 ? std::string() : queue_id_of(segment, id);
+                if (outcome != EnqueueOutcome::stored)
+                    return done(outcome == EnqueueOutcome::full ? AcceptOutcome::full : AcceptOutcome::failed, queue_id);
+                ++stats_.accepted;
+                // Durable: the client may have its 250 now; delivery runs from here.
+                done(AcceptOutcome::stored, queue_id);
+                Entry& entry = entries_[{segment, id}];
+                stats_.queued.store(entries_.size(), std::memory_order_relaxed);
+                entry.segment = segment;
+                entry.id = id;
+                entry.envelope = std::move(*kept);
+                entry.body = body;
+                hand_off(entry);
+            });
 }
 
 // Sends every recipient that is due to the shard owning its mailbox.

@@ -26,7 +26,8 @@ store::ScopeOf RewrapRunner::scope_of(store::SegmentKind kind, std::shared_ptr<c
     const Directory* directory = &directory_;
     const std::uint32_t segments = store_.segment_count();
     return [directory, kind, snapshot, segments](std::uint64_t owner) -> std::optional<crypto::Scope> {
-        if (kind == store::SegmentKind::smtp_in || owner == 0) return store::queue_scope;
+        if (kind == store::SegmentKind::smtp_in || kind == store::SegmentKind::smtp_out || owner == 0)
+            return store::queue_scope;
         auto account = account_of(*directory, *snapshot, owner, segments);
         if (!account) return std::nullopt;  // a closed account: its records are left for its purge
         return account->mailbox.scope;

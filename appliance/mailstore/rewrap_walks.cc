@@ -19,6 +19,7 @@ std::vector<RewrapWalk> rewrap_walks(ShardStore& store, const std::string& name,
         add(store::SegmentKind::mail, h.mailboxes, h.rewrap_mail, crypto::StoreKind::mail);
         add(store::SegmentKind::temp, h.temp->records(), h.rewrap_temp, crypto::StoreKind::temp);
         add(store::SegmentKind::smtp_in, h.smtp_in->records(), h.rewrap_smtp_in, crypto::StoreKind::smtp_in);
+        add(store::SegmentKind::smtp_out, h.smtp_out->records(), h.rewrap_smtp_out, crypto::StoreKind::smtp_out);
     }
     return walks;
 }
