@@ -21,6 +21,7 @@ AdminReply stats(AdminContext& c, const AdminRequest& r) {
         {"connections", "shard.connections"}, {"accepted", "shard.accepted"},
         {"refused_full", "shard.refused_full"}, {"messages", "delivery.accepted"},
         {"delivered", "delivery.delivered"}, {"queue", "delivery.queued"},
+        {"outbound_queue", "outbound.queued"},
         {"store_writes", "lane.writes"}, {"store_commits", "lane.commits"},
         {"store_largest_batch", "lane.largest_batch"}, {"markers", "markers.live"},
         {"markers_removed", "markers.removed"},

@@ -22,6 +22,7 @@ enum class AppMessage : std::uint32_t {
     pop3_expunge,       // POP3 shard -> owner shard: QUIT's deletions (answered by reply)
     rewrap_start,       // control -> shard: walk owned segments for a retiring key version
     rewrap_progress,    // shard -> control
+    submission_rate,    // submission shard -> the user's owner shard: count a message (answered by reply)
     reply,              // any -> the caller: the answer to a request, by token (common/shard_calls.h)
     end_,               // one past the last kind
 };

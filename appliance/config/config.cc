@@ -213,7 +213,8 @@ void read_flag(const Param& p, const toml::node& node, Config& config, Problems&
                      fmt::format("expected true or false, got {}", type_phrase(node.type())));
         return;
     }
-    config.engine.*p.flag = boolean->get();
+    if (p.flag) config.engine.*p.flag = boolean->get();
+    else config.limits.*p.limit_flag = boolean->get();
 }
 
 // A string that is non-empty and has no control characters, or nothing (and a problem).
@@ -402,7 +403,7 @@ std::string describe_param(const Param& p, const Config& config) {
             return fmt::format("{} = {}  # {}\n", full_name(p), value, p.unit);
         }
         case Kind::flag:
-            return fmt::format("{} = {}\n", full_name(p), config.engine.*p.flag);
+            return fmt::format("{} = {}\n", full_name(p), p.flag ? config.engine.*p.flag : config.limits.*p.limit_flag);
         case Kind::text:
         case Kind::address:
         case Kind::choice:

@@ -34,6 +34,15 @@ struct AppLimits {
     std::uint32_t smtp_message_bytes_max = 10'240'000;  // announced in SIZE, enforced while reading
     std::uint32_t smtp_recipients_max = 1000;           // per message; more -> 452 4.5.3
     std::uint32_t smtp_errors_max = 20;                 // error replies before 421 and disconnect
+    // [submission]: 465 and 587 (RFC 6409). Hourly limits are per user, 0: none; an organisation's
+    // policy may set its own.
+    std::uint32_t submission_message_bytes_max = 26'214'400;  // announced in SIZE (25 MiB, as large providers)
+    std::uint32_t submission_recipients_max = 100;         // per message; more -> 452 4.5.3
+    std::uint32_t submission_errors_max = 20;              // error replies before 421 and disconnect
+    std::uint32_t submission_auth_failures_max = 3;        // failed AUTHs before 421 and disconnect
+    std::uint32_t submission_messages_per_hour = 500;      // -> 450 4.7.1 at the end of the message
+    std::uint32_t submission_recipients_per_hour = 2000;
+    bool submission_hide_client_address = true;            // Received: without the client's address or EHLO
     // [pop3]
     std::uint32_t pop3_errors_max = 10;                 // protocol errors before the session is closed
     std::uint32_t pop3_auth_failures_max = 3;           // failed logins before the session is closed
@@ -79,7 +88,7 @@ struct Config {
     crypto::Argon2Params argon2;            // [auth] argon2_memory_kib, argon2_iterations, argon2_parallelism
     store::StoreOptions store;              // [store]: segments (init only), kind paths (relative to
                                             // [paths] data unless absolute), map sizes in MiB
-    AppLimits limits;                       // [smtp], [pop3], [delivery], [auth]: the parts' limits
+    AppLimits limits;                       // [smtp], [submission], [pop3], [delivery], [auth]: the parts' limits
     std::string source_path;                // the file (or source name) it was read from
 };
 

@@ -18,7 +18,7 @@ namespace vmx::config_table {
 
 enum class Kind {
     number,    // unsigned integer in an EngineConfig field, stored as (value in the file) * scale
-    flag,      // boolean in an EngineConfig field
+    flag,      // boolean in an EngineConfig or AppLimits field
     text,      // non-empty string without control characters, in a Config field
     address,   // text that must parse as a numeric host:port
     choice,    // text that must be one of `choices`
@@ -42,7 +42,8 @@ struct Param {
     std::uint32_t crypto::Argon2Params::*argon2 = nullptr;  // ...or in the password-hashing parameters
     std::uint32_t store::StoreSizing::*store_number = nullptr;  // ...or in the store's options
     std::uint32_t AppLimits::*limit = nullptr;                  // ...or in the appliance's limits
-    bool EngineConfig::*flag = nullptr;
+    bool EngineConfig::*flag = nullptr;     // a flag lives in the engine's config...
+    bool AppLimits::*limit_flag = nullptr;  // ...or in the appliance's limits
     std::string_view default_text;
     std::string Config::*text = nullptr;
     std::string store::StoreOptions::*store_text = nullptr;  // a text of the store's options
@@ -87,6 +88,16 @@ constexpr Param flag(std::string_view section, std::string_view key, bool defaul
     p.kind = Kind::flag;
     p.default_number = default_value ? 1 : 0;
     p.flag = field;
+    return p;
+}
+
+constexpr Param limit_flag(std::string_view section, std::string_view key, bool default_value, bool AppLimits::*field) {
+    Param p;
+    p.section = section;
+    p.key = key;
+    p.kind = Kind::flag;
+    p.default_number = default_value ? 1 : 0;
+    p.limit_flag = field;
     return p;
 }
 
@@ -237,6 +248,13 @@ constexpr std::array kParams{
     limit("smtp",     "message_bytes_max",          10240000, 1024, 52428800, "bytes", &L::smtp_message_bytes_max),
     limit("smtp",     "recipients_max",             1000,    1,    100000,    "",      &L::smtp_recipients_max),
     limit("smtp",     "errors_max",                 20,      1,    1000,      "",      &L::smtp_errors_max),
+    limit("submission", "message_bytes_max",        26214400, 1024, 52428800, "bytes", &L::submission_message_bytes_max),
+    limit("submission", "recipients_max",           100,     1,    1000,      "",      &L::submission_recipients_max),
+    limit("submission", "errors_max",               20,      1,    1000,      "",      &L::submission_errors_max),
+    limit("submission", "auth_failures_max",        3,       1,    100,       "",      &L::submission_auth_failures_max),
+    limit("submission", "messages_per_hour",        500,     0,    1000000,   "",      &L::submission_messages_per_hour),
+    limit("submission", "recipients_per_hour",      2000,    0,    1000000,   "",      &L::submission_recipients_per_hour),
+    limit_flag("submission", "hide_client_address", true,                              &L::submission_hide_client_address),
     limit("pop3",     "errors_max",                 10,      1,    1000,      "",      &L::pop3_errors_max),
     limit("pop3",     "auth_failures_max",          3,       1,    100,       "",      &L::pop3_auth_failures_max),
     limit("pop3",     "messages_max",               100000,  1,    10000000,  "",      &L::pop3_messages_max),
@@ -285,7 +303,8 @@ constexpr bool row_is_consistent(const Param& p) {
                    p.default_number * p.scale == stored_default;
         }
         case Kind::flag:
-            return p.flag != nullptr && (engine_defaults.*p.flag) == (p.default_number != 0);
+            if ((p.flag != nullptr) == (p.limit_flag != nullptr)) return false;
+            return (p.flag ? engine_defaults.*p.flag : AppLimits{}.*p.limit_flag) == (p.default_number != 0);
         case Kind::text:
         case Kind::address:
             return (p.text != nullptr) != (p.store_text != nullptr) && !p.default_text.empty();

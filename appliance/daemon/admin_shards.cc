@@ -24,6 +24,7 @@ CounterSnapshot EngineAdminShards::counters(std::uint32_t shard) const {
     out.add("lane.map_full", lane.map_full);
     out.add("lane.failed_commits", lane.failed_commits);
     c.delivery->stats().list(out);
+    c.outbound->stats().list(out);
     c.marker_cleanup->stats().list(out);
     out.add("calls.replies_retried", c.calls->replies_retried());
     return out;

@@ -74,6 +74,25 @@ smtp::Limits smtp_limits(const AppLimits& l) {
     return out;
 }
 
+// 587 and 465 share every setting but how TLS begins.
+SubmissionSettings submission_settings(const Config& config, std::shared_ptr<const net::TlsServerContext> tls,
+                                       smtp::Transport transport) {
+    const AppLimits& l = config.limits;
+    SubmissionSettings out;
+    out.limits.message_bytes_max = l.submission_message_bytes_max;
+    out.limits.recipients_max = l.submission_recipients_max;
+    out.limits.errors_max = l.submission_errors_max;
+    out.limits.auth_failures_max = l.submission_auth_failures_max;
+    out.options.hostname = config.hostname;
+    out.options.mode = smtp::Mode::submission;
+    out.options.transport = transport;
+    out.options.starttls = transport == smtp::Transport::tls ? smtp::StartTls::unavailable : smtp::StartTls::required;
+    out.tls = std::move(tls);
+    out.hide_client_address = l.submission_hide_client_address;
+    out.hourly = {l.submission_messages_per_hour, l.submission_recipients_per_hour};
+    return out;
+}
+
 pop3::Limits pop3_limits(const AppLimits& l) {
     pop3::Limits out;
     out.errors_max = l.pop3_errors_max;
@@ -219,13 +238,16 @@ std::optional<StartFailure> Daemon::open_tls() {
 // The segments, the auth workers, the engine with one ShardContext per shard, and the listeners
 // bound (a second daemon fails here, on its ports, before it could take the admin socket over).
 std::optional<StartFailure> Daemon::open_engine() {
-    listener_deps_ = std::make_unique<ListenerDeps>(ListenerDeps{config_, *directory_, tls_, {}, {}, smtp_parts_of, pop3_parts_of});
+    listener_deps_ = std::make_unique<ListenerDeps>(
+        ListenerDeps{config_, *directory_, tls_, {}, {}, {}, {}, smtp_parts_of, pop3_parts_of, submission_parts_of});
     listener_deps_->smtp.limits = smtp_limits(config_.limits);
     listener_deps_->pop3.limits = pop3_limits(config_.limits);
     listener_deps_->smtp.options.hostname = config_.hostname;
     listener_deps_->smtp.options.starttls = tls_ ? smtp::StartTls::offered : smtp::StartTls::unavailable;
     listener_deps_->smtp.tls = tls_;
     listener_deps_->pop3.tls = tls_;
+    listener_deps_->submission = submission_settings(config_, tls_, smtp::Transport::plain);
+    listener_deps_->submission_tls = submission_settings(config_, tls_, smtp::Transport::tls);
 
     auto segment_envs = store::StoreEnvironments::open(*layout_);
     if (!segment_envs)
@@ -337,10 +359,14 @@ void Daemon::on_control_message(Message& m) {
 // Without a certificate the daemon runs, but says what its clients miss.
 void Daemon::warn_without_tls() const {
     if (tls_) return;
-    const bool pop3s_configured = std::any_of(config_.listeners.begin(), config_.listeners.end(),
-                                              [](const ListenerConfig& l) { return l.name == "pop3s"; });
-    if (pop3s_configured)
+    const auto configured = [this](std::string_view name) {
+        return std::any_of(config_.listeners.begin(), config_.listeners.end(),
+                           [name](const ListenerConfig& l) { return l.name == name; });
+    };
+    if (configured("pop3s"))
         log_event(LogLevel::warn, "pop3.unavailable", "reason=no_certificate (connections to pop3s are closed; create one with vaultmx init --self-signed)");
+    if (configured("submission") || configured("submission_tls"))
+        log_event(LogLevel::warn, "submission.unavailable", "reason=no_certificate (submission answers 554 on 587 and closes on 465; create one with vaultmx init --self-signed)");
     log_event(LogLevel::warn, "tls.unavailable", "cert=\"{}\" reason=absent (STARTTLS not offered; create one with vaultmx init --self-signed)",
               config_.tls_cert);
 }

@@ -12,6 +12,14 @@ std::vector<ListenerSpec> listener_specs(const ListenerDeps& deps) {
             specs.push_back({l.name, l.address, smtp_inbound_factory(deps.smtp, deps.directory, deps.smtp_parts)});
             continue;
         }
+        if (l.name == "submission" && deps.tls) {
+            specs.push_back({l.name, l.address, submission_factory(deps.submission, deps.directory, deps.submission_parts)});
+            continue;
+        }
+        if (l.name == "submission_tls" && deps.tls) {
+            specs.push_back({l.name, l.address, submission_factory(deps.submission_tls, deps.directory, deps.submission_parts)});
+            continue;
+        }
         if (l.name == "pop3s" && deps.tls) {
             specs.push_back({l.name, l.address, pop3_service_factory(deps.pop3, deps.directory, deps.pop3_parts)});
             continue;

@@ -51,6 +51,8 @@ void on_logout_user(Shard& shard, Message& m) {
 
 void on_pop3(Shard& shard, Message& m) { ShardContext::of(shard).maildrops->on_message(m); }
 
+void on_submission_rate(Shard& shard, Message& m) { ShardContext::of(shard).rates->on_message(m); }
+
 using Handler = void (*)(Shard&, Message&);
 struct Route {
     AppMessage kind;
@@ -68,6 +70,7 @@ constexpr std::array kShardRoutes{
     Route{AppMessage::pop3_unlock, on_pop3},
     Route{AppMessage::pop3_expunge, on_pop3},
     Route{AppMessage::rewrap_start, on_rewrap_start},
+    Route{AppMessage::submission_rate, on_submission_rate},
     Route{AppMessage::reply, on_reply},
 };
 
@@ -89,6 +92,8 @@ Result<std::unique_ptr<ShardLocal>> ShardBuilder::operator()(Shard& shard) const
     context->calls = std::make_unique<ShardCalls>(shard, reply_retry_max_ms);
     context->delivery = std::make_unique<LocalDelivery>(shard, *context->store, *context->writes, directory,
                                                         *context->calls, delivery_options);
+    context->outbound = std::make_unique<OutboundQueue>(*context->store);
+    context->rates = std::make_unique<SendingRates>(shard, *context->calls, context->store->segment_count(), now_unix);
     context->sessions = std::make_unique<ShardSessions>(shard);
     context->rewrap = std::make_unique<RewrapRunner>(shard, *context->store, directory);
     TrashPurgeOptions purge;
@@ -104,7 +109,11 @@ Result<std::unique_ptr<ShardLocal>> ShardBuilder::operator()(Shard& shard) const
     // Hand-offs left by the last run go out at the first turn of the loop, when every shard can
     // receive them.
     LocalDelivery* delivery = context->delivery.get();
-    shard.schedule(0, [delivery](Shard&) { delivery->recover(); });
+    OutboundQueue* outbound = context->outbound.get();
+    shard.schedule(0, [delivery, outbound](Shard&) {
+        delivery->recover();
+        outbound->recover();
+    });
     return std::unique_ptr<ShardLocal>(std::move(context));
 }
 
@@ -116,6 +125,11 @@ SmtpShardParts smtp_parts_of(Shard& shard) {
 Pop3ShardParts pop3_parts_of(Shard& shard) {
     ShardContext& c = ShardContext::of(shard);
     return {c.sessions.get(), c.maildrops.get(), c.login.get(), c.store.get()};
+}
+
+SubmissionShardParts submission_parts_of(Shard& shard) {
+    ShardContext& c = ShardContext::of(shard);
+    return {c.delivery.get(), c.outbound.get(), c.store.get(), c.login.get(), c.sessions.get(), c.rates.get()};
 }
 
 void on_shard_message(Shard& shard, Message& m) {

@@ -12,6 +12,7 @@
 #include "appliance/auth/sessions.h"
 #include "appliance/common/shard_calls.h"
 #include "appliance/delivery/local_delivery.h"
+#include "appliance/delivery/outbound_queue.h"
 #include "appliance/directory/directory.h"
 #include "appliance/jobs/marker_cleanup.h"
 #include "appliance/jobs/rewrap_runner.h"
@@ -21,6 +22,8 @@
 #include "appliance/pop3/maildrop.h"
 #include "appliance/pop3/pop3_service.h"
 #include "appliance/smtp/inbound_service.h"
+#include "appliance/smtp/sending_rates.h"
+#include "appliance/smtp/submission_service.h"
 #include "core/message.h"
 #include "core/shard.h"
 #include "store/segment_handles.h"
@@ -35,6 +38,8 @@ struct ShardContext final : ShardLocal {
     std::unique_ptr<MailboxWrites> writes;
     std::unique_ptr<ShardCalls> calls;             // requests to other shards and their replies
     std::unique_ptr<LocalDelivery> delivery;
+    std::unique_ptr<OutboundQueue> outbound;       // submitted mail for remote recipients (smtp-out)
+    std::unique_ptr<SendingRates> rates;           // hourly submission limits of the users this shard owns
     std::unique_ptr<ShardSessions> sessions;
     std::unique_ptr<TrashPurge> trash_purge;
     std::unique_ptr<MarkerCleanup> marker_cleanup;
@@ -66,6 +71,7 @@ struct ShardBuilder {
 // What the protocol services' handlers use of their shard.
 SmtpShardParts smtp_parts_of(Shard& shard);
 Pop3ShardParts pop3_parts_of(Shard& shard);
+SubmissionShardParts submission_parts_of(Shard& shard);
 
 // Every message addressed to a shard (from the control thread and from other shards), through the
 // one table; a kind with no row is counted and dropped.

@@ -77,6 +77,9 @@ constexpr std::string_view kAllKeys[] = {
     "store.delivery_batch_ms",    "store.login_history_days",    "store.lane_queue_capacity",
     "store.lane_batch_requests_max", "store.lane_batch_mib_max",
     "smtp.message_bytes_max", "smtp.recipients_max",              "smtp.errors_max",
+    "submission.message_bytes_max", "submission.recipients_max", "submission.errors_max",
+    "submission.auth_failures_max", "submission.messages_per_hour", "submission.recipients_per_hour",
+    "submission.hide_client_address",
     "pop3.errors_max",       "pop3.auth_failures_max",           "pop3.messages_max",
     "delivery.retry_first_s", "delivery.retry_max_s",            "delivery.lifetime_s",
     "delivery.removal_batch_ms", "delivery.marker_sweep_s",
@@ -479,6 +482,8 @@ TEST(ConfigDescribeTest, NamesEveryKeyOnItsOwnLine) {
     EXPECT_PRED2(contains, defaults, "\nengine.session_timeout_s = 3600  # seconds\n");
     EXPECT_PRED2(contains, defaults, "\nengine.grace_period_s = 10  # seconds\n");
     EXPECT_PRED2(contains, defaults, "\nengine.pin_threads = true\n");
+    EXPECT_PRED2(contains, defaults, "\nsubmission.hide_client_address = true\n");
+    EXPECT_PRED2(contains, defaults, "\nsubmission.messages_per_hour = 500\n");
     EXPECT_PRED2(contains, defaults, "\npaths.data = \"var/data\"\n");
     EXPECT_PRED2(contains, defaults, "\n# listen.smtp is not set: that listener is not opened\n");
     EXPECT_PRED2(contains, defaults, "\nmetrics.listen = \"127.0.0.1:9925\"\n");
@@ -501,6 +506,23 @@ TEST(ConfigDescribeTest, OutputParsesBackToTheSameConfig) {
     // Quotes and backslashes survive the trip.
     const Config odd = parse_ok("[paths]\ndata = 'C:\\mail \"x\"'\n");
     EXPECT_EQ(parse_ok(describe_config(odd)).data_dir, "C:\\mail \"x\"");
+}
+
+// [submission]: its limits and the privacy flag of its Received: header, a flag in AppLimits.
+TEST(Config, SubmissionSection) {
+    const Config defaults = parse_ok("");
+    EXPECT_TRUE(defaults.limits.submission_hide_client_address);
+    EXPECT_EQ(defaults.limits.submission_recipients_max, 100u);
+    const Config c = parse_ok("[submission]\nhide_client_address = false\nmessages_per_hour = 0\n"
+                              "recipients_per_hour = 50\nauth_failures_max = 5\n");
+    EXPECT_FALSE(c.limits.submission_hide_client_address);
+    EXPECT_EQ(c.limits.submission_messages_per_hour, 0u);
+    EXPECT_EQ(c.limits.submission_recipients_per_hour, 50u);
+    EXPECT_EQ(c.limits.submission_auth_failures_max, 5u);
+    EXPECT_EQ(parse_error("[submission]\nhide_client_address = \"no\"\n"),
+              "vaultmx.toml:2: submission.hide_client_address: expected true or false, got a string");
+    EXPECT_PRED2(contains, parse_error("[submission]\nauth_failures_max = 0\n"), "submission.auth_failures_max");
+    EXPECT_FALSE(parse_ok(describe_config(c)).limits.submission_hide_client_address);
 }
 
 }  // namespace

@@ -1,0 +1,39 @@
+// RCPT's directory look-up (see recipients.h).
+#include "appliance/smtp/recipients.h"
+
+#include "appliance/directory/account.h"
+#include "appliance/directory/directory.h"
+#include "appliance/directory/directory_view.h"
+#include "appliance/mailstore/mailbox_reads.h"
+#include "appliance/mailstore/shard_store.h"
+
+namespace vmx {
+
+smtp::RcptDecision look_up_recipient(const Directory& directory, ShardStore& store, const smtp::Address& rcpt,
+                                     Elsewhere elsewhere) {
+    using V = smtp::RcptVerdict;
+    if (rcpt.domain.empty()) return {V::unknown_user, 0};  // a bare "postmaster" needs a postmaster@ user
+    auto view = DirectoryView::open(directory, store.keys_snapshot());
+    if (!view) return {V::temp_failure, 0};
+    // The user first: a local recipient (the common case) costs one look-up; only a miss asks
+    // whether the domain is ours, to tell "no such user" from an address elsewhere.
+    auto user = view->find_user(rcpt.text);
+    if (!user) {
+        if (!no_such_account(user.error())) return {V::temp_failure, 0};
+        auto domain = view->find_domain(rcpt.domain);
+        if (domain) return {V::unknown_user, 0};
+        if (!no_such_account(domain.error())) return {V::temp_failure, 0};
+        return {elsewhere == Elsewhere::relay ? V::accepted : V::not_local, 0};
+    }
+    if (user->state == UserState::closed) return {V::unknown_user, 0};
+    if (user->quota_bytes == 0) return {V::accepted, user->id};
+    auto org = view->org(user->org_id);
+    if (!org) return {V::temp_failure, 0};
+    view->end();
+    auto state = mailbox_state(store, mailbox_of(*org, user->id, store.segment_count()));
+    if (!state) return {V::temp_failure, 0};
+    if (state->live_bytes >= user->quota_bytes) return {V::over_quota, user->id};
+    return {V::accepted, user->id};
+}
+
+}  // namespace vmx

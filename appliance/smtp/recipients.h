@@ -1,0 +1,22 @@
+// The directory look-up behind RCPT, for the MX and for submission alike: a local user (closed
+// accounts do not exist; a full mailbox is refused while the sender can still be told), a local
+// domain without that user, or an address elsewhere (the MX refuses it: no open relay; submission
+// relays it for the logged-in user). Shard thread: short read transactions.
+#pragma once
+
+#include "net/smtp/session.h"
+
+namespace vmx {
+
+class Directory;
+class ShardStore;
+
+enum class Elsewhere : std::uint8_t {
+    refuse,  // the MX: 550 5.7.1 relay access denied
+    relay,   // submission: accepted as a remote recipient (user id 0)
+};
+
+smtp::RcptDecision look_up_recipient(const Directory& directory, ShardStore& store, const smtp::Address& rcpt,
+                                     Elsewhere elsewhere);
+
+}  // namespace vmx

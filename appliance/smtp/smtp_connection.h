@@ -1,0 +1,68 @@
+// SmtpConnection: what every SMTP listener's handler does with the pure engine (net/smtp): feed it
+// the stream's bytes, carry out its effects (replies, STARTTLS, close, back-pressure), hold input
+// while a message or a login is with the caller, and resume after the answer. The MX and the
+// submission handlers derive from it and add what they do with a message and a login. One per
+// connection, on its shard's thread. Deferred callbacks check alive() before touching it.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "net/smtp/received.h"
+#include "net/smtp/session.h"
+#include "net/stream/stream.h"
+
+namespace vmx {
+
+class SmtpConnection : public net::StreamHandler, protected smtp::RecipientPolicy {
+public:
+    // limits and options must outlive the connection (the listener's settings).
+    SmtpConnection(const smtp::Limits& limits, const smtp::Options& options, smtp::SenderPolicy* senders = nullptr)
+        : session_(limits, options, *this, senders) {}
+
+    void on_open(net::Stream& stream) override;
+    std::size_t on_data(net::Stream& stream, std::string_view plain) final;
+    void on_tls_started(net::Stream& stream, const net::TlsInfo&) override;
+    void on_writable(net::Stream& stream) final;
+    void on_timeout(net::Stream& stream, TimeoutKind) final;
+    void on_drain(net::Stream& stream) final { end(stream, smtp::EndReason::draining); }
+    void on_close(net::Stream&) override { *alive_ = false; }
+
+protected:
+    // The engine handed over a message: store it durably, then call stored().
+    virtual void message(net::Stream& stream, smtp::Envelope&& message) = 0;
+    // The engine asks for a login (submission): check it, then call auth_result().
+    virtual void login(net::Stream& stream, smtp::AuthRequest&& request);
+
+    void stored(net::Stream& stream, smtp::StoreOutcome outcome, std::string_view queue_id = {});
+    void auth_result(net::Stream& stream, smtp::AuthOutcome outcome);
+    // Ends the session: 421 now between commands, else after the current reply.
+    void end(net::Stream& stream, smtp::EndReason reason);
+
+    // A flag that turns false when the connection closes: deferred work holds a weak_ptr to it.
+    std::weak_ptr<bool> alive() const { return alive_; }
+    // The Received: fields every handler fills alike (TLS details from the stream).
+    smtp::ReceivedInfo received_info(const net::Stream& stream, const smtp::Envelope& message) const;
+
+    smtp::Session session_;
+    std::string client_;  // the peer's address, as text
+
+private:
+    bool act(net::Stream& stream, smtp::Effects& fx);
+    void resume(net::Stream& stream, smtp::Effects& fx);
+
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+    bool waiting_ = false;           // a message or login is with the caller: nothing is fed until it answers
+    bool waiting_writable_ = false;  // the send queue is full: nothing is fed until it drains
+};
+
+// Runs fn() later only if the connection behind `alive` is still open.
+template <class Fn>
+auto if_alive(std::weak_ptr<bool> alive, Fn fn) {
+    return [alive = std::move(alive), fn = std::move(fn)](auto&&... args) mutable {
+        if (auto a = alive.lock(); a && *a) fn(std::forward<decltype(args)>(args)...);
+    };
+}
+
+}  // namespace vmx

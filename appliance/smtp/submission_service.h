@@ -1,0 +1,50 @@
+// Submission on [listen] submission (587, STARTTLS required, RFC 6409) and [listen] submission_tls
+// (465, TLS from the first byte, RFC 8314): the SMTP engine in submission mode, logins through the
+// shared login flow (auth workers, throttle, policy, login history as "submission"), the live
+// session registered so a remote logout ends it, the sender bound to the login, each user's hourly
+// limits counted on their owner shard, and each message queued once durably before the 250: local
+// recipients through local delivery (smtp-in), remote ones into this shard's smtp-out queue. One
+// handler per connection, on its shard's thread.
+#pragma once
+
+#include <functional>
+#include <memory>
+
+#include "appliance/smtp/sending_rates.h"
+#include "core/service.h"
+#include "net/smtp/session.h"
+#include "net/tls/tls_context.h"
+
+namespace vmx {
+
+class Directory;
+class LocalDelivery;
+class LoginFlow;
+class OutboundQueue;
+class ShardSessions;
+class ShardStore;
+
+// What a submission handler uses of its shard, and nothing else: built by the daemon for each shard.
+struct SubmissionShardParts {
+    LocalDelivery* delivery = nullptr;  // local recipients (smtp-in, then their mailboxes)
+    OutboundQueue* outbound = nullptr;  // remote recipients (smtp-out)
+    ShardStore* store = nullptr;        // keys and the reads of RCPT
+    LoginFlow* login = nullptr;         // the shared login flow
+    ShardSessions* sessions = nullptr;  // live sessions (remote logout)
+    SendingRates* rates = nullptr;      // hourly limits per user
+};
+using SubmissionPartsOf = std::function<SubmissionShardParts(Shard&)>;
+
+struct SubmissionSettings {
+    smtp::Limits limits;
+    smtp::Options options;  // Mode::submission; 587: StartTls::required; 465: Transport::tls
+    std::shared_ptr<const net::TlsServerContext> tls;  // required: submission is served over TLS only
+    bool hide_client_address = true;  // [submission] hide_client_address: the Received: header
+    HourlyLimits hourly;              // the appliance's default; an organisation's policy may set its own
+};
+
+// The listener's factory. `settings` and `directory` must outlive the engine.
+ServiceFactory submission_factory(const SubmissionSettings& settings, const Directory& directory,
+                                  SubmissionPartsOf parts_of);
+
+}  // namespace vmx
