@@ -156,7 +156,6 @@ std::size_t Session::feed(std::string_view input, Effects& out) {
             case Phase::tls_wait: return input.size();  // nothing after QUIT or STARTTLS is read
             case Phase::store_wait:
             case Phase::auth_wait: return used;
-            case Phase::sasl: n = feed_sasl(rest, out); break;
             case Phase::data: n = feed_data(rest, out); break;
             case Phase::chunk: n = feed_chunk(rest, out); break;
             default:
@@ -172,7 +171,8 @@ std::size_t Session::feed(std::string_view input, Effects& out) {
     return used;
 }
 
-// One command line, or the rest of an overlong one. Returns 0 when the line is incomplete.
+// One command line (or SASL response line), or the rest of an overlong one. Returns 0 when the line
+// is incomplete.
 std::size_t Session::feed_command(std::string_view input, Effects& out) {
     if (skipping_line_) {
         const std::size_t lf = input.find('\n');
@@ -184,7 +184,9 @@ std::size_t Session::feed_command(std::string_view input, Effects& out) {
     const void* lf_at = std::memchr(input.data(), '\n', window);
     if (lf_at == nullptr) {
         if (input.size() < limits_.line_bytes_max) return 0;
-        error(out, r_line_too_long);  // answered now; the rest of the line is skipped unread
+        // Answered now; the rest of the line is skipped unread.
+        if (phase_ == Phase::sasl) sasl_too_long(out);
+        else error(out, r_line_too_long);
         skipping_line_ = true;
         after_turn(out);
         return window;
@@ -192,7 +194,8 @@ std::size_t Session::feed_command(std::string_view input, Effects& out) {
     const auto lf = static_cast<std::size_t>(static_cast<const char*>(lf_at) - input.data());
     std::string_view line = input.substr(0, lf);
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    dispatch(line, out);
+    if (phase_ == Phase::sasl) sasl_response(line, out);
+    else dispatch(line, out);
     after_turn(out);
     return lf + 1;
 }

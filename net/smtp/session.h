@@ -231,7 +231,7 @@ private:
 
     // Submission (session_submission.cc).
     void auth_start(std::string_view args, Effects& out);
-    std::size_t feed_sasl(std::string_view input, Effects& out);
+    void sasl_too_long(Effects& out);
     void sasl_response(std::string_view line, Effects& out);
     void sasl_plain(std::string_view base64, Effects& out);
     void sasl_login_name(std::string_view base64, Effects& out);

@@ -4,7 +4,6 @@
 // accepted only under TLS, once per session, outside a transaction; the decoded secret lives only
 // in SecretBytes; nothing is read while a login waits for its verdict.
 #include <algorithm>
-#include <cstring>
 #include <utility>
 
 #include "core/assert.h"
@@ -101,25 +100,11 @@ void Session::auth_start(std::string_view args, Effects& out) {
     error(out, r_auth_mechanism);
 }
 
-// One response line of the exchange, or the rest of an overlong one (skipped like a command's).
-std::size_t Session::feed_sasl(std::string_view input, Effects& out) {
-    const std::size_t window = std::min(input.size(), limits_.line_bytes_max);
-    const void* lf_at = std::memchr(input.data(), '\n', window);
-    if (lf_at == nullptr) {
-        if (input.size() < limits_.line_bytes_max) return 0;
-        forget_sasl();
-        phase_ = Phase::ready;
-        error(out, r_auth_line_too_long);
-        skipping_line_ = true;
-        after_turn(out);
-        return window;
-    }
-    const auto lf = static_cast<std::size_t>(static_cast<const char*>(lf_at) - input.data());
-    std::string_view line = input.substr(0, lf);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    sasl_response(line, out);
-    after_turn(out);
-    return lf + 1;
+// A response line over line_bytes_max ends the exchange; the caller skips the rest of it.
+void Session::sasl_too_long(Effects& out) {
+    forget_sasl();
+    phase_ = Phase::ready;
+    error(out, r_auth_line_too_long);
 }
 
 void Session::sasl_response(std::string_view line, Effects& out) {

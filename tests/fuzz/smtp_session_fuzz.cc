@@ -12,10 +12,13 @@
 
 #include "core/assert.h"
 #include "net/smtp/session.h"
+#include "tests/fuzz/smtp_fuzz_checks.h"
 
 namespace {
 
 using namespace vmx::smtp;
+using vmx::smtp::fuzz::check_message;
+using vmx::smtp::fuzz::check_replies;
 
 class Policy final : public RecipientPolicy {
 public:
@@ -26,28 +29,6 @@ public:
         return {verdict, a.text.size()};
     }
 };
-
-void check_replies(const std::string& replies) {
-    std::size_t start = 0;
-    while (start < replies.size()) {
-        const std::size_t end = replies.find("\r\n", start);
-        VMX_ASSERT(end != std::string::npos);
-        VMX_ASSERT(end - start >= 3);
-        for (std::size_t i = 0; i < 3; ++i) VMX_ASSERT(replies[start + i] >= '0' && replies[start + i] <= '9');
-        start = end + 2;
-    }
-}
-
-void check_message(const Envelope& m, const Limits& limits) {
-    VMX_ASSERT(m.body.size() <= limits.message_bytes_max);
-    VMX_ASSERT(!m.recipients.empty() && m.recipients.size() <= limits.recipients_max);
-    VMX_ASSERT(!m.helo_name.empty());
-    // No bare CR or LF ever reaches the store: what could hide a second message is refused.
-    for (std::size_t i = 0; i < m.body.size(); ++i) {
-        if (m.body[i] == '\r') VMX_ASSERT(i + 1 < m.body.size() && m.body[i + 1] == '\n');
-        if (m.body[i] == '\n') VMX_ASSERT(i > 0 && m.body[i - 1] == '\r');
-    }
-}
 
 }  // namespace
 

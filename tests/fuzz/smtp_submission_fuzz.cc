@@ -13,10 +13,13 @@
 
 #include "core/assert.h"
 #include "net/smtp/session.h"
+#include "tests/fuzz/smtp_fuzz_checks.h"
 
 namespace {
 
 using namespace vmx::smtp;
+using vmx::smtp::fuzz::check_message;
+using vmx::smtp::fuzz::check_replies;
 
 class Policy final : public RecipientPolicy {
 public:
@@ -32,25 +35,10 @@ public:
     bool may_send_as(std::string_view address) override { return address == "a@b.c" || address == "x@y.z"; }
 };
 
-void check_replies(const std::string& replies) {
-    std::size_t start = 0;
-    while (start < replies.size()) {
-        const std::size_t end = replies.find("\r\n", start);
-        VMX_ASSERT(end != std::string::npos);
-        VMX_ASSERT(end - start >= 3);
-        for (std::size_t i = 0; i < 3; ++i) VMX_ASSERT(replies[start + i] >= '0' && replies[start + i] <= '9');
-        start = end + 2;
-    }
-}
-
-void check_message(const Envelope& m, const Limits& limits) {
+// The sender is one the login may use; the rest as for the MX.
+void check_submitted(const Envelope& m, const Limits& limits) {
     VMX_ASSERT(m.mail_from == "a@b.c" || m.mail_from == "x@y.z");
-    VMX_ASSERT(m.body.size() <= limits.message_bytes_max);
-    VMX_ASSERT(!m.recipients.empty() && m.recipients.size() <= limits.recipients_max);
-    for (std::size_t i = 0; i < m.body.size(); ++i) {
-        if (m.body[i] == '\r') VMX_ASSERT(i + 1 < m.body.size() && m.body[i + 1] == '\n');
-        if (m.body[i] == '\n') VMX_ASSERT(i > 0 && m.body[i - 1] == '\r');
-    }
+    check_message(m, limits);
 }
 
 }  // namespace
@@ -101,7 +89,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         VMX_ASSERT(session.awaiting_store() || fx.auth || held.size() < limits.line_bytes_max + 64);
         if (fx.message_ready) {
             VMX_ASSERT(session.authenticated());
-            check_message(*fx.message_ready, limits);
+            check_submitted(*fx.message_ready, limits);
         }
         fx.message_ready.reset();
         const unsigned event = static_cast<unsigned>(rng() % 16);

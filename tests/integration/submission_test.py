@@ -373,6 +373,49 @@ class Submission(unittest.TestCase):
         s.close()
 
 
+    def test_13_policy_account_state_and_session_length(self):
+        self.vmx.ok("org", "add", "Strict Org", "--plan", "starter")
+        self.vmx.ok("domain", "add", "strict.test", "--org", "Strict Org")
+        carol = "carol@strict.test"
+        self.vmx.ok("user", "add", carol, "--password-stdin", stdin=PASSWORD + "\n")
+        app = self.vmx.ok("user", "app-password", "add", carol, "--label", "laptop").split(": ", 1)[1].splitlines()[0]
+
+        def attempt(password):
+            with self.vmx.smtps() as s:
+                s.ehlo()
+                return s.docmd("AUTH", "PLAIN " + b64(f"\0{carol}\0{password}"))
+
+        self.assertEqual(attempt(PASSWORD)[0], 235)
+        self.assertEqual(attempt(app)[0], 235)
+        self.vmx.ok("org", "policy", "Strict Org", "--require-mfa")
+        code, reply = attempt(PASSWORD)  # a mail client must use an app password now
+        self.assertEqual(code, 535)
+        self.assertIn(b"policy", reply)
+        self.assertEqual(attempt(app)[0], 235)
+        self.vmx.ok("org", "policy", "Strict Org", "--allow-net", "10.0.0.0/8")
+        self.assertIn(b"policy", attempt(app)[1])
+        self.vmx.ok("org", "policy", "Strict Org", "--allow-any-net", "--no-require-mfa", "--session-max", "1s")
+        s = self.vmx.smtps()
+        s.login(carol, PASSWORD)
+        time.sleep(1.5)
+        with self.assertRaises((smtplib.SMTPServerDisconnected, OSError)):
+            code, reply = s.noop()
+            self.assertEqual(code, 421, reply)  # smtplib closes after a 421; the next call raises
+            s.noop()
+        s.close()
+        self.vmx.ok("org", "policy", "Strict Org", "--session-max", "0")
+        self.vmx.ok("user", "disable", carol)
+        self.assertEqual(attempt(PASSWORD)[0], 525)  # said only once the password was right
+        self.assertEqual(attempt(WRONG)[0], 535)
+        failed = json.dumps(json.loads(self.vmx.ok("--json", "user", "logins", carol, "--failed")))
+        for reason in ("mfa_required", "network_not_allowed", "account_disabled", "bad_credentials"):
+            self.assertIn(reason, failed)
+        history = json.loads(self.vmx.ok("--json", "user", "logins", carol))
+        successes = [json.dumps(e) for e in history if "success" in json.dumps(e)]
+        self.assertTrue(any("app_password" in e and "submission" in e for e in successes), history)
+        self.assertNotIn(app, json.dumps(history))
+
+
 class Abuse(unittest.TestCase):
     """A daemon of its own: the throttle and the hourly limit must not spill into other tests."""
 

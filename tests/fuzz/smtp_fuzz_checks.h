@@ -1,0 +1,34 @@
+// What every SMTP engine fuzz target checks of the engine's output: replies are whole CRLF lines
+// that start with a 3-digit code, and a handed-over message keeps its limits and has no bare CR or
+// LF (nothing a different parser could read as a second message). Test-only.
+#pragma once
+
+#include <string>
+
+#include "core/assert.h"
+#include "net/smtp/session.h"
+
+namespace vmx::smtp::fuzz {
+
+inline void check_replies(const std::string& replies) {
+    std::size_t start = 0;
+    while (start < replies.size()) {
+        const std::size_t end = replies.find("\r\n", start);
+        VMX_ASSERT(end != std::string::npos);
+        VMX_ASSERT(end - start >= 3);
+        for (std::size_t i = 0; i < 3; ++i) VMX_ASSERT(replies[start + i] >= '0' && replies[start + i] <= '9');
+        start = end + 2;
+    }
+}
+
+inline void check_message(const Envelope& m, const Limits& limits) {
+    VMX_ASSERT(m.body.size() <= limits.message_bytes_max);
+    VMX_ASSERT(!m.recipients.empty() && m.recipients.size() <= limits.recipients_max);
+    VMX_ASSERT(!m.helo_name.empty());
+    for (std::size_t i = 0; i < m.body.size(); ++i) {
+        if (m.body[i] == '\r') VMX_ASSERT(i + 1 < m.body.size() && m.body[i + 1] == '\n');
+        if (m.body[i] == '\n') VMX_ASSERT(i > 0 && m.body[i - 1] == '\r');
+    }
+}
+
+}  // namespace vmx::smtp::fuzz
