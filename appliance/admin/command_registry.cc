@@ -35,6 +35,8 @@ constexpr CommandHandler kHandlers[] = {
     {"user sender list", sender_list},
     {"key status", key_status},
     {"key rotate", key_rotate},
+    {"queue list", queue_list},
+    {"queue show", queue_show},
     {"stats", stats},
     {"audit show", audit_show},
     {"audit verify", audit_verify},

@@ -103,6 +103,7 @@ constexpr CommandArg kKeyRotate[] = {
 };
 constexpr std::string_view kKeyScopes[] = {"shared", "org", "user", "master"};
 constexpr CommandArg kAuditShow[] = {option("--since", Need::optional, since_help)};
+constexpr CommandArg kQueueShow[] = {positional("id", "id", "a queue id, as in \"250 ... queued as ID\" or queue list")};
 
 // ---- the table -------------------------------------------------------------------------------
 
@@ -110,6 +111,7 @@ constexpr CommandGroup kGroups[] = {
     {"org", "organisations and their plans and policies"},
     {"domain", "the mail domains this appliance serves"},
     {"user", "users, credentials, sessions and login history"},
+    {"queue", "the mail queues: smtp-in (local delivery) and smtp-out (outbound)"},
     {"user app-password", "per-device passwords"},
     {"user totp", "time-based one-time passwords"},
     {"user sender", "addresses a user may send as besides their own (submission)"},
@@ -145,6 +147,8 @@ constexpr CommandRow kCommands[] = {
     {"key status", "every scope key and version", no_args},
     {"key rotate", "rotate a key (records are rewrapped in the background)", kKeyRotate, PasswordStdin::none,
      kKeyScopes},
+    {"queue list", "every queued message: id, sender, recipients, size, age, next attempt, last reply", no_args},
+    {"queue show", "one queued message's envelope and last replies (never its content)", kQueueShow},
     {"stats", "connections and queues per shard", no_args},
     {"audit show", "print audit entries", kAuditShow},
     {"audit verify", "check the audit chain", no_args},

@@ -9,7 +9,7 @@ namespace vmx {
 
 std::string OutboundQueue::next_queue_id() const {
     const std::uint32_t segment = queue_segment(store_);
-    return "O" + queue_id_of(segment, store_.segment(segment).smtp_out->next_id());
+    return queue_id_of(store::QueueKind::smtp_out, segment, store_.segment(segment).smtp_out->next_id());
 }
 
 void OutboundQueue::accept(store::Envelope envelope, std::shared_ptr<const std::string> body,
@@ -17,7 +17,7 @@ void OutboundQueue::accept(store::Envelope envelope, std::shared_ptr<const std::
     const std::uint32_t segment = queue_segment(store_);
     enqueue(store_, store::QueueKind::smtp_out, envelope, *body,
             [this, segment, body, done = std::move(done)](EnqueueOutcome outcome, std::uint64_t id) {
-                const std::string queue_id = id == 0 ? std::string() : "O" + queue_id_of(segment, id);
+                const std::string queue_id = id == 0 ? std::string() : queue_id_of(store::QueueKind::smtp_out, segment, id);
                 if (outcome == EnqueueOutcome::stored) {
                     ++stats_.accepted;
                     ++stats_.queued;

@@ -18,6 +18,11 @@ std::string queue_id_of(std::uint32_t segment, std::uint64_t entry_id) {
     return fmt::format("{:02X}{:08X}", segment, entry_id);
 }
 
+std::string queue_id_of(store::QueueKind kind, std::uint32_t segment, std::uint64_t entry_id) {
+    const std::string id = queue_id_of(segment, entry_id);
+    return kind == store::QueueKind::smtp_out ? "O" + id : id;
+}
+
 void enqueue(ShardStore& store, store::QueueKind kind, const store::Envelope& envelope, const std::string& body,
              EnqueueDone on_done) {
     // Shared by the lane's callback and the refusal below: a submit the lane refuses never runs its

@@ -28,8 +28,10 @@ using EnqueueDone = std::function<void(EnqueueOutcome, std::uint64_t entry_id)>;
 // accepted during one lane turn shares one durable commit.
 std::uint32_t queue_segment(const ShardStore& store);
 
-// "SSIIIIIIII": the segment and entry id in hex, the id clients see in "250 ... queued as".
+// "SSIIIIIIII": the segment and entry id in hex, the id clients see in "250 ... queued as"; an
+// smtp-out entry's has an "O" in front, so the two queues' ids never meet.
 std::string queue_id_of(std::uint32_t segment, std::uint64_t entry_id);
+std::string queue_id_of(store::QueueKind kind, std::uint32_t segment, std::uint64_t entry_id);
 
 // Writes envelope and body as a new entry of this shard's `kind` queue. `done` runs exactly once on
 // this shard: after the lane's durable commit, or at once when the entry cannot be prepared (failed)

@@ -248,6 +248,17 @@ class Submission(unittest.TestCase):
                 break
             time.sleep(0.2)
         self.assertGreaterEqual(sum(s.get("outbound_queue", 0) for s in stats), 1, stats)
+        queued = json.loads(self.vmx.ok("--json", "queue", "list"))
+        mine = [q for q in queued if q.get("queue") == "smtp-out" and
+                any(r["address"] == REMOTE for r in q.get("recipients", []))]
+        self.assertTrue(mine, queued)
+        self.assertTrue(mine[0]["id"].startswith("O"), mine[0])
+        self.assertEqual(mine[0]["sender"], ANN)
+        self.assertEqual([r["address"] for r in mine[0]["recipients"]], [REMOTE])  # the local part went to smtp-in
+        shown = self.vmx.ok("queue", "show", mine[0]["id"])
+        self.assertIn(f"recipient: <{REMOTE}> pending", shown)
+        self.assertNotIn(marker, shown + self.vmx.ok("queue", "list"))  # never the content
+        self.assertNotEqual(self.vmx.cli("queue", "show", "O99FFFFFFFF").returncode, 0)
         smtp_out = [os.path.join(root, f) for root, _, files in os.walk(self.vmx.daemon.folder)
                     for f in files if "smtp-out" in root]
         self.assertTrue(smtp_out, "no smtp-out environment")
