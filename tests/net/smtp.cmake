@@ -8,6 +8,7 @@ list(APPEND vmx_net_test_sources
     ${CMAKE_CURRENT_LIST_DIR}/smtp/headers_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/smtp/address_list_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/smtp/submission_test.cc
+    ${CMAKE_CURRENT_LIST_DIR}/smtp/client_test.cc
 )
 # One line each: scripts/fuzz finds targets and corpora with sed.
 vmx_fuzz_replay(smtp_session_fuzz SOURCES ${CMAKE_CURRENT_LIST_DIR}/../fuzz/smtp_session_fuzz.cc LIBS vmx_net CORPUS smtp_session)
