@@ -38,7 +38,7 @@ constexpr int perm_code = 554;
 
 Client::Client(const ClientLimits& limits, ClientOptions options) : limits_(limits), options_(std::move(options)) {
     VMX_ASSERT(limits_.reply_line_bytes_max >= 512 && limits_.reply_lines_max >= 1);
-    VMX_ASSERT(limits_.line_bytes_max >= 78 && limits_.recipients_max >= 1);
+    VMX_ASSERT(limits_.line_bytes_max >= 64 && limits_.recipients_max >= 1);
     VMX_ASSERT(!options_.helo.empty() && options_.helo.find_first_of("\r\n ") == std::string::npos);
 }
 
