@@ -30,10 +30,6 @@ DeliveryStatus status_of(const Reply& r) noexcept {
 
 bool tls_required(TlsPolicy p) noexcept { return p == TlsPolicy::encrypt || p == TlsPolicy::verify; }
 
-// Refusals decided here, before anything is sent: permanent, the message cannot go to this server
-// as it is. Enhanced codes from RFC 3463 and RFC 6531.
-constexpr int perm_code = 554;
-
 }  // namespace
 
 Client::Client(const ClientLimits& limits, ClientOptions options) : limits_(limits), options_(std::move(options)) {
@@ -181,7 +177,8 @@ void Client::send(const OutboundMessage& m, ClientEffects& out) {
     plan(m, out);
 }
 
-// The refusals decided before anything is sent; true when the message is done.
+// The refusals decided before anything is sent, permanent: the message cannot go to this server as
+// it is (enhanced codes from RFC 3463 and RFC 6531). True when the message is done.
 bool Client::refuse_early(const OutboundMessage& m, ClientEffects& out) {
     std::optional<Reply> refusal;
     const std::uint64_t size = detail::message_size(m.body);
@@ -197,10 +194,10 @@ bool Client::refuse_early(const OutboundMessage& m, ClientEffects& out) {
         switch (detail::stuff_body(m.body, limits_.line_bytes_max, body_)) {
             case detail::BodyFault::none: break;
             case detail::BodyFault::bare_line_end:
-                refusal = made_up(perm_code, "5.6.0 message has a bare CR or LF as a line ending");  // RFC 5321 2.3.8
+                refusal = made_up(554, "5.6.0 message has a bare CR or LF as a line ending");  // RFC 5321 2.3.8
                 break;
             case detail::BodyFault::line_too_long:
-                refusal = made_up(perm_code, "5.6.0 message has a line longer than " +
+                refusal = made_up(554, "5.6.0 message has a line longer than " +
                                                  std::to_string(limits_.line_bytes_max) + " bytes");  // RFC 5321 4.5.3.1.6
                 break;
         }
