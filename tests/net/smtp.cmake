@@ -1,6 +1,7 @@
 # SMTP engine tests: transcripts fed in one block and one byte at a time (MX and submission), the
-# attacks, the path parser, the Received: header, the header scanner and mailbox-list parser; the
-# fuzz targets of the engine in both modes and of the header scanner (ctest: fuzz.smtp_*).
+# attacks, the path parser, the Received: header, the header scanner and mailbox-list parser, the
+# client engine's transcripts; the fuzz targets of the engine in both modes, of the header scanner
+# and of the client engine (ctest: fuzz.smtp_*).
 list(APPEND vmx_net_test_sources
     ${CMAKE_CURRENT_LIST_DIR}/smtp/session_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/smtp/attack_test.cc
@@ -8,8 +9,10 @@ list(APPEND vmx_net_test_sources
     ${CMAKE_CURRENT_LIST_DIR}/smtp/headers_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/smtp/address_list_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/smtp/submission_test.cc
+    ${CMAKE_CURRENT_LIST_DIR}/smtp/client_test.cc
 )
 # One line each: scripts/fuzz finds targets and corpora with sed.
 vmx_fuzz_replay(smtp_session_fuzz SOURCES ${CMAKE_CURRENT_LIST_DIR}/../fuzz/smtp_session_fuzz.cc LIBS vmx_net CORPUS smtp_session)
 vmx_fuzz_replay(smtp_headers_fuzz SOURCES ${CMAKE_CURRENT_LIST_DIR}/../fuzz/smtp_headers_fuzz.cc LIBS vmx_net CORPUS smtp_headers)
 vmx_fuzz_replay(smtp_submission_fuzz SOURCES ${CMAKE_CURRENT_LIST_DIR}/../fuzz/smtp_submission_fuzz.cc LIBS vmx_net CORPUS smtp_submission)
+vmx_fuzz_replay(smtp_client_fuzz SOURCES ${CMAKE_CURRENT_LIST_DIR}/../fuzz/smtp_client_fuzz.cc LIBS vmx_net CORPUS smtp_client)
