@@ -184,6 +184,18 @@ TEST_F(ResolverTest, RecordLimitTruncates) {
 
 // More queries than queries_on_wire_max: the rest wait their turn, and no answer is dropped on the
 // way (a dropped one would cost a 3 s timeout).
+// A truncated UDP answer is asked again over TCP (c-ares does it; our loop must watch the socket
+// for writing while it connects), then cut to records_per_answer_max.
+TEST_F(ResolverTest, LargeAnswerOverTcpIsCapped) {
+    DnsResolver r(options());
+    ASSERT_TRUE(r.start());
+    ASSERT_TRUE(r.lookup_addresses("big.example.test", 1));
+    const DnsAnswer a = one(r, 1);
+    ASSERT_EQ(a.status, DnsStatus::ok) << a.reason.message();
+    EXPECT_EQ(a.addresses.size(), 64u);
+    EXPECT_TRUE(a.truncated);
+}
+
 TEST_F(ResolverTest, ManyLookupsAtOnceEachAnsweredOnce) {
     DnsResolverOptions o = options();
     o.query_timeout_ms = 3000;

@@ -40,6 +40,13 @@ constexpr const char* zone = R"(
     local-data: "many.example.test. IN A 192.0.2.15"
 )";
 
+// 100 A records: over 1232 bytes, so unbound truncates the UDP answer and c-ares asks again over TCP.
+std::string big_zone() {
+    std::string out;
+    for (int i = 1; i <= 100; ++i) out += "    local-data: \"big.example.test. IN A 198.51.100." + std::to_string(i) + "\"\n";
+    return out;
+}
+
 sockaddr_in loopback(std::uint16_t port) {
     sockaddr_in a{};
     a.sin_family = AF_INET;
@@ -103,7 +110,7 @@ std::unique_ptr<UnboundServer> UnboundServer::start(std::string& error) {
                         << "    directory: \"" << server->dir_ << "\"\n"
                         << "    use-syslog: no\n    logfile: \"\"\n    verbosity: 0\n"
                         << "    access-control: 127.0.0.0/8 allow\n    module-config: \"iterator\"\n"
-                        << zone << "remote-control:\n    control-enable: no\n";
+                        << zone << big_zone() << "remote-control:\n    control-enable: no\n";
     std::string arg_d = "-d", arg_c = "-c";
     char* argv[] = {binary.data(), arg_d.data(), arg_c.data(), const_cast<char*>(conf.c_str()), nullptr};
     if (::posix_spawn(&server->pid_, binary.c_str(), nullptr, nullptr, argv, environ) != 0) {
