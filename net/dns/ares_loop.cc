@@ -2,8 +2,6 @@
 // thread, except create(), which runs before that thread starts.
 #include "net/dns/ares_loop.h"
 
-#include <arpa/inet.h>
-
 #include <algorithm>
 #include <array>
 #include <cstring>
@@ -45,8 +43,7 @@ Result<std::vector<ares_addr_port_node>> parse_servers(const std::vector<std::st
             std::memcpy(&node.addr.addr6, &reinterpret_cast<const sockaddr_in6*>(address->raw())->sin6_addr, 16);
         node.udp_port = node.tcp_port = address->port();
     }
-    for (std::size_t i = 0; i + 1 < nodes.size(); ++i) nodes[i].next = &nodes[i + 1];
-    return nodes;
+    return nodes;  // linked by the caller, once the vector no longer moves
 }
 
 }  // namespace
@@ -87,6 +84,7 @@ Result<std::unique_ptr<AresLoop>> AresLoop::create(const DnsResolverOptions& opt
     ares_channel channel = nullptr;
     if (ares_init_options(&channel, &o, mask) != ARES_SUCCESS) return fail(NetErrc::dns_setup_failed);
     loop->channel_.reset(channel);
+    for (std::size_t i = 0; i + 1 < servers->size(); ++i) (*servers)[i].next = &(*servers)[i + 1];
     if (!servers->empty() && ares_set_servers_ports(channel, servers->data()) != ARES_SUCCESS)
         return fail(NetErrc::dns_setup_failed);
     return loop;

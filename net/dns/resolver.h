@@ -9,17 +9,17 @@
 //
 // Limits (DnsResolverOptions): requests_in_flight_max requests submitted and not yet drained; past
 // it a lookup fails at once with NetErrc::dns_busy and nothing is queued. Of those, the thread keeps
-// queries_on_wire_max DNS queries sent at a time; the rest wait, in order, in the request queue. A malformed name, or one
-// over name_bytes_max, fails with dns_invalid_name. An answer keeps records_per_answer_max records
-// at most (MX: the most preferred) and says so in `truncated`.
+// queries_on_wire_max DNS queries sent at a time; the rest wait, in order, in the request queue.
+// A malformed name, or one over name_bytes_max, fails with dns_invalid_name. An answer keeps
+// records_per_answer_max records at most (MX: the most preferred) and says so in `truncated`.
 //
 // Time: c-ares waits query_timeout_ms for a server's first try and doubles the wait each round, so
-// with N servers an answer comes at most N * query_timeout_ms * (2^query_tries - 1) after the query
-// started (see answer_time_max_ms).
+// with N servers an answer comes at most N * query_timeout_ms * (2^query_tries - 1) after its
+// queries were sent (answer_time_max_ms), plus any wait for room on the wire.
 //
 // Failure policy: while the resolver lives, every accepted request is answered exactly once: ok,
-// nodata, nxdomain, or temp_failure with a c-ares reason (timeout, SERVFAIL, REFUSED, connection
-// refused, malformed answer). Only nxdomain is permanent; the caller defers on temp_failure. On
+// nodata, nxdomain, or temp_failure with a reason (a c-ares status: timeout, SERVFAIL, REFUSED,
+// connection refused, malformed answer; or the kernel's random source failing). Only nxdomain is permanent; the caller defers on temp_failure. On
 // destruction the thread stops and ares_destroy ends the queries in flight: their answers, and those
 // not yet drained, are DROPPED (freed, never handed out), since their owner is going away too.
 //
