@@ -23,6 +23,10 @@ public:
             case NetErrc::tls_not_ready: return "TLS handshake not finished";
             case NetErrc::tls_buffer_full: return "TLS buffer limit reached";
             case NetErrc::tls_unavailable: return "TLS not available on this connection";
+            case NetErrc::dns_busy: return "DNS resolver busy";
+            case NetErrc::dns_invalid_name: return "invalid DNS name";
+            case NetErrc::dns_bad_server: return "DNS server is not IP:PORT";
+            case NetErrc::dns_setup_failed: return "DNS resolver could not be set up";
         }
         return "unknown net error";
     }

@@ -18,6 +18,10 @@ enum class NetErrc {
     tls_not_ready = 9,            // TLS data asked for before the handshake finished
     tls_buffer_full = 10,         // a bounded TLS or stream buffer would pass its limit
     tls_unavailable = 11,         // STARTTLS asked on a listener without TLS, or twice
+    dns_busy = 12,                // the resolver has its limit of requests in flight
+    dns_invalid_name = 13,        // a name to look up is malformed or too long
+    dns_bad_server = 14,          // a configured DNS server is not "IP:PORT"
+    dns_setup_failed = 15,        // c-ares could not set up its channel
 };
 
 const std::error_category& net_category() noexcept;
