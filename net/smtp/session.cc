@@ -1,5 +1,6 @@
-// The SMTP server engine: command table, command handlers, DATA and BDAT readers. Pure (no I/O,
-// clock or logging); the connection's shard thread only. Invariants: input is consumed only in
+// The SMTP server engine: command table and command handlers (the DATA and BDAT readers are in
+// session_data.cc, submission in session_submission.cc). Pure (no I/O, clock or logging); the
+// connection's shard thread only. Invariants: input is consumed only in
 // whole command lines, whole DATA lines or chunk bytes; nothing is read while a message waits for
 // on_stored() (so a pipelined command is answered after the message's 250); every 4xx/5xx reply to
 // the client counts towards errors_max.
@@ -12,6 +13,7 @@
 
 #include "core/assert.h"
 #include "core/patterns.h"
+#include "net/smtp/session_replies.h"
 #include "net/smtp/session_text.h"
 
 namespace vmx::smtp {
@@ -21,6 +23,7 @@ using Phase = Session::Phase;
 using detail::has_prefix_ci;
 using detail::parse_count;
 using detail::trim_spaces;
+using namespace replies;
 
 constexpr std::uint8_t bit(Phase p) { return static_cast<std::uint8_t>(1u << static_cast<unsigned>(p)); }
 constexpr std::uint8_t any_phase = bit(Phase::initial) | bit(Phase::ready) | bit(Phase::mail) | bit(Phase::rcpt) |
@@ -34,59 +37,6 @@ enum CommandFlag : std::uint8_t {
     needs_auth = 8,  // submission: 530 5.7.0 until AUTH succeeded
 };
 
-// Fixed replies (Postfix's wording where it has one). Enhanced status codes (RFC 3463) on all but
-// the greeting, EHLO/HELO and 354.
-constexpr std::string_view r_ok = "250 2.0.0 Ok\r\n";
-constexpr std::string_view r_mail_ok = "250 2.1.0 Ok\r\n";
-constexpr std::string_view r_rcpt_ok = "250 2.1.5 Ok\r\n";
-constexpr std::string_view r_data_go = "354 End data with <CR><LF>.<CR><LF>\r\n";
-constexpr std::string_view r_bye = "221 2.0.0 Bye\r\n";
-constexpr std::string_view r_vrfy = "252 2.0.0 Cannot VRFY user, but will accept message and attempt delivery\r\n";
-constexpr std::string_view r_help =
-    "214 2.0.0 Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS\r\n";
-constexpr std::string_view r_tls_go = "220 2.0.0 Ready to start TLS\r\n";
-constexpr std::string_view r_unknown = "500 5.5.2 Error: command not recognized\r\n";
-constexpr std::string_view r_nul = "500 5.5.2 Error: NUL character in command\r\n";
-constexpr std::string_view r_bare_cr = "500 5.5.2 Error: bare <CR> in command\r\n";
-constexpr std::string_view r_line_too_long = "500 5.5.2 Error: line too long\r\n";
-// Refusals by policy, each saying why. EXPN would disclose list members (RFC 5321 7.3 lets a
-// server refuse it); ETRN asks to flush mail queued for another host, and an MX for its own
-// domains queues none; TURN reverses the connection without authentication (RFC 2821 4.1.1
-// deprecates it); AUTH belongs to the submission listeners, never to the MX (Postfix's wording).
-constexpr std::string_view r_expn_refused = "502 5.7.0 EXPN refused: list members are not disclosed\r\n";
-constexpr std::string_view r_etrn_refused = "502 5.5.1 ETRN refused: no mail is queued here for other hosts\r\n";
-constexpr std::string_view r_turn_refused = "502 5.7.0 TURN refused: it reverses the connection without authentication\r\n";
-constexpr std::string_view r_auth_refused = "503 5.5.1 Error: authentication not enabled\r\n";
-constexpr std::string_view r_need_helo = "503 5.5.1 Error: send HELO/EHLO first\r\n";
-constexpr std::string_view r_nested_mail = "503 5.5.1 Error: nested MAIL command\r\n";
-constexpr std::string_view r_need_mail = "503 5.5.1 Error: need MAIL command\r\n";
-constexpr std::string_view r_need_rcpt = "503 5.5.1 Error: need RCPT command\r\n";
-constexpr std::string_view r_data_after_bdat = "503 5.5.1 Error: DATA after BDAT\r\n";
-constexpr std::string_view r_in_transaction = "503 5.5.1 Error: MAIL transaction in progress\r\n";
-constexpr std::string_view r_no_valid_rcpt = "554 5.5.1 Error: no valid recipients\r\n";
-constexpr std::string_view r_tls_active = "554 5.5.1 Error: TLS already active\r\n";
-constexpr std::string_view r_tls_unavailable = "454 4.7.0 TLS not available due to local problem\r\n";
-constexpr std::string_view r_tls_first = "530 5.7.0 Must issue a STARTTLS command first\r\n";
-constexpr std::string_view r_auth_first = "530 5.7.0 Authentication required\r\n";
-constexpr std::string_view r_syntax_helo = "501 5.5.4 Syntax: EHLO hostname\r\n";
-constexpr std::string_view r_bad_helo = "501 5.5.2 Error: invalid EHLO/HELO hostname\r\n";
-constexpr std::string_view r_syntax_mail = "501 5.5.4 Syntax: MAIL FROM:<address>\r\n";
-constexpr std::string_view r_syntax_rcpt = "501 5.5.4 Syntax: RCPT TO:<address>\r\n";
-constexpr std::string_view r_syntax_bdat = "501 5.5.4 Syntax: BDAT count [LAST]\r\n";
-constexpr std::string_view r_syntax_no_args = "501 5.5.4 Syntax: no parameters allowed\r\n";
-constexpr std::string_view r_bad_sender = "501 5.1.7 Bad sender address syntax\r\n";
-constexpr std::string_view r_bad_rcpt = "501 5.1.3 Bad recipient address syntax\r\n";
-constexpr std::string_view r_need_smtputf8 = "553 5.6.7 Non-ASCII address requires SMTPUTF8\r\n";
-constexpr std::string_view r_bad_param = "501 5.5.4 Bad ESMTP parameter syntax\r\n";
-constexpr std::string_view r_unsupported_param = "555 5.5.4 Unsupported option\r\n";
-constexpr std::string_view r_size_exceeded = "552 5.3.4 Message size exceeds fixed limit\r\n";
-constexpr std::string_view r_too_many_rcpts = "452 4.5.3 Error: too many recipients\r\n";
-constexpr std::string_view r_bare_line_end = "550 5.5.2 Error: bare <CR> or <LF> in message data\r\n";
-constexpr std::string_view r_text_line_too_long = "550 5.5.2 Error: message line too long\r\n";
-constexpr std::string_view r_store_failed = "451 4.3.0 Error: queue file write error\r\n";
-constexpr std::string_view r_store_full = "452 4.3.1 Insufficient system storage\r\n";
-constexpr std::string_view r_over_rate = "450 4.7.1 Error: hourly sending limit reached, try again later\r\n";
-constexpr std::string_view r_forbidden = "221 2.7.0 Error: this is an SMTP server. Goodbye\r\n";
 
 }  // namespace
 
@@ -405,168 +355,6 @@ void Session::cmd_data(std::string_view, Effects& out) {
     out.replies += r_data_go;
     phase_ = Phase::data;
     prev_line_crlf_ = true;
-}
-
-// DATA lines: whole lines only (the caller holds a partial one), or the rest of an overlong line.
-std::size_t Session::feed_data(std::string_view input, Effects& out) {
-    if (skipping_line_) {
-        const std::size_t lf = input.find('\n');
-        body_bytes_ += lf == std::string_view::npos ? input.size() : lf + 1;
-        if (lf == std::string_view::npos) {
-            cr_pending_ = input.back() == '\r';
-            return input.size();
-        }
-        prev_line_crlf_ = lf == 0 ? cr_pending_ : input[lf - 1] == '\r';
-        skipping_line_ = false;
-        return lf + 1;
-    }
-    const std::size_t window = std::min(input.size(), limits_.text_line_bytes_max);
-    const void* lf_at = std::memchr(input.data(), '\n', window);
-    if (lf_at == nullptr) {
-        if (input.size() < limits_.text_line_bytes_max) return 0;
-        // The message is refused at its end; the line is read on without being kept.
-        line_too_long_ = true;
-        release_body();
-        skipping_line_ = true;
-        cr_pending_ = input[window - 1] == '\r';
-        body_bytes_ += window;
-        return window;
-    }
-    const auto lf = static_cast<std::size_t>(static_cast<const char*>(lf_at) - input.data());
-    data_line(input.substr(0, lf + 1), out);
-    return lf + 1;
-}
-
-// One DATA line with its LF. Only "." CRLF after a CRLF ends the message: a bare LF or CR
-// anywhere marks the message refused, and reading goes on to the real end, so nothing a
-// different parser would see as a second message is ever acted upon (SMTP smuggling).
-void Session::data_line(std::string_view line, Effects& out) {
-    const bool crlf = line.size() >= 2 && line[line.size() - 2] == '\r';
-    std::string_view text = line.substr(0, line.size() - (crlf ? 2 : 1));
-    if (crlf && prev_line_crlf_ && text == ".") return finish_message(out);
-    prev_line_crlf_ = crlf;
-    if (!crlf || text.find('\r') != std::string_view::npos) {
-        bad_line_end_ = true;
-        release_body();
-    }
-    if (!text.empty() && text.front() == '.') text.remove_prefix(1);  // dot-unstuffing
-    body_bytes_ += text.size() + 2;
-    if (body_bytes_ > limits_.message_bytes_max && !too_big_) {
-        too_big_ = true;
-        release_body();
-    }
-    if (bad_line_end_ || too_big_ || line_too_long_) return;
-    envelope_.body.append(text);
-    envelope_.body.append("\r\n");
-}
-
-// The end of DATA or of the BDAT LAST chunk: refuse, or hand the message to the caller.
-void Session::finish_message(Effects& out) {
-    std::string_view refusal = bad_line_end_ ? r_bare_line_end
-                               : too_big_    ? r_size_exceeded
-                               : line_too_long_ ? r_text_line_too_long
-                                                : std::string_view{};
-    if (refusal.empty() && options_.mode == Mode::submission) refusal = header_refusal();
-    if (!refusal.empty()) {
-        reset_transaction();
-        phase_ = Phase::ready;
-        error(out, refusal);
-        after_turn(out);
-        return;
-    }
-    Envelope& message = out.message_ready.emplace(std::move(envelope_));
-    message.helo_name = helo_name_;
-    message.esmtp = esmtp_;
-    message.tls = tls_active_;
-    reset_transaction();
-    phase_ = Phase::store_wait;
-}
-
-// Why a BDAT may not add to a message now; empty when it may.
-std::string_view Session::bdat_refusal() const noexcept {
-    if (phase_ == Phase::initial) return r_need_helo;
-    if (options_.starttls == StartTls::required && !tls_active_) return r_tls_first;
-    if (options_.mode == Mode::submission && !authenticated_) return r_auth_first;
-    if (phase_ == Phase::ready) return r_need_mail;
-    if (phase_ == Phase::mail) return rejected_rcpts_ > 0 ? r_no_valid_rcpt : r_need_rcpt;
-    return {};
-}
-
-// BDAT n [LAST] (RFC 3030). The n bytes follow whatever the reply, so a refused chunk is read and
-// dropped; a count that does not parse leaves no way to find the next command: hang up.
-void Session::cmd_bdat(std::string_view args, Effects& out) {
-    args = trim_spaces(args);
-    const std::size_t space = args.find(' ');
-    std::uint64_t size = 0;
-    if (!parse_count(args.substr(0, space), size)) return goodbye(out, r_syntax_bdat, {});
-    const std::string_view tail = space == std::string_view::npos ? std::string_view{} : trim_spaces(args.substr(space));
-    const bool last = iequals(tail, "LAST");
-    std::string_view refusal = (!tail.empty() && !last) ? r_syntax_bdat : bdat_refusal();
-    resume_phase_ = phase_;
-    chunk_left_ = size;
-    chunk_last_ = last;
-    chunk_discard_ = !refusal.empty();
-    chunk_refusal_ = refusal;
-    phase_ = Phase::chunk;
-    if (size == 0) finish_chunk(out);
-}
-
-std::size_t Session::feed_chunk(std::string_view input, Effects& out) {
-    const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(input.size(), chunk_left_));
-    const std::string_view piece = input.substr(0, n);
-    if (!chunk_discard_) {
-        scan_chunk(piece);
-        body_bytes_ += n;
-        if (body_bytes_ > limits_.message_bytes_max && !too_big_) {
-            too_big_ = true;
-            release_body();
-        }
-        if (!too_big_ && !bad_line_end_) envelope_.body.append(piece);
-    }
-    chunk_left_ -= n;
-    if (chunk_left_ == 0) finish_chunk(out);
-    return n;
-}
-
-// Chunk bytes must be canonical CRLF text too (BINARYMIME is not offered), across chunk borders.
-void Session::scan_chunk(std::string_view piece) noexcept {
-    for (char c : piece) {
-        if (cr_pending_) {
-            cr_pending_ = false;
-            if (c == '\n') continue;
-            bad_line_end_ = true;
-        }
-        if (c == '\r') {
-            cr_pending_ = true;
-        } else if (c == '\n') {
-            bad_line_end_ = true;
-        }
-    }
-    if (bad_line_end_) release_body();
-}
-
-void Session::finish_chunk(Effects& out) {
-    if (chunk_discard_) {
-        phase_ = resume_phase_;
-        error(out, chunk_refusal_);
-        after_turn(out);
-        return;
-    }
-    if (chunk_last_) {
-        if (cr_pending_) bad_line_end_ = true;  // the message ends in a bare CR
-        return finish_message(out);
-    }
-    if (too_big_) {  // no later chunk can make it fit
-        reset_transaction();
-        phase_ = Phase::ready;
-        error(out, r_size_exceeded);
-    } else {
-        phase_ = Phase::bdat;
-        out.replies += "250 2.0.0 Ok: ";
-        out.replies += std::to_string(body_bytes_);
-        out.replies += " bytes\r\n";
-    }
-    after_turn(out);
 }
 
 void Session::cmd_rset(std::string_view, Effects& out) {

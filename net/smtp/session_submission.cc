@@ -10,14 +10,16 @@
 #include "net/sasl/sasl_plain.h"
 #include "net/smtp/headers.h"
 #include "net/smtp/session.h"
+#include "net/smtp/session_replies.h"
 #include "net/smtp/session_text.h"
 
 namespace vmx::smtp {
 namespace {
 
 using detail::trim_spaces;
+using namespace replies;
 
-// RFC 4954 section 6 and Postfix's wording.
+// AUTH's own replies: RFC 4954 section 6 and Postfix's wording.
 constexpr std::string_view r_auth_ok = "235 2.7.0 Authentication successful\r\n";
 constexpr std::string_view r_auth_failed = "535 5.7.8 Error: authentication failed\r\n";
 constexpr std::string_view r_auth_temp = "454 4.7.0 Temporary authentication failure\r\n";
@@ -28,9 +30,6 @@ constexpr std::string_view r_auth_authzid = "535 5.7.8 Error: authentication fai
 constexpr std::string_view r_auth_syntax = "501 5.5.4 Syntax: AUTH mechanism [initial-response]\r\n";
 constexpr std::string_view r_auth_mechanism = "504 5.5.4 Error: unsupported authentication mechanism\r\n";
 constexpr std::string_view r_auth_again = "503 5.5.1 Error: already authenticated\r\n";
-constexpr std::string_view r_auth_need_helo = "503 5.5.1 Error: send HELO/EHLO first\r\n";
-constexpr std::string_view r_auth_in_transaction = "503 5.5.1 Error: MAIL transaction in progress\r\n";
-constexpr std::string_view r_auth_tls_first = "530 5.7.0 Must issue a STARTTLS command first\r\n";
 constexpr std::string_view r_auth_aborted = "501 5.7.0 Authentication aborted\r\n";
 constexpr std::string_view r_auth_base64 = "501 5.5.2 Cannot decode response\r\n";
 constexpr std::string_view r_auth_malformed = "501 5.5.2 Error: malformed authentication response\r\n";
@@ -38,7 +37,6 @@ constexpr std::string_view r_auth_line_too_long = "500 5.5.6 Authentication Exch
 constexpr std::string_view r_challenge_plain = "334 \r\n";
 constexpr std::string_view r_challenge_username = "334 VXNlcm5hbWU6\r\n";  // "Username:"
 constexpr std::string_view r_challenge_password = "334 UGFzc3dvcmQ6\r\n";  // "Password:"
-constexpr std::string_view r_bad_param = "501 5.5.4 Bad ESMTP parameter syntax\r\n";
 constexpr std::string_view r_null_sender = "553 5.7.1 <>: Sender address rejected: not allowed on submission\r\n";
 constexpr std::string_view r_header_bad = "554 5.6.0 Error: malformed or oversized message header\r\n";
 constexpr std::string_view r_from_missing = "553 5.7.1 Error: the message needs one From: header with valid addresses\r\n";
@@ -70,10 +68,10 @@ bool valid_xtext(std::string_view text) noexcept {
 
 // AUTH mechanism [initial-response] (RFC 4954 4). Refused before TLS, twice, or mid-transaction.
 void Session::auth_start(std::string_view args, Effects& out) {
-    if (!tls_active_) return error(out, r_auth_tls_first);
-    if (phase_ == Phase::initial) return error(out, r_auth_need_helo);
+    if (!tls_active_) return error(out, r_tls_first);
+    if (phase_ == Phase::initial) return error(out, r_need_helo);
     if (authenticated_) return error(out, r_auth_again);
-    if (phase_ != Phase::ready) return error(out, r_auth_in_transaction);
+    if (phase_ != Phase::ready) return error(out, r_in_transaction);
     args = trim_spaces(args);
     const std::size_t space = args.find(' ');
     const std::string_view mechanism = args.substr(0, space);

@@ -9,5 +9,6 @@ target_sources(vmx_net PRIVATE
     ${CMAKE_CURRENT_LIST_DIR}/path.cc
     ${CMAKE_CURRENT_LIST_DIR}/received.cc
     ${CMAKE_CURRENT_LIST_DIR}/session.cc
+    ${CMAKE_CURRENT_LIST_DIR}/session_data.cc
     ${CMAKE_CURRENT_LIST_DIR}/session_submission.cc
 )
