@@ -7,13 +7,13 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 #include <random>
 #include <string>
 #include <string_view>
 
 #include "core/assert.h"
 #include "net/smtp/client.h"
+#include "tests/fuzz/seeded_input.h"
 
 namespace {
 
@@ -90,11 +90,7 @@ OutboundMessage pick_message(std::mt19937_64& rng) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    std::uint64_t seed = 0;
-    const std::size_t seed_bytes = size < 8 ? size : 8;
-    std::memcpy(&seed, data, seed_bytes);
-    std::mt19937_64 rng(seed);
-    const std::string_view stream(reinterpret_cast<const char*>(data) + seed_bytes, size - seed_bytes);
+    auto [rng, stream] = vmx::fuzz::seeded_input(data, size);
 
     ClientLimits limits;
     limits.reply_line_bytes_max = 512;

@@ -1,4 +1,5 @@
-// What every SMTP engine fuzz target checks of the engine's output: replies are whole CRLF lines
+// What every SMTP server engine fuzz target checks of the engine's output, and the small limits
+// they run under: replies are whole CRLF lines
 // that start with a 3-digit code, and a handed-over message keeps its limits and has no bare CR or
 // LF (nothing a different parser could read as a second message). Test-only.
 #pragma once
@@ -9,6 +10,18 @@
 #include "net/smtp/session.h"
 
 namespace vmx::smtp::fuzz {
+
+// Small limits, so the fuzzer reaches every limit with short inputs.
+inline Limits small_limits() {
+    Limits l;
+    l.line_bytes_max = 128;
+    l.text_line_bytes_max = 128;
+    l.message_bytes_max = 4096;
+    l.recipients_max = 4;
+    l.errors_max = 50;
+    l.reply_bytes_max = 512;
+    return l;
+}
 
 inline void check_replies(const std::string& replies) {
     std::size_t start = 0;

@@ -5,14 +5,13 @@
 // every limit and has no bare CR or LF.
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
-#include <random>
 #include <string>
 #include <string_view>
 
 #include "core/assert.h"
 #include "net/smtp/session.h"
 #include "tests/fuzz/smtp_fuzz_checks.h"
+#include "tests/fuzz/seeded_input.h"
 
 namespace {
 
@@ -33,19 +32,9 @@ public:
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    std::uint64_t seed = 0;
-    const std::size_t seed_bytes = size < 8 ? size : 8;
-    std::memcpy(&seed, data, seed_bytes);
-    std::mt19937_64 rng(seed);
-    const std::string_view stream(reinterpret_cast<const char*>(data) + seed_bytes, size - seed_bytes);
+    auto [rng, stream] = vmx::fuzz::seeded_input(data, size);
 
-    Limits limits;
-    limits.line_bytes_max = 128;
-    limits.text_line_bytes_max = 128;
-    limits.message_bytes_max = 4096;
-    limits.recipients_max = 4;
-    limits.errors_max = 50;
-    limits.reply_bytes_max = 512;
+    Limits limits = vmx::smtp::fuzz::small_limits();
     Options options;
     options.hostname = "mx.example.net";
     options.starttls = static_cast<StartTls>(rng() % 3);

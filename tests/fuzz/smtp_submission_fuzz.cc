@@ -6,14 +6,13 @@
 // message has a sender the login may use and no bare CR or LF.
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
-#include <random>
 #include <string>
 #include <string_view>
 
 #include "core/assert.h"
 #include "net/smtp/session.h"
 #include "tests/fuzz/smtp_fuzz_checks.h"
+#include "tests/fuzz/seeded_input.h"
 
 namespace {
 
@@ -44,19 +43,9 @@ void check_submitted(const Envelope& m, const Limits& limits) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    std::uint64_t seed = 0;
-    const std::size_t seed_bytes = size < 8 ? size : 8;
-    std::memcpy(&seed, data, seed_bytes);
-    std::mt19937_64 rng(seed);
-    const std::string_view stream(reinterpret_cast<const char*>(data) + seed_bytes, size - seed_bytes);
+    auto [rng, stream] = vmx::fuzz::seeded_input(data, size);
 
-    Limits limits;
-    limits.line_bytes_max = 128;
-    limits.text_line_bytes_max = 128;
-    limits.message_bytes_max = 4096;
-    limits.recipients_max = 4;
-    limits.errors_max = 50;
-    limits.reply_bytes_max = 512;
+    Limits limits = vmx::smtp::fuzz::small_limits();
     limits.auth_failures_max = 1 + static_cast<std::uint32_t>(rng() % 4);
     limits.username_bytes_max = 32;
     limits.secret_bytes_max = 32;
