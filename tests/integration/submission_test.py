@@ -433,7 +433,7 @@ class Abuse(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         # Small throttle steps so the refusal threshold is reached in seconds.
-        cls.vmx = Instance("\n[submission]\nmessages_per_hour = 3\n",
+        cls.vmx = Instance("\n[submission]\nmessages_per_hour = 3\nhide_client_address = false\n",
                            auth="address_free_failures = 2\naddress_refuse_failures = 12\n"
                                 "delay_base_ms = 10\ndelay_max_ms = 50\n")
 
@@ -450,6 +450,11 @@ class Abuse(unittest.TestCase):
                 s.docmd(f"RCPT TO:<{BOB}>")
                 codes.append(s.data(message(ANN, BOB, f"rate-{i}"))[0])
         self.assertEqual(codes, [250, 250, 250, 450, 450])
+        # This instance shows the client in Received: ([submission] hide_client_address = false).
+        head = self.vmx.wait_for(BOB, BOB_PASSWORD, "rate-0").split(b"\r\n\r\n", 1)[0]
+        self.assertIn(b"(unknown [127.0.0.1])", head)
+        self.assertIn(HELO.encode(), head)
+        self.assertIn(b"(authenticated sender)", head)
 
     def test_2_brute_force_looks_the_same_for_known_and_unknown_users(self):
         def attempts(user, n):

@@ -1,5 +1,5 @@
 // The Received: header helper: Postfix's layout with and without TLS, protocol names, the date,
-// and fields that try to inject header lines.
+// submission's login and privacy, and fields that try to inject header lines.
 #include <gtest/gtest.h>
 
 #include "net/smtp/received.h"
@@ -43,6 +43,39 @@ TEST(SmtpReceived, PlainAndUnknownClient) {
     info.client_address = "not an address";
     EXPECT_NE(received_header(info).find("(unknown [unknown])"), std::string::npos);
     EXPECT_NE(received_header(info).find("with UTF8SMTP\r\n"), std::string::npos);
+}
+
+// Submission: ESMTPSA (RFC 3848) and the login recorded; with hide_client neither the client's
+// address nor its EHLO name (often an address literal) appears.
+TEST(SmtpReceived, SubmissionRecordsTheLoginAndMayHideTheClient) {
+    ReceivedInfo info;
+    info.helo_name = "[192.168.1.20]";
+    info.client_address = "198.51.100.7";
+    info.hostname = "smtp.example.net";
+    info.queue_id = "0100000001";
+    info.tls_version = "TLSv1.3";
+    info.tls_cipher = "TLS_AES_256_GCM_SHA384";
+    info.cipher_bits = 256;
+    info.cipher_alg_bits = 256;
+    info.esmtp = true;
+    info.authenticated = true;
+    info.date_unix = 1795404492;
+    EXPECT_EQ(received_header(info),
+              "Received: from [192.168.1.20] (unknown [198.51.100.7])\r\n"
+              "\t(authenticated sender)\r\n"
+              "\t(using TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits))\r\n"
+              "\t(No client certificate requested)\r\n"
+              "\tby smtp.example.net (vaultmx) with ESMTPSA id 0100000001\r\n"
+              "\tMon, 23 Nov 2026 03:28:12 +0000 (UTC)\r\n");
+    info.hide_client = true;
+    const std::string hidden = received_header(info);
+    EXPECT_EQ(hidden.find("198.51.100.7"), std::string::npos);
+    EXPECT_EQ(hidden.find("192.168.1.20"), std::string::npos);
+    EXPECT_EQ(hidden.rfind("Received: (authenticated sender)\r\n\t(using TLSv1.3", 0), 0u) << hidden;
+    info.smtputf8 = true;
+    EXPECT_NE(received_header(info).find("with UTF8SMTPSA id"), std::string::npos);
+    info.tls_version = {};
+    EXPECT_NE(received_header(info).find("with UTF8SMTPA id"), std::string::npos);
 }
 
 TEST(SmtpReceived, FieldsCannotInjectLines) {
