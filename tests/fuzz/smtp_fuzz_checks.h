@@ -1,5 +1,5 @@
 // What every SMTP server engine fuzz target checks of the engine's output, and the small limits
-// they run under: replies are whole CRLF lines
+// they run under, and how they feed it: replies are whole CRLF lines
 // that start with a 3-digit code, and a handed-over message keeps its limits and has no bare CR or
 // LF (nothing a different parser could read as a second message). Test-only.
 #pragma once
@@ -41,6 +41,20 @@ inline void check_message(const Envelope& m, const Limits& limits) {
     for (std::size_t i = 0; i < m.body.size(); ++i) {
         if (m.body[i] == '\r') VMX_ASSERT(i + 1 < m.body.size() && m.body[i + 1] == '\n');
         if (m.body[i] == '\n') VMX_ASSERT(i > 0 && m.body[i - 1] == '\r');
+    }
+}
+
+// Feeds what the client has sent so far as the connection adapter does: while the engine makes
+// progress, replies checked after each call; bytes after STARTTLS dropped.
+inline void feed_held(Session& session, std::string& held, Effects& fx) {
+    while (!held.empty()) {
+        const std::size_t used = session.feed(held, fx);
+        VMX_ASSERT(used <= held.size());
+        held.erase(0, used);
+        if (fx.start_tls) held.clear();
+        if (used == 0) break;
+        check_replies(fx.replies);
+        fx.replies.clear();
     }
 }
 

@@ -66,15 +66,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         const std::size_t n = 1 + rng() % 64;
         held.append(stream.substr(pos, n));
         pos += n;
-        while (!held.empty()) {
-            const std::size_t used = session.feed(held, fx);
-            VMX_ASSERT(used <= held.size());
-            held.erase(0, used);
-            if (fx.start_tls) held.clear();
-            if (used == 0) break;
-            check_replies(fx.replies);
-            fx.replies.clear();
-        }
+        vmx::smtp::fuzz::feed_held(session, held, fx);
         VMX_ASSERT(session.awaiting_store() || fx.auth || held.size() < limits.line_bytes_max + 64);
         if (fx.message_ready) {
             VMX_ASSERT(session.authenticated());

@@ -65,6 +65,21 @@ def init_instance(config, *extra):
     return r
 
 
+def files_holding(folder, needles):
+    """The files under `folder` (sockets aside) that contain any of `needles` (bytes): the check
+    that no password or message text lies on disk in the clear."""
+    found = []
+    for root, _, files in os.walk(folder):
+        for f in files:
+            path = os.path.join(root, f)
+            if not os.path.isfile(path) or f.endswith(".sock"):
+                continue
+            with open(path, "rb") as fh:
+                data = fh.read()
+            found += [f"{path}: {n!r}" for n in needles if n in data]
+    return found
+
+
 def wait_for_port(port, timeout=10.0):
     end = time.monotonic() + timeout
     while time.monotonic() < end:
