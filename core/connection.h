@@ -58,6 +58,7 @@ private:
     friend class Shard;
     enum class State : std::uint8_t {
         free,
+        connecting,  // Shard::connect(): the connect is in flight; becomes open or is reaped
         open,
         flushing,   // close(after_flush): sending what is left
         lingering,  // write side shut; reading to EOF so the peer gets everything before a reset
@@ -72,6 +73,7 @@ private:
     std::uint64_t opened_ms_ = 0;
     std::uint64_t last_activity_ms_ = 0;
     std::uint64_t linger_deadline_ms_ = 0;
+    SocketAddress remote_;              // the address being connected to (the kernel reads it at submit)
     std::size_t queued_bytes_ = 0;
     int fd_ = -1;
     std::uint32_t slot_ = 0;

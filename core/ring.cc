@@ -63,6 +63,7 @@ Result<void> Ring::require_operations(std::string& missing) {
     static constexpr Needed needed[] = {
         {IORING_OP_ACCEPT, "accept"}, {IORING_OP_RECV, "recv"},     {IORING_OP_SEND, "send"},
         {IORING_OP_READ, "read"},     {IORING_OP_ASYNC_CANCEL, "cancel"}, {IORING_OP_NOP, "nop"},
+        {IORING_OP_CONNECT, "connect"}, {IORING_OP_LINK_TIMEOUT, "link_timeout"},
     };
     io_uring_probe* probe = io_uring_get_probe_ring(&ring_);
     if (!probe) {

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <system_error>
 
 #include "core/socket_address.h"
 
@@ -34,6 +35,9 @@ public:
     virtual void on_timeout(Connection&, TimeoutKind) {}
     // The shard is stopping: finish the session soon (a protocol says goodbye at its next turn).
     virtual void on_drain(Connection&) {}
+    // A connection this shard opened with Shard::connect() could not be made (refused, unreachable,
+    // timed out: ETIMEDOUT). on_close() follows, as for every connection.
+    virtual void on_connect_failed(Connection&, std::error_code) {}
     // Last call for this connection.
     virtual void on_close(Connection&) {}
     // Sent to a connection refused because the shard is at its connection limit (e.g. "421 ...").

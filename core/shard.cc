@@ -151,7 +151,7 @@ Result<void> Shard::setup() {
         }
         local_ = std::move(*local);
     }
-    for (std::size_t i = 0; i < listeners_.size(); ++i) {
+    for (std::size_t i = 0; i < listener_specs_.size(); ++i) {
         listeners_[i].service = listener_specs_[i].factory(*this);
         arm_accept(static_cast<std::uint32_t>(i));
     }
@@ -215,6 +215,7 @@ void Shard::issue_send(Connection& c) {
 void Shard::loop() {
     for (;;) {
         const int rc = ring_.submit_and_wait(wait_timeout_ms());
+        connect_timeouts_.clear();  // submitted: the kernel has read them
         if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EBUSY && rc != -EAGAIN) {
             log_event(LogLevel::error, "shard.enter_failed", "errno={}", -rc);
         }
@@ -260,6 +261,7 @@ void Shard::on_completion(const io_uring_cqe& cqe) {
         case Op::accept: on_accept(slot, cqe); break;
         case Op::recv: on_recv(connection(), cqe); break;
         case Op::send: on_send(connection(), cqe); break;
+        case Op::connect: on_connect(connection(), cqe); break;
         case Op::wake:
             wake_armed_ = false;
             if (!stopping_ || live_ > 0) arm_wake();
@@ -306,11 +308,21 @@ void Shard::on_accept(std::uint32_t listener, const io_uring_cqe& cqe) {
 }
 
 void Shard::open_connection(std::uint32_t listener, int fd) {
+    Connection* c = take_slot();
+    if (!c) {
+        refuse_connection(listener, fd);
+        return;
+    }
+    c->fd_ = fd;
+    c->listener_ = static_cast<std::uint16_t>(listener);
+    stats_.accepted.fetch_add(1, std::memory_order_relaxed);
+    start_connection(*c);
+}
+
+// A free slot, made on first need; null at connections_per_shard_max. The slot counts as live.
+Connection* Shard::take_slot() {
     if (free_slots_.empty()) {
-        if (slots_.size() >= slots_max_) {
-            refuse_connection(listener, fd);
-            return;
-        }
+        if (slots_.size() >= slots_max_) return nullptr;
         Connection& fresh = slots_.emplace_back();
         fresh.shard_ = this;
         fresh.slot_ = static_cast<std::uint32_t>(slots_.size() - 1);
@@ -319,21 +331,76 @@ void Shard::open_connection(std::uint32_t listener, int fd) {
     const std::uint32_t slot = free_slots_.back();
     free_slots_.pop_back();
     Connection& c = slots_[slot];
-    c.state_ = Connection::State::open;
-    c.fd_ = fd;
-    c.listener_ = static_cast<std::uint16_t>(listener);
+    c.state_ = Connection::State::connecting;
     c.opened_ms_ = c.last_activity_ms_ = now_ms_;
     c.queued_bytes_ = 0;
     c.ops_in_flight_ = 0;
     c.recv_armed_ = c.recv_rearm_ = c.send_in_flight_ = c.read_paused_ = false;
     c.want_writable_ = c.in_flush_list_ = c.in_reap_list_ = false;
     ++live_;
-    stats_.accepted.fetch_add(1, std::memory_order_relaxed);
     stats_.connections_live.store(live_, std::memory_order_relaxed);
+    return &c;
+}
+
+// The socket is connected (accepted, or an outbound connect completed): serve it.
+void Shard::start_connection(Connection& c) {
+    c.state_ = Connection::State::open;
+    c.opened_ms_ = c.last_activity_ms_ = now_ms_;
     timers_.push(now_ms_ + std::min(config_.idle_timeout_ms, config_.session_timeout_ms),
-                 connection_token(slot, c.generation_));
+                 connection_token(c.slot_, c.generation_));
     arm_recv(c);
     service_of(c).on_open(c);
+}
+
+std::uint32_t Shard::add_service(std::unique_ptr<Service> service) {
+    ListenerState& l = listeners_.emplace_back();
+    l.service = std::move(service);
+    return static_cast<std::uint32_t>(listeners_.size() - 1);
+}
+
+Result<ConnectionId> Shard::connect(std::uint32_t service, const SocketAddress& to, std::uint64_t timeout_ms,
+                                    std::unique_ptr<ConnectionContext> context) {
+    VMX_ASSERT(service < listeners_.size() && listeners_[service].fd < 0 && listeners_[service].service);
+    if (stopping_) return fail(CoreErrc::closed);
+    const int fd = ::socket(to.storage.ss_family, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
+    if (fd < 0) return fail(std::error_code(errno, std::system_category()));
+    Connection* c = take_slot();
+    if (!c) {
+        ::close(fd);
+        return fail(CoreErrc::table_full);
+    }
+    c->fd_ = fd;
+    c->listener_ = static_cast<std::uint16_t>(service);
+    c->remote_ = to;
+    c->context_ = std::move(context);
+    // The connect and a linked timeout: the timeout cancels the connect (-ECANCELED).
+    io_uring_sqe* sqe = ring_.get_sqe();
+    io_uring_prep_connect(sqe, fd, reinterpret_cast<const sockaddr*>(&c->remote_.storage), c->remote_.length);
+    io_uring_sqe_set_data64(sqe, pack(Op::connect, c->slot_, c->generation_));
+    sqe->flags |= IOSQE_IO_LINK;
+    ++c->ops_in_flight_;
+    connect_timeouts_.push_back({static_cast<long long>(timeout_ms / 1000),
+                                 static_cast<long long>((timeout_ms % 1000) * 1000000)});
+    io_uring_sqe* timeout = ring_.get_sqe();
+    io_uring_prep_link_timeout(timeout, &connect_timeouts_.back(), 0);
+    io_uring_sqe_set_data64(timeout, pack(Op::ignore, 0, 0));
+    return c->id();
+}
+
+void Shard::on_connect(Connection* c, const io_uring_cqe& cqe) {
+    if (!c) return;
+    --c->ops_in_flight_;
+    if (c->state_ != Connection::State::connecting) return;  // cut while connecting (a stop)
+    if (cqe.res < 0) {
+        stats_.connect_failures.fetch_add(1, std::memory_order_relaxed);
+        const int error = cqe.res == -ECANCELED ? ETIMEDOUT : -cqe.res;
+        service_of(*c).on_connect_failed(*c, std::error_code(error, std::system_category()));
+        c->state_ = Connection::State::closing;
+        mark_for_reap(*c);
+        return;
+    }
+    stats_.connected.fetch_add(1, std::memory_order_relaxed);
+    start_connection(*c);
 }
 
 void Shard::refuse_connection(std::uint32_t listener, int fd) {
@@ -563,8 +630,10 @@ void Shard::begin_stop() {
         io_uring_prep_cancel64(sqe, pack(Op::accept, i, 0), 0);
         io_uring_sqe_set_data64(sqe, pack(Op::ignore, 0, 0));
     }
-    for (Connection& c : slots_)
+    for (Connection& c : slots_) {
         if (c.state_ == Connection::State::open) service_of(c).on_drain(c);
+        else if (c.state_ == Connection::State::connecting) shut_both(c);  // cancels the connect
+    }
 }
 
 void Shard::tick_stop() {

@@ -28,6 +28,8 @@ class LogQueue;
 // Counters a shard keeps; other threads read them with relaxed loads (metrics, tests).
 struct ShardStats {
     std::atomic<std::uint64_t> accepted{0};
+    std::atomic<std::uint64_t> connected{0};         // outbound connections made (Shard::connect)
+    std::atomic<std::uint64_t> connect_failures{0};  // ... refused, unreachable or timed out
     std::atomic<std::uint64_t> refused_full{0};      // over connections_per_shard_max
     std::atomic<std::uint64_t> closed{0};
     std::atomic<std::uint64_t> idle_timeouts{0};
@@ -87,13 +89,24 @@ public:
     // such as the store lane's). fn must consume what made fd readable. Shard thread only; the fd
     // must stay open until the shard stops.
     void watch_readable(int fd, std::function<void(Shard&)> fn);
+    // Outbound connections. add_service() registers a service for connections this shard opens
+    // itself (during setup, from the ShardLocal factory) and returns its handle. connect() starts a
+    // connection to `to` and hands it `context`: on success the service's on_open() runs (the
+    // connection then behaves as an accepted one, deadlines included); when the kernel refuses or
+    // timeout_ms passes, on_connect_failed() then on_close(). Fails at once (nothing is called)
+    // while stopping (closed), at the connection limit (table_full), or when no socket can
+    // be made (its errno).
+    std::uint32_t add_service(std::unique_ptr<Service> service);
+    Result<ConnectionId> connect(std::uint32_t service, const SocketAddress& to, std::uint64_t timeout_ms,
+                                 std::unique_ptr<ConnectionContext> context);
+    bool stopping() const noexcept { return stopping_; }
     // The connection with this id, or nullptr if it has closed since.
     Connection* find(ConnectionId id) noexcept;
     std::size_t connections_live() const noexcept { return live_; }
 
 private:
     friend class Connection;
-    enum class Op : std::uint8_t { accept = 1, recv, send, wake, watch, ignore };
+    enum class Op : std::uint8_t { accept = 1, recv, send, wake, watch, ignore, connect };
 
     struct Watch {
         int fd = -1;
@@ -118,6 +131,9 @@ private:
     void on_accept(std::uint32_t listener, const io_uring_cqe& cqe);
     void on_recv(Connection* c, const io_uring_cqe& cqe);
     void on_send(Connection* c, const io_uring_cqe& cqe);
+    void on_connect(Connection* c, const io_uring_cqe& cqe);
+    Connection* take_slot();
+    void start_connection(Connection& c);
     void on_message(Message& m);
     void on_timer(std::uint64_t token);
     void compact_timers();
@@ -164,6 +180,8 @@ private:
     std::vector<std::pair<std::uint64_t, TimerCallback>> callbacks_;  // by callback index
     std::vector<std::uint32_t> free_callbacks_;
     std::vector<Watch> watches_;
+    // Linked connect timeouts: the kernel reads them at submit; a deque keeps their addresses.
+    std::deque<__kernel_timespec> connect_timeouts_;
     ShardStats stats_;
     ShardLocalFactory local_factory_;
     std::unique_ptr<ShardLocal> local_;

@@ -44,6 +44,11 @@ void Shard::start_close(Connection& c, CloseMode mode) {
 }
 
 void Shard::shut_both(Connection& c) {
+    if (c.state_ == Connection::State::connecting) {
+        io_uring_sqe* sqe = ring_.get_sqe();
+        io_uring_prep_cancel64(sqe, pack(Op::connect, c.slot_, c.generation_), 0);
+        io_uring_sqe_set_data64(sqe, pack(Op::ignore, 0, 0));
+    }
     c.state_ = Connection::State::closing;
     // shutdown() completes the receive and any send in flight, so the fd can be closed once their
     // completions arrive; close() alone would leave them pending. With nothing in flight (the
