@@ -23,6 +23,8 @@
 
 #include <toml++/toml.h>
 
+#include "core/patterns.h"
+
 namespace vmx {
 namespace {
 
@@ -145,6 +147,11 @@ Config default_config() {
     return config;  // engine fields: EngineConfig's initialisers, equal to the table's defaults
 }
 
+// The sub-tables of a section that map domains to values: [delivery.routes], [delivery.tls_policies].
+bool is_domain_table(std::string_view section, std::string_view key) {
+    return section == "delivery" && (key == "routes" || key == "tls_policies");
+}
+
 // Unknown sections and keys, and sections that are not tables.
 void check_layout(const toml::table& doc, Problems& problems) {
     for (auto&& [name, node] : doc) {
@@ -160,6 +167,7 @@ void check_layout(const toml::table& doc, Problems& problems) {
             continue;
         }
         for (auto&& [key, value] : *section) {
+            if (is_domain_table(name.str(), key.str())) continue;  // read by read_domain_tables
             if (find_param(name.str(), key.str()) == nullptr)
                 problems.add(line_of(key, value), fmt::format("{}.{}", name.str(), printable(key.str())),
                              "unknown key");
@@ -296,6 +304,7 @@ void read_param(const Param& p, const toml::table& doc, Config& config, Problems
         case Kind::number: read_number(p, *node, config, problems); return;
         case Kind::flag: read_flag(p, *node, config, problems); return;
         case Kind::text:
+        case Kind::optional_text:
         case Kind::address:
         case Kind::choice: read_text(p, *node, config, problems); return;
         case Kind::listener: read_listener(p, *node, config, problems); return;
@@ -346,6 +355,71 @@ void check_store_maps(const toml::table& doc, const Config& config, Problems& pr
                              s.map_mib_max));
 }
 
+// [delivery.routes] (domain -> next hop) and [delivery.tls_policies] (domain -> level).
+void read_domain_tables(const toml::table& doc, Config& config, Problems& problems) {
+    const auto read = [&](std::string_view key, const auto& store_value) {
+        const toml::node* node = doc["delivery"][key].node();
+        if (node == nullptr) return;
+        const toml::table* table = node->as_table();
+        if (table == nullptr) {
+            problems.add(line_of(*node), fmt::format("delivery.{}", key),
+                         fmt::format("expected a table ([delivery.{}]), got {}", key, type_phrase(node->type())));
+            return;
+        }
+        for (auto&& [name, value] : *table) {
+            std::string domain(name.str());
+            std::transform(domain.begin(), domain.end(), domain.begin(),
+                           [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+            const std::string where = fmt::format("delivery.{}.\"{}\"", key, printable(name.str()));
+            if (!matches(Pattern::domain, domain)) {
+                problems.add(line_of(name, value), where, "expected a domain as the key");
+                continue;
+            }
+            const auto* text = value.as_string();
+            if (text == nullptr) {
+                problems.add(line_of(name, value), where, fmt::format("expected a string, got {}", type_phrase(value.type())));
+                continue;
+            }
+            if (auto problem = store_value(domain, text->get())) problems.add(line_of(name, value), where, *problem);
+        }
+    };
+    read("routes", [&](const std::string& domain, const std::string& value) -> std::optional<std::string> {
+        auto hop = parse_next_hop(value);
+        if (!hop) return fmt::format("expected host, host:port or [host]:port, got \"{}\"", printable(value));
+        config.delivery_routes[domain] = *hop;
+        return std::nullopt;
+    });
+    read("tls_policies", [&](const std::string& domain, const std::string& value) -> std::optional<std::string> {
+        if (std::find(kTlsLevels.begin(), kTlsLevels.end(), value) == kTlsLevels.end())
+            return fmt::format("expected one of {}, got \"{}\"", fmt::join(kTlsLevels, ", "), printable(value));
+        config.delivery_tls_policies[domain] = value;
+        return std::nullopt;
+    });
+}
+
+// [delivery] resolver is IP:PORT, comma-separated; relayhost is a next hop.
+void check_delivery_texts(const toml::table& doc, const Config& config, Problems& problems) {
+    const auto at = [&](std::string_view path) {
+        const toml::node* node = doc.at_path(path).node();
+        return node ? line_of(*node) : Line{};
+    };
+    std::string_view rest = config.delivery_resolver;
+    while (!rest.empty()) {
+        const auto comma = rest.find(',');
+        std::string_view one = rest.substr(0, comma);
+        while (!one.empty() && one.front() == ' ') one.remove_prefix(1);
+        while (!one.empty() && one.back() == ' ') one.remove_suffix(1);
+        if (!parse_socket_address(one))
+            problems.add(at("delivery.resolver"), "delivery.resolver",
+                         fmt::format("expected IP:PORT (comma-separated), got \"{}\"", printable(one)));
+        if (comma == std::string_view::npos) break;
+        rest.remove_prefix(comma + 1);
+    }
+    if (!config.delivery_relayhost.empty() && !parse_next_hop(config.delivery_relayhost))
+        problems.add(at("delivery.relayhost"), "delivery.relayhost",
+                     fmt::format("expected host, host:port or [host]:port, got \"{}\"", printable(config.delivery_relayhost)));
+}
+
 std::variant<Config, ConfigError> parse_document(std::string_view toml_text, std::string_view source_name) {
     toml::table doc;
     try {
@@ -363,6 +437,8 @@ std::variant<Config, ConfigError> parse_document(std::string_view toml_text, std
     check_argon2_lanes(doc, config, problems);
     check_ordered_pairs(doc, config, problems);
     check_store_maps(doc, config, problems);
+    read_domain_tables(doc, config, problems);
+    check_delivery_texts(doc, config, problems);
     if (!problems.empty()) return problems.first(source_name);
     return config;
 }
@@ -404,6 +480,9 @@ std::string describe_param(const Param& p, const Config& config) {
         }
         case Kind::flag:
             return fmt::format("{} = {}\n", full_name(p), p.flag ? config.engine.*p.flag : config.limits.*p.limit_flag);
+        case Kind::optional_text:
+            if (text_value(p, config).empty()) return fmt::format("# {} is not set: {}\n", full_name(p), p.zero_means);
+            return fmt::format("{} = {}\n", full_name(p), toml_quoted(text_value(p, config)));
         case Kind::text:
         case Kind::address:
         case Kind::choice:
@@ -441,6 +520,10 @@ std::string describe_config(const Config& config) {
     if (!config.source_path.empty()) out += fmt::format(", from {}", printable(config.source_path));
     out += '\n';
     for (const Param& p : kParams) out += describe_param(p, config);
+    for (const auto& [domain, hop] : config.delivery_routes)
+        out += fmt::format("delivery.routes.{} = {}\n", toml_quoted(domain), toml_quoted(hop.to_string()));
+    for (const auto& [domain, level] : config.delivery_tls_policies)
+        out += fmt::format("delivery.tls_policies.{} = {}\n", toml_quoted(domain), toml_quoted(level));
     return out;
 }
 

@@ -4,12 +4,14 @@
 // default, bounds and unit, is declared once in the table in config.cc; nothing here throws.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
 #include <vector>
 
+#include "appliance/config/next_hop.h"
 #include "core/engine_config.h"
 #include "core/socket_address.h"
 #include "crypto/password.h"
@@ -54,6 +56,19 @@ struct AppLimits {
     std::uint32_t delivery_removal_batch_ms = 10;       // finished queue entries are removed together
     std::uint32_t delivery_marker_sweep_s = 60;         // how often stale delivery markers are removed
     std::uint32_t delivery_marker_sweep_max = 4096;     // markers looked at per lane task
+    // [delivery]: outbound delivery (the agent of each shard).
+    std::uint32_t delivery_mx_port = 25;                // port of hosts found by MX (benchmarks and tests move it)
+    std::uint32_t delivery_connect_timeout_s = 30;
+    std::uint32_t delivery_reply_timeout_s = 300;       // for any one reply, the final dot's included
+    std::uint32_t delivery_session_timeout_s = 3600;    // one connection, however busy
+    std::uint32_t delivery_connections_max = 100;       // outbound connections per shard
+    std::uint32_t delivery_concurrency_initial = 2;     // connections to one destination at first...
+    std::uint32_t delivery_concurrency_max = 20;        // ...growing with each delivered message up to this
+    std::uint32_t delivery_messages_per_connection = 100;
+    std::uint32_t delivery_dead_backoff_s = 60;         // a destination none of whose hosts answered rests
+    std::uint32_t delivery_dns_cache_s = 300;           // MX plans and addresses are reused this long
+    std::uint32_t delivery_reply_lines_max = 100;       // lines of one server reply
+    std::uint32_t delivery_reply_line_bytes_max = 2048; // bytes of one server reply line
     // [auth]: the password workers, the login throttle and the verified-login cache.
     std::uint32_t auth_workers = 2;                     // threads that run Argon2id
     std::uint32_t auth_queue_max = 256;                 // checks waiting for a worker, all shards together
@@ -89,6 +104,14 @@ struct Config {
     store::StoreOptions store;              // [store]: segments (init only), kind paths (relative to
                                             // [paths] data unless absolute), map sizes in MiB
     AppLimits limits;                       // [smtp], [submission], [pop3], [delivery], [auth]: the parts' limits
+    // [delivery]'s texts and tables (optional: empty when not set).
+    std::string delivery_resolver;          // "IP:PORT" or several, comma-separated; empty: /etc/resolv.conf
+    std::string delivery_relayhost;         // a next hop for everything not routed; empty: MX
+    std::string delivery_relayhost_user;    // AUTH name at the relayhost (password: secret "relayhost")
+    std::string delivery_tls;               // none, may, encrypt or verify
+    std::string delivery_tls_ca_file;       // trust anchors for verify; empty: the system's CA store
+    std::map<std::string, NextHop> delivery_routes;             // [delivery.routes]: lower-case domain -> next hop
+    std::map<std::string, std::string> delivery_tls_policies;   // [delivery.tls_policies]: domain -> level
     std::string source_path;                // the file (or source name) it was read from
 };
 

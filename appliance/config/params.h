@@ -20,6 +20,7 @@ enum class Kind {
     number,    // unsigned integer in an EngineConfig field, stored as (value in the file) * scale
     flag,      // boolean in an EngineConfig or AppLimits field
     text,      // non-empty string without control characters, in a Config field
+    optional_text,  // as text, but may be left out (empty; `zero_means` says what that means)
     address,   // text that must parse as a numeric host:port
     choice,    // text that must be one of `choices`
     listener,  // optional host:port; the keys present become Config::listeners, in table order
@@ -112,6 +113,13 @@ constexpr Param text(std::string_view section, std::string_view key, std::string
     return p;
 }
 
+constexpr Param optional_text(std::string_view section, std::string_view key, std::string_view unset_means,
+                              std::string Config::*field) {
+    Param p = text(section, key, {}, field, Kind::optional_text);
+    p.zero_means = unset_means;
+    return p;
+}
+
 constexpr Param address(std::string_view section, std::string_view key, std::string_view default_value,
                         std::string Config::*field) {
     return text(section, key, default_value, field, Kind::address);
@@ -179,6 +187,7 @@ constexpr Param listener(std::string_view key) {
 }
 
 constexpr std::array<std::string_view, 4> kLogLevels{"debug", "info", "warn", "error"};
+constexpr std::array<std::string_view, 4> kTlsLevels{"none", "may", "encrypt", "verify"};
 
 using E = EngineConfig;
 using C = Config;
@@ -264,6 +273,23 @@ constexpr std::array kParams{
     limit("delivery", "removal_batch_ms",           10,      0,    1000,      "ms",    &L::delivery_removal_batch_ms),
     limit("delivery", "marker_sweep_s",             60,      1,    86400,     "s",     &L::delivery_marker_sweep_s),
     limit("delivery", "marker_sweep_max",           4096,    1,    1000000,   "",      &L::delivery_marker_sweep_max),
+    limit("delivery", "mx_port",                    25,      1,    65535,     "",      &L::delivery_mx_port),
+    limit("delivery", "connect_timeout_s",          30,      1,    600,       "s",     &L::delivery_connect_timeout_s),
+    limit("delivery", "reply_timeout_s",            300,     1,    3600,      "s",     &L::delivery_reply_timeout_s),
+    limit("delivery", "session_timeout_s",          3600,    10,   86400,     "s",     &L::delivery_session_timeout_s),
+    limit("delivery", "connections_max",            100,     1,    100000,    "",      &L::delivery_connections_max),
+    limit("delivery", "concurrency_initial",        2,       1,    1000,      "",      &L::delivery_concurrency_initial),
+    limit("delivery", "concurrency_max",            20,      1,    1000,      "",      &L::delivery_concurrency_max),
+    limit("delivery", "messages_per_connection",    100,     1,    100000,    "",      &L::delivery_messages_per_connection),
+    limit("delivery", "dead_backoff_s",             60,      1,    86400,     "s",     &L::delivery_dead_backoff_s),
+    limit("delivery", "dns_cache_s",                300,     0,    86400,     "s",     &L::delivery_dns_cache_s),
+    limit("delivery", "reply_lines_max",            100,     1,    10000,     "",      &L::delivery_reply_lines_max),
+    limit("delivery", "reply_line_bytes_max",       2048,    512,  65536,     "bytes", &L::delivery_reply_line_bytes_max),
+    optional_text("delivery", "resolver",     "the nameservers of /etc/resolv.conf", &C::delivery_resolver),
+    optional_text("delivery", "relayhost",    "mail goes to each domain's MX hosts", &C::delivery_relayhost),
+    optional_text("delivery", "relayhost_user", "no AUTH at the relayhost",          &C::delivery_relayhost_user),
+    choice(       "delivery", "tls",          "may", kTlsLevels,                    &C::delivery_tls),
+    optional_text("delivery", "tls_ca_file",  "the system's CA store",               &C::delivery_tls_ca_file),
     limit("auth",     "workers",                    2,       1,    256,       "",      &L::auth_workers),
     limit("auth",     "queue_max",                  256,     1,    1000000,   "",      &L::auth_queue_max),
     limit("auth",     "throttle_window_s",          900,     1,    86400,     "s",     &L::auth_throttle_window_s),
@@ -308,6 +334,8 @@ constexpr bool row_is_consistent(const Param& p) {
         case Kind::text:
         case Kind::address:
             return (p.text != nullptr) != (p.store_text != nullptr) && !p.default_text.empty();
+        case Kind::optional_text:
+            return p.text != nullptr && p.default_text.empty() && !p.zero_means.empty();
         case Kind::choice:
             return p.text != nullptr &&
                    std::find(p.choices.begin(), p.choices.end(), p.default_text) != p.choices.end();

@@ -108,6 +108,50 @@ DeliveryOptions delivery_options(const AppLimits& l) {
     return out;
 }
 
+smtp::TlsPolicy tls_policy_of(std::string_view level) {
+    if (level == "none") return smtp::TlsPolicy::none;
+    if (level == "encrypt") return smtp::TlsPolicy::encrypt;
+    if (level == "verify") return smtp::TlsPolicy::verify;
+    return smtp::TlsPolicy::may;
+}
+
+OutboundOptions outbound_options(const Config& config, std::shared_ptr<const net::TlsClientContext> opportunistic,
+                                 std::shared_ptr<const net::TlsClientContext> verified) {
+    const AppLimits& l = config.limits;
+    OutboundOptions out;
+    out.helo = config.hostname;
+    std::string_view rest = config.delivery_resolver;  // checked by the config: IP:PORT, comma-separated
+    while (!rest.empty()) {
+        const auto comma = rest.find(',');
+        std::string one(rest.substr(0, comma));
+        one.erase(0, one.find_first_not_of(' '));
+        one.erase(one.find_last_not_of(' ') + 1);
+        if (!one.empty()) out.resolvers.push_back(one);
+        if (comma == std::string_view::npos) break;
+        rest.remove_prefix(comma + 1);
+    }
+    out.mx_port = static_cast<std::uint16_t>(l.delivery_mx_port);
+    for (const auto& [domain, hop] : config.delivery_routes) out.routes.emplace(domain, hop);
+    if (!config.delivery_relayhost.empty()) out.relayhost = parse_next_hop(config.delivery_relayhost);
+    out.tls = tls_policy_of(config.delivery_tls);
+    for (const auto& [domain, level] : config.delivery_tls_policies) out.tls_policies.emplace(domain, tls_policy_of(level));
+    out.tls_opportunistic = std::move(opportunistic);
+    out.tls_verified = std::move(verified);
+    out.retry = {l.delivery_retry_first_s, l.delivery_retry_max_s, l.delivery_lifetime_s};
+    out.client.reply_lines_max = l.delivery_reply_lines_max;
+    out.client.reply_line_bytes_max = l.delivery_reply_line_bytes_max;
+    out.connect_timeout_ms = l.delivery_connect_timeout_s * 1000;
+    out.reply_timeout_ms = l.delivery_reply_timeout_s * 1000;
+    out.session_timeout_ms = l.delivery_session_timeout_s * 1000;
+    out.connections_max = l.delivery_connections_max;
+    out.concurrency_initial = l.delivery_concurrency_initial;
+    out.concurrency_max = std::max(l.delivery_concurrency_max, l.delivery_concurrency_initial);
+    out.messages_per_connection = l.delivery_messages_per_connection;
+    out.dead_backoff_ms = l.delivery_dead_backoff_s * 1000;
+    out.dns_cache_ms = l.delivery_dns_cache_s * 1000;
+    return out;
+}
+
 MarkerCleanupOptions marker_cleanup_options(const AppLimits& l) {
     return {std::uint64_t{l.delivery_marker_sweep_s} * 1000, l.delivery_marker_sweep_max};
 }
@@ -232,6 +276,28 @@ std::optional<StartFailure> Daemon::open_tls() {
     auto made = net::TlsServerContext::create(options, detail);
     if (!made) return config_failure("tls: " + (detail.empty() ? made.error().message() : detail));
     tls_ = std::move(*made);
+    return open_outbound_tls();
+}
+
+// Outbound STARTTLS: one context that takes any certificate (may, encrypt: RFC 7435), one that
+// verifies the chain against [delivery] tls_ca_file or the system's store and the host name (verify).
+std::optional<StartFailure> Daemon::open_outbound_tls() {
+    std::string detail;
+    net::TlsClientOptions any;
+    auto opportunistic = net::TlsClientContext::create(any, detail);
+    if (!opportunistic) return config_failure("delivery: outbound TLS: " + (detail.empty() ? opportunistic.error().message() : detail));
+    tls_out_ = std::move(*opportunistic);
+    net::TlsClientOptions checked;
+    checked.verify = net::TlsVerify::peer;
+    checked.ca_file = config_.delivery_tls_ca_file;
+    auto verified = net::TlsClientContext::create(checked, detail);
+    if (!verified) {
+        // Only destinations under `verify` need it: without trust anchors they defer, and the log says why.
+        log_event(LogLevel::warn, "delivery.tls_verify_unavailable", "detail=\"{}\"",
+                  detail.empty() ? verified.error().message() : detail);
+        return std::nullopt;
+    }
+    tls_out_verified_ = std::move(*verified);
     return std::nullopt;
 }
 
@@ -280,6 +346,8 @@ std::optional<StartFailure> Daemon::open_engine() {
                                           *directory_, *auth_workers_,
                                           std::int64_t{sizing.trash_retention_days} * 86400,
                                           MailboxWritesOptions{sizing.delivery_batch_ms}, delivery_options(config_.limits),
+                                          outbound_options(config_, tls_out_, tls_out_verified_),
+                                          BounceOptions{config_.hostname, 65536, {}},
                                           marker_cleanup_options(config_.limits), config_.limits.reply_retry_max_ms});
     // Signals are blocked before the ports open: a stop that arrives as soon as a client can
     // connect is then a clean drain, not the default action.

@@ -56,6 +56,7 @@ private:
     std::optional<StartFailure> open_keys();
     std::optional<StartFailure> open_globals();
     std::optional<StartFailure> open_tls();
+    std::optional<StartFailure> open_outbound_tls();
     std::optional<StartFailure> open_engine();
     std::optional<StartFailure> open_admin();
     void on_control_message(Message& m);
@@ -74,6 +75,8 @@ private:
     std::optional<LoginHistory> logins_;
     std::unique_ptr<LoginRecorder> recorder_;
     std::shared_ptr<const net::TlsServerContext> tls_;
+    std::shared_ptr<const net::TlsClientContext> tls_out_;           // outbound STARTTLS, any certificate
+    std::shared_ptr<const net::TlsClientContext> tls_out_verified_;   // outbound under `verify`
     std::unique_ptr<ListenerDeps> listener_deps_;
     std::optional<store::StoreEnvironments> segment_envs_;
     std::optional<store::StoreHandles> handles_;

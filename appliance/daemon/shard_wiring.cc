@@ -92,7 +92,15 @@ Result<std::unique_ptr<ShardLocal>> ShardBuilder::operator()(Shard& shard) const
     context->calls = std::make_unique<ShardCalls>(shard, reply_retry_max_ms);
     context->delivery = std::make_unique<LocalDelivery>(shard, *context->store, *context->writes, directory,
                                                         *context->calls, delivery_options);
-    context->outbound = std::make_unique<OutboundQueue>(*context->store);
+    const std::uint32_t outbound_service = shard.add_service(std::make_unique<OutboundService>());
+    context->agent = std::make_unique<DeliveryAgent>(shard, *context->store, outbound_service, outbound_options);
+    (void)context->agent->start();  // without DNS, routes to literals still work; said in the log
+    context->outbound = std::make_unique<OutboundQueue>(*context->store, *context->agent);
+    context->bouncer = std::make_unique<Bouncer>(*context->store, directory, *context->delivery, *context->outbound,
+                                                 bounce_options);
+    Bouncer* bouncer = context->bouncer.get();
+    context->agent->set_bounce_hook([bouncer](const FailedDelivery& f) { bouncer->bounce(f); });
+    context->delivery->set_bounce_hook([bouncer](const FailedDelivery& f) { bouncer->bounce(f); });
     context->rates = std::make_unique<SendingRates>(shard, *context->calls, context->store->segment_count(), now_unix);
     context->sessions = std::make_unique<ShardSessions>(shard);
     context->rewrap = std::make_unique<RewrapRunner>(shard, *context->store, directory);

@@ -11,8 +11,11 @@
 #include "appliance/auth/login_flow.h"
 #include "appliance/auth/sessions.h"
 #include "appliance/common/shard_calls.h"
+#include "appliance/delivery/bounces.h"
+#include "appliance/delivery/delivery_agent.h"
 #include "appliance/delivery/local_delivery.h"
 #include "appliance/delivery/outbound_queue.h"
+#include "appliance/delivery/outbound_session.h"
 #include "appliance/directory/directory.h"
 #include "appliance/jobs/marker_cleanup.h"
 #include "appliance/jobs/rewrap_runner.h"
@@ -38,7 +41,9 @@ struct ShardContext final : ShardLocal {
     std::unique_ptr<MailboxWrites> writes;
     std::unique_ptr<ShardCalls> calls;             // requests to other shards and their replies
     std::unique_ptr<LocalDelivery> delivery;
+    std::unique_ptr<DeliveryAgent> agent;          // sends what the smtp-out queues hold
     std::unique_ptr<OutboundQueue> outbound;       // submitted mail for remote recipients (smtp-out)
+    std::unique_ptr<Bouncer> bouncer;              // DSNs for recipients that failed for good
     std::unique_ptr<SendingRates> rates;           // hourly submission limits of the users this shard owns
     std::unique_ptr<ShardSessions> sessions;
     std::unique_ptr<TrashPurge> trash_purge;
@@ -62,6 +67,8 @@ struct ShardBuilder {
     std::int64_t trash_retention_s;
     MailboxWritesOptions writes_options;
     DeliveryOptions delivery_options;
+    OutboundOptions outbound_options;
+    BounceOptions bounce_options;
     MarkerCleanupOptions marker_cleanup_options;
     std::uint64_t reply_retry_max_ms = 1000;  // a reply the caller's inbox cannot take is sent again
 

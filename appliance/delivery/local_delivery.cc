@@ -146,6 +146,7 @@ void LocalDelivery::apply_outcomes(std::uint32_t segment, std::uint64_t id, cons
     if (it == entries_.end()) return;
     Entry& entry = it->second;
     const std::int64_t now = now_unix();
+    std::vector<std::size_t> failed;
     for (const auto& [index, state, reply] : outcomes) {
         if (index >= entry.envelope.recipients.size()) continue;
         store::Recipient& r = entry.envelope.recipients[index];
@@ -162,7 +163,12 @@ void LocalDelivery::apply_outcomes(std::uint32_t segment, std::uint64_t id, cons
             r.reply = reply;
             if (state == store::RecipientState::failed_perm) ++stats_.perm_failures;
         }
+        if (r.state == store::RecipientState::failed_perm) failed.push_back(index);
     }
+    // The bounce is queued before the failure is written: a crash between may bounce twice, never not at all.
+    if (!failed.empty() && bounce_ && !entry.envelope.sender.empty() && entry.body)
+        bounce_(FailedDelivery{entry.envelope, failed, std::vector<std::string>(failed.size()), *entry.body,
+                               queue_id_of(entry.segment, entry.id)});
     if (entry.outstanding == 0) settle(it->first);
 }
 

@@ -20,6 +20,7 @@
 
 #include "appliance/directory/directory.h"
 #include "appliance/common/counters.h"
+#include "appliance/delivery/failed_delivery.h"
 #include "appliance/delivery/retry_policy.h"
 #include "appliance/mailstore/mailbox_writes.h"
 #include "appliance/mailstore/shard_store.h"
@@ -86,6 +87,8 @@ public:
     void recover();
     // message_deliver addressed to this shard (the owner of some recipients' mailboxes).
     void on_message(Message& m);
+    // Recipients that fail for good are reported here (a bounce), before their state is written.
+    void set_bounce_hook(BounceHook hook) { bounce_ = std::move(hook); }
 
     const DeliveryStats& stats() const noexcept { return stats_; }
     std::size_t entries_in_memory() const noexcept { return entries_.size(); }
@@ -125,6 +128,7 @@ private:
     std::map<std::uint32_t, std::vector<std::uint64_t>> removals_;  // finished entries by segment
     bool removals_scheduled_ = false;
     DeliveryStats stats_;
+    BounceHook bounce_;
 };
 
 }  // namespace vmx

@@ -6,17 +6,31 @@
 
 namespace vmx {
 
-Result<std::vector<std::uint8_t>> load_queued_body(ShardStore& store, std::uint32_t segment, std::uint64_t entry_id) {
-    auto txn = store::ReadTxn::begin(*store.envs().env(segment, store::SegmentKind::smtp_in));
+namespace {
+
+store::SegmentKind env_kind(store::QueueKind kind) {
+    return kind == store::QueueKind::smtp_in ? store::SegmentKind::smtp_in : store::SegmentKind::smtp_out;
+}
+
+const store::Queue& queue_of(ShardStore& store, std::uint32_t segment, store::QueueKind kind) {
+    return kind == store::QueueKind::smtp_in ? *store.segment(segment).smtp_in : *store.segment(segment).smtp_out;
+}
+
+}  // namespace
+
+Result<std::vector<std::uint8_t>> load_queued_body(ShardStore& store, std::uint32_t segment, std::uint64_t entry_id,
+                                                   store::QueueKind kind) {
+    auto txn = store::ReadTxn::begin(*store.envs().env(segment, env_kind(kind)));
     if (!txn) return fail(txn.error());
-    return store.segment(segment).smtp_in->load_body(*txn, store.keys(), entry_id);
+    return queue_of(store, segment, kind).load_body(*txn, store.keys(), entry_id);
 }
 
 Result<void> for_each_pending(ShardStore& store, std::uint32_t segment, std::size_t batch,
                               const std::function<void(store::QueuedEntry&&)>& pending,
-                              const std::function<void(std::uint64_t id, std::error_code)>& unreadable) {
-    const store::Queue& queue = *store.segment(segment).smtp_in;
-    store::Env& env = *store.envs().env(segment, store::SegmentKind::smtp_in);
+                              const std::function<void(std::uint64_t id, std::error_code)>& unreadable,
+                              store::QueueKind kind) {
+    const store::Queue& queue = queue_of(store, segment, kind);
+    store::Env& env = *store.envs().env(segment, env_kind(kind));
     std::uint64_t after = 0;
     for (;;) {
         auto txn = store::ReadTxn::begin(env);

@@ -1,4 +1,4 @@
-// Reads of the smtp-in queues for local delivery: a waiting entry's body read back before its retry,
+// Reads of the queues for delivery (smtp-in local, smtp-out remote): a waiting entry's body read back before its retry,
 // and the entries a restart finds still pending. Shard thread (the queue's owner). Writes to the
 // queue stay with local delivery, which prepares them through store::Queue and submits them to the
 // shard's lane.
@@ -15,14 +15,16 @@
 
 namespace vmx {
 
-Result<std::vector<std::uint8_t>> load_queued_body(ShardStore& store, std::uint32_t segment, std::uint64_t entry_id);
+Result<std::vector<std::uint8_t>> load_queued_body(ShardStore& store, std::uint32_t segment, std::uint64_t entry_id,
+                                                   store::QueueKind kind = store::QueueKind::smtp_in);
 
 // Every entry of an owned segment's smtp-in queue with a recipient not yet done, in id order, read in
 // batches of `batch` entries (one short read transaction each). An entry that does not open is
 // handed to `unreadable` and left in place. Stops at the first read error, which it returns.
 Result<void> for_each_pending(ShardStore& store, std::uint32_t segment, std::size_t batch,
                               const std::function<void(store::QueuedEntry&&)>& pending,
-                              const std::function<void(std::uint64_t id, std::error_code)>& unreadable);
+                              const std::function<void(std::uint64_t id, std::error_code)>& unreadable,
+                              store::QueueKind kind = store::QueueKind::smtp_in);
 
 // Whether a hand-off already reached its mailbox (its marker is there), read on the owner shard.
 Result<bool> already_delivered(ShardStore& store, std::uint32_t segment, const store::DeliveryMarker& marker);

@@ -17,8 +17,8 @@ def free_port():
         return s.getsockname()[1]
 
 
-def write_config(folder, ports, extra="", shards=2):
-    """A complete config with every path inside `folder`; returns its path."""
+def write_config(folder, ports, extra="", shards=2, host="127.0.0.1"):
+    """A complete config with every path inside `folder`, listening on `host`; returns its path."""
     text = f"""
 [engine]
 shards = {shards}
@@ -35,10 +35,10 @@ cert = "{folder}/cert.pem"
 key = "{folder}/key.pem"
 
 [listen]
-smtp = "127.0.0.1:{ports['smtp']}"
-submission_tls = "127.0.0.1:{ports['submission_tls']}"
-submission = "127.0.0.1:{ports['submission']}"
-pop3s = "127.0.0.1:{ports['pop3s']}"
+smtp = "{host}:{ports['smtp']}"
+submission_tls = "{host}:{ports['submission_tls']}"
+submission = "{host}:{ports['submission']}"
+pop3s = "{host}:{ports['pop3s']}"
 
 [admin]
 socket = "{folder}/admin.sock"
@@ -80,11 +80,11 @@ def files_holding(folder, needles):
     return found
 
 
-def wait_for_port(port, timeout=10.0):
+def wait_for_port(port, timeout=10.0, host="127.0.0.1"):
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            with socket.create_connection((host, port), timeout=0.5):
                 return True
         except OSError:
             time.sleep(0.02)
@@ -94,9 +94,10 @@ def wait_for_port(port, timeout=10.0):
 class Daemon:
     """vaultmxd in a temporary folder; use as a context manager."""
 
-    def __init__(self, shards=2, extra="", existing=None):
+    def __init__(self, shards=2, extra="", existing=None, host="127.0.0.1"):
         """A fresh instance, or with existing=(folder, ports, config) one a test prepared itself."""
         self.proc = None
+        self.host = host
         if existing:
             self.tmp = None
             self.folder, self.ports, self.config = existing
@@ -110,7 +111,7 @@ class Daemon:
     def start(self):
         self.proc = subprocess.Popen([VAULTMXD, "-c", self.config], stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True)
-        if not wait_for_port(self.ports["smtp"]):
+        if not wait_for_port(self.ports["smtp"], host=self.host):
             self.proc.kill()
             out, err = self.proc.communicate()
             raise RuntimeError(f"vaultmxd did not start: {err}")

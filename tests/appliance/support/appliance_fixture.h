@@ -203,7 +203,8 @@ inline std::unique_ptr<TestEngine> daemon_shards(TestTenant& tenant, AuthWorkers
     store_options.sweep_interval_ms = 0;
     return std::make_unique<TestEngine>(
         ShardBuilder{*tenant.envs, *tenant.handles, store_options, tenant.keys, *tenant.directory, workers, 14 * 86400,
-                     MailboxWritesOptions{0}, DeliveryOptions{}, MarkerCleanupOptions{}},
+                     MailboxWritesOptions{0}, DeliveryOptions{}, OutboundOptions{}, BounceOptions{"localhost", 65536, {}},
+                     MarkerCleanupOptions{}},
         std::move(listeners));
 }
 

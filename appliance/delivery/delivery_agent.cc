@@ -1,0 +1,752 @@
+// The outbound delivery agent of one shard (see delivery_agent.h).
+#include "appliance/delivery/delivery_agent.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <ctime>
+
+#include "appliance/mailstore/inbound_queue.h"
+#include "appliance/mailstore/queue_entries.h"
+#include "core/errc.h"
+#include "core/log.h"
+#include "net/dns/mx_plan.h"
+#include "store/errc.h"
+#include "store/queue.h"
+
+namespace vmx {
+namespace {
+
+using smtp::Reply;
+using smtp::ReplyFrom;
+using RecipientReplies = std::vector<std::pair<std::size_t, Reply>>;
+
+constexpr std::size_t recover_batch = 1000;
+
+std::string lower(std::string_view text) {
+    std::string out(text);
+    for (char& ch : out)
+        if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+    return out;
+}
+
+std::string domain_of(std::string_view address) {
+    const auto at = address.rfind('@');
+    return at == std::string_view::npos ? std::string() : lower(address.substr(at + 1));
+}
+
+bool has_non_ascii(std::string_view text) {
+    return std::any_of(text.begin(), text.end(), [](char ch) { return static_cast<unsigned char>(ch) >= 0x80; });
+}
+
+std::string reply_text(const Reply& r) { return fmt::format("{} {}", r.code, r.text); }
+
+Reply local_reply(int code, std::string text) { return Reply{code, std::move(text), ReplyFrom::client}; }
+
+}  // namespace
+
+// ---- state ----------------------------------------------------------------------------------------
+
+struct DeliveryAgent::Entry {
+    Key key;
+    store::Envelope envelope;
+    std::shared_ptr<const std::string> body;  // kept while a job is active; read back otherwise
+    std::vector<bool> in_job;                  // per recipient: waiting in or sent by a job
+    std::size_t jobs = 0;                      // jobs holding recipients of this entry
+    bool retry_armed = false;
+    bool writing = false;                      // a write is with the lane
+    bool dirty = false;                        // the envelope changed since that write began
+    bool removed = false;                      // the removal committed (or the admin removed it)
+    std::vector<std::function<void()>> after_write;  // wait for the write in progress
+    std::vector<std::function<void()>> after_next;   // wait for the next write
+};
+
+struct DeliveryAgent::Job {
+    Key entry;
+    std::vector<std::size_t> recipients;  // indexes into the entry's envelope
+};
+
+struct DeliveryAgent::Target {
+    std::string host;      // for TLS (SNI, verify) and logs; empty for an address literal
+    SocketAddress address;
+};
+
+struct DeliveryAgent::Destination {
+    std::string name;                     // "mx:<domain>", "route:<domain>" or "relayhost"
+    std::string domain;                   // MX destinations: the domain looked up
+    std::optional<NextHop> hop;           // routes and the relayhost
+    smtp::TlsPolicy tls = smtp::TlsPolicy::may;
+    bool relay = false;                   // AUTH with the relayhost's credentials
+    std::deque<Job> queue;
+    std::uint32_t sessions = 0;           // open or opening
+    std::uint32_t starting = 0;           // ... of which not yet carrying a job
+    std::uint32_t limit = 1;
+    std::uint64_t rest_until_ms = 0;      // dead: no connection before this
+    bool rest_timer = false;
+    std::vector<Target> targets;
+    std::uint64_t plan_until_ms = 0;      // targets are fresh until then
+    bool resolving = false;
+};
+
+struct DeliveryAgent::Session {
+    std::uint64_t id = 0;
+    std::string destination;
+    std::size_t target = 0;
+    bool tls_possible = true;
+    ConnectionId connection;
+    std::optional<Job> job;               // the message in flight, or its outcome being written
+    bool writing = false;                 // the last outcome is not yet durable
+    std::uint32_t messages = 0;
+    std::uint64_t progress_ms = 0;        // the last reply that moved the session on
+    std::uint64_t opened_ms = 0;
+    bool counted_starting = true;         // still counted in its destination's `starting`
+};
+
+// ---- set-up -------------------------------------------------------------------------------------
+
+namespace {
+
+net::dns::DnsResolverOptions resolver_options(const OutboundOptions& options, std::uint32_t shard) {
+    net::dns::DnsResolverOptions r;
+    r.servers = options.resolvers;
+    r.thread_name = fmt::format("vmx-dns-{}", shard);
+    return r;
+}
+
+}  // namespace
+
+DeliveryAgent::DeliveryAgent(Shard& shard, ShardStore& store, std::uint32_t service, OutboundOptions options)
+    : shard_(shard),
+      store_(store),
+      service_(service),
+      options_(std::move(options)),
+      resolver_(resolver_options(options_, shard.id())),
+      random_state_(0x9e3779b97f4a7c15ull ^ (static_cast<std::uint64_t>(std::time(nullptr)) << 8) ^ shard.id()) {}
+
+DeliveryAgent::~DeliveryAgent() = default;
+
+Result<void> DeliveryAgent::start() {
+    if (auto r = resolver_.start(); !r) {
+        log_event(LogLevel::error, "outbound.dns_unavailable", "error=\"{}\"", r.error().message());
+        return r;
+    }
+    resolver_running_ = true;
+    shard_.watch_readable(resolver_.completion_fd(), [this](Shard&) {
+        resolver_.drain([this](net::dns::DnsAnswer&& answer) {
+            auto it = lookups_.find(answer.token);
+            if (it == lookups_.end()) return;
+            auto fn = std::move(it->second);
+            lookups_.erase(it);
+            fn(std::move(answer));
+        });
+    });
+    return {};
+}
+
+std::int64_t DeliveryAgent::now_unix() const {
+    return options_.now_unix ? options_.now_unix() : static_cast<std::int64_t>(std::time(nullptr));
+}
+
+std::string DeliveryAgent::queue_id(const Key& key) const {
+    return queue_id_of(store::QueueKind::smtp_out, key.first, key.second);
+}
+
+// ---- entries --------------------------------------------------------------------------------------
+
+void DeliveryAgent::add(std::uint32_t segment, std::uint64_t id, store::Envelope envelope,
+                        std::shared_ptr<const std::string> body) {
+    auto entry = std::make_unique<Entry>();
+    entry->key = {segment, id};
+    entry->in_job.assign(envelope.recipients.size(), false);
+    entry->envelope = std::move(envelope);
+    entry->body = std::move(body);
+    const Key key = entry->key;
+    entries_[key] = std::move(entry);
+    stats_.queued.store(entries_.size(), std::memory_order_relaxed);
+    schedule_entry(key);
+}
+
+void DeliveryAgent::recover() {
+    std::size_t found = 0;
+    for (std::uint32_t segment : store_.envs().segments()) {
+        auto pending = [&](store::QueuedEntry&& q) {
+            auto entry = std::make_unique<Entry>();
+            entry->key = {segment, q.id};
+            entry->in_job.assign(q.envelope.recipients.size(), false);
+            entry->envelope = std::move(q.envelope);
+            entries_[entry->key] = std::move(entry);
+            ++found;
+        };
+        auto unreadable = [segment](std::uint64_t id, std::error_code error) {
+            log_event(LogLevel::error, "outbound.entry_unreadable", "queue_id={} error=\"{}\"",
+                      queue_id_of(store::QueueKind::smtp_out, segment, id), error.message());
+        };
+        if (auto r = for_each_pending(store_, segment, recover_batch, pending, unreadable, store::QueueKind::smtp_out); !r)
+            log_event(LogLevel::error, "outbound.recover_failed", "segment={} error=\"{}\"", segment, r.error().message());
+    }
+    stats_.queued.store(entries_.size(), std::memory_order_relaxed);
+    if (found > 0) log_event(LogLevel::info, "outbound.recovered", "entries={}", found);
+    std::vector<Key> keys;
+    for (const auto& [key, entry] : entries_) keys.push_back(key);
+    for (const Key& key : keys) schedule_entry(key);
+}
+
+// Every recipient that is due and not in a job goes into a job of its domain's destination.
+void DeliveryAgent::schedule_entry(const Key& key) {
+    auto it = entries_.find(key);
+    if (it == entries_.end() || it->second->removed) return;
+    Entry& entry = *it->second;
+    const std::int64_t now = now_unix();
+    std::map<std::string, Job> by_domain;
+    for (std::size_t i = 0; i < entry.envelope.recipients.size(); ++i) {
+        const store::Recipient& r = entry.envelope.recipients[i];
+        if (r.done() || entry.in_job[i]) continue;
+        if (r.state == store::RecipientState::failed_temp && r.next_try_unix > now) continue;
+        if (r.user_id != 0) continue;  // local recipients of a bounce never come here
+        Job& job = by_domain[domain_of(r.address)];
+        job.entry = key;
+        job.recipients.push_back(i);
+        entry.in_job[i] = true;
+    }
+    for (auto& [domain, job] : by_domain) {
+        // One RCPT list per transaction: split what the client engine would refuse.
+        Destination& dest = destination_for(domain);
+        for (std::size_t at = 0; at < job.recipients.size(); at += options_.client.recipients_max) {
+            Job part{job.entry, {}};
+            const std::size_t end = std::min(job.recipients.size(), at + options_.client.recipients_max);
+            part.recipients.assign(job.recipients.begin() + static_cast<std::ptrdiff_t>(at),
+                                   job.recipients.begin() + static_cast<std::ptrdiff_t>(end));
+            ++entry.jobs;
+            dest.queue.push_back(std::move(part));
+        }
+        pump(dest);
+    }
+    arm_retry(entry);
+}
+
+void DeliveryAgent::arm_retry(Entry& entry) {
+    if (entry.retry_armed || entry.removed) return;
+    std::int64_t next = INT64_MAX;
+    for (std::size_t i = 0; i < entry.envelope.recipients.size(); ++i) {
+        const store::Recipient& r = entry.envelope.recipients[i];
+        if (r.state == store::RecipientState::failed_temp && !entry.in_job[i]) next = std::min(next, r.next_try_unix);
+    }
+    if (next == INT64_MAX) return;
+    entry.retry_armed = true;
+    const std::int64_t delay_s = std::max<std::int64_t>(next - now_unix(), 0);
+    shard_.schedule(static_cast<std::uint64_t>(delay_s) * 1000 + 1, [this, key = entry.key](Shard&) {
+        auto it = entries_.find(key);
+        if (it == entries_.end()) return;
+        it->second->retry_armed = false;
+        schedule_entry(key);
+    });
+}
+
+std::shared_ptr<const std::string> DeliveryAgent::body_of(Entry& entry) {
+    if (entry.body) return entry.body;
+    auto body = load_queued_body(store_, entry.key.first, entry.key.second, store::QueueKind::smtp_out);
+    if (!body) {
+        log_event(LogLevel::error, "outbound.body_unreadable", "queue_id={} error=\"{}\"", queue_id(entry.key),
+                  body.error().message());
+        return nullptr;
+    }
+    entry.body = std::make_shared<const std::string>(body->begin(), body->end());
+    return entry.body;
+}
+
+// ---- destinations -------------------------------------------------------------------------------
+
+DeliveryAgent::Destination& DeliveryAgent::destination_for(std::string_view domain) {
+    std::string name;
+    std::optional<NextHop> hop;
+    bool relay = false;
+    if (auto route = options_.routes.find(domain); route != options_.routes.end()) {
+        name = fmt::format("route:{}", domain);
+        hop = route->second;
+    } else if (options_.relayhost) {
+        name = "relayhost";
+        hop = options_.relayhost;
+        relay = true;
+    } else {
+        name = fmt::format("mx:{}", domain);
+    }
+    auto it = destinations_.find(name);
+    if (it != destinations_.end()) return *it->second;
+    auto dest = std::make_unique<Destination>();
+    dest->name = name;
+    dest->domain = std::string(domain);
+    dest->hop = hop;
+    dest->relay = relay;
+    auto policy = options_.tls_policies.find(domain);
+    dest->tls = policy != options_.tls_policies.end() ? policy->second : options_.tls;
+    if (relay && options_.relay_auth && dest->tls < smtp::TlsPolicy::encrypt) dest->tls = smtp::TlsPolicy::encrypt;
+    dest->limit = options_.concurrency_initial;
+    Destination& ref = *dest;
+    destinations_.emplace(name, std::move(dest));
+    return ref;
+}
+
+void DeliveryAgent::pump(Destination& dest, bool just_resolved) {
+    if (dest.queue.empty() || shard_.stopping()) return;
+    const std::uint64_t now = shard_.now_ms();
+    if (dest.rest_until_ms > now) {
+        if (!dest.rest_timer) {
+            dest.rest_timer = true;
+            shard_.schedule(dest.rest_until_ms - now, [this, name = dest.name](Shard&) {
+                auto it = destinations_.find(name);
+                if (it == destinations_.end()) return;
+                it->second->rest_timer = false;
+                pump(*it->second);
+            });
+        }
+        return;
+    }
+    if (dest.targets.empty() || (dest.plan_until_ms <= now && !just_resolved)) {
+        if (!dest.resolving) resolve(dest);
+        return;
+    }
+    while (dest.sessions < dest.limit && dest.starting < dest.queue.size() && sessions_.size() < options_.connections_max)
+        open_session(dest, 0, true);
+}
+
+// The destination's targets, from DNS (or a literal); the jobs wait meanwhile.
+void DeliveryAgent::resolve(Destination& dest) {
+    dest.resolving = true;
+    const std::string name = dest.name;
+    auto after = [this, name](std::vector<Target> targets, std::optional<Reply> failure, bool permanent) {
+        auto it = destinations_.find(name);
+        if (it != destinations_.end()) plan_ready(*it->second, std::move(targets), std::move(failure), permanent);
+    };
+    // Addresses of hosts (in order), gathered into targets once every lookup has answered.
+    struct Gather {
+        std::vector<std::string> hosts;
+        std::vector<std::vector<SocketAddress>> addresses;
+        std::size_t left = 0;
+        std::uint16_t port = 25;
+        bool any_temporary = false;
+    };
+    auto resolve_hosts = [this, after](std::vector<std::string> hosts, std::uint16_t port) {
+        auto gather = std::make_shared<Gather>();
+        gather->hosts = std::move(hosts);
+        gather->addresses.resize(gather->hosts.size());
+        gather->left = gather->hosts.size();
+        gather->port = port;
+        auto finish = [after, gather]() {
+            std::vector<Target> targets;
+            for (std::size_t h = 0; h < gather->hosts.size(); ++h)
+                for (const SocketAddress& a : gather->addresses[h]) targets.push_back({gather->hosts[h], a});
+            if (targets.empty())
+                return after({}, local_reply(gather->any_temporary ? 451 : 550,
+                                             gather->any_temporary ? "4.4.3 address lookup failed"
+                                                                   : "5.1.2 no address for the receiving host"),
+                             !gather->any_temporary);
+            after(std::move(targets), std::nullopt, false);
+        };
+        for (std::size_t h = 0; h < gather->hosts.size(); ++h) {
+            const std::string& host = gather->hosts[h];
+            if (auto literal = parse_socket_address(host.find(':') != std::string::npos ? fmt::format("[{}]:{}", host, port)
+                                                                                         : fmt::format("{}:{}", host, port))) {
+                gather->addresses[h].push_back(*literal);
+                --gather->left;
+                continue;
+            }
+            auto asked = lookup(false, host, [this, gather, h, finish](net::dns::DnsAnswer&& answer) {
+                if (answer.status == net::dns::DnsStatus::ok)
+                    for (const auto& ip : answer.addresses) gather->addresses[h].push_back(ip.with_port(gather->port));
+                else if (answer.status == net::dns::DnsStatus::temp_failure) {
+                    gather->any_temporary = true;
+                    ++stats_.dns_failures;
+                }
+                if (--gather->left == 0) finish();
+            });
+            if (!asked) {
+                gather->any_temporary = true;
+                --gather->left;
+            }
+        }
+        if (gather->left == 0) finish();
+    };
+    if (dest.hop) return resolve_hosts({dest.hop->host}, dest.hop->port);
+    auto asked = lookup(true, dest.domain, [this, after, resolve_hosts, domain = dest.domain](net::dns::DnsAnswer&& answer) {
+        const net::dns::MxPlanLimits limits;
+        auto plan = net::dns::plan_mx(domain, answer.status, answer.mx, limits, [this] {
+            random_state_ ^= random_state_ << 13;
+            random_state_ ^= random_state_ >> 7;
+            random_state_ ^= random_state_ << 17;
+            return random_state_;
+        });
+        using A = net::dns::MxPlanAction;
+        using R = net::dns::MxPlanReason;
+        if (plan.action == A::bounce) {
+            if (plan.reason == R::null_mx) return after({}, local_reply(556, "5.1.10 the domain accepts no mail (null MX)"), true);
+            return after({}, local_reply(550, fmt::format("5.1.2 {}", net::dns::to_string(plan.reason))), true);
+        }
+        if (plan.action == A::defer) {
+            ++stats_.dns_failures;
+            return after({}, local_reply(451, fmt::format("4.4.3 {}", net::dns::to_string(plan.reason))), false);
+        }
+        std::vector<std::string> hosts;
+        for (const auto& h : plan.hosts) hosts.push_back(h.name);
+        resolve_hosts(std::move(hosts), options_.mx_port);
+    });
+    if (!asked) after({}, local_reply(451, "4.4.3 DNS unavailable"), false);
+}
+
+Result<void> DeliveryAgent::lookup(bool mx, const std::string& name, std::function<void(net::dns::DnsAnswer&&)> fn) {
+    if (!resolver_running_) return fail(CoreErrc::closed);
+    const std::uint64_t token = next_lookup_++;
+    auto asked = mx ? resolver_.lookup_mx(name, token) : resolver_.lookup_addresses(name, token);
+    if (!asked) return asked;
+    lookups_.emplace(token, std::move(fn));
+    return {};
+}
+
+void DeliveryAgent::plan_ready(Destination& dest, std::vector<Target> targets, std::optional<Reply> failure, bool permanent) {
+    dest.resolving = false;
+    if (failure) {
+        log_event(LogLevel::info, "outbound.no_route", "destination={} reply=\"{}\"", dest.name, reply_text(*failure));
+        return fail_queue(dest, *failure, permanent);
+    }
+    dest.targets = std::move(targets);
+    dest.plan_until_ms = shard_.now_ms() + options_.dns_cache_ms;
+    pump(dest, true);
+}
+
+// Every waiting job of the destination fails with `why`.
+void DeliveryAgent::fail_queue(Destination& dest, const Reply& why, bool permanent) {
+    std::deque<Job> jobs = std::move(dest.queue);
+    dest.queue.clear();
+    for (Job& job : jobs) {
+        RecipientReplies failed;
+        for (std::size_t i = 0; i < job.recipients.size(); ++i) failed.emplace_back(i, why);
+        finish_job(std::move(job), {}, permanent ? RecipientReplies{} : failed, permanent ? failed : RecipientReplies{}, "",
+                   [] {});
+    }
+}
+
+// ---- sessions -----------------------------------------------------------------------------------
+
+void DeliveryAgent::open_session(Destination& dest, std::size_t target, bool tls_possible) {
+    const Target& t = dest.targets[target];
+    auto s = std::make_unique<Session>();
+    s->id = next_session_++;
+    s->destination = dest.name;
+    s->target = target;
+    s->tls_possible = tls_possible;
+    s->opened_ms = s->progress_ms = shard_.now_ms();
+    smtp::ClientOptions client;
+    client.helo = options_.helo;
+    client.tls = dest.tls;
+    client.tls_possible = tls_possible;
+    auto tls = dest.tls == smtp::TlsPolicy::verify ? options_.tls_verified : options_.tls_opportunistic;
+    auto context = std::make_unique<OutboundSession>(*this, s->id, options_.client, std::move(client), std::move(tls), t.host);
+    ++dest.sessions;
+    ++dest.starting;
+    auto connection = shard_.connect(service_, t.address, options_.connect_timeout_ms, std::move(context));
+    if (!connection) {
+        --dest.sessions;
+        --dest.starting;
+        log_event(LogLevel::warn, "outbound.connect_refused", "destination={} error=\"{}\"", dest.name,
+                  connection.error().message());
+        return;
+    }
+    s->connection = *connection;
+    ++stats_.connections;
+    const std::uint64_t id = s->id;
+    sessions_.emplace(id, std::move(s));
+    const std::uint64_t period = std::max<std::uint64_t>(1000, options_.reply_timeout_ms / 4);
+    shard_.schedule(period, [this, id](Shard&) { check_session(id); });
+}
+
+// A session that waits too long for a reply, or lives too long, is cut (a slow or silent peer).
+void DeliveryAgent::check_session(std::uint64_t id) {
+    auto it = sessions_.find(id);
+    if (it == sessions_.end()) return;
+    Session& s = *it->second;
+    const std::uint64_t now = shard_.now_ms();
+    const bool stalled = !s.writing && now - s.progress_ms >= options_.reply_timeout_ms;
+    if (stalled || now - s.opened_ms >= options_.session_timeout_ms) {
+        if (Connection* c = shard_.find(s.connection)) {
+            log_event(LogLevel::info, "outbound.timeout", "destination={} waited_ms={}", s.destination, now - s.progress_ms);
+            static_cast<OutboundSession*>(c->context())->abort(*c, smtp::Abort::timeout);
+        }
+        return;
+    }
+    const std::uint64_t period = std::max<std::uint64_t>(1000, options_.reply_timeout_ms / 4);
+    shard_.schedule(period, [this, id](Shard&) { check_session(id); });
+}
+
+void DeliveryAgent::session_ready(std::uint64_t id) {
+    auto it = sessions_.find(id);
+    if (it == sessions_.end()) return;
+    Session& s = *it->second;
+    s.progress_ms = shard_.now_ms();
+    if (s.job) return;  // the last outcome is being written; next_job follows
+    next_job(s);
+}
+
+void DeliveryAgent::next_job(Session& s) {
+    Connection* c = shard_.find(s.connection);
+    if (!c) return;
+    auto* session = static_cast<OutboundSession*>(c->context());
+    if (!session->ready()) return;
+    auto dit = destinations_.find(s.destination);
+    Destination& dest = *dit->second;
+    if (s.counted_starting) {
+        s.counted_starting = false;
+        --dest.starting;
+        if (session->tls_active()) ++stats_.tls_sessions;
+    }
+    while (!dest.queue.empty() && s.messages < options_.messages_per_connection) {
+        Job job = std::move(dest.queue.front());
+        dest.queue.pop_front();
+        auto eit = entries_.find(job.entry);
+        if (eit == entries_.end() || eit->second->removed) continue;
+        Entry& entry = *eit->second;
+        auto body = body_of(entry);
+        if (!body) {
+            RecipientReplies temp;
+            for (std::size_t i = 0; i < job.recipients.size(); ++i)
+                temp.emplace_back(i, local_reply(451, "4.3.0 queued message unreadable"));
+            finish_job(std::move(job), {}, temp, {}, "", [] {});
+            continue;
+        }
+        smtp::OutboundMessage message;
+        message.sender = entry.envelope.sender;
+        message.smtputf8 = has_non_ascii(entry.envelope.sender);
+        for (std::size_t index : job.recipients) {
+            message.recipients.push_back(entry.envelope.recipients[index].address);
+            message.smtputf8 = message.smtputf8 || has_non_ascii(message.recipients.back());
+        }
+        message.body = *body;
+        message.eight_bit = has_non_ascii(*body);
+        ++s.messages;
+        s.job = std::move(job);
+        s.progress_ms = shard_.now_ms();
+        session->send(*c, message);  // may report message_done at once (refused before sending)
+        return;
+    }
+    session->quit(*c);
+}
+
+void DeliveryAgent::message_done(std::uint64_t id, smtp::MessageOutcome&& outcome) {
+    auto it = sessions_.find(id);
+    if (it == sessions_.end() || !it->second->job) return;
+    Session& s = *it->second;
+    s.progress_ms = shard_.now_ms();
+    Job job = std::move(*s.job);
+    s.job.reset();
+    RecipientReplies accepted, temp, perm;
+    for (const auto& r : outcome.recipients) {
+        if (r.index >= job.recipients.size()) continue;
+        auto& into = r.status == smtp::DeliveryStatus::accepted    ? accepted
+                     : r.status == smtp::DeliveryStatus::perm_failure ? perm
+                                                                      : temp;
+        into.emplace_back(r.index, r.reply);
+    }
+    auto dit = destinations_.find(s.destination);
+    std::string host;
+    if (dit != destinations_.end()) {
+        Destination& dest = *dit->second;
+        if (s.target < dest.targets.size()) host = dest.targets[s.target].host;
+        if (!accepted.empty()) dest.limit = std::min(dest.limit + 1, options_.concurrency_max);
+    }
+    // The connection carries nothing more until this outcome is durable.
+    s.writing = true;
+    s.job = Job{job.entry, {}};  // marks the session busy while the write runs
+    finish_job(std::move(job), accepted, temp, perm, host, [this, id] {
+        auto found = sessions_.find(id);
+        if (found == sessions_.end()) return;
+        found->second->writing = false;
+        found->second->job.reset();
+        next_job(*found->second);
+    });
+}
+
+void DeliveryAgent::session_ended(std::uint64_t id, const SessionEnd& end) {
+    auto it = sessions_.find(id);
+    if (it == sessions_.end()) return;
+    std::unique_ptr<Session> s = std::move(it->second);
+    sessions_.erase(it);
+    auto dit = destinations_.find(s->destination);
+    if (dit == destinations_.end()) return;
+    Destination& dest = *dit->second;
+    --dest.sessions;
+    if (s->counted_starting) --dest.starting;
+    if (end.greeted || shard_.stopping()) return pump(dest);
+    // This target never greeted us: the next one, or the same in plaintext after a failed handshake.
+    ++stats_.connect_failures;
+    const Reply why = end.failure ? *end.failure : local_reply(421, "4.4.2 connection lost before the greeting");
+    log_event(LogLevel::info, "outbound.target_failed", "destination={} target={} reply=\"{}\"", dest.name,
+              s->target < dest.targets.size() ? dest.targets[s->target].address.to_string() : std::string("?"),
+              reply_text(why));
+    if (end.tls_failed && dest.tls == smtp::TlsPolicy::may && s->tls_possible && s->target < dest.targets.size())
+        return open_session(dest, s->target, false);
+    if (s->target + 1 < dest.targets.size() && !dest.queue.empty()) return open_session(dest, s->target + 1, true);
+    if (dest.sessions > 0) return;  // others still work for this destination
+    // Dead for now: the waiting jobs are deferred and the destination rests.
+    dest.rest_until_ms = shard_.now_ms() + options_.dead_backoff_ms;
+    dest.limit = options_.concurrency_initial;
+    dest.plan_until_ms = 0;  // ask DNS again after the rest
+    fail_queue(dest, why, false);
+}
+
+// ---- outcomes and the queue -----------------------------------------------------------------------
+
+void DeliveryAgent::finish_job(Job job, const RecipientReplies& accepted, const RecipientReplies& temp,
+                               const RecipientReplies& perm, const std::string& host, std::function<void()> then) {
+    auto it = entries_.find(job.entry);
+    if (it == entries_.end()) return then();
+    Entry& entry = *it->second;
+    if (entry.jobs > 0) --entry.jobs;
+    const std::int64_t now = now_unix();
+    std::vector<std::size_t> failed;
+    std::vector<std::string> failed_hosts;
+    for (const auto& [i, reply] : accepted) {
+        store::Recipient& r = entry.envelope.recipients[job.recipients[i]];
+        r.state = store::RecipientState::delivered;
+        r.reply = reply_text(reply).substr(0, store::envelope_reply_bytes_max);
+        ++stats_.delivered;
+    }
+    for (const auto& [i, reply] : temp) {
+        store::Recipient& r = entry.envelope.recipients[job.recipients[i]];
+        ++r.attempts;
+        const RetryDecision next = next_retry(options_.retry, r.attempts, entry.envelope.arrival_unix, now);
+        r.next_try_unix = next.next_try_unix;
+        r.reply = reply_text(reply).substr(0, store::envelope_reply_bytes_max);
+        if (next.give_up) {
+            r.state = store::RecipientState::failed_perm;
+            failed.push_back(job.recipients[i]);
+            failed_hosts.push_back(reply.from == ReplyFrom::server ? host : std::string());
+        } else {
+            r.state = store::RecipientState::failed_temp;
+            ++stats_.deferred;
+        }
+    }
+    for (const auto& [i, reply] : perm) {
+        store::Recipient& r = entry.envelope.recipients[job.recipients[i]];
+        r.state = store::RecipientState::failed_perm;
+        r.reply = reply_text(reply).substr(0, store::envelope_reply_bytes_max);
+        failed.push_back(job.recipients[i]);
+        failed_hosts.push_back(reply.from == ReplyFrom::server ? host : std::string());
+    }
+    for (std::size_t index : job.recipients) entry.in_job[index] = false;
+    if (!failed.empty()) {
+        stats_.bounced.fetch_add(failed.size(), std::memory_order_relaxed);
+        log_event(LogLevel::info, "outbound.bounced", "queue_id={} recipients={}", queue_id(entry.key), failed.size());
+        // A bounce is never sent for a bounce (the null sender), RFC 5321 6.1.
+        if (bounce_ && !entry.envelope.sender.empty()) {
+            if (auto body = body_of(entry))
+                bounce_(FailedDelivery{entry.envelope, failed, failed_hosts, *body, queue_id(entry.key)});
+        }
+    }
+    persist(entry, std::move(then));
+}
+
+// Writes the entry's recipient states (or removes it when none is left), then runs `then`. Writes of
+// one entry never overlap: a change during a write is written by the next one.
+void DeliveryAgent::persist(Entry& entry, std::function<void()> then) {
+    entry.after_next.push_back(std::move(then));
+    entry.dirty = true;
+    if (!entry.writing) start_write(entry.key);
+}
+
+void DeliveryAgent::start_write(const Key& key) {
+    auto it = entries_.find(key);
+    if (it == entries_.end()) return;
+    Entry& entry = *it->second;
+    entry.writing = true;
+    entry.dirty = false;
+    entry.after_write = std::move(entry.after_next);
+    entry.after_next.clear();
+    const bool finished = entry.envelope.done();
+    store::Queue& queue = *store_.segment(key.first).smtp_out;
+    store::WriteRequest request;
+    request.env = store_.lane_env(key.first, store::SegmentKind::smtp_out);
+    if (finished) {
+        request.ops = queue.prepare_remove(key.second);
+    } else {
+        auto ops = queue.prepare_update(store_.keys(), key.second, entry.envelope);
+        if (ops) request.ops = std::move(*ops);
+    }
+    auto done = [this, key, finished](const store::WriteResult& r) {
+        auto found = entries_.find(key);
+        if (found == entries_.end()) return;
+        Entry& e = *found->second;
+        e.writing = false;
+        if (r.error) {
+            // The queue keeps its older state: a crash now would redo these recipients. Try again.
+            ++stats_.write_failures;
+            log_event(LogLevel::warn, "outbound.queue_write_failed", "queue_id={} error=\"{}\"", queue_id(key),
+                      r.error.message());
+            e.dirty = true;
+            std::move(e.after_write.begin(), e.after_write.end(), std::back_inserter(e.after_next));
+            e.after_write.clear();
+            shard_.schedule(1000, [this, key](Shard&) {
+                auto again = entries_.find(key);
+                if (again != entries_.end() && !again->second->writing) start_write(key);
+            });
+            return;
+        }
+        auto waiters = std::move(e.after_write);
+        e.after_write.clear();
+        if (finished && !e.dirty) {
+            e.removed = true;
+            auto keep = std::move(found->second);
+            entries_.erase(found);
+            stats_.queued.store(entries_.size(), std::memory_order_relaxed);
+            for (auto& fn : waiters) fn();
+            return;
+        }
+        if (e.dirty) start_write(key);
+        arm_retry(e);
+        if (e.jobs == 0) e.body.reset();  // minutes until a retry: the queue holds it meanwhile
+        for (auto& fn : waiters) fn();
+    };
+    if (request.ops.empty() || !store_.submit(std::move(request), done)) {
+        store::WriteResult failed;
+        failed.error = make_error_code(store::StoreErrc::queue_full);
+        done(failed);
+    }
+}
+
+// ---- the admin's tools ----------------------------------------------------------------------------
+
+std::size_t DeliveryAgent::retry(std::optional<Key> only) {
+    std::size_t touched = 0;
+    std::vector<Key> keys;
+    for (auto& [key, entry] : entries_) {
+        if (only && key != *only) continue;
+        bool any = false;
+        for (store::Recipient& r : entry->envelope.recipients)
+            if (r.state == store::RecipientState::failed_temp) {
+                r.next_try_unix = 0;
+                any = true;
+            }
+        if (any) keys.push_back(key);
+    }
+    for (auto& [name, dest] : destinations_) dest->rest_until_ms = 0;
+    for (const Key& key : keys) {
+        schedule_entry(key);
+        ++touched;
+    }
+    return touched;
+}
+
+void DeliveryAgent::remove(std::uint32_t segment, std::uint64_t id, std::function<void(std::error_code)> done) {
+    auto it = entries_.find({segment, id});
+    if (it == entries_.end()) return done(make_error_code(store::StoreErrc::not_found));
+    Entry& entry = *it->second;
+    for (const auto& [sid, s] : sessions_)
+        if (s->job && s->job->entry == entry.key) return done(std::make_error_code(std::errc::device_or_resource_busy));
+    // Its waiting jobs are skipped when they come up; its recipients count as finished.
+    for (store::Recipient& r : entry.envelope.recipients)
+        if (!r.done()) {
+            r.state = store::RecipientState::failed_perm;
+            r.reply = "removed by the administrator";
+        }
+    entry.jobs = 0;
+    persist(entry, [done] { done({}); });
+}
+
+}  // namespace vmx

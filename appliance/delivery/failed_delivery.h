@@ -1,0 +1,24 @@
+// Recipients of a queued message that failed for good, as local and outbound delivery report them
+// to the Bouncer (bounces.h). Plain references valid during the call only; shard thread.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "store/envelope.h"
+
+namespace vmx {
+
+struct FailedDelivery {
+    const store::Envelope& envelope;        // states as they are now (the failed ones: failed_perm)
+    std::vector<std::size_t> failed;        // indexes into envelope.recipients
+    std::vector<std::string> remote_hosts;  // per failed recipient: the host whose reply failed it, or ""
+    const std::string& body;                // the queued message
+    std::string queue_id;
+};
+
+using BounceHook = std::function<void(const FailedDelivery&)>;
+
+}  // namespace vmx
