@@ -52,6 +52,9 @@ AdminReply key_rotate(AdminContext& c, const AdminRequest& r);
 // commands_queue.cc
 AdminReply queue_list(AdminContext& c, const AdminRequest& r);
 AdminReply queue_show(AdminContext& c, const AdminRequest& r);
+// Answer once the entry's shard (every shard, for --all) has acted.
+void queue_retry(AdminContext& c, const AdminRequest& r, AdminResponder respond);
+void queue_delete(AdminContext& c, const AdminRequest& r, AdminResponder respond);
 
 // commands_stats.cc
 AdminReply stats(AdminContext& c, const AdminRequest& r);

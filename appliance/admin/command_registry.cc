@@ -37,6 +37,8 @@ constexpr CommandHandler kHandlers[] = {
     {"key rotate", key_rotate},
     {"queue list", queue_list},
     {"queue show", queue_show},
+    {"queue retry", nullptr, queue_retry},
+    {"queue delete", nullptr, queue_delete},
     {"stats", stats},
     {"audit show", audit_show},
     {"audit verify", audit_verify},

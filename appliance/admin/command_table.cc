@@ -104,6 +104,11 @@ constexpr CommandArg kKeyRotate[] = {
 constexpr std::string_view kKeyScopes[] = {"shared", "org", "user", "master"};
 constexpr CommandArg kAuditShow[] = {option("--since", Need::optional, since_help)};
 constexpr CommandArg kQueueShow[] = {positional("id", "id", "a queue id, as in \"250 ... queued as ID\" or queue list")};
+constexpr CommandArg kQueueRetry[] = {
+    {"id", "id", ArgKind::positional, Need::optional, "an smtp-out queue id (see: queue list)", {}},
+    flag("--all", "every deferred message"),
+};
+constexpr std::string_view kQueueRetryOneOf[] = {"id", "all"};
 
 // ---- the table -------------------------------------------------------------------------------
 
@@ -149,6 +154,9 @@ constexpr CommandRow kCommands[] = {
      kKeyScopes},
     {"queue list", "every queued message: id, sender, recipients, size, age, next attempt, last reply", no_args},
     {"queue show", "one queued message's envelope and last replies (never its content)", kQueueShow},
+    {"queue retry", "deliver deferred outbound mail now: one message (ID) or --all", kQueueRetry, PasswordStdin::none,
+     kQueueRetryOneOf},
+    {"queue delete", "delete an outbound message without delivering it (no bounce)", kQueueShow},
     {"stats", "connections and queues per shard", no_args},
     {"audit show", "print audit entries", kAuditShow},
     {"audit verify", "check the audit chain", no_args},
@@ -177,7 +185,7 @@ constexpr bool arg_is_consistent(const CommandArg& a) {
     const bool dashed = a.spelling.starts_with("--");
     if (a.field.empty() || a.help.empty()) return false;
     if ((a.check.pattern && a.check.subject.empty()) || (a.check.or_pattern && !a.check.pattern)) return false;
-    if (a.kind == ArgKind::positional) return !dashed && a.need == Need::required;
+    if (a.kind == ArgKind::positional) return !dashed;  // optional only as one of exactly_one_of (row check)
     if (!dashed || a.field != a.spelling.substr(2)) return false;
     if (a.kind == ArgKind::flag) return a.need == Need::optional && !a.check.pattern;
     return a.kind == ArgKind::option || a.need == Need::optional;  // a repeatable option is never required
@@ -187,6 +195,10 @@ constexpr bool row_is_consistent(const CommandRow& row) {
     if (row.name.empty() || row.help.empty() || !parents_are_groups(row.name) || is_group(row.name)) return false;
     for (std::size_t i = 0; i < row.args.size(); ++i) {
         if (!arg_is_consistent(row.args[i])) return false;
+        const CommandArg& a = row.args[i];
+        if (a.kind == ArgKind::positional && a.need == Need::optional &&
+            std::find(row.exactly_one_of.begin(), row.exactly_one_of.end(), a.field) == row.exactly_one_of.end())
+            return false;
         for (std::size_t j = 0; j < i; ++j)
             if (row.args[j].field == row.args[i].field || row.args[j].spelling == row.args[i].spelling) return false;
     }

@@ -2,7 +2,9 @@
 // an immutable value or snapshot moved through the mesh; the receiver downcasts by kind.
 #pragma once
 
+#include <cstddef>
 #include <memory>
+#include <system_error>
 
 #include "appliance/common/message_kinds.h"
 #include "core/message.h"
@@ -28,6 +30,21 @@ struct MailboxRestore final : MessagePayload {
 // owner shard -> control, as the reply: how it went.
 struct MailboxRestored final : MessagePayload {
     std::error_code error;
+};
+
+// control -> a shard's delivery agent: deliver deferred smtp-out entries now (one, or all the shard
+// holds), or delete one without delivering it (the admin's queue retry and queue delete).
+struct QueueAction final : MessagePayload {
+    bool remove = false;
+    bool all = false;             // retry only: every entry of the shard
+    std::uint32_t segment = 0;
+    std::uint64_t entry_id = 0;
+};
+
+// shard -> control, as the reply.
+struct QueueActionDone final : MessagePayload {
+    std::error_code error;
+    std::size_t entries = 0;      // retry: entries made due
 };
 
 }  // namespace vmx

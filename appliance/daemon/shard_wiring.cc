@@ -53,6 +53,26 @@ void on_pop3(Shard& shard, Message& m) { ShardContext::of(shard).maildrops->on_m
 
 void on_submission_rate(Shard& shard, Message& m) { ShardContext::of(shard).rates->on_message(m); }
 
+void on_queue_action(Shard& shard, Message& m) {
+    if (!m.payload) return;
+    const QueueAction request = *static_cast<QueueAction*>(m.payload.get());
+    ShardContext& c = ShardContext::of(shard);
+    const std::uint32_t from = m.from;
+    const std::uint64_t token = m.token;
+    auto answer = [&c, from, token](std::error_code error, std::size_t entries) {
+        auto reply = std::make_unique<QueueActionDone>();
+        reply->error = error;
+        reply->entries = entries;
+        Message done;
+        done.payload = std::move(reply);
+        c.calls->reply(from, token, std::move(done));
+    };
+    if (request.remove) return c.agent->remove(request.segment, request.entry_id, [answer](std::error_code e) { answer(e, 1); });
+    std::optional<std::pair<std::uint32_t, std::uint64_t>> only;
+    if (!request.all) only = std::make_pair(request.segment, request.entry_id);
+    answer({}, c.agent->retry(only));
+}
+
 using Handler = void (*)(Shard&, Message&);
 struct Route {
     AppMessage kind;
@@ -71,6 +91,7 @@ constexpr std::array kShardRoutes{
     Route{AppMessage::pop3_expunge, on_pop3},
     Route{AppMessage::rewrap_start, on_rewrap_start},
     Route{AppMessage::submission_rate, on_submission_rate},
+    Route{AppMessage::queue_action, on_queue_action},
     Route{AppMessage::reply, on_reply},
 };
 
