@@ -119,6 +119,8 @@ public:
     const std::vector<ScopeKeyRecord>& records() const noexcept { return records_; }
     std::shared_ptr<const KeySet> snapshot() const;
     const std::array<std::uint8_t, 16>& master_check() const noexcept { return master_.check; }
+    // For what is sealed under a key derived from the master key (appliance secrets); not a copy.
+    const MasterKey& master() const noexcept { return master_; }
 
 private:
     explicit Keyring(MasterKey master) : master_(std::move(master)) {}

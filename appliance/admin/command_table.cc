@@ -103,6 +103,8 @@ constexpr CommandArg kKeyRotate[] = {
 };
 constexpr std::string_view kKeyScopes[] = {"shared", "org", "user", "master"};
 constexpr CommandArg kAuditShow[] = {option("--since", Need::optional, since_help)};
+// Names are checked by the daemon (valid_secret_name: [a-z0-9._-]{1,64}); the CLI sends as given.
+constexpr CommandArg kSecretName[] = {positional("name", "name", "the secret's name, e.g. relayhost")};
 constexpr CommandArg kQueueShow[] = {positional("id", "id", "a queue id, as in \"250 ... queued as ID\" or queue list")};
 constexpr CommandArg kQueueRetry[] = {
     {"id", "id", ArgKind::positional, Need::optional, "an smtp-out queue id (see: queue list)", {}},
@@ -121,6 +123,7 @@ constexpr CommandGroup kGroups[] = {
     {"user totp", "time-based one-time passwords"},
     {"user sender", "addresses a user may send as besides their own (submission)"},
     {"key", "encryption keys"},
+    {"secret", "secrets the appliance itself uses (a smarthost password), sealed under the master key"},
     {"audit", "the hash-chained log of admin commands"},
 };
 
@@ -152,6 +155,9 @@ constexpr CommandRow kCommands[] = {
     {"key status", "every scope key and version", no_args},
     {"key rotate", "rotate a key (records are rewrapped in the background)", kKeyRotate, PasswordStdin::none,
      kKeyScopes},
+    {"secret set", "set a secret (its value read from stdin, one line)", kSecretName, PasswordStdin::value},
+    {"secret list", "the secrets' names and when each was set (never their values)", no_args},
+    {"secret remove", "remove a secret", kSecretName},
     {"queue list", "every queued message: id, sender, recipients, size, age, next attempt, last reply", no_args},
     {"queue show", "one queued message's envelope and last replies (never its content)", kQueueShow},
     {"queue retry", "deliver deferred outbound mail now: one message (ID) or --all", kQueueRetry, PasswordStdin::none,

@@ -24,14 +24,17 @@ std::string hex_of(std::span<const std::uint8_t> bytes) {
     return out;
 }
 
-// The request as audit arguments: each field as "--name value"; the secret never.
+// The request as audit arguments: each field as "--name value"; the secret never, only that one
+// came ("--password-stdin", or "--value-stdin" for a command whose value is the secret).
 std::vector<std::string> audit_arguments(const AdminRequest& r) {
     std::vector<std::string> out;
     for (const auto& [name, value] : r.fields) {
         out.push_back("--" + name);
         out.push_back(value);
     }
-    if (!r.secret.empty()) out.emplace_back("--password-stdin");
+    if (r.secret.empty()) return out;
+    const CommandRow* row = find_command(r.command);
+    out.emplace_back(row != nullptr && row->password == PasswordStdin::value ? "--value-stdin" : "--password-stdin");
     return out;
 }
 

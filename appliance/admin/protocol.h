@@ -24,7 +24,7 @@ inline constexpr std::size_t admin_reply_bytes_max = 64 * 1024 * 1024;
 inline constexpr std::size_t admin_fields_max = 128;
 inline constexpr std::size_t admin_value_bytes_max = 4096;
 inline constexpr std::size_t admin_command_bytes_max = 64;
-inline constexpr std::size_t admin_secret_bytes_max = 1024;
+inline constexpr std::size_t admin_secret_bytes_max = 4096;  // an appliance secret's value; passwords stop at 1024
 
 enum class AdminStatus : std::uint8_t {
     ok = 0,

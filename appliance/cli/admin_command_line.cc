@@ -69,7 +69,7 @@ void AdminCommandLine::add_leaf(CLI::App& parent, const CommandRow& row, std::st
     leaf.values.resize(row.args.size());
     for (std::size_t i = 0; i < row.args.size(); ++i)
         if (row.args[i].kind == ArgKind::positional) add_value(*leaf.app, row.args[i], leaf.values[i].text);
-    if (row.password != PasswordStdin::none) {
+    if (row.password == PasswordStdin::optional || row.password == PasswordStdin::required) {
         auto* option = leaf.app->add_flag("--password-stdin", leaf.password_stdin, "read the password from stdin");
         if (row.password == PasswordStdin::required) option->required();
     }
@@ -98,7 +98,7 @@ const CommandRow* AdminCommandLine::parsed() const {
 
 bool AdminCommandLine::password_stdin() const {
     const Leaf* leaf = parsed_leaf();
-    return leaf && leaf->password_stdin;
+    return leaf && (leaf->password_stdin || leaf->row->password == PasswordStdin::value);
 }
 
 AdminRequest AdminCommandLine::request() const {

@@ -8,6 +8,9 @@
 #include <cerrno>
 #include <cstdio>
 #include <string>
+#include <string_view>
+
+#include <fmt/format.h>
 
 #include "appliance/admin/client.h"
 #include "appliance/admin/command_table.h"
@@ -24,21 +27,25 @@ constexpr int exit_failed = 3;
 constexpr int exit_forbidden = 4;
 constexpr int admin_timeout_ms = 60'000;  // password hashing and key work take a moment
 
-// The password from stdin: at most 1024 bytes, one trailing newline removed. False (with `problem`
-// set) when there is none or it is too long.
-bool read_password(std::string& secret, std::string& problem) {
+constexpr std::size_t password_bytes_max = 1024;
+constexpr std::size_t secret_value_bytes_max = 4096;  // as the daemon's appliance secrets
+
+// The password (or a secret's value) from stdin: at most bytes_max bytes, one trailing newline
+// (LF or CRLF) removed. False (with `problem` set) when there is none or it is too long.
+bool read_password(std::string& secret, std::string_view what, std::size_t bytes_max, std::string& problem) {
     char buf[512];
     for (;;) {
         const ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
         if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return problem = "cannot read the password from stdin", false;
+        if (n < 0) return problem = fmt::format("cannot read the {} from stdin", what), false;
         if (n == 0) break;
         secret.append(buf, static_cast<std::size_t>(n));
-        if (secret.size() > 1026) return problem = "password: longer than 1024 bytes", false;
+        if (secret.size() > bytes_max + 2) return problem = fmt::format("{}: longer than {} bytes", what, bytes_max), false;
     }
     if (!secret.empty() && secret.back() == '\n') secret.pop_back();
     if (!secret.empty() && secret.back() == '\r') secret.pop_back();
-    if (secret.empty() || secret.size() > 1024) return problem = "password: none on stdin (or longer than 1024 bytes)", false;
+    if (secret.empty() || secret.size() > bytes_max)
+        return problem = fmt::format("{}: none on stdin (or longer than {} bytes)", what, bytes_max), false;
     return true;
 }
 
@@ -54,7 +61,9 @@ int run_remote(const Config& config, const AdminCommandLine& commands, bool json
     }
     if (row.password != PasswordStdin::none && commands.password_stdin()) {
         std::string problem;
-        if (!read_password(request.secret, problem)) {
+        const bool value = row.password == PasswordStdin::value;
+        if (!read_password(request.secret, value ? "value" : "password", value ? secret_value_bytes_max : password_bytes_max,
+                           problem)) {
             std::fprintf(stderr, "vaultmx: %s: %s\n", command.c_str(), problem.c_str());
             return exit_usage;
         }

@@ -36,6 +36,19 @@ std::vector<crypto::KeyRef> KeyService::retiring() const {
     return out;
 }
 
+Result<void> KeyService::set_appliance_secret(std::string_view name, std::span<const std::uint8_t> value,
+                                              std::int64_t now_unix) {
+    if (auto r = keys_.secrets.set(keys_.ring.master(), name, value, now_unix); !r) return r;
+    if (secret_changed_) secret_changed_(name);
+    return {};
+}
+
+Result<bool> KeyService::remove_appliance_secret(std::string_view name) {
+    auto removed = keys_.secrets.remove(name);
+    if (removed && *removed && secret_changed_) secret_changed_(name);
+    return removed;
+}
+
 Result<void> KeyService::save_and_publish() {
     if (auto r = keys_.store.save(keys_.ring); !r) return r;
     snapshot_ = keys_.ring.snapshot();

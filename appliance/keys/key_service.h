@@ -1,11 +1,15 @@
 // KeyService: the control thread's hold on the key hierarchy. It owns the Keyring and its KeyStore,
 // creates scope keys when the directory first needs them (an organisation on the pro plan, a user
 // on ultimate), rotates keys, saves every change durably before anyone uses it, and then publishes
-// a new immutable KeySet snapshot to whoever listens (the shards). Control thread only.
+// a new immutable KeySet snapshot to whoever listens (the shards). It also sets and removes the
+// appliance secrets (appliance_secrets.h) and tells a listener which one changed. Control thread only.
 #pragma once
 
 #include <functional>
 #include <memory>
+#include <optional>
+#include <span>
+#include <string_view>
 #include <vector>
 
 #include "appliance/keys/key_setup.h"
@@ -17,6 +21,7 @@ namespace vmx {
 class KeyService {
 public:
     using Publish = std::function<void(std::shared_ptr<const crypto::KeySet>)>;
+    using SecretChanged = std::function<void(std::string_view name)>;
 
     explicit KeyService(OpenedKeys keys) : keys_(std::move(keys)), snapshot_(keys_.ring.snapshot()) {}
 
@@ -33,6 +38,20 @@ public:
     // Versions rotated out and still waiting for their records to be rewrapped.
     std::vector<crypto::KeyRef> retiring() const;
 
+    // Called with a secret's name after it was set or removed durably (vaultmxd tells the shards,
+    // whose delivery agents load it again with appliance_secret()). Never with the value.
+    void on_secret_changed(SecretChanged changed) { secret_changed_ = std::move(changed); }
+    Result<void> set_appliance_secret(std::string_view name, std::span<const std::uint8_t> value, std::int64_t now_unix);
+    // True when there was one to remove.
+    Result<bool> remove_appliance_secret(std::string_view name);
+    // The opened value, nullopt when none is set (ApplianceSecrets::get).
+    Result<std::optional<crypto::SecretBytes>> appliance_secret(std::string_view name) const {
+        return keys_.secrets.get(keys_.ring.master(), name);
+    }
+    Result<std::vector<SecretInfo>> appliance_secrets() const { return keys_.secrets.list(); }
+    // The store itself, for readers on other threads that hold their own copy of the master key.
+    const ApplianceSecrets& secret_store() const noexcept { return keys_.secrets; }
+
     std::shared_ptr<const crypto::KeySet> snapshot() const noexcept { return snapshot_; }
     const std::vector<crypto::ScopeKeyRecord>& records() const noexcept { return keys_.ring.records(); }
 
@@ -42,6 +61,7 @@ private:
     OpenedKeys keys_;
     std::shared_ptr<const crypto::KeySet> snapshot_;
     Publish publish_;
+    SecretChanged secret_changed_;
 };
 
 }  // namespace vmx

@@ -18,7 +18,9 @@ std::variant<OpenedKeys, std::string> open_keys(const store::StoreLayout& layout
                    " does not match the store in " + layout.data_dir() + " (it was initialised with another key)";
         return "store: cannot load the key records in " + path + ": " + ring.error().message();
     }
-    return OpenedKeys{std::move(*env), std::move(*key_store), std::move(*ring)};
+    auto secrets = ApplianceSecrets::open(**env);
+    if (!secrets) return "store: cannot open the appliance secrets in " + path + ": " + secrets.error().message();
+    return OpenedKeys{std::move(*env), std::move(*key_store), std::move(*ring), std::move(*secrets)};
 }
 
 }  // namespace vmx

@@ -8,6 +8,7 @@
 #include <string>
 #include <variant>
 
+#include "appliance/keys/appliance_secrets.h"
 #include "crypto/keyring.h"
 #include "crypto/master_key.h"
 #include "store/key_store.h"
@@ -20,6 +21,7 @@ struct OpenedKeys {
     std::unique_ptr<store::Env> env;  // the global `keys` environment
     store::KeyStore store;
     crypto::Keyring ring;
+    ApplianceSecrets secrets;  // in the same environment
 };
 
 // On failure: one line naming what went wrong, for the admin.

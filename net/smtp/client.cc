@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "core/assert.h"
+#include "net/sasl/sasl_client.h"
 #include "net/smtp/client_text.h"
 
 namespace vmx::smtp {
@@ -88,6 +89,7 @@ void Client::on_reply(const Reply& reply, ClientEffects& out) {
         case Phase::ehlo: return on_ehlo(reply, out);
         case Phase::helo: return on_helo(reply, out);
         case Phase::starttls: return on_starttls(reply, out);
+        case Phase::auth: return on_auth(reply, out);
         case Phase::transaction: return on_step(reply, out);
         case Phase::dot: return on_dot(reply, out);
         case Phase::ready:
@@ -141,7 +143,7 @@ void Client::after_hello(ClientEffects& out) {
                                             : "4.7.5 TLS is required, but the handshake with the server failed"),
                            Farewell::quit, out);
     }
-    phase_ = Phase::ready;
+    begin_auth(out);
 }
 
 void Client::on_starttls(const Reply& reply, ClientEffects& out) {
@@ -154,7 +156,67 @@ void Client::on_starttls(const Reply& reply, ClientEffects& out) {
         const std::string text = "4.7.4 TLS is required, but STARTTLS was refused: " + std::to_string(reply.code) + " " + reply.text;
         return end_session(made_up(421, text), Farewell::quit, out);
     }
-    phase_ = Phase::ready;  // opportunistic: plaintext it is (RFC 7435)
+    begin_auth(out);  // opportunistic: plaintext it is (RFC 7435)
+}
+
+// Greeted, with TLS if there is to be TLS: AUTH when a credential is set, else ready. The
+// credential never goes out in plaintext unless the caller said so: under TlsPolicy none or may a
+// server that does not offer STARTTLS (or an attacker who strips it) would otherwise be handed the
+// password. PLAIN first (one round trip with the initial response, RFC 4954 4), else LOGIN.
+void Client::begin_auth(ClientEffects& out) {
+    if (!options_.auth) {
+        phase_ = Phase::ready;
+        return;
+    }
+    const ClientAuth& auth = *options_.auth;
+    if (!tls_active_ && !options_.auth_without_tls)
+        return end_session(made_up(454, "4.7.0 TLS required for AUTH: the credential was not sent"), Farewell::quit, out);
+    if (!sasl::plain_sendable(auth.username, auth.password))
+        return end_session(made_up(454, "4.7.0 the AUTH credential is unusable (an empty user name or a NUL byte)"),
+                           Farewell::quit, out);
+    if (extensions_.offers_auth("PLAIN")) {
+        out.commands += "AUTH PLAIN ";
+        sasl::plain_response(auth.username, auth.password, out.commands);
+        out.commands += "\r\n";
+        auth_step_ = AuthStep::plain;
+    } else if (extensions_.offers_auth("LOGIN")) {
+        out.commands += "AUTH LOGIN\r\n";
+        auth_step_ = AuthStep::login;
+    } else {
+        return end_session(made_up(454, "4.7.0 server offers no usable AUTH mechanism (PLAIN or LOGIN)"), Farewell::quit, out);
+    }
+    phase_ = Phase::auth;
+}
+
+// 235: authenticated. 334: LOGIN's next response (its challenge text, "Username:" or
+// "Password:", is not relied on: servers word it differently). A refusal ends the session with the
+// server's reply; the queue retries later, as for any session failure.
+void Client::on_auth(const Reply& reply, ClientEffects& out) {
+    const int klass = code_class(reply);
+    if (klass == 2) {
+        phase_ = Phase::ready;
+        return;
+    }
+    if (klass == 4 || klass == 5) return end_session(reply, Farewell::quit, out);
+    if (reply.code != 334) return protocol_error("unexpected 3xx reply to AUTH", out);
+    const ClientAuth& auth = *options_.auth;
+    switch (auth_step_) {
+        case AuthStep::login: {
+            const auto* name = reinterpret_cast<const std::uint8_t*>(auth.username.data());
+            sasl::base64_encode({name, auth.username.size()}, out.commands);
+            out.commands += "\r\n";
+            auth_step_ = AuthStep::login_username;
+            return;
+        }
+        case AuthStep::login_username:
+            sasl::base64_encode(auth.password.view(), out.commands);
+            out.commands += "\r\n";
+            auth_step_ = AuthStep::login_password;
+            return;
+        case AuthStep::plain:  // RFC 4954 4: an initial response was sent; a challenge now is an error
+        case AuthStep::login_password: break;
+    }
+    protocol_error("334 when the AUTH exchange was complete", out);
 }
 
 void Client::on_tls_started(ClientEffects& out) {

@@ -1,5 +1,5 @@
 // The SMTP client engine of outbound delivery (RFC 5321 client side, with PIPELINING, SIZE,
-// 8BITMIME, SMTPUTF8, STARTTLS): server bytes in, commands and outcomes out. No I/O, no clock, no
+// 8BITMIME, SMTPUTF8, STARTTLS, and AUTH PLAIN/LOGIN towards a smarthost): server bytes in, commands and outcomes out. No I/O, no clock, no
 // logging; one Client per connection, used by the delivery agent's thread only. Invariants: every
 // send() ends in exactly one `done`; nothing is read between start_tls and on_tls_started(); memory
 // is one reply (reply_lines_max lines) plus the message in flight's commands and dot-stuffed body.
@@ -11,6 +11,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "crypto/secret_bytes.h"
 
 namespace vmx::smtp {
 
@@ -28,10 +30,29 @@ enum class TlsPolicy : std::uint8_t {
     verify,   // as encrypt for this engine; the caller's handshake also verifies the certificate
 };
 
+// A smarthost's credential (RFC 4954). Copies duplicate the password into secret memory, so
+// options can be handed to each connection; the password never reaches a Reply.
+struct ClientAuth {
+    std::string username;          // the authcid; no NUL (PLAIN cannot carry one)
+    crypto::SecretBytes password;  // no NUL either
+
+    ClientAuth() = default;
+    ClientAuth(std::string user, crypto::SecretBytes pass) : username(std::move(user)), password(std::move(pass)) {}
+    ClientAuth(const ClientAuth& other) : username(other.username), password(crypto::SecretBytes::copy_of(other.password.view())) {}
+    ClientAuth& operator=(const ClientAuth& other) {
+        if (this != &other) *this = ClientAuth(other);
+        return *this;
+    }
+    ClientAuth(ClientAuth&&) noexcept = default;
+    ClientAuth& operator=(ClientAuth&&) noexcept = default;
+};
+
 struct ClientOptions {
     std::string helo;                  // our name in EHLO/HELO: a domain or an address literal
     TlsPolicy tls = TlsPolicy::may;
     bool tls_possible = true;          // false after a failed handshake retried in plaintext
+    std::optional<ClientAuth> auth;    // AUTH after EHLO (after the post-STARTTLS EHLO with TLS)
+    bool auth_without_tls = false;     // send the credential in plaintext; otherwise no TLS fails the session
 };
 
 struct OutboundMessage {
@@ -133,6 +154,7 @@ public:
         helo,         // EHLO refused with 5xx, HELO sent
         starttls,     // STARTTLS sent
         tls_wait,     // 220 to STARTTLS: nothing is read until on_tls_started()
+        auth,         // AUTH sent (and LOGIN's responses): nothing else is sent until 235
         ready,        // may send() or quit()
         transaction,  // RSET/MAIL/RCPT/DATA sent, replies awaited
         dot,          // body and final dot sent (or a lone dot ending a dead transaction)
@@ -148,6 +170,8 @@ private:
     };
     enum class RcptState : std::uint8_t { open, accepted, ended };
     enum class Farewell : std::uint8_t { quit, silent };  // QUIT before closing, or not
+    // Where an AUTH exchange stands: what the next reply answers.
+    enum class AuthStep : std::uint8_t { plain, login, login_username, login_password };
 
     void read_line(std::string_view line, ClientEffects& out);
     void on_reply(const Reply& reply, ClientEffects& out);
@@ -155,6 +179,8 @@ private:
     void on_ehlo(const Reply& reply, ClientEffects& out);
     void on_helo(const Reply& reply, ClientEffects& out);
     void on_starttls(const Reply& reply, ClientEffects& out);
+    void begin_auth(ClientEffects& out);
+    void on_auth(const Reply& reply, ClientEffects& out);
     void on_step(const Reply& reply, ClientEffects& out);
     void on_data(const Reply& reply, ClientEffects& out);
     void on_dot(const Reply& reply, ClientEffects& out);
@@ -177,6 +203,7 @@ private:
     Phase phase_ = Phase::greeting;
     bool tls_active_ = false;
     bool need_rset_ = false;  // the last message failed after its MAIL went out (RSET before the next)
+    AuthStep auth_step_ = AuthStep::plain;
 
     // The reply being read.
     int reply_code_ = 0;

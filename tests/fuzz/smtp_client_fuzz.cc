@@ -1,7 +1,8 @@
 // Fuzz target: the SMTP client engine. The input's first 8 bytes seed the simulated delivery
-// agent's choices (TLS policy, chunk sizes, which message to send and when, the handshake's end,
-// quit, timeouts); the rest is the server's byte stream. Checks: commands are whole CRLF lines with
-// no bare CR or LF; feed never uses more than it was given and the caller never holds more than one
+// agent's choices (TLS policy, a smarthost credential or none, chunk sizes, which message to send
+// and when, the handshake's end, quit, timeouts); the rest is the server's byte stream. Checks:
+// commands are whole CRLF lines with no bare CR or LF; AUTH never goes out in plaintext unless
+// allowed, and no reply made up by the engine holds the password; feed never uses more than it was given and the caller never holds more than one
 // reply line; nothing is read between start_tls and on_tls_started(); every send() ends in exactly
 // one done with an outcome per recipient; reply text has no control bytes.
 #include <array>
@@ -18,6 +19,8 @@
 namespace {
 
 using namespace vmx::smtp;
+
+constexpr std::string_view password = "fuzz-pass-word";
 
 constexpr std::array<std::string_view, 7> bodies = {
     "Subject: x\r\n\r\nhello\r\n",
@@ -46,13 +49,23 @@ void check_reply(const Reply& r) {
     for (const char c : r.text) VMX_ASSERT(static_cast<unsigned char>(c) >= 0x20 && c != 0x7f);
 }
 
+bool sends_auth(std::string_view commands) {
+    return commands.starts_with("AUTH ") || commands.find("\nAUTH ") != std::string_view::npos;
+}
+
+void check_made_up(const Reply& r) {
+    if (r.from == ReplyFrom::client) VMX_ASSERT(r.text.find(password) == std::string::npos);
+}
+
 struct Agent {
     std::size_t in_flight = 0;       // send() calls without their done yet
     std::size_t recipients = 0;      // of the message in flight
     bool tls_pending = false;        // start_tls seen, on_tls_started() not yet called
+    bool plaintext_auth_allowed = false;
 
     void take(ClientEffects& fx, const Client& client) {
         check_commands(fx.commands);
+        if (sends_auth(fx.commands)) VMX_ASSERT(client.tls_active() || plaintext_auth_allowed);
         if (fx.start_tls) {
             VMX_ASSERT(!tls_pending);
             tls_pending = true;
@@ -66,9 +79,11 @@ struct Agent {
                 check_reply(fx.done->recipients[i].reply);
             }
             check_reply(fx.done->reply);
+            check_made_up(fx.done->reply);
         }
         if (fx.session_failed) {
             check_reply(*fx.session_failed);
+            check_made_up(*fx.session_failed);
             VMX_ASSERT(fx.close && client.closed());
         }
         VMX_ASSERT(!client.ready() || in_flight == 0);
@@ -101,9 +116,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     options.helo = "out.example.org";
     options.tls = static_cast<TlsPolicy>(rng() % 4);
     options.tls_possible = rng() % 4 != 0;
+    if (rng() % 2 == 0) {
+        const auto* p = reinterpret_cast<const std::uint8_t*>(password.data());
+        options.auth = ClientAuth{"relay@example.org", vmx::crypto::SecretBytes::copy_of({p, password.size()})};
+        options.auth_without_tls = rng() % 4 == 0;
+    }
     Client client(limits, options);
     ClientEffects fx;
     Agent agent;
+    agent.plaintext_auth_allowed = options.auth_without_tls;
     std::string held;
     std::size_t pos = 0;
     while (pos < stream.size() && !client.closed()) {

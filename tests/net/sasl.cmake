@@ -1,2 +1,2 @@
-# net/sasl tests: strict base64 and the PLAIN message split.
-list(APPEND vmx_net_test_sources ${CMAKE_CURRENT_LIST_DIR}/sasl/sasl_plain_test.cc)
+# net/sasl tests: strict base64 and the PLAIN message split; the client side's base64 and PLAIN response.
+list(APPEND vmx_net_test_sources ${CMAKE_CURRENT_LIST_DIR}/sasl/sasl_plain_test.cc ${CMAKE_CURRENT_LIST_DIR}/sasl/sasl_client_test.cc)

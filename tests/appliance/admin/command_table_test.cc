@@ -72,7 +72,9 @@ std::vector<std::string> words_of(std::string_view name) {
 std::pair<std::vector<std::string>, Fields> sample_line(const CommandRow& row) {
     std::vector<std::string> argv = words_of(row.name);
     Fields fields;
-    if (row.password != PasswordStdin::none) argv.emplace_back("--password-stdin");
+    // A `value` row reads stdin without being asked (secret set); the others need the flag.
+    if (row.password == PasswordStdin::optional || row.password == PasswordStdin::required)
+        argv.emplace_back("--password-stdin");
     for (const CommandArg& a : row.args) {
         const std::string field(a.field), spelling(a.spelling);
         switch (a.kind) {
@@ -197,6 +199,9 @@ TEST(CommandTableTest, TodaysSpellingsSendTodaysFields) {
         {{"user", "totp", "enroll", "ann@example.test"}, {{"address", "ann@example.test"}}},
         {{"audit", "show", "--since", "1790000000"}, {{"since", "1790000000"}}},
         {{"stats"}, {}},
+        {{"secret", "set", "relayhost"}, {{"name", "relayhost"}}},  // the value: always stdin, no flag
+        {{"secret", "remove", "relayhost"}, {{"name", "relayhost"}}},
+        {{"secret", "list"}, {}},
         {{"user", "sender", "add", "ann@example.test", "sales@example.test"},
          {{"address", "ann@example.test"}, {"sender", "sales@example.test"}}},
         {{"user", "sender", "remove", "ann@example.test", "sales@example.test"},
