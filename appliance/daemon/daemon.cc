@@ -116,7 +116,8 @@ smtp::TlsPolicy tls_policy_of(std::string_view level) {
 }
 
 OutboundOptions outbound_options(const Config& config, std::shared_ptr<const net::TlsClientContext> opportunistic,
-                                 std::shared_ptr<const net::TlsClientContext> verified) {
+                                 std::shared_ptr<const net::TlsClientContext> verified,
+                                 std::shared_ptr<const RelayCredentials> relay_auth) {
     const AppLimits& l = config.limits;
     OutboundOptions out;
     out.helo = config.hostname;
@@ -133,8 +134,10 @@ OutboundOptions outbound_options(const Config& config, std::shared_ptr<const net
     out.mx_port = static_cast<std::uint16_t>(l.delivery_mx_port);
     for (const auto& [domain, hop] : config.delivery_routes) out.routes.emplace(domain, hop);
     if (!config.delivery_relayhost.empty()) out.relayhost = parse_next_hop(config.delivery_relayhost);
+    out.relay_user = config.delivery_relayhost_user;
     out.tls = tls_policy_of(config.delivery_tls);
     for (const auto& [domain, level] : config.delivery_tls_policies) out.tls_policies.emplace(domain, tls_policy_of(level));
+    out.relay_auth = std::move(relay_auth);
     out.tls_opportunistic = std::move(opportunistic);
     out.tls_verified = std::move(verified);
     out.retry = {l.delivery_retry_first_s, l.delivery_retry_max_s, l.delivery_lifetime_s};
@@ -346,7 +349,7 @@ std::optional<StartFailure> Daemon::open_engine() {
                                           *directory_, *auth_workers_,
                                           std::int64_t{sizing.trash_retention_days} * 86400,
                                           MailboxWritesOptions{sizing.delivery_batch_ms}, delivery_options(config_.limits),
-                                          outbound_options(config_, tls_out_, tls_out_verified_),
+                                          outbound_options(config_, tls_out_, tls_out_verified_, relay_credentials()),
                                           BounceOptions{config_.hostname, 65536, {}},
                                           marker_cleanup_options(config_.limits), config_.limits.reply_retry_max_ms});
     // Signals are blocked before the ports open: a stop that arrives as soon as a client can
@@ -392,8 +395,41 @@ std::optional<StartFailure> Daemon::open_admin() {
         return config_failure("admin.socket: cannot listen on " + config_.admin_socket + ": " + server.error().message() +
                               " (does its folder exist? vaultmx -c FILE init creates it)");
     admin_server_ = std::move(*server);
+    // A changed relayhost password reaches every shard's delivery agent (new sessions use it).
+    keys_->on_secret_changed([this](std::string_view name) {
+        if (name != "relayhost") return;
+        auto auth = relay_credentials();
+        send_to_every_shard(*engine_, "delivery.relay_auth_dropped", [&auth] {
+            auto payload = std::make_unique<RelayAuthUpdated>();
+            payload->auth = auth;
+            Message m;
+            m.kind = message_relay_auth;
+            m.payload = std::move(payload);
+            return m;
+        });
+    });
     if (auto r = engine.start(); !r) return runtime_failure("engine: cannot start: " + r.error().message());
     return std::nullopt;
+}
+
+// The relayhost's AUTH credentials: [delivery] relayhost_user and the appliance secret "relayhost"
+// (sealed in the keys environment); null when either is missing. Control thread.
+std::shared_ptr<const RelayCredentials> Daemon::relay_credentials() const {
+    if (config_.delivery_relayhost_user.empty()) return nullptr;
+    auto secret = keys_->appliance_secret("relayhost");
+    if (!secret) {
+        log_event(LogLevel::error, "delivery.relay_secret_unreadable", "error=\"{}\"", secret.error().message());
+        return nullptr;
+    }
+    if (!*secret) {
+        log_event(LogLevel::warn, "delivery.relay_secret_missing",
+                  "relayhost_user=set secret=absent (set it with: vaultmx secret set relayhost)");
+        return nullptr;
+    }
+    auto credentials = std::make_shared<RelayCredentials>();
+    credentials->username = config_.delivery_relayhost_user;
+    credentials->password = std::move(**secret);
+    return credentials;
 }
 
 // Messages the shards send the control thread: one table, as the shards' own (shard_wiring.cc).

@@ -19,6 +19,7 @@
 #include "appliance/config/config.h"
 #include "appliance/daemon/admin_shards.h"
 #include "appliance/daemon/listeners.h"
+#include "appliance/delivery/outbound_options.h"
 #include "appliance/directory/directory.h"
 #include "appliance/directory/login_history.h"
 #include "appliance/jobs/rewrap_control.h"
@@ -61,6 +62,7 @@ private:
     std::optional<StartFailure> open_admin();
     void on_control_message(Message& m);
     void warn_without_tls() const;
+    std::shared_ptr<const RelayCredentials> relay_credentials() const;
 
     const Config& config_;
     std::unique_ptr<LogSink> sink_;

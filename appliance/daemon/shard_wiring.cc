@@ -53,6 +53,11 @@ void on_pop3(Shard& shard, Message& m) { ShardContext::of(shard).maildrops->on_m
 
 void on_submission_rate(Shard& shard, Message& m) { ShardContext::of(shard).rates->on_message(m); }
 
+void on_relay_auth(Shard& shard, Message& m) {
+    if (!m.payload) return;
+    ShardContext::of(shard).agent->set_relay_auth(static_cast<RelayAuthUpdated*>(m.payload.get())->auth);
+}
+
 void on_queue_action(Shard& shard, Message& m) {
     if (!m.payload) return;
     const QueueAction request = *static_cast<QueueAction*>(m.payload.get());
@@ -92,6 +97,7 @@ constexpr std::array kShardRoutes{
     Route{AppMessage::rewrap_start, on_rewrap_start},
     Route{AppMessage::submission_rate, on_submission_rate},
     Route{AppMessage::queue_action, on_queue_action},
+    Route{AppMessage::relay_auth, on_relay_auth},
     Route{AppMessage::reply, on_reply},
 };
 

@@ -121,7 +121,9 @@ DeliveryAgent::DeliveryAgent(Shard& shard, ShardStore& store, std::uint32_t serv
       service_(service),
       options_(std::move(options)),
       resolver_(resolver_options(options_, shard.id())),
-      random_state_(0x9e3779b97f4a7c15ull ^ (static_cast<std::uint64_t>(std::time(nullptr)) << 8) ^ shard.id()) {}
+      random_state_(0x9e3779b97f4a7c15ull ^ (static_cast<std::uint64_t>(std::time(nullptr)) << 8) ^ shard.id()) {
+    relay_auth_ = options_.relay_auth;
+}
 
 DeliveryAgent::~DeliveryAgent() = default;
 
@@ -279,7 +281,8 @@ DeliveryAgent::Destination& DeliveryAgent::destination_for(std::string_view doma
     dest->relay = relay;
     auto policy = options_.tls_policies.find(domain);
     dest->tls = policy != options_.tls_policies.end() ? policy->second : options_.tls;
-    if (relay && options_.relay_auth && dest->tls < smtp::TlsPolicy::encrypt) dest->tls = smtp::TlsPolicy::encrypt;
+    // A password never crosses an unencrypted connection: the relayhost with AUTH needs TLS.
+    if (relay && !options_.relay_user.empty() && dest->tls < smtp::TlsPolicy::encrypt) dest->tls = smtp::TlsPolicy::encrypt;
     dest->limit = options_.concurrency_initial;
     Destination& ref = *dest;
     destinations_.emplace(name, std::move(dest));
@@ -300,6 +303,10 @@ void DeliveryAgent::pump(Destination& dest, bool just_resolved) {
             });
         }
         return;
+    }
+    if (dest.relay && !options_.relay_user.empty() && !relay_auth_) {
+        // Without its password the smarthost would refuse for good what only waits for the admin.
+        return fail_queue(dest, local_reply(451, "4.7.0 relayhost password not set (vaultmx secret set relayhost)"), false);
     }
     if (dest.targets.empty() || (dest.plan_until_ms <= now && !just_resolved)) {
         if (!dest.resolving) resolve(dest);
@@ -438,6 +445,8 @@ void DeliveryAgent::open_session(Destination& dest, std::size_t target, bool tls
     client.helo = options_.helo;
     client.tls = dest.tls;
     client.tls_possible = tls_possible;
+    if (dest.relay && relay_auth_)
+        client.auth = smtp::ClientAuth(relay_auth_->username, crypto::SecretBytes::copy_of(relay_auth_->password.view()));
     auto tls = dest.tls == smtp::TlsPolicy::verify ? options_.tls_verified : options_.tls_opportunistic;
     auto context = std::make_unique<OutboundSession>(*this, s->id, options_.client, std::move(client), std::move(tls), t.host);
     ++dest.sessions;

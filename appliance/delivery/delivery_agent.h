@@ -78,6 +78,9 @@ public:
     // [delivery] resolver) routes to address literals still work and MX destinations defer.
     Result<void> start();
     void set_bounce_hook(BounceHook hook) { bounce_ = std::move(hook); }
+    // The relayhost's AUTH credentials (the appliance secret "relayhost" with [delivery]
+    // relayhost_user); null: none. Sessions opened after the call use them.
+    void set_relay_auth(std::shared_ptr<const RelayCredentials> auth) { relay_auth_ = std::move(auth); }
 
     // A message durably queued in smtp-out (its body stays in memory until it is first sent).
     void add(std::uint32_t segment, std::uint64_t id, store::Envelope envelope, std::shared_ptr<const std::string> body);
@@ -137,6 +140,7 @@ private:
     net::dns::DnsResolver resolver_;
     bool resolver_running_ = false;
     BounceHook bounce_;
+    std::shared_ptr<const RelayCredentials> relay_auth_;
     std::map<Key, std::unique_ptr<Entry>> entries_;
     std::map<std::string, std::unique_ptr<Destination>, std::less<>> destinations_;
     std::unordered_map<std::uint64_t, std::unique_ptr<Session>> sessions_;

@@ -13,6 +13,7 @@
 
 #include "appliance/config/next_hop.h"
 #include "appliance/delivery/retry_policy.h"
+#include "core/message.h"
 #include "crypto/secret_bytes.h"
 #include "net/smtp/client.h"
 
@@ -27,13 +28,20 @@ struct RelayCredentials {
     crypto::SecretBytes password;  // the appliance secret "relayhost"
 };
 
+// control -> every shard (AppMessage::relay_auth): the relayhost's credentials changed (secret set
+// or remove); null: none now.
+struct RelayAuthUpdated final : MessagePayload {
+    std::shared_ptr<const RelayCredentials> auth;
+};
+
 struct OutboundOptions {
     std::string helo;                                   // our name in EHLO ([smtp] hostname)
     std::vector<std::string> resolvers;                 // "IP:PORT"; empty: /etc/resolv.conf
     std::uint16_t mx_port = 25;                         // the port of hosts found by MX (tests move it)
     std::map<std::string, NextHop, std::less<>> routes; // lower-case domain -> next hop (transport map)
     std::optional<NextHop> relayhost;                   // everything not routed goes here
-    std::shared_ptr<const RelayCredentials> relay_auth; // AUTH to the relayhost; null: none
+    std::string relay_user;                             // [delivery] relayhost_user: AUTH (and so TLS) at the relayhost
+    std::shared_ptr<const RelayCredentials> relay_auth; // its credentials at start; null: none (yet)
     smtp::TlsPolicy tls = smtp::TlsPolicy::may;         // default level
     std::map<std::string, smtp::TlsPolicy, std::less<>> tls_policies;  // lower-case domain -> level
     std::shared_ptr<const net::TlsClientContext> tls_opportunistic;    // may, encrypt: any certificate

@@ -267,6 +267,42 @@ dns_cache_s = 0
         self.assertEqual(hits, [])
 
 
+class Relayhost(unittest.TestCase):
+    """Everything through a smarthost with SMTP AUTH: the receiving vaultmx's own submission port.
+    Its password is the appliance secret "relayhost", set while the sender runs; before that the
+    smarthost refuses and the message waits."""
+
+    def test_relayhost_with_auth_from_the_appliance_secret(self):
+        receiver = Instance(host="127.0.0.2").start()
+        sender = None
+        try:
+            receiver.tenant("remote.test", "carol@remote.test", "relay@remote.test")
+            receiver.ok("user", "sender", "add", "relay@remote.test", "ann@sub.test")
+            sender = Instance(extra=f"""
+[delivery]
+relayhost = "127.0.0.2:{receiver.ports['submission']}"
+relayhost_user = "relay@remote.test"
+retry_first_s = 60
+""").start()
+            sender.tenant("sub.test", "ann@sub.test")
+            self.assertIn("relay_secret_missing", sender.log())
+            sender.submit("ann@sub.test", ["carol@remote.test"], "via the smarthost")
+            waiting = wait_until(lambda: [e for e in sender.queue()
+                                          if any(r.get("state") == "deferred" for r in e["recipients"])], 20)
+            self.assertTrue(waiting, json.dumps(sender.queue()))
+            self.assertFalse(message_with(receiver.mailbox("carol@remote.test"), b"via the smarthost"))
+            sender.ok("secret", "set", "relayhost", stdin=PASSWORD + "\n")
+            self.assertIn("will be tried now", sender.ok("queue", "retry", "--all"))
+            found = wait_until(lambda: message_with(receiver.mailbox("carol@remote.test"), b"via the smarthost"), 20)
+            self.assertTrue(found, sender.log()[-3000:])
+            self.assertIn(b"ESMTPSA", found[0])  # the smarthost saw an authenticated, encrypted session
+            self.assertEqual(files_holding(sender.tmp.name, [PASSWORD.encode()]), [])
+        finally:
+            if sender:
+                sender.close()
+            receiver.close()
+
+
 class HostileReceiver:
     """A scripted SMTP server on 127.0.0.1: `script(conn)` talks to each connection."""
 
@@ -300,7 +336,12 @@ class HostileReceiver:
 
     def close(self):
         self.stopping = True
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)  # wakes the accept() so the port is free again
+        except OSError:
+            pass
         self.sock.close()
+        self.thread.join(timeout=5)
 
 
 def read_line(f):
@@ -340,6 +381,26 @@ def endless_script(conn):
     conn.makefile("rb").readline()
     while True:
         conn.sendall(b"250-" + b"x" * 60 + b"\r\n")
+
+
+def closing_421_script(conn):
+    """Accepts the envelope, then answers DATA with 421 and hangs up."""
+    conn.sendall(b"220 hostile ESMTP\r\n")
+    f = conn.makefile("rb")
+    while True:
+        line = f.readline()
+        if not line:
+            return
+        verb = line.split()[0].upper() if line.split() else b""
+        if verb == b"EHLO":
+            conn.sendall(b"250 hostile\r\n")
+        elif verb in (b"MAIL", b"RCPT"):
+            conn.sendall(b"250 2.1.0 ok\r\n")
+        elif verb == b"DATA":
+            conn.sendall(b"421 4.3.2 shutting down\r\n")
+            return
+        else:
+            conn.sendall(b"250 ok\r\n")
 
 
 def drip_script(conn):
@@ -405,6 +466,9 @@ dead_backoff_s = 1
 
     def test_endless_reply_is_cut(self):
         self.run_case(endless_script, "endless")
+
+    def test_421_mid_transaction_defers(self):
+        self.run_case(closing_421_script, "closing")
 
     def test_slow_drip_times_out(self):
         self.run_case(drip_script, "drip")
