@@ -22,6 +22,7 @@ using smtp::ReplyFrom;
 using RecipientReplies = std::vector<std::pair<std::size_t, Reply>>;
 
 constexpr std::size_t recover_batch = 1000;
+constexpr std::uint64_t destination_sweep_ms = 60'000;
 
 std::string lower(std::string_view text) {
     std::string out(text);
@@ -86,6 +87,7 @@ struct DeliveryAgent::Destination {
     std::vector<Target> targets;
     std::uint64_t plan_until_ms = 0;      // targets are fresh until then
     bool resolving = false;
+    bool starved = false;                 // waits in starved_ for a free connection
 };
 
 struct DeliveryAgent::Session {
@@ -133,6 +135,7 @@ Result<void> DeliveryAgent::start() {
         return r;
     }
     resolver_running_ = true;
+    shard_.schedule(destination_sweep_ms, [this](Shard&) { sweep_destinations(); });
     shard_.watch_readable(resolver_.completion_fd(), [this](Shard&) {
         resolver_.drain([this](net::dns::DnsAnswer&& answer) {
             auto it = lookups_.find(answer.token);
@@ -314,6 +317,35 @@ void DeliveryAgent::pump(Destination& dest, bool just_resolved) {
     }
     while (dest.sessions < dest.limit && dest.starting < dest.queue.size() && sessions_.size() < options_.connections_max)
         open_session(dest, 0, true);
+    if (dest.starting < dest.queue.size() && sessions_.size() >= options_.connections_max && !dest.starved) {
+        // Every connection of the shard is taken: wait for one to end (session_ended).
+        dest.starved = true;
+        starved_.push_back(dest.name);
+    }
+}
+
+// A connection ended: destinations that waited for one may open theirs.
+void DeliveryAgent::pump_starved() {
+    while (!starved_.empty() && sessions_.size() < options_.connections_max) {
+        const std::string name = std::move(starved_.front());
+        starved_.pop_front();
+        auto it = destinations_.find(name);
+        if (it == destinations_.end()) continue;
+        it->second->starved = false;
+        pump(*it->second);
+    }
+}
+
+// Destinations nobody uses any more are forgotten (their DNS answers and learned concurrency with
+// them), so a shard that has written to a million domains does not keep a million entries.
+void DeliveryAgent::sweep_destinations() {
+    const std::uint64_t now = shard_.now_ms();
+    std::erase_if(destinations_, [now](const auto& item) {
+        const Destination& d = *item.second;
+        return d.queue.empty() && d.sessions == 0 && !d.resolving && !d.rest_timer && !d.starved &&
+               d.rest_until_ms <= now && d.plan_until_ms <= now;
+    });
+    shard_.schedule(destination_sweep_ms, [this](Shard&) { sweep_destinations(); });
 }
 
 // The destination's targets, from DNS (or a literal); the jobs wait meanwhile.
@@ -512,6 +544,9 @@ void DeliveryAgent::next_job(Session& s) {
         auto eit = entries_.find(job.entry);
         if (eit == entries_.end() || eit->second->removed) continue;
         Entry& entry = *eit->second;
+        // Recipients finished meanwhile (the admin deleted the message) are not sent again.
+        std::erase_if(job.recipients, [&entry](std::size_t i) { return entry.envelope.recipients[i].done(); });
+        if (job.recipients.empty()) continue;
         auto body = body_of(entry);
         if (!body) {
             RecipientReplies temp;
@@ -582,6 +617,7 @@ void DeliveryAgent::session_ended(std::uint64_t id, const SessionEnd& end) {
     Destination& dest = *dit->second;
     --dest.sessions;
     if (s->counted_starting) --dest.starting;
+    pump_starved();
     if (end.greeted || shard_.stopping()) return pump(dest);
     // This target never greeted us: the next one, or the same in plaintext after a failed handshake.
     ++stats_.connect_failures;

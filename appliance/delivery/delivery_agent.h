@@ -116,6 +116,8 @@ private:
     // Opens connections for waiting jobs; resolves first when the targets are stale (unless they
     // were resolved just now: with dns_cache_ms 0 they are stale at once).
     void pump(Destination& dest, bool just_resolved = false);
+    void pump_starved();
+    void sweep_destinations();
     void resolve(Destination& dest);
     void plan_ready(Destination& dest, std::vector<Target> targets, std::optional<smtp::Reply> failure, bool permanent);
     void open_session(Destination& dest, std::size_t target, bool tls_possible);
@@ -145,6 +147,7 @@ private:
     std::map<std::string, std::unique_ptr<Destination>, std::less<>> destinations_;
     std::unordered_map<std::uint64_t, std::unique_ptr<Session>> sessions_;
     std::unordered_map<std::uint64_t, std::function<void(net::dns::DnsAnswer&&)>> lookups_;
+    std::deque<std::string> starved_;  // destinations waiting for one of the shard's connections
     std::uint64_t next_session_ = 1;
     std::uint64_t next_lookup_ = 1;
     std::uint64_t random_state_;

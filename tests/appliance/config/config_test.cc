@@ -525,5 +525,57 @@ TEST(Config, SubmissionSection) {
     EXPECT_FALSE(parse_ok(describe_config(c)).limits.submission_hide_client_address);
 }
 
+TEST(Config, DeliverySection) {
+    const Config defaults = parse_ok("");
+    EXPECT_TRUE(defaults.delivery_resolver.empty());
+    EXPECT_TRUE(defaults.delivery_relayhost.empty());
+    EXPECT_EQ(defaults.delivery_tls, "may");
+    EXPECT_EQ(defaults.limits.delivery_mx_port, 25u);
+    EXPECT_TRUE(defaults.delivery_routes.empty());
+    const Config c = parse_ok(
+        "[delivery]\nresolver = \"127.0.0.1:5353, [::1]:53\"\nrelayhost = \"[smtp.isp.example]:587\"\n"
+        "relayhost_user = \"gateway\"\ntls = \"encrypt\"\nconcurrency_max = 50\n"
+        "[delivery.routes]\n\"Partner.Example\" = \"10.0.0.5:2525\"\n\"v6.example\" = \"[2001:db8::1]\"\n"
+        "[delivery.tls_policies]\n\"bank.example\" = \"verify\"\n");
+    EXPECT_EQ(c.delivery_resolver, "127.0.0.1:5353, [::1]:53");
+    EXPECT_EQ(c.delivery_relayhost, "[smtp.isp.example]:587");
+    EXPECT_EQ(c.delivery_relayhost_user, "gateway");
+    EXPECT_EQ(c.delivery_tls, "encrypt");
+    EXPECT_EQ(c.limits.delivery_concurrency_max, 50u);
+    ASSERT_EQ(c.delivery_routes.size(), 2u);
+    EXPECT_EQ(c.delivery_routes.at("partner.example"), (NextHop{"10.0.0.5", 2525}));
+    EXPECT_EQ(c.delivery_routes.at("v6.example"), (NextHop{"2001:db8::1", 25}));
+    EXPECT_EQ(c.delivery_tls_policies.at("bank.example"), "verify");
+    // What describe_config writes parses back into the same tables.
+    const Config again = parse_ok(describe_config(c));
+    EXPECT_EQ(again.delivery_routes, c.delivery_routes);
+    EXPECT_EQ(again.delivery_tls_policies, c.delivery_tls_policies);
+    EXPECT_EQ(again.delivery_relayhost, c.delivery_relayhost);
+    EXPECT_TRUE(parse_ok(describe_config(defaults)).delivery_relayhost.empty());
+
+    EXPECT_PRED2(contains, parse_error("[delivery]\nresolver = \"dns.example\"\n"), "delivery.resolver: expected IP:PORT");
+    EXPECT_PRED2(contains, parse_error("[delivery]\nrelayhost = \"host:99999\"\n"), "delivery.relayhost");
+    EXPECT_PRED2(contains, parse_error("[delivery]\ntls = \"maybe\"\n"), "expected one of none, may, encrypt, verify");
+    EXPECT_PRED2(contains, parse_error("[delivery.routes]\n\"not a domain\" = \"h:25\"\n"), "expected a domain");
+    EXPECT_PRED2(contains, parse_error("[delivery.routes]\n\"a.example\" = 25\n"), "expected a string");
+    EXPECT_PRED2(contains, parse_error("[delivery.routes]\n\"a.example\" = \"::1:25\"\n"), "expected host");
+    EXPECT_PRED2(contains, parse_error("[delivery.tls_policies]\n\"a.example\" = \"strict\"\n"), "expected one of");
+    EXPECT_PRED2(contains, parse_error("[delivery]\nroutes = \"x\"\n"), "expected a table");
+}
+
+TEST(NextHop, Parses) {
+    EXPECT_EQ(parse_next_hop("mx.example"), (NextHop{"mx.example", 25}));
+    EXPECT_EQ(parse_next_hop("MX.Example:2525"), (NextHop{"mx.example", 2525}));
+    EXPECT_EQ(parse_next_hop("[mx.example]:587"), (NextHop{"mx.example", 587}));
+    EXPECT_EQ(parse_next_hop("[2001:db8::1]:25"), (NextHop{"2001:db8::1", 25}));
+    EXPECT_EQ(parse_next_hop("192.0.2.1"), (NextHop{"192.0.2.1", 25}));
+    EXPECT_EQ(parse_next_hop("host", 587), (NextHop{"host", 587}));
+    for (const char* bad : {"", ":25", "host:", "host:0", "host:65536", "host:2x", "[host", "[host]x", "::1",
+                            "2001:db8::1:25", "bad_host:25", "[]:25", "a b"})
+        EXPECT_FALSE(parse_next_hop(bad).has_value()) << bad;
+    EXPECT_EQ(NextHop({"2001:db8::1", 25}).to_string(), "[2001:db8::1]:25");
+    EXPECT_EQ(NextHop({"mx.example", 2525}).to_string(), "mx.example:2525");
+}
+
 }  // namespace
 }  // namespace vmx
