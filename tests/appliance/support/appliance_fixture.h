@@ -198,12 +198,12 @@ inline std::unique_ptr<AuthWorkers> cheap_auth_workers() {
 
 // Shards built as the daemon builds them (its ShardBuilder) over the tenant, serving `listeners`.
 inline std::unique_ptr<TestEngine> daemon_shards(TestTenant& tenant, AuthWorkers& workers,
-                                                 std::vector<ListenerSpec> listeners) {
+                                                 std::vector<ListenerSpec> listeners, OutboundOptions outbound = {}) {
     ShardStoreOptions store_options;
     store_options.sweep_interval_ms = 0;
     return std::make_unique<TestEngine>(
         ShardBuilder{*tenant.envs, *tenant.handles, store_options, tenant.keys, *tenant.directory, workers, 14 * 86400,
-                     MailboxWritesOptions{0}, DeliveryOptions{}, OutboundOptions{}, BounceOptions{"localhost", 65536, {}},
+                     MailboxWritesOptions{0}, DeliveryOptions{}, std::move(outbound), BounceOptions{"localhost", 65536, {}},
                      MarkerCleanupOptions{}},
         std::move(listeners));
 }
