@@ -303,6 +303,82 @@ retry_first_s = 60
             receiver.close()
 
 
+class SlowReceiver:
+    """Accepts every message, a little slowly (delay_s at the final dot), and keeps their subjects."""
+
+    def __init__(self, port, delay_s):
+        self.subjects = []
+        self.lock = threading.Lock()
+        self.delay_s = delay_s
+        self.server = HostileReceiver(port, self.script)
+
+    def script(self, conn):
+        conn.sendall(b"220 slow ESMTP\r\n")
+        f = conn.makefile("rb")
+        while True:
+            line = f.readline()
+            if not line:
+                return
+            verb = line.split()[0].upper() if line.split() else b""
+            if verb == b"DATA":
+                conn.sendall(b"354 go\r\n")
+                subject = b""
+                while (body_line := f.readline()) not in (b".\r\n", b""):
+                    if body_line.startswith(b"Subject: "):
+                        subject = body_line[9:].strip()
+                time.sleep(self.delay_s)
+                with self.lock:
+                    self.subjects.append(subject.decode())
+                conn.sendall(b"250 2.0.0 queued\r\n")
+            elif verb == b"QUIT":
+                conn.sendall(b"221 bye\r\n")
+                return
+            else:
+                conn.sendall(b"250 ok\r\n")
+
+    def close(self):
+        self.server.close()
+
+
+class CrashMidDelivery(unittest.TestCase):
+    """SIGKILL while messages are going out: after a restart every message arrives, and at most the
+    ones in flight at the kill (one per connection) arrive twice."""
+
+    def test_kill_during_delivery_resends_at_most_the_messages_in_flight(self):
+        port = free_port()
+        receiver = SlowReceiver(port, 0.05)
+        sender = Instance(extra=f"""
+[delivery]
+concurrency_initial = 2
+concurrency_max = 2
+[delivery.routes]
+"slow.test" = "127.0.0.1:{port}"
+""").start()
+        try:
+            sender.tenant("sub.test", "ann@sub.test")
+            subjects = [f"crash-{i}" for i in range(40)]
+            message = "From: ann@sub.test\r\nTo: x@slow.test\r\nSubject: {}\r\n\r\nbody\r\n"
+            with smtplib.SMTP("127.0.0.1", sender.ports["submission"], timeout=30) as s:
+                s.starttls(context=insecure())
+                s.login("ann@sub.test", PASSWORD)
+                for subject in subjects:
+                    s.sendmail("ann@sub.test", ["x@slow.test"], message.format(subject))
+            self.assertTrue(wait_until(lambda: len(receiver.subjects) >= 5, 20))
+            sender.daemon.proc.kill()
+            sender.daemon.proc.wait()
+            received_at_kill = len(receiver.subjects)
+            self.assertLess(received_at_kill, len(subjects), "everything went out before the kill: no test")
+            sender.start()
+            self.assertTrue(wait_until(lambda: set(receiver.subjects) >= set(subjects), 60),
+                            f"missing: {sorted(set(subjects) - set(receiver.subjects))}")
+            self.assertTrue(wait_until(lambda: not sender.queue(), 20))
+            duplicates = len(receiver.subjects) - len(set(receiver.subjects))
+            self.assertLessEqual(duplicates, 2, receiver.subjects)  # concurrency_max connections in flight
+        finally:
+            sender.close()
+            receiver.close()
+
+
 class HostileReceiver:
     """A scripted SMTP server on 127.0.0.1: `script(conn)` talks to each connection."""
 
