@@ -489,6 +489,10 @@ void DeliveryAgent::open_session(Destination& dest, std::size_t target, bool tls
         --dest.starting;
         log_event(LogLevel::warn, "outbound.connect_refused", "destination={} error=\"{}\"", dest.name,
                   connection.error().message());
+        // No descriptor or slot now (or the shard is stopping): nothing would pick these jobs up again.
+        if (dest.sessions == 0 && !shard_.stopping())
+            fail_queue(dest, local_reply(451, fmt::format("4.4.0 cannot open a connection: {}", connection.error().message())),
+                       false);
         return;
     }
     s->connection = *connection;

@@ -94,6 +94,14 @@ struct Outbound {
         engine->request_stop();
         engine->join();
     }
+    // Connects, then waits for the connection's last call (on_close).
+    bool connect_and_wait(std::uint16_t port, std::uint64_t timeout_ms) {
+        connect_to(port, timeout_ms);
+        return wait_until([&] {
+            std::lock_guard guard(seen.lock);
+            return seen.closed == 1;
+        });
+    }
     void connect_to(std::uint16_t port, std::uint64_t timeout_ms) {
         Message m;
         m.kind = kick;
@@ -110,11 +118,7 @@ struct Outbound {
 
 TEST(ShardConnect, TalksToAServer) {
     Outbound o;
-    o.connect_to(o.echo_port, 2000);
-    ASSERT_TRUE(wait_until([&] {
-        std::lock_guard guard(o.seen.lock);
-        return o.seen.closed == 1;
-    }));
+    ASSERT_TRUE(o.connect_and_wait(o.echo_port, 2000));
     std::lock_guard guard(o.seen.lock);
     EXPECT_EQ(o.seen.opened, 1);
     EXPECT_TRUE(o.seen.context_kept);
@@ -126,11 +130,7 @@ TEST(ShardConnect, TalksToAServer) {
 TEST(ShardConnect, RefusedConnectFailsThenCloses) {
     Outbound o;
     const std::uint16_t closed_port = testing::pick_free_port();  // nothing listens there
-    o.connect_to(closed_port, 2000);
-    ASSERT_TRUE(wait_until([&] {
-        std::lock_guard guard(o.seen.lock);
-        return o.seen.closed == 1;
-    }));
+    ASSERT_TRUE(o.connect_and_wait(closed_port, 2000));
     std::lock_guard guard(o.seen.lock);
     EXPECT_EQ(o.seen.opened, 0);
     EXPECT_EQ(o.seen.failed, 1);
@@ -161,11 +161,7 @@ TEST(ShardConnect, ConnectThatNeverCompletesTimesOut) {
     usleep(50'000);
 
     Outbound o;
-    o.connect_to(port, 300);
-    ASSERT_TRUE(wait_until([&] {
-        std::lock_guard guard(o.seen.lock);
-        return o.seen.closed == 1;
-    }));
+    ASSERT_TRUE(o.connect_and_wait(port, 300));
     {
         std::lock_guard guard(o.seen.lock);
         EXPECT_EQ(o.seen.opened, 0);

@@ -161,6 +161,33 @@ class Instance:
         return self.daemon.log_text() if self.daemon else ""
 
 
+class World:
+    """unbound serving `zones`, a receiving vaultmx on 127.0.0.2 with carol@remote.test, and a sending
+    vaultmx with ann@sub.test whose MX lookups go to that unbound and whose hostile.test route goes
+    to `hostile_port`; `delivery` adds [delivery] rows."""
+
+    def __init__(self, zones, records, delivery):
+        self.receiver_port = free_port()
+        self.hostile_port = free_port()
+        self.dns = Unbound(zones, records)
+        self.receiver = Instance(host="127.0.0.2", smtp_port=self.receiver_port).start()
+        self.receiver.tenant("remote.test", "carol@remote.test")
+        self.sender = Instance(extra=f"""
+[delivery]
+resolver = "127.0.0.1:{self.dns.port}"
+mx_port = {self.receiver_port}
+{delivery}
+[delivery.routes]
+"hostile.test" = "127.0.0.1:{self.hostile_port}"
+""").start()
+        self.sender.tenant("sub.test", "ann@sub.test")
+
+    def close(self):
+        self.sender.close()
+        self.receiver.close()
+        self.dns.stop()
+
+
 def message_with(messages, needle):
     return [m for m in messages if needle in m]
 
@@ -168,8 +195,7 @@ def message_with(messages, needle):
 class OutboundDelivery(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.receiver_port = free_port()
-        cls.dns = Unbound(["remote.test", "later.test", "nullmx.test", "backup.test"], [
+        cls.world = World(["remote.test", "later.test", "nullmx.test", "backup.test"], [
             "remote.test. IN MX 10 mx.remote.test.",
             "mx.remote.test. IN A 127.0.0.2",
             "later.test. IN MX 10 mx.later.test.",
@@ -178,32 +204,14 @@ class OutboundDelivery(unittest.TestCase):
             "backup.test. IN MX 10 dead.backup.test.",
             "backup.test. IN MX 20 mx.remote.test.",
             "dead.backup.test. IN A 127.0.0.4",
-        ])
-        cls.receiver = Instance(host="127.0.0.2", smtp_port=cls.receiver_port).start()
-        cls.receiver.tenant("remote.test", "carol@remote.test")
+        ], "retry_first_s = 2\nretry_max_s = 4\ndead_backoff_s = 1\nreply_timeout_s = 3\ndns_cache_s = 0\n")
+        cls.sender, cls.receiver = cls.world.sender, cls.world.receiver
         cls.receiver.ok("domain", "add", "backup.test", "--org", "Org remote.test")
         cls.receiver.ok("user", "add", "bea@backup.test", "--password-stdin", stdin=PASSWORD + "\n")
-        cls.hostile_port = free_port()
-        cls.sender = Instance(extra=f"""
-[delivery]
-resolver = "127.0.0.1:{cls.dns.port}"
-mx_port = {cls.receiver_port}
-retry_first_s = 2
-retry_max_s = 4
-dead_backoff_s = 1
-reply_timeout_s = 3
-dns_cache_s = 0
-
-[delivery.routes]
-"hostile.test" = "127.0.0.1:{cls.hostile_port}"
-""").start()
-        cls.sender.tenant("sub.test", "ann@sub.test")
 
     @classmethod
     def tearDownClass(cls):
-        cls.sender.close()
-        cls.receiver.close()
-        cls.dns.stop()
+        cls.world.close()
 
     def delivered_to(self, instance, user, needle, timeout=30):
         return wait_until(lambda: message_with(instance.mailbox(user), needle.encode()), timeout=timeout)
@@ -251,7 +259,7 @@ dns_cache_s = 0
                                       if any(r.get("state") == "deferred" for r in e.get("recipients", []))])
         self.assertTrue(waiting, json.dumps(self.sender.queue()))
         self.assertEqual(self.sender.stop(), 0)
-        later = Instance(host="127.0.0.3", smtp_port=self.receiver_port).start()
+        later = Instance(host="127.0.0.3", smtp_port=self.world.receiver_port).start()
         try:
             later.tenant("later.test", "dave@later.test")
             self.sender.start()
@@ -492,29 +500,13 @@ class HostileReceivers(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.receiver_port = free_port()
-        cls.dns = Unbound(["remote.test"], ["remote.test. IN MX 10 mx.remote.test.", "mx.remote.test. IN A 127.0.0.2"])
-        cls.receiver = Instance(host="127.0.0.2", smtp_port=cls.receiver_port).start()
-        cls.receiver.tenant("remote.test", "carol@remote.test")
-        cls.hostile_port = free_port()
-        cls.sender = Instance(extra=f"""
-[delivery]
-resolver = "127.0.0.1:{cls.dns.port}"
-mx_port = {cls.receiver_port}
-retry_first_s = 60
-reply_timeout_s = 3
-dead_backoff_s = 1
-
-[delivery.routes]
-"hostile.test" = "127.0.0.1:{cls.hostile_port}"
-""").start()
-        cls.sender.tenant("sub.test", "ann@sub.test")
+        cls.world = World(["remote.test"], ["remote.test. IN MX 10 mx.remote.test.", "mx.remote.test. IN A 127.0.0.2"],
+                          "retry_first_s = 60\nreply_timeout_s = 3\ndead_backoff_s = 1\n")
+        cls.sender, cls.receiver, cls.hostile_port = cls.world.sender, cls.world.receiver, cls.world.hostile_port
 
     @classmethod
     def tearDownClass(cls):
-        cls.sender.close()
-        cls.receiver.close()
-        cls.dns.stop()
+        cls.world.close()
 
     def run_case(self, script, subject):
         hostile = HostileReceiver(self.hostile_port, script)
