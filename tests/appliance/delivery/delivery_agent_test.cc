@@ -1,8 +1,9 @@
 // The outbound delivery agent on real shards (the daemon's ShardBuilder) and a real store, sending
 // through a route to a scripted SMTP server on loopback: a message accepted into smtp-out reaches
 // the server whole and its queue entry is gone; a 5xx RCPT bounces a report into the local sender's
-// mailbox; a 4xx is retried until the server accepts; a server that never answers is cut by the
-// reply timeout and the message waits; nothing is delivered twice.
+// mailbox; local delivery's permanent failure bounces out to a remote sender from <>; a 4xx is
+// retried until the server accepts; a server that never answers is cut by the reply timeout and the
+// message waits; nothing is delivered twice.
 #include "appliance/delivery/delivery_agent.h"
 
 #include <gtest/gtest.h>
@@ -62,6 +63,10 @@ public:
         std::lock_guard guard(lock_);
         return bodies_;
     }
+    std::vector<std::string> senders() {  // MAIL FROM paths, without the brackets
+        std::lock_guard guard(lock_);
+        return senders_;
+    }
     std::uint16_t port = 0;
     std::atomic<int> connections{0};
 
@@ -103,7 +108,12 @@ private:
         while (read_line(c, line)) {
             const std::string verb = line.substr(0, 4);
             if (verb == "EHLO") say(c, "250-scripted\r\n250 PIPELINING\r\n");
-            else if (verb == "MAIL") say(c, "250 2.1.0 ok\r\n");
+            else if (verb == "MAIL") {
+                const auto open = line.find('<'), close = line.find('>');
+                std::lock_guard guard(lock_);
+                senders_.push_back(open != std::string::npos && close > open ? line.substr(open + 1, close - open - 1) : line);
+                say(c, "250 2.1.0 ok\r\n");
+            }
             else if (verb == "RCPT") say(c, rcpt + "\r\n");
             else if (verb == "DATA") {
                 if (rcpt[0] != '2') {
@@ -135,6 +145,7 @@ private:
     std::string dot_reply_ = "250 2.0.0 queued";
     bool silent_ = false;
     std::vector<std::string> bodies_;
+    std::vector<std::string> senders_;
 };
 
 struct AgentFixture : TestTenant {
@@ -225,6 +236,31 @@ TEST(DeliveryAgent, TemporaryRefusalIsRetriedUntilAccepted) {
     ASSERT_TRUE(wait_for([&] { return f.queued() == 0; }));
     EXPECT_EQ(f.server.bodies().size(), 1u);  // delivered once, never again
     EXPECT_TRUE(f.messages_of(f.ann).empty());  // no bounce for a temporary failure
+}
+
+TEST(DeliveryAgent, InboundPermanentFailureBouncesOutToTheRemoteSender) {
+    // Local delivery's "no such mailbox" (an account gone between RCPT and delivery) is reported to
+    // the remote sender through smtp-out, from the null sender.
+    AgentFixture f;
+    std::promise<bool> stored;
+    f.engine->on_shard(0, [&](ShardContext& c) {
+        store::Envelope e;
+        e.sender = "carol@remote.test";
+        e.arrival_unix = static_cast<std::int64_t>(std::time(nullptr));
+        store::Recipient r;
+        r.address = "gone@example.test";
+        r.user_id = 987654321;  // no such user any more
+        e.recipients.push_back(std::move(r));
+        c.delivery->accept(std::move(e), std::make_shared<const std::string>(kMessage),
+                           [&stored](AcceptOutcome o, const std::string&) { stored.set_value(o == AcceptOutcome::stored); });
+    });
+    ASSERT_TRUE(stored.get_future().get());
+    ASSERT_TRUE(wait_for([&] { return f.server.bodies().size() == 1; }));
+    const std::string bounce = f.server.bodies()[0];
+    EXPECT_NE(bounce.find("multipart/report"), std::string::npos);
+    EXPECT_NE(bounce.find("Final-Recipient: rfc822; gone@example.test"), std::string::npos);
+    EXPECT_NE(bounce.find("To: <carol@remote.test>"), std::string::npos);
+    EXPECT_EQ(f.server.senders(), std::vector<std::string>{""});  // MAIL FROM:<>
 }
 
 TEST(DeliveryAgent, SilentServerIsCutAndTheMessageWaits) {
