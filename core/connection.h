@@ -1,7 +1,9 @@
-// Connection: one accepted TCP connection, living in a slot of its shard's fixed table. Touched by
+// Connection: one TCP connection (accepted, or opened by Shard::connect), living in a slot of its shard's fixed table. Touched by
 // the shard thread only. Its id (slot + generation) stays unique across slot reuse, so a late
 // completion or message for a closed connection is recognised and dropped.
 #pragma once
+
+#include <linux/time_types.h>
 
 #include <cstdint>
 #include <memory>
@@ -74,6 +76,7 @@ private:
     std::uint64_t last_activity_ms_ = 0;
     std::uint64_t linger_deadline_ms_ = 0;
     SocketAddress remote_;              // the address being connected to (the kernel reads it at submit)
+    __kernel_timespec connect_timeout_{};  // the connect's linked timeout, read at submit too
     std::size_t queued_bytes_ = 0;
     int fd_ = -1;
     std::uint32_t slot_ = 0;

@@ -45,6 +45,13 @@ io_uring_sqe* Ring::get_sqe() {
     }
 }
 
+void Ring::reserve(unsigned n) {
+    while (io_uring_sq_space_left(&ring_) < n) {
+        const int rc = io_uring_submit(&ring_);
+        VMX_ASSERT(rc >= 0 || rc == -EINTR || rc == -EAGAIN || rc == -EBUSY);
+    }
+}
+
 int Ring::submit() { return io_uring_submit(&ring_); }
 
 int Ring::submit_and_wait(std::uint64_t timeout_ms) {

@@ -23,6 +23,8 @@ public:
     Result<void> init(std::uint32_t entries);
 
     io_uring_sqe* get_sqe();
+    // Makes room for n entries in a row (a linked pair must not be split by get_sqe's own submit).
+    void reserve(unsigned n);
     // Submits what is queued and waits for at least one completion or until timeout_ms passes.
     int submit_and_wait(std::uint64_t timeout_ms);
     int submit();

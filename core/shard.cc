@@ -215,7 +215,6 @@ void Shard::issue_send(Connection& c) {
 void Shard::loop() {
     for (;;) {
         const int rc = ring_.submit_and_wait(wait_timeout_ms());
-        connect_timeouts_.clear();  // submitted: the kernel has read them
         if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EBUSY && rc != -EAGAIN) {
             log_event(LogLevel::error, "shard.enter_failed", "errno={}", -rc);
         }
@@ -373,16 +372,17 @@ Result<ConnectionId> Shard::connect(std::uint32_t service, const SocketAddress& 
     c->listener_ = static_cast<std::uint16_t>(service);
     c->remote_ = to;
     c->context_ = std::move(context);
-    // The connect and a linked timeout: the timeout cancels the connect (-ECANCELED).
+    // The connect and a linked timeout: the timeout cancels the connect (-ECANCELED). Both SQEs
+    // point into the slot, which outlives the connect (a slot is reaped only with nothing in flight).
+    c->connect_timeout_ = {static_cast<long long>(timeout_ms / 1000), static_cast<long long>((timeout_ms % 1000) * 1000000)};
+    ring_.reserve(2);
     io_uring_sqe* sqe = ring_.get_sqe();
     io_uring_prep_connect(sqe, fd, reinterpret_cast<const sockaddr*>(&c->remote_.storage), c->remote_.length);
     io_uring_sqe_set_data64(sqe, pack(Op::connect, c->slot_, c->generation_));
     sqe->flags |= IOSQE_IO_LINK;
     ++c->ops_in_flight_;
-    connect_timeouts_.push_back({static_cast<long long>(timeout_ms / 1000),
-                                 static_cast<long long>((timeout_ms % 1000) * 1000000)});
     io_uring_sqe* timeout = ring_.get_sqe();
-    io_uring_prep_link_timeout(timeout, &connect_timeouts_.back(), 0);
+    io_uring_prep_link_timeout(timeout, &c->connect_timeout_, 0);
     io_uring_sqe_set_data64(timeout, pack(Op::ignore, 0, 0));
     return c->id();
 }

@@ -180,8 +180,6 @@ private:
     std::vector<std::pair<std::uint64_t, TimerCallback>> callbacks_;  // by callback index
     std::vector<std::uint32_t> free_callbacks_;
     std::vector<Watch> watches_;
-    // Linked connect timeouts: the kernel reads them at submit; a deque keeps their addresses.
-    std::deque<__kernel_timespec> connect_timeouts_;
     ShardStats stats_;
     ShardLocalFactory local_factory_;
     std::unique_ptr<ShardLocal> local_;

@@ -21,7 +21,7 @@ using shard_detail::linger_ms;
 void Shard::start_close(Connection& c, CloseMode mode) {
     using S = Connection::State;
     if (c.state_ == S::free || c.state_ == S::closing) return;
-    if (mode == CloseMode::now) {
+    if (mode == CloseMode::now || c.state_ == S::connecting) {  // nothing to flush before a connect completes
         shut_both(c);
         return;
     }

@@ -69,6 +69,8 @@ struct AppLimits {
     std::uint32_t delivery_dns_cache_s = 300;           // MX plans and addresses are reused this long
     std::uint32_t delivery_reply_lines_max = 100;       // lines of one server reply
     std::uint32_t delivery_reply_line_bytes_max = 2048; // bytes of one server reply line
+    std::uint32_t delivery_body_cache_mib = 64;         // queued bodies kept in memory per shard until sent
+    std::uint32_t delivery_bounce_headers_bytes_max = 65536;  // of the failed message, quoted in its bounce
     // [auth]: the password workers, the login throttle and the verified-login cache.
     std::uint32_t auth_workers = 2;                     // threads that run Argon2id
     std::uint32_t auth_queue_max = 256;                 // checks waiting for a worker, all shards together
@@ -108,6 +110,7 @@ struct Config {
     std::string delivery_resolver;          // "IP:PORT" or several, comma-separated; empty: /etc/resolv.conf
     std::string delivery_relayhost;         // a next hop for everything not routed; empty: MX
     std::string delivery_relayhost_user;    // AUTH name at the relayhost (password: secret "relayhost")
+    std::string delivery_relayhost_tls;     // the least TLS for that AUTH: verify or encrypt
     std::string delivery_tls;               // none, may, encrypt or verify
     std::string delivery_tls_ca_file;       // trust anchors for verify; empty: the system's CA store
     std::map<std::string, NextHop> delivery_routes;             // [delivery.routes]: lower-case domain -> next hop

@@ -188,6 +188,7 @@ constexpr Param listener(std::string_view key) {
 
 constexpr std::array<std::string_view, 4> kLogLevels{"debug", "info", "warn", "error"};
 constexpr std::array<std::string_view, 4> kTlsLevels{"none", "may", "encrypt", "verify"};
+constexpr std::array<std::string_view, 2> kAuthTlsLevels{"verify", "encrypt"};
 
 using E = EngineConfig;
 using C = Config;
@@ -285,9 +286,12 @@ constexpr std::array kParams{
     limit("delivery", "dns_cache_s",                300,     0,    86400,     "s",     &L::delivery_dns_cache_s),
     limit("delivery", "reply_lines_max",            100,     1,    10000,     "",      &L::delivery_reply_lines_max),
     limit("delivery", "reply_line_bytes_max",       2048,    512,  65536,     "bytes", &L::delivery_reply_line_bytes_max),
+    limit("delivery", "body_cache_mib",             64,      0,    65536,     "MiB",   &L::delivery_body_cache_mib),
+    limit("delivery", "bounce_headers_bytes_max",   65536,   1024, 1048576,   "bytes", &L::delivery_bounce_headers_bytes_max),
     optional_text("delivery", "resolver",     "the nameservers of /etc/resolv.conf", &C::delivery_resolver),
     optional_text("delivery", "relayhost",    "mail goes to each domain's MX hosts", &C::delivery_relayhost),
     optional_text("delivery", "relayhost_user", "no AUTH at the relayhost",          &C::delivery_relayhost_user),
+    choice(       "delivery", "relayhost_tls", "verify", kAuthTlsLevels,           &C::delivery_relayhost_tls),
     choice(       "delivery", "tls",          "may", kTlsLevels,                    &C::delivery_tls),
     optional_text("delivery", "tls_ca_file",  "the system's CA store",               &C::delivery_tls_ca_file),
     limit("auth",     "workers",                    2,       1,    256,       "",      &L::auth_workers),

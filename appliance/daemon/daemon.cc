@@ -5,9 +5,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
+#include <thread>
 
 #include "appliance/common/message_kinds.h"
 #include "appliance/common/messages.h"
@@ -63,6 +65,9 @@ Result<crypto::MasterKey> load_master_key(const Config& config, std::string& sou
     if (from_file.error() == crypto::CryptoErrc::key_file_insecure) error_line += " (chmod 600, owned by the daemon's user)";
     return from_file;
 }
+
+// A changed relayhost password is offered to a shard whose inbox is full this many times, 1 ms apart.
+constexpr int relay_auth_send_attempts = 1000;
 
 // ---- each part's options from the config table's rows ----
 
@@ -135,6 +140,8 @@ OutboundOptions outbound_options(const Config& config, std::shared_ptr<const net
     for (const auto& [domain, hop] : config.delivery_routes) out.routes.emplace(domain, hop);
     if (!config.delivery_relayhost.empty()) out.relayhost = parse_next_hop(config.delivery_relayhost);
     out.relay_user = config.delivery_relayhost_user;
+    out.relay_tls = tls_policy_of(config.delivery_relayhost_tls);
+    out.body_cache_bytes_max = std::uint64_t{l.delivery_body_cache_mib} << 20;
     out.tls = tls_policy_of(config.delivery_tls);
     for (const auto& [domain, level] : config.delivery_tls_policies) out.tls_policies.emplace(domain, tls_policy_of(level));
     out.relay_auth = std::move(relay_auth);
@@ -350,7 +357,7 @@ std::optional<StartFailure> Daemon::open_engine() {
                                           std::int64_t{sizing.trash_retention_days} * 86400,
                                           MailboxWritesOptions{sizing.delivery_batch_ms}, delivery_options(config_.limits),
                                           outbound_options(config_, tls_out_, tls_out_verified_, relay_credentials()),
-                                          BounceOptions{config_.hostname, 65536, {}},
+                                          BounceOptions{config_.hostname, config_.limits.delivery_bounce_headers_bytes_max, {}},
                                           marker_cleanup_options(config_.limits), config_.limits.reply_retry_max_ms});
     // Signals are blocked before the ports open: a stop that arrives as soon as a client can
     // connect is then a clean drain, not the default action.
@@ -399,14 +406,21 @@ std::optional<StartFailure> Daemon::open_admin() {
     keys_->on_secret_changed([this](std::string_view name) {
         if (name != "relayhost") return;
         auto auth = relay_credentials();
-        send_to_every_shard(*engine_, "delivery.relay_auth_dropped", [&auth] {
-            auto payload = std::make_unique<RelayAuthUpdated>();
-            payload->auth = auth;
-            Message m;
-            m.kind = message_relay_auth;
-            m.payload = std::move(payload);
-            return m;
-        });
+        // Every shard must hear of it (a missed one would keep the old password until a restart): a
+        // full inbox is tried again for a while; the admin command waits that long at most.
+        for (std::uint32_t shard = 0; shard < engine_->shard_count(); ++shard) {
+            bool sent = false;
+            for (int attempt = 0; attempt < relay_auth_send_attempts && !sent; ++attempt) {
+                auto payload = std::make_unique<RelayAuthUpdated>();
+                payload->auth = auth;
+                Message m;
+                m.kind = message_relay_auth;
+                m.payload = std::move(payload);
+                sent = engine_->control_send(shard, std::move(m)).has_value();
+                if (!sent) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+            }
+            if (!sent) log_event(LogLevel::error, "delivery.relay_auth_dropped", "shard={} (restart to apply)", shard);
+        }
     });
     if (auto r = engine.start(); !r) return runtime_failure("engine: cannot start: " + r.error().message());
     return std::nullopt;

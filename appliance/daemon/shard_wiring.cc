@@ -126,8 +126,9 @@ Result<std::unique_ptr<ShardLocal>> ShardBuilder::operator()(Shard& shard) const
     context->bouncer = std::make_unique<Bouncer>(*context->store, directory, *context->delivery, *context->outbound,
                                                  bounce_options);
     Bouncer* bouncer = context->bouncer.get();
-    context->agent->set_bounce_hook([bouncer](const FailedDelivery& f) { bouncer->bounce(f); });
-    context->delivery->set_bounce_hook([bouncer](const FailedDelivery& f) { bouncer->bounce(f); });
+    auto bounce = [bouncer](const FailedDelivery& f, BounceDone done) { bouncer->bounce(f, std::move(done)); };
+    context->agent->set_bounce_hook(bounce);
+    context->delivery->set_bounce_hook(bounce);
     context->rates = std::make_unique<SendingRates>(shard, *context->calls, context->store->segment_count(), now_unix);
     context->sessions = std::make_unique<ShardSessions>(shard);
     context->rewrap = std::make_unique<RewrapRunner>(shard, *context->store, directory);

@@ -31,9 +31,9 @@ Bouncer::Bouncer(ShardStore& store, const Directory& directory, LocalDelivery& l
                  BounceOptions options)
     : store_(store), directory_(directory), local_(local), outbound_(outbound), options_(std::move(options)) {}
 
-void Bouncer::bounce(const FailedDelivery& failed) {
+void Bouncer::bounce(const FailedDelivery& failed, BounceDone done_bouncing) {
     const store::Envelope& original = failed.envelope;
-    if (original.sender.empty() || failed.failed.empty()) return;
+    if (original.sender.empty() || failed.failed.empty()) return done_bouncing(false);
     const std::int64_t now = options_.now_unix ? options_.now_unix() : static_cast<std::int64_t>(std::time(nullptr));
     DsnInput input;
     input.reporting_mta = options_.reporting_mta;
@@ -59,7 +59,7 @@ void Bouncer::bounce(const FailedDelivery& failed) {
     auto dsn = build_dsn(input);
     if (!dsn) {
         log_event(LogLevel::error, "bounce.build_failed", "queue_id={} error=\"{}\"", failed.queue_id, dsn.error().message());
-        return;
+        return done_bouncing(false);
     }
     store::Envelope envelope;
     envelope.arrival_unix = now;
@@ -75,11 +75,13 @@ void Bouncer::bounce(const FailedDelivery& failed) {
     envelope.recipients.push_back(std::move(to));
     auto body = std::make_shared<const std::string>(std::move(*dsn));
     const bool local = envelope.recipients.front().user_id != 0;
-    auto done = [queue_id = failed.queue_id, local](AcceptOutcome outcome, const std::string& bounce_id) {
+    auto done = [queue_id = failed.queue_id, local, done_bouncing = std::move(done_bouncing)](AcceptOutcome outcome,
+                                                                                            const std::string& bounce_id) {
         if (outcome == AcceptOutcome::stored)
             log_event(LogLevel::info, "bounce.queued", "queue_id={} bounce_id={} local={}", queue_id, bounce_id, local);
         else
             log_event(LogLevel::error, "bounce.queue_failed", "queue_id={} full={}", queue_id, outcome == AcceptOutcome::full);
+        done_bouncing(outcome == AcceptOutcome::stored);
     };
     ++sent_;
     if (local) local_.accept(std::move(envelope), std::move(body), done);

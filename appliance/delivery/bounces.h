@@ -28,9 +28,9 @@ public:
     Bouncer(ShardStore& store, const Directory& directory, LocalDelivery& local, OutboundQueue& outbound,
             BounceOptions options);
 
-    // Never for a message from the null sender. Failures to queue the bounce are logged (the
-    // original's failure is still recorded; nothing is retried).
-    void bounce(const FailedDelivery& failed);
+    // Never for a message from the null sender. `done(true)` once the bounce is durable,
+    // `done(false)` when it could not be made or queued (the caller keeps the failures temporary).
+    void bounce(const FailedDelivery& failed, BounceDone done);
 
     std::uint64_t sent() const noexcept { return sent_; }
 

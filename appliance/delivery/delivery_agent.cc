@@ -55,6 +55,8 @@ struct DeliveryAgent::Entry {
     std::vector<bool> in_job;                  // per recipient: waiting in or sent by a job
     std::size_t jobs = 0;                      // jobs holding recipients of this entry
     bool retry_armed = false;
+    std::int64_t retry_at_unix = 0;            // when the armed retry fires
+    std::size_t bounces_pending = 0;           // bounces not yet durable: the failures they report wait
     bool writing = false;                      // a write is with the lane
     bool dirty = false;                        // the envelope changed since that write began
     bool removed = false;                      // the removal committed (or the admin removed it)
@@ -164,7 +166,7 @@ void DeliveryAgent::add(std::uint32_t segment, std::uint64_t id, store::Envelope
     entry->key = {segment, id};
     entry->in_job.assign(envelope.recipients.size(), false);
     entry->envelope = std::move(envelope);
-    entry->body = std::move(body);
+    keep_body(*entry, std::move(body));
     const Key key = entry->key;
     entries_[key] = std::move(entry);
     stats_.queued.store(entries_.size(), std::memory_order_relaxed);
@@ -202,20 +204,21 @@ void DeliveryAgent::schedule_entry(const Key& key) {
     if (it == entries_.end() || it->second->removed) return;
     Entry& entry = *it->second;
     const std::int64_t now = now_unix();
-    std::map<std::string, Job> by_domain;
+    // One job per destination: a message to ten domains behind one relayhost goes there once.
+    std::map<std::string, Job> by_destination;
     for (std::size_t i = 0; i < entry.envelope.recipients.size(); ++i) {
         const store::Recipient& r = entry.envelope.recipients[i];
         if (r.done() || entry.in_job[i]) continue;
         if (r.state == store::RecipientState::failed_temp && r.next_try_unix > now) continue;
         if (r.user_id != 0) continue;  // local recipients of a bounce never come here
-        Job& job = by_domain[domain_of(r.address)];
+        Job& job = by_destination[destination_for(domain_of(r.address)).name];
         job.entry = key;
         job.recipients.push_back(i);
         entry.in_job[i] = true;
     }
-    for (auto& [domain, job] : by_domain) {
+    for (auto& [name, job] : by_destination) {
         // One RCPT list per transaction: split what the client engine would refuse.
-        Destination& dest = destination_for(domain);
+        Destination& dest = *destinations_.find(name)->second;
         for (std::size_t at = 0; at < job.recipients.size(); at += options_.client.recipients_max) {
             Job part{job.entry, {}};
             const std::size_t end = std::min(job.recipients.size(), at + options_.client.recipients_max);
@@ -230,18 +233,21 @@ void DeliveryAgent::schedule_entry(const Key& key) {
 }
 
 void DeliveryAgent::arm_retry(Entry& entry) {
-    if (entry.retry_armed || entry.removed) return;
+    if (entry.removed) return;
     std::int64_t next = INT64_MAX;
     for (std::size_t i = 0; i < entry.envelope.recipients.size(); ++i) {
         const store::Recipient& r = entry.envelope.recipients[i];
         if (r.state == store::RecipientState::failed_temp && !entry.in_job[i]) next = std::min(next, r.next_try_unix);
     }
-    if (next == INT64_MAX) return;
+    // An armed retry that comes no later stays; an earlier one replaces it (the old one finds
+    // retry_at_unix changed and does nothing).
+    if (next == INT64_MAX || (entry.retry_armed && entry.retry_at_unix <= next)) return;
     entry.retry_armed = true;
+    entry.retry_at_unix = next;
     const std::int64_t delay_s = std::max<std::int64_t>(next - now_unix(), 0);
-    shard_.schedule(static_cast<std::uint64_t>(delay_s) * 1000 + 1, [this, key = entry.key](Shard&) {
+    shard_.schedule(static_cast<std::uint64_t>(delay_s) * 1000 + 1, [this, key = entry.key, next](Shard&) {
         auto it = entries_.find(key);
-        if (it == entries_.end()) return;
+        if (it == entries_.end() || !it->second->retry_armed || it->second->retry_at_unix != next) return;
         it->second->retry_armed = false;
         schedule_entry(key);
     });
@@ -255,8 +261,23 @@ std::shared_ptr<const std::string> DeliveryAgent::body_of(Entry& entry) {
                   body.error().message());
         return nullptr;
     }
-    entry.body = std::make_shared<const std::string>(body->begin(), body->end());
-    return entry.body;
+    keep_body(entry, std::make_shared<const std::string>(body->begin(), body->end()));
+    return entry.body ? entry.body : std::make_shared<const std::string>(body->begin(), body->end());
+}
+
+// Bodies stay in memory between queueing and sending while they fit body_cache_bytes_max; the
+// rest are read back from the queue when their connection is ready for them.
+void DeliveryAgent::keep_body(Entry& entry, std::shared_ptr<const std::string> body) {
+    drop_body(entry);
+    if (!body || cached_body_bytes_ + body->size() > options_.body_cache_bytes_max) return;
+    cached_body_bytes_ += body->size();
+    entry.body = std::move(body);
+}
+
+void DeliveryAgent::drop_body(Entry& entry) {
+    if (!entry.body) return;
+    cached_body_bytes_ -= entry.body->size();
+    entry.body.reset();
 }
 
 // ---- destinations -------------------------------------------------------------------------------
@@ -285,7 +306,9 @@ DeliveryAgent::Destination& DeliveryAgent::destination_for(std::string_view doma
     auto policy = options_.tls_policies.find(domain);
     dest->tls = policy != options_.tls_policies.end() ? policy->second : options_.tls;
     // A password never crosses an unencrypted connection: the relayhost with AUTH needs TLS.
-    if (relay && !options_.relay_user.empty() && dest->tls < smtp::TlsPolicy::encrypt) dest->tls = smtp::TlsPolicy::encrypt;
+    // The relayhost's certificate is checked too (relay_tls: verify unless the admin chose encrypt),
+    // or whoever redirects its traffic would receive the password and send as the appliance.
+    if (relay && !options_.relay_user.empty() && dest->tls < options_.relay_tls) dest->tls = options_.relay_tls;
     dest->limit = options_.concurrency_initial;
     Destination& ref = *dest;
     destinations_.emplace(name, std::move(dest));
@@ -309,14 +332,15 @@ void DeliveryAgent::pump(Destination& dest, bool just_resolved) {
     }
     if (dest.relay && !options_.relay_user.empty() && !relay_auth_) {
         // Without its password the smarthost would refuse for good what only waits for the admin.
-        return fail_queue(dest, local_reply(451, "4.7.0 relayhost password not set (vaultmx secret set relayhost)"), false);
+        return fail_queue(dest, local_reply(451, "4.7.0 relayhost password not set (vaultmx secret set relayhost)"),
+                          Permanence::temporary);
     }
     if (dest.targets.empty() || (dest.plan_until_ms <= now && !just_resolved)) {
         if (!dest.resolving) resolve(dest);
         return;
     }
     while (dest.sessions < dest.limit && dest.starting < dest.queue.size() && sessions_.size() < options_.connections_max)
-        open_session(dest, 0, true);
+        if (!open_session(dest, 0, TlsAttempt::when_offered)) break;
     if (dest.starting < dest.queue.size() && sessions_.size() >= options_.connections_max && !dest.starved) {
         // Every connection of the shard is taken: wait for one to end (session_ended).
         dest.starved = true;
@@ -444,7 +468,7 @@ void DeliveryAgent::plan_ready(Destination& dest, std::vector<Target> targets, s
     dest.resolving = false;
     if (failure) {
         log_event(LogLevel::info, "outbound.no_route", "destination={} reply=\"{}\"", dest.name, reply_text(*failure));
-        return fail_queue(dest, *failure, permanent);
+        return fail_queue(dest, *failure, permanent ? Permanence::permanent : Permanence::temporary);
     }
     dest.targets = std::move(targets);
     dest.plan_until_ms = shard_.now_ms() + options_.dns_cache_ms;
@@ -452,7 +476,8 @@ void DeliveryAgent::plan_ready(Destination& dest, std::vector<Target> targets, s
 }
 
 // Every waiting job of the destination fails with `why`.
-void DeliveryAgent::fail_queue(Destination& dest, const Reply& why, bool permanent) {
+void DeliveryAgent::fail_queue(Destination& dest, const Reply& why, Permanence permanence) {
+    const bool permanent = permanence == Permanence::permanent;
     std::deque<Job> jobs = std::move(dest.queue);
     dest.queue.clear();
     for (Job& job : jobs) {
@@ -465,42 +490,51 @@ void DeliveryAgent::fail_queue(Destination& dest, const Reply& why, bool permane
 
 // ---- sessions -----------------------------------------------------------------------------------
 
-void DeliveryAgent::open_session(Destination& dest, std::size_t target, bool tls_possible) {
-    const Target& t = dest.targets[target];
-    auto s = std::make_unique<Session>();
-    s->id = next_session_++;
-    s->destination = dest.name;
-    s->target = target;
-    s->tls_possible = tls_possible;
-    s->opened_ms = s->progress_ms = shard_.now_ms();
-    smtp::ClientOptions client;
-    client.helo = options_.helo;
-    client.tls = dest.tls;
-    client.tls_possible = tls_possible;
-    if (dest.relay && relay_auth_)
-        client.auth = smtp::ClientAuth(relay_auth_->username, crypto::SecretBytes::copy_of(relay_auth_->password.view()));
-    auto tls = dest.tls == smtp::TlsPolicy::verify ? options_.tls_verified : options_.tls_opportunistic;
-    auto context = std::make_unique<OutboundSession>(*this, s->id, options_.client, std::move(client), std::move(tls), t.host);
-    ++dest.sessions;
-    ++dest.starting;
-    auto connection = shard_.connect(service_, t.address, options_.connect_timeout_ms, std::move(context));
-    if (!connection) {
-        --dest.sessions;
-        --dest.starting;
-        log_event(LogLevel::warn, "outbound.connect_refused", "destination={} error=\"{}\"", dest.name,
-                  connection.error().message());
-        // No descriptor or slot now (or the shard is stopping): nothing would pick these jobs up again.
-        if (dest.sessions == 0 && !shard_.stopping())
-            fail_queue(dest, local_reply(451, fmt::format("4.4.0 cannot open a connection: {}", connection.error().message())),
-                       false);
-        return;
+// Opens a connection to one of the destination's targets: `target`, or the first after it whose
+// socket can be made. False when none could be opened now (the waiting jobs are then deferred if
+// nothing else works for them), so a caller's loop stops.
+bool DeliveryAgent::open_session(Destination& dest, std::size_t target, TlsAttempt tls_attempt) {
+    for (; target < dest.targets.size(); ++target) {
+        const Target& t = dest.targets[target];
+        auto s = std::make_unique<Session>();
+        s->id = next_session_++;
+        s->destination = dest.name;
+        s->target = target;
+        s->tls_possible = tls_attempt == TlsAttempt::when_offered;
+        s->opened_ms = s->progress_ms = shard_.now_ms();
+        smtp::ClientOptions client;
+        client.helo = options_.helo;
+        client.tls = dest.tls;
+        client.tls_possible = s->tls_possible;
+        if (dest.relay && relay_auth_)
+            client.auth = smtp::ClientAuth(relay_auth_->username, crypto::SecretBytes::copy_of(relay_auth_->password.view()));
+        auto tls = dest.tls == smtp::TlsPolicy::verify ? options_.tls_verified : options_.tls_opportunistic;
+        auto context = std::make_unique<OutboundSession>(*this, s->id, options_.client, std::move(client), std::move(tls), t.host);
+        auto connection = shard_.connect(service_, t.address, options_.connect_timeout_ms, std::move(context));
+        if (!connection) {
+            log_event(LogLevel::warn, "outbound.connect_refused", "destination={} target={} error=\"{}\"", dest.name,
+                      t.address.to_string(), connection.error().message());
+            // A family the kernel does not have (IPv6 switched off): the next address may do.
+            if (connection.error() == std::errc::address_family_not_supported) continue;
+            // No descriptor or slot now (or the shard is stopping): nothing would pick the jobs up.
+            if (dest.sessions == 0 && !shard_.stopping())
+                fail_queue(dest, local_reply(451, fmt::format("4.4.0 cannot open a connection: {}", connection.error().message())),
+                           Permanence::temporary);
+            return false;
+        }
+        ++dest.sessions;
+        ++dest.starting;
+        s->connection = *connection;
+        ++stats_.connections;
+        const std::uint64_t id = s->id;
+        sessions_.emplace(id, std::move(s));
+        const std::uint64_t period = std::max<std::uint64_t>(1000, options_.reply_timeout_ms / 4);
+        shard_.schedule(period, [this, id](Shard&) { check_session(id); });
+        return true;
     }
-    s->connection = *connection;
-    ++stats_.connections;
-    const std::uint64_t id = s->id;
-    sessions_.emplace(id, std::move(s));
-    const std::uint64_t period = std::max<std::uint64_t>(1000, options_.reply_timeout_ms / 4);
-    shard_.schedule(period, [this, id](Shard&) { check_session(id); });
+    if (dest.sessions == 0 && !shard_.stopping())
+        fail_queue(dest, local_reply(451, "4.4.0 no target address can be connected to"), Permanence::temporary);
+    return false;
 }
 
 // A session that waits too long for a reply, or lives too long, is cut (a slow or silent peer).
@@ -530,6 +564,10 @@ void DeliveryAgent::session_ready(std::uint64_t id) {
     next_job(s);
 }
 
+void DeliveryAgent::session_progress(std::uint64_t id) {
+    if (auto it = sessions_.find(id); it != sessions_.end()) it->second->progress_ms = shard_.now_ms();
+}
+
 void DeliveryAgent::next_job(Session& s) {
     Connection* c = shard_.find(s.connection);
     if (!c) return;
@@ -550,7 +588,10 @@ void DeliveryAgent::next_job(Session& s) {
         Entry& entry = *eit->second;
         // Recipients finished meanwhile (the admin deleted the message) are not sent again.
         std::erase_if(job.recipients, [&entry](std::size_t i) { return entry.envelope.recipients[i].done(); });
-        if (job.recipients.empty()) continue;
+        if (job.recipients.empty()) {
+            if (entry.jobs > 0) --entry.jobs;
+            continue;
+        }
         auto body = body_of(entry);
         if (!body) {
             RecipientReplies temp;
@@ -629,15 +670,20 @@ void DeliveryAgent::session_ended(std::uint64_t id, const SessionEnd& end) {
     log_event(LogLevel::info, "outbound.target_failed", "destination={} target={} reply=\"{}\"", dest.name,
               s->target < dest.targets.size() ? dest.targets[s->target].address.to_string() : std::string("?"),
               reply_text(why));
-    if (end.tls_failed && dest.tls == smtp::TlsPolicy::may && s->tls_possible && s->target < dest.targets.size())
-        return open_session(dest, s->target, false);
-    if (s->target + 1 < dest.targets.size() && !dest.queue.empty()) return open_session(dest, s->target + 1, true);
+    if (end.tls_failed && dest.tls == smtp::TlsPolicy::may && s->tls_possible && s->target < dest.targets.size()) {
+        open_session(dest, s->target, TlsAttempt::plaintext);
+        return;
+    }
+    if (s->target + 1 < dest.targets.size() && !dest.queue.empty()) {
+        open_session(dest, s->target + 1, TlsAttempt::when_offered);
+        return;
+    }
     if (dest.sessions > 0) return;  // others still work for this destination
     // Dead for now: the waiting jobs are deferred and the destination rests.
     dest.rest_until_ms = shard_.now_ms() + options_.dead_backoff_ms;
     dest.limit = options_.concurrency_initial;
     dest.plan_until_ms = 0;  // ask DNS again after the rest
-    fail_queue(dest, why, false);
+    fail_queue(dest, why, Permanence::temporary);
 }
 
 // ---- outcomes and the queue -----------------------------------------------------------------------
@@ -648,48 +694,82 @@ void DeliveryAgent::finish_job(Job job, const RecipientReplies& accepted, const 
     if (it == entries_.end()) return then();
     Entry& entry = *it->second;
     if (entry.jobs > 0) --entry.jobs;
+    for (std::size_t index : job.recipients) entry.in_job[index] = false;
     const std::int64_t now = now_unix();
+    // A recipient finished meanwhile (the admin deleted the message) keeps its state.
+    const auto recipient = [&](std::size_t i) -> store::Recipient* {
+        store::Recipient& r = entry.envelope.recipients[job.recipients[i]];
+        return r.done() ? nullptr : &r;
+    };
     std::vector<std::size_t> failed;
     std::vector<std::string> failed_hosts;
+    const auto fail = [&](store::Recipient& r, std::size_t i, const Reply& reply) {
+        r.state = store::RecipientState::failed_perm;
+        failed.push_back(job.recipients[i]);
+        failed_hosts.push_back(reply.from == ReplyFrom::server ? host : std::string());
+    };
     for (const auto& [i, reply] : accepted) {
-        store::Recipient& r = entry.envelope.recipients[job.recipients[i]];
-        r.state = store::RecipientState::delivered;
-        r.reply = reply_text(reply).substr(0, store::envelope_reply_bytes_max);
-        ++stats_.delivered;
+        if (store::Recipient* r = recipient(i)) {
+            r->state = store::RecipientState::delivered;
+            r->reply = reply_text(reply).substr(0, store::envelope_reply_bytes_max);
+            ++stats_.delivered;
+        }
     }
     for (const auto& [i, reply] : temp) {
-        store::Recipient& r = entry.envelope.recipients[job.recipients[i]];
-        ++r.attempts;
-        const RetryDecision next = next_retry(options_.retry, r.attempts, entry.envelope.arrival_unix, now);
-        r.next_try_unix = next.next_try_unix;
-        r.reply = reply_text(reply).substr(0, store::envelope_reply_bytes_max);
+        store::Recipient* r = recipient(i);
+        if (!r) continue;
+        ++r->attempts;
+        const RetryDecision next = next_retry(options_.retry, r->attempts, entry.envelope.arrival_unix, now);
+        r->next_try_unix = next.next_try_unix;
+        r->reply = reply_text(reply).substr(0, store::envelope_reply_bytes_max);
         if (next.give_up) {
-            r.state = store::RecipientState::failed_perm;
-            failed.push_back(job.recipients[i]);
-            failed_hosts.push_back(reply.from == ReplyFrom::server ? host : std::string());
+            fail(*r, i, reply);
         } else {
-            r.state = store::RecipientState::failed_temp;
+            r->state = store::RecipientState::failed_temp;
             ++stats_.deferred;
         }
     }
     for (const auto& [i, reply] : perm) {
-        store::Recipient& r = entry.envelope.recipients[job.recipients[i]];
-        r.state = store::RecipientState::failed_perm;
-        r.reply = reply_text(reply).substr(0, store::envelope_reply_bytes_max);
-        failed.push_back(job.recipients[i]);
-        failed_hosts.push_back(reply.from == ReplyFrom::server ? host : std::string());
-    }
-    for (std::size_t index : job.recipients) entry.in_job[index] = false;
-    if (!failed.empty()) {
-        stats_.bounced.fetch_add(failed.size(), std::memory_order_relaxed);
-        log_event(LogLevel::info, "outbound.bounced", "queue_id={} recipients={}", queue_id(entry.key), failed.size());
-        // A bounce is never sent for a bounce (the null sender), RFC 5321 6.1.
-        if (bounce_ && !entry.envelope.sender.empty()) {
-            if (auto body = body_of(entry))
-                bounce_(FailedDelivery{entry.envelope, failed, failed_hosts, *body, queue_id(entry.key)});
+        if (store::Recipient* r = recipient(i)) {
+            r->reply = reply_text(reply).substr(0, store::envelope_reply_bytes_max);
+            fail(*r, i, reply);
         }
     }
-    persist(entry, std::move(then));
+    // A bounce is never sent for a bounce (the null sender), RFC 5321 6.1.
+    if (failed.empty() || !bounce_ || entry.envelope.sender.empty()) {
+        stats_.bounced.fetch_add(failed.size(), std::memory_order_relaxed);
+        return persist(entry, std::move(then));
+    }
+    bounce_then_persist(entry, std::move(failed), std::move(failed_hosts), std::move(then));
+}
+
+// The failures are written only once their bounce is durable; a bounce that cannot be queued turns
+// them back into temporary failures, tried (and bounced) again later.
+void DeliveryAgent::bounce_then_persist(Entry& entry, std::vector<std::size_t> failed, std::vector<std::string> hosts,
+                                        std::function<void()> then) {
+    const Key key = entry.key;
+    auto settle = [this, key, failed, then = std::move(then)](bool bounced) mutable {
+        auto found = entries_.find(key);
+        if (found == entries_.end()) return then();
+        Entry& e = *found->second;
+        --e.bounces_pending;
+        if (bounced) {
+            stats_.bounced.fetch_add(failed.size(), std::memory_order_relaxed);
+            log_event(LogLevel::info, "outbound.bounced", "queue_id={} recipients={}", queue_id(key), failed.size());
+        } else {
+            for (std::size_t index : failed) {
+                store::Recipient& r = e.envelope.recipients[index];
+                r.state = store::RecipientState::failed_temp;
+                r.next_try_unix = now_unix() + options_.retry.retry_first_s;
+            }
+            ++stats_.deferred;
+        }
+        persist(e, std::move(then));
+    };
+    auto body = body_of(entry);
+    if (!body) return settle(false);
+    ++entry.bounces_pending;
+    bounce_(FailedDelivery{entry.envelope, std::move(failed), std::move(hosts), *body, queue_id(key)}, std::move(settle));
 }
 
 // Writes the entry's recipient states (or removes it when none is left), then runs `then`. Writes of
@@ -704,6 +784,7 @@ void DeliveryAgent::start_write(const Key& key) {
     auto it = entries_.find(key);
     if (it == entries_.end()) return;
     Entry& entry = *it->second;
+    if (entry.bounces_pending > 0) return;  // the failures wait for their bounces (persist comes again)
     entry.writing = true;
     entry.dirty = false;
     entry.after_write = std::move(entry.after_next);
@@ -741,6 +822,7 @@ void DeliveryAgent::start_write(const Key& key) {
         e.after_write.clear();
         if (finished && !e.dirty) {
             e.removed = true;
+            drop_body(e);
             auto keep = std::move(found->second);
             entries_.erase(found);
             stats_.queued.store(entries_.size(), std::memory_order_relaxed);
@@ -749,7 +831,7 @@ void DeliveryAgent::start_write(const Key& key) {
         }
         if (e.dirty) start_write(key);
         arm_retry(e);
-        if (e.jobs == 0) e.body.reset();  // minutes until a retry: the queue holds it meanwhile
+        if (e.jobs == 0) drop_body(e);  // minutes until a retry: the queue holds it meanwhile
         for (auto& fn : waiters) fn();
     };
     if (request.ops.empty() || !store_.submit(std::move(request), done)) {

@@ -99,6 +99,7 @@ public:
 
     // SessionEvents
     void session_ready(std::uint64_t session) override;
+    void session_progress(std::uint64_t session) override;
     void message_done(std::uint64_t session, smtp::MessageOutcome&& outcome) override;
     void session_ended(std::uint64_t session, const SessionEnd& end) override;
 
@@ -120,13 +121,19 @@ private:
     void sweep_destinations();
     void resolve(Destination& dest);
     void plan_ready(Destination& dest, std::vector<Target> targets, std::optional<smtp::Reply> failure, bool permanent);
-    void open_session(Destination& dest, std::size_t target, bool tls_possible);
+    enum class TlsAttempt : std::uint8_t { when_offered, plaintext };  // plaintext: after a failed handshake under `may`
+    enum class Permanence : std::uint8_t { temporary, permanent };
+    bool open_session(Destination& dest, std::size_t target, TlsAttempt tls_attempt);
+    void keep_body(Entry& entry, std::shared_ptr<const std::string> body);
+    void drop_body(Entry& entry);
     void next_job(Session& s);
-    void fail_queue(Destination& dest, const smtp::Reply& why, bool permanent);
+    void fail_queue(Destination& dest, const smtp::Reply& why, Permanence permanence);
     void finish_job(Job job, const std::vector<std::pair<std::size_t, smtp::Reply>>& accepted,
                     const std::vector<std::pair<std::size_t, smtp::Reply>>& temp,
                     const std::vector<std::pair<std::size_t, smtp::Reply>>& perm, const std::string& host,
                     std::function<void()> then);
+    void bounce_then_persist(Entry& entry, std::vector<std::size_t> failed, std::vector<std::string> hosts,
+                             std::function<void()> then);
     void persist(Entry& entry, std::function<void()> then);
     void start_write(const Key& key);
     void check_session(std::uint64_t id);
@@ -148,6 +155,7 @@ private:
     std::unordered_map<std::uint64_t, std::unique_ptr<Session>> sessions_;
     std::unordered_map<std::uint64_t, std::function<void(net::dns::DnsAnswer&&)>> lookups_;
     std::deque<std::string> starved_;  // destinations waiting for one of the shard's connections
+    std::uint64_t cached_body_bytes_ = 0;  // of the bodies entries keep (body_cache_bytes_max)
     std::uint64_t next_session_ = 1;
     std::uint64_t next_lookup_ = 1;
     std::uint64_t random_state_;

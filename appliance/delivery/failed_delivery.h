@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "store/envelope.h"
@@ -15,10 +16,13 @@ struct FailedDelivery {
     const store::Envelope& envelope;        // states as they are now (the failed ones: failed_perm)
     std::vector<std::size_t> failed;        // indexes into envelope.recipients
     std::vector<std::string> remote_hosts;  // per failed recipient: the host whose reply failed it, or ""
-    const std::string& body;                // the queued message
+    std::string_view body;                  // the queued message
     std::string queue_id;
 };
 
-using BounceHook = std::function<void(const FailedDelivery&)>;
+// `done(true)` once the bounce is durable, `done(false)` when it could not be queued; exactly once,
+// on the reporting shard.
+using BounceDone = std::function<void(bool bounced)>;
+using BounceHook = std::function<void(const FailedDelivery&, BounceDone done)>;
 
 }  // namespace vmx

@@ -165,17 +165,46 @@ void LocalDelivery::apply_outcomes(std::uint32_t segment, std::uint64_t id, cons
         }
         if (r.state == store::RecipientState::failed_perm) failed.push_back(index);
     }
-    // The bounce is queued before the failure is written: a crash between may bounce twice, never not at all.
-    if (!failed.empty() && bounce_ && !entry.envelope.sender.empty() && entry.body)
-        bounce_(FailedDelivery{entry.envelope, failed, std::vector<std::string>(failed.size()), *entry.body,
-                               queue_id_of(entry.segment, entry.id)});
+    // A bounce is never sent for a bounce (the null sender), RFC 5321 6.1.
+    if (!failed.empty() && bounce_ && !entry.envelope.sender.empty()) return bounce_then_settle(it->first, std::move(failed));
     if (entry.outstanding == 0) settle(it->first);
+}
+
+// The failures are written (settle) only once their bounce is durable, so a crash between the two
+// may bounce twice but never loses a bounce; a bounce that cannot be queued makes them temporary.
+void LocalDelivery::bounce_then_settle(const Key& key, std::vector<std::size_t> failed) {
+    Entry& entry = entries_.at(key);
+    auto done = [this, key, failed](bool bounced) {
+        auto found = entries_.find(key);
+        if (found == entries_.end()) return;
+        Entry& e = found->second;
+        --e.bounces_pending;
+        if (!bounced) {
+            for (std::size_t index : failed) {
+                store::Recipient& r = e.envelope.recipients[index];
+                r.state = store::RecipientState::failed_temp;
+                r.next_try_unix = now_unix() + options_.retry.retry_first_s;
+            }
+        }
+        if (e.outstanding == 0 && e.bounces_pending == 0) settle(key);
+    };
+    if (!entry.body) return done_without_body(key, std::move(done));
+    ++entry.bounces_pending;
+    bounce_(FailedDelivery{entry.envelope, std::move(failed), std::vector<std::string>(entry.envelope.recipients.size()),
+                           *entry.body, queue_id_of(entry.segment, entry.id)},
+            std::move(done));
+}
+
+// Without the body no bounce can quote it: the failures stay temporary and are tried again.
+void LocalDelivery::done_without_body(const Key& key, BounceDone done) {
+    ++entries_.at(key).bounces_pending;
+    done(false);
 }
 
 // Every hand-off of the entry has reported: remove it when done, else record the states and retry.
 void LocalDelivery::settle(const Key& key) {
     auto it = entries_.find(key);
-    if (it == entries_.end() || it->second.writing) return;
+    if (it == entries_.end() || it->second.writing || it->second.bounces_pending > 0) return;
     Entry& entry = it->second;
     store::Queue& queue = *store_.segment(entry.segment).smtp_in;
     store::WriteRequest request;
@@ -275,7 +304,7 @@ void LocalDelivery::schedule_retry(const Key& key, std::int64_t at_unix) {
         auto found = entries_.find(key);
         if (found == entries_.end()) return;
         found->second.retry_scheduled = false;
-        if (found->second.outstanding == 0 && !found->second.writing) {
+        if (found->second.outstanding == 0 && !found->second.writing && found->second.bounces_pending == 0) {
             if (found->second.envelope.done()) settle(key);
             else hand_off(found->second);
         }

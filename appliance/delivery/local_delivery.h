@@ -102,6 +102,7 @@ private:
         std::size_t outstanding = 0;   // recipients handed off and not yet reported
         bool retry_scheduled = false;
         bool writing = false;          // an update or removal is with the lane
+        std::size_t bounces_pending = 0;  // bounces not yet durable: the failures they report wait
     };
     using Key = std::pair<std::uint32_t, std::uint64_t>;
 
@@ -109,6 +110,8 @@ private:
     void apply_outcomes(std::uint32_t segment, std::uint64_t id,
                         const std::vector<std::tuple<std::uint16_t, store::RecipientState, std::string>>& outcomes);
     void settle(const Key& key);
+    void bounce_then_settle(const Key& key, std::vector<std::size_t> failed);
+    void done_without_body(const Key& key, BounceDone done);
     void schedule_retry(const Key& key, std::int64_t at_unix);
     void flush_removals();
     // Owner side.

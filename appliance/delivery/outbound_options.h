@@ -41,6 +41,7 @@ struct OutboundOptions {
     std::map<std::string, NextHop, std::less<>> routes; // lower-case domain -> next hop (transport map)
     std::optional<NextHop> relayhost;                   // everything not routed goes here
     std::string relay_user;                             // [delivery] relayhost_user: AUTH (and so TLS) at the relayhost
+    smtp::TlsPolicy relay_tls = smtp::TlsPolicy::verify; // the least TLS for AUTH there: verify, or encrypt
     std::shared_ptr<const RelayCredentials> relay_auth; // its credentials at start; null: none (yet)
     smtp::TlsPolicy tls = smtp::TlsPolicy::may;         // default level
     std::map<std::string, smtp::TlsPolicy, std::less<>> tls_policies;  // lower-case domain -> level
@@ -57,8 +58,8 @@ struct OutboundOptions {
     std::uint32_t messages_per_connection = 100;        // then QUIT and connect again
     std::uint32_t dead_backoff_ms = 60'000;             // a destination none of whose hosts answered rests this long
     std::uint32_t dns_cache_ms = 300'000;               // how long an MX plan or an address answer is reused
-    std::uint32_t bounce_headers_bytes_max = 65'536;    // of the original, in a bounce
-    std::string postmaster;                             // the From: of bounces ("MAILER-DAEMON@<helo>")
+    std::uint64_t body_cache_bytes_max = 64ull << 20;   // bodies kept in memory between queueing and sending;
+                                                        // past it they are read back from the queue when sent
     std::function<std::int64_t()> now_unix;             // empty: the wall clock (tests move their own)
 };
 

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "core/shard.h"
+#include "crypto/secret_bytes.h"
 
 namespace vmx {
 namespace {
@@ -84,13 +85,19 @@ void OutboundSession::run_client(Connection& c) {
         smtp::ClientEffects effects;
         const std::size_t used = client_.feed(input_, effects);
         input_.erase(0, used);
+        if (used > 0) events_.session_progress(id_);
         act(c, effects);
         if (used == 0) break;
     }
 }
 
 void OutboundSession::act(Connection& c, smtp::ClientEffects& effects) {
-    if (!effects.commands.empty() && !write(c, effects.commands)) {
+    // The engine is in its AUTH phase only after writing a credential (PLAIN's or LOGIN's base64).
+    const bool secret = client_.phase() == smtp::Client::Phase::auth;
+    if (secret) pending_secret_ = true;
+    const bool written = effects.commands.empty() || write(c, effects.commands);
+    if (secret) crypto::secure_wipe(reinterpret_cast<std::uint8_t*>(effects.commands.data()), effects.commands.size());
+    if (!written) {
         effects.commands.clear();
         if (!client_.closed()) client_.abort(smtp::Abort::connection_lost, effects);
         effects.close = true;
@@ -135,8 +142,15 @@ bool OutboundSession::flush_pending(Connection& c) {
         taken += piece.size();
     }
     pending_.erase(0, taken);
-    if (!pending_.empty()) c.want_writable();
-    else std::string().swap(pending_);
+    if (!pending_.empty()) {
+        c.want_writable();
+        return true;
+    }
+    if (pending_secret_) {  // erase() leaves the old bytes in the buffer: clear all of it
+        crypto::secure_wipe(reinterpret_cast<std::uint8_t*>(pending_.data()), pending_.capacity());
+        pending_secret_ = false;
+    }
+    std::string().swap(pending_);
     return true;
 }
 

@@ -33,6 +33,8 @@ public:
     virtual ~SessionEvents() = default;
     // The engine is ready for a message (after the greeting, EHLO and STARTTLS; after each message).
     virtual void session_ready(std::uint64_t session) = 0;
+    // The server's reply moved the session on (any reply: a slow server is not a dead one).
+    virtual void session_progress(std::uint64_t session) = 0;
     // The outcome of the message given with send().
     virtual void message_done(std::uint64_t session, smtp::MessageOutcome&& outcome) = 0;
     // Last call for this session; the connection is closing.
@@ -86,6 +88,7 @@ private:
     SessionEnd end_;
     bool ended_ = false;
     bool ready_told_ = false;  // session_ready sent since the last send()
+    bool pending_secret_ = false;  // pending_ has held an AUTH line: wipe it before its memory is freed
 };
 
 // The shard's service for outbound connections (Shard::add_service): hands each connection's

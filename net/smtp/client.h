@@ -145,6 +145,8 @@ public:
     // Greeted (with TLS if the policy asks for it) and no message in flight.
     bool ready() const noexcept { return phase_ == Phase::ready; }
     bool closed() const noexcept { return phase_ == Phase::closed; }
+    // The phase is declared below; auth means the last commands carried a credential.
+    auto phase() const noexcept { return phase_; }
     bool tls_active() const noexcept { return tls_active_; }
     const Extensions& extensions() const noexcept { return extensions_; }
 

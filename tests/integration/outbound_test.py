@@ -280,34 +280,55 @@ class Relayhost(unittest.TestCase):
     Its password is the appliance secret "relayhost", set while the sender runs; before that the
     smarthost refuses and the message waits."""
 
-    def test_relayhost_with_auth_from_the_appliance_secret(self):
+    def smarthost_pair(self, relayhost_tls):
         receiver = Instance(host="127.0.0.2").start()
-        sender = None
-        try:
-            receiver.tenant("remote.test", "carol@remote.test", "relay@remote.test")
-            receiver.ok("user", "sender", "add", "relay@remote.test", "ann@sub.test")
-            sender = Instance(extra=f"""
+        receiver.tenant("remote.test", "carol@remote.test", "relay@remote.test")
+        receiver.ok("user", "sender", "add", "relay@remote.test", "ann@sub.test")
+        sender = Instance(extra=f"""
 [delivery]
 relayhost = "127.0.0.2:{receiver.ports['submission']}"
 relayhost_user = "relay@remote.test"
+{relayhost_tls}
 retry_first_s = 60
 """).start()
-            sender.tenant("sub.test", "ann@sub.test")
+        sender.tenant("sub.test", "ann@sub.test")
+        return receiver, sender
+
+    def deferred(self, sender):
+        return wait_until(lambda: [e for e in sender.queue()
+                                   if any(r.get("state") == "deferred" for r in e["recipients"])], 20)
+
+    def test_relayhost_with_auth_from_the_appliance_secret(self):
+        # The smarthost's certificate is self-signed for another name: only `encrypt` accepts it.
+        receiver, sender = self.smarthost_pair('relayhost_tls = "encrypt"')
+        try:
             self.assertIn("relay_secret_missing", sender.log())
             sender.submit("ann@sub.test", ["carol@remote.test"], "via the smarthost")
-            waiting = wait_until(lambda: [e for e in sender.queue()
-                                          if any(r.get("state") == "deferred" for r in e["recipients"])], 20)
-            self.assertTrue(waiting, json.dumps(sender.queue()))
+            self.assertTrue(self.deferred(sender), json.dumps(sender.queue()))
             self.assertFalse(message_with(receiver.mailbox("carol@remote.test"), b"via the smarthost"))
             sender.ok("secret", "set", "relayhost", stdin=PASSWORD + "\n")
             self.assertIn("will be tried now", sender.ok("queue", "retry", "--all"))
             found = wait_until(lambda: message_with(receiver.mailbox("carol@remote.test"), b"via the smarthost"), 20)
             self.assertTrue(found, sender.log()[-3000:])
             self.assertIn(b"ESMTPSA", found[0])  # the smarthost saw an authenticated, encrypted session
+            self.assertIn("submission", receiver.ok("user", "logins", "relay@remote.test"))
             self.assertEqual(files_holding(sender.tmp.name, [PASSWORD.encode()]), [])
         finally:
-            if sender:
-                sender.close()
+            sender.close()
+            receiver.close()
+
+    def test_password_never_goes_to_a_smarthost_whose_certificate_fails(self):
+        # By default the smarthost's certificate must verify: a self-signed one gets no password.
+        receiver, sender = self.smarthost_pair("")
+        try:
+            sender.ok("secret", "set", "relayhost", stdin=PASSWORD + "\n")
+            sender.submit("ann@sub.test", ["carol@remote.test"], "not to an unverified smarthost")
+            self.assertTrue(self.deferred(sender), json.dumps(sender.queue()))
+            logins = receiver.ok("user", "logins", "relay@remote.test")
+            self.assertNotIn("submission", logins)  # no AUTH attempt reached it
+            self.assertFalse(message_with(receiver.mailbox("carol@remote.test"), b"not to an unverified"))
+        finally:
+            sender.close()
             receiver.close()
 
 
