@@ -31,10 +31,12 @@ std::variant<QueuedMessage, AdminReply> outbound_entry(AdminContext& c, std::str
     return std::move(*entry);
 }
 
-Message action_message(bool remove, bool all, const QueuedMessage* entry) {
+enum class Action : std::uint8_t { retry_one, retry_all, remove };
+
+Message action_message(Action action, const QueuedMessage* entry) {
     auto payload = std::make_unique<QueueAction>();
-    payload->remove = remove;
-    payload->all = all;
+    payload->remove = action == Action::remove;
+    payload->all = action == Action::retry_all;
     if (entry) {
         payload->segment = entry->segment;
         payload->entry_id = entry->entry_id;
@@ -72,7 +74,7 @@ void queue_retry(AdminContext& c, const AdminRequest& r, AdminResponder respond)
                 if (const auto* done = done_of(reply)) tally->entries += done->entries;
                 finish_one();
             };
-            if (!c.shards->calls().call(s, action_message(false, true, nullptr), std::move(counted))) {
+            if (!c.shards->calls().call(s, action_message(Action::retry_all, nullptr), std::move(counted))) {
                 tally->busy = true;
                 finish_one();
             }
@@ -89,7 +91,7 @@ void queue_retry(AdminContext& c, const AdminRequest& r, AdminResponder respond)
         respond(ok(fmt::format("{}: nothing deferred to try now\n", id)));
     };
     const std::uint32_t shard = store::owner_shard(found.segment, c.shards->count());
-    if (!c.shards->calls().call(shard, action_message(false, false, &found), std::move(retried)))
+    if (!c.shards->calls().call(shard, action_message(Action::retry_one, &found), std::move(retried)))
         respond({AdminStatus::failed, "the queue's shard is busy; try again"});
 }
 
@@ -108,7 +110,7 @@ void queue_delete(AdminContext& c, const AdminRequest& r, AdminResponder respond
         respond(error_reply("queue", error));
     };
     const std::uint32_t shard = store::owner_shard(found.segment, c.shards->count());
-    if (!c.shards->calls().call(shard, action_message(true, false, &found), std::move(deleted)))
+    if (!c.shards->calls().call(shard, action_message(Action::remove, &found), std::move(deleted)))
         respond({AdminStatus::failed, "the queue's shard is busy; try again"});
 }
 

@@ -20,6 +20,8 @@ namespace {
 using smtp::Reply;
 using smtp::ReplyFrom;
 using RecipientReplies = std::vector<std::pair<std::size_t, Reply>>;
+using net::dns::DnsAnswer;
+using net::dns::DnsQuery;
 
 constexpr std::size_t recover_batch = 1000;
 constexpr std::uint64_t destination_sweep_ms = 60'000;
@@ -315,7 +317,7 @@ DeliveryAgent::Destination& DeliveryAgent::destination_for(std::string_view doma
     return ref;
 }
 
-void DeliveryAgent::pump(Destination& dest, bool just_resolved) {
+void DeliveryAgent::pump(Destination& dest, Targets targets) {
     if (dest.queue.empty() || shard_.stopping()) return;
     const std::uint64_t now = shard_.now_ms();
     if (dest.rest_until_ms > now) {
@@ -335,7 +337,7 @@ void DeliveryAgent::pump(Destination& dest, bool just_resolved) {
         return fail_queue(dest, local_reply(451, "4.7.0 relayhost password not set (vaultmx secret set relayhost)"),
                           Permanence::temporary);
     }
-    if (dest.targets.empty() || (dest.plan_until_ms <= now && !just_resolved)) {
+    if (dest.targets.empty() || (dest.plan_until_ms <= now && targets == Targets::check_age)) {
         if (!dest.resolving) resolve(dest);
         return;
     }
@@ -375,104 +377,109 @@ void DeliveryAgent::sweep_destinations() {
 // The destination's targets, from DNS (or a literal); the jobs wait meanwhile.
 void DeliveryAgent::resolve(Destination& dest) {
     dest.resolving = true;
-    const std::string name = dest.name;
-    auto after = [this, name](std::vector<Target> targets, std::optional<Reply> failure, bool permanent) {
-        auto it = destinations_.find(name);
-        if (it != destinations_.end()) plan_ready(*it->second, std::move(targets), std::move(failure), permanent);
-    };
-    // Addresses of hosts (in order), gathered into targets once every lookup has answered.
+    if (dest.hop) return resolve_addresses(dest.name, {dest.hop->host}, dest.hop->port);
+    auto asked = lookup(DnsQuery::mx, dest.domain, [this, name = dest.name, domain = dest.domain](DnsAnswer&& answer) {
+        on_mx_answer(name, domain, answer);
+    });
+    if (!asked) plan_failed(dest.name, local_reply(451, "4.4.3 DNS unavailable"), Permanence::temporary);
+}
+
+void DeliveryAgent::on_mx_answer(const std::string& name, const std::string& domain, const DnsAnswer& answer) {
+    auto plan = net::dns::plan_mx(domain, answer.status, answer.mx, net::dns::MxPlanLimits{}, [this] {
+        random_state_ ^= random_state_ << 13;  // xorshift: only the order of equal preferences rides on it
+        random_state_ ^= random_state_ >> 7;
+        random_state_ ^= random_state_ << 17;
+        return random_state_;
+    });
+    using A = net::dns::MxPlanAction;
+    if (plan.action == A::bounce) {
+        if (plan.reason == net::dns::MxPlanReason::null_mx)
+            return plan_failed(name, local_reply(556, "5.1.10 the domain accepts no mail (null MX)"), Permanence::permanent);
+        return plan_failed(name, local_reply(550, fmt::format("5.1.2 {}", net::dns::to_string(plan.reason))),
+                           Permanence::permanent);
+    }
+    if (plan.action == A::defer) {
+        ++stats_.dns_failures;
+        return plan_failed(name, local_reply(451, fmt::format("4.4.3 {}", net::dns::to_string(plan.reason))),
+                           Permanence::temporary);
+    }
+    std::vector<std::string> hosts;
+    for (const auto& h : plan.hosts) hosts.push_back(h.name);
+    resolve_addresses(name, std::move(hosts), options_.mx_port);
+}
+
+// The addresses of `hosts`, in their order (each host's IPv6 first), gathered into the destination's
+// targets once every lookup has answered. Literals need no lookup.
+void DeliveryAgent::resolve_addresses(const std::string& name, std::vector<std::string> hosts, std::uint16_t port) {
     struct Gather {
         std::vector<std::string> hosts;
         std::vector<std::vector<SocketAddress>> addresses;
         std::size_t left = 0;
-        std::uint16_t port = 25;
         bool any_temporary = false;
     };
-    auto resolve_hosts = [this, after](std::vector<std::string> hosts, std::uint16_t port) {
-        auto gather = std::make_shared<Gather>();
-        gather->hosts = std::move(hosts);
-        gather->addresses.resize(gather->hosts.size());
-        gather->left = gather->hosts.size();
-        gather->port = port;
-        auto finish = [after, gather]() {
-            std::vector<Target> targets;
-            for (std::size_t h = 0; h < gather->hosts.size(); ++h)
-                for (const SocketAddress& a : gather->addresses[h]) targets.push_back({gather->hosts[h], a});
-            if (targets.empty())
-                return after({}, local_reply(gather->any_temporary ? 451 : 550,
-                                             gather->any_temporary ? "4.4.3 address lookup failed"
-                                                                   : "5.1.2 no address for the receiving host"),
-                             !gather->any_temporary);
-            after(std::move(targets), std::nullopt, false);
-        };
-        for (std::size_t h = 0; h < gather->hosts.size(); ++h) {
-            const std::string& host = gather->hosts[h];
-            if (auto literal = parse_socket_address(host.find(':') != std::string::npos ? fmt::format("[{}]:{}", host, port)
-                                                                                         : fmt::format("{}:{}", host, port))) {
-                gather->addresses[h].push_back(*literal);
-                --gather->left;
-                continue;
-            }
-            auto asked = lookup(false, host, [this, gather, h, finish](net::dns::DnsAnswer&& answer) {
-                if (answer.status == net::dns::DnsStatus::ok)
-                    for (const auto& ip : answer.addresses) gather->addresses[h].push_back(ip.with_port(gather->port));
-                else if (answer.status == net::dns::DnsStatus::temp_failure) {
-                    gather->any_temporary = true;
-                    ++stats_.dns_failures;
-                }
-                if (--gather->left == 0) finish();
-            });
-            if (!asked) {
-                gather->any_temporary = true;
-                --gather->left;
-            }
-        }
-        if (gather->left == 0) finish();
+    auto gather = std::make_shared<Gather>();
+    gather->hosts = std::move(hosts);
+    gather->addresses.resize(gather->hosts.size());
+    gather->left = gather->hosts.size();
+    auto finish = [this, name, gather] {
+        std::vector<Target> targets;
+        for (std::size_t h = 0; h < gather->hosts.size(); ++h)
+            for (const SocketAddress& a : gather->addresses[h]) targets.push_back({gather->hosts[h], a});
+        if (!targets.empty()) return plan_ready(name, std::move(targets));
+        if (gather->any_temporary) return plan_failed(name, local_reply(451, "4.4.3 address lookup failed"), Permanence::temporary);
+        plan_failed(name, local_reply(550, "5.1.2 no address for the receiving host"), Permanence::permanent);
     };
-    if (dest.hop) return resolve_hosts({dest.hop->host}, dest.hop->port);
-    auto asked = lookup(true, dest.domain, [this, after, resolve_hosts, domain = dest.domain](net::dns::DnsAnswer&& answer) {
-        const net::dns::MxPlanLimits limits;
-        auto plan = net::dns::plan_mx(domain, answer.status, answer.mx, limits, [this] {
-            random_state_ ^= random_state_ << 13;
-            random_state_ ^= random_state_ >> 7;
-            random_state_ ^= random_state_ << 17;
-            return random_state_;
+    for (std::size_t h = 0; h < gather->hosts.size(); ++h) {
+        const std::string& host = gather->hosts[h];
+        const bool v6 = host.find(':') != std::string::npos;
+        if (auto literal = parse_socket_address(v6 ? fmt::format("[{}]:{}", host, port) : fmt::format("{}:{}", host, port))) {
+            gather->addresses[h].push_back(*literal);
+            --gather->left;
+            continue;
+        }
+        auto asked = lookup(DnsQuery::addresses, host, [this, gather, h, port, finish](DnsAnswer&& answer) {
+            if (answer.status == net::dns::DnsStatus::ok) {
+                for (const auto& ip : answer.addresses) gather->addresses[h].push_back(ip.with_port(port));
+            } else if (answer.status == net::dns::DnsStatus::temp_failure) {
+                gather->any_temporary = true;
+                ++stats_.dns_failures;
+            }
+            if (--gather->left == 0) finish();
         });
-        using A = net::dns::MxPlanAction;
-        using R = net::dns::MxPlanReason;
-        if (plan.action == A::bounce) {
-            if (plan.reason == R::null_mx) return after({}, local_reply(556, "5.1.10 the domain accepts no mail (null MX)"), true);
-            return after({}, local_reply(550, fmt::format("5.1.2 {}", net::dns::to_string(plan.reason))), true);
+        if (!asked) {
+            gather->any_temporary = true;
+            --gather->left;
         }
-        if (plan.action == A::defer) {
-            ++stats_.dns_failures;
-            return after({}, local_reply(451, fmt::format("4.4.3 {}", net::dns::to_string(plan.reason))), false);
-        }
-        std::vector<std::string> hosts;
-        for (const auto& h : plan.hosts) hosts.push_back(h.name);
-        resolve_hosts(std::move(hosts), options_.mx_port);
-    });
-    if (!asked) after({}, local_reply(451, "4.4.3 DNS unavailable"), false);
+    }
+    if (gather->left == 0) finish();
 }
 
-Result<void> DeliveryAgent::lookup(bool mx, const std::string& name, std::function<void(net::dns::DnsAnswer&&)> fn) {
+Result<void> DeliveryAgent::lookup(DnsQuery query, const std::string& name, std::function<void(DnsAnswer&&)> fn) {
     if (!resolver_running_) return fail(CoreErrc::closed);
     const std::uint64_t token = next_lookup_++;
-    auto asked = mx ? resolver_.lookup_mx(name, token) : resolver_.lookup_addresses(name, token);
+    auto asked = query == DnsQuery::mx ? resolver_.lookup_mx(name, token) : resolver_.lookup_addresses(name, token);
     if (!asked) return asked;
     lookups_.emplace(token, std::move(fn));
     return {};
 }
 
-void DeliveryAgent::plan_ready(Destination& dest, std::vector<Target> targets, std::optional<Reply> failure, bool permanent) {
+void DeliveryAgent::plan_ready(const std::string& name, std::vector<Target> targets) {
+    auto it = destinations_.find(name);
+    if (it == destinations_.end()) return;
+    Destination& dest = *it->second;
     dest.resolving = false;
-    if (failure) {
-        log_event(LogLevel::info, "outbound.no_route", "destination={} reply=\"{}\"", dest.name, reply_text(*failure));
-        return fail_queue(dest, *failure, permanent ? Permanence::permanent : Permanence::temporary);
-    }
     dest.targets = std::move(targets);
     dest.plan_until_ms = shard_.now_ms() + options_.dns_cache_ms;
-    pump(dest, true);
+    pump(dest, Targets::just_resolved);
+}
+
+void DeliveryAgent::plan_failed(const std::string& name, const Reply& why, Permanence permanence) {
+    auto it = destinations_.find(name);
+    if (it == destinations_.end()) return;
+    Destination& dest = *it->second;
+    dest.resolving = false;
+    log_event(LogLevel::info, "outbound.no_route", "destination={} reply=\"{}\"", dest.name, reply_text(why));
+    fail_queue(dest, why, permanence);
 }
 
 // Every waiting job of the destination fails with `why`.

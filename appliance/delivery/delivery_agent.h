@@ -111,18 +111,22 @@ private:
     struct Target;
     struct Session;
 
+    enum class Permanence : std::uint8_t { temporary, permanent };
     void schedule_entry(const Key& key);
     void arm_retry(Entry& entry);
     Destination& destination_for(std::string_view domain);
     // Opens connections for waiting jobs; resolves first when the targets are stale (unless they
     // were resolved just now: with dns_cache_ms 0 they are stale at once).
-    void pump(Destination& dest, bool just_resolved = false);
+    enum class Targets : std::uint8_t { check_age, just_resolved };
+    void pump(Destination& dest, Targets targets = Targets::check_age);
     void pump_starved();
     void sweep_destinations();
     void resolve(Destination& dest);
-    void plan_ready(Destination& dest, std::vector<Target> targets, std::optional<smtp::Reply> failure, bool permanent);
+    void on_mx_answer(const std::string& name, const std::string& domain, const net::dns::DnsAnswer& answer);
+    void resolve_addresses(const std::string& name, std::vector<std::string> hosts, std::uint16_t port);
+    void plan_ready(const std::string& name, std::vector<Target> targets);
+    void plan_failed(const std::string& name, const smtp::Reply& why, Permanence permanence);
     enum class TlsAttempt : std::uint8_t { when_offered, plaintext };  // plaintext: after a failed handshake under `may`
-    enum class Permanence : std::uint8_t { temporary, permanent };
     bool open_session(Destination& dest, std::size_t target, TlsAttempt tls_attempt);
     void keep_body(Entry& entry, std::shared_ptr<const std::string> body);
     void drop_body(Entry& entry);
@@ -137,7 +141,7 @@ private:
     void persist(Entry& entry, std::function<void()> then);
     void start_write(const Key& key);
     void check_session(std::uint64_t id);
-    Result<void> lookup(bool mx, const std::string& name, std::function<void(net::dns::DnsAnswer&&)> fn);
+    Result<void> lookup(net::dns::DnsQuery query, const std::string& name, std::function<void(net::dns::DnsAnswer&&)> fn);
     std::shared_ptr<const std::string> body_of(Entry& entry);
     std::int64_t now_unix() const;
     std::string queue_id(const Key& key) const;
