@@ -332,6 +332,23 @@ retry_first_s = 60
             receiver.close()
 
 
+def smtp_dialog(conn, name, on_data):
+    """A scripted server's session: greeting, 250 to every command and 221 to QUIT; DATA is
+    on_data(conn, reader)'s, which returns False to hang up."""
+    conn.sendall(b"220 " + name + b" ESMTP\r\n")
+    f = conn.makefile("rb")
+    while line := f.readline():
+        verb = line.split()[0].upper() if line.split() else b""
+        if verb == b"DATA":
+            if not on_data(conn, f):
+                return
+        elif verb == b"QUIT":
+            conn.sendall(b"221 bye\r\n")
+            return
+        else:
+            conn.sendall(b"250 ok\r\n")
+
+
 class SlowReceiver:
     """Accepts every message, a little slowly (delay_s at the final dot), and keeps their subjects."""
 
@@ -342,28 +359,18 @@ class SlowReceiver:
         self.server = HostileReceiver(port, self.script)
 
     def script(self, conn):
-        conn.sendall(b"220 slow ESMTP\r\n")
-        f = conn.makefile("rb")
-        while True:
-            line = f.readline()
-            if not line:
-                return
-            verb = line.split()[0].upper() if line.split() else b""
-            if verb == b"DATA":
-                conn.sendall(b"354 go\r\n")
-                subject = b""
-                while (body_line := f.readline()) not in (b".\r\n", b""):
-                    if body_line.startswith(b"Subject: "):
-                        subject = body_line[9:].strip()
-                time.sleep(self.delay_s)
-                with self.lock:
-                    self.subjects.append(subject.decode())
-                conn.sendall(b"250 2.0.0 queued\r\n")
-            elif verb == b"QUIT":
-                conn.sendall(b"221 bye\r\n")
-                return
-            else:
-                conn.sendall(b"250 ok\r\n")
+        def on_data(conn, f):
+            conn.sendall(b"354 go\r\n")
+            subject = b""
+            while (body_line := f.readline()) not in (b".\r\n", b""):
+                if body_line.startswith(b"Subject: "):
+                    subject = body_line[9:].strip()
+            time.sleep(self.delay_s)
+            with self.lock:
+                self.subjects.append(subject.decode())
+            conn.sendall(b"250 2.0.0 queued\r\n")
+            return True
+        smtp_dialog(conn, b"slow", on_data)
 
     def close(self):
         self.server.close()
@@ -490,22 +497,10 @@ def endless_script(conn):
 
 def closing_421_script(conn):
     """Accepts the envelope, then answers DATA with 421 and hangs up."""
-    conn.sendall(b"220 hostile ESMTP\r\n")
-    f = conn.makefile("rb")
-    while True:
-        line = f.readline()
-        if not line:
-            return
-        verb = line.split()[0].upper() if line.split() else b""
-        if verb == b"EHLO":
-            conn.sendall(b"250 hostile\r\n")
-        elif verb in (b"MAIL", b"RCPT"):
-            conn.sendall(b"250 2.1.0 ok\r\n")
-        elif verb == b"DATA":
-            conn.sendall(b"421 4.3.2 shutting down\r\n")
-            return
-        else:
-            conn.sendall(b"250 ok\r\n")
+    def on_data(conn, _f):
+        conn.sendall(b"421 4.3.2 shutting down\r\n")
+        return False
+    smtp_dialog(conn, b"hostile", on_data)
 
 
 def drip_script(conn):
