@@ -8,12 +8,12 @@
 #include <algorithm>
 #include <ctime>
 
+#include "appliance/delivery/delivery_agent_state.h"
 #include "appliance/mailstore/inbound_queue.h"
 #include "appliance/mailstore/queue_entries.h"
+#include "core/log.h"
 #include "store/errc.h"
 #include "store/queue.h"
-#include "appliance/delivery/delivery_agent_state.h"
-#include "core/log.h"
 
 namespace vmx {
 

@@ -4,18 +4,18 @@
 
 #include <fmt/format.h>
 
-#include "core/errc.h"
-#include "net/dns/mx_plan.h"
 #include "appliance/delivery/delivery_agent_state.h"
+#include "core/errc.h"
 #include "core/log.h"
+#include "net/dns/mx_plan.h"
 
 namespace vmx {
 
+using delivery_detail::destination_sweep_ms;
 using delivery_detail::local_reply;
+using delivery_detail::RecipientReplies;
 using delivery_detail::reply_text;
 using smtp::Reply;
-using delivery_detail::destination_sweep_ms;
-using delivery_detail::RecipientReplies;
 using net::dns::DnsAnswer;
 using net::dns::DnsQuery;
 

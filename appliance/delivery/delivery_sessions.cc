@@ -6,16 +6,17 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+
 #include "appliance/delivery/delivery_agent_state.h"
 #include "core/log.h"
 
 namespace vmx {
 
+using delivery_detail::has_non_ascii;
 using delivery_detail::local_reply;
+using delivery_detail::RecipientReplies;
 using delivery_detail::reply_text;
 using smtp::Reply;
-using delivery_detail::has_non_ascii;
-using delivery_detail::RecipientReplies;
 
 // Opens a connection to one of the destination's targets: `target`, or the first after it whose
 // socket can be made. False when none could be opened now (the waiting jobs are then deferred if
