@@ -82,6 +82,8 @@ std::string DeliveryAgent::queue_id(const Key& key) const {
 
 void DeliveryAgent::add(std::uint32_t segment, std::uint64_t id, store::Envelope envelope,
                         std::shared_ptr<const std::string> body) {
+    // Start-up's recovery may have read this entry already (its commit raced the first loop turn).
+    if (entries_.count({segment, id})) return;
     auto entry = std::make_unique<Entry>();
     entry->key = {segment, id};
     entry->in_job.assign(envelope.recipients.size(), false);
@@ -97,6 +99,7 @@ void DeliveryAgent::recover() {
     std::size_t found = 0;
     for (std::uint32_t segment : store_.envs().segments()) {
         auto pending = [&](store::QueuedEntry&& q) {
+            if (entries_.count({segment, q.id})) return;  // added since it was accepted: known already
             auto entry = std::make_unique<Entry>();
             entry->key = {segment, q.id};
             entry->in_job.assign(q.envelope.recipients.size(), false);

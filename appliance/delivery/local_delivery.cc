@@ -75,6 +75,9 @@ void LocalDelivery::accept(store::Envelope envelope, std::shared_ptr<const std::
                 ++stats_.accepted;
                 // Durable: the client may have its 250 now; delivery runs from here.
                 done(AcceptOutcome::stored, queue_id);
+                // Start-up's recovery may have read this entry already (its commit raced the first
+                // loop turn): it is on its way then, and a second hand-off would report twice.
+                if (entries_.count({segment, id})) return;
                 Entry& entry = entries_[{segment, id}];
                 stats_.queued.store(entries_.size(), std::memory_order_relaxed);
                 entry.segment = segment;
@@ -312,8 +315,11 @@ void LocalDelivery::schedule_retry(const Key& key, std::int64_t at_unix) {
 }
 
 void LocalDelivery::recover() {
+    std::vector<Key> keys;  // what this recovery found: only these are handed off here
     for (std::uint32_t segment : store_.envs().segments()) {
-        auto pending = [this, segment](store::QueuedEntry&& q) {
+        auto pending = [this, segment, &keys](store::QueuedEntry&& q) {
+            if (entries_.count({segment, q.id})) return;  // accepted since: on its way already
+            keys.emplace_back(segment, q.id);
             Entry& entry = entries_[{segment, q.id}];  // the body is read when it is handed off
             entry.segment = segment;
             entry.id = q.id;
@@ -329,8 +335,6 @@ void LocalDelivery::recover() {
     }
     stats_.queued.store(entries_.size(), std::memory_order_relaxed);
     if (stats_.recovered > 0) log_event(LogLevel::info, "delivery.recovered", "entries={}", stats_.recovered.load());
-    std::vector<Key> keys;
-    for (const auto& [key, entry] : entries_) keys.push_back(key);
     for (const Key& key : keys) {
         auto it = entries_.find(key);
         if (it != entries_.end() && it->second.outstanding == 0) hand_off(it->second);
