@@ -91,6 +91,15 @@ def wait_for_port(port, timeout=10.0, host="127.0.0.1"):
     return False
 
 
+def wait_for_path(path, timeout=10.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if os.path.exists(path):
+            return True
+        time.sleep(0.02)
+    return False
+
+
 class Daemon:
     """vaultmxd in a temporary folder; use as a context manager."""
 
@@ -111,7 +120,10 @@ class Daemon:
     def start(self):
         self.proc = subprocess.Popen([VAULTMXD, "-c", self.config], stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True)
-        if not wait_for_port(self.ports["smtp"], host=self.host):
+        # The ports are bound before the admin socket opens: wait for both, or an admin command
+        # sent at once finds no socket (seen under the sanitizers' slower start).
+        admin_socket = os.path.join(self.folder, "admin.sock")
+        if not wait_for_port(self.ports["smtp"], host=self.host) or not wait_for_path(admin_socket):
             self.proc.kill()
             out, err = self.proc.communicate()
             raise RuntimeError(f"vaultmxd did not start: {err}")
