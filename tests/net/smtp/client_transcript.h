@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/net/smtp/crlf_text.h"
 #include "net/smtp/client.h"
 
 namespace vmx::smtp::client_test {
@@ -31,15 +32,8 @@ struct Step {
     Abort why = Abort::timeout;
 };
 
-// A "\n" not preceded by "\r" in server and client text stands for CRLF.
-inline std::string crlf(std::string_view s) {
-    std::string out;
-    for (char c : s) {
-        if (c == '\n' && (out.empty() || out.back() != '\r')) out += '\r';
-        out += c;
-    }
-    return out;
-}
+// crlf(): "\n" stands for CRLF in transcript text (crlf_text.h); raw() keeps bytes as written.
+using transcript_text::crlf;
 inline Step S(std::string_view s) { return {StepKind::server, crlf(s)}; }        // the server sends
 inline Step raw(std::string s) { return {StepKind::server, std::move(s)}; }      // bytes as written
 inline Step C(std::string_view s) { return {StepKind::client, crlf(s)}; }        // we must have sent this

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/net/smtp/crlf_text.h"
 #include "net/smtp/session.h"
 
 namespace vmx::smtp::test {
@@ -47,15 +48,8 @@ struct Step {
     AuthOutcome auth = AuthOutcome::ok;
 };
 
-// A "\n" not preceded by "\r" in client and server text stands for CRLF; raw() keeps bytes as written.
-inline std::string crlf(std::string_view s) {
-    std::string out;
-    for (char c : s) {
-        if (c == '\n' && (out.empty() || out.back() != '\r')) out += '\r';
-        out += c;
-    }
-    return out;
-}
+// crlf(): "\n" stands for CRLF in transcript text (crlf_text.h); raw() keeps bytes as written.
+using transcript_text::crlf;
 inline Step C(std::string_view s) { return {StepKind::client, crlf(s)}; }
 inline Step raw(std::string s) { return {StepKind::client, std::move(s)}; }
 inline Step S(std::string_view s) { return {StepKind::server, crlf(s)}; }
