@@ -83,6 +83,20 @@ struct AppLimits {
     std::uint32_t auth_throttle_entries_max = 100'000;  // per map (users, addresses)
     std::uint32_t auth_login_cache_ttl_s = 900;         // a verified secret skips Argon2id this long; 0: never
     std::uint32_t auth_login_cache_entries_max = 100'000;  // verified secrets remembered, all users together
+    // [mailauth]: DKIM signing of submitted mail; SPF, DKIM and DMARC checks on the MX, run by their
+    // own worker threads, each message's DNS bounded by a count and a time.
+    bool mailauth_sign = true;                          // sign submitted mail for domains with a key
+    bool mailauth_check_spf = true;                     // the MX's checks, each on or off
+    bool mailauth_check_dkim = true;
+    bool mailauth_check_dmarc = true;
+    std::uint32_t mailauth_workers = 2;                 // threads that check and sign
+    std::uint32_t mailauth_queue_max = 1024;            // messages waiting for a worker, all shards together
+    std::uint32_t mailauth_dns_lookups_max = 40;        // DNS queries one message may cost, all checks together
+    std::uint32_t mailauth_time_max_ms = 10'000;        // wall time one message's checks may take
+    std::uint32_t mailauth_dns_timeout_ms = 2000;       // one DNS query's first try
+    std::uint32_t mailauth_dkim_signatures_max = 5;     // signatures checked per message; the rest are ignored
+    std::uint32_t mailauth_dkim_key_bits_min = 1024;    // RFC 8301: smaller RSA keys fail
+    std::uint32_t mailauth_dkim_retire_days = 7;        // a rotated-out key stays published this long
     // [admin]: the admin socket.
     std::uint32_t admin_io_timeout_ms = 2000;           // for a peer to send its request and take its reply
     std::uint32_t admin_reply_timeout_ms = 30'000;      // for a command that waits on a shard
@@ -113,6 +127,8 @@ struct Config {
     std::string delivery_relayhost_tls;     // the least TLS for that AUTH: verify or encrypt
     std::string delivery_tls;               // none, may, encrypt or verify
     std::string delivery_tls_ca_file;       // trust anchors for verify; empty: the system's CA store
+    std::string mailauth_dmarc_reject;      // [mailauth] dmarc_reject: refuse (550 5.7.1) or mark
+    std::string mailauth_authserv_id;       // [mailauth] authserv_id; empty: the [smtp] hostname
     std::map<std::string, NextHop> delivery_routes;             // [delivery.routes]: lower-case domain -> next hop
     std::map<std::string, std::string> delivery_tls_policies;   // [delivery.tls_policies]: domain -> level
     std::string source_path;                // the file (or source name) it was read from

@@ -189,6 +189,7 @@ constexpr Param listener(std::string_view key) {
 constexpr std::array<std::string_view, 4> kLogLevels{"debug", "info", "warn", "error"};
 constexpr std::array<std::string_view, 4> kTlsLevels{"none", "may", "encrypt", "verify"};
 constexpr std::array<std::string_view, 2> kAuthTlsLevels{"verify", "encrypt"};
+constexpr std::array<std::string_view, 2> kDmarcRejectActions{"refuse", "mark"};
 
 using E = EngineConfig;
 using C = Config;
@@ -305,6 +306,20 @@ constexpr std::array kParams{
     limit("auth",     "throttle_entries_max",       100000,  16,   10000000,  "",      &L::auth_throttle_entries_max),
     limit("auth",     "login_cache_ttl_s",          900,     0,    3600,      "s",     &L::auth_login_cache_ttl_s),
     limit("auth",     "login_cache_entries_max",    100000,  16,   10000000,  "",      &L::auth_login_cache_entries_max),
+    limit_flag("mailauth", "sign",                  true,                              &L::mailauth_sign),
+    limit_flag("mailauth", "check_spf",             true,                              &L::mailauth_check_spf),
+    limit_flag("mailauth", "check_dkim",            true,                              &L::mailauth_check_dkim),
+    limit_flag("mailauth", "check_dmarc",           true,                              &L::mailauth_check_dmarc),
+    choice(       "mailauth", "dmarc_reject", "refuse", kDmarcRejectActions,       &C::mailauth_dmarc_reject),
+    optional_text("mailauth", "authserv_id",  "the [smtp] hostname",               &C::mailauth_authserv_id),
+    limit("mailauth", "workers",                    2,       1,    256,       "",      &L::mailauth_workers),
+    limit("mailauth", "queue_max",                  1024,    1,    1000000,   "",      &L::mailauth_queue_max),
+    limit("mailauth", "dns_lookups_max",            40,      10,   1000,      "",      &L::mailauth_dns_lookups_max),
+    limit("mailauth", "time_max_ms",                10000,   100,  120000,    "ms",    &L::mailauth_time_max_ms),
+    limit("mailauth", "dns_timeout_ms",             2000,    100,  30000,     "ms",    &L::mailauth_dns_timeout_ms),
+    limit("mailauth", "dkim_signatures_max",        5,       1,    100,       "",      &L::mailauth_dkim_signatures_max),
+    limit("mailauth", "dkim_key_bits_min",          1024,    512,  16384,     "bits",  &L::mailauth_dkim_key_bits_min),
+    limit("mailauth", "dkim_retire_days",           7,       1,    365,       "days",  &L::mailauth_dkim_retire_days),
     limit_seconds("admin", "io_timeout_s",          2,       1,    600,                &L::admin_io_timeout_ms),
     limit_seconds("admin", "reply_timeout_s",       30,      1,    3600,               &L::admin_reply_timeout_ms),
     limit("admin",    "connections_max",            64,      1,    4096,      "",      &L::admin_connections_max),

@@ -1,0 +1,31 @@
+// DKIM signing keys (RFC 6376 3.6.1, RFC 8463): making a new private key and deriving the public
+// key that is published in DNS as `p=`. OpenSSL's libcrypto does the work (libopendkim, which signs
+// with these keys, loads them through it too); this file never includes a wolfSSL header. Any thread.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "core/result.h"
+#include "crypto/secret_bytes.h"
+
+namespace vmx::crypto {
+
+enum class DkimAlgorithm : std::uint8_t {
+    rsa_sha256,      // RSA 2048 bits (RFC 8301: at least 1024 to verify, 2048 to sign)
+    ed25519_sha256,  // RFC 8463
+};
+std::string_view to_string(DkimAlgorithm algorithm) noexcept;          // "rsa", "ed25519"
+std::string_view dkim_key_type(DkimAlgorithm algorithm) noexcept;      // the k= tag: "rsa", "ed25519"
+
+// A fresh private key as PKCS#8 PEM text in secret memory.
+Result<SecretBytes> generate_dkim_key(DkimAlgorithm algorithm);
+
+// The p= value for a PEM private key of that algorithm: base64 of the SubjectPublicKeyInfo DER for
+// RSA, base64 of the raw 32-byte public key for ed25519. crypto invalid_argument when the PEM does
+// not hold a key of that algorithm.
+Result<std::string> dkim_public_key(DkimAlgorithm algorithm, std::span<const std::uint8_t> private_pem);
+
+}  // namespace vmx::crypto
