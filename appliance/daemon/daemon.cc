@@ -120,22 +120,56 @@ smtp::TlsPolicy tls_policy_of(std::string_view level) {
     return smtp::TlsPolicy::may;
 }
 
+// [delivery] resolver's servers ("IP:PORT", comma-separated; checked by the config), for every
+// DNS look-up: delivery's and the MX's checks'.
+std::vector<std::string> resolver_servers(const Config& config) {
+    std::vector<std::string> out;
+    std::string_view rest = config.delivery_resolver;
+    while (!rest.empty()) {
+        const auto comma = rest.find(',');
+        std::string one(rest.substr(0, comma));
+        one.erase(0, one.find_first_not_of(' '));
+        one.erase(one.find_last_not_of(' ') + 1);
+        if (!one.empty()) out.push_back(one);
+        if (comma == std::string_view::npos) break;
+        rest.remove_prefix(comma + 1);
+    }
+    return out;
+}
+
+std::string authserv_id(const Config& config) {
+    return config.mailauth_authserv_id.empty() ? config.hostname : config.mailauth_authserv_id;
+}
+
+bool mx_checks_on(const AppLimits& l) { return l.mailauth_check_spf || l.mailauth_check_dkim || l.mailauth_check_dmarc; }
+
+MailAuthOptions mailauth_options(const Config& config) {
+    const AppLimits& l = config.limits;
+    MailAuthOptions out;
+    out.threads = l.mailauth_workers;
+    out.queue_max = l.mailauth_queue_max;
+    out.sign = l.mailauth_sign;
+    CheckSettings& c = out.checks;
+    c.authserv_id = authserv_id(config);
+    c.spf = l.mailauth_check_spf;
+    c.dkim = l.mailauth_check_dkim;
+    c.dmarc = l.mailauth_check_dmarc;
+    c.refuse_on_reject = config.mailauth_dmarc_reject == "refuse";
+    c.dns_lookups_max = l.mailauth_dns_lookups_max;
+    c.time_max_ms = l.mailauth_time_max_ms;
+    c.dkim_options = {l.mailauth_dkim_signatures_max, l.mailauth_dkim_key_bits_min};
+    c.resolver.servers = resolver_servers(config);
+    c.resolver.query_timeout_ms = l.mailauth_dns_timeout_ms;
+    return out;
+}
+
 OutboundOptions outbound_options(const Config& config, std::shared_ptr<const net::TlsClientContext> opportunistic,
                                  std::shared_ptr<const net::TlsClientContext> verified,
                                  std::shared_ptr<const RelayCredentials> relay_auth) {
     const AppLimits& l = config.limits;
     OutboundOptions out;
     out.helo = config.hostname;
-    std::string_view rest = config.delivery_resolver;  // checked by the config: IP:PORT, comma-separated
-    while (!rest.empty()) {
-        const auto comma = rest.find(',');
-        std::string one(rest.substr(0, comma));
-        one.erase(0, one.find_first_not_of(' '));
-        one.erase(one.find_last_not_of(' ') + 1);
-        if (!one.empty()) out.resolvers.push_back(one);
-        if (comma == std::string_view::npos) break;
-        rest.remove_prefix(comma + 1);
-    }
+    out.resolvers = resolver_servers(config);
     out.mx_port = static_cast<std::uint16_t>(l.delivery_mx_port);
     for (const auto& [domain, hop] : config.delivery_routes) out.routes.emplace(domain, hop);
     if (!config.delivery_relayhost.empty()) out.relayhost = parse_next_hop(config.delivery_relayhost);
@@ -321,6 +355,9 @@ std::optional<StartFailure> Daemon::open_engine() {
     listener_deps_->smtp.options.hostname = config_.hostname;
     listener_deps_->smtp.options.starttls = tls_ ? smtp::StartTls::offered : smtp::StartTls::unavailable;
     listener_deps_->smtp.tls = tls_;
+    listener_deps_->smtp.authserv_id = authserv_id(config_);
+    listener_deps_->smtp.refuse_unauthenticated_local =
+        config_.limits.mailauth_check_dmarc && config_.mailauth_dmarc_reject == "refuse";
     listener_deps_->pop3.tls = tls_;
     listener_deps_->submission = submission_settings(config_, tls_, smtp::Transport::plain);
     listener_deps_->submission_tls = submission_settings(config_, tls_, smtp::Transport::tls);
@@ -350,10 +387,12 @@ std::optional<StartFailure> Daemon::open_engine() {
     // Passwords are checked by the auth workers, never on a shard thread; they outlive the engine.
     auth_workers_ = std::make_unique<AuthWorkers>(auth_options(config_), engine_->shard_count());
     if (auto r = auth_workers_->start(); !r) return runtime_failure("auth: cannot start the password workers: " + r.error().message());
+    if (auto r = start_mailauth(); r) return r;
 
     const store::StoreSizing& sizing = config_.store.sizing;
     engine_->set_shard_local(ShardBuilder{*segment_envs_, *handles_, shard_store_options(sizing), keys_->snapshot(),
-                                          *directory_, *auth_workers_,
+                                          *directory_, *auth_workers_, *mailauth_workers_,
+                                          mx_checks_on(config_.limits),
                                           std::int64_t{sizing.trash_retention_days} * 86400,
                                           MailboxWritesOptions{sizing.delivery_batch_ms}, delivery_options(config_.limits),
                                           outbound_options(config_, tls_out_, tls_out_verified_, relay_credentials()),
@@ -402,8 +441,10 @@ std::optional<StartFailure> Daemon::open_admin() {
         return config_failure("admin.socket: cannot listen on " + config_.admin_socket + ": " + server.error().message() +
                               " (does its folder exist? vaultmx -c FILE init creates it)");
     admin_server_ = std::move(*server);
-    // A changed relayhost password reaches every shard's delivery agent (new sessions use it).
+    // A changed DKIM key reaches the signers; a changed relayhost password every shard's delivery
+    // agent (new sessions use it).
     keys_->on_secret_changed([this](std::string_view name) {
+        if (name.starts_with(dkim_secret_prefix)) return load_dkim_keyring();
         if (name != "relayhost") return;
         auto auth = relay_credentials();
         // Every shard must hear of it (a missed one would keep the old password until a restart): a
@@ -424,6 +465,35 @@ std::optional<StartFailure> Daemon::open_admin() {
     });
     if (auto r = engine.start(); !r) return runtime_failure("engine: cannot start: " + r.error().message());
     return std::nullopt;
+}
+
+// The mail-authentication workers: their libraries and resolvers are built before the shards serve,
+// and the DKIM keys loaded. Signing and checking never run on a shard.
+std::optional<StartFailure> Daemon::start_mailauth() {
+    const MailAuthOptions options = mailauth_options(config_);
+    if (options.checks.dmarc) {
+        if (auto r = init_dmarc_library(default_suffix_list); !r)
+            return runtime_failure(std::string("mailauth: cannot read the public suffix list ") + default_suffix_list +
+                                   ": " + r.error().message() + " (install the publicsuffix package)");
+    }
+    mailauth_workers_ = std::make_unique<MailAuthWorkers>(options, engine_->shard_count());
+    if (auto r = mailauth_workers_->start(); !r)
+        return runtime_failure("mailauth: cannot start the workers: " + r.error().message());
+    load_dkim_keyring();
+    return std::nullopt;
+}
+
+// Every dkim/ secret opened again, the active keys handed to the signers. Control thread.
+void Daemon::load_dkim_keyring() {
+    auto keys = load_dkim_keys(*keys_);
+    if (!keys) {
+        log_event(LogLevel::error, "mailauth.dkim_keys_unreadable", "error=\"{}\"", keys.error().message());
+        return;
+    }
+    const std::size_t count = keys->size();
+    auto keyring = dkim_keyring_of(std::move(*keys));
+    log_event(LogLevel::info, "mailauth.dkim_keys", "keys={} signing_domains={}", count, keyring->by_domain.size());
+    mailauth_workers_->set_keyring(std::move(keyring));
 }
 
 // The relayhost's AUTH credentials: [delivery] relayhost_user and the appliance secret "relayhost"

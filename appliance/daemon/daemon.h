@@ -14,6 +14,7 @@
 #include "appliance/admin/server.h"
 #include "appliance/audit/audit_log.h"
 #include "appliance/auth/auth_workers.h"
+#include "appliance/mailauth/mailauth_workers.h"
 #include "appliance/auth/login_recorder.h"
 #include "appliance/auth/sessions.h"
 #include "appliance/config/config.h"
@@ -59,6 +60,8 @@ private:
     std::optional<StartFailure> open_tls();
     std::optional<StartFailure> open_outbound_tls();
     std::optional<StartFailure> open_engine();
+    std::optional<StartFailure> start_mailauth();
+    void load_dkim_keyring();
     std::optional<StartFailure> open_admin();
     void on_control_message(Message& m);
     void warn_without_tls() const;
@@ -83,6 +86,7 @@ private:
     std::optional<store::StoreEnvironments> segment_envs_;
     std::optional<store::StoreHandles> handles_;
     std::unique_ptr<AuthWorkers> auth_workers_;
+    std::unique_ptr<MailAuthWorkers> mailauth_workers_;  // DKIM signing and the MX's checks; outlive the engine
     std::unique_ptr<Engine> engine_;
     SessionRegistry sessions_;
     std::optional<MailStoreView> mail_view_;

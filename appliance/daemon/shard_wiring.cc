@@ -140,6 +140,8 @@ Result<std::unique_ptr<ShardLocal>> ShardBuilder::operator()(Shard& shard) const
     context->marker_cleanup = std::make_unique<MarkerCleanup>(*context->store, marker_cleanup_options);
     context->marker_cleanup->start();
     context->auth = std::make_unique<ShardAuth>(shard, auth_workers);
+    context->mailauth = std::make_unique<ShardMailAuth>(shard, mailauth_workers);
+    context->mx_checks = mx_checks;
     context->login = std::make_unique<LoginFlow>(directory, *context->store, *context->auth, *context->sessions, now_unix);
     context->maildrops = std::make_unique<Pop3Maildrops>(shard, *context->store, *context->writes, *context->calls);
     // Hand-offs left by the last run go out at the first turn of the loop, when every shard can
@@ -155,7 +157,7 @@ Result<std::unique_ptr<ShardLocal>> ShardBuilder::operator()(Shard& shard) const
 
 SmtpShardParts smtp_parts_of(Shard& shard) {
     ShardContext& c = ShardContext::of(shard);
-    return {c.delivery.get(), c.store.get()};
+    return {c.delivery.get(), c.store.get(), c.mx_checks ? c.mailauth.get() : nullptr};
 }
 
 Pop3ShardParts pop3_parts_of(Shard& shard) {
@@ -165,7 +167,8 @@ Pop3ShardParts pop3_parts_of(Shard& shard) {
 
 SubmissionShardParts submission_parts_of(Shard& shard) {
     ShardContext& c = ShardContext::of(shard);
-    return {c.delivery.get(), c.outbound.get(), c.store.get(), c.login.get(), c.sessions.get(), c.rates.get()};
+    return {c.delivery.get(), c.outbound.get(), c.store.get(), c.login.get(), c.sessions.get(), c.rates.get(),
+            c.mailauth.get()};
 }
 
 void on_shard_message(Shard& shard, Message& m) {

@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "appliance/auth/auth_workers.h"
+#include "appliance/mailauth/mailauth_workers.h"
 #include "appliance/auth/login_flow.h"
 #include "appliance/auth/sessions.h"
 #include "appliance/common/shard_calls.h"
@@ -50,6 +51,8 @@ struct ShardContext final : ShardLocal {
     std::unique_ptr<MarkerCleanup> marker_cleanup;
     std::unique_ptr<RewrapRunner> rewrap;
     std::unique_ptr<ShardAuth> auth;               // password checks through the auth workers
+    std::unique_ptr<ShardMailAuth> mailauth;       // DKIM signing and the MX's checks, on their workers
+    bool mx_checks = true;                         // the MX hands messages to the checks
     std::unique_ptr<LoginFlow> login;              // every protocol's logins
     std::unique_ptr<Pop3Maildrops> maildrops;      // POP3 maildrop locks and deletions this shard owns
 
@@ -64,6 +67,8 @@ struct ShardBuilder {
     std::shared_ptr<const crypto::KeySet> first_keys;
     const Directory& directory;
     AuthWorkers& auth_workers;
+    MailAuthWorkers& mailauth_workers;
+    bool mx_checks = true;  // any of [mailauth] check_spf, check_dkim, check_dmarc
     std::int64_t trash_retention_s;
     MailboxWritesOptions writes_options;
     DeliveryOptions delivery_options;

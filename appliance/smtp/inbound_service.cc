@@ -2,11 +2,15 @@
 // directory look-ups of RCPT; the engine itself is driven by SmtpConnection.
 #include "appliance/smtp/inbound_service.h"
 
+#include <optional>
+
 #include "appliance/delivery/local_delivery.h"
+#include "appliance/mailauth/mailauth_workers.h"
 #include "appliance/smtp/queue_message.h"
 #include "appliance/smtp/recipients.h"
 #include "appliance/smtp/smtp_connection.h"
 #include "core/log.h"
+#include "net/mailauth/auth_results.h"
 
 namespace vmx {
 namespace {
@@ -18,12 +22,60 @@ public:
 
     void on_close(net::Stream& stream) override {
         SmtpConnection::on_close(stream);
-        if (messages_ > 0 || rejected_ > 0)
-            log_event(LogLevel::info, "smtp.session", "client={} messages={} rcpt_rejected={}", client_, messages_, rejected_);
+        if (messages_ > 0 || rejected_ > 0 || rejected_messages_ > 0)
+            log_event(LogLevel::info, "smtp.session", "client={} messages={} rcpt_rejected={} refused={}", client_,
+                      messages_, rejected_, rejected_messages_);
     }
 
 private:
+    // The checks first (on the workers; this connection waits, the shard does not), then the queue.
     void message(net::Stream& stream, smtp::Envelope&& message) override {
+        if (parts_.mailauth == nullptr) return queue(stream, std::move(message));
+        CheckInput input{client_, message.helo_name, message.mail_from};
+        auto body = std::make_shared<const std::string>(std::move(message.body));
+        message.body = std::string();
+        const bool sent = parts_.mailauth->check(
+            std::move(input), body,
+            if_alive(alive(), [this, s = &stream, m = std::move(message), body](CheckVerdict&& verdict) mutable {
+                checked(*s, std::move(m), *body, std::move(verdict));
+            }));
+        if (!sent) {
+            log_event(LogLevel::warn, "smtp.checks_busy", "client={}", client_);
+            stored(stream, smtp::StoreOutcome::checks_busy);
+        }
+    }
+
+    void checked(net::Stream& stream, smtp::Envelope&& message, const std::string& body, CheckVerdict&& verdict) {
+        log_event(LogLevel::info, "smtp.mailauth", "client={} spf={} dkim_pass={} dkim_fail={} dmarc={} dns={}{}",
+                  client_, to_string(verdict.spf), verdict.dkim_pass, verdict.dkim_fail, to_string(verdict.dmarc.result),
+                  verdict.dns_lookups, verdict.budget_exhausted ? " budget=exhausted" : "");
+        if (verdict.refuse) {
+            ++rejected_messages_;
+            return stored(stream, smtp::StoreOutcome::dmarc_reject);
+        }
+        if (auto refusal = own_domain_refusal(verdict)) {
+            ++rejected_messages_;
+            return stored(stream, *refusal);
+        }
+        // RFC 8601 5: fields claiming our authserv-id are removed before ours is added.
+        mailauth::Stripped stripped = mailauth::strip_auth_results(body, settings_.authserv_id);
+        message.body = std::move(verdict.header);
+        message.body += stripped.message;
+        queue(stream, std::move(message));
+    }
+
+    // Mail whose From: names a domain of ours must pass DMARC (an outsider forging our users).
+    std::optional<smtp::StoreOutcome> own_domain_refusal(const CheckVerdict& verdict) {
+        if (!settings_.refuse_unauthenticated_local || verdict.dmarc.result == DmarcResult::pass) return std::nullopt;
+        for (const std::string& domain : verdict.from_domains) {
+            auto local = is_local_domain(directory_, *parts_.store, domain);
+            if (!local) return smtp::StoreOutcome::failed;  // the directory unreadable: 451, try later
+            if (*local) return smtp::StoreOutcome::unauthenticated;
+        }
+        return std::nullopt;
+    }
+
+    void queue(net::Stream& stream, smtp::Envelope&& message) {
         const std::int64_t arrival = wall_clock_unix();
         const std::string queue_id = parts_.delivery->next_queue_id();
         smtp::ReceivedInfo info = received_info(stream, message);
@@ -55,6 +107,7 @@ private:
     const SmtpShardParts parts_;
     std::uint32_t messages_ = 0;
     std::uint32_t rejected_ = 0;
+    std::uint32_t rejected_messages_ = 0;  // refused at the end of data by the checks
 };
 
 }  // namespace

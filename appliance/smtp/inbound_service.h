@@ -1,7 +1,9 @@
 // The inbound MX on port 25 (and the same engine on any listener configured for it): the pure SMTP
 // engine (net/smtp) driven through the stream layer (net/stream: plain, then TLS after STARTTLS),
 // recipients checked against the directory (no open relay; a full mailbox is refused at RCPT), and
-// each accepted message queued durably through LocalDelivery before the 250. One handler per
+// each accepted message checked on the mail-authentication workers (SPF, DKIM, DMARC: RFC 7489's
+// reject refused with 550 5.7.1, every Authentication-Results claiming our authserv-id removed and
+// ours added) and queued durably through LocalDelivery before the 250. One handler per
 // connection, on its shard's thread.
 #pragma once
 
@@ -17,11 +19,13 @@ namespace vmx {
 
 class Directory;
 class LocalDelivery;
+class ShardMailAuth;
 class ShardStore;
 // What an SMTP handler uses of its shard, and nothing else: built by the daemon for each shard.
 struct SmtpShardParts {
     LocalDelivery* delivery = nullptr;     // queues accepted messages durably, then delivers
     ShardStore* store = nullptr;           // keys and mailbox reads (the quota check of RCPT)
+    ShardMailAuth* mailauth = nullptr;     // SPF, DKIM and DMARC checks; null: none
 };
 using SmtpPartsOf = std::function<SmtpShardParts(Shard&)>;
 
@@ -29,6 +33,9 @@ struct SmtpInboundSettings {
     smtp::Limits limits;
     smtp::Options options;                                   // hostname, STARTTLS offered or not
     std::shared_ptr<const net::TlsServerContext> tls;        // null: STARTTLS unavailable (454)
+    std::string authserv_id;          // ours in Authentication-Results ([mailauth] authserv_id)
+    bool refuse_unauthenticated_local = true;  // From: a local domain without DMARC pass: 550 5.7.1
+                                               // (false: [mailauth] dmarc_reject = "mark", or DMARC off)
 };
 
 // The listener's factory: a StreamService per shard whose handlers use that shard's parts, as

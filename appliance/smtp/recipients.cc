@@ -36,4 +36,13 @@ smtp::RcptDecision look_up_recipient(const Directory& directory, ShardStore& sto
     return {V::accepted, user->id};
 }
 
+Result<bool> is_local_domain(const Directory& directory, ShardStore& store, std::string_view domain) {
+    auto view = DirectoryView::open(directory, store.keys_snapshot());
+    if (!view) return fail(view.error());
+    auto found = view->find_domain(domain);
+    if (found) return true;
+    if (no_such_account(found.error())) return false;
+    return fail(found.error());
+}
+
 }  // namespace vmx

@@ -4,6 +4,9 @@
 // relays it for the logged-in user). Shard thread: short read transactions.
 #pragma once
 
+#include <string_view>
+
+#include "core/result.h"
 #include "net/smtp/session.h"
 
 namespace vmx {
@@ -18,5 +21,9 @@ enum class Elsewhere : std::uint8_t {
 
 smtp::RcptDecision look_up_recipient(const Directory& directory, ShardStore& store, const smtp::Address& rcpt,
                                      Elsewhere elsewhere);
+
+// Whether `domain` (lower case) is one of the appliance's domains; an error when the directory
+// cannot be read.
+Result<bool> is_local_domain(const Directory& directory, ShardStore& store, std::string_view domain);
 
 }  // namespace vmx

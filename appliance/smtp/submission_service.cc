@@ -11,12 +11,14 @@
 #include "appliance/auth/sessions.h"
 #include "appliance/delivery/local_delivery.h"
 #include "appliance/delivery/outbound_queue.h"
+#include "appliance/mailauth/mailauth_workers.h"
 #include "appliance/directory/senders.h"
 #include "appliance/smtp/queue_message.h"
 #include "appliance/smtp/recipients.h"
 #include "appliance/smtp/smtp_connection.h"
 #include "core/log.h"
 #include "crypto/random.h"
+#include "net/smtp/headers.h"
 #include "net/stream/stream.h"
 
 namespace vmx {
@@ -163,13 +165,54 @@ private:
         const std::int64_t arrival = wall_clock_unix();
         std::size_t local = 0;
         for (const auto& r : message.recipients) local += r.user_id != 0 ? 1 : 0;
-        const bool remote = local < message.recipients.size();
         const std::string queue_id = local > 0 ? parts_.delivery->next_queue_id() : parts_.outbound->next_queue_id();
         auto body = with_headers(stream, message, queue_id, arrival);
         if (!body) return stored(stream, smtp::StoreOutcome::failed);
-
         store::Envelope all = queue_envelope(stream, std::move(message), arrival);
         all.client_address = client_;
+        const std::string domain = signing_domain(**body);
+        if (domain.empty()) return queue_split(stream, std::move(all), std::move(*body));
+        const bool sent = parts_.mailauth->sign(
+            domain, *body, if_alive(alive(), [this, s = &stream, all = std::move(all), body = *body](SignDone&& done) mutable {
+                signed_message(*s, std::move(all), std::move(body), std::move(done));
+            }));
+        if (!sent) {
+            log_event(LogLevel::warn, "submission.signing_busy", "user={}", user_->id);
+            stored(stream, smtp::StoreOutcome::checks_busy);
+        }
+    }
+
+    // The domain to sign for: the one From: address's, when the login may send as it and the
+    // domain has a key (RFC 6376 leaves the choice to the signer; signing for an address the user
+    // does not own would vouch for a forgery). Empty: the message goes unsigned.
+    std::string signing_domain(const std::string& body) const {
+        if (parts_.mailauth == nullptr) return {};
+        smtp::HeaderLimits limits;
+        const smtp::HeaderSummary headers = smtp::scan_headers(body, limits);
+        if (headers.problem != smtp::HeaderProblem::none || headers.from.size() != 1 || !user_ ||
+            !vmx::may_send_as(*user_, headers.from.front()))
+            return {};
+        const std::string& from = headers.from.front();
+        std::string domain = from.substr(from.rfind('@') + 1);
+        if (!parts_.mailauth->workers().has_key(domain)) return {};
+        return domain;
+    }
+
+    void signed_message(net::Stream& stream, store::Envelope&& all, std::shared_ptr<const std::string> body,
+                        SignDone&& done) {
+        if (done.failed) log_event(LogLevel::error, "submission.dkim_sign_failed", "user={} selector={}", user_->id, done.selector);
+        if (done.header.empty()) return queue_split(stream, std::move(all), std::move(body));
+        auto signed_body = std::make_shared<std::string>(std::move(done.header));
+        signed_body->append(*body);
+        queue_split(stream, std::move(all), std::move(signed_body));
+    }
+
+    // Local recipients through local delivery, remote ones into the smtp-out queue; the client hears
+    // once, when both writes are durable.
+    void queue_split(net::Stream& stream, store::Envelope&& all, std::shared_ptr<const std::string> body) {
+        std::size_t local = 0;
+        for (const auto& r : all.recipients) local += r.user_id != 0 ? 1 : 0;
+        const bool remote = local < all.recipients.size();
         auto split = std::make_shared<SplitWrite>();
         split->left = (local > 0 ? 1 : 0) + (remote ? 1 : 0);
         split->done = if_alive(alive(), [this, s = &stream](AcceptOutcome o, const std::string& id) {
@@ -177,8 +220,8 @@ private:
             stored(*s, store_outcome(o), id);
         });
         auto report = [split](AcceptOutcome o, const std::string& id) { split->report(o, id); };
-        if (remote) parts_.outbound->accept(only(all, false), *body, report);
-        if (local > 0) parts_.delivery->accept(only(all, true), *body, report);
+        if (remote) parts_.outbound->accept(only(all, false), body, report);
+        if (local > 0) parts_.delivery->accept(only(all, true), body, report);
     }
 
     // The recipients of one kind: local (a user id) or remote.

@@ -2,7 +2,8 @@
 // (465, TLS from the first byte, RFC 8314): the SMTP engine in submission mode, logins through the
 // shared login flow (auth workers, throttle, policy, login history as "submission"), the live
 // session registered so a remote logout ends it, the sender bound to the login, each user's hourly
-// limits counted on their owner shard, and each message queued once durably before the 250: local
+// limits counted on their owner shard, each message DKIM-signed on the mail-authentication workers
+// when its From: is the login's and its domain has a key, and queued once durably before the 250: local
 // recipients through local delivery (smtp-in), remote ones into this shard's smtp-out queue. One
 // handler per connection, on its shard's thread.
 #pragma once
@@ -21,6 +22,7 @@ class Directory;
 class LocalDelivery;
 class LoginFlow;
 class OutboundQueue;
+class ShardMailAuth;
 class ShardSessions;
 class ShardStore;
 
@@ -32,6 +34,7 @@ struct SubmissionShardParts {
     LoginFlow* login = nullptr;         // the shared login flow
     ShardSessions* sessions = nullptr;  // live sessions (remote logout)
     SendingRates* rates = nullptr;      // hourly limits per user
+    ShardMailAuth* mailauth = nullptr;  // DKIM signing; null: none
 };
 using SubmissionPartsOf = std::function<SubmissionShardParts(Shard&)>;
 

@@ -2,6 +2,7 @@
 #include "net/dns/ares_answers.h"
 
 #include <ares.h>
+#include <netdb.h>
 
 #include <algorithm>
 #include <cstring>
@@ -52,6 +53,8 @@ void settle(PartResult& r, int parse_status, bool empty) {
 }
 
 using MxReplyPtr = std::unique_ptr<ares_mx_reply, CFree<ares_free_data>>;
+using TxtReplyPtr = std::unique_ptr<ares_txt_ext, CFree<ares_free_data>>;
+using HostentPtr = std::unique_ptr<hostent, CFree<ares_free_hostent>>;
 
 }  // namespace
 
@@ -103,6 +106,53 @@ PartResult parse_address_answer(int status, const unsigned char* abuf, int alen,
     }
     settle(r, parsed, count == 0);
     if (parsed == ARES_SUCCESS && static_cast<std::size_t>(count) > records_max) r.truncated = true;
+    return r;
+}
+
+PartResult parse_txt_answer(int status, const unsigned char* abuf, int alen, std::size_t records_max,
+                            std::size_t record_bytes_max, std::vector<std::string>& out) {
+    PartResult r = classify(status, abuf, alen);
+    if (r.status != DnsStatus::ok) return r;
+    ares_txt_ext* head = nullptr;
+    const int parsed = ares_parse_txt_reply_ext(abuf, alen, &head);
+    const TxtReplyPtr owned(head);
+    std::size_t records = 0;
+    for (const ares_txt_ext* t = head; parsed == ARES_SUCCESS && t != nullptr; t = t->next) {
+        if (t->record_start) {
+            if (++records > records_max) {
+                r.truncated = true;
+                break;
+            }
+            out.emplace_back();
+        }
+        if (out.empty()) out.emplace_back();  // a continuation first: c-ares never does this
+        if (out.back().size() + t->length > record_bytes_max) {
+            out.clear();
+            return temporary(ARES_EBADRESP, r.secure);
+        }
+        out.back().append(reinterpret_cast<const char*>(t->txt), t->length);
+    }
+    settle(r, parsed, out.empty());
+    return r;
+}
+
+PartResult parse_ptr_answer(int status, const unsigned char* abuf, int alen, std::size_t records_max,
+                            std::vector<std::string>& out) {
+    PartResult r = classify(status, abuf, alen);
+    if (r.status != DnsStatus::ok) return r;
+    hostent* host = nullptr;
+    const unsigned char unused_address[4] = {};  // c-ares copies it into the hostent only
+    const int parsed = ares_parse_ptr_reply(abuf, alen, unused_address, sizeof unused_address, AF_INET, &host);
+    const HostentPtr owned(host);
+    if (parsed == ARES_SUCCESS && host != nullptr) {
+        if (host->h_name != nullptr) out.emplace_back(host->h_name);
+        for (char** alias = host->h_aliases; alias != nullptr && *alias != nullptr; ++alias) out.emplace_back(*alias);
+    }
+    if (out.size() > records_max) {
+        out.resize(records_max);
+        r.truncated = true;
+    }
+    settle(r, parsed, out.empty());
     return r;
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 #include <system_error>
 #include <vector>
 
@@ -24,6 +25,13 @@ PartResult parse_mx_answer(int status, const unsigned char* abuf, int alen, std:
 // AAAA (family ipv6) or A (ipv4) records, at most records_max, appended to out.
 PartResult parse_address_answer(int status, const unsigned char* abuf, int alen, AddressFamily family,
                                 std::size_t records_max, std::vector<IpAddress>& out);
+// TXT records, each record's character-strings joined (RFC 7208 3.3, RFC 6376 3.6.2.2), at most
+// records_max; a record longer than record_bytes_max makes the answer temp_failure (malformed).
+PartResult parse_txt_answer(int status, const unsigned char* abuf, int alen, std::size_t records_max,
+                            std::size_t record_bytes_max, std::vector<std::string>& out);
+// PTR names, at most records_max.
+PartResult parse_ptr_answer(int status, const unsigned char* abuf, int alen, std::size_t records_max,
+                            std::vector<std::string>& out);
 // One answer for an addresses lookup from its AAAA and A parts: ok when either family has
 // addresses; else temp_failure if either failed (retry, never bounce on half an answer); else
 // nxdomain if either said so; else nodata.

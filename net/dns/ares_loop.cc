@@ -10,6 +10,7 @@
 #include "core/socket_address.h"
 #include "crypto/random.h"
 #include "net/dns/ares_answers.h"
+#include "net/dns/ares_servers.h"
 #include "net/errc.h"
 
 namespace vmx::net::dns {
@@ -21,30 +22,6 @@ constexpr int type_aaaa = 28;  // RFC 3596
 constexpr int class_in = 1;
 constexpr unsigned char ad_bit = 0x20;
 
-// ares_library_init is not thread-safe in c-ares 1.18; on Linux it only sets up allocators, so it
-// runs once per process and is never undone.
-bool library_ready() {
-    static std::once_flag once;
-    static int status = ARES_SUCCESS;
-    std::call_once(once, [] { status = ares_library_init(ARES_LIB_INIT_ALL); });
-    return status == ARES_SUCCESS;
-}
-
-Result<std::vector<ares_addr_port_node>> parse_servers(const std::vector<std::string>& servers) {
-    std::vector<ares_addr_port_node> nodes(servers.size());
-    for (std::size_t i = 0; i < servers.size(); ++i) {
-        auto address = parse_socket_address(servers[i]);
-        if (!address) return fail(NetErrc::dns_bad_server);
-        ares_addr_port_node& node = nodes[i];
-        node.family = address->family();
-        if (node.family == AF_INET)
-            std::memcpy(&node.addr.addr4, &reinterpret_cast<const sockaddr_in*>(address->raw())->sin_addr, 4);
-        else
-            std::memcpy(&node.addr.addr6, &reinterpret_cast<const sockaddr_in6*>(address->raw())->sin6_addr, 16);
-        node.udp_port = node.tcp_port = address->port();
-    }
-    return nodes;  // linked by the caller, once the vector no longer moves
-}
 
 }  // namespace
 

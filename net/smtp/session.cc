@@ -411,6 +411,9 @@ void Session::on_stored(StoreOutcome outcome, Effects& out, std::string_view que
         case StoreOutcome::failed: out.replies += r_store_failed; break;
         case StoreOutcome::full: out.replies += r_store_full; break;
         case StoreOutcome::over_rate: out.replies += r_over_rate; break;
+        case StoreOutcome::dmarc_reject: out.replies += r_dmarc_reject; break;
+        case StoreOutcome::unauthenticated: out.replies += r_unauthenticated; break;
+        case StoreOutcome::checks_busy: out.replies += r_checks_busy; break;
     }
     after_turn(out);
 }

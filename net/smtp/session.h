@@ -142,6 +142,9 @@ enum class StoreOutcome : std::uint8_t {
     failed,  // 451 4.3.0
     full,    // 452 4.3.1
     over_rate,  // 450 4.7.1: the user's hourly sending limit (submission)
+    dmarc_reject,       // 550 5.7.1: the From: domain's DMARC policy says reject (RFC 7489 6.7)
+    unauthenticated,    // 550 5.7.1: From: names a local domain, and DMARC does not pass
+    checks_busy,        // 451 4.7.0: the signing or checking workers are saturated
 };
 
 enum class EndReason : std::uint8_t {

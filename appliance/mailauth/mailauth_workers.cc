@@ -1,0 +1,195 @@
+// MailAuthWorkers and ShardMailAuth (see mailauth_workers.h).
+#include "appliance/mailauth/mailauth_workers.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "appliance/mailauth/dkim_sign.h"
+#include "core/log.h"
+#include "core/shard.h"
+
+namespace vmx {
+
+struct MailAuthWorkers::ThreadState {
+    std::unique_ptr<MessageChecks> checks;
+    std::unique_ptr<DkimSign> signer;
+};
+
+MailAuthWorkers::MailAuthWorkers(MailAuthOptions options, std::uint32_t shards) : options_(std::move(options)) {
+    for (std::uint32_t s = 0; s < shards; ++s) {
+        auto box = std::make_unique<Outbox>();
+        box->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        outboxes_.push_back(std::move(box));
+    }
+}
+
+MailAuthWorkers::~MailAuthWorkers() {
+    stop();
+    for (auto& box : outboxes_)
+        if (box->fd >= 0) ::close(box->fd);
+}
+
+Result<void> MailAuthWorkers::start() {
+    for (const auto& box : outboxes_)
+        if (box->fd < 0) return fail(std::make_error_code(std::errc::too_many_files_open));
+    for (std::uint32_t i = 0; i < options_.threads; ++i) {
+        auto state = std::make_unique<ThreadState>();
+        auto checks = MessageChecks::create(options_.checks);
+        if (!checks) return fail(checks.error());
+        state->checks = std::move(*checks);
+        auto signer = DkimSign::create();
+        if (!signer) return fail(signer.error());
+        state->signer = std::move(*signer);
+        states_.push_back(std::move(state));
+    }
+    // Every signal blocked in the threads: SIGTERM must reach the control thread's signalfd.
+    sigset_t all, saved;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &saved);
+    for (std::uint32_t i = 0; i < options_.threads; ++i) {
+        ThreadState* state = states_[i].get();
+        threads_.emplace_back([this, state] { run(*state); });
+        pthread_setname_np(threads_.back().native_handle(), ("vmx-mailauth-" + std::to_string(i)).substr(0, 15).c_str());
+    }
+    pthread_sigmask(SIG_SETMASK, &saved, nullptr);
+    return {};
+}
+
+void MailAuthWorkers::stop() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+        queue_.clear();
+    }
+    wake_.notify_all();
+    for (auto& t : threads_) t.join();
+    threads_.clear();
+}
+
+bool MailAuthWorkers::submit(CheckJob job) {
+    const std::uint32_t shard = job.shard;
+    return enqueue(shard, std::move(job));
+}
+
+bool MailAuthWorkers::submit(SignJob job) {
+    const std::uint32_t shard = job.shard;
+    return enqueue(shard, std::move(job));
+}
+
+bool MailAuthWorkers::enqueue(std::uint32_t shard, Job job) {
+    if (shard >= outboxes_.size()) return false;
+    {
+        std::lock_guard lock(mutex_);
+        if (stopping_ || queue_.size() >= options_.queue_max) return false;
+        queue_.push_back(std::move(job));
+    }
+    wake_.notify_one();
+    return true;
+}
+
+void MailAuthWorkers::set_keyring(std::shared_ptr<const DkimKeyring> keyring) {
+    std::lock_guard lock(mutex_);
+    keyring_ = std::move(keyring);
+}
+
+bool MailAuthWorkers::has_key(std::string_view domain) const {
+    std::lock_guard lock(mutex_);
+    return options_.sign && keyring_ && keyring_->find(domain) != nullptr;
+}
+
+void MailAuthWorkers::run(ThreadState& state) {
+    for (;;) {
+        std::optional<Job> job;
+        {
+            std::unique_lock lock(mutex_);
+            wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+            if (stopping_) return;
+            job.emplace(std::move(queue_.front()));
+            queue_.pop_front();
+        }
+        if (auto* check = std::get_if<CheckJob>(&*job)) {
+            CheckDone done{check->token, state.checks->check(check->input, *check->message)};
+            post(check->shard, std::move(done));
+        } else {
+            const SignJob& sign_job = std::get<SignJob>(*job);
+            post(sign_job.shard, sign(state, sign_job));
+        }
+    }
+}
+
+SignDone MailAuthWorkers::sign(ThreadState& state, const SignJob& job) {
+    SignDone done;
+    done.token = job.token;
+    std::shared_ptr<const DkimKeyring> keyring;
+    {
+        std::lock_guard lock(mutex_);
+        keyring = keyring_;
+    }
+    const DkimSigningKey* key = (options_.sign && keyring) ? keyring->find(job.domain) : nullptr;
+    if (key == nullptr) return done;
+    done.selector = key->selector;
+    auto header = state.signer->sign(*job.message, job.domain, *key);
+    if (header) done.header = std::move(*header);
+    else done.failed = true;
+    return done;
+}
+
+void MailAuthWorkers::post(std::uint32_t shard, MailAuthDone done) {
+    Outbox& box = *outboxes_[shard];
+    {
+        std::lock_guard lock(box.mutex);
+        box.results.push_back(std::move(done));
+    }
+    const std::uint64_t one = 1;
+    if (::write(box.fd, &one, sizeof one) != static_cast<ssize_t>(sizeof one))
+        log_event(LogLevel::warn, "mailauth.wake_failed", "fd={}", box.fd);  // counter at its max: already readable
+}
+
+void MailAuthWorkers::drain(std::uint32_t shard, const std::function<void(MailAuthDone&&)>& fn) {
+    Outbox& box = *outboxes_[shard];
+    std::uint64_t count = 0;
+    (void)!::read(box.fd, &count, sizeof count);
+    std::vector<MailAuthDone> results;
+    {
+        std::lock_guard lock(box.mutex);
+        results.swap(box.results);
+    }
+    for (auto& r : results) fn(std::move(r));
+}
+
+ShardMailAuth::ShardMailAuth(Shard& shard, MailAuthWorkers& workers) : shard_(shard), workers_(workers) {
+    shard.watch_readable(workers.result_fd(shard.id()), [this](Shard&) {
+        workers_.drain(shard_.id(), [this](MailAuthDone&& done) {
+            const std::uint64_t token = std::visit([](const auto& d) { return d.token; }, done);
+            auto it = waiting_.find(token);
+            if (it == waiting_.end()) return;
+            auto callback = std::move(it->second);
+            waiting_.erase(it);
+            if (auto* check = std::get_if<CheckDone>(&done)) {
+                if (auto* fn = std::get_if<CheckCallback>(&callback); fn && *fn) (*fn)(std::move(check->verdict));
+            } else if (auto* fn = std::get_if<SignCallback>(&callback); fn && *fn) {
+                (*fn)(std::get<SignDone>(std::move(done)));
+            }
+        });
+    });
+}
+
+bool ShardMailAuth::check(CheckInput input, std::shared_ptr<const std::string> message, CheckCallback done) {
+    CheckJob job{shard_.id(), next_token_++, std::move(input), std::move(message)};
+    const std::uint64_t token = job.token;
+    if (!workers_.submit(std::move(job))) return false;
+    waiting_.emplace(token, std::move(done));
+    return true;
+}
+
+bool ShardMailAuth::sign(std::string domain, std::shared_ptr<const std::string> message, SignCallback done) {
+    SignJob job{shard_.id(), next_token_++, std::move(domain), std::move(message)};
+    const std::uint64_t token = job.token;
+    if (!workers_.submit(std::move(job))) return false;
+    waiting_.emplace(token, std::move(done));
+    return true;
+}
+
+}  // namespace vmx
