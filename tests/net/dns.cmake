@@ -4,5 +4,6 @@ list(APPEND vmx_net_test_sources
     ${CMAKE_CURRENT_LIST_DIR}/dns/dns_name_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/dns/mx_plan_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/dns/resolver_test.cc
+    ${CMAKE_CURRENT_LIST_DIR}/dns/sync_resolver_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/dns/unbound_server.cc
 )

@@ -27,6 +27,7 @@ namespace vmx::net::dns {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using testing::SilentServer;
 using testing::UnboundServer;
 
 class ResolverTest : public ::testing::Test {
@@ -243,23 +244,6 @@ TEST_F(ResolverTest, RefusesInvalidNamesAndBadServers) {
 }
 
 // A UDP socket bound and never read: queries vanish, as with a dead resolver behind a firewall.
-struct SilentServer {
-    SilentServer() {
-        fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        socklen_t len = sizeof a;
-        ::bind(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a);
-        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-        port = ntohs(a.sin_port);
-    }
-    ~SilentServer() { ::close(fd); }
-    std::string address() const { return "127.0.0.1:" + std::to_string(port); }
-    int fd = -1;
-    std::uint16_t port = 0;
-};
-
 TEST_F(ResolverTest, SilentServerTimesOutWithinTheBound) {
     SilentServer silent;
     DnsResolverOptions o;

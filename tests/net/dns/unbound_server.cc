@@ -32,6 +32,8 @@ constexpr const char* zone = R"(
     local-data: "v6only.example.test. IN AAAA 2001:db8::6"
     local-data: "nullmx.example.test. IN MX 0 ."
     local-data: "nomx.example.test. IN A 192.0.2.10"
+    local-data: 'spf.example.test. IN TXT "v=spf1 ip4:192.0.2.0/24" " -all"'
+    local-data: 'spf.example.test. IN TXT "unrelated"'
     local-data: "literal.example.test. IN MX 10 192.0.2.99."
     local-data: "many.example.test. IN A 192.0.2.11"
     local-data: "many.example.test. IN A 192.0.2.12"

@@ -2,7 +2,11 @@
 // resolver tests. Started by the test thread with posix_spawn; stopped by its pid in the destructor.
 #pragma once
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <memory>
@@ -23,6 +27,24 @@ private:
     std::string dir_;
     std::uint16_t port_ = 0;
     pid_t pid_ = -1;
+};
+
+// A UDP socket on loopback that never answers: a DNS server that has gone silent.
+struct SilentServer {
+    SilentServer() {
+        fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof a;
+        ::bind(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a);
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+        port = ntohs(a.sin_port);
+    }
+    ~SilentServer() { ::close(fd); }
+    std::string address() const { return "127.0.0.1:" + std::to_string(port); }
+    int fd = -1;
+    std::uint16_t port = 0;
 };
 
 // A free loopback port (UDP and TCP both unbound at the time of the call).
