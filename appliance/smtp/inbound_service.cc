@@ -46,15 +46,20 @@ private:
     }
 
     void checked(net::Stream& stream, smtp::Envelope&& message, const std::string& body, CheckVerdict&& verdict) {
-        log_event(LogLevel::info, "smtp.mailauth", "client={} spf={} dkim_pass={} dkim_fail={} dmarc={} dns={}{}",
+        log_event(LogLevel::debug, "smtp.mailauth", "client={} spf={} dkim_pass={} dkim_fail={} dmarc={} dns={}{}",
                   client_, to_string(verdict.spf), verdict.dkim_pass, verdict.dkim_fail, to_string(verdict.dmarc.result),
                   verdict.dns_lookups, verdict.budget_exhausted ? " budget=exhausted" : "");
         if (verdict.refuse) {
             ++rejected_messages_;
+            log_event(LogLevel::info, "smtp.dmarc_refused", "client={} from_domain={}", client_, verdict.dmarc.from_domain);
             return stored(stream, smtp::StoreOutcome::dmarc_reject);
         }
         if (auto refusal = own_domain_refusal(verdict)) {
-            ++rejected_messages_;
+            if (*refusal == smtp::StoreOutcome::unauthenticated) {
+                ++rejected_messages_;
+                log_event(LogLevel::info, "smtp.local_from_refused", "client={} dmarc={}", client_,
+                          to_string(verdict.dmarc.result));
+            }
             return stored(stream, *refusal);
         }
         // RFC 8601 5: fields claiming our authserv-id are removed before ours is added.
