@@ -51,7 +51,7 @@ private:
                   verdict.dns_lookups, verdict.budget_exhausted ? " budget=exhausted" : "");
         if (verdict.refuse) {
             ++rejected_messages_;
-            log_event(LogLevel::info, "smtp.dmarc_refused", "client={} from_domain={}", client_, verdict.dmarc.from_domain);
+            log_event(LogLevel::info, "smtp.dmarc_refused", "client={}", client_);
             return stored(stream, smtp::StoreOutcome::dmarc_reject);
         }
         if (auto refusal = own_domain_refusal(verdict)) {
