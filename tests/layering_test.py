@@ -22,7 +22,7 @@ ROOM_LEVELS = [
     {"daemon", "cli"},
     {"admin"},
     {"smtp", "pop3"},
-    {"delivery", "jobs", "auth"},
+    {"delivery", "jobs", "auth", "mailauth"},
     {"mailstore"},
     {"directory", "keys", "audit"},
     {"config", "common"},
