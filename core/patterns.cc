@@ -327,6 +327,14 @@ bool check_plan_name(std::string_view text) noexcept {
     return true;
 }
 
+bool check_dkim_selector(std::string_view text) noexcept {
+    if (text.front() == '-') return false;
+    for (char c : text) {
+        if (!(c >= 'a' && c <= 'z') && !is_digit(c) && c != '-') return false;
+    }
+    return true;
+}
+
 bool check_esmtp_keyword(std::string_view text) noexcept {
     if (!is_alnum(text.front())) return false;
     for (char c : text) {
@@ -369,6 +377,7 @@ constexpr std::array<PatternSpec, pattern_count> table{{
     {Pattern::ipv6_cidr, "IPv6 CIDR", 49, check_ipv6_cidr},
     {Pattern::esmtp_keyword, "ESMTP keyword", 64, check_esmtp_keyword},
     {Pattern::esmtp_value, "ESMTP value", 500, check_esmtp_value},
+    {Pattern::dkim_selector, "DKIM selector", 63, check_dkim_selector},
 }};
 
 constexpr bool table_in_enum_order() {

@@ -32,8 +32,10 @@ enum class Pattern : std::uint8_t {
     ipv6_cidr,             // ipv6 with optional "/0..128"; host bits must be zero
     esmtp_keyword,         // RFC 5321 4.1.2: (ALPHA / DIGIT) *(ALPHA / DIGIT / "-")
     esmtp_value,           // RFC 5321 4.1.2: 1*(%d33-60 / %d62-126)
+    dkim_selector,         // [a-z0-9-]{1,63}, not starting with "-": one DNS label (RFC 6376 3.1),
+                           // lower case so that it is one secret name, whatever case DNS ignores
 };
-inline constexpr std::size_t pattern_count = 18;
+inline constexpr std::size_t pattern_count = 19;
 
 // True when text is a complete, valid instance of the pattern (within its length limit).
 bool matches(Pattern pattern, std::string_view text) noexcept;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -19,6 +20,8 @@ enum class DkimAlgorithm : std::uint8_t {
 };
 std::string_view to_string(DkimAlgorithm algorithm) noexcept;          // "rsa", "ed25519"
 std::string_view dkim_key_type(DkimAlgorithm algorithm) noexcept;      // the k= tag: "rsa", "ed25519"
+// "rsa" or "ed25519" (what to_string writes, as the admin types it); nullopt for anything else.
+std::optional<DkimAlgorithm> parse_dkim_algorithm(std::string_view text) noexcept;
 
 // A fresh private key as PKCS#8 PEM text in secret memory.
 Result<SecretBytes> generate_dkim_key(DkimAlgorithm algorithm);
@@ -27,5 +30,9 @@ Result<SecretBytes> generate_dkim_key(DkimAlgorithm algorithm);
 // RSA, base64 of the raw 32-byte public key for ed25519. crypto invalid_argument when the PEM does
 // not hold a key of that algorithm.
 Result<std::string> dkim_public_key(DkimAlgorithm algorithm, std::span<const std::uint8_t> private_pem);
+
+// The key record's text (RFC 6376 3.6.1), as one string: "v=DKIM1; k=rsa; p=MIIB...". Splitting it
+// into DNS character-strings of at most 255 bytes is the publisher's job.
+std::string dkim_txt_record(DkimAlgorithm algorithm, std::string_view public_key);
 
 }  // namespace vmx::crypto

@@ -24,6 +24,7 @@ public:
             case CryptoErrc::usage_exhausted: return "key reached its usage limit";
             case CryptoErrc::password_hash_failed: return "password hashing failed";
             case CryptoErrc::tls_setup_failed: return "TLS crypto device setup failed";
+            case CryptoErrc::key_generation_failed: return "key generation failed";
         }
         return "unknown crypto error";
     }

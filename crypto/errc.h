@@ -20,6 +20,7 @@ enum class CryptoErrc {
     usage_exhausted = 11,        // a long-lived GCM key reached its invocation budget
     password_hash_failed = 12,   // Argon2id could not hash (parameters, memory)
     tls_setup_failed = 13,       // the wolfSSL crypto-callback device could not be registered
+    key_generation_failed = 14,  // a new asymmetric key (DKIM) could not be made or written out
 };
 
 const std::error_category& crypto_category() noexcept;

@@ -103,7 +103,7 @@ constexpr CommandArg kKeyRotate[] = {
 };
 constexpr std::string_view kKeyScopes[] = {"shared", "org", "user", "master"};
 constexpr CommandArg kAuditShow[] = {option("--since", Need::optional, since_help)};
-// Names are checked by the daemon (valid_secret_name: [a-z0-9._-]{1,64}); the CLI sends as given.
+// Names are checked by the daemon (valid_secret_name: [a-z0-9._/-]{1,128}); the CLI sends as given.
 constexpr CommandArg kSecretName[] = {positional("name", "name", "the secret's name, e.g. relayhost")};
 constexpr CommandArg kQueueShow[] = {positional("id", "id", "a queue id, as in \"250 ... queued as ID\" or queue list")};
 constexpr CommandArg kQueueRetry[] = {

@@ -15,7 +15,7 @@ namespace {
 
 std::optional<AdminReply> refuse_name(std::string_view name) {
     if (valid_secret_name(name)) return std::nullopt;
-    return refused(fmt::format("secret name {}: invalid (1 to {} of a-z 0-9 . _ -)", json_string(name), secret_name_bytes_max));
+    return refused(fmt::format("secret name {}: invalid (1 to {} of a-z 0-9 . _ - /)", json_string(name), secret_name_bytes_max));
 }
 
 }  // namespace

@@ -42,8 +42,10 @@ std::optional<Frame> unframe(store::Bytes value) {
 
 bool valid_secret_name(std::string_view name) noexcept {
     if (name.empty() || name.size() > secret_name_bytes_max) return false;
+    // '/' groups names ("dkim/DOMAIN/SELECTOR"); never first, last or doubled, so no part is empty.
+    if (name.front() == '/' || name.back() == '/' || name.find("//") != std::string_view::npos) return false;
     return std::all_of(name.begin(), name.end(), [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-' || c == '/';
     });
 }
 

@@ -1,4 +1,4 @@
-// The appliance's own secrets (a smarthost password, later DKIM keys) in the global `keys`
+// The appliance's own secrets (a smarthost password, DKIM keys as "dkim/DOMAIN/SELECTOR") in the global `keys`
 // environment, database "appliance-secrets": name -> u8 format (1), i64 set time (unix seconds,
 // big-endian), then the value sealed by crypto/appliance_secret.h under a key derived from the
 // master key and bound to the name. Values are never listed; a record moved to another name or
@@ -15,16 +15,18 @@
 #include <vector>
 
 #include "core/result.h"
+#include "crypto/appliance_secret.h"
 #include "crypto/master_key.h"
 #include "crypto/secret_bytes.h"
 #include "store/lmdb.h"
 
 namespace vmx {
 
-inline constexpr std::size_t secret_name_bytes_max = 64;
+inline constexpr std::size_t secret_name_bytes_max = crypto::appliance_secret_name_bytes_max;  // 128
 inline constexpr std::size_t secret_value_bytes_max = 4096;
 
-// [a-z0-9._-]{1,64}: safe in a command line, an audit entry and a log field.
+// [a-z0-9._/-]{1,128}, '/' only between other characters ("dkim/example.org/vmx20261206"): safe in
+// a command line, an audit entry and a log field.
 bool valid_secret_name(std::string_view name) noexcept;
 
 struct SecretInfo {

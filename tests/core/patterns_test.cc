@@ -72,6 +72,8 @@ TEST(Patterns, DirectoryNames) {
     expect_all(Pattern::label, {"phone", "Laptop 2", "a.b-c_d", std::string(32, 'l')},
                {"", std::string(33, 'l'), "a:b", "a\0b"s, "tab\t"});
     expect_all(Pattern::plan_name, {"starter", "pro", "ultimate", "gold-2"}, {"", "Pro", "1pro", "pro plan", "-pro"});
+    expect_all(Pattern::dkim_selector, {"vmx20261206", "vmx20261206-2", "s1", "2026", "a-", std::string(63, 's')},
+               {"", "-a", "Vmx", "a.b", "a_b", "a/b", "a b", std::string(64, 's'), "a\0b"s});
 }
 
 TEST(Patterns, IpAddressesAndCidr) {

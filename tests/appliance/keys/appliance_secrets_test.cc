@@ -107,12 +107,17 @@ TEST_F(ApplianceSecretsTest, TamperedMovedOrForeignRecordsFail) {
 }
 
 TEST_F(ApplianceSecretsTest, NamesAndValuesAreChecked) {
-    for (std::string_view bad : {"", "Relayhost", "relay host", "relay/host", "relayhost\n", "\xc3\xa9"}) {
+    for (std::string_view bad : {"", "Relayhost", "relay host", "/relayhost", "relayhost/", "relay//host", "/",
+                                 "relayhost\n", "\xc3\xa9"}) {
         EXPECT_FALSE(valid_secret_name(bad)) << bad;
         EXPECT_FALSE(secrets->set(master, bad, bytes_of("v"), 0)) << bad;
     }
-    EXPECT_TRUE(valid_secret_name(std::string(64, 'a')));
-    EXPECT_FALSE(valid_secret_name(std::string(65, 'a')));
+    // '/' groups names: the DKIM keys are "dkim/DOMAIN/SELECTOR".
+    EXPECT_TRUE(valid_secret_name("dkim/example.org/vmx20261206"));
+    ASSERT_TRUE(secrets->set(master, "dkim/example.org/vmx20261206", bytes_of("v"), 0));
+    EXPECT_EQ(get("dkim/example.org/vmx20261206"), "v");
+    EXPECT_TRUE(valid_secret_name(std::string(128, 'a')));
+    EXPECT_FALSE(valid_secret_name(std::string(129, 'a')));
     EXPECT_FALSE(secrets->set(master, "relayhost", bytes_of(""), 0));
     EXPECT_TRUE(secrets->set(master, "relayhost", std::vector<std::uint8_t>(4096, 'x'), 0));
     EXPECT_FALSE(secrets->set(master, "relayhost", std::vector<std::uint8_t>(4097, 'x'), 0));
@@ -173,7 +178,7 @@ TEST_F(SecretCommandsTest, RefusalsNameWhatIsWrongAndNeverTheValue) {
     EXPECT_EQ(empty.text, "value: none given (pipe it to stdin)");
     AdminReply bad = run("secret set", "Relay Host", "v");
     EXPECT_EQ(bad.status, AdminStatus::refused);
-    EXPECT_EQ(bad.text, "secret name \"Relay Host\": invalid (1 to 64 of a-z 0-9 . _ -)");
+    EXPECT_EQ(bad.text, "secret name \"Relay Host\": invalid (1 to 128 of a-z 0-9 . _ - /)");
     AdminReply long_value = run("secret set", "relayhost", std::string(4097, 'x'));
     EXPECT_EQ(long_value.status, AdminStatus::refused);
     AdminReply none = run("secret remove", "relayhost");
