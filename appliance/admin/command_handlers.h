@@ -53,6 +53,12 @@ AdminReply key_rotate(AdminContext& c, const AdminRequest& r);
 AdminReply secret_set(AdminContext& c, const AdminRequest& r);
 AdminReply secret_list(AdminContext& c, const AdminRequest& r);
 AdminReply secret_remove(AdminContext& c, const AdminRequest& r);
+
+// commands_dkim.cc
+AdminReply dkim_keygen(AdminContext& c, const AdminRequest& r);
+AdminReply dkim_show(AdminContext& c, const AdminRequest& r);
+AdminReply dkim_rotate(AdminContext& c, const AdminRequest& r);
+
 // commands_queue.cc
 AdminReply queue_list(AdminContext& c, const AdminRequest& r);
 AdminReply queue_show(AdminContext& c, const AdminRequest& r);

@@ -105,6 +105,14 @@ constexpr std::string_view kKeyScopes[] = {"shared", "org", "user", "master"};
 constexpr CommandArg kAuditShow[] = {option("--since", Need::optional, since_help)};
 // Names are checked by the daemon (valid_secret_name: [a-z0-9._/-]{1,128}); the CLI sends as given.
 constexpr CommandArg kSecretName[] = {positional("name", "name", "the secret's name, e.g. relayhost")};
+constexpr ValueCheck a_selector{Pattern::dkim_selector, {}, "--selector",
+                                "selector (1 to 63 of a-z 0-9 -, not first -)"};
+constexpr CommandArg kDkimDomain[] = {positional("domain", "domain", "the domain mail is signed for (d=)", a_domain)};
+constexpr CommandArg kDkimNewKey[] = {
+    positional("domain", "domain", "the domain mail is signed for (d=)", a_domain),
+    option("--selector", Need::optional, "the new key's selector (default: vmxYYYYMMDD, today's date)", a_selector),
+    option("--algorithm", Need::optional, "rsa (2048 bits) or ed25519 (keygen: rsa; rotate: the old key's)"),
+};
 constexpr CommandArg kQueueShow[] = {positional("id", "id", "a queue id, as in \"250 ... queued as ID\" or queue list")};
 constexpr CommandArg kQueueRetry[] = {
     {"id", "id", ArgKind::positional, Need::optional, "an smtp-out queue id (see: queue list)", {}},
@@ -124,6 +132,7 @@ constexpr CommandGroup kGroups[] = {
     {"user sender", "addresses a user may send as besides their own (submission)"},
     {"key", "encryption keys"},
     {"secret", "secrets the appliance itself uses (a smarthost password), sealed under the master key"},
+    {"dkim", "DKIM signing keys per domain (appliance secrets) and the DNS records to publish"},
     {"audit", "the hash-chained log of admin commands"},
 };
 
@@ -158,6 +167,9 @@ constexpr CommandRow kCommands[] = {
     {"secret set", "set a secret (its value read from stdin, one line)", kSecretName, PasswordStdin::value},
     {"secret list", "the secrets' names and when each was set (never their values)", no_args},
     {"secret remove", "remove a secret", kSecretName},
+    {"dkim keygen", "make a domain's DKIM key (it signs at once) and print its DNS record", kDkimNewKey},
+    {"dkim show", "print a domain's DKIM records to publish: the active key, then retired ones", kDkimDomain},
+    {"dkim rotate", "make a new DKIM key; the old one is retired but stays published a while", kDkimNewKey},
     {"queue list", "every queued message: id, sender, recipients, size, age, next attempt, last reply", no_args},
     {"queue show", "one queued message's envelope and last replies (never its content)", kQueueShow},
     {"queue retry", "deliver deferred outbound mail now: one message (ID) or --all", kQueueRetry, PasswordStdin::none,

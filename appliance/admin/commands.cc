@@ -57,6 +57,7 @@ void record_and_respond(AdminContext& context, const std::string& command, std::
         entry.actor_uid = uid;
         entry.command = command.empty() ? std::string("(none)") : command;
         entry.arguments = std::move(arguments);
+        for (std::string& note : reply.audit_notes) entry.arguments.push_back(std::move(note));
         if (reply.status != AdminStatus::ok) {
             // The first line of what the admin was told (replies never carry secrets; successful
             // ones may, such as a new app password, and are not recorded).

@@ -20,6 +20,7 @@
 #include "appliance/auth/verified_logins.h"
 #include "appliance/common/counters.h"
 #include "appliance/common/shard_calls.h"
+#include "appliance/config/config.h"
 #include "appliance/directory/directory.h"
 #include "appliance/jobs/rewrap_control.h"
 #include "appliance/keys/key_service.h"
@@ -51,6 +52,9 @@ struct AdminContext {
     const MailStoreView* mail = nullptr;          // mailbox listings (any segment)
     RewrapControl* rewrap = nullptr;              // started by key rotate, shown by key status
     AdminShards* shards = nullptr;                // null: no shards (stats empty, no restore)
+    // [mailauth] dkim_retire_days: how long `dkim rotate` keeps a retired key published (the daemon
+    // sets it from its config; tests and the default take the table's default).
+    std::uint32_t dkim_retire_days = AppLimits{}.mailauth_dkim_retire_days;
 };
 
 // Runs one request and appends it (who, what, when, result; never the secret) to the audit log.

@@ -56,6 +56,9 @@ struct AdminRequest {
 struct AdminReply {
     AdminStatus status = AdminStatus::ok;
     std::string text;
+    // Never sent: arguments the daemon chose for the command (a default `--selector`), appended to
+    // its audit entry after the request's own.
+    std::vector<std::string> audit_notes{};
 };
 
 // A whole frame (length prefix included). Requests over the limits are refused (nullopt).

@@ -53,6 +53,7 @@ std::string sample(std::optional<Pattern> p) {
         case Pattern::label: return "phone";
         case Pattern::ipv4_cidr: return "10.0.0.0/8";
         case Pattern::ipv6_cidr: return "2001:db8::/32";
+        case Pattern::dkim_selector: return "vmx20261206";
         default: ADD_FAILURE() << "no sample for pattern " << pattern_name(*p); return "";
     }
 }
@@ -209,6 +210,11 @@ TEST(CommandTableTest, TodaysSpellingsSendTodaysFields) {
         {{"user", "sender", "list", "ann@example.test"}, {{"address", "ann@example.test"}}},
         {{"org", "policy", "Org", "--messages-per-hour", "200", "--recipients-per-hour", "0"},
          {{"name", "Org"}, {"messages-per-hour", "200"}, {"recipients-per-hour", "0"}}},
+        {{"dkim", "keygen", "example.test"}, {{"domain", "example.test"}}},
+        {{"dkim", "keygen", "example.test", "--selector", "s1", "--algorithm", "ed25519"},
+         {{"domain", "example.test"}, {"selector", "s1"}, {"algorithm", "ed25519"}}},
+        {{"dkim", "show", "example.test"}, {{"domain", "example.test"}}},
+        {{"dkim", "rotate", "example.test", "--algorithm", "rsa"}, {{"domain", "example.test"}, {"algorithm", "rsa"}}},
     };
     for (const auto& [argv, fields] : examples) {
         SCOPED_TRACE(joined(argv));
@@ -245,6 +251,9 @@ TEST(CommandTableTest, TheClisValueChecksSayWhatIsWrong) {
         {{"user", "app-password", "add", "ann@example.test", "--label", "a/b"}, "--label a/b: invalid label"},
         {{"user", "sender", "add", "ann@example.test", "bad@@x.test"}, "sender bad@@x.test: invalid address"},
         {{"key", "rotate"}, "key rotate: give exactly one of --shared, --org, --user, --master"},
+        {{"dkim", "keygen", "example.test", "--selector", "Bad_1"},
+         "--selector Bad_1: invalid selector (1 to 63 of a-z 0-9 -, not first -)"},
+        {{"dkim", "show", "x..test"}, "domain x..test: invalid domain"},
         {{"key", "rotate", "--shared", "--master"}, "key rotate: give exactly one of --shared, --org, --user, --master"},
     };
     for (const auto& [argv, problem] : examples) {
