@@ -418,6 +418,7 @@ std::optional<StartFailure> Daemon::open_admin() {
     admin.sessions = &sessions_;
     admin.logins = recorder_.get();
     admin.verified_logins = &auth_workers_->verified_logins();
+    admin.dkim_retire_days = config_.limits.mailauth_dkim_retire_days;
     mail_view_.emplace(MailStoreView{*segment_envs_, *handles_});
     admin.mail = &*mail_view_;
     admin_shards_ = std::make_unique<EngineAdminShards>(engine);

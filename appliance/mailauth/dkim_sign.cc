@@ -37,11 +37,12 @@ std::string with_crlf(const unsigned char* text, std::size_t length) {
 Result<std::unique_ptr<DkimSign>> DkimSign::create() {
     DkimLibPtr lib = open_dkim_library();
     if (!lib) return fail(std::make_error_code(std::errc::not_enough_memory));
-    // The option takes a pointer to the list (its length is that of the pointer).
-    const char* const* sign = signed_fields;
-    const char* const* over = oversigned_fields;
-    if (dkim_options(lib.get(), DKIM_OP_SETOPT, DKIM_OPTS_SIGNHDRS, &sign, sizeof sign) != DKIM_STAT_OK ||
-        dkim_options(lib.get(), DKIM_OP_SETOPT, DKIM_OPTS_OVERSIGNHDRS, &over, sizeof over) != DKIM_STAT_OK)
+    // The option takes the list itself, and the size of a pointer to it as its length (the library
+    // copies the strings).
+    auto* sign = const_cast<char**>(signed_fields);
+    auto* over = const_cast<char**>(oversigned_fields);
+    if (dkim_options(lib.get(), DKIM_OP_SETOPT, DKIM_OPTS_SIGNHDRS, sign, sizeof sign) != DKIM_STAT_OK ||
+        dkim_options(lib.get(), DKIM_OP_SETOPT, DKIM_OPTS_OVERSIGNHDRS, over, sizeof over) != DKIM_STAT_OK)
         return fail(std::make_error_code(std::errc::invalid_argument));
     return std::unique_ptr<DkimSign>(new DkimSign(std::move(lib)));
 }

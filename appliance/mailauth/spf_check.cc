@@ -179,9 +179,12 @@ SpfVerdict SpfCheck::evaluate(const SpfIdentities& ids, const std::string& sende
         return verdict;
     }
     SPF_response_t* response = nullptr;
-    SPF_request_query_mailfrom(request, &response);
+    const SPF_errcode_t error = SPF_request_query_mailfrom(request, &response);
     if (response != nullptr) {
-        verdict.result = result_of(SPF_response_result(response));
+        const SPF_result_t result = SPF_response_result(response);
+        // A record that could not be fetched leaves no result, only the error (libspf2 1.2.10).
+        if (result == SPF_RESULT_INVALID) verdict.result = error == SPF_E_DNS_ERROR ? SpfResult::temperror : SpfResult::permerror;
+        else verdict.result = result_of(result);
         SPF_response_free(response);
     }
     SPF_request_free(request);

@@ -58,8 +58,11 @@ TEST(MailAuth, SignatureCoversFromOnceMoreAndFoldsWithCrlf) {
         std::size_t froms = 0;
         for (std::size_t at = 0; (at = list.find("rom", at)) != std::string::npos; ++at) ++froms;
         EXPECT_EQ(froms, 2u) << list;
-        for (std::size_t i = 0; i < field->size(); ++i)
-            if ((*field)[i] == '\n') EXPECT_TRUE(i > 0 && (*field)[i - 1] == '\r');
+        for (std::size_t i = 0; i < field->size(); ++i) {
+            if ((*field)[i] == '\n') {
+                EXPECT_TRUE(i > 0 && (*field)[i - 1] == '\r');
+            }
+        }
         EXPECT_EQ(field->substr(field->size() - 2), "\r\n");
     }
 }

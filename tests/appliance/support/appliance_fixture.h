@@ -196,13 +196,29 @@ inline std::unique_ptr<AuthWorkers> cheap_auth_workers() {
     return workers;
 }
 
+// Mail-authentication workers for the shards of every test in the process: one thread, the MX's
+// checks off (the MX shell's tests do not exercise them; tests/appliance/mailauth does), signing on
+// but without keys until a test hands some over.
+inline MailAuthWorkers& test_mailauth_workers() {
+    static std::unique_ptr<MailAuthWorkers> workers = [] {
+        MailAuthOptions options;
+        options.threads = 1;
+        options.checks.dmarc = false;
+        auto w = std::make_unique<MailAuthWorkers>(options, 64);
+        VMX_ASSERT(w->start());
+        return w;
+    }();
+    return *workers;
+}
+
 // Shards built as the daemon builds them (its ShardBuilder) over the tenant, serving `listeners`.
 inline std::unique_ptr<TestEngine> daemon_shards(TestTenant& tenant, AuthWorkers& workers,
                                                  std::vector<ListenerSpec> listeners, OutboundOptions outbound = {}) {
     ShardStoreOptions store_options;
     store_options.sweep_interval_ms = 0;
     return std::make_unique<TestEngine>(
-        ShardBuilder{*tenant.envs, *tenant.handles, store_options, tenant.keys, *tenant.directory, workers, 14 * 86400,
+        ShardBuilder{*tenant.envs, *tenant.handles, store_options, tenant.keys, *tenant.directory, workers,
+                     test_mailauth_workers(), /*mx_checks=*/false, 14 * 86400,
                      MailboxWritesOptions{0}, DeliveryOptions{}, std::move(outbound), BounceOptions{"localhost", 65536, {}},
                      MarkerCleanupOptions{}},
         std::move(listeners));
