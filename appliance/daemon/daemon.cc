@@ -442,6 +442,7 @@ std::optional<StartFailure> Daemon::open_admin() {
         return config_failure("admin.socket: cannot listen on " + config_.admin_socket + ": " + server.error().message() +
                               " (does its folder exist? vaultmx -c FILE init creates it)");
     admin_server_ = std::move(*server);
+    load_dkim_keyring();
     // A changed DKIM key reaches the signers; a changed relayhost password every shard's delivery
     // agent (new sessions use it).
     keys_->on_secret_changed([this](std::string_view name) {
@@ -480,8 +481,7 @@ std::optional<StartFailure> Daemon::start_mailauth() {
     mailauth_workers_ = std::make_unique<MailAuthWorkers>(options, engine_->shard_count());
     if (auto r = mailauth_workers_->start(); !r)
         return runtime_failure("mailauth: cannot start the workers: " + r.error().message());
-    load_dkim_keyring();
-    return std::nullopt;
+    return std::nullopt;  // the DKIM keys are loaded with the admin socket, before the engine starts
 }
 
 // Every dkim/ secret opened again, the active keys handed to the signers. Control thread.

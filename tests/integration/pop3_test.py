@@ -41,12 +41,16 @@ def message(subject, body):
 
 
 def strip_received(raw):
-    """The stored message minus the Received: header the MX added in front."""
+    """The stored message minus what the MX added in front: its Received: header, then its
+    Authentication-Results: header (mail authentication)."""
     lines = raw.split(b"\r\n")
     assert lines[0].startswith(b"Received:"), lines[0]
-    i = 1
-    while lines[i][:1] in (b" ", b"\t"):
+    i = 0
+    for name in (b"Received:", b"Authentication-Results:"):
+        assert lines[i].startswith(name), lines[i]
         i += 1
+        while lines[i][:1] in (b" ", b"\t"):
+            i += 1
     return b"\r\n".join(lines[i:])
 
 
