@@ -71,13 +71,43 @@ bool put_address(SPF_dns_rr_t* rr, int i, const net::dns::IpAddress& a) {
     return true;
 }
 
+}  // namespace
+
+// One evaluation's counts of RFC 7208 4.6.4, kept here because libspf2 counts DNS terms per record
+// (each include: gets a fresh count), so a chain of includes would never reach ten. TXT look-ups
+// after the first are include: and redirect= targets; MX and PTR look-ups are mx and ptr terms
+// (and the %{p} macro). A and AAAA look-ups stay counted by libspf2 per record and by the budget.
+struct SpfEvaluation {
+    DnsBudget* budget = nullptr;
+    int txt_lookups = 0;
+    int terms = 0;
+    int void_lookups = 0;
+    bool over_limit = false;
+};
+
+namespace {
+
+constexpr int dns_terms_max = 10;    // RFC 7208 4.6.4
+constexpr int void_lookups_max = 2;  // RFC 7208 4.6.4
+
 // The DNS layer libspf2 calls for every record it needs: through the message's budget.
 SPF_dns_rr_t* lookup(SPF_dns_server_t* server, const char* domain, ns_type type, int /*should_cache*/) {
-    auto& budget = *static_cast<DnsBudget*>(server->hook);
+    auto& eval = *static_cast<SpfEvaluation*>(server->hook);
     bool known = false;
     const net::dns::RecordType wanted = record_type(type, known);
     if (!known) return SPF_dns_rr_new_init(server, domain, type, 0, NO_DATA);
-    const net::dns::SyncAnswer answer = budget.lookup(domain, wanted);
+    if (wanted == net::dns::RecordType::txt && eval.txt_lookups++ > 0) ++eval.terms;
+    if (wanted == net::dns::RecordType::mx || wanted == net::dns::RecordType::ptr) ++eval.terms;
+    if (eval.terms > dns_terms_max || eval.over_limit) {
+        eval.over_limit = true;  // the evaluation ends in permerror; nothing more is asked
+        return SPF_dns_rr_new_init(server, domain, type, 0, HOST_NOT_FOUND);
+    }
+    const net::dns::SyncAnswer answer = eval.budget->lookup(domain, wanted);
+    if (answer.status == net::dns::DnsStatus::nodata || answer.status == net::dns::DnsStatus::nxdomain) {
+        // The record itself missing is "none", not a void look-up of a term.
+        if (eval.txt_lookups > 1 || wanted != net::dns::RecordType::txt) ++eval.void_lookups;
+        if (eval.void_lookups > void_lookups_max) eval.over_limit = true;
+    }
     SPF_dns_rr_t* rr = SPF_dns_rr_new_init(server, domain, type, 0, herrno_of(answer.status));
     if (rr == nullptr || answer.status != net::dns::DnsStatus::ok) return rr;
     int n = 0;
@@ -127,6 +157,7 @@ const char* to_string(SpfResult result) noexcept {
 struct SpfCheck::Impl {
     SPF_dns_server_t layer{};
     SPF_server_t* server = nullptr;
+    SpfEvaluation evaluation;
     ~Impl() {
         if (server != nullptr) SPF_server_free(server);  // leaves our layer alone: it has no destroy
     }
@@ -140,7 +171,8 @@ Result<std::unique_ptr<SpfCheck>> SpfCheck::create(DnsBudget& budget) {
     auto impl = std::make_unique<Impl>();
     impl->layer.lookup = &lookup;
     impl->layer.name = "vaultmx";
-    impl->layer.hook = &budget;
+    impl->evaluation.budget = &budget;
+    impl->layer.hook = &impl->evaluation;
     impl->server = SPF_server_new_dns(&impl->layer, 0);
     if (impl->server == nullptr) return fail(std::make_error_code(std::errc::not_enough_memory));
     // RFC 7208 4.6.4: ten terms that query DNS, ten names from one mx or ptr.
@@ -164,6 +196,34 @@ SpfVerdict SpfCheck::check_mail_from(const SpfIdentities& ids) {
     return evaluate(ids, ids.mail_from, domain);
 }
 
+// SPF_request_query_mailfrom's work without its first step, which answers "pass" for any client on
+// 127.0.0.0/8 or ::1 without looking at a record ("localhost gets a free ride"): RFC 7208 has no
+// such exemption, and a relay on this host must not pass as every domain.
+SpfResult SpfCheck::run(SPF_request_t* request) {
+    impl_->evaluation = SpfEvaluation{impl_->evaluation.budget};
+    SPF_response_t* response = SPF_response_new(request);
+    if (response == nullptr) return SpfResult::temperror;
+    request->cur_dom = request->use_helo ? request->helo_dom : request->env_from_dp;
+    SPF_record_t* record = nullptr;
+    SPF_errcode_t error = SPF_server_get_record(impl_->server, request, response, &record);
+    SpfResult result = SpfResult::permerror;
+    if (error == SPF_E_SUCCESS && record != nullptr) {
+        response->spf_record_exp = record;
+        error = SPF_record_interpret(record, request, response, 0);
+        response->spf_record_exp = nullptr;
+        result = result_of(SPF_response_result(response));
+        if (error == SPF_E_DNS_ERROR && result == SpfResult::permerror) result = SpfResult::temperror;
+    } else if (error == SPF_E_NOT_SPF) {
+        result = SpfResult::none;  // no record, or no such domain (RFC 7208 4.3, 4.5)
+    } else if (error == SPF_E_DNS_ERROR) {
+        result = SpfResult::temperror;
+    }
+    if (record != nullptr) SPF_record_free(record);
+    SPF_response_free(response);
+    if (impl_->evaluation.over_limit) result = SpfResult::permerror;  // RFC 7208 4.6.4
+    return result;
+}
+
 SpfVerdict SpfCheck::evaluate(const SpfIdentities& ids, const std::string& sender, std::string domain) {
     SpfVerdict verdict{SpfResult::temperror, std::move(domain)};
     SPF_request_t* request = SPF_request_new(impl_->server);
@@ -178,15 +238,7 @@ SpfVerdict SpfCheck::evaluate(const SpfIdentities& ids, const std::string& sende
         verdict.result = SpfResult::permerror;
         return verdict;
     }
-    SPF_response_t* response = nullptr;
-    const SPF_errcode_t error = SPF_request_query_mailfrom(request, &response);
-    if (response != nullptr) {
-        const SPF_result_t result = SPF_response_result(response);
-        // A record that could not be fetched leaves no result, only the error (libspf2 1.2.10).
-        if (result == SPF_RESULT_INVALID) verdict.result = error == SPF_E_DNS_ERROR ? SpfResult::temperror : SpfResult::permerror;
-        else verdict.result = result_of(result);
-        SPF_response_free(response);
-    }
+    verdict.result = run(request);
     SPF_request_free(request);
     return verdict;
 }

@@ -1,7 +1,9 @@
 // SpfCheck: SPF (RFC 7208) with libspf2 for the HELO and MAIL FROM identities of one message, its
 // DNS answered through the message's DnsBudget (a libspf2 DNS layer of our own, so nothing reads
-// /etc/resolv.conf behind [delivery] resolver's back). libspf2 enforces RFC 7208 4.6.4's ten
-// DNS-querying terms and ten MX/PTR names; the budget bounds everything else.
+// /etc/resolv.conf behind [delivery] resolver's back). RFC 7208 4.6.4's limits hold for the whole
+// evaluation, includes included: ten DNS-querying terms, two void look-ups (both counted here) and
+// ten names per mx or ptr (libspf2); the budget bounds everything else. No client address gets a
+// pass without a record, loopback included (libspf2's own entry point would give it one).
 // Worker thread only: one per worker (libspf2's server is not shared between threads).
 #pragma once
 
@@ -10,6 +12,8 @@
 #include <string_view>
 
 #include "core/result.h"
+
+struct SPF_request_struct;  // libspf2's SPF_request_t
 
 namespace vmx {
 
@@ -47,6 +51,7 @@ private:
     struct Impl;
     explicit SpfCheck(std::unique_ptr<Impl> impl);
     SpfVerdict evaluate(const SpfIdentities& ids, const std::string& sender, std::string domain);
+    SpfResult run(::SPF_request_struct* request);
     std::unique_ptr<Impl> impl_;
 };
 

@@ -481,6 +481,7 @@ class Signing(unittest.TestCase):
                    mail_options)
         raw = W.sink.wait_for(subject)
         self.assertIsNotNone(raw, W.a.daemon.log_text()[-2000:])
+        self.assertEqual(auth_results(raw), [])  # the MX's checks never run on submission
         return raw
 
     def assert_verifies(self, raw, domain, algorithm):
@@ -511,6 +512,8 @@ class Signing(unittest.TestCase):
         tags = self.assert_verifies(raw, "rsa.test", "rsa-sha256")
         self.assertEqual(name, f"{tags['s']}._domainkey.rsa.test")
         self.assertIn("k=rsa", record)
+        spki = base64.b64decode(record.split("p=", 1)[1])
+        self.assertEqual(serialization.load_der_public_key(spki).key_size, 2048)
         self.assert_one_byte_breaks_it(raw, subject)
 
     def test_ed25519_sha256_verifies_and_one_byte_breaks_it(self):
@@ -691,12 +694,12 @@ class BoundedCost(unittest.TestCase):
         code, reply, elapsed = W.a.mx("sender@chain.test", "bob@rsa.test",
                                       message("sender@chain.test", "bob@rsa.test", subject))
         cpu_s = W.a.cpu_s() - cpu_before
+        print(f"\n  chain of 20 includes: answered in {elapsed:.2f} s, daemon CPU {cpu_s:.2f} s", file=sys.stderr)
         self.assertEqual(code, 250, reply)
         self.assertLess(elapsed, ELAPSED_MAX_S)
         self.assertLess(cpu_s, 5.0)
         value = ours(W.a.stored("bob@rsa.test", subject), AUTHSERV_ID)
         self.assertEqual(methods(value).get("spf"), "permerror", value)
-        print(f"\n  chain of 20 includes: answered in {elapsed:.2f} s, daemon CPU {cpu_s:.2f} s", file=sys.stderr)
 
     def test_dns_that_never_answers_costs_at_most_time_max(self):
         # A resolver that never replies: a UDP socket nobody reads (and TCP to it is refused).
@@ -717,12 +720,12 @@ dns_timeout_ms = 500
             raw = dkimpy_signed(message("sender@silent.test", "sam@slow.example.test", subject), "silent.test",
                                 "mx1", W.rsa_pem)
             code, reply, elapsed = c.mx("sender@silent.test", "sam@slow.example.test", raw)
+            print(f"\n  silent resolver: answered in {elapsed:.2f} s (time_max_ms = 2000)", file=sys.stderr)
             self.assertEqual(code, 250, reply)
             self.assertLess(elapsed, ELAPSED_MAX_S)
             value = ours(c.stored("sam@slow.example.test", subject), SLOW_AUTHSERV_ID)
             for method in ("spf", "dkim", "dmarc"):
                 self.assertIn(methods(value).get(method), ("temperror", "none"), value)
-            print(f"\n  silent resolver: answered in {elapsed:.2f} s (time_max_ms = 2000)", file=sys.stderr)
         finally:
             if c:
                 c.close()
