@@ -3,8 +3,6 @@
 
 #include <pthread.h>
 #include <signal.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
 
 #include <string_view>
 
@@ -23,25 +21,15 @@ std::string_view as_text(const crypto::SecretBytes& secret) {
 
 AuthWorkers::AuthWorkers(AuthWorkerOptions options, std::uint32_t shards)
     : options_(options), throttle_(options.throttle), logins_(options.login_cache) {
-    for (std::uint32_t s = 0; s < shards; ++s) {
-        auto box = std::make_unique<Outbox<VerifyDone>>();
-        box->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-        outboxes_.push_back(std::move(box));
-    }
-    hashes_.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    for (std::uint32_t s = 0; s < shards; ++s) outboxes_.push_back(std::make_unique<WorkerOutbox<VerifyDone>>());
 }
 
-AuthWorkers::~AuthWorkers() {
-    stop();
-    for (auto& box : outboxes_)
-        if (box->fd >= 0) ::close(box->fd);
-    if (hashes_.fd >= 0) ::close(hashes_.fd);
-}
+AuthWorkers::~AuthWorkers() { stop(); }
 
 Result<void> AuthWorkers::start() {
     for (const auto& box : outboxes_)
-        if (box->fd < 0) return fail(std::make_error_code(std::errc::too_many_files_open));
-    if (hashes_.fd < 0) return fail(std::make_error_code(std::errc::too_many_files_open));
+        if (!box->valid()) return fail(std::make_error_code(std::errc::too_many_files_open));
+    if (!hashes_.valid()) return fail(std::make_error_code(std::errc::too_many_files_open));
     // A random salt and tag with the configured parameters: checking it costs what a real check
     // costs, and making it costs no hash at start-up.
     auto decoy = crypto::decoy_password_hash(options_.argon2);
@@ -105,8 +93,8 @@ void AuthWorkers::run() {
             job.emplace(std::move(queue_.front()));
             queue_.pop_front();
         }
-        if (auto* verify_job = std::get_if<VerifyJob>(&*job)) post(*outboxes_[verify_job->shard], check(*verify_job));
-        else post(hashes_, hash(std::get<HashJob>(*job)));
+        if (auto* verify_job = std::get_if<VerifyJob>(&*job)) outboxes_[verify_job->shard]->post(check(*verify_job));
+        else hashes_.post(hash(std::get<HashJob>(*job)));
     }
 }
 
@@ -164,32 +152,9 @@ std::optional<LoginMethod> AuthWorkers::verify(const VerifyJob& job, std::int64_
     return std::nullopt;
 }
 
-template <class Done>
-void AuthWorkers::post(Outbox<Done>& box, Done done) {
-    {
-        std::lock_guard lock(box.mutex);
-        box.results.push_back(std::move(done));
-    }
-    const std::uint64_t one = 1;
-    if (::write(box.fd, &one, sizeof one) != static_cast<ssize_t>(sizeof one))
-        log_event(LogLevel::warn, "auth.wake_failed", "fd={}", box.fd);  // counter at its max: already readable
-}
+void AuthWorkers::drain(std::uint32_t shard, const std::function<void(VerifyDone&&)>& fn) { outboxes_[shard]->drain(fn); }
 
-template <class Done>
-void AuthWorkers::drain_box(Outbox<Done>& box, const std::function<void(Done&&)>& fn) {
-    std::uint64_t count = 0;
-    (void)!::read(box.fd, &count, sizeof count);
-    std::vector<Done> results;
-    {
-        std::lock_guard lock(box.mutex);
-        results.swap(box.results);
-    }
-    for (auto& r : results) fn(std::move(r));
-}
-
-void AuthWorkers::drain(std::uint32_t shard, const std::function<void(VerifyDone&&)>& fn) { drain_box(*outboxes_[shard], fn); }
-
-void AuthWorkers::drain_hashes(const std::function<void(HashDone&&)>& fn) { drain_box(hashes_, fn); }
+void AuthWorkers::drain_hashes(const std::function<void(HashDone&&)>& fn) { hashes_.drain(fn); }
 
 ShardAuth::ShardAuth(Shard& shard, AuthWorkers& workers) : shard_(shard), workers_(workers) {
     shard.watch_readable(workers.result_fd(shard.id()), [this](Shard&) {

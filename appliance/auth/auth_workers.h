@@ -28,6 +28,7 @@
 #include "appliance/directory/login_history.h"
 #include "appliance/auth/login_throttle.h"
 #include "appliance/auth/verified_logins.h"
+#include "appliance/common/worker_outbox.h"
 #include "core/result.h"
 #include "crypto/password.h"
 #include "crypto/secret_bytes.h"
@@ -93,13 +94,13 @@ public:
     // and its secret wiped).
     bool submit(VerifyJob job);
     // The eventfd that becomes readable when `shard` has results.
-    int result_fd(std::uint32_t shard) const noexcept { return outboxes_[shard]->fd; }
+    int result_fd(std::uint32_t shard) const noexcept { return outboxes_[shard]->fd(); }
     // Shard thread: clears the eventfd and hands out every result waiting for this shard.
     void drain(std::uint32_t shard, const std::function<void(VerifyDone&&)>& fn);
 
     // The control thread's hashing: false when queue_max jobs already wait (the secret is wiped).
     bool submit(HashJob job);
-    int hash_result_fd() const noexcept { return hashes_.fd; }
+    int hash_result_fd() const noexcept { return hashes_.fd(); }
     // Control thread: clears the eventfd and hands out every finished hash.
     void drain_hashes(const std::function<void(HashDone&&)>& fn);
 
@@ -113,12 +114,6 @@ public:
     VerifiedLogins& verified_logins() noexcept { return logins_; }
 
 private:
-    template <class Done>
-    struct Outbox {
-        int fd = -1;
-        std::mutex mutex;
-        std::vector<Done> results;
-    };
     using Job = std::variant<VerifyJob, HashJob>;
 
     bool enqueue(Job job);
@@ -126,14 +121,10 @@ private:
     HashDone hash(const HashJob& job) const;
     VerifyDone check(const VerifyJob& job);
     std::optional<LoginMethod> verify(const VerifyJob& job, std::int64_t now_s);
-    template <class Done>
-    static void post(Outbox<Done>& box, Done done);
-    template <class Done>
-    static void drain_box(Outbox<Done>& box, const std::function<void(Done&&)>& fn);
 
     const AuthWorkerOptions options_;
-    std::vector<std::unique_ptr<Outbox<VerifyDone>>> outboxes_;  // by shard
-    Outbox<HashDone> hashes_;                                    // the control thread's
+    std::vector<std::unique_ptr<WorkerOutbox<VerifyDone>>> outboxes_;  // by shard
+    WorkerOutbox<HashDone> hashes_;                                    // the control thread's
     mutable std::mutex mutex_;
     std::condition_variable wake_;
     std::deque<Job> queue_;

@@ -3,8 +3,6 @@
 
 #include <pthread.h>
 #include <signal.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
 
 #include "appliance/mailauth/dkim_sign.h"
 #include "core/log.h"
@@ -18,22 +16,14 @@ struct MailAuthWorkers::ThreadState {
 };
 
 MailAuthWorkers::MailAuthWorkers(MailAuthOptions options, std::uint32_t shards) : options_(std::move(options)) {
-    for (std::uint32_t s = 0; s < shards; ++s) {
-        auto box = std::make_unique<Outbox>();
-        box->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-        outboxes_.push_back(std::move(box));
-    }
+    for (std::uint32_t s = 0; s < shards; ++s) outboxes_.push_back(std::make_unique<WorkerOutbox<MailAuthDone>>());
 }
 
-MailAuthWorkers::~MailAuthWorkers() {
-    stop();
-    for (auto& box : outboxes_)
-        if (box->fd >= 0) ::close(box->fd);
-}
+MailAuthWorkers::~MailAuthWorkers() { stop(); }
 
 Result<void> MailAuthWorkers::start() {
     for (const auto& box : outboxes_)
-        if (box->fd < 0) return fail(std::make_error_code(std::errc::too_many_files_open));
+        if (!box->valid()) return fail(std::make_error_code(std::errc::too_many_files_open));
     for (std::uint32_t i = 0; i < options_.threads; ++i) {
         auto state = std::make_unique<ThreadState>();
         auto checks = MessageChecks::create(options_.checks);
@@ -111,10 +101,10 @@ void MailAuthWorkers::run(ThreadState& state) {
         }
         if (auto* check = std::get_if<CheckJob>(&*job)) {
             CheckDone done{check->token, state.checks->check(check->input, *check->message)};
-            post(check->shard, std::move(done));
+            outboxes_[check->shard]->post(std::move(done));
         } else {
             const SignJob& sign_job = std::get<SignJob>(*job);
-            post(sign_job.shard, sign(state, sign_job));
+            outboxes_[sign_job.shard]->post(sign(state, sign_job));
         }
     }
 }
@@ -136,27 +126,8 @@ SignDone MailAuthWorkers::sign(ThreadState& state, const SignJob& job) {
     return done;
 }
 
-void MailAuthWorkers::post(std::uint32_t shard, MailAuthDone done) {
-    Outbox& box = *outboxes_[shard];
-    {
-        std::lock_guard lock(box.mutex);
-        box.results.push_back(std::move(done));
-    }
-    const std::uint64_t one = 1;
-    if (::write(box.fd, &one, sizeof one) != static_cast<ssize_t>(sizeof one))
-        log_event(LogLevel::warn, "mailauth.wake_failed", "fd={}", box.fd);  // counter at its max: already readable
-}
-
 void MailAuthWorkers::drain(std::uint32_t shard, const std::function<void(MailAuthDone&&)>& fn) {
-    Outbox& box = *outboxes_[shard];
-    std::uint64_t count = 0;
-    (void)!::read(box.fd, &count, sizeof count);
-    std::vector<MailAuthDone> results;
-    {
-        std::lock_guard lock(box.mutex);
-        results.swap(box.results);
-    }
-    for (auto& r : results) fn(std::move(r));
+    outboxes_[shard]->drain(fn);
 }
 
 ShardMailAuth::ShardMailAuth(Shard& shard, MailAuthWorkers& workers) : shard_(shard), workers_(workers) {

@@ -23,6 +23,7 @@
 #include <variant>
 #include <vector>
 
+#include "appliance/common/worker_outbox.h"
 #include "appliance/mailauth/dkim_keyring.h"
 #include "appliance/mailauth/message_checks.h"
 #include "core/result.h"
@@ -81,7 +82,7 @@ public:
     // false when queue_max jobs wait already or the shard is out of range.
     bool submit(CheckJob job);
     bool submit(SignJob job);
-    int result_fd(std::uint32_t shard) const noexcept { return outboxes_[shard]->fd; }
+    int result_fd(std::uint32_t shard) const noexcept { return outboxes_[shard]->fd(); }
     void drain(std::uint32_t shard, const std::function<void(MailAuthDone&&)>& fn);
 
     // The keys signing uses from now on (control thread, after a dkim/ secret changed).
@@ -91,21 +92,15 @@ public:
     const MailAuthOptions& options() const noexcept { return options_; }
 
 private:
-    struct Outbox {
-        int fd = -1;
-        std::mutex mutex;
-        std::vector<MailAuthDone> results;
-    };
     struct ThreadState;
     using Job = std::variant<CheckJob, SignJob>;
 
     bool enqueue(std::uint32_t shard, Job job);
     void run(ThreadState& state);
     SignDone sign(ThreadState& state, const SignJob& job);
-    void post(std::uint32_t shard, MailAuthDone done);
 
     const MailAuthOptions options_;
-    std::vector<std::unique_ptr<Outbox>> outboxes_;
+    std::vector<std::unique_ptr<WorkerOutbox<MailAuthDone>>> outboxes_;  // by shard
     mutable std::mutex mutex_;
     std::condition_variable wake_;
     std::deque<Job> queue_;
