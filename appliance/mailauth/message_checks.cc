@@ -93,7 +93,8 @@ CheckVerdict MessageChecks::check(const CheckInput& input, std::string_view mess
     }
     verdict.from_domains = from_domains(message);
     const std::vector<std::string>& domains = verdict.from_domains;
-    if (settings_.dmarc) {
+    // DMARC passes only through SPF or DKIM: with both off it is not evaluated (nothing could pass).
+    if (settings_.dmarc && (settings_.spf || settings_.dkim)) {
         if (domains.size() == 1) {
             verdict.dmarc = check_dmarc(*budget_, domains.front(), input.client_ip, spf_from, signatures);
         } else {

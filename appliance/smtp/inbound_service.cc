@@ -75,7 +75,10 @@ private:
         for (const std::string& domain : verdict.from_domains) {
             auto local = is_local_domain(directory_, *parts_.store, domain);
             if (!local) return smtp::StoreOutcome::failed;  // the directory unreadable: 451, try later
-            if (*local) return smtp::StoreOutcome::unauthenticated;
+            if (!*local) continue;
+            // DNS that failed for now is no proof of forgery: 451, the sender tries again.
+            if (verdict.dmarc.result == DmarcResult::temperror) return smtp::StoreOutcome::checks_busy;
+            return smtp::StoreOutcome::unauthenticated;
         }
         return std::nullopt;
     }
