@@ -11,6 +11,7 @@
 
 #include <limits>
 #include <memory>
+#include <vector>
 
 #include "crypto/errc.h"
 
@@ -134,6 +135,46 @@ std::string dkim_txt_record(DkimAlgorithm algorithm, std::string_view public_key
     out += "; p=";
     out += public_key;
     return out;
+}
+
+std::string dkim_body_hash(std::string_view canonical_body) {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    if (EVP_Digest(canonical_body.data(), canonical_body.size(), digest, &n, EVP_sha256(), nullptr) != 1) {
+        ERR_clear_error();
+        return {};
+    }
+    return base64_of({digest, n});
+}
+
+Result<std::string> dkim_signature(DkimAlgorithm algorithm, std::span<const std::uint8_t> private_pem,
+                                   std::string_view data) {
+    auto key = load_private(algorithm, private_pem);
+    if (!key) return fail(key.error());
+    using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, CFree<EVP_MD_CTX_free>>;
+    MdCtxPtr ctx(EVP_MD_CTX_new());
+    if (!ctx) return fail_clearing(CryptoErrc::invalid_argument);
+    std::string input(data);
+    const EVP_MD* md = EVP_sha256();
+    if (algorithm == DkimAlgorithm::ed25519_sha256) {
+        // RFC 8463 3: Ed25519 signs the SHA-256 hash of the data (PureEdDSA, no digest of its own).
+        unsigned char digest[EVP_MAX_MD_SIZE];
+        unsigned int n = 0;
+        if (EVP_Digest(data.data(), data.size(), digest, &n, EVP_sha256(), nullptr) != 1)
+            return fail_clearing(CryptoErrc::invalid_argument);
+        input.assign(reinterpret_cast<const char*>(digest), n);
+        md = nullptr;
+    }
+    std::size_t length = 0;
+    const auto* in = reinterpret_cast<const unsigned char*>(input.data());
+    if (EVP_DigestSignInit(ctx.get(), nullptr, md, nullptr, key->get()) != 1 ||
+        EVP_DigestSign(ctx.get(), nullptr, &length, in, input.size()) != 1)
+        return fail_clearing(CryptoErrc::invalid_argument);
+    std::vector<unsigned char> signature(length);
+    if (EVP_DigestSign(ctx.get(), signature.data(), &length, in, input.size()) != 1)
+        return fail_clearing(CryptoErrc::invalid_argument);
+    signature.resize(length);
+    return base64_of(signature);
 }
 
 }  // namespace vmx::crypto

@@ -1,30 +1,10 @@
 // libopendkim set-up and message feeding (see dkim_library.h).
 #include "appliance/mailauth/dkim_library.h"
 
-#include <cstddef>
-#include <cstdlib>
-
-#include "crypto/secret_bytes.h"
 #include "net/mailauth/header_fields.h"
 
 namespace vmx {
 namespace {
-
-// libopendkim copies the signing key into memory from these: each block remembers its size so that
-// it is wiped when the library frees it (crypto::secure_wipe), as SecretBytes would be.
-void* wiping_malloc(void* /*closure*/, std::size_t bytes) {
-    auto* block = static_cast<std::size_t*>(std::malloc(bytes + sizeof(std::max_align_t)));
-    if (block == nullptr) return nullptr;
-    *block = bytes;
-    return reinterpret_cast<std::byte*>(block) + sizeof(std::max_align_t);
-}
-
-void wiping_free(void* /*closure*/, void* p) {
-    if (p == nullptr) return;
-    auto* block = reinterpret_cast<std::byte*>(p) - sizeof(std::max_align_t);
-    crypto::secure_wipe(p, *reinterpret_cast<std::size_t*>(block));
-    std::free(block);
-}
 
 std::uint8_t* bytes(std::string_view s) {
     // libopendkim takes u_char* but only reads these buffers.
@@ -34,7 +14,7 @@ std::uint8_t* bytes(std::string_view s) {
 }  // namespace
 
 DkimLibPtr open_dkim_library() {
-    DkimLibPtr lib(dkim_init(&wiping_malloc, &wiping_free));
+    DkimLibPtr lib(dkim_init(nullptr, nullptr));
     if (!lib) return lib;
     // Handles for signatures that fail to parse, so that they are reported as permerror, not lost.
     unsigned int flags = DKIM_LIBFLAGS_BADSIGHANDLES;

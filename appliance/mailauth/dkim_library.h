@@ -1,5 +1,5 @@
-// What the DKIM signer and verifier share of libopendkim: a library handle per thread (RAII) and
-// feeding it a message (each header field, the end of the header, the body). Worker thread only.
+// What the DKIM verifier needs of libopendkim: a library handle per thread (RAII) and feeding it a
+// message (each header field, the end of the header, the body). Worker thread only.
 #pragma once
 
 // dkim.h is C99 (it declares _Bool parameters), and has no C++ guard of its own.

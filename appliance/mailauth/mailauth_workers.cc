@@ -4,6 +4,8 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <ctime>
+
 #include "appliance/mailauth/dkim_sign.h"
 #include "core/log.h"
 #include "core/shard.h"
@@ -12,7 +14,6 @@ namespace vmx {
 
 struct MailAuthWorkers::ThreadState {
     std::unique_ptr<MessageChecks> checks;
-    std::unique_ptr<DkimSign> signer;
 };
 
 MailAuthWorkers::MailAuthWorkers(MailAuthOptions options, std::uint32_t shards) : options_(std::move(options)) {
@@ -29,9 +30,6 @@ Result<void> MailAuthWorkers::start() {
         auto checks = MessageChecks::create(options_.checks);
         if (!checks) return fail(checks.error());
         state->checks = std::move(*checks);
-        auto signer = DkimSign::create();
-        if (!signer) return fail(signer.error());
-        state->signer = std::move(*signer);
         states_.push_back(std::move(state));
     }
     // Every signal blocked in the threads: SIGTERM must reach the control thread's signalfd.
@@ -104,12 +102,12 @@ void MailAuthWorkers::run(ThreadState& state) {
             outboxes_[check->shard]->post(std::move(done));
         } else {
             const SignJob& sign_job = std::get<SignJob>(*job);
-            outboxes_[sign_job.shard]->post(sign(state, sign_job));
+            outboxes_[sign_job.shard]->post(sign(sign_job));
         }
     }
 }
 
-SignDone MailAuthWorkers::sign(ThreadState& state, const SignJob& job) {
+SignDone MailAuthWorkers::sign(const SignJob& job) {
     SignDone done;
     done.token = job.token;
     std::shared_ptr<const DkimKeyring> keyring;
@@ -120,7 +118,7 @@ SignDone MailAuthWorkers::sign(ThreadState& state, const SignJob& job) {
     const DkimSigningKey* key = (options_.sign && keyring) ? keyring->find(job.domain) : nullptr;
     if (key == nullptr) return done;
     done.selector = key->selector;
-    auto header = state.signer->sign(*job.message, job.domain, *key);
+    auto header = dkim_sign(*job.message, job.domain, *key, static_cast<std::int64_t>(std::time(nullptr)));
     if (header) done.header = std::move(*header);
     else done.failed = true;
     return done;

@@ -2,7 +2,8 @@
 // DMARC), so that no shard ever runs RSA, waits on the libraries' DNS or parses hostile records.
 // A shard submits a job with a token and its message (shared, read-only); a worker posts the result
 // to that shard's result queue, whose eventfd the shard watches (ShardMailAuth below, as the auth
-// workers do for passwords). Each thread owns its resolver, DNS budget and library handles.
+// workers do for passwords). Each thread owns its resolver, DNS budget and library handles; the
+// signing keys are one shared, immutable keyring.
 // Threads: submit() from any thread (one short lock per message); drain(shard) only on that shard's
 // thread; set_keyring() from the control thread. Limits: at most queue_max jobs wait (submit refuses
 // the rest: the caller answers 451); each check is bounded by CheckSettings' DNS count and time.
@@ -97,7 +98,7 @@ private:
 
     bool enqueue(std::uint32_t shard, Job job);
     void run(ThreadState& state);
-    SignDone sign(ThreadState& state, const SignJob& job);
+    SignDone sign(const SignJob& job);
 
     const MailAuthOptions options_;
     std::vector<std::unique_ptr<WorkerOutbox<MailAuthDone>>> outboxes_;  // by shard

@@ -1,6 +1,6 @@
-// Fuzz target: the pure parsers of mail authentication: header fields, the authserv-id of an
+// Fuzz target: the pure parts of mail authentication: header fields, the authserv-id of an
 // Authentication-Results value, removing ours from a message, tag=value lists and DMARC record
-// selection, and formatting our field from hostile values. The first byte picks small limits.
+// selection, formatting our field from hostile values, and DKIM's relaxed canonicalization. The first byte picks small limits.
 // Checks: fields lie inside the input in order; stripping only removes bytes and, on a section
 // within the limits, is idempotent; a parsed tag list has distinct valid names; our
 // field always parses back as one header field with our authserv-id.
@@ -11,6 +11,7 @@
 
 #include "core/assert.h"
 #include "net/mailauth/auth_results.h"
+#include "net/mailauth/dkim_canon.h"
 #include "net/mailauth/header_fields.h"
 #include "net/mailauth/tag_list.h"
 
@@ -63,9 +64,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
     // Our own field, built from hostile values, stays one field that names us.
     std::vector<ResultInfo> results{{"dkim", "fail", std::string(input), {{"header.d", std::string(input)}}}};
-    const std::string field = format_auth_results(id, results);
-    const HeaderSection parsed = header_fields(field + "\r\n");
+    const std::string section_text = format_auth_results(id, results) + "\r\n";
+    const HeaderSection parsed = header_fields(section_text);
     VMX_ASSERT(parsed.complete && parsed.fields.size() == 1);
     VMX_ASSERT(authserv_id(parsed.fields[0].value) == std::string(id));
+
+    // Relaxed canonicalization: no whitespace runs, no whitespace before a line end, and stable.
+    const std::string body = relaxed_body(input);
+    VMX_ASSERT(body.find("  ") == std::string::npos && body.find(" \r\n") == std::string::npos);
+    VMX_ASSERT(body.empty() || (body.size() >= 2 && body.compare(body.size() - 2, 2, "\r\n") == 0));
+    VMX_ASSERT(body.size() < 4 || body.compare(body.size() - 4, 4, "\r\n\r\n") != 0);
+    VMX_ASSERT(relaxed_body(body) == body);
+    const std::string header = relaxed_header(input);
+    VMX_ASSERT(header.size() >= 3 && header.compare(header.size() - 2, 2, "\r\n") == 0);
     return 0;
 }

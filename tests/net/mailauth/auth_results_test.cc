@@ -57,7 +57,8 @@ TEST(FormatAuthResults, QuotesValuesAndCleansComments) {
               "\tdkim=fail (bad  X-Evil: 1 ) header.d=example.com header.b=\"ab/+cd==\"\r\n");
     EXPECT_EQ(format_auth_results("mx.example.com", {}), "Authentication-Results: mx.example.com; none\r\n");
     // The field is one header field: every line after the first is a continuation.
-    const HeaderSection section = header_fields(field + "\r\n");
+    const std::string section_text = field + "\r\n";
+    const HeaderSection section = header_fields(section_text);
     ASSERT_TRUE(section.complete);
     EXPECT_EQ(section.fields.size(), 1u);
 }
