@@ -116,6 +116,35 @@ TEST_P(DkimKeyTest, PublicKeyVerifiesWhatThePrivateKeySigned) {
     EXPECT_FALSE(verifies(algorithm, public_of(algorithm, *other_p).get(), message, sig));
 }
 
+// dkim_signature: rsa-sha256 verifies as RSASSA-PKCS1-v1_5 over SHA-256 of the data; ed25519-sha256
+// as Ed25519 over the SHA-256 hash of the data (RFC 8463 3), never over the data itself.
+TEST_P(DkimKeyTest, SignatureOverTheDataVerifiesWithThePublishedKey) {
+    const DkimAlgorithm algorithm = GetParam();
+    auto pem = generate_dkim_key(algorithm);
+    ASSERT_TRUE(pem);
+    auto p = dkim_public_key(algorithm, pem->view());
+    ASSERT_TRUE(p);
+    Pkey pub = public_of(algorithm, *p);
+    const std::string data = "from:a@example.test\r\ndkim-signature:v=1; a=x; b=";
+    auto b = dkim_signature(algorithm, pem->view(), data);
+    ASSERT_TRUE(b) << b.error().message();
+    const std::vector<std::uint8_t> sig = base64_decode(*b);
+    std::string signed_input = data;
+    if (algorithm == DkimAlgorithm::ed25519_sha256) {
+        unsigned char digest[EVP_MAX_MD_SIZE];
+        unsigned int n = 0;
+        ASSERT_EQ(EVP_Digest(data.data(), data.size(), digest, &n, EVP_sha256(), nullptr), 1);
+        EXPECT_FALSE(verifies(algorithm, pub.get(), data, sig));
+        signed_input.assign(reinterpret_cast<const char*>(digest), n);
+    }
+    EXPECT_TRUE(verifies(algorithm, pub.get(), signed_input, sig));
+    EXPECT_EQ(dkim_body_hash(""), "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=");  // RFC 6376 3.4.4 example
+    auto other = generate_dkim_key(algorithm == DkimAlgorithm::rsa_sha256 ? DkimAlgorithm::ed25519_sha256
+                                                                          : DkimAlgorithm::rsa_sha256);
+    ASSERT_TRUE(other);
+    EXPECT_FALSE(dkim_signature(algorithm, other->view(), data));  // a key of the other algorithm
+}
+
 TEST_P(DkimKeyTest, AKeyOfTheOtherAlgorithmOrGarbageIsRefused) {
     const DkimAlgorithm algorithm = GetParam();
     const DkimAlgorithm other = algorithm == DkimAlgorithm::rsa_sha256 ? DkimAlgorithm::ed25519_sha256
