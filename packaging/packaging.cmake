@@ -75,14 +75,15 @@ set(CPACK_THREADS 0)
 set(CPACK_PROJECT_CONFIG_FILE ${vmx_pkg_dir}/cpack_options.cmake)
 
 # --- .deb ------------------------------------------------------------------------------------------
-# Library dependencies come from dpkg-shlibdeps; the rest are the tools the maintainer scripts call.
+# Library dependencies come from dpkg-shlibdeps; the rest are the tools the maintainer scripts call
+# and the public suffix list DMARC reads.
 configure_file(${vmx_pkg_dir}/deb/conffiles ${vmx_pkg_build}/deb/conffiles COPYONLY)
 foreach(script postinst prerm postrm)
     file(COPY ${vmx_pkg_dir}/deb/${script} DESTINATION ${vmx_pkg_build}/deb
          FILE_PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ GROUP_EXECUTE WORLD_READ WORLD_EXECUTE)
 endforeach()
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "systemd, init-system-helpers (>= 1.54)")
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "systemd, init-system-helpers (>= 1.54), publicsuffix")
 set(CPACK_DEBIAN_PACKAGE_SECTION mail)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
@@ -98,7 +99,7 @@ set(CPACK_RPM_PACKAGE_LICENSE "${VMX_PACKAGE_LICENSE}")
 set(CPACK_RPM_PACKAGE_GROUP "System Environment/Daemons")
 set(CPACK_RPM_PACKAGE_RELEASE 1)
 set(CPACK_RPM_PACKAGE_AUTOREQ ON)
-set(CPACK_RPM_PACKAGE_REQUIRES "systemd")
+set(CPACK_RPM_PACKAGE_REQUIRES "systemd, publicsuffix-list")
 set(CPACK_RPM_PACKAGE_DESCRIPTION "${CPACK_PACKAGE_DESCRIPTION}")
 set(CPACK_RPM_USER_FILELIST "%config(noreplace) /etc/vaultmx/vaultmx.toml")
 # Folders other packages own stay out of the file list.

@@ -43,9 +43,9 @@ UNIT_REQUIRED = {
     "LockPersonality": "yes", "RestrictNamespaces": "yes", "RestrictSUIDSGID": "yes",
 }
 RUNTIME_LIBS_DEB = ["libc6", "libstdc++6", "libwolfssl", "liburing2", "liblmdb0", "libipsec-mb", "libisal",
-                    "libargon2", "libmimalloc", "systemd"]
+                    "libargon2", "libmimalloc", "libopendkim", "libspf2", "libopendmarc", "publicsuffix", "systemd"]
 RUNTIME_LIBS_RPM = ["libc.so.6", "libwolfssl.so", "liburing.so", "liblmdb.so", "libIPSec_MB.so", "libisal.so",
-                    "systemd"]
+                    "libopendkim.so", "libspf2.so", "libopendmarc.so", "publicsuffix-list", "systemd"]
 # What a purge may leave in the throwaway root: the kept data, the user database (Debian keeps
 # system users), dpkg's and man-db's own state, and the test's own files (systemd-analyze verify
 # leaves a marker in /run/systemd).
