@@ -196,6 +196,22 @@ TEST(SmtpSession, StoreFailuresAreTemporary) {
     EXPECT_EQ(o.messages.size(), 3u);
 }
 
+// The mail-authentication verdicts at the end of data (RFC 7489 6.7 for the 550; the checks' queue
+// full or DNS failing for now: 451), each followed by a session that goes on.
+TEST(SmtpSession, MailAuthenticationVerdicts) {
+    const std::string txn = "MAIL FROM:<a@example.com>\nRCPT TO:<b@example.org>\nDATA\nx\n.\n";
+    const std::string go = "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 End data with <CR><LF>.<CR><LF>\r\n";
+    expect_transcript({
+        S(greeting), C("EHLO c.example\n"), S(ehlo_reply),
+        C(txn), S(go), answered(StoreOutcome::dmarc_reject),
+        S("550 5.7.1 Error: rejected by the DMARC policy of the From: domain\n"),
+        C(txn), S(go), answered(StoreOutcome::unauthenticated),
+        S("550 5.7.1 Error: From: names a domain of this server, but the message is not authenticated\n"),
+        C(txn), S(go), answered(StoreOutcome::checks_busy), S("451 4.7.0 Error: message checks busy, try again later\n"),
+        C(txn), S(go), stored(), S("250 2.0.0 Ok: queued as Q1\n"),
+    });
+}
+
 TEST(SmtpSession, OversizeDataIsReadToTheEnd) {
     std::string big;
     for (int i = 0; i < 200; ++i) big += std::string(60, 'x') + "\n";  // 12,400 bytes with CRLF

@@ -40,12 +40,13 @@ public:
     std::vector<std::string> calls;
 };
 
-enum class StepKind { client, server, tls, stored, failed, full, over_rate, timeout, drain, logout, auth };
+enum class StepKind { client, server, tls, stored, failed, full, over_rate, outcome, timeout, drain, logout, auth };
 
 struct Step {
     StepKind kind;
     std::string text;
     AuthOutcome auth = AuthOutcome::ok;
+    StoreOutcome outcome = StoreOutcome::stored;  // StepKind::outcome: the caller's answer to a message
 };
 
 // crlf(): "\n" stands for CRLF in transcript text (crlf_text.h); raw() keeps bytes as written.
@@ -60,6 +61,7 @@ inline Step store_full() { return {StepKind::full, {}}; }
 inline Step timeout() { return {StepKind::timeout, {}}; }
 inline Step drain() { return {StepKind::drain, {}}; }
 inline Step over_rate() { return {StepKind::over_rate, {}}; }
+inline Step answered(StoreOutcome outcome) { return {StepKind::outcome, {}, AuthOutcome::ok, outcome}; }
 inline Step logout() { return {StepKind::logout, {}}; }
 inline Step auth(AuthOutcome outcome) { return {StepKind::auth, {}, outcome}; }
 
@@ -158,6 +160,7 @@ private:
             case StepKind::failed: session_.on_stored(StoreOutcome::failed, fx); break;
             case StepKind::full: session_.on_stored(StoreOutcome::full, fx); break;
             case StepKind::over_rate: session_.on_stored(StoreOutcome::over_rate, fx); break;
+            case StepKind::outcome: session_.on_stored(s.outcome, fx); break;
             case StepKind::logout: session_.on_end(EndReason::logged_out, fx); break;
             case StepKind::auth: session_.on_auth_result(s.auth, fx); break;
             case StepKind::timeout: session_.on_timeout(fx); break;
