@@ -157,6 +157,7 @@ MailAuthOptions mailauth_options(const Config& config) {
     c.refuse_on_reject = config.mailauth_dmarc_reject == "refuse";
     c.dns_lookups_max = l.mailauth_dns_lookups_max;
     c.time_max_ms = l.mailauth_time_max_ms;
+    c.dns_cache_ms = std::uint64_t{l.delivery_dns_cache_s} * 1000;
     c.dkim_options = {l.mailauth_dkim_signatures_max, l.mailauth_dkim_key_bits_min};
     c.resolver.servers = resolver_servers(config);
     c.resolver.query_timeout_ms = l.mailauth_dns_timeout_ms;

@@ -54,7 +54,7 @@ Result<std::unique_ptr<MessageChecks>> MessageChecks::create(const CheckSettings
     auto resolver = net::dns::SyncResolver::create(settings.resolver);
     if (!resolver) return fail(resolver.error());
     checks->resolver_ = std::move(*resolver);
-    checks->budget_ = std::make_unique<DnsBudget>(*checks->resolver_);
+    checks->budget_ = std::make_unique<DnsBudget>(*checks->resolver_, settings.dns_cache_ms);
     auto spf = SpfCheck::create(*checks->budget_);
     if (!spf) return fail(spf.error());
     checks->spf_ = std::move(*spf);

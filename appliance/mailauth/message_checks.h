@@ -27,6 +27,7 @@ struct CheckSettings {
     bool refuse_on_reject = true;     // [mailauth] dmarc_reject: refuse (true) or mark
     std::uint32_t dns_lookups_max = 40;
     std::uint32_t time_max_ms = 10'000;
+    std::uint64_t dns_cache_ms = 0;   // answers reused this long ([delivery] dns_cache_s); 0: never
     DkimVerifyOptions dkim_options;
     net::dns::SyncResolverOptions resolver;
 };
