@@ -7,6 +7,7 @@
 
 #include <opendmarc/dmarc.h>
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <mutex>
@@ -40,9 +41,9 @@ std::string last_labels(const std::string& domain, int labels) {
     return domain.substr(pos + 1);
 }
 
-enum class Found : std::uint8_t { record, none, temporary };
+enum class Found : std::uint8_t { record, none, several, temporary };
 
-// RFC 7489 6.6.3: the one DMARC record at _dmarc.DOMAIN (none when zero or several).
+// RFC 7489 6.6.3: the one DMARC record at _dmarc.DOMAIN; several end the discovery (no policy).
 Found find_record(DnsBudget& budget, const std::string& domain, std::string& record) {
     const auto answer = budget.lookup("_dmarc." + domain, net::dns::RecordType::txt);
     if (answer.status == net::dns::DnsStatus::temp_failure) return Found::temporary;
@@ -53,7 +54,7 @@ Found find_record(DnsBudget& budget, const std::string& domain, std::string& rec
         record = t;
         ++count;
     }
-    return count == 1 ? Found::record : Found::none;
+    return count == 1 ? Found::record : count > 1 ? Found::several : Found::none;
 }
 
 bool aligned(const std::string& identifier, const std::string& from_domain, int mode) {
@@ -68,12 +69,14 @@ DmarcPolicy policy_of(int p) {
     return DmarcPolicy::none;
 }
 
-// RFC 7489 6.6.4: a message outside pct% gets the next weaker policy.
+// RFC 7489 6.6.4: a message outside pct% gets the next weaker policy. Without randomness the
+// policy applies in full.
 DmarcPolicy sampled(DmarcPolicy policy, int pct) {
     if (pct >= 100 || policy == DmarcPolicy::none) return policy;
-    std::uint8_t r[1] = {0};
-    const bool chosen = crypto::random_bytes(r) && (r[0] % 100) < pct;
-    if (chosen) return policy;
+    std::uint8_t r[4] = {0};
+    if (!crypto::random_bytes(r)) return policy;
+    const std::uint32_t value = std::uint32_t{r[0]} << 24 | std::uint32_t{r[1]} << 16 | std::uint32_t{r[2]} << 8 | r[3];
+    if (value % 100 < static_cast<std::uint32_t>(std::max(pct, 0))) return policy;  // bias under 1e-7
     return policy == DmarcPolicy::reject ? DmarcPolicy::quarantine : DmarcPolicy::none;
 }
 
@@ -125,23 +128,32 @@ std::string organizational_domain(const std::string& domain) {
     return last_labels(domain, 2);  // the default rule "*": the top label is a public suffix
 }
 
-DmarcVerdict check_dmarc(DnsBudget& budget, const std::string& from_domain, const std::string& client_ip,
+DmarcRecord discover_dmarc(DnsBudget& budget, const std::string& from_domain) {
+    DmarcRecord out;
+    out.policy_domain = from_domain;
+    Found found = find_record(budget, from_domain, out.text);
+    const std::string org = organizational_domain(from_domain);
+    if (found == Found::none && org != from_domain) {
+        out.policy_domain = org;
+        found = find_record(budget, org, out.text);
+    }
+    out.state = found == Found::record      ? DmarcRecord::State::found
+                : found == Found::temporary ? DmarcRecord::State::temporary
+                                            : DmarcRecord::State::none;
+    return out;
+}
+
+DmarcVerdict check_dmarc(const DmarcRecord& discovered, const std::string& from_domain, const std::string& client_ip,
                          const SpfVerdict& spf, const std::vector<DkimSignatureResult>& dkim) {
     DmarcVerdict verdict;
     verdict.from_domain = from_domain;
-    std::string record;
-    std::string policy_domain = from_domain;
-    Found found = find_record(budget, from_domain, record);
-    const std::string org = organizational_domain(from_domain);
-    if (found == Found::none && org != from_domain) {
-        policy_domain = org;
-        found = find_record(budget, org, record);
-    }
-    if (found == Found::temporary) {
+    if (discovered.state == DmarcRecord::State::temporary) {
         verdict.result = DmarcResult::temperror;
         return verdict;
     }
-    if (found == Found::none) return verdict;  // no policy: dmarc=none
+    if (discovered.state == DmarcRecord::State::none) return verdict;  // no policy: dmarc=none
+    const std::string& policy_domain = discovered.policy_domain;
+    const std::string& record = discovered.text;
     PolicyPtr policy(opendmarc_policy_connect_init(text(client_ip), client_ip.find(':') != std::string::npos ? 6 : 4));
     if (!policy || opendmarc_policy_parse_dmarc(policy.get(), text(policy_domain), text(record)) != DMARC_PARSE_OKAY) {
         verdict.result = DmarcResult::permerror;

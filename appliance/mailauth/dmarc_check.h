@@ -33,8 +33,18 @@ struct DmarcVerdict {
 Result<void> init_dmarc_library(const std::string& suffix_list_path);
 inline constexpr const char* default_suffix_list = "/usr/share/publicsuffix/effective_tld_names.dat";
 
+// The policy record of a From: domain (RFC 7489 6.6.3): at _dmarc.DOMAIN, else at the organisational
+// domain; several records at either end the discovery (none). Looked up before SPF and DKIM run, so
+// that a sender whose SPF or DKIM look-ups use up the message's DNS cannot keep its policy unread.
+struct DmarcRecord {
+    enum class State : std::uint8_t { none, found, temporary } state = State::none;
+    std::string policy_domain;  // where the record was found
+    std::string text;
+};
+DmarcRecord discover_dmarc(DnsBudget& budget, const std::string& from_domain);
+
 // The message's verdict for its From: domain (already lower case, from the one From: address).
-DmarcVerdict check_dmarc(DnsBudget& budget, const std::string& from_domain, const std::string& client_ip,
+DmarcVerdict check_dmarc(const DmarcRecord& record, const std::string& from_domain, const std::string& client_ip,
                          const SpfVerdict& spf_mail_from, const std::vector<DkimSignatureResult>& dkim);
 
 // The organisational domain (RFC 7489 3.2) of a lower-case domain.

@@ -49,29 +49,25 @@ void MailAuthWorkers::stop() {
     {
         std::lock_guard lock(mutex_);
         stopping_ = true;
-        queue_.clear();
+        signs_.clear();
+        checks_.clear();
     }
     wake_.notify_all();
     for (auto& t : threads_) t.join();
     threads_.clear();
 }
 
-bool MailAuthWorkers::submit(CheckJob job) {
-    const std::uint32_t shard = job.shard;
-    return enqueue(shard, std::move(job));
-}
+bool MailAuthWorkers::submit(CheckJob job) { return enqueue(checks_, std::move(job)); }
 
-bool MailAuthWorkers::submit(SignJob job) {
-    const std::uint32_t shard = job.shard;
-    return enqueue(shard, std::move(job));
-}
+bool MailAuthWorkers::submit(SignJob job) { return enqueue(signs_, std::move(job)); }
 
-bool MailAuthWorkers::enqueue(std::uint32_t shard, Job job) {
-    if (shard >= outboxes_.size()) return false;
+template <class J>
+bool MailAuthWorkers::enqueue(std::deque<J>& queue, J job) {
+    if (job.shard >= outboxes_.size()) return false;
     {
         std::lock_guard lock(mutex_);
-        if (stopping_ || queue_.size() >= options_.queue_max) return false;
-        queue_.push_back(std::move(job));
+        if (stopping_ || queue.size() >= options_.queue_max) return false;
+        queue.push_back(std::move(job));
     }
     wake_.notify_one();
     return true;
@@ -92,10 +88,15 @@ void MailAuthWorkers::run(ThreadState& state) {
         std::optional<Job> job;
         {
             std::unique_lock lock(mutex_);
-            wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+            wake_.wait(lock, [this] { return stopping_ || !signs_.empty() || !checks_.empty(); });
             if (stopping_) return;
-            job.emplace(std::move(queue_.front()));
-            queue_.pop_front();
+            if (!signs_.empty()) {
+                job.emplace(std::move(signs_.front()));
+                signs_.pop_front();
+            } else {
+                job.emplace(std::move(checks_.front()));
+                checks_.pop_front();
+            }
         }
         if (auto* check = std::get_if<CheckJob>(&*job)) {
             CheckDone done{check->token, state.checks->check(check->input, *check->message)};

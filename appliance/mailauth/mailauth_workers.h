@@ -5,8 +5,10 @@
 // workers do for passwords). Each thread owns its resolver, DNS budget and library handles; the
 // signing keys are one shared, immutable keyring.
 // Threads: submit() from any thread (one short lock per message); drain(shard) only on that shard's
-// thread; set_keyring() from the control thread. Limits: at most queue_max jobs wait (submit refuses
-// the rest: the caller answers 451); each check is bounded by CheckSettings' DNS count and time.
+// thread; set_keyring() from the control thread. Limits: at most queue_max checks and queue_max
+// signings wait (submit refuses the rest: the caller answers 451); each check is bounded by
+// CheckSettings' DNS count and time. A free thread signs before it checks: inbound senders whose
+// DNS is slow cannot hold the users' outgoing mail behind them in the queue.
 // Failure policy: a job accepted is answered exactly once, unless stop() drops it (the shards are
 // gone by then).
 #pragma once
@@ -96,7 +98,8 @@ private:
     struct ThreadState;
     using Job = std::variant<CheckJob, SignJob>;
 
-    bool enqueue(std::uint32_t shard, Job job);
+    template <class J>
+    bool enqueue(std::deque<J>& queue, J job);
     void run(ThreadState& state);
     SignDone sign(const SignJob& job);
 
@@ -104,7 +107,8 @@ private:
     std::vector<std::unique_ptr<WorkerOutbox<MailAuthDone>>> outboxes_;  // by shard
     mutable std::mutex mutex_;
     std::condition_variable wake_;
-    std::deque<Job> queue_;
+    std::deque<SignJob> signs_;    // taken first
+    std::deque<CheckJob> checks_;
     bool stopping_ = false;
     std::shared_ptr<const DkimKeyring> keyring_;  // under mutex_
     std::vector<std::unique_ptr<ThreadState>> states_;

@@ -36,9 +36,11 @@ ResultInfo dmarc_info(const DmarcVerdict& v, std::string_view disposition) {
 
 }  // namespace
 
-std::vector<std::string> from_domains(std::string_view message) {
+std::optional<std::vector<std::string>> from_domains(std::string_view message) {
     smtp::HeaderLimits limits;
     const smtp::HeaderSummary summary = smtp::scan_headers(message, limits);
+    if (summary.problem != smtp::HeaderProblem::none || !summary.from_parsed || summary.from_fields > 1)
+        return std::nullopt;
     std::vector<std::string> domains;
     for (const std::string& address : summary.from) {
         const std::size_t at = address.rfind('@');
@@ -71,6 +73,18 @@ CheckVerdict MessageChecks::check(const CheckInput& input, std::string_view mess
     budget_->reset(settings_.dns_lookups_max,
                    DnsBudget::Clock::now() + std::chrono::milliseconds(settings_.time_max_ms));
     CheckVerdict verdict;
+    // A section whose From: cannot be read for certain could hide the domain DMARC protects, and
+    // forged Authentication-Results past the point where a scan stops: refused, nothing looked up.
+    auto domains = from_domains(message);
+    if (!domains || domains->size() > 1) {
+        verdict.unreadable = true;
+        return verdict;
+    }
+    verdict.from_domains = std::move(*domains);
+    const bool dmarc = settings_.dmarc && (settings_.spf || settings_.dkim) && verdict.from_domains.size() == 1;
+    DmarcRecord policy;
+    if (dmarc) policy = discover_dmarc(*budget_, verdict.from_domains.front());
+
     std::vector<ResultInfo> results;
     SpfIdentities ids{input.client_ip, input.helo, input.mail_from, settings_.authserv_id};
     SpfVerdict spf_from;
@@ -83,25 +97,23 @@ CheckVerdict MessageChecks::check(const CheckInput& input, std::string_view mess
         if (!input.mail_from.empty() && helo.result != SpfResult::none) results.push_back(spf_info(helo, "smtp.helo"));
     }
     std::vector<DkimSignatureResult> signatures;
+    bool temporary = spf_from.result == SpfResult::temperror;
     if (settings_.dkim) {
         signatures = dkim_->verify(message);
         if (signatures.empty()) results.push_back(ResultInfo{"dkim", "none", {}, {}});
         for (const DkimSignatureResult& s : signatures) {
             (s.result == DkimResult::pass ? verdict.dkim_pass : verdict.dkim_fail)++;
+            temporary = temporary || s.result == DkimResult::temperror;
             results.push_back(dkim_info(s));
         }
     }
-    verdict.from_domains = from_domains(message);
-    const std::vector<std::string>& domains = verdict.from_domains;
     // DMARC passes only through SPF or DKIM: with both off it is not evaluated (nothing could pass).
-    if (settings_.dmarc && (settings_.spf || settings_.dkim)) {
-        if (domains.size() == 1) {
-            verdict.dmarc = check_dmarc(*budget_, domains.front(), input.client_ip, spf_from, signatures);
-        } else {
-            verdict.dmarc.result = domains.empty() ? DmarcResult::none : DmarcResult::permerror;
-        }
+    if (dmarc) {
+        verdict.dmarc = check_dmarc(policy, verdict.from_domains.front(), input.client_ip, spf_from, signatures);
         const bool reject = verdict.dmarc.result == DmarcResult::fail && verdict.dmarc.policy == DmarcPolicy::reject;
-        verdict.refuse = reject && settings_.refuse_on_reject;
+        // A failure that a DNS answer missing for now may have caused is not final (RFC 7489 6.6.2).
+        verdict.defer = reject && settings_.refuse_on_reject && (temporary || budget_->exhausted());
+        verdict.refuse = reject && settings_.refuse_on_reject && !verdict.defer;
         const char* disposition = verdict.refuse ? "reject"
                                   : (reject || verdict.dmarc.policy == DmarcPolicy::quarantine) ? "quarantine"
                                                                                                 : "none";

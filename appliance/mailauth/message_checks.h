@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,6 +43,9 @@ struct CheckVerdict {
     std::string header;          // "Authentication-Results: ...\r\n", to put on top of the message
     DmarcVerdict dmarc;          // result none when the check is off or there is no single From domain
     bool refuse = false;         // DMARC fail under p=reject, and refuse_on_reject: 550 5.7.1
+    bool defer = false;          // the same, but SPF or DKIM failed for now (DNS): 451, try again
+    bool unreadable = false;     // a header section the checks cannot trust (malformed, over the
+                                 // limits, several From: fields or domains): refused, RFC 7489 6.6.1
     std::vector<std::string> from_domains;  // distinct domains in From: (one for a well-formed message)
     SpfResult spf = SpfResult::none;
     std::size_t dkim_pass = 0, dkim_fail = 0;  // signatures that passed, and that did not
@@ -66,7 +70,9 @@ private:
     std::unique_ptr<DkimVerify> dkim_;
 };
 
-// The distinct lower-case domains of the From: field's addresses (RFC 7489 6.6.1).
-std::vector<std::string> from_domains(std::string_view message);
+// The distinct lower-case domains of the From: field's addresses (RFC 7489 6.6.1); nullopt when the
+// header section cannot be trusted to show them all: malformed or over the scanner's limits, a From:
+// that is not a mailbox-list, or more than one From: field.
+std::optional<std::vector<std::string>> from_domains(std::string_view message);
 
 }  // namespace vmx

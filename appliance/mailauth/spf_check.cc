@@ -213,8 +213,9 @@ SpfResult SpfCheck::run(SPF_request_t* request) {
         response->spf_record_exp = nullptr;
         result = result_of(SPF_response_result(response));
         if (error == SPF_E_DNS_ERROR && result == SpfResult::permerror) result = SpfResult::temperror;
-    } else if (error == SPF_E_NOT_SPF) {
-        result = SpfResult::none;  // no record, or no such domain (RFC 7208 4.3, 4.5)
+    } else if (error == SPF_E_NOT_SPF && record == nullptr) {
+        result = SpfResult::none;  // no record, or no such domain (RFC 7208 4.3, 4.5); a record that
+                                   // fails to compile comes back as NOT_SPF too, but with a record
     } else if (error == SPF_E_DNS_ERROR) {
         result = SpfResult::temperror;
     }

@@ -49,6 +49,12 @@ private:
         log_event(LogLevel::debug, "smtp.mailauth", "client={} spf={} dkim_pass={} dkim_fail={} dmarc={} dns={}{}",
                   client_, to_string(verdict.spf), verdict.dkim_pass, verdict.dkim_fail, to_string(verdict.dmarc.result),
                   verdict.dns_lookups, verdict.budget_exhausted ? " budget=exhausted" : "");
+        if (verdict.unreadable) {
+            ++rejected_messages_;
+            log_event(LogLevel::info, "smtp.headers_refused", "client={}", client_);
+            return stored(stream, smtp::StoreOutcome::unreadable_headers);
+        }
+        if (verdict.defer) return stored(stream, smtp::StoreOutcome::checks_busy);
         if (verdict.refuse) {
             ++rejected_messages_;
             log_event(LogLevel::info, "smtp.dmarc_refused", "client={}", client_);

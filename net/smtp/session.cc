@@ -414,6 +414,7 @@ void Session::on_stored(StoreOutcome outcome, Effects& out, std::string_view que
         case StoreOutcome::dmarc_reject: out.replies += r_dmarc_reject; break;
         case StoreOutcome::unauthenticated: out.replies += r_unauthenticated; break;
         case StoreOutcome::checks_busy: out.replies += r_checks_busy; break;
+        case StoreOutcome::unreadable_headers: out.replies += r_unreadable_headers; break;
     }
     after_turn(out);
 }

@@ -144,7 +144,8 @@ enum class StoreOutcome : std::uint8_t {
     over_rate,  // 450 4.7.1: the user's hourly sending limit (submission)
     dmarc_reject,       // 550 5.7.1: the From: domain's DMARC policy says reject (RFC 7489 6.7)
     unauthenticated,    // 550 5.7.1: From: names a local domain, and DMARC does not pass
-    checks_busy,        // 451 4.7.0: the signing or checking workers are saturated
+    checks_busy,        // 451 4.7.0: the workers are saturated, or a DNS answer missing for now decided
+    unreadable_headers, // 550 5.7.1: a header section the checks cannot trust (RFC 7489 6.6.1)
 };
 
 enum class EndReason : std::uint8_t {

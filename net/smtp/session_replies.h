@@ -61,7 +61,9 @@ inline constexpr std::string_view r_over_rate = "450 4.7.1 Error: hourly sending
 inline constexpr std::string_view r_dmarc_reject = "550 5.7.1 Error: rejected by the DMARC policy of the From: domain\r\n";
 inline constexpr std::string_view r_unauthenticated =
     "550 5.7.1 Error: From: names a domain of this server, but the message is not authenticated\r\n";
-inline constexpr std::string_view r_checks_busy = "451 4.7.0 Error: message checks busy, try again later\r\n";
+inline constexpr std::string_view r_checks_busy = "451 4.7.0 Error: message checks could not finish, try again later\r\n";
+inline constexpr std::string_view r_unreadable_headers =
+    "550 5.7.1 Error: malformed header section, or more than one From: field or domain\r\n";
 inline constexpr std::string_view r_forbidden = "221 2.7.0 Error: this is an SMTP server. Goodbye\r\n";
 
 }  // namespace vmx::smtp::replies

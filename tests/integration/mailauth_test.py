@@ -672,6 +672,18 @@ class MxChecks(unittest.TestCase):
         self.assertTrue(reply.startswith(b"5.7.1"), reply)
 
 
+    def test_a_from_that_cannot_be_read_for_certain_is_refused(self):
+        # RFC 7489 6.6.1: two From: fields, two From: domains, or a From: after a line no parser
+        # agrees on could each show the reader a domain whose policy was never checked.
+        for headers in (b"From: a@good.test\r\nFrom: ceo@reject.test\r\n",
+                        b"From: a@good.test, ceo@reject.test\r\n",
+                        b"not a header line\r\nFrom: ceo@reject.test\r\n"):
+            raw = headers + f"To: bob@rsa.test\r\nSubject: {marker()}\r\n\r\nbody\r\n".encode()
+            code, reply = self.deliver("good.test", raw)
+            self.assertEqual(code, 550, (headers, reply))
+            self.assertTrue(reply.startswith(b"5.7.1"), reply)
+
+
 class MarkOnly(unittest.TestCase):
     """Daemon B: dmarc_reject = "mark" accepts what A refuses, and says so."""
 

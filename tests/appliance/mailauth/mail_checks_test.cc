@@ -28,8 +28,18 @@ TEST(MailAuth, OrganizationalDomain) {
 
 TEST(MailAuth, FromDomainsAreDistinctAndLowerCase) {
     EXPECT_EQ(from_domains("From: Ann <ann@Example.COM>\r\n\r\nx"), std::vector<std::string>{"example.com"});
-    EXPECT_EQ(from_domains("From: a@x.example, b@y.example, c@X.example\r\n\r\n").size(), 2u);
-    EXPECT_TRUE(from_domains("Subject: none\r\n\r\n").empty());
+    EXPECT_EQ(from_domains("From: a@x.example, b@y.example, c@X.example\r\n\r\n")->size(), 2u);
+    EXPECT_TRUE(from_domains("Subject: none\r\n\r\n")->empty());
+}
+
+// What could hide the domain DMARC protects: nothing is trusted (RFC 7489 6.6.1).
+TEST(MailAuth, UnreadableFromSectionsAreRefused) {
+    EXPECT_FALSE(from_domains("From: a@x.example\r\nFrom: b@x.example\r\n\r\n"));     // two From: fields
+    EXPECT_FALSE(from_domains("junk line\r\nFrom: ceo@bank.example\r\n\r\n"));         // From: after junk
+    EXPECT_FALSE(from_domains("From: <unterminated@x.example\r\n\r\n"));               // not a mailbox-list
+    std::string many;
+    for (int i = 0; i < 1200; ++i) many += "X-Field: " + std::to_string(i) + "\r\n";
+    EXPECT_FALSE(from_domains(many + "From: ceo@bank.example\r\n\r\n"));               // past the limits
 }
 
 TEST(MailAuth, SignatureCoversFromOnceMoreAndFoldsWithCrlf) {

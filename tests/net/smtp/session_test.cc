@@ -207,7 +207,10 @@ TEST(SmtpSession, MailAuthenticationVerdicts) {
         S("550 5.7.1 Error: rejected by the DMARC policy of the From: domain\n"),
         C(txn), S(go), answered(StoreOutcome::unauthenticated),
         S("550 5.7.1 Error: From: names a domain of this server, but the message is not authenticated\n"),
-        C(txn), S(go), answered(StoreOutcome::checks_busy), S("451 4.7.0 Error: message checks busy, try again later\n"),
+        C(txn), S(go), answered(StoreOutcome::checks_busy),
+        S("451 4.7.0 Error: message checks could not finish, try again later\n"),
+        C(txn), S(go), answered(StoreOutcome::unreadable_headers),
+        S("550 5.7.1 Error: malformed header section, or more than one From: field or domain\n"),
         C(txn), S(go), stored(), S("250 2.0.0 Ok: queued as Q1\n"),
     });
 }
