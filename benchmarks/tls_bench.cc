@@ -33,7 +33,7 @@ namespace {
 
 using vmx::CFree;
 
-constexpr std::size_t record_bytes_max = 16 * 1024;  // TLS's largest record plaintext
+constexpr std::size_t record_bytes_max = std::size_t{16} * 1024;  // TLS's largest record plaintext
 constexpr const char* cipher = "TLS13-AES256-GCM-SHA384";
 
 using SslCtxPtr = std::unique_ptr<WOLFSSL_CTX, CFree<wolfSSL_CTX_free>>;
@@ -218,7 +218,7 @@ bool parse_options(int argc, char** argv, Options& o) {
             return false;
         }
     }
-    o.mib = std::clamp<std::size_t>(o.mib, 1, 64 * 1024);
+    o.mib = std::clamp<std::size_t>(o.mib, 1, std::size_t{64} * 1024);
     o.write_bytes = std::clamp<std::size_t>(o.write_bytes, 1, record_bytes_max);
     return true;
 }

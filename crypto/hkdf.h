@@ -12,7 +12,7 @@
 
 namespace vmx::crypto {
 
-inline constexpr std::size_t hkdf_sha256_output_bytes_max = 255 * 32;  // RFC 5869: L <= 255 * HashLen
+inline constexpr std::size_t hkdf_sha256_output_bytes_max = std::size_t{255} * 32;  // RFC 5869: L <= 255 * HashLen
 
 // `length` bytes of output keying material, in secret memory. An empty salt means HashLen zero bytes
 // (RFC 5869 section 2.2). length 0 or over the maximum: CryptoErrc::invalid_argument.

@@ -20,7 +20,7 @@ namespace {
 
 constexpr std::size_t block_bytes = 16;
 constexpr std::size_t semiblock_bytes = 8;
-constexpr std::size_t round_keys_bytes = 15 * 16;  // AES-256: 14 rounds + the initial key
+constexpr std::size_t round_keys_bytes = std::size_t{15} * 16;  // AES-256: 14 rounds + the initial key
 constexpr std::array<std::uint8_t, semiblock_bytes> default_iv = {0xA6, 0xA6, 0xA6, 0xA6, 0xA6, 0xA6, 0xA6, 0xA6};
 
 class JobManager {

@@ -24,7 +24,7 @@ namespace {
 constexpr std::size_t slot_bytes_min = 32;
 constexpr std::size_t slot_bytes_max = 2048;
 constexpr std::size_t slot_class_count = 7;  // 32, 64, ..., 2048
-constexpr std::size_t chunk_bytes = 64 * 1024;
+constexpr std::size_t chunk_bytes = std::size_t{64} * 1024;
 static_assert(slot_bytes_min << (slot_class_count - 1) == slot_bytes_max);
 
 std::atomic<std::uint64_t> lock_failures{0};

@@ -42,8 +42,8 @@
 namespace vmx::crypto {
 namespace {
 
-constexpr std::time_t clock_skew_s = 5 * 60;
-constexpr std::time_t seconds_per_day = 24 * 60 * 60;
+constexpr std::time_t clock_skew_s = std::time_t{5} * 60;
+constexpr std::time_t seconds_per_day = std::time_t{24} * 60 * 60;
 constexpr std::size_t serial_bytes = 16;
 constexpr std::size_t dns_label_bytes_max = 63;
 constexpr std::size_t ecc_key_der_bytes_max = 256;   // a P-256 ECPrivateKey is 121 bytes

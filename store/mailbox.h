@@ -44,7 +44,7 @@ inline constexpr const char* mail_dbi_name = "mailboxes";
 inline constexpr std::size_t body_chunk_bytes = std::size_t{64} << 10;
 inline constexpr std::uint32_t body_chunks_max = 65536;
 inline constexpr std::uint64_t message_id_max = (std::uint64_t{1} << 40) - 1;
-inline constexpr std::int64_t trash_retention_default_s = 14 * 24 * 3600;
+inline constexpr std::int64_t trash_retention_default_s = std::int64_t{14} * 24 * 3600;
 
 // Which mailbox, where, and under which scope key (crypto::scope_for of the user's plan).
 struct MailboxRef {

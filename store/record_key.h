@@ -36,9 +36,9 @@ constexpr std::uint8_t part_of(std::uint64_t record) noexcept {
 
 inline RecordKeyBytes encode_record_key(const RecordKey& k) noexcept {
     RecordKeyBytes out{};
-    for (int i = 0; i < 8; ++i) {
-        out[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(k.owner >> (56 - 8 * i));
-        out[static_cast<std::size_t>(8 + i)] = static_cast<std::uint8_t>(k.record >> (56 - 8 * i));
+    for (std::size_t i = 0; i < 8; ++i) {
+        out[i] = static_cast<std::uint8_t>(k.owner >> (56 - 8 * i));
+        out[8 + i] = static_cast<std::uint8_t>(k.record >> (56 - 8 * i));
     }
     return out;
 }

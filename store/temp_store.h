@@ -27,7 +27,7 @@
 namespace vmx::store {
 
 struct TempOptions {
-    std::int64_t ttl_s = 24 * 3600;                       // default lifetime of a record
+    std::int64_t ttl_s = std::int64_t{24} * 3600;         // default lifetime of a record
     std::size_t value_bytes_max = std::size_t{64} << 20;  // one record's data
 };
 

@@ -41,7 +41,7 @@ Result<AdminReply> admin_call(const std::string& socket_path, const AdminRequest
     if (socket_path.size() >= sizeof addr.sun_path) return fail(std::make_error_code(std::errc::filename_too_long));
     Socket s(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (s.fd() < 0) return fail(last_error());
-    timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+    timeval tv{timeout_ms / 1000, suseconds_t{timeout_ms % 1000} * 1000};
     setsockopt(s.fd(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     setsockopt(s.fd(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     addr.sun_family = AF_UNIX;

@@ -19,8 +19,8 @@
 namespace vmx {
 
 inline constexpr std::uint8_t admin_protocol_version = 1;
-inline constexpr std::size_t admin_request_bytes_max = 64 * 1024;
-inline constexpr std::size_t admin_reply_bytes_max = 64 * 1024 * 1024;
+inline constexpr std::size_t admin_request_bytes_max = std::size_t{64} * 1024;
+inline constexpr std::size_t admin_reply_bytes_max = std::size_t{64} * 1024 * 1024;
 inline constexpr std::size_t admin_fields_max = 128;
 inline constexpr std::size_t admin_value_bytes_max = 4096;
 inline constexpr std::size_t admin_command_bytes_max = 64;

@@ -38,7 +38,7 @@ struct DsnInput {
     std::int64_t now_unix = 0;             // Date: and each recipient's Last-Attempt-Date
     std::vector<DsnRecipient> recipients;  // 1..n, in the order they are reported
     std::string_view original;             // the original message (CRLF); only its header section is used
-    std::size_t original_headers_bytes_max = 64 * 1024;  // the copied header section is cut at a line here
+    std::size_t original_headers_bytes_max = std::size_t{64} * 1024;  // the copied header section is cut at a line here
     std::string message_id_domain;         // Message-ID: <unique@domain>
     std::string message_id_unique;         // random letters and digits from the caller, 1..64: the
                                            // Message-ID's left side and the MIME boundary

@@ -14,7 +14,7 @@ namespace {
 
 // Plaintext handed to the connection (or the TLS layer) per step: big bodies go out in pieces as
 // the send queue drains, never all at once.
-constexpr std::size_t write_piece_bytes = 64 * 1024;
+constexpr std::size_t write_piece_bytes = std::size_t{64} * 1024;
 
 OutboundSession* session_of(Connection& c) noexcept { return static_cast<OutboundSession*>(c.context()); }
 

@@ -18,7 +18,7 @@ constexpr char kNextId[] = "next_id";
 std::array<std::uint8_t, 9> record_key(Directory::Kind kind, std::uint64_t id) {
     std::array<std::uint8_t, 9> key{};
     key[0] = static_cast<std::uint8_t>(kind);
-    for (int i = 0; i < 8; ++i) key[static_cast<std::size_t>(1 + i)] = static_cast<std::uint8_t>(id >> (56 - 8 * i));
+    for (std::size_t i = 0; i < 8; ++i) key[1 + i] = static_cast<std::uint8_t>(id >> (56 - 8 * i));
     return key;
 }
 

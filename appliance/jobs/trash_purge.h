@@ -16,7 +16,7 @@
 namespace vmx {
 
 struct TrashPurgeOptions {
-    std::int64_t retention_s = 14 * 86400;
+    std::int64_t retention_s = std::int64_t{14} * 86400;
     std::uint64_t interval_ms = 300'000;       // between passes (0: passes only when asked)
     std::size_t mailboxes_per_step = 1000;     // looked at in one step, between two turns of the loop
     std::function<std::int64_t()> now_unix;    // empty: the wall clock

@@ -46,7 +46,7 @@ Result<std::size_t> parse_size(std::string_view text) {
     text = trim(text);
     std::size_t unit = 1;
     if (!text.empty() && (text.back() == 'k' || text.back() == 'K')) unit = 1024;
-    if (!text.empty() && (text.back() == 'm' || text.back() == 'M')) unit = 1024 * 1024;
+    if (!text.empty() && (text.back() == 'm' || text.back() == 'M')) unit = std::size_t{1024} * 1024;
     if (unit != 1) text.remove_suffix(1);
     std::size_t value = 0;
     const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);

@@ -11,7 +11,7 @@
 namespace vmx::mailauth {
 
 struct HeaderLimits {
-    std::size_t section_bytes_max = 256 * 1024;
+    std::size_t section_bytes_max = std::size_t{256} * 1024;
     std::size_t fields_max = 1000;
 };
 

@@ -26,7 +26,7 @@ struct Limits {
     std::uint32_t errors_max = 10;             // protocol errors before the session is closed
     std::uint32_t auth_failures_max = 3;       // failed logins before the session is closed
     std::size_t messages_max = 100'000;        // a larger maildrop shows its first messages_max
-    std::size_t reply_bytes_soft_max = 64 * 1024;  // feed() stops taking commands past this much output
+    std::size_t reply_bytes_soft_max = std::size_t{64} * 1024;  // feed() stops taking commands past this much output
 };
 
 enum class Tls : std::uint8_t { none, active };

@@ -13,7 +13,7 @@
 namespace vmx::smtp {
 
 struct HeaderLimits {
-    std::size_t section_bytes_max = 256 * 1024;  // the header section; a longer one is "too_long"
+    std::size_t section_bytes_max = std::size_t{256} * 1024;  // the header section; a longer one is "too_long"
     std::size_t fields_max = 1000;               // header fields; more is "too_long"
     std::size_t addresses_max = 100;             // mailboxes in the From: fields (and in Sender:)
 };

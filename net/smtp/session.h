@@ -25,12 +25,12 @@ struct Limits {
     std::size_t message_bytes_max = 10'240'000; // announced in SIZE, enforced while reading
     std::size_t recipients_max = 1000;          // per message; more -> 452 4.5.3
     std::uint32_t errors_max = 20;              // error replies before 421 4.7.0 and disconnect
-    std::size_t reply_bytes_max = 16 * 1024;    // feed() pauses when this much reply text is pending
+    std::size_t reply_bytes_max = std::size_t{16} * 1024;  // feed() pauses when this much reply text is pending
     // Submission only.
     std::uint32_t auth_failures_max = 3;        // failed AUTHs before 421 4.7.0 and disconnect
     std::size_t username_bytes_max = 320;       // an AUTH identity (an address fits)
     std::size_t secret_bytes_max = 1024;        // an AUTH password
-    std::size_t header_bytes_max = 256 * 1024;  // the header section scanned for From:/Sender:
+    std::size_t header_bytes_max = std::size_t{256} * 1024;  // the header section scanned for From:/Sender:
 };
 
 enum class Mode : std::uint8_t {
