@@ -11,7 +11,7 @@ namespace vmx::store {
 
 // The queues hold at least two slots (SpscQueue's floor); in_flight_ enforces queue_capacity itself,
 // so a capacity of 1 (a lane that takes one request at a time, for overload tests) works too.
-Lane::Lane(std::vector<Env*> envs, const LaneOptions& options)
+Lane::Lane(const std::vector<Env*>& envs, const LaneOptions& options)
     : options_(options), requests_(std::max<std::size_t>(options.queue_capacity, 2)),
       results_(std::max<std::size_t>(options.queue_capacity, 2)) {
     VMX_ASSERT(options.batch_requests_max >= 1 && options.queue_capacity >= 1);

@@ -90,7 +90,7 @@ struct LaneStats {
 
 class Lane {
 public:
-    Lane(std::vector<Env*> envs, const LaneOptions& options);
+    Lane(const std::vector<Env*>& envs, const LaneOptions& options);
     ~Lane();  // finishes every queued request, then joins the thread
     Lane(const Lane&) = delete;
     Lane& operator=(const Lane&) = delete;

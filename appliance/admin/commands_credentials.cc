@@ -42,7 +42,7 @@ void app_password_add(AdminContext& c, const AdminRequest& r, AdminResponder res
     auto password = generate_app_password();
     if (!password) return respond(error_reply("random", password.error()));
     const std::string shown_once = std::move(*password);  // hashed, and shown to the admin when stored
-    c.hasher.hash(shown_once, [&c, label, address, password = shown_once, respond](Result<std::string> hash) {
+    c.hasher.hash(shown_once, [&c, label, address, password = shown_once, respond = std::move(respond)](Result<std::string> hash) {
         if (!hash) return respond(hash_refusal(hash.error()));
         respond(change_login(c, address, [&](User& u, std::string& msg) -> std::optional<AdminReply> {
             for (const auto& a : u.app_passwords)

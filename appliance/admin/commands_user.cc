@@ -63,7 +63,7 @@ void user_add(AdminContext& c, const AdminRequest& r, AdminResponder respond) {
         quota = *parsed;
     }
     if (r.secret.empty()) return respond(add_user_with(c, address, quota, {}));
-    c.hasher.hash(r.secret, [&c, address, quota, respond](Result<std::string> hash) {
+    c.hasher.hash(r.secret, [&c, address, quota, respond = std::move(respond)](Result<std::string> hash) {
         if (!hash) return respond(hash_refusal(hash.error()));
         respond(add_user_with(c, address, quota, std::move(*hash)));
     });
@@ -72,7 +72,7 @@ void user_add(AdminContext& c, const AdminRequest& r, AdminResponder respond) {
 void user_passwd(AdminContext& c, const AdminRequest& r, AdminResponder respond) {
     const std::string address(required(r, "address"));
     if (r.secret.empty()) return respond(refused("password: none given (pipe it to --password-stdin)"));
-    c.hasher.hash(r.secret, [&c, address, respond](Result<std::string> hash) {
+    c.hasher.hash(r.secret, [&c, address, respond = std::move(respond)](Result<std::string> hash) {
         if (!hash) return respond(hash_refusal(hash.error()));
         respond(change_login(c, address, [&](User& u, std::string& msg) -> std::optional<AdminReply> {
             u.password_hash = std::move(*hash);

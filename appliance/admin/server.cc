@@ -219,7 +219,7 @@ void AdminServer::dispatch(std::uint64_t id, Conn& c) {
     }
     std::weak_ptr<AdminServer*> server = self_;
     const AdminPeer peer = c.peer;  // a reply given at once closes the connection, and `c` with it
-    handler_(*request, peer, [server, id](AdminReply r) {
+    handler_(*request, peer, [server, id](const AdminReply& r) {
         if (auto s = server.lock(); s && *s) (*s)->reply(id, r);
     });
 }

@@ -5,6 +5,7 @@
 #include <signal.h>
 
 #include <string_view>
+#include <utility>
 
 #include "core/log.h"
 #include "core/shard.h"
@@ -20,7 +21,7 @@ std::string_view as_text(const crypto::SecretBytes& secret) {
 }  // namespace
 
 AuthWorkers::AuthWorkers(AuthWorkerOptions options, std::uint32_t shards)
-    : options_(options), throttle_(options.throttle), logins_(options.login_cache) {
+    : options_(std::move(options)), throttle_(options_.throttle), logins_(options_.login_cache) {
     for (std::uint32_t s = 0; s < shards; ++s) outboxes_.push_back(std::make_unique<WorkerOutbox<VerifyDone>>());
 }
 

@@ -394,7 +394,7 @@ void DeliveryAgent::remove(std::uint32_t segment, std::uint64_t id, std::functio
             r.reply = "removed by the administrator";
         }
     entry.jobs = 0;
-    persist(entry, [done] { done({}); });
+    persist(entry, [done = std::move(done)] { done({}); });
 }
 
 }  // namespace vmx

@@ -67,8 +67,9 @@ void LocalDelivery::accept(store::Envelope envelope, std::shared_ptr<const std::
                            std::function<void(AcceptOutcome, const std::string&)> done) {
     auto kept = std::make_shared<store::Envelope>(std::move(envelope));
     const std::uint32_t segment = queue_segment();
-    enqueue(store_, store::QueueKind::smtp_in, *kept, *body,
-            [this, segment, kept, body, done = std::move(done)](EnqueueOutcome outcome, std::uint64_t id) {
+    const std::string& bytes = *body;  // taken before `body` moves into the completion
+    enqueue(store_, store::QueueKind::smtp_in, *kept, bytes,
+            [this, segment, kept, body = std::move(body), done = std::move(done)](EnqueueOutcome outcome, std::uint64_t id) {
                 const std::string queue_id = id == 0 ? std::string() : queue_id_of(segment, id);
                 if (outcome != EnqueueOutcome::stored)
                     return done(outcome == EnqueueOutcome::full ? AcceptOutcome::full : AcceptOutcome::failed, queue_id);
@@ -123,7 +124,7 @@ void LocalDelivery::hand_off(Entry& entry) {
             auto work = std::make_shared<Work>();
             work->origin = shard_.id();
             work->request = std::move(*payload);
-            deliver(std::move(work));
+            deliver(work);
             continue;
         }
         Message m;
@@ -199,7 +200,7 @@ void LocalDelivery::bounce_then_settle(const Key& key, std::vector<std::size_t> 
 }
 
 // Without the body no bounce can quote it: the failures stay temporary and are tried again.
-void LocalDelivery::done_without_body(const Key& key, BounceDone done) {
+void LocalDelivery::done_without_body(const Key& key, const BounceDone& done) {
     ++entries_.at(key).bounces_pending;
     done(false);
 }
@@ -349,11 +350,11 @@ void LocalDelivery::on_message(Message& m) {
         work->origin = m.from;
         work->token = m.token;
         work->request = std::move(*static_cast<DeliverPayload*>(m.payload.get()));
-        deliver(std::move(work));
+        deliver(work);
     }
 }
 
-void LocalDelivery::deliver(std::shared_ptr<Work> work) {
+void LocalDelivery::deliver(const std::shared_ptr<Work>& work) {
     work->left = work->request.recipients.size();
     work->outcomes.reserve(work->left);
     for (std::size_t i = 0; i < work->request.recipients.size(); ++i) deliver_one(work, i);

@@ -111,12 +111,12 @@ private:
                         const std::vector<std::tuple<std::uint16_t, store::RecipientState, std::string>>& outcomes);
     void settle(const Key& key);
     void bounce_then_settle(const Key& key, std::vector<std::size_t> failed);
-    void done_without_body(const Key& key, BounceDone done);
+    void done_without_body(const Key& key, const BounceDone& done);
     void schedule_retry(const Key& key, std::int64_t at_unix);
     void flush_removals();
     // Owner side.
     struct Work;
-    void deliver(std::shared_ptr<Work> work);
+    void deliver(const std::shared_ptr<Work>& work);
     void deliver_one(const std::shared_ptr<Work>& work, std::size_t i);
     void report(const std::shared_ptr<Work>& work);
     std::int64_t now_unix() const;

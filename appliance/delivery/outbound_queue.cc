@@ -15,8 +15,9 @@ void OutboundQueue::accept(store::Envelope envelope, std::shared_ptr<const std::
                            std::function<void(AcceptOutcome, const std::string&)> done) {
     const std::uint32_t segment = queue_segment(store_);
     auto kept = std::make_shared<store::Envelope>(std::move(envelope));
-    enqueue(store_, store::QueueKind::smtp_out, *kept, *body,
-            [this, segment, kept, body, done = std::move(done)](EnqueueOutcome outcome, std::uint64_t id) {
+    const std::string& bytes = *body;  // taken before `body` moves into the completion
+    enqueue(store_, store::QueueKind::smtp_out, *kept, bytes,
+            [this, segment, kept, body = std::move(body), done = std::move(done)](EnqueueOutcome outcome, std::uint64_t id) {
                 const std::string queue_id = id == 0 ? std::string() : queue_id_of(store::QueueKind::smtp_out, segment, id);
                 if (outcome != EnqueueOutcome::stored)
                     return done(outcome == EnqueueOutcome::full ? AcceptOutcome::full : AcceptOutcome::failed, queue_id);

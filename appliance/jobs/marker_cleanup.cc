@@ -10,11 +10,12 @@ MarkerCleanup::MarkerCleanup(ShardStore& store, MarkerCleanupOptions options)
       walk_(store.shard(), store.envs().segments(), options.interval_ms,
             Walk::Hooks{[this] { kept_this_pass_ = 0; },
                         [this](std::uint32_t segment, const std::optional<store::DeliveryMarker>& from,
-                               Walk::StepDone done) { step(segment, from, std::move(done)); },
+                               const Walk::StepDone& done) { step(segment, from, done); },
                         [this](bool ok) { pass_done(ok); }}) {}
 
 // One page of a segment's markers: the dead ones go to the lane, the walk goes on once that is durable.
-void MarkerCleanup::step(std::uint32_t segment, const std::optional<store::DeliveryMarker>& from, Walk::StepDone done) {
+void MarkerCleanup::step(std::uint32_t segment, const std::optional<store::DeliveryMarker>& from,
+                         const Walk::StepDone& done) {
     auto verdict = find_dead_markers(store_, segment, from, options_.sweep_max);
     if (!verdict) {
         log_event(LogLevel::warn, "delivery.marker_cleanup_failed", "segment={} error=\"{}\"", segment,

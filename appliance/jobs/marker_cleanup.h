@@ -57,7 +57,7 @@ public:
 
 private:
     using Walk = SegmentWalk<store::DeliveryMarker>;
-    void step(std::uint32_t segment, const std::optional<store::DeliveryMarker>& from, Walk::StepDone done);
+    void step(std::uint32_t segment, const std::optional<store::DeliveryMarker>& from, const Walk::StepDone& done);
     void pass_done(bool ok);
 
     ShardStore& store_;

@@ -25,7 +25,7 @@ void RewrapRunner::start(const std::string& name) {
 store::ScopeOf RewrapRunner::scope_of(store::SegmentKind kind, std::shared_ptr<const crypto::KeySet> snapshot) const {
     const Directory* directory = &directory_;
     const std::uint32_t segments = store_.segment_count();
-    return [directory, kind, snapshot, segments](std::uint64_t owner) -> std::optional<crypto::Scope> {
+    return [directory, kind, snapshot = std::move(snapshot), segments](std::uint64_t owner) -> std::optional<crypto::Scope> {
         if (kind == store::SegmentKind::smtp_in || kind == store::SegmentKind::smtp_out || owner == 0)
             return store::queue_scope;
         auto account = account_of(*directory, *snapshot, owner, segments);

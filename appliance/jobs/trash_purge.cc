@@ -13,16 +13,15 @@ TrashPurge::TrashPurge(ShardStore& store, MailboxWrites& writes, const Directory
     : store_(store), writes_(writes), directory_(directory), options_(std::move(options)),
       walk_(store.shard(), store.envs().segments(), options_.interval_ms,
             Walk::Hooks{[this] { pass_now_unix_ = now_unix(); },
-                        [this](std::uint32_t segment, const std::optional<std::uint64_t>& from, Walk::StepDone done) {
-                            step(segment, from, std::move(done));
-                        },
+                        [this](std::uint32_t segment, const std::optional<std::uint64_t>& from,
+                               const Walk::StepDone& done) { step(segment, from, done); },
                         [this](bool ok) { stats_.passes += ok ? 1 : 0; }}) {}
 
 std::int64_t TrashPurge::now_unix() const {
     return options_.now_unix ? options_.now_unix() : static_cast<std::int64_t>(std::time(nullptr));
 }
 
-void TrashPurge::step(std::uint32_t segment, const std::optional<std::uint64_t>& from, Walk::StepDone done) {
+void TrashPurge::step(std::uint32_t segment, const std::optional<std::uint64_t>& from, const Walk::StepDone& done) {
     auto page = mailbox_owners(store_, segment, from.value_or(0), options_.mailboxes_per_step);
     if (!page) return done(fail(page.error()));
     for (std::uint64_t user : page->users) consider(segment, user);

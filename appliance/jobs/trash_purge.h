@@ -44,7 +44,7 @@ public:
 
 private:
     using Walk = SegmentWalk<std::uint64_t>;  // the position: the next user id to look at
-    void step(std::uint32_t segment, const std::optional<std::uint64_t>& from, Walk::StepDone done);
+    void step(std::uint32_t segment, const std::optional<std::uint64_t>& from, const Walk::StepDone& done);
     void consider(std::uint32_t segment, std::uint64_t user_id);
     std::int64_t now_unix() const;
 

@@ -3,6 +3,7 @@
 #include "appliance/smtp/inbound_service.h"
 
 #include <optional>
+#include <utility>
 
 #include "appliance/delivery/local_delivery.h"
 #include "appliance/mailauth/mailauth_workers.h"
@@ -132,7 +133,7 @@ ServiceFactory smtp_inbound_factory(const SmtpInboundSettings& settings, const D
     options.tls = settings.tls;
     const SmtpInboundSettings* s = &settings;
     const Directory* d = &directory;
-    return net::stream_service_factory(options, [s, d, parts_of](net::Stream& stream) -> std::unique_ptr<net::StreamHandler> {
+    return net::stream_service_factory(options, [s, d, parts_of = std::move(parts_of)](net::Stream& stream) -> std::unique_ptr<net::StreamHandler> {
         return std::make_unique<SmtpHandler>(*s, *d, parts_of(stream.connection().shard()));
     });
 }

@@ -221,7 +221,7 @@ private:
         });
         auto report = [split](AcceptOutcome o, const std::string& id) { split->report(o, id); };
         if (remote) parts_.outbound->accept(only(all, false), body, report);
-        if (local > 0) parts_.delivery->accept(only(all, true), body, report);
+        if (local > 0) parts_.delivery->accept(only(all, true), std::move(body), report);
     }
 
     // The recipients of one kind: local (a user id) or remote.
@@ -275,7 +275,7 @@ ServiceFactory submission_factory(const SubmissionSettings& settings, const Dire
     options.tls = settings.tls;
     const SubmissionSettings* s = &settings;
     const Directory* d = &directory;
-    return net::stream_service_factory(options, [s, d, parts_of](net::Stream& stream) -> std::unique_ptr<net::StreamHandler> {
+    return net::stream_service_factory(options, [s, d, parts_of = std::move(parts_of)](net::Stream& stream) -> std::unique_ptr<net::StreamHandler> {
         Shard& shard = stream.connection().shard();
         return std::make_unique<SubmissionHandler>(*s, *d, parts_of(shard), shard);
     });

@@ -118,7 +118,7 @@ void Pop3Client::next_message(std::int64_t now_ns, ClientActions& act) {
     send(act, fmt::format("RETR {}\r\n", current_), State::retr);
 }
 
-void Pop3Client::send(ClientActions& act, std::string command, State next) {
+void Pop3Client::send(ClientActions& act, std::string_view command, State next) {
     act.out += command;
     state_ = next;
 }

@@ -52,7 +52,7 @@ private:
     void on_line(std::string_view line, std::int64_t now_ns, ClientActions& act);
     void on_multiline_end(std::int64_t now_ns, ClientActions& act);
     void next_message(std::int64_t now_ns, ClientActions& act);
-    void send(ClientActions& act, std::string command, State next);
+    void send(ClientActions& act, std::string_view command, State next);
     void give_up(ClientActions& act, const std::string& kind);
     void refused(std::string_view line, ClientActions& act);
 

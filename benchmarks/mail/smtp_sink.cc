@@ -103,10 +103,10 @@ private:
 }  // namespace
 
 ServiceFactory smtp_sink_factory(std::shared_ptr<const net::TlsServerContext> tls, SinkCounters& counters) {
-    net::StreamOptions options;
-    options.tls_mode = tls ? net::TlsMode::starttls : net::TlsMode::none;
-    options.tls = tls;
     const bool tls_available = tls != nullptr;
+    net::StreamOptions options;
+    options.tls_mode = tls_available ? net::TlsMode::starttls : net::TlsMode::none;
+    options.tls = std::move(tls);
     SinkCounters* c = &counters;
     return net::stream_service_factory(options, [tls_available, c](net::Stream&) -> std::unique_ptr<net::StreamHandler> {
         return std::make_unique<SinkHandler>(tls_available, *c);
