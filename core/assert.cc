@@ -7,8 +7,7 @@
 namespace vmx::detail {
 
 void assert_failed(const char* expr, const char* file, int line) noexcept {
-    std::fprintf(stderr, "vaultmx: assertion failed: %s at %s:%d\n", expr, file, line);
-    std::fflush(stderr);
+    std::fprintf(stderr, "vaultmx: assertion failed: %s at %s:%d\n", expr, file, line);  // stderr is unbuffered
     std::abort();
 }
 

@@ -35,7 +35,8 @@ void drain_eventfd(int fd) {
 void block_control_signals() {
     const sigset_t set = control_signals();
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
-    signal(SIGPIPE, SIG_IGN);
+    const auto previous = signal(SIGPIPE, SIG_IGN);
+    VMX_ASSERT(previous != SIG_ERR);  // only an invalid signal number fails
 }
 
 ControlLoop::ControlLoop(Engine& engine, LogSink* sink) : engine_(engine), sink_(sink) {

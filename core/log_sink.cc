@@ -67,9 +67,9 @@ void LogSink::write_record(const LogRecord& r) {
     std::tm tm{};
     gmtime_r(&seconds, &tm);
     char stamp[32];
-    std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
-    fmt::format_to(std::back_inserter(buffer_), "{}.{:06}Z level={} ", stamp, r.time_us % 1000000u,
-                   log_level_name(r.level));
+    const std::size_t stamp_bytes = std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+    fmt::format_to(std::back_inserter(buffer_), "{}.{:06}Z level={} ", std::string_view(stamp, stamp_bytes),
+                   r.time_us % 1000000u, log_level_name(r.level));
     if (r.shard >= 0) fmt::format_to(std::back_inserter(buffer_), "shard={} ", r.shard);
     // A field value never carries a newline into the file: one event, one line.
     for (std::size_t i = 0; i < r.length; ++i) {

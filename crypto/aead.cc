@@ -52,8 +52,9 @@ GcmEngine make_engine() noexcept {
     // On the AVX-512 path ipsec-mb 1.3 switches GCM to its VAES/VPCLMULQDQ kernels when both exist.
     constexpr std::uint64_t vaes = IMB_FEATURE_VAES | IMB_FEATURE_VPCLMULQDQ;
     const bool with_vaes = arch == IMB_ARCH_AVX512 && (engine.manager->features & vaes) == vaes;
-    std::snprintf(engine.name, sizeof engine.name, "ipsec-mb %s %s%s", imb_get_version_str(), arch_name(arch),
-                  with_vaes ? "+vaes" : "");
+    if (std::snprintf(engine.name, sizeof engine.name, "ipsec-mb %s %s%s", imb_get_version_str(), arch_name(arch),
+                      with_vaes ? "+vaes" : "") < 0)
+        engine.name[0] = '\0';  // an encoding error leaves the buffer unspecified; a longer name is cut
     return engine;
 }
 

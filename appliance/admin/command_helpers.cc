@@ -21,8 +21,8 @@ std::string format_time(std::int64_t unix_s) {
     std::tm tm{};
     gmtime_r(&t, &tm);
     std::array<char, 32> buf{};
-    std::strftime(buf.data(), buf.size(), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf.data();
+    const std::size_t n = std::strftime(buf.data(), buf.size(), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return std::string(buf.data(), n);
 }
 
 std::optional<std::int64_t> parse_since(std::string_view text) {

@@ -30,6 +30,17 @@ constexpr int admin_timeout_ms = 60'000;  // password hashing and key work take 
 constexpr std::size_t password_bytes_max = 1024;
 constexpr std::size_t secret_value_bytes_max = 4096;  // as the daemon's appliance secrets
 
+// The command's output on stdout; false when it could not all be written (a full disk behind a
+// redirection, a closed pipe): a listing or an export cut short must not end with status 0.
+bool print_output(const std::string& text) {
+    return std::fputs(text.c_str(), stdout) != EOF && std::fflush(stdout) == 0;
+}
+
+int output_failed(const std::string& command) {
+    std::fprintf(stderr, "vaultmx: %s: cannot write to standard output\n", command.c_str());
+    return exit_failed;
+}
+
 // The password (or a secret's value) from stdin: at most bytes_max bytes, one trailing newline
 // (LF or CRLF) removed. False (with `problem` set) when there is none or it is too long.
 bool read_password(std::string& secret, std::string_view what, std::size_t bytes_max, std::string& problem) {
@@ -77,10 +88,7 @@ int run_remote(const Config& config, const AdminCommandLine& commands, bool json
                          : "");
         return exit_failed;
     }
-    if (reply->status == AdminStatus::ok) {
-        std::fputs(reply->text.c_str(), stdout);
-        return 0;
-    }
+    if (reply->status == AdminStatus::ok) return print_output(reply->text) ? 0 : output_failed(command);
     std::string text = reply->text;
     while (!text.empty() && text.back() == '\n') text.pop_back();
     std::fprintf(stderr, "vaultmx: %s: %s\n", command.c_str(), text.c_str());
@@ -125,10 +133,7 @@ int run(int argc, char** argv) {
     const auto loaded = load_config_or_report("vaultmx", config_path);
     if (!loaded) return exit_usage;
     const Config& config = *loaded;
-    if (check->parsed()) {
-        std::fputs(describe_config(config).c_str(), stdout);
-        return 0;
-    }
+    if (check->parsed()) return print_output(describe_config(config)) ? 0 : output_failed("config check");
     if (init->parsed()) {
         const auto report = run_init(config, self_signed ? SelfSigned::yes : SelfSigned::no);
         for (const auto& line : report.done) std::printf("%s\n", line.c_str());

@@ -2,7 +2,6 @@
 // escaped (and every other control character too). Header-only; any thread.
 #pragma once
 
-#include <cstdio>
 #include <string>
 #include <string_view>
 
@@ -22,9 +21,10 @@ inline std::string json_string(std::string_view text) {
             case '\t': out += "\\t"; break;
             default:
                 if (c < 0x20 || c == 0x7f) {
-                    char buf[8];
-                    std::snprintf(buf, sizeof buf, "\\u%04x", c);
-                    out += buf;
+                    constexpr char hex[] = "0123456789abcdef";
+                    out += "\\u00";
+                    out += hex[c >> 4];
+                    out += hex[c & 0xf];
                 } else {
                     out += ch;
                 }

@@ -24,7 +24,10 @@ int main(int argc, char** argv) {
     const auto loaded = vmx::load_config_or_report("vaultmxd", config_path);
     if (!loaded) return 2;
     if (check_only) {
-        std::fputs(vmx::describe_config(*loaded).c_str(), stdout);
+        if (std::fputs(vmx::describe_config(*loaded).c_str(), stdout) == EOF || std::fflush(stdout) != 0) {
+            std::fprintf(stderr, "vaultmxd: cannot write to standard output\n");
+            return 1;
+        }
         std::fprintf(stderr, "vaultmxd: %s: configuration is valid\n", config_path.c_str());
         return 0;
     }

@@ -310,9 +310,11 @@ void raise_descriptor_limit() {
 }
 
 int run_and_report(const std::string& name, const MailCommands& m, const SmtpScenario* smtp, const Pop3Scenario* pop3) {
-    std::signal(SIGINT, on_stop_signal);
-    std::signal(SIGTERM, on_stop_signal);
-    std::signal(SIGPIPE, SIG_IGN);
+    if (std::signal(SIGINT, on_stop_signal) == SIG_ERR || std::signal(SIGTERM, on_stop_signal) == SIG_ERR ||
+        std::signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
+        std::fprintf(stderr, "vaultmx-bench %s: cannot set the signal handlers\n", name.c_str());
+        return exit_cannot_run;
+    }
     raise_descriptor_limit();
     RunLimits limits = m.limits;
     limits.duration_s = m.duration_s;
@@ -323,7 +325,10 @@ int run_and_report(const std::string& name, const MailCommands& m, const SmtpSce
         return exit_cannot_run;
     }
     const std::string out = m.json ? report_json(name, *run) : report_text(name, *run);
-    std::fputs(out.c_str(), stdout);
+    if (std::fputs(out.c_str(), stdout) == EOF || std::fflush(stdout) != 0) {
+        std::fprintf(stderr, "vaultmx-bench %s: cannot write the report\n", name.c_str());
+        return exit_cannot_run;
+    }
     return 0;
 }
 
@@ -363,7 +368,12 @@ int run_sink(const MailCommands& m) {
         return exit_cannot_run;
     }
     std::printf("listening %s\n", address->to_string().c_str());
-    std::fflush(stdout);
+    if (std::fflush(stdout) != 0) {  // whoever waits for that line would wait for ever
+        engine.request_stop();
+        engine.join();
+        std::fprintf(stderr, "vaultmx-bench sink: cannot write to standard output\n");
+        return exit_cannot_run;
+    }
     timespec wait{static_cast<time_t>(m.duration_s), static_cast<long>((m.duration_s - static_cast<double>(static_cast<time_t>(m.duration_s))) * 1e9)};
     if (m.duration_s > 0) {
         sigtimedwait(&stop_signals, nullptr, &wait);
