@@ -333,7 +333,7 @@ bool write_json(const std::string& path, const std::string& base, double seconds
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
     std::string dir = "/var/tmp";
     double seconds = 1.2;
     std::string json_path;  // empty: no JSON
@@ -379,3 +379,6 @@ int main(int argc, char** argv) {
     if (!json_path.empty() && !write_json(json_path, base, seconds, rows)) return 1;
     return 0;
 }
+} catch (const std::exception& e) {  // a folder that cannot be removed, out of memory: one line, not an abort
+    std::fprintf(stderr, "store_bench: %s\n", e.what());
+    return 1;

@@ -450,7 +450,7 @@ int run_idle(std::uint32_t count) {
 }  // namespace
 }  // namespace vmx::bench
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
     using namespace vmx::bench;
     vmx::set_log_level(vmx::LogLevel::warn);
     CLI::App app{"vaultmx-bench: mail load harness and the engine's benchmarks"};
@@ -499,4 +499,7 @@ int main(int argc, char** argv) {
     if (const int status = run_mail_command(*mail); status >= 0) return status;
     if (*echo_cmd) return run_echo(echo);
     return run_idle(idle_connections);
+} catch (const std::exception& e) {  // out of memory, or a bug: one line and a failure status, not an abort
+    std::fprintf(stderr, "vaultmx-bench: %s\n", e.what());
+    return 1;
 }

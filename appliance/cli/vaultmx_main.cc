@@ -151,4 +151,9 @@ int run(int argc, char** argv) {
 }  // namespace
 }  // namespace vmx
 
-int main(int argc, char** argv) { return vmx::run(argc, argv); }
+int main(int argc, char** argv) try {
+    return vmx::run(argc, argv);
+} catch (const std::exception& e) {  // out of memory, or a bug: one line and a failure status, not an abort
+    std::fprintf(stderr, "vaultmx: %s\n", e.what());
+    return vmx::exit_failed;
+}

@@ -8,7 +8,7 @@
 #include "appliance/config/config.h"
 #include "appliance/daemon/daemon.h"
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
     CLI::App app{"vaultmxd: the vaultmx mail gateway daemon"};
     std::string config_path;
     bool check_only = false;
@@ -37,4 +37,7 @@ int main(int argc, char** argv) {
         return failed->exit_code;
     }
     return daemon.run();
+} catch (const std::exception& e) {  // out of memory, or a bug: one line and a failure status, not an abort
+    std::fprintf(stderr, "vaultmxd: %s\n", e.what());
+    return 1;
 }
