@@ -21,7 +21,7 @@ std::vector<ListenerSpec> listener_specs(const ListenerDeps& deps) {
             continue;
         }
         if (l.name == "pop3s" && deps.tls) {
-            specs.push_back({l.name, l.address, pop3_service_factory(deps.pop3, deps.directory, deps.pop3_parts)});
+            specs.push_back({l.name, l.address, pop3_service_factory(deps.pop3, deps.pop3_parts)});
             continue;
         }
         std::string greeting = unavailable_greeting(l.name);

@@ -7,7 +7,6 @@
 #include <optional>
 
 #include "appliance/auth/login_flow.h"
-#include "appliance/directory/directory.h"
 #include "appliance/pop3/maildrop.h"
 #include "appliance/mailstore/mailbox_reads.h"
 #include "appliance/mailstore/shard_store.h"
@@ -22,8 +21,8 @@ std::int64_t now_unix() { return static_cast<std::int64_t>(std::time(nullptr)); 
 
 class Pop3Handler final : public net::StreamHandler {
 public:
-    Pop3Handler(const Pop3Settings& settings, const Directory& directory, Pop3ShardParts parts, Shard& shard)
-        : settings_(settings), directory_(directory), parts_(parts), shard_(shard),
+    Pop3Handler(const Pop3Settings& settings, Pop3ShardParts parts, Shard& shard)
+        : parts_(parts), shard_(shard),
           session_(settings.limits, pop3::Transport{pop3::Tls::active, pop3::Stls::not_offered}, settings.advertised) {}
 
     void on_open(net::Stream& stream) override {
@@ -314,8 +313,6 @@ private:
         });
     }
 
-    const Pop3Settings& settings_;
-    const Directory& directory_;
     const Pop3ShardParts parts_;
     Shard& shard_;
     pop3::Session session_;
@@ -337,15 +334,14 @@ private:
 
 }  // namespace
 
-ServiceFactory pop3_service_factory(const Pop3Settings& settings, const Directory& directory, Pop3PartsOf parts_of) {
+ServiceFactory pop3_service_factory(const Pop3Settings& settings, Pop3PartsOf parts_of) {
     net::StreamOptions options;
     options.tls_mode = net::TlsMode::implicit;
     options.tls = settings.tls;
     const Pop3Settings* p = &settings;
-    const Directory* d = &directory;
-    return net::stream_service_factory(options, [p, d, parts_of](net::Stream& stream) -> std::unique_ptr<net::StreamHandler> {
+    return net::stream_service_factory(options, [p, parts_of = std::move(parts_of)](net::Stream& stream) -> std::unique_ptr<net::StreamHandler> {
         Shard& shard = stream.connection().shard();
-        return std::make_unique<Pop3Handler>(*p, *d, parts_of(shard), shard);
+        return std::make_unique<Pop3Handler>(*p, parts_of(shard), shard);
     });
 }
 

@@ -20,7 +20,6 @@
 
 namespace vmx {
 
-class Directory;
 class LoginFlow;
 class Pop3Maildrops;
 class ShardSessions;
@@ -42,7 +41,7 @@ struct Pop3Settings {
 };
 
 // The listener's factory: a StreamService per shard (implicit TLS) whose handlers use that shard's
-// parts, as parts_of(shard) gives them. `settings` and `directory` outlive the engine.
-ServiceFactory pop3_service_factory(const Pop3Settings& settings, const Directory& directory, Pop3PartsOf parts_of);
+// parts, as parts_of(shard) gives them. `settings` outlives the engine.
+ServiceFactory pop3_service_factory(const Pop3Settings& settings, Pop3PartsOf parts_of);
 
 }  // namespace vmx

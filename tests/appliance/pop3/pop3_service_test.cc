@@ -39,7 +39,7 @@ struct Pop3Fixture : TestTenant {
         settings.tls = net::test::server_context();
         port = testing::pick_free_port();
         std::vector<ListenerSpec> listeners;
-        listeners.push_back(testing::listener_on(port, "pop3s", pop3_service_factory(settings, *directory, pop3_parts_of)));
+        listeners.push_back(testing::listener_on(port, "pop3s", pop3_service_factory(settings, pop3_parts_of)));
         engine = testing::daemon_shards(*this, *workers, std::move(listeners));
     }
     ~Pop3Fixture() { engine.reset(); }
