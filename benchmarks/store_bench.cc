@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include <array>
+#include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -67,7 +69,7 @@ struct Pools {
 
 Pools make_pools() {
     Pools p;
-    std::mt19937_64 random(12345);
+    std::mt19937_64 random(12345);  // NOLINT(cert-msc51-cpp): the same inputs every run, so runs compare
     p.random.resize(std::size_t{8} << 20);
     for (std::size_t i = 0; i + 8 <= p.random.size(); i += 8) {
         const std::uint64_t x = random();
@@ -126,17 +128,19 @@ std::vector<std::uint8_t> mail_body(const Pools& p, std::size_t bytes, std::uint
     return body;
 }
 
+// std::_Exit, not std::exit: a lane thread may still be running, and exit's destructors of
+// statics would race with it (every row printed so far has been flushed).
+[[noreturn]] void die(const char* what, std::error_code error) {
+    std::fprintf(stderr, "store_bench: %s: %s\n", what, error.message().c_str());
+    std::_Exit(3);
+}
+
 crypto::MasterKey bench_master() {
     std::array<std::uint8_t, 32> m{};
     for (std::size_t i = 0; i < m.size(); ++i) m[i] = static_cast<std::uint8_t>(5 * i + 3);
     auto check = crypto::master_key_check(m);
-    if (!check) std::exit(1);
+    if (!check) die("master_key_check", check.error());
     return crypto::MasterKey{crypto::SecretBytes::copy_of(m), *check};
-}
-
-[[noreturn]] void die(const char* what, std::error_code error) {
-    std::fprintf(stderr, "store_bench: %s: %s\n", what, error.message().c_str());
-    std::exit(3);
 }
 
 struct RunSpec {
@@ -188,7 +192,7 @@ RunResult run_one(const std::string& base, const RunSpec& spec, const Context& c
     Clock::duration prepare{};
     {
         Lane lane({env->get()}, lo);
-        if (!lane.start()) std::exit(1);
+        if (auto started = lane.start(); !started) die("lane start", started.error());
         std::uint64_t next = 0, done = 0;
         std::vector<std::uint32_t> ready;  // writers whose request completed in this drain
         ready.reserve(spec.writers);
@@ -281,7 +285,7 @@ void print_row(const Row& r) {
                 r.group.requests_per_txn, r.single.ops_per_s, r.group.ops_per_s / r.single.ops_per_s);
     if (r.workload == Workload::sealed) std::printf(" %12.2f %10.1f", r.group.stored_per_body, r.group.prepare_us);
     std::printf("\n");
-    std::fflush(stdout);
+    if (std::fflush(stdout) != 0) die("stdout", std::error_code(errno, std::generic_category()));
 }
 
 // Prints one table as it runs and appends its lines to `rows`.
@@ -331,6 +335,15 @@ bool write_json(const std::string& path, const std::string& base, double seconds
     return true;
 }
 
+// A positive number of seconds, the whole of `text`.
+bool parse_seconds(std::string_view text, double& out) {
+    double value = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc{} || end != text.data() + text.size() || !(value > 0)) return false;
+    out = value;
+    return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) try {
@@ -341,7 +354,7 @@ int main(int argc, char** argv) try {
     for (int i = 1; i < argc; ++i) {
         const std::string arg = argv[i];
         if (arg == "--dir" && i + 1 < argc) dir = argv[++i];
-        else if (arg == "--seconds" && i + 1 < argc) seconds = std::atof(argv[++i]);
+        else if (arg == "--seconds" && i + 1 < argc && parse_seconds(argv[i + 1], seconds)) ++i;
         else if (arg == "--sealed-only") with_raw = false;
         else if (arg == "--raw-only") with_sealed = false;
         else if (arg == "--json" && i + 1 < argc) json_path = argv[++i];
@@ -378,7 +391,7 @@ int main(int argc, char** argv) try {
     std::filesystem::remove_all(base);
     if (!json_path.empty() && !write_json(json_path, base, seconds, rows)) return 1;
     return 0;
-}
 } catch (const std::exception& e) {  // a folder that cannot be removed, out of memory: one line, not an abort
     std::fprintf(stderr, "store_bench: %s\n", e.what());
     return 1;
+}

@@ -224,10 +224,8 @@ private:
             if (s.phase == Phase::idle || s.phase == Phase::finished || s.phase == Phase::closing) continue;
             if (deadline_passed) {
                 stats(s).error("unfinished");
-            } else if (s.waiting_turn) {
-                continue;   // silent by our schedule, not the server's doing
-            } else if (now - s.last_activity_ns >= limits_.idle_timeout_ns) {
-                stats(s).error("timeout");
+            } else if (!s.waiting_turn && now - s.last_activity_ns >= limits_.idle_timeout_ns) {
+                stats(s).error("timeout");  // one waiting its turn is silent by our schedule, not the server's doing
             } else {
                 continue;
             }

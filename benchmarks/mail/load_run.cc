@@ -157,6 +157,7 @@ std::optional<RunResult> run_load(const RunLimits& limits, const SmtpScenario* s
     }
     const double cpu0 = cpu_seconds();
     std::vector<std::thread> threads;
+    threads.reserve(work.size());
     for (ThreadWork& w : work)
         threads.emplace_back([&w, &driver, &tls, &budgets] {
             run_load_thread(w.slots, driver, w.pace, tls, stop_requested, budgets);

@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 
 #include <charconv>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -294,7 +295,7 @@ std::pair<std::uint32_t, std::uint32_t> split_connections(const std::string& rat
     if (!(in >> smtp >> colon >> pop3) || colon != ':' || smtp == 0 || pop3 == 0 || !in.eof())
         throw UsageError{fmt::format("--ratio \"{}\": expected SMTP:POP3 connections, e.g. 4:1", ratio)};
     if (connections < 2) throw UsageError{"--connections: mixed needs at least 2"};
-    auto s = static_cast<std::uint32_t>(static_cast<double>(connections) * smtp / (smtp + pop3) + 0.5);
+    auto s = static_cast<std::uint32_t>(std::lround(static_cast<double>(connections) * smtp / (smtp + pop3)));
     s = std::clamp<std::uint32_t>(s, 1, connections - 1);
     return {s, connections - s};
 }

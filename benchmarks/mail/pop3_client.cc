@@ -128,8 +128,8 @@ void Pop3Client::refused(std::string_view line, ClientActions& act) {
     // "-ERR [IN-USE] ..." counts under its response code (RFC 3206); plain "-ERR" otherwise.
     std::string kind = "-ERR";
     if (line.size() > 5 && line[5] == '[') {
-        const std::size_t close = line.find(']', 5);
-        if (close != std::string_view::npos && close < 40) kind += fmt::format(" {}", line.substr(5, close - 4));
+        const std::size_t close = line.find(']', 5);  // npos when there is none: not below 40 either
+        if (close < 40) kind += fmt::format(" {}", line.substr(5, close - 4));
     }
     stats_.error(kind);
     refused_ = true;
