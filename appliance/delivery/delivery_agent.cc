@@ -17,7 +17,6 @@
 
 namespace vmx {
 
-using delivery_detail::local_reply;
 using delivery_detail::reply_text;
 using smtp::Reply;
 using smtp::ReplyFrom;

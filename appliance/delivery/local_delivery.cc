@@ -137,6 +137,7 @@ void LocalDelivery::hand_off(Entry& entry) {
         if (!calls_.call(owner, std::move(m), std::move(reported))) {
             // That shard's inbox is full: count these as a temporary failure and try again soon.
             std::vector<Outcome> outcomes;
+            outcomes.reserve(sent.size());
             for (const auto& [index, user] : sent)
                 outcomes.emplace_back(index, store::RecipientState::failed_temp, "451 4.3.0 delivery queue busy");
             apply_outcomes(entry.segment, entry.id, outcomes);

@@ -117,9 +117,8 @@ Result<void> init_dmarc_library(const std::string& suffix_list_path) {
 }
 
 std::string organizational_domain(const std::string& domain) {
-    std::string copy = domain;
     unsigned char out[256] = {0};
-    if (domain.size() < sizeof out && opendmarc_get_tld(text(copy), out, sizeof out) == 0 && out[0] != '\0') {
+    if (domain.size() < sizeof out && opendmarc_get_tld(text(domain), out, sizeof out) == 0 && out[0] != '\0') {
         std::string org(reinterpret_cast<const char*>(out));
         // The library answers for the suffix list's own entries ("com" -> "com"): never shorter
         // than the default rule's two labels, never longer than the domain.

@@ -128,7 +128,7 @@ SpfResult result_of(SPF_result_t r) {
         case SPF_RESULT_SOFTFAIL: return SpfResult::softfail;
         case SPF_RESULT_NONE: return SpfResult::none;
         case SPF_RESULT_TEMPERROR: return SpfResult::temperror;
-        case SPF_RESULT_PERMERROR: return SpfResult::permerror;
+        case SPF_RESULT_PERMERROR:
         default: return SpfResult::permerror;
     }
 }

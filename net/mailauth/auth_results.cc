@@ -24,9 +24,7 @@ bool skip_cfws(std::string_view v, std::size_t& i) {
     std::size_t depth = 0;
     while (i < v.size()) {
         const char c = v[i];
-        if (depth == 0 && is_fws(c)) {
-            ++i;
-        } else if (c == '(') {
+        if (c == '(') {
             if (++depth > comment_depth_max) return false;
             ++i;
         } else if (depth > 0 && c == ')') {
@@ -34,7 +32,7 @@ bool skip_cfws(std::string_view v, std::size_t& i) {
             ++i;
         } else if (depth > 0 && c == '\\' && i + 1 < v.size()) {
             i += 2;
-        } else if (depth > 0) {
+        } else if (depth > 0 || is_fws(c)) {  // inside a comment, or folding white space
             ++i;
         } else {
             break;

@@ -99,7 +99,7 @@ struct MemoryPipe {
         auto& p = *static_cast<MemoryPipe*>(ctx);
         if (p.bytes.empty()) return WOLFSSL_CBIO_ERR_WANT_READ;
         const std::size_t n = std::min(p.bytes.size(), static_cast<std::size_t>(size));
-        std::memcpy(buf, p.bytes.data(), n);
+        p.bytes.copy(buf, n);
         p.bytes.erase(0, n);
         return static_cast<int>(n);
     }
