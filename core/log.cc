@@ -17,9 +17,10 @@ thread_local std::int32_t t_shard = -1;
 }  // namespace
 
 namespace detail {
-// Records from threads without a queue of their own wait here for the control thread.
+// Records from threads without a queue of their own wait here for the control thread. (A deque
+// allocates its first block before main; if that fails there is nothing to run anyway.)
 std::mutex g_fallback_mutex;
-std::deque<LogRecord> g_fallback;
+std::deque<LogRecord> g_fallback;  // NOLINT(cert-err58-cpp)
 constexpr std::size_t fallback_records_max = 65536;
 std::atomic<std::uint64_t> g_fallback_dropped{0};
 }  // namespace detail

@@ -94,9 +94,10 @@ private:
     std::array<FreeSlot*, slot_class_count> free_{};
 };
 
-// Never destroyed: a SecretBytes may be released during static destruction.
+// Never destroyed: a SecretBytes may be released during static destruction. Out of memory here
+// ends the process, as it does anywhere else in the tree.
 Arena& arena() noexcept {
-    static Arena* const instance = new Arena;
+    static Arena* const instance = new Arena;  // NOLINT(bugprone-unhandled-exception-at-new)
     return *instance;
 }
 

@@ -12,6 +12,7 @@ void ShardCalls::send_until_taken(std::uint32_t to, Message message, std::uint64
     if (send_(to, std::move(message))) return;  // a refused send leaves the message as it was
     delay_ms = std::clamp<std::uint64_t>(delay_ms * 2, 1, reply_retry_max_ms_);
     ++replies_retried_;
+    // NOLINTNEXTLINE(bugprone-use-after-move): send_ takes Message&& and moves it only when it accepts
     log_event(LogLevel::warn, "shard.send_delayed", "to={} kind={} retry_ms={}", to, static_cast<std::uint32_t>(message.kind),
               delay_ms);
     auto kept = std::make_shared<Message>(std::move(message));

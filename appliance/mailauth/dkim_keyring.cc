@@ -92,6 +92,7 @@ crypto::SecretBytes encode_dkim_key(const DkimKey& key) {
     put_i64(p + 2, key.created_unix);
     put_i64(p + 10, key.retired_unix);
     p[18] = static_cast<std::uint8_t>(name->size());
+    // NOLINTNEXTLINE(bugprone-not-null-terminated-result): a length-prefixed field, not a C string
     std::memcpy(p + frame_fixed_bytes, name->data(), name->size());
     std::memcpy(p + frame_fixed_bytes + name->size(), key.private_pem.view().data(), key.private_pem.size());
     return out;

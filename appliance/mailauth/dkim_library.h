@@ -3,7 +3,7 @@
 #pragma once
 
 // dkim.h is C99 (it declares _Bool parameters), and has no C++ guard of its own.
-#define _Bool bool
+#define _Bool bool  // NOLINT(bugprone-reserved-identifier): C's own keyword
 extern "C" {
 #include <opendkim/dkim.h>
 }
