@@ -2,5 +2,4 @@
 list(APPEND vmx_net_test_sources
     ${CMAKE_CURRENT_LIST_DIR}/pop3/session_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/pop3/body_encoder_test.cc)
-vmx_fuzz_replay(pop3_session_fuzz SOURCES ${CMAKE_CURRENT_LIST_DIR}/../fuzz/pop3_session_fuzz.cc LIBS vmx_net
-                CORPUS pop3_session)
+vmx_fuzz_replay(pop3_session_fuzz SOURCES ${CMAKE_CURRENT_LIST_DIR}/../fuzz/pop3_session_fuzz.cc LIBS vmx_net CORPUS pop3_session)
