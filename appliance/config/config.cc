@@ -444,6 +444,14 @@ void check_delivery_texts(const toml::table& doc, const Config& config, Problems
                      fmt::format("expected host, host:port or [host]:port, got \"{}\"", printable(config.delivery_relayhost)));
 }
 
+// [smtp] postmaster, when set, is one address (a local mailbox, checked when mail comes).
+void check_smtp_texts(const toml::table& doc, const Config& config, Problems& problems) {
+    if (config.postmaster.empty() || matches(Pattern::address, config.postmaster)) return;
+    const toml::node* node = doc.at_path("smtp.postmaster").node();
+    problems.add(node ? line_of(*node) : Line{}, "smtp.postmaster",
+                 fmt::format("expected an address (local@domain), got \"{}\"", printable(config.postmaster)));
+}
+
 std::variant<Config, ConfigError> parse_document(std::string_view toml_text, std::string_view source_name) {
     toml::table doc;
     try {
@@ -463,6 +471,7 @@ std::variant<Config, ConfigError> parse_document(std::string_view toml_text, std
     check_store_maps(doc, config, problems);
     read_domain_tables(doc, config, problems);
     check_delivery_texts(doc, config, problems);
+    check_smtp_texts(doc, config, problems);
     if (!problems.empty()) return problems.first(source_name);
     return config;
 }

@@ -76,7 +76,13 @@ smtp::Limits smtp_limits(const AppLimits& l) {
     out.message_bytes_max = l.smtp_message_bytes_max;
     out.recipients_max = l.smtp_recipients_max;
     out.errors_max = l.smtp_errors_max;
+    out.hop_count_max = l.smtp_hop_count_max;
     return out;
+}
+
+// The mailbox RCPT TO:<Postmaster> reaches (RFC 5321 4.5.1).
+std::string postmaster_of(const Config& config) {
+    return config.postmaster.empty() ? "postmaster@" + config.hostname : config.postmaster;
 }
 
 // 587 and 465 share every setting but how TLS begins.
@@ -88,6 +94,8 @@ SubmissionSettings submission_settings(const Config& config, std::shared_ptr<con
     out.limits.recipients_max = l.submission_recipients_max;
     out.limits.errors_max = l.submission_errors_max;
     out.limits.auth_failures_max = l.submission_auth_failures_max;
+    out.limits.hop_count_max = l.smtp_hop_count_max;
+    out.postmaster = postmaster_of(config);
     out.options.hostname = config.hostname;
     out.options.mode = smtp::Mode::submission;
     out.options.transport = transport;
@@ -409,6 +417,7 @@ std::optional<StartFailure> Daemon::open_engine() {
     listener_deps_->smtp.options.starttls = tls_ ? smtp::StartTls::offered : smtp::StartTls::unavailable;
     listener_deps_->smtp.tls = tls_;
     listener_deps_->smtp.authserv_id = authserv_id(config_);
+    listener_deps_->smtp.postmaster = postmaster_of(config_);
     listener_deps_->smtp.refuse_unauthenticated_local =
         config_.limits.mailauth_check_dmarc && config_.mailauth_dmarc_reject == "refuse";
     listener_deps_->pop3.tls = tls_;
