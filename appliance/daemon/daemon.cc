@@ -76,7 +76,13 @@ smtp::Limits smtp_limits(const AppLimits& l) {
     out.message_bytes_max = l.smtp_message_bytes_max;
     out.recipients_max = l.smtp_recipients_max;
     out.errors_max = l.smtp_errors_max;
+    out.hop_count_max = l.smtp_hop_count_max;
     return out;
+}
+
+// The mailbox RCPT TO:<Postmaster> reaches (RFC 5321 4.5.1).
+std::string postmaster_of(const Config& config) {
+    return config.postmaster.empty() ? "postmaster@" + config.hostname : config.postmaster;
 }
 
 // 587 and 465 share every setting but how TLS begins.
@@ -88,6 +94,8 @@ SubmissionSettings submission_settings(const Config& config, std::shared_ptr<con
     out.limits.recipients_max = l.submission_recipients_max;
     out.limits.errors_max = l.submission_errors_max;
     out.limits.auth_failures_max = l.submission_auth_failures_max;
+    out.limits.hop_count_max = l.smtp_hop_count_max;
+    out.postmaster = postmaster_of(config);
     out.options.hostname = config.hostname;
     out.options.mode = smtp::Mode::submission;
     out.options.transport = transport;
@@ -235,9 +243,60 @@ Daemon::~Daemon() {
 }
 
 std::optional<StartFailure> Daemon::start() {
-    for (auto step : {&Daemon::open_log, &Daemon::open_keys, &Daemon::open_globals, &Daemon::open_tls,
-                      &Daemon::open_engine, &Daemon::open_admin})
+    for (auto step : {&Daemon::open_account, &Daemon::open_log, &Daemon::open_keys, &Daemon::open_globals,
+                      &Daemon::open_tls, &Daemon::open_engine, &Daemon::open_admin, &Daemon::drop_privileges,
+                      &Daemon::start_threads})
         if (auto failed = (this->*step)()) return failed;
+    return std::nullopt;
+}
+
+// The account to serve as: known before anything opens, so a wrong name costs nothing.
+std::optional<StartFailure> Daemon::open_account() {
+    std::string error_line;
+    auto account = resolve_service_account(config_.service_user, config_.service_group, error_line);
+    if (!account) return config_failure(error_line);
+    account_ = std::move(*account);
+    return std::nullopt;
+}
+
+// The store's folders belong to the service user (an instance made by root before it had one is
+// handed over here). Only folders that hold a store layout: a mistyped [paths] data never
+// hands over a system folder.
+std::optional<StartFailure> Daemon::own_store_folders() {
+    std::vector<std::string> folders{config_.data_dir};
+    for (store::SegmentKind kind : store::segment_kinds) {
+        const std::string root = layout_->root(kind);
+        if (!root.starts_with(config_.data_dir + "/")) folders.push_back(root);
+    }
+    for (const std::string& folder : folders)
+        if (auto failed = own_tree(folder, *account_)) return config_failure("service.user: " + *failed);
+    return std::nullopt;
+}
+
+// Ports, files and the admin socket are open: from here on the daemon is its own user, with no
+// capability, no_new_privs, no core file and the system-call filter; no thread of ours exists yet,
+// so every one starts inside all of that.
+std::optional<StartFailure> Daemon::drop_privileges() {
+    if (geteuid() == 0) (void)!::chown(config_.admin_socket.c_str(), account_->uid, account_->gid);
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+    constexpr Sandbox sandbox = Sandbox::sanitized;
+#else
+    constexpr Sandbox sandbox = Sandbox::full;
+#endif
+    DropReport report;
+    if (auto failed = vmx::drop_privileges(*account_, sandbox, report)) return runtime_failure(*failed);
+    log_event(LogLevel::info, "service.privileges_dropped", "user={} uid={} gid={} from_root={} syscall_filter={}",
+              account_->user, account_->uid, account_->gid, report.was_root ? "yes" : "no",
+              report.filter_installed ? "on" : "off (sanitizer build)");
+    return std::nullopt;
+}
+
+// The worker threads and then the shards, all after the drop.
+std::optional<StartFailure> Daemon::start_threads() {
+    if (auto r = auth_workers_->start(); !r) return runtime_failure("auth: cannot start the password workers: " + r.error().message());
+    if (auto r = mailauth_workers_->start(); !r)
+        return runtime_failure("mailauth: cannot start the workers: " + r.error().message());
+    if (auto r = engine_->start(); !r) return runtime_failure("engine: cannot start: " + r.error().message());
     return std::nullopt;
 }
 
@@ -267,6 +326,7 @@ std::optional<StartFailure> Daemon::open_keys() {
         return config_failure(line);
     }
     layout_.emplace(std::move(*layout));
+    if (auto failed = own_store_folders()) return failed;
     auto index_key = Directory::derive_index_key(master->material.view());
     if (!index_key) return runtime_failure("keys: cannot derive the directory index key: " + index_key.error().message());
     index_key_.emplace(std::move(*index_key));
@@ -357,6 +417,7 @@ std::optional<StartFailure> Daemon::open_engine() {
     listener_deps_->smtp.options.starttls = tls_ ? smtp::StartTls::offered : smtp::StartTls::unavailable;
     listener_deps_->smtp.tls = tls_;
     listener_deps_->smtp.authserv_id = authserv_id(config_);
+    listener_deps_->smtp.postmaster = postmaster_of(config_);
     listener_deps_->smtp.refuse_unauthenticated_local =
         config_.limits.mailauth_check_dmarc && config_.mailauth_dmarc_reject == "refuse";
     listener_deps_->pop3.tls = tls_;
@@ -387,8 +448,7 @@ std::optional<StartFailure> Daemon::open_engine() {
 
     // Passwords are checked by the auth workers, never on a shard thread; they outlive the engine.
     auth_workers_ = std::make_unique<AuthWorkers>(auth_options(config_), engine_->shard_count());
-    if (auto r = auth_workers_->start(); !r) return runtime_failure("auth: cannot start the password workers: " + r.error().message());
-    if (auto r = start_mailauth(); r) return r;
+    if (auto r = make_mailauth(); r) return r;
 
     const store::StoreSizing& sizing = config_.store.sizing;
     engine_->set_shard_local(ShardBuilder{*segment_envs_, *handles_, shard_store_options(sizing), keys_->snapshot(),
@@ -466,13 +526,13 @@ std::optional<StartFailure> Daemon::open_admin() {
             if (!sent) log_event(LogLevel::error, "delivery.relay_auth_dropped", "shard={} (restart to apply)", shard);
         }
     });
-    if (auto r = engine.start(); !r) return runtime_failure("engine: cannot start: " + r.error().message());
     return std::nullopt;
 }
 
 // The mail-authentication workers: their libraries and resolvers are built before the shards serve,
-// and the DKIM keys loaded. Signing and checking never run on a shard.
-std::optional<StartFailure> Daemon::start_mailauth() {
+// and the DKIM keys loaded (their threads start after the drop). Signing and checking never run on a
+// shard.
+std::optional<StartFailure> Daemon::make_mailauth() {
     const MailAuthOptions options = mailauth_options(config_);
     if (options.checks.dmarc) {
         if (auto r = init_dmarc_library(default_suffix_list); !r)
@@ -480,8 +540,6 @@ std::optional<StartFailure> Daemon::start_mailauth() {
                                    ": " + r.error().message() + " (install the publicsuffix package)");
     }
     mailauth_workers_ = std::make_unique<MailAuthWorkers>(options, engine_->shard_count());
-    if (auto r = mailauth_workers_->start(); !r)
-        return runtime_failure("mailauth: cannot start the workers: " + r.error().message());
     return std::nullopt;  // the DKIM keys are loaded with the admin socket, before the engine starts
 }
 

@@ -1,5 +1,6 @@
-// vaultmxd's life: the start-up steps in order (log, master key, store, directory and audit, TLS,
-// engine and listeners, admin socket), each failing with one line that names the setting; then the
+// vaultmxd's life: the start-up steps in order (the service account, log, master key, store,
+// directory and audit, TLS, engine and listeners, admin socket, the privilege drop, then the
+// threads), each failing with one line that names the setting; then the
 // control loop until SIGTERM/SIGINT has drained the shards. The objects are members declared in
 // the order they are made, so they are destroyed in reverse: nothing outlives what it refers to.
 // Control (main) thread only.
@@ -20,6 +21,7 @@
 #include "appliance/config/config.h"
 #include "appliance/daemon/admin_shards.h"
 #include "appliance/daemon/listeners.h"
+#include "appliance/daemon/privilege_drop.h"
 #include "appliance/delivery/outbound_options.h"
 #include "appliance/directory/directory.h"
 #include "appliance/directory/login_history.h"
@@ -54,20 +56,25 @@ public:
     int run();
 
 private:
+    std::optional<StartFailure> open_account();
     std::optional<StartFailure> open_log();
     std::optional<StartFailure> open_keys();
+    std::optional<StartFailure> own_store_folders();
     std::optional<StartFailure> open_globals();
     std::optional<StartFailure> open_tls();
     std::optional<StartFailure> open_outbound_tls();
     std::optional<StartFailure> open_engine();
-    std::optional<StartFailure> start_mailauth();
+    std::optional<StartFailure> make_mailauth();
     void load_dkim_keyring();
     std::optional<StartFailure> open_admin();
+    std::optional<StartFailure> drop_privileges();
+    std::optional<StartFailure> start_threads();
     void on_control_message(Message& m);
     void warn_without_tls() const;
     std::shared_ptr<const RelayCredentials> relay_credentials() const;
 
     const Config& config_;
+    std::optional<ServiceAccount> account_;  // [service] user and group, resolved before anything opens
     std::unique_ptr<LogSink> sink_;
     std::string key_source_;
     std::optional<crypto::SecretBytes> index_key_;  // from open_keys to open_globals

@@ -111,7 +111,7 @@ private:
     }
 
     smtp::RcptDecision check(const smtp::Address& rcpt) override {
-        auto decision = look_up_recipient(directory_, *parts_.store, rcpt, Elsewhere::refuse);
+        auto decision = look_up_recipient(directory_, *parts_.store, rcpt, Elsewhere::refuse, settings_.postmaster);
         if (decision.verdict != smtp::RcptVerdict::accepted) ++rejected_;
         return decision;
     }

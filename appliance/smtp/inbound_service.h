@@ -34,6 +34,7 @@ struct SmtpInboundSettings {
     smtp::Options options;                                   // hostname, STARTTLS offered or not
     std::shared_ptr<const net::TlsServerContext> tls;        // null: STARTTLS unavailable (454)
     std::string authserv_id;          // ours in Authentication-Results ([mailauth] authserv_id)
+    std::string postmaster;           // the mailbox a bare RCPT TO:<Postmaster> reaches ([smtp] postmaster)
     bool refuse_unauthenticated_local = true;  // From: a local domain without DMARC pass: 550 5.7.1
                                                // (false: [mailauth] dmarc_reject = "mark", or DMARC off)
 };

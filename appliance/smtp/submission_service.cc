@@ -141,7 +141,7 @@ private:
     bool may_send_as(std::string_view address) override { return user_ && vmx::may_send_as(*user_, address); }
 
     smtp::RcptDecision check(const smtp::Address& rcpt) override {
-        auto decision = look_up_recipient(directory_, *parts_.store, rcpt, Elsewhere::relay);
+        auto decision = look_up_recipient(directory_, *parts_.store, rcpt, Elsewhere::relay, settings_.postmaster);
         if (decision.verdict != smtp::RcptVerdict::accepted) ++rejected_;
         return decision;
     }

@@ -44,6 +44,7 @@ struct SubmissionSettings {
     std::shared_ptr<const net::TlsServerContext> tls;  // required: submission is served over TLS only
     bool hide_client_address = true;  // [submission] hide_client_address: the Received: header
     HourlyLimits hourly;              // the appliance's default; an organisation's policy may set its own
+    std::string postmaster;           // the mailbox a bare RCPT TO:<Postmaster> reaches ([smtp] postmaster)
 };
 
 // The listener's factory. `settings` and `directory` must outlive the engine.

@@ -118,11 +118,15 @@ class Daemon:
         init_instance(self.config)
 
     def start(self):
+        # The daemon serves as an unprivileged user that may not be able to remove its socket from
+        # a root-owned folder when it stops: a stale one must not pass for the new daemon's.
+        admin_socket = os.path.join(self.folder, "admin.sock")
+        if os.path.exists(admin_socket):
+            os.unlink(admin_socket)
         self.proc = subprocess.Popen([VAULTMXD, "-c", self.config], stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True)
         # The ports are bound before the admin socket opens: wait for both, or an admin command
         # sent at once finds no socket (seen under the sanitizers' slower start).
-        admin_socket = os.path.join(self.folder, "admin.sock")
         if not wait_for_port(self.ports["smtp"], host=self.host) or not wait_for_path(admin_socket):
             self.proc.kill()
             out, err = self.proc.communicate()
