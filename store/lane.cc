@@ -267,7 +267,9 @@ bool Lane::ensure_open(EnvState& state) {
 }
 
 // Logged for the first failure of a run and then at every power of two, so a disk that stays full
-// under load costs the log a few lines, not one per batch.
+// under load costs the log a few lines, not one per batch. The files are opened by path again, by
+// the service user the daemon has become: it must be able to reach the data folder (a reopen that
+// cannot is logged as store.reopen_failed, error="Permission denied").
 void Lane::reopen(EnvState& state) {
     const std::uint64_t n = state.failures_in_row;
     const bool log = (n & (n - 1)) == 0;
