@@ -355,6 +355,20 @@ std::optional<StartFailure> Daemon::open_globals() {
         return runtime_failure("store: cannot open the login history in " + directory_path + ": " + logins.error().message());
     logins_.emplace(std::move(*logins));
     recorder_ = std::make_unique<LoginRecorder>(*logins_, *keys_, std::int64_t{config_.store.sizing.login_history_days} * 86400);
+    auto ban_records = BanRecords::open(*directory_env_);
+    if (!ban_records)
+        return runtime_failure("store: cannot open the bans in " + directory_path + ": " + ban_records.error().message());
+    ban_records_.emplace(std::move(*ban_records));
+    const AppLimits& l = config_.limits;
+    bans_ = std::make_unique<BanList>(
+        BanOptions{l.limits_ban_failures, l.limits_ban_window_s, l.limits_ban_duration_s, l.limits_bans_max,
+                   NetworkList::parse(config_.exempt_networks)},
+        &*ban_records_, keys_->snapshot());
+    if (auto r = bans_->load(now_unix()); !r)
+        return runtime_failure("store: cannot read the bans in " + directory_path + ": " + r.error().message());
+    client_limits_ = std::make_unique<ClientLimits>(ClientLimitOptions{
+        l.limits_client_connections_max, l.limits_client_connections_per_minute, l.limits_client_messages_per_minute,
+        l.limits_client_recipients_per_minute, l.limits_clients_tracked_max, NetworkList::parse(config_.exempt_networks)});
 
     const std::string audit_path = layout_->path(store::GlobalKind::audit);
     auto audit_env = store::Env::open(audit_path, layout_->env_options(store::GlobalKind::audit));
@@ -418,11 +432,16 @@ std::optional<StartFailure> Daemon::open_engine() {
     listener_deps_->smtp.tls = tls_;
     listener_deps_->smtp.authserv_id = authserv_id(config_);
     listener_deps_->smtp.postmaster = postmaster_of(config_);
+    listener_deps_->smtp.client_limits = client_limits_.get();
+    listener_deps_->smtp.greet_wait_ms = config_.limits.limits_greet_wait_ms;
+    listener_deps_->pop3.bans = bans_.get();
     listener_deps_->smtp.refuse_unauthenticated_local =
         config_.limits.mailauth_check_dmarc && config_.mailauth_dmarc_reject == "refuse";
     listener_deps_->pop3.tls = tls_;
     listener_deps_->submission = submission_settings(config_, tls_, smtp::Transport::plain);
     listener_deps_->submission_tls = submission_settings(config_, tls_, smtp::Transport::tls);
+    listener_deps_->submission.bans = bans_.get();
+    listener_deps_->submission_tls.bans = bans_.get();
 
     auto segment_envs = store::StoreEnvironments::open(*layout_);
     if (!segment_envs)
@@ -448,6 +467,7 @@ std::optional<StartFailure> Daemon::open_engine() {
 
     // Passwords are checked by the auth workers, never on a shard thread; they outlive the engine.
     auth_workers_ = std::make_unique<AuthWorkers>(auth_options(config_), engine_->shard_count());
+    auth_workers_->set_bans(bans_.get());
     if (auto r = make_mailauth(); r) return r;
 
     const store::StoreSizing& sizing = config_.store.sizing;
@@ -480,6 +500,7 @@ std::optional<StartFailure> Daemon::open_admin() {
     admin.logins = recorder_.get();
     admin.verified_logins = &auth_workers_->verified_logins();
     admin.dkim_retire_days = config_.limits.mailauth_dkim_retire_days;
+    admin.bans = bans_.get();
     mail_view_.emplace(MailStoreView{*segment_envs_, *handles_});
     admin.mail = &*mail_view_;
     admin_shards_ = std::make_unique<EngineAdminShards>(engine);
@@ -631,6 +652,7 @@ int Daemon::run() {
     // Shards take each new key snapshot from the control thread (created keys, rotations).
     keys_->on_publish([this, &engine](std::shared_ptr<const crypto::KeySet> snapshot) {
         audit_->set_keys(snapshot);
+        bans_->set_keys(snapshot);
         send_to_every_shard(engine, "keys.publish_failed", [&snapshot] {
             Message m;
             m.kind = message_keys_updated;
