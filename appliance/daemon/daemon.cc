@@ -20,6 +20,7 @@
 #include "core/control_loop.h"
 #include "core/log.h"
 #include "core/patterns.h"
+#include "core/socket_activation.h"
 #include "crypto/aead.h"
 #include "crypto/errc.h"
 #include "crypto/master_key.h"
@@ -482,9 +483,35 @@ std::optional<StartFailure> Daemon::open_engine() {
     // Signals are blocked before the ports open: a stop that arrives as soon as a client can
     // connect is then a clean drain, not the default action.
     block_control_signals();
+    if (auto failed = adopt_passed_sockets()) return failed;
     if (auto bind_error = engine_->bind())
         return config_failure("listen." + bind_error->listener + ": cannot bind " + bind_error->address + ": " +
                               bind_error->error.message());
+    return std::nullopt;
+}
+
+// Sockets systemd bound for us (vaultmx.socket): each must be a [listen] key's, on its address.
+// Listeners without one are bound here as usual.
+std::optional<StartFailure> Daemon::adopt_passed_sockets() {
+    for (const InheritedSocket& passed : take_inherited_sockets()) {
+        const auto& listeners = config_.listeners;
+        const auto it = std::find_if(listeners.begin(), listeners.end(),
+                                     [&](const ListenerConfig& l) { return l.name == passed.name; });
+        if (it == listeners.end()) {
+            ::close(passed.fd);
+            return config_failure("listen: the service manager passed a socket named \"" + passed.name +
+                                  "\", which is no [listen] key here (FileDescriptorName= must name one)");
+        }
+        std::string bound_to;
+        if (auto r = check_inherited_listener(passed.fd, it->address, bound_to); !r) {
+            ::close(passed.fd);
+            return config_failure("listen." + it->name + ": the socket the service manager passed is " +
+                                  (bound_to.empty() ? r.error().message() : "bound to " + bound_to) + ", not " +
+                                  it->address_text);
+        }
+        engine_->adopt(static_cast<std::size_t>(it - listeners.begin()), passed.fd);
+        log_event(LogLevel::info, "listen.passed", "listener={} address={}", it->name, it->address_text);
+    }
     return std::nullopt;
 }
 

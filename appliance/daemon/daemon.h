@@ -67,6 +67,7 @@ private:
     std::optional<StartFailure> open_outbound_tls();
     std::optional<StartFailure> open_engine();
     std::optional<StartFailure> make_mailauth();
+    std::optional<StartFailure> adopt_passed_sockets();
     void load_dkim_keyring();
     std::optional<StartFailure> open_admin();
     std::optional<StartFailure> drop_privileges();

@@ -16,7 +16,7 @@ import tempfile
 import time
 import unittest
 
-from daemon_harness import VAULTMX, VAULTMXD, Daemon, free_port, init_instance, write_config
+from daemon_harness import VAULTMX, VAULTMXD, Daemon, free_port, init_instance, wait_for_port, write_config
 
 CHEAP_ARGON2 = "\n[auth]\nargon2_memory_kib = 64\nargon2_iterations = 1\n"
 PASSWORD = "correct horse battery staple 7Qz"
@@ -168,6 +168,94 @@ class Privileges(unittest.TestCase):
             r = subprocess.run([VAULTMXD, "-c", config], capture_output=True, text=True, timeout=60)
             self.assertEqual(r.returncode, 2, r.stderr)
             self.assertIn("service.user: root is root", r.stderr)
+
+
+class SocketActivation(unittest.TestCase):
+    """As under systemd's vaultmx.socket: the service manager binds the ports and starts the daemon as
+    the service user from the first instant, with the master key as a credential; it serves without
+    ever holding a capability."""
+
+    def test_serves_on_passed_sockets_as_the_service_user(self):
+        account = pwd.getpwnam("vaultmx")
+        with tempfile.TemporaryDirectory(prefix="vmx-sa-") as folder:
+            os.chmod(folder, 0o711)
+            ports = {k: free_port() for k in ("smtp", "submission_tls", "submission", "pop3s", "metrics")}
+            config = write_config(folder, ports, extra=CHEAP_ARGON2 + '\n[limits]\nexempt_networks = ["127.0.0.0/8"]\n')
+            # The admin socket in a folder init makes (and so hands to the service user).
+            with open(config) as f:
+                text = f.read().replace(f'socket = "{folder}/admin.sock"', f'socket = "{folder}/run/admin.sock"')
+            with open(config, "w") as f:
+                f.write(text)
+            init_instance(config, "--self-signed")
+            credentials = os.path.join(folder, "credentials")
+            os.mkdir(credentials, 0o700)
+            with open(os.path.join(folder, "master.key"), "rb") as src:
+                key = src.read()
+            with open(os.path.join(credentials, "master.key"), "wb") as dst:
+                dst.write(key)
+            os.chmod(os.path.join(credentials, "master.key"), 0o600)
+            for path in (credentials, os.path.join(credentials, "master.key"), os.path.join(folder, "cert.pem"),
+                         os.path.join(folder, "key.pem")):
+                os.chown(path, account.pw_uid, account.pw_gid)
+            # systemd-socket-activate hands on only the variables named with -E.
+            command = ["systemd-socket-activate", f"--setenv=CREDENTIALS_DIRECTORY={credentials}",
+                       f"--listen=127.0.0.1:{ports['smtp']}", "--fdname=smtp",
+                       f"--listen=127.0.0.1:{ports['pop3s']}", "--fdname=pop3s",
+                       "setpriv", f"--reuid={account.pw_uid}", f"--regid={account.pw_gid}", "--clear-groups",
+                       "--inh-caps=-all", "--bounding-set=-all", VAULTMXD, "-c", config]
+            proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            try:
+                # Like systemd, it starts the service at the first connection: that one waits in the
+                # passed socket's queue and is served once the daemon runs.
+                deadline = time.monotonic() + 10
+                while True:
+                    try:
+                        first = socket.create_connection(("127.0.0.1", ports["smtp"]), timeout=20)
+                        break
+                    except OSError:
+                        self.assertLess(time.monotonic(), deadline, "the socket was never bound")
+                        time.sleep(0.05)
+                socket_path = os.path.join(folder, "run", "admin.sock")
+                deadline = time.monotonic() + 20
+                while not os.path.exists(socket_path) and time.monotonic() < deadline and proc.poll() is None:
+                    time.sleep(0.05)
+                self.assertTrue(os.path.exists(socket_path), proc.stderr.read() if proc.poll() is not None else "")
+                self.assertTrue(read_reply(first).startswith("220"))
+                first.close()
+                daemon_pid = proc.pid  # systemd-socket-activate and setpriv exec the daemon in place
+                with smtplib.SMTP("127.0.0.1", ports["smtp"], timeout=10) as s:
+                    self.assertEqual(s.ehlo("c.example")[0], 250)
+                st = status_of(daemon_pid)
+                self.assertEqual(st["Uid"].split()[0], str(account.pw_uid))
+                self.assertEqual(int(st["CapEff"], 16), 0)
+                self.assertEqual(int(st["CapBnd"], 16), 0)
+                self.assertEqual(st["NoNewPrivs"], "1")
+            finally:
+                proc.terminate()
+                try:
+                    proc.communicate(timeout=15)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.communicate()
+            self.assertEqual(proc.returncode, 0)
+            with open(os.path.join(folder, "log", "vaultmxd.log")) as f:
+                log = f.read()
+            self.assertIn("listen.passed listener=smtp", log)
+            self.assertIn("from_root=no", log)
+            self.assertIn("source=credential", log)
+
+    def test_a_passed_socket_on_another_address_is_refused(self):
+        with tempfile.TemporaryDirectory(prefix="vmx-sa-") as folder:
+            ports = {k: free_port() for k in ("smtp", "submission_tls", "submission", "pop3s", "metrics")}
+            config = write_config(folder, ports)
+            init_instance(config)
+            other = free_port()
+            proc = subprocess.Popen(["systemd-socket-activate", f"--listen=127.0.0.1:{other}", "--fdname=smtp",
+                                     VAULTMXD, "-c", config], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            self.assertTrue(wait_for_port(other))
+            _, err = proc.communicate(timeout=30)
+            self.assertEqual(proc.returncode, 2, err)
+            self.assertIn(f"listen.smtp: the socket the service manager passed is bound to 127.0.0.1:{other}", err)
 
 
 class ClientLimits(unittest.TestCase):
