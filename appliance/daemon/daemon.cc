@@ -490,17 +490,26 @@ std::optional<StartFailure> Daemon::open_engine() {
     return std::nullopt;
 }
 
-// Sockets systemd bound for us (vaultmx.socket): each must be a [listen] key's, on its address.
-// Listeners without one are bound here as usual.
+// Sockets systemd bound for us (vaultmx.socket): each belongs to the [listen] key it is named
+// after (FileDescriptorName=), or else to the one whose address it is bound to. Listeners without
+// one are bound here as usual.
 std::optional<StartFailure> Daemon::adopt_passed_sockets() {
     for (const InheritedSocket& passed : take_inherited_sockets()) {
         const auto& listeners = config_.listeners;
-        const auto it = std::find_if(listeners.begin(), listeners.end(),
-                                     [&](const ListenerConfig& l) { return l.name == passed.name; });
+        auto it = std::find_if(listeners.begin(), listeners.end(),
+                               [&](const ListenerConfig& l) { return l.name == passed.name; });
+        if (it == listeners.end()) {
+            SocketAddress local;
+            local.length = sizeof local.storage;
+            if (::getsockname(passed.fd, reinterpret_cast<sockaddr*>(&local.storage), &local.length) == 0)
+                it = std::find_if(listeners.begin(), listeners.end(), [&](const ListenerConfig& l) {
+                    return l.address.to_string() == local.to_string();
+                });
+        }
         if (it == listeners.end()) {
             ::close(passed.fd);
-            return config_failure("listen: the service manager passed a socket named \"" + passed.name +
-                                  "\", which is no [listen] key here (FileDescriptorName= must name one)");
+            return config_failure("listen: the service manager passed a socket (\"" + passed.name +
+                                  "\") that is no [listen] key's, by name or by address");
         }
         std::string bound_to;
         if (auto r = check_inherited_listener(passed.fd, it->address, bound_to); !r) {
