@@ -278,7 +278,8 @@ std::optional<StartFailure> Daemon::own_store_folders() {
 // capability, no_new_privs, no core file and the system-call filter; no thread of ours exists yet,
 // so every one starts inside all of that.
 std::optional<StartFailure> Daemon::drop_privileges() {
-    if (geteuid() == 0) (void)!::chown(config_.admin_socket.c_str(), account_->uid, account_->gid);
+    // The socket keeps its group (vaultmx-admin may use it); its owner becomes the service user.
+    if (geteuid() == 0) (void)!::chown(config_.admin_socket.c_str(), account_->uid, static_cast<gid_t>(-1));
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
     constexpr Sandbox sandbox = Sandbox::sanitized;
 #else

@@ -49,6 +49,11 @@ TEST(SyscallFilter, ForbiddenCallsKillTheProcess) {
 }
 
 TEST(SyscallFilter, WhatTheDaemonNeedsStillWorks) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+    // The sanitizers' runtimes make calls of their own; sanitizer builds of the daemon run without
+    // the filter (privilege_drop.h), so only the real build's set is checked here.
+    GTEST_SKIP() << "sanitizer build";
+#endif
     const int status = status_under_filter([] {
         std::thread t([] {});  // clone3 answers ENOSYS, glibc falls back to clone with CLONE_THREAD
         t.join();
