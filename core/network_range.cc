@@ -88,4 +88,11 @@ bool NetworkList::contains(const SocketAddress& address) const noexcept {
     return false;
 }
 
+bool NetworkList::contains_host(std::string_view host) const {
+    if (ranges_.empty()) return false;
+    const bool v6 = host.find(':') != std::string_view::npos;
+    auto address = parse_socket_address(v6 ? "[" + std::string(host) + "]:0" : std::string(host) + ":0");
+    return address && contains(*address);
+}
+
 }  // namespace vmx

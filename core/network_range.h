@@ -35,6 +35,8 @@ public:
     static NetworkList parse(const std::vector<std::string>& texts);
 
     bool contains(const SocketAddress& address) const noexcept;
+    // The same for an address in text ("192.0.2.1", "2001:db8::1"); false when it does not parse.
+    bool contains_host(std::string_view host) const;
     bool empty() const noexcept { return ranges_.empty(); }
 
 private:

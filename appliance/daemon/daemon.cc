@@ -20,6 +20,7 @@
 #include "core/control_loop.h"
 #include "core/log.h"
 #include "core/patterns.h"
+#include "core/socket_activation.h"
 #include "crypto/aead.h"
 #include "crypto/errc.h"
 #include "crypto/master_key.h"
@@ -277,7 +278,8 @@ std::optional<StartFailure> Daemon::own_store_folders() {
 // capability, no_new_privs, no core file and the system-call filter; no thread of ours exists yet,
 // so every one starts inside all of that.
 std::optional<StartFailure> Daemon::drop_privileges() {
-    if (geteuid() == 0) (void)!::chown(config_.admin_socket.c_str(), account_->uid, account_->gid);
+    // The socket keeps its group (vaultmx-admin may use it); its owner becomes the service user.
+    if (geteuid() == 0) (void)!::chown(config_.admin_socket.c_str(), account_->uid, static_cast<gid_t>(-1));
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
     constexpr Sandbox sandbox = Sandbox::sanitized;
 #else
@@ -355,6 +357,20 @@ std::optional<StartFailure> Daemon::open_globals() {
         return runtime_failure("store: cannot open the login history in " + directory_path + ": " + logins.error().message());
     logins_.emplace(std::move(*logins));
     recorder_ = std::make_unique<LoginRecorder>(*logins_, *keys_, std::int64_t{config_.store.sizing.login_history_days} * 86400);
+    auto ban_records = BanRecords::open(*directory_env_);
+    if (!ban_records)
+        return runtime_failure("store: cannot open the bans in " + directory_path + ": " + ban_records.error().message());
+    ban_records_.emplace(std::move(*ban_records));
+    const AppLimits& l = config_.limits;
+    bans_ = std::make_unique<BanList>(
+        BanOptions{l.limits_ban_failures, l.limits_ban_window_s, l.limits_ban_duration_s, l.limits_bans_max,
+                   NetworkList::parse(config_.exempt_networks)},
+        &*ban_records_, keys_->snapshot());
+    if (auto r = bans_->load(now_unix()); !r)
+        return runtime_failure("store: cannot read the bans in " + directory_path + ": " + r.error().message());
+    client_limits_ = std::make_unique<ClientLimits>(ClientLimitOptions{
+        l.limits_client_connections_max, l.limits_client_connections_per_minute, l.limits_client_messages_per_minute,
+        l.limits_client_recipients_per_minute, l.limits_clients_tracked_max, NetworkList::parse(config_.exempt_networks)});
 
     const std::string audit_path = layout_->path(store::GlobalKind::audit);
     auto audit_env = store::Env::open(audit_path, layout_->env_options(store::GlobalKind::audit));
@@ -418,11 +434,16 @@ std::optional<StartFailure> Daemon::open_engine() {
     listener_deps_->smtp.tls = tls_;
     listener_deps_->smtp.authserv_id = authserv_id(config_);
     listener_deps_->smtp.postmaster = postmaster_of(config_);
+    listener_deps_->smtp.client_limits = client_limits_.get();
+    listener_deps_->smtp.greet_wait_ms = config_.limits.limits_greet_wait_ms;
+    listener_deps_->pop3.bans = bans_.get();
     listener_deps_->smtp.refuse_unauthenticated_local =
         config_.limits.mailauth_check_dmarc && config_.mailauth_dmarc_reject == "refuse";
     listener_deps_->pop3.tls = tls_;
     listener_deps_->submission = submission_settings(config_, tls_, smtp::Transport::plain);
     listener_deps_->submission_tls = submission_settings(config_, tls_, smtp::Transport::tls);
+    listener_deps_->submission.bans = bans_.get();
+    listener_deps_->submission_tls.bans = bans_.get();
 
     auto segment_envs = store::StoreEnvironments::open(*layout_);
     if (!segment_envs)
@@ -448,6 +469,7 @@ std::optional<StartFailure> Daemon::open_engine() {
 
     // Passwords are checked by the auth workers, never on a shard thread; they outlive the engine.
     auth_workers_ = std::make_unique<AuthWorkers>(auth_options(config_), engine_->shard_count());
+    auth_workers_->set_bans(bans_.get());
     if (auto r = make_mailauth(); r) return r;
 
     const store::StoreSizing& sizing = config_.store.sizing;
@@ -462,9 +484,44 @@ std::optional<StartFailure> Daemon::open_engine() {
     // Signals are blocked before the ports open: a stop that arrives as soon as a client can
     // connect is then a clean drain, not the default action.
     block_control_signals();
+    if (auto failed = adopt_passed_sockets()) return failed;
     if (auto bind_error = engine_->bind())
         return config_failure("listen." + bind_error->listener + ": cannot bind " + bind_error->address + ": " +
                               bind_error->error.message());
+    return std::nullopt;
+}
+
+// Sockets systemd bound for us (vaultmx.socket): each belongs to the [listen] key it is named
+// after (FileDescriptorName=), or else to the one whose address it is bound to. Listeners without
+// one are bound here as usual.
+std::optional<StartFailure> Daemon::adopt_passed_sockets() {
+    for (const InheritedSocket& passed : take_inherited_sockets()) {
+        const auto& listeners = config_.listeners;
+        auto it = std::find_if(listeners.begin(), listeners.end(),
+                               [&](const ListenerConfig& l) { return l.name == passed.name; });
+        if (it == listeners.end()) {
+            SocketAddress local;
+            local.length = sizeof local.storage;
+            if (::getsockname(passed.fd, reinterpret_cast<sockaddr*>(&local.storage), &local.length) == 0)
+                it = std::find_if(listeners.begin(), listeners.end(), [&](const ListenerConfig& l) {
+                    return l.address.to_string() == local.to_string();
+                });
+        }
+        if (it == listeners.end()) {
+            ::close(passed.fd);
+            return config_failure("listen: the service manager passed a socket (\"" + passed.name +
+                                  "\") that is no [listen] key's, by name or by address");
+        }
+        std::string bound_to;
+        if (auto r = check_inherited_listener(passed.fd, it->address, bound_to); !r) {
+            ::close(passed.fd);
+            return config_failure("listen." + it->name + ": the socket the service manager passed is " +
+                                  (bound_to.empty() ? r.error().message() : "bound to " + bound_to) + ", not " +
+                                  it->address_text);
+        }
+        engine_->adopt(static_cast<std::size_t>(it - listeners.begin()), passed.fd);
+        log_event(LogLevel::info, "listen.passed", "listener={} address={}", it->name, it->address_text);
+    }
     return std::nullopt;
 }
 
@@ -480,6 +537,7 @@ std::optional<StartFailure> Daemon::open_admin() {
     admin.logins = recorder_.get();
     admin.verified_logins = &auth_workers_->verified_logins();
     admin.dkim_retire_days = config_.limits.mailauth_dkim_retire_days;
+    admin.bans = bans_.get();
     mail_view_.emplace(MailStoreView{*segment_envs_, *handles_});
     admin.mail = &*mail_view_;
     admin_shards_ = std::make_unique<EngineAdminShards>(engine);
@@ -631,6 +689,7 @@ int Daemon::run() {
     // Shards take each new key snapshot from the control thread (created keys, rotations).
     keys_->on_publish([this, &engine](std::shared_ptr<const crypto::KeySet> snapshot) {
         audit_->set_keys(snapshot);
+        bans_->set_keys(snapshot);
         send_to_every_shard(engine, "keys.publish_failed", [&snapshot] {
             Message m;
             m.kind = message_keys_updated;

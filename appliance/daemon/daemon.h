@@ -15,6 +15,8 @@
 #include "appliance/admin/server.h"
 #include "appliance/audit/audit_log.h"
 #include "appliance/auth/auth_workers.h"
+#include "appliance/auth/ban_list.h"
+#include "appliance/smtp/client_limits.h"
 #include "appliance/mailauth/mailauth_workers.h"
 #include "appliance/auth/login_recorder.h"
 #include "appliance/auth/sessions.h"
@@ -65,6 +67,7 @@ private:
     std::optional<StartFailure> open_outbound_tls();
     std::optional<StartFailure> open_engine();
     std::optional<StartFailure> make_mailauth();
+    std::optional<StartFailure> adopt_passed_sockets();
     void load_dkim_keyring();
     std::optional<StartFailure> open_admin();
     std::optional<StartFailure> drop_privileges();
@@ -86,6 +89,9 @@ private:
     std::optional<AuditLog> audit_;
     std::optional<LoginHistory> logins_;
     std::unique_ptr<LoginRecorder> recorder_;
+    std::optional<BanRecords> ban_records_;
+    std::unique_ptr<BanList> bans_;               // login bans: auth workers, login ports, admin
+    std::unique_ptr<ClientLimits> client_limits_; // the MX's per-address counts
     std::shared_ptr<const net::TlsServerContext> tls_;
     std::shared_ptr<const net::TlsClientContext> tls_out_;           // outbound STARTTLS, any certificate
     std::shared_ptr<const net::TlsClientContext> tls_out_verified_;   // outbound under `verify`

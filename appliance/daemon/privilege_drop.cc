@@ -35,9 +35,14 @@ std::optional<std::string> drop_capability_sets() {
     return std::nullopt;
 }
 
+// Nothing to do when none is held (started by systemd as the service user): the unit's own filter
+// then need not allow capset.
 std::optional<std::string> clear_process_capabilities() {
     const std::unique_ptr<_cap_struct, CapFree> empty(cap_init());
-    if (!empty || cap_set_proc(empty.get()) != 0) return "service: cannot clear the capabilities: " + errno_text(errno);
+    const std::unique_ptr<_cap_struct, CapFree> held(cap_get_proc());
+    if (!empty || !held) return "service: cannot read the capabilities: " + errno_text(errno);
+    if (cap_compare(held.get(), empty.get()) == 0) return std::nullopt;
+    if (cap_set_proc(empty.get()) != 0) return "service: cannot clear the capabilities: " + errno_text(errno);
     return std::nullopt;
 }
 

@@ -234,6 +234,10 @@ void Session::cmd_mail(std::string_view args, Effects& out) {
         envelope_ = Envelope{};
         return;
     }
+    if (!policy_.mail_allowed()) {
+        envelope_ = Envelope{};
+        return error(out, r_mail_rate);
+    }
     envelope_.mail_from.assign(path.mailbox);  // a source route, if any, is ignored (RFC 5321 C)
     phase_ = Phase::mail;
     out.replies += r_mail_ok;
@@ -341,6 +345,10 @@ void Session::cmd_rcpt(std::string_view args, Effects& out) {
         case RcptVerdict::over_quota: return reply_for_address(out, "452 4.2.2 <", path.mailbox, ">: Mailbox full\r\n");
         case RcptVerdict::temp_failure:
             return reply_for_address(out, "451 4.3.0 <", path.mailbox, ">: Temporary lookup failure\r\n");
+        case RcptVerdict::rate_limited:
+            return reply_for_address(out, "450 4.7.1 <", path.mailbox,
+                                     ">: Recipient address rejected: too many recipients from your address, "
+                                     "try again later\r\n");
     }
     error(out, r_bad_rcpt);  // an out-of-range verdict from a broken policy
 }

@@ -68,6 +68,7 @@ enum class RcptVerdict : std::uint8_t {
     not_local,     // 550 5.7.1 relay access denied
     over_quota,    // 452 4.2.2
     temp_failure,  // 451 4.3.0 (directory unreadable)
+    rate_limited,  // 450 4.7.1: the client's address sent too many recipients lately
 };
 
 struct RcptDecision {
@@ -80,6 +81,9 @@ class RecipientPolicy {
 public:
     virtual ~RecipientPolicy() = default;
     virtual RcptDecision check(const Address& recipient) = 0;
+    // MAIL: false refuses the transaction for now (450 4.7.1: the client's address sent too many
+    // messages lately).
+    virtual bool mail_allowed() { return true; }
 };
 
 // Submission: whom the logged-in user may send as (their address, the allowed senders the admin

@@ -56,6 +56,7 @@ inline constexpr std::string_view r_too_many_rcpts = "452 4.5.3 Error: too many 
 inline constexpr std::string_view r_bare_line_end = "550 5.5.2 Error: bare <CR> or <LF> in message data\r\n";
 inline constexpr std::string_view r_text_line_too_long = "550 5.5.2 Error: message line too long\r\n";
 inline constexpr std::string_view r_store_failed = "451 4.3.0 Error: queue file write error\r\n";
+inline constexpr std::string_view r_mail_rate = "450 4.7.1 Error: too much mail from your address, try again later\r\n";
 inline constexpr std::string_view r_mail_loop = "554 5.4.6 Error: too many hops (Received: fields): a mail loop\r\n";
 inline constexpr std::string_view r_store_full = "452 4.3.1 Insufficient system storage\r\n";
 inline constexpr std::string_view r_over_rate = "450 4.7.1 Error: hourly sending limit reached, try again later\r\n";
