@@ -272,7 +272,9 @@ void LocalDelivery::flush_removals() {
             std::move(ops.begin(), ops.end(), std::back_inserter(request.ops));
         }
         const std::uint32_t seg = segment;
-        auto done = [this, seg, ids](const store::WriteResult& r) {
+        // "ids = ids" (and "index = index" below): clang 14, which builds the fuzz targets, cannot
+        // capture a structured binding by name.
+        auto done = [this, seg, ids = ids](const store::WriteResult& r) {
             for (std::uint64_t id : ids) {
                 auto found = entries_.find({seg, id});
                 if (found == entries_.end()) continue;
@@ -361,7 +363,7 @@ void LocalDelivery::deliver(std::shared_ptr<Work> work) {
 
 void LocalDelivery::deliver_one(const std::shared_ptr<Work>& work, std::size_t i) {
     const auto [index, user_id] = work->request.recipients[i];
-    auto finish = [this, work, index](store::RecipientState state, std::string reply) {
+    auto finish = [this, work, index = index](store::RecipientState state, std::string reply) {
         work->outcomes.emplace_back(index, state, std::move(reply));
         if (--work->left == 0) report(work);
     };
