@@ -20,6 +20,7 @@
 #include "core/control_loop.h"
 #include "core/log.h"
 #include "core/patterns.h"
+#include "core/socket_activation.h"
 #include "crypto/aead.h"
 #include "crypto/errc.h"
 #include "crypto/master_key.h"
@@ -76,7 +77,13 @@ smtp::Limits smtp_limits(const AppLimits& l) {
     out.message_bytes_max = l.smtp_message_bytes_max;
     out.recipients_max = l.smtp_recipients_max;
     out.errors_max = l.smtp_errors_max;
+    out.hop_count_max = l.smtp_hop_count_max;
     return out;
+}
+
+// The mailbox RCPT TO:<Postmaster> reaches (RFC 5321 4.5.1).
+std::string postmaster_of(const Config& config) {
+    return config.postmaster.empty() ? "postmaster@" + config.hostname : config.postmaster;
 }
 
 // 587 and 465 share every setting but how TLS begins.
@@ -88,6 +95,8 @@ SubmissionSettings submission_settings(const Config& config, std::shared_ptr<con
     out.limits.recipients_max = l.submission_recipients_max;
     out.limits.errors_max = l.submission_errors_max;
     out.limits.auth_failures_max = l.submission_auth_failures_max;
+    out.limits.hop_count_max = l.smtp_hop_count_max;
+    out.postmaster = postmaster_of(config);
     out.options.hostname = config.hostname;
     out.options.mode = smtp::Mode::submission;
     out.options.transport = transport;
@@ -235,9 +244,61 @@ Daemon::~Daemon() {
 }
 
 std::optional<StartFailure> Daemon::start() {
-    for (auto step : {&Daemon::open_log, &Daemon::open_keys, &Daemon::open_globals, &Daemon::open_tls,
-                      &Daemon::open_engine, &Daemon::open_admin})
+    for (auto step : {&Daemon::open_account, &Daemon::open_log, &Daemon::open_keys, &Daemon::open_globals,
+                      &Daemon::open_tls, &Daemon::open_engine, &Daemon::open_admin, &Daemon::drop_privileges,
+                      &Daemon::start_threads})
         if (auto failed = (this->*step)()) return failed;
+    return std::nullopt;
+}
+
+// The account to serve as: known before anything opens, so a wrong name costs nothing.
+std::optional<StartFailure> Daemon::open_account() {
+    std::string error_line;
+    auto account = resolve_service_account(config_.service_user, config_.service_group, error_line);
+    if (!account) return config_failure(error_line);
+    account_ = std::move(*account);
+    return std::nullopt;
+}
+
+// The store's folders belong to the service user (an instance made by root before it had one is
+// handed over here). Only folders that hold a store layout: a mistyped [paths] data never
+// hands over a system folder.
+std::optional<StartFailure> Daemon::own_store_folders() {
+    std::vector<std::string> folders{config_.data_dir};
+    for (store::SegmentKind kind : store::segment_kinds) {
+        const std::string root = layout_->root(kind);
+        if (!root.starts_with(config_.data_dir + "/")) folders.push_back(root);
+    }
+    for (const std::string& folder : folders)
+        if (auto failed = own_tree(folder, *account_)) return config_failure("service.user: " + *failed);
+    return std::nullopt;
+}
+
+// Ports, files and the admin socket are open: from here on the daemon is its own user, with no
+// capability, no_new_privs, no core file and the system-call filter; no thread of ours exists yet,
+// so every one starts inside all of that.
+std::optional<StartFailure> Daemon::drop_privileges() {
+    // The socket keeps its group (vaultmx-admin may use it); its owner becomes the service user.
+    if (geteuid() == 0) (void)!::chown(config_.admin_socket.c_str(), account_->uid, static_cast<gid_t>(-1));
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+    constexpr Sandbox sandbox = Sandbox::sanitized;
+#else
+    constexpr Sandbox sandbox = Sandbox::full;
+#endif
+    DropReport report;
+    if (auto failed = vmx::drop_privileges(*account_, sandbox, report)) return runtime_failure(*failed);
+    log_event(LogLevel::info, "service.privileges_dropped", "user={} uid={} gid={} from_root={} syscall_filter={}",
+              account_->user, account_->uid, account_->gid, report.was_root ? "yes" : "no",
+              report.filter_installed ? "on" : "off (sanitizer build)");
+    return std::nullopt;
+}
+
+// The worker threads and then the shards, all after the drop.
+std::optional<StartFailure> Daemon::start_threads() {
+    if (auto r = auth_workers_->start(); !r) return runtime_failure("auth: cannot start the password workers: " + r.error().message());
+    if (auto r = mailauth_workers_->start(); !r)
+        return runtime_failure("mailauth: cannot start the workers: " + r.error().message());
+    if (auto r = engine_->start(); !r) return runtime_failure("engine: cannot start: " + r.error().message());
     return std::nullopt;
 }
 
@@ -267,6 +328,7 @@ std::optional<StartFailure> Daemon::open_keys() {
         return config_failure(line);
     }
     layout_.emplace(std::move(*layout));
+    if (auto failed = own_store_folders()) return failed;
     auto index_key = Directory::derive_index_key(master->material.view());
     if (!index_key) return runtime_failure("keys: cannot derive the directory index key: " + index_key.error().message());
     index_key_.emplace(std::move(*index_key));
@@ -295,6 +357,20 @@ std::optional<StartFailure> Daemon::open_globals() {
         return runtime_failure("store: cannot open the login history in " + directory_path + ": " + logins.error().message());
     logins_.emplace(std::move(*logins));
     recorder_ = std::make_unique<LoginRecorder>(*logins_, *keys_, std::int64_t{config_.store.sizing.login_history_days} * 86400);
+    auto ban_records = BanRecords::open(*directory_env_);
+    if (!ban_records)
+        return runtime_failure("store: cannot open the bans in " + directory_path + ": " + ban_records.error().message());
+    ban_records_.emplace(std::move(*ban_records));
+    const AppLimits& l = config_.limits;
+    bans_ = std::make_unique<BanList>(
+        BanOptions{l.limits_ban_failures, l.limits_ban_window_s, l.limits_ban_duration_s, l.limits_bans_max,
+                   NetworkList::parse(config_.exempt_networks)},
+        &*ban_records_, keys_->snapshot());
+    if (auto r = bans_->load(now_unix()); !r)
+        return runtime_failure("store: cannot read the bans in " + directory_path + ": " + r.error().message());
+    client_limits_ = std::make_unique<ClientLimits>(ClientLimitOptions{
+        l.limits_client_connections_max, l.limits_client_connections_per_minute, l.limits_client_messages_per_minute,
+        l.limits_client_recipients_per_minute, l.limits_clients_tracked_max, NetworkList::parse(config_.exempt_networks)});
 
     const std::string audit_path = layout_->path(store::GlobalKind::audit);
     auto audit_env = store::Env::open(audit_path, layout_->env_options(store::GlobalKind::audit));
@@ -357,11 +433,17 @@ std::optional<StartFailure> Daemon::open_engine() {
     listener_deps_->smtp.options.starttls = tls_ ? smtp::StartTls::offered : smtp::StartTls::unavailable;
     listener_deps_->smtp.tls = tls_;
     listener_deps_->smtp.authserv_id = authserv_id(config_);
+    listener_deps_->smtp.postmaster = postmaster_of(config_);
+    listener_deps_->smtp.client_limits = client_limits_.get();
+    listener_deps_->smtp.greet_wait_ms = config_.limits.limits_greet_wait_ms;
+    listener_deps_->pop3.bans = bans_.get();
     listener_deps_->smtp.refuse_unauthenticated_local =
         config_.limits.mailauth_check_dmarc && config_.mailauth_dmarc_reject == "refuse";
     listener_deps_->pop3.tls = tls_;
     listener_deps_->submission = submission_settings(config_, tls_, smtp::Transport::plain);
     listener_deps_->submission_tls = submission_settings(config_, tls_, smtp::Transport::tls);
+    listener_deps_->submission.bans = bans_.get();
+    listener_deps_->submission_tls.bans = bans_.get();
 
     auto segment_envs = store::StoreEnvironments::open(*layout_);
     if (!segment_envs)
@@ -387,8 +469,8 @@ std::optional<StartFailure> Daemon::open_engine() {
 
     // Passwords are checked by the auth workers, never on a shard thread; they outlive the engine.
     auth_workers_ = std::make_unique<AuthWorkers>(auth_options(config_), engine_->shard_count());
-    if (auto r = auth_workers_->start(); !r) return runtime_failure("auth: cannot start the password workers: " + r.error().message());
-    if (auto r = start_mailauth(); r) return r;
+    auth_workers_->set_bans(bans_.get());
+    if (auto r = make_mailauth(); r) return r;
 
     const store::StoreSizing& sizing = config_.store.sizing;
     engine_->set_shard_local(ShardBuilder{*segment_envs_, *handles_, shard_store_options(sizing), keys_->snapshot(),
@@ -402,9 +484,44 @@ std::optional<StartFailure> Daemon::open_engine() {
     // Signals are blocked before the ports open: a stop that arrives as soon as a client can
     // connect is then a clean drain, not the default action.
     block_control_signals();
+    if (auto failed = adopt_passed_sockets()) return failed;
     if (auto bind_error = engine_->bind())
         return config_failure("listen." + bind_error->listener + ": cannot bind " + bind_error->address + ": " +
                               bind_error->error.message());
+    return std::nullopt;
+}
+
+// Sockets systemd bound for us (vaultmx.socket): each belongs to the [listen] key it is named
+// after (FileDescriptorName=), or else to the one whose address it is bound to. Listeners without
+// one are bound here as usual.
+std::optional<StartFailure> Daemon::adopt_passed_sockets() {
+    for (const InheritedSocket& passed : take_inherited_sockets()) {
+        const auto& listeners = config_.listeners;
+        auto it = std::find_if(listeners.begin(), listeners.end(),
+                               [&](const ListenerConfig& l) { return l.name == passed.name; });
+        if (it == listeners.end()) {
+            SocketAddress local;
+            local.length = sizeof local.storage;
+            if (::getsockname(passed.fd, reinterpret_cast<sockaddr*>(&local.storage), &local.length) == 0)
+                it = std::find_if(listeners.begin(), listeners.end(), [&](const ListenerConfig& l) {
+                    return l.address.to_string() == local.to_string();
+                });
+        }
+        if (it == listeners.end()) {
+            ::close(passed.fd);
+            return config_failure("listen: the service manager passed a socket (\"" + passed.name +
+                                  "\") that is no [listen] key's, by name or by address");
+        }
+        std::string bound_to;
+        if (auto r = check_inherited_listener(passed.fd, it->address, bound_to); !r) {
+            ::close(passed.fd);
+            return config_failure("listen." + it->name + ": the socket the service manager passed is " +
+                                  (bound_to.empty() ? r.error().message() : "bound to " + bound_to) + ", not " +
+                                  it->address_text);
+        }
+        engine_->adopt(static_cast<std::size_t>(it - listeners.begin()), passed.fd);
+        log_event(LogLevel::info, "listen.passed", "listener={} address={}", it->name, it->address_text);
+    }
     return std::nullopt;
 }
 
@@ -420,6 +537,7 @@ std::optional<StartFailure> Daemon::open_admin() {
     admin.logins = recorder_.get();
     admin.verified_logins = &auth_workers_->verified_logins();
     admin.dkim_retire_days = config_.limits.mailauth_dkim_retire_days;
+    admin.bans = bans_.get();
     mail_view_.emplace(MailStoreView{*segment_envs_, *handles_});
     admin.mail = &*mail_view_;
     admin_shards_ = std::make_unique<EngineAdminShards>(engine);
@@ -466,13 +584,13 @@ std::optional<StartFailure> Daemon::open_admin() {
             if (!sent) log_event(LogLevel::error, "delivery.relay_auth_dropped", "shard={} (restart to apply)", shard);
         }
     });
-    if (auto r = engine.start(); !r) return runtime_failure("engine: cannot start: " + r.error().message());
     return std::nullopt;
 }
 
 // The mail-authentication workers: their libraries and resolvers are built before the shards serve,
-// and the DKIM keys loaded. Signing and checking never run on a shard.
-std::optional<StartFailure> Daemon::start_mailauth() {
+// and the DKIM keys loaded (their threads start after the drop). Signing and checking never run on a
+// shard.
+std::optional<StartFailure> Daemon::make_mailauth() {
     const MailAuthOptions options = mailauth_options(config_);
     if (options.checks.dmarc) {
         if (auto r = init_dmarc_library(default_suffix_list); !r)
@@ -480,8 +598,6 @@ std::optional<StartFailure> Daemon::start_mailauth() {
                                    ": " + r.error().message() + " (install the publicsuffix package)");
     }
     mailauth_workers_ = std::make_unique<MailAuthWorkers>(options, engine_->shard_count());
-    if (auto r = mailauth_workers_->start(); !r)
-        return runtime_failure("mailauth: cannot start the workers: " + r.error().message());
     return std::nullopt;  // the DKIM keys are loaded with the admin socket, before the engine starts
 }
 
@@ -573,6 +689,7 @@ int Daemon::run() {
     // Shards take each new key snapshot from the control thread (created keys, rotations).
     keys_->on_publish([this, &engine](std::shared_ptr<const crypto::KeySet> snapshot) {
         audit_->set_keys(snapshot);
+        bans_->set_keys(snapshot);
         send_to_every_shard(engine, "keys.publish_failed", [&snapshot] {
             Message m;
             m.kind = message_keys_updated;
