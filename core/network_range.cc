@@ -36,9 +36,17 @@ bool prefix_matches(const std::uint8_t* a, const std::uint8_t* b, unsigned bits)
     return (a[whole] & mask) == (b[whole] & mask);
 }
 
+// ::ffff:0:0/96, where IPv4 peers seen through an IPv6 socket live.
+bool is_v4_mapped(const std::array<std::uint8_t, 16>& bytes) noexcept {
+    static constexpr std::uint8_t mapped_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    return std::memcmp(bytes.data(), mapped_prefix, sizeof mapped_prefix) == 0;
+}
+
 }  // namespace
 
 std::optional<NetworkRange> parse_network(std::string_view text) {
+    // inet_pton would stop at a NUL: "10.0.0.0\0/8" must not read as 10.0.0.0/32.
+    if (text.find('\0') != std::string_view::npos) return std::nullopt;
     const std::size_t slash = text.find('/');
     const std::string host(text.substr(0, slash));
     NetworkRange range;
@@ -65,6 +73,9 @@ std::optional<NetworkRange> parse_network(std::string_view text) {
     for (unsigned bit = 0; bit < prefix; ++bit)
         masked[bit / 8] |= static_cast<std::uint8_t>(range.bytes[bit / 8] & (0x80u >> (bit % 8)));
     if (masked != range.bytes) return std::nullopt;
+    // A range inside ::ffff:0:0/96 would match nothing, since such a peer is compared as IPv4
+    // (peer_bytes): refused, so that the admin writes the IPv4 range they meant.
+    if (range.family == AF_INET6 && prefix >= 96 && is_v4_mapped(range.bytes)) return std::nullopt;
     return range;
 }
 

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+
 namespace vmx {
 namespace {
 
@@ -20,6 +22,19 @@ TEST(NetworkRange, Parses) {
                             "2001:db8::/129", "2001:db8::1/32", "example.org", "192.0.2.0/+8", "192.0.2.0/08x",
                             "::1/1281", " 10.0.0.0/8"})
         EXPECT_FALSE(parse_network(bad).has_value()) << bad;
+}
+
+// Found by network_range_fuzz: a range of IPv4-mapped addresses parsed but matched nothing (such a
+// peer is compared as IPv4), and text was read only up to a NUL.
+TEST(NetworkRange, RefusesWhatWouldMatchOtherThanWritten) {
+    using namespace std::string_literals;
+    for (const std::string& bad : {"::ffff:192.0.2.0/120"s, "::ffff:0:0/96"s, "::ffff:192.0.2.7"s, "10.0.0.0\0/8"s,
+                                  "::1\0\0\0\0\0\0\0\x80\x30\x31"s, "192.0.2.7\0"s})
+        EXPECT_FALSE(parse_network(bad).has_value()) << bad;
+    // Wider ranges that only include the mapped block still parse; they match IPv6 peers.
+    EXPECT_TRUE(parse_network("::/0").has_value());
+    EXPECT_TRUE(parse_network("::/80").has_value());
+    EXPECT_TRUE(NetworkList::parse({"192.0.2.0/24"}).contains(addr("[::ffff:192.0.2.9]:25")));
 }
 
 TEST(NetworkRange, Matches) {
