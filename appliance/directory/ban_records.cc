@@ -30,7 +30,9 @@ crypto::RecordIdentity identity_of(std::uint64_t id) {
     return identity;
 }
 
-std::vector<std::uint8_t> encode(const BanRecord& ban) {
+}  // namespace
+
+std::vector<std::uint8_t> encode_ban_record(const BanRecord& ban) {
     std::vector<std::uint8_t> out;
     ByteWriter w(out);
     w.u8(ban_version);
@@ -41,7 +43,7 @@ std::vector<std::uint8_t> encode(const BanRecord& ban) {
     return out;
 }
 
-std::optional<BanRecord> decode(std::span<const std::uint8_t> bytes, std::uint64_t id) {
+std::optional<BanRecord> decode_ban_record(std::span<const std::uint8_t> bytes, std::uint64_t id) {
     ByteReader r(bytes);
     if (r.u8() != ban_version) return std::nullopt;
     BanRecord ban;
@@ -57,8 +59,6 @@ std::optional<BanRecord> decode(std::span<const std::uint8_t> bytes, std::uint64
     ban.failures = *failures;
     return ban;
 }
-
-}  // namespace
 
 Result<BanRecords> BanRecords::open(store::Env& directory_env) {
     auto dbi = directory_env.open_dbi("bans");
@@ -80,7 +80,7 @@ Result<std::vector<BanRecord>> BanRecords::load(const crypto::KeySet& keys) cons
         for (std::uint8_t b : (*e)->key) id = (id << 8) | b;
         auto plain = store::open_value(keys, identity_of(id), (*e)->value);
         if (!plain) return fail(plain.error());
-        auto ban = decode(*plain, id);
+        auto ban = decode_ban_record(*plain, id);
         if (!ban) return fail(std::make_error_code(std::errc::bad_message));
         out.push_back(std::move(*ban));
     }
@@ -88,7 +88,8 @@ Result<std::vector<BanRecord>> BanRecords::load(const crypto::KeySet& keys) cons
 }
 
 Result<void> BanRecords::put(const crypto::KeySet& keys, const BanRecord& ban) {
-    auto sealed = store::seal_value(keys, appliance_scope, identity_of(ban.id), encode(ban), store::Compress::never);
+    auto sealed =
+        store::seal_value(keys, appliance_scope, identity_of(ban.id), encode_ban_record(ban), store::Compress::never);
     if (!sealed) return fail(sealed.error());
     auto txn = store::WriteTxn::begin(*env_);
     if (!txn) return fail(txn.error());

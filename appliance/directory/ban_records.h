@@ -6,6 +6,8 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -24,6 +26,11 @@ struct BanRecord {
 };
 
 inline constexpr std::size_t ban_address_bytes_max = 64;
+
+// One record's plaintext as it is sealed (version 1; the id is in the key). encode cuts the address
+// to ban_address_bytes_max; decode checks every length and refuses trailing bytes (nullopt).
+std::vector<std::uint8_t> encode_ban_record(const BanRecord& ban);
+std::optional<BanRecord> decode_ban_record(std::span<const std::uint8_t> bytes, std::uint64_t id);
 
 class BanRecords {
 public:
