@@ -45,6 +45,11 @@ struct StartFailure {
     int exit_code = 1;
 };
 
+inline constexpr int exit_config = 2;   // a setting is wrong: restarting cannot help
+inline constexpr int exit_runtime = 1;
+inline StartFailure config_failure(std::string line) { return {std::move(line), exit_config}; }
+inline StartFailure runtime_failure(std::string line) { return {std::move(line), exit_runtime}; }
+
 class Daemon {
 public:
     explicit Daemon(const Config& config) : config_(config) {}
