@@ -1,6 +1,7 @@
 #include "core/engine.h"
 
 #include <signal.h>
+#include <fcntl.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -67,15 +68,30 @@ Engine::~Engine() {
     close(exit_fd_);
 }
 
+void Engine::adopt(std::size_t index, int fd) {
+    VMX_ASSERT(listen_fds_.empty() && index < listeners_.size());
+    adopted_.resize(listeners_.size(), -1);
+    adopted_[index] = fd;
+}
+
 std::optional<BindError> Engine::bind() {
     VMX_ASSERT(listen_fds_.empty());
-    for (const ListenerSpec& spec : listeners_) {
-        if (auto r = probe_port_free(spec.address); !r)
-            return BindError{spec.name, spec.address.to_string(), r.error()};
+    adopted_.resize(listeners_.size(), -1);
+    for (std::size_t l = 0; l < listeners_.size(); ++l) {
+        if (adopted_[l] >= 0) continue;
+        if (auto r = probe_port_free(listeners_[l].address); !r)
+            return BindError{listeners_[l].name, listeners_[l].address.to_string(), r.error()};
     }
     listen_fds_.assign(config_.shards, std::vector<int>(listeners_.size(), -1));
     for (std::uint32_t s = 0; s < config_.shards; ++s) {
         for (std::size_t l = 0; l < listeners_.size(); ++l) {
+            if (adopted_[l] >= 0) {
+                const int fd = s == 0 ? adopted_[l] : fcntl(adopted_[l], F_DUPFD_CLOEXEC, 0);
+                if (fd < 0) return BindError{listeners_[l].name, listeners_[l].address.to_string(),
+                                             std::error_code(errno, std::system_category())};
+                listen_fds_[s][l] = fd;
+                continue;
+            }
             auto fd = open_listener_socket(listeners_[l].address);
             if (!fd) return BindError{listeners_[l].name, listeners_[l].address.to_string(), fd.error()};
             listen_fds_[s][l] = *fd;

@@ -39,6 +39,9 @@ public:
     void set_shard_local(ShardLocalFactory factory) { shard_local_ = std::move(factory); }
     // Opens every listening socket; on failure names the listener that could not be bound.
     std::optional<BindError> bind();
+    // Before bind(): serve listener `index` on a socket already bound and listening (systemd's
+    // socket activation). Every shard accepts from it (one queue, no SO_REUSEPORT); the engine owns it.
+    void adopt(std::size_t index, int fd);
     // Starts the shard threads and waits until each has set up its ring (or failed to).
     Result<void> start();
     // Asks every shard to stop accepting and drain (the grace period comes from the config).
@@ -66,6 +69,7 @@ private:
     ShardLocalFactory shard_local_;
     std::unique_ptr<Mesh> mesh_;
     std::vector<std::vector<int>> listen_fds_;   // [shard][listener]
+    std::vector<int> adopted_;                   // [listener]: a passed socket, or -1
     std::vector<std::unique_ptr<Shard>> shards_;
     std::vector<std::thread> threads_;
     std::atomic<std::uint32_t> running_{0};

@@ -229,7 +229,10 @@ bool parse_ipv6(std::string_view s, std::uint8_t* out) noexcept {
     if (s.size() < 2 || s.size() > 45) return false;
     std::array<std::uint16_t, 8> groups{};
     std::size_t count = 0;
-    std::size_t gap_at = 8;  // index in groups where "::" stands; 8 = none
+    // Index in groups where "::" stands. "None" is not 8: "::" after eight groups stands at 8, and
+    // must be refused (it would be a ninth group at least; RFC 4291 2.2).
+    constexpr std::size_t no_gap = 9;
+    std::size_t gap_at = no_gap;
     std::size_t i = 0;
     if (s[0] == ':') {
         if (s[1] != ':') return false;
@@ -243,16 +246,16 @@ bool parse_ipv6(std::string_view s, std::uint8_t* out) noexcept {
         if (last) break;
         i = colon + 1;
         if (i < s.size() && s[i] == ':') {
-            if (gap_at != 8) return false;  // "::" twice
+            if (gap_at != no_gap) return false;  // "::" twice
             gap_at = count;
             ++i;
         } else if (i == s.size()) {
             return false;  // a single trailing colon
         }
     }
-    if (gap_at == 8 ? count != 8 : count > 7) return false;
+    if (gap_at == no_gap ? count != 8 : count > 7) return false;
     std::array<std::uint16_t, 8> full{};
-    const std::size_t tail = count - (gap_at == 8 ? count : gap_at);
+    const std::size_t tail = count - (gap_at == no_gap ? count : gap_at);
     for (std::size_t k = 0; k < count - tail; ++k) full[k] = groups[k];
     for (std::size_t k = 0; k < tail; ++k) full[8 - tail + k] = groups[count - tail + k];
     for (std::size_t k = 0; k < 8; ++k) {

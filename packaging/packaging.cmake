@@ -27,7 +27,7 @@ install(PROGRAMS ${vmx_pkg_dir}/vaultmx-setup DESTINATION ${CMAKE_INSTALL_LIBEXE
 # The config's path is absolute (it does not move with the prefix; CPack's RPM generator marks
 # absolute paths %config, which is right for it alone). The systemd files go under the prefix, /usr.
 install(FILES ${vmx_pkg_dir}/vaultmx.toml DESTINATION /etc/vaultmx)
-install(FILES ${vmx_pkg_dir}/systemd/vaultmx.service DESTINATION lib/systemd/system)
+install(FILES ${vmx_pkg_dir}/systemd/vaultmx.service ${vmx_pkg_dir}/systemd/vaultmx.socket DESTINATION lib/systemd/system)
 install(FILES ${vmx_pkg_dir}/systemd/vaultmx.sysusers DESTINATION lib/sysusers.d RENAME vaultmx.conf)
 install(FILES ${vmx_pkg_dir}/systemd/vaultmx.tmpfiles DESTINATION lib/tmpfiles.d RENAME vaultmx.conf)
 

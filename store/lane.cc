@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "core/log.h"
+
 namespace vmx::store {
 
 // The queues hold at least two slots (SpscQueue's floor); in_flight_ enforces queue_capacity itself,
@@ -17,7 +19,7 @@ Lane::Lane(const std::vector<Env*>& envs, const LaneOptions& options)
     VMX_ASSERT(options.batch_requests_max >= 1 && options.queue_capacity >= 1);
     for (Env* env : envs) {
         VMX_ASSERT(env != nullptr);
-        envs_.push_back(EnvState{env, false});
+        envs_.push_back(EnvState{env, false, {}, 0});
         key_bytes_max_.push_back(env->key_bytes_max());
     }
 }
@@ -127,6 +129,9 @@ void Lane::process(std::vector<WriteRequest>& batch) {
         ran = true;
     }
     if (ran) wake_shard();
+    // Outcomes first (the clients' 4xx need not wait), then the reopen the failure policy demands.
+    for (EnvState& state : envs_)
+        if (state.needs_reopen) reopen(state);
 }
 
 // A task's own transaction. map_full grows the map and runs the task again from the start (the
@@ -139,11 +144,7 @@ void Lane::run_task(WriteRequest& request) {
         stats_.failed_tasks.fetch_add(1, std::memory_order_relaxed);
         post(request, error);
     };
-    if (state.needs_reopen) {
-        if (auto r = state.env->reopen(); !r) return failed(StoreErrc::failed);
-        state.needs_reopen = false;
-        stats_.reopens.fetch_add(1, std::memory_order_relaxed);
-    }
+    if (!ensure_open(state)) return failed(StoreErrc::failed);
     for (;;) {
         auto txn = WriteTxn::begin(*state.env);
         if (!txn) return failed(txn.error());
@@ -162,11 +163,8 @@ void Lane::run_task(WriteRequest& request) {
             stats_.map_grows.fetch_add(1, std::memory_order_relaxed);
             continue;
         }
-        if (!committed) {
-            state.needs_reopen = true;
-            stats_.failed_commits.fetch_add(1, std::memory_order_relaxed);
-            return failed(committed.error());
-        }
+        if (!committed) return failed(failed_commit(state, committed.error(), 0));
+        succeeded(state);
         return post(request, {}, *count);
     }
 }
@@ -190,20 +188,19 @@ void Lane::commit_group(std::uint32_t env, std::vector<WriteRequest*>& group) {
 
 // Commits the group, growing the map as needed. Never retries after any failure but map_full.
 std::error_code Lane::apply(EnvState& state, std::vector<WriteRequest*>& group) {
+    if (!ensure_open(state)) return StoreErrc::failed;
     Env& env = *state.env;
-    if (state.needs_reopen) {
-        if (auto r = env.reopen(); !r) return StoreErrc::failed;
-        state.needs_reopen = false;
-        stats_.reopens.fetch_add(1, std::memory_order_relaxed);
-    }
     for (;;) {
         const std::error_code error = apply_once(env, group);
-        if (!error) return {};
+        if (!error) {
+            succeeded(state);
+            return {};
+        }
         if (error != StoreErrc::map_full) {
-            // fsyncgate: the environment may have lost pages this process still believes written.
-            state.needs_reopen = true;
-            stats_.failed_commits.fetch_add(1, std::memory_order_relaxed);
-            return error;
+            std::size_t bytes = 0;
+            for (const WriteRequest* r : group)
+                for (const WriteOp& op : r->ops) bytes += op.key.size() + op.value.size();
+            return failed_commit(state, error, bytes);
         }
         if (auto grown = env.grow(); !grown) return error;  // at map_bytes_max
         stats_.map_grows.fetch_add(1, std::memory_order_relaxed);
@@ -231,20 +228,71 @@ std::error_code Lane::apply_once(Env& env, std::vector<WriteRequest*>& group) {
 void Lane::run_job(WriteRequest& request) {
     EnvState& state = envs_[request.env];
     stats_.tasks.fetch_add(1, std::memory_order_relaxed);
-    if (state.needs_reopen) {
-        if (auto r = state.env->reopen(); !r) {
-            stats_.failed_tasks.fetch_add(1, std::memory_order_relaxed);
-            return post(request, StoreErrc::failed);
-        }
-        state.needs_reopen = false;
-        stats_.reopens.fetch_add(1, std::memory_order_relaxed);
+    if (!ensure_open(state)) {
+        stats_.failed_tasks.fetch_add(1, std::memory_order_relaxed);
+        return post(request, StoreErrc::failed);
     }
     auto count = request.job();
     if (!count) {
         stats_.failed_tasks.fetch_add(1, std::memory_order_relaxed);
-        return post(request, count.error());
+        // The job commits by itself: an error that can come from its commit is a failed commit.
+        const std::error_code error = count.error();
+        const bool from_commit = error == StoreErrc::io_error || error == StoreErrc::disk_full ||
+                                 error.category() == std::system_category();
+        return post(request, from_commit ? failed_commit(state, error, 0) : error);
     }
     post(request, {}, *count);
+}
+
+// A commit (or a write inside it) failed with something other than map_full: the environment is
+// reopened before its next use (the failure policy). A short write on a full file system comes back
+// from LMDB as EIO; it is reported as the disk_full it is.
+std::error_code Lane::failed_commit(EnvState& state, std::error_code error, std::size_t bytes) {
+    if (error == StoreErrc::io_error) {
+        auto free = state.env->free_bytes();
+        if (free && *free < bytes + disk_full_margin_bytes) error = StoreErrc::disk_full;
+    }
+    state.needs_reopen = true;
+    state.failure = error;
+    ++state.failures_in_row;
+    stats_.failed_commits.fetch_add(1, std::memory_order_relaxed);
+    return error;
+}
+
+// Reopens an environment a failure left unusable (a reopen that failed at the end of the last batch
+// is tried again here, before the write). False while it cannot be reopened.
+bool Lane::ensure_open(EnvState& state) {
+    if (state.needs_reopen) reopen(state);
+    return !state.needs_reopen;
+}
+
+// Logged for the first failure of a run and then at every power of two, so a disk that stays full
+// under load costs the log a few lines, not one per batch. The files are opened by path again, by
+// the service user the daemon has become: it must be able to reach the data folder (a reopen that
+// cannot is logged as store.reopen_failed, error="Permission denied").
+void Lane::reopen(EnvState& state) {
+    const std::uint64_t n = state.failures_in_row;
+    const bool log = (n & (n - 1)) == 0;
+    if (auto r = state.env->reopen(); !r) {
+        ++state.failures_in_row;
+        if (log)
+            log_event(LogLevel::error, "store.reopen_failed", "lane={} env={} cause=\"{}\" error=\"{}\" failures_in_row={}",
+                      options_.thread_name, state.env->path(), state.failure.message(), r.error().message(), n);
+        return;
+    }
+    state.needs_reopen = false;
+    stats_.reopens.fetch_add(1, std::memory_order_relaxed);
+    if (log)
+        log_event(LogLevel::warn, "store.reopened", "lane={} env={} cause=\"{}\" failures_in_row={}", options_.thread_name,
+                  state.env->path(), state.failure.message(), n);
+}
+
+void Lane::succeeded(EnvState& state) {
+    if (state.failures_in_row == 0) return;
+    log_event(LogLevel::info, "store.recovered", "lane={} env={} failures={}", options_.thread_name, state.env->path(),
+              state.failures_in_row);
+    state.failures_in_row = 0;
+    state.failure = {};
 }
 
 void Lane::post(const WriteRequest& request, std::error_code error, std::uint64_t count) {

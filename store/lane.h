@@ -14,9 +14,20 @@
 // request returned success. MDB_MAP_FULL (from a put or the commit; LMDB reports it before writing
 // anything) grows the map and retries the batch; at map_bytes_max a batch of several requests is
 // retried one request per transaction, so only those that do not fit get map_full. Any other commit
-// or write failure fails every request of that batch and closes and reopens the environment before
-// its next write (Env::reopen); while the reopen fails, that environment's writes get
-// StoreErrc::failed. Nothing is ever retried after a failed commit.
+// or write failure (a failed fdatasync or pwrite, a full disk) fails every request of that batch,
+// and nothing is ever retried after it. Then, once the batch's outcomes are posted and before the
+// lane takes its next batch, the lane closes and reopens that environment (Env::reopen, which waits
+// for the readers' snapshots): after a failed sync the kernel may have dropped pages this process
+// still believes written, so neither LMDB's in-process state nor the old mapping is used again. The
+// reopen is logged (event store.reopened: lane, environment folder, cause, failures in a row; never
+// content; the first failure of a run and then every power of two), and the first success after it
+// too (store.recovered). While the reopen fails the environment stays closed: its writes get
+// StoreErrc::failed, its readers StoreErrc::closed, and the lane tries again before each write to it.
+// A job's error that can come from a commit (io_error, disk_full, an errno) is treated the same way.
+// Disk full: ENOSPC, EDQUOT and EFBIG are disk_full; so is EIO when the environment's file system
+// has less room than the batch plus disk_full_margin_bytes, because LMDB turns a short write (the
+// kernel wrote what fit) into EIO. The caller answers disk_full and map_full as "full" (SMTP 452
+// 4.3.1), every other failure as a temporary error (451 4.3.0).
 #pragma once
 
 #include <atomic>
@@ -67,6 +78,10 @@ struct WriteResult {
     std::error_code error;      // empty: durable
     std::uint64_t count = 0;    // a task's returned count
 };
+
+// See the failure policy: a failed commit with EIO counts as disk_full below this much free room
+// (on top of the batch's own bytes). A heuristic: it only changes the reply (452 instead of 451).
+inline constexpr std::uint64_t disk_full_margin_bytes = std::uint64_t{1} << 20;
 
 struct LaneOptions {
     std::uint32_t queue_capacity = 4096;        // requests in flight at most ([store] lane_queue_capacity)
@@ -130,6 +145,8 @@ private:
     struct EnvState {
         Env* env = nullptr;
         bool needs_reopen = false;
+        std::error_code failure;            // the last failure, for the log
+        std::uint64_t failures_in_row = 0;  // failed commits and reopens since the last success
     };
 
     void run();
@@ -139,6 +156,10 @@ private:
     void commit_group(std::uint32_t env, std::vector<WriteRequest*>& group);
     std::error_code apply(EnvState& state, std::vector<WriteRequest*>& group);
     std::error_code apply_once(Env& env, std::vector<WriteRequest*>& group);
+    std::error_code failed_commit(EnvState& state, std::error_code error, std::size_t bytes);
+    bool ensure_open(EnvState& state);
+    void reopen(EnvState& state);
+    void succeeded(EnvState& state);
     void run_task(WriteRequest& request);
     void run_job(WriteRequest& request);
     void post(const WriteRequest& request, std::error_code error, std::uint64_t count = 0);

@@ -1,5 +1,8 @@
 #include "store/lmdb.h"
 
+#include <sys/statvfs.h>
+
+#include <cerrno>
 #include <cstdlib>
 #include <mutex>
 
@@ -70,6 +73,12 @@ Result<void> Env::grow() {
     mdb_env_info(env_.get(), &info);
     map_bytes_.store(info.me_mapsize, std::memory_order_relaxed);
     return {};
+}
+
+Result<std::uint64_t> Env::free_bytes() const {
+    struct statvfs fs {};
+    if (::statvfs(path_.c_str(), &fs) != 0) return fail_errno(errno);
+    return static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize;
 }
 
 Result<void> Env::reopen() {

@@ -60,6 +60,10 @@ public:
     // map size; named databases are reopened with the same handles. Writer only; waits for readers.
     Result<void> reopen();
 
+    // Bytes an unprivileged writer may still add to the file system holding the environment
+    // (statvfs f_bavail), to tell a short write on a full disk from an I/O error. Any thread.
+    Result<std::uint64_t> free_bytes() const;
+
     std::size_t map_bytes() const noexcept { return map_bytes_.load(std::memory_order_relaxed); }
     std::size_t map_bytes_max() const noexcept { return options_.map_bytes_max; }
     const std::string& path() const noexcept { return path_; }

@@ -49,6 +49,10 @@ AdminReply sender_list(AdminContext& c, const AdminRequest& r);
 AdminReply key_status(AdminContext& c, const AdminRequest& r);
 AdminReply key_rotate(AdminContext& c, const AdminRequest& r);
 
+// commands_bans.cc
+AdminReply bans_list(AdminContext& c, const AdminRequest& r);
+AdminReply bans_remove(AdminContext& c, const AdminRequest& r);
+
 // commands_secrets.cc
 AdminReply secret_set(AdminContext& c, const AdminRequest& r);
 AdminReply secret_list(AdminContext& c, const AdminRequest& r);

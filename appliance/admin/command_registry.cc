@@ -38,6 +38,8 @@ constexpr CommandHandler kHandlers[] = {
     {"secret set", secret_set},
     {"secret list", secret_list},
     {"secret remove", secret_remove},
+    {"bans list", bans_list},
+    {"bans remove", bans_remove},
     {"dkim keygen", dkim_keygen},
     {"dkim show", dkim_show},
     {"dkim rotate", dkim_rotate},

@@ -113,6 +113,8 @@ constexpr CommandArg kDkimNewKey[] = {
     option("--selector", Need::optional, "the new key's selector (default: vmxYYYYMMDD, today's date)", a_selector),
     option("--algorithm", Need::optional, "rsa (2048 bits) or ed25519 (keygen: rsa; rotate: the old key's)"),
 };
+constexpr ValueCheck a_client{Pattern::ipv4, Pattern::ipv6, "address", "address (IPv4 or IPv6)"};
+constexpr CommandArg kBanAddress[] = {positional("address", "address", "a banned client address (see: bans list)", a_client)};
 constexpr CommandArg kQueueShow[] = {positional("id", "id", "a queue id, as in \"250 ... queued as ID\" or queue list")};
 constexpr CommandArg kQueueRetry[] = {
     {"id", "id", ArgKind::positional, Need::optional, "an smtp-out queue id (see: queue list)", {}},
@@ -134,6 +136,7 @@ constexpr CommandGroup kGroups[] = {
     {"secret", "secrets the appliance itself uses (a smarthost password), sealed under the master key"},
     {"dkim", "DKIM signing keys per domain (appliance secrets) and the DNS records to publish"},
     {"audit", "the hash-chained log of admin commands"},
+    {"bans", "client addresses banned for repeated failed logins (POP3, submission)"},
 };
 
 constexpr CommandRow kCommands[] = {
@@ -175,6 +178,8 @@ constexpr CommandRow kCommands[] = {
     {"queue retry", "deliver deferred outbound mail now: one message (ID) or --all", kQueueRetry, PasswordStdin::none,
      kQueueRetryOneOf},
     {"queue delete", "delete an outbound message without delivering it (no bounce)", kQueueShow},
+    {"bans list", "banned client addresses: since, until and the failures that led to each", no_args},
+    {"bans remove", "lift an address's ban (and forget its failed logins)", kBanAddress},
     {"stats", "connections and queues per shard", no_args},
     {"audit show", "print audit entries", kAuditShow},
     {"audit verify", "check the audit chain", no_args},

@@ -14,6 +14,7 @@
 #include "appliance/admin/protocol.h"
 #include "appliance/admin/server.h"
 #include "appliance/audit/audit_log.h"
+#include "appliance/auth/ban_list.h"
 #include "appliance/auth/login_recorder.h"
 #include "appliance/auth/password_hasher.h"
 #include "appliance/auth/sessions.h"
@@ -52,6 +53,7 @@ struct AdminContext {
     const MailStoreView* mail = nullptr;          // mailbox listings (any segment)
     RewrapControl* rewrap = nullptr;              // started by key rotate, shown by key status
     AdminShards* shards = nullptr;                // null: no shards (stats empty, no restore)
+    BanList* bans = nullptr;                      // login bans (null: none, bans commands refused)
     // [mailauth] dkim_retire_days: how long `dkim rotate` keeps a retired key published (the daemon
     // sets it from its config; tests and the default take the table's default).
     std::uint32_t dkim_retire_days = AppLimits{}.mailauth_dkim_retire_days;

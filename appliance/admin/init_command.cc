@@ -6,11 +6,13 @@
 #include <ctime>
 #include <filesystem>
 #include <system_error>
+#include <vector>
 
 #include "crypto/master_key.h"
 #include "crypto/self_signed_cert.h"
 #include "store/layout.h"
 #include "appliance/audit/audit_log.h"
+#include "appliance/common/service_account.h"
 #include "appliance/keys/key_setup.h"
 
 namespace vmx {
@@ -32,6 +34,7 @@ std::string make_folder(const std::string& path, fs::perms mode, InitReport& rep
     fs::permissions(path, mode, fs::perm_options::replace, ec);
     if (ec) return std::string(what) + ": cannot set the mode of " + path + ": " + ec.message();
     report.done.push_back(std::string(what) + ": " + (created ? "created " : "kept ") + path);
+    if (created) report.made_folders.push_back(path);
     return {};
 }
 
@@ -113,6 +116,32 @@ std::string bind_keys(const Config& config, InitReport& report) {
     return {};
 }
 
+// Run by root, init hands every folder it made to the service user, which the daemon becomes once
+// its ports are open: the store's folders (kind paths outside the data folder too), the log folder
+// and the admin socket's folder. The master key and the certificate stay root's: the daemon reads
+// them before it drops.
+std::string hand_over(const Config& config, InitReport& report) {
+    if (geteuid() != 0) return {};
+    std::string error_line;
+    auto account = resolve_service_account(config.service_user, config.service_group, error_line);
+    if (!account) return error_line;
+    auto layout = store::StoreLayout::open(config.data_dir, config.store);
+    if (!layout) return "store: cannot open " + config.data_dir + ": " + layout.error().message();
+    std::vector<std::string> folders{config.data_dir};
+    for (store::SegmentKind kind : store::segment_kinds) {
+        const std::string root = layout->root(kind);
+        if (!root.starts_with(config.data_dir + "/")) folders.push_back(root);
+    }
+    // The log and socket folders only when this run made them: an existing one may be a system
+    // folder (/var/log) that must stay as it is.
+    for (const std::string& made : report.made_folders)
+        if (made != config.data_dir) folders.push_back(made);
+    for (const std::string& folder : folders)
+        if (auto failed = own_tree(folder, *account)) return "service.user: " + *failed;
+    report.done.push_back("ownership: the store's folders belong to " + account->user + ":" + account->group);
+    return {};
+}
+
 }  // namespace
 
 InitReport run_init(const Config& config, SelfSigned self_signed) {
@@ -127,6 +156,7 @@ InitReport run_init(const Config& config, SelfSigned self_signed) {
     if (auto e = ensure_master_key(config, report); !e.empty()) return report.error = e, report;
     if (auto e = ensure_store(config, report); !e.empty()) return report.error = e, report;
     if (auto e = bind_keys(config, report); !e.empty()) return report.error = e, report;
+    if (auto e = hand_over(config, report); !e.empty()) return report.error = e, report;
     if (self_signed == SelfSigned::yes) {
         if (auto e = ensure_certificate(config, report); !e.empty()) return report.error = e, report;
     }

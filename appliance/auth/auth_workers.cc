@@ -116,6 +116,10 @@ VerifyDone AuthWorkers::check(const VerifyJob& job) {
     done.token = job.token;
     const std::int64_t now = options_.now_s();
     const ThrottleDecision before = throttle_.check(job.user, job.address, now);
+    if (bans_ != nullptr && bans_->banned(job.address, now)) {
+        done.refused = true;
+        return done;
+    }
     if (before.refused) {
         done.refused = true;
         done.delay_ms = before.delay_ms;
@@ -128,6 +132,7 @@ VerifyDone AuthWorkers::check(const VerifyJob& job) {
     } else {
         logins_.failed(job.user);
         done.delay_ms = throttle_.failed(job.user, job.address, now).delay_ms;
+        if (bans_ != nullptr) bans_->failed_login(job.address, now);
     }
     return done;
 }

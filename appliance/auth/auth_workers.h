@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "appliance/directory/login_history.h"
+#include "appliance/auth/ban_list.h"
 #include "appliance/auth/login_throttle.h"
 #include "appliance/auth/verified_logins.h"
 #include "appliance/common/worker_outbox.h"
@@ -86,6 +87,8 @@ public:
     AuthWorkers& operator=(const AuthWorkers&) = delete;
 
     // Makes the decoy hash and the cache's key, and starts the threads. Before the shards serve.
+    // Failed logins also count toward bans of the address (ban_list.h); set before start().
+    void set_bans(BanList* bans) noexcept { bans_ = bans; }
     Result<void> start();
     // Finishes the job each thread is on, drops the queued ones, joins, wipes the cache and its key.
     void stop();
@@ -132,6 +135,7 @@ private:
     std::string decoy_hash_;
     LoginThrottle throttle_;
     VerifiedLogins logins_;
+    BanList* bans_ = nullptr;
     std::vector<std::thread> threads_;
     std::atomic<std::uint64_t> verified_{0};
     std::atomic<std::uint64_t> full_checks_{0};

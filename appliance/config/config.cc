@@ -23,6 +23,7 @@
 
 #include <toml++/toml.h>
 
+#include "core/network_range.h"
 #include "core/patterns.h"
 
 namespace vmx {
@@ -277,6 +278,28 @@ void read_listener(const Param& p, const toml::node& node, Config& config, Probl
     config.listeners.push_back(ListenerConfig{std::string(p.key), *address, std::move(*value)});
 }
 
+// An array of CIDR strings; each must parse, so that a typo never silently exempts nothing (or all).
+void read_networks(const Param& p, const toml::node& node, Config& config, Problems& problems) {
+    const auto* array = node.as_array();
+    if (array == nullptr) {
+        problems.add(line_of(node), full_name(p),
+                     fmt::format("expected an array of networks such as [\"192.0.2.0/24\"], got {}", type_phrase(node.type())));
+        return;
+    }
+    std::vector<std::string> texts;
+    for (const toml::node& item : *array) {
+        const auto* string = item.as_string();
+        if (string == nullptr || !parse_network(string->get())) {
+            problems.add(line_of(item), full_name(p),
+                         fmt::format("expected a network (\"192.0.2.0/24\", \"2001:db8::/32\" or an address), got {}",
+                                     string ? "\"" + printable(string->get()) + "\"" : type_phrase(item.type())));
+            return;
+        }
+        texts.push_back(string->get());
+    }
+    config.*p.list = std::move(texts);
+}
+
 // Two listeners on one address would fail at bind time; say so now, at the later of the two lines.
 void check_listeners_distinct(const toml::table& doc, const Config& config, Problems& problems) {
     const auto line_of_listener = [&](const ListenerConfig& l) {
@@ -308,6 +331,7 @@ void read_param(const Param& p, const toml::table& doc, Config& config, Problems
         case Kind::address:
         case Kind::choice: read_text(p, *node, config, problems); return;
         case Kind::listener: read_listener(p, *node, config, problems); return;
+        case Kind::networks: read_networks(p, *node, config, problems); return;
     }
 }
 
@@ -420,6 +444,14 @@ void check_delivery_texts(const toml::table& doc, const Config& config, Problems
                      fmt::format("expected host, host:port or [host]:port, got \"{}\"", printable(config.delivery_relayhost)));
 }
 
+// [smtp] postmaster, when set, is one address (a local mailbox, checked when mail comes).
+void check_smtp_texts(const toml::table& doc, const Config& config, Problems& problems) {
+    if (config.postmaster.empty() || matches(Pattern::address, config.postmaster)) return;
+    const toml::node* node = doc.at_path("smtp.postmaster").node();
+    problems.add(node ? line_of(*node) : Line{}, "smtp.postmaster",
+                 fmt::format("expected an address (local@domain), got \"{}\"", printable(config.postmaster)));
+}
+
 std::variant<Config, ConfigError> parse_document(std::string_view toml_text, std::string_view source_name) {
     toml::table doc;
     try {
@@ -439,6 +471,7 @@ std::variant<Config, ConfigError> parse_document(std::string_view toml_text, std
     check_store_maps(doc, config, problems);
     read_domain_tables(doc, config, problems);
     check_delivery_texts(doc, config, problems);
+    check_smtp_texts(doc, config, problems);
     if (!problems.empty()) return problems.first(source_name);
     return config;
 }
@@ -492,6 +525,11 @@ std::string describe_param(const Param& p, const Config& config) {
             for (const ListenerConfig& l : config.listeners)
                 if (l.name == p.key) return fmt::format("{} = {}\n", full_name(p), toml_quoted(l.address_text));
             return fmt::format("# {} is not set: that listener is not opened\n", full_name(p));
+        case Kind::networks: {
+            std::vector<std::string> quoted;
+            for (const std::string& text : config.*p.list) quoted.push_back(toml_quoted(text));
+            return fmt::format("{} = [{}]\n", full_name(p), fmt::join(quoted, ", "));
+        }
     }
     return {};
 }

@@ -36,6 +36,7 @@ struct AppLimits {
     std::uint32_t smtp_message_bytes_max = 10'240'000;  // announced in SIZE, enforced while reading
     std::uint32_t smtp_recipients_max = 1000;           // per message; more -> 452 4.5.3
     std::uint32_t smtp_errors_max = 20;                 // error replies before 421 and disconnect
+    std::uint32_t smtp_hop_count_max = 50;              // Received: fields; more -> 554 5.4.6 (a mail loop)
     // [submission]: 465 and 587 (RFC 6409). Hourly limits are per user, 0: none; an organisation's
     // policy may set its own.
     std::uint32_t submission_message_bytes_max = 26'214'400;  // announced in SIZE (25 MiB, as large providers)
@@ -97,6 +98,19 @@ struct AppLimits {
     std::uint32_t mailauth_dkim_signatures_max = 5;     // signatures checked per message; the rest are ignored
     std::uint32_t mailauth_dkim_key_bits_min = 1024;    // RFC 8301: smaller RSA keys fail
     std::uint32_t mailauth_dkim_retire_days = 7;        // a rotated-out key stays published this long
+    // [limits]: per client address on the MX (Postfix's anvil and postscreen), and bans of addresses
+    // whose logins keep failing on every login port. 0 turns a rate or count off.
+    std::uint32_t limits_client_connections_max = 20;       // open MX connections from one address
+    std::uint32_t limits_client_connections_per_minute = 60;
+    std::uint32_t limits_client_messages_per_minute = 120;  // MAIL from one address -> 450 4.7.1
+    std::uint32_t limits_client_recipients_per_minute = 600;  // RCPT from one address -> 450 4.7.1
+    std::uint32_t limits_greet_wait_ms = 1000;              // "220-" first; a client that talks before
+                                                            // the "220 " line is refused (0: off)
+    std::uint32_t limits_ban_failures = 10;                 // failed logins from one address...
+    std::uint32_t limits_ban_window_s = 600;                // ...within this long ban it...
+    std::uint32_t limits_ban_duration_s = 3600;             // ...for this long (kept across restarts)
+    std::uint32_t limits_bans_max = 100'000;                // bans kept; the oldest go first
+    std::uint32_t limits_clients_tracked_max = 100'000;     // addresses counted at once
     // [admin]: the admin socket.
     std::uint32_t admin_io_timeout_ms = 2000;           // for a peer to send its request and take its reply
     std::uint32_t admin_reply_timeout_ms = 30'000;      // for a command that waits on a shard
@@ -110,6 +124,12 @@ struct Config {
     std::string tls_cert;                   // [tls] cert
     std::string tls_key;                    // [tls] key
     std::string hostname;                   // [smtp] hostname: this server's name in SMTP greetings and Received:
+    std::string postmaster;                 // [smtp] postmaster: the mailbox RCPT TO:<Postmaster> reaches;
+                                            // empty: postmaster@ the hostname
+    std::string service_user;               // [service] user and group the daemon runs as once its
+    std::string service_group;              // ports and files are open (never root)
+    std::vector<std::string> exempt_networks;  // [limits] exempt_networks: CIDRs that per-client
+                                               // limits and bans never touch
     std::vector<ListenerConfig> listeners;  // [listen]: the keys present, in the order smtp,
                                             // submission_tls, submission, pop3s; addresses distinct
     std::string admin_socket;               // [admin] socket

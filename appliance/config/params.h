@@ -24,6 +24,7 @@ enum class Kind {
     address,   // text that must parse as a numeric host:port
     choice,    // text that must be one of `choices`
     listener,  // optional host:port; the keys present become Config::listeners, in table order
+    networks,  // an array of CIDRs ("192.0.2.0/24", "2001:db8::/32", or one address), maybe empty
 };
 
 enum class Shape { any, power_of_two };
@@ -47,6 +48,7 @@ struct Param {
     bool AppLimits::*limit_flag = nullptr;  // ...or in the appliance's limits
     std::string_view default_text;
     std::string Config::*text = nullptr;
+    std::vector<std::string> Config::*list = nullptr;        // networks
     std::string store::StoreOptions::*store_text = nullptr;  // a text of the store's options
     std::span<const std::string_view> choices;
 };
@@ -186,6 +188,16 @@ constexpr Param listener(std::string_view key) {
     return p;
 }
 
+constexpr Param networks(std::string_view section, std::string_view key, std::vector<std::string> Config::*field) {
+    Param p;
+    p.section = section;
+    p.key = key;
+    p.kind = Kind::networks;
+    p.zero_means = "none";
+    p.list = field;
+    return p;
+}
+
 constexpr std::array<std::string_view, 4> kLogLevels{"debug", "info", "warn", "error"};
 constexpr std::array<std::string_view, 4> kTlsLevels{"none", "may", "encrypt", "verify"};
 constexpr std::array<std::string_view, 2> kAuthTlsLevels{"verify", "encrypt"};
@@ -220,6 +232,9 @@ constexpr std::array kParams{
     text(        "tls",    "cert",                      "var/tls/cert.pem",               &C::tls_cert),
     text(        "tls",    "key",                       "var/tls/key.pem",                &C::tls_key),
     text(        "smtp",   "hostname",                  "localhost",                      &C::hostname),
+    optional_text("smtp",  "postmaster",                "postmaster@ the [smtp] hostname", &C::postmaster),
+    text(        "service", "user",                     "vaultmx",                        &C::service_user),
+    text(        "service", "group",                    "vaultmx",                        &C::service_group),
     listener(              "smtp"),            // the order of these four rows is the order of
     listener(              "submission_tls"),  // Config::listeners
     listener(              "submission"),
@@ -259,6 +274,18 @@ constexpr std::array kParams{
     limit("smtp",     "message_bytes_max",          10240000, 1024, 52428800, "bytes", &L::smtp_message_bytes_max),
     limit("smtp",     "recipients_max",             1000,    1,    100000,    "",      &L::smtp_recipients_max),
     limit("smtp",     "errors_max",                 20,      1,    1000,      "",      &L::smtp_errors_max),
+    limit("smtp",     "hop_count_max",              50,      1,    1000,      "",      &L::smtp_hop_count_max),
+    networks("limits", "exempt_networks",                                              &C::exempt_networks),
+    limit("limits",   "client_connections_max",     20,      0,    100000,    "",      &L::limits_client_connections_max),
+    limit("limits",   "client_connections_per_minute", 60,   0,    1000000,   "",      &L::limits_client_connections_per_minute),
+    limit("limits",   "client_messages_per_minute", 120,     0,    1000000,   "",      &L::limits_client_messages_per_minute),
+    limit("limits",   "client_recipients_per_minute", 600,   0,    10000000,  "",      &L::limits_client_recipients_per_minute),
+    limit("limits",   "greet_wait_ms",              1000,    0,    30000,     "ms",    &L::limits_greet_wait_ms),
+    limit("limits",   "ban_failures",               10,      0,    100000,    "",      &L::limits_ban_failures),
+    limit("limits",   "ban_window_s",               600,     1,    86400,     "s",     &L::limits_ban_window_s),
+    limit("limits",   "ban_duration_s",             3600,    1,    31536000,  "s",     &L::limits_ban_duration_s),
+    limit("limits",   "bans_max",                   100000,  16,   10000000,  "",      &L::limits_bans_max),
+    limit("limits",   "clients_tracked_max",        100000,  16,   10000000,  "",      &L::limits_clients_tracked_max),
     limit("submission", "message_bytes_max",        26214400, 1024, 52428800, "bytes", &L::submission_message_bytes_max),
     limit("submission", "recipients_max",           100,     1,    1000,      "",      &L::submission_recipients_max),
     limit("submission", "errors_max",               20,      1,    1000,      "",      &L::submission_errors_max),
@@ -360,6 +387,8 @@ constexpr bool row_is_consistent(const Param& p) {
                    std::find(p.choices.begin(), p.choices.end(), p.default_text) != p.choices.end();
         case Kind::listener:
             return p.section == "listen";
+        case Kind::networks:
+            return p.list != nullptr;
     }
     return false;
 }

@@ -28,13 +28,9 @@
 namespace vmx {
 namespace {
 
-constexpr int exit_config = 2;
-constexpr int exit_runtime = 1;
 
 std::int64_t now_unix() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
-StartFailure config_failure(std::string line) { return {std::move(line), exit_config}; }
-StartFailure runtime_failure(std::string line) { return {std::move(line), exit_runtime}; }
 
 void raise_descriptor_limit() {
     rlimit rl{};
@@ -76,7 +72,13 @@ smtp::Limits smtp_limits(const AppLimits& l) {
     out.message_bytes_max = l.smtp_message_bytes_max;
     out.recipients_max = l.smtp_recipients_max;
     out.errors_max = l.smtp_errors_max;
+    out.hop_count_max = l.smtp_hop_count_max;
     return out;
+}
+
+// The mailbox RCPT TO:<Postmaster> reaches (RFC 5321 4.5.1).
+std::string postmaster_of(const Config& config) {
+    return config.postmaster.empty() ? "postmaster@" + config.hostname : config.postmaster;
 }
 
 // 587 and 465 share every setting but how TLS begins.
@@ -88,6 +90,8 @@ SubmissionSettings submission_settings(const Config& config, std::shared_ptr<con
     out.limits.recipients_max = l.submission_recipients_max;
     out.limits.errors_max = l.submission_errors_max;
     out.limits.auth_failures_max = l.submission_auth_failures_max;
+    out.limits.hop_count_max = l.smtp_hop_count_max;
+    out.postmaster = postmaster_of(config);
     out.options.hostname = config.hostname;
     out.options.mode = smtp::Mode::submission;
     out.options.transport = transport;
@@ -235,8 +239,9 @@ Daemon::~Daemon() {
 }
 
 std::optional<StartFailure> Daemon::start() {
-    for (auto step : {&Daemon::open_log, &Daemon::open_keys, &Daemon::open_globals, &Daemon::open_tls,
-                      &Daemon::open_engine, &Daemon::open_admin})
+    for (auto step : {&Daemon::open_account, &Daemon::open_log, &Daemon::open_keys, &Daemon::open_globals,
+                      &Daemon::open_tls, &Daemon::open_engine, &Daemon::open_admin, &Daemon::drop_privileges,
+                      &Daemon::start_threads})
         if (auto failed = (this->*step)()) return failed;
     return std::nullopt;
 }
@@ -267,6 +272,7 @@ std::optional<StartFailure> Daemon::open_keys() {
         return config_failure(line);
     }
     layout_.emplace(std::move(*layout));
+    if (auto failed = own_store_folders()) return failed;
     auto index_key = Directory::derive_index_key(master->material.view());
     if (!index_key) return runtime_failure("keys: cannot derive the directory index key: " + index_key.error().message());
     index_key_.emplace(std::move(*index_key));
@@ -295,6 +301,20 @@ std::optional<StartFailure> Daemon::open_globals() {
         return runtime_failure("store: cannot open the login history in " + directory_path + ": " + logins.error().message());
     logins_.emplace(std::move(*logins));
     recorder_ = std::make_unique<LoginRecorder>(*logins_, *keys_, std::int64_t{config_.store.sizing.login_history_days} * 86400);
+    auto ban_records = BanRecords::open(*directory_env_);
+    if (!ban_records)
+        return runtime_failure("store: cannot open the bans in " + directory_path + ": " + ban_records.error().message());
+    ban_records_.emplace(std::move(*ban_records));
+    const AppLimits& l = config_.limits;
+    bans_ = std::make_unique<BanList>(
+        BanOptions{l.limits_ban_failures, l.limits_ban_window_s, l.limits_ban_duration_s, l.limits_bans_max,
+                   NetworkList::parse(config_.exempt_networks)},
+        &*ban_records_, keys_->snapshot());
+    if (auto r = bans_->load(now_unix()); !r)
+        return runtime_failure("store: cannot read the bans in " + directory_path + ": " + r.error().message());
+    client_limits_ = std::make_unique<ClientLimits>(ClientLimitOptions{
+        l.limits_client_connections_max, l.limits_client_connections_per_minute, l.limits_client_messages_per_minute,
+        l.limits_client_recipients_per_minute, l.limits_clients_tracked_max, NetworkList::parse(config_.exempt_networks)});
 
     const std::string audit_path = layout_->path(store::GlobalKind::audit);
     auto audit_env = store::Env::open(audit_path, layout_->env_options(store::GlobalKind::audit));
@@ -305,44 +325,6 @@ std::optional<StartFailure> Daemon::open_globals() {
         return config_failure("store: cannot open the audit log in " + audit_path + ": " + audit.error().message() +
                               " (a folder from an older version: run vaultmx -c FILE init once)");
     audit_.emplace(std::move(*audit));
-    return std::nullopt;
-}
-
-// TLS for STARTTLS and the implicit-TLS ports: the configured certificate, or none at all (STARTTLS
-// is then not offered, pop3s refuses) when neither file exists yet; an error when they do not load.
-std::optional<StartFailure> Daemon::open_tls() {
-    if (!matches(Pattern::domain, config_.hostname))
-        return config_failure("smtp.hostname: " + config_.hostname + ": invalid domain");
-    if (!std::filesystem::exists(config_.tls_cert) && !std::filesystem::exists(config_.tls_key))
-        return std::nullopt;  // said once the daemon runs (warn_without_tls), not before a start-up error
-    net::TlsServerOptions options;
-    options.certificate = {config_.tls_cert, config_.tls_key};
-    std::string detail;
-    auto made = net::TlsServerContext::create(options, detail);
-    if (!made) return config_failure("tls: " + (detail.empty() ? made.error().message() : detail));
-    tls_ = std::move(*made);
-    return open_outbound_tls();
-}
-
-// Outbound STARTTLS: one context that takes any certificate (may, encrypt: RFC 7435), one that
-// verifies the chain against [delivery] tls_ca_file or the system's store and the host name (verify).
-std::optional<StartFailure> Daemon::open_outbound_tls() {
-    std::string detail;
-    net::TlsClientOptions any;
-    auto opportunistic = net::TlsClientContext::create(any, detail);
-    if (!opportunistic) return config_failure("delivery: outbound TLS: " + (detail.empty() ? opportunistic.error().message() : detail));
-    tls_out_ = std::move(*opportunistic);
-    net::TlsClientOptions checked;
-    checked.verify = net::TlsVerify::peer;
-    checked.ca_file = config_.delivery_tls_ca_file;
-    auto verified = net::TlsClientContext::create(checked, detail);
-    if (!verified) {
-        // Only destinations under `verify` need it: without trust anchors they defer, and the log says why.
-        log_event(LogLevel::warn, "delivery.tls_verify_unavailable", "detail=\"{}\"",
-                  detail.empty() ? verified.error().message() : detail);
-        return std::nullopt;
-    }
-    tls_out_verified_ = std::move(*verified);
     return std::nullopt;
 }
 
@@ -357,11 +339,17 @@ std::optional<StartFailure> Daemon::open_engine() {
     listener_deps_->smtp.options.starttls = tls_ ? smtp::StartTls::offered : smtp::StartTls::unavailable;
     listener_deps_->smtp.tls = tls_;
     listener_deps_->smtp.authserv_id = authserv_id(config_);
+    listener_deps_->smtp.postmaster = postmaster_of(config_);
+    listener_deps_->smtp.client_limits = client_limits_.get();
+    listener_deps_->smtp.greet_wait_ms = config_.limits.limits_greet_wait_ms;
+    listener_deps_->pop3.bans = bans_.get();
     listener_deps_->smtp.refuse_unauthenticated_local =
         config_.limits.mailauth_check_dmarc && config_.mailauth_dmarc_reject == "refuse";
     listener_deps_->pop3.tls = tls_;
     listener_deps_->submission = submission_settings(config_, tls_, smtp::Transport::plain);
     listener_deps_->submission_tls = submission_settings(config_, tls_, smtp::Transport::tls);
+    listener_deps_->submission.bans = bans_.get();
+    listener_deps_->submission_tls.bans = bans_.get();
 
     auto segment_envs = store::StoreEnvironments::open(*layout_);
     if (!segment_envs)
@@ -387,8 +375,8 @@ std::optional<StartFailure> Daemon::open_engine() {
 
     // Passwords are checked by the auth workers, never on a shard thread; they outlive the engine.
     auth_workers_ = std::make_unique<AuthWorkers>(auth_options(config_), engine_->shard_count());
-    if (auto r = auth_workers_->start(); !r) return runtime_failure("auth: cannot start the password workers: " + r.error().message());
-    if (auto r = start_mailauth(); r) return r;
+    auth_workers_->set_bans(bans_.get());
+    if (auto r = make_mailauth(); r) return r;
 
     const store::StoreSizing& sizing = config_.store.sizing;
     engine_->set_shard_local(ShardBuilder{*segment_envs_, *handles_, shard_store_options(sizing), keys_->snapshot(),
@@ -402,6 +390,7 @@ std::optional<StartFailure> Daemon::open_engine() {
     // Signals are blocked before the ports open: a stop that arrives as soon as a client can
     // connect is then a clean drain, not the default action.
     block_control_signals();
+    if (auto failed = adopt_passed_sockets()) return failed;
     if (auto bind_error = engine_->bind())
         return config_failure("listen." + bind_error->listener + ": cannot bind " + bind_error->address + ": " +
                               bind_error->error.message());
@@ -420,6 +409,7 @@ std::optional<StartFailure> Daemon::open_admin() {
     admin.logins = recorder_.get();
     admin.verified_logins = &auth_workers_->verified_logins();
     admin.dkim_retire_days = config_.limits.mailauth_dkim_retire_days;
+    admin.bans = bans_.get();
     mail_view_.emplace(MailStoreView{*segment_envs_, *handles_});
     admin.mail = &*mail_view_;
     admin_shards_ = std::make_unique<EngineAdminShards>(engine);
@@ -466,13 +456,13 @@ std::optional<StartFailure> Daemon::open_admin() {
             if (!sent) log_event(LogLevel::error, "delivery.relay_auth_dropped", "shard={} (restart to apply)", shard);
         }
     });
-    if (auto r = engine.start(); !r) return runtime_failure("engine: cannot start: " + r.error().message());
     return std::nullopt;
 }
 
 // The mail-authentication workers: their libraries and resolvers are built before the shards serve,
-// and the DKIM keys loaded. Signing and checking never run on a shard.
-std::optional<StartFailure> Daemon::start_mailauth() {
+// and the DKIM keys loaded (their threads start after the drop). Signing and checking never run on a
+// shard.
+std::optional<StartFailure> Daemon::make_mailauth() {
     const MailAuthOptions options = mailauth_options(config_);
     if (options.checks.dmarc) {
         if (auto r = init_dmarc_library(default_suffix_list); !r)
@@ -480,8 +470,6 @@ std::optional<StartFailure> Daemon::start_mailauth() {
                                    ": " + r.error().message() + " (install the publicsuffix package)");
     }
     mailauth_workers_ = std::make_unique<MailAuthWorkers>(options, engine_->shard_count());
-    if (auto r = mailauth_workers_->start(); !r)
-        return runtime_failure("mailauth: cannot start the workers: " + r.error().message());
     return std::nullopt;  // the DKIM keys are loaded with the admin socket, before the engine starts
 }
 
@@ -573,6 +561,7 @@ int Daemon::run() {
     // Shards take each new key snapshot from the control thread (created keys, rotations).
     keys_->on_publish([this, &engine](std::shared_ptr<const crypto::KeySet> snapshot) {
         audit_->set_keys(snapshot);
+        bans_->set_keys(snapshot);
         send_to_every_shard(engine, "keys.publish_failed", [&snapshot] {
             Message m;
             m.kind = message_keys_updated;

@@ -1,5 +1,6 @@
-// vaultmxd's life: the start-up steps in order (log, master key, store, directory and audit, TLS,
-// engine and listeners, admin socket), each failing with one line that names the setting; then the
+// vaultmxd's life: the start-up steps in order (the service account, log, master key, store,
+// directory and audit, TLS, engine and listeners, admin socket, the privilege drop, then the
+// threads), each failing with one line that names the setting; then the
 // control loop until SIGTERM/SIGINT has drained the shards. The objects are members declared in
 // the order they are made, so they are destroyed in reverse: nothing outlives what it refers to.
 // Control (main) thread only.
@@ -14,12 +15,15 @@
 #include "appliance/admin/server.h"
 #include "appliance/audit/audit_log.h"
 #include "appliance/auth/auth_workers.h"
+#include "appliance/auth/ban_list.h"
+#include "appliance/smtp/client_limits.h"
 #include "appliance/mailauth/mailauth_workers.h"
 #include "appliance/auth/login_recorder.h"
 #include "appliance/auth/sessions.h"
 #include "appliance/config/config.h"
 #include "appliance/daemon/admin_shards.h"
 #include "appliance/daemon/listeners.h"
+#include "appliance/daemon/privilege_drop.h"
 #include "appliance/delivery/outbound_options.h"
 #include "appliance/directory/directory.h"
 #include "appliance/directory/login_history.h"
@@ -41,6 +45,11 @@ struct StartFailure {
     int exit_code = 1;
 };
 
+inline constexpr int exit_config = 2;   // a setting is wrong: restarting cannot help
+inline constexpr int exit_runtime = 1;
+inline StartFailure config_failure(std::string line) { return {std::move(line), exit_config}; }
+inline StartFailure runtime_failure(std::string line) { return {std::move(line), exit_runtime}; }
+
 class Daemon {
 public:
     explicit Daemon(const Config& config) : config_(config) {}
@@ -54,20 +63,26 @@ public:
     int run();
 
 private:
+    std::optional<StartFailure> open_account();
     std::optional<StartFailure> open_log();
     std::optional<StartFailure> open_keys();
+    std::optional<StartFailure> own_store_folders();
     std::optional<StartFailure> open_globals();
     std::optional<StartFailure> open_tls();
     std::optional<StartFailure> open_outbound_tls();
     std::optional<StartFailure> open_engine();
-    std::optional<StartFailure> start_mailauth();
+    std::optional<StartFailure> make_mailauth();
+    std::optional<StartFailure> adopt_passed_sockets();
     void load_dkim_keyring();
     std::optional<StartFailure> open_admin();
+    std::optional<StartFailure> drop_privileges();
+    std::optional<StartFailure> start_threads();
     void on_control_message(Message& m);
     void warn_without_tls() const;
     std::shared_ptr<const RelayCredentials> relay_credentials() const;
 
     const Config& config_;
+    std::optional<ServiceAccount> account_;  // [service] user and group, resolved before anything opens
     std::unique_ptr<LogSink> sink_;
     std::string key_source_;
     std::optional<crypto::SecretBytes> index_key_;  // from open_keys to open_globals
@@ -79,6 +94,9 @@ private:
     std::optional<AuditLog> audit_;
     std::optional<LoginHistory> logins_;
     std::unique_ptr<LoginRecorder> recorder_;
+    std::optional<BanRecords> ban_records_;
+    std::unique_ptr<BanList> bans_;               // login bans: auth workers, login ports, admin
+    std::unique_ptr<ClientLimits> client_limits_; // the MX's per-address counts
     std::shared_ptr<const net::TlsServerContext> tls_;
     std::shared_ptr<const net::TlsClientContext> tls_out_;           // outbound STARTTLS, any certificate
     std::shared_ptr<const net::TlsClientContext> tls_out_verified_;   // outbound under `verify`

@@ -1,6 +1,7 @@
 // Building delivery status notifications (see dsn.h). Pure; any thread. Every line written here is
-// either fixed text, a field checked against its limit in dsn.h, or folded by append_folded, which
-// is how the 998-byte line limit holds for input of any shape.
+// either fixed text, a field checked against its limit in dsn.h, a Final-Recipient checked as it is
+// written, or folded by append_folded, which is how the 998-byte line limit holds for input of any
+// shape.
 #include "appliance/delivery/dsn.h"
 
 #include <algorithm>
@@ -128,6 +129,25 @@ bool is_alnum(std::string_view text) {
     return std::all_of(text.begin(), text.end(), [](char c) {
         return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
     });
+}
+
+// RFC 3464 2.3.2. A UTF-8 address goes in RFC 6533's 7-bit form, which spends up to 8 bytes per
+// byte of address (a '+' or '=' is "\x{2B}", a 2-byte character "\x{7FF}"): an address that would
+// pass the line limit that way (254 valid bytes can) is written as rfc822 with '?' for its 8-bit
+// bytes, so the report still parses and travels; the notification text names it exactly.
+void append_final_recipient(std::string& out, std::string_view address) {
+    constexpr std::string_view utf8_field = "Final-Recipient: utf-8; ";
+    if (is_8bit(address)) {
+        std::string xtext;
+        append_utf8_xtext(xtext, address);
+        if (utf8_field.size() + xtext.size() <= line_bytes_max) {
+            out += utf8_field;
+            out += xtext;
+            return;
+        }
+    }
+    out += "Final-Recipient: rfc822; ";
+    append_clean(out, address, Keep::ascii);
 }
 
 // The original's header section as it may be copied: up to the empty line that ends it (RFC 5322
@@ -265,13 +285,7 @@ void append_report_part(std::string& out, const DsnInput& in, const Parts& p) {
     const std::string attempt_date = smtp::rfc5322_date(in.now_unix);
     for (const DsnRecipient& r : in.recipients) {
         out += crlf;
-        if (is_8bit(r.address)) {
-            out += "Final-Recipient: utf-8; ";  // RFC 6533 3
-            append_utf8_xtext(out, r.address);
-        } else {
-            out += "Final-Recipient: rfc822; ";
-            append_clean(out, r.address, Keep::ascii);
-        }
+        append_final_recipient(out, r.address);
         out += r.failed ? "\r\nAction: failed\r\n" : "\r\nAction: delayed\r\n";
         out += "Status: " + status_of(r) + "\r\n";
         const std::string reply = clean_reply(r.reply);

@@ -274,6 +274,8 @@ void LocalDelivery::flush_removals() {
             std::move(ops.begin(), ops.end(), std::back_inserter(request.ops));
         }
         const std::uint32_t seg = segment;
+        // "ids = ids" (and "index = index" below): clang 14, which builds the fuzz targets, cannot
+        // capture a structured binding by name.
         auto done = [this, seg, ids = ids](const store::WriteResult& r) {
             for (std::uint64_t id : ids) {
                 auto found = entries_.find({seg, id});

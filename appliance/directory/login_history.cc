@@ -49,7 +49,15 @@ std::string clean(std::string_view s) {
     return out;
 }
 
-std::vector<std::uint8_t> encode(const LoginEvent& e) {
+// What clean() leaves: a stored field with a control character was not written by append().
+bool is_clean(const std::optional<std::string>& s) {
+    return s && std::none_of(s->begin(), s->end(),
+                             [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+}
+
+}  // namespace
+
+std::vector<std::uint8_t> encode_login_event(const LoginEvent& e) {
     std::vector<std::uint8_t> out;
     ByteWriter w(out);
     w.u8(entry_version);
@@ -63,7 +71,7 @@ std::vector<std::uint8_t> encode(const LoginEvent& e) {
     return out;
 }
 
-std::optional<LoginEvent> decode(std::span<const std::uint8_t> b, std::uint64_t user) {
+std::optional<LoginEvent> decode_login_event(std::span<const std::uint8_t> b, std::uint64_t user) {
     ByteReader r(b);
     auto version = r.u8();
     auto time = r.i64();
@@ -74,13 +82,12 @@ std::optional<LoginEvent> decode(std::span<const std::uint8_t> b, std::uint64_t 
     auto ip = r.str(login_field_bytes_max);
     auto tls = r.str(login_field_bytes_max);
     if (!version || *version != entry_version || !time || !result || *result < 1 || *result > 2 || !reason ||
-        *reason > 6 || !method || *method < 1 || *method > 2 || !protocol || !ip || !tls || !r.at_end())
+        *reason > 6 || !method || *method < 1 || *method > 2 || !is_clean(protocol) || !is_clean(ip) ||
+        !is_clean(tls) || !r.at_end())
         return std::nullopt;
     return LoginEvent{user, *time, static_cast<LoginResult>(*result), static_cast<LoginFailure>(*reason),
                       static_cast<LoginMethod>(*method), std::move(*protocol), std::move(*ip), std::move(*tls)};
 }
-
-}  // namespace
 
 std::string_view name_of(LoginResult r) noexcept { return r == LoginResult::success ? "success" : "failure"; }
 
@@ -111,7 +118,8 @@ Result<void> LoginHistory::append(const crypto::KeySet& keys, const std::vector<
     if (!txn) return fail(txn.error());
     for (const LoginEvent& e : events) {
         const Key key = make_key(e.user_id, e.time_unix, sequence_++);
-        auto sealed = store::seal_value(keys, appliance_scope, identity_of(key), encode(e), store::Compress::never);
+        auto sealed =
+            store::seal_value(keys, appliance_scope, identity_of(key), encode_login_event(e), store::Compress::never);
         if (!sealed) return fail(sealed.error());
         if (auto r = txn->put(dbi_, key, *sealed); !r) return r;
     }
@@ -130,7 +138,7 @@ Result<std::vector<LoginEvent>> LoginHistory::read(store::ReadTxn& txn, const cr
         if (!*e || (*e)->key.size() != key_bytes || get_be((*e)->key.data(), 8) != user_id) break;
         auto plain = store::open_value(keys, identity_of((*e)->key), (*e)->value);
         if (!plain) return fail(plain.error());
-        auto event = decode(*plain, user_id);
+        auto event = decode_login_event(*plain, user_id);
         if (!event) return fail(std::make_error_code(std::errc::bad_message));
         if (failed_only && event->result != LoginResult::failure) continue;
         out.push_back(std::move(*event));

@@ -11,6 +11,8 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -50,6 +52,12 @@ std::string_view name_of(LoginMethod m) noexcept;
 
 inline constexpr std::size_t login_field_bytes_max = 64;
 inline constexpr std::int64_t login_retention_default_days = 400;
+
+// One entry's plaintext as it is sealed (version 1; the user id is in the key, not here). encode
+// cuts and cleans the text fields as append() says; decode accepts only what encode writes (every
+// field, length and text checked, no trailing bytes), nullopt otherwise.
+std::vector<std::uint8_t> encode_login_event(const LoginEvent& e);
+std::optional<LoginEvent> decode_login_event(std::span<const std::uint8_t> bytes, std::uint64_t user_id);
 
 class LoginHistory {
 public:

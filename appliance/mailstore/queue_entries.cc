@@ -46,7 +46,9 @@ void enqueue(ShardStore& store, store::QueueKind kind, const store::Envelope& en
         if (!r.error) return (*done)(EnqueueOutcome::stored, id);
         log_event(LogLevel::warn, "queue.enqueue_failed", "queue={} queue_id={} error=\"{}\"", inbound ? "smtp-in" : "smtp-out",
                   queue_id_of(segment, id), r.error.message());
-        (*done)(r.error == store::StoreErrc::map_full ? EnqueueOutcome::full : EnqueueOutcome::failed, id);
+        // No room (the map at its maximum, or the file system full): 452 4.3.1, not a 451 that hides it.
+        const bool full = r.error == store::StoreErrc::map_full || r.error == store::StoreErrc::disk_full;
+        (*done)(full ? EnqueueOutcome::full : EnqueueOutcome::failed, id);
     });
     if (!submitted) {
         log_event(LogLevel::warn, "queue.enqueue_refused", "queue={} error=\"{}\"", inbound ? "smtp-in" : "smtp-out",

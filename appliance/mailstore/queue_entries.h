@@ -19,7 +19,7 @@ namespace vmx {
 enum class EnqueueOutcome : std::uint8_t {
     stored,   // durable: the client may have its 250
     failed,   // the write failed (451)
-    full,     // no room: the lane's queue or the environment's map (452)
+    full,     // no room: the lane's queue, the environment's map or the disk (452)
 };
 
 using EnqueueDone = std::function<void(EnqueueOutcome, std::uint64_t entry_id)>;

@@ -22,17 +22,24 @@ std::int64_t now_unix() { return static_cast<std::int64_t>(std::time(nullptr)); 
 class Pop3Handler final : public net::StreamHandler {
 public:
     Pop3Handler(const Pop3Settings& settings, Pop3ShardParts parts, Shard& shard)
-        : parts_(parts), shard_(shard),
+        : settings_(settings), parts_(parts), shard_(shard),
           session_(settings.limits, pop3::Transport{pop3::Tls::active, pop3::Stls::not_offered}, settings.advertised) {}
 
     void on_open(net::Stream& stream) override {
         client_ = stream.peer().host();
+        if (settings_.bans != nullptr && settings_.bans->banned(client_, now_unix())) {
+            log_event(LogLevel::info, "pop3.banned_refused", "client={}", client_);
+            banned_ = true;  // answered once the handshake is done (POP3S is implicit TLS)
+            if (stream.tls_ready()) turn_away(stream);
+            return;
+        }
         pop3::Effects fx;
         session_.start(fx);  // held by the stream until the handshake is done
         act(stream, fx);
     }
 
     std::size_t on_data(net::Stream& stream, std::string_view plain) override {
+        if (banned_) return plain.size();  // turned away: nothing it says is read
         std::size_t used = 0;
         while (used < plain.size() && session_.awaiting() == pop3::Awaiting::input && !stream.closing()) {
             pop3::Effects fx;
@@ -49,7 +56,16 @@ public:
         return used;
     }
 
-    void on_tls_started(net::Stream&, const net::TlsInfo& info) override { tls_version_ = info.version; }
+    void on_tls_started(net::Stream& stream, const net::TlsInfo& info) override {
+        tls_version_ = info.version;
+        if (banned_) turn_away(stream);
+    }
+
+    // RFC 3206's SYS/TEMP: the client may try later, and says so to its user.
+    static void turn_away(net::Stream& stream) {
+        (void)stream.send("-ERR [SYS/TEMP] too many failed logins from your address, try again later\r\n");
+        stream.close(CloseMode::after_flush);
+    }
 
     void on_writable(net::Stream& stream) override {
         if (!waiting_writable_) return;
@@ -313,11 +329,13 @@ private:
         });
     }
 
+    const Pop3Settings& settings_;
     const Pop3ShardParts parts_;
     Shard& shard_;
     pop3::Session session_;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
     std::string client_;
+    bool banned_ = false;  // the address is banned: refused once TLS is up, nothing read
     std::string tls_version_;
     std::uint64_t user_id_ = 0;
     store::MailboxRef box_;

@@ -14,6 +14,7 @@
 #include <functional>
 #include <memory>
 
+#include "appliance/auth/ban_list.h"
 #include "core/service.h"
 #include "net/pop3/session.h"
 #include "net/stream/stream.h"
@@ -38,6 +39,7 @@ struct Pop3Settings {
     pop3::Limits limits;
     pop3::Advertised advertised;
     std::shared_ptr<const net::TlsServerContext> tls;  // required: POP3 is served over TLS only
+    const BanList* bans = nullptr;    // an address banned for failed logins is turned away at once
 };
 
 // The listener's factory: a StreamService per shard (implicit TLS) whose handlers use that shard's

@@ -10,6 +10,7 @@
 #include "appliance/smtp/queue_message.h"
 #include "appliance/smtp/recipients.h"
 #include "appliance/smtp/smtp_connection.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "net/mailauth/auth_results.h"
 
@@ -23,12 +24,44 @@ public:
 
     void on_close(net::Stream& stream) override {
         SmtpConnection::on_close(stream);
+        if (admitted_) settings_.client_limits->disconnect(client_);
         if (messages_ > 0 || rejected_ > 0 || rejected_messages_ > 0)
             log_event(LogLevel::info, "smtp.session", "client={} messages={} rcpt_rejected={} refused={}", client_,
                       messages_, rejected_, rejected_messages_);
     }
 
 private:
+    // Per-address limits (anvil): too many open or new connections are turned away before the
+    // greeting; exempt networks are neither counted nor made to wait.
+    std::string refusal_at_connect(net::Stream& stream) override {
+        if (settings_.client_limits == nullptr) return {};
+        exempt_ = settings_.client_limits->exempt(stream.peer());
+        if (exempt_) return {};
+        const Admission admission = settings_.client_limits->connect(client_, monotonic_ms());
+        if (admission == Admission::admitted) {
+            admitted_ = true;
+            return {};
+        }
+        const bool too_many = admission == Admission::too_many_connections;
+        log_event(LogLevel::info, "smtp.client_limited", "client={} limit={}", client_,
+                  too_many ? "connections" : "connection_rate");
+        return "421 4.7.0 " + settings_.options.hostname +
+               (too_many ? " Error: too many connections from your address\r\n"
+                         : " Error: too many connections from your address this minute, try again later\r\n");
+    }
+
+    std::uint32_t greet_wait_ms(net::Stream&) override {
+        return settings_.client_limits == nullptr || exempt_ ? 0 : settings_.greet_wait_ms;
+    }
+
+    bool limited() const noexcept { return settings_.client_limits != nullptr && !exempt_; }
+
+    bool mail_allowed() override {
+        if (!limited() || settings_.client_limits->message(client_, monotonic_ms())) return true;
+        log_event(LogLevel::info, "smtp.client_limited", "client={} limit=messages", client_);
+        return false;
+    }
+
     // The checks first (on the workers; this connection waits, the shard does not), then the queue.
     void message(net::Stream& stream, smtp::Envelope&& message) override {
         if (parts_.mailauth == nullptr) return queue(stream, std::move(message));
@@ -112,7 +145,11 @@ private:
     }
 
     smtp::RcptDecision check(const smtp::Address& rcpt) override {
-        auto decision = look_up_recipient(directory_, *parts_.store, rcpt, Elsewhere::refuse);
+        if (limited() && !settings_.client_limits->recipient(client_, monotonic_ms())) {
+            ++rejected_;
+            return {smtp::RcptVerdict::rate_limited, 0};
+        }
+        auto decision = look_up_recipient(directory_, *parts_.store, rcpt, Elsewhere::refuse, settings_.postmaster);
         if (decision.verdict != smtp::RcptVerdict::accepted) ++rejected_;
         return decision;
     }
@@ -123,6 +160,8 @@ private:
     std::uint32_t messages_ = 0;
     std::uint32_t rejected_ = 0;
     std::uint32_t rejected_messages_ = 0;  // refused at the end of data by the checks
+    bool exempt_ = false;    // the client is in [limits] exempt_networks
+    bool admitted_ = false;  // counted by client_limits: uncounted on close
 };
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 
+#include "appliance/smtp/client_limits.h"
 #include "core/service.h"
 #include "net/smtp/session.h"
 #include "net/stream/stream.h"
@@ -34,6 +35,9 @@ struct SmtpInboundSettings {
     smtp::Options options;                                   // hostname, STARTTLS offered or not
     std::shared_ptr<const net::TlsServerContext> tls;        // null: STARTTLS unavailable (454)
     std::string authserv_id;          // ours in Authentication-Results ([mailauth] authserv_id)
+    std::string postmaster;           // the mailbox a bare RCPT TO:<Postmaster> reaches ([smtp] postmaster)
+    ClientLimits* client_limits = nullptr;  // [limits]: per-address counts (null: none)
+    std::uint32_t greet_wait_ms = 0;        // [limits] greet_wait_ms (exempt networks are greeted at once)
     bool refuse_unauthenticated_local = true;  // From: a local domain without DMARC pass: 550 5.7.1
                                                // (false: [mailauth] dmarc_reject = "mark", or DMARC off)
 };

@@ -10,9 +10,15 @@
 namespace vmx {
 
 smtp::RcptDecision look_up_recipient(const Directory& directory, ShardStore& store, const smtp::Address& rcpt,
-                                     Elsewhere elsewhere) {
+                                     Elsewhere elsewhere, std::string_view postmaster) {
     using V = smtp::RcptVerdict;
-    if (rcpt.domain.empty()) return {V::unknown_user, 0};  // a bare "postmaster" needs a postmaster@ user
+    if (rcpt.domain.empty()) {
+        const std::size_t at = postmaster.rfind('@');
+        if (at == std::string_view::npos || at == 0 || at + 1 == postmaster.size()) return {V::unknown_user, 0};
+        const smtp::Address mailbox{postmaster, postmaster.substr(0, at), postmaster.substr(at + 1), rcpt.smtputf8};
+        // Only a local mailbox: the postmaster of this server is never relayed elsewhere.
+        return look_up_recipient(directory, store, mailbox, Elsewhere::refuse, {});
+    }
     auto view = DirectoryView::open(directory, store.keys_snapshot());
     if (!view) return {V::temp_failure, 0};
     // The user first: a local recipient (the common case) costs one look-up; only a miss asks

@@ -19,8 +19,10 @@ enum class Elsewhere : std::uint8_t {
     relay,   // submission: accepted as a remote recipient (user id 0)
 };
 
+// A bare "postmaster" (no domain, RFC 5321 4.5.1) is looked up as `postmaster`, the mailbox
+// [smtp] postmaster names: it must be a local user to be accepted.
 smtp::RcptDecision look_up_recipient(const Directory& directory, ShardStore& store, const smtp::Address& rcpt,
-                                     Elsewhere elsewhere);
+                                     Elsewhere elsewhere, std::string_view postmaster);
 
 // Whether `domain` (lower case) is one of the appliance's domains; an error when the directory
 // cannot be read.

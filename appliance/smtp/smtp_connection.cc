@@ -2,17 +2,58 @@
 #include "appliance/smtp/smtp_connection.h"
 
 #include "core/assert.h"
+#include "core/log.h"
+#include "core/shard.h"
 
 namespace vmx {
 
 void SmtpConnection::on_open(net::Stream& stream) {
     client_ = stream.peer().host();
+    if (std::string refusal = refusal_at_connect(stream); !refusal.empty()) {
+        refusal_ = std::move(refusal);
+        // On an implicit-TLS port the reply can only go once the handshake is done.
+        if (!stream.tls_active() || stream.tls_ready()) turn_away(stream);
+        return;
+    }
+    if (const std::uint32_t wait_ms = greet_wait_ms(stream); wait_ms > 0) {
+        // RFC 5321 4.2.1: a multi-line greeting; a real client reads to its last line before speaking.
+        smtp::Effects fx;
+        session_.greet(fx);
+        fx.replies[3] = '-';
+        greeting_pending_ = true;
+        if (auto sent = stream.send(fx.replies); !sent) return stream.close(CloseMode::now);
+        stream.connection().shard().schedule(wait_ms, if_alive(alive(), [this, s = &stream](Shard&) {
+            finish_greeting(*s);
+        }));
+        return;
+    }
     smtp::Effects fx;
     session_.greet(fx);  // on an implicit-TLS port the stream holds it until the handshake is done
     act(stream, fx);
 }
 
+void SmtpConnection::turn_away(net::Stream& stream) {
+    (void)stream.send(refusal_);
+    stream.close(CloseMode::after_flush);
+}
+
+void SmtpConnection::finish_greeting(net::Stream& stream) {
+    if (!greeting_pending_ || stream.closing()) return;
+    greeting_pending_ = false;
+    smtp::Effects fx;
+    session_.greet(fx);
+    act(stream, fx);
+}
+
 std::size_t SmtpConnection::on_data(net::Stream& stream, std::string_view plain) {
+    if (!refusal_.empty()) return plain.size();  // turned away: nothing it says is read
+    if (greeting_pending_) {
+        greeting_pending_ = false;
+        log_event(LogLevel::info, "smtp.pregreet_refused", "client={}", client_);
+        (void)stream.send("521 5.5.1 Error: talked before the greeting\r\n");
+        stream.close(CloseMode::after_flush);
+        return plain.size();
+    }
     std::size_t used = 0;
     while (used < plain.size() && !session_.closed() && !waiting_) {
         smtp::Effects fx;
@@ -24,6 +65,7 @@ std::size_t SmtpConnection::on_data(net::Stream& stream, std::string_view plain)
 }
 
 void SmtpConnection::on_tls_started(net::Stream& stream, const net::TlsInfo&) {
+    if (!refusal_.empty()) return turn_away(stream);
     smtp::Effects fx;
     session_.on_tls_started(fx);
     act(stream, fx);

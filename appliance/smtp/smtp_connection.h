@@ -30,6 +30,11 @@ public:
     void on_close(net::Stream&) override { *alive_ = false; }
 
 protected:
+    // At connect: a reply that turns the client away (then closed), or empty to serve it.
+    virtual std::string refusal_at_connect(net::Stream&) { return {}; }
+    // At connect: how long the "220 " line waits after a first "220-" line; a client that talks
+    // before it is refused (postscreen's pregreet test). 0: greet at once.
+    virtual std::uint32_t greet_wait_ms(net::Stream&) { return 0; }
     // The engine handed over a message: store it durably, then call stored().
     virtual void message(net::Stream& stream, smtp::Envelope&& message) = 0;
     // The engine asks for a login (submission): check it, then call auth_result().
@@ -51,10 +56,14 @@ protected:
 private:
     bool act(net::Stream& stream, smtp::Effects& fx);
     void resume(net::Stream& stream, smtp::Effects& fx);
+    void finish_greeting(net::Stream& stream);
+    void turn_away(net::Stream& stream);
 
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
     bool waiting_ = false;           // a message or login is with the caller: nothing is fed until it answers
     bool waiting_writable_ = false;  // the send queue is full: nothing is fed until it drains
+    bool greeting_pending_ = false;  // "220-" sent, "220 " not yet: any input is a protocol error
+    std::string refusal_;            // refusal_at_connect's reply: the connection is turned away
 };
 
 // Runs fn() later only if the connection behind `alive` is still open.

@@ -83,6 +83,14 @@ public:
     }
 
 private:
+    // An address banned for failed logins is turned away before it can try again.
+    std::string refusal_at_connect(net::Stream&) override {
+        if (settings_.bans == nullptr || !settings_.bans->banned(client_, wall_clock_unix())) return {};
+        log_event(LogLevel::info, "submission.banned_refused", "client={}", client_);
+        return "421 4.7.0 " + settings_.options.hostname +
+               " Error: too many failed logins from your address, try again later\r\n";
+    }
+
     // ---- login ------------------------------------------------------------------------------
 
     void login(net::Stream& stream, smtp::AuthRequest&& request) override {
@@ -141,7 +149,7 @@ private:
     bool may_send_as(std::string_view address) override { return user_ && vmx::may_send_as(*user_, address); }
 
     smtp::RcptDecision check(const smtp::Address& rcpt) override {
-        auto decision = look_up_recipient(directory_, *parts_.store, rcpt, Elsewhere::relay);
+        auto decision = look_up_recipient(directory_, *parts_.store, rcpt, Elsewhere::relay, settings_.postmaster);
         if (decision.verdict != smtp::RcptVerdict::accepted) ++rejected_;
         return decision;
     }

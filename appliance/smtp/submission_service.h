@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 
+#include "appliance/auth/ban_list.h"
 #include "appliance/smtp/sending_rates.h"
 #include "core/service.h"
 #include "net/smtp/session.h"
@@ -44,6 +45,8 @@ struct SubmissionSettings {
     std::shared_ptr<const net::TlsServerContext> tls;  // required: submission is served over TLS only
     bool hide_client_address = true;  // [submission] hide_client_address: the Received: header
     HourlyLimits hourly;              // the appliance's default; an organisation's policy may set its own
+    std::string postmaster;           // the mailbox a bare RCPT TO:<Postmaster> reaches ([smtp] postmaster)
+    const BanList* bans = nullptr;    // an address banned for failed logins is turned away at once
 };
 
 // The listener's factory. `settings` and `directory` must outlive the engine.

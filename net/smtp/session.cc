@@ -234,6 +234,10 @@ void Session::cmd_mail(std::string_view args, Effects& out) {
         envelope_ = Envelope{};
         return;
     }
+    if (!policy_.mail_allowed()) {
+        envelope_ = Envelope{};
+        return error(out, r_mail_rate);
+    }
     envelope_.mail_from.assign(path.mailbox);  // a source route, if any, is ignored (RFC 5321 C)
     phase_ = Phase::mail;
     out.replies += r_mail_ok;
@@ -313,7 +317,8 @@ void Session::cmd_rcpt(std::string_view args, Effects& out) {
     if (!postmaster && !valid_mailbox(path, envelope_.smtputf8)) {
         return error(out, !envelope_.smtputf8 && !is_ascii(path.mailbox) ? r_need_smtputf8 : r_bad_rcpt);
     }
-    if (envelope_.recipients.size() >= limits_.recipients_max) {
+    // Every accepted RCPT counts, a repeated one too: the limit bounds the client's work, not the list.
+    if (rcpts_accepted_ >= limits_.recipients_max) {
         // RFC 5321 4.5.3.1.10: a client with more recipients sends the rest later, so as Postfix
         // does, an overshoot of up to recipients_max is not held against it; past that it is.
         out.replies += r_too_many_rcpts;
@@ -322,6 +327,7 @@ void Session::cmd_rcpt(std::string_view args, Effects& out) {
     }
     for (const EnvelopeRecipient& r : envelope_.recipients) {
         if (iequals(r.address, path.mailbox)) {
+            ++rcpts_accepted_;
             out.replies += r_rcpt_ok;  // a duplicate is delivered once
             return;
         }
@@ -339,12 +345,17 @@ void Session::cmd_rcpt(std::string_view args, Effects& out) {
         case RcptVerdict::over_quota: return reply_for_address(out, "452 4.2.2 <", path.mailbox, ">: Mailbox full\r\n");
         case RcptVerdict::temp_failure:
             return reply_for_address(out, "451 4.3.0 <", path.mailbox, ">: Temporary lookup failure\r\n");
+        case RcptVerdict::rate_limited:
+            return reply_for_address(out, "450 4.7.1 <", path.mailbox,
+                                     ">: Recipient address rejected: too many recipients from your address, "
+                                     "try again later\r\n");
     }
     error(out, r_bad_rcpt);  // an out-of-range verdict from a broken policy
 }
 
 void Session::accept_recipient(std::string_view address, std::uint64_t user_id) {
     envelope_.recipients.push_back(EnvelopeRecipient{std::string(address), user_id});
+    ++rcpts_accepted_;
     phase_ = Phase::rcpt;
 }
 
@@ -475,6 +486,7 @@ void Session::reset_transaction() {
     chunk_left_ = 0;
     rejected_rcpts_ = 0;
     overshoot_ = 0;
+    rcpts_accepted_ = 0;
     prev_line_crlf_ = true;
     cr_pending_ = false;
     chunk_last_ = false;

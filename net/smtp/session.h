@@ -23,7 +23,8 @@ struct Limits {
     std::size_t line_bytes_max = 1000;          // a command line with its CRLF (RFC 5321 4.5.3.1.4 asks >= 512)
     std::size_t text_line_bytes_max = 1000;     // a DATA line with its CRLF (RFC 5321 4.5.3.1.6)
     std::size_t message_bytes_max = 10'240'000; // announced in SIZE, enforced while reading
-    std::size_t recipients_max = 1000;          // per message; more -> 452 4.5.3
+    std::size_t recipients_max = 1000;          // RCPTs per message, duplicates too; more -> 452 4.5.3
+    std::size_t hop_count_max = 50;             // Received: fields; more -> 554 5.4.6 (RFC 5321 6.3)
     std::uint32_t errors_max = 20;              // error replies before 421 4.7.0 and disconnect
     std::size_t reply_bytes_max = std::size_t{16} * 1024;  // feed() pauses when this much reply text is pending
     // Submission only.
@@ -67,6 +68,7 @@ enum class RcptVerdict : std::uint8_t {
     not_local,     // 550 5.7.1 relay access denied
     over_quota,    // 452 4.2.2
     temp_failure,  // 451 4.3.0 (directory unreadable)
+    rate_limited,  // 450 4.7.1: the client's address sent too many recipients lately
 };
 
 struct RcptDecision {
@@ -79,6 +81,9 @@ class RecipientPolicy {
 public:
     virtual ~RecipientPolicy() = default;
     virtual RcptDecision check(const Address& recipient) = 0;
+    // MAIL: false refuses the transaction for now (450 4.7.1: the client's address sent too many
+    // messages lately).
+    virtual bool mail_allowed() { return true; }
 };
 
 // Submission: whom the logged-in user may send as (their address, the allowed senders the admin
@@ -245,6 +250,7 @@ private:
     bool submission_sender(std::string_view mailbox, Effects& out);
     bool auth_param(std::string_view value, Effects& out);
     std::string_view header_refusal();
+    bool too_many_hops() const noexcept;
     std::string_view end_reply() const noexcept;
     void forget_sasl();
 
@@ -274,6 +280,7 @@ private:
     std::uint32_t errors_ = 0;
     std::uint32_t rejected_rcpts_ = 0;
     std::uint32_t overshoot_ = 0;     // RCPTs answered "too many recipients" in this transaction
+    std::uint32_t rcpts_accepted_ = 0;  // RCPTs answered 250 in this transaction, duplicates included
     std::uint32_t auth_failures_ = 0;
     Phase phase_ = Phase::initial;
     AuthMechanism sasl_mechanism_ = AuthMechanism::plain;

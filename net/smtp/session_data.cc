@@ -74,6 +74,7 @@ void Session::finish_message(Effects& out) {
                                : too_big_    ? r_size_exceeded
                                : line_too_long_ ? r_text_line_too_long
                                                 : std::string_view{};
+    if (refusal.empty() && too_many_hops()) refusal = r_mail_loop;
     if (refusal.empty() && options_.mode == Mode::submission) refusal = header_refusal();
     if (!refusal.empty()) {
         reset_transaction();
@@ -88,6 +89,30 @@ void Session::finish_message(Effects& out) {
     message.tls = tls_active_;
     reset_transaction();
     phase_ = Phase::store_wait;
+}
+
+// RFC 5321 6.3: a message that has passed more relays than hop_count_max is in a loop. Only the
+// header section is read: the field names at line starts, up to the empty line.
+bool Session::too_many_hops() const noexcept {
+    const std::string_view message = envelope_.body;
+    std::size_t received = 0;
+    std::size_t at = 0;
+    constexpr std::string_view name = "received";
+    while (at < message.size()) {
+        const std::size_t lf = message.find('\n', at);
+        const std::size_t end = lf == std::string_view::npos ? message.size() : lf;
+        std::string_view line = message.substr(at, end - at);
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        if (line.empty()) break;  // the end of the header section
+        if (line.size() > name.size() && iequals(line.substr(0, name.size()), name)) {
+            std::string_view rest = line.substr(name.size());
+            while (!rest.empty() && (rest.front() == ' ' || rest.front() == '\t')) rest.remove_prefix(1);
+            if (!rest.empty() && rest.front() == ':' && ++received > limits_.hop_count_max) return true;
+        }
+        if (lf == std::string_view::npos) break;
+        at = lf + 1;
+    }
+    return false;
 }
 
 // Why a BDAT may not add to a message now; empty when it may.

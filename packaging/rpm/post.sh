@@ -3,7 +3,7 @@
 # but does not start it (the admin sets the certificate first); an upgrade restarts it if running.
 /usr/libexec/vaultmx/vaultmx-setup || exit 1
 if [ "$1" -eq 1 ]; then
-    systemctl enable vaultmx.service >/dev/null 2>&1 || :
+    systemctl enable vaultmx.socket vaultmx.service >/dev/null 2>&1 || :
     cat <<'NOTICE'
 vaultmx: installed and enabled, NOT started. Before starting it:
   1. Back up the master key /var/lib/vaultmx/keys/master.key somewhere safe:

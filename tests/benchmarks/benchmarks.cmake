@@ -3,8 +3,7 @@
 vmx_unit_test(bench_test
     SOURCES ${CMAKE_CURRENT_LIST_DIR}/mail_load_test.cc
     LIBS vmx_mail_load)
-vmx_fuzz_replay(load_client_fuzz SOURCES ${CMAKE_CURRENT_LIST_DIR}/../fuzz/load_client_fuzz.cc LIBS vmx_mail_load
-                CORPUS load_client)
+vmx_fuzz_replay(load_client_fuzz SOURCES ${CMAKE_CURRENT_LIST_DIR}/../fuzz/load_client_fuzz.cc LIBS vmx_mail_load CORPUS load_client)
 add_test(NAME integration.bench
          COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/../integration/bench_test.py -v)
 set_tests_properties(integration.bench PROPERTIES

@@ -7,3 +7,5 @@ list(APPEND vmx_net_test_sources
     ${CMAKE_CURRENT_LIST_DIR}/dns/sync_resolver_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/dns/unbound_server.cc
 )
+# Raw DNS answers into the record readers and the MX plan (ctest: fuzz.dns_answer_fuzz).
+vmx_fuzz_replay(dns_answer_fuzz SOURCES ${CMAKE_CURRENT_LIST_DIR}/../fuzz/dns_answer_fuzz.cc LIBS vmx_net CORPUS dns_answer)

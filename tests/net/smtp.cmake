@@ -17,3 +17,4 @@ vmx_fuzz_replay(smtp_session_fuzz SOURCES ${CMAKE_CURRENT_LIST_DIR}/../fuzz/smtp
 vmx_fuzz_replay(smtp_headers_fuzz SOURCES ${CMAKE_CURRENT_LIST_DIR}/../fuzz/smtp_headers_fuzz.cc LIBS vmx_net CORPUS smtp_headers)
 vmx_fuzz_replay(smtp_submission_fuzz SOURCES ${CMAKE_CURRENT_LIST_DIR}/../fuzz/smtp_submission_fuzz.cc LIBS vmx_net CORPUS smtp_submission)
 vmx_fuzz_replay(smtp_client_fuzz SOURCES ${CMAKE_CURRENT_LIST_DIR}/../fuzz/smtp_client_fuzz.cc LIBS vmx_net CORPUS smtp_client)
+vmx_fuzz_replay(smtp_path_fuzz SOURCES ${CMAKE_CURRENT_LIST_DIR}/../fuzz/smtp_path_fuzz.cc LIBS vmx_net CORPUS smtp_path)

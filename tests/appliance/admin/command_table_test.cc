@@ -53,6 +53,8 @@ std::string sample(std::optional<Pattern> p) {
         case Pattern::label: return "phone";
         case Pattern::ipv4_cidr: return "10.0.0.0/8";
         case Pattern::ipv6_cidr: return "2001:db8::/32";
+        case Pattern::ipv4: return "192.0.2.1";
+        case Pattern::ipv6: return "2001:db8::1";
         case Pattern::dkim_selector: return "vmx20261206";
         default: ADD_FAILURE() << "no sample for pattern " << pattern_name(*p); return "";
     }

@@ -563,6 +563,34 @@ TEST(Config, DeliverySection) {
     EXPECT_PRED2(contains, parse_error("[delivery]\nroutes = \"x\"\n"), "expected a table");
 }
 
+TEST(Config, HardeningRows) {
+    const Config defaults = parse_ok("");
+    EXPECT_EQ(defaults.service_user, "vaultmx");
+    EXPECT_EQ(defaults.service_group, "vaultmx");
+    EXPECT_TRUE(defaults.postmaster.empty());
+    EXPECT_TRUE(defaults.exempt_networks.empty());
+    EXPECT_EQ(defaults.limits.smtp_hop_count_max, 50u);
+    EXPECT_EQ(defaults.limits.limits_client_connections_max, 20u);
+    const Config c = parse_ok(
+        "[service]\nuser = \"mail\"\ngroup = \"mail\"\n[smtp]\npostmaster = \"pm@example.org\"\nhop_count_max = 30\n"
+        "[limits]\nexempt_networks = [\"192.0.2.0/24\", \"2001:db8::/32\", \"127.0.0.1\"]\nban_failures = 0\n");
+    EXPECT_EQ(c.service_user, "mail");
+    EXPECT_EQ(c.postmaster, "pm@example.org");
+    EXPECT_EQ(c.limits.smtp_hop_count_max, 30u);
+    EXPECT_EQ(c.exempt_networks, (std::vector<std::string>{"192.0.2.0/24", "2001:db8::/32", "127.0.0.1"}));
+    EXPECT_EQ(c.limits.limits_ban_failures, 0u);
+    const Config again = parse_ok(describe_config(c));
+    EXPECT_EQ(again.exempt_networks, c.exempt_networks);
+    EXPECT_EQ(parse_ok(describe_config(defaults)).exempt_networks, defaults.exempt_networks);
+    EXPECT_EQ(parse_error("[limits]\nexempt_networks = [\"10.0.0.1/8\"]\n"),
+              "vaultmx.toml:2: limits.exempt_networks: expected a network (\"192.0.2.0/24\", \"2001:db8::/32\" or an "
+              "address), got \"10.0.0.1/8\"");
+    EXPECT_NE(parse_error("[limits]\nexempt_networks = \"10.0.0.0/8\"\n").find("expected an array"), std::string::npos);
+    EXPECT_NE(parse_error("[limits]\nexempt_networks = [8]\n").find("got an integer"), std::string::npos);
+    EXPECT_NE(parse_error("[smtp]\npostmaster = \"nobody\"\n").find("smtp.postmaster: expected an address"),
+              std::string::npos);
+}
+
 TEST(NextHop, Parses) {
     EXPECT_EQ(parse_next_hop("mx.example"), (NextHop{"mx.example", 25}));
     EXPECT_EQ(parse_next_hop("MX.Example:2525"), (NextHop{"mx.example", 2525}));

@@ -297,6 +297,37 @@ TEST(Dsn, Utf8AddressEdgeCases) {
     EXPECT_TRUE(has(msg, "Final-Recipient: utf-8; \\x{1F4E7}\\x{3D}\\x{FFFD}@example.org\r\n"));
 }
 
+// Found by dsn_fuzz: the 7-bit form spends up to 8 bytes per byte of address, so a 256-byte
+// address made a Final-Recipient line of 2000 bytes. A valid address can pass 998 too: 64 '+' and
+// a domain of 2-byte characters (253 bytes, 1062 written). Such an address is written as rfc822
+// with '?' for its 8-bit bytes; the human text still names it exactly.
+TEST(Dsn, Utf8AddressTooLongForItsSevenBitFormStaysWithinTheLineLimit) {
+    DsnInput in = bounce_input();
+    std::string label;
+    for (int i = 0; i < 31; ++i) label += "\xc4\x81";  // 31 x U+0101: 62 bytes, "\x{101}" each
+    const std::string address = std::string(64, '+') + "@" + label + "." + label + "." + label;
+    ASSERT_EQ(address.size(), 253u);
+    in.recipients[0].address = address;
+    const std::string msg = built(in);
+    EXPECT_TRUE(well_formed_lines(msg));
+    const std::vector<Part> parts = parts_of(msg);
+    ASSERT_EQ(parts.size(), 3u);
+    EXPECT_TRUE(has(parts[0].body, "<" + address + ">: host"));
+    std::string question(62, '?');
+    EXPECT_TRUE(has(parts[1].body, "Final-Recipient: rfc822; " + std::string(64, '+') + "@" + question + "." +
+                                       question + "." + question + "\r\n"));
+    // The fuzzer's address: control bytes and bytes that start no UTF-8 sequence, 8 bytes each.
+    in.recipients[0].address = "vxmeea@ple.or" + std::string(100, '\x15') + std::string(100, '\xd0');
+    EXPECT_TRUE(well_formed_lines(built(in)));
+    // One that fits keeps the utf-8 type.
+    in.recipients[0].address = std::string(20, '+') + "@" + label;
+    std::string xtext;
+    for (int i = 0; i < 20; ++i) xtext += "\\x{2B}";
+    xtext += "@";
+    for (int i = 0; i < 31; ++i) xtext += "\\x{101}";
+    EXPECT_TRUE(has(built(in), "Final-Recipient: utf-8; " + xtext + "\r\n"));
+}
+
 TEST(Dsn, HeaderSectionEndsAtTheEmptyLine) {
     DsnInput in = bounce_input();
     in.original = "Subject: no body, no empty line\r\nX-Last: unterminated";

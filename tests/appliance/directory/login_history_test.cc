@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <fstream>
 #include <iterator>
@@ -113,6 +114,28 @@ TEST(LoginHistoryTest, ClientAddressesAreSealedAndControlCharactersCannotSplitAL
     const std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     EXPECT_EQ(data.find("203.0.113.99"), std::string::npos);
     EXPECT_EQ(data.find("TLSv1.3"), std::string::npos);
+}
+
+// Found by login_event_fuzz: a stored entry with a control character decoded, though append()
+// never writes one (one encoding per entry; what `user logins` prints stays one line).
+TEST(LoginHistoryTest, DecodeAcceptsOnlyWhatEncodeWrites) {
+    LoginEvent e{9, t0, LoginResult::failure, LoginFailure::bad_credentials, LoginMethod::password, "pop3",
+                 "203.0.113.99\r\nforged", "TLSv1.3"};
+    auto bytes = encode_login_event(e);
+    const auto back = decode_login_event(bytes, 9);
+    ASSERT_TRUE(back.has_value());
+    EXPECT_EQ(back->client_ip, "203.0.113.99??forged");
+    EXPECT_EQ(encode_login_event(*back), bytes);
+    // The fuzzer's input: version 1, time -1, failure, temporary, password, "", "\0", "\0".
+    const std::vector<std::uint8_t> forged{0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0x06,
+                                           0x01, 0x00, 0x00, 0x01, 0x00, 0x00, 0x01, 0x00, 0x00};
+    EXPECT_FALSE(decode_login_event(forged, 9).has_value());
+    const auto at = std::search(bytes.begin(), bytes.end(), std::begin("203"), std::end("203") - 1);
+    ASSERT_NE(at, bytes.end());
+    *at = '\n';
+    EXPECT_FALSE(decode_login_event(bytes, 9).has_value());
+    bytes.push_back(0);
+    EXPECT_FALSE(decode_login_event(bytes, 9).has_value());
 }
 
 TEST(SessionsTest, ShardSessionsReachTheControlThreadAndLogoutEndsOnlyThatUser) {

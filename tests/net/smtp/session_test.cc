@@ -165,6 +165,48 @@ TEST(SmtpSession, TooManyRecipients) {
     EXPECT_EQ(o.policy_calls.size(), 5u);
 }
 
+// Every RCPT counts toward recipients_max, a repeated one too (kept once in the envelope).
+TEST(SmtpSession, DuplicateRecipientsCountTowardTheLimit) {
+    const Outcome o = expect_transcript({
+        S(greeting),
+        C("EHLO c.example\nMAIL FROM:<a@example.com>\n"), S(ehlo_reply + "250 2.1.0 Ok\r\n"),
+        C("RCPT TO:<u1@example.org>\nRCPT TO:<u1@example.org>\nRCPT TO:<U1@example.org>\nRCPT TO:<u1@example.org>\n"
+          "RCPT TO:<u1@example.org>\nRCPT TO:<u1@example.org>\nRCPT TO:<u2@example.org>\n"),
+        S("250 2.1.5 Ok\n250 2.1.5 Ok\n250 2.1.5 Ok\n250 2.1.5 Ok\n250 2.1.5 Ok\n"
+          "452 4.5.3 Error: too many recipients\n452 4.5.3 Error: too many recipients\n"),
+        C("DATA\nx\n.\n"), S("354 End data with <CR><LF>.<CR><LF>\n"),
+        stored(), S("250 2.0.0 Ok: queued as Q1\n"),
+        // A new transaction starts counting again.
+        C("MAIL FROM:<a@example.com>\nRCPT TO:<u2@example.org>\n"), S("250 2.1.0 Ok\n250 2.1.5 Ok\n"),
+    });
+    ASSERT_EQ(o.messages.size(), 1u);
+    EXPECT_EQ(o.messages[0].recipients.size(), 1u);
+}
+
+// RFC 5321 6.3: more Received: fields than hop_count_max is a loop; the limit itself passes, and
+// only the header section counts (a Received: line in the body is text).
+TEST(SmtpSession, MailLoopRefused) {
+    Limits limits = test_limits();
+    limits.hop_count_max = 3;
+    const std::string three = "Received: from a\nRECEIVED : from b\n\tby c\nreceived:from d\n";
+    const Outcome o = expect_transcript({
+        S(greeting),
+        C("EHLO c.example\nMAIL FROM:<a@example.com>\nRCPT TO:<u1@example.org>\nDATA\n"),
+        S(ehlo_reply + "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 End data with <CR><LF>.<CR><LF>\r\n"),
+        C(three + "Received: from e\nSubject: x\n\nbody\n.\n"),
+        S("554 5.4.6 Error: too many hops (Received: fields): a mail loop\n"),
+        C("MAIL FROM:<a@example.com>\nRCPT TO:<u1@example.org>\nDATA\n"),
+        S("250 2.1.0 Ok\n250 2.1.5 Ok\n354 End data with <CR><LF>.<CR><LF>\n"),
+        C(three + "Subject: x\n\nReceived: from f\nReceived: from g\n.\n"),
+        stored(), S("250 2.0.0 Ok: queued as Q1\n"),
+        C("MAIL FROM:<a@example.com>\nRCPT TO:<u1@example.org>\nBDAT 79 LAST\n"),
+        S("250 2.1.0 Ok\n250 2.1.5 Ok\n"),
+        C("Received: a\r\nReceived: b\r\nReceived: c\r\nReceived: d\r\nReceived: e\r\nX: y\r\n\r\nbody\r\n"),
+        S("554 5.4.6 Error: too many hops (Received: fields): a mail loop\n"),
+    }, limits);
+    ASSERT_EQ(o.messages.size(), 1u);
+}
+
 TEST(SmtpSession, Smtputf8) {
     const Outcome o = expect_transcript({
         S(greeting),
