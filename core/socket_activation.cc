@@ -46,9 +46,10 @@ std::vector<InheritedSocket> take_inherited_sockets() {
             out.push_back(InheritedSocket{fd, name.empty() ? "unknown" : std::move(name)});
         }
     }
-    unsetenv("LISTEN_PID");
-    unsetenv("LISTEN_FDS");
-    unsetenv("LISTEN_FDNAMES");
+    // Called once at start-up, before any thread exists, so the environment is not shared yet.
+    unsetenv("LISTEN_PID");      // NOLINT(concurrency-mt-unsafe)
+    unsetenv("LISTEN_FDS");      // NOLINT(concurrency-mt-unsafe)
+    unsetenv("LISTEN_FDNAMES");  // NOLINT(concurrency-mt-unsafe)
     return out;
 }
 

@@ -45,6 +45,13 @@ constexpr const char* kAllowed[] = {
     "io_uring_setup", "io_uring_enter", "io_uring_register",
 };
 
+// One argument test, spelled out: libseccomp's SCMP_A0 macros build C99 compound literals.
+scmp_arg_cmp masked_eq(unsigned arg, scmp_datum_t mask, scmp_datum_t value) {
+    return scmp_arg_cmp{arg, SCMP_CMP_MASKED_EQ, mask, value};
+}
+
+scmp_arg_cmp equal(unsigned arg, scmp_datum_t value) { return scmp_arg_cmp{arg, SCMP_CMP_EQ, value, 0}; }
+
 struct FilterFree {
     void operator()(void* ctx) const noexcept { seccomp_release(ctx); }
 };
@@ -67,27 +74,27 @@ Result<void> install_syscall_filter() {
     }
     // Threads only: a new process (fork, or clone without CLONE_THREAD) is never needed.
     if (auto r = check(seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
-                                        SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD)));
+                                        masked_eq(0, CLONE_THREAD, CLONE_THREAD)));
         !r)
         return r;
     // clone3 passes its flags in memory a filter cannot read: ENOSYS makes glibc use clone.
     if (auto r = check(seccomp_rule_add(f, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0)); !r) return r;
     for (int family : {AF_INET, AF_INET6, AF_UNIX}) {
         if (auto r = check(seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
-                                            SCMP_A0(SCMP_CMP_MASKED_EQ, 0xFFFF, static_cast<scmp_datum_t>(family))));
+                                            masked_eq(0, 0xFFFF, static_cast<scmp_datum_t>(family))));
             !r)
             return r;
     }
     for (int option : {PR_SET_NAME, PR_GET_NAME, PR_GET_DUMPABLE}) {
         if (auto r = check(seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
-                                            SCMP_A0(SCMP_CMP_EQ, static_cast<scmp_datum_t>(option))));
+                                            equal(0, static_cast<scmp_datum_t>(option))));
             !r)
             return r;
     }
     for (unsigned long request : {static_cast<unsigned long>(TCGETS), static_cast<unsigned long>(FIONREAD),
                                   static_cast<unsigned long>(FIONBIO), static_cast<unsigned long>(FIOCLEX)}) {
         if (auto r = check(seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-                                            SCMP_A1(SCMP_CMP_MASKED_EQ, 0xFFFFFFFF, static_cast<scmp_datum_t>(request))));
+                                            masked_eq(1, 0xFFFFFFFF, static_cast<scmp_datum_t>(request))));
             !r)
             return r;
     }

@@ -2,6 +2,7 @@
 // directory look-ups of RCPT; the engine itself is driven by SmtpConnection.
 #include "appliance/smtp/inbound_service.h"
 
+#include <cstdint>
 #include <optional>
 #include <utility>
 
@@ -16,6 +17,9 @@
 
 namespace vmx {
 namespace {
+
+// ClientLimits counts in signed milliseconds (window arithmetic subtracts); the clock is far from 2^63.
+std::int64_t now_ms() noexcept { return static_cast<std::int64_t>(monotonic_ms()); }
 
 class SmtpHandler final : public SmtpConnection {
 public:
@@ -37,7 +41,7 @@ private:
         if (settings_.client_limits == nullptr) return {};
         exempt_ = settings_.client_limits->exempt(stream.peer());
         if (exempt_) return {};
-        const Admission admission = settings_.client_limits->connect(client_, monotonic_ms());
+        const Admission admission = settings_.client_limits->connect(client_, now_ms());
         if (admission == Admission::admitted) {
             admitted_ = true;
             return {};
@@ -57,7 +61,7 @@ private:
     bool limited() const noexcept { return settings_.client_limits != nullptr && !exempt_; }
 
     bool mail_allowed() override {
-        if (!limited() || settings_.client_limits->message(client_, monotonic_ms())) return true;
+        if (!limited() || settings_.client_limits->message(client_, now_ms())) return true;
         log_event(LogLevel::info, "smtp.client_limited", "client={} limit=messages", client_);
         return false;
     }
@@ -145,7 +149,7 @@ private:
     }
 
     smtp::RcptDecision check(const smtp::Address& rcpt) override {
-        if (limited() && !settings_.client_limits->recipient(client_, monotonic_ms())) {
+        if (limited() && !settings_.client_limits->recipient(client_, now_ms())) {
             ++rejected_;
             return {smtp::RcptVerdict::rate_limited, 0};
         }
