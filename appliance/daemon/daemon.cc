@@ -239,23 +239,10 @@ Daemon::~Daemon() {
 }
 
 std::optional<StartFailure> Daemon::start() {
-    for (auto step : {&Daemon::open_account, &Daemon::open_log, &Daemon::open_keys, &Daemon::open_globals,
+    for (auto step : {&Daemon::open_account, &Daemon::open_log, &Daemon::open_keys, &Daemon::open_spool, &Daemon::open_globals,
                       &Daemon::open_tls, &Daemon::open_engine, &Daemon::open_admin, &Daemon::drop_privileges,
                       &Daemon::start_threads})
         if (auto failed = (this->*step)()) return failed;
-    return std::nullopt;
-}
-
-std::optional<StartFailure> Daemon::open_log() {
-    LogLevel level = LogLevel::info;
-    parse_log_level(config_.log_level, level);  // validated by the config loader
-    set_log_level(level);
-    std::error_code ec;
-    std::filesystem::create_directories(config_.log_dir, ec);
-    if (ec) return config_failure("log.dir: cannot create " + config_.log_dir + ": " + ec.message());
-    auto sink = LogSink::open(config_.log_dir + "/vaultmxd.log", LogEcho::stderr_too);
-    if (!sink) return config_failure("log.dir: cannot open " + config_.log_dir + "/vaultmxd.log: " + sink.error().message());
-    sink_ = std::move(*sink);
     return std::nullopt;
 }
 
@@ -273,6 +260,9 @@ std::optional<StartFailure> Daemon::open_keys() {
     }
     layout_.emplace(std::move(*layout));
     if (auto failed = own_store_folders()) return failed;
+    auto log_key = LogSpool::derive_key(master->material.view());
+    if (!log_key) return runtime_failure("keys: cannot derive the log key: " + log_key.error().message());
+    log_key_.emplace(std::move(*log_key));
     auto index_key = Directory::derive_index_key(master->material.view());
     if (!index_key) return runtime_failure("keys: cannot derive the directory index key: " + index_key.error().message());
     index_key_.emplace(std::move(*index_key));
@@ -401,6 +391,7 @@ std::optional<StartFailure> Daemon::open_engine() {
 std::optional<StartFailure> Daemon::open_admin() {
     hasher_ = std::make_unique<WorkerHasher>(*auth_workers_);
     admin_ = std::make_unique<AdminContext>(AdminContext{*directory_, *keys_, *hasher_});
+    admin_->log = spool_.get();
     AdminContext& admin = *admin_;
     Engine& engine = *engine_;
     admin.now_unix = now_unix;
@@ -579,9 +570,11 @@ int Daemon::run() {
     loop.on_tick([this, &admin_socket] {
         recorder_->tick(now_unix());
         admin_socket.expire(monotonic_ms());
+        log_tick();
     });
     loop.run();
     recorder_->flush();
+    finish_log();
     return 0;
 }
 

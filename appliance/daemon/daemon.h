@@ -30,6 +30,9 @@
 #include "appliance/jobs/rewrap_control.h"
 #include "appliance/keys/key_service.h"
 #include "core/engine.h"
+#include "appliance/ops/log_shipper.h"
+#include "appliance/ops/log_spool.h"
+#include "appliance/ops/spool_log_writer.h"
 #include "core/log_sink.h"
 #include "net/tls/tls_context.h"
 #include "store/layout.h"
@@ -66,6 +69,10 @@ private:
     std::optional<StartFailure> open_account();
     std::optional<StartFailure> open_log();
     std::optional<StartFailure> open_keys();
+    std::optional<StartFailure> open_spool();
+    std::optional<StartFailure> open_shipper();
+    void log_tick();
+    void finish_log();
     std::optional<StartFailure> own_store_folders();
     std::optional<StartFailure> open_globals();
     std::optional<StartFailure> open_tls();
@@ -83,7 +90,15 @@ private:
 
     const Config& config_;
     std::optional<ServiceAccount> account_;  // [service] user and group, resolved before anything opens
+    // The spool outlives the shipper that reads it and the writer that fills it; the sink goes first
+    // (its last drain still reaches the writer, which commits what it holds when it goes).
+    std::unique_ptr<LogSpool> spool_;
+    std::unique_ptr<LogShipper> shipper_;           // null: [log] ship_to unset
+    std::unique_ptr<SpoolLogWriter> log_writer_;
     std::unique_ptr<LogSink> sink_;
+    std::optional<crypto::SecretBytes> log_key_;    // from open_keys to open_spool
+    std::uint64_t shipped_persisted_ = 0;           // the spool's "shipped" as last written
+    std::uint64_t next_prune_ms_ = 0;
     std::string key_source_;
     std::optional<crypto::SecretBytes> index_key_;  // from open_keys to open_globals
     std::optional<store::StoreLayout> layout_;
