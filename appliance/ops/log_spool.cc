@@ -107,8 +107,18 @@ Result<void> LogSpool::append(std::span<const std::string> lines) {
         }
         done = append_once(lines);
     }
-    if (!done) dropped_.fetch_add(lines.size(), std::memory_order_relaxed);
+    if (!done) {
+        dropped_.fetch_add(lines.size(), std::memory_order_relaxed);
+        reopen_after(done.error());
+    }
     return done;
+}
+
+// After a failed commit the page cache may hold pages the disk never took (fsyncgate, PLATFORM.md):
+// the environment is closed and opened again before the next write. A full map is not such a failure.
+void LogSpool::reopen_after(std::error_code error) {
+    if (error == store::StoreErrc::map_full) return;
+    (void)env_->reopen();  // if this fails too, the next commit fails and tries again
 }
 
 Result<void> LogSpool::append_once(std::span<const std::string> lines) {
@@ -164,7 +174,10 @@ Result<std::uint64_t> LogSpool::erase_before(std::uint64_t sequence, std::uint64
         txn->abort();
         return erased;
     }
-    if (auto committed = txn->commit(); !committed) return fail(committed.error());
+    if (auto committed = txn->commit(); !committed) {
+        reopen_after(committed.error());
+        return fail(committed.error());
+    }
     return erased;
 }
 
@@ -237,7 +250,9 @@ Result<void> LogSpool::set_shipped(std::uint64_t sequence) {
     auto txn = store::WriteTxn::begin(*env_);
     if (!txn) return fail(txn.error());
     if (auto put = txn->put(meta_, meta_shipped, le64(sequence)); !put) return fail(put.error());
-    return txn->commit();
+    auto committed = txn->commit();
+    if (!committed) reopen_after(committed.error());
+    return committed;
 }
 
 std::uint64_t LogSpool::bytes_used() const noexcept {

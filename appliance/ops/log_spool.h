@@ -10,7 +10,8 @@
 //
 // Threads: one writer, the control thread (append, prune); the shipper thread records its progress
 // with set_shipped() (LMDB serialises the two writers); read(), find_time() and shipped() may run on
-// any thread. Failure policy: a failed commit drops that batch of events and counts them (dropped());
+// any thread. Failure policy: a failed commit drops that batch of events and counts them (dropped()),
+// and the environment is reopened before the next write, as the store lanes do;
 // a full spool first gives up shipped events past retention, then the oldest shipped ones, and only
 // then drops new events, counted and reported by the caller as an alarm; events not yet shipped are
 // never pruned while shipping is on.
@@ -77,6 +78,7 @@ private:
     Result<std::uint64_t> erase_before(std::uint64_t sequence, std::uint64_t count_max);
     Result<std::string> open_line(std::uint64_t sequence, std::span<const std::uint8_t> sealed) const;
     Result<std::uint64_t> first_sequence() const;
+    void reopen_after(std::error_code error);
 
     std::string folder_;
     std::unique_ptr<store::Env> env_;
