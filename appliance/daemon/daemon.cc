@@ -340,6 +340,10 @@ std::optional<StartFailure> Daemon::open_engine() {
     listener_deps_->submission_tls = submission_settings(config_, tls_, smtp::Transport::tls);
     listener_deps_->submission.bans = bans_.get();
     listener_deps_->submission_tls.bans = bans_.get();
+    // New sessions take the certificate a SIGHUP loaded last (reload_tls).
+    for (auto* slot : {&listener_deps_->smtp.tls_slot, &listener_deps_->pop3.tls_slot,
+                       &listener_deps_->submission.tls_slot, &listener_deps_->submission_tls.tls_slot})
+        *slot = tls_slot_;
 
     auto segment_envs = store::StoreEnvironments::open(*layout_);
     if (!segment_envs)
@@ -566,6 +570,7 @@ int Daemon::run() {
     loop.watch(admin_socket.fd(), [&admin_socket] { admin_socket.on_readable(); });
     loop.watch(hasher_->fd(), [this] { hasher_->on_readable(); });
     loop.on_message([this](Message& m) { on_control_message(m); });
+    loop.on_reload([this] { reload(); });
     rewrap_->start();  // a rewrap a crash interrupted goes on (nothing when no version is retiring)
     loop.on_tick([this, &admin_socket] {
         recorder_->tick(now_unix());

@@ -35,6 +35,7 @@
 #include "appliance/ops/spool_log_writer.h"
 #include "core/log_sink.h"
 #include "net/tls/tls_context.h"
+#include "net/tls/tls_context_slot.h"
 #include "store/layout.h"
 #include "store/lmdb.h"
 #include "store/segment_handles.h"
@@ -72,6 +73,8 @@ private:
     std::optional<StartFailure> open_spool();
     std::optional<StartFailure> open_shipper();
     void log_tick();
+    void reload();
+    bool reload_tls(const Config& fresh);
     void finish_log();
     std::optional<StartFailure> own_store_folders();
     std::optional<StartFailure> open_globals();
@@ -113,6 +116,8 @@ private:
     std::unique_ptr<BanList> bans_;               // login bans: auth workers, login ports, admin
     std::unique_ptr<ClientLimits> client_limits_; // the MX's per-address counts
     std::shared_ptr<const net::TlsServerContext> tls_;
+    std::shared_ptr<net::TlsServerContextSlot> tls_slot_;  // what new sessions use; SIGHUP replaces it
+    std::unique_ptr<Config> reloaded_;                       // the file as the last SIGHUP read it
     std::shared_ptr<const net::TlsClientContext> tls_out_;           // outbound STARTTLS, any certificate
     std::shared_ptr<const net::TlsClientContext> tls_out_verified_;   // outbound under `verify`
     std::unique_ptr<ListenerDeps> listener_deps_;
