@@ -8,20 +8,26 @@ driver as an RFC 5425 syslog-over-TLS server on loopback, requiring our client c
 - `vaultmx logs show` filters by event and time, works offline (and records that it did), and
   refuses bad input; a collector whose certificate our CA did not sign gets nothing.
 """
+import base64
 import os
+import poplib
 import re
 import shutil
 import signal
 import smtplib
+import ssl
 import subprocess
 import tempfile
 import time
 import unittest
 
-from daemon_harness import VAULTMX, Daemon, files_holding, free_port
+from daemon_harness import VAULTMX, Daemon, files_holding, free_port, init_instance
 
 RSYSLOGD = shutil.which("rsyslogd") or "/usr/sbin/rsyslogd"
 SEQ = re.compile(r'\[vaultmx@32473 seq="(\d+)"')
+PASSWORD = "Canary-pass-5d0f-correct"
+BODY_CANARY = "BODY-canary-91ab"
+
 
 
 def openssl(*args, cwd):
@@ -130,10 +136,12 @@ class Shipping(unittest.TestCase):
                  f'ship_cert = "{self.pki}/client.pem"\n'
                  f'ship_key = "{self.pki}/client.key"\n')
         self.daemon = Daemon(extra=extra)
+        init_instance(self.daemon.config, "--self-signed")  # POP3S and submission for the canaries
         self.daemon.start()
         for args in (("org", "add", "Example", "--plan", "starter"), ("domain", "add", "example.test", "--org", "Example"),
-                     ("user", "add", "ann@example.test")):
-            r = subprocess.run([VAULTMX, "-c", self.daemon.config, *args], capture_output=True, text=True)
+                     ("user", "add", "ann@example.test", "--password-stdin")):
+            r = subprocess.run([VAULTMX, "-c", self.daemon.config, *args], capture_output=True, text=True,
+                               input=PASSWORD + "\n")
             self.assertEqual(r.returncode, 0, r.stderr)
 
     def tearDown(self):
@@ -200,6 +208,44 @@ class Shipping(unittest.TestCase):
         # The reading is audited like every admin command.
         audit = subprocess.run([VAULTMX, "-c", self.daemon.config, "audit", "show"], capture_output=True, text=True)
         self.assertIn("logs show", audit.stdout)
+
+    def test_no_credential_or_content_reaches_the_log_or_the_collector(self):
+        """Canaries through every protocol and the CLI: passwords right and wrong (POP3 USER/PASS,
+        submission AUTH PLAIN and LOGIN, the CLI's stdin), an app password as shown once, message
+        text; none of them, nor their base64, in the spool or at the collector."""
+        wrong = "Wr0ng-canary-7c1e"
+        tls = ssl.create_default_context()
+        tls.check_hostname = False
+        tls.verify_mode = ssl.CERT_NONE
+        for password in (wrong, PASSWORD):
+            try:
+                p = poplib.POP3_SSL("127.0.0.1", self.daemon.ports["pop3s"], context=tls, timeout=10)
+                p.user("ann@example.test")
+                p.pass_(password)
+                p.quit()
+            except poplib.error_proto:
+                pass
+        for mechanism in ("PLAIN", "LOGIN"):
+            for password in (wrong, PASSWORD):
+                with smtplib.SMTP_SSL("127.0.0.1", self.daemon.ports["submission_tls"], context=tls, timeout=10) as s:
+                    try:
+                        s.login("ann@example.test", password, initial_response_ok=mechanism == "PLAIN")
+                    except smtplib.SMTPAuthenticationError:
+                        continue
+                    s.sendmail("ann@example.test", ["ann@example.test"],
+                               f"From: ann@example.test\r\nSubject: {BODY_CANARY}\r\n\r\n{BODY_CANARY} body\r\n")
+        send_mail(self.daemon.ports["smtp"], 1, BODY_CANARY)
+        app = subprocess.run([VAULTMX, "-c", self.daemon.config, "user", "app-password", "add", "ann@example.test",
+                              "--label", "phone"], capture_output=True, text=True)
+        self.assertEqual(app.returncode, 0, app.stderr)
+        app_password = app.stdout.split()[-1]
+        spool, received = self.assert_collector_has_the_spool()
+        text = "\n".join(spool + received)
+        self.assertIn("pop3", text)  # the logins themselves are events
+        for secret in (PASSWORD, wrong, BODY_CANARY, app_password):
+            for form in (secret, base64.b64encode(secret.encode()).decode(),
+                         base64.b64encode(f"\0ann@example.test\0{secret}".encode()).decode()):
+                self.assertNotIn(form, text)
 
     def test_logs_show_without_a_daemon_reads_the_spool_and_says_so(self):
         self.daemon.stop()
