@@ -19,6 +19,7 @@ import smtplib
 import ssl
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 
@@ -178,19 +179,30 @@ class Shipping(unittest.TestCase):
         self.assertEqual(sequences, list(range(1, len(sequences) + 1)))
 
     def test_a_collector_restart_mid_traffic_loses_and_repeats_nothing(self):
-        send_mail(self.daemon.ports["smtp"], 3, "before")
-        self.assertTrue(wait_until(lambda: len(self.collector.lines()) >= len(spool_lines(self.daemon.config)), 30))
-        self.collector.stop()
-        send_mail(self.daemon.ports["smtp"], 10, "during")
-        # Admin commands while the collector is away: their events wait in the spool.
-        for _ in range(5):
-            subprocess.run([VAULTMX, "-c", self.daemon.config, "stats"], capture_output=True)
-        time.sleep(1)
-        self.collector.start()
-        send_mail(self.daemon.ports["smtp"], 3, "after")
+        """Events keep coming (a session every few milliseconds, each an event) while the collector
+        is stopped by pid and started again."""
+        done = threading.Event()
+
+        def traffic():
+            while not done.is_set():
+                send_mail(self.daemon.ports["smtp"], 1, "traffic")
+                time.sleep(0.02)
+
+        sender = threading.Thread(target=traffic)
+        sender.start()
+        try:
+            time.sleep(1.5)
+            self.collector.stop()
+            time.sleep(1.5)
+            self.collector.start()
+            time.sleep(1.5)
+        finally:
+            done.set()
+            sender.join()
         spool, received = self.assert_collector_has_the_spool(timeout=60)
         sequences = [int(SEQ.search(l).group(1)) for l in received]
         self.assertEqual(sequences, list(range(1, len(sequences) + 1)))
+        self.assertGreater(sum(" smtp.session " in l for l in received), 20)
         self.assertTrue(any(" log.ship_failed " in l for l in received), "the outage is itself an event")
 
     def test_no_event_text_on_disk_and_logs_show_filters(self):
