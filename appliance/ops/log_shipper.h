@@ -70,8 +70,7 @@ private:
     bool send_all(std::string_view bytes);
     bool ship_batch();
     void update_confirmed();
-    enum class Gone : std::uint8_t { no, closed, reset };
-    Gone peer_gone() const;
+    bool peer_gone() const;
     void disconnect();
     void wait_ms(std::uint32_t ms);
 
