@@ -24,7 +24,7 @@ ROOM_LEVELS = [
     {"smtp", "pop3"},
     {"delivery", "jobs", "auth", "mailauth"},
     {"mailstore"},
-    {"directory", "keys", "audit"},
+    {"directory", "keys", "audit", "ops"},
     {"config", "common"},
 ]
 ROOMS = {room: level for level, rooms in enumerate(ROOM_LEVELS) for room in rooms}

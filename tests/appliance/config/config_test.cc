@@ -88,6 +88,8 @@ constexpr std::string_view kAllKeys[] = {
     "auth.user_free_failures", "auth.delay_base_ms",             "auth.delay_max_ms",
     "auth.throttle_entries_max", "auth.login_cache_ttl_s",     "auth.login_cache_entries_max",
     "admin.io_timeout_s",    "admin.reply_timeout_s",            "admin.connections_max",
+    "metrics.io_timeout_s",  "metrics.connections_max",          "metrics.request_line_bytes_max",
+    "metrics.head_bytes_max", "metrics.header_fields_max",
 };
 
 Config parse_ok(std::string_view text) {
@@ -274,6 +276,22 @@ TEST(ConfigTest, BadListenAddressIsRejected) {
     }
     EXPECT_EQ(parse_error("[metrics]\nlisten = \"127.0.0.1\"\n"),
               "vaultmx.toml:2: metrics.listen: expected a numeric host:port or [v6]:port, got \"127.0.0.1\"");
+}
+
+TEST(ConfigTest, MetricsScrapeLimits) {
+    const Config d = parse_ok("");
+    EXPECT_EQ(d.limits.metrics_io_timeout_ms, 5000U);
+    EXPECT_EQ(d.limits.metrics_connections_max, 16U);
+    EXPECT_EQ(d.limits.metrics_head_bytes_max, 8192U);
+    const Config c = parse_ok("[metrics]\nio_timeout_s = 2\nconnections_max = 4\nrequest_line_bytes_max = 128\n"
+                              "head_bytes_max = 512\nheader_fields_max = 8\n");
+    EXPECT_EQ(c.limits.metrics_io_timeout_ms, 2000U);
+    EXPECT_EQ(c.limits.metrics_connections_max, 4U);
+    EXPECT_EQ(c.limits.metrics_request_line_bytes_max, 128U);
+    EXPECT_EQ(c.limits.metrics_head_bytes_max, 512U);
+    EXPECT_EQ(c.limits.metrics_header_fields_max, 8U);
+    EXPECT_PRED2(starts_with, parse_error("[metrics]\nconnections_max = 0\n"), "vaultmx.toml:2: metrics.connections_max");
+    EXPECT_PRED2(starts_with, parse_error("[metrics]\nhead_bytes_max = 100000\n"), "vaultmx.toml:2: metrics.head_bytes_max");
 }
 
 TEST(ConfigTest, TwoListenersOnOneAddressAreAnError) {

@@ -1,0 +1,51 @@
+// vaultmxd's metrics step (see daemon.h): the Prometheus endpoint bound on [metrics] listen before
+// the privilege drop, the certificate's expiry read while the file is still readable, and the
+// scrape that gathers every shard's counters on the control thread.
+#include <ctime>
+
+#include "appliance/daemon/daemon.h"
+#include "appliance/ops/metrics_families.h"
+#include "core/log.h"
+#include "net/tls/certificate_expiry.h"
+
+namespace vmx {
+
+std::optional<StartFailure> Daemon::open_metrics() {
+    if (auto space = DiskSpace::open(config_.data_dir)) data_space_.emplace(std::move(*space));
+    else log_event(LogLevel::warn, "metrics.data_unreadable", "data=\"{}\" error=\"{}\"", config_.data_dir,
+                   space.error().message());
+    if (tls_) {
+        if (auto not_after = net::certificate_not_after_unix(config_.tls_cert)) certificate_not_after_ = *not_after;
+        else log_event(LogLevel::warn, "metrics.certificate_unread", "cert=\"{}\" error=\"{}\"", config_.tls_cert,
+                       not_after.error().message());
+    }
+    const AppLimits& l = config_.limits;
+    MetricsServerOptions options;
+    options.io_timeout_ms = l.metrics_io_timeout_ms;
+    options.connections_max = l.metrics_connections_max;
+    options.head = {l.metrics_request_line_bytes_max, l.metrics_head_bytes_max, l.metrics_header_fields_max};
+    auto server = MetricsServer::open(config_.metrics_listen, [this] { return render_metrics_now(); }, options);
+    if (!server)
+        return config_failure("metrics.listen: cannot bind " + config_.metrics_listen + ": " + server.error().message());
+    metrics_server_ = std::move(*server);
+    return std::nullopt;
+}
+
+// One scrape: every shard's counters (not once the drain began: a stopping shard tears down what
+// they live in), the endpoint's own, the disk and the certificate. Control thread.
+std::string Daemon::render_metrics_now() const {
+    MetricsInputs in;
+    if (!engine_->stop_requested())
+        for (std::uint32_t s = 0; s < admin_shards_->count(); ++s) in.shards.push_back(admin_shards_->counters(s));
+    metrics_server_->stats().list(in.control);
+    const VerifiedLogins& cache = auth_workers_->verified_logins();
+    in.control.add("auth.login_cache_hits", cache.hits());
+    in.control.add("auth.login_cache_misses", cache.misses());
+    if (data_space_) in.data_free_bytes = data_space_->free_bytes();
+    if (certificate_not_after_)
+        in.certificate_seconds_left = *certificate_not_after_ - static_cast<std::int64_t>(std::time(nullptr));
+    in.version = VMX_VERSION;
+    return render_metrics(in);
+}
+
+}  // namespace vmx
