@@ -278,22 +278,6 @@ TEST(ConfigTest, BadListenAddressIsRejected) {
               "vaultmx.toml:2: metrics.listen: expected a numeric host:port or [v6]:port, got \"127.0.0.1\"");
 }
 
-TEST(ConfigTest, MetricsScrapeLimits) {
-    const Config d = parse_ok("");
-    EXPECT_EQ(d.limits.metrics_io_timeout_ms, 5000U);
-    EXPECT_EQ(d.limits.metrics_connections_max, 16U);
-    EXPECT_EQ(d.limits.metrics_head_bytes_max, 8192U);
-    const Config c = parse_ok("[metrics]\nio_timeout_s = 2\nconnections_max = 4\nrequest_line_bytes_max = 128\n"
-                              "head_bytes_max = 512\nheader_fields_max = 8\n");
-    EXPECT_EQ(c.limits.metrics_io_timeout_ms, 2000U);
-    EXPECT_EQ(c.limits.metrics_connections_max, 4U);
-    EXPECT_EQ(c.limits.metrics_request_line_bytes_max, 128U);
-    EXPECT_EQ(c.limits.metrics_head_bytes_max, 512U);
-    EXPECT_EQ(c.limits.metrics_header_fields_max, 8U);
-    EXPECT_PRED2(starts_with, parse_error("[metrics]\nconnections_max = 0\n"), "vaultmx.toml:2: metrics.connections_max");
-    EXPECT_PRED2(starts_with, parse_error("[metrics]\nhead_bytes_max = 100000\n"), "vaultmx.toml:2: metrics.head_bytes_max");
-}
-
 TEST(ConfigTest, TwoListenersOnOneAddressAreAnError) {
     EXPECT_EQ(parse_error("[listen]\nsmtp = \"0.0.0.0:25\"\nsubmission = \"0.0.0.0:25\"\n"),
               "vaultmx.toml:3: listen.submission: address 0.0.0.0:25 is already used by listen.smtp");
