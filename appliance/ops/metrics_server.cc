@@ -38,7 +38,7 @@ std::string_view reason_of(int status) {
 
 HttpAnswer error_answer(int status) {
     const std::string body = fmt::format("{} {}\n", status, reason_of(status));
-    std::string allow = status == 405 ? "Allow: GET, HEAD\r\n" : "";
+    const std::string_view allow = status == 405 ? "Allow: GET, HEAD\r\n" : "";
     return {status, fmt::format("HTTP/1.1 {} {}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\n"
                                 "{}Connection: close\r\n\r\n{}",
                                 status, reason_of(status), body.size(), allow, body)};
