@@ -76,7 +76,10 @@ int ControlLoop::run() {
         if (fds[0].revents & POLLIN) {
             signalfd_siginfo info{};
             while (read(signal_fd_, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
-                if (info.ssi_signo == SIGHUP) continue;  // reload arrives with the control plane
+                if (info.ssi_signo == SIGHUP) {
+                    if (on_reload_ && !stopping_) on_reload_();
+                    continue;
+                }
                 if (!stop_signal_) stop_signal_ = static_cast<int>(info.ssi_signo);
                 stop();
             }

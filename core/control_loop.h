@@ -1,5 +1,5 @@
 // ControlLoop: the control thread's wait loop. It turns SIGTERM/SIGINT into a drain of every
-// shard, drains the shards' log queues, hands messages addressed to the control endpoint to a
+// shard and SIGHUP into a reload, drains the shards' log queues, hands messages addressed to the control endpoint to a
 // handler, and lets the layers above watch more descriptors (the admin socket). It runs until
 // every shard thread has returned. Only the thread that owns the Engine calls it.
 #pragma once
@@ -28,6 +28,8 @@ public:
     void watch(int fd, std::function<void()> on_readable);
     void on_message(std::function<void(Message&)> handler) { on_message_ = std::move(handler); }
     void on_tick(std::function<void()> handler) { on_tick_ = std::move(handler); }
+    // SIGHUP: reload what can be reloaded without a restart (on the control thread).
+    void on_reload(std::function<void()> handler) { on_reload_ = std::move(handler); }
 
     // Serves until every shard has stopped; returns the signal that started the stop (0 if none).
     int run();
@@ -45,6 +47,7 @@ private:
     std::vector<std::pair<int, std::function<void()>>> watched_;
     std::function<void(Message&)> on_message_;
     std::function<void()> on_tick_;
+    std::function<void()> on_reload_;
 };
 
 }  // namespace vmx

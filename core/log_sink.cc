@@ -62,14 +62,21 @@ std::size_t LogSink::drain() {
     return written;
 }
 
-void LogSink::write_record(const LogRecord& r) {
-    const std::time_t seconds = static_cast<std::time_t>(r.time_us / 1000000u);
+std::string format_log_time(std::uint64_t time_us) {
+    const auto seconds = static_cast<std::time_t>(time_us / 1000000u);
     std::tm tm{};
     gmtime_r(&seconds, &tm);
     char stamp[32];
     const std::size_t stamp_bytes = std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
-    fmt::format_to(std::back_inserter(buffer_), "{}.{:06}Z level={} ", std::string_view(stamp, stamp_bytes),
-                   r.time_us % 1000000u, log_level_name(r.level));
+    return fmt::format("{}.{:06}Z", std::string_view(stamp, stamp_bytes), time_us % 1000000u);
+}
+
+void LogSink::write_record(const LogRecord& r) {
+    if (writer_ != nullptr) {
+        writer_->write(r);
+        if (echo_ == LogEcho::none) return;
+    }
+    fmt::format_to(std::back_inserter(buffer_), "{} level={} ", format_log_time(r.time_us), log_level_name(r.level));
     if (r.shard >= 0) fmt::format_to(std::back_inserter(buffer_), "shard={} ", r.shard);
     // A field value never carries a newline into the file: one event, one line.
     for (std::size_t i = 0; i < r.length; ++i) {
@@ -80,6 +87,7 @@ void LogSink::write_record(const LogRecord& r) {
 }
 
 void LogSink::flush() {
+    if (writer_ != nullptr) writer_->flush();
     if (buffer_.empty()) return;
     auto write_all = [this](int fd) {
         std::size_t off = 0;
@@ -90,8 +98,9 @@ void LogSink::flush() {
             off += static_cast<std::size_t>(n);
         }
     };
-    if (fd_ >= 0) write_all(fd_);
-    if (fd_ < 0 || echo_ == LogEcho::stderr_too) write_all(STDERR_FILENO);
+    // With a writer the buffer holds only the echo; without one, the file (or stderr if none).
+    if (writer_ == nullptr && fd_ >= 0) write_all(fd_);
+    if ((writer_ == nullptr && fd_ < 0) || echo_ == LogEcho::stderr_too) write_all(STDERR_FILENO);
     buffer_.clear();
 }
 

@@ -1,12 +1,14 @@
 // LogSink: the writing end of logging, run by the control thread. It owns the queues the shards
-// log into, drains them (and the fallback queue) into the log file, and counts what was dropped
-// because a queue was full. Only the control thread calls drain().
+// log into, drains them (and the fallback queue) into a LogWriter (the daemon's sealed spool) or,
+// until one is set, a file or stderr, and counts what was dropped because a queue was full. Only the
+// control thread calls drain(), set_writer() and set_echo().
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,9 +31,21 @@ private:
 
 enum class LogEcho : std::uint8_t { none, stderr_too };
 
+// Where drained records go once the daemon has somewhere safe to keep them. Called on the control
+// thread: write() for each record in order, then flush() once per drain.
+class LogWriter {
+public:
+    virtual ~LogWriter() = default;
+    virtual void write(const LogRecord& record) = 0;
+    virtual void flush() = 0;
+};
+
+// "2026-12-06T10:13:38.123456Z": the record's time in UTC with microseconds (RFC 3339).
+std::string format_log_time(std::uint64_t time_us);
+
 class LogSink {
 public:
-    // Opens (appends to) `path`; an empty path writes to stderr only.
+    // Opens (appends to) `path`; an empty path writes to stderr only (until a writer is set).
     static Result<std::unique_ptr<LogSink>> open(const std::string& path, LogEcho echo);
     ~LogSink();
     LogSink(const LogSink&) = delete;
@@ -42,6 +56,10 @@ public:
     // Writes every waiting record; returns how many.
     std::size_t drain();
     std::uint64_t dropped() const noexcept;
+    // From now on records go to `writer` (not owned; null: back to the file or stderr). The daemon
+    // sets it once its spool is open, so start-up lines before that still reach stderr.
+    void set_writer(LogWriter* writer) noexcept { writer_ = writer; }
+    void set_echo(LogEcho echo) noexcept { echo_ = echo; }
 
 private:
     LogSink(int fd, LogEcho echo) : fd_(fd), echo_(echo) {}
@@ -50,6 +68,7 @@ private:
 
     int fd_ = -1;
     LogEcho echo_ = LogEcho::none;
+    LogWriter* writer_ = nullptr;
     std::mutex queues_mutex_;  // guards queues_ against make_queue during drain (start-up only)
     std::vector<std::unique_ptr<LogQueue>> queues_;
     std::string buffer_;

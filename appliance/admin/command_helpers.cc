@@ -32,7 +32,13 @@ std::optional<std::int64_t> parse_since(std::string_view text) {
         return v;
     std::tm tm{};
     const std::string copy(text);
-    const char* end = strptime(copy.c_str(), "%Y-%m-%d", &tm);
+    // A day, or a moment in UTC: 2026-12-06, 2026-12-06T10:13:38, 2026-12-06T10:13:38Z.
+    const char* end = strptime(copy.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+    if (end != nullptr && *end == 'Z') ++end;
+    if (end == nullptr) {
+        tm = std::tm{};
+        end = strptime(copy.c_str(), "%Y-%m-%d", &tm);
+    }
     if (end == nullptr || *end != '\0') return std::nullopt;
     return static_cast<std::int64_t>(timegm(&tm));
 }

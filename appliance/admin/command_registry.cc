@@ -50,6 +50,7 @@ constexpr CommandHandler kHandlers[] = {
     {"stats", stats},
     {"audit show", audit_show},
     {"audit verify", audit_verify},
+    {"logs show", logs_show},
 };
 
 }  // namespace

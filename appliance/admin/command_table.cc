@@ -35,7 +35,7 @@ constexpr ValueCheck a_domain{Pattern::domain, {}, "domain", {}};
 constexpr ValueCheck a_label{Pattern::label, {}, "--label", {}};
 constexpr ValueCheck a_network{Pattern::ipv4_cidr, Pattern::ipv6_cidr, "--allow-net", "network (an IPv4 or IPv6 CIDR)"};
 
-constexpr std::string_view since_help = "only since this time (unix seconds or YYYY-MM-DD)";
+constexpr std::string_view since_help = "only since this time (unix seconds, YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ, UTC)";
 
 // ---- arguments, by command ---------------------------------------------------------------------
 
@@ -103,6 +103,14 @@ constexpr CommandArg kKeyRotate[] = {
 };
 constexpr std::string_view kKeyScopes[] = {"shared", "org", "user", "master"};
 constexpr CommandArg kAuditShow[] = {option("--since", Need::optional, since_help)};
+constexpr CommandArg kLogsShow[] = {
+    option("--since", Need::optional, since_help),
+    option("--until", Need::optional, "only before this time (as --since)"),
+    option("--event", Need::optional, "only this event, or a family of them: smtp, smtp.session"),
+    option("--after", Need::optional, "only events after this sequence number"),
+    option("--limit", Need::optional, "at most this many events (default 100000)"),
+    flag("--follow", "keep printing new events as they come (Ctrl-C ends)"),
+};
 // Names are checked by the daemon (valid_secret_name: [a-z0-9._/-]{1,128}); the CLI sends as given.
 constexpr CommandArg kSecretName[] = {positional("name", "name", "the secret's name, e.g. relayhost")};
 constexpr ValueCheck a_selector{Pattern::dkim_selector, {}, "--selector",
@@ -136,6 +144,7 @@ constexpr CommandGroup kGroups[] = {
     {"secret", "secrets the appliance itself uses (a smarthost password), sealed under the master key"},
     {"dkim", "DKIM signing keys per domain (appliance secrets) and the DNS records to publish"},
     {"audit", "the hash-chained log of admin commands"},
+    {"logs", "the daemon's events, kept sealed on disk and shipped to [log] ship_to"},
     {"bans", "client addresses banned for repeated failed logins (POP3, submission)"},
 };
 
@@ -183,6 +192,7 @@ constexpr CommandRow kCommands[] = {
     {"stats", "connections and queues per shard", no_args},
     {"audit show", "print audit entries", kAuditShow},
     {"audit verify", "check the audit chain", no_args},
+    {"logs show", "print events from the sealed spool (RFC 5424 lines)", kLogsShow},
 };
 
 // ---- compile-time checks of the rows ------------------------------------------------------------

@@ -76,8 +76,16 @@ std::string ensure_certificate(const Config& config, InitReport& report) {
     if (ec) return "tls: cannot create the folders of the certificate and key: " + ec.message();
     if (auto r = crypto::write_self_signed(crypto::SelfSignedRequest{}, config.tls_cert, config.tls_key); !r)
         return "tls: cannot create a self-signed certificate: " + r.error().message();
+    // Root's, readable by the service group: the daemon reads it again, as that user, on SIGHUP.
+    std::string mode = "mode 0600";
+    if (geteuid() == 0) {
+        std::string error_line;
+        if (auto account = resolve_service_account(config.service_user, config.service_group, error_line);
+            account && ::chown(config.tls_key.c_str(), 0, account->gid) == 0 && ::chmod(config.tls_key.c_str(), 0640) == 0)
+            mode = "mode 0640, group " + account->group;
+    }
     report.done.push_back("certificate: created a self-signed certificate for localhost in " + config.tls_cert +
-                          " (key " + config.tls_key + ", mode 0600)");
+                          " (key " + config.tls_key + ", " + mode + ")");
     return {};
 }
 
@@ -119,7 +127,7 @@ std::string bind_keys(const Config& config, InitReport& report) {
 // Run by root, init hands every folder it made to the service user, which the daemon becomes once
 // its ports are open: the store's folders (kind paths outside the data folder too), the log folder
 // and the admin socket's folder. The master key and the certificate stay root's: the daemon reads
-// them before it drops.
+// them before it drops (the certificate's key is group-readable by the service group for reloads).
 std::string hand_over(const Config& config, InitReport& report) {
     if (geteuid() != 0) return {};
     std::string error_line;

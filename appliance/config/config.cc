@@ -4,6 +4,7 @@
 // every call into it is caught here and no exception leaves this file.
 #include "appliance/config/config.h"
 #include "appliance/config/params.h"
+#include "appliance/config/next_hop.h"
 
 #include <fmt/format.h>
 
@@ -452,6 +453,21 @@ void check_smtp_texts(const toml::table& doc, const Config& config, Problems& pr
                  fmt::format("expected an address (local@domain), got \"{}\"", printable(config.postmaster)));
 }
 
+// [log] ship_to is host, host:port or [v6]:port (6514, RFC 5425's port, when none is given); a
+// client certificate needs both halves.
+void check_log_shipping(const toml::table& doc, const Config& config, Problems& problems) {
+    auto at = [&](std::string_view path) {
+        const toml::node* node = doc.at_path(path).node();
+        return node ? line_of(*node) : Line{};
+    };
+    if (!config.log_ship_to.empty() && !parse_next_hop(config.log_ship_to, 6514))
+        problems.add(at("log.ship_to"), "log.ship_to",
+                     fmt::format("expected host, host:port or [host]:port, got \"{}\"", printable(config.log_ship_to)));
+    if (config.log_ship_cert.empty() != config.log_ship_key.empty())
+        problems.add(at(config.log_ship_cert.empty() ? "log.ship_key" : "log.ship_cert"), "log.ship_cert",
+                     "ship_cert and ship_key go together: set both or neither");
+}
+
 std::variant<Config, ConfigError> parse_document(std::string_view toml_text, std::string_view source_name) {
     toml::table doc;
     try {
@@ -472,6 +488,7 @@ std::variant<Config, ConfigError> parse_document(std::string_view toml_text, std
     read_domain_tables(doc, config, problems);
     check_delivery_texts(doc, config, problems);
     check_smtp_texts(doc, config, problems);
+    check_log_shipping(doc, config, problems);
     if (!problems.empty()) return problems.first(source_name);
     return config;
 }

@@ -98,6 +98,10 @@ struct AppLimits {
     std::uint32_t mailauth_dkim_signatures_max = 5;     // signatures checked per message; the rest are ignored
     std::uint32_t mailauth_dkim_key_bits_min = 1024;    // RFC 8301: smaller RSA keys fail
     std::uint32_t mailauth_dkim_retire_days = 7;        // a rotated-out key stays published this long
+    // [log]: the sealed spool of events and its shipping to a collector.
+    std::uint32_t log_retention_days = 400;             // events older than this leave the spool
+    std::uint32_t log_spool_mib_max = 4096;             // the spool's size cap
+    bool log_echo_stderr = false;                       // every event to stderr as well (foreground runs)
     // [limits]: per client address on the MX (Postfix's anvil and postscreen), and bans of addresses
     // whose logins keep failing on every login port. 0 turns a rate or count off.
     std::uint32_t limits_client_connections_max = 20;       // open MX connections from one address
@@ -142,6 +146,10 @@ struct Config {
     std::string metrics_listen;             // [metrics] listen, a valid host:port
     std::string log_dir;                    // [log] dir
     std::string log_level;                  // [log] level: debug, info, warn or error
+    std::string log_ship_to;                // [log] ship_to: "host:port" of the RFC 5425 collector; empty: off
+    std::string log_ship_ca;                // [log] ship_ca: trust anchors for it; empty: the system's
+    std::string log_ship_cert;              // [log] ship_cert/ship_key: our client certificate; empty: none
+    std::string log_ship_key;
     crypto::Argon2Params argon2;            // [auth] argon2_memory_kib, argon2_iterations, argon2_parallelism
     store::StoreOptions store;              // [store]: segments (init only), kind paths (relative to
                                             // [paths] data unless absolute), map sizes in MiB

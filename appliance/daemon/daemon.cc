@@ -239,23 +239,10 @@ Daemon::~Daemon() {
 }
 
 std::optional<StartFailure> Daemon::start() {
-    for (auto step : {&Daemon::open_account, &Daemon::open_log, &Daemon::open_keys, &Daemon::open_globals,
+    for (auto step : {&Daemon::open_account, &Daemon::open_log, &Daemon::open_keys, &Daemon::open_spool, &Daemon::open_globals,
                       &Daemon::open_tls, &Daemon::open_engine, &Daemon::open_admin, &Daemon::open_metrics,
                       &Daemon::drop_privileges, &Daemon::start_threads})
         if (auto failed = (this->*step)()) return failed;
-    return std::nullopt;
-}
-
-std::optional<StartFailure> Daemon::open_log() {
-    LogLevel level = LogLevel::info;
-    parse_log_level(config_.log_level, level);  // validated by the config loader
-    set_log_level(level);
-    std::error_code ec;
-    std::filesystem::create_directories(config_.log_dir, ec);
-    if (ec) return config_failure("log.dir: cannot create " + config_.log_dir + ": " + ec.message());
-    auto sink = LogSink::open(config_.log_dir + "/vaultmxd.log", LogEcho::stderr_too);
-    if (!sink) return config_failure("log.dir: cannot open " + config_.log_dir + "/vaultmxd.log: " + sink.error().message());
-    sink_ = std::move(*sink);
     return std::nullopt;
 }
 
@@ -273,6 +260,9 @@ std::optional<StartFailure> Daemon::open_keys() {
     }
     layout_.emplace(std::move(*layout));
     if (auto failed = own_store_folders()) return failed;
+    auto log_key = LogSpool::derive_key(master->material.view());
+    if (!log_key) return runtime_failure("keys: cannot derive the log key: " + log_key.error().message());
+    log_key_.emplace(std::move(*log_key));
     auto index_key = Directory::derive_index_key(master->material.view());
     if (!index_key) return runtime_failure("keys: cannot derive the directory index key: " + index_key.error().message());
     index_key_.emplace(std::move(*index_key));
@@ -350,6 +340,10 @@ std::optional<StartFailure> Daemon::open_engine() {
     listener_deps_->submission_tls = submission_settings(config_, tls_, smtp::Transport::tls);
     listener_deps_->submission.bans = bans_.get();
     listener_deps_->submission_tls.bans = bans_.get();
+    // New sessions take the certificate a SIGHUP loaded last (reload_tls).
+    for (auto* slot : {&listener_deps_->smtp.tls_slot, &listener_deps_->pop3.tls_slot,
+                       &listener_deps_->submission.tls_slot, &listener_deps_->submission_tls.tls_slot})
+        *slot = tls_slot_;
 
     auto segment_envs = store::StoreEnvironments::open(*layout_);
     if (!segment_envs)
@@ -401,6 +395,7 @@ std::optional<StartFailure> Daemon::open_engine() {
 std::optional<StartFailure> Daemon::open_admin() {
     hasher_ = std::make_unique<WorkerHasher>(*auth_workers_);
     admin_ = std::make_unique<AdminContext>(AdminContext{*directory_, *keys_, *hasher_});
+    admin_->log = spool_.get();
     AdminContext& admin = *admin_;
     Engine& engine = *engine_;
     admin.now_unix = now_unix;
@@ -578,14 +573,17 @@ int Daemon::run() {
     loop.watch(hasher_->fd(), [this] { hasher_->on_readable(); });
     loop.watch(metrics_server_->fd(), [this] { metrics_server_->on_readable(); });
     loop.on_message([this](Message& m) { on_control_message(m); });
+    loop.on_reload([this] { reload(); });
     rewrap_->start();  // a rewrap a crash interrupted goes on (nothing when no version is retiring)
     loop.on_tick([this, &admin_socket] {
         recorder_->tick(now_unix());
         admin_socket.expire(monotonic_ms());
         metrics_server_->expire(monotonic_ms());
+        log_tick();
     });
     loop.run();
     recorder_->flush();
+    finish_log();
     return 0;
 }
 

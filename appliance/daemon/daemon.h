@@ -32,8 +32,12 @@
 #include "appliance/jobs/rewrap_control.h"
 #include "appliance/keys/key_service.h"
 #include "core/engine.h"
+#include "appliance/ops/log_shipper.h"
+#include "appliance/ops/log_spool.h"
+#include "appliance/ops/spool_log_writer.h"
 #include "core/log_sink.h"
 #include "net/tls/tls_context.h"
+#include "net/tls/tls_context_slot.h"
 #include "store/layout.h"
 #include "store/lmdb.h"
 #include "store/segment_handles.h"
@@ -68,6 +72,12 @@ private:
     std::optional<StartFailure> open_account();
     std::optional<StartFailure> open_log();
     std::optional<StartFailure> open_keys();
+    std::optional<StartFailure> open_spool();
+    std::optional<StartFailure> open_shipper();
+    void log_tick();
+    void reload();
+    bool reload_tls(const Config& fresh);
+    void finish_log();
     std::optional<StartFailure> own_store_folders();
     std::optional<StartFailure> open_globals();
     std::optional<StartFailure> open_tls();
@@ -79,6 +89,8 @@ private:
     std::optional<StartFailure> open_admin();
     std::optional<StartFailure> open_metrics();
     std::string render_metrics_now() const;
+    void list_log_counters(CounterSnapshot& out) const;
+    void read_certificate_expiry(const std::string& cert_path);
     std::optional<StartFailure> drop_privileges();
     std::optional<StartFailure> start_threads();
     void on_control_message(Message& m);
@@ -87,7 +99,15 @@ private:
 
     const Config& config_;
     std::optional<ServiceAccount> account_;  // [service] user and group, resolved before anything opens
+    // The spool outlives the shipper that reads it and the writer that fills it; the sink goes first
+    // (its last drain still reaches the writer, which commits what it holds when it goes).
+    std::unique_ptr<LogSpool> spool_;
+    std::unique_ptr<LogShipper> shipper_;           // null: [log] ship_to unset
+    std::unique_ptr<SpoolLogWriter> log_writer_;
     std::unique_ptr<LogSink> sink_;
+    std::optional<crypto::SecretBytes> log_key_;    // from open_keys to open_spool
+    std::uint64_t shipped_persisted_ = 0;           // the spool's "shipped" as last written
+    std::uint64_t next_prune_ms_ = 0;
     std::string key_source_;
     std::optional<crypto::SecretBytes> index_key_;  // from open_keys to open_globals
     std::optional<store::StoreLayout> layout_;
@@ -102,6 +122,8 @@ private:
     std::unique_ptr<BanList> bans_;               // login bans: auth workers, login ports, admin
     std::unique_ptr<ClientLimits> client_limits_; // the MX's per-address counts
     std::shared_ptr<const net::TlsServerContext> tls_;
+    std::shared_ptr<net::TlsServerContextSlot> tls_slot_;  // what new sessions use; SIGHUP replaces it
+    std::unique_ptr<Config> reloaded_;                       // the file as the last SIGHUP read it
     std::shared_ptr<const net::TlsClientContext> tls_out_;           // outbound STARTTLS, any certificate
     std::shared_ptr<const net::TlsClientContext> tls_out_verified_;   // outbound under `verify`
     std::unique_ptr<ListenerDeps> listener_deps_;

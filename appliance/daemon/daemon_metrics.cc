@@ -10,15 +10,18 @@
 
 namespace vmx {
 
+// The expiry the gauge shows: at start, and again when SIGHUP loaded a new certificate.
+void Daemon::read_certificate_expiry(const std::string& cert_path) {
+    if (auto not_after = net::certificate_not_after_unix(cert_path)) certificate_not_after_ = *not_after;
+    else log_event(LogLevel::warn, "metrics.certificate_unread", "cert=\"{}\" error=\"{}\"", cert_path,
+                   not_after.error().message());
+}
+
 std::optional<StartFailure> Daemon::open_metrics() {
     if (auto space = DiskSpace::open(config_.data_dir)) data_space_.emplace(std::move(*space));
     else log_event(LogLevel::warn, "metrics.data_unreadable", "data=\"{}\" error=\"{}\"", config_.data_dir,
                    space.error().message());
-    if (tls_) {
-        if (auto not_after = net::certificate_not_after_unix(config_.tls_cert)) certificate_not_after_ = *not_after;
-        else log_event(LogLevel::warn, "metrics.certificate_unread", "cert=\"{}\" error=\"{}\"", config_.tls_cert,
-                       not_after.error().message());
-    }
+    if (tls_) read_certificate_expiry(config_.tls_cert);
     const AppLimits& l = config_.limits;
     MetricsServerOptions options;
     options.io_timeout_ms = l.metrics_io_timeout_ms;
@@ -29,6 +32,20 @@ std::optional<StartFailure> Daemon::open_metrics() {
         return config_failure("metrics.listen: cannot bind " + config_.metrics_listen + ": " + server.error().message());
     metrics_server_ = std::move(*server);
     return std::nullopt;
+}
+
+// The sealed log spool and its shipping: events kept, dropped, and not yet confirmed by the
+// collector (a backlog that grows is a collector away). Control thread.
+void Daemon::list_log_counters(CounterSnapshot& out) const {
+    if (!spool_) return;
+    out.add("log.spool_bytes", spool_->bytes_used());
+    out.add("log.spool_dropped", spool_->dropped());
+    if (!shipper_) return;
+    shipper_->counters(out);
+    const std::uint64_t last = spool_->next_sequence() - 1;
+    const std::uint64_t confirmed = shipper_->confirmed();
+    out.add("log.ship_backlog", last > confirmed ? last - confirmed : 0);
+    out.add("log.ship_connected", shipper_->connected() ? 1 : 0);
 }
 
 // One scrape: every shard's counters (not once the drain began: a stopping shard tears down what
@@ -42,6 +59,7 @@ std::string Daemon::render_metrics_now() const {
     in.control.add("auth.login_cache_hits", cache.hits());
     in.control.add("auth.login_cache_misses", cache.misses());
     if (data_space_) in.data_free_bytes = data_space_->free_bytes();
+    list_log_counters(in.control);
     if (certificate_not_after_)
         in.certificate_seconds_left = *certificate_not_after_ - static_cast<std::int64_t>(std::time(nullptr));
     in.version = VMX_VERSION;

@@ -21,6 +21,7 @@ std::optional<StartFailure> Daemon::open_tls() {
     auto made = net::TlsServerContext::create(options, detail);
     if (!made) return config_failure("tls: " + (detail.empty() ? made.error().message() : detail));
     tls_ = std::move(*made);
+    tls_slot_ = std::make_shared<net::TlsServerContextSlot>(tls_);
     return open_outbound_tls();
 }
 

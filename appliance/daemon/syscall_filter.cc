@@ -3,6 +3,7 @@
 
 #include <linux/sched.h>
 #include <seccomp.h>
+#include <linux/sockios.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -91,8 +92,10 @@ Result<void> install_syscall_filter() {
             !r)
             return r;
     }
+    // SIOCOUTQ: the log shipper's count of bytes the collector has not acknowledged yet.
     for (unsigned long request : {static_cast<unsigned long>(TCGETS), static_cast<unsigned long>(FIONREAD),
-                                  static_cast<unsigned long>(FIONBIO), static_cast<unsigned long>(FIOCLEX)}) {
+                                  static_cast<unsigned long>(FIONBIO), static_cast<unsigned long>(FIOCLEX),
+                                  static_cast<unsigned long>(SIOCOUTQ)}) {
         if (auto r = check(seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
                                             masked_eq(1, 0xFFFFFFFF, static_cast<scmp_datum_t>(request))));
             !r)

@@ -356,6 +356,7 @@ ServiceFactory pop3_service_factory(const Pop3Settings& settings, Pop3PartsOf pa
     net::StreamOptions options;
     options.tls_mode = net::TlsMode::implicit;
     options.tls = settings.tls;
+    options.tls_slot = settings.tls_slot;
     const Pop3Settings* p = &settings;
     return net::stream_service_factory(options, [p, parts_of = std::move(parts_of)](net::Stream& stream) -> std::unique_ptr<net::StreamHandler> {
         Shard& shard = stream.connection().shard();

@@ -39,6 +39,7 @@ struct Pop3Settings {
     pop3::Limits limits;
     pop3::Advertised advertised;
     std::shared_ptr<const net::TlsServerContext> tls;  // required: POP3 is served over TLS only
+    std::shared_ptr<const net::TlsServerContextSlot> tls_slot;  // set: new sessions take its current context
     const BanList* bans = nullptr;    // an address banned for failed logins is turned away at once
 };
 

@@ -176,6 +176,7 @@ ServiceFactory smtp_inbound_factory(const SmtpInboundSettings& settings, const D
     net::StreamOptions options;
     options.tls_mode = settings.tls ? net::TlsMode::starttls : net::TlsMode::none;
     options.tls = settings.tls;
+    options.tls_slot = settings.tls_slot;
     const SmtpInboundSettings* s = &settings;
     const Directory* d = &directory;
     return net::stream_service_factory(options, [s, d, parts_of = std::move(parts_of)](net::Stream& stream) -> std::unique_ptr<net::StreamHandler> {

@@ -36,6 +36,7 @@ struct SmtpInboundSettings {
     smtp::Limits limits;
     smtp::Options options;                                   // hostname, STARTTLS offered or not
     std::shared_ptr<const net::TlsServerContext> tls;        // null: STARTTLS unavailable (454)
+    std::shared_ptr<const net::TlsServerContextSlot> tls_slot;  // set: new sessions take its current context
     std::string authserv_id;          // ours in Authentication-Results ([mailauth] authserv_id)
     std::string postmaster;           // the mailbox a bare RCPT TO:<Postmaster> reaches ([smtp] postmaster)
     ClientLimits* client_limits = nullptr;  // [limits]: per-address counts (null: none)

@@ -283,6 +283,7 @@ ServiceFactory submission_factory(const SubmissionSettings& settings, const Dire
     net::StreamOptions options;
     options.tls_mode = settings.options.transport == smtp::Transport::tls ? net::TlsMode::implicit : net::TlsMode::starttls;
     options.tls = settings.tls;
+    options.tls_slot = settings.tls_slot;
     const SubmissionSettings* s = &settings;
     const Directory* d = &directory;
     return net::stream_service_factory(options, [s, d, parts_of = std::move(parts_of)](net::Stream& stream) -> std::unique_ptr<net::StreamHandler> {

@@ -16,6 +16,7 @@
 #include "core/service.h"
 #include "net/smtp/session.h"
 #include "net/tls/tls_context.h"
+#include "net/tls/tls_context_slot.h"
 
 namespace vmx {
 
@@ -45,6 +46,7 @@ struct SubmissionSettings {
     smtp::Limits limits;
     smtp::Options options;  // Mode::submission; 587: StartTls::required; 465: Transport::tls
     std::shared_ptr<const net::TlsServerContext> tls;  // required: submission is served over TLS only
+    std::shared_ptr<const net::TlsServerContextSlot> tls_slot;  // set: new sessions take its current context
     bool hide_client_address = true;  // [submission] hide_client_address: the Received: header
     HourlyLimits hourly;              // the appliance's default; an organisation's policy may set its own
     std::string postmaster;           // the mailbox a bare RCPT TO:<Postmaster> reaches ([smtp] postmaster)

@@ -72,9 +72,11 @@ bool Stream::flush_tls() {
 
 Result<void> Stream::start_tls() {
     const StreamOptions& o = service_.options_;
-    if (o.tls_mode == TlsMode::none || !o.tls || tls_ || closing()) return fail(NetErrc::tls_unavailable);
-    auto session = TlsSession::accept(*o.tls);
+    auto context = service_.server_context();
+    if (o.tls_mode == TlsMode::none || !context || tls_ || closing()) return fail(NetErrc::tls_unavailable);
+    auto session = TlsSession::accept(*context);
     if (!session) return fail(session.error());
+    tls_context_ = std::move(context);
     tls_ = std::move(*session);
     ++tls_epoch_;
     StreamStats::add(service_.stats_.starttls_bytes_discarded, unconsumed_.size());
@@ -201,7 +203,11 @@ void Stream::offer(std::string_view data) {
 
 StreamService::StreamService(StreamOptions options, StreamHandlerFactory factory)
     : options_(std::move(options)), factory_(std::move(factory)) {
-    VMX_ASSERT(options_.tls_mode == TlsMode::none || options_.tls);
+    VMX_ASSERT(options_.tls_mode == TlsMode::none || options_.tls || options_.tls_slot);
+}
+
+std::shared_ptr<const TlsServerContext> StreamService::server_context() const {
+    return options_.tls_slot ? options_.tls_slot->current() : options_.tls;
 }
 
 Stream* StreamService::stream_of(Connection& c) noexcept { return static_cast<Stream*>(c.context()); }
@@ -211,11 +217,13 @@ void StreamService::on_open(Connection& c) {
     Stream& s = *owned;
     c.set_context(std::move(owned));
     if (options_.tls_mode == TlsMode::implicit) {
-        auto session = TlsSession::accept(*options_.tls);
+        auto context = server_context();
+        auto session = TlsSession::accept(*context);
         if (!session) {
             c.close(CloseMode::now);
             return;
         }
+        s.tls_context_ = std::move(context);
         s.tls_ = std::move(*session);
     }
     s.handler_ = factory_(s);

@@ -21,6 +21,7 @@
 #include "core/connection.h"
 #include "core/result.h"
 #include "core/service.h"
+#include "net/tls/tls_context_slot.h"
 #include "net/tls/tls_session.h"
 
 namespace vmx::net {
@@ -63,7 +64,9 @@ using StreamHandlerFactory = std::function<std::unique_ptr<StreamHandler>(Stream
 
 struct StreamOptions {
     TlsMode tls_mode = TlsMode::none;
-    std::shared_ptr<const TlsServerContext> tls;    // required unless tls_mode is none
+    std::shared_ptr<const TlsServerContext> tls;    // required unless tls_mode is none (or a slot is set)
+    // When set, each new session takes the slot's current context instead of `tls` (SIGHUP reload).
+    std::shared_ptr<const TlsServerContextSlot> tls_slot;
     std::size_t unconsumed_bytes_max = 65536;       // input kept for the handler; past it: close
     std::size_t held_bytes_max = 65536;             // sends waiting for the handshake; past it: refused
 };
@@ -133,6 +136,7 @@ private:
     StreamService& service_;
     Connection& connection_;
     std::unique_ptr<StreamHandler> handler_;
+    std::shared_ptr<const TlsServerContext> tls_context_;  // what tls_ was made from, kept while it lives
     std::unique_ptr<TlsSession> tls_;
     std::optional<TlsInfo> info_;
     std::string unconsumed_;      // plaintext the handler has not consumed yet
@@ -155,6 +159,8 @@ public:
     void on_close(Connection& c) override;
 
     const StreamOptions& options() const noexcept { return options_; }
+    // The context a new TLS session starts with: the slot's current one, or options().tls.
+    std::shared_ptr<const TlsServerContext> server_context() const;
     const StreamStats& stats() const noexcept { return stats_; }
 
 private:

@@ -310,6 +310,16 @@ Result<std::shared_ptr<const TlsClientContext>> TlsClientContext::create(const T
     } else {
         wolfSSL_CTX_set_verify(raw, WOLFSSL_VERIFY_NONE, nullptr);
     }
+    if (!options.certificate.chain_path.empty() || !options.certificate.key_path.empty()) {
+        const TlsCertificatePaths& paths = options.certificate;
+        if (wolfSSL_CTX_use_certificate_chain_file(raw, paths.chain_path.c_str()) != WOLFSSL_SUCCESS)
+            return fail_with(NetErrc::tls_certificate_invalid, detail, "TLS client certificate " + paths.chain_path);
+        if (wolfSSL_CTX_use_PrivateKey_file(raw, paths.key_path.c_str(), WOLFSSL_FILETYPE_PEM) != WOLFSSL_SUCCESS)
+            return fail_with(NetErrc::tls_key_invalid, detail, "TLS client key " + paths.key_path);
+        if (wolfSSL_CTX_check_private_key(raw) != WOLFSSL_SUCCESS)
+            return fail_with(NetErrc::tls_key_mismatch, detail,
+                             "TLS client key " + paths.key_path + " does not match certificate " + paths.chain_path);
+    }
     if (!options.session_resumption) {
         wolfSSL_CTX_set_session_cache_mode(raw, WOLFSSL_SESS_CACHE_OFF);
     } else if (wolfSSL_CTX_UseSessionTicket(raw) != WOLFSSL_SUCCESS) {  // TLS 1.2 asks for tickets only if told

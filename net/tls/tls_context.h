@@ -88,6 +88,9 @@ struct TlsClientOptions {
     TlsVersionMax version_max = TlsVersionMax::tls13;  // tls12: for a peer whose TLS 1.3 is broken
     std::string ca_file;               // trust anchors (PEM); empty: the system's CA store
     bool session_resumption = true;    // the caller may keep a session and offer it again
+    // A certificate to present when the server asks (mutual TLS, e.g. to a log collector); empty
+    // paths: none.
+    TlsCertificatePaths certificate;
 };
 
 class TlsClientContext {

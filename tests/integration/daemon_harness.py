@@ -1,5 +1,6 @@
 """Starts the real vaultmxd on loopback ports in a scratch folder, for integration tests."""
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -21,6 +22,27 @@ EXEMPT_LOOPBACK = """
 [limits]
 exempt_networks = ["127.0.0.0/8", "::1/128"]
 """
+
+
+# An event as the spool keeps it (RFC 5424), and as the tests read it: "TIME level=L [shard=S ]event=NAME FIELDS".
+LOG_LINE = re.compile(r'^<(\d+)>1 (\S+) \S+ \S+ \S+ (\S+) \[vaultmx@32473 seq="(\d+)" shard="(-?\d+)"\](?: (.*))?$')
+SEVERITY = {7: "debug", 6: "info", 4: "warn", 3: "error"}
+
+
+def read_log(config):
+    """Every event in the daemon's sealed spool, through `vaultmx logs show` (the daemon when it
+    runs, the spool itself with the master key when it does not)."""
+    r = subprocess.run([VAULTMX, "-c", config, "logs", "show"], capture_output=True, text=True, errors="replace")
+    lines = []
+    for line in r.stdout.splitlines():
+        m = LOG_LINE.match(line)
+        if not m:
+            lines.append(line)
+            continue
+        pri, stamp, name, _seq, shard, fields = m.groups()
+        where = "" if shard == "-1" else f"shard={shard} "
+        lines.append(f"{stamp} level={SEVERITY.get(int(pri) % 8, 'info')} {where}event={name} {fields or ''}".rstrip())
+    return "".join(line + "\n" for line in lines)
 
 
 def write_config(folder, ports, extra="", shards=2, host="127.0.0.1"):
@@ -149,11 +171,7 @@ class Daemon:
         return self.proc.returncode, err
 
     def log_text(self):
-        try:
-            with open(os.path.join(self.folder, "log", "vaultmxd.log")) as f:
-                return f.read()
-        except FileNotFoundError:
-            return ""
+        return read_log(self.config)
 
     def __enter__(self):
         return self.start()

@@ -23,7 +23,7 @@ import time
 import unittest
 import uuid
 
-from daemon_harness import VAULTMX, VAULTMXD, free_port, init_instance, wait_for_port, write_config
+from daemon_harness import VAULTMX, VAULTMXD, free_port, init_instance, read_log, wait_for_port, write_config
 
 HELO = "client.example"
 DOMAIN = "faults.test"
@@ -226,11 +226,7 @@ class Instance:
         return r.stdout
 
     def log_text(self):
-        try:
-            with open(os.path.join(self.folder, "log", "vaultmxd.log"), errors="replace") as f:
-                return f.read()
-        except FileNotFoundError:
-            return ""
+        return read_log(self.config)
 
     def output_text(self):
         """What every start of the daemon wrote to its stdout and stderr."""

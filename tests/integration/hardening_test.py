@@ -16,7 +16,7 @@ import tempfile
 import time
 import unittest
 
-from daemon_harness import VAULTMX, VAULTMXD, Daemon, free_port, init_instance, wait_for_port, write_config
+from daemon_harness import VAULTMX, VAULTMXD, Daemon, free_port, init_instance, read_log, wait_for_port, write_config
 
 CHEAP_ARGON2 = "\n[auth]\nargon2_memory_kib = 64\nargon2_iterations = 1\n"
 PASSWORD = "correct horse battery staple 7Qz"
@@ -230,6 +230,7 @@ class SocketActivation(unittest.TestCase):
                 self.assertEqual(int(st["CapEff"], 16), 0)
                 self.assertEqual(int(st["CapBnd"], 16), 0)
                 self.assertEqual(st["NoNewPrivs"], "1")
+                log = read_log(config)  # through the running daemon: the key is only its credential
             finally:
                 proc.terminate()
                 try:
@@ -238,8 +239,6 @@ class SocketActivation(unittest.TestCase):
                     proc.kill()
                     proc.communicate()
             self.assertEqual(proc.returncode, 0)
-            with open(os.path.join(folder, "log", "vaultmxd.log")) as f:
-                log = f.read()
             self.assertIn("listen.passed listener=smtp", log)
             self.assertIn("from_root=no", log)
             self.assertIn("source=credential", log)

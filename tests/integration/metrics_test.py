@@ -146,6 +146,7 @@ class Metrics(unittest.TestCase):
         self.assertGreater(total(after, "vaultmx_data_free_bytes"), 0, [l for l in after.splitlines() if "free" in l])
         # `vaultmx init --self-signed` makes a certificate valid for years.
         self.assertGreater(total(after, "vaultmx_tls_certificate_expiry_seconds"), 30 * 86400)
+        self.assertGreater(total(after, "vaultmx_log_spool_bytes"), 0)  # the sealed log spool is there
         self.assertIn('vaultmx_connections_accepted_total{shard="0"}', after)
         self.assertIn('vaultmx_connections_accepted_total{shard="1"}', after)
         # Every family has HELP and TYPE, counters end in _total: promtool's own lint.

@@ -370,18 +370,24 @@ def check_daemon_starts(checks, root):
                "--bounding-set=-all,+net_bind_service", "--no-new-privs", "env", "-i",
                "CREDENTIALS_DIRECTORY=/run/credentials/vaultmx.service", "/usr/sbin/vaultmxd", "-c",
                "/etc/vaultmx/vaultmx.toml"]
-    log = root.path("var/log/vaultmx/vaultmxd.log")
     daemon = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               text=True)
+
+    def events():  # the sealed spool, through the running daemon's admin socket
+        r = subprocess.run(["chroot", root.merged, "/usr/bin/vaultmx", "-c", "/etc/vaultmx/vaultmx.toml", "logs", "show"],
+                           capture_output=True, text=True)
+        return r.stdout
+
     started = False
+    text = ""
     for _ in range(100):
-        text = open(log).read() if os.path.exists(log) else ""
-        started = "event=vaultmxd.start" in text and "source=credential" in text
+        text = events() if os.path.exists(root.path("run/vaultmx/admin.sock")) else ""
+        started = " vaultmxd.start " in text and "source=credential" in text
         if started or daemon.poll() is not None:
             break
         time.sleep(0.1)
     checks.ok(started, "the installed daemon starts with the key credential and binds the real ports",
-              (open(log).read() if os.path.exists(log) else "") + (daemon.stdout.read() if daemon.poll() is not None else ""))
+              text + (daemon.stdout.read() if daemon.poll() is not None else ""))
     status = open(f"/proc/{daemon.pid}/status").read() if daemon.poll() is None else ""
     uid = root.ids("vaultmx", "etc/passwd")
     checks.ok(f"Uid:\t{uid}\t" in status and "CapEff:\t0000000000000000" in status and

@@ -40,7 +40,11 @@ inline std::shared_ptr<const TlsClientContext> client_context(TlsVersionMax max 
                                                              TlsVerify verify = TlsVerify::peer,
                                                              std::string ca = test_data("test-cert.pem")) {
     std::string detail;
-    auto ctx = TlsClientContext::create({.verify = verify, .version_max = max, .ca_file = std::move(ca)}, detail);
+    TlsClientOptions options;
+    options.verify = verify;
+    options.version_max = max;
+    options.ca_file = std::move(ca);
+    auto ctx = TlsClientContext::create(options, detail);
     if (!ctx) {
         std::fprintf(stderr, "client context: %s\n", detail.c_str());
         std::abort();
