@@ -3,6 +3,5 @@
 target_sources(vmx_net PRIVATE
     ${CMAKE_CURRENT_LIST_DIR}/tls/tls_context.cc
     ${CMAKE_CURRENT_LIST_DIR}/tls/tls_session.cc
-    ${CMAKE_CURRENT_LIST_DIR}/tls/certificate_expiry.cc
     ${CMAKE_CURRENT_LIST_DIR}/stream/stream.cc)
 target_link_libraries(vmx_net PUBLIC PkgConfig::WOLFSSL)

@@ -51,6 +51,7 @@ constexpr CommandHandler kHandlers[] = {
     {"audit show", audit_show},
     {"audit verify", audit_verify},
     {"logs show", logs_show},
+    {"alarms", alarms},
 };
 
 }  // namespace

@@ -193,6 +193,7 @@ constexpr CommandRow kCommands[] = {
     {"audit show", "print audit entries", kAuditShow},
     {"audit verify", "check the audit chain", no_args},
     {"logs show", "print events from the sealed spool (RFC 5424 lines)", kLogsShow},
+    {"alarms", "the alarm rules, their state (ok, firing, unknown), value and threshold", no_args},
 };
 
 // ---- compile-time checks of the rows ------------------------------------------------------------

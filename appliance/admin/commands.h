@@ -26,6 +26,7 @@
 #include "appliance/jobs/rewrap_control.h"
 #include "appliance/keys/key_service.h"
 #include "appliance/mailstore/mailbox_reads.h"
+#include "appliance/ops/alarms.h"
 #include "appliance/ops/log_spool.h"
 #include "crypto/password.h"
 
@@ -56,6 +57,7 @@ struct AdminContext {
     AdminShards* shards = nullptr;                // null: no shards (stats empty, no restore)
     BanList* bans = nullptr;                      // login bans (null: none, bans commands refused)
     LogSpool* log = nullptr;                      // the sealed event spool (logs show)
+    const Alarms* alarms = nullptr;               // the alarm rules and their state (alarms)
     // [mailauth] dkim_retire_days: how long `dkim rotate` keeps a retired key published (the daemon
     // sets it from its config; tests and the default take the table's default).
     std::uint32_t dkim_retire_days = AppLimits{}.mailauth_dkim_retire_days;

@@ -130,6 +130,7 @@ VerifyDone AuthWorkers::check(const VerifyJob& job) {
     if (done.matched) {
         throttle_.succeeded(job.user);
     } else {
+        failed_.fetch_add(1, std::memory_order_relaxed);
         logins_.failed(job.user);
         done.delay_ms = throttle_.failed(job.user, job.address, now).delay_ms;
         if (bans_ != nullptr) bans_->failed_login(job.address, now);

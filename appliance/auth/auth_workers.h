@@ -112,6 +112,7 @@ public:
     // others were answered by the cache).
     std::uint64_t verified() const noexcept { return verified_.load(std::memory_order_relaxed); }
     std::uint64_t full_checks() const noexcept { return full_checks_.load(std::memory_order_relaxed); }
+    std::uint64_t failed() const noexcept { return failed_.load(std::memory_order_relaxed); }  // logins refused
     const LoginThrottle& throttle() const noexcept { return throttle_; }
     // The admin commands forget a user here when its credentials, state or sessions change.
     VerifiedLogins& verified_logins() noexcept { return logins_; }
@@ -139,6 +140,7 @@ private:
     std::vector<std::thread> threads_;
     std::atomic<std::uint64_t> verified_{0};
     std::atomic<std::uint64_t> full_checks_{0};
+    std::atomic<std::uint64_t> failed_{0};
 };
 
 // The shard's side (in its ShardContext): keeps the callbacks by token and watches the shard's

@@ -102,6 +102,14 @@ struct AppLimits {
     std::uint32_t log_retention_days = 400;             // events older than this leave the spool
     std::uint32_t log_spool_mib_max = 4096;             // the spool's size cap
     bool log_echo_stderr = false;                       // every event to stderr as well (foreground runs)
+    // [alarms]: thresholds of the built-in alarm rules (appliance/ops/alarms.h); 0 fires on any.
+    std::uint32_t alarms_commit_failures_max = 0;        // failed store commits in 5 minutes
+    std::uint32_t alarms_delivery_failures_max = 100;    // outbound deferrals and bounces in 5 minutes
+    std::uint32_t alarms_queue_max = 10'000;             // messages queued, inbound and outbound
+    std::uint32_t alarms_disk_free_percent_min = 10;     // free space where the data lives
+    std::uint32_t alarms_shipping_backlog_max = 100'000; // events not yet at the collector
+    std::uint32_t alarms_login_failures_max = 200;       // failed logins in 5 minutes, every port
+    std::uint32_t alarms_certificate_days_min = 14;      // days before the TLS certificate expires
     // [limits]: per client address on the MX (Postfix's anvil and postscreen), and bans of addresses
     // whose logins keep failing on every login port. 0 turns a rate or count off.
     std::uint32_t limits_client_connections_max = 20;       // open MX connections from one address

@@ -396,6 +396,7 @@ std::optional<StartFailure> Daemon::open_admin() {
     hasher_ = std::make_unique<WorkerHasher>(*auth_workers_);
     admin_ = std::make_unique<AdminContext>(AdminContext{*directory_, *keys_, *hasher_});
     admin_->log = spool_.get();
+    admin_->alarms = alarms_.get();
     AdminContext& admin = *admin_;
     Engine& engine = *engine_;
     admin.now_unix = now_unix;

@@ -32,6 +32,7 @@
 #include "appliance/jobs/rewrap_control.h"
 #include "appliance/keys/key_service.h"
 #include "core/engine.h"
+#include "appliance/ops/alarms.h"
 #include "appliance/ops/log_shipper.h"
 #include "appliance/ops/log_spool.h"
 #include "appliance/ops/spool_log_writer.h"
@@ -56,6 +57,9 @@ inline constexpr int exit_runtime = 1;
 inline StartFailure config_failure(std::string line) { return {std::move(line), exit_config}; }
 inline StartFailure runtime_failure(std::string line) { return {std::move(line), exit_runtime}; }
 
+// The built-in alarm rules with the [alarms] thresholds (daemon_alarms.cc).
+std::vector<AlarmRule> builtin_alarm_rules(const AppLimits& limits);
+
 class Daemon {
 public:
     explicit Daemon(const Config& config) : config_(config) {}
@@ -76,6 +80,8 @@ private:
     std::optional<StartFailure> open_shipper();
     void log_tick();
     void reload();
+    void alarm_tick();
+    std::optional<double> metric_value(std::string_view name, const std::vector<CounterSnapshot>& shards) const;
     bool reload_tls(const Config& fresh);
     void finish_log();
     std::optional<StartFailure> own_store_folders();
@@ -90,7 +96,6 @@ private:
     std::optional<StartFailure> open_metrics();
     std::string render_metrics_now() const;
     void list_log_counters(CounterSnapshot& out) const;
-    void read_certificate_expiry(const std::string& cert_path);
     std::optional<StartFailure> drop_privileges();
     std::optional<StartFailure> start_threads();
     void on_control_message(Message& m);
@@ -108,6 +113,8 @@ private:
     std::optional<crypto::SecretBytes> log_key_;    // from open_keys to open_spool
     std::uint64_t shipped_persisted_ = 0;           // the spool's "shipped" as last written
     std::uint64_t next_prune_ms_ = 0;
+    std::unique_ptr<Alarms> alarms_;                // the built-in rules, evaluated once a second
+    std::int64_t last_alarm_tick_ = 0;
     std::string key_source_;
     std::optional<crypto::SecretBytes> index_key_;  // from open_keys to open_globals
     std::optional<store::StoreLayout> layout_;
@@ -139,7 +146,6 @@ private:
     std::unique_ptr<AdminContext> admin_;
     std::unique_ptr<RewrapControl> rewrap_;
     std::unique_ptr<AdminServer> admin_server_;
-    std::optional<std::int64_t> certificate_not_after_;  // [tls] cert's notAfter, Unix seconds
     std::optional<DiskSpace> data_space_;              // [paths] data, opened before the drop
     std::unique_ptr<MetricsServer> metrics_server_;    // [metrics] listen, on the control thread
 };

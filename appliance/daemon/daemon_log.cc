@@ -51,6 +51,7 @@ std::optional<StartFailure> Daemon::open_spool() {
     log_writer_ = std::make_unique<SpoolLogWriter>(*spool_, LogOrigin{config_.hostname, "vaultmxd", static_cast<std::uint32_t>(getpid())});
     sink_->set_writer(log_writer_.get());
     sink_->set_echo(config_.limits.log_echo_stderr ? LogEcho::stderr_too : LogEcho::none);
+    alarms_ = std::make_unique<Alarms>(builtin_alarm_rules(config_.limits));
     return open_shipper();
 }
 
@@ -78,6 +79,7 @@ std::optional<StartFailure> Daemon::open_shipper() {
 // Control thread, every tick: the shipper's progress into the spool (so a restart resumes after
 // it) and, once a minute, retention.
 void Daemon::log_tick() {
+    alarm_tick();
     if (shipper_ && shipper_->confirmed() != shipped_persisted_) {
         if (spool_->set_shipped(shipper_->confirmed())) shipped_persisted_ = shipper_->confirmed();
     }

@@ -1,27 +1,18 @@
 // vaultmxd's metrics step (see daemon.h): the Prometheus endpoint bound on [metrics] listen before
-// the privilege drop, the certificate's expiry read while the file is still readable, and the
-// scrape that gathers every shard's counters on the control thread.
+// the privilege drop, the data folder opened for its free space, and the scrape that gathers every
+// shard's counters on the control thread.
 #include <ctime>
 
 #include "appliance/daemon/daemon.h"
 #include "appliance/ops/metrics_families.h"
 #include "core/log.h"
-#include "net/tls/certificate_expiry.h"
 
 namespace vmx {
-
-// The expiry the gauge shows: at start, and again when SIGHUP loaded a new certificate.
-void Daemon::read_certificate_expiry(const std::string& cert_path) {
-    if (auto not_after = net::certificate_not_after_unix(cert_path)) certificate_not_after_ = *not_after;
-    else log_event(LogLevel::warn, "metrics.certificate_unread", "cert=\"{}\" error=\"{}\"", cert_path,
-                   not_after.error().message());
-}
 
 std::optional<StartFailure> Daemon::open_metrics() {
     if (auto space = DiskSpace::open(config_.data_dir)) data_space_.emplace(std::move(*space));
     else log_event(LogLevel::warn, "metrics.data_unreadable", "data=\"{}\" error=\"{}\"", config_.data_dir,
                    space.error().message());
-    if (tls_) read_certificate_expiry(config_.tls_cert);
     const AppLimits& l = config_.limits;
     MetricsServerOptions options;
     options.io_timeout_ms = l.metrics_io_timeout_ms;
@@ -60,8 +51,9 @@ std::string Daemon::render_metrics_now() const {
     in.control.add("auth.login_cache_misses", cache.misses());
     if (data_space_) in.data_free_bytes = data_space_->free_bytes();
     list_log_counters(in.control);
-    if (certificate_not_after_)
-        in.certificate_seconds_left = *certificate_not_after_ - static_cast<std::int64_t>(std::time(nullptr));
+    // The serving context's certificate: a SIGHUP that loads a new one moves the gauge with it.
+    if (tls_ && tls_->not_after_unix() != 0)
+        in.certificate_seconds_left = tls_->not_after_unix() - static_cast<std::int64_t>(std::time(nullptr));
     in.version = VMX_VERSION;
     return render_metrics(in);
 }

@@ -69,7 +69,6 @@ bool Daemon::reload_tls(const Config& fresh) {
     }
     tls_ = *made;
     tls_slot_->replace(std::move(*made));
-    read_certificate_expiry(fresh.tls_cert);  // the metrics gauge follows the new certificate
     log_event(LogLevel::info, "tls.reloaded", "cert=\"{}\"", fresh.tls_cert);
     return true;
 }

@@ -105,8 +105,8 @@ void LogShipper::run() {
                       sent_ + 1);
         }
         update_confirmed();
-        if (const Gone gone = peer_gone(); gone != Gone::no) {
-            disconnect(gone);
+        if (peer_gone() != Gone::no) {
+            disconnect();
             continue;
         }
         if (!ship_batch()) continue;  // nothing new: wait below; a failure has disconnected
@@ -125,7 +125,7 @@ bool LogShipper::ship_batch() {
     if (auto written = session_->write(frames); !written || !send_all(session_->outgoing())) {
         send_failures_.fetch_add(1, std::memory_order_relaxed);
         log_event(LogLevel::warn, "log.ship_failed", "to={}:{} reason=send", options_.host, options_.port);
-        disconnect(Gone::reset);
+        disconnect();
         return false;
     }
     bytes_written_ += session_->outgoing().size();
@@ -208,13 +208,8 @@ void LogShipper::update_confirmed() {
     if (fd_ < 0 || in_flight_.empty()) return;
     int unacknowledged = 0;
     if (::ioctl(fd_, SIOCOUTQ, &unacknowledged) != 0) return;
-    // A reset socket's queue says nothing about what the collector read.
-    if (peer_gone() == Gone::reset) return;
     const std::uint64_t acknowledged = bytes_written_ - static_cast<std::uint64_t>(std::max(unacknowledged, 0));
-    const std::uint64_t now = monotonic_ms();
-    while (!recent_.empty() && recent_.front().first + options_.resend_window_ms < now) recent_.pop_front();
     while (!in_flight_.empty() && in_flight_.front().first <= acknowledged) {
-        recent_.emplace_back(now, confirmed());
         confirmed_.store(in_flight_.front().second, std::memory_order_release);
         in_flight_.pop_front();
     }
@@ -231,12 +226,8 @@ LogShipper::Gone LogShipper::peer_gone() const {
     return reset ? Gone::reset : Gone::closed;
 }
 
-void LogShipper::disconnect(Gone how) {
-    if (how == Gone::reset && !recent_.empty()) {
-        // What the collector's stack took in the last moments may never have reached it.
-        confirmed_.store(recent_.front().second, std::memory_order_release);
-    }
-    recent_.clear();
+void LogShipper::disconnect() {
+    update_confirmed();  // what the collector's stack took before the end counts (see the header)
     if (fd_ >= 0) ::close(fd_);
     fd_ = -1;
     session_.reset();

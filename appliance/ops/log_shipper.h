@@ -9,13 +9,17 @@
 // Limits: batches of at most batch_events events and 1 MiB; a connect, handshake or send that makes no
 // progress for timeout_ms fails the connection; reconnects back off from 1 s to retry_max_ms.
 // Failure policy: RFC 5425 has no acknowledgement, so TCP's stands in. An event counts as delivered
-// (confirmed()) once the collector's TCP stack has acknowledged every byte of it (SIOCOUTQ), and a
-// new connection starts after the last confirmed event: nothing is lost while the collector is away
-// (the spool keeps it). A collector that closes cleanly (FIN) had read everything its stack took, so
-// nothing is sent twice. One that resets the connection (RST: it died, or closed with our bytes
-// unread in its buffer) may have lost bytes its stack acknowledged: the events confirmed in the
-// last resend_window_ms are sent again, and the collector drops the repeats by the sequence number
-// in their structured data. At-least-once, in order, never silently lost.
+// (confirmed()) once the collector's TCP stack has acknowledged every byte of it (SIOCOUTQ, looked
+// at once more when the connection ends), and a new connection starts after the last confirmed
+// event: nothing is lost
+// while the collector is away (the spool keeps it) and a collector that stops and starts again
+// gets every event once, in order. Events written but not acknowledged when a connection breaks
+// are sent again; should the collector have read one of those, it drops the repeat by the
+// sequence number in the structured data. The limit of RFC 5425 itself: an event the collector's
+// kernel acknowledged but its process never read (killed at that instant, or closing with input
+// unread) is not sent again; it stays in the local spool (`vaultmx logs show`). Sending the last
+// seconds again after every reset was tried: rsyslog resets its connections when it stops, so
+// that repeated events it had written.
 #pragma once
 
 #include <atomic>
@@ -41,7 +45,6 @@ struct LogShipperOptions {
     std::uint32_t timeout_ms = 10000;
     std::uint32_t retry_max_ms = 30000;
     std::size_t batch_events = 1000;
-    std::uint32_t resend_window_ms = 2000;  // after a reset, events confirmed this recently go again
 };
 
 class LogShipper {
@@ -69,7 +72,7 @@ private:
     void update_confirmed();
     enum class Gone : std::uint8_t { no, closed, reset };
     Gone peer_gone() const;
-    void disconnect(Gone how = Gone::closed);
+    void disconnect();
     void wait_ms(std::uint32_t ms);
 
     const LogSpool& spool_;
@@ -87,7 +90,6 @@ private:
     std::uint64_t sent_ = 0;           // the last sequence written to the current connection
     std::uint64_t bytes_written_ = 0;  // ciphertext bytes handed to the current connection
     std::deque<std::pair<std::uint64_t, std::uint64_t>> in_flight_;  // (bytes written after it, sequence)
-    std::deque<std::pair<std::uint64_t, std::uint64_t>> recent_;     // (when, confirmed before that moment)
 
     std::atomic<std::uint64_t> confirmed_;
     std::atomic<bool> connected_{false};

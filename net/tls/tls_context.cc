@@ -13,6 +13,7 @@
 #include <span>
 #include <cctype>
 #include <cstring>
+#include <ctime>
 #include <string_view>
 
 #include "core/c_free.h"
@@ -260,6 +261,7 @@ Result<std::shared_ptr<const TlsServerContext>> TlsServerContext::create(const T
     auto ctx = make_server_ctx(options, options.certificate, *self->ticket_key_, detail);
     if (!ctx) return fail(ctx.error());
     self->default_ = std::move(*ctx);
+    self->not_after_unix_ = certificate_not_after(options.certificate.chain_path);
     for (const auto& [name, paths] : options.sni) {
         if (name.empty() || name.size() > tls_server_name_bytes_max)
             return fail_with(NetErrc::tls_setup_failed, detail, "TLS: SNI name '" + name + "' is empty or too long");
@@ -275,6 +277,16 @@ Result<std::shared_ptr<const TlsServerContext>> TlsServerContext::create(const T
 }
 
 TlsServerContext::~TlsServerContext() = default;
+
+std::int64_t certificate_not_after(const std::string& pem_path) {
+    WOLFSSL_X509* leaf = wolfSSL_X509_load_certificate_file(pem_path.c_str(), WOLFSSL_FILETYPE_PEM);
+    if (leaf == nullptr) return 0;
+    std::tm tm{};
+    const WOLFSSL_ASN1_TIME* after = wolfSSL_X509_get_notAfter(leaf);
+    const bool ok = after != nullptr && wolfSSL_ASN1_TIME_to_tm(after, &tm) == WOLFSSL_SUCCESS;
+    wolfSSL_X509_free(leaf);
+    return ok ? static_cast<std::int64_t>(timegm(&tm)) : 0;
+}
 
 WOLFSSL_CTX* TlsServerContext::for_server_name(const char* name) const noexcept {
     char lowered[tls_server_name_bytes_max + 1];

@@ -68,13 +68,19 @@ public:
     // The context for a requested server name (SNI), or null when none is configured for it.
     WOLFSSL_CTX* for_server_name(const char* name) const noexcept;
     std::size_t sni_names() const noexcept { return by_name_.size(); }
+    // When the default certificate expires (unix seconds; 0 if it could not be read).
+    std::int64_t not_after_unix() const noexcept { return not_after_unix_; }
 
 private:
     TlsServerContext() = default;
     std::unique_ptr<TicketKey> ticket_key_;  // declared first: the wolfSSL contexts point at it
     WolfCtxPtr default_;
     std::map<std::string, WolfCtxPtr, std::less<>> by_name_;
+    std::int64_t not_after_unix_ = 0;
 };
+
+// The notAfter of the first certificate in a PEM file (unix seconds), 0 when it cannot be read.
+std::int64_t certificate_not_after(const std::string& pem_path);
 
 enum class TlsVerify : std::uint8_t {
     none,          // opportunistic: encrypt, accept any certificate (SMTP MX delivery's default)

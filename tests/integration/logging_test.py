@@ -9,6 +9,7 @@ driver as an RFC 5425 syslog-over-TLS server on loopback, requiring our client c
   refuses bad input; a collector whose certificate our CA did not sign gets nothing.
 """
 import base64
+import json
 import os
 import poplib
 import re
@@ -18,6 +19,7 @@ import smtplib
 import ssl
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 
@@ -134,7 +136,9 @@ class Shipping(unittest.TestCase):
         extra = (f'ship_to = "localhost:{self.collector.port}"\n'
                  f'ship_ca = "{self.pki}/ca.pem"\n'
                  f'ship_cert = "{self.pki}/client.pem"\n'
-                 f'ship_key = "{self.pki}/client.key"\n')
+                 f'ship_key = "{self.pki}/client.key"\n'
+                 # A smarthost nobody answers at: every outbound message is deferred, an alarm at once.
+                 f'\n[alarms]\ndelivery_failures_max = 0\n\n[delivery]\nrelayhost = "127.0.0.1:{free_port()}"\n')
         self.daemon = Daemon(extra=extra)
         init_instance(self.daemon.config, "--self-signed")  # POP3S and submission for the canaries
         self.daemon.start()
@@ -175,19 +179,30 @@ class Shipping(unittest.TestCase):
         self.assertEqual(sequences, list(range(1, len(sequences) + 1)))
 
     def test_a_collector_restart_mid_traffic_loses_and_repeats_nothing(self):
-        send_mail(self.daemon.ports["smtp"], 3, "before")
-        self.assertTrue(wait_until(lambda: len(self.collector.lines()) >= len(spool_lines(self.daemon.config)), 30))
-        self.collector.stop()
-        send_mail(self.daemon.ports["smtp"], 10, "during")
-        # Admin commands while the collector is away: their events wait in the spool.
-        for _ in range(5):
-            subprocess.run([VAULTMX, "-c", self.daemon.config, "stats"], capture_output=True)
-        time.sleep(1)
-        self.collector.start()
-        send_mail(self.daemon.ports["smtp"], 3, "after")
+        """Events keep coming (a session every few milliseconds, each an event) while the collector
+        is stopped by pid and started again."""
+        done = threading.Event()
+
+        def traffic():
+            while not done.is_set():
+                send_mail(self.daemon.ports["smtp"], 1, "traffic")
+                time.sleep(0.02)
+
+        sender = threading.Thread(target=traffic)
+        sender.start()
+        try:
+            time.sleep(1.5)
+            self.collector.stop()
+            time.sleep(1.5)
+            self.collector.start()
+            time.sleep(1.5)
+        finally:
+            done.set()
+            sender.join()
         spool, received = self.assert_collector_has_the_spool(timeout=60)
         sequences = [int(SEQ.search(l).group(1)) for l in received]
         self.assertEqual(sequences, list(range(1, len(sequences) + 1)))
+        self.assertGreater(sum(" smtp.session " in l for l in received), 20)
         self.assertTrue(any(" log.ship_failed " in l for l in received), "the outage is itself an event")
 
     def test_no_event_text_on_disk_and_logs_show_filters(self):
@@ -246,6 +261,28 @@ class Shipping(unittest.TestCase):
             for form in (secret, base64.b64encode(secret.encode()).decode(),
                          base64.b64encode(f"\0ann@example.test\0{secret}".encode()).decode()):
                 self.assertNotIn(form, text)
+
+    def test_a_failing_delivery_raises_its_alarm_and_the_collector_hears_of_it(self):
+        alarms = json.loads(subprocess.run([VAULTMX, "-c", self.daemon.config, "--json", "alarms"],
+                                           capture_output=True, text=True, check=True).stdout)
+        by_name = {a["name"]: a for a in alarms}
+        self.assertEqual(by_name["delivery_failures"]["state"], "ok")
+        self.assertIn(by_name["store_commit_failures"]["state"], ("ok", "unknown"))
+        tls = ssl.create_default_context()
+        tls.check_hostname = False
+        tls.verify_mode = ssl.CERT_NONE
+        with smtplib.SMTP_SSL("127.0.0.1", self.daemon.ports["submission_tls"], context=tls, timeout=10) as s:
+            s.login("ann@example.test", PASSWORD)
+            s.sendmail("ann@example.test", ["someone@remote.test"], "From: ann@example.test\r\nSubject: x\r\n\r\nx\r\n")
+        self.assertTrue(wait_until(lambda: any(" alarm.firing " in l and "alarm=delivery_failures" in l
+                                               for l in self.collector.lines()), 30),
+                        "\n".join(spool_lines(self.daemon.config)[-20:]))
+        alarms = json.loads(subprocess.run([VAULTMX, "-c", self.daemon.config, "--json", "alarms"],
+                                           capture_output=True, text=True, check=True).stdout)
+        firing = {a["name"] for a in alarms if a["state"] == "firing"}
+        self.assertIn("delivery_failures", firing)
+        text = subprocess.run([VAULTMX, "-c", self.daemon.config, "alarms"], capture_output=True, text=True).stdout
+        self.assertRegex(text, r"delivery_failures\s+firing")
 
     def test_logs_show_without_a_daemon_reads_the_spool_and_says_so(self):
         self.daemon.stop()

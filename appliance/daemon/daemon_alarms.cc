@@ -1,0 +1,86 @@
+// vaultmxd's alarms: the built-in rules with [alarms] thresholds, evaluated once a second on the
+// control thread over every shard's counters and the gauges measured here (free disk, the log
+// backlog, days left on the certificate). A change of state is an event: `alarm.firing` (error)
+// and `alarm.resolved` (warn), so the collector gets it; `vaultmx alarms` shows the rest.
+#include <sys/statvfs.h>
+
+#include "appliance/daemon/daemon.h"
+#include "core/clock.h"
+#include "core/log.h"
+
+namespace vmx {
+namespace {
+
+constexpr std::uint32_t five_minutes_s = 300;
+
+AlarmRule rule(std::string name, std::vector<std::string> metrics, AlarmRule::Test test, double threshold,
+               std::string help) {
+    return AlarmRule{std::move(name), std::move(metrics), test, threshold, five_minutes_s, std::move(help)};
+}
+
+}  // namespace
+
+std::vector<AlarmRule> builtin_alarm_rules(const AppLimits& l) {
+    using T = AlarmRule::Test;
+    return {
+        rule("store_commit_failures", {"lane.failed_commits"}, T::increase, l.alarms_commit_failures_max,
+             "store commits or syncs failed in the last 5 minutes"),
+        rule("store_full", {"lane.map_full"}, T::increase, 0, "a store environment reached its size cap"),
+        rule("delivery_failures", {"outbound.deferred", "outbound.bounced", "delivery.perm_failures"}, T::increase,
+             l.alarms_delivery_failures_max, "deliveries deferred or failed in the last 5 minutes"),
+        rule("queue_growth", {"outbound.queued", "delivery.queued"}, T::above, l.alarms_queue_max,
+             "messages waiting in the inbound and outbound queues"),
+        rule("disk_low", {"disk.free_percent"}, T::below, l.alarms_disk_free_percent_min,
+             "free space in percent where the data folder is"),
+        rule("log_shipping_backlog", {"log.backlog"}, T::above, l.alarms_shipping_backlog_max,
+             "events in the spool the collector has not taken yet"),
+        rule("log_spool_failures", {"log.dropped"}, T::increase, 0, "events the sealed spool could not keep"),
+        rule("login_failure_spike", {"auth.login_failures"}, T::increase, l.alarms_login_failures_max,
+             "failed logins on every port in the last 5 minutes"),
+        rule("certificate_expiry", {"tls.certificate_days_left"}, T::below, l.alarms_certificate_days_min,
+             "days until the TLS certificate expires"),
+    };
+}
+
+// The current value of a metric: summed over the shards' counters, or measured here; nothing when
+// no part reports it (a rule over it stays `unknown`).
+std::optional<double> Daemon::metric_value(std::string_view name, const std::vector<CounterSnapshot>& shards) const {
+    if (name == "disk.free_percent") {
+        struct statvfs fs {};
+        if (::statvfs(config_.data_dir.c_str(), &fs) != 0 || fs.f_blocks == 0) return std::nullopt;
+        return 100.0 * static_cast<double>(fs.f_bavail) / static_cast<double>(fs.f_blocks);
+    }
+    if (name == "log.backlog") {
+        if (!shipper_) return std::nullopt;
+        return static_cast<double>(spool_->next_sequence() - 1 - shipper_->confirmed());
+    }
+    if (name == "log.dropped") return static_cast<double>(spool_->dropped());
+    if (name == "auth.login_failures") return static_cast<double>(auth_workers_->failed());
+    if (name == "tls.certificate_days_left") {
+        if (!tls_ || tls_->not_after_unix() == 0) return std::nullopt;
+        return static_cast<double>(tls_->not_after_unix() - static_cast<std::int64_t>(wall_us() / 1000000)) / 86400.0;
+    }
+    std::optional<double> total;
+    for (const CounterSnapshot& counters : shards)
+        for (const NamedCounter& c : counters.all())
+            if (c.name == name) total = total.value_or(0) + static_cast<double>(c.value);
+    return total;
+}
+
+void Daemon::alarm_tick() {
+    const std::int64_t now = static_cast<std::int64_t>(wall_us() / 1000000);
+    if (now == last_alarm_tick_) return;  // once a second
+    last_alarm_tick_ = now;
+    std::vector<CounterSnapshot> shards;
+    for (std::uint32_t s = 0; s < admin_shards_->count(); ++s) shards.push_back(admin_shards_->counters(s));
+    const auto changes = alarms_->evaluate([&](std::string_view name) { return metric_value(name, shards); }, now);
+    for (const AlarmChange& change : changes) {
+        if (change.firing)
+            log_event(LogLevel::error, "alarm.firing", "alarm={} value={:.6g} threshold={:.6g} help=\"{}\"", change.rule->name,
+                      change.value, change.rule->threshold, change.rule->help);
+        else
+            log_event(LogLevel::warn, "alarm.resolved", "alarm={} value={:.6g}", change.rule->name, change.value);
+    }
+}
+
+}  // namespace vmx
