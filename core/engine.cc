@@ -144,6 +144,7 @@ Result<void> Engine::start() {
 }
 
 void Engine::request_stop() {
+    stop_requested_ = true;
     for (std::uint32_t s = 0; s < config_.shards; ++s) {
         Message m;
         m.kind = MessageKind::stop;

@@ -46,6 +46,8 @@ public:
     Result<void> start();
     // Asks every shard to stop accepting and drain (the grace period comes from the config).
     void request_stop();
+    // True once request_stop() ran: shards may then tear down what they keep (control thread).
+    bool stop_requested() const noexcept { return stop_requested_; }
     // True once every shard thread has returned from its loop.
     bool stopped() const noexcept { return running_.load(std::memory_order_acquire) == 0; }
     // Waits for every shard thread.
@@ -73,6 +75,7 @@ private:
     std::vector<std::unique_ptr<Shard>> shards_;
     std::vector<std::thread> threads_;
     std::atomic<std::uint32_t> running_{0};
+    bool stop_requested_ = false;
     int exit_fd_ = -1;
 };
 

@@ -79,6 +79,11 @@ public:
     std::uint64_t now_ms() const noexcept { return now_ms_; }
     const ShardStats& stats() const noexcept { return stats_; }
     std::string ring_features() const { return ring_.describe(); }
+    // Each listener's service, in the order of the engine's listener specs: built in setup()
+    // (before Engine::start returns) and kept until the shard is destroyed, so other threads may
+    // read its relaxed counters (metrics). Null for a listener whose setup did not run.
+    std::size_t listener_count() const noexcept { return listeners_.size(); }
+    const Service* listener_service(std::size_t i) const noexcept { return listeners_[i].service.get(); }
 
     // To another shard or to the control thread (mesh endpoint shard_count()). On failure (the
     // receiver's inbox is full) the message is left as it was.

@@ -208,6 +208,7 @@ std::error_code Lane::apply(EnvState& state, std::vector<WriteRequest*>& group) 
 }
 
 std::error_code Lane::apply_once(Env& env, std::vector<WriteRequest*>& group) {
+    const std::uint64_t started_us = monotonic_us();
     auto txn = WriteTxn::begin(env);
     if (!txn) return txn.error();
     for (const WriteRequest* r : group) {
@@ -221,6 +222,7 @@ std::error_code Lane::apply_once(Env& env, std::vector<WriteRequest*>& group) {
     }
     auto committed = txn->commit();
     stats_.transactions.fetch_add(1, std::memory_order_relaxed);
+    stats_.commit_seconds.observe_us(monotonic_us() - started_us);
     if (!committed) return committed.error();
     return {};
 }
@@ -256,6 +258,8 @@ std::error_code Lane::failed_commit(EnvState& state, std::error_code error, std:
     state.failure = error;
     ++state.failures_in_row;
     stats_.failed_commits.fetch_add(1, std::memory_order_relaxed);
+    if (error == StoreErrc::disk_full) stats_.disk_full.fetch_add(1, std::memory_order_relaxed);
+    if (error == StoreErrc::io_error) stats_.sync_failures.fetch_add(1, std::memory_order_relaxed);
     return error;
 }
 

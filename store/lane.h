@@ -39,6 +39,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/duration_histogram.h"
 #include "core/result.h"
 #include "core/spsc_queue.h"
 #include "store/lmdb.h"
@@ -95,12 +96,15 @@ struct LaneStats {
     std::atomic<std::uint64_t> requests{0};       // outcomes posted
     std::atomic<std::uint64_t> transactions{0};   // commits attempted
     std::atomic<std::uint64_t> failed_commits{0};
+    std::atomic<std::uint64_t> sync_failures{0};  // failed commits with EIO: a write or fdatasync failed
+    std::atomic<std::uint64_t> disk_full{0};      // failed commits with disk_full
     std::atomic<std::uint64_t> map_grows{0};
     std::atomic<std::uint64_t> map_full{0};       // requests refused with map_full
     std::atomic<std::uint64_t> reopens{0};
     std::atomic<std::uint64_t> largest_batch{0};  // requests in one transaction
     std::atomic<std::uint64_t> tasks{0};          // tasks run (committed or not)
     std::atomic<std::uint64_t> failed_tasks{0};
+    DurationHistogram commit_seconds;             // one transaction: writes, commit and its syncs
 };
 
 class Lane {

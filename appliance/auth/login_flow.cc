@@ -28,7 +28,42 @@ LoginFlow::LoginFlow(const Directory& directory, ShardStore& store, ShardAuth& a
                      std::function<std::int64_t()> now_unix)
     : directory_(directory), store_(store), auth_(auth), sessions_(sessions), now_unix_(std::move(now_unix)) {}
 
+namespace {
+
+// Counter names by protocol, then by LoginOutcome (literals: snapshots keep views of them).
+constexpr std::string_view protocol_names[LoginStats::protocols] = {"pop3", "submission"};
+constexpr std::string_view outcome_names[LoginStats::protocols][LoginStats::outcomes] = {
+    {"login.pop3.ok", "login.pop3.bad_credentials", "login.pop3.temp_failure", "login.pop3.disabled",
+     "login.pop3.policy_denied"},
+    {"login.submission.ok", "login.submission.bad_credentials", "login.submission.temp_failure",
+     "login.submission.disabled", "login.submission.policy_denied"},
+};
+constexpr std::string_view histogram_names[LoginStats::protocols] = {"login.pop3", "login.submission"};
+
+}  // namespace
+
+void LoginStats::count(std::string_view protocol, LoginOutcome outcome, std::uint64_t elapsed_us) noexcept {
+    for (std::size_t p = 0; p < protocols; ++p) {
+        if (protocol_names[p] != protocol) continue;
+        const auto o = static_cast<std::size_t>(outcome);
+        if (o < outcomes) counts[p][o].fetch_add(1, std::memory_order_relaxed);
+        seconds[p].observe_us(elapsed_us);
+    }
+}
+
+void LoginStats::list(CounterSnapshot& out) const {
+    for (std::size_t p = 0; p < protocols; ++p) {
+        for (std::size_t o = 0; o < outcomes; ++o) out.add(outcome_names[p][o], counts[p][o]);
+        out.add(histogram_names[p], seconds[p]);
+    }
+}
+
 void LoginFlow::login(LoginRequest request, LoginDone done) {
+    // Every answer, early or from the workers, is counted once on its way out.
+    done = [this, protocol = request.protocol, started_us = monotonic_us(), inner = std::move(done)](LoginVerdict v) {
+        stats_.count(protocol, v.outcome, monotonic_us() - started_us);
+        inner(std::move(v));
+    };
     const std::string name = lower_ascii(request.name);
     auto attempt = std::make_shared<Attempt>();
     attempt->protocol = std::move(request.protocol);

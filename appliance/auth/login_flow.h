@@ -7,6 +7,8 @@
 // Shard thread only; one LoginFlow per shard.
 #pragma once
 
+#include <array>
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -14,6 +16,7 @@
 
 #include "appliance/auth/auth_workers.h"
 #include "appliance/auth/sessions.h"
+#include "appliance/common/counters.h"
 #include "appliance/directory/account.h"
 #include "appliance/mailstore/shard_store.h"
 #include "crypto/secret_bytes.h"
@@ -45,6 +48,18 @@ struct LoginVerdict {
 
 using LoginDone = std::function<void(LoginVerdict)>;
 
+// Logins by protocol and outcome, and how long each took to decide (the throttle's hold not
+// included): the shard writes, the metrics endpoint reads with relaxed loads. Never by user.
+struct LoginStats {
+    static constexpr std::size_t protocols = 2;  // pop3, submission (an unknown one is not counted)
+    static constexpr std::size_t outcomes = 5;   // LoginOutcome's values
+    std::array<std::array<std::atomic<std::uint64_t>, outcomes>, protocols> counts{};
+    std::array<DurationHistogram, protocols> seconds;
+
+    void count(std::string_view protocol, LoginOutcome outcome, std::uint64_t elapsed_us) noexcept;
+    void list(CounterSnapshot& out) const;
+};
+
 class LoginFlow {
 public:
     LoginFlow(const Directory& directory, ShardStore& store, ShardAuth& auth, ShardSessions& sessions,
@@ -53,6 +68,7 @@ public:
     // `done` runs once on this shard, at once or after the workers answered; the caller checks
     // that its connection is still there.
     void login(LoginRequest request, LoginDone done);
+    const LoginStats& stats() const noexcept { return stats_; }
 
 private:
     struct Attempt;
@@ -64,6 +80,7 @@ private:
     ShardAuth& auth_;
     ShardSessions& sessions_;
     std::function<std::int64_t()> now_unix_;
+    LoginStats stats_;
 };
 
 }  // namespace vmx

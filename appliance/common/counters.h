@@ -1,12 +1,15 @@
 // Counters by name: each part keeps relaxed atomics and lists them into a snapshot, so `vaultmx
-// stats` (and the metrics endpoint next) read a shard's counters without naming any part's stats
-// struct. A new counter is one line where the part lists it. Snapshots are values: any thread.
+// stats` and the metrics endpoint read a shard's counters without naming any part's stats struct.
+// A new counter is one line where the part lists it; so is a duration histogram
+// (core/duration_histogram.h). Snapshots are values: any thread.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <string_view>
 #include <vector>
+
+#include "core/duration_histogram.h"
 
 namespace vmx {
 
@@ -29,8 +32,23 @@ public:
     }
     const std::vector<NamedCounter>& all() const noexcept { return counters_; }
 
+    void add(std::string_view name, const DurationHistogram& histogram) {
+        histograms_.push_back({name, histogram.snapshot()});
+    }
+    // Empty counts for a name nobody listed.
+    DurationCounts histogram(std::string_view name) const {
+        for (const NamedHistogram& h : histograms_)
+            if (h.name == name) return h.counts;
+        return {};
+    }
+
 private:
+    struct NamedHistogram {
+        std::string_view name;  // a literal: "lane.commit_seconds"
+        DurationCounts counts;
+    };
     std::vector<NamedCounter> counters_;
+    std::vector<NamedHistogram> histograms_;
 };
 
 }  // namespace vmx

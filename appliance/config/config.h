@@ -127,6 +127,12 @@ struct AppLimits {
     std::uint32_t admin_io_timeout_ms = 2000;           // for a peer to send its request and take its reply
     std::uint32_t admin_reply_timeout_ms = 30'000;      // for a command that waits on a shard
     std::uint32_t admin_connections_max = 64;           // peers served at once
+    // [metrics]: the Prometheus endpoint's bounds on a scrape.
+    std::uint32_t metrics_io_timeout_ms = 5000;         // for a scraper to send its request and take the reply
+    std::uint32_t metrics_connections_max = 16;         // scrapes served at once
+    std::uint32_t metrics_request_line_bytes_max = 1024;  // "GET /metrics HTTP/1.1": longer -> 414
+    std::uint32_t metrics_head_bytes_max = 8192;        // request line and header fields: more -> 431
+    std::uint32_t metrics_header_fields_max = 32;       // more -> 431
 };
 
 struct Config {

@@ -364,6 +364,11 @@ constexpr std::array kParams{
     limit_seconds("admin", "io_timeout_s",          2,       1,    600,                &L::admin_io_timeout_ms),
     limit_seconds("admin", "reply_timeout_s",       30,      1,    3600,               &L::admin_reply_timeout_ms),
     limit("admin",    "connections_max",            64,      1,    4096,      "",      &L::admin_connections_max),
+    limit_seconds("metrics", "io_timeout_s",        5,       1,    600,                &L::metrics_io_timeout_ms),
+    limit("metrics",  "connections_max",            16,      1,    1024,      "",      &L::metrics_connections_max),
+    limit("metrics",  "request_line_bytes_max",     1024,    64,   8192,      "bytes", &L::metrics_request_line_bytes_max),
+    limit("metrics",  "head_bytes_max",             8192,    256,  65536,     "bytes", &L::metrics_head_bytes_max),
+    limit("metrics",  "header_fields_max",          32,      1,    256,       "",      &L::metrics_header_fields_max),
 };
 
 constexpr bool row_is_consistent(const Param& p) {

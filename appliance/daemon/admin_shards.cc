@@ -3,11 +3,44 @@
 
 #include "appliance/common/message_kinds.h"
 #include "appliance/daemon/shard_wiring.h"
+#include "net/stream/stream.h"
 
 namespace vmx {
 
-EngineAdminShards::EngineAdminShards(Engine& engine)
-    : engine_(engine), calls_([&engine](std::uint32_t shard, Message&& m) { return engine.control_send(shard, std::move(m)); }) {}
+namespace {
+
+// The counter names of one listener's streams (literals: snapshots keep views of them).
+struct ListenerCounterNames {
+    std::string_view listener, open, handshakes, handshake_failures;
+};
+constexpr ListenerCounterNames listener_counter_names[] = {
+    {"smtp", "sessions.smtp.open", "tls.smtp.handshakes", "tls.smtp.handshake_failures"},
+    {"submission", "sessions.submission.open", "tls.submission.handshakes", "tls.submission.handshake_failures"},
+    {"submission_tls", "sessions.submission_tls.open", "tls.submission_tls.handshakes",
+     "tls.submission_tls.handshake_failures"},
+    {"pop3s", "sessions.pop3s.open", "tls.pop3s.handshakes", "tls.pop3s.handshake_failures"},
+};
+
+// Sessions and handshakes of each listener served by a stream service (not a refusing one).
+void list_listeners(const Shard& shard, const std::vector<std::string>& names, CounterSnapshot& out) {
+    for (std::size_t i = 0; i < names.size() && i < shard.listener_count(); ++i) {
+        const auto* service = dynamic_cast<const net::StreamService*>(shard.listener_service(i));
+        if (service == nullptr) continue;
+        for (const ListenerCounterNames& n : listener_counter_names) {
+            if (n.listener != names[i]) continue;
+            const net::StreamStats& st = service->stats();
+            out.add(n.open, st.open);
+            out.add(n.handshakes, st.handshakes);
+            out.add(n.handshake_failures, st.handshake_failures);
+        }
+    }
+}
+
+}  // namespace
+
+EngineAdminShards::EngineAdminShards(Engine& engine, std::vector<std::string> listeners)
+    : engine_(engine), listeners_(std::move(listeners)),
+      calls_([&engine](std::uint32_t shard, Message&& m) { return engine.control_send(shard, std::move(m)); }) {}
 
 // Every ShardContext was built before the engine started, so it is there to read.
 CounterSnapshot EngineAdminShards::counters(std::uint32_t shard) const {
@@ -23,6 +56,16 @@ CounterSnapshot EngineAdminShards::counters(std::uint32_t shard) const {
     out.add("lane.largest_batch", lane.largest_batch);
     out.add("lane.map_full", lane.map_full);
     out.add("lane.failed_commits", lane.failed_commits);
+    out.add("lane.sync_failures", lane.sync_failures);
+    out.add("lane.disk_full", lane.disk_full);
+    out.add("lane.reopens", lane.reopens);
+    out.add("lane.failed_tasks", lane.failed_tasks);
+    out.add("lane.commit", lane.commit_seconds);
+    out.add("store.sweeps", c.store->stats().sweeps);
+    out.add("store.sweep_failures", c.store->stats().sweep_failures);
+    c.login->stats().list(out);
+    c.smtp_timings->list(out);
+    list_listeners(engine_.shard(shard), listeners_, out);
     c.delivery->stats().list(out);
     c.outbound->stats().list(out);
     c.marker_cleanup->stats().list(out);

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #include "appliance/admin/commands.h"
 #include "appliance/common/shard_calls.h"
@@ -22,7 +24,8 @@ void send_to_every_shard(Engine& engine, const char* what, Make make) {
 
 class EngineAdminShards final : public AdminShards {
 public:
-    explicit EngineAdminShards(Engine& engine);
+    // `listeners`: the engine's listener names, in the order of its specs (labels for metrics).
+    EngineAdminShards(Engine& engine, std::vector<std::string> listeners);
 
     std::uint32_t count() const override { return engine_.shard_count(); }
     CounterSnapshot counters(std::uint32_t shard) const override;
@@ -31,6 +34,7 @@ public:
 
 private:
     Engine& engine_;
+    std::vector<std::string> listeners_;
     Calls calls_;
 };
 

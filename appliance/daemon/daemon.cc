@@ -240,8 +240,8 @@ Daemon::~Daemon() {
 
 std::optional<StartFailure> Daemon::start() {
     for (auto step : {&Daemon::open_account, &Daemon::open_log, &Daemon::open_keys, &Daemon::open_spool, &Daemon::open_globals,
-                      &Daemon::open_tls, &Daemon::open_engine, &Daemon::open_admin, &Daemon::drop_privileges,
-                      &Daemon::start_threads})
+                      &Daemon::open_tls, &Daemon::open_engine, &Daemon::open_admin, &Daemon::open_metrics,
+                      &Daemon::drop_privileges, &Daemon::start_threads})
         if (auto failed = (this->*step)()) return failed;
     return std::nullopt;
 }
@@ -408,7 +408,9 @@ std::optional<StartFailure> Daemon::open_admin() {
     admin.bans = bans_.get();
     mail_view_.emplace(MailStoreView{*segment_envs_, *handles_});
     admin.mail = &*mail_view_;
-    admin_shards_ = std::make_unique<EngineAdminShards>(engine);
+    std::vector<std::string> listener_names;
+    for (const ListenerConfig& l : config_.listeners) listener_names.push_back(l.name);
+    admin_shards_ = std::make_unique<EngineAdminShards>(engine, std::move(listener_names));
     admin.shards = admin_shards_.get();
     rewrap_ = std::make_unique<RewrapControl>(*keys_, engine.shard_count(), [&engine](std::uint32_t shard, Message m) {
         return engine.control_send(shard, std::move(m)).has_value();
@@ -570,12 +572,14 @@ int Daemon::run() {
     AdminServer& admin_socket = *admin_server_;
     loop.watch(admin_socket.fd(), [&admin_socket] { admin_socket.on_readable(); });
     loop.watch(hasher_->fd(), [this] { hasher_->on_readable(); });
+    loop.watch(metrics_server_->fd(), [this] { metrics_server_->on_readable(); });
     loop.on_message([this](Message& m) { on_control_message(m); });
     loop.on_reload([this] { reload(); });
     rewrap_->start();  // a rewrap a crash interrupted goes on (nothing when no version is retiring)
     loop.on_tick([this, &admin_socket] {
         recorder_->tick(now_unix());
         admin_socket.expire(monotonic_ms());
+        metrics_server_->expire(monotonic_ms());
         log_tick();
     });
     loop.run();

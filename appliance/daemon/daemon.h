@@ -1,6 +1,6 @@
 // vaultmxd's life: the start-up steps in order (the service account, log, master key, store,
-// directory and audit, TLS, engine and listeners, admin socket, the privilege drop, then the
-// threads), each failing with one line that names the setting; then the
+// directory and audit, TLS, engine and listeners, admin socket, metrics endpoint, the privilege
+// drop, then the threads), each failing with one line that names the setting; then the
 // control loop until SIGTERM/SIGINT has drained the shards. The objects are members declared in
 // the order they are made, so they are destroyed in reverse: nothing outlives what it refers to.
 // Control (main) thread only.
@@ -27,6 +27,8 @@
 #include "appliance/delivery/outbound_options.h"
 #include "appliance/directory/directory.h"
 #include "appliance/directory/login_history.h"
+#include "appliance/ops/disk_space.h"
+#include "appliance/ops/metrics_server.h"
 #include "appliance/jobs/rewrap_control.h"
 #include "appliance/keys/key_service.h"
 #include "core/engine.h"
@@ -91,6 +93,9 @@ private:
     std::optional<StartFailure> adopt_passed_sockets();
     void load_dkim_keyring();
     std::optional<StartFailure> open_admin();
+    std::optional<StartFailure> open_metrics();
+    std::string render_metrics_now() const;
+    void list_log_counters(CounterSnapshot& out) const;
     std::optional<StartFailure> drop_privileges();
     std::optional<StartFailure> start_threads();
     void on_control_message(Message& m);
@@ -141,6 +146,8 @@ private:
     std::unique_ptr<AdminContext> admin_;
     std::unique_ptr<RewrapControl> rewrap_;
     std::unique_ptr<AdminServer> admin_server_;
+    std::optional<DiskSpace> data_space_;              // [paths] data, opened before the drop
+    std::unique_ptr<MetricsServer> metrics_server_;    // [metrics] listen, on the control thread
 };
 
 }  // namespace vmx

@@ -114,6 +114,7 @@ Result<std::unique_ptr<ShardLocal>> ShardBuilder::operator()(Shard& shard) const
     auto shard_store = ShardStore::open(shard, all_envs, handles, store_options, first_keys);
     if (!shard_store) return fail(shard_store.error());
     auto context = std::make_unique<ShardContext>();
+    context->smtp_timings = std::make_unique<SmtpTimings>();
     context->store = std::move(*shard_store);
     context->writes = std::make_unique<MailboxWrites>(*context->store, writes_options);
     context->calls = std::make_unique<ShardCalls>(shard, reply_retry_max_ms);
@@ -157,7 +158,7 @@ Result<std::unique_ptr<ShardLocal>> ShardBuilder::operator()(Shard& shard) const
 
 SmtpShardParts smtp_parts_of(Shard& shard) {
     ShardContext& c = ShardContext::of(shard);
-    return {c.delivery.get(), c.store.get(), c.mx_checks ? c.mailauth.get() : nullptr};
+    return {c.delivery.get(), c.store.get(), c.mx_checks ? c.mailauth.get() : nullptr, c.smtp_timings.get()};
 }
 
 Pop3ShardParts pop3_parts_of(Shard& shard) {
@@ -168,7 +169,7 @@ Pop3ShardParts pop3_parts_of(Shard& shard) {
 SubmissionShardParts submission_parts_of(Shard& shard) {
     ShardContext& c = ShardContext::of(shard);
     return {c.delivery.get(), c.outbound.get(), c.store.get(), c.login.get(), c.sessions.get(), c.rates.get(),
-            c.mailauth.get()};
+            c.mailauth.get(), c.smtp_timings.get()};
 }
 
 void on_shard_message(Shard& shard, Message& m) {

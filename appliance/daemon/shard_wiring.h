@@ -27,6 +27,7 @@
 #include "appliance/pop3/pop3_service.h"
 #include "appliance/smtp/inbound_service.h"
 #include "appliance/smtp/sending_rates.h"
+#include "appliance/smtp/smtp_connection.h"
 #include "appliance/smtp/submission_service.h"
 #include "core/message.h"
 #include "core/shard.h"
@@ -38,6 +39,7 @@ namespace vmx {
 // Owned by the shard; only the daemon's wiring reaches into it: services get their parts below.
 struct ShardContext final : ShardLocal {
     // Destroyed in reverse order: the store last, so its lane finishes the writes queued by the others.
+    std::unique_ptr<SmtpTimings> smtp_timings;     // end of DATA to 250, both SMTP listeners (metrics)
     std::unique_ptr<ShardStore> store;
     std::unique_ptr<MailboxWrites> writes;
     std::unique_ptr<ShardCalls> calls;             // requests to other shards and their replies

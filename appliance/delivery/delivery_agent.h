@@ -52,6 +52,8 @@ struct OutboundStats {
     std::atomic<std::uint64_t> connect_failures{0};  // targets that did not greet
     std::atomic<std::uint64_t> dns_failures{0};      // lookups that deferred a destination
     std::atomic<std::uint64_t> write_failures{0};    // queue updates that failed (the state is redone)
+    std::atomic<std::uint64_t> tls_failures{0};      // STARTTLS handshakes that failed
+    DurationHistogram delivery_seconds;              // a message sent on a session: to its last reply
 
     void list(CounterSnapshot& out) const {
         out.add("outbound.accepted", accepted);
@@ -64,6 +66,8 @@ struct OutboundStats {
         out.add("outbound.connect_failures", connect_failures);
         out.add("outbound.dns_failures", dns_failures);
         out.add("outbound.write_failures", write_failures);
+        out.add("outbound.tls_failures", tls_failures);
+        out.add("outbound.delivery", delivery_seconds);
     }
 };
 

@@ -97,6 +97,7 @@ struct DeliveryAgent::Session {
     bool writing = false;                 // the last outcome is not yet durable
     std::uint32_t messages = 0;
     std::uint64_t progress_ms = 0;        // the last reply that moved the session on
+    std::uint64_t job_started_us = 0;     // when the job now sent was handed to the session (metrics)
     std::uint64_t opened_ms = 0;
     bool counted_starting = true;         // still counted in its destination's `starting`
 };

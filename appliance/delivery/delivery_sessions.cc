@@ -140,6 +140,7 @@ void DeliveryAgent::next_job(Session& s) {
         ++s.messages;
         s.job = std::move(job);
         s.progress_ms = shard_.now_ms();
+        s.job_started_us = monotonic_us();
         session->send(*c, message);  // may report message_done at once (refused before sending)
         return;
     }
@@ -153,6 +154,7 @@ void DeliveryAgent::message_done(std::uint64_t id, smtp::MessageOutcome&& outcom
     s.progress_ms = shard_.now_ms();
     Job job = std::move(*s.job);
     s.job.reset();
+    stats_.delivery_seconds.observe_us(monotonic_us() - s.job_started_us);
     RecipientReplies accepted, temp, perm;
     for (const auto& r : outcome.recipients) {
         if (r.index >= job.recipients.size()) continue;
@@ -191,6 +193,7 @@ void DeliveryAgent::session_ended(std::uint64_t id, const SessionEnd& end) {
     --dest.sessions;
     if (s->counted_starting) --dest.starting;
     pump_starved();
+    if (end.tls_failed) stats_.tls_failures.fetch_add(1, std::memory_order_relaxed);
     if (end.greeted || shard_.stopping()) return pump(dest);
     // This target never greeted us: the next one, or the same in plaintext after a failed handshake.
     ++stats_.connect_failures;

@@ -24,7 +24,9 @@ std::int64_t now_ms() noexcept { return static_cast<std::int64_t>(monotonic_ms()
 class SmtpHandler final : public SmtpConnection {
 public:
     SmtpHandler(const SmtpInboundSettings& settings, const Directory& directory, SmtpShardParts parts)
-        : SmtpConnection(settings.limits, settings.options), settings_(settings), directory_(directory), parts_(parts) {}
+        : SmtpConnection(settings.limits, settings.options), settings_(settings), directory_(directory), parts_(parts) {
+        if (parts_.timings != nullptr) data_reply_ = &parts_.timings->mx_data_reply;
+    }
 
     void on_close(net::Stream& stream) override {
         SmtpConnection::on_close(stream);

@@ -22,11 +22,13 @@ class Directory;
 class LocalDelivery;
 class ShardMailAuth;
 class ShardStore;
+struct SmtpTimings;
 // What an SMTP handler uses of its shard, and nothing else: built by the daemon for each shard.
 struct SmtpShardParts {
     LocalDelivery* delivery = nullptr;     // queues accepted messages durably, then delivers
     ShardStore* store = nullptr;           // keys and mailbox reads (the quota check of RCPT)
     ShardMailAuth* mailauth = nullptr;     // SPF, DKIM and DMARC checks; null: none
+    SmtpTimings* timings = nullptr;        // end of DATA to 250 (metrics); null: not measured
 };
 using SmtpPartsOf = std::function<SmtpShardParts(Shard&)>;
 

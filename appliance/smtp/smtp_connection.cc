@@ -117,6 +117,7 @@ bool SmtpConnection::act(net::Stream& stream, smtp::Effects& fx) {
     }
     if (fx.message_ready) {
         waiting_ = true;
+        data_ended_us_ = monotonic_us();
         message(stream, std::move(*fx.message_ready));
         return true;
     }
@@ -136,6 +137,8 @@ void SmtpConnection::resume(net::Stream& stream, smtp::Effects& fx) {
 
 void SmtpConnection::stored(net::Stream& stream, smtp::StoreOutcome outcome, std::string_view queue_id) {
     smtp::Effects fx;
+    if (outcome == smtp::StoreOutcome::stored && data_reply_ != nullptr)
+        data_reply_->observe_us(monotonic_us() - data_ended_us_);
     session_.on_stored(outcome, fx, queue_id);
     resume(stream, fx);
 }

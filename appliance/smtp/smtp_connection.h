@@ -9,11 +9,24 @@
 #include <string>
 #include <string_view>
 
+#include "appliance/common/counters.h"
+#include "core/duration_histogram.h"
 #include "net/smtp/received.h"
 #include "net/smtp/session.h"
 #include "net/stream/stream.h"
 
 namespace vmx {
+
+// Seconds from the end of DATA to the reply that accepts the message (its writes durable), per
+// shard and kind of listener: the shard writes, the metrics endpoint reads (relaxed).
+struct SmtpTimings {
+    DurationHistogram mx_data_reply;
+    DurationHistogram submission_data_reply;
+    void list(CounterSnapshot& out) const {
+        out.add("smtp.mx.data_reply", mx_data_reply);
+        out.add("smtp.submission.data_reply", submission_data_reply);
+    }
+};
 
 class SmtpConnection : public net::StreamHandler, protected smtp::RecipientPolicy {
 public:
@@ -52,6 +65,7 @@ protected:
 
     smtp::Session session_;
     std::string client_;  // the peer's address, as text
+    DurationHistogram* data_reply_ = nullptr;  // where an accepted message's wait is observed; null: nowhere
 
 private:
     bool act(net::Stream& stream, smtp::Effects& fx);
@@ -64,6 +78,7 @@ private:
     bool waiting_writable_ = false;  // the send queue is full: nothing is fed until it drains
     bool greeting_pending_ = false;  // "220-" sent, "220 " not yet: any input is a protocol error
     std::string refusal_;            // refusal_at_connect's reply: the connection is turned away
+    std::uint64_t data_ended_us_ = 0;  // when the engine handed over the message now with the caller
 };
 
 // Runs fn() later only if the connection behind `alive` is still open.

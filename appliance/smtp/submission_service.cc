@@ -67,7 +67,9 @@ public:
     SubmissionHandler(const SubmissionSettings& settings, const Directory& directory, SubmissionShardParts parts,
                       Shard& shard)
         : SmtpConnection(settings.limits, settings.options, this), settings_(settings), directory_(directory),
-          parts_(parts), shard_(shard) {}
+          parts_(parts), shard_(shard) {
+        if (parts_.timings != nullptr) data_reply_ = &parts_.timings->submission_data_reply;
+    }
 
     void on_tls_started(net::Stream& stream, const net::TlsInfo& info) override {
         tls_version_ = info.version;

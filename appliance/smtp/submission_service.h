@@ -24,6 +24,7 @@ class Directory;
 class LocalDelivery;
 class LoginFlow;
 class OutboundQueue;
+struct SmtpTimings;
 class ShardMailAuth;
 class ShardSessions;
 class ShardStore;
@@ -37,6 +38,7 @@ struct SubmissionShardParts {
     ShardSessions* sessions = nullptr;  // live sessions (remote logout)
     SendingRates* rates = nullptr;      // hourly limits per user
     ShardMailAuth* mailauth = nullptr;  // DKIM signing; null: none
+    SmtpTimings* timings = nullptr;     // end of DATA to 250 (metrics); null: not measured
 };
 using SubmissionPartsOf = std::function<SubmissionShardParts(Shard&)>;
 

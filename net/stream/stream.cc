@@ -26,7 +26,11 @@ void StreamHandler::on_peer_closed(Stream& s) { s.close(CloseMode::after_flush);
 
 // ---------------------------------------------------------------- Stream: sending
 
-Stream::~Stream() = default;
+Stream::Stream(StreamService& service, Connection& connection) : service_(service), connection_(connection) {
+    StreamStats::add(service_.stats_.open);
+}
+
+Stream::~Stream() { service_.stats_.open.store(service_.stats_.open.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed); }
 
 bool Stream::send_queue_full() const noexcept {
     return connection_.send_queue_bytes() >= connection_.shard().config().send_queue_bytes_max;
@@ -48,7 +52,7 @@ Result<void> Stream::send(std::string_view plain) {
     auto r = tls_->write(plain);
     if (!flush_tls()) return fail(CoreErrc::closed);
     if (!r) {
-        ++service_.stats_.protocol_errors;
+        StreamStats::add(service_.stats_.protocol_errors);
         connection_.close(CloseMode::now);
     }
     return r;
@@ -75,7 +79,7 @@ Result<void> Stream::start_tls() {
     tls_context_ = std::move(context);
     tls_ = std::move(*session);
     ++tls_epoch_;
-    service_.stats_.starttls_bytes_discarded += unconsumed_.size();
+    StreamStats::add(service_.stats_.starttls_bytes_discarded, unconsumed_.size());
     unconsumed_.clear();
     release_if_large(unconsumed_);
     return {};
@@ -113,10 +117,10 @@ void Stream::on_ciphertext(std::string_view bytes) {
     if (!flush_tls()) return;
     if (!r) {
         if (!was_done) {
-            ++service_.stats_.handshake_failures;
+            StreamStats::add(service_.stats_.handshake_failures);
             handler_->on_tls_failed(*this, r.error());
         } else {
-            ++service_.stats_.protocol_errors;
+            StreamStats::add(service_.stats_.protocol_errors);
         }
         connection_.close(CloseMode::after_flush);  // the alert wolfSSL queued goes out first
         return;
@@ -127,9 +131,9 @@ void Stream::on_ciphertext(std::string_view bytes) {
 }
 
 void Stream::handshake_finished() {
-    ++service_.stats_.handshakes;
+    StreamStats::add(service_.stats_.handshakes);
     info_ = tls_->info();
-    if (info_->resumed) ++service_.stats_.resumed;
+    if (info_->resumed) StreamStats::add(service_.stats_.resumed);
     if (!held_.empty()) {
         std::string held;
         held.swap(held_);
@@ -144,7 +148,7 @@ void Stream::deliver_plain(std::string_view bytes) {
         offer(bytes);
     } else {
         if (unconsumed_.size() + bytes.size() > service_.options_.unconsumed_bytes_max) {
-            ++service_.stats_.unconsumed_overflows;
+            StreamStats::add(service_.stats_.unconsumed_overflows);
             connection_.close(CloseMode::after_flush);
             return;
         }
@@ -175,7 +179,7 @@ void Stream::offer(std::string_view data) {
         const std::size_t n = std::min(handler_->on_data(*this, data.substr(used)), data.size() - used);
         used += n;
         if (tls_epoch_ != epoch || closing()) {
-            if (tls_epoch_ != epoch) service_.stats_.starttls_bytes_discarded += data.size() - used;
+            if (tls_epoch_ != epoch) StreamStats::add(service_.stats_.starttls_bytes_discarded, data.size() - used);
             used = discarded;
             break;
         }
@@ -188,7 +192,7 @@ void Stream::offer(std::string_view data) {
     }
     const std::string_view rest = data.substr(used);
     if (rest.size() > service_.options_.unconsumed_bytes_max) {
-        ++service_.stats_.unconsumed_overflows;
+        StreamStats::add(service_.stats_.unconsumed_overflows);
         connection_.close(CloseMode::after_flush);
         return;
     }

@@ -8,7 +8,9 @@
 // encrypted that the connection's send queue would refuse.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -69,14 +71,21 @@ struct StreamOptions {
     std::size_t held_bytes_max = 65536;             // sends waiting for the handshake; past it: refused
 };
 
-// Counters of one StreamService (one shard, one listener). Shard thread only.
+// Counters of one StreamService (one shard, one listener): the shard thread writes them, other
+// threads (metrics) read them with relaxed loads.
 struct StreamStats {
-    std::uint64_t handshakes = 0;
-    std::uint64_t handshake_failures = 0;
-    std::uint64_t resumed = 0;
-    std::uint64_t protocol_errors = 0;       // a record failed after the handshake
-    std::uint64_t unconsumed_overflows = 0;  // handler kept more than unconsumed_bytes_max
-    std::uint64_t starttls_bytes_discarded = 0;
+    std::atomic<std::uint64_t> handshakes{0};
+    std::atomic<std::uint64_t> handshake_failures{0};
+    std::atomic<std::uint64_t> resumed{0};
+    std::atomic<std::uint64_t> protocol_errors{0};       // a record failed after the handshake
+    std::atomic<std::uint64_t> unconsumed_overflows{0};  // handler kept more than unconsumed_bytes_max
+    std::atomic<std::uint64_t> starttls_bytes_discarded{0};
+    std::atomic<std::uint64_t> open{0};                  // streams open now
+
+    // One writer: a relaxed load and store, no locked instruction on the shard's path.
+    static void add(std::atomic<std::uint64_t>& counter, std::uint64_t n = 1) noexcept {
+        counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+    }
 };
 
 class StreamService;
@@ -84,7 +93,7 @@ class StreamService;
 // The handler's handle on its connection.
 class Stream final : public ConnectionContext {
 public:
-    Stream(StreamService& service, Connection& connection) : service_(service), connection_(connection) {}
+    Stream(StreamService& service, Connection& connection);
     ~Stream() override;
 
     // Sends plaintext (encrypted when TLS is on). Fails with CoreErrc::send_queue_full when the

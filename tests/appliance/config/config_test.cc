@@ -88,6 +88,8 @@ constexpr std::string_view kAllKeys[] = {
     "auth.user_free_failures", "auth.delay_base_ms",             "auth.delay_max_ms",
     "auth.throttle_entries_max", "auth.login_cache_ttl_s",     "auth.login_cache_entries_max",
     "admin.io_timeout_s",    "admin.reply_timeout_s",            "admin.connections_max",
+    "metrics.io_timeout_s",  "metrics.connections_max",          "metrics.request_line_bytes_max",
+    "metrics.head_bytes_max", "metrics.header_fields_max",
 };
 
 Config parse_ok(std::string_view text) {
