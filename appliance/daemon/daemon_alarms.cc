@@ -2,8 +2,6 @@
 // control thread over every shard's counters and the gauges measured here (free disk, the log
 // backlog, days left on the certificate). A change of state is an event: `alarm.firing` (error)
 // and `alarm.resolved` (warn), so the collector gets it; `vaultmx alarms` shows the rest.
-#include <sys/statvfs.h>
-
 #include "appliance/daemon/daemon.h"
 #include "core/clock.h"
 #include "core/log.h"
@@ -46,9 +44,9 @@ std::vector<AlarmRule> builtin_alarm_rules(const AppLimits& l) {
 // no part reports it (a rule over it stays `unknown`).
 std::optional<double> Daemon::metric_value(std::string_view name, const std::vector<CounterSnapshot>& shards) const {
     if (name == "disk.free_percent") {
-        struct statvfs fs {};
-        if (::statvfs(config_.data_dir.c_str(), &fs) != 0 || fs.f_blocks == 0) return std::nullopt;
-        return 100.0 * static_cast<double>(fs.f_bavail) / static_cast<double>(fs.f_blocks);
+        // Through the folder opened before the drop: the service user may not reach it by path.
+        if (!data_space_) return std::nullopt;
+        return data_space_->free_percent();
     }
     if (name == "log.backlog") {
         if (!shipper_) return std::nullopt;

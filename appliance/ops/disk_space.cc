@@ -25,4 +25,10 @@ std::optional<std::uint64_t> DiskSpace::free_bytes() const {
     return static_cast<std::uint64_t>(st.f_bavail) * st.f_frsize;
 }
 
+std::optional<double> DiskSpace::free_percent() const {
+    struct statvfs st {};
+    if (::fstatvfs(fd_, &st) != 0 || st.f_blocks == 0) return std::nullopt;
+    return 100.0 * static_cast<double>(st.f_bavail) / static_cast<double>(st.f_blocks);
+}
+
 }  // namespace vmx

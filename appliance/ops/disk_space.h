@@ -22,6 +22,8 @@ public:
 
     // Bytes an unprivileged writer may still use; empty if the file system cannot say.
     std::optional<std::uint64_t> free_bytes() const;
+    // The same as a percentage of the file system's size (the disk_low alarm).
+    std::optional<double> free_percent() const;
 
 private:
     explicit DiskSpace(int fd) : fd_(fd) {}

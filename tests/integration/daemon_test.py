@@ -1,4 +1,5 @@
 """vaultmxd as an operator meets it: config checking, start-up errors, listeners, signals."""
+import grp
 import os
 import signal
 import smtplib
@@ -152,7 +153,10 @@ class MasterKeyAndInit(unittest.TestCase):
         init_instance(self.config, "--self-signed")
         cert = os.path.join(self.folder, "cert.pem")
         key = os.path.join(self.folder, "key.pem")
-        self.assertEqual(os.stat(key).st_mode & 0o777, 0o600)
+        # Root's, readable by the service group only: the daemon reads it again on SIGHUP.
+        st = os.stat(key)
+        self.assertEqual(st.st_mode & 0o777, 0o640)
+        self.assertEqual((st.st_uid, st.st_gid), (0, grp.getgrnam("vaultmx").gr_gid))
         r = run(["openssl", "x509", "-in", cert, "-noout", "-subject", "-ext", "subjectAltName"])
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("DNS:localhost", r.stdout)
