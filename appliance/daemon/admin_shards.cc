@@ -45,6 +45,9 @@ EngineAdminShards::EngineAdminShards(Engine& engine, std::vector<std::string> li
 // Every ShardContext was built before the engine started, so it is there to read.
 CounterSnapshot EngineAdminShards::counters(std::uint32_t shard) const {
     CounterSnapshot out;
+    // Once the drain began a stopping shard tears down what these live in: nothing is read then
+    // (stats, the metrics scrape and the alarm rules all come through here).
+    if (engine_.stop_requested()) return out;
     const ShardStats& st = engine_.shard(shard).stats();
     out.add("shard.connections", st.connections_live);
     out.add("shard.accepted", st.accepted);

@@ -67,7 +67,7 @@ std::optional<double> Daemon::metric_value(std::string_view name, const std::vec
 
 void Daemon::alarm_tick() {
     const std::int64_t now = static_cast<std::int64_t>(wall_us() / 1000000);
-    if (now == last_alarm_tick_) return;  // once a second
+    if (now == last_alarm_tick_ || engine_->stop_requested()) return;  // once a second; not while draining
     last_alarm_tick_ = now;
     std::vector<CounterSnapshot> shards;
     for (std::uint32_t s = 0; s < admin_shards_->count(); ++s) shards.push_back(admin_shards_->counters(s));
