@@ -113,6 +113,7 @@ private:
     std::optional<crypto::SecretBytes> log_key_;    // from open_keys to open_spool
     std::uint64_t shipped_persisted_ = 0;           // the spool's "shipped" as last written
     std::uint64_t next_prune_ms_ = 0;
+    std::uint64_t next_ship_mark_ms_ = 0;
     std::unique_ptr<Alarms> alarms_;                // the built-in rules, evaluated once a second
     std::int64_t last_alarm_tick_ = 0;
     std::string key_source_;

@@ -17,6 +17,7 @@ namespace vmx {
 namespace {
 
 constexpr std::uint64_t prune_interval_ms = 60'000;
+constexpr std::uint64_t ship_mark_interval_ms = 1000;
 constexpr std::uint64_t final_ship_wait_ms = 3000;  // at a stop, for the collector to take the last events
 
 }  // namespace
@@ -76,14 +77,15 @@ std::optional<StartFailure> Daemon::open_shipper() {
     return std::nullopt;
 }
 
-// Control thread, every tick: the shipper's progress into the spool (so a restart resumes after
-// it) and, once a minute, retention.
+// Control thread, every tick: the alarms; once a second the shipper's progress into the spool (so
+// a restart resumes after it; each write is a sync); once a minute, retention.
 void Daemon::log_tick() {
     alarm_tick();
-    if (shipper_ && shipper_->confirmed() != shipped_persisted_) {
+    const std::uint64_t now = monotonic_ms();
+    if (shipper_ && shipper_->confirmed() != shipped_persisted_ && now >= next_ship_mark_ms_) {
+        next_ship_mark_ms_ = now + ship_mark_interval_ms;
         if (spool_->set_shipped(shipper_->confirmed())) shipped_persisted_ = shipper_->confirmed();
     }
-    const std::uint64_t now = monotonic_ms();
     if (now < next_prune_ms_) return;
     next_prune_ms_ = now + prune_interval_ms;
     auto pruned = spool_->prune(wall_us());
