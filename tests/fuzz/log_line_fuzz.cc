@@ -28,7 +28,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::string host(rest.substr(0, nul));
     rest = nul == std::string_view::npos ? std::string_view() : rest.substr(nul + 1);
     record.length = static_cast<std::uint16_t>(std::min(rest.size(), vmx::LogRecord::text_bytes_max));
-    std::memcpy(record.text, rest.data(), record.length);
+    if (record.length > 0) std::memcpy(record.text, rest.data(), record.length);
 
     const std::string line = vmx::format_log_line(record, sequence, {host, "vaultmxd", 4242});
     for (const char c : line) VMX_ASSERT(static_cast<unsigned char>(c) >= 0x20 && c != 0x7f);
