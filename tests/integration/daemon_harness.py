@@ -135,7 +135,7 @@ def wait_for_path(path, timeout=10.0):
 class Daemon:
     """vaultmxd in a temporary folder; use as a context manager."""
 
-    def __init__(self, shards=2, extra="", existing=None, host="127.0.0.1"):
+    def __init__(self, shards=2, extra="", existing=None, host="127.0.0.1", init_args=()):
         """A fresh instance, or with existing=(folder, ports, config) one a test prepared itself."""
         self.proc = None
         self.host = host
@@ -147,7 +147,7 @@ class Daemon:
         self.folder = self.tmp.name
         self.ports = {k: free_port() for k in ("smtp", "submission_tls", "submission", "pop3s", "metrics")}
         self.config = write_config(self.folder, self.ports, extra=extra, shards=shards)
-        init_instance(self.config)
+        init_instance(self.config, *init_args)  # ("--self-signed",): a certificate in the same run
 
     def start(self):
         # The daemon serves as an unprivileged user that may not be able to remove its socket from

@@ -23,7 +23,7 @@ import threading
 import time
 import unittest
 
-from daemon_harness import VAULTMX, Daemon, files_holding, free_port, init_instance
+from daemon_harness import VAULTMX, Daemon, files_holding, free_port
 
 RSYSLOGD = shutil.which("rsyslogd") or "/usr/sbin/rsyslogd"
 SEQ = re.compile(r'\[vaultmx@32473 seq="(\d+)"')
@@ -139,8 +139,7 @@ class Shipping(unittest.TestCase):
                  f'ship_key = "{self.pki}/client.key"\n'
                  # A smarthost nobody answers at: every outbound message is deferred, an alarm at once.
                  f'\n[alarms]\ndelivery_failures_max = 0\n\n[delivery]\nrelayhost = "127.0.0.1:{free_port()}"\n')
-        self.daemon = Daemon(extra=extra)
-        init_instance(self.daemon.config, "--self-signed")  # POP3S and submission for the canaries
+        self.daemon = Daemon(extra=extra, init_args=("--self-signed",))  # POP3S and submission for the canaries
         self.daemon.start()
         for args in (("org", "add", "Example", "--plan", "starter"), ("domain", "add", "example.test", "--org", "Example"),
                      ("user", "add", "ann@example.test", "--password-stdin")):

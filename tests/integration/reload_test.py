@@ -11,7 +11,7 @@ import subprocess
 import time
 import unittest
 
-from daemon_harness import VAULTMX, Daemon, init_instance, read_log
+from daemon_harness import Daemon, read_log
 
 
 def fingerprint(port):
@@ -45,8 +45,7 @@ def wait_for_event(config, name, count=1, timeout=10):
 
 class Reload(unittest.TestCase):
     def test_sighup_swaps_the_certificate_for_new_sessions_only(self):
-        d = Daemon()
-        init_instance(d.config, "--self-signed")
+        d = Daemon(init_args=("--self-signed",))
         os.chmod(d.folder, 0o711)  # the service user reaches the certificate to read it again
         with d:
             cert, key = os.path.join(d.folder, "cert.pem"), os.path.join(d.folder, "key.pem")
