@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "core/socket_io.h"
 #include "core/log.h"
 
 namespace vmx {
@@ -237,13 +238,10 @@ void AdminServer::reply(std::uint64_t id, const AdminReply& r) {
 }
 
 void AdminServer::write_reply(std::uint64_t id, Conn& c) {
-    while (c.sent < c.out.size()) {
-        const ssize_t put = ::send(c.fd, c.out.data() + c.sent, c.out.size() - c.sent, MSG_NOSIGNAL);
-        if (put < 0 && errno == EINTR) continue;
-        if (put < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return watch(id, c.fd, EPOLLOUT, false);
-        if (put <= 0) return close_conn(id);
-        c.sent += static_cast<std::size_t>(put);
-    }
+    const std::string_view frame(reinterpret_cast<const char*>(c.out.data()), c.out.size());
+    const IoStep step = send_pending(c.fd, frame, c.sent);
+    if (step == IoStep::again) return watch(id, c.fd, EPOLLOUT, false);
+    if (step == IoStep::closed) return close_conn(id);
     if (!c.drain_after_reply) return close_conn(id);
     // A refused peer may still be sending: read (and drop) it, bounded, before closing, or the
     // close would reset the connection and the peer would never see the reply.
@@ -255,15 +253,7 @@ void AdminServer::write_reply(std::uint64_t id, Conn& c) {
 }
 
 void AdminServer::drain(std::uint64_t id, Conn& c) {
-    std::array<std::uint8_t, 4096> sink{};
-    for (;;) {
-        const ssize_t n = ::read(c.fd, sink.data(), sink.size());
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
-        if (n <= 0) return close_conn(id);
-        c.drained += static_cast<std::size_t>(n);
-        if (c.drained > admin_request_bytes_max + 4) return close_conn(id);
-    }
+    if (drop_input(c.fd, c.drained, admin_request_bytes_max + 4) == IoStep::closed) close_conn(id);
 }
 
 void AdminServer::expire(std::uint64_t now_ms) {

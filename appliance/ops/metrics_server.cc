@@ -15,6 +15,7 @@
 
 #include "appliance/ops/exposition.h"
 #include "core/clock.h"
+#include "core/socket_io.h"
 #include "core/log.h"
 #include "core/socket_address.h"
 
@@ -192,13 +193,9 @@ void MetricsServer::answer(std::uint64_t id, Conn& c, std::string response) {
 }
 
 void MetricsServer::write_answer(std::uint64_t id, Conn& c) {
-    while (c.sent < c.out.size()) {
-        const ssize_t put = ::send(c.fd, c.out.data() + c.sent, c.out.size() - c.sent, MSG_NOSIGNAL);
-        if (put < 0 && errno == EINTR) continue;
-        if (put < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return watch(id, c.fd, EPOLLOUT, false);
-        if (put <= 0) return close_conn(id);
-        c.sent += static_cast<std::size_t>(put);
-    }
+    const IoStep step = send_pending(c.fd, c.out, c.sent);
+    if (step == IoStep::again) return watch(id, c.fd, EPOLLOUT, false);
+    if (step == IoStep::closed) return close_conn(id);
     // The peer may still be sending (a body, the rest of an oversized head): read and drop a
     // bounded amount before closing, or the close would reset the connection under the answer.
     ::shutdown(c.fd, SHUT_WR);
@@ -210,15 +207,7 @@ void MetricsServer::write_answer(std::uint64_t id, Conn& c) {
 }
 
 void MetricsServer::drain(std::uint64_t id, Conn& c) {
-    std::array<char, 4096> sink{};
-    for (;;) {
-        const ssize_t n = ::read(c.fd, sink.data(), sink.size());
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
-        if (n <= 0) return close_conn(id);
-        c.drained += static_cast<std::size_t>(n);
-        if (c.drained > options_.head.head_bytes_max) return close_conn(id);
-    }
+    if (drop_input(c.fd, c.drained, options_.head.head_bytes_max) == IoStep::closed) close_conn(id);
 }
 
 void MetricsServer::expire(std::uint64_t now_ms) {
