@@ -32,7 +32,8 @@ std::vector<AlarmRule> builtin_alarm_rules(const AppLimits& l) {
              "free space in percent where the data folder is"),
         rule("log_shipping_backlog", {"log.backlog"}, T::above, l.alarms_shipping_backlog_max,
              "events in the spool the collector has not taken yet"),
-        rule("log_spool_failures", {"log.dropped"}, T::increase, 0, "events the sealed spool could not keep"),
+        rule("log_spool_failures", {"log.unspooled"}, T::increase, 0,
+             "events the sealed spool could not keep or is holding in memory"),
         rule("login_failure_spike", {"auth.login_failures"}, T::increase, l.alarms_login_failures_max,
              "failed logins on every port in the last 5 minutes"),
         rule("certificate_expiry", {"tls.certificate_days_left"}, T::below, l.alarms_certificate_days_min,
@@ -52,7 +53,11 @@ std::optional<double> Daemon::metric_value(std::string_view name, const std::vec
         if (!shipper_) return std::nullopt;
         return static_cast<double>(spool_->next_sequence() - 1 - shipper_->confirmed());
     }
-    if (name == "log.dropped") return static_cast<double>(spool_->dropped());
+    if (name == "log.unspooled") {
+        // Held events count only while the spool fails: between healthy commits some always wait.
+        const std::size_t held = log_writer_ && log_writer_->failing() ? log_writer_->held() : 0;
+        return static_cast<double>(spool_->dropped() + held);
+    }
     if (name == "auth.login_failures") return static_cast<double>(auth_workers_->failed());
     if (name == "tls.certificate_days_left") {
         if (!tls_ || tls_->not_after_unix() == 0) return std::nullopt;

@@ -25,12 +25,13 @@ std::optional<StartFailure> Daemon::open_metrics() {
     return std::nullopt;
 }
 
-// The sealed log spool and its shipping: events kept, dropped, and not yet confirmed by the
+// The sealed log spool and its shipping: events kept, held in memory while the spool fails, dropped, and not yet confirmed by the
 // collector (a backlog that grows is a collector away). Control thread.
 void Daemon::list_log_counters(CounterSnapshot& out) const {
     if (!spool_) return;
     out.add("log.spool_bytes", spool_->bytes_used());
     out.add("log.spool_dropped", spool_->dropped());
+    out.add("log.spool_held", log_writer_ && log_writer_->failing() ? log_writer_->held() : 0);
     if (!shipper_) return;
     shipper_->counters(out);
     const std::uint64_t last = spool_->next_sequence() - 1;

@@ -107,10 +107,7 @@ Result<void> LogSpool::append(std::span<const std::string> lines) {
         }
         done = append_once(lines);
     }
-    if (!done) {
-        dropped_.fetch_add(lines.size(), std::memory_order_relaxed);
-        reopen_after(done.error());
-    }
+    if (!done) reopen_after(done.error());
     return done;
 }
 

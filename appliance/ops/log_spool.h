@@ -10,11 +10,11 @@
 //
 // Threads: one writer, the control thread (append, prune); the shipper thread records its progress
 // with set_shipped() (LMDB serialises the two writers); read(), find_time() and shipped() may run on
-// any thread. Failure policy: a failed commit drops that batch of events and counts them (dropped()),
-// and the environment is reopened before the next write, as the store lanes do;
+// any thread. Failure policy: a failed commit leaves the batch with the caller (the writer holds it
+// and tries again) and the environment is reopened before the next write, as the store lanes do;
 // a full spool first gives up shipped events past retention, then the oldest shipped ones, and only
-// then drops new events, counted and reported by the caller as an alarm; events not yet shipped are
-// never pruned while shipping is on.
+// then refuses new events; events not yet shipped are never pruned while shipping is on. Events the
+// writer finally gives up are counted here (count_dropped), so metrics and alarms see them.
 #pragma once
 
 #include <atomic>
@@ -68,6 +68,7 @@ public:
     Result<void> set_shipped(std::uint64_t sequence);
 
     std::uint64_t dropped() const noexcept { return dropped_.load(std::memory_order_relaxed); }
+    void count_dropped(std::uint64_t count) noexcept { dropped_.fetch_add(count, std::memory_order_relaxed); }
     std::uint64_t bytes_used() const noexcept;
     const std::string& folder() const noexcept { return folder_; }
 

@@ -118,6 +118,7 @@ constexpr Row control[] = {
     {"vaultmx_login_cache_misses_total", C, "Logins that needed Argon2id.", "auth.login_cache_misses"},
     {"vaultmx_log_spool_bytes", G, "Bytes the sealed log spool takes on disk.", "log.spool_bytes"},
     {"vaultmx_log_spool_dropped_total", C, "Log events the spool could not keep.", "log.spool_dropped"},
+    {"vaultmx_log_spool_held", G, "Log events waiting in memory while the spool fails.", "log.spool_held"},
     {"vaultmx_log_shipped_total", C, "Log events sent to the collector ([log] ship_to).", "log.shipped"},
     {"vaultmx_log_ship_backlog", G, "Log events in the spool the collector has not confirmed.", "log.ship_backlog"},
     {"vaultmx_log_ship_connected", G, "1 while a TLS connection to the collector is up.", "log.ship_connected"},

@@ -8,6 +8,11 @@
 namespace vmx {
 
 void SpoolLogWriter::write(const LogRecord& record) {
+    // Dropping the newest keeps the held ones' sequence numbers right.
+    if (pending_.size() >= held_max) {
+        spool_.count_dropped(1);
+        return;
+    }
     pending_.push_back(format_log_line(record, spool_.next_sequence() + pending_.size(), origin_));
 }
 
@@ -20,15 +25,15 @@ void SpoolLogWriter::commit() {
     last_commit_ms_ = monotonic_ms();
     if (pending_.empty()) return;
     auto appended = spool_.append(pending_);
-    const std::size_t count = pending_.size();
-    pending_.clear();
     if (!appended) {
+        // Held for the next try; the event below joins them.
         if (!failing_)
-            log_event(LogLevel::error, "log.spool_failed", "dropped={} error={} dropped_total={}", count,
+            log_event(LogLevel::error, "log.spool_failed", "held={} error={} dropped_total={}", pending_.size(),
                       appended.error().message(), spool_.dropped());
         failing_ = true;
         return;
     }
+    pending_.clear();
     if (failing_) log_event(LogLevel::warn, "log.spool_recovered", "dropped_total={}", spool_.dropped());
     failing_ = false;
     if (shipper_ != nullptr) shipper_->wake();

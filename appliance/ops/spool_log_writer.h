@@ -3,9 +3,11 @@
 // of drained records in one commit, then wakes the shipper. The control loop drains on every wake-up,
 // so commits (each an fsync) are spaced: at most one per commit_interval_ms unless batch_max records
 // wait; commit() forces one (shut-down) and the destructor commits what is left. Control thread only.
-// Failure policy: a batch the spool cannot take (full past its cap, disk full, I/O error) is dropped
-// and counted (LogSpool::dropped()); the first failure after a success is reported as a
-// `log.spool_failed` event at error level (an alarm), once, so a broken spool does not feed itself.
+// Failure policy: a batch the spool cannot take (full past its cap, disk full, I/O error) stays in
+// memory, numbered as it was, and is committed again at the next interval, so a passing fault loses
+// nothing. While it fails, at most held_max events wait; newer ones are dropped and counted
+// (LogSpool::dropped()). The first failure after a success is reported as a `log.spool_failed`
+// event at error level (an alarm), once, so a broken spool does not feed itself.
 #pragma once
 
 #include <cstdint>
@@ -35,6 +37,10 @@ public:
 
     static constexpr std::uint64_t commit_interval_ms = 100;
     static constexpr std::size_t batch_max = 4096;
+    static constexpr std::size_t held_max = 65536;  // ~20 MiB of lines at most while the spool fails
+
+    std::size_t held() const noexcept { return pending_.size(); }
+    bool failing() const noexcept { return failing_; }
 
 private:
     LogSpool& spool_;

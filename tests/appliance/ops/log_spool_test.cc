@@ -9,6 +9,7 @@
 
 #include "appliance/ops/log_line.h"
 #include "appliance/ops/log_spool.h"
+#include "appliance/ops/spool_log_writer.h"
 #include "core/log_sink.h"
 #include "store/lmdb.h"
 
@@ -168,7 +169,7 @@ TEST(LogSpool, WhileShippingOnlyShippedEventsArePruned) {
     EXPECT_EQ(events->front().sequence, 5u);
 }
 
-TEST(LogSpool, AFullSpoolGivesUpShippedEventsThenDropsAndCounts) {
+TEST(LogSpool, AFullSpoolGivesUpShippedEventsThenRefusesNewOnes) {
     Folder f;
     LogSpoolOptions options;
     options.bytes_max = std::uint64_t{16} << 20;
@@ -176,14 +177,15 @@ TEST(LogSpool, AFullSpoolGivesUpShippedEventsThenDropsAndCounts) {
     auto spool = open_spool(f, 7, options);
     const std::string filler(400, 'f');
     std::uint64_t appended = 0;
-    // Nothing shipped: the cap is reached and new events are refused, counted, never the old ones.
-    for (int batch = 0; batch < 100; ++batch) {
+    // Nothing shipped: the cap is reached and new events are refused, never the old ones.
+    bool refused = false;
+    for (int batch = 0; batch < 100 && !refused; ++batch) {
         std::vector<std::string> lines;
         for (int i = 0; i < 1000; ++i) lines.push_back(line_at(spool->next_sequence() + lines.size(), t0, filler));
-        if (!spool->append(lines)) break;
-        appended += lines.size();
+        if (spool->append(lines)) appended += lines.size();
+        else refused = true;
     }
-    EXPECT_GT(spool->dropped(), 0u);
+    EXPECT_TRUE(refused);
     EXPECT_GT(appended, 10000u);
     auto first = spool->read(1, 1, 1 << 20);
     ASSERT_TRUE(first);
@@ -193,6 +195,57 @@ TEST(LogSpool, AFullSpoolGivesUpShippedEventsThenDropsAndCounts) {
     std::vector<std::string> lines;
     for (int i = 0; i < 1000; ++i) lines.push_back(line_at(spool->next_sequence() + lines.size(), t0, filler));
     EXPECT_TRUE(spool->append(lines));
+}
+
+LogRecord record_of(std::string_view text) {
+    LogRecord r;
+    r.time_us = t0;
+    r.length = static_cast<std::uint16_t>(std::min(text.size(), LogRecord::text_bytes_max));
+    std::memcpy(r.text, text.data(), r.length);
+    return r;
+}
+
+// A commit the spool refuses loses nothing: the writer holds the batch, numbered as it was, and the
+// next commit after room returns stores every event once, in order.
+TEST(SpoolLogWriter, HoldsAFailedBatchAndCommitsItWhenTheSpoolTakesItAgain) {
+    Folder f;
+    LogSpoolOptions options;
+    options.bytes_max = std::uint64_t{16} << 20;
+    options.shipping = true;  // nothing shipped: nothing may be pruned to make room
+    auto spool = open_spool(f, 7, options);
+    SpoolLogWriter writer(*spool, {"h", "vaultmxd", 1});
+    const std::string filler(400, 'f');
+    std::uint64_t written = 0;
+    while (!writer.failing() && written < 200000) {
+        for (int i = 0; i < 1000; ++i) writer.write(record_of("event=test.event n=" + std::to_string(++written) + " " + filler));
+        writer.commit();
+    }
+    ASSERT_TRUE(writer.failing());
+    EXPECT_GT(writer.held(), 0u);
+    EXPECT_EQ(spool->dropped(), 0u);
+    const std::uint64_t stored_before = spool->next_sequence() - 1;
+    EXPECT_EQ(stored_before + writer.held(), written);
+
+    // Past held_max the newest are dropped and counted, so memory stays bounded.
+    const std::uint64_t extra = SpoolLogWriter::held_max;
+    for (std::uint64_t i = 0; i < extra; ++i) writer.write(record_of("event=test.extra"));
+    EXPECT_EQ(writer.held(), SpoolLogWriter::held_max);
+    const std::uint64_t dropped = written + extra - stored_before - SpoolLogWriter::held_max;
+    EXPECT_EQ(spool->dropped(), dropped);
+
+    // The collector took everything: room returns, and the held events land in one commit.
+    // Each try prunes a share of the shipped events, so a few may be needed.
+    ASSERT_TRUE(spool->set_shipped(spool->next_sequence() - 1));
+    for (int attempt = 0; attempt < 10 && writer.held() > 0; ++attempt) writer.commit();
+    EXPECT_FALSE(writer.failing());
+    EXPECT_EQ(writer.held(), 0u);
+    EXPECT_EQ(spool->next_sequence() - 1, stored_before + SpoolLogWriter::held_max);
+    auto events = spool->read(stored_before + 1, 2, 1 << 20);
+    ASSERT_TRUE(events);
+    ASSERT_EQ(events->size(), 2u);
+    EXPECT_EQ(events->at(0).sequence, stored_before + 1);
+    EXPECT_NE(events->at(0).line.find("n=" + std::to_string(stored_before + 1) + " "), std::string::npos);
+    EXPECT_NE(events->at(0).line.find("seq=\"" + std::to_string(stored_before + 1) + "\""), std::string::npos);
 }
 
 }  // namespace
