@@ -4,7 +4,9 @@
 
 #include <cstddef>
 #include <memory>
+#include <string>
 #include <system_error>
+#include <vector>
 
 #include "appliance/common/message_kinds.h"
 #include "core/message.h"
@@ -45,6 +47,19 @@ struct QueueAction final : MessagePayload {
 struct QueueActionDone final : MessagePayload {
     std::error_code error;
     std::size_t entries = 0;      // retry: entries made due
+};
+
+// control -> a shard: mail the admin a notice (an alarm that fired or resolved).
+struct NoticeMail final : MessagePayload {
+    std::string to;
+    std::string subject;
+    std::vector<std::string> lines;
+};
+
+// shard -> control, as the reply.
+struct NoticeMailed final : MessagePayload {
+    bool queued = false;
+    std::string queue_id;
 };
 
 }  // namespace vmx

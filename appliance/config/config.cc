@@ -4,6 +4,7 @@
 // every call into it is caught here and no exception leaves this file.
 #include "appliance/config/config.h"
 #include "appliance/config/params.h"
+#include "appliance/config/alarm_rule_text.h"
 #include "appliance/config/next_hop.h"
 
 #include <fmt/format.h>
@@ -28,6 +29,18 @@
 #include "core/patterns.h"
 
 namespace vmx {
+
+// The checks of the list rows (params.h).
+std::string config_table::check_network(std::string_view item) {
+    return parse_network(item) ? std::string() : std::string("not an address, or a prefix with host bits set");
+}
+
+std::string config_table::check_alarm_rule(std::string_view item) {
+    auto parsed = parse_alarm_rule(item);
+    if (auto* wrong = std::get_if<std::string>(&parsed)) return std::move(*wrong);
+    return {};
+}
+
 namespace {
 
 using namespace config_table;
@@ -279,21 +292,29 @@ void read_listener(const Param& p, const toml::node& node, Config& config, Probl
     config.listeners.push_back(ListenerConfig{std::string(p.key), *address, std::move(*value)});
 }
 
-// An array of CIDR strings; each must parse, so that a typo never silently exempts nothing (or all).
-void read_networks(const Param& p, const toml::node& node, Config& config, Problems& problems) {
+// An array of strings, each checked by the row (a typo must never silently exempt nothing, or all,
+// nor leave an alarm unwatched), at most items_max of them.
+void read_list(const Param& p, const toml::node& node, Config& config, Problems& problems) {
     const auto* array = node.as_array();
     if (array == nullptr) {
         problems.add(line_of(node), full_name(p),
-                     fmt::format("expected an array of networks such as [\"192.0.2.0/24\"], got {}", type_phrase(node.type())));
+                     fmt::format("expected an array of strings, each {}, got {}", p.item_example, type_phrase(node.type())));
+        return;
+    }
+    if (array->size() > p.items_max) {
+        problems.add(line_of(node), full_name(p), fmt::format("at most {} items, got {}", p.items_max, array->size()));
         return;
     }
     std::vector<std::string> texts;
     for (const toml::node& item : *array) {
         const auto* string = item.as_string();
-        if (string == nullptr || !parse_network(string->get())) {
+        if (string == nullptr) {
+            problems.add(line_of(item), full_name(p), fmt::format("expected {}, got {}", p.item_example, type_phrase(item.type())));
+            return;
+        }
+        if (std::string wrong = p.item_check(string->get()); !wrong.empty()) {
             problems.add(line_of(item), full_name(p),
-                         fmt::format("expected a network (\"192.0.2.0/24\", \"2001:db8::/32\" or an address), got {}",
-                                     string ? "\"" + printable(string->get()) + "\"" : type_phrase(item.type())));
+                         fmt::format("expected {}, got \"{}\": {}", p.item_example, printable(string->get()), wrong));
             return;
         }
         texts.push_back(string->get());
@@ -332,7 +353,7 @@ void read_param(const Param& p, const toml::table& doc, Config& config, Problems
         case Kind::address:
         case Kind::choice: read_text(p, *node, config, problems); return;
         case Kind::listener: read_listener(p, *node, config, problems); return;
-        case Kind::networks: read_networks(p, *node, config, problems); return;
+        case Kind::list: read_list(p, *node, config, problems); return;
     }
 }
 
@@ -453,6 +474,25 @@ void check_smtp_texts(const toml::table& doc, const Config& config, Problems& pr
                  fmt::format("expected an address (local@domain), got \"{}\"", printable(config.postmaster)));
 }
 
+// [alarms]: the rules' names are distinct, and mail_to is one address.
+void check_alarm_texts(const toml::table& doc, const Config& config, Problems& problems) {
+    const toml::node* rules = doc.at_path("alarms.rules").node();
+    std::vector<std::string> names;
+    for (const std::string& text : config.alarm_rules) {
+        const auto parsed = parse_alarm_rule(text);
+        const std::string& name = std::get<AlarmRuleText>(parsed).name;  // each parsed when it was read
+        if (std::find(names.begin(), names.end(), name) != names.end()) {
+            problems.add(rules ? line_of(*rules) : Line{}, "alarms.rules", fmt::format("rule name {} is used twice", name));
+            return;
+        }
+        names.push_back(name);
+    }
+    if (config.alarms_mail_to.empty() || matches(Pattern::address, config.alarms_mail_to)) return;
+    const toml::node* node = doc.at_path("alarms.mail_to").node();
+    problems.add(node ? line_of(*node) : Line{}, "alarms.mail_to",
+                 fmt::format("expected an address (local@domain), got \"{}\"", printable(config.alarms_mail_to)));
+}
+
 // [log] ship_to is host, host:port or [v6]:port (6514, RFC 5425's port, when none is given); a
 // client certificate needs both halves.
 void check_log_shipping(const toml::table& doc, const Config& config, Problems& problems) {
@@ -489,6 +529,7 @@ std::variant<Config, ConfigError> parse_document(std::string_view toml_text, std
     check_delivery_texts(doc, config, problems);
     check_smtp_texts(doc, config, problems);
     check_log_shipping(doc, config, problems);
+    check_alarm_texts(doc, config, problems);
     if (!problems.empty()) return problems.first(source_name);
     return config;
 }
@@ -542,7 +583,7 @@ std::string describe_param(const Param& p, const Config& config) {
             for (const ListenerConfig& l : config.listeners)
                 if (l.name == p.key) return fmt::format("{} = {}\n", full_name(p), toml_quoted(l.address_text));
             return fmt::format("# {} is not set: that listener is not opened\n", full_name(p));
-        case Kind::networks: {
+        case Kind::list: {
             std::vector<std::string> quoted;
             for (const std::string& text : config.*p.list) quoted.push_back(toml_quoted(text));
             return fmt::format("{} = [{}]\n", full_name(p), fmt::join(quoted, ", "));

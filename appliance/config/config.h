@@ -110,6 +110,7 @@ struct AppLimits {
     std::uint32_t alarms_shipping_backlog_max = 100'000; // events not yet at the collector
     std::uint32_t alarms_login_failures_max = 200;       // failed logins in 5 minutes, every port
     std::uint32_t alarms_certificate_days_min = 14;      // days before the TLS certificate expires
+    std::uint32_t alarms_mail_interval_s = 60;           // at most one alarm notice to mail_to per interval
     // [limits]: per client address on the MX (Postfix's anvil and postscreen), and bans of addresses
     // whose logins keep failing on every login port. 0 turns a rate or count off.
     std::uint32_t limits_client_connections_max = 20;       // open MX connections from one address
@@ -158,6 +159,9 @@ struct Config {
     std::string log_ship_ca;                // [log] ship_ca: trust anchors for it; empty: the system's
     std::string log_ship_cert;              // [log] ship_cert/ship_key: our client certificate; empty: none
     std::string log_ship_key;
+    std::vector<std::string> alarm_rules;   // [alarms] rules: each parses (alarm_rule_text.h); the
+                                            // daemon checks their families at start-up
+    std::string alarms_mail_to;             // [alarms] mail_to: who is mailed when an alarm changes; empty: nobody
     crypto::Argon2Params argon2;            // [auth] argon2_memory_kib, argon2_iterations, argon2_parallelism
     store::StoreOptions store;              // [store]: segments (init only), kind paths (relative to
                                             // [paths] data unless absolute), map sizes in MiB

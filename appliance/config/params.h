@@ -12,6 +12,7 @@
 #include <span>
 #include <string_view>
 
+#include "appliance/config/alarm_rule_text.h"
 #include "appliance/config/config.h"
 
 namespace vmx::config_table {
@@ -24,8 +25,11 @@ enum class Kind {
     address,   // text that must parse as a numeric host:port
     choice,    // text that must be one of `choices`
     listener,  // optional host:port; the keys present become Config::listeners, in table order
-    networks,  // an array of CIDRs ("192.0.2.0/24", "2001:db8::/32", or one address), maybe empty
+    list,      // an array of strings, each passing `item_check`, at most `items_max`, maybe empty
 };
+
+// One item of a list: empty when it is sound, else what is wrong with it.
+using ItemCheck = std::string (*)(std::string_view item);
 
 enum class Shape { any, power_of_two };
 
@@ -48,7 +52,10 @@ struct Param {
     bool AppLimits::*limit_flag = nullptr;  // ...or in the appliance's limits
     std::string_view default_text;
     std::string Config::*text = nullptr;
-    std::vector<std::string> Config::*list = nullptr;        // networks
+    std::vector<std::string> Config::*list = nullptr;        // list
+    ItemCheck item_check = nullptr;                          // list: each item's check
+    std::string_view item_example;                           // list: "a network (\"192.0.2.0/24\")"
+    std::size_t items_max = 0;
     std::string store::StoreOptions::*store_text = nullptr;  // a text of the store's options
     std::span<const std::string_view> choices;
 };
@@ -188,14 +195,27 @@ constexpr Param listener(std::string_view key) {
     return p;
 }
 
-constexpr Param networks(std::string_view section, std::string_view key, std::vector<std::string> Config::*field) {
+std::string check_network(std::string_view item);
+std::string check_alarm_rule(std::string_view item);
+
+constexpr Param list(std::string_view section, std::string_view key, std::string_view example, ItemCheck check,
+                     std::size_t items_max, std::vector<std::string> Config::*field) {
     Param p;
     p.section = section;
     p.key = key;
-    p.kind = Kind::networks;
+    p.kind = Kind::list;
     p.zero_means = "none";
     p.list = field;
+    p.item_check = check;
+    p.item_example = example;
+    p.items_max = items_max;
     return p;
+}
+
+// CIDRs ("192.0.2.0/24", "2001:db8::/32", or one address).
+constexpr Param networks(std::string_view section, std::string_view key, std::vector<std::string> Config::*field) {
+    return list(section, key, "a network (\"192.0.2.0/24\", \"2001:db8::/32\" or an address)", check_network, 4096,
+                field);
 }
 
 constexpr std::array<std::string_view, 4> kLogLevels{"debug", "info", "warn", "error"};
@@ -257,6 +277,10 @@ constexpr std::array kParams{
     limit(       "alarms", "shipping_backlog_max",      100000,  0,    100000000, "events", &L::alarms_shipping_backlog_max),
     limit(       "alarms", "login_failures_max",        200,     0,    1000000,  "per 5 minutes", &L::alarms_login_failures_max),
     limit(       "alarms", "certificate_days_min",      14,      0,    3650,     "days",  &L::alarms_certificate_days_min),
+    list(        "alarms", "rules", "a rule such as \"queue_high: vaultmx_queue_messages > 500\"",
+                 check_alarm_rule, alarm_rules_max, &C::alarm_rules),
+    optional_text("alarms", "mail_to",                  "no alarm mail",                  &C::alarms_mail_to),
+    limit(       "alarms", "mail_interval_s",           60,      10,   86400,    "seconds", &L::alarms_mail_interval_s),
     argon2(      "argon2_memory_kib",           65536,   8,    crypto::argon2_memory_kib_max, "KiB",
                  &crypto::Argon2Params::memory_kib),
     argon2(      "argon2_iterations",           3,       1,    crypto::argon2_iterations_max, "",
@@ -406,8 +430,8 @@ constexpr bool row_is_consistent(const Param& p) {
                    std::find(p.choices.begin(), p.choices.end(), p.default_text) != p.choices.end();
         case Kind::listener:
             return p.section == "listen";
-        case Kind::networks:
-            return p.list != nullptr;
+        case Kind::list:
+            return p.list != nullptr && p.item_check != nullptr && p.items_max > 0;
     }
     return false;
 }

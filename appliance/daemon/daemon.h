@@ -32,6 +32,7 @@
 #include "appliance/jobs/rewrap_control.h"
 #include "appliance/keys/key_service.h"
 #include "core/engine.h"
+#include "appliance/ops/alarm_mail.h"
 #include "appliance/ops/alarms.h"
 #include "appliance/ops/log_shipper.h"
 #include "appliance/ops/log_spool.h"
@@ -59,6 +60,8 @@ inline StartFailure runtime_failure(std::string line) { return {std::move(line),
 
 // The built-in alarm rules with the [alarms] thresholds (daemon_alarms.cc).
 std::vector<AlarmRule> builtin_alarm_rules(const AppLimits& limits);
+// The built-in rules, then [alarms] rules resolved to the metrics they sum; or why one cannot be.
+std::variant<std::vector<AlarmRule>, std::string> alarm_rules(const Config& config);
 
 class Daemon {
 public:
@@ -81,7 +84,9 @@ private:
     void log_tick();
     void reload();
     void alarm_tick();
-    std::optional<double> metric_value(std::string_view name, const std::vector<CounterSnapshot>& shards) const;
+    void send_alarm_mail(std::int64_t now_unix);
+    std::optional<double> metric_value(std::string_view name, const std::vector<CounterSnapshot>& shards,
+                                       const CounterSnapshot& control) const;
     bool reload_tls(const Config& fresh);
     void finish_log();
     std::optional<StartFailure> own_store_folders();
@@ -96,6 +101,7 @@ private:
     std::optional<StartFailure> open_metrics();
     std::string render_metrics_now() const;
     void list_log_counters(CounterSnapshot& out) const;
+    void list_control_counters(CounterSnapshot& out) const;
     std::optional<StartFailure> drop_privileges();
     std::optional<StartFailure> start_threads();
     void on_control_message(Message& m);
@@ -114,7 +120,8 @@ private:
     std::uint64_t shipped_persisted_ = 0;           // the spool's "shipped" as last written
     std::uint64_t next_prune_ms_ = 0;
     std::uint64_t next_ship_mark_ms_ = 0;
-    std::unique_ptr<Alarms> alarms_;                // the built-in rules, evaluated once a second
+    std::unique_ptr<Alarms> alarms_;                // built-in and [alarms] rules, evaluated once a second
+    std::unique_ptr<AlarmMail> alarm_mail_;         // notices to [alarms] mail_to; null when unset
     std::int64_t last_alarm_tick_ = 0;
     std::string key_source_;
     std::optional<crypto::SecretBytes> index_key_;  // from open_keys to open_globals

@@ -1,8 +1,17 @@
-// vaultmxd's alarms: the built-in rules with [alarms] thresholds, evaluated once a second on the
-// control thread over every shard's counters and the gauges measured here (free disk, the log
+// vaultmxd's alarms: the built-in rules with [alarms] thresholds and the admin's own ([alarms]
+// rules, over the families of GET /metrics), evaluated once a second on the control thread over
+// every shard's counters, the control thread's and the gauges measured here (free disk, the log
 // backlog, days left on the certificate). A change of state is an event: `alarm.firing` (error)
 // and `alarm.resolved` (warn), so the collector gets it; `vaultmx alarms` shows the rest.
 #include "appliance/daemon/daemon.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "appliance/common/messages.h"
+#include "appliance/config/alarm_rule_text.h"
+#include "appliance/ops/metrics_families.h"
 #include "core/clock.h"
 #include "core/log.h"
 
@@ -41,13 +50,45 @@ std::vector<AlarmRule> builtin_alarm_rules(const AppLimits& l) {
     };
 }
 
-// The current value of a metric: summed over the shards' counters, or measured here; nothing when
-// no part reports it (a rule over it stays `unknown`).
-std::optional<double> Daemon::metric_value(std::string_view name, const std::vector<CounterSnapshot>& shards) const {
-    if (name == "disk.free_percent") {
+std::variant<std::vector<AlarmRule>, std::string> alarm_rules(const Config& config) {
+    std::vector<AlarmRule> rules = builtin_alarm_rules(config.limits);
+    for (const std::string& text : config.alarm_rules) {
+        auto parsed = parse_alarm_rule(text);
+        if (auto* wrong = std::get_if<std::string>(&parsed)) return fmt::format("\"{}\": {}", text, *wrong);
+        const AlarmRuleText& written = std::get<AlarmRuleText>(parsed);
+        for (const AlarmRule& r : rules)
+            if (r.name == written.name) return fmt::format("rule name {} is a built-in rule's", written.name);
+        auto metrics = alarm_metrics(written.family, written.labels);
+        if (auto* wrong = std::get_if<std::string>(&metrics)) return fmt::format("rule {}: {}", written.name, *wrong);
+        using T = AlarmRule::Test;
+        const T test = written.increase ? T::increase : written.above ? T::above : T::below;
+        // The help is the rule itself, its quotes made single so that events can quote it.
+        std::string help = format_alarm_rule(written);
+        std::replace(help.begin(), help.end(), '"', '\'');
+        rules.push_back(AlarmRule{written.name, std::get<std::vector<std::string>>(std::move(metrics)), test,
+                                  written.threshold, written.increase ? written.window_s : five_minutes_s,
+                                  std::move(help)});
+    }
+    return rules;
+}
+
+// The current value of a metric: summed over the shards' counters, or the control thread's, or
+// measured here; nothing when no part reports it (a rule over it stays `unknown`).
+std::optional<double> Daemon::metric_value(std::string_view name, const std::vector<CounterSnapshot>& shards,
+                                           const CounterSnapshot& control) const {
+    if (name == "disk.free_percent" || name == data_free_bytes_metric) {
         // Through the folder opened before the drop: the service user may not reach it by path.
         if (!data_space_) return std::nullopt;
+        if (name == data_free_bytes_metric) {
+            const auto bytes = data_space_->free_bytes();
+            if (!bytes) return std::nullopt;
+            return static_cast<double>(*bytes);
+        }
         return data_space_->free_percent();
+    }
+    if (name == certificate_seconds_left_metric) {
+        if (!tls_ || tls_->not_after_unix() == 0) return std::nullopt;
+        return static_cast<double>(tls_->not_after_unix() - static_cast<std::int64_t>(wall_us() / 1000000));
     }
     if (name == "log.backlog") {
         if (!shipper_) return std::nullopt;
@@ -67,6 +108,8 @@ std::optional<double> Daemon::metric_value(std::string_view name, const std::vec
     for (const CounterSnapshot& counters : shards)
         for (const NamedCounter& c : counters.all())
             if (c.name == name) total = total.value_or(0) + static_cast<double>(c.value);
+    for (const NamedCounter& c : control.all())
+        if (c.name == name) total = total.value_or(0) + static_cast<double>(c.value);
     return total;
 }
 
@@ -76,13 +119,45 @@ void Daemon::alarm_tick() {
     last_alarm_tick_ = now;
     std::vector<CounterSnapshot> shards;
     for (std::uint32_t s = 0; s < admin_shards_->count(); ++s) shards.push_back(admin_shards_->counters(s));
-    const auto changes = alarms_->evaluate([&](std::string_view name) { return metric_value(name, shards); }, now);
+    CounterSnapshot control;
+    list_control_counters(control);
+    const auto changes =
+        alarms_->evaluate([&](std::string_view name) { return metric_value(name, shards, control); }, now);
     for (const AlarmChange& change : changes) {
         if (change.firing)
             log_event(LogLevel::error, "alarm.firing", "alarm={} value={:.6g} threshold={:.6g} help=\"{}\"", change.rule->name,
                       change.value, change.rule->threshold, change.rule->help);
         else
             log_event(LogLevel::warn, "alarm.resolved", "alarm={} value={:.6g}", change.rule->name, change.value);
+        if (alarm_mail_) alarm_mail_->add(change, now);
+    }
+    send_alarm_mail(now);
+}
+
+// A due notice goes to shard 0, which queues it from the null sender (to the mailbox when mail_to
+// is a local user, out through smtp-out otherwise); the reply says whether it is durable.
+void Daemon::send_alarm_mail(std::int64_t now_unix) {
+    if (!alarm_mail_) return;
+    auto notice = alarm_mail_->due(now_unix, alarms_->status());
+    if (!notice) return;
+    const std::size_t changes = notice->changes;
+    auto request = std::make_unique<NoticeMail>();
+    request->to = config_.alarms_mail_to;
+    request->subject = std::move(notice->subject);
+    request->lines = std::move(notice->lines);
+    Message m;
+    m.kind = message_notice_mail;
+    m.payload = std::move(request);
+    auto mailed = [this, changes](Message& reply) {
+        const auto* done = static_cast<const NoticeMailed*>(reply.payload.get());
+        const bool queued = done != nullptr && done->queued;
+        alarm_mail_->sent(queued, static_cast<std::int64_t>(wall_us() / 1000000));
+        if (queued) log_event(LogLevel::info, "alarm.mailed", "changes={} queue_id={}", changes, done->queue_id);
+        else log_event(LogLevel::error, "alarm.mail_failed", "changes={} error=\"not queued\"", changes);
+    };
+    if (!admin_shards_->calls().call(0, std::move(m), std::move(mailed))) {
+        alarm_mail_->sent(false, now_unix);
+        log_event(LogLevel::error, "alarm.mail_failed", "changes={} error=\"shard busy\"", changes);
     }
 }
 

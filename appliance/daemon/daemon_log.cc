@@ -52,7 +52,11 @@ std::optional<StartFailure> Daemon::open_spool() {
     log_writer_ = std::make_unique<SpoolLogWriter>(*spool_, LogOrigin{config_.hostname, "vaultmxd", static_cast<std::uint32_t>(getpid())});
     sink_->set_writer(log_writer_.get());
     sink_->set_echo(config_.limits.log_echo_stderr ? LogEcho::stderr_too : LogEcho::none);
-    alarms_ = std::make_unique<Alarms>(builtin_alarm_rules(config_.limits));
+    auto rules = alarm_rules(config_);
+    if (auto* wrong = std::get_if<std::string>(&rules)) return config_failure("alarms.rules: " + *wrong);
+    alarms_ = std::make_unique<Alarms>(std::get<std::vector<AlarmRule>>(std::move(rules)));
+    if (!config_.alarms_mail_to.empty())
+        alarm_mail_ = std::make_unique<AlarmMail>(config_.hostname, config_.limits.alarms_mail_interval_s);
     return open_shipper();
 }
 

@@ -40,18 +40,23 @@ void Daemon::list_log_counters(CounterSnapshot& out) const {
     out.add("log.ship_connected", shipper_->connected() ? 1 : 0);
 }
 
+// The control thread's own counters: the endpoint's, the login cache's, the log's. Control thread.
+void Daemon::list_control_counters(CounterSnapshot& out) const {
+    if (metrics_server_) metrics_server_->stats().list(out);
+    const VerifiedLogins& cache = auth_workers_->verified_logins();
+    out.add("auth.login_cache_hits", cache.hits());
+    out.add("auth.login_cache_misses", cache.misses());
+    list_log_counters(out);
+}
+
 // One scrape: every shard's counters (not once the drain began: a stopping shard tears down what
 // they live in), the endpoint's own, the disk and the certificate. Control thread.
 std::string Daemon::render_metrics_now() const {
     MetricsInputs in;
     if (!engine_->stop_requested())
         for (std::uint32_t s = 0; s < admin_shards_->count(); ++s) in.shards.push_back(admin_shards_->counters(s));
-    metrics_server_->stats().list(in.control);
-    const VerifiedLogins& cache = auth_workers_->verified_logins();
-    in.control.add("auth.login_cache_hits", cache.hits());
-    in.control.add("auth.login_cache_misses", cache.misses());
+    list_control_counters(in.control);
     if (data_space_) in.data_free_bytes = data_space_->free_bytes();
-    list_log_counters(in.control);
     // The serving context's certificate: a SIGHUP that loads a new one moves the gauge with it.
     if (tls_ && tls_->not_after_unix() != 0)
         in.certificate_seconds_left = tls_->not_after_unix() - static_cast<std::int64_t>(std::time(nullptr));

@@ -78,6 +78,23 @@ void on_queue_action(Shard& shard, Message& m) {
     answer({}, c.agent->retry(only));
 }
 
+void on_notice_mail(Shard& shard, Message& m) {
+    if (!m.payload) return;
+    auto* request = static_cast<NoticeMail*>(m.payload.get());
+    ShardContext& c = ShardContext::of(shard);
+    const std::uint32_t from = m.from;
+    const std::uint64_t token = m.token;
+    c.notices->send(std::move(request->to), std::move(request->subject), std::move(request->lines),
+                    [&c, from, token](bool queued, const std::string& queue_id) {
+                        auto reply = std::make_unique<NoticeMailed>();
+                        reply->queued = queued;
+                        reply->queue_id = queue_id;
+                        Message done;
+                        done.payload = std::move(reply);
+                        c.calls->reply(from, token, std::move(done));
+                    });
+}
+
 using Handler = void (*)(Shard&, Message&);
 struct Route {
     AppMessage kind;
@@ -98,6 +115,7 @@ constexpr std::array kShardRoutes{
     Route{AppMessage::submission_rate, on_submission_rate},
     Route{AppMessage::queue_action, on_queue_action},
     Route{AppMessage::relay_auth, on_relay_auth},
+    Route{AppMessage::notice_mail, on_notice_mail},
     Route{AppMessage::reply, on_reply},
 };
 
@@ -126,6 +144,8 @@ Result<std::unique_ptr<ShardLocal>> ShardBuilder::operator()(Shard& shard) const
     context->outbound = std::make_unique<OutboundQueue>(*context->store, *context->agent);
     context->bouncer = std::make_unique<Bouncer>(*context->store, directory, *context->delivery, *context->outbound,
                                                  bounce_options);
+    context->notices = std::make_unique<NoticeMailer>(*context->store, directory, *context->delivery, *context->outbound,
+                                                      bounce_options.reporting_mta);
     Bouncer* bouncer = context->bouncer.get();
     auto bounce = [bouncer](const FailedDelivery& f, BounceDone done) { bouncer->bounce(f, std::move(done)); };
     context->agent->set_bounce_hook(bounce);

@@ -15,6 +15,7 @@
 #include "appliance/delivery/bounces.h"
 #include "appliance/delivery/delivery_agent.h"
 #include "appliance/delivery/local_delivery.h"
+#include "appliance/delivery/notice_mail.h"
 #include "appliance/delivery/outbound_queue.h"
 #include "appliance/delivery/outbound_session.h"
 #include "appliance/directory/directory.h"
@@ -47,6 +48,7 @@ struct ShardContext final : ShardLocal {
     std::unique_ptr<DeliveryAgent> agent;          // sends what the smtp-out queues hold
     std::unique_ptr<OutboundQueue> outbound;       // submitted mail for remote recipients (smtp-out)
     std::unique_ptr<Bouncer> bouncer;              // DSNs for recipients that failed for good
+    std::unique_ptr<NoticeMailer> notices;         // notices to the admin ([alarms] mail_to)
     std::unique_ptr<SendingRates> rates;           // hourly submission limits of the users this shard owns
     std::unique_ptr<ShardSessions> sessions;
     std::unique_ptr<TrashPurge> trash_purge;

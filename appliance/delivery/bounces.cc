@@ -6,26 +6,10 @@
 #include <ctime>
 
 #include "appliance/delivery/dsn.h"
-#include "appliance/delivery/local_delivery.h"
-#include "appliance/delivery/outbound_queue.h"
-#include "appliance/directory/account.h"
-#include "appliance/directory/directory_view.h"
-#include "appliance/mailstore/shard_store.h"
+#include "appliance/delivery/generated_mail.h"
 #include "core/log.h"
-#include "crypto/random.h"
 
 namespace vmx {
-namespace {
-
-std::string random_hex(std::size_t bytes) {
-    std::vector<std::uint8_t> raw(bytes);
-    if (!crypto::random_bytes(raw)) return fmt::format("{:x}", static_cast<std::uint64_t>(std::time(nullptr)));
-    std::string out;
-    for (std::uint8_t b : raw) out += fmt::format("{:02x}", b);
-    return out;
-}
-
-}  // namespace
 
 Bouncer::Bouncer(ShardStore& store, const Directory& directory, LocalDelivery& local, OutboundQueue& outbound,
                  BounceOptions options)
@@ -61,22 +45,13 @@ void Bouncer::bounce(const FailedDelivery& failed, BounceDone done_bouncing) {
         log_event(LogLevel::error, "bounce.build_failed", "queue_id={} error=\"{}\"", failed.queue_id, dsn.error().message());
         return done_bouncing(false);
     }
-    store::Envelope envelope;
-    envelope.arrival_unix = now;
-    envelope.client_address = "localhost";
-    envelope.message_id = fmt::format("{}@{}", input.message_id_unique, options_.reporting_mta);
-    store::Recipient to;
-    to.address = original.sender;
-    // A local sender's bounce goes straight to the mailbox, never out and back in.
-    if (auto view = DirectoryView::open(directory_, store_.keys_snapshot())) {
-        auto user = view->find_user(original.sender);
-        if (user && user->state != UserState::closed) to.user_id = user->id;
-    }
-    envelope.recipients.push_back(std::move(to));
-    auto body = std::make_shared<const std::string>(std::move(*dsn));
-    const bool local = envelope.recipients.front().user_id != 0;
-    auto done = [queue_id = failed.queue_id, local, done_bouncing = std::move(done_bouncing)](AcceptOutcome outcome,
-                                                                                            const std::string& bounce_id) {
+    GeneratedMail mail;
+    mail.to = original.sender;
+    mail.message_id = fmt::format("{}@{}", input.message_id_unique, options_.reporting_mta);
+    mail.body = std::make_shared<const std::string>(std::move(*dsn));
+    mail.now_unix = now;
+    auto done = [queue_id = failed.queue_id, done_bouncing = std::move(done_bouncing)](
+                    AcceptOutcome outcome, const std::string& bounce_id, bool local) {
         if (outcome == AcceptOutcome::stored)
             log_event(LogLevel::info, "bounce.queued", "queue_id={} bounce_id={} local={}", queue_id, bounce_id, local);
         else
@@ -84,8 +59,8 @@ void Bouncer::bounce(const FailedDelivery& failed, BounceDone done_bouncing) {
         done_bouncing(outcome == AcceptOutcome::stored);
     };
     ++sent_;
-    if (local) local_.accept(std::move(envelope), std::move(body), done);
-    else outbound_.accept(std::move(envelope), std::move(body), done);
+    // A local sender's bounce goes straight to the mailbox, never out and back in.
+    queue_generated_mail(store_, directory_, local_, outbound_, std::move(mail), std::move(done));
 }
 
 }  // namespace vmx

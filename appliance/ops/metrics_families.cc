@@ -3,6 +3,8 @@
 // latency split says little); the control thread's own values have no shard.
 #include "appliance/ops/metrics_families.h"
 
+#include <fmt/format.h>
+
 #include <array>
 #include <string_view>
 
@@ -190,7 +192,48 @@ void write_control(ExpositionWriter& w, const MetricsInputs& in) {
     }
 }
 
+bool row_has(const Row& r, std::string_view label, std::string_view value) {
+    return (r.first.name == label && r.first.value == value) || (r.second.name == label && r.second.value == value);
+}
+bool row_names(const Row& r, std::string_view label) { return r.first.name == label || r.second.name == label; }
+
 }  // namespace
+
+std::variant<std::vector<std::string>, std::string> alarm_metrics(
+    std::string_view family, std::span<const std::pair<std::string, std::string>> labels) {
+    if (family == "vaultmx_data_free_bytes" || family == "vaultmx_tls_certificate_expiry_seconds") {
+        if (!labels.empty()) return fmt::format("{} has no labels", family);
+        return std::vector<std::string>{std::string(family == "vaultmx_data_free_bytes" ? data_free_bytes_metric
+                                                                                        : certificate_seconds_left_metric)};
+    }
+    for (const Row& r : histograms)
+        if (r.family == family) return fmt::format("{} is a histogram; alarms watch counters and gauges", family);
+    bool known = false;
+    bool per_shard_family = false;
+    std::vector<std::string> matched;
+    const auto consider = [&](std::span<const Row> rows, bool shard_rows) {
+        for (const Row& r : rows) {
+            if (r.family != family) continue;
+            known = true;
+            per_shard_family = shard_rows;
+            bool all = true;
+            for (const auto& [label, value] : labels) all = all && row_has(r, label, value);
+            if (all) matched.emplace_back(r.counter);
+        }
+    };
+    consider(per_shard, true);
+    consider(control, false);
+    if (!known) return fmt::format("{} is not a family of GET /metrics that an alarm can watch", family);
+    for (const auto& [label, value] : labels) {
+        if (label == "shard" && per_shard_family) return std::string("alarms sum over the shards: match no shard label");
+        bool named = false;
+        for (const Row& r : per_shard) named = named || (r.family == family && row_names(r, label));
+        for (const Row& r : control) named = named || (r.family == family && row_names(r, label));
+        if (!named) return fmt::format("{} has no label {}", family, label);
+    }
+    if (matched.empty()) return fmt::format("no series of {} matches those labels", family);
+    return matched;
+}
 
 std::string render_metrics(const MetricsInputs& inputs) {
     ExpositionWriter w;

@@ -6,7 +6,11 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
 #include <vector>
 
 #include "appliance/common/counters.h"
@@ -22,5 +26,15 @@ struct MetricsInputs {
 };
 
 std::string render_metrics(const MetricsInputs& inputs);
+
+// The gauges measured at each scrape rather than listed by a part, by the names an alarm reads them.
+inline constexpr std::string_view data_free_bytes_metric = "disk.free_bytes";
+inline constexpr std::string_view certificate_seconds_left_metric = "tls.certificate_seconds_left";
+
+// What an alarm rule over `family` with these label matchers ([alarms] rules) sums: the listed
+// names of the family's rows whose labels match (every shard's), or a sentence saying why the
+// family cannot be watched (unknown, a histogram, a label it does not have, no row matching).
+std::variant<std::vector<std::string>, std::string> alarm_metrics(
+    std::string_view family, std::span<const std::pair<std::string, std::string>> labels);
 
 }  // namespace vmx

@@ -138,11 +138,15 @@ class Shipping(unittest.TestCase):
                  f'ship_cert = "{self.pki}/client.pem"\n'
                  f'ship_key = "{self.pki}/client.key"\n'
                  # A smarthost nobody answers at: every outbound message is deferred, an alarm at once.
-                 f'\n[alarms]\ndelivery_failures_max = 0\n\n[delivery]\nrelayhost = "127.0.0.1:{free_port()}"\n')
+                 f'\n[alarms]\ndelivery_failures_max = 0\nmail_to = "ops@example.test"\n'
+                 # An admin's own rule, over a family of GET /metrics.
+                 'rules = ["outbound_waiting: vaultmx_queue_messages{queue=\\"outbound\\"} > 0"]\n'
+                 f'\n[delivery]\nrelayhost = "127.0.0.1:{free_port()}"\n')
         self.daemon = Daemon(extra=extra, init_args=("--self-signed",))  # POP3S and submission for the canaries
         self.daemon.start()
         for args in (("org", "add", "Example", "--plan", "starter"), ("domain", "add", "example.test", "--org", "Example"),
-                     ("user", "add", "ann@example.test", "--password-stdin")):
+                     ("user", "add", "ann@example.test", "--password-stdin"),
+                     ("user", "add", "ops@example.test", "--password-stdin")):
             r = subprocess.run([VAULTMX, "-c", self.daemon.config, *args], capture_output=True, text=True,
                                input=PASSWORD + "\n")
             self.assertEqual(r.returncode, 0, r.stderr)
@@ -284,8 +288,28 @@ class Shipping(unittest.TestCase):
                                            capture_output=True, text=True, check=True).stdout)
         firing = {a["name"] for a in alarms if a["state"] == "firing"}
         self.assertIn("delivery_failures", firing)
+        self.assertIn("outbound_waiting", firing)  # the rule from the config
         text = subprocess.run([VAULTMX, "-c", self.daemon.config, "alarms"], capture_output=True, text=True).stdout
         self.assertRegex(text, r"delivery_failures\s+firing")
+        self.assertIn("vaultmx_queue_messages{queue='outbound'} > 0", text)
+        # The admin is mailed: a notice from the null sender in ops's mailbox, naming the alarm.
+        def notices():
+            p = poplib.POP3_SSL("127.0.0.1", self.daemon.ports["pop3s"], context=tls, timeout=10)
+            try:
+                p.user("ops@example.test")
+                p.pass_(PASSWORD)
+                count = len(p.list()[1])
+                return [b"\r\n".join(p.retr(i)[1]).decode() for i in range(1, count + 1)]
+            finally:
+                p.quit()
+        self.assertTrue(wait_until(lambda: len(notices()) > 0, 30), "\n".join(spool_lines(self.daemon.config)[-20:]))
+        notice = notices()[0]
+        self.assertRegex(notice, r"Subject: \[vaultmx [^\]]+\] (alarm (delivery_failures|outbound_waiting) firing|\d+ alarm changes)")
+        self.assertIn("Auto-Submitted: auto-generated", notice)
+        self.assertIn("From: vaultmx <MAILER-DAEMON@", notice)
+        self.assertIn("FIRING", notice)
+        self.assertNotIn("someone@remote.test", notice)  # names and numbers only, nothing of the mail
+        self.assertTrue(wait_until(lambda: any(" alarm.mailed " in l for l in spool_lines(self.daemon.config)), 10))
 
     def test_logs_show_without_a_daemon_reads_the_spool_and_says_so(self):
         self.daemon.stop()

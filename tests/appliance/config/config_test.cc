@@ -1,6 +1,7 @@
 // Tests of appliance/config: the example file, defaults, every kind of rejected input (each message
 // one line naming the file, the line and the full key), and describe_config's output.
 #include "appliance/config/config.h"
+#include "appliance/config/alarm_rule_text.h"
 
 #include <gtest/gtest.h>
 #include <sys/socket.h>
@@ -586,11 +587,38 @@ TEST(Config, HardeningRows) {
     EXPECT_EQ(parse_ok(describe_config(defaults)).exempt_networks, defaults.exempt_networks);
     EXPECT_EQ(parse_error("[limits]\nexempt_networks = [\"10.0.0.1/8\"]\n"),
               "vaultmx.toml:2: limits.exempt_networks: expected a network (\"192.0.2.0/24\", \"2001:db8::/32\" or an "
-              "address), got \"10.0.0.1/8\"");
+              "address), got \"10.0.0.1/8\": not an address, or a prefix with host bits set");
     EXPECT_NE(parse_error("[limits]\nexempt_networks = \"10.0.0.0/8\"\n").find("expected an array"), std::string::npos);
     EXPECT_NE(parse_error("[limits]\nexempt_networks = [8]\n").find("got an integer"), std::string::npos);
     EXPECT_NE(parse_error("[smtp]\npostmaster = \"nobody\"\n").find("smtp.postmaster: expected an address"),
               std::string::npos);
+}
+
+TEST(Config, AlarmRowsParseTheirRulesAndTheMailAddress) {
+    const Config defaults = parse_ok("");
+    EXPECT_TRUE(defaults.alarm_rules.empty());
+    EXPECT_TRUE(defaults.alarms_mail_to.empty());
+    const Config c = parse_ok(
+        "[alarms]\nmail_to = \"ops@example.org\"\nrules = [\n"
+        "  \"queue_high: vaultmx_queue_messages{queue=\\\"outbound\\\"} > 500\",\n"
+        "  \"pop3_failures: increase(vaultmx_login_failures_total{protocol=\\\"pop3\\\"}[10m]) > 50\",\n"
+        "]\n");
+    ASSERT_EQ(c.alarm_rules.size(), 2u);
+    EXPECT_EQ(c.alarm_rules[0], "queue_high: vaultmx_queue_messages{queue=\"outbound\"} > 500");
+    EXPECT_EQ(c.alarms_mail_to, "ops@example.org");
+    const Config again = parse_ok(describe_config(c));
+    EXPECT_EQ(again.alarm_rules, c.alarm_rules);
+    EXPECT_EQ(again.alarms_mail_to, c.alarms_mail_to);
+    EXPECT_EQ(parse_error("[alarms]\nrules = [\"x: vaultmx_queue_messages >> 1\"]\n"),
+              "vaultmx.toml:2: alarms.rules: expected a rule such as \"queue_high: vaultmx_queue_messages > 500\", got "
+              "\"x: vaultmx_queue_messages >> 1\": expected a number (0 or more) at column 28, got '>'");
+    EXPECT_NE(parse_error("[alarms]\nrules = [\"a: f > 1\", \"a: g < 2\"]\n").find("rule name a is used twice"),
+              std::string::npos);
+    EXPECT_NE(parse_error("[alarms]\nrules = \"a: f > 1\"\n").find("expected an array"), std::string::npos);
+    std::string many = "[alarms]\nrules = [";
+    for (std::size_t i = 0; i <= alarm_rules_max; ++i) many += "\"r" + std::to_string(i) + ": f > 1\",";
+    EXPECT_NE(parse_error(many + "]\n").find("at most 64 items"), std::string::npos);
+    EXPECT_NE(parse_error("[alarms]\nmail_to = \"ops\"\n").find("alarms.mail_to: expected an address"), std::string::npos);
 }
 
 TEST(NextHop, Parses) {

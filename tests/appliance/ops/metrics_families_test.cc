@@ -91,5 +91,35 @@ TEST(MetricsFamilies, UnlistedCountersNeverAppear) {
     EXPECT_EQ(render_metrics(in).find("example.test"), std::string::npos);
 }
 
+// An alarm rule names a family of the exposition and label matchers; it sums the matching rows.
+TEST(MetricsFamilies, AlarmRulesResolveFamiliesAndLabelsToTheCountersTheySum) {
+    using Labels = std::vector<std::pair<std::string, std::string>>;
+    using Names = std::vector<std::string>;
+    const auto names = [](std::string_view family, const Labels& labels) {
+        auto r = alarm_metrics(family, labels);
+        if (auto* wrong = std::get_if<std::string>(&r)) return Names{"error: " + *wrong};
+        return std::get<Names>(r);
+    };
+    EXPECT_EQ(names("vaultmx_queue_messages", {}), (Names{"delivery.queued", "outbound.queued"}));
+    EXPECT_EQ(names("vaultmx_queue_messages", {{"queue", "outbound"}}), (Names{"outbound.queued"}));
+    EXPECT_EQ(names("vaultmx_login_failures_total", {{"protocol", "pop3"}, {"reason", "bad_credentials"}}),
+              (Names{"login.pop3.bad_credentials"}));
+    EXPECT_EQ(names("vaultmx_login_failures_total", {{"protocol", "pop3"}}).size(), 4u);
+    EXPECT_EQ(names("vaultmx_log_ship_backlog", {}), (Names{"log.ship_backlog"}));
+    EXPECT_EQ(names("vaultmx_data_free_bytes", {}), (Names{std::string(data_free_bytes_metric)}));
+    EXPECT_EQ(names("vaultmx_tls_certificate_expiry_seconds", {}), (Names{std::string(certificate_seconds_left_metric)}));
+    EXPECT_EQ(names("vaultmx_nothing_total", {}),
+              (Names{"error: vaultmx_nothing_total is not a family of GET /metrics that an alarm can watch"}));
+    EXPECT_EQ(names("vaultmx_store_commit_seconds", {}),
+              (Names{"error: vaultmx_store_commit_seconds is a histogram; alarms watch counters and gauges"}));
+    EXPECT_EQ(names("vaultmx_queue_messages", {{"protocol", "pop3"}}),
+              (Names{"error: vaultmx_queue_messages has no label protocol"}));
+    EXPECT_EQ(names("vaultmx_queue_messages", {{"queue", "elsewhere"}}),
+              (Names{"error: no series of vaultmx_queue_messages matches those labels"}));
+    EXPECT_EQ(names("vaultmx_queue_messages", {{"shard", "0"}}),
+              (Names{"error: alarms sum over the shards: match no shard label"}));
+    EXPECT_EQ(names("vaultmx_data_free_bytes", {{"a", "b"}}), (Names{"error: vaultmx_data_free_bytes has no labels"}));
+}
+
 }  // namespace
 }  // namespace vmx
