@@ -8,6 +8,7 @@ target_sources(vmx_crypto PRIVATE
     ${CMAKE_CURRENT_LIST_DIR}/key_wrap.cc
     ${CMAKE_CURRENT_LIST_DIR}/hkdf.cc
     ${CMAKE_CURRENT_LIST_DIR}/hmac.cc
+    ${CMAKE_CURRENT_LIST_DIR}/sha256.cc
     ${CMAKE_CURRENT_LIST_DIR}/sealed_record.cc
     ${CMAKE_CURRENT_LIST_DIR}/sealed_record_v1.cc
     ${CMAKE_CURRENT_LIST_DIR}/sealed_stream.cc)

@@ -60,7 +60,7 @@
 
 namespace vmx::crypto {
 
-enum class StoreKind : std::uint8_t { mail = 1, temp, smtp_in, smtp_out, directory, keys, audit, secrets, log };
+enum class StoreKind : std::uint8_t { mail = 1, temp, smtp_in, smtp_out, directory, keys, audit, secrets, log, backup };
 
 // Which scope key (and version) wraps a record's data key.
 struct KeyRef {

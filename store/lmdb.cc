@@ -27,7 +27,10 @@ Result<Env::EnvPtr> Env::open_raw(const std::string& path, const EnvOptions& opt
     if (int rc = mdb_env_set_maxreaders(raw, options.readers_max); rc != 0) return fail(lmdb_error(rc));
     if (int rc = mdb_env_set_mapsize(raw, map_bytes); rc != 0) return fail(lmdb_error(rc));
     // Default sync: never MDB_NOSYNC, MDB_NOMETASYNC or MDB_WRITEMAP (PLATFORM.md).
-    if (int rc = mdb_env_open(raw, path.c_str(), MDB_NOTLS, static_cast<mdb_mode_t>(options.file_mode)); rc != 0)
+    unsigned flags = MDB_NOTLS;
+    if (options.access != EnvAccess::write) flags |= MDB_RDONLY;
+    if (options.access == EnvAccess::read_private) flags |= MDB_NOLOCK;
+    if (int rc = mdb_env_open(raw, path.c_str(), flags, static_cast<mdb_mode_t>(options.file_mode)); rc != 0)
         return fail(lmdb_error(rc));
     return env;
 }
@@ -51,16 +54,38 @@ std::size_t Env::key_bytes_max() const noexcept {
 }
 
 Result<Dbi> Env::open_dbi(const char* name) {
+    const bool read_only = options_.access != EnvAccess::write;
     MDB_txn* txn = nullptr;
-    if (int rc = mdb_txn_begin(env_.get(), nullptr, 0, &txn); rc != 0) return fail(lmdb_error(rc));
+    if (int rc = mdb_txn_begin(env_.get(), nullptr, read_only ? MDB_RDONLY : 0u, &txn); rc != 0)
+        return fail(lmdb_error(rc));
     MDB_dbi dbi = 0;
-    if (int rc = mdb_dbi_open(txn, name, MDB_CREATE, &dbi); rc != 0) {
+    if (int rc = mdb_dbi_open(txn, name, read_only ? 0u : MDB_CREATE, &dbi); rc != 0) {
         mdb_txn_abort(txn);
+        if (rc == MDB_NOTFOUND) return fail(StoreErrc::not_found);
         return fail(lmdb_error(rc));
     }
     if (int rc = mdb_txn_commit(txn); rc != 0) return fail(lmdb_error(rc));
     dbis_.emplace_back(name ? name : "", Dbi{dbi});
     return Dbi{dbi};
+}
+
+Result<std::vector<std::string>> Env::database_names() {
+    MDB_txn* txn = nullptr;
+    if (int rc = mdb_txn_begin(env_.get(), nullptr, MDB_RDONLY, &txn); rc != 0) return fail(lmdb_error(rc));
+    std::vector<std::string> names;
+    MDB_dbi main = 0;
+    MDB_cursor* cursor = nullptr;
+    int rc = mdb_dbi_open(txn, nullptr, 0, &main);
+    if (rc == 0) rc = mdb_cursor_open(txn, main, &cursor);
+    MDB_val key{};
+    MDB_val value{};
+    for (int step = rc == 0 ? mdb_cursor_get(cursor, &key, &value, MDB_FIRST) : rc; step == 0;
+         step = mdb_cursor_get(cursor, &key, &value, MDB_NEXT))
+        names.emplace_back(static_cast<const char*>(key.mv_data), key.mv_size);
+    if (cursor != nullptr) mdb_cursor_close(cursor);
+    mdb_txn_abort(txn);
+    if (rc != 0) return fail(lmdb_error(rc));
+    return names;
 }
 
 Result<void> Env::grow() {

@@ -26,7 +26,16 @@ namespace vmx::store {
 
 using Bytes = std::span<const std::uint8_t>;
 
+// Who else may use the files while this process has them open.
+enum class EnvAccess : std::uint8_t {
+    write,         // the writer (and its readers): the daemon, init
+    read_shared,   // MDB_RDONLY beside a live writer in another process: readers register in the lock
+                   // file, so the writer never reuses a page they see (a backup of a serving store)
+    read_private,  // MDB_RDONLY | MDB_NOLOCK: files nobody else opens (a backup being verified)
+};
+
 struct EnvOptions {
+    EnvAccess access = EnvAccess::write;
     std::size_t map_bytes = std::size_t{64} << 20;      // initial map size (the file grows as used)
     std::size_t map_bytes_max = std::size_t{64} << 20;  // grow() doubles up to this, then map_full
     unsigned dbs_max = 8;                               // named databases
@@ -51,7 +60,10 @@ public:
     Env& operator=(const Env&) = delete;
 
     // Opens (creating if absent) a named database in its own committed write transaction. Writer only.
+    // In a read-only environment it opens an existing one only (not_found otherwise).
     Result<Dbi> open_dbi(const char* name);
+    // The names of the named databases (the keys of the main database), in order.
+    Result<std::vector<std::string>> database_names();
 
     // Doubles the map (capped at map_bytes_max) after MDB_MAP_FULL. Writer only, with no write
     // transaction active; waits for readers. map_full when already at the maximum.

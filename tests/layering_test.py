@@ -22,7 +22,7 @@ ROOM_LEVELS = [
     {"daemon", "cli"},
     {"admin"},
     {"smtp", "pop3"},
-    {"delivery", "jobs", "auth", "mailauth"},
+    {"delivery", "jobs", "auth", "mailauth", "lifecycle"},
     {"mailstore"},
     {"directory", "keys", "audit", "ops"},
     {"config", "common"},

@@ -1,4 +1,4 @@
-// vaultmx: the admin CLI. `config check` and `init` run locally; every other command is parsed and
+// vaultmx: the admin CLI. `config check`, `init` and `backup` run locally; every other command is parsed and
 // checked here, sent to the daemon over the admin socket ([admin] socket), and its answer printed
 // (`logs show` also reads the spool itself when no daemon runs: logs_command.h).
 // Exit status: 0 done, 1 refused (fix the request), 2 usage error, 3 the daemon could not do it or
@@ -17,6 +17,7 @@
 #include "appliance/admin/command_table.h"
 #include "appliance/admin/init_command.h"
 #include "appliance/cli/admin_command_line.h"
+#include "appliance/cli/backup_command.h"
 #include "appliance/cli/logs_command.h"
 #include "appliance/config/config.h"
 
@@ -118,6 +119,16 @@ int run(int argc, char** argv) {
     auto* init = app.add_subcommand("init", "create the data folders and the master key (and a TLS certificate) if absent");
     bool self_signed = false;
     init->add_flag("--self-signed", self_signed, "also create a self-signed certificate at [tls] cert/key if absent");
+    // Backups run here, as root, with the master key file (backup_command.h).
+    auto* backup = add_command_group(app, "backup", "backups of the store: create, verify, restore, list");
+    BackupCommand backup_command;
+    auto* backup_create = backup->add_subcommand("create", "copy the store into a new backup folder (the daemon may serve)");
+    backup_create->add_option("--to", backup_command.dir, "the new or empty folder (default: a new one in [backup] dir)");
+    auto* backup_verify = backup->add_subcommand("verify", "check a backup's files against its manifest and open every record");
+    backup_verify->add_option("DIR", backup_command.dir, "the backup folder")->required();
+    auto* backup_restore = backup->add_subcommand("restore", "rebuild the stopped instance's empty data folder from a backup");
+    backup_restore->add_option("DIR", backup_command.dir, "the backup folder")->required();
+    auto* backup_list = backup->add_subcommand("list", "the backups in [backup] dir");
     const AdminCommandLine commands(app);  // every other command, from the command table
 
     try {
@@ -145,6 +156,12 @@ int run(int argc, char** argv) {
             return exit_refused;
         }
         return 0;
+    }
+    for (auto* sub : {backup_create, backup_verify, backup_restore, backup_list}) {
+        if (!sub->parsed()) continue;
+        backup_command.action = sub->get_name();
+        backup_command.json = json;
+        return run_backup_command(config, backup_command);
     }
     if (commands.parsed() != nullptr) return run_remote(config, commands, json);
     std::fprintf(stderr, "vaultmx: no command given (see vaultmx --help)\n");

@@ -139,6 +139,8 @@ struct AppLimits {
 struct Config {
     EngineConfig engine;                    // [engine]; the *_s keys are stored here in milliseconds
     std::string data_dir;                   // [paths] data
+    std::string backup_dir;                 // [backup] dir: where `vaultmx backup create` puts a backup
+                                            // without --to, and what `backup list` lists
     std::string master_key_file;            // [keys] master_key_file
     std::string tls_cert;                   // [tls] cert
     std::string tls_key;                    // [tls] key

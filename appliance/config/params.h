@@ -248,6 +248,7 @@ constexpr std::array kParams{
     flag(        "engine", "pin_threads",               true,                             &E::pin_threads),
     limit(       "engine", "reply_retry_max_ms",        1000,    1,    60000,    "ms",    &L::reply_retry_max_ms),
     text(        "paths",  "data",                      "var/data",                       &C::data_dir),
+    text(        "backup", "dir",                       "var/backup",                     &C::backup_dir),
     text(        "keys",   "master_key_file",           "var/master.key",                 &C::master_key_file),
     text(        "tls",    "cert",                      "var/tls/cert.pem",               &C::tls_cert),
     text(        "tls",    "key",                       "var/tls/key.pem",                &C::tls_key),

@@ -32,6 +32,13 @@ crypto::RecordIdentity identity_of(std::uint64_t id) {
 
 }  // namespace
 
+std::optional<crypto::RecordIdentity> stored_ban_identity(std::span<const std::uint8_t> key) {
+    if (key.size() != std::tuple_size_v<Key>) return std::nullopt;
+    std::uint64_t id = 0;
+    for (const std::uint8_t b : key) id = id << 8 | b;
+    return identity_of(id);
+}
+
 std::vector<std::uint8_t> encode_ban_record(const BanRecord& ban) {
     std::vector<std::uint8_t> out;
     ByteWriter w(out);

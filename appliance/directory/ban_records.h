@@ -30,6 +30,10 @@ inline constexpr std::size_t ban_address_bytes_max = 64;
 // One record's plaintext as it is sealed (version 1; the id is in the key). encode cuts the address
 // to ban_address_bytes_max; decode checks every length and refuses trailing bytes (nullopt).
 std::vector<std::uint8_t> encode_ban_record(const BanRecord& ban);
+
+// The identity a value of the "bans" database is sealed under, from its key; nullopt for a key of
+// another shape. For checks that open every record (backups).
+std::optional<crypto::RecordIdentity> stored_ban_identity(std::span<const std::uint8_t> key);
 std::optional<BanRecord> decode_ban_record(std::span<const std::uint8_t> bytes, std::uint64_t id);
 
 class BanRecords {

@@ -57,6 +57,13 @@ std::string_view domain_of(std::string_view address) { return address.substr(add
 
 }  // namespace
 
+std::optional<crypto::RecordIdentity> stored_directory_identity(std::span<const std::uint8_t> key) {
+    if (key.size() != 9) return std::nullopt;
+    std::uint64_t id = 0;
+    for (std::size_t i = 1; i < 9; ++i) id = id << 8 | key[i];
+    return identity(static_cast<Directory::Kind>(key[0]), id);
+}
+
 std::string lower_ascii(std::string_view text) {
     std::string out(text);
     for (char& c : out)

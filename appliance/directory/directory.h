@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -23,6 +24,10 @@
 #include "store/lmdb.h"
 
 namespace vmx {
+
+// The identity a value of the directory's "records" database is sealed under, from its key (kind
+// byte, id big-endian); nullopt for a key of another shape. For checks that open every record (backups).
+std::optional<crypto::RecordIdentity> stored_directory_identity(std::span<const std::uint8_t> key);
 
 inline constexpr crypto::Scope appliance_scope{crypto::ScopeKind::appliance, 0};
 inline constexpr std::size_t directory_index_key_bytes = 32;

@@ -57,6 +57,11 @@ bool is_clean(const std::optional<std::string>& s) {
 
 }  // namespace
 
+std::optional<crypto::RecordIdentity> stored_login_identity(std::span<const std::uint8_t> key) {
+    if (key.size() != std::tuple_size_v<Key>) return std::nullopt;
+    return identity_of(key);
+}
+
 std::vector<std::uint8_t> encode_login_event(const LoginEvent& e) {
     std::vector<std::uint8_t> out;
     ByteWriter w(out);

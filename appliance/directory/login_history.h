@@ -59,6 +59,10 @@ inline constexpr std::int64_t login_retention_default_days = 400;
 std::vector<std::uint8_t> encode_login_event(const LoginEvent& e);
 std::optional<LoginEvent> decode_login_event(std::span<const std::uint8_t> bytes, std::uint64_t user_id);
 
+// The identity a value of the "logins" database is sealed under, from its key; nullopt for a key of
+// another shape. For checks that open every record (backups).
+std::optional<crypto::RecordIdentity> stored_login_identity(std::span<const std::uint8_t> key);
+
 class LoginHistory {
 public:
     static Result<LoginHistory> open(store::Env& directory_env);

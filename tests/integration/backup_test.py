@@ -1,0 +1,189 @@
+"""Backups on the real daemon: `vaultmx backup create` beside a serving daemon, `backup verify`
+(one flipped byte in any file, a missing file, a foreign file: each named), and the disaster
+recovery test: create, wipe the data folder, restore, start again: every message reads back byte
+for byte over POP3S, the directory and the login history are intact, `audit verify` passes. A
+restore refuses a data folder that is not empty and a backup made under another master key."""
+import json
+import os
+import poplib
+import random
+import re
+import shutil
+import smtplib
+import ssl
+import subprocess
+import tempfile
+import unittest
+
+from daemon_harness import VAULTMX, Daemon, files_holding
+
+PASSWORD = "backup-test-password-1"
+USERS = ("ann@example.test", "bob@example.test")
+CANARY = b"CANARY-backup-plaintext-7d1e"
+
+
+def cli(config, *args, check=True, stdin=None):
+    r = subprocess.run([VAULTMX, "-c", config, *args], capture_output=True, text=True, input=stdin, timeout=300)
+    if check and r.returncode != 0:
+        raise AssertionError(f"vaultmx {' '.join(args)}: {r.returncode}: {r.stderr}")
+    return r
+
+
+def tls_context():
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+def mailbox(port, user):
+    """Every message of the mailbox as POP3 RETR gives it."""
+    p = poplib.POP3_SSL("127.0.0.1", port, context=tls_context(), timeout=30)
+    try:
+        p.user(user)
+        p.pass_(PASSWORD)
+        count = len(p.list()[1])
+        return [b"\r\n".join(p.retr(i)[1]) for i in range(1, count + 1)]
+    finally:
+        p.quit()
+
+
+class Backup(unittest.TestCase):
+    def setUp(self):
+        self.daemon = Daemon(init_args=("--self-signed",))
+        self.daemon.start()
+        self.cfg = self.daemon.config
+        cli(self.cfg, "org", "add", "Example", "--plan", "starter")
+        cli(self.cfg, "domain", "add", "example.test", "--org", "Example")
+        for user in USERS:
+            cli(self.cfg, "user", "add", user, "--password-stdin", stdin=PASSWORD + "\n")
+        rng = random.Random(7)
+        with smtplib.SMTP("127.0.0.1", self.daemon.ports["smtp"], timeout=30) as s:
+            for i in range(12):
+                size = 3_000_000 if i == 5 else rng.randint(200, 20_000)  # one body of many chunks
+                body = b"".join(rng.choice([b"line of text ", CANARY + b" ", b"\r\n"]) for _ in range(size // 12))
+                msg = b"From: x@remote.test\r\nSubject: m%d\r\n\r\n" % i + body + b"\r\n"
+                s.sendmail("x@remote.test", [USERS[i % 2]], msg)
+        self.before = {u: mailbox(self.daemon.ports["pop3s"], u) for u in USERS}
+        self.assertEqual(sum(len(m) for m in self.before.values()), 12)
+        # A failed login, for the history.
+        with self.assertRaises(poplib.error_proto):
+            p = poplib.POP3_SSL("127.0.0.1", self.daemon.ports["pop3s"], context=tls_context(), timeout=10)
+            try:
+                p.user(USERS[0])
+                p.pass_("wrong-password")
+            finally:
+                p.close()
+        self.backups = tempfile.mkdtemp(prefix="vmx-backups-")
+
+    def tearDown(self):
+        self.daemon.__exit__(None, None, None)
+        shutil.rmtree(self.backups, ignore_errors=True)
+
+    def create(self, name="b1"):
+        to = os.path.join(self.backups, name)
+        r = cli(self.cfg, "backup", "create", "--to", to)
+        self.assertIn("files", r.stdout)
+        return to
+
+    def test_restore_of_a_wiped_instance_gives_everything_back(self):
+        logins_before = cli(self.cfg, "--json", "user", "logins", USERS[0]).stdout
+        users_before = cli(self.cfg, "--json", "user", "list").stdout
+        backup = self.create()  # while the daemon serves
+        self.assertEqual(os.stat(backup).st_mode & 0o777, 0o700)
+        self.assertEqual(files_holding(backup, [CANARY, PASSWORD.encode()]), [])  # sealed as stored
+        verified = cli(self.cfg, "backup", "verify", backup)
+        self.assertIn("good", verified.stdout)
+        # Every record opened: the users, the messages, each chunk of the 3 MB body, the audit entries.
+        self.assertGreater(int(re.search(r"(\d+) records opened", verified.stdout).group(1)), 40, verified.stdout)
+
+        self.assertEqual(self.daemon.stop()[0], 0)
+        data = os.path.join(self.daemon.folder, "data")
+        refused = cli(self.cfg, "backup", "restore", backup, check=False)
+        self.assertNotEqual(refused.returncode, 0)
+        self.assertIn("not empty", refused.stderr)
+
+        shutil.rmtree(data)
+        r = cli(self.cfg, "backup", "restore", backup)
+        self.assertIn("restored", r.stdout)
+        self.daemon.start()
+        after = {u: mailbox(self.daemon.ports["pop3s"], u) for u in USERS}
+        self.assertEqual(after, self.before)  # byte for byte, in order
+        self.assertEqual(cli(self.cfg, "--json", "user", "list").stdout, users_before)
+        logins_after = json.loads(cli(self.cfg, "--json", "user", "logins", USERS[0]).stdout)
+        for entry in json.loads(logins_before):
+            self.assertIn(entry, logins_after)
+        self.assertEqual(cli(self.cfg, "audit", "verify").returncode, 0)
+        # New mail is accepted after the restore.
+        with smtplib.SMTP("127.0.0.1", self.daemon.ports["smtp"], timeout=30) as s:
+            s.sendmail("x@remote.test", [USERS[0]], b"Subject: after\r\n\r\nafter restore\r\n")
+
+    def test_verify_names_a_flipped_byte_a_missing_file_and_a_foreign_one(self):
+        backup = self.create()
+        files = sorted(os.path.relpath(os.path.join(r, f), backup) for r, _, fs in os.walk(backup) for f in fs
+                       if f != "manifest")
+        self.assertIn("keys/data.mdb", files)
+        self.assertIn("meta", files)
+        rng = random.Random(3)
+        for rel in rng.sample(files, 4) + ["keys/data.mdb", "mail/0000/data.mdb"]:
+            path = os.path.join(backup, rel)
+            with open(path, "r+b") as f:
+                size = os.path.getsize(path)
+                at = rng.randrange(size)
+                f.seek(at)
+                byte = f.read(1)
+                f.seek(at)
+                f.write(bytes([byte[0] ^ 0x01]))
+            r = cli(self.cfg, "backup", "verify", backup, check=False)
+            self.assertEqual(r.returncode, 3, rel)
+            self.assertIn(f"{rel}: its SHA-256 is not the manifest's", r.stderr)
+            with open(path, "r+b") as f:  # put it back
+                f.seek(at)
+                f.write(byte)
+        self.assertEqual(cli(self.cfg, "backup", "verify", backup).returncode, 0)
+        os.rename(os.path.join(backup, "global/audit/data.mdb"), os.path.join(self.backups, "aside"))
+        r = cli(self.cfg, "backup", "verify", backup, check=False)
+        self.assertIn("global/audit/data.mdb: missing", r.stderr)
+        os.rename(os.path.join(self.backups, "aside"), os.path.join(backup, "global/audit/data.mdb"))
+        with open(os.path.join(backup, "mail", "extra"), "wb") as f:
+            f.write(b"x")
+        r = cli(self.cfg, "backup", "verify", backup, check=False)
+        self.assertIn("mail/extra: a file the manifest does not list", r.stderr)
+        os.unlink(os.path.join(backup, "mail", "extra"))
+        with open(os.path.join(backup, "manifest"), "r+b") as f:
+            f.seek(-5, os.SEEK_END)
+            f.write(b"XXXXX")
+        r = cli(self.cfg, "backup", "verify", backup, check=False)
+        self.assertIn("the manifest is damaged", r.stderr)
+
+    def test_restore_refuses_a_backup_made_under_another_master_key(self):
+        backup = self.create()
+        self.assertEqual(self.daemon.stop()[0], 0)
+        shutil.rmtree(os.path.join(self.daemon.folder, "data"))
+        key = os.path.join(self.daemon.folder, "master.key")
+        with open(key, "w") as f:
+            f.write(os.urandom(32).hex() + "\n")
+        r = cli(self.cfg, "backup", "restore", backup, check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("made under another master key", r.stderr)
+        self.assertFalse(os.path.exists(os.path.join(self.daemon.folder, "data", "meta")))
+
+    def test_list_shows_complete_and_unfinished_backups(self):
+        self.create("b1")
+        os.makedirs(os.path.join(self.backups, "b2"))
+        with open(self.cfg, "a") as f:
+            f.write(f'\n[backup]\ndir = "{self.backups}"\n')
+        listed = json.loads(cli(self.cfg, "--json", "backup", "list").stdout)
+        by_dir = {os.path.basename(b["dir"]): b for b in listed}
+        self.assertEqual(by_dir["b1"]["status"], "complete")
+        self.assertGreater(by_dir["b1"]["bytes"], 100_000)
+        self.assertIn("not a finished backup", by_dir["b2"]["status"])
+        text = cli(self.cfg, "backup", "list").stdout
+        self.assertIn("b1", text)
+        # Without --to, a new folder in [backup] dir.
+        cli(self.cfg, "backup", "create")
+        self.assertEqual(len(json.loads(cli(self.cfg, "--json", "backup", "list").stdout)), 3)
+
+
+if __name__ == "__main__":
+    unittest.main()
