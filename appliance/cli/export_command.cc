@@ -99,11 +99,11 @@ public:
         if (now - last_ms_ < progress_interval_ms) return;
         last_ms_ = now;
         std::fprintf(stderr, "\rvaultmx: user export: %.1f MiB", static_cast<double>(bytes) / (1024.0 * 1024.0));
-        std::fflush(stderr);
+        (void)std::fflush(stderr);  // progress only: a lost line is no failure
         drawn_ = true;
     }
     void clear() {
-        if (drawn_) std::fputs("\r\033[K", stderr);
+        if (drawn_) (void)std::fputs("\r\033[K", stderr);
         drawn_ = false;
     }
 
