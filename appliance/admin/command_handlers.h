@@ -33,6 +33,10 @@ AdminReply user_mailbox(AdminContext& c, const AdminRequest& r);
 // Answers once the mailbox's owner shard has restored the message (on_admin_shard_reply).
 void user_restore(AdminContext& c, const AdminRequest& r, AdminResponder respond);
 
+// commands_export.cc
+// Answers with a stream of mboxrd pieces, each read on the mailbox's owner shard.
+void user_export(AdminContext& c, const AdminRequest& r, AdminResponder respond);
+
 // commands_credentials.cc
 void app_password_add(AdminContext& c, const AdminRequest& r, AdminResponder respond);
 AdminReply app_password_list(AdminContext& c, const AdminRequest& r);

@@ -83,6 +83,12 @@ constexpr CommandArg kUserRestore[] = {
     positional("address", "address", "the user's address", an_address),
     positional("id", "message_id", "the message's id (see: user mailbox --trash)"),
 };
+constexpr CommandArg kUserExport[] = {
+    positional("address", "address", "the user's address", an_address),
+    option("--out", Need::required, "the mbox file to write (mode 0600; written as FILE.part, then renamed)"),
+    flag("--trash", "also export the messages in the trash, after the live ones"),
+    flag("--force", "replace FILE if it exists"),
+};
 constexpr CommandArg kAppPasswordAdd[] = {
     positional("address", "address", "the user's address", an_address),
     option("--label", Need::required, "what it is for, e.g. phone", a_label),
@@ -165,6 +171,7 @@ constexpr CommandRow kCommands[] = {
     {"user logins", "a user's login history", kUserLogins},
     {"user mailbox", "a user's messages (id, size, UIDL; --trash adds deleted ones)", kUserMailbox},
     {"user restore", "bring a message back from the trash", kUserRestore},
+    {"user export", "write a user's mailbox to a file as mboxrd (--trash adds deleted ones)", kUserExport},
     {"user app-password add", "create an app password (printed once)", kAppPasswordAdd},
     {"user app-password list", "list a user's app passwords (labels only)", kAddress},
     {"user app-password revoke", "revoke one app password (--label) or all", kAppPasswordRevoke},

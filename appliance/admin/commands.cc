@@ -44,6 +44,7 @@ std::string_view status_class(AdminStatus s) {
         case AdminStatus::refused: return "refused";
         case AdminStatus::failed: return "failed";
         case AdminStatus::forbidden: return "forbidden";
+        case AdminStatus::part: return "failed";  // a part never ends a command
     }
     return "failed";
 }

@@ -107,7 +107,7 @@ std::optional<AdminReply> decode_reply(std::span<const std::uint8_t> payload) {
     auto version = r.u8();
     auto status = r.u8();
     auto length = r.u32();
-    if (!version || *version != admin_protocol_version || !status || *status > 3 || !length ||
+    if (!version || *version != admin_protocol_version || !status || *status > 4 || !length ||
         payload.size() - 6 != *length)
         return std::nullopt;
     AdminReply out;

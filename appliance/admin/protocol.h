@@ -4,11 +4,14 @@
 //                    u16 field count, (str name, str value) per field, str secret (a password read
 //                    from stdin, or empty)
 //   reply payload:   u8 version (1), u8 status (AdminStatus), u32 length + text
+// A streamed answer (`user export`) is any number of reply frames with status `part`, each a piece
+// of the output, then one ordinary reply frame that ends it (ok, or why it stopped).
 // str = u16 length + bytes. Pure functions; any thread. Decoding checks every limit before it
 // copies anything; the secret never appears in logs, audit entries or replies.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -31,6 +34,7 @@ enum class AdminStatus : std::uint8_t {
     refused = 1,    // bad input, unknown name, a rule said no: the admin can fix the request
     failed = 2,     // the daemon could not do it (storage, keys): try again or look at the log
     forbidden = 3,  // the peer may not use the admin socket
+    part = 4,       // a piece of a streamed answer: more frames follow, the last one not a part
 };
 
 struct AdminRequest {
@@ -53,12 +57,17 @@ struct AdminRequest {
     bool has(std::string_view name) const { return field(name).has_value(); }
 };
 
+class AdminStream;  // server.h
+
 struct AdminReply {
     AdminStatus status = AdminStatus::ok;
     std::string text;
     // Never sent: arguments the daemon chose for the command (a default `--selector`), appended to
     // its audit entry after the request's own.
     std::vector<std::string> audit_notes{};
+    // Never sent as such: with status ok, the answer is this stream's parts and its last frame
+    // (the text is not sent). The command is audited when the stream starts.
+    std::shared_ptr<AdminStream> stream{};
 };
 
 // A whole frame (length prefix included). Requests over the limits are refused (nullopt).

@@ -225,23 +225,63 @@ void AdminServer::dispatch(std::uint64_t id, Conn& c) {
     });
 }
 
-// Queues the reply frame and writes what the socket takes now; the rest as it drains.
+// Queues the reply frame and writes what the socket takes now; the rest as it drains. A streamed
+// answer asks its producer for the first part instead.
 void AdminServer::reply(std::uint64_t id, const AdminReply& r) {
     auto it = conns_.find(id);
     if (it == conns_.end()) return;  // the peer left, or the reply came after its timeout
     Conn& c = it->second;
-    c.out = encode_reply(r);
+    if (r.stream && r.status == AdminStatus::ok) {
+        c.stream = r.stream;
+        return pull(id, c);
+    }
+    c.stream.reset();  // a stream cut short (overdue): its producer goes, this frame ends it
+    send_frame(id, c, encode_reply(r));
+}
+
+void AdminServer::send_frame(std::uint64_t id, Conn& c, std::vector<std::uint8_t> frame) {
+    c.out = std::move(frame);
     c.sent = 0;
     c.phase = Phase::writing;
     c.since_ms = monotonic_ms();
     write_reply(id, c);
 }
 
+// Asks the stream for its next piece; the connection waits (hang-ups only) until it comes.
+void AdminServer::pull(std::uint64_t id, Conn& c) {
+    c.out = {};
+    c.phase = Phase::waiting;
+    c.since_ms = monotonic_ms();
+    watch(id, c.fd, 0, false);
+    const std::shared_ptr<AdminStream> stream = c.stream;  // next() may end the connection itself
+    std::weak_ptr<AdminServer*> server = self_;
+    stream->next([server, id](AdminPiece piece) {
+        if (auto s = server.lock(); s && *s) (*s)->on_piece(id, std::move(piece));
+    });
+}
+
+void AdminServer::on_piece(std::uint64_t id, AdminPiece piece) {
+    auto it = conns_.find(id);
+    if (it == conns_.end()) return;
+    Conn& c = it->second;
+    if (c.phase != Phase::waiting || !c.stream) return;  // answered meanwhile (overdue)
+    if (piece.end) {
+        c.stream.reset();
+        return send_frame(id, c, encode_reply(*piece.end));
+    }
+    send_frame(id, c, encode_reply({AdminStatus::part, std::move(piece.bytes)}));
+}
+
 void AdminServer::write_reply(std::uint64_t id, Conn& c) {
     const std::string_view frame(reinterpret_cast<const char*>(c.out.data()), c.out.size());
+    const std::size_t before = c.sent;
     const IoStep step = send_pending(c.fd, frame, c.sent);
-    if (step == IoStep::again) return watch(id, c.fd, EPOLLOUT, false);
+    if (step == IoStep::again) {
+        if (c.stream && c.sent != before) c.since_ms = monotonic_ms();  // a stream's peer that reads is not stuck
+        return watch(id, c.fd, EPOLLOUT, false);
+    }
     if (step == IoStep::closed) return close_conn(id);
+    if (c.stream) return pull(id, c);
     if (!c.drain_after_reply) return close_conn(id);
     // A refused peer may still be sending: read (and drop) it, bounded, before closing, or the
     // close would reset the connection and the peer would never see the reply.

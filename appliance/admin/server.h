@@ -9,6 +9,10 @@
 // A command that needs a shard (a mailbox change on its owner shard) answers later: the handler
 // keeps the responder and calls it when the shard reports; until then the connection stays open,
 // and after reply_timeout_ms the peer is told the daemon did not answer.
+// A streamed answer (an AdminReply with a stream) is sent a part at a time: the next part is asked
+// for only when the one before is written, so a slow peer holds back the producer and a connection
+// holds at most one part; each part has reply_timeout_ms to come and io_timeout_ms without progress
+// to be taken.
 #pragma once
 
 #include <sys/types.h>
@@ -43,6 +47,23 @@ struct AdminAccess {
 bool admin_peer_permitted(const AdminPeer& peer, const AdminAccess& access);
 // The admin group's gid, if the group exists.
 std::optional<gid_t> lookup_admin_group();
+
+// A piece of a streamed answer: `bytes` goes out as a part frame; `end` set, it is the last frame.
+struct AdminPiece {
+    std::string bytes;
+    std::optional<AdminReply> end;
+};
+
+// The producer of a streamed answer. next() hands exactly one piece to `give`, now or later
+// (control thread); it is not called again before that. Dropped when the connection closes.
+class AdminStream {
+public:
+    AdminStream() = default;
+    AdminStream(const AdminStream&) = delete;
+    AdminStream& operator=(const AdminStream&) = delete;
+    virtual ~AdminStream() = default;
+    virtual void next(std::function<void(AdminPiece)> give) = 0;
+};
 
 // Sends the reply and closes the connection; call it once, now or later (control thread).
 using AdminResponder = std::function<void(AdminReply)>;
@@ -84,6 +105,7 @@ private:
         std::size_t sent = 0;
         bool drain_after_reply = false;   // a refused peer may still be sending: read it before closing
         std::size_t drained = 0;
+        std::shared_ptr<AdminStream> stream;  // a streamed answer still going
     };
 
     AdminServer(int listen_fd, int epoll_fd, std::string path, AdminHandler handler, AdminServerOptions options,
@@ -96,6 +118,9 @@ private:
     void read_request(std::uint64_t id, Conn& c);
     void dispatch(std::uint64_t id, Conn& c);
     void reply(std::uint64_t id, const AdminReply& reply);
+    void send_frame(std::uint64_t id, Conn& c, std::vector<std::uint8_t> frame);
+    void pull(std::uint64_t id, Conn& c);
+    void on_piece(std::uint64_t id, AdminPiece piece);
     void write_reply(std::uint64_t id, Conn& c);
     void drain(std::uint64_t id, Conn& c);
     void watch(std::uint64_t id, int fd, std::uint32_t events, bool first);

@@ -1,6 +1,7 @@
 // vaultmx: the admin CLI. `config check`, `init` and `backup` run locally; every other command is parsed and
 // checked here, sent to the daemon over the admin socket ([admin] socket), and its answer printed
-// (`logs show` also reads the spool itself when no daemon runs: logs_command.h).
+// (`logs show` also reads the spool itself when no daemon runs: logs_command.h; `user export`
+// writes the daemon's stream to a file: export_command.h).
 // Exit status: 0 done, 1 refused (fix the request), 2 usage error, 3 the daemon could not do it or
 // could not be reached, 4 not permitted to use the admin socket.
 #include <unistd.h>
@@ -18,6 +19,7 @@
 #include "appliance/admin/init_command.h"
 #include "appliance/cli/admin_command_line.h"
 #include "appliance/cli/backup_command.h"
+#include "appliance/cli/export_command.h"
 #include "appliance/cli/logs_command.h"
 #include "appliance/config/config.h"
 
@@ -83,6 +85,7 @@ int run_remote(const Config& config, const AdminCommandLine& commands, bool json
         }
     }
     if (command == "logs show") return run_logs_show(config, request, admin_timeout_ms);
+    if (command == "user export") return run_user_export(config, request, admin_timeout_ms);
     auto reply = admin_call(config.admin_socket, request, admin_timeout_ms);
     if (!reply) {
         std::fprintf(stderr, "vaultmx: %s: cannot reach the daemon at %s: %s%s\n", command.c_str(),

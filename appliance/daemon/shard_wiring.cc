@@ -6,6 +6,7 @@
 
 #include "appliance/common/message_kinds.h"
 #include "appliance/common/messages.h"
+#include "appliance/mailstore/mailbox_export.h"
 #include "core/log.h"
 
 namespace vmx {
@@ -35,6 +36,18 @@ void on_mailbox_restore(Shard& shard, Message& m) {
         done.payload = std::move(reply);
         c.calls->reply(from, token, std::move(done));
     });
+}
+
+// One piece of a user export: the state came in the step and goes back in it with the piece.
+void on_mailbox_export(Shard& shard, Message& m) {
+    auto* step = dynamic_cast<MailboxExportStep*>(m.payload.get());
+    if (step == nullptr || step->state == nullptr) return;
+    ShardContext& c = ShardContext::of(shard);
+    step->piece.clear();
+    if (auto filled = step->state->fill(*c.store, step->piece, export_piece_bytes); !filled) step->error = filled.error();
+    Message done;
+    done.payload = std::move(m.payload);
+    c.calls->reply(m.from, m.token, std::move(done));
 }
 
 void on_reply(Shard& shard, Message& m) { ShardContext::of(shard).calls->on_reply(m); }
@@ -116,6 +129,7 @@ constexpr std::array kShardRoutes{
     Route{AppMessage::queue_action, on_queue_action},
     Route{AppMessage::relay_auth, on_relay_auth},
     Route{AppMessage::notice_mail, on_notice_mail},
+    Route{AppMessage::mailbox_export, on_mailbox_export},
     Route{AppMessage::reply, on_reply},
 };
 
