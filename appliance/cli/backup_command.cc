@@ -9,12 +9,14 @@
 #include <cstdio>
 #include <ctime>
 
+#include "appliance/audit/audit_log.h"
 #include "appliance/common/json_text.h"
 #include "appliance/common/service_account.h"
 #include "appliance/lifecycle/backup.h"
 #include "core/log_sink.h"
 #include "crypto/master_key.h"
 #include "crypto/sha256.h"
+#include "store/key_store.h"
 
 namespace vmx {
 namespace {
@@ -62,6 +64,45 @@ std::optional<crypto::MasterKey> master_key(const Config& config, std::string_vi
     return std::move(*master);
 }
 
+// Appends the command to the store's audit chain, as the daemon does for the commands it runs: the
+// chain's head is read inside the write transaction, so an append beside a serving daemon (LMDB
+// serialises writers across processes) continues its chain. One line on failure.
+std::optional<std::string> record_in_audit(const Config& config, const crypto::MasterKey& master, std::string command,
+                                           std::vector<std::string> arguments, const std::string& failure) {
+    auto layout = store::StoreLayout::open(config.data_dir, config.store);
+    if (!layout) return "cannot open the store to record the command: " + layout.error().message();
+    store::EnvOptions keys_options = layout->env_options(store::GlobalKind::keys);
+    keys_options.access = store::EnvAccess::read_shared;
+    auto keys_env = store::Env::open(layout->path(store::GlobalKind::keys), keys_options);
+    if (!keys_env) return "cannot open the key store: " + keys_env.error().message();
+    auto key_store = store::KeyStore::open(**keys_env);
+    if (!key_store) return "cannot open the key store: " + key_store.error().message();
+    auto ring = key_store->load(crypto::MasterKey{crypto::SecretBytes::copy_of(master.material.view()), master.check});
+    if (!ring) return "cannot load the keys: " + ring.error().message();
+    auto audit_env = store::Env::open(layout->path(store::GlobalKind::audit), layout->env_options(store::GlobalKind::audit));
+    if (!audit_env) return "cannot open the audit log: " + audit_env.error().message();
+    auto audit = AuditLog::open(**audit_env, ring->snapshot(), AuditCreate::never);
+    if (!audit) return "cannot open the audit log: " + audit.error().message();
+    AuditEntry entry;
+    entry.time_unix = static_cast<std::int64_t>(std::time(nullptr));
+    entry.actor_uid = static_cast<std::uint32_t>(::getuid());
+    entry.command = std::move(command);
+    entry.arguments = std::move(arguments);
+    if (!failure.empty()) entry.result = AuditResult::failure("failed", failure);
+    if (auto appended = audit->append(entry); !appended) return "cannot append to the audit log: " + appended.error().message();
+    return std::nullopt;
+}
+
+// The command's status once it is in the audit chain: a command that could not be recorded fails.
+int recorded(const Config& config, const crypto::MasterKey& master, std::string_view action, const std::string& dir,
+             int status, const std::string& failure) {
+    if (auto wrong = record_in_audit(config, master, "backup " + std::string(action), {dir}, failure)) {
+        std::fprintf(stderr, "vaultmx: backup %.*s: %s\n", static_cast<int>(action.size()), action.data(), wrong->c_str());
+        return status == 0 ? exit_failed : status;
+    }
+    return status;
+}
+
 int create(const Config& config, const BackupCommand& c) {
     auto master = master_key(config, "create");
     if (!master) return exit_failed;
@@ -79,12 +120,13 @@ int create(const Config& config, const BackupCommand& c) {
     const auto progress = progress_line("create");
     auto created = create_backup(*layout, *master, to, now, progress);
     end_progress(progress);
-    if (auto* wrong = std::get_if<std::string>(&created)) return fail_with("create", *wrong, exit_failed);
+    if (auto* wrong = std::get_if<std::string>(&created))
+        return recorded(config, *master, "create", to, fail_with("create", *wrong, exit_failed), *wrong);
     const auto& done = std::get<BackupCreated>(created);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     std::printf("backup %s: %zu files, %s in %.1f s (%.0f MB/s)\n", to.c_str(), done.files, mib(done.bytes).c_str(), seconds,
                 seconds > 0 ? static_cast<double>(done.bytes) / 1e6 / seconds : 0.0);
-    return 0;
+    return recorded(config, *master, "create", to, 0, {});
 }
 
 int verify(const Config& config, const BackupCommand& c) {
@@ -97,13 +139,16 @@ int verify(const Config& config, const BackupCommand& c) {
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     if (!report.problems.empty()) {
         for (const std::string& problem : report.problems) std::fprintf(stderr, "vaultmx: backup verify: %s\n", problem.c_str());
-        return fail_with("verify", fmt::format("{}: {} problem(s): the backup is not good", c.dir, report.problems.size()), exit_failed);
+        const std::string summary = fmt::format("{}: {} problem(s): the backup is not good", c.dir, report.problems.size());
+        const int status = fail_with("verify", summary, exit_failed);
+        return store::StoreLayout::open(config.data_dir, config.store) ? recorded(config, *master, "verify", c.dir, status, summary)
+                                                                        : status;
     }
     std::printf("backup %s: good: %zu files, %s, %llu records opened (%llu of destroyed keys), made %s, in %.1f s (%.0f MB/s)\n",
                 c.dir.c_str(), report.files, mib(report.bytes).c_str(), static_cast<unsigned long long>(report.records),
                 static_cast<unsigned long long>(report.shredded), utc_time(report.manifest->created_unix).c_str(), seconds,
                 seconds > 0 ? static_cast<double>(report.bytes) / 1e6 / seconds : 0.0);
-    return 0;
+    return store::StoreLayout::open(config.data_dir, config.store) ? recorded(config, *master, "verify", c.dir, 0, {}) : 0;
 }
 
 int restore(const Config& config, const BackupCommand& c) {
@@ -128,7 +173,8 @@ int restore(const Config& config, const BackupCommand& c) {
     }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     std::printf("restored %s into %s in %.1f s; start vaultmxd\n", c.dir.c_str(), config.data_dir.c_str(), seconds);
-    return 0;
+    // The restored chain records its own restore (a refused restore has no chain to record it in).
+    return recorded(config, *master, "restore", c.dir, 0, {});
 }
 
 int list(const Config& config, const BackupCommand& c) {

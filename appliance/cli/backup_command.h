@@ -1,7 +1,9 @@
 // `vaultmx backup create [--to DIR] | verify DIR | restore DIR | list`: run by the CLI itself, as
 // root, with the master key file (appliance/lifecycle/backup.h). create reads the store beside a
 // serving daemon; restore needs the daemon stopped and an empty data folder, and hands the folders
-// to the service user as init does. A progress line on stderr when it is a terminal.
+// to the service user as init does. A progress line on stderr when it is a terminal. create, verify
+// (of a backup on a machine with a store) and restore are appended to the store's audit chain, as
+// the daemon does for its commands; one that cannot be recorded fails.
 #pragma once
 
 #include <string>

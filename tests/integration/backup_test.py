@@ -97,6 +97,12 @@ class Backup(unittest.TestCase):
         # Every record opened: the users, the messages, each chunk of the 3 MB body, the audit entries.
         self.assertGreater(int(re.search(r"(\d+) records opened", verified.stdout).group(1)), 40, verified.stdout)
 
+        # Run beside the daemon, both went into its audit chain, which goes on unbroken.
+        audit = cli(self.cfg, "audit", "show").stdout
+        self.assertIn(f"backup create {backup}: ok", audit)
+        self.assertIn(f"backup verify {backup}: ok", audit)
+        cli(self.cfg, "user", "list")  # the daemon appends after the CLI's entries
+        self.assertEqual(cli(self.cfg, "audit", "verify").returncode, 0)
         self.assertEqual(self.daemon.stop()[0], 0)
         data = os.path.join(self.daemon.folder, "data")
         refused = cli(self.cfg, "backup", "restore", backup, check=False)
@@ -114,6 +120,9 @@ class Backup(unittest.TestCase):
         for entry in json.loads(logins_before):
             self.assertIn(entry, logins_after)
         self.assertEqual(cli(self.cfg, "audit", "verify").returncode, 0)
+        # The restored chain goes on with the restore itself (the create and verify came after the
+        # copy, in the chain that was wiped: checked before the wipe).
+        self.assertIn("backup restore", cli(self.cfg, "audit", "show").stdout)
         # New mail is accepted after the restore.
         with smtplib.SMTP("127.0.0.1", self.daemon.ports["smtp"], timeout=30) as s:
             s.sendmail("x@remote.test", [USERS[0]], b"Subject: after\r\n\r\nafter restore\r\n")
