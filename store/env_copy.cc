@@ -21,6 +21,11 @@ Result<void> sync_path(const std::string& path) {
     return {};
 }
 
+Result<void> sync_copy(const std::string& to) {
+    if (auto synced = sync_path(to + "/data.mdb"); !synced) return synced;
+    return sync_path(to);
+}
+
 Result<void> copy_environment(const std::string& from, const std::string& to) {
     EnvOptions options;
     options.access = EnvAccess::read_shared;
@@ -33,8 +38,7 @@ Result<void> copy_environment(const std::string& from, const std::string& to) {
         if (mdb_env_set_mapsize((*env)->raw(), 0) == 0) rc = mdb_env_copy2((*env)->raw(), to.c_str(), MDB_CP_COMPACT);
     }
     if (rc != 0) return fail(lmdb_error(rc));
-    if (auto synced = sync_path(to + "/data.mdb"); !synced) return synced;
-    return sync_path(to);
+    return sync_copy(to);
 }
 
 }  // namespace vmx::store

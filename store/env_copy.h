@@ -16,4 +16,7 @@ Result<void> copy_environment(const std::string& from, const std::string& to);
 // fsync() of one file or folder by path.
 Result<void> sync_path(const std::string& path);
 
+// fsync() of a copy's data.mdb and of its folder (after Env::copy_to).
+Result<void> sync_copy(const std::string& to);
+
 }  // namespace vmx::store

@@ -69,6 +69,13 @@ Result<Dbi> Env::open_dbi(const char* name) {
     return Dbi{dbi};
 }
 
+Result<void> Env::copy_to(const std::string& to) {
+    std::shared_lock lock(remap_);  // no remap under the copy's snapshot
+    if (!env_) return fail(StoreErrc::closed);
+    if (int rc = mdb_env_copy2(env_.get(), to.c_str(), MDB_CP_COMPACT); rc != 0) return fail(lmdb_error(rc));
+    return {};
+}
+
 Result<std::vector<std::string>> Env::database_names() {
     MDB_txn* txn = nullptr;
     if (int rc = mdb_txn_begin(env_.get(), nullptr, MDB_RDONLY, &txn); rc != 0) return fail(lmdb_error(rc));

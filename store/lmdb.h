@@ -62,6 +62,10 @@ public:
     // Opens (creating if absent) a named database in its own committed write transaction. Writer only.
     // In a read-only environment it opens an existing one only (not_found otherwise).
     Result<Dbi> open_dbi(const char* name);
+    // A compacted copy of one read snapshot into the existing, empty folder `to` (to/data.mdb),
+    // through this handle: a process must not open an environment twice (LMDB's locks are per
+    // process). Waits for no writer; a grow or reopen waits for it. Any thread.
+    Result<void> copy_to(const std::string& to);
     // The names of the named databases (the keys of the main database), in order.
     Result<std::vector<std::string>> database_names();
 

@@ -118,7 +118,7 @@ int create(const Config& config, const BackupCommand& c) {
     }
     const auto started = std::chrono::steady_clock::now();
     const auto progress = progress_line("create");
-    auto created = create_backup(*layout, *master, to, now, progress);
+    auto created = create_backup(*layout, copy_beside_daemon(*layout), *master, to, now, progress);
     end_progress(progress);
     if (auto* wrong = std::get_if<std::string>(&created))
         return recorded(config, *master, "create", to, fail_with("create", *wrong, exit_failed), *wrong);

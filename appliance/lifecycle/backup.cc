@@ -29,6 +29,8 @@ constexpr std::string_view manifest_name = "manifest";
 constexpr std::string_view meta_name = "meta";
 constexpr std::string_view data_file = "data.mdb";
 
+std::string errno_text(int error) { return std::error_code(error, std::system_category()).message(); }
+
 // One environment of a backup: where it sits in the backup folder and what it holds.
 struct BackupEnv {
     std::string rel;  // "keys", "global/directory", "mail/0003"
@@ -50,14 +52,24 @@ std::string source_of(const store::StoreLayout& layout, const EnvRole& role) {
     return role.global ? layout.path(role.global_kind) : layout.path(role.segment_kind, role.segment);
 }
 
+// mkdir -p with mode 0700 for what it makes (the umask may only take more away).
+std::optional<std::string> make_folders(const std::string& root, std::string_view rel) {
+    std::string path = root;
+    for (std::size_t start = 0; start <= rel.size();) {
+        const std::size_t slash = std::min(rel.find('/', start), rel.size());
+        path += "/" + std::string(rel.substr(start, slash - start));
+        if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) return fmt::format("cannot create {}: {}", path, errno_text(errno));
+        start = slash + 1;
+    }
+    return std::nullopt;
+}
+
 // Whether `path` is absent or an empty folder.
 bool absent_or_empty(const std::string& path) {
     std::error_code ec;
     if (!fs::exists(path, ec)) return true;
     return fs::is_directory(path, ec) && fs::is_empty(path, ec);
 }
-
-std::string errno_text(int error) { return std::error_code(error, std::system_category()).message(); }
 
 // Writes `bytes` to path.part, syncs it, renames it to path and syncs the folder.
 std::optional<std::string> write_durably(const std::string& path, std::string_view bytes) {
@@ -84,14 +96,40 @@ std::optional<std::string> write_durably(const std::string& path, std::string_vi
     return std::nullopt;
 }
 
-// A copy of a file: to.part, synced, then renamed over `to`.
+// A copy of a file: to.part (0600), synced, then renamed over `to`. Plain reads and writes: the
+// daemon's system-call filter has no copy_file_range or sendfile.
 std::optional<std::string> copy_file_durably(const std::string& from, const std::string& to) {
-    std::error_code ec;
+    const int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
+    if (in < 0) return fmt::format("cannot read {}: {}", from, errno_text(errno));
     const std::string part = to + ".part";
-    fs::copy_file(from, part, fs::copy_options::overwrite_existing, ec);
-    if (ec) return fmt::format("cannot copy {} to {}: {}", from, part, ec.message());
-    ::chmod(part.c_str(), 0600);
-    if (!store::sync_path(part)) return fmt::format("cannot sync {}", part);
+    const int out = ::open(part.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (out < 0) {
+        const int error = errno;
+        ::close(in);
+        return fmt::format("cannot create {}: {}", part, errno_text(error));
+    }
+    std::vector<char> block(std::size_t{4} << 20);
+    std::optional<std::string> failed;
+    for (;;) {
+        const ssize_t n = ::read(in, block.data(), block.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            failed = fmt::format("cannot read {}: {}", from, errno_text(errno));
+            break;
+        }
+        if (n == 0) break;
+        for (ssize_t done = 0; done < n && !failed;) {
+            const ssize_t w = ::write(out, block.data() + done, static_cast<std::size_t>(n - done));
+            if (w < 0 && errno == EINTR) continue;
+            if (w < 0) failed = fmt::format("cannot write {}: {}", part, errno_text(errno));
+            else done += w;
+        }
+        if (failed) break;
+    }
+    if (!failed && ::fsync(out) != 0) failed = fmt::format("cannot sync {}: {}", part, errno_text(errno));
+    ::close(in);
+    ::close(out);
+    if (failed) return failed;
     if (::rename(part.c_str(), to.c_str()) != 0) return fmt::format("cannot rename {}: {}", part, errno_text(errno));
     return std::nullopt;
 }
@@ -188,14 +226,15 @@ void check_contents(const std::string& dir, const crypto::MasterKey& master, con
 
 }  // namespace
 
-std::variant<BackupCreated, std::string> create_backup(const store::StoreLayout& layout, const crypto::MasterKey& master,
-                                                       const std::string& to, std::int64_t now_unix,
-                                                       const BackupProgressFn& progress) {
+CopyEnvironment copy_beside_daemon(const store::StoreLayout& layout) {
+    return [&layout](const EnvRole& role, const std::string& to) { return store::copy_environment(source_of(layout, role), to); };
+}
+
+std::variant<BackupCreated, std::string> create_backup(const store::StoreLayout& layout, const CopyEnvironment& copy,
+                                                       const crypto::MasterKey& master, const std::string& to,
+                                                       std::int64_t now_unix, const BackupProgressFn& progress) {
     if (!absent_or_empty(to)) return fmt::format("{} is not empty: a backup goes into a new or empty folder", to);
-    std::error_code ec;
-    fs::create_directories(to, ec);
-    if (ec) return fmt::format("cannot create {}: {}", to, ec.message());
-    ::chmod(to.c_str(), 0700);
+    if (::mkdir(to.c_str(), 0700) != 0 && errno != EEXIST) return fmt::format("cannot create {}: {}", to, errno_text(errno));
     BackupManifest manifest;
     manifest.store_format = layout.format();
     manifest.segments = layout.segments();
@@ -215,10 +254,8 @@ std::variant<BackupCreated, std::string> create_backup(const store::StoreLayout&
     for (std::size_t i = 0; i < envs.size(); ++i) {
         if (progress) progress({"copy", envs[i].rel, i, envs.size()});
         const std::string target = to + "/" + envs[i].rel;
-        fs::create_directories(target, ec);
-        if (ec) return fmt::format("cannot create {}: {}", target, ec.message());
-        ::chmod(target.c_str(), 0700);
-        if (auto copied = store::copy_environment(source_of(layout, envs[i].role), target); !copied)
+        if (auto failed = make_folders(to, envs[i].rel)) return *failed;
+        if (auto copied = copy(envs[i].role, target); !copied)
             return fmt::format("cannot copy {}: {}", source_of(layout, envs[i].role), copied.error().message());
         if (auto failed = record(envs[i].rel + "/" + std::string(data_file))) return *failed;
     }

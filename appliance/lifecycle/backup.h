@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "appliance/lifecycle/backup_manifest.h"
+#include "appliance/lifecycle/record_check.h"
 #include "crypto/master_key.h"
 #include "store/layout.h"
 
@@ -32,15 +33,24 @@ struct BackupProgress {
 };
 using BackupProgressFn = std::function<void(const BackupProgress&)>;
 
+// Copies the environment of `role` into the existing, empty folder `to` (to/data.mdb, synced): the
+// CLI opens each environment beside the daemon (store/env_copy.h), the daemon copies through the
+// handles it holds (a process must not open an environment twice).
+using CopyEnvironment = std::function<Result<void>(const EnvRole& role, const std::string& to)>;
+
+// The CLI's copier: each environment opened read-only beside a serving daemon.
+CopyEnvironment copy_beside_daemon(const store::StoreLayout& layout);
+
 struct BackupCreated {
     std::size_t files = 0;
     std::uint64_t bytes = 0;
 };
 
-// Into `to`, which must not exist or be an empty folder (created 0700). One line on failure.
-std::variant<BackupCreated, std::string> create_backup(const store::StoreLayout& layout, const crypto::MasterKey& master,
-                                                       const std::string& to, std::int64_t now_unix,
-                                                       const BackupProgressFn& progress);
+// Into `to`, which must not exist or be an empty folder (created 0700, its parent must exist). Uses
+// only the system calls the daemon's filter allows (no chmod, no copy_file_range). One line on failure.
+std::variant<BackupCreated, std::string> create_backup(const store::StoreLayout& layout, const CopyEnvironment& copy,
+                                                       const crypto::MasterKey& master, const std::string& to,
+                                                       std::int64_t now_unix, const BackupProgressFn& progress);
 
 struct BackupReport {
     std::vector<std::string> problems;  // empty: the backup is good
