@@ -331,6 +331,39 @@ Result<MailboxChange> plan_purge(MDB_txn* txn, Dbi dbi, const crypto::KeySet& ke
     return change;
 }
 
+// Erases up to messages_max messages whatever their state; the state record goes with the last.
+Result<MailboxChange> plan_erase(MDB_txn* txn, Dbi dbi, const crypto::KeySet& keys, const MailboxRef& box,
+                                 MailboxState& state, std::size_t messages_max) {
+    std::vector<MessageInfo> doomed;
+    auto walked = walk_meta(txn, dbi, keys, box, [&](MessageInfo&& info) {
+        doomed.push_back(std::move(info));
+        return doomed.size() < messages_max;
+    });
+    if (!walked) return fail(walked.error());
+    MailboxChange change;
+    if (doomed.empty() && !state.exists) return change;
+    for (const MessageInfo& info : doomed) {
+        const bool live = info.state == MessageState::live;
+        std::uint64_t& count = live ? state.live_count : state.trash_count;
+        std::uint64_t& bytes = live ? state.live_bytes : state.trash_bytes;
+        if (count == 0 || bytes < info.size_bytes) return fail(StoreErrc::corrupt);
+        count -= 1;
+        bytes -= info.size_bytes;
+        for (std::uint32_t c = 0; c < info.chunks; ++c) add_erase(change, dbi, box, chunk_record(info.id, c));
+        add_erase(change, dbi, box, meta_record(info.id));
+    }
+    change.remaining = state.live_count + state.trash_count;
+    if (change.remaining == 0) {
+        add_erase(change, dbi, box, state_record());
+        state = MailboxState{};
+    } else if (auto ok = add_put(change, dbi, keys, box, state_record(), encode_state(state), Compress::never); !ok) {
+        return fail(ok.error());
+    }
+    change.id = doomed.empty() ? 0 : doomed.front().id;
+    change.purged = doomed.size();
+    return change;
+}
+
 }  // namespace
 
 Result<Dbi> open_mailbox_dbi(Env& env) { return env.open_dbi(mail_dbi_name); }
@@ -482,6 +515,14 @@ Result<MailboxChange> MailboxWriter::purge(ReadTxn& txn, const crypto::KeySet& k
     if (pending_) return fail(StoreErrc::busy);
     MailboxState next = state_;
     auto change = plan_purge(txn.raw(), dbi_, keys, box_, next, now_unix, retention_s, messages_max);
+    if (change && !change->ops.empty()) pending_ = next;
+    return change;
+}
+
+Result<MailboxChange> MailboxWriter::erase(ReadTxn& txn, const crypto::KeySet& keys, std::size_t messages_max) {
+    if (pending_) return fail(StoreErrc::busy);
+    MailboxState next = state_;
+    auto change = plan_erase(txn.raw(), dbi_, keys, box_, next, messages_max);
     if (change && !change->ops.empty()) pending_ = next;
     return change;
 }

@@ -144,7 +144,8 @@ Result<std::size_t> purge(WriteTxn& txn, Dbi dbi, const crypto::KeySet& keys, co
 // WriteRequest (so they commit or fail together, and done() reports them all).
 struct MailboxChange {
     std::uint64_t id = 0;         // the message the change is about (purge: the first purged)
-    std::size_t purged = 0;       // purge: messages removed
+    std::size_t purged = 0;       // purge, erase: messages removed
+    std::uint64_t remaining = 0;  // erase: messages still in the mailbox after it
     std::vector<WriteOp> ops;     // for WriteRequest::ops, in order
 };
 
@@ -167,6 +168,10 @@ public:
     Result<MailboxChange> purge(ReadTxn& txn, const crypto::KeySet& keys, std::int64_t now_unix,
                                 std::int64_t retention_s = trash_retention_default_s,
                                 std::size_t messages_max = 4096);
+    // A closed account's purge: removes up to messages_max messages, live or in trash, in id order;
+    // the change that leaves none also erases the state record, so nothing of the mailbox remains
+    // (remaining says how many are left). A mailbox with nothing stored has no ops.
+    Result<MailboxChange> erase(ReadTxn& txn, const crypto::KeySet& keys, std::size_t messages_max);
     // The lane's outcome of the pending change.
     void done(std::error_code error) noexcept;
 

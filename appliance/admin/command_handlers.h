@@ -33,6 +33,13 @@ AdminReply user_mailbox(AdminContext& c, const AdminRequest& r);
 // Answers once the mailbox's owner shard has restored the message (on_admin_shard_reply).
 void user_restore(AdminContext& c, const AdminRequest& r, AdminResponder respond);
 
+// commands_closure.cc
+AdminReply user_close(AdminContext& c, const AdminRequest& r);
+AdminReply user_reopen(AdminContext& c, const AdminRequest& r);
+void user_purge(AdminContext& c, const AdminRequest& r, AdminResponder respond);
+AdminReply org_close(AdminContext& c, const AdminRequest& r);
+AdminReply org_reopen(AdminContext& c, const AdminRequest& r);
+
 // commands_export.cc
 // Answers with a stream of mboxrd pieces, each read on the mailbox's owner shard.
 void user_export(AdminContext& c, const AdminRequest& r, AdminResponder respond);

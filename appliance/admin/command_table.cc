@@ -43,6 +43,12 @@ constexpr std::span<const CommandArg> no_args{};
 
 constexpr CommandArg kAddress[] = {positional("address", "address", "the user's address", an_address)};
 
+constexpr CommandArg kOrgName[] = {positional("name", "name", "organisation name", an_org)};
+constexpr CommandArg kUserPurge[] = {
+    positional("address", "address", "the user's address", an_address),
+    flag("--now", "purge now instead of after [lifecycle] closure_purge_days"),
+};
+
 constexpr CommandArg kOrgAdd[] = {
     positional("name", "name", "organisation name", an_org),
     option("--plan", Need::required, "starter, pro or ultimate"),
@@ -159,6 +165,8 @@ constexpr CommandRow kCommands[] = {
     {"org set-plan", "change an organisation's plan", kOrgSetPlan},
     {"org list", "list organisations", no_args},
     {"org policy", "set an organisation's session, access and submission policy", kOrgPolicy},
+    {"org close", "close an organisation and its users (purged after [lifecycle] closure_purge_days)", kOrgName},
+    {"org reopen", "reopen a closed organisation and the users its closure closed", kOrgName},
     {"domain add", "add a local domain to an organisation", kDomainAdd},
     {"domain list", "list domains", no_args},
     {"user add", "add a user to a local domain", kUserAdd, PasswordStdin::optional},
@@ -167,6 +175,9 @@ constexpr CommandRow kCommands[] = {
     {"user disable", "disable a user (logins refused, sessions revoked)", kAddress},
     {"user enable", "enable a disabled user", kAddress},
     {"user logout", "end every session of a user and revoke its session tokens", kAddress},
+    {"user close", "close an account: sessions end, logins and mail refused (purged after [lifecycle] closure_purge_days)", kAddress},
+    {"user reopen", "reopen a closed account before its purge (everything comes back)", kAddress},
+    {"user purge", "purge a closed account at once (--now): mail, history, credentials, its own key", kUserPurge},
     {"user sessions", "live sessions of a user on every shard", kAddress},
     {"user logins", "a user's login history", kUserLogins},
     {"user mailbox", "a user's messages (id, size, UIDL; --trash adds deleted ones)", kUserMailbox},

@@ -23,6 +23,7 @@
 #include "appliance/common/shard_calls.h"
 #include "appliance/config/config.h"
 #include "appliance/directory/directory.h"
+#include "appliance/jobs/closure_purge.h"
 #include "appliance/jobs/rewrap_control.h"
 #include "appliance/keys/key_service.h"
 #include "appliance/mailstore/mailbox_reads.h"
@@ -54,6 +55,7 @@ struct AdminContext {
     VerifiedLogins* verified_logins = nullptr;    // the auth workers' cache: forget a changed user
     const MailStoreView* mail = nullptr;          // mailbox listings (any segment)
     RewrapControl* rewrap = nullptr;              // started by key rotate, shown by key status
+    ClosurePurge* closure = nullptr;              // user purge --now (null: refused)
     AdminShards* shards = nullptr;                // null: no shards (stats empty, no restore)
     BanList* bans = nullptr;                      // login bans (null: none, bans commands refused)
     LogSpool* log = nullptr;                      // the sealed event spool (logs show)
@@ -61,6 +63,8 @@ struct AdminContext {
     // [mailauth] dkim_retire_days: how long `dkim rotate` keeps a retired key published (the daemon
     // sets it from its config; tests and the default take the table's default).
     std::uint32_t dkim_retire_days = AppLimits{}.mailauth_dkim_retire_days;
+    // [lifecycle] closure_purge_days: what user close and org close say about the purge.
+    std::uint32_t closure_purge_days = AppLimits{}.lifecycle_closure_purge_days;
 };
 
 // Runs one request and appends it (who, what, when, result; never the secret) to the audit log.

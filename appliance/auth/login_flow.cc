@@ -101,6 +101,13 @@ void LoginFlow::verified(const Attempt& attempt, const VerifyDone& verdict, cons
     LoginVerdict result;
     result.outcome = LoginOutcome::ok;
     result.method = *verdict.matched;
+    if (account.user.state == UserState::closed) {
+        // The same answer as a wrong password, so a login cannot tell a closed account from a
+        // typo; only the history (the admin's) says why.
+        LoginVerdict refused = failed(LoginOutcome::bad_credentials, verdict.delay_ms);
+        refused.method = result.method;
+        return report(attempt, std::move(refused), LoginFailure::account_closed, done);
+    }
     if (account.user.state != UserState::active) {
         result.outcome = LoginOutcome::disabled;
         return report(attempt, std::move(result), LoginFailure::account_disabled, done);

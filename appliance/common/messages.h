@@ -34,6 +34,19 @@ struct MailboxRestored final : MessagePayload {
     std::error_code error;
 };
 
+// control -> the mailbox's owner shard: erase up to messages_max messages of a closed account's
+// mailbox (jobs/closure_purge.h).
+struct MailboxEraseStep final : MessagePayload {
+    store::MailboxRef box;
+    std::size_t messages_max = 0;
+};
+
+// owner shard -> control, as the reply: how many messages remain (0: the mailbox is gone).
+struct MailboxEraseDone final : MessagePayload {
+    std::error_code error;
+    std::uint64_t remaining = 0;
+};
+
 // control -> a shard's delivery agent: deliver deferred smtp-out entries now (one, or all the shard
 // holds), or delete one without delivering it (the admin's queue retry and queue delete).
 struct QueueAction final : MessagePayload {

@@ -98,6 +98,8 @@ struct AppLimits {
     std::uint32_t mailauth_dkim_signatures_max = 5;     // signatures checked per message; the rest are ignored
     std::uint32_t mailauth_dkim_key_bits_min = 1024;    // RFC 8301: smaller RSA keys fail
     std::uint32_t mailauth_dkim_retire_days = 7;        // a rotated-out key stays published this long
+    // [lifecycle]
+    std::uint32_t lifecycle_closure_purge_days = 37;    // a closed account is purged this long after closing
     // [log]: the sealed spool of events and its shipping to a collector.
     std::uint32_t log_retention_days = 400;             // events older than this leave the spool
     std::uint32_t log_spool_mib_max = 4096;             // the spool's size cap

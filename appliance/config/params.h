@@ -303,12 +303,15 @@ constexpr std::array kParams{
     store_count( "map_mib_max",                 65536,   1,    4194304,  "MiB",   &S::map_mib_max),
     store_count( "temp_ttl_s",                  86400,   60,   2592000,  "s",     &S::temp_ttl_s),
     store_count( "trash_retention_days",        14,      1,    3650,     "days",  &S::trash_retention_days),
-    store_count( "sweep_interval_s",            300,     10,   86400,    "s",     &S::sweep_interval_s),
+    store_count( "sweep_interval_s",            300,     1,    86400,    "s",     &S::sweep_interval_s),
     store_count( "delivery_batch_ms",           10,      0,    1000,     "ms",    &S::delivery_batch_ms),
     store_count( "login_history_days",          400,     1,    3650,     "days",  &S::login_history_days),
     store_power_of_two("lane_queue_capacity",   4096,    1,    1048576,           &S::lane_queue_capacity),
     store_count( "lane_batch_requests_max",     4096,    1,    1048576,  "",      &S::lane_batch_requests_max),
     store_count( "lane_batch_mib_max",          256,     1,    4096,     "MiB",   &S::lane_batch_mib_max),
+    // [lifecycle]: a closed account's or organisation's data is purged this long after closing
+    // (0: at the next sweep); until then `user reopen` / `org reopen` give everything back.
+    limit("lifecycle", "closure_purge_days",        37,      0,    3650,      "days",  &L::lifecycle_closure_purge_days),
     //     section     key                          default  low   high       unit     field
     limit("smtp",     "message_bytes_max",          10240000, 1024, 52428800, "bytes", &L::smtp_message_bytes_max),
     limit("smtp",     "recipients_max",             1000,    1,    100000,    "",      &L::smtp_recipients_max),

@@ -416,6 +416,9 @@ std::optional<StartFailure> Daemon::open_admin() {
         return engine.control_send(shard, std::move(m)).has_value();
     });
     admin.rewrap = rewrap_.get();
+    open_closure_purge();
+    admin.closure = closure_.get();
+    admin.closure_purge_days = config_.limits.lifecycle_closure_purge_days;
     auto server = AdminServer::open(config_.admin_socket, [&admin](const AdminRequest& request, const AdminPeer& peer,
                                                                    AdminResponder respond) {
         const std::string command = request.command;
@@ -578,6 +581,7 @@ int Daemon::run() {
     rewrap_->start();  // a rewrap a crash interrupted goes on (nothing when no version is retiring)
     loop.on_tick([this, &admin_socket] {
         recorder_->tick(now_unix());
+        closure_->tick(monotonic_ms());
         admin_socket.expire(monotonic_ms());
         metrics_server_->expire(monotonic_ms());
         log_tick();

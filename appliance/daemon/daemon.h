@@ -29,6 +29,7 @@
 #include "appliance/directory/login_history.h"
 #include "appliance/ops/disk_space.h"
 #include "appliance/ops/metrics_server.h"
+#include "appliance/jobs/closure_purge.h"
 #include "appliance/jobs/rewrap_control.h"
 #include "appliance/keys/key_service.h"
 #include "core/engine.h"
@@ -98,6 +99,7 @@ private:
     std::optional<StartFailure> adopt_passed_sockets();
     void load_dkim_keyring();
     std::optional<StartFailure> open_admin();
+    void open_closure_purge();
     std::optional<StartFailure> open_metrics();
     std::string render_metrics_now() const;
     void list_log_counters(CounterSnapshot& out) const;
@@ -153,6 +155,7 @@ private:
     std::unique_ptr<WorkerHasher> hasher_;       // the admin's password hashing, on the auth workers
     std::unique_ptr<AdminContext> admin_;
     std::unique_ptr<RewrapControl> rewrap_;
+    std::unique_ptr<ClosurePurge> closure_;           // closed accounts' purge, on the control loop's tick
     std::unique_ptr<AdminServer> admin_server_;
     std::optional<DiskSpace> data_space_;              // [paths] data, opened before the drop
     std::unique_ptr<MetricsServer> metrics_server_;    // [metrics] listen, on the control thread

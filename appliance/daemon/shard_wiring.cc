@@ -38,6 +38,22 @@ void on_mailbox_restore(Shard& shard, Message& m) {
     });
 }
 
+void on_mailbox_erase(Shard& shard, Message& m) {
+    if (!m.payload) return;
+    auto* request = static_cast<MailboxEraseStep*>(m.payload.get());
+    ShardContext& c = ShardContext::of(shard);
+    const std::uint32_t from = m.from;
+    const std::uint64_t token = m.token;
+    c.writes->erase(request->box, request->messages_max, [&c, from, token](Result<std::uint64_t> r) {
+        auto reply = std::make_unique<MailboxEraseDone>();
+        if (r) reply->remaining = *r;
+        else reply->error = r.error();
+        Message done;
+        done.payload = std::move(reply);
+        c.calls->reply(from, token, std::move(done));
+    });
+}
+
 // One piece of a user export: the state came in the step and goes back in it with the piece.
 void on_mailbox_export(Shard& shard, Message& m) {
     auto* step = dynamic_cast<MailboxExportStep*>(m.payload.get());
@@ -130,6 +146,7 @@ constexpr std::array kShardRoutes{
     Route{AppMessage::relay_auth, on_relay_auth},
     Route{AppMessage::notice_mail, on_notice_mail},
     Route{AppMessage::mailbox_export, on_mailbox_export},
+    Route{AppMessage::mailbox_erase, on_mailbox_erase},
     Route{AppMessage::reply, on_reply},
 };
 

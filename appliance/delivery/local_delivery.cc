@@ -375,7 +375,8 @@ void LocalDelivery::deliver_one(const std::shared_ptr<Work>& work, std::size_t i
     if (!account && account.error() == DirectoryErrc::unknown_user)
         return finish(store::RecipientState::failed_perm, "550 5.1.1 no such mailbox");
     if (!account) return finish(store::RecipientState::failed_temp, "451 4.3.0 directory unavailable");
-    if (account->user.state == UserState::closed) return finish(store::RecipientState::failed_perm, "550 5.1.1 mailbox closed");
+    if (account->user.state == UserState::closed)  // RFC 3463 X.2.1: bounced as every permanent failure
+        return finish(store::RecipientState::failed_perm, "550 5.2.1 mailbox disabled");
     auto delivered = already_delivered(store_, account->mailbox.segment, marker);
     if (!delivered) return finish(store::RecipientState::failed_temp, "451 4.3.0 mailbox unavailable");
     if (*delivered) {

@@ -1,6 +1,7 @@
 // The directory store (see directory.h). Validation happens here, before anything is written, so
 // every caller (the admin commands today, an import tool later) gets the same rules and errors.
 #include "appliance/directory/directory.h"
+#include "appliance/directory/directory_keys.h"
 
 #include <algorithm>
 #include <cstring>
@@ -13,44 +14,14 @@
 namespace vmx {
 namespace {
 
+using directory_keys::as_bytes;
+using directory_keys::get_le64;
+using directory_keys::identity;
+using directory_keys::le64;
+using directory_keys::record_key;
+using directory_keys::unknown_or;
+
 constexpr char kNextId[] = "next_id";
-
-std::array<std::uint8_t, 9> record_key(Directory::Kind kind, std::uint64_t id) {
-    std::array<std::uint8_t, 9> key{};
-    key[0] = static_cast<std::uint8_t>(kind);
-    for (std::size_t i = 0; i < 8; ++i) key[1 + i] = static_cast<std::uint8_t>(id >> (56 - 8 * i));
-    return key;
-}
-
-crypto::RecordIdentity identity(Directory::Kind kind, std::uint64_t id) {
-    crypto::RecordIdentity out;
-    out.store = crypto::StoreKind::directory;
-    out.segment = 0;
-    out.mailbox = static_cast<std::uint64_t>(kind);
-    out.record_id = id;
-    return out;
-}
-
-std::span<const std::uint8_t> as_bytes(std::string_view s) {
-    return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
-}
-
-std::uint64_t get_le64(std::span<const std::uint8_t> b) {
-    std::uint64_t v = 0;
-    for (std::size_t i = 0; i < 8; ++i) v |= std::uint64_t{b[i]} << (8 * i);
-    return v;
-}
-
-std::array<std::uint8_t, 8> le64(std::uint64_t v) {
-    std::array<std::uint8_t, 8> out{};
-    for (std::size_t i = 0; i < 8; ++i) out[i] = static_cast<std::uint8_t>(v >> (8 * i));
-    return out;
-}
-
-// not_found from LMDB becomes the caller's "unknown ..." error.
-std::error_code unknown_or(std::error_code e, DirectoryErrc unknown) {
-    return e == store::StoreErrc::not_found ? make_error_code(unknown) : e;
-}
 
 // The domain part of an already validated address.
 std::string_view domain_of(std::string_view address) { return address.substr(address.rfind('@') + 1); }
@@ -325,6 +296,9 @@ Result<User> Directory::add_user(const crypto::KeySet& keys, std::string_view ad
     if (!domain_plain) return fail(domain_plain.error());
     auto domain = decode_domain(*domain_plain);
     if (!domain) return fail(DirectoryErrc::corrupt);
+    auto owner = org(*txn, keys, domain->org_id);
+    if (!owner) return fail(owner.error());
+    if (owner->closed_unix != 0) return fail(DirectoryErrc::org_closed);  // its domains take nothing new
     const auto index_key = index_key_of(Kind::user, lower);
     if (txn->get(index_, index_key)) return fail(DirectoryErrc::user_exists);
     auto id = next_id(*txn);
@@ -395,5 +369,7 @@ Result<User> Directory::change_senders(const crypto::KeySet& keys, std::string_v
 }
 
 template Result<User> Directory::user(store::WriteTxn&, const crypto::KeySet&, std::uint64_t) const;
+template Result<Organisation> Directory::org(store::WriteTxn&, const crypto::KeySet&, std::uint64_t) const;
+template Result<Organisation> Directory::find_org(store::WriteTxn&, const crypto::KeySet&, std::string_view) const;
 
 }  // namespace vmx

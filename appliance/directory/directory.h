@@ -7,7 +7,9 @@
 //
 // Databases: "records": kind (u8) || id (u64 BE) -> sealed record;
 //            "index":   kind (u8) || PRF(index key, kind || lower-cased name)[16] -> id (u64 LE);
-//            "meta":    "next_id" -> u64 LE (ids count up from 1, shared by every kind, never reused).
+//            "meta":    "next_id" -> u64 LE (ids count up from 1, shared by every kind, never reused);
+//                       "shred" || kind (u8) || id (u64 BE) -> 1: a purged user or organisation whose
+//                       own scope key is still to be destroyed (directory_closure.cc).
 #pragma once
 
 #include <cstdint>
@@ -57,6 +59,38 @@ public:
     Result<User> add_sender(const crypto::KeySet& keys, std::string_view address, std::string_view sender);
     Result<User> remove_sender(const crypto::KeySet& keys, std::string_view address, std::string_view sender);
 
+    // ---- Closure (directory_closure.cc): control thread only. ----------------------------------
+    // Closing keeps every record; only the state changes (and the session tokens are voided).
+    // close_user refuses an account already closed (account_closed); reopen_user one not closed
+    // (account_not_closed), one whose purge began (account_purged), and one closed with its
+    // organisation while that stays closed (org_closed).
+    Result<User> close_user(const crypto::KeySet& keys, std::string_view address, std::int64_t now_unix);
+    Result<User> reopen_user(const crypto::KeySet& keys, std::string_view address);
+    // The organisation and every open user of it, in one transaction; reopen gives back the users
+    // its closure closed (those closed on their own before stay closed).
+    Result<Organisation> close_org(const crypto::KeySet& keys, std::string_view name, std::int64_t now_unix);
+    Result<Organisation> reopen_org(const crypto::KeySet& keys, std::string_view name);
+    // From here on nothing reopens it (refused when not closed: account_not_closed / org_not_closed).
+    Result<User> mark_purging(const crypto::KeySet& keys, std::uint64_t user_id);
+    Result<Organisation> mark_org_purging(const crypto::KeySet& keys, std::uint64_t org_id);
+    // The last directory step of a purge: the record and its index entry go (the address is free
+    // again), and a shred marker is left for the scope key, in one transaction. Only a purging
+    // record is removed; one already gone is fine (a resumed purge).
+    Result<void> remove_user(const crypto::KeySet& keys, std::uint64_t user_id);
+    // The organisation and its domains; refused (std::errc::directory_not_empty) while it has users.
+    Result<void> remove_org(const crypto::KeySet& keys, std::uint64_t org_id);
+    // Scopes whose key must still be destroyed, at most max; and the marker's removal once it is.
+    Result<std::vector<crypto::Scope>> pending_shreds(std::size_t max) const;
+    Result<void> shred_done(const crypto::Scope& scope);
+    // Users with id >= from_id in id order, at most max; next_id is where the next page starts
+    // (nullopt after the last user). For bounded, resumable walks.
+    struct UsersPage {
+        std::vector<User> users;
+        std::optional<std::uint64_t> next_id;
+    };
+    Result<UsersPage> users_page(store::ReadTxn& txn, const crypto::KeySet& keys, std::uint64_t from_id,
+                                 std::size_t max) const;
+
     // ---- Readers: any thread, inside the caller's transaction. ----------------------------------
     template <class Txn>
     Result<User> find_user(Txn& txn, const crypto::KeySet& keys, std::string_view address) const;
@@ -91,6 +125,8 @@ private:
     Result<void> store_record(store::WriteTxn& txn, const crypto::KeySet& keys, Kind kind, std::uint64_t id,
                               const std::vector<std::uint8_t>& plain);
     Result<std::uint64_t> next_id(store::WriteTxn& txn);
+    template <class Txn>
+    Result<std::vector<User>> users_of_org(Txn& txn, const crypto::KeySet& keys, std::uint64_t org_id) const;
     template <class Change>
     Result<User> change_senders(const crypto::KeySet& keys, std::string_view address, Change change);
     template <class T, class Decode>

@@ -87,7 +87,7 @@ std::optional<LoginEvent> decode_login_event(std::span<const std::uint8_t> b, st
     auto ip = r.str(login_field_bytes_max);
     auto tls = r.str(login_field_bytes_max);
     if (!version || *version != entry_version || !time || !result || *result < 1 || *result > 2 || !reason ||
-        *reason > 6 || !method || *method < 1 || *method > 2 || !is_clean(protocol) || !is_clean(ip) ||
+        *reason > 7 || !method || *method < 1 || *method > 2 || !is_clean(protocol) || !is_clean(ip) ||
         !is_clean(tls) || !r.at_end())
         return std::nullopt;
     return LoginEvent{user, *time, static_cast<LoginResult>(*result), static_cast<LoginFailure>(*reason),
@@ -105,6 +105,7 @@ std::string_view name_of(LoginFailure f) noexcept {
         case LoginFailure::mfa_required: return "mfa_required";
         case LoginFailure::throttled: return "throttled";
         case LoginFailure::temporary: return "temporary";
+        case LoginFailure::account_closed: return "account_closed";
     }
     return "unknown";
 }
@@ -174,6 +175,26 @@ Result<std::size_t> LoginHistory::purge_before(std::int64_t cutoff_unix, std::si
                 const Key next_user = make_key(user + 1, 0, 0);
                 e = cursor->seek(next_user);
             }
+        }
+    }
+    for (const auto& k : doomed)
+        if (auto r = txn->erase(dbi_, k); !r) return fail(r.error());
+    if (auto r = txn->commit(); !r) return fail(r.error());
+    return doomed.size();
+}
+
+Result<std::size_t> LoginHistory::erase_user(std::uint64_t user_id, std::size_t max) {
+    auto txn = store::WriteTxn::begin(*env_);
+    if (!txn) return fail(txn.error());
+    std::vector<std::vector<std::uint8_t>> doomed;
+    {
+        auto cursor = store::Cursor::open(txn->raw(), dbi_);
+        if (!cursor) return fail(cursor.error());
+        const Key start = make_key(user_id, 0, 0);  // make_key keeps times at 0 and above
+        for (auto e = cursor->seek(start); doomed.size() < max; e = cursor->next()) {
+            if (!e) return fail(e.error());
+            if (!*e || (*e)->key.size() != key_bytes || get_be((*e)->key.data(), 8) != user_id) break;
+            doomed.emplace_back((*e)->key.begin(), (*e)->key.end());
         }
     }
     for (const auto& k : doomed)

@@ -32,6 +32,7 @@ enum class LoginFailure : std::uint8_t {
     mfa_required = 4,
     throttled = 5,
     temporary = 6,
+    account_closed = 7,  // the right secret for a closed account (the client saw a wrong password)
 };
 enum class LoginMethod : std::uint8_t { password = 1, app_password = 2 };
 
@@ -75,6 +76,9 @@ public:
                                          std::int64_t since_unix, bool failed_only, std::size_t limit) const;
     // Removes up to max entries older than cutoff_unix (control thread); how many.
     Result<std::size_t> purge_before(std::int64_t cutoff_unix, std::size_t max);
+    // Removes up to max entries of one user (a closed account's purge; control thread); how many.
+    // Call again while it returns max.
+    Result<std::size_t> erase_user(std::uint64_t user_id, std::size_t max);
 
 private:
     LoginHistory(store::Env& env, store::Dbi dbi) : env_(&env), dbi_(dbi) {}

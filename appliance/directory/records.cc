@@ -15,9 +15,13 @@ namespace {
 
 constexpr std::uint8_t domain_record_version = 1;
 constexpr std::uint8_t org_record_version_v1 = 1;
-constexpr std::uint8_t org_record_version = 2;   // v2 appends the hourly submission limits
+constexpr std::uint8_t org_record_version_v2 = 2;  // v2 appends the hourly submission limits
+constexpr std::uint8_t org_record_version = 3;     // v3 appends the closure
 constexpr std::uint8_t user_record_version_v1 = 1;
-constexpr std::uint8_t user_record_version = 2;  // v2 appends the allowed senders
+constexpr std::uint8_t user_record_version_v2 = 2;  // v2 appends the allowed senders
+constexpr std::uint8_t user_record_version = 3;     // v3 appends the closure
+constexpr std::uint8_t closure_with_org = 1;        // bits of a v3 record's closure flags
+constexpr std::uint8_t closure_purging = 2;
 
 class DirectoryCategory final : public std::error_category {
 public:
@@ -50,6 +54,12 @@ public:
             case DirectoryErrc::too_many_senders: return "too many allowed senders (at most 64)";
             case DirectoryErrc::invalid_hourly_limit:
                 return "invalid hourly limit (0 to 1000000; 0: the appliance default)";
+            case DirectoryErrc::account_closed: return "the account is closed";
+            case DirectoryErrc::account_not_closed: return "the account is not closed (close it first: user close)";
+            case DirectoryErrc::account_purged:
+                return "the account's purge has begun: it cannot be reopened (its data is being removed)";
+            case DirectoryErrc::org_closed: return "the organisation is closed";
+            case DirectoryErrc::org_not_closed: return "the organisation is not closed (close it first: org close)";
             case DirectoryErrc::corrupt: return "directory record is corrupt";
         }
         return "unknown directory error";
@@ -64,6 +74,11 @@ bool has_upper_ascii(std::string_view text) noexcept {
 }
 
 }  // namespace
+
+bool purge_due(std::int64_t closed_unix, std::uint32_t closure_purge_days, std::int64_t now_unix) noexcept {
+    if (closed_unix == 0) return false;
+    return now_unix - closed_unix >= std::int64_t{closure_purge_days} * 86400;
+}
 
 const std::error_category& directory_category() noexcept {
     static const DirectoryCategory category;
@@ -126,6 +141,8 @@ std::vector<std::uint8_t> encode(const Organisation& org) {
     w.i64(org.created_unix);
     w.u32(org.policy.submission_messages_per_hour);
     w.u32(org.policy.submission_recipients_per_hour);
+    w.i64(org.closed_unix);
+    w.u8(org.purging ? closure_purging : 0);
     return out;
 }
 
@@ -139,7 +156,7 @@ std::optional<Organisation> decode_organisation(std::span<const std::uint8_t> by
     auto session = r.u32();
     auto mfa = r.u8();
     auto nets = r.uint(2);
-    const bool known_version = version && (*version == org_record_version_v1 || *version == org_record_version);
+    const bool known_version = version && *version >= org_record_version_v1 && *version <= org_record_version;
     if (!known_version || !id || !name || !plan || !plan_ok(*plan) || !session || !mfa ||
         *mfa > 1 || !nets || *nets > allowed_networks_max || !matches(Pattern::org_name, *name))
         return std::nullopt;
@@ -150,13 +167,21 @@ std::optional<Organisation> decode_organisation(std::span<const std::uint8_t> by
     }
     auto created = r.i64();
     if (!created) return std::nullopt;
-    if (*version >= org_record_version) {
+    if (*version >= org_record_version_v2) {
         auto messages = r.u32();
         auto recipients = r.u32();
         if (!messages || !recipients) return std::nullopt;
         org.policy.submission_messages_per_hour = *messages;
         org.policy.submission_recipients_per_hour = *recipients;
         if (check_hourly_limits(org.policy) != DirectoryErrc::ok) return std::nullopt;
+    }
+    if (*version >= org_record_version) {
+        auto closed = r.i64();
+        auto flags = r.u8();
+        if (!closed || !flags || (*flags & ~closure_purging) != 0 || *closed < 0) return std::nullopt;
+        if (*closed == 0 && *flags != 0) return std::nullopt;  // only a closed org is purged
+        org.closed_unix = *closed;
+        org.purging = (*flags & closure_purging) != 0;
     }
     if (!r.at_end()) return std::nullopt;
     org.id = *id;
@@ -215,6 +240,9 @@ std::vector<std::uint8_t> encode(const User& user) {
     w.i64(user.created_unix);
     w.u16(static_cast<std::uint16_t>(user.allowed_senders.size()));
     for (const std::string& sender : user.allowed_senders) w.str(sender);
+    w.i64(user.closed_unix);
+    w.u8(static_cast<std::uint8_t>(user.state_before_close));
+    w.u8(static_cast<std::uint8_t>((user.closed_with_org ? closure_with_org : 0) | (user.purging ? closure_purging : 0)));
     return out;
 }
 
@@ -232,6 +260,22 @@ bool decode_senders(ByteReader& r, std::string_view own_address, std::vector<std
     return check_allowed_senders(own_address, out) == DirectoryErrc::ok;
 }
 
+// The v3 section: closed_unix (i64), the state before closing (u8), flags (u8). Only a closed user
+// has a closure time, and only a closed user may be purging.
+bool decode_closure(ByteReader& r, UserState state, User& u) {
+    auto closed = r.i64();
+    auto before = r.u8();
+    auto flags = r.u8();
+    if (!closed || !before || !flags || *closed < 0 || (*before != 1 && *before != 2)) return false;
+    if ((*flags & ~(closure_with_org | closure_purging)) != 0) return false;
+    if (state != UserState::closed && (*closed != 0 || *flags != 0)) return false;
+    u.closed_unix = *closed;
+    u.state_before_close = static_cast<UserState>(*before);
+    u.closed_with_org = (*flags & closure_with_org) != 0;
+    u.purging = (*flags & closure_purging) != 0;
+    return true;
+}
+
 }  // namespace
 
 std::optional<User> decode_user(std::span<const std::uint8_t> bytes) {
@@ -244,7 +288,7 @@ std::optional<User> decode_user(std::span<const std::uint8_t> bytes) {
     auto domain = r.u64();
     auto hash = r.str(password_hash_bytes_max);
     auto apps = r.uint(2);
-    const bool known_version = version && (*version == user_record_version_v1 || *version == user_record_version);
+    const bool known_version = version && *version >= user_record_version_v1 && *version <= user_record_version;
     if (!known_version || !id || !address || !org || !domain || !hash || !apps ||
         *apps > app_passwords_per_user_max || !matches(Pattern::address, *address))
         return std::nullopt;
@@ -262,7 +306,8 @@ std::optional<User> decode_user(std::span<const std::uint8_t> bytes) {
     auto generation = r.u64();
     auto created = r.i64();
     if (!totp || !last_step || !quota || !state || !state_ok(*state) || !generation || !created) return std::nullopt;
-    if (*version >= user_record_version && !decode_senders(r, *address, u.allowed_senders)) return std::nullopt;
+    if (*version >= user_record_version_v2 && !decode_senders(r, *address, u.allowed_senders)) return std::nullopt;
+    if (*version >= user_record_version && !decode_closure(r, static_cast<UserState>(*state), u)) return std::nullopt;
     if (!r.at_end()) return std::nullopt;
     u.id = *id;
     u.address = std::move(*address);

@@ -2,7 +2,8 @@
 // encoded before it is sealed. Plain values; any thread. Every text field was validated against a
 // named pattern (core/patterns.h) before it got here, and decode() checks the same limits again, so
 // a record that passes decode() is one that encode() could have written. Organisation and user
-// records are at format version 2 (hourly submission limits, allowed senders); version 1 still decodes.
+// records are at format version 3 (v2: hourly submission limits, allowed senders; v3: closure);
+// versions 1 and 2 still decode.
 #pragma once
 
 #include <cstdint>
@@ -42,6 +43,11 @@ enum class DirectoryErrc {
     sender_is_own_address,
     too_many_senders,
     invalid_hourly_limit,
+    account_closed,
+    account_not_closed,
+    account_purged,
+    org_closed,
+    org_not_closed,
     corrupt,
 };
 
@@ -77,6 +83,9 @@ struct Organisation {
     crypto::Plan plan = crypto::Plan::starter;
     OrgPolicy policy;
     std::int64_t created_unix = 0;
+    // Closure (vaultmx org close): when, 0 while open; purging once its purge began (no reopen then).
+    std::int64_t closed_unix = 0;
+    bool purging = false;
     friend bool operator==(const Organisation&, const Organisation&) = default;
 };
 
@@ -111,8 +120,19 @@ struct User {
     // Addresses the user may also send as on submission (their own is always allowed and never
     // listed): lower case, unique, at most allowed_senders_per_user_max (see senders.h).
     std::vector<std::string> allowed_senders;
+    // Closure (state closed): when it was closed, the state a reopen gives back, whether the closure
+    // came with its organisation's (an org reopen undoes only those), and whether its purge began
+    // (from then on nothing gives it back). All zero / false while the account is not closed.
+    std::int64_t closed_unix = 0;
+    UserState state_before_close = UserState::active;
+    bool closed_with_org = false;
+    bool purging = false;
     friend bool operator==(const User&, const User&) = default;
 };
+
+// When a closed account or organisation is due for its purge: closure_purge_days after closing
+// (0: at once). Never for an open one.
+bool purge_due(std::int64_t closed_unix, std::uint32_t closure_purge_days, std::int64_t now_unix) noexcept;
 
 // ok, or why `senders` cannot be the allowed senders of the user at `own_address`: each a valid,
 // lower-case address other than the user's own, none twice, at most allowed_senders_per_user_max.

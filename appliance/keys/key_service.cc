@@ -1,6 +1,8 @@
 // KeyService (see key_service.h).
 #include "appliance/keys/key_service.h"
 
+#include <algorithm>
+
 #include "crypto/errc.h"
 
 namespace vmx {
@@ -26,6 +28,19 @@ Result<crypto::KeyRef> KeyService::rotate(const crypto::Scope& scope, std::int64
 Result<void> KeyService::finish_retirement(crypto::KeyRef retired) {
     if (auto r = keys_.ring.finish_retirement(retired); !r) return r;
     return save_and_publish();
+}
+
+Result<bool> KeyService::destroy_scope(const crypto::Scope& scope) {
+    for (const crypto::ScopeKeyRecord& record : keys_.ring.records()) {
+        if (record.scope != scope) continue;
+        const bool live = std::any_of(record.versions.begin(), record.versions.end(),
+                                      [](const crypto::KeyVersion& v) { return v.state != crypto::KeyState::destroyed; });
+        if (!live) return false;
+        if (auto r = keys_.ring.destroy(record.key_id); !r) return fail(r.error());
+        if (auto r = save_and_publish(); !r) return fail(r.error());
+        return true;
+    }
+    return false;
 }
 
 std::vector<crypto::KeyRef> KeyService::retiring() const {

@@ -33,6 +33,10 @@ public:
     // A new active version of the scope's key; the old one retires until its records are rewrapped.
     Result<crypto::KeyRef> rotate(const crypto::Scope& scope, std::int64_t now_unix);
 
+    // Crypto-shredding of a purged account's or organisation's own key: every version of the
+    // scope's key is destroyed, saved and published. True when a live key was destroyed now; false
+    // when the scope has none or it was destroyed before (so a resumed purge can call it again).
+    Result<bool> destroy_scope(const crypto::Scope& scope);
     // Destroys a version whose records have all been rewrapped (saved and published).
     Result<void> finish_retirement(crypto::KeyRef retired);
     // Versions rotated out and still waiting for their records to be rewrapped.

@@ -49,6 +49,14 @@ void MailboxWrites::purge(const store::MailboxRef& box, std::int64_t now_unix, s
     enqueue(box, std::move(c));
 }
 
+void MailboxWrites::erase(const store::MailboxRef& box, std::size_t messages_max, MailboxDone done) {
+    Change c;
+    c.kind = Kind::erase;
+    c.messages_max = messages_max;
+    c.done = std::move(done);
+    enqueue(box, std::move(c));
+}
+
 bool MailboxWrites::marker_in_flight(const store::DeliveryMarker& marker) const {
     return markers_in_flight_.contains(marker);
 }
@@ -87,6 +95,7 @@ Result<store::MailboxChange> MailboxWrites::plan(Box& box, Change& change) {
         case Kind::trash: return box.writer->move_to_trash(*txn, store_.keys(), change.message_id, change.now_unix);
         case Kind::restore: return box.writer->restore(*txn, store_.keys(), change.message_id);
         case Kind::purge: return box.writer->purge(*txn, store_.keys(), change.now_unix, change.retention_s);
+        case Kind::erase: return box.writer->erase(*txn, store_.keys(), change.messages_max);
     }
     return fail(store::StoreErrc::invalid_request);
 }
@@ -116,7 +125,9 @@ void MailboxWrites::pump(std::uint64_t user_id) {
             it = boxes_.find(user_id);
             continue;
         }
-        std::vector<std::uint64_t> ids{change.kind == Kind::purge ? planned->purged : planned->id};
+        std::vector<std::uint64_t> ids{change.kind == Kind::purge   ? planned->purged
+                                       : change.kind == Kind::erase ? planned->remaining
+                                                                    : planned->id};
         if (change.kind == Kind::append) plan_appends(box, *planned, ids);
         store::WriteRequest request;
         request.env = store_.lane_env(box.ref.segment, store::SegmentKind::mail);
@@ -223,7 +234,10 @@ void MailboxWrites::finish(std::uint64_t user_id, const store::WriteResult& resu
         finished.push_back(std::move(box.queue.front()));
         box.queue.pop_front();
     }
-    if (result.error) box.writer.reset();  // reload from what was committed
+    // Reload from what was committed after a failure, and after an erase (its last step removes the
+    // state record, which a later append must find absent and start afresh).
+    const bool erased = !finished.empty() && finished.front().kind == Kind::erase;
+    if (result.error || erased) box.writer.reset();
     for (std::size_t i = 0; i < finished.size(); ++i) report(finished[i], result.error, ids[i]);
     pump(user_id);
 }
@@ -238,6 +252,8 @@ void MailboxWrites::report(Change& change, std::error_code error, std::uint64_t 
         ++stats_.trashed;
     } else if (change.kind == Kind::purge) {
         stats_.purged += id;  // a purge reports how many it removed
+    } else if (change.kind == Kind::erase) {
+        ++stats_.erase_steps;
     } else {
         ++stats_.restored;
     }

@@ -34,6 +34,7 @@ struct MailboxWritesStats {
     std::uint64_t trashed = 0;
     std::uint64_t restored = 0;
     std::uint64_t purged = 0;   // messages
+    std::uint64_t erase_steps = 0;  // steps of closed accounts' purges
     std::uint64_t failed = 0;
     std::uint64_t lane_waits = 0;  // changes held back because the store lane was full
 };
@@ -63,6 +64,10 @@ public:
     // Removes messages in the trash for longer than retention_s (at most messages_max); the outcome
     // carries how many were purged.
     void purge(const store::MailboxRef& box, std::int64_t now_unix, std::int64_t retention_s, MailboxDone done);
+    // A closed account's purge: erases up to messages_max messages (live or trash), and the
+    // mailbox's state record with the last; the outcome carries how many messages remain (0: the
+    // mailbox is gone).
+    void erase(const store::MailboxRef& box, std::size_t messages_max, MailboxDone done);
 
     // Markers of hand-offs submitted and not yet reported (part of the exactly-once check).
     bool marker_in_flight(const store::DeliveryMarker& marker) const;
@@ -70,7 +75,7 @@ public:
     const MailboxWritesStats& stats() const noexcept { return stats_; }
 
 private:
-    enum class Kind : std::uint8_t { append, trash, restore, purge };
+    enum class Kind : std::uint8_t { append, trash, restore, purge, erase };
     struct Change {
         Kind kind = Kind::append;
         std::shared_ptr<const std::string> body;
@@ -79,6 +84,7 @@ private:
         std::uint64_t message_id = 0;
         std::int64_t now_unix = 0;
         std::int64_t retention_s = 0;
+        std::size_t messages_max = 0;  // erase
         MailboxDone done;
     };
     struct Box {

@@ -31,7 +31,7 @@ smtp::RcptDecision look_up_recipient(const Directory& directory, ShardStore& sto
         if (!no_such_account(domain.error())) return {V::temp_failure, 0};
         return {elsewhere == Elsewhere::relay ? V::accepted : V::not_local, 0};
     }
-    if (user->state == UserState::closed) return {V::unknown_user, 0};
+    if (user->state == UserState::closed) return {V::disabled, 0};  // its domain stays ours: no relay
     if (user->quota_bytes == 0) return {V::accepted, user->id};
     auto org = view->org(user->org_id);
     if (!org) return {V::temp_failure, 0};

@@ -1,5 +1,5 @@
-// The directory look-up behind RCPT, for the MX and for submission alike: a local user (closed
-// accounts do not exist; a full mailbox is refused while the sender can still be told), a local
+// The directory look-up behind RCPT, for the MX and for submission alike: a local user (a closed
+// account is refused as a disabled mailbox, 550 5.2.1; a full mailbox is refused while the sender can still be told), a local
 // domain without that user, or an address elsewhere (the MX refuses it: no open relay; submission
 // relays it for the logged-in user). Shard thread: short read transactions.
 #pragma once

@@ -342,6 +342,8 @@ void Session::cmd_rcpt(std::string_view args, Effects& out) {
         case RcptVerdict::unknown_user:
             return reply_for_address(out, "550 5.1.1 <", path.mailbox, ">: Recipient address rejected: User unknown\r\n");
         case RcptVerdict::not_local: return reply_for_address(out, "550 5.7.1 <", path.mailbox, ">: Relay access denied\r\n");
+        case RcptVerdict::disabled:  // RFC 3463 3.3: X.2.1 mailbox disabled, not accepting messages
+            return reply_for_address(out, "550 5.2.1 <", path.mailbox, ">: Recipient address rejected: Mailbox disabled\r\n");
         case RcptVerdict::over_quota: return reply_for_address(out, "452 4.2.2 <", path.mailbox, ">: Mailbox full\r\n");
         case RcptVerdict::temp_failure:
             return reply_for_address(out, "451 4.3.0 <", path.mailbox, ">: Temporary lookup failure\r\n");

@@ -69,6 +69,7 @@ enum class RcptVerdict : std::uint8_t {
     over_quota,    // 452 4.2.2
     temp_failure,  // 451 4.3.0 (directory unreadable)
     rate_limited,  // 450 4.7.1: the client's address sent too many recipients lately
+    disabled,      // 550 5.2.1: the mailbox exists but is closed (RFC 3463 X.2.1)
 };
 
 struct RcptDecision {

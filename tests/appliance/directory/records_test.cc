@@ -106,7 +106,7 @@ TEST(RecordsTest, Version1RecordsStillDecodeWithEmptyNewFields) {
     auto user = decode_user(user_v1(u));
     ASSERT_TRUE(user);
     EXPECT_EQ(*user, u);
-    EXPECT_EQ(encode(*user).front(), 2);  // written back at today's version
+    EXPECT_EQ(encode(*user).front(), 3);  // written back at today's version
     EXPECT_EQ(decode_user(encode(*user)), u);
 
     Organisation o = sample_org();
@@ -125,7 +125,7 @@ TEST(RecordsTest, CutPaddedAndUnknownVersionsAreRefused) {
     const auto org = encode(sample_org());
     for (std::size_t cut = 0; cut < org.size(); ++cut)
         EXPECT_FALSE(decode_organisation(std::span(org).first(cut))) << "organisation cut at " << cut;
-    for (int version : {0, 3, 255}) {
+    for (int version : {0, 4, 255}) {
         auto u = user;
         u[0] = static_cast<std::uint8_t>(version);
         EXPECT_FALSE(decode_user(u)) << version;
