@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <filesystem>
 
 #include "appliance/audit/audit_log.h"
 #include "appliance/common/json_text.h"
@@ -118,7 +119,11 @@ int create(const Config& config, const BackupCommand& c) {
     }
     const auto started = std::chrono::steady_clock::now();
     const auto progress = progress_line("create");
-    auto created = create_backup(*layout, copy_beside_daemon(*layout), *master, to, now, progress);
+    auto meta = read_store_meta(*layout);
+    if (meta.index() == 1) return fail_with("create", std::get<1>(meta), exit_failed);
+    std::error_code ec;
+    std::filesystem::create_directories(std::filesystem::path(to).parent_path(), ec);  // [backup] dir on first use
+    auto created = create_backup(*layout, copy_beside_daemon(*layout), std::get<0>(meta), *master, to, now, progress);
     end_progress(progress);
     if (auto* wrong = std::get_if<std::string>(&created))
         return recorded(config, *master, "create", to, fail_with("create", *wrong, exit_failed), *wrong);

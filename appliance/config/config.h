@@ -99,6 +99,9 @@ struct AppLimits {
     std::uint32_t mailauth_dkim_key_bits_min = 1024;    // RFC 8301: smaller RSA keys fail
     std::uint32_t mailauth_dkim_retire_days = 7;        // a rotated-out key stays published this long
     // [lifecycle]
+    std::uint32_t backup_interval_h = 0;                 // [backup] schedule: a backup this often (0: none)
+    std::uint32_t backup_keep = 7;                       // scheduled backups kept in [backup] dir
+    std::uint32_t alarms_backup_age_h_max = 48;          // the newest scheduled backup older than this: alarm
     std::uint32_t lifecycle_closure_purge_days = 37;    // a closed account is purged this long after closing
     // [log]: the sealed spool of events and its shipping to a collector.
     std::uint32_t log_retention_days = 400;             // events older than this leave the spool

@@ -417,6 +417,7 @@ std::optional<StartFailure> Daemon::open_admin() {
     });
     admin.rewrap = rewrap_.get();
     open_closure_purge();
+    open_backup_schedule();
     admin.closure = closure_.get();
     admin.closure_purge_days = config_.limits.lifecycle_closure_purge_days;
     auto server = AdminServer::open(config_.admin_socket, [&admin](const AdminRequest& request, const AdminPeer& peer,
@@ -582,6 +583,7 @@ int Daemon::run() {
     loop.on_tick([this, &admin_socket] {
         recorder_->tick(now_unix());
         closure_->tick(monotonic_ms());
+        if (backups_) backups_->tick(now_unix());
         admin_socket.expire(monotonic_ms());
         metrics_server_->expire(monotonic_ms());
         log_tick();

@@ -33,6 +33,7 @@
 #include "appliance/jobs/rewrap_control.h"
 #include "appliance/keys/key_service.h"
 #include "core/engine.h"
+#include "appliance/lifecycle/backup_schedule.h"
 #include "appliance/ops/alarm_mail.h"
 #include "appliance/ops/alarms.h"
 #include "appliance/ops/log_shipper.h"
@@ -100,6 +101,7 @@ private:
     void load_dkim_keyring();
     std::optional<StartFailure> open_admin();
     void open_closure_purge();
+    void open_backup_schedule();
     std::optional<StartFailure> open_metrics();
     std::string render_metrics_now() const;
     void list_log_counters(CounterSnapshot& out) const;
@@ -155,7 +157,8 @@ private:
     std::unique_ptr<WorkerHasher> hasher_;       // the admin's password hashing, on the auth workers
     std::unique_ptr<AdminContext> admin_;
     std::unique_ptr<RewrapControl> rewrap_;
-    std::unique_ptr<ClosurePurge> closure_;           // closed accounts' purge, on the control loop's tick
+    std::unique_ptr<ClosurePurge> closure_;
+    std::unique_ptr<BackupSchedule> backups_;         // [backup] interval_h; joins its copy before the envs go           // closed accounts' purge, on the control loop's tick
     std::unique_ptr<AdminServer> admin_server_;
     std::optional<DiskSpace> data_space_;              // [paths] data, opened before the drop
     std::unique_ptr<MetricsServer> metrics_server_;    // [metrics] listen, on the control thread

@@ -47,6 +47,8 @@ std::vector<AlarmRule> builtin_alarm_rules(const AppLimits& l) {
              "failed logins on every port in the last 5 minutes"),
         rule("certificate_expiry", {"tls.certificate_days_left"}, T::below, l.alarms_certificate_days_min,
              "days until the TLS certificate expires"),
+        rule("backup_too_old", {"backup.age_hours"}, T::above, l.alarms_backup_age_h_max,
+             "hours since the newest scheduled backup was made ([backup] interval_h)"),
     };
 }
 
@@ -85,6 +87,10 @@ std::optional<double> Daemon::metric_value(std::string_view name, const std::vec
             return static_cast<double>(*bytes);
         }
         return data_space_->free_percent();
+    }
+    if (name == "backup.age_hours") {
+        if (!backups_) return std::nullopt;
+        return backups_->age_hours(static_cast<std::int64_t>(wall_us() / 1000000));
     }
     if (name == certificate_seconds_left_metric) {
         if (!tls_ || tls_->not_after_unix() == 0) return std::nullopt;

@@ -7,6 +7,8 @@
 #include <algorithm>
 
 #include "appliance/daemon/daemon.h"
+
+#include <filesystem>
 #include "core/log.h"
 #include "core/socket_activation.h"
 
@@ -32,6 +34,14 @@ std::optional<StartFailure> Daemon::own_store_folders() {
     }
     for (const std::string& folder : folders)
         if (auto failed = own_tree(folder, *account_)) return config_failure("service.user: " + *failed);
+    // The scheduled backups' folder: made here (0700) and handed over, since the schedule writes it.
+    if (config_.limits.backup_interval_h > 0) {
+        std::error_code ec;
+        std::filesystem::create_directories(config_.backup_dir, ec);
+        if (ec) return config_failure("backup.dir: cannot create " + config_.backup_dir + ": " + ec.message());
+        std::filesystem::permissions(config_.backup_dir, std::filesystem::perms::owner_all, ec);
+        if (auto failed = own_tree(config_.backup_dir, *account_)) return config_failure("backup.dir: " + *failed);
+    }
     return std::nullopt;
 }
 

@@ -57,6 +57,10 @@ public:
     const ApplianceSecrets& secret_store() const noexcept { return keys_.secrets; }
 
     std::shared_ptr<const crypto::KeySet> snapshot() const noexcept { return snapshot_; }
+    // For the backup schedule: the environment to copy (through this handle) and the master key
+    // that seals the manifest (copied for the backup's thread).
+    store::Env& env() const noexcept { return *keys_.env; }
+    const crypto::MasterKey& master() const noexcept { return keys_.ring.master(); }
     const std::vector<crypto::ScopeKeyRecord>& records() const noexcept { return keys_.ring.records(); }
 
 private:

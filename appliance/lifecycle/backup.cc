@@ -230,9 +230,17 @@ CopyEnvironment copy_beside_daemon(const store::StoreLayout& layout) {
     return [&layout](const EnvRole& role, const std::string& to) { return store::copy_environment(source_of(layout, role), to); };
 }
 
+std::variant<std::string, std::string> read_store_meta(const store::StoreLayout& layout) {
+    std::string meta;
+    if (auto failed = read_small_file(layout.data_dir() + "/" + std::string(meta_name), 4096, meta))
+        return std::variant<std::string, std::string>(std::in_place_index<1>, *failed);
+    return std::variant<std::string, std::string>(std::in_place_index<0>, std::move(meta));
+}
+
 std::variant<BackupCreated, std::string> create_backup(const store::StoreLayout& layout, const CopyEnvironment& copy,
-                                                       const crypto::MasterKey& master, const std::string& to,
-                                                       std::int64_t now_unix, const BackupProgressFn& progress) {
+                                                       std::string_view meta, const crypto::MasterKey& master,
+                                                       const std::string& to, std::int64_t now_unix,
+                                                       const BackupProgressFn& progress) {
     if (!absent_or_empty(to)) return fmt::format("{} is not empty: a backup goes into a new or empty folder", to);
     if (::mkdir(to.c_str(), 0700) != 0 && errno != EEXIST) return fmt::format("cannot create {}: {}", to, errno_text(errno));
     BackupManifest manifest;
@@ -259,8 +267,7 @@ std::variant<BackupCreated, std::string> create_backup(const store::StoreLayout&
             return fmt::format("cannot copy {}: {}", source_of(layout, envs[i].role), copied.error().message());
         if (auto failed = record(envs[i].rel + "/" + std::string(data_file))) return *failed;
     }
-    if (auto failed = copy_file_durably(layout.data_dir() + "/" + std::string(meta_name), to + "/" + std::string(meta_name)))
-        return *failed;
+    if (auto failed = write_durably(to + "/" + std::string(meta_name), meta)) return *failed;
     if (auto failed = record(std::string(meta_name))) return *failed;
     auto key = derive_backup_key(master.material.view());
     if (!key) return "cannot derive the backup key: " + key.error().message();

@@ -48,9 +48,15 @@ struct BackupCreated {
 
 // Into `to`, which must not exist or be an empty folder (created 0700, its parent must exist). Uses
 // only the system calls the daemon's filter allows (no chmod, no copy_file_range). One line on failure.
+// `meta` is the data folder's meta file (read_store_meta), read ahead by a caller that may not reach
+// the data folder by path later (the daemon after its drop).
 std::variant<BackupCreated, std::string> create_backup(const store::StoreLayout& layout, const CopyEnvironment& copy,
-                                                       const crypto::MasterKey& master, const std::string& to,
-                                                       std::int64_t now_unix, const BackupProgressFn& progress);
+                                                       std::string_view meta, const crypto::MasterKey& master,
+                                                       const std::string& to, std::int64_t now_unix,
+                                                       const BackupProgressFn& progress);
+
+// The data folder's meta file, or one line saying why it cannot be read.
+std::variant<std::string, std::string> read_store_meta(const store::StoreLayout& layout);
 
 struct BackupReport {
     std::vector<std::string> problems;  // empty: the backup is good

@@ -13,6 +13,7 @@ import smtplib
 import ssl
 import subprocess
 import tempfile
+import time
 import unittest
 
 from daemon_harness import VAULTMX, Daemon, files_holding
@@ -192,6 +193,33 @@ class Backup(unittest.TestCase):
         # Without --to, a new folder in [backup] dir.
         cli(self.cfg, "backup", "create")
         self.assertEqual(len(json.loads(cli(self.cfg, "--json", "backup", "list").stdout)), 3)
+
+
+class Schedule(unittest.TestCase):
+    def test_the_daemon_makes_a_scheduled_backup_that_verifies(self):
+        backups = tempfile.mkdtemp(prefix="vmx-scheduled-")
+        os.chmod(backups, 0o711)  # the service user reaches [backup] dir by path, as under /var/lib
+        try:
+            with Daemon(extra=f'\n[backup]\ndir = "{backups}/sched"\ninterval_h = 24\nkeep = 2\n') as d:
+                cli(d.config, "org", "add", "Example", "--plan", "starter")
+                cli(d.config, "domain", "add", "example.test", "--org", "Example")
+                cli(d.config, "user", "add", USERS[0], "--password-stdin", stdin=PASSWORD + "\n")
+                # None yet: the first is due at once, made by the daemon (as its service user).
+                deadline = time.monotonic() + 60
+                made = []
+                while time.monotonic() < deadline and not made:
+                    made = [b for b in json.loads(cli(d.config, "--json", "backup", "list").stdout)
+                            if b["status"] == "complete"]
+                    time.sleep(0.2)
+                self.assertEqual(len(made), 1, d.log_text()[-3000:])
+                self.assertTrue(os.path.basename(made[0]["dir"]).startswith("vaultmx-"))
+                self.assertIn("good", cli(d.config, "backup", "verify", made[0]["dir"]).stdout)
+                self.assertIn("event=backup.created", d.log_text())
+                alarms = {a["name"]: a for a in json.loads(cli(d.config, "--json", "alarms").stdout)}
+                self.assertEqual(alarms["backup_too_old"]["state"], "ok")
+                self.assertIsNone(d.proc.poll())
+        finally:
+            shutil.rmtree(backups, ignore_errors=True)
 
 
 if __name__ == "__main__":
