@@ -192,11 +192,12 @@ def check_unit(checks, deb, work_dir):
     checks.ok("@system-service" in allowed and all(s in allowed for s in
               ("io_uring_setup", "io_uring_enter", "io_uring_register")),
               "unit: SystemCallFilter=@system-service plus io_uring_setup/enter/register", str(filters))
-    # The writable folders must be exactly the config's data, log and run folders.
+    # The writable folders must be exactly the config's data, backup, log and run folders.
     socket = config_value(config, "admin", "socket") or ""
-    want_rw = {config_value(config, "paths", "data"), config_value(config, "log", "dir"), os.path.dirname(socket)}
+    want_rw = {config_value(config, "paths", "data"), config_value(config, "backup", "dir"), config_value(config, "log", "dir"),
+               os.path.dirname(socket)}
     got_rw = set(" ".join(settings.get("ReadWritePaths", [])).split())
-    checks.ok(got_rw == want_rw, "unit: ReadWritePaths are exactly the config's data, log and run folders",
+    checks.ok(got_rw == want_rw, "unit: ReadWritePaths are exactly the config's data, backup, log and run folders",
               f"{sorted(got_rw)} vs {sorted(want_rw)}")
     credential = settings.get("LoadCredential", [""])[0]
     checks.ok(credential == "master.key:" + (config_value(config, "keys", "master_key_file") or ""),
