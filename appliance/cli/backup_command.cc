@@ -35,7 +35,7 @@ BackupProgressFn progress_line(std::string_view action) {
                      action.data(), width, std::string(static_cast<std::size_t>(filled), '#').c_str(), p.done_items,
                      p.items, static_cast<int>(p.step.size()), p.step.data(), static_cast<int>(p.item.size()),
                      p.item.data());
-        std::fflush(stderr);
+        (void)std::fflush(stderr);
     };
 }
 

@@ -14,7 +14,7 @@ void Daemon::open_closure_purge() {
     options.segments = layout_->segments();
     EngineAdminShards& shards = *admin_shards_;
     MailboxErase erase = [&shards](const store::MailboxRef& box, std::size_t messages_max,
-                                   std::function<void(Result<std::uint64_t>)> done) {
+                                   const std::function<void(Result<std::uint64_t>)>& done) {
         auto step = std::make_unique<MailboxEraseStep>();
         step->box = box;
         step->messages_max = messages_max;

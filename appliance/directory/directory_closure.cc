@@ -16,7 +16,6 @@ namespace {
 using directory_keys::get_le64;
 using directory_keys::identity;
 using directory_keys::record_key;
-using directory_keys::unknown_or;
 
 constexpr std::string_view kShredPrefix = "shred";
 constexpr std::size_t shred_key_bytes = kShredPrefix.size() + 1 + 8;

@@ -149,7 +149,7 @@ RecordCheck check_records(store::Env& env, const EnvRole& role, const crypto::Ke
             out.failures.push_back(fmt::format("{} {}: cannot open: {}", label, name, dbi.error().message()));
             continue;
         }
-        Walk walk{out, keys, label + " " + name};
+        Walk walk{out, keys, fmt::format("{} {}", label, name)};
         check_database(env, *dbi, rule, walk);
     }
     return out;
