@@ -3,6 +3,7 @@
 // parameter is one new row. Runs on the control thread at start-up and on reload. toml++ throws, so
 // every call into it is caught here and no exception leaves this file.
 #include "appliance/config/config.h"
+#include "appliance/config/config_detail.h"
 #include "appliance/config/params.h"
 #include "appliance/config/alarm_rule_text.h"
 #include "appliance/config/next_hop.h"
@@ -41,11 +42,25 @@ std::string config_table::check_alarm_rule(std::string_view item) {
     return {};
 }
 
+// Text from the file or the command line, made safe for a one-line message.
+std::string config_detail::printable(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    for (const char c : s) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (byte < 0x20 || byte == 0x7f)
+            out += fmt::format("\\x{:02x}", byte);
+        else
+            out += c;
+    }
+    return out;
+}
+
 namespace {
 
 using namespace config_table;
+using config_detail::printable;
 
-constexpr std::size_t kConfigBytesMax = std::size_t{1} << 20;  // a config file is a few kilobytes
 
 // --- helpers -------------------------------------------------------------------------------------
 
@@ -62,19 +77,6 @@ bool is_known_section(std::string_view section) {
 bool is_control(char c) {
     const auto byte = static_cast<unsigned char>(c);
     return byte < 0x20 || byte == 0x7f;
-}
-
-// Text from the file or the command line, made safe for a one-line message.
-std::string printable(std::string_view s) {
-    std::string out;
-    out.reserve(s.size());
-    for (const char c : s) {
-        if (is_control(c))
-            out += fmt::format("\\x{:02x}", static_cast<unsigned char>(c));
-        else
-            out += c;
-    }
-    return out;
 }
 
 // A TOML basic string, so that describe_config's output parses back.
@@ -534,30 +536,6 @@ std::variant<Config, ConfigError> parse_document(std::string_view toml_text, std
     return config;
 }
 
-std::variant<std::string, ConfigError> read_file(const std::string& path) {
-    struct FileClose {
-        // Only read from, and ferror() checked that: a failed close loses nothing.
-        void operator()(std::FILE* f) const noexcept { std::fclose(f); }  // NOLINT(cert-err33-c)
-    };
-    const auto cannot_read = [&](int err) {
-        return ConfigError{fmt::format("{}: cannot read: {}", printable(path), std::system_category().message(err))};
-    };
-    const std::unique_ptr<std::FILE, FileClose> file(std::fopen(path.c_str(), "rbe"));
-    if (!file) return cannot_read(errno);
-    std::string text;
-    std::array<char, 8192> chunk{};
-    for (;;) {
-        const std::size_t got = std::fread(chunk.data(), 1, chunk.size(), file.get());
-        text.append(chunk.data(), got);
-        if (text.size() > kConfigBytesMax)
-            return ConfigError{fmt::format("{}: larger than {} bytes; is this the config file?", printable(path),
-                                           kConfigBytesMax)};
-        if (got < chunk.size()) break;
-    }
-    if (std::ferror(file.get()) != 0) return cannot_read(errno);
-    return text;
-}
-
 // --- describing ----------------------------------------------------------------------------------
 
 std::string describe_param(const Param& p, const Config& config) {
@@ -602,16 +580,6 @@ std::variant<Config, ConfigError> parse_config(std::string_view toml_text, std::
     }
 }
 
-std::variant<Config, ConfigError> load_config_file(const std::string& path) {
-    try {
-        auto text = read_file(path);
-        if (auto* error = std::get_if<ConfigError>(&text)) return std::move(*error);
-        return parse_config(std::get<std::string>(text), path);
-    } catch (const std::exception& e) {
-        return ConfigError{fmt::format("{}: cannot read: {}", printable(path), printable(e.what()))};
-    }
-}
-
 std::string describe_config(const Config& config) {
     std::string out = "# vaultmx effective configuration";
     if (!config.source_path.empty()) out += fmt::format(", from {}", printable(config.source_path));
@@ -622,15 +590,6 @@ std::string describe_config(const Config& config) {
     for (const auto& [domain, level] : config.delivery_tls_policies)
         out += fmt::format("delivery.tls_policies.{} = {}\n", toml_quoted(domain), toml_quoted(level));
     return out;
-}
-
-std::optional<Config> load_config_or_report(std::string_view program, const std::string& path) {
-    auto loaded = load_config_file(path);
-    if (auto* error = std::get_if<ConfigError>(&loaded)) {
-        std::fprintf(stderr, "%.*s: %s\n", static_cast<int>(program.size()), program.data(), error->message.c_str());
-        return std::nullopt;
-    }
-    return std::get<Config>(std::move(loaded));
 }
 
 }  // namespace vmx
