@@ -10,13 +10,12 @@ import random
 import re
 import shutil
 import smtplib
-import ssl
 import subprocess
 import tempfile
 import time
 import unittest
 
-from daemon_harness import VAULTMX, Daemon, files_holding
+from daemon_harness import VAULTMX, Daemon, files_holding, insecure_tls, pop3_login
 
 PASSWORD = "backup-test-password-1"
 USERS = ("ann@example.test", "bob@example.test")
@@ -30,19 +29,10 @@ def cli(config, *args, check=True, stdin=None):
     return r
 
 
-def tls_context():
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    return ctx
-
-
 def mailbox(port, user):
     """Every message of the mailbox as POP3 RETR gives it."""
-    p = poplib.POP3_SSL("127.0.0.1", port, context=tls_context(), timeout=30)
+    p = pop3_login(port, user, PASSWORD)
     try:
-        p.user(user)
-        p.pass_(PASSWORD)
         count = len(p.list()[1])
         return [b"\r\n".join(p.retr(i)[1]) for i in range(1, count + 1)]
     finally:
@@ -69,7 +59,7 @@ class Backup(unittest.TestCase):
         self.assertEqual(sum(len(m) for m in self.before.values()), 12)
         # A failed login, for the history.
         with self.assertRaises(poplib.error_proto):
-            p = poplib.POP3_SSL("127.0.0.1", self.daemon.ports["pop3s"], context=tls_context(), timeout=10)
+            p = poplib.POP3_SSL("127.0.0.1", self.daemon.ports["pop3s"], context=insecure_tls(), timeout=10)
             try:
                 p.user(USERS[0])
                 p.pass_("wrong-password")

@@ -11,12 +11,11 @@ import os
 import poplib
 import signal
 import smtplib
-import ssl
 import subprocess
 import time
 import unittest
 
-from daemon_harness import VAULTMX, Daemon
+from daemon_harness import VAULTMX, Daemon, pop3_login
 
 CHEAP_ARGON2 = """
 [auth]
@@ -33,12 +32,6 @@ PASSWORD = "closure secret 9Qz!"
 ANN = "ann@close.test"
 BOB = "bob@close.test"
 
-
-def insecure():
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    return ctx
 
 
 def message(to, subject, body):
@@ -76,18 +69,7 @@ class Instance:
             return s.rcpt(to)
 
     def login(self, address, timeout=10):
-        deadline = time.monotonic() + timeout
-        while True:
-            p = poplib.POP3_SSL("127.0.0.1", self.daemon.ports["pop3s"], context=insecure(), timeout=60)
-            try:
-                p.user(address)
-                p.pass_(PASSWORD)
-                return p
-            except poplib.error_proto as e:
-                p.close()
-                if b"[IN-USE]" not in e.args[0] or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
+        return pop3_login(self.daemon.ports["pop3s"], address, PASSWORD, timeout)
 
     def messages(self, address):
         p = self.login(address)

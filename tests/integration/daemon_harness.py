@@ -1,8 +1,10 @@
 """Starts the real vaultmxd on loopback ports in a scratch folder, for integration tests."""
 import os
+import poplib
 import re
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -110,6 +112,32 @@ def files_holding(folder, needles):
                 data = fh.read()
             found += [f"{path}: {n!r}" for n in needles if n in data]
     return found
+
+
+def insecure_tls():
+    """A client context for the tests' self-signed certificates."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+def pop3_login(port, address, password, timeout=5.0):
+    """A POP3S login, maybe right after the last session ended: the lock's release reaches the
+    mailbox's owner shard a moment after the connection closed, so an [IN-USE] in that window is
+    retried (as mail clients do)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        p = poplib.POP3_SSL("127.0.0.1", port, context=insecure_tls(), timeout=60)
+        try:
+            p.user(address)
+            p.pass_(password)
+            return p
+        except poplib.error_proto as e:
+            p.close()
+            if b"[IN-USE]" not in e.args[0] or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def wait_for_port(port, timeout=10.0, host="127.0.0.1"):

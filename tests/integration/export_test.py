@@ -6,17 +6,15 @@ the bytes RETR returned (LF for CRLF, one '>' off each quoted "From " line). Als
 leaves no file, and no daemon means a clear failure."""
 import mailbox
 import os
-import poplib
 import re
 import smtplib
-import ssl
 import stat
 import subprocess
 import tempfile
 import time
 import unittest
 
-from daemon_harness import VAULTMX, Daemon, free_port, init_instance, write_config
+from daemon_harness import VAULTMX, Daemon, free_port, init_instance, write_config, pop3_login
 
 CHEAP_ARGON2 = """
 [auth]
@@ -28,12 +26,6 @@ PASSWORD = "export secret 7Kd!"
 ADDRESS = "ann@export.test"
 BIG_BYTES = 6 * 1024 * 1024
 
-
-def insecure():
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    return ctx
 
 
 def message(subject, body):
@@ -108,18 +100,7 @@ class Export(unittest.TestCase):
 
     @classmethod
     def login(cls):
-        deadline = time.monotonic() + 5
-        while True:
-            p = poplib.POP3_SSL("127.0.0.1", cls.daemon.ports["pop3s"], context=insecure(), timeout=60)
-            try:
-                p.user(ADDRESS)
-                p.pass_(PASSWORD)
-                return p
-            except poplib.error_proto as e:
-                p.close()
-                if b"[IN-USE]" not in e.args[0] or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
+        return pop3_login(cls.daemon.ports["pop3s"], ADDRESS, PASSWORD)
 
     @classmethod
     def wait_for_messages(cls, count, timeout=30):
