@@ -1,11 +1,14 @@
 // The backup commands of the CLI (see backup_command.h).
 #include "appliance/cli/backup_command.h"
 
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
 
 #include <chrono>
+#include <cstring>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
@@ -41,6 +44,19 @@ BackupProgressFn progress_line(std::string_view action) {
 
 void end_progress(const BackupProgressFn& progress) {
     if (progress) std::fprintf(stderr, "\r%100s\r", "");
+}
+
+// True when something accepts a connection on the admin socket: a daemon serves this instance.
+bool daemon_answers(const std::string& socket_path) {
+    sockaddr_un address{};
+    if (socket_path.size() >= sizeof(address.sun_path)) return false;
+    address.sun_family = AF_UNIX;
+    std::memcpy(address.sun_path, socket_path.data(), socket_path.size());
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return false;
+    const bool connected = ::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof(address)) == 0;
+    ::close(fd);
+    return connected;
 }
 
 std::string utc_time(std::int64_t unix_s) {
@@ -157,6 +173,9 @@ int verify(const Config& config, const BackupCommand& c) {
 }
 
 int restore(const Config& config, const BackupCommand& c) {
+    if (daemon_answers(config.admin_socket))
+        return fail_with("restore", "vaultmxd is running on this instance: stop it first (restore rebuilds an empty data folder)",
+                         exit_refused);
     auto master = master_key(config, "restore");
     if (!master) return exit_failed;
     std::string error_line;

@@ -94,6 +94,9 @@ class Backup(unittest.TestCase):
         self.assertIn(f"backup verify {backup}: ok", audit)
         cli(self.cfg, "user", "list")  # the daemon appends after the CLI's entries
         self.assertEqual(cli(self.cfg, "audit", "verify").returncode, 0)
+        running = cli(self.cfg, "backup", "restore", backup, check=False)
+        self.assertEqual(running.returncode, 1)
+        self.assertIn("vaultmxd is running", running.stderr)
         self.assertEqual(self.daemon.stop()[0], 0)
         data = os.path.join(self.daemon.folder, "data")
         refused = cli(self.cfg, "backup", "restore", backup, check=False)
