@@ -71,6 +71,15 @@ std::string format_log_time(std::uint64_t time_us) {
     return fmt::format("{}.{:06}Z", std::string_view(stamp, stamp_bytes), time_us % 1000000u);
 }
 
+std::string format_utc_seconds(std::int64_t unix_s) {
+    const auto seconds = static_cast<std::time_t>(unix_s);
+    std::tm tm{};
+    gmtime_r(&seconds, &tm);
+    char stamp[32];
+    const std::size_t stamp_bytes = std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return std::string(stamp, stamp_bytes);
+}
+
 void LogSink::write_record(const LogRecord& r) {
     if (writer_ != nullptr) {
         writer_->write(r);

@@ -42,6 +42,8 @@ public:
 
 // "2026-12-06T10:13:38.123456Z": the record's time in UTC with microseconds (RFC 3339).
 std::string format_log_time(std::uint64_t time_us);
+// The same to the second, for people: "2026-12-06T14:00:00Z".
+std::string format_utc_seconds(std::int64_t unix_s);
 
 class LogSink {
 public:

@@ -25,6 +25,9 @@ struct MasterKey {
 // key_file_insecure, and a file of any other content is key_file_invalid.
 Result<MasterKey> load_master_key_file(const std::string& path);
 
+// A second copy in secret memory, for a part that keeps its own (a backup thread, a keyring load).
+inline MasterKey copy_of(const MasterKey& key) { return MasterKey{SecretBytes::copy_of(key.material.view()), key.check}; }
+
 // Under systemd (LoadCredential=master.key:...), $CREDENTIALS_DIRECTORY/<name>; not_found when the
 // variable is unset or the credential absent. The owner-only mode check of key files does not apply:
 // that folder is private to the service, and systemd may grant access through an ACL.

@@ -60,15 +60,4 @@ Result<Sha256Digest> sha256_file(const std::string& path, std::uint64_t& bytes) 
     return sha.finish();
 }
 
-std::string hex_of(std::span<const std::uint8_t> bytes) {
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(bytes.size() * 2);
-    for (const std::uint8_t b : bytes) {
-        out += digits[b >> 4];
-        out += digits[b & 15];
-    }
-    return out;
-}
-
 }  // namespace vmx::crypto

@@ -34,6 +34,4 @@ private:
 // The digest of a whole file, read in large blocks; `bytes` gets its size.
 Result<Sha256Digest> sha256_file(const std::string& path, std::uint64_t& bytes);
 
-std::string hex_of(std::span<const std::uint8_t> bytes);
-
 }  // namespace vmx::crypto

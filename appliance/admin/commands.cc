@@ -9,20 +9,11 @@
 
 #include "appliance/admin/command_registry.h"
 #include "appliance/admin/command_table.h"
+#include "core/hex_text.h"
 #include "core/log.h"
 
 namespace vmx {
 namespace {
-
-std::string hex_of(std::span<const std::uint8_t> bytes) {
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string out;
-    for (std::uint8_t b : bytes) {
-        out += digits[b >> 4];
-        out += digits[b & 15];
-    }
-    return out;
-}
 
 // The request as audit arguments: each field as "--name value"; the secret never, only that one
 // came ("--password-stdin", or "--value-stdin" for a command whose value is the secret).

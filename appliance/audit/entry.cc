@@ -1,6 +1,8 @@
 // Audit entries: redaction, limits, the canonical encoding and the chain hash (see audit_entry.h).
 #include "appliance/audit/entry.h"
 
+#include "core/hex_text.h"
+
 // wolfSSL's options must come before any other wolfSSL header (PLATFORM.md).
 #include <wolfssl/options.h>
 #include <wolfssl/wolfcrypt/sha256.h>
@@ -250,16 +252,7 @@ Result<AuditHash> audit_chain_hash(const AuditHash& previous, std::span<const st
     return out;
 }
 
-std::string audit_hash_hex(const AuditHash& hash) {
-    static constexpr char hex[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(hash.size() * 2);
-    for (std::uint8_t b : hash) {
-        out += hex[b >> 4];
-        out += hex[b & 0xF];
-    }
-    return out;
-}
+std::string audit_hash_hex(const AuditHash& hash) { return hex_of(hash); }
 
 std::string format_audit_entry(const AuditEntry& e) {
     std::string line = std::to_string(e.sequence) + " " + utc_time(e.time_unix) + " uid=" + std::to_string(e.actor_uid) +

@@ -19,7 +19,7 @@
 #include "appliance/lifecycle/backup.h"
 #include "core/log_sink.h"
 #include "crypto/master_key.h"
-#include "crypto/sha256.h"
+#include "core/hex_text.h"
 #include "store/key_store.h"
 
 namespace vmx {
@@ -59,10 +59,6 @@ bool daemon_answers(const std::string& socket_path) {
     return connected;
 }
 
-std::string utc_time(std::int64_t unix_s) {
-    return format_log_time(static_cast<std::uint64_t>(unix_s) * 1000000).substr(0, 19) + "Z";
-}
-
 std::string mib(std::uint64_t bytes) { return fmt::format("{:.1f} MiB", static_cast<double>(bytes) / (1 << 20)); }
 
 int fail_with(std::string_view action, const std::string& line, int status) {
@@ -94,7 +90,7 @@ std::optional<std::string> record_in_audit(const Config& config, const crypto::M
     if (!keys_env) return "cannot open the key store: " + keys_env.error().message();
     auto key_store = store::KeyStore::open(**keys_env);
     if (!key_store) return "cannot open the key store: " + key_store.error().message();
-    auto ring = key_store->load(crypto::MasterKey{crypto::SecretBytes::copy_of(master.material.view()), master.check});
+    auto ring = key_store->load(crypto::copy_of(master));
     if (!ring) return "cannot load the keys: " + ring.error().message();
     auto audit_env = store::Env::open(layout->path(store::GlobalKind::audit), layout->env_options(store::GlobalKind::audit));
     if (!audit_env) return "cannot open the audit log: " + audit_env.error().message();
@@ -126,13 +122,7 @@ int create(const Config& config, const BackupCommand& c) {
     auto layout = store::StoreLayout::open(config.data_dir, config.store);
     if (!layout) return fail_with("create", fmt::format("cannot open the store in {}: {}", config.data_dir, layout.error().message()), exit_failed);
     const auto now = static_cast<std::int64_t>(std::time(nullptr));
-    std::string to = c.dir;
-    if (to.empty()) {
-        std::string stamp = utc_time(now);
-        std::erase(stamp, '-');
-        std::erase(stamp, ':');
-        to = config.backup_dir + "/vaultmx-" + stamp;
-    }
+    const std::string to = c.dir.empty() ? config.backup_dir + "/" + backup_folder_name(now) : c.dir;
     const auto started = std::chrono::steady_clock::now();
     const auto progress = progress_line("create");
     auto meta = read_store_meta(*layout);
@@ -167,7 +157,7 @@ int verify(const Config& config, const BackupCommand& c) {
     }
     std::printf("backup %s: good: %zu files, %s, %llu records opened (%llu of destroyed keys), made %s, in %.1f s (%.0f MB/s)\n",
                 c.dir.c_str(), report.files, mib(report.bytes).c_str(), static_cast<unsigned long long>(report.records),
-                static_cast<unsigned long long>(report.shredded), utc_time(report.manifest->created_unix).c_str(), seconds,
+                static_cast<unsigned long long>(report.shredded), format_utc_seconds(report.manifest->created_unix).c_str(), seconds,
                 seconds > 0 ? static_cast<double>(report.bytes) / 1e6 / seconds : 0.0);
     return store::StoreLayout::open(config.data_dir, config.store) ? recorded(config, *master, "verify", c.dir, 0, {}) : 0;
 }
@@ -212,11 +202,11 @@ int list(const Config& config, const BackupCommand& c) {
             out += fmt::format("{}{{\"dir\":{},\"status\":{},\"bytes\":{}", i == 0 ? "" : ",", json_string(l.dir),
                                json_string(status), l.bytes);
             if (header)
-                out += fmt::format(",\"created\":{},\"master\":{}", json_string(utc_time(header->created_unix)),
-                                   json_string(crypto::hex_of(header->master_check)));
+                out += fmt::format(",\"created\":{},\"master\":{}", json_string(format_utc_seconds(header->created_unix)),
+                                   json_string(hex_of(header->master_check)));
             out += "}";
         } else {
-            out += fmt::format("{}  {}  {}  {}\n", l.dir, header ? utc_time(header->created_unix) : std::string("-"),
+            out += fmt::format("{}  {}  {}  {}\n", l.dir, header ? format_utc_seconds(header->created_unix) : std::string("-"),
                                mib(l.bytes), status);
         }
     }

@@ -20,7 +20,7 @@ void Daemon::open_backup_schedule() {
     const crypto::MasterKey& master = keys_->master();
     BackupScheduleOptions options{config_.backup_dir, config_.limits.backup_interval_h, config_.limits.backup_keep};
     backups_ = std::make_unique<BackupSchedule>(*layout_, std::move(copy),
-                                                crypto::MasterKey{crypto::SecretBytes::copy_of(master.material.view()), master.check},
+                                                crypto::copy_of(master),
                                                 std::move(options));
 }
 

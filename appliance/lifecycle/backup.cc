@@ -16,6 +16,7 @@
 
 #include "appliance/keys/appliance_secrets.h"
 #include "appliance/lifecycle/record_check.h"
+#include "core/log_sink.h"
 #include "crypto/sha256.h"
 #include "store/env_copy.h"
 #include "store/key_store.h"
@@ -144,10 +145,6 @@ std::optional<std::string> read_small_file(const std::string& path, std::size_t 
     return std::nullopt;
 }
 
-crypto::MasterKey copy_of(const crypto::MasterKey& master) {
-    return crypto::MasterKey{crypto::SecretBytes::copy_of(master.material.view()), master.check};
-}
-
 void add(BackupReport& report, std::string problem) { report.problems.push_back(std::move(problem)); }
 
 // The files listed against the files there: each present with its size and digest, none missing,
@@ -196,7 +193,7 @@ void check_contents(const std::string& dir, const crypto::MasterKey& master, con
     if (!keys_env) return add(report, "keys: cannot open: " + keys_env.error().message());
     auto key_store = store::KeyStore::open(**keys_env);
     if (!key_store) return add(report, "keys: cannot read the key records: " + key_store.error().message());
-    auto ring = key_store->load(copy_of(master));
+    auto ring = key_store->load(crypto::copy_of(master));
     if (!ring) return add(report, "keys: the key records do not open under this master key: " + ring.error().message());
     if (auto secrets = ApplianceSecrets::open(**keys_env)) {
         if (auto names = secrets->list()) {
@@ -225,6 +222,13 @@ void check_contents(const std::string& dir, const crypto::MasterKey& master, con
 }
 
 }  // namespace
+
+std::string backup_folder_name(std::int64_t now_unix) {
+    std::string stamp = format_utc_seconds(now_unix);
+    std::erase(stamp, '-');
+    std::erase(stamp, ':');
+    return "vaultmx-" + stamp;
+}
 
 CopyEnvironment copy_beside_daemon(const store::StoreLayout& layout) {
     return [&layout](const EnvRole& role, const std::string& to) { return store::copy_environment(source_of(layout, role), to); };

@@ -41,6 +41,9 @@ using CopyEnvironment = std::function<Result<void>(const EnvRole& role, const st
 // The CLI's copier: each environment opened read-only beside a serving daemon.
 CopyEnvironment copy_beside_daemon(const store::StoreLayout& layout);
 
+// A new backup's folder name in [backup] dir: "vaultmx-20261206T140000Z" (names sort by time).
+std::string backup_folder_name(std::int64_t now_unix);
+
 struct BackupCreated {
     std::size_t files = 0;
     std::uint64_t bytes = 0;

@@ -12,6 +12,7 @@
 
 #include "crypto/hkdf.h"
 #include "crypto/sealed_record.h"
+#include "core/hex_text.h"
 #include "crypto/sha256.h"
 
 namespace vmx {
@@ -120,12 +121,12 @@ Result<crypto::SecretBytes> derive_backup_key(std::span<const std::uint8_t> mast
 
 Result<std::string> write_backup_manifest(const BackupManifest& m, const crypto::SecretBytes& backup_key) {
     std::string body = fmt::format("store_format {}\nsegments {}\n", m.store_format, m.segments);
-    for (const BackupFile& f : m.files) body += fmt::format("file {} {} {}\n", f.path, f.bytes, crypto::hex_of(f.sha256));
+    for (const BackupFile& f : m.files) body += fmt::format("file {} {} {}\n", f.path, f.bytes, hex_of(f.sha256));
     const auto plain = std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(body.data()), body.size());
     auto sealed = crypto::seal(key_span(backup_key), manifest_identity(m.created_unix), plain);
     if (!sealed) return fail(sealed.error());
     std::string out = fmt::format("{}{}\ncreated {}\nmaster {}\n\n", magic, m.format, m.created_unix,
-                                  crypto::hex_of(m.master_check));
+                                  hex_of(m.master_check));
     out.append(reinterpret_cast<const char*>(sealed->data()), sealed->size());
     return out;
 }
@@ -158,7 +159,7 @@ std::variant<BackupManifest, std::string> read_backup_manifest(std::string_view 
     const BackupHeader& h = std::get<BackupHeader>(header);
     if (h.master_check != master_check)
         return fmt::format("the backup was made under another master key (fingerprint {}, this key's {})",
-                           crypto::hex_of(h.master_check), crypto::hex_of(master_check));
+                           hex_of(h.master_check), hex_of(master_check));
     const std::size_t body_at = file.find("\n\n") + 2;
     const auto sealed = std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(file.data()) + body_at,
                                                       file.size() - body_at);

@@ -7,19 +7,11 @@
 #include <filesystem>
 
 #include "core/log.h"
-#include "core/log_sink.h"
 
 namespace vmx {
 namespace {
 
-constexpr std::string_view scheduled_prefix = "vaultmx-";
-
-std::string folder_name(std::int64_t now_unix) {
-    std::string stamp = format_log_time(static_cast<std::uint64_t>(now_unix) * 1000000).substr(0, 19) + "Z";
-    std::erase(stamp, '-');
-    std::erase(stamp, ':');
-    return std::string(scheduled_prefix) + stamp;
-}
+constexpr std::string_view scheduled_prefix = "vaultmx-";  // backup_folder_name's
 
 }  // namespace
 
@@ -46,7 +38,7 @@ void BackupSchedule::tick(std::int64_t now_unix) {
     }
     const std::int64_t interval = std::int64_t{options_.interval_h} * 3600;
     if (now_unix < next_try_unix_ || (newest_ && now_unix < *newest_ + interval)) return;
-    running_dir_ = options_.dir + "/" + folder_name(now_unix);
+    running_dir_ = options_.dir + "/" + backup_folder_name(now_unix);
     running_since_ = now_unix;
     finished_.store(false, std::memory_order_relaxed);
     log_event(LogLevel::info, "backup.started", "dir={}", running_dir_);

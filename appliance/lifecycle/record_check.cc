@@ -11,7 +11,7 @@
 #include "appliance/directory/login_history.h"
 #include "crypto/errc.h"
 #include "crypto/sealed_stream.h"
-#include "crypto/sha256.h"
+#include "core/hex_text.h"
 #include "store/record_key.h"
 
 namespace vmx {
@@ -61,7 +61,7 @@ struct Walk {
     void failed(std::span<const std::uint8_t> key, std::string_view what) {
         ++out.failures_total;
         if (out.failures.size() < RecordCheck::failures_max)
-            out.failures.push_back(fmt::format("{}: record {}: {}", where, crypto::hex_of(key), what));
+            out.failures.push_back(fmt::format("{}: record {}: {}", where, hex_of(key), what));
     }
     // A record that did not open: shredded by design, or a failure.
     void not_opened(std::span<const std::uint8_t> key, std::error_code error) {

@@ -19,8 +19,7 @@ void AlarmMail::add(const AlarmChange& change, std::int64_t now_unix) {
         waiting_.first_name = change.rule->name;
         waiting_.first_firing = change.firing;
     }
-    // Seconds are enough in a mail: "2026-12-06T14:00:00Z".
-    const std::string when = format_log_time(static_cast<std::uint64_t>(now_unix) * 1000000).substr(0, 19) + "Z";
+    const std::string when = format_utc_seconds(now_unix);
     if (change.firing)
         waiting_.lines.push_back({true, fmt::format("{}  FIRING    {}  value {:.6g}, threshold {:.6g}: {}", when,
                                                     change.rule->name, change.value, change.rule->threshold,

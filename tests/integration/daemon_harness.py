@@ -140,6 +140,20 @@ def pop3_login(port, address, password, timeout=5.0):
             time.sleep(0.05)
 
 
+def wait_for_pop3_messages(port, address, password, count, timeout=30.0):
+    """Waits (bounded) until the maildrop holds at least `count` messages: delivery is
+    asynchronous after the 250."""
+    end = time.monotonic() + timeout
+    while True:
+        p = pop3_login(port, address, password)
+        n, _ = p.stat()
+        p.quit()
+        if n >= count or time.monotonic() > end:
+            assert n >= count, f"{n} messages, expected {count}"
+            return
+        time.sleep(0.1)
+
+
 def wait_for_port(port, timeout=10.0, host="127.0.0.1"):
     end = time.monotonic() + timeout
     while time.monotonic() < end:

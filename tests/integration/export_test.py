@@ -14,7 +14,7 @@ import tempfile
 import time
 import unittest
 
-from daemon_harness import VAULTMX, Daemon, free_port, init_instance, write_config, pop3_login
+from daemon_harness import VAULTMX, Daemon, free_port, init_instance, write_config, pop3_login, wait_for_pop3_messages
 
 CHEAP_ARGON2 = """
 [auth]
@@ -104,15 +104,7 @@ class Export(unittest.TestCase):
 
     @classmethod
     def wait_for_messages(cls, count, timeout=30):
-        end = time.monotonic() + timeout
-        while True:
-            p = cls.login()
-            n, _ = p.stat()
-            p.quit()
-            if n >= count or time.monotonic() > end:
-                assert n >= count, f"{n} messages, expected {count}"
-                return
-            time.sleep(0.1)
+        wait_for_pop3_messages(cls.daemon.ports["pop3s"], ADDRESS, PASSWORD, count, timeout)
 
     def out_path(self, name):
         return os.path.join(self.tmp.name, name)

@@ -15,7 +15,8 @@ import tempfile
 import time
 import unittest
 
-from daemon_harness import VAULTMX, Daemon, files_holding, free_port, init_instance, write_config
+from daemon_harness import (VAULTMX, Daemon, files_holding, free_port, init_instance, pop3_login,
+                            wait_for_pop3_messages, write_config)
 
 CHEAP_ARGON2 = """
 [auth]
@@ -108,30 +109,11 @@ class Pop3(unittest.TestCase):
         """A login, maybe right after the last session ended: the lock's release reaches the mailbox's
         owner shard a moment after the connection closed, so an [IN-USE] in that window is retried
         (as mail clients do)."""
-        deadline = time.monotonic() + 5
-        while True:
-            p = poplib.POP3_SSL("127.0.0.1", cls.port, context=insecure(), timeout=30)
-            try:
-                p.user(ADDRESS)
-                p.pass_(PASSWORD)
-                return p
-            except poplib.error_proto as e:
-                p.close()
-                if b"[IN-USE]" not in e.args[0] or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
+        return pop3_login(cls.port, ADDRESS, PASSWORD)
 
     @classmethod
     def wait_for_messages(cls, count, timeout=15):
-        end = time.monotonic() + timeout
-        while True:
-            p = cls.login()
-            n, _ = p.stat()
-            p.quit()
-            if n >= count or time.monotonic() > end:
-                assert n >= count, f"{n} messages, expected {count}"
-                return
-            time.sleep(0.1)
+        wait_for_pop3_messages(cls.port, ADDRESS, PASSWORD, count, timeout)
 
     def retrieve_by_subject(self, p, subject):
         n, _ = p.stat()
