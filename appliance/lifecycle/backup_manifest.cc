@@ -13,7 +13,6 @@
 #include "crypto/hkdf.h"
 #include "crypto/sealed_record.h"
 #include "core/hex_text.h"
-#include "crypto/sha256.h"
 
 namespace vmx {
 namespace {
