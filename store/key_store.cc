@@ -1,6 +1,7 @@
 #include "store/key_store.h"
 
 #include <algorithm>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -30,8 +31,31 @@ Result<KeyStore> KeyStore::open(Env& keys_env) {
     return KeyStore(keys_env, *records, *meta);
 }
 
-Result<crypto::Keyring> KeyStore::load(crypto::MasterKey master) {
+Result<std::vector<crypto::ScopeKeyRecord>> KeyStore::stored_records() const {
     std::vector<crypto::ScopeKeyRecord> records;
+    auto txn = ReadTxn::begin(*env_);
+    if (!txn) return fail(txn.error());
+    auto cursor = Cursor::open(txn->raw(), records_);
+    if (!cursor) return fail(cursor.error());
+    auto entry = cursor->first();
+    for (; entry && *entry; entry = cursor->next()) {
+        auto record = crypto::decode_key_record((*entry)->value);
+        if (!record) return fail(StoreErrc::corrupt);
+        records.push_back(std::move(*record));
+    }
+    if (!entry) return fail(entry.error());
+    return records;
+}
+
+Result<void> KeyStore::put_records(std::span<const crypto::ScopeKeyRecord> records) {
+    auto txn = WriteTxn::begin(*env_);
+    if (!txn) return fail(txn.error());
+    for (const crypto::ScopeKeyRecord& record : records)
+        if (auto r = txn->put(records_, id_key(record.key_id), crypto::encode_key_record(record)); !r) return fail(r.error());
+    return txn->commit();
+}
+
+Result<crypto::Keyring> KeyStore::load(crypto::MasterKey master) {
     bool have_check = false;
     {
         auto txn = ReadTxn::begin(*env_);
@@ -44,32 +68,47 @@ Result<crypto::Keyring> KeyStore::load(crypto::MasterKey master) {
         } else if (check.error() != StoreErrc::not_found) {
             return fail(check.error());
         }
-        auto cursor = Cursor::open(txn->raw(), records_);
-        if (!cursor) return fail(cursor.error());
-        auto entry = cursor->first();
-        for (; entry && *entry; entry = cursor->next()) {
-            auto record = crypto::decode_key_record((*entry)->value);
-            if (!record) return fail(StoreErrc::corrupt);
-            records.push_back(std::move(*record));
-        }
-        if (!entry) return fail(entry.error());
     }
-    auto ring = crypto::Keyring::load(std::move(master), std::move(records));
+    auto records = stored_records();
+    if (!records) return fail(records.error());
+    auto ring = crypto::Keyring::load(std::move(master), std::move(*records));
     if (!ring) return fail(ring.error());
-    if (!have_check) {
-        if (auto r = save(*ring); !r) return fail(r.error());
+    if (!have_check || !ring->changed().empty()) {
+        if (auto r = save(*ring, !have_check); !r) return fail(r.error());
+        ring->saved();
     }
     return ring;
 }
 
-Result<void> KeyStore::save(const crypto::Keyring& ring) {
+Result<void> KeyStore::save(const crypto::Keyring& ring, bool everything) {
     auto txn = WriteTxn::begin(*env_);
     if (!txn) return fail(txn.error());
     if (auto r = txn->put(meta_, as_bytes(master_check_key), ring.master_check()); !r) return fail(r.error());
+    const auto& changed = ring.changed();
     for (const crypto::ScopeKeyRecord& record : ring.records()) {
+        if (!everything && std::find(changed.begin(), changed.end(), record.key_id) == changed.end()) continue;
         const auto key = id_key(record.key_id);
         if (auto r = txn->put(records_, key, crypto::encode_key_record(record)); !r) return fail(r.error());
     }
+    return txn->commit();
+}
+
+// Steps live in the meta database as "step:NAME" -> "done".
+Result<bool> KeyStore::step_done(std::string_view name) const {
+    const std::string key = "step:" + std::string(name);
+    auto txn = ReadTxn::begin(*env_);
+    if (!txn) return fail(txn.error());
+    auto value = txn->get(meta_, as_bytes(key));
+    if (value) return true;
+    if (value.error() == StoreErrc::not_found) return false;
+    return fail(value.error());
+}
+
+Result<void> KeyStore::mark_step_done(std::string_view name) {
+    const std::string key = "step:" + std::string(name);
+    auto txn = WriteTxn::begin(*env_);
+    if (!txn) return fail(txn.error());
+    if (auto r = txn->put(meta_, as_bytes(key), as_bytes("done")); !r) return fail(r.error());
     return txn->commit();
 }
 

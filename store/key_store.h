@@ -6,6 +6,9 @@
 
 #include <array>
 #include <cstdint>
+#include <span>
+#include <vector>
+#include <string_view>
 
 #include "core/result.h"
 #include "crypto/keyring.h"
@@ -20,9 +23,21 @@ public:
     // The keyring under this master key. A new store records the key's fingerprint; an existing
     // one must match it (crypto authentication_failed otherwise).
     Result<crypto::Keyring> load(crypto::MasterKey master);
-    // Writes every scope-key record and the current master fingerprint in one durable transaction
-    // (after a rotation, a shredding or a master-key rotation).
-    Result<void> save(const crypto::Keyring& ring);
+    // Writes the records the ring changed since its last saved() (every record with `everything`)
+    // and the current master fingerprint in one durable transaction. The caller calls
+    // ring.saved() after success. One record per user exists (account keys), so a change writes
+    // only what it touched.
+    Result<void> save(const crypto::Keyring& ring, bool everything = false);
+
+    // The stored records as they are, nothing unwrapped (a backup's key store, which this process
+    // only rewrites: it takes shredded keys out, it never needs a key in the clear).
+    Result<std::vector<crypto::ScopeKeyRecord>> stored_records() const;
+    // Writes these records over the stored ones of the same key id, in one durable transaction.
+    Result<void> put_records(std::span<const crypto::ScopeKeyRecord> records);
+
+    // A named one-time step of the key store that is done (the migration to account keys).
+    Result<bool> step_done(std::string_view name) const;
+    Result<void> mark_step_done(std::string_view name);
 
 private:
     KeyStore(Env& env, Dbi records, Dbi meta) : env_(&env), records_(records), meta_(meta) {}

@@ -17,6 +17,7 @@ std::string_view scope_kind_name(crypto::ScopeKind k) {
         case crypto::ScopeKind::organisation: return "organisation";
         case crypto::ScopeKind::user: return "user";
         case crypto::ScopeKind::appliance: return "appliance";
+        case crypto::ScopeKind::account: return "account";
     }
     return "unknown";
 }
@@ -76,10 +77,9 @@ AdminReply key_rotate(AdminContext& c, const AdminRequest& r) {
         if (!user) return error_reply(fmt::format("user {}", *address), user.error());
         auto org = view->org(user->org_id);
         if (!org) return error_reply("directory", org.error());
-        if (org->plan != crypto::Plan::ultimate)
-            return refused(fmt::format("user {} is on plan {}: only ultimate users have their own key", user->address,
-                                       name_of(org->plan)));
-        scope = {crypto::ScopeKind::user, user->id};
+        // Every user has an account key; an ultimate user's own scope key wraps it and rotates it too.
+        scope = org->plan == crypto::Plan::ultimate ? crypto::Scope{crypto::ScopeKind::user, user->id}
+                                                    : crypto::account_scope(user->id);
         what = "the key of user " + user->address;
     } else if (r.has("master")) {
         return refused("key rotate --master: not available in this version (the master key file is root's; "

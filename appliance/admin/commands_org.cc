@@ -79,22 +79,23 @@ AdminReply org_set_plan(AdminContext& c, const AdminRequest& r) {
     if (!plan) return error_reply(fmt::format("plan {}", required(r, "plan")), DirectoryErrc::invalid_plan);
     auto org = c.directory.set_plan(*c.keys.snapshot(), name, *plan);
     if (!org) return error_reply(fmt::format("organisation {}", name), org.error());
-    // New writes of the organisation's users go under the new plan's scope from now on.
+    // Each user's account key is wrapped by the new plan's scope key from now on; the records it
+    // seals stay as they are.
     if (*plan != crypto::Plan::ultimate) {
         if (auto e = c.keys.ensure(scope_of(*org, 0), c.now_unix()); !e) return error_reply("keys", e.error());
-    } else {
-        auto view = DirectoryView::open(c.directory, c.keys.snapshot());
-        if (!view) return error_reply("directory", view.error());
-        auto users = view->users(std::nullopt);
-        if (!users) return error_reply("directory", users.error());
-        view->end();
-        for (const User& u : *users)
-            if (u.org_id == org->id)
-                if (auto e = c.keys.ensure(scope_of(*org, u.id), c.now_unix()); !e) return error_reply("keys", e.error());
     }
-    // Records already stored move to the new scope's key in the background.
+    auto view = DirectoryView::open(c.directory, c.keys.snapshot());
+    if (!view) return error_reply("directory", view.error());
+    auto users = view->users(std::nullopt);
+    if (!users) return error_reply("directory", users.error());
+    view->end();
+    std::vector<KeyService::AccountScope> accounts;
+    for (const User& u : *users)
+        if (u.org_id == org->id) accounts.push_back({u.id, scope_of(*org, u.id)});
+    if (auto e = c.keys.ensure_accounts(accounts, c.now_unix()); !e) return error_reply("keys", e.error());
+    // Records still sealed under a plan scope's key (written before account keys) move in the background.
     if (c.rewrap) c.rewrap->start(RewrapControl::Reason::plan_change);
-    return ok(fmt::format("organisation {} is now on plan {}; stored records move to its key in the background\n",
+    return ok(fmt::format("organisation {} is now on plan {}; its users' keys are wrapped by the plan's key\n",
                           org->name, name_of(org->plan)));
 }
 

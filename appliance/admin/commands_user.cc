@@ -45,7 +45,8 @@ AdminReply add_user_with(AdminContext& c, const std::string& address, std::uint6
     auto org = view->org(user->org_id);
     view->end();
     if (!org) return error_reply("directory", org.error());
-    if (auto e = c.keys.ensure(scope_of(*org, user->id), c.now_unix()); !e) return error_reply("keys", e.error());
+    const KeyService::AccountScope account{user->id, scope_of(*org, user->id)};
+    if (auto e = c.keys.ensure_accounts({&account, 1}, c.now_unix()); !e) return error_reply("keys", e.error());
     return ok(fmt::format("user {} added (organisation {}, quota {}, password {})\n", user->address, org->name,
                           quota ? std::to_string(quota) + " bytes" : std::string("none"),
                           with_password ? "set" : "not set"));

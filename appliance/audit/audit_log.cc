@@ -181,6 +181,7 @@ Result<crypto::KeyRef> ensure_audit_key(crypto::Keyring& ring, store::KeyStore& 
     if (!ref) return fail(ref.error());
     if (ring.records().size() != before) {
         if (auto saved = key_store.save(ring); !saved) return fail(saved.error());
+        ring.saved();
     }
     return *ref;
 }

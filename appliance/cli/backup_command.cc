@@ -134,6 +134,16 @@ int create(const Config& config, const BackupCommand& c) {
     if (auto* wrong = std::get_if<std::string>(&created))
         return recorded(config, *master, "create", to, fail_with("create", *wrong, exit_failed), *wrong);
     const auto& done = std::get<BackupCreated>(created);
+    // In [backup] dir the service user owns it, as its own scheduled ones: vaultmxd takes shredded
+    // keys out of every backup there (lifecycle/backup_keys.h).
+    if (::geteuid() == 0 && std::filesystem::path(to).parent_path() == std::filesystem::path(config.backup_dir)) {
+        std::string error_line;
+        auto account = resolve_service_account(config.service_user, config.service_group, error_line);
+        if (account) {
+            if (auto not_owned = own_tree(to, *account))
+                return recorded(config, *master, "create", to, fail_with("create", "service.user: " + *not_owned, exit_failed), *not_owned);
+        }
+    }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     std::printf("backup %s: %zu files, %s in %.1f s (%.0f MB/s)\n", to.c_str(), done.files, mib(done.bytes).c_str(), seconds,
                 seconds > 0 ? static_cast<double>(done.bytes) / 1e6 / seconds : 0.0);

@@ -240,6 +240,7 @@ Daemon::~Daemon() {
 
 std::optional<StartFailure> Daemon::start() {
     for (auto step : {&Daemon::open_account, &Daemon::open_log, &Daemon::open_keys, &Daemon::open_spool, &Daemon::open_globals,
+                      &Daemon::ensure_account_keys,
                       &Daemon::open_tls, &Daemon::open_engine, &Daemon::open_admin, &Daemon::open_metrics,
                       &Daemon::drop_privileges, &Daemon::start_threads})
         if (auto failed = (this->*step)()) return failed;
@@ -561,6 +562,7 @@ int Daemon::run() {
     log_event(LogLevel::info, "keys.master_loaded", "source={} scope_keys={} segments={} aead=\"{}\"", key_source_,
               keys_->records().size(), layout_->segments(), crypto::aead_implementation());
     // Shards take each new key snapshot from the control thread (created keys, rotations).
+    keys_->on_shredded([this] { backup_scrub_owed_ = true; });
     keys_->on_publish([this, &engine](std::shared_ptr<const crypto::KeySet> snapshot) {
         audit_->set_keys(snapshot);
         bans_->set_keys(snapshot);
@@ -580,10 +582,12 @@ int Daemon::run() {
     loop.on_message([this](Message& m) { on_control_message(m); });
     loop.on_reload([this] { reload(); });
     rewrap_->start();  // a rewrap a crash interrupted goes on (nothing when no version is retiring)
+    start_account_migration();
     loop.on_tick([this, &admin_socket] {
         recorder_->tick(now_unix());
         closure_->tick(monotonic_ms());
         if (backups_) backups_->tick(now_unix());
+        scrub_backups();
         admin_socket.expire(monotonic_ms());
         metrics_server_->expire(monotonic_ms());
         log_tick();

@@ -93,6 +93,8 @@ private:
     void finish_log();
     std::optional<StartFailure> own_store_folders();
     std::optional<StartFailure> open_globals();
+    std::optional<StartFailure> ensure_account_keys();
+    void start_account_migration();
     std::optional<StartFailure> open_tls();
     std::optional<StartFailure> open_outbound_tls();
     std::optional<StartFailure> open_engine();
@@ -102,6 +104,7 @@ private:
     std::optional<StartFailure> open_admin();
     void open_closure_purge();
     void open_backup_schedule();
+    void scrub_backups();
     std::optional<StartFailure> open_metrics();
     std::string render_metrics_now() const;
     void list_log_counters(CounterSnapshot& out) const;
@@ -157,8 +160,10 @@ private:
     std::unique_ptr<WorkerHasher> hasher_;       // the admin's password hashing, on the auth workers
     std::unique_ptr<AdminContext> admin_;
     std::unique_ptr<RewrapControl> rewrap_;
-    std::unique_ptr<ClosurePurge> closure_;
-    std::unique_ptr<BackupSchedule> backups_;         // [backup] interval_h; joins its copy before the envs go           // closed accounts' purge, on the control loop's tick
+    std::unique_ptr<ClosurePurge> closure_;           // closed accounts' purge, on the control loop's tick
+    bool account_migration_owed_ = false;             // records under plan scope keys may remain
+    bool backup_scrub_owed_ = true;                   // shredded keys may remain in a backup's key store
+    std::unique_ptr<BackupSchedule> backups_;         // [backup] interval_h; joins its copy before the envs go
     std::unique_ptr<AdminServer> admin_server_;
     std::optional<DiskSpace> data_space_;              // [paths] data, opened before the drop
     std::unique_ptr<MetricsServer> metrics_server_;    // [metrics] listen, on the control thread

@@ -21,7 +21,7 @@ constexpr const char* kAllowed[] = {
     "read", "write", "readv", "writev", "pread64", "pwrite64", "preadv", "pwritev", "preadv2", "pwritev2",
     "lseek", "close", "close_range", "openat", "open", "newfstatat", "fstat", "stat", "lstat", "statx", "fstatfs",
     "statfs", "access", "faccessat", "faccessat2", "readlink", "readlinkat", "getdents64", "mkdir", "mkdirat",
-    "unlink", "unlinkat", "rename", "renameat", "renameat2", "ftruncate", "fallocate", "fsync", "fdatasync",
+    "unlink", "unlinkat", "rmdir", "rename", "renameat", "renameat2", "ftruncate", "fallocate", "fsync", "fdatasync",
     "sync_file_range", "msync", "fcntl", "flock", "dup", "dup2", "dup3", "pipe2", "fchmod", "umask", "getcwd",
     // memory
     "mmap", "munmap", "mremap", "madvise", "mprotect", "brk", "mlock", "munlock", "mlock2", "mincore", "membarrier",

@@ -17,7 +17,7 @@ Result<Account> account_with(const Directory& directory, const crypto::KeySet& k
     auto org = directory.org(*txn, keys, user->org_id);
     if (!org) return fail(org.error());
     Account out;
-    out.mailbox = mailbox_of(*org, user->id, segments);
+    out.mailbox = mailbox_of(user->id, segments);
     out.user = std::move(*user);
     out.org = std::move(*org);
     return out;
@@ -25,8 +25,8 @@ Result<Account> account_with(const Directory& directory, const crypto::KeySet& k
 
 }  // namespace
 
-store::MailboxRef mailbox_of(const Organisation& org, std::uint64_t user_id, std::uint32_t segments) {
-    return {user_id, store::segment_of(user_id, segments), crypto::scope_for(org.plan, org.id, user_id)};
+store::MailboxRef mailbox_of(std::uint64_t user_id, std::uint32_t segments) {
+    return {user_id, store::segment_of(user_id, segments), crypto::account_scope(user_id)};
 }
 
 Result<Account> find_account(const Directory& directory, const crypto::KeySet& keys, std::string_view address,

@@ -1,5 +1,6 @@
 // The one look-up every part makes before it touches a user's mail: the user, the organisation whose
-// plan decides the key scope, and the mailbox (segment and scope) that follow from them. Written
+// plan decides who wraps the user's account key, and the mailbox (segment and the account key's
+// scope) that follow from them. Written
 // once here instead of at each call site. Any thread: a short read transaction of the directory
 // with the caller's key snapshot.
 #pragma once
@@ -18,11 +19,12 @@ namespace vmx {
 struct Account {
     User user;
     Organisation org;
-    store::MailboxRef mailbox;  // segment_of(user.id), sealed under the plan's scope
+    store::MailboxRef mailbox;  // segment_of(user.id), sealed under the user's account key
 };
 
-// The mailbox of a user of `org`, in a store of `segments` segments.
-store::MailboxRef mailbox_of(const Organisation& org, std::uint64_t user_id, std::uint32_t segments);
+// The mailbox of a user, in a store of `segments` segments. Its records are sealed under the
+// user's account key on every plan (the plan's scope key wraps that key).
+store::MailboxRef mailbox_of(std::uint64_t user_id, std::uint32_t segments);
 
 // By login or recipient address. An address with no account gives an error for which
 // no_such_account() holds (unknown user or domain, or an address that cannot be one); any other

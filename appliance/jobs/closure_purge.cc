@@ -130,15 +130,7 @@ void ClosurePurge::purge_user(const User& user, const std::function<void()>& the
         if (!r) return end_pass(r.error());
         marked = std::move(*r);
     }
-    std::optional<Organisation> org;
-    {
-        auto txn = store::ReadTxn::begin(directory_.env());
-        if (!txn) return end_pass(txn.error());
-        auto found = directory_.org(*txn, *keys_.snapshot(), marked.org_id);
-        if (!found) return end_pass(found.error());
-        org = std::move(*found);
-    }
-    erase_mailbox(marked, mailbox_of(*org, marked.id, options_.segments), then);
+    erase_mailbox(marked, mailbox_of(marked.id, options_.segments), then);
 }
 
 void ClosurePurge::erase_mailbox(const User& user, const store::MailboxRef& box, const std::function<void()>& then) {

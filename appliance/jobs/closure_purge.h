@@ -1,5 +1,5 @@
 // The closure purge: every record of an account closed for longer than [lifecycle]
-// closure_purge_days goes, then the account's own scope key (crypto-shredding); an organisation
+// closure_purge_days goes, then the account's own key (crypto-shredding); an organisation
 // closed that long goes with its users, its domains and its own key. A pass runs every sweep
 // interval ([store] sweep_interval_s) on the control thread, the directory's only writer; the
 // mailbox half runs on the mailbox's owner shard (its only writer) through `erase_mailbox`.
@@ -11,7 +11,8 @@
 //   3. its login history, logins_per_step entries a step (pending entries are flushed first);
 //   4. its record (credentials, app passwords, TOTP secret, allowed senders are in it) and its
 //      index entry, with a shred marker, in one transaction: the address is free again;
-//   5. the key of the marker's scope, if it has one (ultimate users), then the marker.
+//   5. the keys of the marker's scope (the user's account key on every plan, and an ultimate
+//      user's own scope key), then the marker; every key backup loses them next (KeyService).
 // Sessions were ended and their tokens voided when it was closed. Everything the purge needs to go
 // on is in the store (the purging mark, what is left, the markers), so a pass stopped anywhere (a
 // failed step, SIGKILL) is finished by a later pass. A failed step ends the pass; the next one

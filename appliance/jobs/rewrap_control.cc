@@ -9,14 +9,24 @@
 
 namespace vmx {
 
+void RewrapControl::migrate_accounts(std::function<void()> done) {
+    accounts_migrated_ = std::move(done);
+    if (name_.empty()) start();
+}
+
 void RewrapControl::start(Reason reason) {
     retiring_ = keys_.retiring();
-    if (retiring_.empty() && reason == Reason::rotation) return;
-    // A rotation's walk is named after the newest retired version, so after a crash the same walk
-    // resumes from the positions its steps saved; a plan change walks afresh.
-    if (reason == Reason::rotation || !retiring_.empty()) {
+    const bool migrating = static_cast<bool>(accounts_migrated_);
+    if (retiring_.empty() && reason == Reason::rotation && !migrating) return;
+    // A rotation's walk is named after the newest retired version, and the migration's has a fixed
+    // name, so after a crash the same walk resumes from the positions its steps saved; a plan
+    // change walks afresh. Every walk moves each record to its scope's active key, so any clean
+    // one also completes the migration.
+    if (!retiring_.empty()) {
         const crypto::KeyRef newest = retiring_.back();
         name_ = fmt::format("rotation-{}-{}", newest.key_id, newest.version);
+    } else if (migrating && reason == Reason::rotation) {
+        name_ = "account-keys";
     } else {
         name_ = fmt::format("plan-{}-{}", std::time(nullptr), ++walks_);
     }
@@ -66,6 +76,11 @@ void RewrapControl::finish() {
     }
     last_outcome_ = fmt::format("rewrap {} done: {} records rewrapped, {} retired version(s) destroyed", name_, rewrapped,
                                 destroyed);
+    if (accounts_migrated_) {
+        auto done = std::move(accounts_migrated_);
+        accounts_migrated_ = nullptr;
+        done();
+    }
     log_event(LogLevel::info, "keys.rewrap_finished", "name={} rewrapped={} destroyed={}", name_, rewrapped, destroyed);
     retiring_.clear();
     name_.clear();

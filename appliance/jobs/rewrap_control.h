@@ -26,6 +26,9 @@ public:
     // Starts a walk over every shard for the versions retiring now (none: nothing to do), or, after
     // a plan change, to move an organisation's records to its new scope.
     void start(Reason reason = Reason::rotation);
+    // Records sealed before account keys existed move to them with the next walk (one is started
+    // now if none runs); `done` is called once a walk finished with no failures.
+    void migrate_accounts(std::function<void()> done);
     void on_report(std::uint32_t shard, const RewrapReport& report);
     // One line for `key status`.
     std::string status() const;
@@ -47,6 +50,7 @@ private:
     std::map<std::uint32_t, ShardProgress> progress_;
     std::string last_outcome_;
     std::uint32_t walks_ = 0;
+    std::function<void()> accounts_migrated_;  // set while the migration to account keys is owed
 };
 
 }  // namespace vmx

@@ -14,6 +14,18 @@ Result<void> KeyService::ensure(const crypto::Scope& scope, std::int64_t now_uni
     return save_and_publish();
 }
 
+Result<std::size_t> KeyService::ensure_accounts(std::span<const AccountScope> accounts, std::int64_t now_unix) {
+    for (const AccountScope& a : accounts) {
+        auto r = keys_.ring.ensure_account_key(a.user_id, a.parent, now_unix);
+        // A shredded account (purged, its record not yet gone) keeps no key.
+        if (!r && r.error() != crypto::CryptoErrc::key_destroyed) return fail(r.error());
+    }
+    const std::size_t changed = keys_.ring.changed().size();
+    if (changed == 0) return std::size_t{0};
+    if (auto r = save_and_publish(); !r) return fail(r.error());
+    return changed;
+}
+
 Result<crypto::KeyRef> KeyService::rotate(const crypto::Scope& scope, std::int64_t now_unix) {
     for (const crypto::ScopeKeyRecord& record : keys_.ring.records()) {
         if (record.scope != scope) continue;
@@ -31,16 +43,25 @@ Result<void> KeyService::finish_retirement(crypto::KeyRef retired) {
 }
 
 Result<bool> KeyService::destroy_scope(const crypto::Scope& scope) {
-    for (const crypto::ScopeKeyRecord& record : keys_.ring.records()) {
-        if (record.scope != scope) continue;
-        const bool live = std::any_of(record.versions.begin(), record.versions.end(),
-                                      [](const crypto::KeyVersion& v) { return v.state != crypto::KeyState::destroyed; });
-        if (!live) return false;
-        if (auto r = keys_.ring.destroy(record.key_id); !r) return fail(r.error());
-        if (auto r = save_and_publish(); !r) return fail(r.error());
-        return true;
+    std::vector<crypto::Scope> scopes{scope};
+    if (scope.kind == crypto::ScopeKind::user) scopes.push_back(crypto::account_scope(scope.owner));
+    bool destroyed = false;
+    for (const crypto::Scope& s : scopes) {
+        for (const crypto::ScopeKeyRecord& record : keys_.ring.records()) {
+            if (record.scope != s) continue;
+            const bool live = std::any_of(record.versions.begin(), record.versions.end(), [](const crypto::KeyVersion& v) {
+                return v.state != crypto::KeyState::destroyed;
+            });
+            if (!live) break;
+            if (auto r = keys_.ring.destroy(record.key_id); !r) return fail(r.error());
+            destroyed = true;
+            break;
+        }
     }
-    return false;
+    if (!destroyed) return false;
+    if (auto r = save_and_publish(); !r) return fail(r.error());
+    if (shredded_) shredded_();
+    return true;
 }
 
 std::vector<crypto::KeyRef> KeyService::retiring() const {
@@ -66,6 +87,7 @@ Result<bool> KeyService::remove_appliance_secret(std::string_view name) {
 
 Result<void> KeyService::save_and_publish() {
     if (auto r = keys_.store.save(keys_.ring); !r) return r;
+    keys_.ring.saved();
     snapshot_ = keys_.ring.snapshot();
     if (publish_) publish_(snapshot_);
     return {};

@@ -27,14 +27,30 @@ public:
 
     // Called with each new snapshot after it is saved (vaultmxd sends it to every shard).
     void on_publish(Publish publish) { publish_ = std::move(publish); }
+    // Called after a key was destroyed and saved (vaultmxd then takes it out of every key backup).
+    void on_shredded(std::function<void()> shredded) { shredded_ = std::move(shredded); }
+
+    // Records written before account keys existed are sealed under plan scope keys; once every
+    // user has an account key, one clean rewrap walk moves them and this step is marked done.
+    Result<bool> accounts_migrated() const { return keys_.store.step_done(account_migration); }
+    Result<void> mark_accounts_migrated() { return keys_.store.mark_step_done(account_migration); }
+    static constexpr std::string_view account_migration = "account-keys";
 
     // The scope's key exists (created, saved and published if it did not).
     Result<void> ensure(const crypto::Scope& scope, std::int64_t now_unix);
+    // Each user's account key exists, wrapped by the given plan scope (created, or rewrapped after
+    // a plan change); one save and one publish for all of them. How many were created or moved.
+    struct AccountScope {
+        std::uint64_t user_id = 0;
+        crypto::Scope parent;
+    };
+    Result<std::size_t> ensure_accounts(std::span<const AccountScope> accounts, std::int64_t now_unix);
     // A new active version of the scope's key; the old one retires until its records are rewrapped.
     Result<crypto::KeyRef> rotate(const crypto::Scope& scope, std::int64_t now_unix);
 
     // Crypto-shredding of a purged account's or organisation's own key: every version of the
-    // scope's key is destroyed, saved and published. True when a live key was destroyed now; false
+    // scope's key (and of the account keys it wraps) is destroyed, saved and published; a user
+    // scope takes the user's account key with it. True when a live key was destroyed now; false
     // when the scope has none or it was destroyed before (so a resumed purge can call it again).
     Result<bool> destroy_scope(const crypto::Scope& scope);
     // Destroys a version whose records have all been rewrapped (saved and published).
@@ -70,6 +86,7 @@ private:
     std::shared_ptr<const crypto::KeySet> snapshot_;
     Publish publish_;
     SecretChanged secret_changed_;
+    std::function<void()> shredded_;
 };
 
 }  // namespace vmx

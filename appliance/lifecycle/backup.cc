@@ -15,6 +15,9 @@
 #include <sstream>
 
 #include "appliance/keys/appliance_secrets.h"
+#include "appliance/lifecycle/backup_files.h"
+#include "appliance/lifecycle/backup_keys.h"
+#include "appliance/lifecycle/backup_lock.h"
 #include "appliance/lifecycle/record_check.h"
 #include "core/log_sink.h"
 #include "crypto/sha256.h"
@@ -26,11 +29,7 @@ namespace vmx {
 namespace fs = std::filesystem;
 namespace {
 
-constexpr std::string_view manifest_name = "manifest";
 constexpr std::string_view meta_name = "meta";
-constexpr std::string_view data_file = "data.mdb";
-
-std::string errno_text(int error) { return std::error_code(error, std::system_category()).message(); }
 
 // One environment of a backup: where it sits in the backup folder and what it holds.
 struct BackupEnv {
@@ -40,7 +39,7 @@ struct BackupEnv {
 
 std::vector<BackupEnv> backup_envs(std::uint32_t segments) {
     std::vector<BackupEnv> out;
-    out.push_back({"keys", {true, store::GlobalKind::keys}});
+    out.push_back({std::string(backup_keys_folder), {true, store::GlobalKind::keys}});
     out.push_back({"global/directory", {true, store::GlobalKind::directory}});
     out.push_back({"global/audit", {true, store::GlobalKind::audit}});
     for (store::SegmentKind kind : store::segment_kinds)
@@ -70,31 +69,6 @@ bool absent_or_empty(const std::string& path) {
     std::error_code ec;
     if (!fs::exists(path, ec)) return true;
     return fs::is_directory(path, ec) && fs::is_empty(path, ec);
-}
-
-// Writes `bytes` to path.part, syncs it, renames it to path and syncs the folder.
-std::optional<std::string> write_durably(const std::string& path, std::string_view bytes) {
-    const std::string part = path + ".part";
-    const int fd = ::open(part.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) return fmt::format("cannot create {}: {}", part, errno_text(errno));
-    std::size_t written = 0;
-    while (written < bytes.size()) {
-        const ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-            const int error = errno;
-            ::close(fd);
-            return fmt::format("cannot write {}: {}", part, errno_text(error));
-        }
-        written += static_cast<std::size_t>(n);
-    }
-    const bool synced = ::fsync(fd) == 0;
-    const int error = errno;
-    ::close(fd);
-    if (!synced) return fmt::format("cannot sync {}: {}", part, errno_text(error));
-    if (::rename(part.c_str(), path.c_str()) != 0) return fmt::format("cannot rename {}: {}", part, errno_text(errno));
-    if (!store::sync_path(fs::path(path).parent_path().string())) return fmt::format("cannot sync the folder of {}", path);
-    return std::nullopt;
 }
 
 // A copy of a file: to.part (0600), synced, then renamed over `to`. Plain reads and writes: the
@@ -135,23 +109,13 @@ std::optional<std::string> copy_file_durably(const std::string& from, const std:
     return std::nullopt;
 }
 
-std::optional<std::string> read_small_file(const std::string& path, std::size_t bytes_max, std::string& out) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return fmt::format("cannot read {}", path);
-    std::ostringstream text;
-    text << in.rdbuf();
-    out = std::move(text).str();
-    if (out.size() > bytes_max) return fmt::format("{} is larger than expected", path);
-    return std::nullopt;
-}
-
 void add(BackupReport& report, std::string problem) { report.problems.push_back(std::move(problem)); }
 
 // The files listed against the files there: each present with its size and digest, none missing,
 // none that the manifest does not know. True when all match.
 bool check_files(const std::string& dir, const BackupManifest& m, BackupReport& report, const BackupProgressFn& progress) {
     std::set<std::string> expected{std::string(meta_name)};
-    for (const BackupEnv& e : backup_envs(m.segments)) expected.insert(e.rel + "/" + std::string(data_file));
+    for (const BackupEnv& e : backup_envs(m.segments)) expected.insert(e.rel + "/" + std::string(backup_data_file));
     std::set<std::string> listed;
     const std::size_t before = report.problems.size();
     for (std::size_t i = 0; i < m.files.size(); ++i) {
@@ -177,7 +141,7 @@ bool check_files(const std::string& dir, const BackupManifest& m, BackupReport& 
     for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
         if (!it->is_regular_file()) continue;
         const std::string rel = fs::relative(it->path(), dir).string();
-        if (rel == manifest_name || listed.contains(rel) || it->path().filename() == "lock.mdb") continue;
+        if (rel == backup_manifest_name || listed.contains(rel) || it->path().filename() == "lock.mdb") continue;
         add(report, fmt::format("{}: a file the manifest does not list", rel));
     }
     return report.problems.size() == before;
@@ -245,6 +209,10 @@ std::variant<BackupCreated, std::string> create_backup(const store::StoreLayout&
                                                        std::string_view meta, const crypto::MasterKey& master,
                                                        const std::string& to, std::int64_t now_unix,
                                                        const BackupProgressFn& progress) {
+    // One writer at a time in the folder of backups: a scrub waits for this backup to be whole.
+    std::string locked;
+    const auto lock = BackupLock::take(fs::path(to).parent_path().string(), true, &locked);
+    if (!lock) return locked;
     if (!absent_or_empty(to)) return fmt::format("{} is not empty: a backup goes into a new or empty folder", to);
     if (::mkdir(to.c_str(), 0700) != 0 && errno != EEXIST) return fmt::format("cannot create {}: {}", to, errno_text(errno));
     BackupManifest manifest;
@@ -269,22 +237,31 @@ std::variant<BackupCreated, std::string> create_backup(const store::StoreLayout&
         if (auto failed = make_folders(to, envs[i].rel)) return *failed;
         if (auto copied = copy(envs[i].role, target); !copied)
             return fmt::format("cannot copy {}: {}", source_of(layout, envs[i].role), copied.error().message());
-        if (auto failed = record(envs[i].rel + "/" + std::string(data_file))) return *failed;
+        if (envs[i].rel == backup_keys_folder) continue;  // recorded once its last copy is merged in
+        if (auto failed = record(envs[i].rel + "/" + std::string(backup_data_file))) return *failed;
     }
+    // The key store again, after the data: what was made or retired meanwhile is merged in (backup_keys.h).
+    const std::string keys_dir = to + "/" + std::string(backup_keys_folder);
+    const std::string late_dir = keys_dir + ".late";
+    if (::mkdir(late_dir.c_str(), 0700) != 0) return fmt::format("cannot create {}: {}", late_dir, errno_text(errno));
+    if (auto copied = copy(envs.front().role, late_dir); !copied)  // backup_envs() puts the keys first
+        return fmt::format("cannot copy {}: {}", source_of(layout, envs.front().role), copied.error().message());
+    if (auto failed = merge_backup_keys(keys_dir, late_dir)) return *failed;
+    if (auto failed = record(std::string(backup_keys_folder) + "/" + std::string(backup_data_file))) return *failed;
     if (auto failed = write_durably(to + "/" + std::string(meta_name), meta)) return *failed;
     if (auto failed = record(std::string(meta_name))) return *failed;
     auto key = derive_backup_key(master.material.view());
     if (!key) return "cannot derive the backup key: " + key.error().message();
     auto text = write_backup_manifest(manifest, *key);
     if (!text) return "cannot seal the manifest: " + text.error().message();
-    if (auto failed = write_durably(to + "/" + std::string(manifest_name), *text)) return *failed;
+    if (auto failed = write_durably(to + "/" + std::string(backup_manifest_name), *text)) return *failed;
     return created;
 }
 
 BackupReport verify_backup(const std::string& dir, const crypto::MasterKey& master, const BackupProgressFn& progress) {
     BackupReport report;
     std::string file;
-    if (auto failed = read_small_file(dir + "/" + std::string(manifest_name), backup_manifest_bytes_max, file)) {
+    if (auto failed = read_small_file(dir + "/" + std::string(backup_manifest_name), backup_manifest_bytes_max, file)) {
         add(report, *failed + " (not a finished backup)");
         return report;
     }
@@ -329,8 +306,8 @@ std::optional<std::string> restore_backup(const std::string& dir, const crypto::
     for (std::size_t i = 0; i < envs.size(); ++i) {
         if (progress) progress({"restore", envs[i].rel, i, envs.size()});
         const std::string target = source_of(layout, envs[i].role);
-        if (auto failed = copy_file_durably(dir + "/" + envs[i].rel + "/" + std::string(data_file),
-                                            target + "/" + std::string(data_file)))
+        if (auto failed = copy_file_durably(dir + "/" + envs[i].rel + "/" + std::string(backup_data_file),
+                                            target + "/" + std::string(backup_data_file)))
             return *failed;
         fs::remove(target + "/lock.mdb", ec);  // the empty environment's; LMDB makes a new one
         if (!store::sync_path(target)) return fmt::format("cannot sync {}", target);
@@ -349,7 +326,7 @@ std::vector<BackupListing> list_backups(const std::string& parent) {
         BackupListing listing;
         listing.dir = it->path().string();
         std::string file;
-        if (auto failed = read_small_file(listing.dir + "/" + std::string(manifest_name), backup_manifest_bytes_max, file))
+        if (auto failed = read_small_file(listing.dir + "/" + std::string(backup_manifest_name), backup_manifest_bytes_max, file))
             listing.header = std::string("no manifest: not a finished backup");
         else
             listing.header = read_backup_header(file);

@@ -49,7 +49,8 @@ struct BackupCreated {
     std::uint64_t bytes = 0;
 };
 
-// Into `to`, which must not exist or be an empty folder (created 0700, its parent must exist). Uses
+// Into `to`, which must not exist or be an empty folder (created 0700, its parent must exist),
+// holding the parent's BackupLock throughout (waiting for it). Uses
 // only the system calls the daemon's filter allows (no chmod, no copy_file_range). One line on failure.
 // `meta` is the data folder's meta file (read_store_meta), read ahead by a caller that may not reach
 // the data folder by path later (the daemon after its drop).

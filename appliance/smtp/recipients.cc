@@ -33,10 +33,8 @@ smtp::RcptDecision look_up_recipient(const Directory& directory, ShardStore& sto
     }
     if (user->state == UserState::closed) return {V::disabled, 0};  // its domain stays ours: no relay
     if (user->quota_bytes == 0) return {V::accepted, user->id};
-    auto org = view->org(user->org_id);
-    if (!org) return {V::temp_failure, 0};
     view->end();
-    auto state = mailbox_state(store, mailbox_of(*org, user->id, store.segment_count()));
+    auto state = mailbox_state(store, mailbox_of(user->id, store.segment_count()));
     if (!state) return {V::temp_failure, 0};
     if (state->live_bytes >= user->quota_bytes) return {V::over_quota, user->id};
     return {V::accepted, user->id};

@@ -272,7 +272,7 @@ TEST(KeyRecord, DecodeRejectsDamage) {
     longer.push_back(0);
     EXPECT_FALSE(decode_key_record(longer));
     auto future = bytes;
-    future[0] = 2;
+    future[0] = 3;
     EXPECT_EQ(decode_key_record(future).error(), CryptoErrc::unsupported_version);
 }
 
