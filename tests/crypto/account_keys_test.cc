@@ -195,6 +195,24 @@ TEST(AccountKeys, WrapsCannotMoveToAnotherAccountOrWrapper) {
     EXPECT_EQ(Keyring::load(test_master(1), rewired).error(), CryptoErrc::authentication_failed);
 }
 
+TEST(AccountKeys, RecordsFromBeforeAccountKeysMoveToThemAndThenShredWithThem) {
+    Keyring ring = Keyring::create(test_master(1));
+    const Scope starter = scope_for(Plan::starter, 9, 91);
+    ASSERT_TRUE(ring.ensure_scope_key(starter, 1));
+    auto legacy = ring.snapshot()->seal(starter, mail_identity(91, 1), bytes_of("old mail"));  // as before
+    ASSERT_TRUE(legacy);
+    auto key = ring.ensure_account_key(91, starter, 2);  // the daemon's start-up step
+    ASSERT_TRUE(key);
+    auto snapshot = ring.snapshot();
+    ASSERT_TRUE(snapshot->needs_rewrap(account_scope(91), *legacy));  // the migration walk's test
+    auto moved = snapshot->rewrap_to_active(account_scope(91), mail_identity(91, 1), *legacy);
+    ASSERT_TRUE(moved);
+    EXPECT_EQ(*peek_key(*moved), *key);
+    EXPECT_FALSE(snapshot->needs_rewrap(account_scope(91), *moved));
+    ASSERT_TRUE(ring.destroy(key->key_id));
+    EXPECT_EQ(ring.snapshot()->open(mail_identity(91, 1), *moved).error(), CryptoErrc::key_destroyed);
+}
+
 TEST(AccountKeys, Format2RecordsDecodeStrictly) {
     Keyring ring = Keyring::create(test_master(1));
     auto key = ring.ensure_account_key(81, scope_for(Plan::starter, 8, 0), 1);

@@ -2,7 +2,10 @@
 (one flipped byte in any file, a missing file, a foreign file: each named), and the disaster
 recovery test: create, wipe the data folder, restore, start again: every message reads back byte
 for byte over POP3S, the directory and the login history are intact, `audit verify` passes. A
-restore refuses a data folder that is not empty and a backup made under another master key."""
+restore refuses a data folder that is not empty and a backup made under another master key. And
+shredding reaches the backups: a backup made before a user's purge, restored after it, cannot open
+that user's mail (on the starter plan, whose users share the wrapping key) while every other user's
+mail reads back."""
 import json
 import os
 import poplib
@@ -210,6 +213,62 @@ class Schedule(unittest.TestCase):
                 self.assertIn("event=backup.created", d.log_text())
                 alarms = {a["name"]: a for a in json.loads(cli(d.config, "--json", "alarms").stdout)}
                 self.assertEqual(alarms["backup_too_old"]["state"], "ok")
+                self.assertIsNone(d.proc.poll())
+        finally:
+            shutil.rmtree(backups, ignore_errors=True)
+
+
+class ShreddingReachesBackups(unittest.TestCase):
+    def test_a_backup_made_before_a_purge_never_brings_the_users_mail_back(self):
+        backups = tempfile.mkdtemp(prefix="vmx-shred-")
+        os.chmod(backups, 0o711)  # the service user reaches [backup] dir by path, as under /var/lib
+        extra = (f'\n[backup]\ndir = "{backups}/kept"\n[lifecycle]\nclosure_purge_days = 30\n'
+                 '[store]\nsweep_interval_s = 1\n')
+        try:
+            with Daemon(init_args=("--self-signed",), extra=extra) as d:
+                cli(d.config, "org", "add", "Example", "--plan", "starter")
+                cli(d.config, "domain", "add", "example.test", "--org", "Example")
+                for user in USERS:
+                    cli(d.config, "user", "add", user, "--password-stdin", stdin=PASSWORD + "\n")
+                keys = json.loads(cli(d.config, "--json", "key", "status").stdout)
+                self.assertEqual(sorted(k["scope"] for k in keys if k["scope"] == "account"), ["account", "account"])
+                secret = {u: b"SECRET-OF-" + u.encode() for u in USERS}
+                with smtplib.SMTP("127.0.0.1", d.ports["smtp"], timeout=30) as s:
+                    for i in range(6):
+                        user = USERS[i % 2]
+                        s.sendmail("x@remote.test", [user],
+                                   b"From: x@remote.test\r\nSubject: s%d\r\n\r\n%s %d\r\n" % (i, secret[user], i))
+                before = {u: mailbox(d.ports["pop3s"], u) for u in USERS}
+                cli(d.config, "backup", "create")  # into [backup] dir, before the purge
+                listed = json.loads(cli(d.config, "--json", "backup", "list").stdout)
+                self.assertEqual(len(listed), 1)
+                backup = listed[0]["dir"]
+                self.assertIn("0 of destroyed keys", cli(d.config, "backup", "verify", backup).stdout)
+
+                cli(d.config, "user", "close", USERS[0])
+                self.assertIn("purged", cli(d.config, "user", "purge", USERS[0], "--now").stdout)
+                # The daemon takes the destroyed key out of the backup's key store.
+                deadline = time.monotonic() + 30
+                while time.monotonic() < deadline and "event=backup.keys_scrubbed" not in d.log_text():
+                    time.sleep(0.2)
+                self.assertIn("event=backup.keys_scrubbed", d.log_text(), d.log_text()[-3000:])
+                verified = cli(d.config, "backup", "verify", backup).stdout
+                self.assertIn("good", verified)  # the manifest was resealed over the new key store
+                self.assertGreater(int(re.search(r"\((\d+) of destroyed keys\)", verified).group(1)), 0, verified)
+
+                self.assertEqual(d.stop()[0], 0)
+                shutil.rmtree(os.path.join(d.folder, "data"))
+                cli(d.config, "backup", "restore", backup)
+                d.start()
+                # Bob's mail is all there; Ann (still a user in the restored directory) gets none of hers.
+                self.assertEqual(mailbox(d.ports["pop3s"], USERS[1]), before[USERS[1]])
+                got = b""
+                try:
+                    got = b"".join(mailbox(d.ports["pop3s"], USERS[0]))
+                except (poplib.error_proto, OSError):
+                    pass
+                self.assertNotIn(secret[USERS[0]], got)
+                self.assertEqual(files_holding(os.path.join(d.folder, "data"), [secret[USERS[0]], secret[USERS[1]]]), [])
                 self.assertIsNone(d.proc.poll())
         finally:
             shutil.rmtree(backups, ignore_errors=True)
