@@ -68,7 +68,7 @@ struct Instance : testing::TestTenant {
         return *l;
     }
     store::MailboxRef box() const {
-        return {user.id, store::segment_of(user.id, 2), crypto::Scope{crypto::ScopeKind::shared, 0}};
+        return {user.id, store::segment_of(user.id, 2), crypto::account_scope(user.id)};
     }
 
     MailboxWritesOptions writes_options;

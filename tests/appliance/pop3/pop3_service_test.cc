@@ -47,7 +47,7 @@ struct Pop3Fixture : TestTenant {
     void append(const std::string& body) {
         std::promise<bool> stored;
         engine->on_shard(1, [&](ShardContext& c) {
-            const store::MailboxRef box{ann, 1, crypto::Scope{crypto::ScopeKind::shared, 0}};
+            const store::MailboxRef box{ann, 1, crypto::account_scope(ann)};
             c.writes->append(box, std::make_shared<const std::string>(body), store::AppendOptions{testing::kTestStart, 0},
                              std::nullopt, [&stored](Result<std::uint64_t> r) { stored.set_value(r.has_value()); });
         });

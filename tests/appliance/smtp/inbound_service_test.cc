@@ -68,7 +68,7 @@ struct SmtpFixture : TestTenant {
         const std::uint32_t segment = store::segment_of(full, testing::kTestSegments);
         std::promise<bool> stored;
         engine->on_shard(segment, [&](ShardContext& c) {
-            const store::MailboxRef box{full, segment, crypto::Scope{crypto::ScopeKind::shared, 0}};
+            const store::MailboxRef box{full, segment, crypto::account_scope(full)};
             c.writes->append(box, std::make_shared<const std::string>(64, 'x'), store::AppendOptions{testing::kTestStart, 64},
                              std::nullopt, [&stored](Result<std::uint64_t> r) { stored.set_value(r.has_value()); });
         });

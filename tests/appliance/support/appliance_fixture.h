@@ -27,6 +27,7 @@ namespace vmx::testing {
 
 inline constexpr std::uint32_t kTestSegments = 2;  // with two shards: segment s is owned by shard s
 inline constexpr std::int64_t kTestStart = 1'800'000'000;
+inline constexpr std::uint64_t kTestAccountKeys = 256;  // users the fixture can add
 
 inline bool wait_for(const std::function<bool()>& done, std::chrono::milliseconds limit = std::chrono::seconds(10)) {
     const auto end = std::chrono::steady_clock::now() + limit;
@@ -59,6 +60,10 @@ struct TestTenant {
         auto ring = crypto::Keyring::create(fixed_master_key(0x61));
         VMX_ASSERT(ring.ensure_scope_key(appliance_scope, kTestStart));
         VMX_ASSERT(ring.ensure_scope_key({crypto::ScopeKind::shared, 0}, kTestStart));
+        // Every user seals under an account key made when the user is added; the fixture's users
+        // take ids from 1 up, so their keys are made ahead and every holder of `keys` sees them.
+        for (std::uint64_t id = 1; id <= kTestAccountKeys; ++id)
+            VMX_ASSERT(ring.ensure_account_key(id, {crypto::ScopeKind::shared, 0}, kTestStart));
         keys = ring.snapshot();
         auto denv = store::Env::open(dir.sub("directory"), layout->env_options(store::GlobalKind::directory));
         VMX_ASSERT(denv);
@@ -74,6 +79,7 @@ struct TestTenant {
     std::uint64_t add_user(const std::string& address, std::string password_hash = {}, std::uint64_t quota_bytes = 0) {
         auto u = directory->add_user(*keys, address, std::move(password_hash), quota_bytes, kTestStart);
         VMX_ASSERT(u);
+        VMX_ASSERT(u->id <= kTestAccountKeys);
         return u->id;
     }
     // A new user whose mailbox lives in `segment` (so on shard `segment`).
@@ -96,7 +102,7 @@ struct TestTenant {
         const std::uint32_t segment = store::segment_of(user, kTestSegments);
         auto txn = store::ReadTxn::begin(*envs->env(segment, store::SegmentKind::mail));
         VMX_ASSERT(txn);
-        const store::MailboxRef box{user, segment, crypto::Scope{crypto::ScopeKind::shared, 0}};
+        const store::MailboxRef box{user, segment, crypto::account_scope(user)};
         auto listed = store::list_messages(*txn, handles->segment(segment).mailboxes, *keys, box);
         return listed ? *listed : std::vector<store::MessageInfo>{};
     }
@@ -104,7 +110,7 @@ struct TestTenant {
         const std::uint32_t segment = store::segment_of(user, kTestSegments);
         auto txn = store::ReadTxn::begin(*envs->env(segment, store::SegmentKind::mail));
         VMX_ASSERT(txn);
-        const store::MailboxRef box{user, segment, crypto::Scope{crypto::ScopeKind::shared, 0}};
+        const store::MailboxRef box{user, segment, crypto::account_scope(user)};
         auto reader = store::BodyReader::open(*txn, handles->segment(segment).mailboxes, *keys, box, message_id);
         VMX_ASSERT(reader);
         std::string out;
