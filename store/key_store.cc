@@ -6,6 +6,8 @@
 #include <vector>
 
 #include "crypto/errc.h"
+#include "crypto/hkdf.h"
+#include "crypto/key_wrap.h"
 #include "store/errc.h"
 
 namespace vmx::store {
@@ -73,8 +75,10 @@ Result<crypto::Keyring> KeyStore::load(crypto::MasterKey master) {
     if (!records) return fail(records.error());
     auto ring = crypto::Keyring::load(std::move(master), std::move(*records));
     if (!ring) return fail(ring.error());
-    if (!have_check || !ring->changed().empty()) {
-        if (auto r = save(*ring, !have_check); !r) return fail(r.error());
+    // A reader (read-only, beside the daemon) never writes: records load() settled (an account key
+    // whose wrapping key is gone) stay marked changed for the writer's next save.
+    if (!have_check) {
+        if (auto r = save(*ring, true); !r) return fail(r.error());
         ring->saved();
     }
     return ring;
@@ -89,6 +93,100 @@ Result<void> KeyStore::save(const crypto::Keyring& ring, bool everything) {
         if (!everything && std::find(changed.begin(), changed.end(), record.key_id) == changed.end()) continue;
         const auto key = id_key(record.key_id);
         if (auto r = txn->put(records_, key, crypto::encode_key_record(record)); !r) return fail(r.error());
+    }
+    return txn->commit();
+}
+
+namespace {
+
+constexpr std::string_view held_prefix = "held-key:";
+constexpr std::size_t held_key_bytes = 32;
+
+std::string held_name(std::string_view name) { return std::string(held_prefix) + std::string(name); }
+
+Result<crypto::SecretBytes> held_kek(const crypto::MasterKey& master, std::string_view name) {
+    return crypto::hkdf_sha256(master.material.view(), {}, "vaultmx held-key wrap v1 " + std::string(name), 32);
+}
+
+Result<std::vector<std::uint8_t>> wrap_held(const crypto::MasterKey& master, std::string_view name,
+                                            std::span<const std::uint8_t> key) {
+    auto kek = held_kek(master, name);
+    if (!kek) return fail(kek.error());
+    std::vector<std::uint8_t> out(key.size() + crypto::key_wrap_overhead_bytes);
+    if (auto r = crypto::key_wrap(std::span<const std::uint8_t, 32>(kek->view().data(), 32), key, out); !r) return fail(r.error());
+    return out;
+}
+
+Result<crypto::SecretBytes> unwrap_held(const crypto::MasterKey& master, std::string_view name, Bytes wrapped) {
+    if (wrapped.size() != held_key_bytes + crypto::key_wrap_overhead_bytes) return fail(StoreErrc::corrupt);
+    auto kek = held_kek(master, name);
+    if (!kek) return fail(kek.error());
+    auto key = crypto::SecretBytes::zeroed(held_key_bytes);
+    if (auto r = crypto::key_unwrap(std::span<const std::uint8_t, 32>(kek->view().data(), 32), wrapped, key.mutable_view()); !r)
+        return fail(r.error());
+    return key;
+}
+
+}  // namespace
+
+Result<crypto::SecretBytes> KeyStore::read_held_key(const crypto::MasterKey& master, std::string_view name,
+                                                    crypto::SecretBytes initial) const {
+    auto txn = ReadTxn::begin(*env_);
+    if (!txn) return fail(txn.error());
+    auto wrapped = txn->get(meta_, as_bytes(held_name(name)));
+    if (!wrapped && wrapped.error() == StoreErrc::not_found) return initial;
+    if (!wrapped) return fail(wrapped.error());
+    return unwrap_held(master, name, *wrapped);
+}
+
+Result<crypto::SecretBytes> KeyStore::held_key(const crypto::MasterKey& master, std::string_view name,
+                                               crypto::SecretBytes initial) {
+    {
+        auto txn = ReadTxn::begin(*env_);
+        if (!txn) return fail(txn.error());
+        auto wrapped = txn->get(meta_, as_bytes(held_name(name)));
+        if (wrapped) return unwrap_held(master, name, *wrapped);
+        if (wrapped.error() != StoreErrc::not_found) return fail(wrapped.error());
+    }
+    if (initial.size() != held_key_bytes) return fail(crypto::CryptoErrc::invalid_argument);
+    auto wrapped = wrap_held(master, name, initial.view());
+    if (!wrapped) return fail(wrapped.error());
+    auto txn = WriteTxn::begin(*env_);
+    if (!txn) return fail(txn.error());
+    if (auto r = txn->put(meta_, as_bytes(held_name(name)), *wrapped); !r) return fail(r.error());
+    if (auto r = txn->commit(); !r) return fail(r.error());
+    return initial;
+}
+
+Result<void> KeyStore::save_master_rotation(const crypto::Keyring& ring, const crypto::MasterKey& from,
+                                            const std::function<Result<void>(WriteTxn&)>& also) {
+    auto txn = WriteTxn::begin(*env_);
+    if (!txn) return fail(txn.error());
+    if (auto r = txn->put(meta_, as_bytes(master_check_key), ring.master_check()); !r) return fail(r.error());
+    for (const crypto::ScopeKeyRecord& record : ring.records())
+        if (auto r = txn->put(records_, id_key(record.key_id), crypto::encode_key_record(record)); !r) return fail(r.error());
+    // Every held key, collected first: puts must not move the cursor under us.
+    std::vector<std::pair<std::string, std::vector<std::uint8_t>>> held;
+    {
+        auto cursor = Cursor::open(txn->raw(), meta_);
+        if (!cursor) return fail(cursor.error());
+        auto entry = cursor->seek(as_bytes(std::string(held_prefix)));
+        for (; entry && *entry; entry = cursor->next()) {
+            const std::string stored(reinterpret_cast<const char*>((*entry)->key.data()), (*entry)->key.size());
+            if (!stored.starts_with(held_prefix)) break;
+            const std::string name = stored.substr(held_prefix.size());
+            auto key = unwrap_held(from, name, (*entry)->value);
+            if (!key) return fail(key.error());
+            auto wrapped = wrap_held(ring.master(), name, key->view());
+            if (!wrapped) return fail(wrapped.error());
+            held.emplace_back(stored, std::move(*wrapped));
+        }
+        if (!entry) return fail(entry.error());
+    }
+    for (const auto& [stored, wrapped] : held)
+        if (auto r = txn->put(meta_, as_bytes(stored), wrapped); !r) return fail(r.error());
+    if (also) {
+        if (auto r = also(*txn); !r) return fail(r.error());
     }
     return txn->commit();
 }

@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <vector>
 #include <string_view>
@@ -28,6 +29,20 @@ public:
     // ring.saved() after success. One record per user exists (account keys), so a change writes
     // only what it touched.
     Result<void> save(const crypto::Keyring& ring, bool everything = false);
+    // A master-key rotation, in one durable transaction: every record (rewrapped by
+    // Keyring::rotate_master), the new fingerprint, every held key rewrapped from `from` to the
+    // ring's new master key, and `also` (the appliance secrets resealed). Nothing moves unless all do.
+    Result<void> save_master_rotation(const crypto::Keyring& ring, const crypto::MasterKey& from,
+                                      const std::function<Result<void>(WriteTxn&)>& also);
+
+    // A key the appliance keeps wrapped under the master key ("held-key:NAME" in meta), so that it
+    // outlives a master-key rotation (the directory index key, the log spool key). A store from
+    // before held keys has none: `initial` (what was derived from the master key until then) is
+    // stored and returned. crypto authentication_failed for a wrap that is not this master key's.
+    Result<crypto::SecretBytes> held_key(const crypto::MasterKey& master, std::string_view name, crypto::SecretBytes initial);
+    // The same without writing (a reader beside the daemon): `initial` when none is stored yet.
+    Result<crypto::SecretBytes> read_held_key(const crypto::MasterKey& master, std::string_view name,
+                                              crypto::SecretBytes initial) const;
 
     // The stored records as they are, nothing unwrapped (a backup's key store, which this process
     // only rewrites: it takes shredded keys out, it never needs a key in the clear).

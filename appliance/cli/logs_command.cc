@@ -10,10 +10,12 @@
 
 #include "appliance/admin/client.h"
 #include "appliance/admin/command_handlers.h"
+#include "appliance/keys/key_setup.h"
 #include "appliance/ops/log_line.h"
 #include "appliance/ops/log_spool.h"
 #include "core/clock.h"
 #include "crypto/master_key.h"
+#include "store/layout.h"
 
 namespace vmx {
 namespace {
@@ -61,8 +63,12 @@ public:
                       " cannot be read to open the spool: " + master.error().message();
             return fail(master.error());
         }
-        auto key = LogSpool::derive_key(master->material.view());
-        if (!key) return problem = "cannot derive the log key", fail(key.error());
+        auto derived = LogSpool::derive_key(master->material.view());
+        if (!derived) return problem = "cannot derive the log key", fail(derived.error());
+        auto layout = store::StoreLayout::open(config.data_dir, config.store);
+        if (!layout) return problem = "cannot open the store in " + config.data_dir, fail(layout.error());
+        auto key = read_held_key(*layout, *master, log_spool_key_name, std::move(*derived));
+        if (!key) return problem = "cannot read the log key from the key store: " + key.error().message(), fail(key.error());
         LogSpoolOptions options;
         options.bytes_max = std::uint64_t{config.limits.log_spool_mib_max} << 20;
         options.retention_days = config.limits.log_retention_days;

@@ -261,16 +261,22 @@ std::optional<StartFailure> Daemon::open_keys() {
     }
     layout_.emplace(std::move(*layout));
     if (auto failed = own_store_folders()) return failed;
+    // Stores from before held keys derived these from the master key; they are kept wrapped under
+    // it now, so that they outlive a master-key rotation.
     auto log_key = LogSpool::derive_key(master->material.view());
     if (!log_key) return runtime_failure("keys: cannot derive the log key: " + log_key.error().message());
-    log_key_.emplace(std::move(*log_key));
     auto index_key = Directory::derive_index_key(master->material.view());
     if (!index_key) return runtime_failure("keys: cannot derive the directory index key: " + index_key.error().message());
-    index_key_.emplace(std::move(*index_key));
     auto opened = vmx::open_keys(*layout_, std::move(*master),
                                  key_source_ == "file" ? config_.master_key_file : std::string("credential master.key"));
     if (auto* error = std::get_if<std::string>(&opened)) return config_failure(*error);
     keys_ = std::make_unique<KeyService>(std::move(std::get<OpenedKeys>(opened)));
+    auto held_log = keys_->held_key(log_spool_key_name, std::move(*log_key));
+    if (!held_log) return runtime_failure("keys: cannot read the log key: " + held_log.error().message());
+    log_key_.emplace(std::move(*held_log));
+    auto held_index = keys_->held_key(directory_index_key_name, std::move(*index_key));
+    if (!held_index) return runtime_failure("keys: cannot read the directory index key: " + held_index.error().message());
+    index_key_.emplace(std::move(*held_index));
     if (auto r = keys_->ensure(appliance_scope, now_unix()); !r)
         return runtime_failure("keys: cannot create the appliance key: " + r.error().message());
     return std::nullopt;

@@ -33,11 +33,13 @@ std::optional<crypto::RecordIdentity> stored_directory_identity(std::span<const 
 
 inline constexpr crypto::Scope appliance_scope{crypto::ScopeKind::appliance, 0};
 inline constexpr std::size_t directory_index_key_bytes = 32;
+inline constexpr std::string_view directory_index_key_name = "directory-index";
 
 class Directory {
 public:
-    // Opens (creating) the databases. Control thread, before the shards start. The index key is
-    // derived from the master key (derive_index_key) and must be the same on every start.
+    // Opens (creating) the databases. Control thread, before the shards start. The index key was
+    // first derived from the master key (derive_index_key) and is then held wrapped under it in the
+    // key store as directory_index_key_name (KeyStore::held_key); it must be the same on every start.
     static Result<Directory> open(store::Env& env, crypto::SecretBytes index_key);
     static Result<crypto::SecretBytes> derive_index_key(std::span<const std::uint8_t> master_key);
 

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <array>
+#include <string>
+#include <vector>
 
 #include "crypto/appliance_secret.h"
 #include "crypto/errc.h"
@@ -91,6 +93,33 @@ Result<std::optional<crypto::SecretBytes>> ApplianceSecrets::get(const crypto::M
     auto opened = crypto::open_appliance_secret(master, name, framed->sealed);
     if (!opened) return fail(opened.error());
     return std::optional<crypto::SecretBytes>(std::move(*opened));
+}
+
+Result<void> ApplianceSecrets::reseal(store::WriteTxn& txn, const crypto::MasterKey& from, const crypto::MasterKey& to) const {
+    struct Resealed {
+        std::string name;
+        std::vector<std::uint8_t> value;
+    };
+    std::vector<Resealed> resealed;  // collected first: puts must not move the cursor under us
+    {
+        auto cursor = store::Cursor::open(txn.raw(), dbi_);
+        if (!cursor) return fail(cursor.error());
+        auto entry = cursor->first();
+        for (; entry && *entry; entry = cursor->next()) {
+            const auto framed = unframe((*entry)->value);
+            if (!framed) return fail(store::StoreErrc::corrupt);
+            const std::string name(reinterpret_cast<const char*>((*entry)->key.data()), (*entry)->key.size());
+            auto opened = crypto::open_appliance_secret(from, name, framed->sealed);
+            if (!opened) return fail(opened.error());
+            auto sealed = crypto::seal_appliance_secret(to, name, opened->view());
+            if (!sealed) return fail(sealed.error());
+            resealed.push_back({name, frame(framed->set_unix, *sealed)});
+        }
+        if (!entry) return fail(entry.error());
+    }
+    for (const Resealed& r : resealed)
+        if (auto put = txn.put(dbi_, as_bytes(r.name), r.value); !put) return fail(put.error());
+    return {};
 }
 
 Result<std::vector<SecretInfo>> ApplianceSecrets::list() const {

@@ -51,6 +51,9 @@ public:
     Result<std::optional<crypto::SecretBytes>> get(const crypto::MasterKey& master, std::string_view name) const;
     // Names and set times, in name order; never the values. Any thread.
     Result<std::vector<SecretInfo>> list() const;
+    // A master-key rotation: every secret opened under `from` and sealed again under `to`, in the
+    // caller's transaction (with the rewrapped scope keys, so either all move or none). Control thread.
+    Result<void> reseal(store::WriteTxn& txn, const crypto::MasterKey& from, const crypto::MasterKey& to) const;
 
 private:
     ApplianceSecrets(store::Env& env, store::Dbi dbi) : env_(&env), dbi_(dbi) {}

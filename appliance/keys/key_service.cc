@@ -85,6 +85,24 @@ Result<bool> KeyService::remove_appliance_secret(std::string_view name) {
     return removed;
 }
 
+Result<void> KeyService::rotate_master(crypto::MasterKey next) {
+    if (next.check == keys_.ring.master_check()) return fail(crypto::CryptoErrc::invalid_argument);
+    crypto::MasterKey previous = crypto::copy_of(keys_.ring.master());
+    if (auto r = keys_.ring.rotate_master(std::move(next)); !r) return r;
+    auto saved = keys_.store.save_master_rotation(keys_.ring, previous, [this, &previous](store::WriteTxn& txn) {
+        return keys_.secrets.reseal(txn, previous, keys_.ring.master());
+    });
+    if (!saved) {
+        // Nothing was written: the ring goes back to the key the store is still under.
+        if (auto back = keys_.ring.rotate_master(std::move(previous)); !back) return fail(back.error());
+        keys_.ring.saved();
+        return saved;
+    }
+    keys_.ring.saved();
+    if (master_rotated_) master_rotated_(keys_.ring.master());
+    return {};
+}
+
 Result<void> KeyService::save_and_publish() {
     if (auto r = keys_.store.save(keys_.ring); !r) return r;
     keys_.ring.saved();

@@ -72,6 +72,18 @@ public:
     // The store itself, for readers on other threads that hold their own copy of the master key.
     const ApplianceSecrets& secret_store() const noexcept { return keys_.secrets; }
 
+    // A key kept wrapped under the master key (KeyStore::held_key): the stored one, or `initial`
+    // stored on first use.
+    Result<crypto::SecretBytes> held_key(std::string_view name, crypto::SecretBytes initial) {
+        return keys_.store.held_key(keys_.ring.master(), name, std::move(initial));
+    }
+    // The master key becomes `next`: every master-wrapped scope key, every held key and every
+    // appliance secret is wrapped again under it, with its fingerprint, in one durable transaction;
+    // from then on only `next` opens the store. Scope keys themselves, and so every record, stay as
+    // they are. invalid_argument when `next` is the current key. Then `master_rotated` is called.
+    Result<void> rotate_master(crypto::MasterKey next);
+    void on_master_rotated(std::function<void(const crypto::MasterKey&)> rotated) { master_rotated_ = std::move(rotated); }
+
     std::shared_ptr<const crypto::KeySet> snapshot() const noexcept { return snapshot_; }
     // For the backup schedule: the environment to copy (through this handle) and the master key
     // that seals the manifest (copied for the backup's thread).
@@ -87,6 +99,7 @@ private:
     Publish publish_;
     SecretChanged secret_changed_;
     std::function<void()> shredded_;
+    std::function<void(const crypto::MasterKey&)> master_rotated_;
 };
 
 }  // namespace vmx

@@ -23,4 +23,15 @@ std::variant<OpenedKeys, std::string> open_keys(const store::StoreLayout& layout
     return OpenedKeys{std::move(*env), std::move(*key_store), std::move(*ring), std::move(*secrets)};
 }
 
+Result<crypto::SecretBytes> read_held_key(const store::StoreLayout& layout, const crypto::MasterKey& master,
+                                          std::string_view name, crypto::SecretBytes initial) {
+    store::EnvOptions options = layout.env_options(store::GlobalKind::keys);
+    options.access = store::EnvAccess::read_shared;
+    auto env = store::Env::open(layout.path(store::GlobalKind::keys), options);
+    if (!env) return fail(env.error());
+    auto key_store = store::KeyStore::open(**env);
+    if (!key_store) return fail(key_store.error());
+    return key_store->read_held_key(master, name, std::move(initial));
+}
+
 }  // namespace vmx

@@ -24,6 +24,11 @@ struct OpenedKeys {
     ApplianceSecrets secrets;  // in the same environment
 };
 
+// A held key (KeyStore::read_held_key) read beside a running daemon, which is the key store's writer:
+// the environment opened read-only. `initial` when none is stored yet.
+Result<crypto::SecretBytes> read_held_key(const store::StoreLayout& layout, const crypto::MasterKey& master,
+                                          std::string_view name, crypto::SecretBytes initial);
+
 // On failure: one line naming what went wrong, for the admin.
 std::variant<OpenedKeys, std::string> open_keys(const store::StoreLayout& layout, crypto::MasterKey master,
                                                 const std::string& master_key_source);

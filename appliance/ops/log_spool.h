@@ -43,9 +43,12 @@ struct LogEvent {
     std::string line;
 };
 
+inline constexpr std::string_view log_spool_key_name = "log-spool";
+
 class LogSpool {
 public:
-    // The spool's key, from the master key (HKDF-SHA256, info "vaultmx log spool v1").
+    // The spool's first key, from the master key (HKDF-SHA256, info "vaultmx log spool v1"); the key
+    // store then holds it wrapped under the master key as log_spool_key_name (KeyStore::held_key).
     static Result<crypto::SecretBytes> derive_key(std::span<const std::uint8_t> master_key);
     // Opens (creating) the spool in `folder` (created 0700 if absent).
     static Result<std::unique_ptr<LogSpool>> open(const std::string& folder, crypto::SecretBytes key,
