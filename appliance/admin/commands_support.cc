@@ -25,8 +25,6 @@
 namespace vmx::admin {
 namespace {
 
-constexpr std::size_t grant_sweep_max = 1000;  // expired grants removed per command (there are few)
-
 struct SupportAsk {
     std::uint64_t user_id = 0;
     std::string address;
@@ -155,7 +153,7 @@ AdminReply listing(const SupportRun& run, const std::optional<SupportGrant>& gra
 void finish(const std::shared_ptr<SupportRun>& run) {
     AdminContext& c = run->c;
     if (c.support_grants != nullptr) {
-        auto swept = c.support_grants->erase_expired(*c.keys.snapshot(), c.now_unix(), grant_sweep_max);
+        auto swept = c.support_grants->erase_expired(*c.keys.snapshot(), c.now_unix(), support_grants_swept_max);
         if (!swept) log_event(LogLevel::warn, "support.sweep_failed", "error=\"{}\"", swept.error().message());
     }
     std::optional<SupportGrant> grant;

@@ -300,6 +300,9 @@ std::optional<StartFailure> Daemon::open_globals() {
         return runtime_failure("store: cannot open the support grants in " + directory_path + ": " +
                                support_grants.error().message());
     support_grants_.emplace(std::move(*support_grants));
+    // Windows that closed while the daemon was down go now (each support command sweeps too).
+    if (auto swept = support_grants_->erase_expired(*keys_->snapshot(), now_unix(), support_grants_swept_max); !swept)
+        log_event(LogLevel::warn, "support.sweep_failed", "error=\"{}\"", swept.error().message());
     const AppLimits& l = config_.limits;
     bans_ = std::make_unique<BanList>(
         BanOptions{l.limits_ban_failures, l.limits_ban_window_s, l.limits_ban_duration_s, l.limits_bans_max,

@@ -22,6 +22,9 @@ namespace vmx {
 
 inline constexpr std::size_t support_reason_bytes_max = 200;
 inline constexpr std::uint32_t support_grant_segment = 1;
+// Expired grants removed per sweep (at start-up and with each support command): there is at most
+// one per user, and each lives an hour at most, so a sweep this size keeps up with any appliance.
+inline constexpr std::size_t support_grants_swept_max = 1000;
 
 struct SupportGrant {
     std::uint64_t user_id = 0;
