@@ -44,6 +44,11 @@ AdminReply org_reopen(AdminContext& c, const AdminRequest& r);
 // Answers with a stream of mboxrd pieces, each read on the mailbox's owner shard.
 void user_export(AdminContext& c, const AdminRequest& r, AdminResponder respond);
 
+// commands_support.cc
+// Answers once the mailbox's owner shard has read every message's header fields (and, for a
+// reveal, once the reveal is on record).
+void support_mailbox(AdminContext& c, const AdminRequest& r, AdminResponder respond);
+
 // commands_credentials.cc
 void app_password_add(AdminContext& c, const AdminRequest& r, AdminResponder respond);
 AdminReply app_password_list(AdminContext& c, const AdminRequest& r);

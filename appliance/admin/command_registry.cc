@@ -31,6 +31,7 @@ constexpr CommandHandler kHandlers[] = {
     {"user mailbox", user_mailbox},
     {"user restore", nullptr, user_restore},
     {"user export", nullptr, user_export},
+    {"support mailbox", nullptr, support_mailbox},
     {"user app-password add", nullptr, app_password_add},
     {"user app-password list", app_password_list},
     {"user app-password revoke", app_password_revoke},

@@ -95,6 +95,12 @@ constexpr CommandArg kUserExport[] = {
     flag("--trash", "also export the messages in the trash, after the live ones"),
     flag("--force", "replace FILE if it exists"),
 };
+constexpr CommandArg kSupportMailbox[] = {
+    positional("address", "address", "the user's address", an_address),
+    flag("--reveal", "show senders and subjects in clear (needs --reason; audited, and shown in the user's history)"),
+    option("--reason", Need::optional, "why they are revealed, e.g. \"ticket 42\" (at most 200 bytes)"),
+    flag("--trash", "also list messages in the trash"),
+};
 constexpr CommandArg kAppPasswordAdd[] = {
     positional("address", "address", "the user's address", an_address),
     option("--label", Need::required, "what it is for, e.g. phone", a_label),
@@ -158,6 +164,7 @@ constexpr CommandGroup kGroups[] = {
     {"audit", "the hash-chained log of admin commands"},
     {"logs", "the daemon's events, kept sealed on disk and shipped to [log] ship_to"},
     {"bans", "client addresses banned for repeated failed logins (POP3, submission)"},
+    {"support", "support views of a user's mail: obfuscated; a reveal needs a reason and is audited"},
 };
 
 constexpr CommandRow kCommands[] = {
@@ -183,6 +190,8 @@ constexpr CommandRow kCommands[] = {
     {"user mailbox", "a user's messages (id, size, UIDL; --trash adds deleted ones)", kUserMailbox},
     {"user restore", "bring a message back from the trash", kUserRestore},
     {"user export", "write a user's mailbox to a file as mboxrd (--trash adds deleted ones)", kUserExport},
+    {"support mailbox", "a user's messages with keyed hashes of sender and subject (--reveal --reason: in clear)",
+     kSupportMailbox},
     {"user app-password add", "create an app password (printed once)", kAppPasswordAdd},
     {"user app-password list", "list a user's app passwords (labels only)", kAddress},
     {"user app-password revoke", "revoke one app password (--label) or all", kAppPasswordRevoke},

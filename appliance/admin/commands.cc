@@ -79,6 +79,7 @@ void run_admin_command(AdminContext& context, const AdminRequest& request, const
     if (auto problem = check_request(request)) return finish({AdminStatus::refused, std::move(*problem)});
     const CommandHandler* handler = find_handler(request.command);
     if (handler == nullptr) return finish({AdminStatus::failed, fmt::format("{}: no handler in this daemon", request.command)});
+    context.peer_uid = peer.uid;
     if (handler->run_async != nullptr) return handler->run_async(context, request, std::move(finish));
     finish(handler->run(context, request));
 }

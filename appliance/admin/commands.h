@@ -23,6 +23,7 @@
 #include "appliance/common/shard_calls.h"
 #include "appliance/config/config.h"
 #include "appliance/directory/directory.h"
+#include "appliance/directory/support_grants.h"
 #include "appliance/jobs/closure_purge.h"
 #include "appliance/jobs/rewrap_control.h"
 #include "appliance/keys/key_service.h"
@@ -60,6 +61,12 @@ struct AdminContext {
     BanList* bans = nullptr;                      // login bans (null: none, bans commands refused)
     LogSpool* log = nullptr;                      // the sealed event spool (logs show)
     const Alarms* alarms = nullptr;               // the alarm rules and their state (alarms)
+    SupportGrants* support_grants = nullptr;      // support reveal windows (null: --reveal refused)
+    // The uid of the peer whose command is being dispatched: run_admin_command sets it just before
+    // the handler runs, so a handler reads it at its start (never from a later callback).
+    std::uint32_t peer_uid = 0;
+    // [support] reveal_window_s: how long `support mailbox --reveal` shows clear content at most.
+    std::uint32_t support_reveal_window_s = AppLimits{}.support_reveal_window_s;
     // [mailauth] dkim_retire_days: how long `dkim rotate` keeps a retired key published (the daemon
     // sets it from its config; tests and the default take the table's default).
     std::uint32_t dkim_retire_days = AppLimits{}.mailauth_dkim_retire_days;

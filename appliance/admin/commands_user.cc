@@ -137,14 +137,16 @@ AdminReply user_logins(AdminContext& c, const AdminRequest& r) {
     std::string out;
     for (const LoginEvent& e : *events) {
         if (r.json)
-            out += fmt::format(R"({}{{"time":{},"result":{},"reason":{},"protocol":{},"client_ip":{},"method":{},"tls":{}}})",
+            out += fmt::format(R"({}{{"time":{},"result":{},"reason":{},"protocol":{},"client_ip":{},"method":{},"tls":{},"note":{}}})",
                                out.empty() ? "" : ",", json_string(format_time(e.time_unix)), json_string(name_of(e.result)),
                                json_string(name_of(e.reason)), json_string(e.protocol), json_string(e.client_ip),
-                               json_string(name_of(e.method)), json_string(e.tls_version));
-        else
-            out += fmt::format("{}\t{}\treason={}\tprotocol={}\tclient={}\tmethod={}\ttls={}\n",
+                               json_string(name_of(e.method)), json_string(e.tls_version),
+                               e.note.empty() ? "null" : json_string(e.note));
+        else  // a note (a support reveal's reason) comes last: it may hold spaces
+            out += fmt::format("{}\t{}\treason={}\tprotocol={}\tclient={}\tmethod={}\ttls={}{}\n",
                                format_time(e.time_unix), name_of(e.result), name_of(e.reason), e.protocol, e.client_ip,
-                               name_of(e.method), e.tls_version.empty() ? "none" : e.tls_version);
+                               name_of(e.method), e.tls_version.empty() ? "none" : e.tls_version,
+                               e.note.empty() ? "" : "\tnote=" + e.note);
     }
     return ok(r.json ? "[" + out + "]\n" : out);
 }

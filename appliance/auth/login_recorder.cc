@@ -10,6 +10,15 @@ void LoginRecorder::add(LoginEvent event) {
     if (pending_.size() >= pending_max) flush();
 }
 
+Result<void> LoginRecorder::record_now(LoginEvent event) {
+    pending_.push_back(std::move(event));
+    auto written = history_.append(*keys_.snapshot(), pending_);
+    if (!written)
+        log_event(LogLevel::error, "logins.write_failed", "events={} error=\"{}\"", pending_.size(), written.error().message());
+    pending_.clear();
+    return written;
+}
+
 void LoginRecorder::flush() {
     if (pending_.empty()) return;
     if (auto r = history_.append(*keys_.snapshot(), pending_); !r)

@@ -17,6 +17,9 @@ public:
         : history_(history), keys_(keys), retention_s_(retention_s) {}
 
     void add(LoginEvent event);
+    // Writes the event now, with what is pending, and says whether it is durable: for an entry that
+    // must be on record before anything else happens (a support reveal, before the content shows).
+    Result<void> record_now(LoginEvent event);
     const LoginHistory& history() const noexcept { return history_; }
     void flush();
     // Flushes; once an hour, purges what is past the retention.

@@ -28,6 +28,7 @@ enum class AppMessage : std::uint32_t {
     notice_mail,        // control -> a shard: mail the admin a notice (answered by reply)
     mailbox_export,     // control -> owner shard: the next piece of a user export (answered by reply)
     mailbox_erase,      // control -> owner shard: a step of a closed account's purge (answered by reply)
+    mailbox_headers,    // control -> owner shard: header fields for the support view (answered by reply)
     reply,              // any -> the caller: the answer to a request, by token (common/shard_calls.h)
     end_,               // one past the last kind
 };
@@ -41,6 +42,7 @@ inline constexpr MessageKind message_relay_auth = message_kind(AppMessage::relay
 inline constexpr MessageKind message_notice_mail = message_kind(AppMessage::notice_mail);
 inline constexpr MessageKind message_mailbox_export = message_kind(AppMessage::mailbox_export);
 inline constexpr MessageKind message_mailbox_erase = message_kind(AppMessage::mailbox_erase);
+inline constexpr MessageKind message_mailbox_headers = message_kind(AppMessage::mailbox_headers);
 inline constexpr MessageKind message_session_started = message_kind(AppMessage::session_started);
 inline constexpr MessageKind message_session_ended = message_kind(AppMessage::session_ended);
 inline constexpr MessageKind message_login_attempt = message_kind(AppMessage::login_attempt);

@@ -103,6 +103,8 @@ struct AppLimits {
     std::uint32_t backup_keep = 7;                       // scheduled backups kept in [backup] dir
     std::uint32_t alarms_backup_age_h_max = 48;          // the newest scheduled backup older than this: alarm
     std::uint32_t lifecycle_closure_purge_days = 37;    // a closed account is purged this long after closing
+    // [support]
+    std::uint32_t support_reveal_window_s = 3600;       // a support reveal shows clear content this long at most
     // [log]: the sealed spool of events and its shipping to a collector.
     std::uint32_t log_retention_days = 400;             // events older than this leave the spool
     std::uint32_t log_spool_mib_max = 4096;             // the spool's size cap

@@ -315,6 +315,8 @@ constexpr std::array kParams{
     // [lifecycle]: a closed account's or organisation's data is purged this long after closing
     // (0: at the next sweep); until then `user reopen` / `org reopen` give everything back.
     limit("lifecycle", "closure_purge_days",        37,      0,    3650,      "days",  &L::lifecycle_closure_purge_days),
+    // [support]: `support mailbox --reveal` opens a window this long for the user (an hour at most).
+    limit("support",  "reveal_window_s",            3600,    60,   3600,      "s",     &L::support_reveal_window_s),
     //     section     key                          default  low   high       unit     field
     limit("smtp",     "message_bytes_max",          10240000, 1024, 52428800, "bytes", &L::smtp_message_bytes_max),
     limit("smtp",     "recipients_max",             1000,    1,    100000,    "",      &L::smtp_recipients_max),

@@ -302,6 +302,14 @@ std::optional<StartFailure> Daemon::open_globals() {
     if (!ban_records)
         return runtime_failure("store: cannot open the bans in " + directory_path + ": " + ban_records.error().message());
     ban_records_.emplace(std::move(*ban_records));
+    auto support_grants = SupportGrants::open(*directory_env_);
+    if (!support_grants)
+        return runtime_failure("store: cannot open the support grants in " + directory_path + ": " +
+                               support_grants.error().message());
+    support_grants_.emplace(std::move(*support_grants));
+    // Windows that closed while the daemon was down go now (each support command sweeps too).
+    if (auto swept = support_grants_->erase_expired(*keys_->snapshot(), now_unix(), support_grants_swept_max); !swept)
+        log_event(LogLevel::warn, "support.sweep_failed", "error=\"{}\"", swept.error().message());
     const AppLimits& l = config_.limits;
     bans_ = std::make_unique<BanList>(
         BanOptions{l.limits_ban_failures, l.limits_ban_window_s, l.limits_ban_duration_s, l.limits_bans_max,
@@ -413,6 +421,8 @@ std::optional<StartFailure> Daemon::open_admin() {
     admin.verified_logins = &auth_workers_->verified_logins();
     admin.dkim_retire_days = config_.limits.mailauth_dkim_retire_days;
     admin.bans = bans_.get();
+    admin.support_grants = &*support_grants_;
+    admin.support_reveal_window_s = config_.limits.support_reveal_window_s;
     mail_view_.emplace(MailStoreView{*segment_envs_, *handles_});
     admin.mail = &*mail_view_;
     std::vector<std::string> listener_names;

@@ -141,6 +141,7 @@ private:
     std::optional<LoginHistory> logins_;
     std::unique_ptr<LoginRecorder> recorder_;
     std::optional<BanRecords> ban_records_;
+    std::optional<SupportGrants> support_grants_;  // support reveal windows (admin: support mailbox)
     std::unique_ptr<BanList> bans_;               // login bans: auth workers, login ports, admin
     std::unique_ptr<ClientLimits> client_limits_; // the MX's per-address counts
     std::shared_ptr<const net::TlsServerContext> tls_;

@@ -7,6 +7,7 @@
 #include "appliance/common/message_kinds.h"
 #include "appliance/common/messages.h"
 #include "appliance/mailstore/mailbox_export.h"
+#include "appliance/mailstore/mailbox_headers.h"
 #include "core/log.h"
 
 namespace vmx {
@@ -61,6 +62,17 @@ void on_mailbox_export(Shard& shard, Message& m) {
     ShardContext& c = ShardContext::of(shard);
     step->piece.clear();
     if (auto filled = step->state->fill(*c.store, step->piece, export_piece_bytes); !filled) step->error = filled.error();
+    Message done;
+    done.payload = std::move(m.payload);
+    c.calls->reply(m.from, m.token, std::move(done));
+}
+
+// A step of `support mailbox`: the state came in the step and goes back in it with more rows.
+void on_mailbox_headers(Shard& shard, Message& m) {
+    auto* step = dynamic_cast<MailboxHeadersStep*>(m.payload.get());
+    if (step == nullptr || step->state == nullptr) return;
+    ShardContext& c = ShardContext::of(shard);
+    if (auto filled = step->state->fill(*c.store, support_messages_per_step); !filled) step->error = filled.error();
     Message done;
     done.payload = std::move(m.payload);
     c.calls->reply(m.from, m.token, std::move(done));
@@ -147,6 +159,7 @@ constexpr std::array kShardRoutes{
     Route{AppMessage::notice_mail, on_notice_mail},
     Route{AppMessage::mailbox_export, on_mailbox_export},
     Route{AppMessage::mailbox_erase, on_mailbox_erase},
+    Route{AppMessage::mailbox_headers, on_mailbox_headers},
     Route{AppMessage::reply, on_reply},
 };
 

@@ -11,7 +11,8 @@
 namespace vmx {
 namespace {
 
-constexpr std::uint8_t entry_version = 1;
+constexpr std::uint8_t entry_version = 1;          // a login
+constexpr std::uint8_t entry_version_note = 2;     // a support reveal: the support values and a note
 constexpr std::size_t key_bytes = 20;
 
 using Key = std::array<std::uint8_t, key_bytes>;
@@ -42,8 +43,8 @@ crypto::RecordIdentity identity_of(std::span<const std::uint8_t> key) {
     return id;
 }
 
-std::string clean(std::string_view s) {
-    std::string out(s.substr(0, login_field_bytes_max));
+std::string clean(std::string_view s, std::size_t bytes_max = login_field_bytes_max) {
+    std::string out(s.substr(0, bytes_max));
     for (char& c : out)
         if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
     return out;
@@ -55,6 +56,11 @@ bool is_clean(const std::optional<std::string>& s) {
                              [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
 }
 
+// Version 2 is written only for what version 1 cannot hold, so each entry has one encoding.
+bool needs_version_note(LoginResult result, LoginMethod method, std::string_view note) {
+    return result == LoginResult::support_reveal || method == LoginMethod::support || !note.empty();
+}
+
 }  // namespace
 
 std::optional<crypto::RecordIdentity> stored_login_identity(std::span<const std::uint8_t> key) {
@@ -63,9 +69,10 @@ std::optional<crypto::RecordIdentity> stored_login_identity(std::span<const std:
 }
 
 std::vector<std::uint8_t> encode_login_event(const LoginEvent& e) {
+    const bool reveal = needs_version_note(e.result, e.method, e.note);
     std::vector<std::uint8_t> out;
     ByteWriter w(out);
-    w.u8(entry_version);
+    w.u8(reveal ? entry_version_note : entry_version);
     w.i64(e.time_unix);
     w.u8(static_cast<std::uint8_t>(e.result));
     w.u8(static_cast<std::uint8_t>(e.reason));
@@ -73,6 +80,7 @@ std::vector<std::uint8_t> encode_login_event(const LoginEvent& e) {
     w.str(clean(e.protocol));
     w.str(clean(e.client_ip));
     w.str(clean(e.tls_version));
+    if (reveal) w.str(clean(e.note, login_note_bytes_max));
     return out;
 }
 
@@ -86,15 +94,36 @@ std::optional<LoginEvent> decode_login_event(std::span<const std::uint8_t> b, st
     auto protocol = r.str(login_field_bytes_max);
     auto ip = r.str(login_field_bytes_max);
     auto tls = r.str(login_field_bytes_max);
-    if (!version || *version != entry_version || !time || !result || *result < 1 || *result > 2 || !reason ||
-        *reason > 7 || !method || *method < 1 || *method > 2 || !is_clean(protocol) || !is_clean(ip) ||
-        !is_clean(tls) || !r.at_end())
+    if (!version || (*version != entry_version && *version != entry_version_note)) return std::nullopt;
+    // Version 1 holds logins only; version 2 may hold the support values too.
+    const std::uint8_t highest = *version == entry_version ? 2 : 3;
+    std::optional<std::string> note = std::string();
+    if (*version == entry_version_note) note = r.str(login_note_bytes_max);
+    if (!time || !result || *result < 1 || *result > highest || !reason || *reason > 7 || !method || *method < 1 ||
+        *method > highest || !is_clean(protocol) || !is_clean(ip) || !is_clean(tls) || !is_clean(note) || !r.at_end())
         return std::nullopt;
-    return LoginEvent{user, *time, static_cast<LoginResult>(*result), static_cast<LoginFailure>(*reason),
-                      static_cast<LoginMethod>(*method), std::move(*protocol), std::move(*ip), std::move(*tls)};
+    if (*version == entry_version_note &&
+        !needs_version_note(static_cast<LoginResult>(*result), static_cast<LoginMethod>(*method), *note))
+        return std::nullopt;
+    return LoginEvent{user,
+                      *time,
+                      static_cast<LoginResult>(*result),
+                      static_cast<LoginFailure>(*reason),
+                      static_cast<LoginMethod>(*method),
+                      std::move(*protocol),
+                      std::move(*ip),
+                      std::move(*tls),
+                      std::move(*note)};
 }
 
-std::string_view name_of(LoginResult r) noexcept { return r == LoginResult::success ? "success" : "failure"; }
+std::string_view name_of(LoginResult r) noexcept {
+    switch (r) {
+        case LoginResult::success: return "success";
+        case LoginResult::failure: return "failure";
+        case LoginResult::support_reveal: return "support_reveal";
+    }
+    return "unknown";
+}
 
 std::string_view name_of(LoginFailure f) noexcept {
     switch (f) {
@@ -110,7 +139,14 @@ std::string_view name_of(LoginFailure f) noexcept {
     return "unknown";
 }
 
-std::string_view name_of(LoginMethod m) noexcept { return m == LoginMethod::password ? "password" : "app_password"; }
+std::string_view name_of(LoginMethod m) noexcept {
+    switch (m) {
+        case LoginMethod::password: return "password";
+        case LoginMethod::app_password: return "app_password";
+        case LoginMethod::support: return "support";
+    }
+    return "unknown";
+}
 
 Result<LoginHistory> LoginHistory::open(store::Env& directory_env) {
     auto dbi = directory_env.open_dbi("logins");

@@ -1,6 +1,8 @@
 // Login history: every authentication attempt (success or failure, with the reason's class, never
-// the secret) kept per user in the `directory` environment's "logins" database, sealed under the
-// appliance scope, and purged after the configured retention (default 400 days).
+// the secret), and every support reveal of the user's senders and subjects (with the admin's
+// reason: `support mailbox --reveal`, so the user can see it in the portal), kept per user in the
+// `directory` environment's "logins" database, sealed under the appliance scope, and purged after
+// the configured retention (default 400 days).
 // Threads: shards report attempts to the control thread by message; the control thread is the only
 // writer and commits what arrived in one transaction per flush (so a burst of POP3 logins costs one
 // fsync, not one each). Readers: any thread with its own ReadTxn.
@@ -22,7 +24,11 @@
 
 namespace vmx {
 
-enum class LoginResult : std::uint8_t { success = 1, failure = 2 };
+enum class LoginResult : std::uint8_t {
+    success = 1,
+    failure = 2,
+    support_reveal = 3,  // not a login: an admin revealed the user's senders and subjects (note: why)
+};
 // Why an attempt failed, as a class the admin can act on (never the password or how wrong it was).
 enum class LoginFailure : std::uint8_t {
     none = 0,
@@ -34,7 +40,7 @@ enum class LoginFailure : std::uint8_t {
     temporary = 6,
     account_closed = 7,  // the right secret for a closed account (the client saw a wrong password)
 };
-enum class LoginMethod : std::uint8_t { password = 1, app_password = 2 };
+enum class LoginMethod : std::uint8_t { password = 1, app_password = 2, support = 3 };
 
 struct LoginEvent {
     std::uint64_t user_id = 0;
@@ -45,6 +51,7 @@ struct LoginEvent {
     std::string protocol;      // "pop3", "submission"
     std::string client_ip;     // text form
     std::string tls_version;   // "TLSv1.3", or empty without TLS
+    std::string note{};        // a support reveal's reason; empty for a login
 };
 
 std::string_view name_of(LoginResult r) noexcept;
@@ -52,11 +59,14 @@ std::string_view name_of(LoginFailure f) noexcept;
 std::string_view name_of(LoginMethod m) noexcept;
 
 inline constexpr std::size_t login_field_bytes_max = 64;
+inline constexpr std::size_t login_note_bytes_max = 200;  // support_reason_bytes_max (support_grants.h)
 inline constexpr std::int64_t login_retention_default_days = 400;
 
-// One entry's plaintext as it is sealed (version 1; the user id is in the key, not here). encode
-// cuts and cleans the text fields as append() says; decode accepts only what encode writes (every
-// field, length and text checked, no trailing bytes), nullopt otherwise.
+// One entry's plaintext as it is sealed (the user id is in the key, not here): version 1 for a
+// login (what earlier daemons read), version 2 (a note and the support values) for a support
+// reveal. encode cuts and cleans the text fields as append() says (the note to
+// login_note_bytes_max); decode accepts only what encode writes (every field, length and text
+// checked, no trailing bytes), nullopt otherwise.
 std::vector<std::uint8_t> encode_login_event(const LoginEvent& e);
 std::optional<LoginEvent> decode_login_event(std::span<const std::uint8_t> bytes, std::uint64_t user_id);
 

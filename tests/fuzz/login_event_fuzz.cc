@@ -30,6 +30,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check_text(event->protocol);
     check_text(event->client_ip);
     check_text(event->tls_version);
+    VMX_ASSERT(event->note.size() <= vmx::login_note_bytes_max);
     const auto encoded = vmx::encode_login_event(*event);
     VMX_ASSERT(std::equal(encoded.begin(), encoded.end(), input.begin(), input.end()));
     return 0;
