@@ -118,6 +118,7 @@ constexpr CommandArg kKeyRotate[] = {
     option("--org", Need::optional, "a pro organisation's key"),
     option("--user", Need::optional, "an ultimate user's key"),
     flag("--master", "the master key"),
+    option("--new-key-file", Need::optional, "with --master: the new key's file (64 hex digits or 32 bytes, mode 0600)"),
 };
 constexpr std::string_view kKeyScopes[] = {"shared", "org", "user", "master"};
 constexpr CommandArg kAuditShow[] = {option("--since", Need::optional, since_help)};
@@ -201,7 +202,7 @@ constexpr CommandRow kCommands[] = {
     {"user sender remove", "stop a user sending as an address", kSender},
     {"user sender list", "the addresses a user may send as (their own first)", kAddress},
     {"key status", "every scope key and version", no_args},
-    {"key rotate", "rotate a key (records are rewrapped in the background)", kKeyRotate, PasswordStdin::none,
+    {"key rotate", "rotate a key (records are rewrapped in the background)", kKeyRotate, PasswordStdin::key_file,
      kKeyScopes},
     {"secret set", "set a secret (its value read from stdin, one line)", kSecretName, PasswordStdin::value},
     {"secret list", "the secrets' names and when each was set (never their values)", no_args},

@@ -27,7 +27,9 @@ enum class Need : std::uint8_t { optional, required };
 // Whether a command reads a password from stdin (--password-stdin); it travels as the request's
 // secret, never as a field. `value`: the command always reads its value from stdin, with no flag
 // (secret set: a value on the command line would sit in the shell's history and in ps).
-enum class PasswordStdin : std::uint8_t { none, optional, required, value };
+// `key_file`: the CLI reads the secret from the file an option names (key rotate --master
+// --new-key-file: the new master key), no stdin.
+enum class PasswordStdin : std::uint8_t { none, optional, required, value, key_file };
 
 // What a value must look like. The CLI checks it before sending; the daemon re-checks every value
 // in its handlers (the socket is the trust boundary), with its own messages.

@@ -25,6 +25,7 @@ std::vector<std::string> audit_arguments(const AdminRequest& r) {
     }
     if (r.secret.empty()) return out;
     const CommandRow* row = find_command(r.command);
+    if (row != nullptr && row->password == PasswordStdin::key_file) return out;  // the file's name is a field
     out.emplace_back(row != nullptr && row->password == PasswordStdin::value ? "--value-stdin" : "--password-stdin");
     return out;
 }

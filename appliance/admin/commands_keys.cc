@@ -7,6 +7,8 @@
 
 #include "appliance/admin/command_helpers.h"
 #include "appliance/common/json_text.h"
+#include "core/hex_text.h"
+#include "crypto/errc.h"
 
 namespace vmx::admin {
 namespace {
@@ -29,6 +31,24 @@ std::string_view key_state_name(crypto::KeyState s) {
         case crypto::KeyState::destroyed: return "destroyed";
     }
     return "unknown";
+}
+
+// The new key comes as the request's secret, read by the CLI from --new-key-file; it never reaches a
+// field, a log line or a reply.
+AdminReply rotate_master(AdminContext& c, const AdminRequest& r) {
+    if (r.secret.size() != crypto::master_key_bytes)
+        return refused("key rotate --master: run it as `vaultmx key rotate --master --new-key-file PATH` (vaultmx reads the file)");
+    const std::span<const std::uint8_t> material(reinterpret_cast<const std::uint8_t*>(r.secret.data()), r.secret.size());
+    auto check = crypto::master_key_check(material);
+    if (!check) return error_reply("keys", check.error());
+    const std::string fingerprint = hex_of(*check);
+    auto rotated = c.keys.rotate_master(crypto::MasterKey{crypto::SecretBytes::copy_of(material), *check});
+    if (!rotated && rotated.error() == crypto::CryptoErrc::invalid_argument)
+        return refused("key rotate --master: the new key is already the master key");
+    if (!rotated) return error_reply("keys", rotated.error());
+    return ok(fmt::format("master key rotated: every scope key, held key and appliance secret is wrapped under the key "
+                          "with fingerprint {}; only it opens the store from now on\n",
+                          fingerprint));
 }
 
 }  // namespace
@@ -82,8 +102,7 @@ AdminReply key_rotate(AdminContext& c, const AdminRequest& r) {
                                                     : crypto::account_scope(user->id);
         what = "the key of user " + user->address;
     } else if (r.has("master")) {
-        return refused("key rotate --master: not available in this version (the master key file is root's; "
-                       "rotate scope keys instead)");
+        return rotate_master(c, r);
     } else {
         return refused("key rotate: say which key: --shared, --org NAME, --user ADDRESS or --master");
     }

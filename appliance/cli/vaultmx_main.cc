@@ -20,6 +20,7 @@
 #include "appliance/cli/admin_command_line.h"
 #include "appliance/cli/backup_command.h"
 #include "appliance/cli/export_command.h"
+#include "appliance/cli/master_rotation_command.h"
 #include "appliance/cli/logs_command.h"
 #include "appliance/config/config.h"
 
@@ -86,6 +87,7 @@ int run_remote(const Config& config, const AdminCommandLine& commands, bool json
     }
     if (command == "logs show") return run_logs_show(config, request, admin_timeout_ms);
     if (command == "user export") return run_user_export(config, request, admin_timeout_ms);
+    if (command == "key rotate" && request.has("master")) return run_master_rotation(config, std::move(request), admin_timeout_ms);
     auto reply = admin_call(config.admin_socket, request, admin_timeout_ms);
     if (!reply) {
         std::fprintf(stderr, "vaultmx: %s: cannot reach the daemon at %s: %s%s\n", command.c_str(),

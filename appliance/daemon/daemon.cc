@@ -1,5 +1,6 @@
 // vaultmxd's start-up steps and control loop (see daemon.h).
 #include "appliance/daemon/daemon.h"
+#include "core/hex_text.h"
 
 #include <sys/resource.h>
 #include <unistd.h>
@@ -579,6 +580,10 @@ int Daemon::run() {
               keys_->records().size(), layout_->segments(), crypto::aead_implementation());
     // Shards take each new key snapshot from the control thread (created keys, rotations).
     keys_->on_shredded([this] { backup_scrub_owed_ = true; });
+    keys_->on_master_rotated([this](const crypto::MasterKey& master) {
+        if (backups_) backups_->set_master(crypto::copy_of(master));
+        log_event(LogLevel::info, "keys.master_rotated", "check={}", hex_of(master.check));
+    });
     keys_->on_publish([this, &engine](std::shared_ptr<const crypto::KeySet> snapshot) {
         audit_->set_keys(snapshot);
         bans_->set_keys(snapshot);

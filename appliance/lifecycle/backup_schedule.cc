@@ -42,9 +42,9 @@ void BackupSchedule::tick(std::int64_t now_unix) {
     running_since_ = now_unix;
     finished_.store(false, std::memory_order_relaxed);
     log_event(LogLevel::info, "backup.started", "dir={}", running_dir_);
-    thread_ = std::thread([this, now_unix] {
+    thread_ = std::thread([this, now_unix, master = crypto::copy_of(master_)] {
         outcome_ = meta_.empty() ? std::variant<BackupCreated, std::string>(std::string("the store's meta could not be read at start"))
-                                 : create_backup(layout_, copy_, meta_, master_, running_dir_, now_unix, {});
+                                 : create_backup(layout_, copy_, meta_, master, running_dir_, now_unix, {});
         finished_.store(true, std::memory_order_release);
     });
 }

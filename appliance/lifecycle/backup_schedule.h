@@ -39,6 +39,9 @@ public:
     // was expected (a schedule just set up counts from its start).
     std::optional<double> age_hours(std::int64_t now_unix) const;
     bool running() const noexcept { return thread_.joinable(); }
+    // After a master-key rotation: the next backup's manifest is sealed under `master` (a running
+    // one finishes under the key it began with, its own copy). Control thread.
+    void set_master(crypto::MasterKey master) { master_ = std::move(master); }
 
 private:
     void collect(std::int64_t now_unix);

@@ -9,6 +9,7 @@
 #include "appliance/directory/ban_records.h"
 #include "appliance/directory/directory.h"
 #include "appliance/directory/login_history.h"
+#include "appliance/directory/support_grants.h"
 #include "crypto/errc.h"
 #include "crypto/sealed_stream.h"
 #include "core/hex_text.h"
@@ -47,6 +48,7 @@ IdentityOf identity_rule(const EnvRole& role, std::string_view database) {
             if (database == "records") return stored_directory_identity;
             if (database == "logins") return stored_login_identity;
             if (database == "bans") return stored_ban_identity;
+            if (database == "support") return stored_support_grant_identity;
             return {};
         case store::GlobalKind::keys: return {};
     }

@@ -139,7 +139,8 @@ TEST(CommandTableTest, EachRowsCommandLineSendsExactlyItsFieldsAndTheDaemonAccep
         CommandLine cli;
         ASSERT_NO_THROW(cli.parse(argv));
         ASSERT_EQ(cli.commands->parsed(), &row);
-        EXPECT_EQ(cli.commands->password_stdin(), row.password != PasswordStdin::none);
+        // A key file is read by the command itself (key rotate --master), never from stdin.
+        EXPECT_EQ(cli.commands->password_stdin(), row.password != PasswordStdin::none && row.password != PasswordStdin::key_file);
         AdminRequest request = cli.commands->request();
         EXPECT_EQ(request.command, row.name);
         EXPECT_EQ(request.fields, fields);
