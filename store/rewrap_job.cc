@@ -20,8 +20,17 @@ struct Pending {
 
 RewrapJob::RewrapJob(Env& env, Dbi data, Dbi state, crypto::StoreKind kind, std::uint32_t segment, std::string name,
                      ScopeOf scope_of)
-    : env_(env), data_(data), state_(state), kind_(kind), segment_(segment), name_(std::move(name)),
-      scope_of_(std::move(scope_of)) {}
+    : RewrapJob(env, data, state, std::move(name),
+                [kind, segment, scope_of = std::move(scope_of)](Bytes bytes) -> std::optional<RewrapTarget> {
+                    const auto key = decode_record_key(bytes);
+                    if (!key) return std::nullopt;
+                    const auto scope = scope_of(key->owner);
+                    if (!scope) return std::nullopt;
+                    return RewrapTarget{*scope, identity_of(kind, segment, *key)};
+                }) {}
+
+RewrapJob::RewrapJob(Env& env, Dbi data, Dbi state, std::string name, TargetOf target_of)
+    : env_(env), data_(data), state_(state), name_(std::move(name)), target_of_(std::move(target_of)) {}
 
 Result<RewrapProgress> RewrapJob::step(const crypto::KeySet& keys, std::size_t batch) {
     VMX_ASSERT(batch > 0);
@@ -55,14 +64,13 @@ Result<RewrapProgress> RewrapJob::step(const crypto::KeySet& keys, std::size_t b
     RewrapProgress step_progress;
     for (const Pending& p : pending) {
         ++step_progress.scanned;
-        const auto key = decode_record_key(p.key);
-        const auto scope = key ? scope_of_(key->owner) : std::nullopt;
-        if (!key || !scope || !crypto::peek_key(p.value)) {
+        const auto target = target_of_(p.key);
+        if (!target || !crypto::peek_key(p.value)) {
             ++step_progress.skipped;
             continue;
         }
-        if (!keys.needs_rewrap(*scope, p.value)) continue;
-        auto moved = keys.rewrap_to_active(*scope, identity_of(kind_, segment_, *key), p.value);
+        if (!keys.needs_rewrap(target->scope, p.value)) continue;
+        auto moved = keys.rewrap_to_active(target->scope, target->identity, p.value);
         if (!moved) {
             ++step_progress.failed;
             continue;

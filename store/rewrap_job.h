@@ -28,11 +28,22 @@ struct RewrapProgress {
 // The scope whose active key an owner's records must be under (nullopt: leave them alone).
 using ScopeOf = std::function<std::optional<crypto::Scope>(std::uint64_t owner)>;
 
+// What a record's database key says of it: the identity it is sealed for and the scope whose active
+// key it must be under (nullopt: not a sealed record of this walk; left alone).
+struct RewrapTarget {
+    crypto::Scope scope;
+    crypto::RecordIdentity identity;
+};
+using TargetOf = std::function<std::optional<RewrapTarget>(Bytes key)>;
+
 class RewrapJob {
 public:
     // `name` identifies the job's saved position in `state` (a database of the same environment).
+    // Records keyed as store/record_key.h says (mailboxes, queues, temp, audit).
     RewrapJob(Env& env, Dbi data, Dbi state, crypto::StoreKind kind, std::uint32_t segment, std::string name,
               ScopeOf scope_of);
+    // Records of any key shape (the directory's, the login history's).
+    RewrapJob(Env& env, Dbi data, Dbi state, std::string name, TargetOf target_of);
 
     Result<RewrapProgress> step(const crypto::KeySet& keys, std::size_t batch);
     const RewrapProgress& progress() const noexcept { return total_; }
@@ -41,10 +52,8 @@ private:
     Env& env_;
     Dbi data_;
     Dbi state_;
-    crypto::StoreKind kind_;
-    std::uint32_t segment_;
     std::string name_;
-    ScopeOf scope_of_;
+    TargetOf target_of_;
     RewrapProgress total_;
 };
 

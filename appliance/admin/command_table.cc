@@ -116,11 +116,12 @@ constexpr CommandArg kSender[] = {
 constexpr CommandArg kKeyRotate[] = {
     flag("--shared", "the key of starter organisations"),
     option("--org", Need::optional, "a pro organisation's key"),
-    option("--user", Need::optional, "an ultimate user's key"),
+    option("--user", Need::optional, "a user's own key (on ultimate: the user's scope key, with it)"),
+    flag("--appliance", "the appliance key: directory, queues, audit, login history"),
     flag("--master", "the master key"),
     option("--new-key-file", Need::optional, "with --master: the new key's file (64 hex digits or 32 bytes, mode 0600)"),
 };
-constexpr std::string_view kKeyScopes[] = {"shared", "org", "user", "master"};
+constexpr std::string_view kKeyScopes[] = {"shared", "org", "user", "appliance", "master"};
 constexpr CommandArg kAuditShow[] = {option("--since", Need::optional, since_help)};
 constexpr CommandArg kLogsShow[] = {
     option("--since", Need::optional, since_help),

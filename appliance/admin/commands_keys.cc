@@ -101,10 +101,13 @@ AdminReply key_rotate(AdminContext& c, const AdminRequest& r) {
         scope = org->plan == crypto::Plan::ultimate ? crypto::Scope{crypto::ScopeKind::user, user->id}
                                                     : crypto::account_scope(user->id);
         what = "the key of user " + user->address;
+    } else if (r.has("appliance")) {
+        scope = appliance_scope;
+        what = "the appliance key";
     } else if (r.has("master")) {
         return rotate_master(c, r);
     } else {
-        return refused("key rotate: say which key: --shared, --org NAME, --user ADDRESS or --master");
+        return refused("key rotate: say which key: --shared, --org NAME, --user ADDRESS, --appliance or --master");
     }
     auto ref = c.keys.rotate(scope, c.now_unix());
     if (!ref) return error_reply("keys", ref.error());

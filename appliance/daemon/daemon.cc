@@ -430,9 +430,11 @@ std::optional<StartFailure> Daemon::open_admin() {
     for (const ListenerConfig& l : config_.listeners) listener_names.push_back(l.name);
     admin_shards_ = std::make_unique<EngineAdminShards>(engine, std::move(listener_names));
     admin.shards = admin_shards_.get();
-    rewrap_ = std::make_unique<RewrapControl>(*keys_, engine.shard_count(), [&engine](std::uint32_t shard, Message m) {
-        return engine.control_send(shard, std::move(m)).has_value();
-    });
+    global_rewrap_ = std::make_unique<GlobalRewrap>(*directory_env_, &*audit_);
+    rewrap_ = std::make_unique<RewrapControl>(
+        *keys_, engine.shard_count(),
+        [&engine](std::uint32_t shard, Message m) { return engine.control_send(shard, std::move(m)).has_value(); },
+        global_rewrap_.get());
     admin.rewrap = rewrap_.get();
     open_closure_purge();
     open_backup_schedule();
@@ -609,6 +611,7 @@ int Daemon::run() {
         closure_->tick(monotonic_ms());
         if (backups_) backups_->tick(now_unix());
         scrub_backups();
+        rewrap_->tick();
         admin_socket.expire(monotonic_ms());
         metrics_server_->expire(monotonic_ms());
         log_tick();

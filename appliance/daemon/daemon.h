@@ -160,6 +160,7 @@ private:
     std::unique_ptr<EngineAdminShards> admin_shards_;  // with the control thread's requests to shards
     std::unique_ptr<WorkerHasher> hasher_;       // the admin's password hashing, on the auth workers
     std::unique_ptr<AdminContext> admin_;
+    std::unique_ptr<GlobalRewrap> global_rewrap_;     // the control thread's records, for RewrapControl
     std::unique_ptr<RewrapControl> rewrap_;
     std::unique_ptr<ClosurePurge> closure_;           // closed accounts' purge, on the control loop's tick
     bool account_migration_owed_ = false;             // records under plan scope keys may remain

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
 #include <ctime>
 
 #include "core/log.h"
@@ -40,7 +41,27 @@ void RewrapControl::start(Reason reason) {
         m.payload = std::move(payload);
         if (!to_shard_(s, std::move(m))) log_event(LogLevel::error, "keys.rewrap_send_failed", "shard={}", s);
     }
+    if (global_ != nullptr) {
+        if (auto r = global_->start(name_); !r)
+            log_event(LogLevel::error, "keys.rewrap_global_failed", "name={} error=\"{}\"", name_, r.error().message());
+    }
     log_event(LogLevel::info, "keys.rewrap_requested", "name={} retiring_versions={}", name_, retiring_.size());
+}
+
+// Steps of 256 records for at most 10 ms a tick (ticks come at least every 100 ms), so the control
+// loop answers the admin socket and the shards in between.
+void RewrapControl::tick() {
+    constexpr std::size_t batch = 256;
+    constexpr auto budget = std::chrono::milliseconds(10);
+    if (name_.empty() || global_ == nullptr || !global_->running()) return;
+    const auto until = std::chrono::steady_clock::now() + budget;
+    while (global_->running() && std::chrono::steady_clock::now() < until) {
+        if (auto r = global_->step(*keys_.snapshot(), batch); !r) {
+            log_event(LogLevel::warn, "keys.rewrap_global_step_failed", "name={} error=\"{}\"", name_, r.error().message());
+            return;  // tried again at the next tick
+        }
+    }
+    if (!global_->running()) finish_when_done();
 }
 
 void RewrapControl::on_report(std::uint32_t shard, const RewrapReport& report) {
@@ -50,13 +71,19 @@ void RewrapControl::on_report(std::uint32_t shard, const RewrapReport& report) {
     p.rewrapped = report.rewrapped;
     p.failed = report.failed;
     p.done = report.done;
+    finish_when_done();
+}
+
+void RewrapControl::finish_when_done() {
     for (const auto& [s, q] : progress_)
         if (!q.done) return;
+    if (global_ != nullptr && global_->running()) return;
     finish();
 }
 
 void RewrapControl::finish() {
-    std::uint64_t failed = 0, rewrapped = 0;
+    std::uint64_t failed = global_ ? global_->progress().failed : 0;
+    std::uint64_t rewrapped = global_ ? global_->progress().rewrapped : 0;
     for (const auto& [s, q] : progress_) {
         failed += q.failed;
         rewrapped += q.rewrapped;
@@ -91,14 +118,21 @@ std::string RewrapControl::status() const {
     if (name_.empty()) return last_outcome_.empty() ? "rewrap: idle" : "rewrap: idle (last: " + last_outcome_ + ")";
     std::uint32_t done = 0;
     std::uint64_t scanned = 0, rewrapped = 0, failed = 0;
+    if (global_ != nullptr) {
+        scanned = global_->progress().scanned;
+        rewrapped = global_->progress().rewrapped;
+        failed = global_->progress().failed;
+    }
     for (const auto& [s, q] : progress_) {
         done += q.done ? 1 : 0;
         scanned += q.scanned;
         rewrapped += q.rewrapped;
         failed += q.failed;
     }
-    return fmt::format("rewrap: running {} ({}/{} shards done, {} records scanned, {} rewrapped, {} failed)", name_, done,
-                       progress_.size(), scanned, rewrapped, failed);
+    const bool control_done = global_ == nullptr || !global_->running();
+    return fmt::format("rewrap: running {} ({}/{} shards done, control thread's records {}, {} records scanned, {} rewrapped, "
+                       "{} failed)",
+                       name_, done, progress_.size(), control_done ? "done" : "in progress", scanned, rewrapped, failed);
 }
 
 }  // namespace vmx

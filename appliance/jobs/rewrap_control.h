@@ -1,6 +1,7 @@
 // The control thread's side of a rewrap: after a rotation it asks every shard to walk its records
-// (RewrapRunner), collects their progress for `vaultmx key status`, and when every shard is done
-// without failures destroys the retired key versions. At start-up a rewrap left unfinished by a
+// (RewrapRunner), walks the control thread's own (GlobalRewrap: directory, login history, bans,
+// support grants, audit) from tick(), collects the progress for `vaultmx key status`, and when
+// every part is done without failures destroys the retired key versions. At start-up a rewrap left unfinished by a
 // crash is started again (its walks resume from their saved positions). Control thread only.
 #pragma once
 
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "appliance/keys/key_service.h"
+#include "appliance/jobs/global_rewrap.h"
 #include "appliance/jobs/rewrap_runner.h"
 #include "core/message.h"
 
@@ -19,8 +21,10 @@ namespace vmx {
 class RewrapControl {
 public:
     using ToShard = std::function<bool(std::uint32_t shard, Message)>;
-    RewrapControl(KeyService& keys, std::uint32_t shards, ToShard to_shard)
-        : keys_(keys), shards_(shards), to_shard_(std::move(to_shard)) {}
+    RewrapControl(KeyService& keys, std::uint32_t shards, ToShard to_shard, GlobalRewrap* global = nullptr)
+        : keys_(keys), shards_(shards), to_shard_(std::move(to_shard)), global_(global) {}
+    // One step of the control thread's own walk, if one runs. From the control loop's tick.
+    void tick();
 
     enum class Reason : std::uint8_t { rotation, plan_change };
     // Starts a walk over every shard for the versions retiring now (none: nothing to do), or, after
@@ -40,11 +44,13 @@ private:
         std::uint64_t failed = 0;
         bool done = false;
     };
+    void finish_when_done();
     void finish();
 
     KeyService& keys_;
     std::uint32_t shards_;
     ToShard to_shard_;
+    GlobalRewrap* global_;
     std::string name_;                       // the current walk; empty when none ever ran
     std::vector<crypto::KeyRef> retiring_;   // destroyed when the walk ends cleanly
     std::map<std::uint32_t, ShardProgress> progress_;
