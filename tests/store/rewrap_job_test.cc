@@ -166,3 +166,62 @@ TEST(RewrapJob, RecordsUnderADestroyedKeyAreCountedAndLeftAlone) {
 
 }  // namespace
 }  // namespace vmx::store
+
+namespace vmx::store {
+namespace {
+
+// Records keyed in a shape of their own (as the directory's are): the job asks target_of for each
+// key's identity and scope, moves what it names, and leaves what it does not (nullopt) alone.
+TEST(RewrapJob, RecordsOfAnyKeyShapeMoveThroughTargetOf) {
+    TempDir dir;
+    auto env = Env::open(dir.sub("directory"), EnvOptions{});
+    ASSERT_TRUE(env);
+    const Dbi data = *(*env)->open_dbi("records");
+    const Dbi state = *(*env)->open_dbi("rewrap");
+    crypto::Keyring ring = crypto::Keyring::create(master());
+    const crypto::Scope appliance{crypto::ScopeKind::appliance, 0};
+    auto v1 = ring.ensure_scope_key(appliance, 1);
+    ASSERT_TRUE(v1);
+    auto identity = [](std::uint64_t id) {
+        crypto::RecordIdentity i{};
+        i.store = crypto::StoreKind::directory;
+        i.record_id = id;
+        return i;
+    };
+    {
+        auto keys = ring.snapshot();
+        auto txn = WriteTxn::begin(**env);
+        ASSERT_TRUE(txn);
+        for (std::uint64_t id = 1; id <= 40; ++id) {
+            const std::string key = "user:" + std::to_string(id);
+            ASSERT_TRUE(txn->put(data, bytes(key), *keys->seal(appliance, identity(id), bytes("record " + std::to_string(id)))));
+        }
+        ASSERT_TRUE(txn->put(data, bytes("index:x"), bytes("not sealed")));
+        ASSERT_TRUE(txn->commit());
+    }
+    ASSERT_TRUE(ring.rotate(v1->key_id, 2));
+    auto target_of = [&](Bytes key) -> std::optional<RewrapTarget> {
+        const std::string text(key.begin(), key.end());
+        if (!text.starts_with("user:")) return std::nullopt;
+        return RewrapTarget{appliance, identity(std::stoull(text.substr(5)))};
+    };
+    RewrapJob job(**env, data, state, "rotation", target_of);
+    const auto keys = ring.snapshot();
+    for (int i = 0; i < 100 && !job.progress().done; ++i) ASSERT_TRUE(job.step(*keys, 7));
+    EXPECT_TRUE(job.progress().done);
+    EXPECT_EQ(job.progress().rewrapped, 40U);
+    EXPECT_EQ(job.progress().skipped, 1U);
+    ASSERT_TRUE(ring.finish_retirement(*v1));
+    auto txn = ReadTxn::begin(**env);
+    ASSERT_TRUE(txn);
+    for (std::uint64_t id = 1; id <= 40; ++id) {
+        auto value = txn->get(data, bytes("user:" + std::to_string(id)));
+        ASSERT_TRUE(value);
+        auto opened = ring.snapshot()->open(identity(id), *value);
+        ASSERT_TRUE(opened) << id;
+        EXPECT_EQ(testing::text(*opened), "record " + std::to_string(id));
+    }
+}
+
+}  // namespace
+}  // namespace vmx::store

@@ -253,11 +253,11 @@ TEST(CommandTableTest, TheClisValueChecksSayWhatIsWrong) {
         {{"user", "list", "--domain", "a_b.test"}, "domain a_b.test: invalid domain"},
         {{"user", "app-password", "add", "ann@example.test", "--label", "a/b"}, "--label a/b: invalid label"},
         {{"user", "sender", "add", "ann@example.test", "bad@@x.test"}, "sender bad@@x.test: invalid address"},
-        {{"key", "rotate"}, "key rotate: give exactly one of --shared, --org, --user, --master"},
+        {{"key", "rotate"}, "key rotate: give exactly one of --shared, --org, --user, --appliance, --master"},
         {{"dkim", "keygen", "example.test", "--selector", "Bad_1"},
          "--selector Bad_1: invalid selector (1 to 63 of a-z 0-9 -, not first -)"},
         {{"dkim", "show", "x..test"}, "domain x..test: invalid domain"},
-        {{"key", "rotate", "--shared", "--master"}, "key rotate: give exactly one of --shared, --org, --user, --master"},
+        {{"key", "rotate", "--shared", "--master"}, "key rotate: give exactly one of --shared, --org, --user, --appliance, --master"},
     };
     for (const auto& [argv, problem] : examples) {
         SCOPED_TRACE(problem);
