@@ -33,6 +33,7 @@ void Daemon::open_closure_purge() {
     };
     closure_ = std::make_unique<ClosurePurge>(*directory_, *keys_, &*logins_, [this] { recorder_->flush(); }, &*audit_,
                                               std::move(erase), std::move(options));
+    closure_->erase_grants_from(&*support_grants_);
 }
 
 }  // namespace vmx

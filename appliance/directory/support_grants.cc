@@ -104,6 +104,15 @@ Result<void> SupportGrants::put(const crypto::KeySet& keys, const SupportGrant& 
     return txn->commit();
 }
 
+Result<void> SupportGrants::erase(std::uint64_t user_id) {
+    auto txn = store::WriteTxn::begin(*env_);
+    if (!txn) return fail(txn.error());
+    auto erased = txn->erase(dbi_, key_of(user_id));
+    if (!erased) return fail(erased.error());
+    if (!*erased) return {};  // none: nothing to commit
+    return txn->commit();
+}
+
 Result<std::size_t> SupportGrants::erase_expired(const crypto::KeySet& keys, std::int64_t now_unix, std::size_t max) {
     auto txn = store::WriteTxn::begin(*env_);
     if (!txn) return fail(txn.error());

@@ -56,6 +56,8 @@ public:
     Result<std::optional<SupportGrant>> find(const crypto::KeySet& keys, std::uint64_t user_id) const;
     // Stores it (replacing the user's earlier one) in one durable transaction.
     Result<void> put(const crypto::KeySet& keys, const SupportGrant& grant);
+    // Removes the user's grant, if any (the account's purge). Control thread.
+    Result<void> erase(std::uint64_t user_id);
     // Removes up to max grants expired at now_unix (and any that no longer opens); how many.
     Result<std::size_t> erase_expired(const crypto::KeySet& keys, std::int64_t now_unix, std::size_t max);
 

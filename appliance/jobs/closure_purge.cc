@@ -151,6 +151,9 @@ void ClosurePurge::finish_user(const User& user, const std::function<void()>& th
             if (*erased < options_.logins_per_step) break;
         }
     }
+    if (grants_ != nullptr) {
+        if (auto r = grants_->erase(user.id); !r) return end_pass(r.error());
+    }
     if (auto r = directory_.remove_user(*keys_.snapshot(), user.id); !r) return end_pass(r.error());
     ++stats_.users_purged;
     log_event(LogLevel::info, "user.purged", "user_id={}", user.id);

@@ -8,7 +8,8 @@
 //   1. mark it purging (durable): from here on nothing reopens it;
 //   2. its mailbox, live and trash, messages_per_step messages a step, until none remain (the
 //      state record goes with the last);
-//   3. its login history, logins_per_step entries a step (pending entries are flushed first);
+//   3. its login history, logins_per_step entries a step (pending entries are flushed first), and
+//      its support grant;
 //   4. its record (credentials, app passwords, TOTP secret, allowed senders are in it) and its
 //      index entry, with a shred marker, in one transaction: the address is free again;
 //   5. the keys of the marker's scope (the user's account key on every plan, and an ultimate
@@ -28,6 +29,7 @@
 #include "appliance/audit/audit_log.h"
 #include "appliance/directory/directory.h"
 #include "appliance/directory/login_history.h"
+#include "appliance/directory/support_grants.h"
 #include "appliance/keys/key_service.h"
 #include "core/result.h"
 #include "store/mailbox.h"
@@ -65,6 +67,8 @@ public:
     // `logins` and `audit` may be null (tests); flush_logins writes pending history entries first.
     ClosurePurge(Directory& directory, KeyService& keys, LoginHistory* logins, std::function<void()> flush_logins,
                  AuditLog* audit, MailboxErase erase_mailbox, ClosurePurgeOptions options);
+    // The support grants a purged account's goes from (none: not erased here).
+    void erase_grants_from(SupportGrants* grants) { grants_ = grants; }
     ClosurePurge(const ClosurePurge&) = delete;
     ClosurePurge& operator=(const ClosurePurge&) = delete;
 
@@ -97,6 +101,7 @@ private:
     LoginHistory* logins_;
     std::function<void()> flush_logins_;
     AuditLog* audit_;
+    SupportGrants* grants_ = nullptr;
     MailboxErase erase_mailbox_;
     const ClosurePurgeOptions options_;
     bool running_ = false;

@@ -52,6 +52,9 @@ struct ClosureFixture {
         auto h = LoginHistory::open(*directory_env);
         VMX_ASSERT(h);
         history = std::make_unique<LoginHistory>(std::move(*h));
+        auto g = SupportGrants::open(*directory_env);
+        VMX_ASSERT(g);
+        grants = std::make_unique<SupportGrants>(std::move(*g));
         VMX_ASSERT(directory->add_org(k(), "Big", crypto::Plan::ultimate, t0));
         VMX_ASSERT(directory->add_domain(k(), "big.test", "Big", t0));
         VMX_ASSERT(directory->add_org(k(), "Small", crypto::Plan::starter, t0));
@@ -65,7 +68,14 @@ struct ClosureFixture {
         auto view = DirectoryView::open(*directory, keys->snapshot());
         auto org = view->org(u->org_id);
         VMX_ASSERT(org);
-        VMX_ASSERT(keys->ensure(crypto::scope_for(org->plan, org->id, u->id), t0));
+        const KeyService::AccountScope account{u->id, crypto::scope_for(org->plan, org->id, u->id)};
+        VMX_ASSERT(keys->ensure_accounts({&account, 1}, t0));
+        SupportGrant grant;
+        grant.user_id = u->id;
+        grant.reason = "ticket 1";
+        grant.granted_unix = t0;
+        grant.expires_unix = t0 + 100 * day;  // still open when the purge comes
+        VMX_ASSERT(grants->put(k(), grant));
         mailbox[u->id] = 10;  // ten messages, erased three a step
         LoginEvent e;
         e.user_id = u->id;
@@ -109,7 +119,9 @@ struct ClosureFixture {
             left -= std::min<std::uint64_t>(left, max);
             done(left);
         };
-        return std::make_unique<ClosurePurge>(*directory, *keys, history.get(), nullptr, nullptr, std::move(erase), o);
+        auto job = std::make_unique<ClosurePurge>(*directory, *keys, history.get(), nullptr, nullptr, std::move(erase), o);
+        job->erase_grants_from(grants.get());
+        return job;
     }
 
     store::testing::TempDir dir;
@@ -118,6 +130,7 @@ struct ClosureFixture {
     std::unique_ptr<store::Env> directory_env;
     std::unique_ptr<Directory> directory;
     std::unique_ptr<LoginHistory> history;
+    std::unique_ptr<SupportGrants> grants;
     std::map<std::uint64_t, std::uint64_t> mailbox;  // messages left, by user id
     std::size_t stop_after_steps = 1000;
     std::int64_t now = t0;
@@ -182,6 +195,9 @@ TEST(ClosurePurgeTest, PurgesOnlyAfterTheDelayAndShredsTheUsersKey) {
     EXPECT_EQ(f.mailbox[ann.id], 0u);
     EXPECT_EQ(f.logins_of(ann.id), 0u);
     EXPECT_FALSE(f.key_live(own));
+    EXPECT_FALSE(f.key_live(crypto::account_scope(ann.id)));
+    EXPECT_FALSE(*f.grants->find(f.k(), ann.id));
+    EXPECT_TRUE(*f.grants->find(f.k(), cat.id));
     EXPECT_TRUE(f.directory->pending_shreds(10)->empty());
     EXPECT_EQ(job->stats().users_purged, 1u);
     // The other account is untouched; the address is free again, as a new, empty account.
@@ -192,6 +208,20 @@ TEST(ClosurePurgeTest, PurgesOnlyAfterTheDelayAndShredsTheUsersKey) {
     ASSERT_TRUE(again);
     EXPECT_NE(again->id, ann.id);
     EXPECT_EQ(f.directory->reopen_user(f.k(), "ann@big.test").error(), DirectoryErrc::account_not_closed);
+}
+
+TEST(ClosurePurgeTest, OnTheStarterPlanTheUsersOwnKeyIsShreddedAndTheSharedOneLivesOn) {
+    ClosureFixture f;
+    const User ann = f.add("ann@small.test");
+    const User bob = f.add("bob@small.test");
+    ASSERT_TRUE(f.directory->close_user(f.k(), "ann@small.test", t0));
+    auto job = f.purge(0);
+    job->run_pass();
+    EXPECT_EQ(f.find("ann@small.test").error(), DirectoryErrc::unknown_user);
+    EXPECT_FALSE(f.key_live(crypto::account_scope(ann.id)));
+    EXPECT_TRUE(f.key_live(crypto::account_scope(bob.id)));
+    EXPECT_TRUE(f.key_live({crypto::ScopeKind::shared, 0}));
+    EXPECT_EQ(job->stats().keys_destroyed, 1u);
 }
 
 TEST(ClosurePurgeTest, AStoppedPurgeFinishesOnTheNextPassAndCannotBeReopened) {
