@@ -224,7 +224,7 @@ inline std::unique_ptr<TestEngine> daemon_shards(TestTenant& tenant, AuthWorkers
     store_options.sweep_interval_ms = 0;
     return std::make_unique<TestEngine>(
         ShardBuilder{*tenant.envs, *tenant.handles, store_options, tenant.keys, *tenant.directory, workers,
-                     test_mailauth_workers(), /*mx_checks=*/false, 14 * 86400,
+                     test_mailauth_workers(), /*mx_checks=*/false, std::int64_t{14} * 86400,
                      MailboxWritesOptions{0}, DeliveryOptions{}, std::move(outbound), BounceOptions{"localhost", 65536, {}},
                      MarkerCleanupOptions{}},
         std::move(listeners));

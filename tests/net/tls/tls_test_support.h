@@ -86,7 +86,10 @@ struct Pump {
 
     bool run(int rounds_max = 64) {
         for (int i = 0; i < rounds_max; ++i) {
-            const bool moved = move(client, server, to_server_plain) | move(server, client, to_client_plain);
+            // Both directions every round (no short circuit).
+            const bool to_server = move(client, server, to_server_plain);
+            const bool to_client = move(server, client, to_client_plain);
+            const bool moved = to_server || to_client;
             if (error) return false;
             if (!moved) return true;
         }
