@@ -158,15 +158,21 @@ std::string wrap_info(std::uint64_t key_id, std::uint32_t version, KeyRef wrappe
 
 }  // namespace
 
-Result<std::vector<std::uint8_t>> Keyring::wrap(std::uint64_t key_id, std::uint32_t version, KeyRef wrapper,
-                                                std::span<const std::uint8_t> key) const {
+// The key-encryption key of one version under its wrapper; `missing` when the wrapping version is
+// not live in this ring.
+Result<SecretBytes> Keyring::kek(std::uint64_t key_id, std::uint32_t version, KeyRef wrapper, CryptoErrc missing) const {
     std::span<const std::uint8_t> ikm = master_.material.view();
     if (wrapper.key_id != 0) {
         auto it = keys_.find({wrapper.key_id, wrapper.version});
-        if (it == keys_.end()) return fail(CryptoErrc::key_not_found);
+        if (it == keys_.end()) return fail(missing);
         ikm = it->second->view();
     }
-    auto kek = hkdf_sha256(ikm, {}, wrap_info(key_id, version, wrapper), 32);
+    return hkdf_sha256(ikm, {}, wrap_info(key_id, version, wrapper), 32);
+}
+
+Result<std::vector<std::uint8_t>> Keyring::wrap(std::uint64_t key_id, std::uint32_t version, KeyRef wrapper,
+                                                std::span<const std::uint8_t> key) const {
+    auto kek = this->kek(key_id, version, wrapper, CryptoErrc::key_not_found);
     if (!kek) return fail(kek.error());
     std::vector<std::uint8_t> out(wrapped_bytes);
     if (auto r = key_wrap(key_span(*kek), key, out); !r) return fail(r.error());
@@ -176,13 +182,7 @@ Result<std::vector<std::uint8_t>> Keyring::wrap(std::uint64_t key_id, std::uint3
 Result<SecretBytes> Keyring::unwrap(std::uint64_t key_id, std::uint32_t version, KeyRef wrapper,
                                     std::span<const std::uint8_t> wrapped) const {
     if (wrapped.size() != wrapped_bytes) return fail(CryptoErrc::bad_record);
-    std::span<const std::uint8_t> ikm = master_.material.view();
-    if (wrapper.key_id != 0) {
-        auto it = keys_.find({wrapper.key_id, wrapper.version});
-        if (it == keys_.end()) return fail(CryptoErrc::key_destroyed);
-        ikm = it->second->view();
-    }
-    auto kek = hkdf_sha256(ikm, {}, wrap_info(key_id, version, wrapper), 32);
+    auto kek = this->kek(key_id, version, wrapper, CryptoErrc::key_destroyed);
     if (!kek) return fail(kek.error());
     SecretBytes key = SecretBytes::zeroed(scope_key_bytes);
     if (auto r = key_unwrap(key_span(*kek), wrapped, key.mutable_view()); !r) return fail(r.error());

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "crypto/errc.h"
 #include "crypto/master_key.h"
 #include "crypto/sealed_record.h"
 #include "crypto/sealed_stream.h"
@@ -147,6 +148,7 @@ private:
     explicit Keyring(MasterKey master) : master_(std::move(master)) {}
     ScopeKeyRecord* find_record(std::uint64_t key_id);
     ScopeKeyRecord* find_scope(const Scope& scope);
+    Result<SecretBytes> kek(std::uint64_t key_id, std::uint32_t version, KeyRef wrapper, CryptoErrc missing) const;
     // Under the master key (wrapper {0, 0}) or under the live key version `wrapper`.
     Result<std::vector<std::uint8_t>> wrap(std::uint64_t key_id, std::uint32_t version, KeyRef wrapper,
                                            std::span<const std::uint8_t> key) const;

@@ -19,13 +19,7 @@ Result<void> MailboxExport::list(ShardStore& store) {
     const auto which = trash_ == ExportTrash::include ? store::ListTrash::include : store::ListTrash::exclude;
     auto messages = list_mailbox(store, box_, which);
     if (!messages) return fail(messages.error());
-    // Live ones first, then the trash, each in id (arrival) order, as `user mailbox --trash` lists them.
-    std::stable_sort(messages->begin(), messages->end(), [](const store::MessageInfo& a, const store::MessageInfo& b) {
-        const bool a_live = a.state == store::MessageState::live;
-        const bool b_live = b.state == store::MessageState::live;
-        if (a_live != b_live) return a_live;
-        return a.id < b.id;
-    });
+    order_live_then_trash(*messages);
     listing_ = std::move(*messages);
     return {};
 }

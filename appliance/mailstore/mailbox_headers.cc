@@ -53,13 +53,7 @@ MailboxHeaders::~MailboxHeaders() {
 Result<void> MailboxHeaders::list(ShardStore& store) {
     auto messages = list_mailbox(store, box_, trash_);
     if (!messages) return fail(messages.error());
-    // Live ones first, then the trash, each in id (arrival) order, as `user mailbox --trash` lists them.
-    std::stable_sort(messages->begin(), messages->end(), [](const store::MessageInfo& a, const store::MessageInfo& b) {
-        const bool a_live = a.state == store::MessageState::live;
-        const bool b_live = b.state == store::MessageState::live;
-        if (a_live != b_live) return a_live;
-        return a.id < b.id;
-    });
+    order_live_then_trash(*messages);
     listing_ = std::move(*messages);
     rows_.reserve(listing_->size());
     return {};

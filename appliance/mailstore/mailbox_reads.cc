@@ -1,6 +1,8 @@
 // Mailbox reads from any shard (see mailbox_reads.h).
 #include "appliance/mailstore/mailbox_reads.h"
 
+#include <algorithm>
+
 #include "store/errc.h"
 #include "store/layout.h"
 #include "store/lmdb.h"
@@ -66,6 +68,15 @@ Result<std::optional<std::vector<std::uint8_t>>> BodyPump::next() {
     auto txn = begin_mail(*store_, segment_);
     if (!txn) return fail(txn.error());
     return reader_.next(*txn, store_->keys());
+}
+
+void order_live_then_trash(std::vector<store::MessageInfo>& messages) {
+    std::stable_sort(messages.begin(), messages.end(), [](const store::MessageInfo& a, const store::MessageInfo& b) {
+        const bool a_live = a.state == store::MessageState::live;
+        const bool b_live = b.state == store::MessageState::live;
+        if (a_live != b_live) return a_live;
+        return a.id < b.id;
+    });
 }
 
 }  // namespace vmx

@@ -55,4 +55,7 @@ private:
     store::BodyReader reader_;
 };
 
+// Live ones first, then the trash, each in id (arrival) order, as `user mailbox --trash` lists them.
+void order_live_then_trash(std::vector<store::MessageInfo>& messages);
+
 }  // namespace vmx
