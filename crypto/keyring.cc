@@ -137,6 +137,10 @@ Result<ScopeKeyRecord> decode_key_record(std::span<const std::uint8_t> bytes) {
         r.versions.push_back(std::move(v));
     }
     if (!in.done()) return fail(CryptoErrc::bad_record);
+    // One encoding per record: format 2 only when some version names a wrapping key.
+    const bool wrapped_by_keys = std::any_of(r.versions.begin(), r.versions.end(),
+                                             [](const KeyVersion& v) { return v.wrapped_by.key_id != 0; });
+    if ((format == record_format_wrapped) != wrapped_by_keys) return fail(CryptoErrc::bad_record);
     const auto active = std::count_if(r.versions.begin(), r.versions.end(),
                                       [](const KeyVersion& v) { return v.state == KeyState::active; });
     if (active > 1) return fail(CryptoErrc::bad_record);

@@ -233,6 +233,10 @@ TEST(AccountKeys, Format2RecordsDecodeStrictly) {
     ScopeKeyRecord half = record;
     half.versions[0].wrapped_by.version = 0;
     EXPECT_FALSE(decode_key_record(encode_key_record(half)));
+    // Format 2 naming no wrapping key would have a second encoding: refused.
+    auto no_wrapper = bytes;
+    std::fill(no_wrapper.end() - 12, no_wrapper.end(), std::uint8_t{0});
+    EXPECT_EQ(decode_key_record(no_wrapper).error(), CryptoErrc::bad_record);
     auto unknown = bytes;
     unknown[0] = 3;
     EXPECT_EQ(decode_key_record(unknown).error(), CryptoErrc::unsupported_version);

@@ -1,7 +1,8 @@
 // Fuzz target: scope key records as the `keys` store holds them (crypto/keyring.h). Arbitrary bytes
 // go to decode_key_record(). Checks: nothing may crash; an accepted record has a key id, at most one
 // active version, versions in ascending order, a wrapped key of the right size on every version not
-// destroyed and none on a destroyed one; and it re-encodes to exactly the same bytes.
+// destroyed and none on a destroyed one; and it re-encodes to exactly the same bytes (format 1, or
+// format 2 when a version names its wrapping key: one encoding per record).
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
