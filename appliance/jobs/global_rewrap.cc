@@ -12,6 +12,16 @@ Result<void> GlobalRewrap::start(const std::string& name) {
     jobs_.clear();
     current_ = 0;
     total_ = {};
+    auto made = make_jobs(name);
+    if (!made) {
+        // Nothing walked here: counted as a failure, so the retired versions are kept.
+        jobs_.clear();
+        total_.failed = 1;
+    }
+    return made;
+}
+
+Result<void> GlobalRewrap::make_jobs(const std::string& name) {
     auto state = directory_env_.open_dbi("rewrap");
     if (!state) return fail(state.error());
     using IdentityOf = std::optional<crypto::RecordIdentity> (*)(std::span<const std::uint8_t>);

@@ -24,7 +24,8 @@ class GlobalRewrap {
 public:
     GlobalRewrap(store::Env& directory_env, AuditLog* audit) : directory_env_(directory_env), audit_(audit) {}
 
-    // A walk named `name` over every control-thread database (a running one is replaced).
+    // A walk named `name` over every control-thread database (a running one is replaced). One that
+    // cannot start counts one failure, so the rewrap it belongs to keeps the retired versions.
     Result<void> start(const std::string& name);
     // One step of up to `batch` records of the current database; done() once all were walked.
     Result<void> step(const crypto::KeySet& keys, std::size_t batch);
@@ -32,6 +33,8 @@ public:
     const store::RewrapProgress& progress() const noexcept { return total_; }
 
 private:
+    Result<void> make_jobs(const std::string& name);
+
     store::Env& directory_env_;
     AuditLog* audit_;
     std::vector<std::unique_ptr<store::RewrapJob>> jobs_;
