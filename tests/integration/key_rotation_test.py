@@ -7,7 +7,6 @@ running the command again with the daemon down. Then the appliance key (director
 login history) rotated online under load, the daemon killed during the rewrap and started again:
 the walk resumes, the old version is destroyed once every record moved, and everything reads."""
 import json
-import re
 import os
 import secrets
 import shutil
@@ -178,11 +177,10 @@ class ApplianceKeyRotation(unittest.TestCase):
             self.assertIn("pop3", cli(cfg, "user", "logins", USERS[0]).stdout)
             self.assertEqual(cli(cfg, "audit", "verify").returncode, 0)
             self.assertNotIn("keys.rewrap_incomplete", d.log_text())
-            finished = re.findall(r"event=keys.rewrap_finished .*rewrapped=(\d+)", d.log_text())
-            self.assertTrue(finished, d.log_text()[-3000:])
-            # The users, their login history, the audit chain and the queued mail moved (a walk cut
-            # by the kill counts only what it moved after the restart).
-            self.assertGreater(int(finished[-1]), 0)
+            # The walk ended cleanly (before the kill or after the restart: a resumed walk finds the
+            # records it moved already under version 2). That the directory, the login history and
+            # the audit chain read above, with version 1 destroyed, is what shows they moved.
+            self.assertRegex(d.log_text(), r"event=keys.rewrap_finished .*destroyed=[1-9]")
             # And after one more restart (nothing left under the destroyed version).
             self.assertEqual(d.stop()[0], 0)
             d.start()
