@@ -41,28 +41,6 @@ void raise_descriptor_limit() {
     }
 }
 
-// The master key from a systemd credential when the unit passes one, else from the configured file.
-Result<crypto::MasterKey> load_master_key(const Config& config, std::string& source, std::string& error_line) {
-    if (const char* dir = std::getenv("CREDENTIALS_DIRECTORY"); dir && *dir) {
-        auto from_credential = crypto::load_master_key_credential("master.key");
-        if (from_credential) {
-            source = "credential";
-            return from_credential;
-        }
-        if (from_credential.error() != std::errc::no_such_file_or_directory) {
-            error_line = "credential master.key: " + from_credential.error().message();
-            return from_credential;
-        }
-    }
-    auto from_file = crypto::load_master_key_file(config.master_key_file);
-    source = "file";
-    if (from_file) return from_file;
-    error_line = "keys.master_key_file: " + config.master_key_file + ": " + from_file.error().message();
-    if (from_file.error() == std::errc::no_such_file_or_directory) error_line += " (create it with: vaultmx -c FILE init)";
-    if (from_file.error() == crypto::CryptoErrc::key_file_insecure) error_line += " (chmod 600, owned by the daemon's user)";
-    return from_file;
-}
-
 // A changed relayhost password is offered to a shard whose inbox is full this many times, 1 ms apart.
 constexpr int relay_auth_send_attempts = 1000;
 
@@ -245,41 +223,6 @@ std::optional<StartFailure> Daemon::start() {
                       &Daemon::open_tls, &Daemon::open_engine, &Daemon::open_admin, &Daemon::open_metrics,
                       &Daemon::drop_privileges, &Daemon::start_threads})
         if (auto failed = (this->*step)()) return failed;
-    return std::nullopt;
-}
-
-// The master key (read before anything else can fail half-way), the store's layout, the key store
-// and the appliance key; the directory's index key is derived here, before the master key moves.
-std::optional<StartFailure> Daemon::open_keys() {
-    std::string error_line;
-    auto master = load_master_key(config_, key_source_, error_line);
-    if (!master) return config_failure(error_line);
-    auto layout = store::StoreLayout::open(config_.data_dir, config_.store);
-    if (!layout) {
-        std::string line = "paths.data: " + config_.data_dir + ": " + layout.error().message();
-        if (layout.error() == store::StoreErrc::not_initialised) line += " (run: vaultmx -c FILE init)";
-        return config_failure(line);
-    }
-    layout_.emplace(std::move(*layout));
-    if (auto failed = own_store_folders()) return failed;
-    // Stores from before held keys derived these from the master key; they are kept wrapped under
-    // it now, so that they outlive a master-key rotation.
-    auto log_key = LogSpool::derive_key(master->material.view());
-    if (!log_key) return runtime_failure("keys: cannot derive the log key: " + log_key.error().message());
-    auto index_key = Directory::derive_index_key(master->material.view());
-    if (!index_key) return runtime_failure("keys: cannot derive the directory index key: " + index_key.error().message());
-    auto opened = vmx::open_keys(*layout_, std::move(*master),
-                                 key_source_ == "file" ? config_.master_key_file : std::string("credential master.key"));
-    if (auto* error = std::get_if<std::string>(&opened)) return config_failure(*error);
-    keys_ = std::make_unique<KeyService>(std::move(std::get<OpenedKeys>(opened)));
-    auto held_log = keys_->held_key(log_spool_key_name, std::move(*log_key));
-    if (!held_log) return runtime_failure("keys: cannot read the log key: " + held_log.error().message());
-    log_key_.emplace(std::move(*held_log));
-    auto held_index = keys_->held_key(directory_index_key_name, std::move(*index_key));
-    if (!held_index) return runtime_failure("keys: cannot read the directory index key: " + held_index.error().message());
-    index_key_.emplace(std::move(*held_index));
-    if (auto r = keys_->ensure(appliance_scope, now_unix()); !r)
-        return runtime_failure("keys: cannot create the appliance key: " + r.error().message());
     return std::nullopt;
 }
 
