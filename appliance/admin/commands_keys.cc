@@ -35,7 +35,11 @@ std::string_view key_state_name(crypto::KeyState s) {
 
 // The new key comes as the request's secret, read by the CLI from --new-key-file; it never reaches a
 // field, a log line or a reply.
+// Root only: the master key is root's file, and a member of the admin group must not be able to put
+// the store under a key of their choosing.
 AdminReply rotate_master(AdminContext& c, const AdminRequest& r) {
+    if (c.peer_uid != 0)
+        return {AdminStatus::forbidden, "key rotate --master: root only (the master key file is root's)\n"};
     if (r.secret.size() != crypto::master_key_bytes)
         return refused("key rotate --master: run it as `vaultmx key rotate --master --new-key-file PATH` (vaultmx reads the file)");
     const std::span<const std::uint8_t> material(reinterpret_cast<const std::uint8_t*>(r.secret.data()), r.secret.size());

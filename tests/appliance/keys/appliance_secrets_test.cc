@@ -189,5 +189,35 @@ TEST_F(SecretCommandsTest, RefusalsNameWhatIsWrongAndNeverTheValue) {
     EXPECT_TRUE(changed.empty());
 }
 
+// key rotate --master over the admin socket: root only (a member of the admin group must not put the
+// store under a key of their choosing), the key only as the secret, never in the reply.
+TEST_F(SecretCommandsTest, MasterRotationIsRootsAndTheKeyNeverComesBack) {
+    ASSERT_TRUE(keys->set_appliance_secret("relayhost", bytes_of("pw"), 1));
+    const crypto::MasterKey next = testing::fixed_master_key(0x65);
+    const std::string material(reinterpret_cast<const char*>(next.material.view().data()), next.material.size());
+    auto rotate = [&](uid_t uid, std::string secret) {
+        AdminRequest r;
+        r.command = "key rotate";
+        r.fields = {{"master", "1"}, {"new-key-file", "/etc/vaultmx/master.key.next"}};
+        r.secret = std::move(secret);
+        AdminPeer peer;
+        peer.uid = uid;
+        AdminReply reply{AdminStatus::failed, "no reply"};
+        run_admin_command(*context, r, peer, [&reply](AdminReply done) { reply = std::move(done); });
+        return reply;
+    };
+    EXPECT_EQ(rotate(1000, material).status, AdminStatus::forbidden);
+    EXPECT_EQ(keys->master().check, testing::fixed_master_key(0x64).check);
+    EXPECT_EQ(rotate(0, "").status, AdminStatus::refused);  // no key: the CLI reads the file
+    AdminReply done = rotate(0, material);
+    ASSERT_EQ(done.status, AdminStatus::ok) << done.text;
+    EXPECT_EQ(done.text.find(material), std::string::npos);
+    EXPECT_EQ(keys->master().check, next.check);
+    EXPECT_EQ(text_of(**keys->appliance_secret("relayhost")), "pw");
+    AdminReply again = rotate(0, material);
+    EXPECT_EQ(again.status, AdminStatus::refused);
+    EXPECT_NE(again.text.find("already"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace vmx
