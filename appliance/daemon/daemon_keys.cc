@@ -44,7 +44,7 @@ Result<crypto::MasterKey> load_master_key(const Config& config, std::string& sou
 }  // namespace
 
 // The master key (read before anything else can fail half-way), the store's layout, the key store
-// and the appliance key; the directory's index key is derived here, before the master key moves.
+// and the appliance key; the log and directory-index keys are read (held under the master key).
 std::optional<StartFailure> Daemon::open_keys() {
     std::string error_line;
     auto master = load_master_key(config_, key_source_, error_line);
