@@ -13,33 +13,23 @@ import random
 import re
 import shutil
 import smtplib
-import subprocess
 import tempfile
 import time
 import unittest
 
-from daemon_harness import VAULTMX, Daemon, files_holding, insecure_tls, pop3_login
+from daemon_harness import Daemon, files_holding, insecure_tls, retrieve_all, vaultmx_cli
 
 PASSWORD = "backup-test-password-1"
 USERS = ("ann@example.test", "bob@example.test")
 CANARY = b"CANARY-backup-plaintext-7d1e"
 
 
-def cli(config, *args, check=True, stdin=None):
-    r = subprocess.run([VAULTMX, "-c", config, *args], capture_output=True, text=True, input=stdin, timeout=300)
-    if check and r.returncode != 0:
-        raise AssertionError(f"vaultmx {' '.join(args)}: {r.returncode}: {r.stderr}")
-    return r
+cli = vaultmx_cli
 
 
 def mailbox(port, user):
     """Every message of the mailbox as POP3 RETR gives it."""
-    p = pop3_login(port, user, PASSWORD)
-    try:
-        count = len(p.list()[1])
-        return [b"\r\n".join(p.retr(i)[1]) for i in range(1, count + 1)]
-    finally:
-        p.quit()
+    return retrieve_all(port, user, PASSWORD)
 
 
 class Backup(unittest.TestCase):

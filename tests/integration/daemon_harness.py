@@ -140,6 +140,24 @@ def pop3_login(port, address, password, timeout=5.0):
             time.sleep(0.05)
 
 
+def retrieve_all(port, address, password):
+    """Every message of the maildrop as POP3 RETR gives it, in order."""
+    p = pop3_login(port, address, password)
+    try:
+        count = len(p.list()[1])
+        return [b"\r\n".join(p.retr(i)[1]) for i in range(1, count + 1)]
+    finally:
+        p.quit()
+
+
+def vaultmx_cli(config, *args, check=True, stdin=None, timeout=300):
+    """`vaultmx -c CONFIG ARGS...`; with check, a failing command fails the test with its stderr."""
+    r = subprocess.run([VAULTMX, "-c", config, *args], capture_output=True, text=True, input=stdin, timeout=timeout)
+    if check and r.returncode != 0:
+        raise AssertionError(f"vaultmx {' '.join(args)}: {r.returncode}: {r.stderr}")
+    return r
+
+
 def wait_for_pop3_messages(port, address, password, count, timeout=30.0):
     """Waits (bounded) until the maildrop holds at least `count` messages: delivery is
     asynchronous after the 250."""

@@ -16,27 +16,18 @@ import threading
 import time
 import unittest
 
-from daemon_harness import VAULTMX, Daemon, files_holding, pop3_login
+from daemon_harness import VAULTMX, Daemon, files_holding, retrieve_all, vaultmx_cli
 
 PASSWORD = "rotation-test-password-1"
 USERS = ("ann@example.test", "bob@example.test")
 SMARTHOST_PASSWORD = "SMARTHOST-secret-5b2c"
 
 
-def cli(config, *args, check=True, stdin=None):
-    r = subprocess.run([VAULTMX, "-c", config, *args], capture_output=True, text=True, input=stdin, timeout=120)
-    if check and r.returncode != 0:
-        raise AssertionError(f"vaultmx {' '.join(args)}: {r.returncode}: {r.stderr}")
-    return r
+cli = vaultmx_cli
 
 
 def read_all(port, user):
-    p = pop3_login(port, user, PASSWORD)
-    try:
-        count = len(p.list()[1])
-        return [b"\r\n".join(p.retr(i)[1]) for i in range(1, count + 1)]
-    finally:
-        p.quit()
+    return retrieve_all(port, user, PASSWORD)
 
 
 class Load:
