@@ -9,22 +9,14 @@
 
 #include "crypto/errc.h"
 #include "crypto/keyring.h"
-#include "tests/support/test_keys.h"
+#include "tests/crypto/keyring_test_util.h"
 
 namespace vmx::crypto {
 namespace {
 
-MasterKey test_master(std::uint8_t seed) { return vmx::testing::fixed_master_key(seed); }
-std::vector<std::uint8_t> bytes_of(const std::string& s) { return {s.begin(), s.end()}; }
-
-RecordIdentity mail_identity(std::uint64_t mailbox, std::uint64_t record_id) {
-    RecordIdentity id{};
-    id.store = StoreKind::mail;
-    id.segment = 1;
-    id.mailbox = mailbox;
-    id.record_id = record_id;
-    return id;
-}
+using testing::bytes_of;
+using testing::mail_identity;
+using testing::test_master;
 
 std::vector<ScopeKeyRecord> persisted(const Keyring& ring) {
     std::vector<ScopeKeyRecord> out;

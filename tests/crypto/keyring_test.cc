@@ -1,6 +1,6 @@
 // The key hierarchy: scopes by plan, rotation with old records still readable, rewrap, master-key
 // rotation, persistence round trip, and crypto-shredding.
-#include "tests/support/test_keys.h"
+#include "tests/crypto/keyring_test_util.h"
 #include "crypto/keyring.h"
 
 #include <gtest/gtest.h>
@@ -14,18 +14,9 @@
 namespace vmx::crypto {
 namespace {
 
-MasterKey test_master(std::uint8_t seed) { return vmx::testing::fixed_master_key(seed); }
-
-std::vector<std::uint8_t> bytes_of(const std::string& s) { return {s.begin(), s.end()}; }
-
-RecordIdentity mail_identity(std::uint64_t mailbox, std::uint64_t record_id) {
-    RecordIdentity id{};
-    id.store = StoreKind::mail;
-    id.segment = 3;
-    id.mailbox = mailbox;
-    id.record_id = record_id;
-    return id;
-}
+using testing::bytes_of;
+using testing::mail_identity;
+using testing::test_master;
 
 TEST(Scope, FollowsThePlan) {
     EXPECT_EQ(scope_for(Plan::starter, 7, 9), (Scope{ScopeKind::shared, 0}));
