@@ -31,7 +31,9 @@ Result<void> GlobalRewrap::make_jobs(const std::string& name) {
         {"bans", stored_ban_identity},
         {"support", stored_support_grant_identity},
     };
-    for (const auto& [database, identity_of] : databases) {
+    for (const auto& entry : databases) {
+        const char* database = entry.first;
+        IdentityOf identity_of = entry.second;  // a named copy: clang cannot capture a structured binding
         auto data = directory_env_.open_dbi(database);
         if (!data) return fail(data.error());
         auto target = [identity_of](store::Bytes key) -> std::optional<store::RewrapTarget> {
