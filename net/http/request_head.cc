@@ -1,12 +1,14 @@
 // The HTTP/1.x request head parser (see request_head.h). Strict where RFC 9112 allows a choice: a
 // line ends with CRLF only (2.2), obsolete line folding is refused (5.2), whitespace between a
 // field name and its colon is refused (5.1), and no empty line may precede the request line.
+// Each line ends at its first LF, so every verdict is reached at the same byte however the input
+// was split into reads.
 #include "net/http/request_head.h"
+
+#include <algorithm>
 
 namespace vmx::http {
 namespace {
-
-constexpr std::string_view crlf = "\r\n";
 
 // tchar (RFC 9110 5.6.2).
 bool is_tchar(char c) {
@@ -39,6 +41,12 @@ bool is_field_value(std::string_view s) {
         if (u < 0x20 || u == 0x7F) return false;
     }
     return true;
+}
+
+// The request line and its CRLF must also fit in the head, whatever the two limits say.
+std::size_t request_line_limit(const HeadLimits& limits) {
+    const std::size_t head_room = limits.head_bytes_max < 2 ? 0 : limits.head_bytes_max - 2;
+    return std::min(limits.request_line_bytes_max, head_room);
 }
 
 RequestHead failed(HeadStatus status) {
@@ -91,30 +99,32 @@ int status_code_of(HeadStatus status) {
 
 RequestHead parse_request_head(std::string_view input, const HeadLimits& limits) {
     RequestHead out;
-    // The request line, whole or not, within its limit.
-    const auto line_end = input.find(crlf);
-    const std::size_t line_bytes = line_end == std::string_view::npos ? input.size() : line_end;
-    if (line_bytes > limits.request_line_bytes_max) return failed(HeadStatus::uri_too_long);
-    if (line_end == std::string_view::npos) {
-        // A bare LF or CR already seen can never become a valid request line.
-        if (input.find('\n') != std::string_view::npos) return failed(HeadStatus::bad_request);
-        if (input.size() > limits.head_bytes_max) return failed(HeadStatus::fields_too_large);
-        return out;
+    // The request line ends at the first LF: the bytes after it cannot change the verdict on it.
+    const std::size_t line_max = request_line_limit(limits);
+    const auto line_lf = input.find('\n');
+    if (line_lf == std::string_view::npos) {
+        // A CR at the end may be the first half of the CRLF: it is not part of the line (yet).
+        const std::size_t line_bytes = input.ends_with('\r') ? input.size() - 1 : input.size();
+        if (line_bytes > line_max) return failed(HeadStatus::uri_too_long);
+        return out;  // within line_max, so within head_bytes_max too
     }
-    if (const HeadStatus s = parse_request_line(input.substr(0, line_end), out); s != HeadStatus::complete)
+    const std::size_t line_bytes = line_lf > 0 && input[line_lf - 1] == '\r' ? line_lf - 1 : line_lf;
+    if (line_bytes > line_max) return failed(HeadStatus::uri_too_long);
+    if (line_bytes == line_lf) return failed(HeadStatus::bad_request);  // a bare LF (RFC 9112 2.2)
+    if (const HeadStatus s = parse_request_line(input.substr(0, line_bytes), out); s != HeadStatus::complete)
         return failed(s);
     // The fields, one per line, until the empty line.
-    std::size_t pos = line_end + crlf.size();
+    std::size_t pos = line_lf + 1;
     for (;;) {
-        const auto end = input.find(crlf, pos);
-        if (end == std::string_view::npos) {
-            if (input.find('\n', pos) != std::string_view::npos) return failed(HeadStatus::bad_request);
+        const auto lf = input.find('\n', pos);
+        if (lf == std::string_view::npos) {
             if (input.size() > limits.head_bytes_max) return failed(HeadStatus::fields_too_large);
             return RequestHead{};  // incomplete
         }
-        if (end + crlf.size() > limits.head_bytes_max) return failed(HeadStatus::fields_too_large);
-        const std::string_view line = input.substr(pos, end - pos);
-        pos = end + crlf.size();
+        if (lf + 1 > limits.head_bytes_max) return failed(HeadStatus::fields_too_large);
+        if (lf == pos || input[lf - 1] != '\r') return failed(HeadStatus::bad_request);  // a bare LF
+        const std::string_view line = input.substr(pos, lf - 1 - pos);
+        pos = lf + 1;
         if (line.empty()) break;
         if (++out.header_fields > limits.header_fields_max) return failed(HeadStatus::fields_too_large);
         if (!is_field_line(line)) return failed(HeadStatus::bad_request);  // obs-fold starts with SP: no token

@@ -37,7 +37,9 @@ struct RequestHead {
 
 // Parses `input` (everything received so far on the connection). A head that has not ended
 // returns `incomplete` only while it is still within every limit, so a caller that stops reading
-// at head_bytes_max never holds more than that.
+// at head_bytes_max never holds more than that. A verdict other than `incomplete` never changes
+// when more bytes follow: the answer does not depend on how the bytes were split into reads. A
+// request line longer than head_bytes_max - 2 is 414, whatever request_line_bytes_max says.
 RequestHead parse_request_head(std::string_view input, const HeadLimits& limits);
 
 // The HTTP status code of a failed parse (400, 414, 431, 505), 0 for incomplete and complete.

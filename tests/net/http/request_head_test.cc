@@ -102,5 +102,24 @@ TEST(HttpRequestHead, SlowHeadStaysBoundedByTheLimit) {
     EXPECT_LE(head.size(), limits.head_bytes_max + 1);
 }
 
+TEST(HttpRequestHead, VerdictDoesNotDependOnTheBytesAfterIt) {
+    // A bare LF decides at once, even if a long line with a CRLF follows.
+    EXPECT_EQ(parse("GET /x HTTP/1.1\n" + std::string(100, 'a') + "\r\n\r\n").status, HeadStatus::bad_request);
+    EXPECT_EQ(parse("GET / HTTP/1.1\r\nA: b\n" + std::string(300, 'a') + "\r\n").status, HeadStatus::bad_request);
+    // A line of exactly the limit whose CR arrived without its LF is not over the limit yet.
+    const std::string line = "GET /" + std::string(64 - 14, 'b') + " HTTP/1.1";
+    EXPECT_EQ(parse(line + "\r").status, HeadStatus::incomplete);
+    EXPECT_EQ(parse(line + "b\r").status, HeadStatus::uri_too_long);
+}
+
+TEST(HttpRequestHead, RequestLineLimitNeverPassesTheHeadLimit) {
+    const HeadLimits odd{8192, 32, 4};  // a request line may not be longer than the head
+    const std::string line = "GET /" + std::string(30 - 14, 'c') + " HTTP/1.1";
+    ASSERT_EQ(line.size(), 30U);
+    EXPECT_EQ(parse_request_head(line + "\r\n", odd).status, HeadStatus::incomplete);
+    EXPECT_EQ(parse_request_head(line + "c", odd).status, HeadStatus::uri_too_long);
+    EXPECT_EQ(parse_request_head(line + "\r\n\r\n", odd).status, HeadStatus::fields_too_large);
+}
+
 }  // namespace
 }  // namespace vmx::http
