@@ -7,21 +7,13 @@
 
 #include <algorithm>
 
+#include "net/http/syntax.h"
+
 namespace vmx::http {
 namespace {
 
-// tchar (RFC 9110 5.6.2).
-bool is_tchar(char c) {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-    return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
-
-bool is_token(std::string_view s) {
-    if (s.empty()) return false;
-    for (char c : s)
-        if (!is_tchar(c)) return false;
-    return true;
-}
+using syntax::is_field_value;
+using syntax::is_token;
 
 // A request target: visible ASCII only (RFC 9112 3.2; RFC 3986 has no spaces or controls).
 bool is_target(std::string_view s) {
@@ -29,16 +21,6 @@ bool is_target(std::string_view s) {
     for (char c : s) {
         const auto u = static_cast<unsigned char>(c);
         if (u <= 0x20 || u >= 0x7F) return false;
-    }
-    return true;
-}
-
-// field-value characters: VCHAR, SP, HTAB and obs-text (RFC 9110 5.5); never CR, LF or NUL.
-bool is_field_value(std::string_view s) {
-    for (char c : s) {
-        const auto u = static_cast<unsigned char>(c);
-        if (u == '\t') continue;
-        if (u < 0x20 || u == 0x7F) return false;
     }
     return true;
 }
