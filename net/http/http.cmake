@@ -3,4 +3,5 @@
 target_sources(vmx_net PRIVATE
     ${CMAKE_CURRENT_LIST_DIR}/request_head.cc
     ${CMAKE_CURRENT_LIST_DIR}/request.cc
-    ${CMAKE_CURRENT_LIST_DIR}/response.cc)
+    ${CMAKE_CURRENT_LIST_DIR}/response.cc
+    ${CMAKE_CURRENT_LIST_DIR}/form.cc)
