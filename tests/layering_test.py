@@ -19,9 +19,9 @@ LAYERS = {
 }
 # appliance/'s rooms, top level first; a room may include the rooms of every later level.
 ROOM_LEVELS = [
-    {"daemon", "cli"},
+    {"daemon", "cli", "portald"},
     {"admin"},
-    {"smtp", "pop3"},
+    {"smtp", "pop3", "portal"},
     {"delivery", "jobs", "auth", "mailauth", "lifecycle"},
     {"mailstore"},
     {"directory", "keys", "audit", "ops"},

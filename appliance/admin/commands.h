@@ -42,6 +42,8 @@ public:
     virtual std::uint32_t count() const = 0;
     virtual CounterSnapshot counters(std::uint32_t shard) const = 0;  // for stats
     virtual void logout_everywhere(std::uint64_t user_id) = 0;         // ends a user's live sessions
+    // Ends one live session of the user on one shard (the portal's "log out this device").
+    virtual void end_session(std::uint32_t shard, std::uint64_t user_id, std::uint64_t session_id) = 0;
     virtual Calls& calls() = 0;                                        // requests answered later (restore)
 };
 

@@ -161,6 +161,11 @@ InitReport run_init(const Config& config, SelfSigned self_signed) {
     if (auto e = make_folder(config.log_dir, owner_group, report, "log"); !e.empty()) return report.error = e, report;
     if (auto e = make_folder(parent_of(config.admin_socket), owner_group, report, "admin socket folder"); !e.empty())
         return report.error = e, report;
+    // vaultmx-portal, its own user, must reach the portal socket: the folder lets others pass, not
+    // list (each socket file keeps its own group rule).
+    const P passable = owner_group | P::others_exec;
+    if (auto e = make_folder(parent_of(config.portal_socket), passable, report, "portal socket folder"); !e.empty())
+        return report.error = e, report;
     if (auto e = ensure_master_key(config, report); !e.empty()) return report.error = e, report;
     if (auto e = ensure_store(config, report); !e.empty()) return report.error = e, report;
     if (auto e = bind_keys(config, report); !e.empty()) return report.error = e, report;

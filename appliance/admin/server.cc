@@ -92,7 +92,8 @@ Result<std::unique_ptr<AdminServer>> AdminServer::open(const std::string& path, 
         return fail(std::error_code(saved, std::generic_category()));
     }
     AdminAccess access{::geteuid(), lookup_admin_group()};
-    if (access.admin_gid) (void)!::chown(path.c_str(), static_cast<uid_t>(-1), *access.admin_gid);
+    const std::optional<gid_t> group = options.permitted ? options.group : access.admin_gid;
+    if (group) (void)!::chown(path.c_str(), static_cast<uid_t>(-1), *group);
     ::chmod(path.c_str(), 0660);
     std::unique_ptr<AdminServer> server(new AdminServer(fd, epoll_fd, path, std::move(handler), options, access));
     server->watch(0, fd, EPOLLIN, true);
@@ -166,11 +167,12 @@ void AdminServer::admit(int client) {
     c.peer = peer;
     c.since_ms = monotonic_ms();
     watch(id, client, EPOLLIN, true);
-    if (admin_peer_permitted(peer, access_)) return;
-    log_event(LogLevel::warn, "admin.forbidden", "uid={} pid={}", peer.uid, peer.pid);
+    if (options_.permitted ? options_.permitted(peer) : admin_peer_permitted(peer, access_)) return;
+    log_event(LogLevel::warn, "admin.forbidden", "uid={} pid={} socket={}", peer.uid, peer.pid, path_);
     c.drain_after_reply = true;
-    reply(id, {AdminStatus::forbidden, "permission denied: the admin socket is for root, "
-                                       "the daemon's user and the vaultmx-admin group"});
+    reply(id, {AdminStatus::forbidden, options_.permitted ? options_.refusal
+                                                          : "permission denied: the admin socket is for root, "
+                                                            "the daemon's user and the vaultmx-admin group"});
 }
 
 void AdminServer::on_event(std::uint64_t id, std::uint32_t events) {

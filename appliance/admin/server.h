@@ -73,6 +73,11 @@ struct AdminServerOptions {
     std::uint64_t io_timeout_ms = 2000;       // to send the request, and to take the reply
     std::uint64_t reply_timeout_ms = 30'000;  // for a command that waits on a shard
     std::size_t connections_max = 64;         // peers served at once
+    // Another socket on the same server code (the portal's user-scoped one): who may use it, the
+    // socket file's group, and the refusal's text. Empty `permitted`: the admin rule above.
+    std::function<bool(const AdminPeer&)> permitted{};
+    std::optional<gid_t> group{};
+    std::string refusal{};
 };
 
 class AdminServer {

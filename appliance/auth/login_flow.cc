@@ -22,6 +22,7 @@ struct LoginFlow::Attempt {
     std::string protocol;
     std::string client_ip;
     std::string tls_version;
+    LoginKind kind = LoginKind::mail_client;
 };
 
 LoginFlow::LoginFlow(const Directory& directory, ShardStore& store, ShardAuth& auth, ShardSessions& sessions,
@@ -31,14 +32,16 @@ LoginFlow::LoginFlow(const Directory& directory, ShardStore& store, ShardAuth& a
 namespace {
 
 // Counter names by protocol, then by LoginOutcome (literals: snapshots keep views of them).
-constexpr std::string_view protocol_names[LoginStats::protocols] = {"pop3", "submission"};
+constexpr std::string_view protocol_names[LoginStats::protocols] = {"pop3", "submission", "portal"};
 constexpr std::string_view outcome_names[LoginStats::protocols][LoginStats::outcomes] = {
     {"login.pop3.ok", "login.pop3.bad_credentials", "login.pop3.temp_failure", "login.pop3.disabled",
      "login.pop3.policy_denied"},
     {"login.submission.ok", "login.submission.bad_credentials", "login.submission.temp_failure",
      "login.submission.disabled", "login.submission.policy_denied"},
+    {"login.portal.ok", "login.portal.bad_credentials", "login.portal.temp_failure", "login.portal.disabled",
+     "login.portal.policy_denied"},
 };
-constexpr std::string_view histogram_names[LoginStats::protocols] = {"login.pop3", "login.submission"};
+constexpr std::string_view histogram_names[LoginStats::protocols] = {"login.pop3", "login.submission", "login.portal"};
 
 }  // namespace
 
@@ -69,6 +72,7 @@ void LoginFlow::login(LoginRequest request, LoginDone done) {
     attempt->protocol = std::move(request.protocol);
     attempt->client_ip = std::move(request.client_ip);
     attempt->tls_version = std::move(request.tls_version);
+    attempt->kind = request.kind;
     auto account = find_account(directory_, store_.keys(), name, store_.segment_count());
     if (!account && !no_such_account(account.error())) return done(failed(LoginOutcome::temp_failure));
     VerifyJob job;
@@ -78,7 +82,8 @@ void LoginFlow::login(LoginRequest request, LoginDone done) {
     if (account) {
         const User& u = account->user;
         if (!u.password_hash.empty()) job.candidates.push_back({u.password_hash, LoginMethod::password});
-        for (const AppPassword& a : u.app_passwords) job.candidates.push_back({a.hash, LoginMethod::app_password});
+        if (request.kind == LoginKind::mail_client)
+            for (const AppPassword& a : u.app_passwords) job.candidates.push_back({a.hash, LoginMethod::app_password});
         attempt->account = std::move(*account);
     }
     // The result carries the done callback; ShardAuth keeps it until the worker answers.
@@ -112,7 +117,7 @@ void LoginFlow::verified(const Attempt& attempt, const VerifyDone& verdict, cons
         result.outcome = LoginOutcome::disabled;
         return report(attempt, std::move(result), LoginFailure::account_disabled, done);
     }
-    if (account.org.policy.require_mfa && result.method == LoginMethod::password) {
+    if (account.org.policy.require_mfa && result.method == LoginMethod::password && attempt.kind == LoginKind::mail_client) {
         result.outcome = LoginOutcome::policy_denied;
         return report(attempt, std::move(result), LoginFailure::mfa_required, done);
     }

@@ -31,7 +31,13 @@ enum class LoginOutcome : std::uint8_t {
     policy_denied,    // the right secret, but the organisation's policy refuses this login
 };
 
+// Who logs in: a mail client (the password, or an app password; an organisation that requires MFA
+// takes app passwords only), or the portal's sign-in (the account password only: app passwords are
+// for mail clients, and the portal asks for the second factor itself).
+enum class LoginKind : std::uint8_t { mail_client, portal };
+
 struct LoginRequest {
+    LoginKind kind = LoginKind::mail_client;
     std::string name;           // the login name as the client gave it
     crypto::SecretBytes secret;
     std::string protocol;       // "pop3", "submission", "portal": for the login history
@@ -51,13 +57,21 @@ using LoginDone = std::function<void(LoginVerdict)>;
 // Logins by protocol and outcome, and how long each took to decide (the throttle's hold not
 // included): the shard writes, the metrics endpoint reads with relaxed loads. Never by user.
 struct LoginStats {
-    static constexpr std::size_t protocols = 2;  // pop3, submission (an unknown one is not counted)
+    static constexpr std::size_t protocols = 3;  // pop3, submission, portal (an unknown one is not counted)
     static constexpr std::size_t outcomes = 5;   // LoginOutcome's values
     std::array<std::array<std::atomic<std::uint64_t>, outcomes>, protocols> counts{};
     std::array<DurationHistogram, protocols> seconds;
 
     void count(std::string_view protocol, LoginOutcome outcome, std::uint64_t elapsed_us) noexcept;
     void list(CounterSnapshot& out) const;
+};
+
+// control -> a shard: a portal sign-in, run by the shard's LoginFlow (answered by PortalLoginAnswer).
+struct PortalLoginCall final : MessagePayload {
+    LoginRequest request;
+};
+struct PortalLoginAnswer final : MessagePayload {
+    LoginVerdict verdict;
 };
 
 class LoginFlow {

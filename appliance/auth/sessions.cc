@@ -20,6 +20,13 @@ std::vector<SessionInfo> SessionRegistry::of_user(std::uint64_t user_id) const {
     return out;
 }
 
+std::optional<SessionInfo> SessionRegistry::find(std::uint64_t user_id, std::uint32_t shard,
+                                                  std::uint64_t session_id) const {
+    auto it = sessions_.find({shard, session_id});
+    if (it == sessions_.end() || it->second.user_id != user_id) return std::nullopt;
+    return it->second;
+}
+
 std::uint64_t ShardSessions::add(SessionInfo info, std::function<void()> end) {
     const std::uint64_t id = next_id_++;
     info.shard = shard_.id();
@@ -55,6 +62,15 @@ std::size_t ShardSessions::logout(std::uint64_t user_id) {
         if (end) end();
     }
     return ids.size();
+}
+
+bool ShardSessions::end(std::uint64_t user_id, std::uint64_t session_id) {
+    auto it = live_.find(session_id);
+    if (it == live_.end() || it->second.user_id != user_id) return false;
+    auto end = std::move(it->second.end);
+    remove(session_id);
+    if (end) end();
+    return true;
 }
 
 void ShardSessions::report_login(LoginEvent event) {

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -47,6 +48,8 @@ public:
     void started(SessionInfo info);
     void ended(std::uint32_t shard, std::uint64_t session_id);
     std::vector<SessionInfo> of_user(std::uint64_t user_id) const;
+    // The session, if it is live and the user's.
+    std::optional<SessionInfo> find(std::uint64_t user_id, std::uint32_t shard, std::uint64_t session_id) const;
     std::size_t size() const noexcept { return sessions_.size(); }
 
 private:
@@ -65,6 +68,8 @@ public:
     void remove(std::uint64_t session_id);
     // Ends every session of the user on this shard; how many.
     std::size_t logout(std::uint64_t user_id);
+    // Ends one session, if it is the user's (the portal's "log out this device"); whether it was.
+    bool end(std::uint64_t user_id, std::uint64_t session_id);
     // Reports a login attempt for the user's history.
     void report_login(LoginEvent event);
     std::size_t size() const noexcept { return live_.size(); }

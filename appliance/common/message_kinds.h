@@ -29,6 +29,8 @@ enum class AppMessage : std::uint32_t {
     mailbox_export,     // control -> owner shard: the next piece of a user export (answered by reply)
     mailbox_erase,      // control -> owner shard: a step of a closed account's purge (answered by reply)
     mailbox_headers,    // control -> owner shard: header fields for the support view (answered by reply)
+    portal_login,       // control -> a shard: a portal sign-in through the shared login flow (answered by reply)
+    logout_session,     // control -> a shard: end one live session (the portal's "log out this device")
     reply,              // any -> the caller: the answer to a request, by token (common/shard_calls.h)
     end_,               // one past the last kind
 };

@@ -104,6 +104,10 @@ struct AppLimits {
     std::uint32_t alarms_backup_age_h_max = 48;          // the newest scheduled backup older than this: alarm
     std::uint32_t lifecycle_closure_purge_days = 37;    // a closed account is purged this long after closing
     // [support]
+    std::uint32_t portal_session_max_s = 28800;         // a portal session lives this long at most
+    std::uint32_t portal_idle_s = 1800;                 // and ends after this long unused
+    std::uint32_t portal_sessions_max = 10000;          // portal sessions held by the daemon, every user's
+    std::uint32_t portal_workers = 4;                   // vaultmx-portal's threads that call the daemon
     std::uint32_t support_reveal_window_s = 3600;       // a support reveal shows clear content this long at most
     // [log]: the sealed spool of events and its shipping to a collector.
     std::uint32_t log_retention_days = 400;             // events older than this leave the spool
@@ -162,6 +166,10 @@ struct Config {
                                             // submission_tls, submission, pop3s; addresses distinct
     std::string admin_socket;               // [admin] socket
     std::string metrics_listen;             // [metrics] listen, a valid host:port
+    std::string portal_socket;              // [portal] socket: the daemon's user-scoped socket
+    std::string portal_listen;              // [portal] listen: vaultmx-portal's HTTPS, host:port
+    std::string portal_redirect_listen;     // [portal] redirect_listen: plain HTTP that redirects to it
+    std::string portal_user;                // [portal] user: the account vaultmx-portal runs as
     std::string log_dir;                    // [log] dir
     std::string log_level;                  // [log] level: debug, info, warn or error
     std::string log_ship_to;                // [log] ship_to: "host:port" of the RFC 5425 collector; empty: off

@@ -264,6 +264,16 @@ constexpr std::array kParams{
     listener(              "pop3s"),
     text(        "admin",  "socket",                    "var/run/admin.sock",             &C::admin_socket),
     address(     "metrics", "listen",                   "127.0.0.1:9925",                 &C::metrics_listen),
+    // [portal]: vaultmx-portal's HTTPS and redirect listeners, its user, and the daemon's
+    // user-scoped socket it talks through (root and that user only).
+    text(        "portal", "socket",                    "var/run/portal.sock",            &C::portal_socket),
+    address(     "portal", "listen",                    "127.0.0.1:8443",                 &C::portal_listen),
+    address(     "portal", "redirect_listen",           "127.0.0.1:8080",                 &C::portal_redirect_listen),
+    text(        "portal", "user",                      "vaultmx-portal",                 &C::portal_user),
+    limit(       "portal", "session_max_s",             28800,   300,  2592000,  "s",     &L::portal_session_max_s),
+    limit(       "portal", "idle_s",                    1800,    60,   86400,    "s",     &L::portal_idle_s),
+    limit(       "portal", "sessions_max",              10000,   16,   1000000,  "sessions", &L::portal_sessions_max),
+    limit(       "portal", "workers",                   4,       1,    64,       "threads", &L::portal_workers),
     text(        "log",    "dir",                       "var/log",                        &C::log_dir),
     choice(      "log",    "level",                     "info", kLogLevels,               &C::log_level),
     limit(       "log",    "retention_days",            400,     1,    3650,     "days",  &L::log_retention_days),

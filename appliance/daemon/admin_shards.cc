@@ -85,4 +85,13 @@ void EngineAdminShards::logout_everywhere(std::uint64_t user_id) {
     });
 }
 
+void EngineAdminShards::end_session(std::uint32_t shard, std::uint64_t user_id, std::uint64_t session_id) {
+    if (shard >= engine_.shard_count()) return;
+    Message m;
+    m.kind = message_kind(AppMessage::logout_session);
+    m.a = user_id;
+    m.b = session_id;
+    if (!engine_.control_send(shard, std::move(m))) log_event(LogLevel::warn, "session.logout_send_failed", "shard={}", shard);
+}
+
 }  // namespace vmx

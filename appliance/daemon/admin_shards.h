@@ -30,6 +30,7 @@ public:
     std::uint32_t count() const override { return engine_.shard_count(); }
     CounterSnapshot counters(std::uint32_t shard) const override;
     void logout_everywhere(std::uint64_t user_id) override;
+    void end_session(std::uint32_t shard, std::uint64_t user_id, std::uint64_t session_id) override;
     Calls& calls() override { return calls_; }
 
 private:

@@ -398,6 +398,7 @@ std::optional<StartFailure> Daemon::open_admin() {
         return config_failure("admin.socket: cannot listen on " + config_.admin_socket + ": " + server.error().message() +
                               " (does its folder exist? vaultmx -c FILE init creates it)");
     admin_server_ = std::move(*server);
+    if (auto failed = open_portal_socket()) return failed;
     load_dkim_keyring();
     // A changed DKIM key reaches the signers; a changed relayhost password every shard's delivery
     // agent (new sessions use it).
@@ -545,6 +546,7 @@ int Daemon::run() {
     loop.watch(admin_socket.fd(), [&admin_socket] { admin_socket.on_readable(); });
     loop.watch(hasher_->fd(), [this] { hasher_->on_readable(); });
     loop.watch(metrics_server_->fd(), [this] { metrics_server_->on_readable(); });
+    loop.watch(portal_server_->fd(), [this] { portal_server_->on_readable(); });
     loop.on_message([this](Message& m) { on_control_message(m); });
     loop.on_reload([this] { reload(); });
     rewrap_->start();  // a rewrap a crash interrupted goes on (nothing when no version is retiring)
@@ -557,6 +559,8 @@ int Daemon::run() {
         rewrap_->tick();
         admin_socket.expire(monotonic_ms());
         metrics_server_->expire(monotonic_ms());
+        portal_server_->expire(monotonic_ms());
+        portal_sessions_->expire(now_unix());
         log_tick();
     });
     loop.run();

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "appliance/admin/commands.h"
+#include "appliance/admin/portal_commands.h"
 #include "appliance/admin/server.h"
 #include "appliance/audit/audit_log.h"
 #include "appliance/auth/auth_workers.h"
@@ -23,7 +24,7 @@
 #include "appliance/config/config.h"
 #include "appliance/daemon/admin_shards.h"
 #include "appliance/daemon/listeners.h"
-#include "appliance/daemon/privilege_drop.h"
+#include "appliance/common/privilege_drop.h"
 #include "appliance/delivery/outbound_options.h"
 #include "appliance/directory/directory.h"
 #include "appliance/directory/login_history.h"
@@ -101,6 +102,7 @@ private:
     std::optional<StartFailure> make_mailauth();
     std::optional<StartFailure> adopt_passed_sockets();
     void load_dkim_keyring();
+    std::optional<StartFailure> open_portal_socket();
     std::optional<StartFailure> open_admin();
     void open_closure_purge();
     void open_backup_schedule();
@@ -167,6 +169,9 @@ private:
     bool backup_scrub_owed_ = true;                   // shredded keys may remain in a backup's key store
     std::unique_ptr<BackupSchedule> backups_;         // [backup] interval_h; joins its copy before the envs go
     std::unique_ptr<AdminServer> admin_server_;
+    std::unique_ptr<PortalSessions> portal_sessions_;  // the portal's signed-in users (daemon-held tokens)
+    std::unique_ptr<PortalContext> portal_context_;
+    std::unique_ptr<AdminServer> portal_server_;       // [portal] socket: the user-scoped commands
     std::optional<DiskSpace> data_space_;              // [paths] data, opened before the drop
     std::unique_ptr<MetricsServer> metrics_server_;    // [metrics] listen, on the control thread
 };

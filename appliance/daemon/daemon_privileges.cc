@@ -51,6 +51,7 @@ std::optional<StartFailure> Daemon::own_store_folders() {
 std::optional<StartFailure> Daemon::drop_privileges() {
     // The socket keeps its group (vaultmx-admin may use it); its owner becomes the service user.
     if (geteuid() == 0) (void)!::chown(config_.admin_socket.c_str(), account_->uid, static_cast<gid_t>(-1));
+    if (geteuid() == 0) (void)!::chown(config_.portal_socket.c_str(), account_->uid, static_cast<gid_t>(-1));
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
     constexpr Sandbox sandbox = Sandbox::sanitized;
 #else

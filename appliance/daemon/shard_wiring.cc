@@ -90,6 +90,33 @@ void on_logout_user(Shard& shard, Message& m) {
     if (ended > 0) log_event(LogLevel::info, "session.logout", "user={} sessions={}", m.a, ended);
 }
 
+// One session ends, if it is the user's (a = user, b = session).
+void on_logout_session(Shard& shard, Message& m) {
+    if (ShardContext::of(shard).sessions->end(m.a, m.b)) log_event(LogLevel::info, "session.logout", "user={} sessions=1", m.a);
+}
+
+// A portal sign-in, through this shard's login flow (throttle, bans, history); the throttle's hold
+// is kept here, before the answer leaves.
+void on_portal_login(Shard& shard, Message& m) {
+    auto* call = dynamic_cast<PortalLoginCall*>(m.payload.get());
+    if (call == nullptr) return;
+    ShardContext& c = ShardContext::of(shard);
+    const std::uint32_t from = m.from;
+    const std::uint64_t token = m.token;
+    c.login->login(std::move(call->request), [&shard, &c, from, token](LoginVerdict verdict) {
+        const std::uint64_t hold_ms = verdict.delay_ms;
+        auto answer = [&c, from, token, verdict = std::move(verdict)](Shard&) mutable {
+            auto reply = std::make_unique<PortalLoginAnswer>();
+            reply->verdict = std::move(verdict);
+            Message done;
+            done.payload = std::move(reply);
+            c.calls->reply(from, token, std::move(done));
+        };
+        if (hold_ms == 0) return answer(shard);
+        shard.schedule(hold_ms, std::move(answer));
+    });
+}
+
 void on_pop3(Shard& shard, Message& m) { ShardContext::of(shard).maildrops->on_message(m); }
 
 void on_submission_rate(Shard& shard, Message& m) { ShardContext::of(shard).rates->on_message(m); }
@@ -148,6 +175,8 @@ constexpr std::array kShardRoutes{
     Route{AppMessage::keys_updated, on_keys_updated},
     Route{AppMessage::mailbox_restore, on_mailbox_restore},
     Route{AppMessage::logout_user, on_logout_user},
+    Route{AppMessage::logout_session, on_logout_session},
+    Route{AppMessage::portal_login, on_portal_login},
     Route{AppMessage::deliver, on_delivery},
     Route{AppMessage::pop3_lock, on_pop3},
     Route{AppMessage::pop3_unlock, on_pop3},

@@ -58,7 +58,7 @@ bool is_clean(const std::optional<std::string>& s) {
 
 // Version 2 is written only for what version 1 cannot hold, so each entry has one encoding.
 bool needs_version_note(LoginResult result, LoginMethod method, std::string_view note) {
-    return result == LoginResult::support_reveal || method == LoginMethod::support || !note.empty();
+    return result == LoginResult::support_reveal || method >= LoginMethod::support || !note.empty();
 }
 
 }  // namespace
@@ -96,11 +96,12 @@ std::optional<LoginEvent> decode_login_event(std::span<const std::uint8_t> b, st
     auto tls = r.str(login_field_bytes_max);
     if (!version || (*version != entry_version && *version != entry_version_note)) return std::nullopt;
     // Version 1 holds logins only; version 2 may hold the support values too.
-    const std::uint8_t highest = *version == entry_version ? 2 : 3;
+    const std::uint8_t highest_result = *version == entry_version ? 2 : 3;
+    const std::uint8_t highest_method = *version == entry_version ? 2 : 5;
     std::optional<std::string> note = std::string();
     if (*version == entry_version_note) note = r.str(login_note_bytes_max);
-    if (!time || !result || *result < 1 || *result > highest || !reason || *reason > 7 || !method || *method < 1 ||
-        *method > highest || !is_clean(protocol) || !is_clean(ip) || !is_clean(tls) || !is_clean(note) || !r.at_end())
+    if (!time || !result || *result < 1 || *result > highest_result || !reason || *reason > 7 || !method || *method < 1 ||
+        *method > highest_method || !is_clean(protocol) || !is_clean(ip) || !is_clean(tls) || !is_clean(note) || !r.at_end())
         return std::nullopt;
     if (*version == entry_version_note &&
         !needs_version_note(static_cast<LoginResult>(*result), static_cast<LoginMethod>(*method), *note))
@@ -144,6 +145,8 @@ std::string_view name_of(LoginMethod m) noexcept {
         case LoginMethod::password: return "password";
         case LoginMethod::app_password: return "app_password";
         case LoginMethod::support: return "support";
+        case LoginMethod::totp: return "totp";
+        case LoginMethod::security_key: return "security_key";
     }
     return "unknown";
 }

@@ -40,7 +40,8 @@ enum class LoginFailure : std::uint8_t {
     temporary = 6,
     account_closed = 7,  // the right secret for a closed account (the client saw a wrong password)
 };
-enum class LoginMethod : std::uint8_t { password = 1, app_password = 2, support = 3 };
+// totp and security_key: the portal's second factor, recorded as an attempt of its own.
+enum class LoginMethod : std::uint8_t { password = 1, app_password = 2, support = 3, totp = 4, security_key = 5 };
 
 struct LoginEvent {
     std::uint64_t user_id = 0;

@@ -1,8 +1,8 @@
 // The system-call filter really kills: a child that installs it and then asks for a forbidden call
 // (a new process, a raw socket, execve, ptrace) dies of SIGSYS, while what the daemon needs (threads,
 // files, IPv4/IPv6/Unix sockets) still works under it. The service account refuses root.
-#include "appliance/daemon/privilege_drop.h"
-#include "appliance/daemon/syscall_filter.h"
+#include "appliance/common/privilege_drop.h"
+#include "appliance/common/syscall_filter.h"
 
 #include <gtest/gtest.h>
 #include <sys/prctl.h>

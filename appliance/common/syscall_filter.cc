@@ -1,5 +1,5 @@
 // The system-call allow-list (see syscall_filter.h).
-#include "appliance/daemon/syscall_filter.h"
+#include "appliance/common/syscall_filter.h"
 
 #include <linux/sched.h>
 #include <seccomp.h>

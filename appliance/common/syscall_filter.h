@@ -1,4 +1,4 @@
-// vaultmxd's system-call allow-list (seccomp, through libseccomp). Whatever a mail server that has
+// The system-call allow-list of vaultmxd and vaultmx-portal (seccomp, through libseccomp). Whatever a mail server that has
 // already bound its ports and opened its files needs: file and socket I/O, io_uring, memory,
 // threads, time, signals to itself. Anything else kills the whole process at once (SIGSYS), so an
 // exploited bug cannot run a program, trace or signal another process, mount, load a module, change

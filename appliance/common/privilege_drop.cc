@@ -1,5 +1,5 @@
 // vaultmxd's privilege drop (see privilege_drop.h).
-#include "appliance/daemon/privilege_drop.h"
+#include "appliance/common/privilege_drop.h"
 
 #include <linux/capability.h>
 #include <sys/capability.h>
@@ -12,7 +12,7 @@
 #include <memory>
 #include <system_error>
 
-#include "appliance/daemon/syscall_filter.h"
+#include "appliance/common/syscall_filter.h"
 
 namespace vmx {
 namespace {

@@ -1,0 +1,155 @@
+// The portal's HTTP connections (see http_service.h).
+#include "appliance/portal/http_service.h"
+
+#include <fmt/format.h>
+
+#include "core/patterns.h"
+#include "core/shard.h"
+#include "net/http/form.h"
+#include "net/http/response.h"
+#include "net/stream/stream.h"
+
+namespace vmx::portal {
+namespace {
+
+// Headers every answer carries, the errors the parser gives too (no page may lack them).
+http::Response plain_error(int status) {
+    http::Response r;
+    r.status = status;
+    r.headers.emplace_back("Content-Type", "text/plain; charset=utf-8");
+    r.body = fmt::format("{} {}\n", status, http::reason_phrase(status));
+    PortalApp::add_security_headers(r);
+    return r;
+}
+
+// One HTTP connection: parse, answer (now or when the app calls back), then the next request.
+class HttpConnection final : public net::StreamHandler {
+public:
+    using Answer = std::function<void(HttpConnection&, net::Stream&, http::Request)>;
+
+    HttpConnection(const http::RequestLimits& limits, Answer answer) : limits_(limits), answer_(std::move(answer)) {}
+    ~HttpConnection() override { *alive_ = false; }
+
+    std::size_t on_data(net::Stream& stream, std::string_view plain) override {
+        if (busy_ || closing_) return 0;  // kept, and offered again once the answer is out
+        http::Request request;
+        const http::ParseResult parsed = http::parse_request(plain, limits_, request);
+        if (parsed.status == http::ParseStatus::incomplete) return 0;
+        if (parsed.status == http::ParseStatus::error) {
+            send(stream, plain_error(parsed.error_status), http::BodyMode::with_body, http::ConnectionMode::close);
+            return plain.size();
+        }
+        busy_ = true;
+        head_only_ = request.method == "HEAD";
+        keep_alive_ = request.keep_alive;
+        answer_(*this, stream, std::move(request));
+        return parsed.consumed;
+    }
+
+    // The answer to the request in hand; the next one (already received, perhaps) is read after it.
+    void finish(net::Stream& stream, const http::Response& response) {
+        busy_ = false;
+        send(stream, response, head_only_ ? http::BodyMode::head_only : http::BodyMode::with_body,
+             keep_alive_ ? http::ConnectionMode::keep_alive : http::ConnectionMode::close);
+        if (!closing_) stream.redeliver();
+    }
+
+    std::shared_ptr<bool> alive() const { return alive_; }
+
+private:
+    void send(net::Stream& stream, const http::Response& response, http::BodyMode body, http::ConnectionMode mode) {
+        const std::string bytes = http::serialize(response, body, mode);
+        // A large answer (an export) goes in pieces no larger than the send queue takes at once.
+        constexpr std::size_t piece_bytes = 65536;
+        bool sent = true;
+        for (std::size_t at = 0; at < bytes.size() && sent; at += piece_bytes)
+            sent = stream.send(std::string_view(bytes).substr(at, piece_bytes)).has_value();
+        if (!sent || mode == http::ConnectionMode::close) {
+            closing_ = true;
+            stream.close(CloseMode::after_flush);
+        }
+    }
+
+    const http::RequestLimits& limits_;
+    Answer answer_;
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+    bool busy_ = false;
+    bool closing_ = false;
+    bool head_only_ = false;
+    bool keep_alive_ = true;
+};
+
+std::string tls_version_of(const net::Stream& stream) {
+    const auto& info = stream.tls_info();
+    return info ? info->version : std::string();
+}
+
+}  // namespace
+
+ServiceFactory portal_service_factory(const HttpSettings& settings, AppOf app_of) {
+    net::StreamOptions options;
+    options.tls_mode = net::TlsMode::implicit;
+    options.tls = settings.tls;
+    options.unconsumed_bytes_max = settings.limits.head.head_bytes_max + settings.limits.body_bytes_max;
+    const http::RequestLimits& limits = settings.limits;
+    return [options, &limits, app_of = std::move(app_of)](Shard& shard) {
+        PortalApp& app = app_of(shard);
+        const std::uint32_t shard_id = shard.id();
+        auto factory = [&limits, &app, shard_id](net::Stream&) -> std::unique_ptr<net::StreamHandler> {
+            return std::make_unique<HttpConnection>(
+                limits, [&app, shard_id](HttpConnection& c, net::Stream& s, http::Request request) {
+                    auto alive = c.alive();
+                    app.handle(std::move(request), s.peer().host(), tls_version_of(s), shard_id,
+                               [alive, &c, &s](http::Response response) {
+                                   if (*alive) c.finish(s, response);
+                               });
+                });
+        };
+        return net::stream_service_factory(options, factory)(shard);
+    };
+}
+
+namespace {
+
+// Where the redirect sends a browser: the host it asked for (checked: a domain name or an address,
+// never anything that could change the URL's meaning), the HTTPS port, the same path.
+std::optional<std::string> https_location(const http::Request& request, std::uint16_t https_port) {
+    auto host = request.field("host");
+    auto target = http::split_target(request.target);
+    if (!host || !target) return std::nullopt;
+    std::string name(*host);
+    if (name.starts_with('[')) return std::nullopt;  // IPv6 literals: not offered for the portal
+    if (auto colon = name.rfind(':'); colon != std::string::npos) name.resize(colon);
+    if (!matches(Pattern::domain, name) && !matches(Pattern::ipv4, name)) return std::nullopt;
+    std::string location = "https://" + name;
+    if (https_port != 443) location += ":" + std::to_string(https_port);
+    location += request.target.substr(0, request.target.find('#'));
+    return location;
+}
+
+}  // namespace
+
+ServiceFactory redirect_service_factory(const HttpSettings& settings) {
+    net::StreamOptions options;
+    options.tls_mode = net::TlsMode::none;
+    options.unconsumed_bytes_max = settings.limits.head.head_bytes_max + settings.limits.body_bytes_max;
+    const http::RequestLimits& limits = settings.limits;
+    const std::uint16_t port = settings.https_port;
+    return [options, &limits, port](Shard& shard) {
+        auto factory = [&limits, port](net::Stream&) -> std::unique_ptr<net::StreamHandler> {
+            return std::make_unique<HttpConnection>(limits, [port](HttpConnection& c, net::Stream& s, http::Request request) {
+                if (request.method != "GET" && request.method != "HEAD") return c.finish(s, plain_error(405));
+                auto location = https_location(request, port);
+                if (!location) return c.finish(s, plain_error(400));
+                http::Response r;
+                r.status = 301;
+                r.headers.emplace_back("Location", *location);
+                PortalApp::add_security_headers(r);
+                c.finish(s, r);
+            });
+        };
+        return net::stream_service_factory(options, factory)(shard);
+    };
+}
+
+}  // namespace vmx::portal

@@ -1,0 +1,99 @@
+// Sign-in and sign-out: the password form, the second-factor form, sign-out (see portal_app.h).
+// Before sign-in the form's CSRF token is bound to a random pre-session cookie; the session cookie
+// is set only once the daemon has accepted the password, and cleared at sign-out.
+#include <fmt/format.h>
+
+#include "appliance/portal/html.h"
+#include "appliance/portal/portal_app.h"
+#include "core/hex_text.h"
+#include "crypto/random.h"
+
+namespace vmx::portal {
+namespace {
+
+std::string problem_html(std::string_view problem) {
+    return problem.empty() ? std::string() : fmt::format(R"(<p class="problem">{}</p>)", escape_html(problem));
+}
+
+// The password form. A visitor without the pre-session cookie gets a fresh one with it.
+void password_form(const ExchangePtr& ex, std::string_view problem, int status = 200) {
+    // The browser's pre-session cookie when it has a sound one (two open tabs both work), else a new one.
+    std::string pre = cookie_of(ex->request, presession_cookie);
+    if (pre.size() != 32 || pre.find_first_not_of("0123456789abcdef") != std::string::npos) {
+        std::array<std::uint8_t, 16> raw{};
+        if (!crypto::random_bytes(raw)) return ex->error(503, "Try again in a moment.");
+        pre = hex_of(raw);
+    }
+    const std::string body = fmt::format(
+        R"({}<form method="post" action="/login">{})"
+        R"(<label for="username">Email address</label><input type="email" id="username" name="username" autocomplete="username" required autofocus>)"
+        R"(<label for="password">Password</label><input type="password" id="password" name="password" autocomplete="current-password" required>)"
+        R"(<button type="submit">Sign in</button></form>)",
+        problem_html(problem), csrf_input(ex->app.mac("pre", pre)));
+    http::Response r;
+    r.status = status;
+    r.headers.emplace_back("Content-Type", "text/html; charset=utf-8");
+    r.headers.emplace_back("Set-Cookie", session_cookie_value(presession_cookie, pre));
+    r.body = render_page(PageFrame{"Sign in", false, {}, {}}, body);
+    PortalApp::add_security_headers(r);
+    ex->respond(std::move(r));
+}
+
+void code_form(const ExchangePtr& ex, std::string_view problem) {
+    const std::string body = fmt::format(
+        R"({}<p>Enter the six-digit code from your authenticator app.</p><form method="post" action="/login/code">{})"
+        R"(<label for="totp">Code</label><input type="text" id="totp" name="totp" inputmode="numeric" pattern="[0-9]{{6}}" )"
+        R"(maxlength="6" autocomplete="one-time-code" required autofocus><button type="submit">Continue</button></form>)"
+        R"(<form method="post" action="/logout">{}<button type="submit">Cancel</button></form>)",
+        problem_html(problem), csrf_input(ex->csrf()), csrf_input(ex->csrf()));
+    ex->page("Two-factor sign-in", body, false);
+}
+
+}  // namespace
+
+// A browser with a session that still owes its code gets the code form; one fully signed in goes
+// on; anyone else gets the password form.
+void get_login(const ExchangePtr& ex) {
+    if (ex->token.empty()) return password_form(ex, {});
+    DaemonRequest whoami{"whoami", {{"token", ex->token}}, {}};
+    ex->app.daemon().call(ex->shard, std::move(whoami), [ex](DaemonReply reply) {
+        const nlohmann::json me = json_of(reply);
+        if (reply.status != DaemonStatus::ok || !me.is_object()) return password_form(ex, {});
+        const std::string stage = me.value("stage", "");
+        if (stage == "second_factor") return code_form(ex, {});
+        ex->redirect(stage == "enrol" ? "/totp" : "/security");
+    });
+}
+
+void post_login(const ExchangePtr& ex) {
+    const std::string username = ex->field("username");
+    std::string password = ex->field("password");
+    if (username.empty() || password.empty()) return password_form(ex, "Enter your address and password.");
+    DaemonRequest login{"login", {{"username", username}, {"client_ip", ex->client_ip}, {"tls", ex->tls_version}},
+                        std::move(password)};
+    ex->app.daemon().call(ex->shard, std::move(login), [ex](DaemonReply reply) {
+        const nlohmann::json answer = json_of(reply);
+        if (reply.status == DaemonStatus::refused) return password_form(ex, "Wrong address or password.");
+        if (reply.status != DaemonStatus::ok || !answer.is_object() || !answer.contains("token"))
+            return password_form(ex, "The mail system did not answer. Try again in a moment.", 503);
+        const std::string token = answer.value("token", "");
+        const std::string stage = answer.value("stage", "");
+        ex->redirect(stage == "second_factor" ? "/login" : stage == "enrol" ? "/totp" : "/security",
+                     {session_cookie_value(session_cookie, token), session_cookie_value(presession_cookie, "", true)});
+    });
+}
+
+void post_login_code(const ExchangePtr& ex) {
+    ask(ex, "second-factor", {{"code", ex->field("totp")}}, [ex](DaemonReply reply) {
+        if (reply.status == DaemonStatus::ok) return ex->redirect("/security");
+        code_form(ex, "That code is not right. Codes change every 30 seconds.");
+    });
+}
+
+void post_logout(const ExchangePtr& ex) {
+    ask(ex, "logout", {}, [ex](DaemonReply) {
+        ex->redirect("/login", {session_cookie_value(session_cookie, "", true)});
+    });
+}
+
+}  // namespace vmx::portal
