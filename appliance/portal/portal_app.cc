@@ -124,7 +124,9 @@ void PortalApp::add_security_headers(http::Response& response, bool cacheable) {
 bool PortalApp::same_origin(const http::Request& request) const {
     if (auto site = request.field("sec-fetch-site"); site && *site != "same-origin" && *site != "none") return false;
     auto origin = request.field("origin");
-    if (!origin) return true;  // no Origin (an older client): the form's CSRF token still decides
+    // No Origin (an older client), or "null" (what a browser sends for a form of a page whose
+    // Referrer-Policy is no-referrer, as ours are): Sec-Fetch-Site above and the form's token decide.
+    if (!origin || *origin == "null") return true;
     auto host = request.field("host");
     return host && *origin == "https://" + std::string(*host);
 }
