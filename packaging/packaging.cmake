@@ -18,8 +18,8 @@ set(CMAKE_SKIP_INSTALL_ALL_DEPENDENCY ON)
 # --- programs -------------------------------------------------------------------------------------
 # Installed under the packaging prefix (/usr): the daemon in sbin, the admin tools in bin. The other
 # benchmark binaries are development tools and stay out.
-set(vmx_packaged_programs vaultmxd vaultmx vaultmx-bench)
-install(TARGETS vaultmxd RUNTIME DESTINATION ${CMAKE_INSTALL_SBINDIR})
+set(vmx_packaged_programs vaultmxd vaultmx-portal vaultmx vaultmx-bench)
+install(TARGETS vaultmxd vaultmx-portal RUNTIME DESTINATION ${CMAKE_INSTALL_SBINDIR})
 install(TARGETS vaultmx vaultmx-bench RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(PROGRAMS ${vmx_pkg_dir}/vaultmx-setup DESTINATION ${CMAKE_INSTALL_LIBEXECDIR}/vaultmx)
 
@@ -27,7 +27,8 @@ install(PROGRAMS ${vmx_pkg_dir}/vaultmx-setup DESTINATION ${CMAKE_INSTALL_LIBEXE
 # The config's path is absolute (it does not move with the prefix; CPack's RPM generator marks
 # absolute paths %config, which is right for it alone). The systemd files go under the prefix, /usr.
 install(FILES ${vmx_pkg_dir}/vaultmx.toml DESTINATION /etc/vaultmx)
-install(FILES ${vmx_pkg_dir}/systemd/vaultmx.service ${vmx_pkg_dir}/systemd/vaultmx.socket DESTINATION lib/systemd/system)
+install(FILES ${vmx_pkg_dir}/systemd/vaultmx.service ${vmx_pkg_dir}/systemd/vaultmx.socket
+              ${vmx_pkg_dir}/systemd/vaultmx-portal.service DESTINATION lib/systemd/system)
 install(FILES ${vmx_pkg_dir}/systemd/vaultmx.sysusers DESTINATION lib/sysusers.d RENAME vaultmx.conf)
 install(FILES ${vmx_pkg_dir}/systemd/vaultmx.tmpfiles DESTINATION lib/tmpfiles.d RENAME vaultmx.conf)
 

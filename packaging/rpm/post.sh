@@ -12,6 +12,8 @@ vaultmx: installed and enabled, NOT started. Before starting it:
      (a self-signed one for localhost is in /var/lib/vaultmx/tls for now).
   3. Check the configuration: vaultmxd -c /etc/vaultmx/vaultmx.toml --check-config
   4. Start it: systemctl start vaultmx
+  5. The self-service portal (HTTPS on 443, redirect on 80) is off until you want it:
+     systemctl enable --now vaultmx-portal
 NOTICE
 fi
 if [ -d /run/systemd/system ]; then
