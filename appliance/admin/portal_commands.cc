@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
+#include <optional>
 #include <span>
 
 #include "appliance/admin/command_helpers.h"
@@ -110,7 +112,7 @@ void whoami(PortalCall& call) {
 // Every live session of the user: mail clients on the shards, and the portal's own.
 void sessions(PortalCall& call) {
     std::string out;
-    const auto add = [&out](std::string item) { out += (out.empty() ? "" : ",") + item; };
+    const auto add = [&out](const std::string& item) { out += (out.empty() ? "" : ",") + item; };
     if (const SessionRegistry* live = call.context.admin.sessions)
         for (const SessionInfo& s : live->of_user(call.user.id))
             add(fmt::format(R"({{"kind":"mail","id":"{}-{}","protocol":{},"client_ip":{},"tls":{},"started":{},"current":false}})",
@@ -123,22 +125,31 @@ void sessions(PortalCall& call) {
     call.respond(admin::ok("[" + out + "]\n"));
 }
 
+// A decimal number that is the whole of `text`.
+std::optional<std::uint64_t> whole_number(std::string_view text) {
+    std::uint64_t value = 0;
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (error != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
+    return value;
+}
+
 // "log out this device": a portal session ("p7") or a mail client's ("SHARD-SESSION"), the user's only.
 void end_session(PortalCall& call) {
     const std::string_view id = call.request.field("id").value_or("");
-    std::uint64_t a = 0;
-    std::uint64_t b = 0;
-    if (id.starts_with('p') && std::sscanf(std::string(id.substr(1)).c_str(), "%lu", &a) == 1) {
-        if (!call.context.sessions.close_id(call.user.id, a)) return call.respond(admin::refused("no such session"));
+    if (id.starts_with('p')) {
+        auto portal_id = whole_number(id.substr(1));
+        if (!portal_id || !call.context.sessions.close_id(call.user.id, *portal_id))
+            return call.respond(admin::refused("no such session"));
         return call.respond(admin::ok(R"({"ended":true})"));
     }
-    const std::string text(id);
-    if (std::sscanf(text.c_str(), "%lu-%lu", &a, &b) != 2 || a > UINT32_MAX || call.context.admin.shards == nullptr)
+    const std::size_t dash = id.find('-');
+    auto shard = whole_number(id.substr(0, dash));
+    auto session = dash == std::string_view::npos ? std::nullopt : whole_number(id.substr(dash + 1));
+    if (!shard || !session || *shard > UINT32_MAX || call.context.admin.shards == nullptr ||
+        call.context.admin.sessions == nullptr ||
+        !call.context.admin.sessions->find(call.user.id, static_cast<std::uint32_t>(*shard), *session))
         return call.respond(admin::refused("no such session"));
-    const auto shard = static_cast<std::uint32_t>(a);
-    if (call.context.admin.sessions == nullptr || !call.context.admin.sessions->find(call.user.id, shard, b))
-        return call.respond(admin::refused("no such session"));
-    call.context.admin.shards->end_session(shard, call.user.id, b);
+    call.context.admin.shards->end_session(static_cast<std::uint32_t>(*shard), call.user.id, *session);
     call.respond(admin::ok(R"({"ended":true})"));
 }
 

@@ -198,7 +198,7 @@ void portal_passwd(PortalCall& call) {
     const AdminPeer peer = call.peer;
     const std::string address = call.user.address;
     check_password(call, secret.substr(0, cut),
-                   [&admin, peer, address, new_password, respond = std::move(call.respond)](LoginVerdict v) mutable {
+                   [&admin, peer, address, new_password, respond = std::move(call.respond)](const LoginVerdict& v) mutable {
                        if (v.outcome != LoginOutcome::ok) return respond(refusal_of(v.outcome));
                        AdminRequest change;
                        change.command = "user passwd";
@@ -214,7 +214,7 @@ void portal_close(PortalCall& call) {
     AdminContext& admin = call.context.admin;
     const AdminPeer peer = call.peer;
     const std::string address = call.user.address;
-    check_password(call, call.request.secret, [&admin, peer, address, respond = std::move(call.respond)](LoginVerdict v) {
+    check_password(call, call.request.secret, [&admin, peer, address, respond = std::move(call.respond)](const LoginVerdict& v) {
         if (v.outcome != LoginOutcome::ok) return respond(refusal_of(v.outcome));
         AdminRequest close;
         close.command = "user close";

@@ -95,7 +95,7 @@ Result<std::unique_ptr<AdminServer>> AdminServer::open(const std::string& path, 
     const std::optional<gid_t> group = options.permitted ? options.group : access.admin_gid;
     if (group) (void)!::chown(path.c_str(), static_cast<uid_t>(-1), *group);
     ::chmod(path.c_str(), 0660);
-    std::unique_ptr<AdminServer> server(new AdminServer(fd, epoll_fd, path, std::move(handler), options, access));
+    std::unique_ptr<AdminServer> server(new AdminServer(fd, epoll_fd, path, std::move(handler), std::move(options), access));
     server->watch(0, fd, EPOLLIN, true);
     return server;
 }

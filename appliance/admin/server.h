@@ -116,7 +116,7 @@ private:
     AdminServer(int listen_fd, int epoll_fd, std::string path, AdminHandler handler, AdminServerOptions options,
                 AdminAccess access)
         : fd_(listen_fd), epoll_fd_(epoll_fd), path_(std::move(path)), handler_(std::move(handler)),
-          options_(options), access_(access) {}
+          options_(std::move(options)), access_(access) {}
     void accept_all();
     void admit(int client);
     void on_event(std::uint64_t id, std::uint32_t events);

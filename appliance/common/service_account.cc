@@ -47,6 +47,27 @@ std::optional<ServiceAccount> resolve_service_account(const std::string& user, c
     return account;
 }
 
+std::optional<ServiceAccount> resolve_user_account(const std::string& user, std::string& error_line) {
+    std::vector<char> buffer(16384);
+    passwd pw{};
+    passwd* found_user = nullptr;
+    if (getpwnam_r(user.c_str(), &pw, buffer.data(), buffer.size(), &found_user) != 0 || found_user == nullptr) {
+        error_line = "portal.user: " + user + ": no such user (scripts/install-deps and the packages create it)";
+        return std::nullopt;
+    }
+    const gid_t gid = pw.pw_gid;
+    struct group grp{};
+    struct group* found_group = nullptr;
+    if (getgrgid_r(gid, &grp, buffer.data(), buffer.size(), &found_group) != 0 || found_group == nullptr) {
+        error_line = "portal.user: " + user + ": its primary group does not exist";
+        return std::nullopt;
+    }
+    const std::string group_name = grp.gr_name;
+    auto account = resolve_service_account(user, group_name, error_line);
+    if (!account) error_line = "portal." + error_line.substr(error_line.find('.') + 1);
+    return account;
+}
+
 std::optional<std::string> own_tree(const std::string& path, const ServiceAccount& account) {
     namespace fs = std::filesystem;
     std::error_code ec;

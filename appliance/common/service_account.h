@@ -22,6 +22,10 @@ struct ServiceAccount {
 std::optional<ServiceAccount> resolve_service_account(const std::string& user, const std::string& group_name,
                                                       std::string& error_line);
 
+// The account `user` with its primary group (vaultmx-portal's [portal] user), with the same refusals;
+// "portal.user: ..." lines.
+std::optional<ServiceAccount> resolve_user_account(const std::string& user, std::string& error_line);
+
 // Makes `path` and everything under it owned by the account (symbolic links themselves, never
 // what they point to). Only root can; for anyone else it checks the top and says when it is not
 // writable. An error line, or nullopt.

@@ -1,7 +1,6 @@
 // The daemon's side of vaultmx-portal: the user-scoped socket ([portal] socket) and the portal's
 // sessions. Opened with the admin socket, before the privileges drop; served by the control thread.
-#include <pwd.h>
-
+#include "appliance/common/service_account.h"
 #include "appliance/daemon/daemon.h"
 #include "core/log.h"
 
@@ -12,9 +11,10 @@ std::optional<StartFailure> Daemon::open_portal_socket() {
     // root may, so a portal started by hand as root still works on a development box.
     std::optional<uid_t> portal_uid;
     std::optional<gid_t> portal_gid;
-    if (const passwd* pw = ::getpwnam(config_.portal_user.c_str()); pw != nullptr && pw->pw_uid != 0) {
-        portal_uid = pw->pw_uid;
-        portal_gid = pw->pw_gid;
+    std::string no_account;
+    if (auto account = resolve_user_account(config_.portal_user, no_account)) {
+        portal_uid = account->uid;
+        portal_gid = account->gid;
     }
     PortalSessionLimits limits;
     limits.sessions_max = config_.limits.portal_sessions_max;

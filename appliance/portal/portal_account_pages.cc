@@ -30,7 +30,7 @@ std::string shown_password(std::string_view text) {
 }
 
 void app_passwords_page(const ExchangePtr& ex, std::string notice_html_text) {
-    ask(ex, "app-passwords", {}, [ex, notice = std::move(notice_html_text)](DaemonReply reply) {
+    ask(ex, "app-passwords", {}, [ex, notice = std::move(notice_html_text)](const DaemonReply& reply) {
         const nlohmann::json list = json_of(reply);
         std::string rows;
         if (list.is_array())
@@ -60,7 +60,7 @@ void get_app_passwords(const ExchangePtr& ex) {
 // The new password is shown in this one answer and never again (the daemon keeps only its hash).
 void post_app_password_add(const ExchangePtr& ex) {
     signed_in(ex, [ex](const nlohmann::json&) {
-        ask(ex, "app-password-add", {{"label", ex->field("label")}}, [ex](DaemonReply reply) {
+        ask(ex, "app-password-add", {{"label", ex->field("label")}}, [ex](const DaemonReply& reply) {
             if (reply.status != DaemonStatus::ok) return app_passwords_page(ex, notice_html(reply.text, true));
             const std::string password = shown_password(reply.text);
             app_passwords_page(ex, fmt::format(R"(<div class="notice"><p>Your new app password (shown once; it cannot be shown again):</p>)"
@@ -74,7 +74,7 @@ void post_app_password_revoke(const ExchangePtr& ex) {
     signed_in(ex, [ex](const nlohmann::json&) {
         const std::string label = ex->field("label");
         if (label.empty()) return app_passwords_page(ex, notice_html("Choose one to revoke.", true));
-        ask(ex, "app-password-revoke", {{"label", label}}, [ex](DaemonReply reply) {
+        ask(ex, "app-password-revoke", {{"label", label}}, [ex](const DaemonReply& reply) {
             app_passwords_page(ex, notice_html(reply.status == DaemonStatus::ok ? "Revoked." : reply.text,
                                                reply.status != DaemonStatus::ok));
         });
@@ -95,7 +95,7 @@ void totp_page(const ExchangePtr& ex, const nlohmann::json& me, std::string_view
     }
     if (!me.value("mfa_available", false))
         return ex->page("Two-factor sign-in", "<p>Two-factor sign-in comes with the Pro and Ultimate plans.</p>");
-    ask(ex, "totp-begin", {}, [ex, me, notice = std::string(notice), problem, code_input](DaemonReply reply) {
+    ask(ex, "totp-begin", {}, [ex, me, notice = std::string(notice), problem, code_input](const DaemonReply& reply) {
         const nlohmann::json enrol = json_of(reply);
         if (reply.status != DaemonStatus::ok || !enrol.is_object()) return ex->error(503, reply.text);
         const std::string uri = text_of(enrol, "uri");
@@ -117,7 +117,7 @@ void get_totp(const ExchangePtr& ex) {
 }
 
 void post_totp_confirm(const ExchangePtr& ex) {
-    ask(ex, "totp-confirm", {{"code", ex->field("code")}}, [ex](DaemonReply reply) {
+    ask(ex, "totp-confirm", {{"code", ex->field("code")}}, [ex](const DaemonReply& reply) {
         if (reply.status == DaemonStatus::ok) return ex->redirect("/security");
         signed_in(ex, [ex](const nlohmann::json& me) { totp_page(ex, me, "That code is not right. Scan the new code below.", true); },
                   Enrolment::this_page);
@@ -126,7 +126,7 @@ void post_totp_confirm(const ExchangePtr& ex) {
 
 void post_totp_disable(const ExchangePtr& ex) {
     signed_in(ex, [ex](const nlohmann::json&) {
-        ask(ex, "totp-disable", {{"code", ex->field("code")}}, [ex](DaemonReply reply) {
+        ask(ex, "totp-disable", {{"code", ex->field("code")}}, [ex](const DaemonReply& reply) {
             signed_in(ex, [ex, reply](const nlohmann::json& me) {
                 totp_page(ex, me, reply.status == DaemonStatus::ok ? "Two-factor sign-in is off." : reply.text,
                           reply.status != DaemonStatus::ok);
@@ -138,7 +138,7 @@ void post_totp_disable(const ExchangePtr& ex) {
 namespace {
 
 void trash_page(const ExchangePtr& ex, std::string_view notice, bool problem) {
-    ask(ex, "trash", {{"trash", "1"}}, [ex, notice = std::string(notice), problem](DaemonReply reply) {
+    ask(ex, "trash", {{"trash", "1"}}, [ex, notice = std::string(notice), problem](const DaemonReply& reply) {
         const nlohmann::json list = json_of(reply);
         std::string rows;
         if (list.is_array())
@@ -167,7 +167,7 @@ void get_trash(const ExchangePtr& ex) {
 
 void post_trash_restore(const ExchangePtr& ex) {
     signed_in(ex, [ex](const nlohmann::json&) {
-        ask(ex, "restore", {{"id", ex->field("id")}}, [ex](DaemonReply reply) {
+        ask(ex, "restore", {{"id", ex->field("id")}}, [ex](const DaemonReply& reply) {
             trash_page(ex, reply.status == DaemonStatus::ok ? "The message is back in your mailbox." : reply.text,
                        reply.status != DaemonStatus::ok);
         });
@@ -188,7 +188,7 @@ void post_export(const ExchangePtr& ex) {
     signed_in(ex, [ex](const nlohmann::json&) {
         Fields fields;
         if (ex->field("trash") == "1") fields.emplace_back("trash", "1");
-        ask(ex, "export", std::move(fields), [ex](DaemonReply reply) {
+        ask(ex, "export", std::move(fields), [ex](const DaemonReply& reply) {
             if (reply.status != DaemonStatus::ok) return ex->error(503, reply.text);
             http::Response r;
             r.headers.emplace_back("Content-Type", "application/mbox");
@@ -219,7 +219,7 @@ void get_close(const ExchangePtr& ex) {
 
 void post_close(const ExchangePtr& ex) {
     signed_in(ex, [ex](const nlohmann::json&) {
-        ask(ex, "close", {}, [ex](DaemonReply reply) {
+        ask(ex, "close", {}, [ex](const DaemonReply& reply) {
             const nlohmann::json done = json_of(reply);
             if (reply.status != DaemonStatus::ok || !done.is_object())
             {

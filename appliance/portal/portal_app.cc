@@ -207,10 +207,10 @@ void ask(const ExchangePtr& ex, std::string command, Fields fields, std::functio
          std::string secret) {
     DaemonRequest request{std::move(command), std::move(fields), std::move(secret)};
     request.fields.emplace_back("token", ex->token);
-    ex->app.daemon().call(ex->shard, std::move(request), [ex, done = std::move(done)](DaemonReply reply) {
+    ex->app.daemon().call(ex->shard, std::move(request), [ex, done = std::move(done)](const DaemonReply& reply) {
         switch (reply.status) {
             case DaemonStatus::ok:
-            case DaemonStatus::refused: return done(std::move(reply));
+            case DaemonStatus::refused: return done(reply);
             case DaemonStatus::signed_out:
                 return ex->redirect("/login", {session_cookie_value(session_cookie, "", true)});
             case DaemonStatus::failed:
@@ -225,7 +225,7 @@ nlohmann::json json_of(const DaemonReply& reply) {
 }
 
 void signed_in(const ExchangePtr& ex, std::function<void(const nlohmann::json& me)> then, Enrolment enrolment) {
-    ask(ex, "whoami", {}, [ex, enrolment, then = std::move(then)](DaemonReply reply) {
+    ask(ex, "whoami", {}, [ex, enrolment, then = std::move(then)](const DaemonReply& reply) {
         const nlohmann::json me = json_of(reply);
         if (reply.status != DaemonStatus::ok || !me.is_object()) return ex->redirect("/login");
         const std::string stage = me.value("stage", "");

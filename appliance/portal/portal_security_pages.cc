@@ -70,8 +70,8 @@ std::string history_html(const nlohmann::json& history) {
 
 void get_security(const ExchangePtr& ex) {
     signed_in(ex, [ex](const nlohmann::json& me) {
-        ask(ex, "sessions", {}, [ex, me](DaemonReply sessions) {
-            ask(ex, "history", {}, [ex, me, live = json_of(sessions)](DaemonReply history) {
+        ask(ex, "sessions", {}, [ex, me](const DaemonReply& sessions) {
+            ask(ex, "history", {}, [ex, me, live = json_of(sessions)](const DaemonReply& history) {
                 const nlohmann::json events = json_of(history);
                 std::string body = fmt::format(
                     R"(<p>Signed in as <strong>{}</strong> ({} plan). This session ends at {} UTC at the latest.</p>)",
@@ -86,11 +86,11 @@ void get_security(const ExchangePtr& ex) {
 }
 
 void post_end_session(const ExchangePtr& ex) {
-    ask(ex, "end-session", {{"id", ex->field("id")}}, [ex](DaemonReply) { ex->redirect("/security"); });
+    ask(ex, "end-session", {{"id", ex->field("id")}}, [ex](const DaemonReply&) { ex->redirect("/security"); });
 }
 
 void post_logout_everywhere(const ExchangePtr& ex) {
-    ask(ex, "logout-everywhere", {}, [ex](DaemonReply) {
+    ask(ex, "logout-everywhere", {}, [ex](const DaemonReply&) {
         ex->redirect("/login", {session_cookie_value(session_cookie, "", true)});
     });
 }
@@ -124,7 +124,7 @@ void post_password(const ExchangePtr& ex) {
         if (fresh.size() < 10) return password_page(ex, "The new password needs at least 10 characters.", true);
         if (fresh.find('\n') != std::string::npos || current.find('\n') != std::string::npos)
             return password_page(ex, "A password cannot hold a line break.", true);
-        ask(ex, "passwd", {}, [ex](DaemonReply reply) {
+        ask(ex, "passwd", {}, [ex](const DaemonReply& reply) {
             if (reply.status == DaemonStatus::ok) return password_page(ex, "Your password was changed.", false);
             if (reply.text == "bad credentials") return password_page(ex, "The current password is not right.", true);
             password_page(ex, reply.text, true);

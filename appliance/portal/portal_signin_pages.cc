@@ -56,7 +56,7 @@ void code_form(const ExchangePtr& ex, std::string_view problem) {
 void get_login(const ExchangePtr& ex) {
     if (ex->token.empty()) return password_form(ex, {});
     DaemonRequest whoami{"whoami", {{"token", ex->token}}, {}};
-    ex->app.daemon().call(ex->shard, std::move(whoami), [ex](DaemonReply reply) {
+    ex->app.daemon().call(ex->shard, std::move(whoami), [ex](const DaemonReply& reply) {
         const nlohmann::json me = json_of(reply);
         if (reply.status != DaemonStatus::ok || !me.is_object()) return password_form(ex, {});
         const std::string stage = me.value("stage", "");
@@ -71,7 +71,7 @@ void post_login(const ExchangePtr& ex) {
     if (username.empty() || password.empty()) return password_form(ex, "Enter your address and password.");
     DaemonRequest login{"login", {{"username", username}, {"client_ip", ex->client_ip}, {"tls", ex->tls_version}},
                         std::move(password)};
-    ex->app.daemon().call(ex->shard, std::move(login), [ex](DaemonReply reply) {
+    ex->app.daemon().call(ex->shard, std::move(login), [ex](const DaemonReply& reply) {
         const nlohmann::json answer = json_of(reply);
         if (reply.status == DaemonStatus::refused) return password_form(ex, "Wrong address or password.");
         if (reply.status != DaemonStatus::ok || !answer.is_object() || !answer.contains("token"))
@@ -84,14 +84,14 @@ void post_login(const ExchangePtr& ex) {
 }
 
 void post_login_code(const ExchangePtr& ex) {
-    ask(ex, "second-factor", {{"code", ex->field("totp")}}, [ex](DaemonReply reply) {
+    ask(ex, "second-factor", {{"code", ex->field("totp")}}, [ex](const DaemonReply& reply) {
         if (reply.status == DaemonStatus::ok) return ex->redirect("/security");
         code_form(ex, "That code is not right. Codes change every 30 seconds.");
     });
 }
 
 void post_logout(const ExchangePtr& ex) {
-    ask(ex, "logout", {}, [ex](DaemonReply) {
+    ask(ex, "logout", {}, [ex](const DaemonReply&) {
         ex->redirect("/login", {session_cookie_value(session_cookie, "", true)});
     });
 }

@@ -5,10 +5,6 @@
 // never reads the master key: everything a page shows or changes is asked of vaultmxd over the
 // user-scoped socket ([portal] socket). Exit: 0 after SIGTERM/SIGINT, 2 for a config or start-up
 // error (one line on stderr).
-#include <grp.h>
-#include <pwd.h>
-#include <unistd.h>
-
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <memory>
@@ -16,6 +12,7 @@
 #include <vector>
 
 #include "appliance/common/privilege_drop.h"
+#include "appliance/common/service_account.h"
 #include "appliance/config/config.h"
 #include "appliance/portal/http_service.h"
 #include "appliance/portal/portal_app.h"
@@ -36,21 +33,6 @@ int fail_start(const std::string& line) {
     return exit_start_failure;
 }
 
-// [portal] user and its primary group, as the privilege drop wants them.
-std::optional<vmx::ServiceAccount> portal_account(const std::string& user, std::string& error) {
-    const passwd* pw = ::getpwnam(user.c_str());
-    if (pw == nullptr) {
-        error = "portal.user: no such user " + user + " (scripts/install-deps and the packages create it)";
-        return std::nullopt;
-    }
-    const group* gr = ::getgrgid(pw->pw_gid);
-    if (gr == nullptr) {
-        error = "portal.user: " + user + " has no primary group";
-        return std::nullopt;
-    }
-    return vmx::resolve_service_account(user, gr->gr_name, error);
-}
-
 vmx::EngineConfig portal_engine() {
     vmx::EngineConfig e;
     e.shards = 1;  // a page costs microseconds here; the daemon's answer is the slow part
@@ -66,7 +48,7 @@ vmx::EngineConfig portal_engine() {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
     using namespace vmx;
     CLI::App cli{"vaultmx-portal: the HTTPS self-service portal of vaultmx"};
     std::string config_path = "/etc/vaultmx/vaultmx.toml";
@@ -110,7 +92,7 @@ int main(int argc, char** argv) {
                           bind_error->error.message());
 
     std::string error;
-    auto account = portal_account(config.portal_user, error);
+    auto account = resolve_user_account(config.portal_user, error);
     if (!account) return fail_start(error);
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
     constexpr Sandbox sandbox = Sandbox::sanitized;
@@ -131,4 +113,7 @@ int main(int argc, char** argv) {
     log_event(LogLevel::info, "portal.stopped", "");
     sink->get()->drain();
     return 0;
+} catch (const std::exception& e) {  // out of memory, or a bug: one line and a failure status, not an abort
+    std::fprintf(stderr, "vaultmx-portal: %s\n", e.what());
+    return 1;
 }
