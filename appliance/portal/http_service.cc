@@ -100,7 +100,7 @@ ServiceFactory portal_service_factory(const HttpSettings& settings, AppOf app_of
                 limits, [&app, shard_id](HttpConnection& c, net::Stream& s, http::Request request) {
                     auto alive = c.alive();
                     app.handle(std::move(request), s.peer().host(), tls_version_of(s), shard_id,
-                               [alive, &c, &s](http::Response response) {
+                               [alive, &c, &s](const http::Response& response) {
                                    if (*alive) c.finish(s, response);
                                });
                 });
@@ -137,7 +137,7 @@ ServiceFactory redirect_service_factory(const HttpSettings& settings) {
     const std::uint16_t port = settings.https_port;
     return [options, &limits, port](Shard& shard) {
         auto factory = [&limits, port](net::Stream&) -> std::unique_ptr<net::StreamHandler> {
-            return std::make_unique<HttpConnection>(limits, [port](HttpConnection& c, net::Stream& s, http::Request request) {
+            return std::make_unique<HttpConnection>(limits, [port](HttpConnection& c, net::Stream& s, const http::Request& request) {
                 if (request.method != "GET" && request.method != "HEAD") return c.finish(s, plain_error(405));
                 auto location = https_location(request, port);
                 if (!location) return c.finish(s, plain_error(400));

@@ -188,7 +188,7 @@ void post_export(const ExchangePtr& ex) {
     signed_in(ex, [ex](const nlohmann::json&) {
         Fields fields;
         if (ex->field("trash") == "1") fields.emplace_back("trash", "1");
-        ask(ex, "export", std::move(fields), [ex](const DaemonReply& reply) {
+        ask(ex, "export", std::move(fields), [ex](DaemonReply reply) {
             if (reply.status != DaemonStatus::ok) return ex->error(503, reply.text);
             http::Response r;
             r.headers.emplace_back("Content-Type", "application/mbox");

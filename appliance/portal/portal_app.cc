@@ -207,10 +207,10 @@ void ask(const ExchangePtr& ex, std::string command, Fields fields, std::functio
          std::string secret) {
     DaemonRequest request{std::move(command), std::move(fields), std::move(secret)};
     request.fields.emplace_back("token", ex->token);
-    ex->app.daemon().call(ex->shard, std::move(request), [ex, done = std::move(done)](const DaemonReply& reply) {
+    ex->app.daemon().call(ex->shard, std::move(request), [ex, done = std::move(done)](DaemonReply reply) {
         switch (reply.status) {
             case DaemonStatus::ok:
-            case DaemonStatus::refused: return done(reply);
+            case DaemonStatus::refused: return done(std::move(reply));
             case DaemonStatus::signed_out:
                 return ex->redirect("/login", {session_cookie_value(session_cookie, "", true)});
             case DaemonStatus::failed:
