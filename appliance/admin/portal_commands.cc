@@ -11,6 +11,7 @@
 #include <span>
 
 #include "appliance/admin/command_helpers.h"
+#include "appliance/admin/portal_keys.h"
 #include "appliance/admin/portal_signin.h"
 #include "appliance/common/json_text.h"
 #include "appliance/directory/directory_view.h"
@@ -53,6 +54,12 @@ constexpr PortalRow kRows[] = {
     {"totp-begin", PortalStage::enrol, "", {}, false, {}, portal_totp_begin},
     {"totp-confirm", PortalStage::enrol, "", {}, false, {}, portal_totp_confirm},
     {"totp-disable", PortalStage::full, "", {}, false, {}, portal_totp_disable},
+    {"keys", PortalStage::enrol, "", {}, false, {}, portal_keys},
+    {"key-register-begin", PortalStage::enrol, "", {}, false, {}, portal_key_register_begin},
+    {"key-register-finish", PortalStage::enrol, "", {}, false, {}, portal_key_register_finish},
+    {"key-remove", PortalStage::full, "", {}, false, {}, portal_key_remove},
+    {"key-login-begin", PortalStage::second_factor, "", {}, false, {}, portal_key_login_begin},
+    {"key-login-finish", PortalStage::second_factor, "", {}, false, {}, portal_key_login_finish},
     {"passwd", PortalStage::full, "", {}, false, {}, portal_passwd},
     {"close", PortalStage::full, "", {}, false, {}, portal_close},
     {"sessions", PortalStage::full, "", {}, false, {}, sessions},
@@ -102,9 +109,9 @@ void whoami(PortalCall& call) {
     auto org = view->org(call.user.org_id);
     if (!org) return call.respond(admin::error_reply("directory", org.error()));
     call.respond(admin::ok(fmt::format(
-        R"({{"address":{},"stage":{},"plan":{},"totp":{},"mfa_available":{},"mfa_required":{},"session":{},"ends":{},"session_max_s":{}}})",
+        R"({{"address":{},"stage":{},"plan":{},"totp":{},"keys":{},"mfa_available":{},"mfa_required":{},"session":{},"ends":{},"session_max_s":{}}})",
         json_string(call.user.address), json_string(stage_name(call.session->stage)), json_string(name_of(org->plan)),
-        call.user.totp_secret.empty() ? "false" : "true", org->plan == crypto::Plan::starter ? "false" : "true",
+        call.user.totp_secret.empty() ? "false" : "true", call.user.security_keys.size(), org->plan == crypto::Plan::starter ? "false" : "true",
         org->policy.require_mfa ? "true" : "false", call.session->id, json_string(admin::format_time(call.session->ends_unix)),
         org->policy.session_max_s)));
 }

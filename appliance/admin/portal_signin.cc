@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 #include <functional>
 #include <memory>
 
@@ -109,15 +110,25 @@ void portal_login(PortalContext& context, const AdminRequest& request, const Adm
     login.client_ip = std::string(request.field("client_ip").value_or(""));
     login.tls_version = std::string(request.field("tls").value_or(""));
     const std::string client_ip = login.client_ip;
-    shard_login(context, std::move(login), [&context, client_ip, respond = std::move(respond)](LoginVerdict v) {
+    // The user's own choice of session length (seconds), within every ceiling; 0: the longest allowed.
+    std::uint32_t asked_s = 0;
+    if (auto asked = request.field("session_s")) {
+        std::uint64_t value = 0;
+        const auto [end, error] = std::from_chars(asked->data(), asked->data() + asked->size(), value);
+        if (error == std::errc() && end == asked->data() + asked->size() && value >= 300)
+            asked_s = static_cast<std::uint32_t>(std::min<std::uint64_t>(value, UINT32_MAX));
+    }
+    shard_login(context, std::move(login), [&context, client_ip, asked_s, respond = std::move(respond)](LoginVerdict v) {
         if (v.outcome != LoginOutcome::ok || !v.account) return respond(refusal_of(v.outcome));
         const User& user = v.account->user;
         const OrgPolicy& policy = v.account->org.policy;
-        const PortalStage stage = !user.totp_secret.empty() ? PortalStage::second_factor
+        const bool second_factor = !user.totp_secret.empty() || !user.security_keys.empty();
+        const PortalStage stage = second_factor             ? PortalStage::second_factor
                                   : policy.require_mfa      ? PortalStage::enrol
                                                             : PortalStage::full;
         std::uint32_t lifetime_s = context.session_max_s;
         if (policy.session_max_s != 0) lifetime_s = std::min(lifetime_s, policy.session_max_s);
+        if (asked_s != 0) lifetime_s = std::min(lifetime_s, asked_s);
         auto token = context.sessions.open(user.id, user.token_generation, stage, client_ip, context.admin.now_unix(),
                                            lifetime_s);
         if (!token) return respond({AdminStatus::failed, "try again later"});

@@ -23,7 +23,9 @@ struct PortalCall {
     User user;               // as stored now
 };
 
-// login: fields username, client_ip, tls; the password is the request's secret.
+// login: fields username, client_ip, tls, session_s (optional: the user's choice of session length,
+// at least 300 s; the organisation's ceiling and [portal] session_max_s still bound it); the password
+// is the request's secret.
 void portal_login(PortalContext& context, const AdminRequest& request, const AdminPeer& peer, AdminResponder respond);
 void portal_second_factor(PortalCall& call);   // field code
 void portal_totp_begin(PortalCall& call);

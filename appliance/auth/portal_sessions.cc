@@ -116,6 +116,7 @@ std::vector<PortalSession> PortalSessions::of_user(std::uint64_t user_id) const 
         if (s.user_id != user_id || s.stage == PortalStage::second_factor) continue;
         PortalSession copy = s;
         copy.pending_totp.clear();
+        copy.challenge.clear();
         out.push_back(std::move(copy));
     }
     std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.id < b.id; });

@@ -44,6 +44,11 @@ struct PortalSession {
     std::int64_t ends_unix = 0;        // the lifetime's end
     std::uint32_t factor_tries = 0;
     std::vector<std::uint8_t> pending_totp;  // an enrolment shown but not yet confirmed (wiped)
+    // A WebAuthn ceremony under way (registration, or sign-in with a key): its challenge, for whom
+    // (the relying party id it was made for), until when. Used once.
+    std::vector<std::uint8_t> challenge;
+    std::string challenge_rp_id;
+    std::int64_t challenge_ends_unix = 0;
 };
 
 class PortalSessions {

@@ -19,7 +19,8 @@ constexpr std::uint8_t org_record_version_v2 = 2;  // v2 appends the hourly subm
 constexpr std::uint8_t org_record_version = 3;     // v3 appends the closure
 constexpr std::uint8_t user_record_version_v1 = 1;
 constexpr std::uint8_t user_record_version_v2 = 2;  // v2 appends the allowed senders
-constexpr std::uint8_t user_record_version = 3;     // v3 appends the closure
+constexpr std::uint8_t user_record_version_v3 = 3;  // v3 appends the closure
+constexpr std::uint8_t user_record_version = 4;     // v4 appends the security keys
 constexpr std::uint8_t closure_with_org = 1;        // bits of a v3 record's closure flags
 constexpr std::uint8_t closure_purging = 2;
 
@@ -243,6 +244,15 @@ std::vector<std::uint8_t> encode(const User& user) {
     w.i64(user.closed_unix);
     w.u8(static_cast<std::uint8_t>(user.state_before_close));
     w.u8(static_cast<std::uint8_t>((user.closed_with_org ? closure_with_org : 0) | (user.purging ? closure_purging : 0)));
+    w.u8(static_cast<std::uint8_t>(user.security_keys.size()));
+    for (const SecurityKey& k : user.security_keys) {
+        w.str(k.label);
+        w.str(std::string_view(reinterpret_cast<const char*>(k.credential_id.data()), k.credential_id.size()));
+        w.str(std::string_view(reinterpret_cast<const char*>(k.public_key.data()), k.public_key.size()));
+        w.u32(k.sign_count);
+        w.i64(k.created_unix);
+        w.i64(k.last_used_unix);
+    }
     return out;
 }
 
@@ -273,6 +283,31 @@ bool decode_closure(ByteReader& r, UserState state, User& u) {
     u.state_before_close = static_cast<UserState>(*before);
     u.closed_with_org = (*flags & closure_with_org) != 0;
     u.purging = (*flags & closure_purging) != 0;
+    return true;
+}
+
+// The v4 section: a u8 count, then each key (label, credential id, COSE key, counter, times). Labels
+// and credential ids are unique; none is empty.
+bool decode_security_keys(ByteReader& r, std::vector<SecurityKey>& out) {
+    auto count = r.u8();
+    if (!count || *count > security_keys_per_user_max) return false;
+    for (std::uint8_t i = 0; i < *count; ++i) {
+        auto label = r.str(pattern_bytes_max(Pattern::label));
+        auto id = r.str(security_key_id_bytes_max);
+        auto key = r.str(security_key_public_bytes_max);
+        auto sign_count = r.u32();
+        auto created = r.i64();
+        auto used = r.i64();
+        if (!label || !id || !key || !sign_count || !created || !used || !matches(Pattern::label, *label) ||
+            id->empty() || key->empty())
+            return false;
+        for (const SecurityKey& k : out)
+            if (k.label == *label || std::string_view(reinterpret_cast<const char*>(k.credential_id.data()),
+                                                      k.credential_id.size()) == *id)
+                return false;
+        out.push_back({std::move(*label), std::vector<std::uint8_t>(id->begin(), id->end()),
+                       std::vector<std::uint8_t>(key->begin(), key->end()), *sign_count, *created, *used});
+    }
     return true;
 }
 
@@ -307,7 +342,8 @@ std::optional<User> decode_user(std::span<const std::uint8_t> bytes) {
     auto created = r.i64();
     if (!totp || !last_step || !quota || !state || !state_ok(*state) || !generation || !created) return std::nullopt;
     if (*version >= user_record_version_v2 && !decode_senders(r, *address, u.allowed_senders)) return std::nullopt;
-    if (*version >= user_record_version && !decode_closure(r, static_cast<UserState>(*state), u)) return std::nullopt;
+    if (*version >= user_record_version_v3 && !decode_closure(r, static_cast<UserState>(*state), u)) return std::nullopt;
+    if (*version >= user_record_version && !decode_security_keys(r, u.security_keys)) return std::nullopt;
     if (!r.at_end()) return std::nullopt;
     u.id = *id;
     u.address = std::move(*address);

@@ -104,6 +104,22 @@ struct AppPassword {
     friend bool operator==(const AppPassword&, const AppPassword&) = default;
 };
 
+// A security key or passkey (WebAuthn) the user registered on the portal: what verifying a sign-in
+// with it needs (crypto/webauthn), and what the security page shows.
+inline constexpr std::size_t security_keys_per_user_max = 8;
+inline constexpr std::size_t security_key_id_bytes_max = 1023;       // WebAuthn's credential id limit
+inline constexpr std::size_t security_key_public_bytes_max = 512;    // a COSE_Key (EC2 P-256, Ed25519)
+
+struct SecurityKey {
+    std::string label;                      // the user's name for it, Pattern::label
+    std::vector<std::uint8_t> credential_id;
+    std::vector<std::uint8_t> public_key;   // the COSE_Key as registered
+    std::uint32_t sign_count = 0;           // the authenticator's counter (a clone shows as a step back)
+    std::int64_t created_unix = 0;
+    std::int64_t last_used_unix = 0;
+    friend bool operator==(const SecurityKey&, const SecurityKey&) = default;
+};
+
 struct User {
     std::uint64_t id = 0;
     std::string address;     // lower case
@@ -127,6 +143,7 @@ struct User {
     UserState state_before_close = UserState::active;
     bool closed_with_org = false;
     bool purging = false;
+    std::vector<SecurityKey> security_keys;  // labels and credential ids unique
     friend bool operator==(const User&, const User&) = default;
 };
 

@@ -31,7 +31,8 @@ namespace {
 
 constexpr std::string_view kNavigation[][2] = {
     {"/security", "Security"},       {"/password", "Password"},   {"/app-passwords", "App passwords"},
-    {"/totp", "Two-factor sign-in"}, {"/trash", "Deleted mail"},  {"/export", "Export"},
+    {"/totp", "Two-factor sign-in"}, {"/security-keys", "Security keys"}, {"/trash", "Deleted mail"},
+    {"/export", "Export"},
     {"/close", "Close account"},
 };
 

@@ -32,20 +32,26 @@ struct Route {
 
 void get_root(const ExchangePtr& ex) { ex->redirect(ex->token.empty() ? "/login" : "/security"); }
 
-void get_stylesheet(const ExchangePtr& ex) {
+void static_file(const ExchangePtr& ex, std::string_view type, std::string_view body) {
     http::Response r;
-    r.headers.emplace_back("Content-Type", "text/css; charset=utf-8");
-    r.body = std::string(portal_stylesheet());
+    r.headers.emplace_back("Content-Type", std::string(type));
+    r.body = std::string(body);
     PortalApp::add_security_headers(r, true);
     ex->respond(std::move(r));
 }
 
+void get_stylesheet(const ExchangePtr& ex) { static_file(ex, "text/css; charset=utf-8", portal_stylesheet()); }
+void get_webauthn_script(const ExchangePtr& ex) { static_file(ex, "text/javascript; charset=utf-8", webauthn_script()); }
+
 constexpr Route kRoutes[] = {
     {"GET", "/", Access::open, get_root},
     {"GET", "/static/portal.css", Access::open, get_stylesheet},
+    {"GET", "/static/webauthn.js", Access::open, get_webauthn_script},
     {"GET", "/login", Access::open, get_login},
     {"POST", "/login", Access::open, post_login},
     {"POST", "/login/code", Access::session, post_login_code},
+    {"POST", "/login/key/begin", Access::session, post_login_key_begin},
+    {"POST", "/login/key", Access::session, post_login_key},
     {"POST", "/logout", Access::session, post_logout},
     {"GET", "/security", Access::session, get_security},
     {"POST", "/sessions/end", Access::session, post_end_session},
@@ -58,6 +64,10 @@ constexpr Route kRoutes[] = {
     {"GET", "/totp", Access::session, get_totp},
     {"POST", "/totp/confirm", Access::session, post_totp_confirm},
     {"POST", "/totp/disable", Access::session, post_totp_disable},
+    {"GET", "/security-keys", Access::session, get_security_keys},
+    {"POST", "/security-keys/begin", Access::session, post_security_keys_begin},
+    {"POST", "/security-keys", Access::session, post_security_keys},
+    {"POST", "/security-keys/remove", Access::session, post_security_keys_remove},
     {"GET", "/trash", Access::session, get_trash},
     {"POST", "/trash/restore", Access::session, post_trash_restore},
     {"GET", "/export", Access::session, get_export},

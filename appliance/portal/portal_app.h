@@ -124,6 +124,12 @@ void post_trash_restore(const ExchangePtr& ex);
 void get_export(const ExchangePtr& ex);
 void post_export(const ExchangePtr& ex);
 void get_close(const ExchangePtr& ex);
+void get_security_keys(const ExchangePtr& ex);
+void post_security_keys_begin(const ExchangePtr& ex);
+void post_security_keys(const ExchangePtr& ex);
+void post_security_keys_remove(const ExchangePtr& ex);
+void post_login_key_begin(const ExchangePtr& ex);
+void post_login_key(const ExchangePtr& ex);
 void post_close(const ExchangePtr& ex);
 
 }  // namespace vmx::portal

@@ -28,6 +28,10 @@ void password_form(const ExchangePtr& ex, std::string_view problem, int status =
         R"({}<form method="post" action="/login">{})"
         R"(<label for="username">Email address</label><input type="email" id="username" name="username" autocomplete="username" required autofocus>)"
         R"(<label for="password">Password</label><input type="password" id="password" name="password" autocomplete="current-password" required>)"
+        R"(<label for="session_s">Stay signed in for</label><select id="session_s" name="session_s">)"
+        R"(<option value="900">15 minutes</option><option value="3600">1 hour</option>)"
+        R"(<option value="28800" selected>8 hours</option><option value="604800">7 days</option></select>)"
+        R"(<p class="hint">Never longer than your organisation allows.</p>)"
         R"(<button type="submit">Sign in</button></form>)",
         problem_html(problem), csrf_input(ex->app.mac("pre", pre)));
     http::Response r;
@@ -39,13 +43,24 @@ void password_form(const ExchangePtr& ex, std::string_view problem, int status =
     ex->respond(std::move(r));
 }
 
-void code_form(const ExchangePtr& ex, std::string_view problem) {
-    const std::string body = fmt::format(
-        R"({}<p>Enter the six-digit code from your authenticator app.</p><form method="post" action="/login/code">{})"
-        R"(<label for="totp">Code</label><input type="text" id="totp" name="totp" inputmode="numeric" pattern="[0-9]{{6}}" )"
-        R"(maxlength="6" autocomplete="one-time-code" required autofocus><button type="submit">Continue</button></form>)"
-        R"(<form method="post" action="/logout">{}<button type="submit">Cancel</button></form>)",
-        problem_html(problem), csrf_input(ex->csrf()), csrf_input(ex->csrf()));
+// The second factor: a code from the authenticator app (when one is enrolled) and a security key
+// (when one is registered; it needs the script).
+void code_form(const ExchangePtr& ex, std::string_view problem, const nlohmann::json& me) {
+    std::string body = problem_html(problem);
+    if (me.value("totp", false))
+        body += fmt::format(
+            R"(<p>Enter the six-digit code from your authenticator app.</p><form method="post" action="/login/code">{})"
+            R"(<label for="totp">Code</label><input type="text" id="totp" name="totp" inputmode="numeric" pattern="[0-9]{{6}}" )"
+            R"(maxlength="6" autocomplete="one-time-code" required autofocus><button type="submit">Continue</button></form>)",
+            csrf_input(ex->csrf()));
+    if (me.value("keys", 0) > 0)
+        body += fmt::format(
+            R"(<form method="post" action="/login/key" id="key-login">{}<input type="hidden" name="id"><input type="hidden" name="client_data">)"
+            R"(<input type="hidden" name="authenticator_data"><input type="hidden" name="signature">)"
+            R"(<button type="submit" id="key-login-button">Use your security key</button></form>)"
+            R"(<p class="problem" id="key-error" hidden></p><script src="/static/webauthn.js"></script>)",
+            csrf_input(ex->csrf()));
+    body += fmt::format(R"(<form method="post" action="/logout">{}<button type="submit">Cancel</button></form>)", csrf_input(ex->csrf()));
     ex->page("Two-factor sign-in", body, false);
 }
 
@@ -60,7 +75,7 @@ void get_login(const ExchangePtr& ex) {
         const nlohmann::json me = json_of(reply);
         if (reply.status != DaemonStatus::ok || !me.is_object()) return password_form(ex, {});
         const std::string stage = me.value("stage", "");
-        if (stage == "second_factor") return code_form(ex, {});
+        if (stage == "second_factor") return code_form(ex, {}, me);
         ex->redirect(stage == "enrol" ? "/totp" : "/security");
     });
 }
@@ -69,7 +84,9 @@ void post_login(const ExchangePtr& ex) {
     const std::string username = ex->field("username");
     std::string password = ex->field("password");
     if (username.empty() || password.empty()) return password_form(ex, "Enter your address and password.");
-    DaemonRequest login{"login", {{"username", username}, {"client_ip", ex->client_ip}, {"tls", ex->tls_version}},
+    DaemonRequest login{"login",
+                        {{"username", username}, {"client_ip", ex->client_ip}, {"tls", ex->tls_version},
+                         {"session_s", ex->field("session_s")}},
                         std::move(password)};
     ex->app.daemon().call(ex->shard, std::move(login), [ex](const DaemonReply& reply) {
         const nlohmann::json answer = json_of(reply);
@@ -86,7 +103,11 @@ void post_login(const ExchangePtr& ex) {
 void post_login_code(const ExchangePtr& ex) {
     ask(ex, "second-factor", {{"code", ex->field("totp")}}, [ex](const DaemonReply& reply) {
         if (reply.status == DaemonStatus::ok) return ex->redirect("/security");
-        code_form(ex, "That code is not right. Codes change every 30 seconds.");
+        ask(ex, "whoami", {}, [ex](const DaemonReply& who) {
+            const nlohmann::json me = json_of(who);
+            if (who.status != DaemonStatus::ok || !me.is_object()) return ex->redirect("/login");
+            code_form(ex, "That code is not right. Codes change every 30 seconds.", me);
+        });
     });
 }
 

@@ -3,6 +3,8 @@ One user's day: a failed POP3 login shows in the history; sign in with the passw
 the QR page, sign out, sign in with password and code; log out a live POP3 session from the page
 (the session ends); create an app password and send with it through swaks on 587; restore a message
 deleted over POP3; download the export; and no page breaks the CSP (the browser's log would say).
+Then a security key: registered through chromium's virtual authenticator (WebAuthn needs a host
+name, so this part runs on https://localhost), and the next sign-in takes it in place of a code.
 Debian's selenium and pyotp are visible to /usr/bin/python3 only: ctest runs this file with it."""
 import glob
 import mailbox
@@ -18,6 +20,7 @@ import pyotp
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.virtual_authenticator import Protocol, Transport, VirtualAuthenticatorOptions
 
 from daemon_harness import Daemon, free_port, init_instance, pop3_login, vaultmx_cli, wait_for_pop3_messages, write_config
 from portal_harness import Portal, portal_config, portal_ports
@@ -30,6 +33,16 @@ argon2_iterations = 1
 PASSWORD = "browser secret 3Vx!"
 ADDRESS = "bea@browser.test"
 FRIEND = "fred@browser.test"
+KEYED = "kim@browser.test"
+
+
+def spki_hash(cert_path):
+    """base64(SHA-256(SubjectPublicKeyInfo)) of a certificate: chromium then trusts it as valid
+    (--ignore-certificate-errors-spki-list), which WebAuthn requires of the page."""
+    pub = subprocess.run(["openssl", "x509", "-in", cert_path, "-pubkey", "-noout"], capture_output=True, check=True).stdout
+    der = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "der"], input=pub, capture_output=True, check=True).stdout
+    digest = subprocess.run(["openssl", "dgst", "-sha256", "-binary"], input=der, capture_output=True, check=True).stdout
+    return subprocess.run(["base64"], input=digest, capture_output=True, check=True).stdout.decode().strip()
 
 
 class PortalInBrowser(unittest.TestCase):
@@ -45,7 +58,7 @@ class PortalInBrowser(unittest.TestCase):
         cls.portal = Portal(config, folder, https_port, redirect_port).start()
         vaultmx_cli(config, "org", "add", "Browser Org", "--plan", "pro")
         vaultmx_cli(config, "domain", "add", "browser.test", "--org", "Browser Org")
-        for address in (ADDRESS, FRIEND):
+        for address in (ADDRESS, FRIEND, KEYED):
             vaultmx_cli(config, "user", "add", address, "--password-stdin", stdin=PASSWORD + "\n")
         for n in range(2):
             with smtplib.SMTP("127.0.0.1", cls.ports["smtp"], timeout=60) as s:
@@ -56,7 +69,8 @@ class PortalInBrowser(unittest.TestCase):
         os.makedirs(cls.downloads)
         options = webdriver.ChromeOptions()
         for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--ignore-certificate-errors",
-                     "--disable-dev-shm-usage", f"--user-data-dir={folder}/chromium"):
+                     "--disable-dev-shm-usage", f"--user-data-dir={folder}/chromium",
+                     f"--ignore-certificate-errors-spki-list={spki_hash(os.path.join(folder, 'cert.pem'))}"):
             options.add_argument(flag)
         options.add_experimental_option("prefs", {"download.default_directory": cls.downloads,
                                                   "download.prompt_for_download": False})
@@ -65,6 +79,7 @@ class PortalInBrowser(unittest.TestCase):
                                       options=options)
         cls.driver.set_page_load_timeout(30)
         cls.base = f"https://127.0.0.1:{https_port}"
+        cls.named_base = f"https://localhost:{https_port}"
 
     @classmethod
     def tearDownClass(cls):
@@ -86,10 +101,10 @@ class PortalInBrowser(unittest.TestCase):
     def submit(self, form_action):
         self.driver.find_element(By.CSS_SELECTOR, f'form[action="{form_action}"] button[type="submit"]').click()
 
-    def sign_in(self, code=None):
+    def sign_in(self, code=None, address=ADDRESS):
         self.open("/")
         self.assertTrue(self.driver.current_url.endswith("/login"))
-        self.fill("username", ADDRESS)
+        self.fill("username", address)
         self.fill("password", PASSWORD)
         self.submit("/login")
         if code is not None:
@@ -170,6 +185,46 @@ class PortalInBrowser(unittest.TestCase):
         finally:
             box.close()
         self.assertEqual(self.csp_violations(), [])
+
+
+    def test_security_key_registered_then_used_to_sign_in(self):
+        options = VirtualAuthenticatorOptions()
+        options.protocol = Protocol.CTAP2
+        options.transport = Transport.USB
+        options.has_resident_key = True
+        options.has_user_verification = True
+        options.is_user_consenting = True
+        options.is_user_verified = True
+        self.driver.add_virtual_authenticator(options)
+        try:
+            self.base, saved = self.named_base, self.base
+            self.sign_in(address=KEYED)
+            self.open("/security-keys")
+            self.fill("label", "virtual")
+            self.submit("/security-keys")
+            deadline = time.monotonic() + 20
+            while "The security key was added" not in self.driver.page_source:
+                error = self.driver.find_elements(By.ID, "key-error")
+                self.assertFalse(error and error[0].is_displayed(), error[0].text if error else "")
+                self.assertLess(time.monotonic(), deadline, self.driver.page_source[-800:])
+                time.sleep(0.2)
+            self.assertIn("virtual", self.driver.find_element(By.CSS_SELECTOR, "table.security-keys").text)
+            self.submit("/logout")
+            # The password, then the key instead of a code.
+            self.open("/")
+            self.fill("username", KEYED)
+            self.fill("password", PASSWORD)
+            self.submit("/login")
+            self.submit("/login/key")
+            deadline = time.monotonic() + 20
+            while not self.driver.current_url.endswith("/security"):
+                self.assertLess(time.monotonic(), deadline, self.driver.page_source[-800:])
+                time.sleep(0.2)
+            self.assertIn("security_key", self.driver.find_element(By.CSS_SELECTOR, "table.history").text)
+            self.assertEqual(self.csp_violations(), [])
+        finally:
+            self.base = saved
+            self.driver.remove_virtual_authenticator()
 
 
 if __name__ == "__main__":

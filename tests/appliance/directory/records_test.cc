@@ -27,6 +27,7 @@ User sample_user() {
     u.token_generation = 3;
     u.created_unix = t0;
     u.allowed_senders = {"sales@example.test", "info@other.example"};
+    u.security_keys.push_back({"yubikey", {1, 2, 3, 4}, {0xa5, 1, 2}, 7, t0, t0 + 60});
     return u;
 }
 
@@ -103,10 +104,11 @@ TEST(RecordsTest, UsersAndOrganisationsRoundTrip) {
 TEST(RecordsTest, Version1RecordsStillDecodeWithEmptyNewFields) {
     User u = sample_user();
     u.allowed_senders.clear();
+    u.security_keys.clear();
     auto user = decode_user(user_v1(u));
     ASSERT_TRUE(user);
     EXPECT_EQ(*user, u);
-    EXPECT_EQ(encode(*user).front(), 3);  // written back at today's version
+    EXPECT_EQ(encode(*user).front(), 4);  // written back at today's version
     EXPECT_EQ(decode_user(encode(*user)), u);
 
     Organisation o = sample_org();
@@ -125,10 +127,12 @@ TEST(RecordsTest, CutPaddedAndUnknownVersionsAreRefused) {
     const auto org = encode(sample_org());
     for (std::size_t cut = 0; cut < org.size(); ++cut)
         EXPECT_FALSE(decode_organisation(std::span(org).first(cut))) << "organisation cut at " << cut;
-    for (int version : {0, 4, 255}) {
+    for (int version : {0, 5, 255}) {
         auto u = user;
         u[0] = static_cast<std::uint8_t>(version);
         EXPECT_FALSE(decode_user(u)) << version;
+    }
+    for (int version : {0, 4, 255}) {
         auto o = org;
         o[0] = static_cast<std::uint8_t>(version);
         EXPECT_FALSE(decode_organisation(o)) << version;
@@ -144,6 +148,35 @@ TEST(RecordsTest, CutPaddedAndUnknownVersionsAreRefused) {
     auto v2 = user;
     v2[0] = 1;
     EXPECT_FALSE(decode_user(v2));
+}
+
+// Version 4 appends the security keys: a version 3 record (no section) decodes with none; the rules
+// (a label, unique labels and ids, at most security_keys_per_user_max) are checked again.
+TEST(RecordsTest, SecurityKeysRoundTripAndTheirRulesHoldOnDecode) {
+    User u = sample_user();
+    u.security_keys.clear();
+    auto v3 = encode(u);
+    v3.pop_back();  // the key count of an empty section
+    v3[0] = 3;
+    auto user = decode_user(v3);
+    ASSERT_TRUE(user);
+    EXPECT_EQ(*user, u);
+    User two = sample_user();
+    two.security_keys.push_back({"phone", {9, 9}, {0xa5}, 0, t0, 0});
+    EXPECT_EQ(decode_user(encode(two)), two);
+    User same_label = two;
+    same_label.security_keys[1].label = "yubikey";
+    EXPECT_FALSE(decode_user(encode(same_label)));
+    User same_id = two;
+    same_id.security_keys[1].credential_id = same_id.security_keys[0].credential_id;
+    EXPECT_FALSE(decode_user(encode(same_id)));
+    User too_many = sample_user();
+    for (std::size_t i = 0; i < security_keys_per_user_max; ++i)
+        too_many.security_keys.push_back({"key" + std::to_string(i), {static_cast<std::uint8_t>(i + 10)}, {1}, 0, t0, 0});
+    EXPECT_FALSE(decode_user(encode(too_many)));
+    User empty_id = sample_user();
+    empty_id.security_keys[0].credential_id.clear();
+    EXPECT_FALSE(decode_user(encode(empty_id)));
 }
 
 TEST(RecordsTest, DecodeChecksTheSenderRulesAgain) {
