@@ -145,7 +145,8 @@ void portal_second_factor(PortalCall& call) {
     record_factor(call.context, call, matched);
     if (!matched) {
         // A few tries, then the password again: a code cannot be guessed through one sign-in.
-        if (++call.session->factor_tries >= PortalSessionLimits{}.second_factor_tries_max) call.context.sessions.close(call.token);
+        if (++call.session->factor_tries >= call.context.sessions.limits().second_factor_tries_max)
+            call.context.sessions.close(call.token);
         return call.respond(admin::refused("bad code"));
     }
     call.session->stage = PortalStage::full;

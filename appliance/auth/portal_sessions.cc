@@ -53,14 +53,16 @@ std::optional<std::string> PortalSessions::open(std::uint64_t user_id, std::uint
     s.client_ip = std::move(client_ip);
     s.started_unix = now_unix;
     s.last_unix = now_unix;
-    const std::int64_t pending_end = now_unix + limits_.pending_s;
     s.ends_unix = lifetime_s == 0 ? INT64_MAX : now_unix + lifetime_s;
-    if (stage == PortalStage::second_factor) s.ends_unix = std::min(s.ends_unix, pending_end);
     sessions_[*digest] = std::move(s);
     return token;
 }
 
+// The second factor's window is checked here, not folded into ends_unix: once the code is given
+// the stage moves on and the session lives to its lifetime's end.
 bool PortalSessions::expired(const PortalSession& s, std::int64_t now_unix) const {
+    if (s.stage == PortalStage::second_factor && now_unix - s.started_unix >= static_cast<std::int64_t>(limits_.pending_s))
+        return true;
     return now_unix >= s.ends_unix || now_unix - s.last_unix >= static_cast<std::int64_t>(limits_.idle_s);
 }
 

@@ -73,6 +73,7 @@ public:
     // Removes expired sessions (on the control loop's tick).
     void expire(std::int64_t now_unix);
     std::size_t size() const noexcept { return sessions_.size(); }
+    const PortalSessionLimits& limits() const noexcept { return limits_; }
 
 private:
     using Digest = std::array<std::uint8_t, 32>;
