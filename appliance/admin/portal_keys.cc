@@ -176,7 +176,8 @@ void portal_key_login_finish(PortalCall& call) {
     }
     record_key_attempt(call, matched);
     if (!matched) {
-        if (++call.session->factor_tries >= PortalSessionLimits{}.second_factor_tries_max) call.context.sessions.close(call.token);
+        if (++call.session->factor_tries >= call.context.sessions.limits().second_factor_tries_max)
+            call.context.sessions.close(call.token);
         return call.respond(admin::refused("the security key's answer did not verify"));
     }
     User updated = call.user;

@@ -84,10 +84,9 @@ void post_login(const ExchangePtr& ex) {
     const std::string username = ex->field("username");
     std::string password = ex->field("password");
     if (username.empty() || password.empty()) return password_form(ex, "Enter your address and password.");
-    DaemonRequest login{"login",
-                        {{"username", username}, {"client_ip", ex->client_ip}, {"tls", ex->tls_version},
-                         {"session_s", ex->field("session_s")}},
+    DaemonRequest login{"login", {{"username", username}, {"client_ip", ex->client_ip}, {"tls", ex->tls_version}},
                         std::move(password)};
+    if (const std::string asked = ex->field("session_s"); !asked.empty()) login.fields.emplace_back("session_s", asked);
     ex->app.daemon().call(ex->shard, std::move(login), [ex](const DaemonReply& reply) {
         const nlohmann::json answer = json_of(reply);
         if (reply.status == DaemonStatus::refused) return password_form(ex, "Wrong address or password.");
