@@ -18,10 +18,6 @@ namespace {
 constexpr std::size_t challenge_bytes = 32;
 constexpr std::int64_t challenge_s = 300;
 
-std::span<const std::uint8_t> bytes_of(std::string_view text) {
-    return {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()};
-}
-
 std::string field(const PortalCall& call, std::string_view name) {
     return std::string(call.request.field(name).value_or(""));
 }
@@ -58,7 +54,7 @@ crypto::webauthn::Relying relying_of(const std::string& origin, const std::strin
     return {origin, rp_id, crypto::webauthn::UserVerification::preferred};
 }
 
-bool store(PortalCall& call, const User& user) {
+bool store_user(PortalCall& call, const User& user) {
     return call.context.admin.directory.update_user(*call.context.admin.keys.snapshot(), user).has_value();
 }
 
@@ -125,7 +121,7 @@ void portal_key_register_finish(PortalCall& call) {
     User updated = call.user;
     updated.security_keys.push_back(
         {label, std::move(credential->id), std::move(credential->public_key), credential->sign_count, call.context.admin.now_unix(), 0});
-    if (!store(call, updated)) return call.respond({AdminStatus::failed, "directory"});
+    if (!store_user(call, updated)) return call.respond({AdminStatus::failed, "directory"});
     if (call.session->stage == PortalStage::enrol) call.session->stage = PortalStage::full;
     call.respond(admin::ok(R"({"registered":true})"));
 }
@@ -136,7 +132,7 @@ void portal_key_remove(PortalCall& call) {
     const auto before = updated.security_keys.size();
     std::erase_if(updated.security_keys, [&label](const SecurityKey& k) { return k.label == label; });
     if (updated.security_keys.size() == before) return call.respond(admin::refused("no such key"));
-    if (!store(call, updated)) return call.respond({AdminStatus::failed, "directory"});
+    if (!store_user(call, updated)) return call.respond({AdminStatus::failed, "directory"});
     call.respond(admin::ok(R"({"removed":true})"));
 }
 
@@ -186,7 +182,7 @@ void portal_key_login_finish(PortalCall& call) {
             k.sign_count = count;
             k.last_used_unix = call.context.admin.now_unix();
         }
-    if (!store(call, updated)) return call.respond({AdminStatus::failed, "directory"});
+    if (!store_user(call, updated)) return call.respond({AdminStatus::failed, "directory"});
     call.session->stage = PortalStage::full;
     call.respond(admin::ok(R"({"stage":"full"})"));
 }
