@@ -12,7 +12,7 @@ namespace vmx::crypto::webauthn {
 
 enum class Ceremony : std::uint8_t { create, get };
 
-// In the order of L2 7.1 steps 7-9 and 7.2 steps 11-13: malformed unless it is a JSON object whose
+// In the order of L2 7.1 and 7.2 (type, challenge, origin): malformed unless it is a JSON object whose
 // type, challenge and origin are strings and whose crossOrigin, if present, is a boolean;
 // wrong_type, wrong_challenge (also for an expected challenge under challenge_bytes_min),
 // wrong_origin (also for crossOrigin true or an empty expected origin). The size limit is the

@@ -58,7 +58,7 @@ Result<std::span<const std::uint8_t>> attested_authenticator_data(std::span<cons
     return data->bytes;
 }
 
-// L2 7.1 steps 13-15 and 7.2 steps 15-17, in that order.
+// L2 7.1 and 7.2 alike: rpIdHash, then UP, then UV when required.
 Result<void> check_rp_and_user(const AuthenticatorData& data, const Relying& relying) {
     if (relying.rp_id.empty()) return fail(WebauthnErrc::wrong_rp);
     const auto rp_id = std::span(reinterpret_cast<const std::uint8_t*>(relying.rp_id.data()), relying.rp_id.size());
@@ -72,7 +72,7 @@ Result<void> check_rp_and_user(const AuthenticatorData& data, const Relying& rel
     return {};
 }
 
-// L2 7.2 step 20: the signature covers authenticatorData || SHA-256(clientDataJSON).
+// L2 7.2: the signature covers authenticatorData || SHA-256(clientDataJSON).
 Result<void> check_signature(const CoseKey& key, std::span<const std::uint8_t> authenticator_data,
                              std::span<const std::uint8_t> client_data_json, std::span<const std::uint8_t> signature) {
     auto client_data_hash = sha256(client_data_json);
@@ -84,7 +84,7 @@ Result<void> check_signature(const CoseKey& key, std::span<const std::uint8_t> a
     return verify_signature(key, message, signature);
 }
 
-// L2 7.2 step 21 (6.1.1): a counter that does not grow means two authenticators hold the key. Both
+// L2 7.2 and 6.1.1: a counter that does not grow means two authenticators hold the key. Both
 // zero is an authenticator that keeps no counter (many passkey providers), which is allowed.
 Result<std::uint32_t> check_counter(std::uint32_t stored, std::uint32_t received) {
     if ((stored != 0 || received != 0) && received <= stored) return fail(WebauthnErrc::counter_regressed);
@@ -108,7 +108,7 @@ Result<Credential> verify_registration(std::span<const std::uint8_t> client_data
     if (!data) return fail(data.error());
     if (auto ok = check_rp_and_user(*data, relying); !ok) return fail(ok.error());
     if (!data->credential) return fail(WebauthnErrc::malformed);   // AT clear: nothing to register
-    // Step 16: the key's algorithm must be one we asked for (pubKeyCredParams: ES256, EdDSA).
+    // The key's algorithm must be one we asked for in pubKeyCredParams: ES256 or EdDSA.
     if (auto key = parse_cose_key(data->credential->public_key); !key) return fail(key.error());
     Credential credential;
     credential.id.assign(data->credential->id.begin(), data->credential->id.end());

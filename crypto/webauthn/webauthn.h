@@ -1,8 +1,8 @@
 // Server-side WebAuthn (Level 2) verification for the portal's security keys and passkeys:
 // registration (7.1) and authentication (7.2). Pure: no I/O, no clock, no logging; any thread.
-// The caller keeps the session state (the challenge it issued, the credentials it stored) and
-// decides what a refusal means; every refusal is a WebauthnErrc (crypto/webauthn/errc.h). Every
-// input is bounded by Limits before it is parsed.
+// The caller keeps the session state (the challenge it issued, good for one ceremony only; the
+// credentials it stored) and decides what a refusal means; every refusal is a WebauthnErrc
+// (crypto/webauthn/errc.h). Every input is bounded by Limits before it is parsed.
 #pragma once
 
 #include <cstddef>
@@ -22,7 +22,7 @@ struct Limits {
     std::size_t client_data_bytes_max = 4096;
     std::size_t attestation_bytes_max = 16384;
     std::size_t authenticator_data_bytes_max = 4096;
-    std::size_t credential_id_bytes_max = 1023;   // Level 3's cap (7.1 step 25); L2 set none
+    std::size_t credential_id_bytes_max = 1023;   // Level 3's cap; Level 2 set none
     std::size_t public_key_bytes_max = 512;       // the COSE_Key as encoded
 };
 
@@ -48,18 +48,19 @@ struct Relying {
 // base64url(expected_challenge) without padding, origin equal to relying.origin, crossOrigin absent
 // or false. attestationObject: the CBOR map {fmt, attStmt, authData} and nothing after it. We ask
 // for attestation "none" and trust no authenticator vendor, so the attestation statement is not
-// verified: any fmt is accepted and attStmt is only parsed (L2 7.1 steps 19-21 are left out; what
+// verified: any fmt is accepted and attStmt is only parsed (7.1's attestation steps are left out; what
 // we register is the user's own key, vouched for by their signed-in session). authData: rpIdHash
 // equal to SHA-256(rp_id), UP set, UV set when required, AT set, the attested credential data read
 // with exact bounds, then extensions only if ED is set, then nothing. The key must be EC2 P-256 with
 // alg -7 (ES256) or OKP Ed25519 with alg -8 (EdDSA), else unsupported_key. The caller still checks
-// that the credential ID is not registered already (step 22).
+// that the credential ID is not registered already, and stores the credential.
 Result<Credential> verify_registration(std::span<const std::uint8_t> client_data_json,
                                        std::span<const std::uint8_t> attestation_object,
                                        std::span<const std::uint8_t> expected_challenge, const Relying& relying,
                                        const Limits& limits = {});
 
-// Authentication (L2 7.2) with the credential the caller found under the assertion's credential ID.
+// Authentication (L2 7.2) with the credential the caller found under the assertion's credential ID
+// (checking it belongs to the user, by allowCredentials or the userHandle, is the caller's part).
 // clientDataJSON: type "webauthn.get", challenge and origin as above. authenticatorData: rpIdHash,
 // UP (and UV if required), no attested credential data, extensions only if ED is set. The signature
 // over authenticatorData || SHA-256(clientDataJSON) must verify under credential.public_key (ES256:
