@@ -22,12 +22,14 @@ SKIP = 77
 EXPOSURE_MAX = 1.5
 UNIT = "usr/lib/systemd/system/vaultmx.service"
 SOCKET_UNIT = "usr/lib/systemd/system/vaultmx.socket"
+PORTAL_UNIT = "usr/lib/systemd/system/vaultmx-portal.service"
 CONFIG = "etc/vaultmx/vaultmx.toml"
 KEY = "var/lib/vaultmx/keys/master.key"
 
 # Paths every package must hold (relative, as dpkg-deb -c and rpm -qlp show them without "./" or "/").
 EXPECTED_FILES = [
-    "usr/sbin/vaultmxd", "usr/bin/vaultmx", "usr/bin/vaultmx-bench", CONFIG, UNIT, SOCKET_UNIT,
+    "usr/sbin/vaultmxd", "usr/sbin/vaultmx-portal", "usr/bin/vaultmx", "usr/bin/vaultmx-bench", CONFIG, UNIT,
+    SOCKET_UNIT, PORTAL_UNIT,
     "usr/lib/sysusers.d/vaultmx.conf", "usr/lib/tmpfiles.d/vaultmx.conf", "usr/libexec/vaultmx/vaultmx-setup",
     "usr/share/man/man8/vaultmxd.8.gz", "usr/share/man/man8/vaultmx.8.gz",
     "usr/share/man/man1/vaultmx-bench.1.gz", "usr/share/man/man5/vaultmx.toml.5.gz",
@@ -147,8 +149,8 @@ def check_deb(checks, deb, version):
     missing = [f for f in EXPECTED_FILES if f not in entries]
     checks.ok(not missing, "deb: holds every expected file", str(missing))
     programs = sorted(p for p in entries if re.match(r"usr/s?bin/.", p))
-    checks.ok(programs == ["usr/bin/vaultmx", "usr/bin/vaultmx-bench", "usr/sbin/vaultmxd"],
-              "deb: exactly the three programs (no other benchmark binary)", str(programs))
+    checks.ok(programs == ["usr/bin/vaultmx", "usr/bin/vaultmx-bench", "usr/sbin/vaultmx-portal", "usr/sbin/vaultmxd"],
+              "deb: exactly the four programs (no other benchmark binary)", str(programs))
     checks.ok(not any(p.startswith(("usr/local", "var/", "run/")) for p in entries),
               "deb: nothing under /usr/local, /var or /run (made at install time)")
     bad_owner = [p for p, (_, owner) in entries.items() if owner != "root/root"]
@@ -304,9 +306,10 @@ def check_install(checks, root, deb, version):
     for program in ("/usr/sbin/vaultmxd", "/usr/bin/vaultmx", "/usr/bin/vaultmx-bench"):
         r = root.run(program, "--help")
         checks.ok(r.returncode == 0 and "Usage" in r.stdout, f"installed {program} --help")
-    r = root.run("systemd-analyze", "verify", "/" + UNIT)
-    checks.ok(r.returncode == 0 and not r.stderr.strip(), "installed unit passes systemd-analyze verify",
-              r.stdout + r.stderr)
+    for unit in (UNIT, PORTAL_UNIT):
+        r = root.run("systemd-analyze", "verify", "/" + unit)
+        checks.ok(r.returncode == 0 and not r.stderr.strip(), f"installed {unit} passes systemd-analyze verify",
+                  r.stdout + r.stderr)
     r = root.run("/usr/sbin/vaultmxd", "-c", "/etc/vaultmx/vaultmx.toml", "--check-config")
     checks.ok(r.returncode == 0, "installed vaultmxd --check-config accepts the installed config", r.stderr)
     checks.ok('listen.smtp = "0.0.0.0:25"' in r.stdout and 'listen.pop3s = "0.0.0.0:995"' in r.stdout,
@@ -338,8 +341,13 @@ def check_state(checks, root):
     checks.ok(not not_service, "postinst: the whole store belongs to vaultmx", str(not_service[:5]))
     checks.ok(mode_owner("var/lib/vaultmx/tls/key.pem")[:2] == (0o600, uid),
               "postinst: self-signed TLS key is 0600 vaultmx")
-    checks.ok(mode_owner("run/vaultmx") == (0o2750, uid, admin_gid),
-              "tmpfiles: /run/vaultmx is 2750 vaultmx:vaultmx-admin", str(mode_owner("run/vaultmx")))
+    checks.ok(mode_owner("run/vaultmx") == (0o2751, uid, admin_gid),
+              "tmpfiles: /run/vaultmx is 2751 vaultmx:vaultmx-admin", str(mode_owner("run/vaultmx")))
+    portal_gid = root.ids("vaultmx-portal", "etc/group")
+    checks.ok(root.ids("vaultmx-portal", "etc/passwd") is not None and portal_gid is not None,
+              "sysusers: user and group vaultmx-portal exist")
+    checks.ok(mode_owner("run/vaultmx/portal") == (0o2750, uid, portal_gid),
+              "tmpfiles: /run/vaultmx/portal is 2750 vaultmx:vaultmx-portal", str(mode_owner("run/vaultmx/portal")))
     checks.ok(mode_owner("var/log/vaultmx")[:2] == (0o750, uid), "tmpfiles: /var/log/vaultmx is 0750 vaultmx")
     checks.ok(os.path.islink(root.path("etc/systemd/system/multi-user.target.wants/vaultmx.service")),
               "postinst: the service is enabled")
