@@ -14,6 +14,7 @@
 #include <optional>
 
 #include "crypto/errc.h"
+#include "crypto/radix_text.h"
 #include "crypto/random.h"
 
 namespace vmx::crypto {
@@ -98,22 +99,7 @@ Result<std::vector<std::uint8_t>> totp_generate_secret() {
     return secret;
 }
 
-std::string base32_encode(std::span<const std::uint8_t> bytes) {
-    std::string out;
-    out.reserve((bytes.size() * 8 + 4) / 5);
-    std::uint32_t acc = 0;
-    unsigned bits = 0;
-    for (const std::uint8_t byte : bytes) {
-        acc = ((acc << 8) | byte) & 0xFFFF;   // at most 4 + 8 bits are ever pending
-        bits += 8;
-        while (bits >= 5) {
-            bits -= 5;
-            out.push_back(b32_alphabet[(acc >> bits) & 0x1F]);
-        }
-    }
-    if (bits > 0) out.push_back(b32_alphabet[(acc << (5 - bits)) & 0x1F]);
-    return out;
-}
+std::string base32_encode(std::span<const std::uint8_t> bytes) { return radix_encode<5>(bytes, b32_alphabet); }
 
 Result<std::vector<std::uint8_t>> base32_decode(std::string_view text) {
     std::vector<std::uint8_t> out;

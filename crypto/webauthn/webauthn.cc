@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <array>
 
+#include "crypto/radix_text.h"
 #include "crypto/webauthn/authenticator_data.h"
 #include "crypto/webauthn/cbor.h"
 #include "crypto/webauthn/client_data.h"
@@ -138,22 +139,7 @@ Result<std::uint32_t> verify_assertion(const Credential& credential, std::span<c
     return check_counter(credential.sign_count, data->sign_count);
 }
 
-std::string base64url(std::span<const std::uint8_t> bytes) {
-    std::string out;
-    out.reserve((bytes.size() * 4 + 2) / 3);
-    std::uint32_t acc = 0;
-    unsigned bits = 0;
-    for (const std::uint8_t byte : bytes) {
-        acc = ((acc << 8) | byte) & 0xFFFF;   // at most 4 + 8 bits are ever pending
-        bits += 8;
-        while (bits >= 6) {
-            bits -= 6;
-            out.push_back(alphabet[(acc >> bits) & 0x3F]);
-        }
-    }
-    if (bits > 0) out.push_back(alphabet[(acc << (6 - bits)) & 0x3F]);
-    return out;
-}
+std::string base64url(std::span<const std::uint8_t> bytes) { return radix_encode<6>(bytes, alphabet); }
 
 std::optional<std::vector<std::uint8_t>> base64url_decode(std::string_view text) {
     if (text.size() % 4 == 1) return std::nullopt;   // 6 bits cannot end a byte

@@ -12,6 +12,7 @@
 #include "appliance/directory/directory_view.h"
 #include "appliance/directory/senders.h"
 #include "appliance/keys/key_service.h"
+#include "tests/appliance/support/admin_directory.h"
 #include "tests/appliance/support/appliance_fixture.h"
 
 namespace vmx {
@@ -22,19 +23,6 @@ using Fields = std::vector<std::pair<std::string, std::string>>;
 
 struct SenderCommandsTest : ::testing::Test {
     SenderCommandsTest() {
-        auto opened = open_keys(*tenant.layout, testing::fixed_master_key(0x63), "test master key");
-        VMX_ASSERT(std::holds_alternative<OpenedKeys>(opened));
-        keys = std::make_unique<KeyService>(std::move(std::get<OpenedKeys>(opened)));
-        VMX_ASSERT(keys->ensure(appliance_scope, kTestStart));
-        auto env = store::Env::open(tenant.dir.sub("admin-directory"),
-                                    tenant.layout->env_options(store::GlobalKind::directory));
-        VMX_ASSERT(env);
-        directory_env = std::move(*env);
-        auto index_key = Directory::derive_index_key(testing::fixed_master_key(0x63).material.view());
-        VMX_ASSERT(index_key);
-        auto d = Directory::open(*directory_env, std::move(*index_key));
-        VMX_ASSERT(d);
-        directory = std::make_unique<Directory>(std::move(*d));
         context = std::make_unique<AdminContext>(AdminContext{*directory, *keys, hasher});
         context->now_unix = [] { return kTestStart; };
         EXPECT_EQ(run("org add", {{"name", "Org"}, {"plan", "starter"}}).status, AdminStatus::ok);
@@ -75,9 +63,9 @@ struct SenderCommandsTest : ::testing::Test {
     }
 
     testing::TestTenant tenant;
-    std::unique_ptr<KeyService> keys;
-    std::unique_ptr<store::Env> directory_env;
-    std::unique_ptr<Directory> directory;
+    testing::AdminDirectory opened{tenant, 0x63};
+    std::unique_ptr<KeyService>& keys = opened.keys;
+    std::unique_ptr<Directory>& directory = opened.directory;
     InlineHasher hasher{crypto::Argon2Params{8, 1, 1}};
     std::unique_ptr<AdminContext> context;
 };

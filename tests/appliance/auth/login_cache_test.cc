@@ -17,6 +17,7 @@
 #include "appliance/auth/password_hasher.h"
 #include "appliance/directory/directory_view.h"
 #include "appliance/keys/key_service.h"
+#include "tests/appliance/support/admin_directory.h"
 #include "tests/appliance/support/appliance_fixture.h"
 
 namespace vmx {
@@ -30,19 +31,6 @@ constexpr std::string_view kRight = "right password";
 
 struct LoginCacheTest : ::testing::Test {
     LoginCacheTest() {
-        auto opened = open_keys(*tenant.layout, testing::fixed_master_key(0x62), "test master key");
-        VMX_ASSERT(std::holds_alternative<OpenedKeys>(opened));
-        keys = std::make_unique<KeyService>(std::move(std::get<OpenedKeys>(opened)));
-        VMX_ASSERT(keys->ensure(appliance_scope, kTestStart));
-        auto env = store::Env::open(tenant.dir.sub("admin-directory"),
-                                    tenant.layout->env_options(store::GlobalKind::directory));
-        VMX_ASSERT(env);
-        directory_env = std::move(*env);
-        auto index_key = Directory::derive_index_key(testing::fixed_master_key(0x62).material.view());
-        VMX_ASSERT(index_key);
-        auto d = Directory::open(*directory_env, std::move(*index_key));
-        VMX_ASSERT(d);
-        directory = std::make_unique<Directory>(std::move(*d));
         VMX_ASSERT(directory->add_org(*keys->snapshot(), "Org", crypto::Plan::starter, kTestStart));
         VMX_ASSERT(directory->add_domain(*keys->snapshot(), "example.test", "Org", kTestStart));
         context = std::make_unique<AdminContext>(AdminContext{*directory, *keys, hasher});
@@ -121,9 +109,9 @@ struct LoginCacheTest : ::testing::Test {
     std::uint64_t full() const { return workers->full_checks(); }
 
     testing::TestTenant tenant;
-    std::unique_ptr<KeyService> keys;
-    std::unique_ptr<store::Env> directory_env;
-    std::unique_ptr<Directory> directory;
+    testing::AdminDirectory opened{tenant, 0x62};
+    std::unique_ptr<KeyService>& keys = opened.keys;
+    std::unique_ptr<Directory>& directory = opened.directory;
     InlineHasher hasher{kCheap};
     std::unique_ptr<AdminContext> context;
     std::atomic<std::int64_t> now_s{kTestStart};
