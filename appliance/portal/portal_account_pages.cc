@@ -12,11 +12,6 @@
 namespace vmx::portal {
 namespace {
 
-std::string text_of(const nlohmann::json& item, const char* key) {
-    auto it = item.find(key);
-    return it != item.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
 std::string notice_html(std::string_view notice, bool problem) {
     if (notice.empty()) return {};
     return fmt::format(R"(<p class="{}">{}</p>)", problem ? "problem" : "notice", escape_html(notice));

@@ -230,6 +230,11 @@ void ask(const ExchangePtr& ex, std::string command, Fields fields, std::functio
     });
 }
 
+std::string text_of(const nlohmann::json& item, const char* key) {
+    auto it = item.find(key);
+    return it != item.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
 nlohmann::json json_of(const DaemonReply& reply) {
     return nlohmann::json::parse(reply.text, nullptr, false);
 }

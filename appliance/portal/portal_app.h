@@ -72,6 +72,8 @@ void signed_in(const ExchangePtr& ex, std::function<void(const nlohmann::json& m
                Enrolment enrolment = Enrolment::elsewhere);
 // The JSON of an ok answer, or a discarded value.
 nlohmann::json json_of(const DaemonReply& reply);
+// A string member of a JSON object from the daemon, or empty (absent, or not a string).
+std::string text_of(const nlohmann::json& item, const char* key);
 
 class PortalApp {
 public:

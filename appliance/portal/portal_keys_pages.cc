@@ -12,11 +12,6 @@
 namespace vmx::portal {
 namespace {
 
-std::string text_of(const nlohmann::json& item, const char* key) {
-    auto it = item.find(key);
-    return it != item.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
 // The Host the browser used, as origin and relying party id ("localhost:8443" -> "https://localhost:8443", "localhost").
 Fields relying_fields(const ExchangePtr& ex) {
     const std::string host(ex->request.field("host").value_or(""));

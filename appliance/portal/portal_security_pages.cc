@@ -9,11 +9,6 @@
 namespace vmx::portal {
 namespace {
 
-std::string text_of(const nlohmann::json& item, const char* key) {
-    auto it = item.find(key);
-    return it != item.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
 std::string sessions_html(const ExchangePtr& ex, const nlohmann::json& sessions) {
     std::string rows;
     for (const auto& s : sessions) {
