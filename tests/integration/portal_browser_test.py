@@ -136,7 +136,7 @@ class PortalInBrowser(unittest.TestCase):
         self.sign_in(code=lambda: totp.at(time.time() + 30))
 
         # A live POP3 session, ended from the page.
-        p = pop3_login(self.ports["pop3s"], ADDRESS, PASSWORD)
+        p = pop3_login(self.ports["pop3s"], ADDRESS, PASSWORD, timeout=30)
         deadline = time.monotonic() + 10
         while not self.driver.find_elements(By.CSS_SELECTOR, 'form[action="/sessions/end"]'):
             self.assertLess(time.monotonic(), deadline, "the POP3 session is not listed")
@@ -164,7 +164,7 @@ class PortalInBrowser(unittest.TestCase):
         wait_for_pop3_messages(self.ports["pop3s"], FRIEND, PASSWORD, 1, 30)
 
         # A message deleted over POP3 comes back from the trash page.
-        p = pop3_login(self.ports["pop3s"], ADDRESS, PASSWORD)
+        p = pop3_login(self.ports["pop3s"], ADDRESS, PASSWORD, timeout=30)
         p.dele(1)
         p.quit()
         self.open("/trash")
