@@ -1,8 +1,11 @@
 """Page latency of vaultmx-portal with many signed-in users: a test daemon and portal (the
 integration harness), USERS users signed in, then one client thread per user loading /security (the
 heaviest page: three questions to the daemon) over its own keep-alive HTTPS connection, ROUNDS
-times. Prints p50, p99 and the slowest in ms. Sign-in (Argon2id, deliberately slow) is not timed.
-Run from build/: VMX_BIN_DIR=$PWD/bin python3 ../benchmarks/portal_latency.py [USERS] [ROUNDS]"""
+times, pausing THINK_MS between pages (a person reading; 0: as fast as it can, which measures
+throughput and queueing rather than a page's time). Prints p50, p99 and the slowest in ms. Sign-in
+(Argon2id, deliberately slow) is not timed.
+Run from build/: VMX_BIN_DIR=$PWD/bin python3 ../benchmarks/portal_latency.py [USERS] [ROUNDS] [THINK_MS]"""
+import random
 import http.client
 import os
 import sys
@@ -22,6 +25,7 @@ PASSWORD = "bench secret 1Qa!"
 def main():
     users = int(sys.argv[1]) if len(sys.argv) > 1 else 100
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 50
+    think_ms = int(sys.argv[3]) if len(sys.argv) > 3 else 1000
     with tempfile.TemporaryDirectory(prefix="vmx-portal-bench-") as folder:
         ports = {k: free_port() for k in ("smtp", "submission_tls", "submission", "pop3s", "metrics")}
         https_port, redirect_port = portal_ports()
@@ -47,6 +51,8 @@ def main():
                 mine = []
                 start.wait()
                 for _ in range(rounds):
+                    if think_ms:
+                        time.sleep(random.uniform(0, 2 * think_ms) / 1000)
                     t0 = time.perf_counter()
                     conn.request("GET", "/security", headers={"Host": f"127.0.0.1:{https_port}", "Cookie": cookie})
                     r = conn.getresponse()
@@ -66,7 +72,7 @@ def main():
             elapsed = time.perf_counter() - t0
             latencies.sort()
             p = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))]  # noqa: E731
-            print(f"portal /security: {users} signed-in users x {rounds} pages = {len(latencies)} pages in "
+            print(f"portal /security: {users} signed-in users x {rounds} pages (think {think_ms} ms) = {len(latencies)} pages in "
                   f"{elapsed:.1f} s ({len(latencies) / elapsed:.0f}/s); p50 {p(0.50):.1f} ms, p99 {p(0.99):.1f} ms, "
                   f"max {latencies[-1]:.1f} ms")
             daemon.stop()
