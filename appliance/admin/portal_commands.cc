@@ -14,6 +14,7 @@
 #include "appliance/admin/portal_keys.h"
 #include "appliance/admin/portal_signin.h"
 #include "appliance/common/json_text.h"
+#include "appliance/directory/account.h"
 #include "appliance/directory/directory_view.h"
 
 namespace vmx {
@@ -193,9 +194,14 @@ void run_portal_command(PortalContext& context, const AdminRequest& request, con
     PortalSession* session = context.sessions.find(token, context.admin.now_unix());
     if (session == nullptr) return respond({AdminStatus::forbidden, "signed out"});
     // The user as stored now: a remote logout, a disable or a closure since sign-in ends the session.
-    auto view = DirectoryView::open(context.admin.directory, context.admin.keys.snapshot());
-    if (!view) return respond(admin::error_reply("directory", view.error()));
-    auto user = view->user(session->user_id);
+    // The read transaction ends here, before a handler writes.
+    Result<User> user = fail(DirectoryErrc::unknown_user);
+    {
+        auto view = DirectoryView::open(context.admin.directory, context.admin.keys.snapshot());
+        if (!view) return respond(admin::error_reply("directory", view.error()));
+        user = view->user(session->user_id);
+    }
+    if (!user && !no_such_account(user.error())) return respond(admin::error_reply("directory", user.error()));
     if (!user || user->token_generation != session->token_generation || user->state != UserState::active) {
         context.sessions.close(token);
         return respond({AdminStatus::forbidden, "signed out"});
