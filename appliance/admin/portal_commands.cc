@@ -11,6 +11,7 @@
 #include <span>
 
 #include "appliance/admin/command_helpers.h"
+#include "appliance/admin/command_registry.h"
 #include "appliance/admin/portal_keys.h"
 #include "appliance/admin/portal_signin.h"
 #include "appliance/common/json_text.h"
@@ -36,6 +37,10 @@ struct PortalRow {
     bool json = false;                  // ask the admin command for JSON
     std::span<const std::string_view> flags{};  // fields set to "1" on the admin request
     PortalHandler handler = nullptr;
+    // Whether the admin command goes to the audit log, as the admin's do. A user reading their
+    // own history, app password names or trash is not an administrative act (and /security would
+    // write an entry per page view); every change, and the export (data leaving), is.
+    bool audited = true;
 };
 
 constexpr Passed kLabel[] = {{"label", "label"}};
@@ -66,11 +71,11 @@ constexpr PortalRow kRows[] = {
     {"sessions", PortalStage::full, "", {}, false, {}, sessions},
     {"end-session", PortalStage::full, "", {}, false, {}, end_session},
     {"logout-everywhere", PortalStage::full, "", {}, false, {}, logout_everywhere},
-    {"history", PortalStage::full, "user logins", {}, true},
-    {"app-passwords", PortalStage::full, "user app-password list", {}, true},
+    {"history", PortalStage::full, "user logins", {}, true, {}, nullptr, false},
+    {"app-passwords", PortalStage::full, "user app-password list", {}, true, {}, nullptr, false},
     {"app-password-add", PortalStage::full, "user app-password add", kLabel},
     {"app-password-revoke", PortalStage::full, "user app-password revoke", kLabel},
-    {"trash", PortalStage::full, "user mailbox", {}, true, kTrash},
+    {"trash", PortalStage::full, "user mailbox", {}, true, kTrash, nullptr, false},
     {"restore", PortalStage::full, "user restore", kMessage},
     {"export", PortalStage::full, "user export", {}, false, kTrash},
 };
@@ -92,6 +97,11 @@ void run_as_admin(PortalCall& call, const PortalRow& row) {
         if (auto v = call.request.field(p.from)) request.fields.emplace_back(std::string(p.to), std::string(*v));
     for (std::string_view flag : row.flags)
         if (call.request.field(flag) == "1") request.fields.emplace_back(std::string(flag), "1");
+    const CommandHandler* handler = find_handler(request.command);
+    if (!row.audited && handler != nullptr && handler->run != nullptr) {
+        call.context.admin.peer_uid = call.peer.uid;
+        return call.respond(handler->run(call.context.admin, request));
+    }
     run_admin_command(call.context.admin, request, call.peer, std::move(call.respond));
 }
 
