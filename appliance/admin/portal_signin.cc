@@ -14,6 +14,7 @@
 #include "appliance/common/json_text.h"
 #include "appliance/common/message_kinds.h"
 #include "appliance/directory/directory_view.h"
+#include "crypto/secret_bytes.h"
 #include "crypto/totp.h"
 
 namespace vmx {
@@ -216,6 +217,7 @@ void portal_passwd(PortalCall& call) {
                        change.command = "user passwd";
                        change.fields.emplace_back("address", address);
                        change.secret = new_password;
+                       crypto::secure_wipe(new_password.data(), new_password.size());
                        run_admin_command(admin, change, peer, [respond = std::move(respond)](AdminReply reply) {
                            respond(reply.status == AdminStatus::ok ? admin::ok(R"({"changed":true})") : std::move(reply));
                        });
