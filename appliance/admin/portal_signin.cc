@@ -206,7 +206,7 @@ void portal_passwd(PortalCall& call) {
     const std::size_t cut = secret.find('\n');
     if (cut == std::string_view::npos || cut == 0 || cut + 1 >= secret.size())
         return call.respond(admin::refused("both passwords are needed"));
-    const std::string new_password(secret.substr(cut + 1));
+    std::string new_password(secret.substr(cut + 1));
     AdminContext& admin = call.context.admin;
     const AdminPeer peer = call.peer;
     const std::string address = call.user.address;
