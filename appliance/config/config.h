@@ -108,6 +108,9 @@ struct AppLimits {
     std::uint32_t portal_idle_s = 1800;                 // and ends after this long unused
     std::uint32_t portal_sessions_max = 10000;          // portal sessions held by the daemon, every user's
     std::uint32_t portal_workers = 4;                   // vaultmx-portal's threads that call the daemon
+    std::uint32_t portal_body_bytes_max = 65536;        // a request body (a form) to the portal; past it: 413
+    std::uint32_t portal_connections_max = 4096;        // browser connections open at once; past it: refused
+    std::uint32_t portal_idle_timeout_s = 60;           // a browser connection quiet this long is closed
     std::uint32_t support_reveal_window_s = 3600;       // a support reveal shows clear content this long at most
     // [log]: the sealed spool of events and its shipping to a collector.
     std::uint32_t log_retention_days = 400;             // events older than this leave the spool

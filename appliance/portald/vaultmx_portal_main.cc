@@ -33,13 +33,13 @@ int fail_start(const std::string& line) {
     return exit_start_failure;
 }
 
-vmx::EngineConfig portal_engine() {
+vmx::EngineConfig portal_engine(const vmx::AppLimits& limits) {
     vmx::EngineConfig e;
     e.shards = 1;  // a page costs microseconds here; the daemon's answer is the slow part
-    e.connections_per_shard_max = 4096;
+    e.connections_per_shard_max = limits.portal_connections_max;
     e.ring_entries = 1024;
     e.recv_buffers = 256;
-    e.idle_timeout_ms = 60000;
+    e.idle_timeout_ms = limits.portal_idle_timeout_s * 1000;
     e.session_timeout_ms = 3600000;
     e.grace_period_ms = 5000;
     e.pin_threads = false;
@@ -71,6 +71,7 @@ int main(int argc, char** argv) try {
     portal::HttpSettings settings;
     settings.tls = std::move(*tls);
     settings.https_port = https->port();
+    settings.limits.body_bytes_max = config.limits.portal_body_bytes_max;
     PortalWorkers workers(PortalWorkerOptions{config.portal_socket, config.limits.portal_workers, 1});
     std::vector<std::unique_ptr<portal::PortalApp>> apps;
     apps.push_back(std::make_unique<portal::PortalApp>(workers, portal::PortalOptions{settings.https_port}));
@@ -86,7 +87,7 @@ int main(int argc, char** argv) try {
 
     auto sink = LogSink::open("", LogEcho::none);
     if (!sink) return fail_start("log: " + sink.error().message());
-    Engine engine(portal_engine(), std::move(listeners), sink->get());
+    Engine engine(portal_engine(config.limits), std::move(listeners), sink->get());
     if (auto bind_error = engine.bind())
         return fail_start(bind_error->listener + ": cannot listen on " + bind_error->address + ": " +
                           bind_error->error.message());
