@@ -37,6 +37,8 @@ struct PortalRow {
     bool json = false;                  // ask the admin command for JSON
     std::span<const std::string_view> flags{};  // fields set to "1" on the admin request
     PortalHandler handler = nullptr;
+    // Whether a closed account's session (signed in to undo the closure) may use it.
+    bool while_closed = false;
     // Whether the admin command goes to the audit log, as the admin's do. A user reading their
     // own history, app password names or trash is not an administrative act (and /security would
     // write an entry per page view); every change, and the export (data leaving), is.
@@ -54,9 +56,10 @@ void logout(PortalCall& call);
 void logout_everywhere(PortalCall& call);
 
 constexpr PortalRow kRows[] = {
-    {"second-factor", PortalStage::second_factor, "", {}, false, {}, portal_second_factor},
-    {"logout", PortalStage::second_factor, "", {}, false, {}, logout},
-    {"whoami", PortalStage::second_factor, "", {}, false, {}, whoami},
+    {"second-factor", PortalStage::second_factor, "", {}, false, {}, portal_second_factor, true},
+    {"logout", PortalStage::second_factor, "", {}, false, {}, logout, true},
+    {"whoami", PortalStage::second_factor, "", {}, false, {}, whoami, true},
+    {"reopen", PortalStage::full, "", {}, false, {}, portal_reopen, true},
     {"totp-begin", PortalStage::enrol, "", {}, false, {}, portal_totp_begin},
     {"totp-confirm", PortalStage::enrol, "", {}, false, {}, portal_totp_confirm},
     {"totp-disable", PortalStage::full, "", {}, false, {}, portal_totp_disable},
@@ -64,8 +67,8 @@ constexpr PortalRow kRows[] = {
     {"key-register-begin", PortalStage::enrol, "", {}, false, {}, portal_key_register_begin},
     {"key-register-finish", PortalStage::enrol, "", {}, false, {}, portal_key_register_finish},
     {"key-remove", PortalStage::full, "", {}, false, {}, portal_key_remove},
-    {"key-login-begin", PortalStage::second_factor, "", {}, false, {}, portal_key_login_begin},
-    {"key-login-finish", PortalStage::second_factor, "", {}, false, {}, portal_key_login_finish},
+    {"key-login-begin", PortalStage::second_factor, "", {}, false, {}, portal_key_login_begin, true},
+    {"key-login-finish", PortalStage::second_factor, "", {}, false, {}, portal_key_login_finish, true},
     {"passwd", PortalStage::full, "", {}, false, {}, portal_passwd},
     {"close", PortalStage::full, "", {}, false, {}, portal_close},
     {"sessions", PortalStage::full, "", {}, false, {}, sessions},
@@ -120,8 +123,10 @@ void whoami(PortalCall& call) {
     auto org = view->org(call.user.org_id);
     if (!org) return call.respond(admin::error_reply("directory", org.error()));
     call.respond(admin::ok(fmt::format(
-        R"({{"address":{},"stage":{},"plan":{},"totp":{},"keys":{},"mfa_available":{},"mfa_required":{},"session":{},"ends":{},"session_max_s":{}}})",
-        json_string(call.user.address), json_string(stage_name(call.session->stage)), json_string(name_of(org->plan)),
+        R"({{"address":{},"state":{},"closed":{},"purge_days":{},"stage":{},"plan":{},"totp":{},"keys":{},"mfa_available":{},"mfa_required":{},"session":{},"ends":{},"session_max_s":{}}})",
+        json_string(call.user.address), json_string(name_of(call.user.state)),
+        call.user.closed_unix == 0 ? "null" : json_string(admin::format_time(call.user.closed_unix)),
+        call.context.admin.closure_purge_days, json_string(stage_name(call.session->stage)), json_string(name_of(org->plan)),
         call.user.totp_secret.empty() ? "false" : "true", call.user.security_keys.size(), org->plan == crypto::Plan::starter ? "false" : "true",
         org->policy.require_mfa ? "true" : "false", call.session->id, json_string(admin::format_time(call.session->ends_unix)),
         org->policy.session_max_s)));
@@ -212,10 +217,12 @@ void run_portal_command(PortalContext& context, const AdminRequest& request, con
         user = view->user(session->user_id);
     }
     if (!user && !no_such_account(user.error())) return respond(admin::error_reply("directory", user.error()));
-    if (!user || user->token_generation != session->token_generation || user->state != UserState::active) {
+    const bool closed = user && user->state == UserState::closed && !user->purging;
+    if (!user || user->token_generation != session->token_generation || (user->state != UserState::active && !closed)) {
         context.sessions.close(token);
         return respond({AdminStatus::forbidden, "signed out"});
     }
+    if (closed && !row->while_closed) return respond(admin::refused("account closed"));
     if (static_cast<int>(session->stage) < static_cast<int>(row->stage))
         return respond({AdminStatus::forbidden, "not signed in"});
     PortalCall call{context, request, peer, std::move(respond), token, session, std::move(*user)};

@@ -125,7 +125,7 @@ void portal_login(PortalContext& context, const AdminRequest& request, const Adm
         const OrgPolicy& policy = v.account->org.policy;
         const bool second_factor = !user.totp_secret.empty() || !user.security_keys.empty();
         const PortalStage stage = second_factor             ? PortalStage::second_factor
-                                  : policy.require_mfa      ? PortalStage::enrol
+                                  : policy.require_mfa && user.state != UserState::closed ? PortalStage::enrol
                                                             : PortalStage::full;
         std::uint32_t lifetime_s = context.session_max_s;
         if (policy.session_max_s != 0) lifetime_s = std::min(lifetime_s, policy.session_max_s);
@@ -238,6 +238,27 @@ void portal_close(PortalCall& call) {
             respond(admin::ok(fmt::format(R"({{"closed":true,"purge_days":{}}})", admin.closure_purge_days)));
         });
     });
+}
+
+// The admin's `user reopen` for the session's own account (audited like it), during the closure's
+// delay; the session then goes on with the account's new token generation.
+void portal_reopen(PortalCall& call) {
+    if (call.user.state != UserState::closed) return call.respond(admin::refused("the account is open"));
+    AdminRequest reopen;
+    reopen.command = "user reopen";
+    reopen.fields.emplace_back("address", call.user.address);
+    PortalContext& context = call.context;
+    const std::string token = call.token;
+    const std::uint64_t user_id = call.user.id;
+    run_admin_command(context.admin, reopen, call.peer,
+                      [&context, token, user_id, respond = std::move(call.respond)](AdminReply reply) {
+                          if (reply.status != AdminStatus::ok) return respond(std::move(reply));
+                          auto view = DirectoryView::open(context.admin.directory, context.admin.keys.snapshot());
+                          auto user = view ? view->user(user_id) : Result<User>(fail(DirectoryErrc::unknown_user));
+                          PortalSession* session = context.sessions.find(token, context.admin.now_unix());
+                          if (user && session != nullptr) session->token_generation = user->token_generation;
+                          respond(admin::ok(R"({"reopened":true})"));
+                      });
 }
 
 }  // namespace vmx

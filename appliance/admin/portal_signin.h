@@ -33,5 +33,6 @@ void portal_totp_confirm(PortalCall& call);    // field code
 void portal_totp_disable(PortalCall& call);    // field code
 void portal_passwd(PortalCall& call);          // secret: the old password, a line feed, the new one
 void portal_close(PortalCall& call);           // secret: the password
+void portal_reopen(PortalCall& call);          // a closed account's holder undoes the closure
 
 }  // namespace vmx

@@ -106,6 +106,12 @@ void LoginFlow::verified(const Attempt& attempt, const VerifyDone& verdict, cons
     LoginVerdict result;
     result.outcome = LoginOutcome::ok;
     result.method = *verdict.matched;
+    if (account.user.state == UserState::closed && attempt.kind == LoginKind::portal && !account.user.purging) {
+        // The account holder, on the portal, during the closure's delay: signed in to undo it
+        // (the portal's session then allows nothing else).
+        result.account = account;
+        return report(attempt, std::move(result), LoginFailure::account_closed, done);
+    }
     if (account.user.state == UserState::closed) {
         // The same answer as a wrong password, so a login cannot tell a closed account from a
         // typo; only the history (the admin's) says why.

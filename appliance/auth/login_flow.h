@@ -33,7 +33,8 @@ enum class LoginOutcome : std::uint8_t {
 
 // Who logs in: a mail client (the password, or an app password; an organisation that requires MFA
 // takes app passwords only), or the portal's sign-in (the account password only: app passwords are
-// for mail clients, and the portal asks for the second factor itself).
+// for mail clients, and the portal asks for the second factor itself). A closed account that is not
+// yet purging signs in to the portal too, so its holder can undo the closure there.
 enum class LoginKind : std::uint8_t { mail_client, portal };
 
 struct LoginRequest {

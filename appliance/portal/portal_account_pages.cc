@@ -200,7 +200,7 @@ namespace {
 void close_page(const ExchangePtr& ex, std::string_view notice) {
     ex->page("Close account", fmt::format(
         R"({}<p>Closing your account signs you out everywhere, refuses new mail and deletes everything after a delay. )"
-        R"(Until then your administrator can undo it.</p><form method="post" action="/close">{})"
+        R"(Until then you can sign in here again and undo it.</p><form method="post" action="/close">{})"
         R"(<label for="password">Your password, to confirm</label><input type="password" id="password" name="password" autocomplete="current-password" required>)"
         R"(<button type="submit">Close my account</button></form>)",
         notice_html(notice, true), csrf_input(ex->csrf())));
@@ -226,11 +226,29 @@ void post_close(const ExchangePtr& ex) {
             r.headers.emplace_back("Set-Cookie", session_cookie_value(session_cookie, "", true));
             r.body = render_page(PageFrame{"Account closed", false, {}, {}},
                                  fmt::format("<p>Your account is closed. Everything in it will be deleted in {} days; "
-                                             "until then your administrator can reopen it.</p>",
+                                             "until then you can sign in here again to reopen it.</p>",
                                              done.value("purge_days", 0)));
             PortalApp::add_security_headers(r);
             ex->respond(std::move(r));
         }, ex->field("password"));
+    });
+}
+
+// A closed account's holder, signed in during the delay: what happens, and the way back.
+void get_reopen(const ExchangePtr& ex) {
+    signed_in(ex, [ex](const nlohmann::json& me) {
+        if (me.value("state", "") != "closed") return ex->redirect("/security");
+        ex->page("Account closed", fmt::format(
+            R"(<p>Your account was closed at {} UTC. It will be deleted {} days after that, with everything in it.</p>)"
+            R"(<form method="post" action="/reopen">{}<button type="submit">Reopen my account</button></form>)",
+            escape_html(text_of(me, "closed")), me.value("purge_days", 0), csrf_input(ex->csrf())));
+    });
+}
+
+void post_reopen(const ExchangePtr& ex) {
+    ask(ex, "reopen", {}, [ex](const DaemonReply& reply) {
+        if (reply.status != DaemonStatus::ok) return ex->error(400, reply.text);
+        ex->redirect("/security");
     });
 }
 

@@ -74,6 +74,8 @@ constexpr Route kRoutes[] = {
     {"POST", "/export", Access::session, post_export},
     {"GET", "/close", Access::session, get_close},
     {"POST", "/close", Access::session, post_close},
+    {"GET", "/reopen", Access::session, get_reopen},
+    {"POST", "/reopen", Access::session, post_reopen},
 };
 
 bool constant_equal(std::string_view a, std::string_view b) {
@@ -245,6 +247,8 @@ void signed_in(const ExchangePtr& ex, std::function<void(const nlohmann::json& m
         if (reply.status != DaemonStatus::ok || !me.is_object()) return ex->redirect("/login");
         const std::string stage = me.value("stage", "");
         if (stage == "second_factor") return ex->redirect("/login");
+        // A closed account's holder signed in to undo the closure: that page, nothing else.
+        if (me.value("state", "") == "closed" && ex->path != "/reopen") return ex->redirect("/reopen");
         if (stage == "enrol" && enrolment != Enrolment::this_page) return ex->redirect("/totp");
         ex->address = me.value("address", "");
         then(me);

@@ -126,6 +126,8 @@ void post_trash_restore(const ExchangePtr& ex);
 void get_export(const ExchangePtr& ex);
 void post_export(const ExchangePtr& ex);
 void get_close(const ExchangePtr& ex);
+void get_reopen(const ExchangePtr& ex);
+void post_reopen(const ExchangePtr& ex);
 void get_security_keys(const ExchangePtr& ex);
 void post_security_keys_begin(const ExchangePtr& ex);
 void post_security_keys(const ExchangePtr& ex);

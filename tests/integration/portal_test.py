@@ -283,6 +283,38 @@ class PortalTest(unittest.TestCase):
         r, text = fresh.get("/security")
         self.assertIn("totp", text, "the second factor is in the history")
 
+    def test_closure_from_the_page_and_its_undo_by_signing_in_again(self):
+        address = "cora@portal.test"
+        vaultmx_cli(self.daemon.config, "user", "add", address, "--password-stdin", stdin=PASSWORD + "\n")
+        pop3_login(self.ports["pop3s"], address, PASSWORD, timeout=30).quit()
+        b = self.browser()
+        b.sign_in(address, PASSWORD)
+        b.get("/close")
+        r, text = b.post("/close", {"password": "not it"})
+        self.assertIn("not right", text)
+        r, text = b.post("/close", {"password": PASSWORD})
+        self.assertIn("Your account is closed", text)
+        with self.assertRaises(poplib.error_proto):
+            pop3_login(self.ports["pop3s"], address, PASSWORD)
+        # Signing in again leads to the undo, and to nothing else.
+        again = self.browser()
+        r, text = again.sign_in(address, PASSWORD)
+        self.assertEqual((r.status, r.getheader("Location")), (303, "/reopen"))
+        r, text = again.follow(r)
+        self.assertIn("Reopen my account", text)
+        for path in ("/security", "/app-passwords", "/trash"):
+            r, _ = again.get(path)
+            self.assertEqual(r.getheader("Location"), "/reopen", path)
+        r, _ = again.post("/reopen", {})
+        self.assertEqual((r.status, r.getheader("Location")), (303, "/security"))
+        r, text = again.get("/security")
+        self.assertEqual(r.status, 200)
+        pop3_login(self.ports["pop3s"], address, PASSWORD, timeout=30).quit()
+        # A wrong password never learns that an account is closed: the same refusal as ever.
+        vaultmx_cli(self.daemon.config, "user", "close", address)
+        r, text = self.browser().sign_in(address, "wrong password")
+        self.assertIn("Wrong address or password", text)
+
     def test_portal_process_is_unprivileged(self):
         pid = self.portal.proc.pid
         with open(f"/proc/{pid}/status") as f:
