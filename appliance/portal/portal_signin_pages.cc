@@ -94,8 +94,18 @@ void post_login(const ExchangePtr& ex) {
             return password_form(ex, "The mail system did not answer. Try again in a moment.", 503);
         const std::string token = answer.value("token", "");
         const std::string stage = answer.value("stage", "");
-        ex->redirect(stage == "second_factor" ? "/login" : stage == "enrol" ? "/totp" : "/security",
-                     {session_cookie_value(session_cookie, token), session_cookie_value(presession_cookie, "", true)});
+        std::vector<std::string> cookies{session_cookie_value(session_cookie, token),
+                                         session_cookie_value(presession_cookie, "", true)};
+        const std::string code = ex->field("totp");
+        if (stage != "second_factor" || code.empty())
+            return ex->redirect(stage == "second_factor" ? "/login" : stage == "enrol" ? "/totp" : "/security",
+                                std::move(cookies));
+        // A client that sent the code with the password (one form): the second factor at once. A
+        // wrong code leaves the session owing it, on the code form.
+        ex->token = token;
+        ask(ex, "second-factor", {{"code", code}}, [ex, cookies = std::move(cookies)](const DaemonReply& factor) mutable {
+            ex->redirect(factor.status == DaemonStatus::ok ? "/security" : "/login", std::move(cookies));
+        });
     });
 }
 

@@ -283,6 +283,27 @@ class PortalTest(unittest.TestCase):
         r, text = fresh.get("/security")
         self.assertIn("totp", text, "the second factor is in the history")
 
+    def test_the_code_may_come_with_the_password(self):
+        # Each user's codes are good once and within a step of now: a user of its own.
+        address = "tom@portal.test"
+        vaultmx_cli(self.daemon.config, "user", "add", address, "--password-stdin", stdin=PASSWORD + "\n")
+        b = self.browser()
+        b.sign_in(address, PASSWORD)
+        r, text = b.get("/totp")
+        secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', text).group(1)
+        r, _ = b.post("/totp/confirm", {"code": totp_now(secret)})
+        self.assertEqual(r.getheader("Location"), "/security")
+        once = self.browser()
+        once.get("/login")
+        r, _ = once.post("/login", {"username": address, "password": PASSWORD, "totp": "000000"})
+        self.assertEqual(r.getheader("Location"), "/login", "a wrong code leaves the code owed")
+        once = self.browser()
+        once.get("/login")
+        r, _ = once.post("/login", {"username": address, "password": PASSWORD, "totp": totp_now(secret, time.time() + 30)})
+        self.assertEqual((r.status, r.getheader("Location")), (303, "/security"))
+        r, _ = once.get("/security")
+        self.assertEqual(r.status, 200)
+
     def test_closure_from_the_page_and_its_undo_by_signing_in_again(self):
         address = "cora@portal.test"
         vaultmx_cli(self.daemon.config, "user", "add", address, "--password-stdin", stdin=PASSWORD + "\n")
