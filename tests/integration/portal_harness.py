@@ -5,6 +5,7 @@ import os
 import re
 import ssl
 import subprocess
+import time
 import urllib.parse
 
 from daemon_harness import BIN_DIR, free_port, wait_for_path, wait_for_port
@@ -21,6 +22,21 @@ listen = "127.0.0.1:{https_port}"
 redirect_listen = "127.0.0.1:{redirect_port}"
 socket = "{folder}/run/portal.sock"
 """
+
+
+def pop3_session_ends(session, timeout=5.0):
+    """Whether a live POP3 session is cut (a remote logout) within `timeout`; closes it either way."""
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            try:
+                session.noop()
+            except Exception:  # the server closed it: any error of a dead connection
+                return True
+            time.sleep(0.1)
+        return False
+    finally:
+        session.close()
 
 
 def portal_ports():
