@@ -22,7 +22,7 @@ ROOM_LEVELS = [
     {"daemon", "cli", "portald"},
     {"admin"},
     {"smtp", "pop3", "portal"},
-    {"delivery", "jobs", "auth", "mailauth", "lifecycle"},
+    {"delivery", "jobs", "auth", "mailauth", "lifecycle", "acme"},
     {"mailstore"},
     {"directory", "keys", "audit", "ops"},
     {"config", "common"},

@@ -93,6 +93,8 @@ AdminReply stats(AdminContext& c, const AdminRequest& r);
 AdminReply audit_show(AdminContext& c, const AdminRequest& r);
 AdminReply logs_show(AdminContext& c, const AdminRequest& r);
 AdminReply alarms(AdminContext& c, const AdminRequest& r);
+AdminReply acme_status(AdminContext& c, const AdminRequest& r);
+AdminReply acme_renew(AdminContext& c, const AdminRequest& r);
 // logs show's work on a spool, for the daemon and for the CLI when no daemon runs.
 AdminReply show_log_events(const LogSpool& spool, const AdminRequest& r);
 AdminReply audit_verify(AdminContext& c, const AdminRequest& r);

@@ -59,6 +59,8 @@ constexpr CommandHandler kHandlers[] = {
     {"audit verify", audit_verify},
     {"logs show", logs_show},
     {"alarms", alarms},
+    {"acme status", acme_status},
+    {"acme renew", acme_renew},
 };
 
 }  // namespace

@@ -43,6 +43,10 @@ constexpr std::span<const CommandArg> no_args{};
 
 constexpr CommandArg kAddress[] = {positional("address", "address", "the user's address", an_address)};
 
+constexpr CommandArg kAcmeRenew[] = {
+    option("--name", Need::optional, "a host name the certificate holds (default: every certificate)", a_domain),
+};
+
 constexpr CommandArg kOrgName[] = {positional("name", "name", "organisation name", an_org)};
 constexpr CommandArg kUserPurge[] = {
     positional("address", "address", "the user's address", an_address),
@@ -167,6 +171,7 @@ constexpr CommandGroup kGroups[] = {
     {"logs", "the daemon's events, kept sealed on disk and shipped to [log] ship_to"},
     {"bans", "client addresses banned for repeated failed logins (POP3, submission)"},
     {"support", "support views of a user's mail: obfuscated; a reveal needs a reason and is audited"},
+    {"acme", "certificates from the ACME CA ([acme] directory), served by SNI on every TLS listener"},
 };
 
 constexpr CommandRow kCommands[] = {
@@ -223,6 +228,8 @@ constexpr CommandRow kCommands[] = {
     {"audit verify", "check the audit chain", no_args},
     {"logs show", "print events from the sealed spool (RFC 5424 lines)", kLogsShow},
     {"alarms", "the alarm rules, their state (ok, firing, unknown), value and threshold", no_args},
+    {"acme status", "each certificate the appliance keeps from its ACME CA: names, state, expiry, last error", no_args},
+    {"acme renew", "order certificates again now: the one naming --name, or every one", kAcmeRenew},
 };
 
 // ---- compile-time checks of the rows ------------------------------------------------------------

@@ -29,6 +29,7 @@
 #include "appliance/keys/key_service.h"
 #include "appliance/mailstore/mailbox_reads.h"
 #include "appliance/ops/alarms.h"
+#include "appliance/acme/acme_schedule.h"
 #include "appliance/ops/log_spool.h"
 #include "crypto/password.h"
 
@@ -63,6 +64,7 @@ struct AdminContext {
     BanList* bans = nullptr;                      // login bans (null: none, bans commands refused)
     LogSpool* log = nullptr;                      // the sealed event spool (logs show)
     const Alarms* alarms = nullptr;               // the alarm rules and their state (alarms)
+    AcmeSchedule* acme = nullptr;                 // certificates from the ACME CA (acme status, renew); null: off
     SupportGrants* support_grants = nullptr;      // support reveal windows (null: --reveal refused)
     // The uid of the peer whose command is being dispatched: run_admin_command sets it just before
     // the handler runs, so a handler reads it at its start (never from a later callback).

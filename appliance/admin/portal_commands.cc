@@ -14,6 +14,7 @@
 #include "appliance/admin/command_registry.h"
 #include "appliance/admin/portal_keys.h"
 #include "appliance/admin/portal_signin.h"
+#include "appliance/admin/portal_tls.h"
 #include "appliance/common/json_text.h"
 #include "appliance/directory/account.h"
 #include "appliance/directory/directory_view.h"
@@ -203,6 +204,9 @@ bool portal_peer_permitted(const AdminPeer& peer, uid_t portal_uid) { return pee
 void run_portal_command(PortalContext& context, const AdminRequest& request, const AdminPeer& peer,
                         AdminResponder respond) {
     if (request.command == "login") return portal_login(context, request, peer, std::move(respond));
+    // The portal process's own needs, no user's: answers for the CA, and the certificates it serves.
+    if (request.command == "acme-challenge") return respond(portal_acme_challenge(context, request));
+    if (request.command == "tls-certificates") return respond(portal_tls_certificates(context, request));
     const PortalRow* row = find_row(request.command);
     if (row == nullptr) return respond(admin::refused("unknown command"));
     const std::string token(request.field("token").value_or(""));

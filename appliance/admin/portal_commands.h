@@ -21,6 +21,7 @@ struct PortalContext {
     AdminContext& admin;              // the directory, keys, shards and audit log the admin uses
     PortalSessions& sessions;
     std::uint32_t session_max_s = 28800;  // [portal] session_max_s: the ceiling under every organisation's
+    const AcmeSchedule* acme = nullptr;   // HTTP-01 answers and the certificates the portal serves; null: off
 };
 
 // Runs one request from the portal and answers it (now or after a shard or a worker answered).

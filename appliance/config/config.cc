@@ -42,6 +42,21 @@ std::string config_table::check_alarm_rule(std::string_view item) {
     return {};
 }
 
+std::string config_table::check_host_name(std::string_view item) {
+    return matches(Pattern::domain, item) && item.find('.') != std::string_view::npos ? std::string()
+                                                                                      : std::string("not a host name");
+}
+
+// "{domain}" once, the rest host-name characters: "mail.{domain}" for mail.example.org.
+std::string config_table::check_domain_host(std::string_view item) {
+    const std::size_t at = item.find("{domain}");
+    if (at == std::string_view::npos || item.find("{domain}", at + 1) != std::string_view::npos)
+        return "must hold {domain} once";
+    std::string probe(item);
+    probe.replace(at, 8, "example.org");
+    return check_host_name(probe);
+}
+
 // Text from the file or the command line, made safe for a one-line message.
 std::string config_detail::printable(std::string_view s) {
     std::string out;

@@ -111,6 +111,9 @@ struct AppLimits {
     std::uint32_t portal_body_bytes_max = 65536;        // a request body (a form) to the portal; past it: 413
     std::uint32_t portal_connections_max = 4096;        // browser connections open at once; past it: refused
     std::uint32_t portal_idle_timeout_s = 60;           // a browser connection quiet this long is closed
+    std::uint32_t acme_renew_days = 30;                 // an ACME certificate is renewed this long before expiry
+    std::uint32_t acme_check_interval_s = 3600;         // between looks at the certificates (and after a failed order)
+    std::uint32_t acme_timeout_s = 30;                  // one HTTPS request to the CA
     std::uint32_t support_reveal_window_s = 3600;       // a support reveal shows clear content this long at most
     // [log]: the sealed spool of events and its shipping to a collector.
     std::uint32_t log_retention_days = 400;             // events older than this leave the spool
@@ -173,6 +176,11 @@ struct Config {
     std::string portal_listen;              // [portal] listen: vaultmx-portal's HTTPS, host:port
     std::string portal_redirect_listen;     // [portal] redirect_listen: plain HTTP that redirects to it
     std::string portal_user;                // [portal] user: the account vaultmx-portal runs as
+    std::string acme_directory;             // [acme] directory: the CA's directory URL; empty: no ACME
+    std::string acme_email;                 // [acme] email: the account's contact; empty: none
+    std::string acme_ca_file;               // [acme] ca_file: trust anchors for the CA; empty: the system's
+    std::vector<std::string> acme_names;    // [acme] names: the appliance's certificate ([smtp] hostname first)
+    std::vector<std::string> acme_domain_names;  // [acme] domain_names: per mail domain, "{domain}" replaced
     std::string log_dir;                    // [log] dir
     std::string log_level;                  // [log] level: debug, info, warn or error
     std::string log_ship_to;                // [log] ship_to: "host:port" of the RFC 5425 collector; empty: off

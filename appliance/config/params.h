@@ -197,6 +197,8 @@ constexpr Param listener(std::string_view key) {
 
 std::string check_network(std::string_view item);
 std::string check_alarm_rule(std::string_view item);
+std::string check_host_name(std::string_view item);
+std::string check_domain_host(std::string_view item);
 
 constexpr Param list(std::string_view section, std::string_view key, std::string_view example, ItemCheck check,
                      std::size_t items_max, std::vector<std::string> Config::*field) {
@@ -277,6 +279,16 @@ constexpr std::array kParams{
     limit(       "portal", "body_bytes_max",            65536,   1024, 1048576,  "bytes", &L::portal_body_bytes_max),
     limit(       "portal", "connections_max",           4096,    16,   1000000,  "",      &L::portal_connections_max),
     limit(       "portal", "idle_timeout_s",            60,      5,    3600,     "s",     &L::portal_idle_timeout_s),
+    // [acme]: certificates from an ACME CA (RFC 8555), HTTP-01 answered on [portal] redirect_listen
+    optional_text("acme",  "directory",                 "no ACME: [tls] cert and key only", &C::acme_directory),
+    optional_text("acme",  "email",                     "an account without contact",     &C::acme_email),
+    optional_text("acme",  "ca_file",                   "the system's CA store",          &C::acme_ca_file),
+    list(        "acme",   "names", "a host name such as \"mail.example.net\"", check_host_name, 99, &C::acme_names),
+    list(        "acme",   "domain_names", "a host name with {domain}, such as \"mail.{domain}\"", check_domain_host, 8,
+                 &C::acme_domain_names),
+    limit(       "acme",   "renew_days",                30,      1,    3650,     "days",  &L::acme_renew_days),
+    limit(       "acme",   "check_interval_s",          3600,    5,    86400,    "s",     &L::acme_check_interval_s),
+    limit(       "acme",   "timeout_s",                 30,      1,    600,      "s",     &L::acme_timeout_s),
     text(        "log",    "dir",                       "var/log",                        &C::log_dir),
     choice(      "log",    "level",                     "info", kLogLevels,               &C::log_level),
     limit(       "log",    "retention_days",            400,     1,    3650,     "days",  &L::log_retention_days),

@@ -382,6 +382,7 @@ std::optional<StartFailure> Daemon::open_admin() {
     open_closure_purge();
     open_backup_schedule();
     admin.closure = closure_.get();
+    admin.acme = acme_.get();
     admin.closure_purge_days = config_.limits.lifecycle_closure_purge_days;
     auto server = AdminServer::open(config_.admin_socket, [&admin](const AdminRequest& request, const AdminPeer& peer,
                                                                    AdminResponder respond) {
@@ -555,6 +556,7 @@ int Daemon::run() {
         recorder_->tick(now_unix());
         closure_->tick(monotonic_ms());
         if (backups_) backups_->tick(now_unix());
+        acme_tick();
         scrub_backups();
         rewrap_->tick();
         admin_socket.expire(monotonic_ms());

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 
+#include "appliance/acme/acme_schedule.h"
 #include "appliance/admin/commands.h"
 #include "appliance/admin/portal_commands.h"
 #include "appliance/admin/server.h"
@@ -91,6 +92,10 @@ private:
     std::optional<double> metric_value(std::string_view name, const std::vector<CounterSnapshot>& shards,
                                        const CounterSnapshot& control) const;
     bool reload_tls(const Config& fresh);
+    net::TlsServerOptions tls_server_options(const Config& config) const;
+    std::vector<std::vector<std::string>> wanted_certificates() const;
+    void open_acme();
+    void acme_tick();
     void finish_log();
     std::optional<StartFailure> own_store_folders();
     std::optional<StartFailure> open_globals();
@@ -146,6 +151,9 @@ private:
     std::optional<SupportGrants> support_grants_;  // support reveal windows (admin: support mailbox)
     std::unique_ptr<BanList> bans_;               // login bans: auth workers, login ports, admin
     std::unique_ptr<ClientLimits> client_limits_; // the MX's per-address counts
+    std::unique_ptr<AcmeSchedule> acme_;              // null: [acme] directory unset
+    std::vector<std::vector<std::string>> acme_wanted_;  // the name sets it keeps certificates for
+    std::int64_t acme_wanted_at_ = 0;
     std::shared_ptr<const net::TlsServerContext> tls_;
     std::shared_ptr<net::TlsServerContextSlot> tls_slot_;  // what new sessions use; SIGHUP replaces it
     std::unique_ptr<Config> reloaded_;                       // the file as the last SIGHUP read it

@@ -20,7 +20,8 @@ std::optional<StartFailure> Daemon::open_portal_socket() {
     limits.sessions_max = config_.limits.portal_sessions_max;
     limits.idle_s = config_.limits.portal_idle_s;
     portal_sessions_ = std::make_unique<PortalSessions>(limits);
-    portal_context_ = std::make_unique<PortalContext>(PortalContext{*admin_, *portal_sessions_, config_.limits.portal_session_max_s});
+    portal_context_ = std::make_unique<PortalContext>(
+        PortalContext{*admin_, *portal_sessions_, config_.limits.portal_session_max_s, acme_.get()});
     AdminServerOptions options{config_.limits.admin_io_timeout_ms, config_.limits.admin_reply_timeout_ms,
                                config_.limits.admin_connections_max};
     options.permitted = [portal_uid](const AdminPeer& peer) {

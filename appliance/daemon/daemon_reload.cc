@@ -58,10 +58,8 @@ bool Daemon::reload_tls(const Config& fresh) {
         log_event(LogLevel::warn, "tls.reload_skipped", "reason=started_without_certificate (restart to serve TLS)");
         return false;
     }
-    net::TlsServerOptions options;
-    options.certificate = {fresh.tls_cert, fresh.tls_key};
     std::string detail;
-    auto made = net::TlsServerContext::create(options, detail);
+    auto made = net::TlsServerContext::create(tls_server_options(fresh), detail);
     if (!made) {
         log_event(LogLevel::error, "tls.reload_failed", "cert=\"{}\" error=\"{}\" (the previous certificate stays)",
                   fresh.tls_cert, detail.empty() ? made.error().message() : detail);

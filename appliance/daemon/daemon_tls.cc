@@ -15,10 +15,9 @@ std::optional<StartFailure> Daemon::open_tls() {
         return config_failure("smtp.hostname: " + config_.hostname + ": invalid domain");
     if (!std::filesystem::exists(config_.tls_cert) && !std::filesystem::exists(config_.tls_key))
         return std::nullopt;  // said once the daemon runs (warn_without_tls), not before a start-up error
-    net::TlsServerOptions options;
-    options.certificate = {config_.tls_cert, config_.tls_key};
+    open_acme();
     std::string detail;
-    auto made = net::TlsServerContext::create(options, detail);
+    auto made = net::TlsServerContext::create(tls_server_options(config_), detail);
     if (!made) return config_failure("tls: " + (detail.empty() ? made.error().message() : detail));
     tls_ = std::move(*made);
     tls_slot_ = std::make_shared<net::TlsServerContextSlot>(tls_);

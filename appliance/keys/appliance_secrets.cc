@@ -59,7 +59,7 @@ Result<ApplianceSecrets> ApplianceSecrets::open(store::Env& keys_env) {
 
 Result<void> ApplianceSecrets::set(const crypto::MasterKey& master, std::string_view name,
                                    std::span<const std::uint8_t> value, std::int64_t now_unix) {
-    if (!valid_secret_name(name) || value.empty() || value.size() > secret_value_bytes_max)
+    if (!valid_secret_name(name) || value.empty() || value.size() > stored_secret_bytes_max)
         return fail(crypto::CryptoErrc::invalid_argument);
     auto sealed = crypto::seal_appliance_secret(master, name, value);
     if (!sealed) return fail(sealed.error());

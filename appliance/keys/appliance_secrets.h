@@ -23,7 +23,9 @@
 namespace vmx {
 
 inline constexpr std::size_t secret_name_bytes_max = crypto::appliance_secret_name_bytes_max;  // 128
-inline constexpr std::size_t secret_value_bytes_max = 4096;
+inline constexpr std::size_t secret_value_bytes_max = 4096;    // what an admin may set (`secret set`)
+inline constexpr std::size_t stored_secret_bytes_max = 16384;   // what the appliance stores: an ACME
+                                                               // certificate's key with its chain
 
 // [a-z0-9._/-]{1,128}, '/' only between other characters ("dkim/example.org/vmx20261206"): safe in
 // a command line, an audit entry and a log field.
@@ -40,7 +42,7 @@ public:
     static Result<ApplianceSecrets> open(store::Env& keys_env);
 
     // Seals and stores value under name, replacing any earlier one, durably. crypto invalid_argument
-    // for a bad name or an empty or oversized value. Control thread.
+    // for a bad name or an empty value or one over stored_secret_bytes_max. Control thread.
     Result<void> set(const crypto::MasterKey& master, std::string_view name, std::span<const std::uint8_t> value,
                      std::int64_t now_unix);
     // True when there was one. Control thread.

@@ -90,6 +90,7 @@ ServiceFactory portal_service_factory(const HttpSettings& settings, AppOf app_of
     net::StreamOptions options;
     options.tls_mode = net::TlsMode::implicit;
     options.tls = settings.tls;
+    options.tls_slot = settings.tls_slot;
     options.unconsumed_bytes_max = settings.limits.head.head_bytes_max + settings.limits.body_bytes_max;
     const http::RequestLimits& limits = settings.limits;
     return [options, &limits, app_of = std::move(app_of)](Shard& shard) {
@@ -127,6 +128,23 @@ std::optional<std::string> https_location(const http::Request& request, std::uin
     return location;
 }
 
+constexpr std::string_view acme_challenge_path = "/.well-known/acme-challenge/";
+
+// The CA's HTTP-01 request: the daemon's answer for the token, as the body and nothing else.
+void answer_challenge(HttpConnection& c, net::Stream& s, std::string_view token, DaemonLink& daemon, std::uint32_t shard) {
+    auto alive = c.alive();
+    DaemonRequest ask{"acme-challenge", {{"token", std::string(token)}}, {}};
+    daemon.call(shard, std::move(ask), [alive, &c, &s](const DaemonReply& reply) {
+        if (!*alive) return;
+        if (reply.status != DaemonStatus::ok) return c.finish(s, plain_error(404));
+        http::Response r;
+        r.headers.emplace_back("Content-Type", "application/octet-stream");
+        r.body = reply.text;
+        PortalApp::add_security_headers(r);
+        c.finish(s, r);
+    });
+}
+
 }  // namespace
 
 ServiceFactory redirect_service_factory(const HttpSettings& settings) {
@@ -135,10 +153,17 @@ ServiceFactory redirect_service_factory(const HttpSettings& settings) {
     options.unconsumed_bytes_max = settings.limits.head.head_bytes_max + settings.limits.body_bytes_max;
     const http::RequestLimits& limits = settings.limits;
     const std::uint16_t port = settings.https_port;
-    return [options, &limits, port](Shard& shard) {
-        auto factory = [&limits, port](net::Stream&) -> std::unique_ptr<net::StreamHandler> {
-            return std::make_unique<HttpConnection>(limits, [port](HttpConnection& c, net::Stream& s, const http::Request& request) {
+    DaemonLink* daemon = settings.daemon;
+    return [options, &limits, port, daemon](Shard& shard) {
+        const std::uint32_t shard_id = shard.id();
+        auto factory = [&limits, port, daemon, shard_id](net::Stream&) -> std::unique_ptr<net::StreamHandler> {
+            return std::make_unique<HttpConnection>(limits, [port, daemon, shard_id](HttpConnection& c, net::Stream& s,
+                                                                                     const http::Request& request) {
                 if (request.method != "GET" && request.method != "HEAD") return c.finish(s, plain_error(405));
+                if (daemon != nullptr && request.target.starts_with(acme_challenge_path)) {
+                    const std::string_view token = std::string_view(request.target).substr(acme_challenge_path.size());
+                    return answer_challenge(c, s, token, *daemon, shard_id);
+                }
                 auto location = https_location(request, port);
                 if (!location) return c.finish(s, plain_error(400));
                 http::Response r;

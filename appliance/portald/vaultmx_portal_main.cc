@@ -1,5 +1,6 @@
 // vaultmx-portal: the HTTPS self-service portal, a process of its own because it faces the
-// internet. It reads the config, loads the appliance's certificate, binds [portal] listen (HTTPS)
+// internet. It reads the config, loads the appliance's certificate (and, from the daemon, those of
+// its ACME CA, portal_certificates.h), binds [portal] listen (HTTPS)
 // and [portal] redirect_listen (HTTP, redirects only), then becomes [portal] user with no capability,
 // no_new_privs and the system-call filter, before any thread starts. It never opens the store and
 // never reads the master key: everything a page shows or changes is asked of vaultmxd over the
@@ -16,7 +17,9 @@
 #include "appliance/config/config.h"
 #include "appliance/portal/http_service.h"
 #include "appliance/portal/portal_app.h"
+#include "appliance/portald/portal_certificates.h"
 #include "appliance/portald/portal_workers.h"
+#include "core/clock.h"
 #include "core/control_loop.h"
 #include "core/engine.h"
 #include "core/log.h"
@@ -59,20 +62,19 @@ int main(int argc, char** argv) try {
     if (auto* error = std::get_if<ConfigError>(&loaded)) return fail_start(error->message);
     const Config config = std::move(std::get<Config>(loaded));
 
-    net::TlsServerOptions tls_options;
-    tls_options.certificate = {config.tls_cert, config.tls_key};
     std::string detail;
-    auto tls = net::TlsServerContext::create(tls_options, detail);
-    if (!tls) return fail_start("tls: " + (detail.empty() ? tls.error().message() : detail));
+    auto certificates = PortalCertificates::open(config, detail);
+    if (!certificates) return fail_start("tls: " + (detail.empty() ? certificates.error().message() : detail));
     auto https = parse_socket_address(config.portal_listen);
     auto redirect = parse_socket_address(config.portal_redirect_listen);
     if (!https || !redirect) return fail_start("portal.listen: invalid address");
 
     portal::HttpSettings settings;
-    settings.tls = std::move(*tls);
+    settings.tls_slot = (*certificates)->slot();
     settings.https_port = https->port();
     settings.limits.body_bytes_max = config.limits.portal_body_bytes_max;
     PortalWorkers workers(PortalWorkerOptions{config.portal_socket, config.limits.portal_workers, 1});
+    settings.daemon = &workers;
     std::vector<std::unique_ptr<portal::PortalApp>> apps;
     apps.push_back(std::make_unique<portal::PortalApp>(workers, portal::PortalOptions{settings.https_port}));
     // Called on each shard thread as its listener starts: that shard's app, and its outbox watched.
@@ -109,6 +111,7 @@ int main(int argc, char** argv) try {
     log_event(LogLevel::info, "portal.started", "listen={} redirect_listen={} user={}", config.portal_listen,
               config.portal_redirect_listen, config.portal_user);
     ControlLoop loop(engine, sink->get());
+    loop.on_tick([&certificates] { (*certificates)->tick(monotonic_ms()); });
     loop.run();
     engine.join();
     log_event(LogLevel::info, "portal.stopped", "");

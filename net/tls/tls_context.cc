@@ -157,6 +157,22 @@ Result<void> load_certificate(WOLFSSL_CTX* ctx, const TlsCertificatePaths& paths
     return {};
 }
 
+// The same from memory: the key never touches a file.
+Result<void> load_certificate(WOLFSSL_CTX* ctx, const TlsCertificatePem& pem, std::string& detail) {
+    const auto* chain = reinterpret_cast<const unsigned char*>(pem.chain_pem.data());
+    int rc = wolfSSL_CTX_use_certificate_chain_buffer_format(ctx, chain, static_cast<long>(pem.chain_pem.size()),
+                                                             WOLFSSL_FILETYPE_PEM);
+    if (rc != WOLFSSL_SUCCESS)
+        return fail_with(NetErrc::tls_certificate_invalid, detail, "TLS certificate chain (stored): " + wolf_error_text(rc));
+    rc = wolfSSL_CTX_use_PrivateKey_buffer(ctx, pem.key_pem.view().data(), static_cast<long>(pem.key_pem.size()),
+                                           WOLFSSL_FILETYPE_PEM);
+    if (rc != WOLFSSL_SUCCESS)
+        return fail_with(NetErrc::tls_key_invalid, detail, "TLS private key (stored): " + wolf_error_text(rc));
+    if (wolfSSL_CTX_check_private_key(ctx) != WOLFSSL_SUCCESS || !key_signs_for_certificate(ctx))
+        return fail_with(NetErrc::tls_key_mismatch, detail, "TLS private key (stored) does not match its certificate");
+    return {};
+}
+
 }  // namespace
 
 // The ticket key: wolfSSL's own ticket callback rotates its key hourly and then fails handshakes
@@ -209,12 +225,13 @@ Result<std::unique_ptr<TlsServerContext::TicketKey>> make_ticket_key(std::string
     return k;
 }
 
-Result<WolfCtxPtr> make_server_ctx(const TlsServerOptions& o, const TlsCertificatePaths& paths,
+template <class Source>
+Result<WolfCtxPtr> make_server_ctx(const TlsServerOptions& o, const Source& source,
                                    const TlsServerContext::TicketKey& ticket_key, std::string& detail) {
     auto ctx = make_ctx(wolfSSLv23_server_method(), detail);
     if (!ctx) return ctx;
     WOLFSSL_CTX* raw = ctx->get();
-    if (auto r = load_certificate(raw, paths, detail); !r) return fail(r.error());
+    if (auto r = load_certificate(raw, source, detail); !r) return fail(r.error());
     if (!o.session_tickets) {
         wolfSSL_CTX_NoTicketTLSv12(raw);
         wolfSSL_CTX_no_ticket_TLSv13(raw);
@@ -252,22 +269,30 @@ Result<std::shared_ptr<const TlsServerContext>> TlsServerContext::create(const T
     if (options.ticket_lifetime_s == 0 || options.ticket_lifetime_s > tls_ticket_lifetime_s_max)
         return fail_with(NetErrc::tls_setup_failed, detail,
                          "TLS: ticket lifetime must be 1 to " + std::to_string(tls_ticket_lifetime_s_max) + " seconds");
-    if (options.sni.size() > tls_sni_names_max)
+    if (options.sni.size() + options.sni_pem.size() > tls_sni_names_max)
         return fail_with(NetErrc::tls_setup_failed, detail, "TLS: more than " + std::to_string(tls_sni_names_max) + " SNI names");
     std::shared_ptr<TlsServerContext> self(new TlsServerContext());
     auto ticket_key = make_ticket_key(detail);
     if (!ticket_key) return fail(ticket_key.error());
     self->ticket_key_ = std::move(*ticket_key);
-    auto ctx = make_server_ctx(options, options.certificate, *self->ticket_key_, detail);
+    auto ctx = options.certificate_pem ? make_server_ctx(options, *options.certificate_pem, *self->ticket_key_, detail)
+                                       : make_server_ctx(options, options.certificate, *self->ticket_key_, detail);
     if (!ctx) return fail(ctx.error());
     self->default_ = std::move(*ctx);
-    self->not_after_unix_ = certificate_not_after(options.certificate.chain_path);
-    for (const auto& [name, paths] : options.sni) {
+    self->not_after_unix_ = options.certificate_pem ? certificate_not_after_pem(options.certificate_pem->chain_pem)
+                                                    : certificate_not_after(options.certificate.chain_path);
+    const auto add_name = [&](const std::string& name, auto made) -> Result<void> {
         if (name.empty() || name.size() > tls_server_name_bytes_max)
             return fail_with(NetErrc::tls_setup_failed, detail, "TLS: SNI name '" + name + "' is empty or too long");
-        auto named = make_server_ctx(options, paths, *self->ticket_key_, detail);
-        if (!named) return fail(named.error());
-        self->by_name_.emplace(lower_case(name), std::move(*named));
+        if (!made) return fail(made.error());
+        self->by_name_.insert_or_assign(lower_case(name), std::move(*made));
+        return {};
+    };
+    for (const auto& [name, paths] : options.sni)
+        if (auto r = add_name(name, make_server_ctx(options, paths, *self->ticket_key_, detail)); !r) return fail(r.error());
+    for (const auto& [name, pem] : options.sni_pem) {
+        if (!pem) continue;
+        if (auto r = add_name(name, make_server_ctx(options, *pem, *self->ticket_key_, detail)); !r) return fail(r.error());
     }
     if (!self->by_name_.empty()) {
         wolfSSL_CTX_set_servername_callback(self->default_.get(), on_server_name);
@@ -278,14 +303,28 @@ Result<std::shared_ptr<const TlsServerContext>> TlsServerContext::create(const T
 
 TlsServerContext::~TlsServerContext() = default;
 
-std::int64_t certificate_not_after(const std::string& pem_path) {
-    WOLFSSL_X509* leaf = wolfSSL_X509_load_certificate_file(pem_path.c_str(), WOLFSSL_FILETYPE_PEM);
+namespace {
+
+// Takes the certificate and frees it.
+std::int64_t not_after_of(WOLFSSL_X509* leaf) {
     if (leaf == nullptr) return 0;
     std::tm tm{};
     const WOLFSSL_ASN1_TIME* after = wolfSSL_X509_get_notAfter(leaf);
     const bool ok = after != nullptr && wolfSSL_ASN1_TIME_to_tm(after, &tm) == WOLFSSL_SUCCESS;
     wolfSSL_X509_free(leaf);
     return ok ? static_cast<std::int64_t>(timegm(&tm)) : 0;
+}
+
+}  // namespace
+
+std::int64_t certificate_not_after(const std::string& pem_path) {
+    return not_after_of(wolfSSL_X509_load_certificate_file(pem_path.c_str(), WOLFSSL_FILETYPE_PEM));
+}
+
+std::int64_t certificate_not_after_pem(std::string_view pem) {
+    if (pem.size() > 1048576) return 0;
+    return not_after_of(wolfSSL_X509_load_certificate_buffer(reinterpret_cast<const unsigned char*>(pem.data()),
+                                                             static_cast<int>(pem.size()), WOLFSSL_FILETYPE_PEM));
 }
 
 WOLFSSL_CTX* TlsServerContext::for_server_name(const char* name) const noexcept {

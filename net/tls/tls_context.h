@@ -12,9 +12,11 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/result.h"
+#include "crypto/secret_bytes.h"
 
 struct WOLFSSL_CTX;
 
@@ -29,9 +31,18 @@ struct TlsCertificatePaths {
     std::string key_path;    // PEM private key matching the leaf
 };
 
+// A certificate held in memory (ACME's, whose key is opened from the sealed store, never a file).
+struct TlsCertificatePem {
+    std::string chain_pem;      // the leaf first, then its intermediates
+    crypto::SecretBytes key_pem;
+};
+using TlsPemPtr = std::shared_ptr<const TlsCertificatePem>;
+
 struct TlsServerOptions {
     TlsCertificatePaths certificate;                    // used when SNI names nothing configured
+    TlsPemPtr certificate_pem;                          // when set, the default instead of `certificate`
     std::map<std::string, TlsCertificatePaths> sni;     // lower-case host name -> its certificate
+    std::map<std::string, TlsPemPtr> sni_pem;           // the same, from memory (a name in both: this one)
     // Resumption is by tickets only (RFC 5077 for TLS 1.2, PSK tickets for TLS 1.3): stateless, so
     // no cache to size, lock or share between shards. wolfSSL's session-id cache is off: it is
     // process-wide and does not honour the session-id context, so a session from one listener
@@ -81,6 +92,8 @@ private:
 
 // The notAfter of the first certificate in a PEM file (unix seconds), 0 when it cannot be read.
 std::int64_t certificate_not_after(const std::string& pem_path);
+// The same for PEM text in memory.
+std::int64_t certificate_not_after_pem(std::string_view pem);
 
 enum class TlsVerify : std::uint8_t {
     none,          // opportunistic: encrypt, accept any certificate (SMTP MX delivery's default)

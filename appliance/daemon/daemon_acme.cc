@@ -1,0 +1,84 @@
+// vaultmxd's certificates (see daemon.h): the TLS server options every listener uses ([tls] cert
+// and key, and the certificates from the ACME CA served by SNI, the one naming [smtp] hostname
+// also as the default), and the ACME schedule on the control loop's tick.
+#include <algorithm>
+
+#include "appliance/daemon/daemon.h"
+#include "core/log.h"
+
+namespace vmx {
+namespace {
+
+constexpr std::int64_t wanted_refresh_s = 10;  // how often the domains are looked at for new ones
+
+std::string lower(std::string s) {
+    for (char& c : s) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+    return s;
+}
+
+std::int64_t wall_now() { return static_cast<std::int64_t>(std::time(nullptr)); }
+
+}  // namespace
+
+net::TlsServerOptions Daemon::tls_server_options(const Config& config) const {
+    net::TlsServerOptions options;
+    options.certificate = {config.tls_cert, config.tls_key};
+    if (!acme_) return options;
+    const std::string host = lower(config.hostname);
+    for (const StoredCertificate& c : acme_->certificates()) {
+        for (const std::string& name : c.info.names) options.sni_pem[name] = c.pem;
+        if (std::find(c.info.names.begin(), c.info.names.end(), host) != c.info.names.end()) options.certificate_pem = c.pem;
+    }
+    return options;
+}
+
+// The sets of names to hold certificates for: the appliance's ([smtp] hostname, then [acme] names)
+// and, per mail domain, [acme] domain_names with the domain put in.
+std::vector<std::vector<std::string>> Daemon::wanted_certificates() const {
+    std::vector<std::vector<std::string>> wanted;
+    std::vector<std::string> appliance{lower(config_.hostname)};
+    for (const auto& n : config_.acme_names)
+        if (std::find(appliance.begin(), appliance.end(), lower(n)) == appliance.end()) appliance.push_back(lower(n));
+    wanted.push_back(std::move(appliance));
+    if (config_.acme_domain_names.empty()) return wanted;
+    auto txn = store::ReadTxn::begin(directory_->env());
+    if (!txn) return wanted;
+    auto domains = directory_->list_domains(*txn, *keys_->snapshot());
+    if (!domains) return wanted;
+    for (const Domain& d : *domains) {
+        std::vector<std::string> names;
+        for (std::string pattern : config_.acme_domain_names) {
+            pattern.replace(pattern.find("{domain}"), 8, d.name);
+            if (crypto::valid_acme_name(pattern) && std::find(names.begin(), names.end(), pattern) == names.end())
+                names.push_back(lower(pattern));
+        }
+        if (!names.empty()) wanted.push_back(std::move(names));
+    }
+    return wanted;
+}
+
+void Daemon::open_acme() {
+    if (config_.acme_directory.empty()) return;
+    https_global_init();
+    AcmeScheduleOptions options;
+    options.client.directory_url = config_.acme_directory;
+    options.client.email = config_.acme_email;
+    options.https.ca_file = config_.acme_ca_file;
+    options.https.timeout_ms = config_.limits.acme_timeout_s * 1000;
+    options.renew_days = config_.limits.acme_renew_days;
+    options.check_interval_s = config_.limits.acme_check_interval_s;
+    acme_ = std::make_unique<AcmeSchedule>(*keys_, std::move(options));
+    acme_->load();
+}
+
+void Daemon::acme_tick() {
+    if (!acme_) return;
+    const std::int64_t now = wall_now();
+    if (now - acme_wanted_at_ >= wanted_refresh_s) {
+        acme_wanted_ = wanted_certificates();
+        acme_wanted_at_ = now;
+    }
+    if (acme_->tick(now, acme_wanted_)) reload_tls(reloaded_ ? *reloaded_ : config_);
+}
+
+}  // namespace vmx
