@@ -29,7 +29,21 @@ std::string text_of(const json& j, std::string_view key) {
     return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
-bool https_url(std::string_view url) { return url.starts_with("https://") && url.size() <= 2048; }
+// Printable ASCII only: a URL the CA sends goes into the next request's signed header (JSON) and
+// into log lines.
+bool https_url(std::string_view url) {
+    return url.starts_with("https://") && url.size() <= 2048 &&
+           std::all_of(url.begin(), url.end(), [](char c) { return c > 0x20 && c < 0x7f; });
+}
+
+// RFC 8555 6.5.1: a nonce is base64url.
+bool usable_nonce(std::string_view nonce) {
+    return !nonce.empty() && nonce.size() <= 256 && std::all_of(nonce.begin(), nonce.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+    });
+}
+
+std::string dumped(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
 // A problem document's type and detail, bounded and on one line (they reach a log field).
 std::string problem_text(const HttpsReply& reply) {
@@ -61,9 +75,9 @@ Unexpected<std::error_code> AcmeClient::problem(std::string_view step, const Htt
 
 bool AcmeClient::wait(std::uint64_t ms) const {
     const std::int64_t until = std::min<std::int64_t>(steady_ms() + static_cast<std::int64_t>(ms), deadline_ms_);
-    while (steady_ms() < until) {
+    for (std::int64_t now = steady_ms(); now < until; now = steady_ms()) {
         if (stopping_.load(std::memory_order_relaxed)) return false;
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        std::this_thread::sleep_for(std::chrono::milliseconds(std::min<std::int64_t>(50, until - now)));
     }
     return !stopping_.load(std::memory_order_relaxed) && steady_ms() < deadline_ms_;
 }
@@ -78,7 +92,7 @@ Result<void> AcmeClient::load_directory() {
     if (!https_url(dir_.new_nonce) || !https_url(dir_.new_account) || !https_url(dir_.new_order))
         return failed("directory: newNonce, newAccount or newOrder missing");
     auto fresh = http_.head(dir_.new_nonce);
-    if (!fresh || fresh->replay_nonce.empty()) return failed("newNonce: no Replay-Nonce");
+    if (!fresh || !usable_nonce(fresh->replay_nonce)) return failed("newNonce: no usable Replay-Nonce");
     nonce_ = fresh->replay_nonce;
     return {};
 }
@@ -88,15 +102,20 @@ Result<void> AcmeClient::load_directory() {
 Result<HttpsReply> AcmeClient::signed_post(const std::string& url, const std::string& payload) {
     for (int attempt = 0;; ++attempt) {
         if (stopping_.load(std::memory_order_relaxed)) return failed("stopped", std::errc::operation_canceled);
+        if (nonce_.empty()) {  // the last answer carried none (or an unusable one)
+            auto fresh = http_.head(dir_.new_nonce);
+            if (!fresh || !usable_nonce(fresh->replay_nonce)) return failed("newNonce: no usable Replay-Nonce");
+            nonce_ = fresh->replay_nonce;
+        }
         auto body = crypto::jws_sign(account_, {nonce_, url, kid_}, payload);
         if (!body) return failed("signing the request failed", std::errc::invalid_argument);
         auto reply = http_.post_jose(url, *body);
         if (!reply) return failed("POST: " + reply.error().message(), std::errc::host_unreachable);
-        nonce_ = reply->replay_nonce;
+        nonce_ = usable_nonce(reply->replay_nonce) ? reply->replay_nonce : std::string();
         if (!is_bad_nonce(*reply) || attempt == bad_nonce_retries) return reply;
         if (nonce_.empty()) {
             auto fresh = http_.head(dir_.new_nonce);
-            if (!fresh || fresh->replay_nonce.empty()) return failed("newNonce: no Replay-Nonce");
+            if (!fresh || !usable_nonce(fresh->replay_nonce)) return failed("newNonce: no usable Replay-Nonce");
             nonce_ = fresh->replay_nonce;
         }
     }
@@ -106,7 +125,7 @@ Result<void> AcmeClient::account() {
     json payload = {{"termsOfServiceAgreed", true}};
     if (!options_.email.empty()) payload["contact"] = json::array({"mailto:" + options_.email});
     kid_.clear();  // newAccount is signed with the jwk
-    auto reply = signed_post(dir_.new_account, payload.dump());
+    auto reply = signed_post(dir_.new_account, dumped(payload));
     if (!reply) return fail(reply.error());
     if (reply->status != 200 && reply->status != 201) return problem("newAccount", *reply);
     if (!https_url(reply->location)) return failed("newAccount: no account URL");
@@ -132,7 +151,7 @@ Result<std::string> AcmeClient::poll(const std::string& url, std::string_view wh
                     if (ch.is_object() && ch.contains("error")) {
                         HttpsReply shown;
                         shown.status = reply->status;
-                        shown.body = ch["error"].dump();
+                        shown.body = dumped(ch["error"]);
                         why += " (" + problem_text(shown) + ")";
                         break;
                     }
@@ -185,7 +204,7 @@ Result<AcmeIssued> AcmeClient::order(const std::vector<std::string>& names) {
 
     json identifiers = json::array();
     for (const auto& n : names) identifiers.push_back({{"type", "dns"}, {"value", n}});
-    auto created = signed_post(dir_.new_order, json{{"identifiers", identifiers}}.dump());
+    auto created = signed_post(dir_.new_order, dumped(json{{"identifiers", identifiers}}));
     if (!created) return fail(created.error());
     if (created->status != 201) return problem("newOrder", *created);
     const std::string order_url = created->location;
@@ -217,7 +236,7 @@ Result<AcmeIssued> AcmeClient::order(const std::vector<std::string>& names) {
     auto csr = crypto::make_csr(*key, names);
     if (!csr) return failed("CSR: could not be made", std::errc::invalid_argument);
     if (auto ready = poll(order_url, "order", "ready"); !ready) return fail(ready.error());
-    auto finalized = signed_post(finalize, json{{"csr", crypto::webauthn::base64url(*csr)}}.dump());
+    auto finalized = signed_post(finalize, dumped(json{{"csr", crypto::webauthn::base64url(*csr)}}));
     if (!finalized) return fail(finalized.error());
     if (finalized->status != 200) return problem("finalize", *finalized);
     auto valid = poll(order_url, "order", "valid");

@@ -82,13 +82,17 @@ void AcmeSchedule::start(const std::vector<std::string>& names, std::int64_t now
     outcome_ = std::monostate{};
     log_event(LogLevel::info, "acme.order_started", "names={}", fmt::join(names, ","));
     thread_ = std::thread([this] {
-        CurlTransport transport(options_.https);
-        AcmeClient client(transport, board_, *account_, options_.client, stopping_);
-        auto issued = client.order(ordering_);
-        if (issued)
-            outcome_ = std::move(*issued);
-        else
-            outcome_ = client.last_error() + (transport.last_error().empty() ? "" : " (" + transport.last_error() + ")");
+        try {
+            CurlTransport transport(options_.https);
+            AcmeClient client(transport, board_, *account_, options_.client, stopping_);
+            auto issued = client.order(ordering_);
+            if (issued)
+                outcome_ = std::move(*issued);
+            else
+                outcome_ = client.last_error() + (transport.last_error().empty() ? "" : " (" + transport.last_error() + ")");
+        } catch (const std::exception& e) {  // out of memory, or a bug: this order fails, the daemon serves on
+            outcome_ = std::string("order aborted: ") + e.what();
+        }
         finished_.store(true, std::memory_order_release);
     });
 }

@@ -168,14 +168,15 @@ Result<std::string> jws_sign(const AcmeKey& key, const JwsHeader& header, std::s
         head["jwk"] = nlohmann::json::parse(key.jwk(), nullptr, false);
     else
         head["kid"] = header.kid;
-    const std::string protected64 = b64url_text(head.dump());
+    // A value that is not UTF-8 is replaced, never thrown over (the CA's text reaches here).
+    const std::string protected64 = b64url_text(head.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     const std::string payload64 = b64url_text(payload);
     const std::string signing_input = protected64 + "." + payload64;
     auto sig = key.sign(std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(signing_input.data()),
                                                       signing_input.size()));
     if (!sig) return fail(sig.error());
     const nlohmann::json jws = {{"protected", protected64}, {"payload", payload64}, {"signature", base64url(*sig)}};
-    return jws.dump();
+    return jws.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 bool valid_acme_name(std::string_view name) noexcept {
