@@ -14,29 +14,13 @@
 #include <vector>
 
 #include "crypto/errc.h"
+#include "crypto/openssl_handles.h"
 
 namespace vmx::crypto {
 namespace {
 
-template <auto Free>
-struct CFree {
-    template <class T>
-    void operator()(T* p) const noexcept { Free(p); }
-};
-using PkeyPtr = std::unique_ptr<EVP_PKEY, CFree<EVP_PKEY_free>>;
-using PkeyCtxPtr = std::unique_ptr<EVP_PKEY_CTX, CFree<EVP_PKEY_CTX_free>>;
-using BioPtr = std::unique_ptr<BIO, CFree<BIO_free>>;
-
 constexpr int rsa_bits = 2048;  // RFC 8301 3.2: signers use at least 2048 bits
 constexpr std::size_t ed25519_public_bytes = 32;
-
-// OpenSSL leaves its reasons on a per-thread queue; a failure here must not be read later as the
-// failure of some other OpenSSL caller on this thread (libopendkim).
-template <class E>
-Unexpected<std::error_code> fail_clearing(E e) {
-    ERR_clear_error();
-    return fail(e);
-}
 
 int pkey_id_of(DkimAlgorithm algorithm) noexcept {
     return algorithm == DkimAlgorithm::rsa_sha256 ? EVP_PKEY_RSA : EVP_PKEY_ED25519;
@@ -151,7 +135,6 @@ Result<std::string> dkim_signature(DkimAlgorithm algorithm, std::span<const std:
                                    std::string_view data) {
     auto key = load_private(algorithm, private_pem);
     if (!key) return fail(key.error());
-    using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, CFree<EVP_MD_CTX_free>>;
     MdCtxPtr ctx(EVP_MD_CTX_new());
     if (!ctx) return fail_clearing(CryptoErrc::invalid_argument);
     std::string input(data);

@@ -341,7 +341,9 @@ int run_sink(const MailCommands& m) {
     std::shared_ptr<const net::TlsServerContext> tls;
     if (!m.tls_cert.empty()) {
         std::string detail;
-        auto context = net::TlsServerContext::create({{m.tls_cert, m.tls_key}, {}, true, 3600}, detail);
+        net::TlsServerOptions options;
+        options.certificate = {m.tls_cert, m.tls_key};
+        auto context = net::TlsServerContext::create(options, detail);
         if (!context) {
             std::fprintf(stderr, "vaultmx-bench sink: %s\n", detail.c_str());
             return exit_cannot_run;

@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "crypto/errc.h"
+#include "crypto/openssl_handles.h"
 #include "crypto/webauthn/webauthn.h"
 
 namespace vmx::crypto {
@@ -25,15 +26,7 @@ namespace {
 
 using webauthn::base64url;
 
-template <auto Free>
-struct CFree {
-    template <class T>
-    void operator()(T* p) const noexcept { Free(p); }
-};
-using PkeyPtr = std::unique_ptr<EVP_PKEY, CFree<EVP_PKEY_free>>;
-using BioPtr = std::unique_ptr<BIO, CFree<BIO_free>>;
 using BnPtr = std::unique_ptr<BIGNUM, CFree<BN_free>>;
-using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, CFree<EVP_MD_CTX_free>>;
 using SigPtr = std::unique_ptr<ECDSA_SIG, CFree<ECDSA_SIG_free>>;
 using ReqPtr = std::unique_ptr<X509_REQ, CFree<X509_REQ_free>>;
 using X509Ptr = std::unique_ptr<X509, CFree<X509_free>>;
@@ -46,13 +39,6 @@ struct ExtStackFree {
 using ExtStackPtr = std::unique_ptr<STACK_OF(X509_EXTENSION), ExtStackFree>;
 
 constexpr std::size_t coordinate_bytes = 32;  // P-256
-
-// A failure must not be read later by another libcrypto caller on this thread.
-template <class E>
-Unexpected<std::error_code> fail_clearing(E e) {
-    ERR_clear_error();
-    return fail(e);
-}
 
 int no_passphrase(char*, int, int, void*) { return 0; }
 

@@ -15,14 +15,11 @@
 
 #include "core/c_free.h"
 #include "crypto/webauthn/cbor.h"
+#include "crypto/openssl_handles.h"
 #include "crypto/webauthn/errc.h"
 
 namespace vmx::crypto::webauthn {
 namespace {
-
-using PkeyPtr = std::unique_ptr<EVP_PKEY, CFree<EVP_PKEY_free>>;
-using PkeyCtxPtr = std::unique_ptr<EVP_PKEY_CTX, CFree<EVP_PKEY_CTX_free>>;
-using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, CFree<EVP_MD_CTX_free>>;
 
 // COSE labels and values (RFC 9052 7.1, RFC 9053 7.1 and 7.2, IANA COSE registries).
 constexpr std::int64_t label_kty = 1;

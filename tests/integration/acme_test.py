@@ -13,12 +13,11 @@ import socket
 import ssl
 import subprocess
 import tempfile
-import time
 import unittest
 import urllib.request
 
 from daemon_harness import Daemon, free_port, init_instance, vaultmx_cli, wait_for_port, write_config
-from outbound_test import Unbound
+from outbound_test import Unbound, wait_until
 from portal_harness import Portal, portal_config, portal_ports
 
 PEBBLE = shutil.which("pebble") or "/usr/bin/pebble"
@@ -92,16 +91,6 @@ def served_certificate(port, server_name, root_pem=None):
     with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
         with ctx.wrap_socket(raw, server_hostname=server_name) as tls:
             return tls.getpeercert(binary_form=True)
-
-
-def wait_until(predicate, timeout, step=0.5):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step)
-    return predicate()
 
 
 class AcmeTest(unittest.TestCase):
