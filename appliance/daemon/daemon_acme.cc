@@ -47,10 +47,11 @@ std::vector<std::vector<std::string>> Daemon::wanted_certificates() const {
     if (!domains) return wanted;
     for (const Domain& d : *domains) {
         std::vector<std::string> names;
-        for (std::string pattern : config_.acme_domain_names) {
-            pattern.replace(pattern.find("{domain}"), 8, d.name);
-            if (crypto::valid_acme_name(pattern) && std::find(names.begin(), names.end(), pattern) == names.end())
-                names.push_back(lower(pattern));
+        for (const std::string& pattern : config_.acme_domain_names) {
+            std::string name = lower(pattern);
+            name.replace(name.find("{domain}"), 8, d.name);  // the config check: exactly once
+            if (crypto::valid_acme_name(name) && std::find(names.begin(), names.end(), name) == names.end())
+                names.push_back(std::move(name));
         }
         if (!names.empty()) wanted.push_back(std::move(names));
     }

@@ -387,6 +387,23 @@ TEST(ConfigTest, LoginCacheRowsAllowZeroAndAreBounded) {
               "vaultmx.toml:2: auth.login_cache_entries_max: expected an integer in 16..10000000, got 15");
 }
 
+TEST(ConfigTest, AcmeIsOffByDefaultAndItsNamesAreChecked) {
+    const Config defaults = parse_ok("");
+    EXPECT_TRUE(defaults.acme_directory.empty());
+    EXPECT_TRUE(defaults.acme_domain_names.empty());
+    EXPECT_EQ(defaults.limits.acme_renew_days, 30u);
+    const Config on = parse_ok("[acme]\ndirectory = \"https://ca.example/dir\"\nnames = [\"pop.example.net\"]\n"
+                               "domain_names = [\"mail.{domain}\", \"{domain}\"]\nrenew_days = 60\n");
+    EXPECT_EQ(on.acme_names, std::vector<std::string>{"pop.example.net"});
+    EXPECT_EQ(on.acme_domain_names, (std::vector<std::string>{"mail.{domain}", "{domain}"}));
+    EXPECT_EQ(parse_ok(describe_config(on)).acme_domain_names, on.acme_domain_names);
+    for (const char* bad : {"mail", "mail example.net", "-x.example.net"})
+        EXPECT_NE(parse_error(std::string("[acme]\nnames = [\"") + bad + "\"]\n"), "") << bad;
+    for (const char* bad : {"mail.example.net", "{domain}.{domain}", "mail.{domain}/x", "{domains}"})
+        EXPECT_NE(parse_error(std::string("[acme]\ndomain_names = [\"") + bad + "\"]\n"), "") << bad;
+    EXPECT_NE(parse_error("[acme]\nrenew_days = 0\n"), "");
+}
+
 TEST(ConfigTest, FloorsMayNotExceedTheirCeilings) {
     EXPECT_EQ(parse_error("[delivery]\nretry_first_s = 7200\n"),
               "vaultmx.toml:2: delivery.retry_first_s: must not exceed delivery.retry_max_s (3600), got 7200");
