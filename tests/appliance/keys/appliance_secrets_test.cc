@@ -119,8 +119,8 @@ TEST_F(ApplianceSecretsTest, NamesAndValuesAreChecked) {
     EXPECT_TRUE(valid_secret_name(std::string(128, 'a')));
     EXPECT_FALSE(valid_secret_name(std::string(129, 'a')));
     EXPECT_FALSE(secrets->set(master, "relayhost", bytes_of(""), 0));
-    EXPECT_TRUE(secrets->set(master, "relayhost", std::vector<std::uint8_t>(4096, 'x'), 0));
-    EXPECT_FALSE(secrets->set(master, "relayhost", std::vector<std::uint8_t>(4097, 'x'), 0));
+    EXPECT_TRUE(secrets->set(master, "relayhost", std::vector<std::uint8_t>(stored_secret_bytes_max, 'x'), 0));
+    EXPECT_FALSE(secrets->set(master, "relayhost", std::vector<std::uint8_t>(stored_secret_bytes_max + 1, 'x'), 0));
     EXPECT_FALSE(secrets->get(master, "Bad Name"));
 }
 
