@@ -56,12 +56,32 @@ bool AcmeSchedule::tick(std::int64_t now_unix, const std::vector<std::vector<std
     std::erase_if(wanted_, [&](const auto& entry) {
         return std::find(wanted.begin(), wanted.end(), entry.first) == wanted.end();
     });
+    const bool pruned = prune(wanted);
     for (auto& [names, w] : wanted_)
         if (due(names, w, now_unix)) {
             start(names, now_unix);
             break;
         }
-    return false;
+    return pruned;
+}
+
+bool AcmeSchedule::prune(const std::vector<std::vector<std::string>>& wanted) {
+    bool removed = false;
+    for (const StoredCertificate& c : stored_) {
+        const auto names = sorted(c.info.names);
+        const bool in_use = std::any_of(wanted.begin(), wanted.end(), [&](const auto& w) { return sorted(w) == names; });
+        if (in_use) continue;
+        if (auto r = keys_.remove_appliance_secret(c.secret_name); !r) {
+            log_event(LogLevel::error, "acme.remove_failed", "secret={} error=\"{}\"", c.secret_name, r.error().message());
+            continue;
+        }
+        log_event(LogLevel::info, "acme.removed", "names={} (no longer wanted)", fmt::join(c.info.names, ","));
+        removed = true;
+    }
+    if (!removed) return false;
+    load();
+    ++generation_;
+    return true;
 }
 
 void AcmeSchedule::start(const std::vector<std::string>& names, std::int64_t now_unix) {

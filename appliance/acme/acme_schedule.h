@@ -55,8 +55,10 @@ public:
 
     // Loads the stored certificates (at start, before the TLS contexts are built).
     void load();
-    // Starts a due order or collects a finished one. True when the stored certificates changed
-    // (the caller rebuilds its TLS contexts). wanted: lower-case host-name sets, first name first.
+    // Starts a due order or collects a finished one; removes a stored certificate no set wants any
+    // more (a mail domain removed, a name taken out of the config). True when the stored
+    // certificates changed (the caller rebuilds its TLS contexts). wanted: every lower-case
+    // host-name set, first name first (a partial list would drop the others' certificates).
     bool tick(std::int64_t now_unix, const std::vector<std::vector<std::string>>& wanted);
     // Orders the set holding `name` (every wanted set when empty) at the next tick, whatever its
     // expiry. False when no wanted set holds the name.
@@ -78,6 +80,7 @@ private:
     bool due(const std::vector<std::string>& names, const Wanted& w, std::int64_t now_unix) const;
     void start(const std::vector<std::string>& names, std::int64_t now_unix);
     bool collect(std::int64_t now_unix);
+    bool prune(const std::vector<std::vector<std::string>>& wanted);
 
     KeyService& keys_;
     AcmeScheduleOptions options_;

@@ -93,8 +93,10 @@ private:
                                        const CounterSnapshot& control) const;
     bool reload_tls(const Config& fresh);
     net::TlsServerOptions tls_server_options(const Config& config) const;
-    std::vector<std::vector<std::string>> wanted_certificates() const;
+    std::optional<std::vector<std::vector<std::string>>> wanted_certificates() const;
     void open_acme();
+    // The first expiry among the certificates served (the default's and the ACME CA's); 0: none known.
+    std::int64_t soonest_certificate_expiry() const;
     void acme_tick();
     void finish_log();
     std::optional<StartFailure> own_store_folders();

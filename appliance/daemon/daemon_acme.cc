@@ -34,17 +34,19 @@ net::TlsServerOptions Daemon::tls_server_options(const Config& config) const {
 
 // The sets of names to hold certificates for: the appliance's ([smtp] hostname, then [acme] names)
 // and, per mail domain, [acme] domain_names with the domain put in.
-std::vector<std::vector<std::string>> Daemon::wanted_certificates() const {
+std::optional<std::vector<std::vector<std::string>>> Daemon::wanted_certificates() const {
     std::vector<std::vector<std::string>> wanted;
     std::vector<std::string> appliance{lower(config_.hostname)};
     for (const auto& n : config_.acme_names)
         if (std::find(appliance.begin(), appliance.end(), lower(n)) == appliance.end()) appliance.push_back(lower(n));
     wanted.push_back(std::move(appliance));
     if (config_.acme_domain_names.empty()) return wanted;
+    // A directory that cannot be read now says nothing: the last list stays (never a shorter one,
+    // whose missing certificates would be dropped).
     auto txn = store::ReadTxn::begin(directory_->env());
-    if (!txn) return wanted;
+    if (!txn) return std::nullopt;
     auto domains = directory_->list_domains(*txn, *keys_->snapshot());
-    if (!domains) return wanted;
+    if (!domains) return std::nullopt;
     for (const Domain& d : *domains) {
         std::vector<std::string> names;
         for (const std::string& pattern : config_.acme_domain_names) {
@@ -56,6 +58,14 @@ std::vector<std::vector<std::string>> Daemon::wanted_certificates() const {
         if (!names.empty()) wanted.push_back(std::move(names));
     }
     return wanted;
+}
+
+std::int64_t Daemon::soonest_certificate_expiry() const {
+    std::int64_t soonest = tls_ ? tls_->not_after_unix() : 0;
+    if (acme_)
+        for (const StoredCertificate& c : acme_->certificates())
+            if (c.info.not_after_unix != 0 && (soonest == 0 || c.info.not_after_unix < soonest)) soonest = c.info.not_after_unix;
+    return soonest;
 }
 
 void Daemon::open_acme() {
@@ -76,9 +86,10 @@ void Daemon::acme_tick() {
     if (!acme_) return;
     const std::int64_t now = wall_now();
     if (now - acme_wanted_at_ >= wanted_refresh_s) {
-        acme_wanted_ = wanted_certificates();
+        if (auto wanted = wanted_certificates()) acme_wanted_ = std::move(*wanted);
         acme_wanted_at_ = now;
     }
+    if (acme_wanted_.empty()) return;
     if (acme_->tick(now, acme_wanted_)) reload_tls(reloaded_ ? *reloaded_ : config_);
 }
 

@@ -93,8 +93,9 @@ std::optional<double> Daemon::metric_value(std::string_view name, const std::vec
         return backups_->age_hours(static_cast<std::int64_t>(wall_us() / 1000000));
     }
     if (name == certificate_seconds_left_metric) {
-        if (!tls_ || tls_->not_after_unix() == 0) return std::nullopt;
-        return static_cast<double>(tls_->not_after_unix() - static_cast<std::int64_t>(wall_us() / 1000000));
+        const std::int64_t expiry = soonest_certificate_expiry();
+        if (expiry == 0) return std::nullopt;
+        return static_cast<double>(expiry - static_cast<std::int64_t>(wall_us() / 1000000));
     }
     if (name == "log.backlog") {
         if (!shipper_) return std::nullopt;
@@ -107,8 +108,9 @@ std::optional<double> Daemon::metric_value(std::string_view name, const std::vec
     }
     if (name == "auth.login_failures") return static_cast<double>(auth_workers_->failed());
     if (name == "tls.certificate_days_left") {
-        if (!tls_ || tls_->not_after_unix() == 0) return std::nullopt;
-        return static_cast<double>(tls_->not_after_unix() - static_cast<std::int64_t>(wall_us() / 1000000)) / 86400.0;
+        const std::int64_t expiry = soonest_certificate_expiry();
+        if (expiry == 0) return std::nullopt;
+        return static_cast<double>(expiry - static_cast<std::int64_t>(wall_us() / 1000000)) / 86400.0;
     }
     std::optional<double> total;
     for (const CounterSnapshot& counters : shards)

@@ -57,9 +57,9 @@ std::string Daemon::render_metrics_now() const {
         for (std::uint32_t s = 0; s < admin_shards_->count(); ++s) in.shards.push_back(admin_shards_->counters(s));
     list_control_counters(in.control);
     if (data_space_) in.data_free_bytes = data_space_->free_bytes();
-    // The serving context's certificate: a SIGHUP that loads a new one moves the gauge with it.
-    if (tls_ && tls_->not_after_unix() != 0)
-        in.certificate_seconds_left = tls_->not_after_unix() - static_cast<std::int64_t>(std::time(nullptr));
+    // The soonest expiry of what is served: a SIGHUP or a renewal that loads a new one moves the gauge.
+    if (const std::int64_t expiry = soonest_certificate_expiry(); expiry != 0)
+        in.certificate_seconds_left = expiry - static_cast<std::int64_t>(std::time(nullptr));
     in.version = VMX_VERSION;
     return render_metrics(in);
 }

@@ -193,7 +193,8 @@ void write_control(ExpositionWriter& w, const MetricsInputs& in) {
     }
     if (in.certificate_seconds_left) {
         w.family("vaultmx_tls_certificate_expiry_seconds", G,
-                 "Seconds until the [tls] cert certificate expires (negative once expired; /86400 for days).");
+                 "Seconds until the first served certificate expires ([tls] cert or one from the ACME CA; "
+                 "negative once expired; /86400 for days).");
         w.sample({}, static_cast<double>(*in.certificate_seconds_left));
     }
 }
