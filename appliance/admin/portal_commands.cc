@@ -12,6 +12,7 @@
 
 #include "appliance/admin/command_helpers.h"
 #include "appliance/admin/command_registry.h"
+#include "appliance/admin/portal_export.h"
 #include "appliance/admin/portal_keys.h"
 #include "appliance/admin/portal_signin.h"
 #include "appliance/common/json_text.h"
@@ -81,6 +82,10 @@ constexpr PortalRow kRows[] = {
     {"trash", PortalStage::full, "user mailbox", {}, true, kTrash, nullptr, false},
     {"restore", PortalStage::full, "user restore", kMessage},
     {"export", PortalStage::full, "user export", {}, false, kTrash},
+    {"export-prepare", PortalStage::full, "", {}, false, {}, portal_export_prepare},
+    {"export-status", PortalStage::full, "", {}, false, {}, portal_export_status},
+    {"export-download", PortalStage::full, "", {}, false, {}, portal_export_download},
+    {"export-discard", PortalStage::full, "", {}, false, {}, portal_export_discard},
 };
 
 const PortalRow* find_row(std::string_view command) {
