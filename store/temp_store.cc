@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <array>
+#include <span>
 #include <string_view>
 
 #include "store/codec.h"
@@ -63,21 +64,39 @@ WriteOp op(WriteOpKind kind, Dbi dbi, Bytes key, std::vector<std::uint8_t> value
     return o;
 }
 
-// The stored key of (owner, id) and its expiry, found by prefix; nullopt when absent.
+// A stored record: its whole key, the record key at its front (the kind in its part bits), its expiry.
+struct Found {
+    TempKey key{};
+    RecordKey record;
+    std::uint64_t expiry = 0;
+};
+
+// The record a stored key names; corrupt for a key of the wrong length.
+Result<Found> found_of(std::span<const std::uint8_t> stored) {
+    if (stored.size() != temp_key_bytes) return fail(StoreErrc::corrupt);
+    Found out;
+    std::copy(stored.begin(), stored.end(), out.key.begin());
+    out.record = *decode_record_key(stored);
+    out.expiry = get_be(out.key.data() + record_key_bytes);
+    return out;
+}
+
+// The stored record (owner, id) of whatever kind: the first key at or after (owner, id, kind 0)
+// holds it when it is there, since an id has one kind; nullopt when absent.
 template <class Txn>
-Result<std::optional<std::pair<TempKey, std::uint64_t>>> find(Txn& txn, Dbi records, std::uint64_t owner,
-                                                               std::uint64_t id) {
+Result<std::optional<Found>> find(Txn& txn, Dbi records, std::uint64_t owner, std::uint64_t id) {
     const auto rk = encode_record_key(record_key(owner, id));
     auto cursor = Cursor::open(txn.raw(), records);
     if (!cursor) return fail(cursor.error());
     auto e = cursor->seek(rk);
     if (!e) return fail(e.error());
-    std::optional<std::pair<TempKey, std::uint64_t>> out;
-    if (!*e || (*e)->key.size() < rk.size() || !std::equal(rk.begin(), rk.end(), (*e)->key.begin())) return out;
-    if ((*e)->key.size() != temp_key_bytes) return fail(StoreErrc::corrupt);
-    TempKey k{};
-    std::copy((*e)->key.begin(), (*e)->key.end(), k.begin());
-    out.emplace(k, get_be(k.data() + record_key_bytes));
+    std::optional<Found> out;
+    if (!*e) return out;
+    const auto k = decode_record_key((*e)->key);
+    if (!k || k->owner != owner || object_of(k->record) != id) return out;
+    auto found = found_of((*e)->key);
+    if (!found) return fail(found.error());
+    out = *found;
     return out;
 }
 
@@ -111,14 +130,16 @@ Result<TempStore> TempStore::open(Env& env, std::uint32_t segment, const TempOpt
 
 Result<PreparedTempPut> TempStore::prepare_put(const crypto::KeySet& keys, const crypto::Scope& scope,
                                                std::uint64_t owner, Bytes data, std::int64_t now_unix,
-                                               std::optional<std::int64_t> expires_unix) {
+                                               std::optional<std::int64_t> expires_unix, std::uint8_t kind) {
     const std::int64_t expires = expires_unix.value_or(now_unix + options_.ttl_s);
-    if (data.size() > options_.value_bytes_max || expires < 0) return fail(StoreErrc::invalid_request);
+    if (data.size() > options_.value_bytes_max || expires < 0 || kind >= temp_kinds) {
+        return fail(StoreErrc::invalid_request);
+    }
     const auto expiry = static_cast<std::uint64_t>(expires);
 
     PreparedTempPut out;
-    out.ref = TempRecordRef{owner, next_id_, expires};
-    const RecordKey key = record_key(owner, out.ref.id);
+    out.ref = TempRecordRef{owner, next_id_, expires, kind};
+    const RecordKey key{owner, record_of(out.ref.id, kind)};
     std::vector<std::uint8_t> plain(8 + data.size());
     put_le(plain.data(), expiry);
     std::copy(data.begin(), data.end(), plain.begin() + 8);
@@ -138,8 +159,8 @@ Result<PreparedTempPut> TempStore::prepare_put(const crypto::KeySet& keys, const
 
 Result<TempRecordRef> TempStore::put(WriteTxn& txn, const crypto::KeySet& keys, const crypto::Scope& scope,
                                      std::uint64_t owner, Bytes data, std::int64_t now_unix,
-                                     std::optional<std::int64_t> expires_unix) {
-    auto prepared = prepare_put(keys, scope, owner, data, now_unix, expires_unix);
+                                     std::optional<std::int64_t> expires_unix, std::uint8_t kind) {
+    auto prepared = prepare_put(keys, scope, owner, data, now_unix, expires_unix, kind);
     if (!prepared) return fail(prepared.error());
     if (auto r = apply_ops(txn, prepared->ops); !r) return fail(r.error());
     return prepared->ref;
@@ -151,14 +172,14 @@ Result<std::vector<std::uint8_t>> TempStore::get(Txn& txn, const crypto::KeySet&
     auto found = find(txn, records_, owner, id);
     if (!found) return fail(found.error());
     if (!*found) return fail(StoreErrc::not_found);
-    const auto& [key, expiry] = **found;
+    const Found& record = **found;
     // Expired is invisible, whether or not the sweep has run yet.
-    if (now_unix >= 0 && static_cast<std::uint64_t>(now_unix) >= expiry) return fail(StoreErrc::not_found);
-    auto sealed = txn.get(records_, key);
+    if (now_unix >= 0 && static_cast<std::uint64_t>(now_unix) >= record.expiry) return fail(StoreErrc::not_found);
+    auto sealed = txn.get(records_, record.key);
     if (!sealed) return fail(sealed.error());
-    auto plain = open_value(keys, identity_of(crypto::StoreKind::temp, segment_, record_key(owner, id)), *sealed);
+    auto plain = open_value(keys, identity_of(crypto::StoreKind::temp, segment_, record.record), *sealed);
     if (!plain) return fail(plain.error());
-    if (plain->size() < 8 || get_le(plain->data()) != expiry) return fail(StoreErrc::corrupt);
+    if (plain->size() < 8 || get_le(plain->data()) != record.expiry) return fail(StoreErrc::corrupt);
     plain->erase(plain->begin(), plain->begin() + 8);
     return std::move(*plain);
 }
@@ -172,13 +193,38 @@ Result<bool> TempStore::erase(WriteTxn& txn, std::uint64_t owner, std::uint64_t 
     auto found = find(txn, records_, owner, id);
     if (!found) return fail(found.error());
     if (!*found) return false;
-    const auto& [key, expiry] = **found;
-    if (auto r = txn.erase(records_, key); !r) return fail(r.error());
-    if (auto r = txn.erase(expiry_, expiry_key(encode_record_key(record_key(owner, id)), expiry)); !r) {
+    const Found& record = **found;
+    if (auto r = txn.erase(records_, record.key); !r) return fail(r.error());
+    if (auto r = txn.erase(expiry_, expiry_key(encode_record_key(record.record), record.expiry)); !r) {
         return fail(r.error());
     }
     return true;
 }
+
+template <class Txn>
+Result<std::vector<TempRecordRef>> TempStore::list(Txn& txn, std::uint64_t owner, std::uint64_t from_id,
+                                                   std::size_t max_records) const {
+    std::vector<TempRecordRef> out;
+    auto cursor = Cursor::open(txn.raw(), records_);
+    if (!cursor) return fail(cursor.error());
+    const auto from = encode_record_key(record_key(owner, from_id));
+    for (auto e = cursor->seek(from); out.size() < max_records; e = cursor->next()) {
+        if (!e) return fail(e.error());
+        if (!*e) break;
+        const auto k = decode_record_key((*e)->key);
+        if (!k || k->owner != owner) break;  // past the owner's records
+        auto found = found_of((*e)->key);
+        if (!found) return fail(found.error());
+        out.push_back(TempRecordRef{owner, object_of(k->record), static_cast<std::int64_t>(found->expiry),
+                                    part_of(k->record)});
+    }
+    return out;
+}
+
+template Result<std::vector<TempRecordRef>> TempStore::list(ReadTxn&, std::uint64_t, std::uint64_t,
+                                                            std::size_t) const;
+template Result<std::vector<TempRecordRef>> TempStore::list(WriteTxn&, std::uint64_t, std::uint64_t,
+                                                            std::size_t) const;
 
 Result<std::size_t> TempStore::sweep(WriteTxn& txn, std::int64_t now_unix, std::size_t max_records) {
     if (now_unix < 0) return std::size_t{0};

@@ -12,6 +12,7 @@
 
 #include "appliance/admin/command_helpers.h"
 #include "appliance/admin/command_registry.h"
+#include "appliance/admin/portal_export.h"
 #include "appliance/admin/portal_keys.h"
 #include "appliance/admin/portal_signin.h"
 #include "appliance/admin/portal_tls.h"
@@ -81,7 +82,10 @@ constexpr PortalRow kRows[] = {
     {"app-password-revoke", PortalStage::full, "user app-password revoke", kLabel},
     {"trash", PortalStage::full, "user mailbox", {}, true, kTrash, nullptr, false},
     {"restore", PortalStage::full, "user restore", kMessage},
-    {"export", PortalStage::full, "user export", {}, false, kTrash},
+    {"export-prepare", PortalStage::full, "", {}, false, {}, portal_export_prepare},
+    {"export-status", PortalStage::full, "", {}, false, {}, portal_export_status},
+    {"export-download", PortalStage::full, "", {}, false, {}, portal_export_download},
+    {"export-discard", PortalStage::full, "", {}, false, {}, portal_export_discard},
 };
 
 const PortalRow* find_row(std::string_view command) {
@@ -96,7 +100,6 @@ void run_as_admin(PortalCall& call, const PortalRow& row) {
     request.command = std::string(row.admin_command);
     request.json = row.json;
     request.fields.emplace_back("address", call.user.address);
-    if (row.admin_command == "user export") request.fields.emplace_back("out", "portal");  // the daemon streams; no file
     for (const Passed& p : row.passed)
         if (auto v = call.request.field(p.from)) request.fields.emplace_back(std::string(p.to), std::string(*v));
     for (std::string_view flag : row.flags)

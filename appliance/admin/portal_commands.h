@@ -1,8 +1,9 @@
 // The user-scoped socket's commands: what the portal process may ask of the daemon. Every command but
 // `login` names a session token (PortalSessions) and acts on that session's user alone: a request
 // cannot name another user, because the address is never a field here; the daemon fills it in from
-// the session. Commands that an admin also has (history, app passwords, trash, export, close) run the
-// admin command's handler for that user, audited like the admin's, with the portal's uid.
+// the session. Commands that an admin also has (history, app passwords, trash, close) run the
+// admin command's handler for that user, audited like the admin's, with the portal's uid; the
+// staged export's commands (portal_export.h) record themselves the same way.
 // Wire format: the admin protocol (protocol.h); replies are JSON objects or arrays with status ok,
 // or a short reason with status refused. Control thread only.
 #pragma once

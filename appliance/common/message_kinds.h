@@ -31,6 +31,7 @@ enum class AppMessage : std::uint32_t {
     mailbox_headers,    // control -> owner shard: header fields for the support view (answered by reply)
     portal_login,       // control -> a shard: a portal sign-in through the shared login flow (answered by reply)
     logout_session,     // control -> a shard: end one live session (the portal's "log out this device")
+    staged_export,      // control -> owner shard: prepare, status, read or discard a staged export (answered by reply)
     reply,              // any -> the caller: the answer to a request, by token (common/shard_calls.h)
     end_,               // one past the last kind
 };
@@ -45,6 +46,7 @@ inline constexpr MessageKind message_notice_mail = message_kind(AppMessage::noti
 inline constexpr MessageKind message_mailbox_export = message_kind(AppMessage::mailbox_export);
 inline constexpr MessageKind message_mailbox_erase = message_kind(AppMessage::mailbox_erase);
 inline constexpr MessageKind message_mailbox_headers = message_kind(AppMessage::mailbox_headers);
+inline constexpr MessageKind message_staged_export = message_kind(AppMessage::staged_export);
 inline constexpr MessageKind message_session_started = message_kind(AppMessage::session_started);
 inline constexpr MessageKind message_session_ended = message_kind(AppMessage::session_ended);
 inline constexpr MessageKind message_login_attempt = message_kind(AppMessage::login_attempt);

@@ -39,19 +39,27 @@ void on_mailbox_restore(Shard& shard, Message& m) {
     });
 }
 
+// A step of a closed account's purge; with its last message goes its staged export, if any.
 void on_mailbox_erase(Shard& shard, Message& m) {
     if (!m.payload) return;
     auto* request = static_cast<MailboxEraseStep*>(m.payload.get());
     ShardContext& c = ShardContext::of(shard);
     const std::uint32_t from = m.from;
     const std::uint64_t token = m.token;
-    c.writes->erase(request->box, request->messages_max, [&c, from, token](Result<std::uint64_t> r) {
-        auto reply = std::make_unique<MailboxEraseDone>();
-        if (r) reply->remaining = *r;
-        else reply->error = r.error();
-        Message done;
-        done.payload = std::move(reply);
-        c.calls->reply(from, token, std::move(done));
+    const store::MailboxRef box = request->box;
+    c.writes->erase(box, request->messages_max, [&c, from, token, box](Result<std::uint64_t> r) {
+        const std::error_code error = r ? std::error_code() : r.error();
+        const std::uint64_t remaining = r ? *r : 0;
+        auto answer = [&c, from, token, error, remaining](std::error_code staged_error) {
+            auto reply = std::make_unique<MailboxEraseDone>();
+            reply->error = error ? error : staged_error;
+            reply->remaining = remaining;
+            Message done;
+            done.payload = std::move(reply);
+            c.calls->reply(from, token, std::move(done));
+        };
+        if (error || remaining > 0 || !c.exports) return answer({});
+        c.exports->discard(box, answer);
     });
 }
 
@@ -65,6 +73,20 @@ void on_mailbox_export(Shard& shard, Message& m) {
     Message done;
     done.payload = std::move(m.payload);
     c.calls->reply(m.from, m.token, std::move(done));
+}
+
+// A staged export's prepare, status, read or discard (the portal's): answered with the call filled in.
+void on_staged_export(Shard& shard, Message& m) {
+    if (dynamic_cast<StagedExportCall*>(m.payload.get()) == nullptr) return;
+    ShardContext& c = ShardContext::of(shard);
+    const std::uint32_t from = m.from;
+    const std::uint64_t token = m.token;
+    std::unique_ptr<StagedExportCall> call(static_cast<StagedExportCall*>(m.payload.release()));
+    c.exports->on_call(std::move(call), [&c, from, token](std::unique_ptr<StagedExportCall> answered) {
+        Message done;
+        done.payload = std::move(answered);
+        c.calls->reply(from, token, std::move(done));
+    });
 }
 
 // A step of `support mailbox`: the state came in the step and goes back in it with more rows.
@@ -189,6 +211,7 @@ constexpr std::array kShardRoutes{
     Route{AppMessage::mailbox_export, on_mailbox_export},
     Route{AppMessage::mailbox_erase, on_mailbox_erase},
     Route{AppMessage::mailbox_headers, on_mailbox_headers},
+    Route{AppMessage::staged_export, on_staged_export},
     Route{AppMessage::reply, on_reply},
 };
 
@@ -208,6 +231,7 @@ Result<std::unique_ptr<ShardLocal>> ShardBuilder::operator()(Shard& shard) const
     context->smtp_timings = std::make_unique<SmtpTimings>();
     context->store = std::move(*shard_store);
     context->writes = std::make_unique<MailboxWrites>(*context->store, writes_options);
+    context->exports = std::make_unique<ExportStaging>(shard, *context->store, ExportStagingOptions{});
     context->calls = std::make_unique<ShardCalls>(shard, reply_retry_max_ms);
     context->delivery = std::make_unique<LocalDelivery>(shard, *context->store, *context->writes, directory,
                                                         *context->calls, delivery_options);

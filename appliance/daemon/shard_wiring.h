@@ -19,6 +19,7 @@
 #include "appliance/delivery/outbound_queue.h"
 #include "appliance/delivery/outbound_session.h"
 #include "appliance/directory/directory.h"
+#include "appliance/jobs/export_staging.h"
 #include "appliance/jobs/marker_cleanup.h"
 #include "appliance/jobs/rewrap_runner.h"
 #include "appliance/jobs/trash_purge.h"
@@ -43,6 +44,7 @@ struct ShardContext final : ShardLocal {
     std::unique_ptr<SmtpTimings> smtp_timings;     // end of DATA to 250, both SMTP listeners (metrics)
     std::unique_ptr<ShardStore> store;
     std::unique_ptr<MailboxWrites> writes;
+    std::unique_ptr<ExportStaging> exports;        // the portal's staged exports of the mailboxes it owns
     std::unique_ptr<ShardCalls> calls;             // requests to other shards and their replies
     std::unique_ptr<LocalDelivery> delivery;
     std::unique_ptr<DeliveryAgent> agent;          // sends what the smtp-out queues hold

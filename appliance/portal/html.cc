@@ -47,11 +47,14 @@ std::string render_page(const PageFrame& frame, std::string_view body_html) {
                            R"(<button type="submit">Sign out</button></form></nav>)",
                            csrf_input(frame.csrf), escape_html(frame.address));
     }
+    // A refresh is not script: the CSP (default-src 'none') leaves it to the browser.
+    const std::string refresh =
+        frame.refresh_s > 0 ? fmt::format("<meta http-equiv=\"refresh\" content=\"{}\">", frame.refresh_s) : std::string();
     return fmt::format("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-                       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+                       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">{}"
                        "<title>{} - vaultmx</title><link rel=\"stylesheet\" href=\"/static/portal.css\"></head>"
                        "<body><header><h1>vaultmx</h1>{}</header><main><h2>{}</h2>{}</main></body></html>\n",
-                       escape_html(frame.title), nav, escape_html(frame.title), body_html);
+                       refresh, escape_html(frame.title), nav, escape_html(frame.title), body_html);
 }
 
 }  // namespace vmx::portal

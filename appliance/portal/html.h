@@ -3,6 +3,7 @@
 // every page shares. No inline script or style anywhere: the CSP forbids both. Any thread.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -16,9 +17,11 @@ struct PageFrame {
     bool signed_in = false;        // shows the navigation and the sign-out button
     std::string_view csrf{};       // for the sign-out form (signed in only)
     std::string_view address{};    // who is signed in
+    std::uint32_t refresh_s = 0;   // > 0: the browser loads the page again after this long (meta refresh)
 };
 
-// A whole document: doctype, head (title, the portal's own style sheet), navigation, `body_html`.
+// A whole document: doctype, head (title, the portal's own style sheet, a refresh when asked),
+// navigation, `body_html`.
 std::string render_page(const PageFrame& frame, std::string_view body_html);
 
 // <input type="hidden" name="csrf" value="...">

@@ -54,12 +54,68 @@ public:
         if (!closing_) stream.redeliver();
     }
 
+    // The answer as a head, then body_bytes from `body` in pieces, each asked for once the send
+    // queue has room, so a connection holds about one piece; the next request is read after the last.
+    // A piece that does not come, or would pass the length, closes the connection: the browser sees
+    // a cut download, never a wrong one.
+    void finish_stream(net::Stream& stream, const http::Response& head, std::uint64_t body_bytes,
+                       const std::shared_ptr<BodySource>& body) {
+        const auto mode = keep_alive_ ? http::ConnectionMode::keep_alive : http::ConnectionMode::close;
+        if (!stream.send(http::serialize_head(head, body_bytes, mode))) return cut(stream);
+        if (head_only_ || body_bytes == 0) return end_body(stream);
+        body_ = body;
+        body_left_ = body_bytes;
+        pump(stream);
+    }
+
+    void on_writable(net::Stream& stream) override { pump(stream); }
+
     std::shared_ptr<bool> alive() const { return alive_; }
 
 private:
+    static constexpr std::size_t slice_bytes = 65536;  // what one send() takes at most
+
+    // Sends what is left of the piece in hand while the queue takes it, then asks for the next.
+    void pump(net::Stream& stream) {
+        if (!body_ || asking_ || closing_) return;
+        for (; pending_at_ < pending_.size(); pending_at_ += slice_bytes) {
+            if (stream.send_queue_full()) return stream.want_writable();
+            if (!stream.send(std::string_view(pending_).substr(pending_at_, slice_bytes))) return cut(stream);
+        }
+        pending_.clear();
+        pending_at_ = 0;
+        if (body_left_ == 0) return end_body(stream);
+        if (stream.send_queue_full()) return stream.want_writable();
+        asking_ = true;
+        body_->next([this, alive = alive_, &stream](std::optional<std::string> piece) {
+            if (!*alive) return;
+            asking_ = false;
+            if (!piece || piece->empty() || piece->size() > body_left_) return cut(stream);
+            body_left_ -= piece->size();
+            pending_ = std::move(*piece);
+            pump(stream);
+        });
+    }
+
+    void end_body(net::Stream& stream) {
+        body_.reset();
+        busy_ = false;
+        if (!keep_alive_) {
+            closing_ = true;
+            return stream.close(CloseMode::after_flush);
+        }
+        stream.redeliver();
+    }
+
+    void cut(net::Stream& stream) {
+        body_.reset();
+        closing_ = true;
+        stream.close(CloseMode::after_flush);
+    }
+
     void send(net::Stream& stream, const http::Response& response, http::BodyMode body, http::ConnectionMode mode) {
         const std::string bytes = http::serialize(response, body, mode);
-        // A large answer (an export) goes in pieces no larger than the send queue takes at once.
+        // A large answer goes in pieces no larger than the send queue takes at once.
         constexpr std::size_t piece_bytes = 65536;
         bool sent = true;
         for (std::size_t at = 0; at < bytes.size() && sent; at += piece_bytes)
@@ -77,6 +133,11 @@ private:
     bool closing_ = false;
     bool head_only_ = false;
     bool keep_alive_ = true;
+    std::shared_ptr<BodySource> body_;  // a body still coming in pieces
+    std::uint64_t body_left_ = 0;       // its bytes not yet asked for
+    std::string pending_;               // the piece in hand
+    std::size_t pending_at_ = 0;        // how much of it is sent
+    bool asking_ = false;               // a piece was asked for and has not come
 };
 
 std::string tls_version_of(const net::Stream& stream) {
@@ -103,6 +164,10 @@ ServiceFactory portal_service_factory(const HttpSettings& settings, AppOf app_of
                     app.handle(std::move(request), s.peer().host(), tls_version_of(s), shard_id,
                                [alive, &c, &s](const http::Response& response) {
                                    if (*alive) c.finish(s, response);
+                               },
+                               [alive, &c, &s](const http::Response& head, std::uint64_t bytes,
+                                               const std::shared_ptr<BodySource>& body) {
+                                   if (*alive) c.finish_stream(s, head, bytes, body);
                                });
                 });
         };

@@ -1,6 +1,6 @@
 // The account's own settings: app passwords (created and shown once, revoked), two-factor sign-in
 // (enrolment with a QR code, confirmed by a code; removal with a code), deleted mail (restore within
-// the retention), export (an mboxrd download) and closure (see portal_app.h).
+// the retention) and closure (see portal_app.h); the export has its own page (portal_export_pages.cc).
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -165,32 +165,6 @@ void post_trash_restore(const ExchangePtr& ex) {
         ask(ex, "restore", {{"id", ex->field("id")}}, [ex](const DaemonReply& reply) {
             trash_page(ex, reply.status == DaemonStatus::ok ? "The message is back in your mailbox." : reply.text,
                        reply.status != DaemonStatus::ok);
-        });
-    });
-}
-
-void get_export(const ExchangePtr& ex) {
-    signed_in(ex, [ex](const nlohmann::json&) {
-        ex->page("Export", fmt::format(R"(<p>Download every message in your mailbox as one mbox file, which most mail programs can import.</p>)"
-                                       R"(<form method="post" action="/export">{}<label><input type="checkbox" name="trash" value="1"> )"
-                                       R"(Include deleted mail</label><button type="submit">Download</button></form>)",
-                                       csrf_input(ex->csrf())));
-    });
-}
-
-// A download by POST (the form's token guards it like a change): the daemon's mboxrd export.
-void post_export(const ExchangePtr& ex) {
-    signed_in(ex, [ex](const nlohmann::json&) {
-        Fields fields;
-        if (ex->field("trash") == "1") fields.emplace_back("trash", "1");
-        ask(ex, "export", std::move(fields), [ex](DaemonReply reply) {
-            if (reply.status != DaemonStatus::ok) return ex->error(503, reply.text);
-            http::Response r;
-            r.headers.emplace_back("Content-Type", "application/mbox");
-            r.headers.emplace_back("Content-Disposition", "attachment; filename=\"mailbox.mbox\"");
-            r.body = std::move(reply.text);
-            PortalApp::add_security_headers(r);
-            ex->respond(std::move(r));
         });
     });
 }

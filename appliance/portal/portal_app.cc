@@ -71,7 +71,9 @@ constexpr Route kRoutes[] = {
     {"GET", "/trash", Access::session, get_trash},
     {"POST", "/trash/restore", Access::session, post_trash_restore},
     {"GET", "/export", Access::session, get_export},
-    {"POST", "/export", Access::session, post_export},
+    {"POST", "/export/prepare", Access::session, post_export_prepare},
+    {"POST", "/export/download", Access::session, post_export_download},
+    {"POST", "/export/discard", Access::session, post_export_discard},
     {"GET", "/close", Access::session, get_close},
     {"POST", "/close", Access::session, post_close},
     {"GET", "/reopen", Access::session, get_reopen},
@@ -144,10 +146,11 @@ bool PortalApp::same_origin(const http::Request& request) const {
 }
 
 void PortalApp::handle(http::Request request, std::string client_ip, std::string tls_version, std::uint32_t shard,
-                       Respond respond) {
+                       Respond respond, RespondStream respond_stream) {
     auto target = http::split_target(request.target);
     auto ex = std::make_shared<Exchange>(Exchange{*this, std::move(request), {}, std::move(client_ip),
-                                                  std::move(tls_version), shard, {}, {}, std::move(respond), {}});
+                                                  std::move(tls_version), shard, {}, {}, std::move(respond), {},
+                                                  std::move(respond_stream)});
     if (!target) return ex->error(400, "That address is not valid.");
     ex->path = std::move(target->path);
     ex->token = cookie_of(ex->request, session_cookie);
@@ -191,14 +194,21 @@ std::string Exchange::field(std::string_view name) const {
 
 std::string Exchange::csrf() const { return app.mac("csrf", token); }
 
-void Exchange::page(std::string_view title, std::string_view body_html, bool signed_in, int status) {
+void Exchange::page(std::string_view title, std::string_view body_html, bool signed_in, int status,
+                    std::uint32_t refresh_s) {
     http::Response r;
     r.status = status;
     r.headers.emplace_back("Content-Type", "text/html; charset=utf-8");
     const std::string token_value = signed_in ? csrf() : std::string();
-    r.body = render_page(PageFrame{title, signed_in, token_value, address}, body_html);
+    r.body = render_page(PageFrame{title, signed_in, token_value, address, refresh_s}, body_html);
     PortalApp::add_security_headers(r);
     respond(std::move(r));
+}
+
+void Exchange::stream(http::Response head, std::uint64_t body_bytes, std::shared_ptr<BodySource> body) {
+    if (!respond_stream) return error(500, "This answer cannot be sent here.");
+    PortalApp::add_security_headers(head);
+    respond_stream(std::move(head), body_bytes, std::move(body));
 }
 
 void Exchange::redirect(std::string_view location, std::vector<std::string> cookies) {

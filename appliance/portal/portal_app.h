@@ -34,6 +34,17 @@ struct PortalOptions {
 
 using Respond = std::function<void(http::Response)>;
 
+// A body that comes in pieces (a download too large for one answer): the connection asks for the
+// next piece once the browser has taken most of the one before. `give` gets the piece, or nothing
+// when it cannot come (the connection then closes: its Content-Length promised more). Shard thread.
+class BodySource {
+public:
+    virtual ~BodySource() = default;
+    virtual void next(std::function<void(std::optional<std::string>)> give) = 0;
+};
+// Such an answer: the head (its body empty), the body's length in all, and where its pieces come from.
+using RespondStream = std::function<void(http::Response head, std::uint64_t body_bytes, std::shared_ptr<BodySource> body)>;
+
 class PortalApp;
 
 // One request being answered: what the pages read, and how they answer. Shared by the callbacks
@@ -49,11 +60,16 @@ struct Exchange {
     std::vector<std::pair<std::string, std::string>> form; // a POST's fields
     Respond respond;
     std::string address;                                   // who is signed in, once known (the frame shows it)
+    RespondStream respond_stream;                          // empty: no body in pieces here (stream() refuses)
 
     std::string field(std::string_view name) const;        // a form field, or empty
     std::string csrf() const;                              // the session's form token
-    // A page: HTML in the frame. signed_in adds navigation and the sign-out form.
-    void page(std::string_view title, std::string_view body_html, bool signed_in = true, int status = 200);
+    // A page: HTML in the frame. signed_in adds navigation and the sign-out form; refresh_s > 0
+    // makes the browser load it again after that many seconds (no script: a meta refresh).
+    void page(std::string_view title, std::string_view body_html, bool signed_in = true, int status = 200,
+              std::uint32_t refresh_s = 0);
+    // An answer whose body of body_bytes comes from `body` in pieces, after `head` (security headers added).
+    void stream(http::Response head, std::uint64_t body_bytes, std::shared_ptr<BodySource> body);
     void redirect(std::string_view location, std::vector<std::string> cookies = {});
     void error(int status, std::string_view message);
 };
@@ -79,9 +95,10 @@ class PortalApp {
 public:
     PortalApp(DaemonLink& daemon, PortalOptions options);
 
-    // Answers one parsed request; `respond` may run now or after the daemon answered.
+    // Answers one parsed request; `respond` (or, for a body in pieces, `respond_stream`) may run now
+    // or after the daemon answered.
     void handle(http::Request request, std::string client_ip, std::string tls_version, std::uint32_t shard,
-                Respond respond);
+                Respond respond, RespondStream respond_stream = {});
 
     DaemonLink& daemon() noexcept { return daemon_; }
     const PortalOptions& options() const noexcept { return options_; }
@@ -124,7 +141,9 @@ void post_totp_disable(const ExchangePtr& ex);
 void get_trash(const ExchangePtr& ex);
 void post_trash_restore(const ExchangePtr& ex);
 void get_export(const ExchangePtr& ex);
-void post_export(const ExchangePtr& ex);
+void post_export_prepare(const ExchangePtr& ex);
+void post_export_download(const ExchangePtr& ex);
+void post_export_discard(const ExchangePtr& ex);
 void get_close(const ExchangePtr& ex);
 void get_reopen(const ExchangePtr& ex);
 void post_reopen(const ExchangePtr& ex);

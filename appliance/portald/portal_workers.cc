@@ -82,29 +82,12 @@ portal::DaemonReply PortalWorkers::ask(const portal::DaemonRequest& request) con
     wire.command = request.command;
     wire.fields = request.fields;
     wire.secret = request.secret;
-    if (request.command != "export") {
-        auto reply = admin_call(options_.socket_path, wire, options_.timeout_ms);
-        if (!reply) {
-            log_event(LogLevel::warn, "portal.daemon_unreachable", "error=\"{}\"", reply.error().message());
-            return {};
-        }
-        return reply_of(*reply);
-    }
-    // An export arrives in parts; it is gathered whole, up to its limit.
-    std::string body;
-    auto reply = admin_stream(options_.socket_path, wire, options_.timeout_ms, [&](std::string_view part) -> Result<void> {
-        if (body.size() + part.size() > options_.export_bytes_max) return fail(std::make_error_code(std::errc::file_too_large));
-        body.append(part);
-        return {};
-    });
+    auto reply = admin_call(options_.socket_path, wire, options_.timeout_ms);
     if (!reply) {
-        if (reply.error() == std::errc::file_too_large)
-            return {portal::DaemonStatus::refused, "The mailbox is too large to download here; ask your administrator for an export."};
+        log_event(LogLevel::warn, "portal.daemon_unreachable", "error=\"{}\"", reply.error().message());
         return {};
     }
-    portal::DaemonReply out = reply_of(*reply);
-    if (out.status == portal::DaemonStatus::ok) out.text = std::move(body);
-    return out;
+    return reply_of(*reply);
 }
 
 }  // namespace vmx

@@ -2,8 +2,9 @@
 // a time on the daemon's user-scoped socket (a blocking call with a deadline), and one outbox per
 // shard that carries answers back to the shard that asked (its loop watches the outbox's eventfd).
 // Limits: requests_max waiting (more are answered `unreachable` at once, so a stuck daemon costs a
-// page an error, never memory); every call has timeout_ms; an export is read whole up to
-// export_bytes_max. Threads: call() and drain() on shard threads, the workers on their own.
+// page an error, never memory); every call has timeout_ms, and every answer is one reply frame (an
+// export's download too: the portal asks for it a part at a time). Threads: call() and drain() on
+// shard threads, the workers on their own.
 #pragma once
 
 #include <condition_variable>
@@ -26,7 +27,6 @@ struct PortalWorkerOptions {
     std::uint32_t shards = 1;
     int timeout_ms = 30000;
     std::size_t requests_max = 1024;
-    std::size_t export_bytes_max = std::size_t{256} * 1024 * 1024;
 };
 
 class PortalWorkers final : public portal::DaemonLink {

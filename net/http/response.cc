@@ -56,22 +56,36 @@ std::string_view reason_phrase(int status) noexcept {
     }
 }
 
-std::string serialize(const Response& r, BodyMode body, ConnectionMode connection) {
+namespace {
+
+std::string head_of(const Response& r, std::uint64_t content_bytes, ConnectionMode connection, std::size_t reserve) {
     VMX_ASSERT(r.status >= 200 && r.status <= 599);
-    VMX_ASSERT(!has_no_content(r.status) || r.body.empty());
+    VMX_ASSERT(!has_no_content(r.status) || content_bytes == 0);
     std::string out;
-    out.reserve(128 + r.body.size());
+    out.reserve(128 + reserve);
     // status-line = HTTP-version SP status-code SP [ reason-phrase ] (RFC 9112 4)
     out.append("HTTP/1.1 ").append(std::to_string(r.status)).append(" ").append(reason_phrase(r.status)).append("\r\n");
     for (const auto& field : r.headers) {
         VMX_ASSERT(syntax::is_token(field.first) && syntax::is_field_value(field.second) && !is_ours(field.first));
         append_field(out, field.first, field.second);
     }
-    if (!has_no_content(r.status)) append_field(out, "Content-Length", std::to_string(r.body.size()));
+    if (!has_no_content(r.status)) append_field(out, "Content-Length", std::to_string(content_bytes));
     append_field(out, "Connection", connection == ConnectionMode::close ? "close" : "keep-alive");
     out.append("\r\n");
+    return out;
+}
+
+}  // namespace
+
+std::string serialize(const Response& r, BodyMode body, ConnectionMode connection) {
+    std::string out = head_of(r, r.body.size(), connection, r.body.size());
     if (body == BodyMode::with_body) out.append(r.body);
     return out;
+}
+
+std::string serialize_head(const Response& r, std::uint64_t content_bytes, ConnectionMode connection) {
+    VMX_ASSERT(r.body.empty());
+    return head_of(r, content_bytes, connection, 0);
 }
 
 }  // namespace vmx::http

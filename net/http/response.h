@@ -35,5 +35,8 @@ enum class ConnectionMode : std::uint8_t {
 // 9110 8.6), so the headers must not hold Content-Length, Transfer-Encoding or Connection. Date
 // (RFC 9110 6.6.1) is the caller's: this code has no clock.
 std::string serialize(const Response& r, BodyMode body, ConnectionMode connection);
+// The head alone (status line, fields, the blank line) of a response whose body of content_bytes
+// the caller sends after it, in pieces (a download); r.body must be empty.
+std::string serialize_head(const Response& r, std::uint64_t content_bytes, ConnectionMode connection);
 
 }  // namespace vmx::http

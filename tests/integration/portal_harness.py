@@ -91,7 +91,8 @@ class Browser:
         self.cookies = {}
         self.csrf = None
 
-    def request(self, method, path, form=None, headers=None, origin=True):
+    def request(self, method, path, form=None, headers=None, origin=True, raw=False):
+        """The response and its body: text, or the bytes as they came with raw (a download)."""
         conn = http.client.HTTPSConnection(self.host, self.port, context=unverified(), timeout=30)
         body = urllib.parse.urlencode(form) if form is not None else None
         h = {"Host": f"{self.host}:{self.port}"}
@@ -104,7 +105,8 @@ class Browser:
         h.update(headers or {})
         conn.request(method, path, body=body, headers=h)
         r = conn.getresponse()
-        text = r.read().decode("utf-8", "replace")
+        data = r.read()
+        text = data.decode("utf-8", "replace")
         for name, value in r.getheaders():
             if name.lower() != "set-cookie":
                 continue
@@ -115,6 +117,8 @@ class Browser:
             else:
                 self.cookies[k] = v
         conn.close()
+        if raw:
+            return r, data
         m = CSRF.search(text)
         if m:
             self.csrf = m.group(1)

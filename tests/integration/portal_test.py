@@ -7,13 +7,17 @@ tokens), plus the abuse a browser would not send:
 - a POST without the token, with another origin, or cross-site is refused; a GET cannot change state;
 - after sign-in /security lists the history and the live sessions, and "log out this device" ends a
   live POP3 session; an app password made on the page works on POP3; a message deleted over POP3 is
-  restored from the trash page; the export downloads as mbox; TOTP enrolment by the page, then the
-  next sign-in asks for a code (`totp`), refuses a wrong one and takes a right one;
+  restored from the trash page; the export is prepared (the page refreshes itself meanwhile), then
+  downloads as mbox; a mailbox of several parts downloads byte for byte as `vaultmx user export`
+  writes it, a new export replaces the old, a discard removes it, and the account's closure and purge
+  erase it; TOTP enrolment by the page, then the next sign-in asks for a code (`totp`), refuses a
+  wrong one and takes a right one;
 - the session cookie is __Host-, Secure, HttpOnly, SameSite=Strict; sign-out ends the session;
 - the portal process runs as vaultmx-portal with no capability and cannot read the data folder."""
 import base64
 import hashlib
 import hmac
+import json
 import mailbox
 import os
 import poplib
@@ -25,8 +29,8 @@ import tempfile
 import time
 import unittest
 
-from daemon_harness import (Daemon, free_port, init_instance, insecure_tls, pop3_login, vaultmx_cli,
-                            wait_for_pop3_messages, write_config)
+from daemon_harness import (Daemon, files_holding, free_port, init_instance, insecure_tls, pop3_login, read_log,
+                            vaultmx_cli, wait_for_pop3_messages, write_config)
 from portal_harness import Browser, Portal, pop3_session_ends, portal_config, portal_ports
 
 # A sanitizer build keeps the user change, no capabilities and no_new_privs, not the seccomp filter.
@@ -90,6 +94,33 @@ class PortalTest(unittest.TestCase):
 
     def browser(self):
         return Browser(self.portal.https_port)
+
+    def prepared_export(self, b, trash=False):
+        """Prepare on the page, then look again (as its refresh does) until the export is ready."""
+        r, _ = b.post("/export/prepare", {"trash": "1"} if trash else {})
+        self.assertEqual((r.status, r.getheader("Location")), (303, "/export"))
+        deadline = time.monotonic() + 60
+        while True:
+            r, text = b.get("/export")
+            if "Your export is ready" in text:
+                return text
+            self.assertIn('<meta http-equiv="refresh"', text, "neither ready nor being prepared")
+            self.assertLess(time.monotonic(), deadline, "the export was not ready in time")
+            time.sleep(0.2)
+
+    def downloaded(self, b):
+        r, data = b.post("/export/download", {}, raw=True)
+        self.assertEqual(r.status, 200, data[:200])
+        self.assertEqual(r.getheader("Content-Type"), "application/mbox")
+        self.assertEqual(int(r.getheader("Content-Length")), len(data))
+        self.assert_headers(r)
+        return data
+
+    def mbox_of(self, data, name):
+        path = os.path.join(self.tmp.name, name)
+        with open(path, "wb") as f:
+            f.write(data)
+        return mailbox.mbox(path)
 
     def assert_headers(self, response):
         headers = {k.lower(): v for k, v in response.getheaders()}
@@ -234,13 +265,10 @@ class PortalTest(unittest.TestCase):
                 break
             time.sleep(0.1)
         self.assertEqual(now, count)
-        r, text = b.post("/export", {})
-        self.assertEqual(r.status, 200)
-        self.assertEqual(r.getheader("Content-Type"), "application/mbox")
-        path = os.path.join(self.tmp.name, "export.mbox")
-        with open(path, "w") as f:
-            f.write(text)
-        box = mailbox.mbox(path)
+        r, text = b.get("/export")
+        self.assertIn("Prepare export", text)
+        self.prepared_export(b)
+        box = self.mbox_of(self.downloaded(b), "export.mbox")
         try:
             self.assertEqual(len(box), count)
             self.assertTrue(any("From here on" in m.get_payload() for m in box))
@@ -249,6 +277,72 @@ class PortalTest(unittest.TestCase):
         r, _ = b.post("/app-passwords/revoke", {"label": "phone"})
         with self.assertRaises(poplib.error_proto):
             pop3_login(self.ports["pop3s"], ADDRESS, shown.group(1), timeout=30)
+
+    def test_export_in_parts_replaced_discarded_and_gone_with_the_account(self):
+        address = "exa@portal.test"
+        vaultmx_cli(self.daemon.config, "user", "add", address, "--password-stdin", stdin=PASSWORD + "\n")
+        line = "Staged line {} of a message long enough to need several parts.\r\n"
+        for n in range(3):
+            body = "".join(line.format(i) for i in range(10000))
+            with smtplib.SMTP("127.0.0.1", self.ports["smtp"], timeout=60) as s:
+                s.sendmail("sender@remote.test", [address],
+                           f"From: sender@remote.test\r\nTo: {address}\r\nSubject: big {n}\r\n\r\n{body}".encode())
+        wait_for_pop3_messages(self.ports["pop3s"], address, PASSWORD, 3, 30)
+        p = pop3_login(self.ports["pop3s"], address, PASSWORD, timeout=30)
+        p.dele(3)
+        p.quit()
+        b = self.browser()
+        b.sign_in(address, PASSWORD)
+        self.prepared_export(b)
+        first = self.downloaded(b)
+        box = self.mbox_of(first, "live.mbox")
+        try:
+            self.assertEqual(len(box), 2, "the deleted message is not in it")
+        finally:
+            box.close()
+        # A new export with the deleted mail replaces it; byte for byte what `user export --trash` writes.
+        text = self.prepared_export(b, trash=True)
+        self.assertIn("deleted mail included", text)
+        data = self.downloaded(b)
+        self.assertGreater(len(data), 1 << 20, "the export spans several parts")
+        reference = os.path.join(self.tmp.name, "reference.mbox")
+        vaultmx_cli(self.daemon.config, "user", "export", address, "--out", reference, "--trash")
+        with open(reference, "rb") as f:
+            self.assertEqual(data, f.read())
+        box = self.mbox_of(data, "all.mbox")
+        try:
+            self.assertEqual(len(box), 3)
+        finally:
+            box.close()
+        # Preparing and downloading are on the audit chain (by the portal's uid); the page's looks are not.
+        audit = vaultmx_cli(self.daemon.config, "audit", "show").stdout
+        for command in ("portal export-prepare", "portal export-download"):
+            self.assertIn(f"{command} --address {address}", audit)
+        self.assertNotIn("export-status", audit)
+        # Sealed: no message text lies in the temp store in the clear.
+        self.assertEqual(files_holding(os.path.join(self.tmp.name, "data"), [b"Staged line 4321"]), [])
+        # A discard removes it; a download then has nothing to send.
+        r, _ = b.post("/export/discard", {})
+        self.assertEqual(r.getheader("Location"), "/export")
+        r, text = b.get("/export")
+        self.assertIn("Prepare export", text)
+        r, text = b.post("/export/download", {})
+        self.assertIn("no export ready", text)
+        # Prepared again, then the account closed and purged: the export goes with it.
+        self.prepared_export(b)
+        user_id = next(u["id"] for u in json.loads(vaultmx_cli(self.daemon.config, "--json", "user", "list").stdout)
+                       if u["address"] == address)
+        vaultmx_cli(self.daemon.config, "user", "close", address)
+        r, _ = b.post("/export/download", {})
+        self.assertEqual((r.status, r.getheader("Location")), (303, "/login"), "a closed account's session downloads")
+        vaultmx_cli(self.daemon.config, "user", "purge", address, "--now")
+        deadline = time.monotonic() + 10
+        while True:
+            erased = re.findall(rf"event=export\.discarded user={user_id} records=(\d+)", read_log(self.daemon.config))
+            if erased or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        self.assertTrue(erased and int(erased[-1]) >= 2, "the purge did not erase the staged export")
 
     def test_totp_enrolment_then_sign_in_asks_for_a_code(self):
         address = "tia@portal.test"

@@ -1,5 +1,5 @@
 // Temporary records: expiry (invisible before the sweep), the bounded resumable sweep, per-put
-// expiry, erase, reopen, tamper and moved-record detection, lane ops.
+// expiry, erase, reopen, tamper and moved-record detection, lane ops, kinds and an owner's listing.
 #include "tests/support/test_keys.h"
 #include "store/temp_store.h"
 
@@ -49,10 +49,10 @@ struct TempFixture {
         env.reset();
     }
     TempRecordRef put(std::uint64_t owner, const std::string& data, std::int64_t now,
-                      std::optional<std::int64_t> expires = std::nullopt) {
+                      std::optional<std::int64_t> expires = std::nullopt, std::uint8_t kind = 0) {
         auto txn = WriteTxn::begin(*env);
         VMX_ASSERT(txn);
-        auto ref = store->put(*txn, *keys, owner ? user_scope : appliance_scope, owner, bytes(data), now, expires);
+        auto ref = store->put(*txn, *keys, owner ? user_scope : appliance_scope, owner, bytes(data), now, expires, kind);
         VMX_ASSERT(ref);
         VMX_ASSERT(txn->commit());
         return *ref;
@@ -206,6 +206,78 @@ TEST(TempStoreTest, LaneOpsAndLimits) {
     ASSERT_TRUE(v);
     EXPECT_EQ(text(*v), "through the lane");
     EXPECT_EQ(f.store->prepare_put(*f.keys, user_scope, 42, bytes("x"), t0, -1).error(), StoreErrc::invalid_request);
+}
+
+TEST(TempStoreTest, KindsLabelRecordsInTheirKeysAndAnOwnerIsListedInIdOrder) {
+    TempDir dir;
+    TempFixture f(dir);
+    const auto plain = f.put(42, "plain", t0);
+    const auto part = f.put(42, "a part", t0, t0 + 100, 2);
+    const auto other = f.put(43, "not 42's", t0, std::nullopt, 1);
+    const auto head = f.put(42, "a head", t0, t0 + 50, 1);
+    EXPECT_EQ(part.kind, 2u);
+    // get and erase by id alone, whatever the kind.
+    auto got = f.get(42, part.id, t0);
+    ASSERT_TRUE(got) << got.error().message();
+    EXPECT_EQ(text(*got), "a part");
+    EXPECT_EQ(f.get(42, other.id, t0).error(), StoreErrc::not_found) << "another owner's id";
+    {
+        auto txn = ReadTxn::begin(*f.env);
+        ASSERT_TRUE(txn);
+        auto listed = f.store->list(*txn, 42, 0, 10);
+        ASSERT_TRUE(listed);
+        ASSERT_EQ(listed->size(), 3u);
+        EXPECT_EQ((*listed)[0].id, plain.id);
+        EXPECT_EQ((*listed)[0].kind, 0u);
+        EXPECT_EQ((*listed)[1].id, part.id);
+        EXPECT_EQ((*listed)[1].kind, 2u);
+        EXPECT_EQ((*listed)[1].expires_unix, t0 + 100);
+        EXPECT_EQ((*listed)[2].id, head.id);
+        EXPECT_EQ((*listed)[2].kind, 1u);
+        auto page = f.store->list(*txn, 42, part.id, 1);  // from an id, bounded
+        ASSERT_TRUE(page);
+        ASSERT_EQ(page->size(), 1u);
+        EXPECT_EQ((*page)[0].id, part.id);
+        auto none = f.store->list(*txn, 44, 0, 10);
+        ASSERT_TRUE(none);
+        EXPECT_TRUE(none->empty());
+    }
+    {
+        auto txn = WriteTxn::begin(*f.env);
+        ASSERT_TRUE(txn);
+        auto erased = f.store->erase(*txn, 42, part.id);
+        ASSERT_TRUE(erased);
+        EXPECT_TRUE(*erased);
+        ASSERT_TRUE(txn->commit());
+    }
+    EXPECT_EQ(f.get(42, part.id, t0).error(), StoreErrc::not_found);
+    EXPECT_EQ(f.sweep(t0 + 200, 10), 1u) << "the part's expiry entry went with it; the head's is swept";
+    EXPECT_EQ(f.store->prepare_put(*f.keys, user_scope, 42, bytes("x"), t0, std::nullopt, temp_kinds).error(),
+              StoreErrc::invalid_request);
+}
+
+TEST(TempStoreTest, AChangedKindInTheKeyDoesNotOpen) {
+    TempDir dir;
+    TempFixture f(dir);
+    const auto a = f.put(42, "a part", t0, t0 + 100, 2);
+    const auto key_of = [](std::uint8_t kind) {
+        auto rk = encode_record_key(RecordKey{42, record_of(1, kind)});
+        std::vector<std::uint8_t> k(rk.begin(), rk.end());
+        for (int i = 0; i < 8; ++i) k.push_back(static_cast<std::uint8_t>((t0 + 100) >> (56 - 8 * i)));
+        return k;
+    };
+    ASSERT_EQ(a.id, 1u);
+    {
+        auto txn = WriteTxn::begin(*f.env);
+        ASSERT_TRUE(txn);
+        auto v = txn->get(f.store->records(), key_of(2));
+        ASSERT_TRUE(v);
+        const std::vector<std::uint8_t> sealed(v->begin(), v->end());
+        ASSERT_TRUE(txn->erase(f.store->records(), key_of(2)));
+        ASSERT_TRUE(txn->put(f.store->records(), key_of(1), sealed));  // relabelled as a manifest
+        ASSERT_TRUE(txn->commit());
+    }
+    EXPECT_EQ(f.get(42, a.id, t0).error(), crypto::CryptoErrc::authentication_failed);
 }
 
 }  // namespace

@@ -174,7 +174,8 @@ TEST_F(PortalCommandsTest, EachCommandNeedsItsStage) {
     const std::string owing = sign_in("ann@example.test", PortalStage::second_factor);
     const std::string enrolling = sign_in("ann@example.test", PortalStage::enrol);
     for (const char* command : {"history", "sessions", "end-session", "logout-everywhere", "passwd", "close",
-                                "app-passwords", "app-password-add", "trash", "restore", "export", "totp-disable"}) {
+                                "app-passwords", "app-password-add", "trash", "restore", "export-prepare",
+                                "export-status", "export-download", "export-discard", "totp-disable"}) {
         SCOPED_TRACE(command);
         for (const std::string* token : {&owing, &enrolling}) {
             const AdminReply reply = as(*token, command, {{"label", "phone"}, {"id", "p1"}});

@@ -2,7 +2,8 @@
 // bytes (as its HTTPS listener hands them over) and a scripted daemon: the headers every answer
 // carries, routing (303, 404, 405, 400), the checks a state change passes before the daemon hears of
 // it (same origin, the form's token), what sign-in sends the daemon, the session cookie, a signed-out
-// answer, and that text from the daemon is escaped on the page.
+// answer, that text from the daemon is escaped on the page, and the export page's states and its
+// download in pieces.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -127,9 +128,14 @@ std::string csrf_in(const std::string& page) {
 }
 
 struct PortalAppTest : ::testing::Test {
-    // Answers one request; the responses so far are in `sent`.
+    // Answers one request; the responses so far are in `sent` (a body in pieces: its head, and `body`).
     void send(http::Request request) {
-        app.handle(std::move(request), kClientIp, kTls, 3, [this](http::Response r) { sent.push_back(std::move(r)); });
+        app.handle(std::move(request), kClientIp, kTls, 3, [this](http::Response r) { sent.push_back(std::move(r)); },
+                   [this](http::Response head, std::uint64_t bytes, std::shared_ptr<BodySource> source) {
+                       sent.push_back(std::move(head));
+                       download_bytes = bytes;
+                       download = std::move(source);
+                   });
     }
     // One request answered without the daemon: its response.
     http::Response answer(http::Request request) {
@@ -151,6 +157,8 @@ struct PortalAppTest : ::testing::Test {
     ScriptedDaemon daemon;
     PortalApp app{daemon, PortalOptions{}};
     std::vector<http::Response> sent;
+    std::uint64_t download_bytes = 0;
+    std::shared_ptr<BodySource> download;
 };
 
 void expect_security_headers(const http::Response& r, bool stylesheet = false) {
@@ -463,6 +471,76 @@ TEST_F(PortalAppTest, TargetsThatCouldNameAnotherPathAre400) {
         expect_security_headers(r);
     }
     EXPECT_TRUE(daemon.requests.empty());
+}
+
+TEST_F(PortalAppTest, TheExportPageFollowsThePreparation) {
+    const std::string me = R"({"address":"ann@example.test","stage":"full"})";
+    for (const char* status : {R"({"state":"preparing","bytes":2097152,"messages":9})",
+                               R"({"state":"ready","export":7,"bytes":300,"messages":3,"parts":1,"trash":true,)"
+                               R"("expires":"2027-01-16T08:00:00Z"})",
+                               R"({"state":"failed","error":"no <room>"})"}) {
+        daemon.script(DaemonStatus::ok, me);
+        daemon.script(DaemonStatus::ok, status);
+        send(parsed("GET", "/export", {{"Cookie", session_cookie_header()}}));
+        daemon.deliver();
+    }
+    ASSERT_EQ(sent.size(), 3u);
+    EXPECT_NE(sent[0].body.find(R"(<meta http-equiv="refresh" content="5">)"), std::string::npos);
+    EXPECT_NE(sent[0].body.find("2.0 MB so far"), std::string::npos);
+    EXPECT_EQ(sent[0].body.find("/export/download"), std::string::npos);
+    EXPECT_EQ(sent[1].body.find("http-equiv"), std::string::npos);
+    for (const char* expected : {R"(action="/export/download")", R"(action="/export/discard")", "2027-01-16 08:00 UTC",
+                                 "3 messages (deleted mail included)", R"(action="/export/prepare")"})
+        EXPECT_NE(sent[1].body.find(expected), std::string::npos) << expected;
+    EXPECT_NE(sent[2].body.find("no &lt;room&gt;"), std::string::npos);
+    EXPECT_NE(sent[2].body.find(R"(action="/export/prepare")"), std::string::npos);
+    // Prepare: the daemon hears the choice, the browser goes back to the page.
+    daemon.script(DaemonStatus::ok, me);
+    daemon.script(DaemonStatus::ok, R"({"state":"preparing"})");
+    send(form_post("/export/prepare", "csrf=" + session_csrf() + "&trash=1", session_cookie_header()));
+    daemon.deliver();
+    EXPECT_EQ(daemon.requests.back().command, "export-prepare");
+    EXPECT_EQ(daemon.requests.back().fields, (std::vector<std::pair<std::string, std::string>>{{"trash", "1"}, {"token", kToken}}));
+    EXPECT_EQ(header_of(sent.back(), "location"), "/export");
+}
+
+TEST_F(PortalAppTest, ADownloadComesPartByPartFromTheDaemon) {
+    daemon.script(DaemonStatus::ok, R"({"address":"ann@example.test","stage":"full"})");
+    daemon.script(DaemonStatus::ok, R"({"state":"ready","export":7,"bytes":11,"messages":1,"parts":2,"expires":"x"})");
+    send(form_post("/export/download", "csrf=" + session_csrf(), session_cookie_header()));
+    daemon.deliver();
+    ASSERT_EQ(sent.size(), 1u);
+    ASSERT_NE(download, nullptr);
+    EXPECT_EQ(download_bytes, 11u);
+    EXPECT_EQ(header_of(sent[0], "content-type"), "application/mbox");
+    EXPECT_TRUE(sent[0].body.empty());
+    expect_security_headers(sent[0]);
+    std::vector<std::optional<std::string>> pieces;
+    const auto take = [&pieces](std::optional<std::string> piece) { pieces.push_back(std::move(piece)); };
+    daemon.script(DaemonStatus::ok, "From a\n");
+    download->next(take);
+    EXPECT_TRUE(pieces.empty()) << "a piece comes when the daemon answers, never inside next()";
+    daemon.deliver();
+    daemon.script(DaemonStatus::refused, "the export is gone");
+    download->next(take);
+    daemon.deliver();
+    ASSERT_EQ(pieces.size(), 2u);
+    EXPECT_EQ(pieces[0], "From a\n");
+    EXPECT_FALSE(pieces[1]) << "a part that does not come ends the body";
+    ASSERT_EQ(daemon.requests.size(), 4u);
+    for (std::uint32_t part = 0; part < 2; ++part) {
+        const DaemonRequest& r = daemon.requests[2 + part];
+        EXPECT_EQ(r.command, "export-download");
+        EXPECT_EQ(r.fields, (std::vector<std::pair<std::string, std::string>>{
+                                {"export", "7"}, {"part", std::to_string(part)}, {"token", kToken}}));
+    }
+    // No export ready: the page says so, and nothing is sent as a file.
+    daemon.script(DaemonStatus::ok, R"({"address":"ann@example.test","stage":"full"})");
+    daemon.script(DaemonStatus::ok, R"({"state":"none"})");
+    daemon.script(DaemonStatus::ok, R"({"state":"none"})");
+    send(form_post("/export/download", "csrf=" + session_csrf(), session_cookie_header()));
+    daemon.deliver();
+    EXPECT_NE(sent.back().body.find("no export ready"), std::string::npos);
 }
 
 TEST_F(PortalAppTest, ADaemonThatDoesNotAnswerIsAnErrorPage) {

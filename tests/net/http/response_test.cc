@@ -1,5 +1,5 @@
-// The portal's response writer: exact bytes for each body and connection mode, the statuses that
-// carry no Content-Length, reason phrases, and the assertions that keep a field from splitting
+// The portal's response writer: exact bytes for each body and connection mode, a head alone for a
+// body sent in pieces, the statuses that carry no Content-Length, reason phrases, and the assertions that keep a field from splitting
 // the message.
 #include <gtest/gtest.h>
 
@@ -27,6 +27,14 @@ TEST(HttpResponse, HeadGetsTheLengthWithoutTheBody) {
     EXPECT_EQ(serialize(page(), BodyMode::head_only, ConnectionMode::close),
               "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nCache-Control: no-store\r\n"
               "Content-Length: 9\r\nConnection: close\r\n\r\n");
+}
+
+TEST(HttpResponse, AHeadForABodySentInPiecesHasTheWholeLength) {
+    Response r = page();
+    r.body.clear();
+    EXPECT_EQ(serialize_head(r, 5368709120, ConnectionMode::keep_alive),
+              "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nCache-Control: no-store\r\n"
+              "Content-Length: 5368709120\r\nConnection: keep-alive\r\n\r\n");
 }
 
 TEST(HttpResponse, EmptyBodyStillHasItsLength) {
