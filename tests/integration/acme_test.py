@@ -1,14 +1,15 @@
 """Certificates from an ACME CA (RFC 8555) with real parts on loopback: Debian's pebble is the CA,
 unbound tells it that the appliance's names are 127.0.0.1, and pebble checks each HTTP-01 challenge
 on vaultmx-portal's redirect listener. Covered: the appliance's certificate ([smtp] hostname) and a
-mail domain's ([acme] domain_names) are issued and served by SNI on 995, 465 and the portal, the
-appliance's also without SNI; a renewal on demand serves a new certificate on every listener; the
+mail domain's ([acme] domain_names) are issued and served by SNI on 995, 465, after STARTTLS on 25
+and 587, and on the portal, the appliance's also without SNI; a renewal on demand serves a new certificate on every listener; the
 certificates outlive a restart without a new order; no private key in clear under the data folder;
 the challenge path answers nothing it was not given."""
 import http.client
 import json
 import os
 import shutil
+import smtplib
 import socket
 import ssl
 import subprocess
@@ -147,6 +148,19 @@ check_interval_s = 5
         r = subprocess.run(["openssl", "x509", "-noout", "-serial"], input=pem, capture_output=True, text=True, check=True)
         return r.stdout.strip().split("=", 1)[1].upper().lstrip("0")
 
+    def serial_on_starttls(self, port, name, root):
+        """The serial an SMTP listener serves after STARTTLS to a client that names `name`."""
+        ctx = ssl.create_default_context()
+        ctx.load_verify_locations(cadata=root)
+        with smtplib.SMTP(timeout=10) as s:
+            s.connect("127.0.0.1", port)
+            s._host = name  # the name STARTTLS sends (SNI) and checks
+            s.ehlo("client.test")
+            s.starttls(context=ctx)
+            pem = ssl.DER_cert_to_PEM_cert(s.sock.getpeercert(binary_form=True))
+        r = subprocess.run(["openssl", "x509", "-noout", "-serial"], input=pem, capture_output=True, text=True, check=True)
+        return r.stdout.strip().split("=", 1)[1].upper().lstrip("0")
+
     def serial_now(self, port, name, root):
         """serial_on, or None while the listener still serves another (unverifiable) certificate."""
         try:
@@ -163,6 +177,9 @@ check_interval_s = 5
         self.assertEqual(self.serial_on(self.ports["pop3s"], HOST, root), want)
         self.assertEqual(self.serial_on(self.ports["submission_tls"], HOST, root), want)
         self.assertEqual(self.serial_on(self.ports["pop3s"], DOMAIN_HOST, root), domain["serial"].lstrip("0"))
+        # ... after STARTTLS on the MX and on 587 ...
+        self.assertEqual(self.serial_on_starttls(self.ports["smtp"], HOST, root), want)
+        self.assertEqual(self.serial_on_starttls(self.ports["submission"], DOMAIN_HOST, root), domain["serial"].lstrip("0"))
         # ... the appliance's also to a client that names nothing, and on the portal once it has asked.
         der = served_certificate(self.ports["pop3s"], None)
         self.assertEqual(served_certificate(self.ports["pop3s"], HOST, root), der)
