@@ -17,7 +17,9 @@ std::vector<std::string> sorted(std::vector<std::string> names) {
 
 }  // namespace
 
-AcmeSchedule::AcmeSchedule(KeyService& keys, AcmeScheduleOptions options) : keys_(keys), options_(std::move(options)) {}
+AcmeSchedule::AcmeSchedule(KeyService& keys, AcmeScheduleOptions options) : keys_(keys), options_(std::move(options)) {
+    options_.https.stopping = &stopping_;
+}
 
 AcmeSchedule::~AcmeSchedule() {
     stopping_.store(true, std::memory_order_relaxed);

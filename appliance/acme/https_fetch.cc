@@ -63,6 +63,13 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* arg
     return n;
 }
 
+// libcurl calls this about once a second and on every transfer step: a stop abandons the request
+// (CURLE_ABORTED_BY_CALLBACK) instead of holding the daemon's shutdown for a whole timeout.
+int on_progress(void* arg, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+    const auto* stopping = static_cast<const std::atomic<bool>*>(arg);
+    return stopping != nullptr && stopping->load(std::memory_order_relaxed) ? 1 : 0;
+}
+
 }  // namespace
 
 struct CurlTransport::Handle {
@@ -109,6 +116,9 @@ Result<HttpsReply> CurlTransport::perform(Method method, const std::string& url,
               curl_easy_setopt(c, CURLOPT_WRITEDATA, &capture) == CURLE_OK &&
               curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header) == CURLE_OK &&
               curl_easy_setopt(c, CURLOPT_HEADERDATA, &capture) == CURLE_OK &&
+              curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L) == CURLE_OK &&
+              curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress) == CURLE_OK &&
+              curl_easy_setopt(c, CURLOPT_XFERINFODATA, options_.stopping) == CURLE_OK &&
               curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L) == CURLE_OK &&
               curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L) == CURLE_OK;
     if (ok && !options_.ca_file.empty()) ok = curl_easy_setopt(c, CURLOPT_CAINFO, options_.ca_file.c_str()) == CURLE_OK;

@@ -4,6 +4,7 @@
 // has a timeout. The interface lets the order flow be played against recorded answers in tests.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -38,6 +39,7 @@ struct HttpsOptions {
     std::string ca_file;            // trust anchors (PEM); empty: the system's store
     std::uint32_t timeout_ms = 30000;
     std::string user_agent = "vaultmx-acme";
+    const std::atomic<bool>* stopping = nullptr;  // when it turns true, a request in flight is abandoned
 };
 
 // Call once on the main thread before any thread uses libcurl (curl_global_init is not thread-safe
