@@ -2,7 +2,8 @@
 unbound tells it that the appliance's names are 127.0.0.1, and pebble checks each HTTP-01 challenge
 on vaultmx-portal's redirect listener. Covered: the appliance's certificate ([smtp] hostname) and a
 mail domain's ([acme] domain_names) are issued and served by SNI on 995, 465, after STARTTLS on 25
-and 587, and on the portal, the appliance's also without SNI; a renewal on demand serves a new certificate on every listener; the
+and 587, and on the portal, the appliance's also without SNI; a renewal on demand serves a new certificate on every listener, and
+one falls due by itself within [acme] renew_days; the
 certificates outlive a restart without a new order; no private key in clear under the data folder;
 the challenge path answers nothing it was not given."""
 import http.client
@@ -207,6 +208,19 @@ check_interval_s = 5
         self.__class__.daemon = Daemon(existing=(self.tmp.name, self.ports, self.config)).start()
         self.assertEqual(self.serial_on(self.ports["pop3s"], HOST, root), fresh)
         self.assertEqual(self.status()[(HOST,)]["serial"], renewed["serial"])
+
+        # Renewal before expiry, unasked: with renew_days past the certificates' lifetime they are due.
+        self.daemon.stop()
+        self.daemon.__exit__(None, None, None)
+        with open(self.config) as f:
+            text = f.read()
+        with open(self.config, "w") as f:
+            f.write(text.replace("check_interval_s = 5\n", "check_interval_s = 5\nrenew_days = 3650\n"))
+        self.__class__.daemon = Daemon(existing=(self.tmp.name, self.ports, self.config)).start()
+        # (They stay due, so the state shows "due" between orders: wait for the serial alone.)
+        auto = wait_until(lambda: self.status()[(HOST,)]["serial"] not in ("", renewed["serial"]) and self.status()[(HOST,)], 90)
+        self.assertTrue(auto, self.status())
+        self.assertTrue(wait_until(lambda: self.serial_now(self.ports["pop3s"], HOST, root) not in (None, fresh), 10))
 
     def test_2_challenge_path_answers_only_its_tokens(self):
         for path in ("/.well-known/acme-challenge/unknownToken", "/.well-known/acme-challenge/../../etc/passwd",
