@@ -36,12 +36,8 @@ bool https_url(std::string_view url) {
            std::all_of(url.begin(), url.end(), [](char c) { return c > 0x20 && c < 0x7f; });
 }
 
-// RFC 8555 6.5.1: a nonce is base64url.
-bool usable_nonce(std::string_view nonce) {
-    return !nonce.empty() && nonce.size() <= 256 && std::all_of(nonce.begin(), nonce.end(), [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
-    });
-}
+// RFC 8555 6.5.1: a nonce is base64url, like a challenge's token (8.3), and as bounded.
+bool usable_nonce(std::string_view nonce) { return valid_acme_token(nonce); }
 
 std::string dumped(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 

@@ -4,17 +4,13 @@
 #include <algorithm>
 
 #include "appliance/daemon/daemon.h"
+#include "appliance/directory/directory.h"
 #include "core/log.h"
 
 namespace vmx {
 namespace {
 
 constexpr std::int64_t wanted_refresh_s = 10;  // how often the domains are looked at for new ones
-
-std::string lower(std::string s) {
-    for (char& c : s) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
-    return s;
-}
 
 std::int64_t wall_now() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
@@ -24,7 +20,7 @@ net::TlsServerOptions Daemon::tls_server_options(const Config& config) const {
     net::TlsServerOptions options;
     options.certificate = {config.tls_cert, config.tls_key};
     if (!acme_) return options;
-    const std::string host = lower(config.hostname);
+    const std::string host = lower_ascii(config.hostname);
     for (const StoredCertificate& c : acme_->certificates()) {
         for (const std::string& name : c.info.names) options.sni_pem[name] = c.pem;
         if (std::find(c.info.names.begin(), c.info.names.end(), host) != c.info.names.end()) options.certificate_pem = c.pem;
@@ -36,9 +32,10 @@ net::TlsServerOptions Daemon::tls_server_options(const Config& config) const {
 // and, per mail domain, [acme] domain_names with the domain put in.
 std::optional<std::vector<std::vector<std::string>>> Daemon::wanted_certificates() const {
     std::vector<std::vector<std::string>> wanted;
-    std::vector<std::string> appliance{lower(config_.hostname)};
+    std::vector<std::string> appliance{lower_ascii(config_.hostname)};
     for (const auto& n : config_.acme_names)
-        if (std::find(appliance.begin(), appliance.end(), lower(n)) == appliance.end()) appliance.push_back(lower(n));
+        if (std::string name = lower_ascii(n); std::find(appliance.begin(), appliance.end(), name) == appliance.end())
+            appliance.push_back(std::move(name));
     wanted.push_back(std::move(appliance));
     if (config_.acme_domain_names.empty()) return wanted;
     // A directory that cannot be read now says nothing: the last list stays (never a shorter one,
@@ -50,7 +47,7 @@ std::optional<std::vector<std::vector<std::string>>> Daemon::wanted_certificates
     for (const Domain& d : *domains) {
         std::vector<std::string> names;
         for (const std::string& pattern : config_.acme_domain_names) {
-            std::string name = lower(pattern);
+            std::string name = lower_ascii(pattern);
             name.replace(name.find("{domain}"), 8, d.name);  // the config check: exactly once
             if (crypto::valid_acme_name(name) && std::find(names.begin(), names.end(), name) == names.end())
                 names.push_back(std::move(name));

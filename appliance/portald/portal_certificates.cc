@@ -4,17 +4,13 @@
 #include <nlohmann/json.hpp>
 
 #include "appliance/admin/client.h"
+#include "appliance/directory/directory.h"
 #include "core/log.h"
 
 namespace vmx {
 namespace {
 
 constexpr int ask_timeout_ms = 2000;
-
-std::string lower(std::string s) {
-    for (char& c : s) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
-    return s;
-}
 
 }  // namespace
 
@@ -49,7 +45,7 @@ void PortalCertificates::tick(std::uint64_t now_ms) {
 
     net::TlsServerOptions options;
     options.certificate = {config_.tls_cert, config_.tls_key};
-    const std::string host = lower(config_.hostname);
+    const std::string host = lower_ascii(config_.hostname);
     std::size_t count = 0;
     if (answer.contains("certificates") && answer["certificates"].is_array())
         for (const auto& c : answer["certificates"]) {
@@ -63,7 +59,7 @@ void PortalCertificates::tick(std::uint64_t now_ms) {
                 std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(key.data()), key.size()));
             for (const auto& n : c["names"]) {
                 if (!n.is_string()) continue;
-                const std::string name = lower(n.get<std::string>());
+                const std::string name = lower_ascii(n.get<std::string>());
                 options.sni_pem[name] = pem;
                 if (name == host) options.certificate_pem = pem;
             }
