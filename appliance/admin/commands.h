@@ -63,6 +63,7 @@ struct AdminContext {
     AdminShards* shards = nullptr;                // null: no shards (stats empty, no restore)
     BanList* bans = nullptr;                      // login bans (null: none, bans commands refused)
     LogSpool* log = nullptr;                      // the sealed event spool (logs show)
+    std::function<void()> flush_log{};            // commits the events still held in memory (logs show)
     const Alarms* alarms = nullptr;               // the alarm rules and their state (alarms)
     AcmeSchedule* acme = nullptr;                 // certificates from the ACME CA (acme status, renew); null: off
     SupportGrants* support_grants = nullptr;      // support reveal windows (null: --reveal refused)

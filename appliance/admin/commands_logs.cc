@@ -36,6 +36,8 @@ bool event_matches(std::string_view msgid, std::string_view wanted) {
 
 AdminReply logs_show(AdminContext& c, const AdminRequest& r) {
     if (c.log == nullptr) return {AdminStatus::failed, "logs: this daemon keeps no log spool"};
+    // Events wait up to a commit interval in memory; what was logged before the request is shown.
+    if (c.flush_log) c.flush_log();
     return show_log_events(*c.log, r);
 }
 

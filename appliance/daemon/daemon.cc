@@ -355,6 +355,11 @@ std::optional<StartFailure> Daemon::open_admin() {
     hasher_ = std::make_unique<WorkerHasher>(*auth_workers_);
     admin_ = std::make_unique<AdminContext>(AdminContext{*directory_, *keys_, *hasher_});
     admin_->log = spool_.get();
+    admin_->flush_log = [this] {
+        if (!log_writer_) return;
+        sink_->drain();
+        log_writer_->commit();
+    };
     admin_->alarms = alarms_.get();
     AdminContext& admin = *admin_;
     Engine& engine = *engine_;
