@@ -27,6 +27,9 @@ public:
             case StoreErrc::queue_full: return "store lane queue full";
             case StoreErrc::invalid_request: return "invalid store request";
             case StoreErrc::over_quota: return "mailbox over quota";
+            case StoreErrc::conflict: return "changed meanwhile (an expectation failed; nothing written)";
+            case StoreErrc::lease_busy: return "held by another node";
+            case StoreErrc::unavailable: return "storage cluster unavailable";
         }
         return "unknown store error";
     }

@@ -23,6 +23,9 @@ enum class StoreErrc {
     queue_full = 11,       // the lane has as many writes in flight as its queue holds
     invalid_request = 12,  // an empty or oversized key, or a write to an unknown environment
     over_quota = 13,       // the mailbox would exceed its quota: SMTP 452 4.2.2 (or 552 5.2.2)
+    conflict = 14,         // a batch's expectation failed (nothing written), or a snapshot moved on
+    lease_busy = 15,       // another holder's lease runs
+    unavailable = 16,      // the storage cluster did not answer in time, or cannot be reached: 451
 };
 
 const std::error_category& store_category() noexcept;
