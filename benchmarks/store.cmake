@@ -4,3 +4,8 @@
 add_executable(store_bench ${CMAKE_CURRENT_LIST_DIR}/store_bench.cc)
 target_link_libraries(store_bench PRIVATE vmx_store fmt::fmt)
 vmx_link_allocator(store_bench)
+# The storage seam on LMDB against Ceph RADOS on the same box (commits, blobs, snapshot reads; CPU
+# per operation including the cluster's daemons).
+add_executable(backend_bench ${CMAKE_CURRENT_LIST_DIR}/backend_bench.cc)
+target_link_libraries(backend_bench PRIVATE vmx_store_rados fmt::fmt)
+vmx_link_allocator(backend_bench)

@@ -134,6 +134,7 @@ Result<std::unique_ptr<Snapshot>> LmdbSpace::snapshot() {
 }
 
 Result<void> LmdbSpace::write(const std::function<Result<void>(WriteTxn&)>& fn) {
+    std::lock_guard lock(write_mutex_);
     for (int attempt = 0;; ++attempt) {
         auto txn = WriteTxn::begin(*env_);
         if (!txn) return fail(txn.error());

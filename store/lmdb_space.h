@@ -3,8 +3,8 @@
 // leases in another ("vmx.leases": holder and expiry in wall-clock milliseconds, so two processes
 // on one box see the same lease). A commit is one write transaction, with every expectation checked
 // inside it, so it is atomic and serialised with every other writer of the environment.
-// Threads: any; a write blocks on LMDB's writer lock while another thread commits, and a Snapshot
-// holds a read transaction (keep it short: a map grow waits for it).
+// Threads: any; writes take turns (LMDB has one writer; a map grow needs no write transaction open),
+// and a Snapshot holds a read transaction (keep it short: a map grow waits for it).
 #pragma once
 
 #include <cstdint>
@@ -49,6 +49,7 @@ private:
     Result<void> check_expectation(WriteTxn& txn, const Expect& e, std::uint64_t now_ms);
 
     std::unique_ptr<Env> env_;
+    std::mutex write_mutex_;  // one writer at a time, so a map grow never meets a live write transaction
     Dbi blobs_;
     Dbi leases_;
     std::mutex tables_mutex_;

@@ -52,7 +52,10 @@ protected:
     // same environment reopened after this handle closes (a process opens an environment once).
     Result<std::unique_ptr<Space>> open() {
         if (GetParam() == Kind::lmdb) {
-            auto s = LmdbSpace::open(dir_.path());
+            EnvOptions small;  // a small map, so the tests grow it while they write
+            small.map_bytes = std::size_t{1} << 20;
+            small.map_bytes_max = std::size_t{1} << 30;
+            auto s = LmdbSpace::open(dir_.path(), small);
             if (!s) return fail(s.error());
             return std::unique_ptr<Space>(std::move(*s));
         }
@@ -377,6 +380,31 @@ TEST_P(BackendConformance, BlobsRoundTripByRange) {
     auto gone = space_->read_blob(name, 0, 10);
     ASSERT_TRUE(gone);
     EXPECT_FALSE(*gone);
+}
+
+// Writers on several threads at once, past the store's first size (LMDB grows its map meanwhile).
+TEST_P(BackendConformance, ConcurrentWritersAllLand) {
+    const ByteString body(std::size_t{64} * 1024, 0x5a);
+    std::atomic<int> failures{0};
+    std::vector<std::thread> threads;
+    for (std::uint8_t w = 0; w < 4; ++w)
+        threads.emplace_back([&, w] {
+            for (std::uint8_t i = 0; i < 24; ++i) {
+                Batch b;
+                b.put(records_, ByteString{w, i}, body);
+                if (!space_->put_blob(ByteString{w, i}, body) || !space_->commit(b)) failures.fetch_add(1);
+            }
+        });
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(failures.load(), 0);
+    auto snap = space_->snapshot();
+    ASSERT_TRUE(snap);
+    auto all = (*snap)->scan(records_, {}, 1000);
+    ASSERT_TRUE(all);
+    EXPECT_EQ(all->size(), 96U);
+    auto last = space_->read_blob(ByteString{3, 23}, 0, body.size());
+    ASSERT_TRUE(last && *last);
+    EXPECT_EQ(**last, body);
 }
 
 TEST_P(BackendConformance, LeasesAreExclusiveRenewableAndReleased) {
