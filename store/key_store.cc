@@ -37,7 +37,7 @@ Result<std::vector<crypto::ScopeKeyRecord>> KeyStore::stored_records() const {
     std::vector<crypto::ScopeKeyRecord> records;
     auto txn = ReadTxn::begin(*env_);
     if (!txn) return fail(txn.error());
-    auto cursor = Cursor::open(txn->raw(), records_);
+    auto cursor = Cursor::open(*txn, records_);
     if (!cursor) return fail(cursor.error());
     auto entry = cursor->first();
     for (; entry && *entry; entry = cursor->next()) {
@@ -168,7 +168,7 @@ Result<void> KeyStore::save_master_rotation(const crypto::Keyring& ring, const c
     // Every held key, collected first: puts must not move the cursor under us.
     std::vector<std::pair<std::string, std::vector<std::uint8_t>>> held;
     {
-        auto cursor = Cursor::open(txn->raw(), meta_);
+        auto cursor = Cursor::open(*txn, meta_);
         if (!cursor) return fail(cursor.error());
         auto entry = cursor->seek(as_bytes(std::string(held_prefix)));
         for (; entry && *entry; entry = cursor->next()) {

@@ -1,5 +1,6 @@
 #include "store/lmdb.h"
 
+#include <lmdb.h>
 #include <sys/statvfs.h>
 
 #include <cerrno>
@@ -48,6 +49,18 @@ Result<std::unique_ptr<Env>> Env::open(const std::string& path, const EnvOptions
 }
 
 Env::~Env() = default;
+
+void Env::Close::operator()(MDB_env* e) const noexcept { mdb_env_close(e); }
+
+Result<std::uint64_t> Env::bytes_used() {
+    std::shared_lock lock(remap_);
+    if (!env_) return fail(StoreErrc::closed);
+    MDB_envinfo info{};
+    MDB_stat stat{};
+    if (int rc = mdb_env_info(env_.get(), &info); rc != 0) return fail(lmdb_error(rc));
+    if (int rc = mdb_env_stat(env_.get(), &stat); rc != 0) return fail(lmdb_error(rc));
+    return (static_cast<std::uint64_t>(info.me_last_pgno) + 1) * stat.ms_psize;
+}
 
 std::size_t Env::key_bytes_max() const noexcept {
     return static_cast<std::size_t>(mdb_env_get_maxkeysize(env_.get()));
@@ -256,6 +269,9 @@ Result<void> ReadTxn::renew() {
 
 // --- Cursor --------------------------------------------------------------------------------------
 
+Result<Cursor> Cursor::open(ReadTxn& txn, Dbi dbi) { return open(txn.active() ? txn.raw() : nullptr, dbi); }
+Result<Cursor> Cursor::open(WriteTxn& txn, Dbi dbi) { return open(txn.raw(), dbi); }
+
 Result<Cursor> Cursor::open(MDB_txn* txn, Dbi dbi) {
     if (txn == nullptr) return fail(StoreErrc::failed);
     MDB_cursor* cursor = nullptr;
@@ -267,10 +283,18 @@ Cursor::~Cursor() {
     if (cursor_ != nullptr) mdb_cursor_close(cursor_);
 }
 
-Result<std::optional<Entry>> Cursor::step(const Bytes* key, MDB_cursor_op op) {
+Result<std::optional<Entry>> Cursor::step(const Bytes* key, Op op) {
+    MDB_cursor_op mdb_op = MDB_FIRST;
+    switch (op) {
+        case Op::first: mdb_op = MDB_FIRST; break;
+        case Op::next: mdb_op = MDB_NEXT; break;
+        case Op::last: mdb_op = MDB_LAST; break;
+        case Op::prev: mdb_op = MDB_PREV; break;
+        case Op::seek: mdb_op = MDB_SET_RANGE; break;
+    }
     MDB_val k = key ? to_val(*key) : MDB_val{};
     MDB_val v{};
-    const int rc = mdb_cursor_get(cursor_, &k, &v, op);
+    const int rc = mdb_cursor_get(cursor_, &k, &v, mdb_op);
     if (rc == MDB_NOTFOUND) return std::optional<Entry>{};
     if (rc != 0) return fail(lmdb_error(rc));
     return std::optional<Entry>{Entry{from_val(k), from_val(v)}};

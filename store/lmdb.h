@@ -6,8 +6,6 @@
 // A WriteTxn belongs to the thread that began it (MDB_NOTLS is not used for writers).
 #pragma once
 
-#include <lmdb.h>
-
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -21,6 +19,11 @@
 
 #include "core/result.h"
 #include "store/errc.h"
+
+// LMDB's handles, declared only: nothing that includes this header sees LMDB's API or types.
+struct MDB_env;
+struct MDB_txn;
+struct MDB_cursor;
 
 namespace vmx::store {
 
@@ -45,7 +48,7 @@ struct EnvOptions {
 
 // One named database of an environment; valid for the Env's lifetime (and across its reopen()).
 struct Dbi {
-    MDB_dbi id = 0;
+    unsigned int id = 0;  // LMDB's MDB_dbi
 };
 
 class Env {
@@ -79,6 +82,8 @@ public:
     // Bytes an unprivileged writer may still add to the file system holding the environment
     // (statvfs f_bavail), to tell a short write on a full disk from an I/O error. Any thread.
     Result<std::uint64_t> free_bytes() const;
+    // Bytes of the file in use (pages up to the last one written). Any thread; waits for a remap.
+    Result<std::uint64_t> bytes_used();
 
     std::size_t map_bytes() const noexcept { return map_bytes_.load(std::memory_order_relaxed); }
     std::size_t map_bytes_max() const noexcept { return options_.map_bytes_max; }
@@ -91,7 +96,7 @@ public:
 private:
     friend class ReadTxn;
     struct Close {
-        void operator()(MDB_env* e) const noexcept { mdb_env_close(e); }
+        void operator()(MDB_env* e) const noexcept;
     };
     using EnvPtr = std::unique_ptr<MDB_env, Close>;
     Env(std::string path, const EnvOptions& options) : path_(std::move(path)), options_(options) {}
@@ -166,21 +171,25 @@ struct Entry {
 // A cursor over one database inside a live transaction; must not outlive it.
 class Cursor {
 public:
-    static Result<Cursor> open(MDB_txn* txn, Dbi dbi);
+    static Result<Cursor> open(ReadTxn& txn, Dbi dbi);
+    static Result<Cursor> open(WriteTxn& txn, Dbi dbi);
     Cursor(Cursor&& other) noexcept : cursor_(std::exchange(other.cursor_, nullptr)) {}
     Cursor& operator=(Cursor&&) = delete;
     ~Cursor();
 
     // std::nullopt at the end (or for an empty database).
-    Result<std::optional<Entry>> first() { return step(nullptr, MDB_FIRST); }
-    Result<std::optional<Entry>> next() { return step(nullptr, MDB_NEXT); }
-    Result<std::optional<Entry>> last() { return step(nullptr, MDB_LAST); }
+    Result<std::optional<Entry>> first() { return step(nullptr, Op::first); }
+    Result<std::optional<Entry>> next() { return step(nullptr, Op::next); }
+    Result<std::optional<Entry>> last() { return step(nullptr, Op::last); }
+    Result<std::optional<Entry>> prev() { return step(nullptr, Op::prev); }
     // The first entry whose key is >= key.
-    Result<std::optional<Entry>> seek(Bytes key) { return step(&key, MDB_SET_RANGE); }
+    Result<std::optional<Entry>> seek(Bytes key) { return step(&key, Op::seek); }
 
 private:
+    enum class Op : std::uint8_t { first, next, last, prev, seek };
     explicit Cursor(MDB_cursor* cursor) : cursor_(cursor) {}
-    Result<std::optional<Entry>> step(const Bytes* key, MDB_cursor_op op);
+    static Result<Cursor> open(MDB_txn* txn, Dbi dbi);
+    Result<std::optional<Entry>> step(const Bytes* key, Op op);
     MDB_cursor* cursor_ = nullptr;
 };
 

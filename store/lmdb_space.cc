@@ -74,7 +74,7 @@ public:
         if (from.size() > backend_key_bytes_max) return fail(StoreErrc::invalid_request);
         max = std::min(max, backend_scan_max);
         std::vector<KeyValue> out;
-        auto cursor = Cursor::open(txn_.raw(), *dbi);
+        auto cursor = Cursor::open(txn_, *dbi);
         if (!cursor) return fail(cursor.error());
         auto entry = from.empty() ? cursor->first() : cursor->seek(from);
         while (out.size() < max) {

@@ -176,8 +176,8 @@ Result<MessageInfo> info_in(Txn& txn, Dbi dbi, const crypto::KeySet& keys, const
 }
 
 // Calls fn(MessageInfo&&) for every message's metadata in id order until fn returns false.
-template <class Fn>
-Result<void> walk_meta(MDB_txn* txn, Dbi dbi, const crypto::KeySet& keys, const MailboxRef& box, Fn&& fn) {
+template <class Txn, class Fn>
+Result<void> walk_meta(Txn& txn, Dbi dbi, const crypto::KeySet& keys, const MailboxRef& box, Fn&& fn) {
     auto cursor = Cursor::open(txn, dbi);
     if (!cursor) return fail(cursor.error());
     const RecordKeyBytes start = key_of(box, record_of(1, 0));
@@ -305,7 +305,8 @@ Result<MailboxChange> move_in(Txn& txn, Dbi dbi, const crypto::KeySet& keys, con
 }
 
 // Erases up to messages_max messages that went to trash at least retention_s before now_unix.
-Result<MailboxChange> plan_purge(MDB_txn* txn, Dbi dbi, const crypto::KeySet& keys, const MailboxRef& box,
+template <class Txn>
+Result<MailboxChange> plan_purge(Txn& txn, Dbi dbi, const crypto::KeySet& keys, const MailboxRef& box,
                                  MailboxState& state, std::int64_t now_unix, std::int64_t retention_s,
                                  std::size_t messages_max) {
     std::vector<MessageInfo> expired;
@@ -332,7 +333,8 @@ Result<MailboxChange> plan_purge(MDB_txn* txn, Dbi dbi, const crypto::KeySet& ke
 }
 
 // Erases up to messages_max messages whatever their state; the state record goes with the last.
-Result<MailboxChange> plan_erase(MDB_txn* txn, Dbi dbi, const crypto::KeySet& keys, const MailboxRef& box,
+template <class Txn>
+Result<MailboxChange> plan_erase(Txn& txn, Dbi dbi, const crypto::KeySet& keys, const MailboxRef& box,
                                  MailboxState& state, std::size_t messages_max) {
     std::vector<MessageInfo> doomed;
     auto walked = walk_meta(txn, dbi, keys, box, [&](MessageInfo&& info) {
@@ -383,7 +385,7 @@ Result<MessageInfo> message_info(ReadTxn& txn, Dbi dbi, const crypto::KeySet& ke
 Result<std::vector<MessageInfo>> list_messages(ReadTxn& txn, Dbi dbi, const crypto::KeySet& keys,
                                                const MailboxRef& box, ListTrash trash) {
     std::vector<MessageInfo> out;
-    auto ok = walk_meta(txn.raw(), dbi, keys, box, [&](MessageInfo&& info) {
+    auto ok = walk_meta(txn, dbi, keys, box, [&](MessageInfo&& info) {
         if (info.state == MessageState::live || trash == ListTrash::include) out.push_back(std::move(info));
         return true;
     });
@@ -463,7 +465,7 @@ Result<std::size_t> purge(WriteTxn& txn, Dbi dbi, const crypto::KeySet& keys, co
                           std::int64_t now_unix, std::int64_t retention_s, std::size_t messages_max) {
     auto state = load_state_in(txn, dbi, keys, box);
     if (!state) return fail(state.error());
-    auto change = plan_purge(txn.raw(), dbi, keys, box, *state, now_unix, retention_s, messages_max);
+    auto change = plan_purge(txn, dbi, keys, box, *state, now_unix, retention_s, messages_max);
     if (!change) return fail(change.error());
     if (auto ok = apply_ops(txn, change->ops); !ok) return fail(ok.error());
     return change->purged;
@@ -514,7 +516,7 @@ Result<MailboxChange> MailboxWriter::purge(ReadTxn& txn, const crypto::KeySet& k
                                           std::int64_t retention_s, std::size_t messages_max) {
     if (pending_) return fail(StoreErrc::busy);
     MailboxState next = state_;
-    auto change = plan_purge(txn.raw(), dbi_, keys, box_, next, now_unix, retention_s, messages_max);
+    auto change = plan_purge(txn, dbi_, keys, box_, next, now_unix, retention_s, messages_max);
     if (change && !change->ops.empty()) pending_ = next;
     return change;
 }
@@ -522,7 +524,7 @@ Result<MailboxChange> MailboxWriter::purge(ReadTxn& txn, const crypto::KeySet& k
 Result<MailboxChange> MailboxWriter::erase(ReadTxn& txn, const crypto::KeySet& keys, std::size_t messages_max) {
     if (pending_) return fail(StoreErrc::busy);
     MailboxState next = state_;
-    auto change = plan_erase(txn.raw(), dbi_, keys, box_, next, messages_max);
+    auto change = plan_erase(txn, dbi_, keys, box_, next, messages_max);
     if (change && !change->ops.empty()) pending_ = next;
     return change;
 }

@@ -118,7 +118,7 @@ Result<Queue> Queue::open(Env& env, QueueKind kind, std::uint32_t segment, const
         return fail(v.error());
     }
     // The counter is written with every enqueue; the last key is a second witness.
-    auto cursor = Cursor::open(txn->raw(), *records);
+    auto cursor = Cursor::open(*txn, *records);
     if (!cursor) return fail(cursor.error());
     auto last = cursor->last();
     if (!last) return fail(last.error());
@@ -204,7 +204,7 @@ Result<std::vector<std::uint64_t>> Queue::list(Txn& txn, std::uint64_t after_id,
     std::vector<std::uint64_t> ids;
     max = std::min(max, limits_.list_max);
     if (after_id >= object_of(~std::uint64_t{0})) return ids;
-    auto cursor = Cursor::open(txn.raw(), records_);
+    auto cursor = Cursor::open(txn, records_);
     if (!cursor) return fail(cursor.error());
     const auto start = encode_record_key(entry_key(after_id + 1, 0));
     for (auto e = cursor->seek(start); ids.size() < max; e = cursor->next()) {
@@ -311,7 +311,7 @@ template <class Txn>
 Result<MarkerPage> list_markers(Txn& mail_txn, const DeliveryMarkers& markers, std::optional<DeliveryMarker> from,
                                 std::size_t max) {
     MarkerPage page;
-    auto cursor = Cursor::open(mail_txn.raw(), markers.dbi);
+    auto cursor = Cursor::open(mail_txn, markers.dbi);
     if (!cursor) return fail(cursor.error());
     const MarkerKey start = from ? marker_key(*from) : MarkerKey{};
     for (auto e = cursor->seek(start);; e = cursor->next()) {
@@ -344,7 +344,7 @@ Result<std::size_t> remove_markers(WriteTxn& mail_txn, const DeliveryMarkers& ma
     // at most envelope_recipients_max markers.
     std::vector<MarkerKey> found;
     {
-        auto cursor = Cursor::open(mail_txn.raw(), markers.dbi);
+        auto cursor = Cursor::open(mail_txn, markers.dbi);
         if (!cursor) return fail(cursor.error());
         const auto start = marker_key(DeliveryMarker{queue, segment, entry_id, 0});
         for (auto e = cursor->seek(start); found.size() <= envelope_recipients_max; e = cursor->next()) {
@@ -368,7 +368,7 @@ Result<MarkerSweep> expire_markers(WriteTxn& mail_txn, const DeliveryMarkers& ma
     MarkerSweep out;
     std::vector<MarkerKey> expired;
     {
-        auto cursor = Cursor::open(mail_txn.raw(), markers.dbi);
+        auto cursor = Cursor::open(mail_txn, markers.dbi);
         if (!cursor) return fail(cursor.error());
         const MarkerKey start = from ? marker_key(*from) : MarkerKey{};
         std::size_t scanned = 0;

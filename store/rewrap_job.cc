@@ -48,7 +48,7 @@ Result<RewrapProgress> RewrapJob::step(const crypto::KeySet& keys, std::size_t b
     // Collect first, write after: puts must not move the cursor under us.
     std::vector<Pending> pending;
     {
-        auto cursor = Cursor::open(txn->raw(), data_);
+        auto cursor = Cursor::open(*txn, data_);
         if (!cursor) return fail(cursor.error());
         auto entry = resume_after.empty() ? cursor->first() : cursor->seek(resume_after);
         if (entry && *entry && !resume_after.empty() && std::equal((*entry)->key.begin(), (*entry)->key.end(),

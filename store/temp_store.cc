@@ -86,7 +86,7 @@ Result<Found> found_of(std::span<const std::uint8_t> stored) {
 template <class Txn>
 Result<std::optional<Found>> find(Txn& txn, Dbi records, std::uint64_t owner, std::uint64_t id) {
     const auto rk = encode_record_key(record_key(owner, id));
-    auto cursor = Cursor::open(txn.raw(), records);
+    auto cursor = Cursor::open(txn, records);
     if (!cursor) return fail(cursor.error());
     auto e = cursor->seek(rk);
     if (!e) return fail(e.error());
@@ -205,7 +205,7 @@ template <class Txn>
 Result<std::vector<TempRecordRef>> TempStore::list(Txn& txn, std::uint64_t owner, std::uint64_t from_id,
                                                    std::size_t max_records) const {
     std::vector<TempRecordRef> out;
-    auto cursor = Cursor::open(txn.raw(), records_);
+    auto cursor = Cursor::open(txn, records_);
     if (!cursor) return fail(cursor.error());
     const auto from = encode_record_key(record_key(owner, from_id));
     for (auto e = cursor->seek(from); out.size() < max_records; e = cursor->next()) {
@@ -231,7 +231,7 @@ Result<std::size_t> TempStore::sweep(WriteTxn& txn, std::int64_t now_unix, std::
     const auto now = static_cast<std::uint64_t>(now_unix);
     std::vector<ExpiryKey> expired;
     {
-        auto cursor = Cursor::open(txn.raw(), expiry_);
+        auto cursor = Cursor::open(txn, expiry_);
         if (!cursor) return fail(cursor.error());
         for (auto e = cursor->first(); expired.size() < max_records; e = cursor->next()) {
             if (!e) return fail(e.error());

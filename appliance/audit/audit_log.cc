@@ -5,7 +5,6 @@
 #include <optional>
 
 #include "appliance/audit/chain.h"
-#include "core/c_free.h"
 #include "store/codec.h"
 #include "store/errc.h"
 
@@ -54,7 +53,7 @@ Result<void> ensure_genesis(store::Env& env, const crypto::KeySet& keys, store::
     auto txn = store::WriteTxn::begin(env);
     if (!txn) return fail(txn.error());
     {
-        auto cursor = store::Cursor::open(txn->raw(), dbi);
+        auto cursor = store::Cursor::open(*txn, dbi);
         if (!cursor) return fail(cursor.error());
         auto first = cursor->first();
         if (!first) return fail(first.error());
@@ -67,25 +66,21 @@ Result<void> ensure_genesis(store::Env& env, const crypto::KeySet& keys, store::
 // The walk of read(): newest first, from the last key of the database.
 class NewestFirst {
 public:
-    static Result<NewestFirst> open(MDB_txn* txn, store::Dbi dbi) {
-        MDB_cursor* c = nullptr;
-        if (int rc = mdb_cursor_open(txn, dbi.id, &c); rc != 0) return fail(store::lmdb_error(rc));
-        return NewestFirst(c);
+    static Result<NewestFirst> open(store::ReadTxn& txn, store::Dbi dbi) {
+        auto cursor = store::Cursor::open(txn, dbi);
+        if (!cursor) return fail(cursor.error());
+        return NewestFirst(std::move(*cursor));
     }
     // The previous entry (the last one on the first call); nullopt before the first entry.
     Result<std::optional<store::Entry>> step() {
-        MDB_val k{}, v{};
-        int rc = mdb_cursor_get(cursor_.get(), &k, &v, started_ ? MDB_PREV : MDB_LAST);
+        const bool first = !started_;
         started_ = true;
-        if (rc == MDB_NOTFOUND) return std::optional<store::Entry>();
-        if (rc != 0) return fail(store::lmdb_error(rc));
-        return std::optional<store::Entry>(store::Entry{{static_cast<const std::uint8_t*>(k.mv_data), k.mv_size},
-                                                        {static_cast<const std::uint8_t*>(v.mv_data), v.mv_size}});
+        return first ? cursor_.last() : cursor_.prev();
     }
 
 private:
-    explicit NewestFirst(MDB_cursor* c) : cursor_(c) {}
-    std::unique_ptr<MDB_cursor, CFree<mdb_cursor_close>> cursor_;
+    explicit NewestFirst(store::Cursor cursor) : cursor_(std::move(cursor)) {}
+    store::Cursor cursor_;
     bool started_ = false;
 };
 
@@ -149,7 +144,7 @@ Result<std::vector<AuditEntry>> AuditLog::read(std::int64_t since_unix, std::siz
     std::vector<AuditEntry> out;
     auto txn = store::ReadTxn::begin(*env_);
     if (!txn) return fail(txn.error());
-    auto walk = NewestFirst::open(txn->raw(), dbi_);
+    auto walk = NewestFirst::open(*txn, dbi_);
     if (!walk) return fail(walk.error());
     while (out.size() < limit) {
         auto e = walk->step();

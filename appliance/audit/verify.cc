@@ -30,7 +30,7 @@ public:
     AuditVerifyReport run(store::Env& env) {
         auto txn = store::ReadTxn::begin(env);
         if (!txn) return unreadable(txn.error());
-        auto cursor = store::Cursor::open(txn->raw(), dbi_);
+        auto cursor = store::Cursor::open(*txn, dbi_);
         if (!cursor) return unreadable(cursor.error());
         std::optional<std::vector<std::uint8_t>> head;
         for (auto e = cursor->first();; e = cursor->next()) {

@@ -77,7 +77,7 @@ Result<std::vector<BanRecord>> BanRecords::load(const crypto::KeySet& keys) cons
     std::vector<BanRecord> out;
     auto txn = store::ReadTxn::begin(*env_);
     if (!txn) return fail(txn.error());
-    auto cursor = store::Cursor::open(txn->raw(), dbi_);
+    auto cursor = store::Cursor::open(*txn, dbi_);
     if (!cursor) return fail(cursor.error());
     for (auto e = cursor->first();; e = cursor->next()) {
         if (!e) return fail(e.error());

@@ -173,7 +173,7 @@ template <class T, class Decode>
 Result<std::vector<T>> Directory::list(store::ReadTxn& txn, const crypto::KeySet& keys, Kind kind,
                                        Decode decode) const {
     std::vector<T> out;
-    auto cursor = store::Cursor::open(txn.raw(), records_);
+    auto cursor = store::Cursor::open(txn, records_);
     if (!cursor) return fail(cursor.error());
     const auto start = record_key(kind, 0);
     for (auto e = cursor->seek(start);; e = cursor->next()) {

@@ -52,7 +52,7 @@ void reopen_record(User& u) {
 template <class Txn>
 Result<std::vector<User>> Directory::users_of_org(Txn& txn, const crypto::KeySet& keys, std::uint64_t org_id) const {
     std::vector<User> out;
-    auto cursor = store::Cursor::open(txn.raw(), records_);
+    auto cursor = store::Cursor::open(txn, records_);
     if (!cursor) return fail(cursor.error());
     for (auto e = cursor->seek(record_key(Kind::user, 0));; e = cursor->next()) {
         if (!e) return fail(e.error());
@@ -192,7 +192,7 @@ Result<void> Directory::remove_org(const crypto::KeySet& keys, std::uint64_t org
     if (!users->empty()) return fail(std::make_error_code(std::errc::directory_not_empty));
     std::vector<Domain> domains;
     {
-        auto cursor = store::Cursor::open(txn->raw(), records_);
+        auto cursor = store::Cursor::open(*txn, records_);
         if (!cursor) return fail(cursor.error());
         for (auto e = cursor->seek(record_key(Kind::domain, 0));; e = cursor->next()) {
             if (!e) return fail(e.error());
@@ -221,7 +221,7 @@ Result<std::vector<crypto::Scope>> Directory::pending_shreds(std::size_t max) co
     auto txn = store::ReadTxn::begin(*env_);
     if (!txn) return fail(txn.error());
     std::vector<crypto::Scope> out;
-    auto cursor = store::Cursor::open(txn->raw(), meta_);
+    auto cursor = store::Cursor::open(*txn, meta_);
     if (!cursor) return fail(cursor.error());
     const auto prefix = directory_keys::as_bytes(kShredPrefix);
     for (auto e = cursor->seek(prefix); out.size() < max; e = cursor->next()) {
@@ -248,7 +248,7 @@ Result<void> Directory::shred_done(const crypto::Scope& scope) {
 Result<Directory::UsersPage> Directory::users_page(store::ReadTxn& txn, const crypto::KeySet& keys,
                                                    std::uint64_t from_id, std::size_t max) const {
     UsersPage page;
-    auto cursor = store::Cursor::open(txn.raw(), records_);
+    auto cursor = store::Cursor::open(txn, records_);
     if (!cursor) return fail(cursor.error());
     for (auto e = cursor->seek(record_key(Kind::user, from_id));; e = cursor->next()) {
         if (!e) return fail(e.error());

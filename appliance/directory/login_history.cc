@@ -175,7 +175,7 @@ Result<std::vector<LoginEvent>> LoginHistory::read(store::ReadTxn& txn, const cr
                                                    std::uint64_t user_id, std::int64_t since_unix, bool failed_only,
                                                    std::size_t limit) const {
     std::vector<LoginEvent> out;
-    auto cursor = store::Cursor::open(txn.raw(), dbi_);
+    auto cursor = store::Cursor::open(txn, dbi_);
     if (!cursor) return fail(cursor.error());
     const Key start = make_key(user_id, since_unix, 0);
     for (auto e = cursor->seek(start);; e = cursor->next()) {
@@ -197,7 +197,7 @@ Result<std::size_t> LoginHistory::purge_before(std::int64_t cutoff_unix, std::si
     if (!txn) return fail(txn.error());
     std::vector<std::vector<std::uint8_t>> doomed;
     {
-        auto cursor = store::Cursor::open(txn->raw(), dbi_);
+        auto cursor = store::Cursor::open(*txn, dbi_);
         if (!cursor) return fail(cursor.error());
         // Per user: delete from the oldest while older than the cutoff, then jump to the next user,
         // so a pass costs one seek per user plus the entries it removes.
@@ -227,7 +227,7 @@ Result<std::size_t> LoginHistory::erase_user(std::uint64_t user_id, std::size_t 
     if (!txn) return fail(txn.error());
     std::vector<std::vector<std::uint8_t>> doomed;
     {
-        auto cursor = store::Cursor::open(txn->raw(), dbi_);
+        auto cursor = store::Cursor::open(*txn, dbi_);
         if (!cursor) return fail(cursor.error());
         const Key start = make_key(user_id, 0, 0);  // make_key keeps times at 0 and above
         for (auto e = cursor->seek(start); doomed.size() < max; e = cursor->next()) {

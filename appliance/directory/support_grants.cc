@@ -118,7 +118,7 @@ Result<std::size_t> SupportGrants::erase_expired(const crypto::KeySet& keys, std
     if (!txn) return fail(txn.error());
     std::vector<Key> doomed;
     {
-        auto cursor = store::Cursor::open(txn->raw(), dbi_);
+        auto cursor = store::Cursor::open(*txn, dbi_);
         if (!cursor) return fail(cursor.error());
         for (auto e = cursor->first(); doomed.size() < max; e = cursor->next()) {
             if (!e) return fail(e.error());

@@ -102,7 +102,7 @@ Result<void> ApplianceSecrets::reseal(store::WriteTxn& txn, const crypto::Master
     };
     std::vector<Resealed> resealed;  // collected first: puts must not move the cursor under us
     {
-        auto cursor = store::Cursor::open(txn.raw(), dbi_);
+        auto cursor = store::Cursor::open(txn, dbi_);
         if (!cursor) return fail(cursor.error());
         auto entry = cursor->first();
         for (; entry && *entry; entry = cursor->next()) {
@@ -125,7 +125,7 @@ Result<void> ApplianceSecrets::reseal(store::WriteTxn& txn, const crypto::Master
 Result<std::vector<SecretInfo>> ApplianceSecrets::list() const {
     auto txn = store::ReadTxn::begin(*env_);
     if (!txn) return fail(txn.error());
-    auto cursor = store::Cursor::open(txn->raw(), dbi_);
+    auto cursor = store::Cursor::open(*txn, dbi_);
     if (!cursor) return fail(cursor.error());
     std::vector<SecretInfo> out;
     auto entry = cursor->first();

@@ -78,7 +78,7 @@ struct Walk {
 void check_database(store::Env& env, store::Dbi dbi, const IdentityOf& identity_of, Walk& walk) {
     auto txn = store::ReadTxn::begin(env);
     if (!txn) return walk.failed({}, "cannot read: " + txn.error().message());
-    auto cursor = store::Cursor::open(txn->raw(), dbi);
+    auto cursor = store::Cursor::open(*txn, dbi);
     if (!cursor) return walk.failed({}, "cannot read: " + cursor.error().message());
     std::optional<crypto::StreamOpener> stream;
     std::vector<std::uint8_t> stream_key;

@@ -39,7 +39,7 @@ Result<MailboxOwners> mailbox_owners(ShardStore& store, std::uint32_t segment, s
     MailboxOwners out;
     auto txn = begin_mail(store, segment);
     if (!txn) return fail(txn.error());
-    auto cursor = store::Cursor::open(txn->raw(), store.segment(segment).mailboxes);
+    auto cursor = store::Cursor::open(*txn, store.segment(segment).mailboxes);
     if (!cursor) return fail(cursor.error());
     std::uint64_t next = from_user;
     while (out.users.size() < max) {

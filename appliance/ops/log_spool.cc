@@ -153,7 +153,7 @@ Result<std::uint64_t> LogSpool::erase_before(std::uint64_t sequence, std::uint64
     if (!txn) return fail(txn.error());
     std::uint64_t erased = 0;
     {
-        auto cursor = store::Cursor::open(txn->raw(), events_);
+        auto cursor = store::Cursor::open(*txn, events_);
         if (!cursor) return fail(cursor.error());
         std::vector<std::uint64_t> doomed;
         for (auto entry = cursor->first(); entry && *entry && doomed.size() < count_max; entry = cursor->next()) {
@@ -188,7 +188,7 @@ Result<std::vector<LogEvent>> LogSpool::read(std::uint64_t from, std::size_t cou
     std::vector<LogEvent> out;
     auto txn = store::ReadTxn::begin(*env_);
     if (!txn) return fail(txn.error());
-    auto cursor = store::Cursor::open(txn->raw(), events_);
+    auto cursor = store::Cursor::open(*txn, events_);
     if (!cursor) return fail(cursor.error());
     std::size_t bytes = 0;
     for (auto entry = cursor->seek(sequence_key(from)); out.size() < count && bytes < bytes_max; entry = cursor->next()) {
@@ -206,7 +206,7 @@ Result<std::vector<LogEvent>> LogSpool::read(std::uint64_t from, std::size_t cou
 Result<std::uint64_t> LogSpool::first_sequence() const {
     auto txn = store::ReadTxn::begin(*env_);
     if (!txn) return fail(txn.error());
-    auto cursor = store::Cursor::open(txn->raw(), events_);
+    auto cursor = store::Cursor::open(*txn, events_);
     if (!cursor) return fail(cursor.error());
     auto entry = cursor->first();
     if (!entry) return fail(entry.error());
@@ -252,12 +252,9 @@ Result<void> LogSpool::set_shipped(std::uint64_t sequence) {
     return committed;
 }
 
-std::uint64_t LogSpool::bytes_used() const noexcept {
-    MDB_envinfo info{};
-    MDB_stat stat{};
-    mdb_env_info(env_->raw(), &info);
-    mdb_env_stat(env_->raw(), &stat);
-    return (static_cast<std::uint64_t>(info.me_last_pgno) + 1) * stat.ms_psize;
+std::uint64_t LogSpool::bytes_used() const {
+    auto used = env_->bytes_used();
+    return used ? *used : 0;
 }
 
 }  // namespace vmx

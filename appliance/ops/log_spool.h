@@ -72,7 +72,7 @@ public:
 
     std::uint64_t dropped() const noexcept { return dropped_.load(std::memory_order_relaxed); }
     void count_dropped(std::uint64_t count) noexcept { dropped_.fetch_add(count, std::memory_order_relaxed); }
-    std::uint64_t bytes_used() const noexcept;
+    std::uint64_t bytes_used() const;
     const std::string& folder() const noexcept { return folder_; }
 
 private:

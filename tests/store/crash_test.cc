@@ -195,7 +195,7 @@ TEST(CrashTest, EveryAcknowledgedRecordSurvivesSigkill) {
             ASSERT_TRUE(self_consistent(id, *v)) << "round " << rounds << ": record " << id << " damaged";
         }
         // Every record, acknowledged or not (committed but killed before the ack), is whole.
-        auto cursor = Cursor::open(read->raw(), *dbi);
+        auto cursor = Cursor::open(*read, *dbi);
         ASSERT_TRUE(cursor);
         std::size_t records = 0;
         for (auto e = cursor->first(); e && *e; e = cursor->next()) {

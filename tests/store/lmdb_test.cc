@@ -2,6 +2,7 @@
 #include "store/lmdb.h"
 
 #include <gtest/gtest.h>
+#include <lmdb.h>
 
 #include <string>
 
@@ -97,7 +98,7 @@ TEST(LmdbTest, CursorWalksInKeyOrder) {
     }
     auto read = ReadTxn::begin(**env);
     ASSERT_TRUE(read);
-    auto cursor = Cursor::open(read->raw(), *dbi);
+    auto cursor = Cursor::open(*read, *dbi);
     ASSERT_TRUE(cursor);
     std::string seen;
     for (auto e = cursor->first(); e && *e; e = cursor->next()) seen += text((*e)->key);

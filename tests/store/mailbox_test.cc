@@ -154,7 +154,7 @@ protected:
     std::size_t record_count() {
         auto txn = ReadTxn::begin(*env_);
         VMX_ASSERT(txn);
-        auto cursor = Cursor::open(txn->raw(), dbi_);
+        auto cursor = Cursor::open(*txn, dbi_);
         VMX_ASSERT(cursor);
         std::size_t n = 0;
         for (auto e = cursor->first(); e && *e; e = cursor->next()) ++n;

@@ -370,7 +370,7 @@ struct FakeMail {
         std::map<std::uint64_t, int> out;
         auto r = ReadTxn::begin(*env);
         VMX_ASSERT(r);
-        auto c = Cursor::open(r->raw(), mailbox);
+        auto c = Cursor::open(*r, mailbox);
         VMX_ASSERT(c);
         for (auto e = c->first(); e && *e; e = c->next()) ++out[decode_record_key((*e)->key)->owner];
         return out;
@@ -378,7 +378,7 @@ struct FakeMail {
     std::size_t marker_count() {
         auto r = ReadTxn::begin(*env);
         VMX_ASSERT(r);
-        auto c = Cursor::open(r->raw(), markers.dbi);
+        auto c = Cursor::open(*r, markers.dbi);
         VMX_ASSERT(c);
         std::size_t n = 0;
         for (auto e = c->first(); e && *e; e = c->next()) ++n;

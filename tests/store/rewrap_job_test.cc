@@ -74,7 +74,7 @@ struct Fixture {
 
     std::size_t count_under(const crypto::KeySet& keys, const crypto::Scope& scope) {
         auto txn = ReadTxn::begin(*env);
-        auto cursor = Cursor::open(txn->raw(), data);
+        auto cursor = Cursor::open(*txn, data);
         std::size_t n = 0;
         for (auto e = cursor->first(); e && *e; e = cursor->next())
             if (crypto::peek_key((*e)->value) && !keys.needs_rewrap(scope, (*e)->value)) ++n;
