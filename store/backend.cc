@@ -5,7 +5,7 @@ namespace vmx::store {
 bool valid_table_name(std::string_view name) noexcept {
     if (name.empty() || name.size() > backend_table_name_max) return false;
     for (char c : name)
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return false;
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-')) return false;
     return true;
 }
 

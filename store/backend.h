@@ -10,7 +10,7 @@
 // - commit(batch) applies all of the batch's changes, in order, or none. Each expectation (a key
 //   absent, present, equal to a value, or a lease still held by a holder) is checked in the same
 //   atomic step; one that fails gives StoreErrc::conflict and nothing is written.
-// - A Snapshot reads one committed state. A backend that cannot pin a state for long (RADOS) fails a
+// - A Snapshot reads one committed state; latest() reads whatever is committed at each call. A backend that cannot pin a state for long (RADOS) fails a
 //   read with StoreErrc::conflict once the space has changed since the snapshot began; it never mixes
 //   two states. The caller begins a new snapshot and reads again.
 // - A lease is a named, timed, exclusive claim (a mailbox's POP3 lock, a segment's single writer):
@@ -113,10 +113,14 @@ class Space {
 public:
     virtual ~Space() = default;
 
-    // The table of that name (lower-case letters, digits and '_', 1..backend_table_name_max),
+    // The table of that name (lower-case letters, digits, '_' and '-', 1..backend_table_name_max),
     // created when absent.
     virtual Result<Table> table(std::string_view name) = 0;
     virtual Result<std::unique_ptr<Snapshot>> snapshot() = 0;
+    // A view that reads the latest committed state on every call (each call alone sees one state):
+    // what readers use where a pinned state would only fail more often (RADOS), and what a write
+    // transaction over a space reads through (store/space_txn.h).
+    virtual Result<std::unique_ptr<Snapshot>> latest() = 0;
     // Durable when it returns success. conflict: an expectation failed, nothing written;
     // invalid_request: an empty or oversized key or value, or an unknown table.
     virtual Result<void> commit(const Batch& batch) = 0;

@@ -7,6 +7,9 @@
 #include <cstdlib>
 #include <mutex>
 
+#include "store/backend.h"
+#include "store/space_txn.h"
+
 namespace vmx::store {
 namespace {
 
@@ -50,9 +53,16 @@ Result<std::unique_ptr<Env>> Env::open(const std::string& path, const EnvOptions
 
 Env::~Env() = default;
 
+std::unique_ptr<Env> Env::over(std::unique_ptr<Space> space, std::string label) {
+    std::unique_ptr<Env> env(new Env(std::move(label), EnvOptions{}));
+    env->space_ = std::move(space);
+    return env;
+}
+
 void Env::Close::operator()(MDB_env* e) const noexcept { mdb_env_close(e); }
 
 Result<std::uint64_t> Env::bytes_used() {
+    if (space_) return fail(StoreErrc::invalid_request);
     std::shared_lock lock(remap_);
     if (!env_) return fail(StoreErrc::closed);
     MDB_envinfo info{};
@@ -63,10 +73,16 @@ Result<std::uint64_t> Env::bytes_used() {
 }
 
 std::size_t Env::key_bytes_max() const noexcept {
+    if (space_) return backend_key_bytes_max;
     return static_cast<std::size_t>(mdb_env_get_maxkeysize(env_.get()));
 }
 
 Result<Dbi> Env::open_dbi(const char* name) {
+    if (space_) {
+        auto table = space_->table(name ? name : "");
+        if (!table) return fail(table.error());
+        return Dbi{table->id};
+    }
     const bool read_only = options_.access != EnvAccess::write;
     MDB_txn* txn = nullptr;
     if (int rc = mdb_txn_begin(env_.get(), nullptr, read_only ? MDB_RDONLY : 0u, &txn); rc != 0)
@@ -83,6 +99,7 @@ Result<Dbi> Env::open_dbi(const char* name) {
 }
 
 Result<void> Env::copy_to(const std::string& to) {
+    if (space_) return fail(StoreErrc::invalid_request);
     std::shared_lock lock(remap_);  // no remap under the copy's snapshot
     if (!env_) return fail(StoreErrc::closed);
     if (int rc = mdb_env_copy2(env_.get(), to.c_str(), MDB_CP_COMPACT); rc != 0) return fail(lmdb_error(rc));
@@ -90,6 +107,7 @@ Result<void> Env::copy_to(const std::string& to) {
 }
 
 Result<std::vector<std::string>> Env::database_names() {
+    if (space_) return fail(StoreErrc::invalid_request);
     MDB_txn* txn = nullptr;
     if (int rc = mdb_txn_begin(env_.get(), nullptr, MDB_RDONLY, &txn); rc != 0) return fail(lmdb_error(rc));
     std::vector<std::string> names;
@@ -109,6 +127,7 @@ Result<std::vector<std::string>> Env::database_names() {
 }
 
 Result<void> Env::grow() {
+    if (space_) return fail(StoreErrc::map_full);
     const std::size_t current = map_bytes();
     if (current >= options_.map_bytes_max) return fail(StoreErrc::map_full);
     const std::size_t next = current > options_.map_bytes_max / 2 ? options_.map_bytes_max : current * 2;
@@ -121,12 +140,14 @@ Result<void> Env::grow() {
 }
 
 Result<std::uint64_t> Env::free_bytes() const {
+    if (space_) return fail(StoreErrc::invalid_request);
     struct statvfs fs {};
     if (::statvfs(path_.c_str(), &fs) != 0) return fail_errno(errno);
     return static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize;
 }
 
 Result<void> Env::reopen() {
+    if (space_) return {};
     std::unique_lock lock(remap_);
     env_.reset();  // closing drops whatever the failed commit left in this process
     generation_.fetch_add(1, std::memory_order_acq_rel);
@@ -150,18 +171,27 @@ Result<void> Env::reopen() {
 
 // --- WriteTxn ------------------------------------------------------------------------------------
 
+WriteTxn::WriteTxn(std::unique_ptr<SpaceWrite> remote) : remote_(std::move(remote)) {}
+
 Result<WriteTxn> WriteTxn::begin(Env& env) {
+    if (env.space() != nullptr) {
+        auto remote = SpaceWrite::begin(*env.space());
+        if (!remote) return fail(remote.error());
+        return WriteTxn(std::move(*remote));
+    }
     if (env.raw() == nullptr) return fail(StoreErrc::closed);
     MDB_txn* txn = nullptr;
     if (int rc = mdb_txn_begin(env.raw(), nullptr, 0, &txn); rc != 0) return fail(lmdb_error(rc));
     return WriteTxn(txn);
 }
 
-WriteTxn::WriteTxn(WriteTxn&& other) noexcept : txn_(std::exchange(other.txn_, nullptr)) {}
+WriteTxn::WriteTxn(WriteTxn&& other) noexcept
+    : txn_(std::exchange(other.txn_, nullptr)), remote_(std::move(other.remote_)) {}
 
 WriteTxn::~WriteTxn() { abort(); }
 
 void WriteTxn::abort() noexcept {
+    remote_.reset();
     if (txn_ != nullptr) mdb_txn_abort(std::exchange(txn_, nullptr));
 }
 
@@ -171,6 +201,7 @@ std::error_code WriteTxn::break_with(int rc) noexcept {
 }
 
 Result<void> WriteTxn::put(Dbi dbi, Bytes key, Bytes value, PutMode mode) {
+    if (remote_) return remote_->put(dbi.id, key, value, mode == PutMode::no_overwrite);
     if (txn_ == nullptr) return vmx::fail(StoreErrc::failed);
     MDB_val k = to_val(key);
     MDB_val v = to_val(value);
@@ -182,6 +213,7 @@ Result<void> WriteTxn::put(Dbi dbi, Bytes key, Bytes value, PutMode mode) {
 }
 
 Result<bool> WriteTxn::erase(Dbi dbi, Bytes key) {
+    if (remote_) return remote_->erase(dbi.id, key);
     if (txn_ == nullptr) return vmx::fail(StoreErrc::failed);
     MDB_val k = to_val(key);
     const int rc = mdb_del(txn_, dbi.id, &k, nullptr);
@@ -191,6 +223,7 @@ Result<bool> WriteTxn::erase(Dbi dbi, Bytes key) {
 }
 
 Result<Bytes> WriteTxn::get(Dbi dbi, Bytes key) {
+    if (remote_) return remote_->get(dbi.id, key);
     if (txn_ == nullptr) return vmx::fail(StoreErrc::failed);
     MDB_val k = to_val(key);
     MDB_val v{};
@@ -201,6 +234,10 @@ Result<Bytes> WriteTxn::get(Dbi dbi, Bytes key) {
 }
 
 Result<void> WriteTxn::commit() {
+    if (remote_) {
+        auto remote = std::move(remote_);  // consumed either way, like LMDB's
+        return remote->commit();
+    }
     if (txn_ == nullptr) return vmx::fail(StoreErrc::failed);
     const int rc = mdb_txn_commit(std::exchange(txn_, nullptr));  // frees the txn either way
     if (rc != 0) return vmx::fail(lmdb_error(rc));
@@ -212,7 +249,14 @@ Result<void> WriteTxn::commit() {
 ReadTxn::ReadTxn(Env& env, MDB_txn* txn, std::shared_lock<std::shared_mutex> lock)
     : env_(&env), txn_(txn), lock_(std::move(lock)), generation_(env.generation()) {}
 
+ReadTxn::ReadTxn(Env& env, std::unique_ptr<SpaceRead> remote) : env_(&env), remote_(std::move(remote)) {}
+
 Result<ReadTxn> ReadTxn::begin(Env& env) {
+    if (env.space() != nullptr) {
+        auto remote = SpaceRead::begin(*env.space());
+        if (!remote) return fail(remote.error());
+        return ReadTxn(env, std::move(*remote));
+    }
     std::shared_lock lock(env.remap_);
     if (env.raw() == nullptr) return fail(StoreErrc::closed);
     MDB_txn* txn = nullptr;
@@ -225,7 +269,8 @@ ReadTxn::ReadTxn(ReadTxn&& other) noexcept
       txn_(std::exchange(other.txn_, nullptr)),
       lock_(std::move(other.lock_)),
       generation_(other.generation_),
-      reset_(other.reset_) {}
+      reset_(other.reset_),
+      remote_(std::move(other.remote_)) {}
 
 ReadTxn::~ReadTxn() {
     if (txn_ == nullptr) return;
@@ -243,6 +288,7 @@ ReadTxn::~ReadTxn() {
 
 Result<Bytes> ReadTxn::get(Dbi dbi, Bytes key) {
     if (!active()) return fail(StoreErrc::closed);
+    if (remote_) return remote_->get(dbi.id, key);
     MDB_val k = to_val(key);
     MDB_val v{};
     const int rc = mdb_get(txn_, dbi.id, &k, &v);
@@ -252,12 +298,22 @@ Result<Bytes> ReadTxn::get(Dbi dbi, Bytes key) {
 
 void ReadTxn::reset() noexcept {
     if (!active()) return;
+    if (remote_) {
+        remote_->release();  // its values end here, as LMDB's do
+        reset_ = true;
+        return;
+    }
     mdb_txn_reset(txn_);
     reset_ = true;
     lock_.unlock();
 }
 
 Result<void> ReadTxn::renew() {
+    if (remote_) {
+        if (!reset_) return fail(StoreErrc::failed);
+        reset_ = false;
+        return {};
+    }
     if (txn_ == nullptr || !reset_) return fail(StoreErrc::failed);
     std::shared_lock lock(env_->remap_);
     if (env_->generation() != generation_) return fail(StoreErrc::closed);
@@ -269,8 +325,28 @@ Result<void> ReadTxn::renew() {
 
 // --- Cursor --------------------------------------------------------------------------------------
 
-Result<Cursor> Cursor::open(ReadTxn& txn, Dbi dbi) { return open(txn.active() ? txn.raw() : nullptr, dbi); }
-Result<Cursor> Cursor::open(WriteTxn& txn, Dbi dbi) { return open(txn.raw(), dbi); }
+Cursor::Cursor(std::unique_ptr<SpaceCursor> remote) : remote_(std::move(remote)) {}
+
+Result<Cursor> Cursor::open(ReadTxn& txn, Dbi dbi) {
+    if (txn.remote_) {
+        if (!txn.active()) return fail(StoreErrc::failed);
+        SpaceRead* read = txn.remote_.get();
+        return Cursor(std::make_unique<SpaceCursor>(
+            [read](std::uint32_t table, ByteView from, std::size_t max) { return read->scan(table, from, max); },
+            dbi.id));
+    }
+    return open(txn.active() ? txn.raw() : nullptr, dbi);
+}
+
+Result<Cursor> Cursor::open(WriteTxn& txn, Dbi dbi) {
+    if (txn.remote_) {
+        SpaceWrite* write = txn.remote_.get();
+        return Cursor(std::make_unique<SpaceCursor>(
+            [write](std::uint32_t table, ByteView from, std::size_t max) { return write->scan(table, from, max); },
+            dbi.id));
+    }
+    return open(txn.raw(), dbi);
+}
 
 Result<Cursor> Cursor::open(MDB_txn* txn, Dbi dbi) {
     if (txn == nullptr) return fail(StoreErrc::failed);
@@ -284,6 +360,19 @@ Cursor::~Cursor() {
 }
 
 Result<std::optional<Entry>> Cursor::step(const Bytes* key, Op op) {
+    if (remote_) {
+        Result<std::optional<KeyValue*>> r = std::optional<KeyValue*>{};
+        switch (op) {
+            case Op::first: r = remote_->first(); break;
+            case Op::next: r = remote_->next(); break;
+            case Op::last: r = remote_->last(); break;
+            case Op::prev: r = remote_->prev(); break;
+            case Op::seek: r = remote_->seek(*key); break;
+        }
+        if (!r) return fail(r.error());
+        if (!*r) return std::optional<Entry>{};
+        return std::optional<Entry>{Entry{(**r)->key, (**r)->value}};
+    }
     MDB_cursor_op mdb_op = MDB_FIRST;
     switch (op) {
         case Op::first: mdb_op = MDB_FIRST; break;

@@ -1,4 +1,7 @@
-// RAII over LMDB: Env owns an MDB_env, WriteTxn and ReadTxn own an MDB_txn, Cursor an MDB_cursor.
+// The store's environments and transactions. An Env is an LMDB environment (Env::open: Env owns an
+// MDB_env, WriteTxn and ReadTxn own an MDB_txn, Cursor an MDB_cursor) or lives in any Space of the
+// storage seam (Env::over, e.g. on RADOS: store/space_txn.h says how its transactions behave), and
+// everything above uses the same calls for both. LMDB's header stays inside the store.
 // Errors are values (store/errc.h); a transaction that failed refuses further use.
 // Threads: an Env is shared by its one writer (the store lane) and any number of readers. Growing
 // the map and reopening remap the file, so both wait for every ReadTxn of this process to release
@@ -18,7 +21,9 @@
 #include <vector>
 
 #include "core/result.h"
+#include "store/backend.h"
 #include "store/errc.h"
+#include "store/space_txn.h"
 
 // LMDB's handles, declared only: nothing that includes this header sees LMDB's API or types.
 struct MDB_env;
@@ -26,6 +31,7 @@ struct MDB_txn;
 struct MDB_cursor;
 
 namespace vmx::store {
+
 
 using Bytes = std::span<const std::uint8_t>;
 
@@ -58,6 +64,12 @@ public:
     // renewed on any thread. The map is options.map_bytes, or more if the data already in the file
     // needs more (LMDB does not remember a grown map; the writer grows it again on demand).
     static Result<std::unique_ptr<Env>> open(const std::string& path, const EnvOptions& options);
+    // An environment in a space of the storage seam; `label` names it in logs (path()). Named
+    // databases are the space's tables. grow, reopen and copy_to are LMDB's: over a space, reopen
+    // does nothing (nothing is cached), the others answer invalid_request.
+    static std::unique_ptr<Env> over(std::unique_ptr<Space> space, std::string label);
+    // The space it lives in; null for an LMDB environment.
+    Space* space() const noexcept { return space_.get(); }
     ~Env();
     Env(const Env&) = delete;
     Env& operator=(const Env&) = delete;
@@ -109,6 +121,7 @@ private:
     std::atomic<std::uint64_t> generation_{0};
     std::shared_mutex remap_;  // shared: a live read snapshot; exclusive: grow / reopen
     std::vector<std::pair<std::string, Dbi>> dbis_;  // opened through open_dbi, for reopen()
+    std::unique_ptr<Space> space_;
 };
 
 enum class PutMode : std::uint8_t { overwrite, no_overwrite };
@@ -130,13 +143,16 @@ public:
     // Durable when it returns success (default sync). Consumes the transaction either way.
     Result<void> commit();
     void abort() noexcept;
-    bool usable() const noexcept { return txn_ != nullptr; }
+    bool usable() const noexcept { return txn_ != nullptr || remote_ != nullptr; }
     MDB_txn* raw() const noexcept { return txn_; }
 
 private:
     explicit WriteTxn(MDB_txn* txn) : txn_(txn) {}
+    explicit WriteTxn(std::unique_ptr<SpaceWrite> remote);
     std::error_code break_with(int rc) noexcept;
     MDB_txn* txn_ = nullptr;
+    std::unique_ptr<SpaceWrite> remote_;
+    friend class Cursor;
 };
 
 class ReadTxn {
@@ -151,16 +167,19 @@ public:
     void reset() noexcept;
     // A fresh snapshot; StoreErrc::closed if the Env was reopened since begin().
     Result<void> renew();
-    bool active() const noexcept { return txn_ != nullptr && !reset_; }
+    bool active() const noexcept { return (txn_ != nullptr || remote_ != nullptr) && !reset_; }
     MDB_txn* raw() const noexcept { return txn_; }
 
 private:
     ReadTxn(Env& env, MDB_txn* txn, std::shared_lock<std::shared_mutex> lock);
+    ReadTxn(Env& env, std::unique_ptr<SpaceRead> remote);
+    friend class Cursor;
     Env* env_ = nullptr;
     MDB_txn* txn_ = nullptr;
     std::shared_lock<std::shared_mutex> lock_;
     std::uint64_t generation_ = 0;
     bool reset_ = false;
+    std::unique_ptr<SpaceRead> remote_;
 };
 
 struct Entry {
@@ -173,7 +192,8 @@ class Cursor {
 public:
     static Result<Cursor> open(ReadTxn& txn, Dbi dbi);
     static Result<Cursor> open(WriteTxn& txn, Dbi dbi);
-    Cursor(Cursor&& other) noexcept : cursor_(std::exchange(other.cursor_, nullptr)) {}
+    Cursor(Cursor&& other) noexcept
+        : cursor_(std::exchange(other.cursor_, nullptr)), remote_(std::move(other.remote_)) {}
     Cursor& operator=(Cursor&&) = delete;
     ~Cursor();
 
@@ -190,7 +210,9 @@ private:
     explicit Cursor(MDB_cursor* cursor) : cursor_(cursor) {}
     static Result<Cursor> open(MDB_txn* txn, Dbi dbi);
     Result<std::optional<Entry>> step(const Bytes* key, Op op);
+    explicit Cursor(std::unique_ptr<SpaceCursor> remote);
     MDB_cursor* cursor_ = nullptr;
+    std::unique_ptr<SpaceCursor> remote_;
 };
 
 }  // namespace vmx::store

@@ -92,6 +92,25 @@ private:
     std::function<Result<Dbi>(Table)> dbi_of_;
 };
 
+// Each call in a read transaction of its own.
+class LmdbLatest final : public Snapshot {
+public:
+    explicit LmdbLatest(LmdbSpace& space) : space_(space) {}
+    Result<std::optional<ByteString>> get(Table table, ByteView key) override {
+        auto snap = space_.snapshot();
+        if (!snap) return fail(snap.error());
+        return (*snap)->get(table, key);
+    }
+    Result<std::vector<KeyValue>> scan(Table table, ByteView from, std::size_t max) override {
+        auto snap = space_.snapshot();
+        if (!snap) return fail(snap.error());
+        return (*snap)->scan(table, from, max);
+    }
+
+private:
+    LmdbSpace& space_;
+};
+
 }  // namespace
 
 Result<std::unique_ptr<LmdbSpace>> LmdbSpace::open(const std::string& path, EnvOptions options, unsigned tables_max) {
@@ -131,6 +150,10 @@ Result<std::unique_ptr<Snapshot>> LmdbSpace::snapshot() {
     if (!txn) return fail(txn.error());
     return std::unique_ptr<Snapshot>(
         std::make_unique<LmdbSnapshot>(std::move(*txn), [this](Table t) { return dbi_of(t); }));
+}
+
+Result<std::unique_ptr<Snapshot>> LmdbSpace::latest() {
+    return std::unique_ptr<Snapshot>(std::make_unique<LmdbLatest>(*this));
 }
 
 Result<void> LmdbSpace::write(const std::function<Result<void>(WriteTxn&)>& fn) {

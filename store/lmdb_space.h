@@ -28,6 +28,7 @@ public:
 
     Result<Table> table(std::string_view name) override;
     Result<std::unique_ptr<Snapshot>> snapshot() override;
+    Result<std::unique_ptr<Snapshot>> latest() override;
     Result<void> commit(const Batch& batch) override;
     void commit_async(Batch batch, std::function<void(std::error_code)> done) override;
     Result<void> put_blob(ByteView name, ByteView data) override;

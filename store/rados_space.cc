@@ -68,7 +68,8 @@ std::vector<OmapEntry> drain(rados_omap_iter_t iter) {
 
 class RadosSnapshot final : public Snapshot {
 public:
-    RadosSnapshot(RadosSpace& space, rados_ioctx_t io, std::uint64_t version)
+    // version: every read asserts it; nothing: each read sees the latest state.
+    RadosSnapshot(RadosSpace& space, rados_ioctx_t io, std::optional<std::uint64_t> version)
         : space_(space), io_(io), version_(version) {}
 
     Result<std::optional<ByteString>> get(Table table, ByteView key) override {
@@ -78,7 +79,7 @@ public:
         const char* keys[] = {k.c_str()};
         const std::size_t lens[] = {k.size()};
         RadosReadOp op(rados_create_read_op());
-        rados_read_op_assert_version(op.get(), version_);
+        if (version_) rados_read_op_assert_version(op.get(), *version_);
         rados_omap_iter_t raw = nullptr;
         int prval = 0;
         rados_read_op_omap_get_vals_by_keys2(op.get(), keys, 1, lens, &raw, &prval);
@@ -102,7 +103,7 @@ public:
         const std::string start = omap_scan_start_after(name, from);
         const std::string prefix = omap_prefix(name);
         RadosReadOp op(rados_create_read_op());
-        rados_read_op_assert_version(op.get(), version_);
+        if (version_) rados_read_op_assert_version(op.get(), *version_);
         rados_omap_iter_t raw = nullptr;
         unsigned char more = 0;
         int prval = 0;
@@ -123,7 +124,7 @@ public:
 private:
     RadosSpace& space_;
     rados_ioctx_t io_;
-    std::uint64_t version_;
+    std::optional<std::uint64_t> version_;
 };
 
 // What an asynchronous commit keeps alive until librados calls back.
@@ -227,6 +228,33 @@ Result<std::unique_ptr<Snapshot>> RadosSpace::snapshot() {
     auto version = current_version();
     if (!version) return fail(version.error());
     return std::unique_ptr<Snapshot>(std::make_unique<RadosSnapshot>(*this, io_.get(), *version));
+}
+
+Result<ByteString> RadosSpace::stored_bytes() {
+    ByteString out;
+    std::string after;
+    for (;;) {
+        RadosReadOp op(rados_create_read_op());
+        rados_omap_iter_t raw = nullptr;
+        unsigned char more = 0;
+        int prval = 0;
+        rados_read_op_omap_get_vals2(op.get(), after.c_str(), "", backend_scan_max, &raw, &more, &prval);
+        const int rc = rados_read_op_operate(op.get(), io_.get(), object_.c_str(), 0);
+        RadosOmapIter iter(raw);
+        if (rc < 0) return fail(rados_error(rc));
+        if (prval < 0) return fail(rados_error(prval));
+        auto entries = drain(iter.get());
+        for (const auto& e : entries) {
+            out.insert(out.end(), e.name.begin(), e.name.end());
+            out.insert(out.end(), e.value.begin(), e.value.end());
+        }
+        if (!more || entries.empty()) return out;
+        after = entries.back().name;
+    }
+}
+
+Result<std::unique_ptr<Snapshot>> RadosSpace::latest() {
+    return std::unique_ptr<Snapshot>(std::make_unique<RadosSnapshot>(*this, io_.get(), std::nullopt));
 }
 
 Result<RadosWriteOp> RadosSpace::build(const Batch& batch) {

@@ -58,6 +58,7 @@ public:
 
     Result<Table> table(std::string_view name) override;
     Result<std::unique_ptr<Snapshot>> snapshot() override;
+    Result<std::unique_ptr<Snapshot>> latest() override;
     Result<void> commit(const Batch& batch) override;
     void commit_async(Batch batch, std::function<void(std::error_code)> done) override;
     Result<void> put_blob(ByteView name, ByteView data) override;
@@ -68,6 +69,9 @@ public:
     std::string_view backend_name() const noexcept override { return "rados"; }
 
     const std::string& object() const noexcept { return object_; }
+    // Every omap entry of the space as stored (names and values, concatenated): what Ceph holds, for
+    // the checks that it holds no clear text.
+    Result<ByteString> stored_bytes();
     std::string blob_object(ByteView name) const;
     // The table's name (for the omap prefix); empty for an unknown table.
     std::string table_name(Table t);

@@ -23,7 +23,7 @@ TEST(KeyStore, KeyringSurvivesReopenAndOpensOldRecords) {
     id.store = crypto::StoreKind::mail;
     id.record_id = 7;
     {
-        auto env = Env::open(path, EnvOptions{});
+        auto env = testing::open_test_env(path, EnvOptions{});
         ASSERT_TRUE(env);
         auto store = KeyStore::open(**env);
         ASSERT_TRUE(store);
@@ -37,7 +37,7 @@ TEST(KeyStore, KeyringSurvivesReopenAndOpensOldRecords) {
         ASSERT_TRUE(sealed);
         record = *sealed;
     }
-    auto env = Env::open(path, EnvOptions{});
+    auto env = testing::open_test_env(path, EnvOptions{});
     ASSERT_TRUE(env);
     auto store = KeyStore::open(**env);
     ASSERT_TRUE(store);
@@ -52,7 +52,7 @@ TEST(KeyStore, KeyringSurvivesReopenAndOpensOldRecords) {
 
 TEST(KeyStore, AnotherMasterKeyIsRefusedEvenBeforeAnyScopeKeyExists) {
     testing::TempDir dir;
-    auto env = Env::open(dir.sub("keys"), EnvOptions{});
+    auto env = testing::open_test_env(dir.sub("keys"), EnvOptions{});
     ASSERT_TRUE(env);
     auto store = KeyStore::open(**env);
     ASSERT_TRUE(store);
@@ -68,7 +68,7 @@ TEST(KeyStore, NoKeyMaterialInTheClear) {
     const std::string path = dir.sub("keys");
     std::vector<std::vector<std::uint8_t>> keys_in_clear;
     {
-        auto env = Env::open(path, EnvOptions{});
+        auto env = testing::open_test_env(path, EnvOptions{});
         auto store = KeyStore::open(**env);
         auto ring = store->load(master(1));
         ASSERT_TRUE(ring);
@@ -82,8 +82,7 @@ TEST(KeyStore, NoKeyMaterialInTheClear) {
             keys_in_clear.emplace_back(active->key.begin(), active->key.end());
         }
     }
-    std::ifstream in(path + "/data.mdb", std::ios::binary);
-    const std::string file((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::string file = testing::stored_bytes(path);
     ASSERT_FALSE(file.empty());
     for (const auto& key : keys_in_clear)
         EXPECT_EQ(file.find(std::string(key.begin(), key.end())), std::string::npos);

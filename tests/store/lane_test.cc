@@ -28,7 +28,7 @@ struct Fixture {
         o.map_bytes = map_bytes;
         o.map_bytes_max = map_max;
         for (int i = 0; i < envs; ++i) {
-            auto env = Env::open(dir.sub("e" + std::to_string(i)), o);
+            auto env = testing::open_test_env(dir.sub("e" + std::to_string(i)), o);
             VMX_ASSERT(env);
             auto dbi = (*env)->open_dbi("records");
             VMX_ASSERT(dbi);

@@ -72,7 +72,7 @@ protected:
     }
 
     void open_env() {
-        auto env = Env::open(layout_->path(SegmentKind::mail, 0), layout_->env_options(SegmentKind::mail));
+        auto env = testing::open_test_env(layout_->path(SegmentKind::mail, 0), layout_->env_options(SegmentKind::mail));
         VMX_ASSERT(env);
         env_ = std::move(*env);
         auto dbi = open_mailbox_dbi(*env_);

@@ -152,7 +152,7 @@ struct QueueFixture {
         EnvOptions o;
         o.map_bytes = std::size_t{16} << 20;
         o.map_bytes_max = std::size_t{16} << 20;
-        auto e = Env::open(dir.sub("smtp-in"), o);
+        auto e = testing::open_test_env(dir.sub("smtp-in"), o);
         VMX_ASSERT(e);
         env = std::move(*e);
         auto q = Queue::open(*env, QueueKind::smtp_in, 5);
@@ -339,7 +339,7 @@ struct FakeMail {
         EnvOptions o;
         o.map_bytes = std::size_t{16} << 20;
         o.map_bytes_max = std::size_t{16} << 20;
-        auto e = Env::open(dir.sub("mail"), o);
+        auto e = testing::open_test_env(dir.sub("mail"), o);
         VMX_ASSERT(e);
         env = std::move(*e);
         auto m = DeliveryMarkers::open(*env);
@@ -531,6 +531,7 @@ TEST(QueueTest, RecoveryPagesThroughTheQueueAndNoPlaintextReachesTheFile) {
     TempDir dir;
     QueueFixture f(dir);
     std::vector<std::uint64_t> ids;
+    ids.reserve(5);
     for (int i = 0; i < 5; ++i) ids.push_back(f.enqueue(sample_envelope(1), "plaintext marker QZ5 " + std::to_string(i)));
     {
         auto w = WriteTxn::begin(*f.env);
@@ -555,8 +556,7 @@ TEST(QueueTest, RecoveryPagesThroughTheQueueAndNoPlaintextReachesTheFile) {
         EXPECT_EQ(found, (std::vector<std::uint64_t>{ids[0], ids[2], ids[3], ids[4]}));
     }
     f.close();
-    std::ifstream in(dir.path() + "/smtp-in/data.mdb", std::ios::binary);
-    const std::string file((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::string file = testing::stored_bytes(dir.path() + "/smtp-in");
     ASSERT_FALSE(file.empty());
     EXPECT_EQ(file.find("QZ5"), std::string::npos);
     EXPECT_EQ(file.find("example.net"), std::string::npos);

@@ -32,7 +32,7 @@ struct Fixture {
 
     void open() {
         env.reset();
-        auto e = Env::open(dir.sub("mail"), EnvOptions{});
+        auto e = testing::open_test_env(dir.sub("mail"), EnvOptions{});
         ASSERT_TRUE(e) << e.error().message();
         env = std::move(*e);
         data = *env->open_dbi("messages");
@@ -174,7 +174,7 @@ namespace {
 // key's identity and scope, moves what it names, and leaves what it does not (nullopt) alone.
 TEST(RewrapJob, RecordsOfAnyKeyShapeMoveThroughTargetOf) {
     TempDir dir;
-    auto env = Env::open(dir.sub("directory"), EnvOptions{});
+    auto env = testing::open_test_env(dir.sub("directory"), EnvOptions{});
     ASSERT_TRUE(env);
     const Dbi data = *(*env)->open_dbi("records");
     const Dbi state = *(*env)->open_dbi("rewrap");

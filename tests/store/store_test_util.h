@@ -7,10 +7,20 @@
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "store/lmdb.h"
+#if VMX_TEST_ENV_OVER_SPACE
+#include <random>
+
+#include "store/lmdb_space.h"
+#include "store/rados_space.h"
+#endif
 
 namespace vmx::store::testing {
 
@@ -41,5 +51,57 @@ private:
 
 inline std::vector<std::uint8_t> bytes(std::string_view s) { return {s.begin(), s.end()}; }
 inline std::string text(std::span<const std::uint8_t> b) { return {b.begin(), b.end()}; }
+
+// The environment the store tests run on. In store_test, an LMDB environment; in store_space_test
+// (built with VMX_TEST_ENV_OVER_SPACE), the same tests run on an environment over a space of the
+// storage seam: an LmdbSpace in the folder, or, with VMX_CEPH_CONF set, a RADOS object named after
+// the folder in a namespace of this run (integration.store_rados).
+#if VMX_TEST_ENV_OVER_SPACE
+inline std::shared_ptr<RadosCluster> test_cluster(const char* conf) {
+    static std::shared_ptr<RadosCluster> cluster = [conf] {
+        RadosOptions o;
+        o.conf = conf;
+        o.ns = "store-test-" + std::to_string(std::random_device{}());
+        o.timeout_s = 20;
+        auto c = RadosCluster::connect(o);
+        return c ? *c : nullptr;
+    }();
+    return cluster;
+}
+inline std::string test_object(const std::string& path) { return "env" + std::to_string(std::hash<std::string>{}(path)); }
+#endif
+
+inline Result<std::unique_ptr<Env>> open_test_env(const std::string& path, const EnvOptions& options) {
+#if VMX_TEST_ENV_OVER_SPACE
+    if (const char* conf = std::getenv("VMX_CEPH_CONF")) {
+        auto cluster = test_cluster(conf);
+        if (!cluster) return fail(StoreErrc::unavailable);
+        auto space = RadosSpace::open(cluster, test_object(path));
+        if (!space) return fail(space.error());
+        return Env::over(std::move(*space), path);
+    }
+    EnvOptions o = options;
+    o.map_bytes_max = std::max<std::size_t>(o.map_bytes_max, std::size_t{1} << 30);
+    auto space = LmdbSpace::open(path, o);
+    if (!space) return fail(space.error());
+    return Env::over(std::move(*space), path);
+#else
+    return Env::open(path, options);
+#endif
+}
+
+// Every byte the environment at `path` keeps in storage: its LMDB file, or its RADOS object's omap.
+inline std::string stored_bytes(const std::string& path) {
+#if VMX_TEST_ENV_OVER_SPACE
+    if (const char* conf = std::getenv("VMX_CEPH_CONF")) {
+        auto space = RadosSpace::open(test_cluster(conf), test_object(path));
+        if (!space) return {};
+        auto bytes = (*space)->stored_bytes();
+        return bytes ? std::string(bytes->begin(), bytes->end()) : std::string();
+    }
+#endif
+    std::ifstream in(path + "/data.mdb", std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
 
 }  // namespace vmx::store::testing

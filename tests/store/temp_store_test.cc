@@ -37,7 +37,7 @@ struct TempFixture {
         EnvOptions o;
         o.map_bytes = std::size_t{16} << 20;
         o.map_bytes_max = std::size_t{16} << 20;
-        auto e = Env::open(dir.sub("temp"), o);
+        auto e = testing::open_test_env(dir.sub("temp"), o);
         VMX_ASSERT(e);
         env = std::move(*e);
         auto s = TempStore::open(*env, 3);
