@@ -1,6 +1,8 @@
 #include "store/key_store.h"
 
 #include <algorithm>
+#include <array>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,6 +16,8 @@ namespace vmx::store {
 namespace {
 
 constexpr std::string_view master_check_key = "master-check";
+constexpr std::string_view generation_key = "generation";
+
 
 Bytes as_bytes(std::string_view s) { return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()}; }
 
@@ -21,6 +25,19 @@ std::array<std::uint8_t, 8> id_key(std::uint64_t id) {
     std::array<std::uint8_t, 8> out{};
     for (int i = 0; i < 8; ++i) out[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(id >> (56 - 8 * i));
     return out;
+}
+
+// Every write of key records counts up the generation (u64 LE in meta), in the same transaction:
+// the nodes of a shared store poll it to learn that another node changed the keys.
+Result<void> bump_generation(WriteTxn& txn, Dbi meta) {
+    std::uint64_t generation = 0;
+    auto got = txn.get(meta, as_bytes(generation_key));
+    if (got && got->size() == 8) std::memcpy(&generation, got->data(), 8);
+    else if (!got && got.error() != StoreErrc::not_found) return fail(got.error());
+    ++generation;
+    std::array<std::uint8_t, 8> value{};
+    std::memcpy(value.data(), &generation, 8);
+    return txn.put(meta, as_bytes(generation_key), value);
 }
 
 }  // namespace
@@ -54,6 +71,7 @@ Result<void> KeyStore::put_records(std::span<const crypto::ScopeKeyRecord> recor
     if (!txn) return fail(txn.error());
     for (const crypto::ScopeKeyRecord& record : records)
         if (auto r = txn->put(records_, id_key(record.key_id), crypto::encode_key_record(record)); !r) return fail(r.error());
+    if (auto r = bump_generation(*txn, meta_); !r) return r;
     return txn->commit();
 }
 
@@ -94,7 +112,19 @@ Result<void> KeyStore::save(const crypto::Keyring& ring, bool everything) {
         const auto key = id_key(record.key_id);
         if (auto r = txn->put(records_, key, crypto::encode_key_record(record)); !r) return fail(r.error());
     }
+    if (auto r = bump_generation(*txn, meta_); !r) return r;
     return txn->commit();
+}
+
+Result<std::uint64_t> KeyStore::generation() const {
+    auto txn = ReadTxn::begin(*env_);
+    if (!txn) return fail(txn.error());
+    auto got = txn->get(meta_, as_bytes(generation_key));
+    if (!got) return got.error() == StoreErrc::not_found ? Result<std::uint64_t>(0) : fail(got.error());
+    if (got->size() != 8) return fail(StoreErrc::corrupt);
+    std::uint64_t generation = 0;
+    std::memcpy(&generation, got->data(), 8);
+    return generation;
 }
 
 namespace {
@@ -188,6 +218,7 @@ Result<void> KeyStore::save_master_rotation(const crypto::Keyring& ring, const c
     if (also) {
         if (auto r = also(*txn); !r) return fail(r.error());
     }
+    if (auto r = bump_generation(*txn, meta_); !r) return r;
     return txn->commit();
 }
 

@@ -50,6 +50,10 @@ public:
     // Writes these records over the stored ones of the same key id, in one durable transaction.
     Result<void> put_records(std::span<const crypto::ScopeKeyRecord> records);
 
+    // Counts every write of key records (save, put_records, a master rotation): a node of a shared
+    // store that sees it change reloads the keys another node changed. 0 before the first.
+    Result<std::uint64_t> generation() const;
+
     // A named one-time step of the key store that is done (the migration to account keys).
     Result<bool> step_done(std::string_view name) const;
     Result<void> mark_step_done(std::string_view name);

@@ -196,6 +196,8 @@ std::error_code Lane::apply(EnvState& state, std::vector<WriteRequest*>& group) 
             succeeded(state);
             return {};
         }
+        // Another node changed a guarded key: nothing was written and the environment is sound.
+        if (error == StoreErrc::conflict) return error;
         if (error != StoreErrc::map_full) {
             std::size_t bytes = 0;
             for (const WriteRequest* r : group)
@@ -207,6 +209,22 @@ std::error_code Lane::apply(EnvState& state, std::vector<WriteRequest*>& group) 
     }
 }
 
+namespace {
+
+// A guard's verdict inside the transaction (see WriteOpKind::expect).
+std::error_code check_expectation(WriteTxn& txn, const WriteOp& op) {
+    auto current = txn.get(op.dbi, op.key);
+    if (!current) {
+        if (current.error() != StoreErrc::not_found) return current.error();
+        return op.value.empty() ? std::error_code{} : make_error_code(StoreErrc::conflict);
+    }
+    return std::equal(current->begin(), current->end(), op.value.begin(), op.value.end())
+               ? std::error_code{}
+               : make_error_code(StoreErrc::conflict);
+}
+
+}  // namespace
+
 std::error_code Lane::apply_once(Env& env, std::vector<WriteRequest*>& group) {
     const std::uint64_t started_us = monotonic_us();
     auto txn = WriteTxn::begin(env);
@@ -215,6 +233,8 @@ std::error_code Lane::apply_once(Env& env, std::vector<WriteRequest*>& group) {
         for (const WriteOp& op : r->ops) {
             if (op.kind == WriteOpKind::put) {
                 if (auto p = txn->put(op.dbi, op.key, op.value); !p) return p.error();
+            } else if (op.kind == WriteOpKind::expect) {
+                if (auto e = check_expectation(*txn, op)) return e;
             } else {
                 if (auto e = txn->erase(op.dbi, op.key); !e) return e.error();
             }

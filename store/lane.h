@@ -46,9 +46,13 @@
 
 namespace vmx::store {
 
-enum class WriteOpKind : std::uint8_t { put, erase };
+enum class WriteOpKind : std::uint8_t { put, erase, expect };
 
-// One change of already-sealed bytes.
+// One change of already-sealed bytes; or (expect) a guard: the key must hold exactly `value` (no
+// value: be absent) when the transaction reaches it, else the whole transaction fails with
+// StoreErrc::conflict and nothing of it is written. On one box a segment's writer is the only one,
+// so a guard always holds; in a store shared by nodes another node may have changed the key (the
+// commit of a space checks it again, atomically: store/space_txn.h).
 struct WriteOp {
     WriteOpKind kind = WriteOpKind::put;
     Dbi dbi;

@@ -3,11 +3,18 @@
 // `vaultmx init` (control thread, before any shard); open() at daemon start. A StoreLayout is then an
 // immutable value any thread may read.
 //
-//   <data>/meta                        "vaultmx-store" format and segment count (fixed at init)
+//   <data>/meta                        "vaultmx-store" format and segment count (fixed at init), and
+//                                      in a shared store this node's number
 //   <data>/global/{directory,keys,audit}/    global environments
 //   <kind root>/<ssss>/                per-segment environments, kind in mail, temp, smtp-in, smtp-out;
 //                                      each kind root from [store] *_path (relative to <data>)
 // Every folder is created with mode 0700; LMDB's files with 0600.
+//
+// A shared store (StoreOptions::shared_spaces, [store] backend = "rados") keeps the global
+// environments and each segment's mail and temp in spaces named "global.<kind>" and
+// "<kind>.<ssss>", and the metadata in the space "meta" (every node of the cluster agrees on the
+// segment count through it); the queues stay in this node's folders, with the local `meta` too.
+// Use open_env() for every environment, so the backend is decided here alone.
 #pragma once
 
 #include <array>
@@ -51,6 +58,9 @@ public:
     static Result<StoreLayout> open(const std::string& data_dir, const StoreOptions& options);
 
     std::uint32_t segments() const noexcept { return segments_; }
+    // This node's number in a shared store (1.., given at init by the cluster's meta and kept in the
+    // local meta); 0 for a store of its own. Its queues' delivery markers carry it.
+    std::uint32_t node() const noexcept { return node_; }
     std::uint32_t format() const noexcept { return format_; }
     const std::string& data_dir() const noexcept { return data_dir_; }
     std::string root(SegmentKind kind) const;  // the kind's folder, resolved against data_dir
@@ -58,6 +68,13 @@ public:
     std::string path(GlobalKind kind) const;
     EnvOptions env_options(SegmentKind kind) const;
     EnvOptions env_options(GlobalKind kind) const;
+    // Whether that environment lives in the shared store.
+    bool shared(SegmentKind kind) const noexcept;
+    bool shared(GlobalKind) const noexcept { return static_cast<bool>(options_.shared_spaces); }
+    // The environment, opened where it lives (its folder, or its space in the shared store).
+    Result<std::unique_ptr<Env>> open_env(SegmentKind kind, std::uint32_t segment) const;
+    // `access` matters for a folder only (a reader beside a serving daemon: read_shared).
+    Result<std::unique_ptr<Env>> open_env(GlobalKind kind, EnvAccess access = EnvAccess::write) const;
 
 private:
     StoreLayout(std::string data_dir, const StoreOptions& options, std::uint32_t segments)
@@ -67,6 +84,7 @@ private:
     std::string data_dir_;
     StoreOptions options_;
     std::uint32_t segments_ = 0;
+    std::uint32_t node_ = 0;
     std::uint32_t format_ = store_format_version;
 };
 

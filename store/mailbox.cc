@@ -474,13 +474,33 @@ Result<std::size_t> purge(WriteTxn& txn, Dbi dbi, const crypto::KeySet& keys, co
 // ---- MailboxWriter ------------------------------------------------------------------------------
 
 Result<MailboxWriter> MailboxWriter::load(ReadTxn& txn, Dbi dbi, const crypto::KeySet& keys, const MailboxRef& box) {
+    const RecordKeyBytes state_key = key_of(box, state_record());
+    std::vector<std::uint8_t> stored;
+    if (auto raw = txn.get(dbi, state_key); raw) stored.assign(raw->begin(), raw->end());
+    else if (raw.error() != StoreErrc::not_found) return fail(raw.error());
     auto state = load_state_in(txn, dbi, keys, box);
     if (!state) return fail(state.error());
     if (!state->exists) {
         state = fresh_state();
         if (!state) return fail(state.error());
     }
-    return MailboxWriter(dbi, box, *state);
+    return MailboxWriter(dbi, box, *state, std::move(stored));
+}
+
+void MailboxWriter::guard(MailboxChange& change) {
+    const RecordKeyBytes key = key_of(box_, state_record());
+    std::optional<std::vector<std::uint8_t>> written;
+    for (const WriteOp& op : change.ops)
+        if (op.dbi.id == dbi_.id && std::equal(op.key.begin(), op.key.end(), key.begin(), key.end()))
+            written = op.kind == WriteOpKind::put ? op.value : std::vector<std::uint8_t>{};
+    if (!written) return;
+    WriteOp expect;
+    expect.kind = WriteOpKind::expect;
+    expect.dbi = dbi_;
+    expect.key.assign(key.begin(), key.end());
+    expect.value = pending_stored_ ? *pending_stored_ : stored_;
+    change.ops.insert(change.ops.begin(), std::move(expect));
+    pending_stored_ = std::move(*written);
 }
 
 Result<MailboxChange> MailboxWriter::append(const crypto::KeySet& keys, std::span<const std::uint8_t> body,
@@ -491,6 +511,7 @@ Result<MailboxChange> MailboxWriter::append(const crypto::KeySet& keys, std::spa
     if (change) {
         pending_appends_only_ = true;  // no pending change, or only appends: still only appends
         pending_ = next;
+        guard(*change);
     }
     return change;
 }
@@ -500,7 +521,10 @@ Result<MailboxChange> MailboxWriter::move_to_trash(ReadTxn& txn, const crypto::K
     if (pending_) return fail(StoreErrc::busy);
     MailboxState next = state_;
     auto change = move_in(txn, dbi_, keys, box_, next, id, MessageState::trash, now_unix);
-    if (change) pending_ = next;
+    if (change) {
+        pending_ = next;
+        guard(*change);
+    }
     return change;
 }
 
@@ -508,7 +532,10 @@ Result<MailboxChange> MailboxWriter::restore(ReadTxn& txn, const crypto::KeySet&
     if (pending_) return fail(StoreErrc::busy);
     MailboxState next = state_;
     auto change = move_in(txn, dbi_, keys, box_, next, id, MessageState::live, 0);
-    if (change) pending_ = next;
+    if (change) {
+        pending_ = next;
+        guard(*change);
+    }
     return change;
 }
 
@@ -517,7 +544,10 @@ Result<MailboxChange> MailboxWriter::purge(ReadTxn& txn, const crypto::KeySet& k
     if (pending_) return fail(StoreErrc::busy);
     MailboxState next = state_;
     auto change = plan_purge(txn, dbi_, keys, box_, next, now_unix, retention_s, messages_max);
-    if (change && !change->ops.empty()) pending_ = next;
+    if (change && !change->ops.empty()) {
+        pending_ = next;
+        guard(*change);
+    }
     return change;
 }
 
@@ -525,13 +555,20 @@ Result<MailboxChange> MailboxWriter::erase(ReadTxn& txn, const crypto::KeySet& k
     if (pending_) return fail(StoreErrc::busy);
     MailboxState next = state_;
     auto change = plan_erase(txn, dbi_, keys, box_, next, messages_max);
-    if (change && !change->ops.empty()) pending_ = next;
+    if (change && !change->ops.empty()) {
+        pending_ = next;
+        guard(*change);
+    }
     return change;
 }
 
 void MailboxWriter::done(std::error_code error) noexcept {
-    if (pending_ && !error) state_ = *pending_;
+    if (pending_ && !error) {
+        state_ = *pending_;
+        if (pending_stored_) stored_ = std::move(*pending_stored_);
+    }
     pending_.reset();
+    pending_stored_.reset();
     pending_appends_only_ = false;
 }
 

@@ -142,6 +142,10 @@ Result<std::size_t> purge(WriteTxn& txn, Dbi dbi, const crypto::KeySet& keys, co
 // the lane's group commit. Appends are the exception: further appends may follow a pending append,
 // each planned on the state the previous one left, when the caller puts all their ops in ONE
 // WriteRequest (so they commit or fail together, and done() reports them all).
+// Every change that writes the state record starts with a guard (WriteOpKind::expect) that the
+// record still holds what this writer last saw: on one box that always holds; in a store shared by
+// nodes, another node's change to the same mailbox in between fails this one with conflict, and the
+// caller loads a new writer and tries again, so neither change is lost.
 struct MailboxChange {
     std::uint64_t id = 0;         // the message the change is about (purge: the first purged)
     std::size_t purged = 0;       // purge, erase: messages removed
@@ -179,10 +183,15 @@ public:
     const MailboxState& state() const noexcept { return state_; }
 
 private:
-    MailboxWriter(Dbi dbi, MailboxRef box, MailboxState state) : dbi_(dbi), box_(box), state_(state) {}
+    MailboxWriter(Dbi dbi, MailboxRef box, MailboxState state, std::vector<std::uint8_t> stored)
+        : dbi_(dbi), box_(box), state_(state), stored_(std::move(stored)) {}
+    // Puts the guard in front of a change that writes the state record.
+    void guard(MailboxChange& change);
     Dbi dbi_;
     MailboxRef box_;
     MailboxState state_;
+    std::vector<std::uint8_t> stored_;                          // the state record's sealed bytes (empty: none)
+    std::optional<std::vector<std::uint8_t>> pending_stored_;  // what the pending change writes there
     std::optional<MailboxState> pending_;
     bool pending_appends_only_ = false;
 };

@@ -5,7 +5,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
+
+#include "core/result.h"
 
 namespace vmx::store {
 
@@ -27,12 +31,20 @@ struct StoreSizing {
     std::uint32_t lane_batch_mib_max = 256;        // and their bytes (bounds a transaction's dirty pages)
 };
 
+class Space;
+// Opens (creating when absent) the space of that name in the shared store (store/rados_layout.h).
+using SpaceOpener = std::function<Result<std::unique_ptr<Space>>(const std::string& name)>;
+
 struct StoreOptions {
     StoreSizing sizing;
     std::string mail_path = "mail";          // per-segment `mail` environments
     std::string temp_path = "temp";          // per-segment `temp`
     std::string smtp_in_path = "smtp-in";    // per-segment `smtp-in` queue
     std::string smtp_out_path = "smtp-out";  // per-segment `smtp-out` queue
+    // Set: the store is shared by several nodes ([store] backend = "rados"): the global
+    // environments and every segment's mail and temp live in its spaces; the queues stay in the
+    // node's own folders. Unset: everything is LMDB under the data folder.
+    SpaceOpener shared_spaces;
 };
 
 }  // namespace vmx::store

@@ -9,6 +9,7 @@
 #include "crypto/errc.h"
 #include "store/codec.h"
 #include "store/errc.h"
+#include "store/layout.h"
 #include "store/record_key.h"
 
 namespace vmx::store {
@@ -71,11 +72,13 @@ Result<void> apply_ops(WriteTxn& txn, const std::vector<WriteOp>& ops) {
 // ---- delivery marker encoding ----
 
 using MarkerKey = std::array<std::uint8_t, delivery_marker_key_bytes>;
+static_assert(segments_max == 1u << 12, "a marker keeps the node above the segment's 12 bits");
 
 MarkerKey marker_key(const DeliveryMarker& m) noexcept {
     MarkerKey k{};
     k[0] = static_cast<std::uint8_t>(m.queue);
-    put_be(&k[1], m.segment, 4);
+    VMX_ASSERT(m.segment < segments_max && m.node < (1u << 20));
+    put_be(&k[1], m.segment | m.node << 12, 4);
     put_be(&k[5], m.entry_id, 8);
     put_be(&k[13], m.recipient, 2);
     return k;
@@ -85,7 +88,9 @@ std::optional<DeliveryMarker> decode_marker_key(Bytes k) noexcept {
     if (k.size() != delivery_marker_key_bytes) return std::nullopt;
     DeliveryMarker m;
     m.queue = static_cast<QueueKind>(k[0]);
-    m.segment = static_cast<std::uint32_t>(get_be(&k[1], 4));
+    const auto where = static_cast<std::uint32_t>(get_be(&k[1], 4));
+    m.segment = where & (segments_max - 1);
+    m.node = where >> 12;
     m.entry_id = get_be(&k[5], 8);
     m.recipient = static_cast<std::uint16_t>(get_be(&k[13], 2));
     return m;
@@ -339,14 +344,14 @@ WriteOp marker_erase_op(const DeliveryMarkers& markers, const DeliveryMarker& ma
 }
 
 Result<std::size_t> remove_markers(WriteTxn& mail_txn, const DeliveryMarkers& markers, QueueKind queue,
-                                   std::uint32_t segment, std::uint64_t entry_id) {
+                                   std::uint32_t segment, std::uint64_t entry_id, std::uint32_t node) {
     // Collect first, then erase: the cursor is not walked across its own deletions. An entry has
     // at most envelope_recipients_max markers.
     std::vector<MarkerKey> found;
     {
         auto cursor = Cursor::open(mail_txn, markers.dbi);
         if (!cursor) return fail(cursor.error());
-        const auto start = marker_key(DeliveryMarker{queue, segment, entry_id, 0});
+        const auto start = marker_key(DeliveryMarker{queue, segment, entry_id, 0, node});
         for (auto e = cursor->seek(start); found.size() <= envelope_recipients_max; e = cursor->next()) {
             if (!e) return fail(e.error());
             if (!*e) break;

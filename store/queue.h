@@ -152,14 +152,17 @@ Result<RecoveryBatch> recover(const Queue& queue, ReadTxn& txn, const crypto::Ke
                               std::uint64_t after_id = 0, std::size_t max = 1000);
 
 // ---- Delivery markers: live in the MAIL environment of the recipient's segment -------------------
-// Database "delivered": key = queue kind (1) | queue segment (4 BE) | entry id (8 BE) | recipient
-// index (2 BE); value = delivered unix time (8 LE) | mailbox message id (8 LE). Ids and times only,
+// Database "delivered": key = queue kind (1) | node << 12 | queue segment (4 BE) | entry id (8 BE) |
+// recipient index (2 BE); value = delivered unix time (8 LE) | mailbox message id (8 LE). Ids and times only,
 // no customer data, so neither key nor value is sealed (and the rewrap job never walks it).
 struct DeliveryMarker {
     QueueKind queue = QueueKind::smtp_in;
     std::uint32_t segment = 0;
     std::uint64_t entry_id = 0;
     std::uint16_t recipient = 0;  // index into the envelope's recipients
+    // The node whose queue held the entry: each node of a shared store has queues of its own with
+    // the same ids, so the node keeps their markers apart (0 on one box; below 2^20).
+    std::uint32_t node = 0;
     friend bool operator==(const DeliveryMarker&, const DeliveryMarker&) = default;
 };
 
@@ -181,7 +184,7 @@ WriteOp marker_put_op(const DeliveryMarkers& markers, const DeliveryMarker& mark
                       std::uint64_t mailbox_message_id);
 // Removes every marker of one queue entry (after the entry's removal is durable); how many.
 Result<std::size_t> remove_markers(WriteTxn& mail_txn, const DeliveryMarkers& markers, QueueKind queue,
-                                   std::uint32_t segment, std::uint64_t entry_id);
+                                   std::uint32_t segment, std::uint64_t entry_id, std::uint32_t node = 0);
 // The markers from `from` on, in key order, at most `max` (for the sweep that removes the markers of
 // entries that are gone: the caller checks each against its queue). `resume` is where the next call
 // starts; nullopt when the end was reached.

@@ -26,9 +26,10 @@ std::uint32_t lane_rank(SegmentKind kind) {
 Result<StoreEnvironments> StoreEnvironments::open(const StoreLayout& layout) {
     StoreEnvironments out;
     out.segments_ = layout.segments();
+    out.node_ = layout.node();
     for (std::uint32_t s = 0; s < layout.segments(); ++s) {
         for (SegmentKind k : segment_kinds) {
-            auto env = Env::open(layout.path(k, s), layout.env_options(k));
+            auto env = layout.open_env(k, s);
             if (!env) return fail(env.error());
             out.envs_.push_back(std::move(*env));
         }

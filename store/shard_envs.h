@@ -26,10 +26,13 @@ public:
     static Result<StoreEnvironments> open(const StoreLayout& layout);
 
     std::uint32_t segments() const noexcept { return segments_; }
+    // This node's number in a shared store (StoreLayout::node); 0 on one box.
+    std::uint32_t node() const noexcept { return node_; }
     Env* env(std::uint32_t segment, SegmentKind kind) const noexcept;
 
 private:
     std::uint32_t segments_ = 0;
+    std::uint32_t node_ = 0;
     std::vector<std::unique_ptr<Env>> envs_;  // segment s kind k at s * kinds + k
 };
 

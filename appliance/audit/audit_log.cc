@@ -182,7 +182,7 @@ Result<crypto::KeyRef> ensure_audit_key(crypto::Keyring& ring, store::KeyStore& 
 }
 
 Result<void> AuditLog::start_chain(const store::StoreLayout& layout, std::shared_ptr<const crypto::KeySet> keys) {
-    auto env = store::Env::open(layout.path(store::GlobalKind::audit), layout.env_options(store::GlobalKind::audit));
+    auto env = layout.open_env(store::GlobalKind::audit);
     if (!env) return fail(env.error());
     auto audit = AuditLog::open(**env, std::move(keys), AuditCreate::if_empty);
     if (!audit) return fail(audit.error());

@@ -35,15 +35,13 @@ std::optional<std::string> record_in_audit(const Config& config, const crypto::M
                                            std::vector<std::string> arguments, const std::string& failure) {
     auto layout = store::StoreLayout::open(config.data_dir, config.store);
     if (!layout) return "cannot open the store to record the command: " + layout.error().message();
-    store::EnvOptions keys_options = layout->env_options(store::GlobalKind::keys);
-    keys_options.access = store::EnvAccess::read_shared;
-    auto keys_env = store::Env::open(layout->path(store::GlobalKind::keys), keys_options);
+    auto keys_env = layout->open_env(store::GlobalKind::keys, store::EnvAccess::read_shared);
     if (!keys_env) return "cannot open the key store: " + keys_env.error().message();
     auto key_store = store::KeyStore::open(**keys_env);
     if (!key_store) return "cannot open the key store: " + key_store.error().message();
     auto ring = key_store->load(crypto::copy_of(master));
     if (!ring) return "cannot load the keys: " + ring.error().message();
-    auto audit_env = store::Env::open(layout->path(store::GlobalKind::audit), layout->env_options(store::GlobalKind::audit));
+    auto audit_env = layout->open_env(store::GlobalKind::audit);
     if (!audit_env) return "cannot open the audit log: " + audit_env.error().message();
     auto audit = AuditLog::open(**audit_env, ring->snapshot(), AuditCreate::never);
     if (!audit) return "cannot open the audit log: " + audit.error().message();

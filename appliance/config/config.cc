@@ -7,6 +7,7 @@
 #include "appliance/config/params.h"
 #include "appliance/config/alarm_rule_text.h"
 #include "appliance/config/next_hop.h"
+#include "store/rados_layout.h"
 
 #include <fmt/format.h>
 
@@ -391,6 +392,20 @@ void check_store_maps(const toml::table& doc, const Config& config, Problems& pr
                              s.map_mib_max));
 }
 
+// backend = "rados" needs its cluster; then the store's shared spaces are opened there (connecting
+// at the first one, so a command that never opens the store never reaches the cluster).
+void check_store_backend(const toml::table& doc, Config& config, Problems& problems) {
+    if (config.store_backend != "rados") return;
+    if (config.rados_conf.empty()) {
+        const toml::node* node = doc.at_path("store.backend").node();
+        problems.add(node ? line_of(*node) : Line{}, "rados.conf",
+                     "must name the cluster's ceph.conf when [store] backend is \"rados\"");
+        return;
+    }
+    config.store.shared_spaces = store::rados_spaces(store::RadosOptions{
+        config.rados_conf, config.rados_pool, config.rados_namespace, config.limits.rados_timeout_s});
+}
+
 // [delivery.routes] (domain -> next hop) and [delivery.tls_policies] (domain -> level).
 void read_domain_tables(const toml::table& doc, Config& config, Problems& problems) {
     const auto read = [&](std::string_view key, const auto& store_value) {
@@ -515,6 +530,7 @@ std::variant<Config, ConfigError> parse_document(std::string_view toml_text, std
     check_argon2_lanes(doc, config, problems);
     check_ordered_pairs(doc, config, problems);
     check_store_maps(doc, config, problems);
+    check_store_backend(doc, config, problems);
     read_domain_tables(doc, config, problems);
     check_delivery_texts(doc, config, problems);
     check_smtp_texts(doc, config, problems);

@@ -114,6 +114,7 @@ struct AppLimits {
     std::uint32_t acme_renew_days = 30;                 // an ACME certificate is renewed this long before expiry
     std::uint32_t acme_check_interval_s = 3600;         // between looks at the certificates (and after a failed order)
     std::uint32_t acme_timeout_s = 30;                  // one HTTPS request to the CA
+    std::uint32_t rados_timeout_s = 30;                 // one operation on the Ceph cluster (and connecting)
     std::uint32_t support_reveal_window_s = 3600;       // a support reveal shows clear content this long at most
     // [log]: the sealed spool of events and its shipping to a collector.
     std::uint32_t log_retention_days = 400;             // events older than this leave the spool
@@ -191,6 +192,10 @@ struct Config {
                                             // daemon checks their families at start-up
     std::string alarms_mail_to;             // [alarms] mail_to: who is mailed when an alarm changes; empty: nobody
     crypto::Argon2Params argon2;            // [auth] argon2_memory_kib, argon2_iterations, argon2_parallelism
+    std::string store_backend;              // [store] backend: "lmdb" (this box) or "rados" (shared by nodes)
+    std::string rados_conf;                 // [rados] conf: the cluster's ceph.conf (backend = "rados")
+    std::string rados_pool;                 // [rados] pool
+    std::string rados_namespace;            // [rados] namespace: this appliance's objects; empty: the default
     store::StoreOptions store;              // [store]: segments (init only), kind paths (relative to
                                             // [paths] data unless absolute), map sizes in MiB
     AppLimits limits;                       // [smtp], [submission], [pop3], [delivery], [auth]: the parts' limits

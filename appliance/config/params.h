@@ -224,6 +224,7 @@ constexpr std::array<std::string_view, 4> kLogLevels{"debug", "info", "warn", "e
 constexpr std::array<std::string_view, 4> kTlsLevels{"none", "may", "encrypt", "verify"};
 constexpr std::array<std::string_view, 2> kAuthTlsLevels{"verify", "encrypt"};
 constexpr std::array<std::string_view, 2> kDmarcRejectActions{"refuse", "mark"};
+constexpr std::array<std::string_view, 2> kStoreBackends{"lmdb", "rados"};
 
 using E = EngineConfig;
 using C = Config;
@@ -320,6 +321,9 @@ constexpr std::array kParams{
     // default); map sizes are MiB per environment, growing on demand up to map_mib_max.
     store_count( "segments",                    16,      1,    4096,     "(used by vaultmx init only)",
                  &S::segments),
+    // lmdb: everything in this box's data folder; rados: the directory, keys, audit, mail and temp on
+    // a Ceph cluster that several vaultmxd nodes share ([rados]), the queues in each node's folder.
+    choice(      "store",  "backend",                   "lmdb", kStoreBackends,           &C::store_backend),
     store_path(  "mail_path",                   "mail",                           &SP::mail_path),
     store_path(  "temp_path",                   "temp",                           &SP::temp_path),
     store_path(  "smtp_in_path",                "smtp-in",                        &SP::smtp_in_path),
@@ -337,6 +341,11 @@ constexpr std::array kParams{
     store_power_of_two("lane_queue_capacity",   4096,    1,    1048576,           &S::lane_queue_capacity),
     store_count( "lane_batch_requests_max",     4096,    1,    1048576,  "",      &S::lane_batch_requests_max),
     store_count( "lane_batch_mib_max",          256,     1,    4096,     "MiB",   &S::lane_batch_mib_max),
+    // [rados]: the cluster of [store] backend = "rados" (librados; every operation bounded by timeout_s).
+    optional_text("rados", "conf",                      "no cluster ([store] backend = \"lmdb\")", &C::rados_conf),
+    text(        "rados",  "pool",                      "vaultmx",                        &C::rados_pool),
+    optional_text("rados", "namespace",                 "the pool's default namespace",   &C::rados_namespace),
+    limit(       "rados",  "timeout_s",                 30,      1,    600,      "s",     &L::rados_timeout_s),
     // [lifecycle]: a closed account's or organisation's data is purged this long after closing
     // (0: at the next sweep); until then `user reopen` / `org reopen` give everything back.
     limit("lifecycle", "closure_purge_days",        37,      0,    3650,      "days",  &L::lifecycle_closure_purge_days),

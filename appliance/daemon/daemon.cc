@@ -229,7 +229,7 @@ std::optional<StartFailure> Daemon::start() {
 // The global environments: directory (with the login history) and audit.
 std::optional<StartFailure> Daemon::open_globals() {
     const std::string directory_path = layout_->path(store::GlobalKind::directory);
-    auto directory_env = store::Env::open(directory_path, layout_->env_options(store::GlobalKind::directory));
+    auto directory_env = layout_->open_env(store::GlobalKind::directory);
     if (!directory_env) return runtime_failure("store: cannot open " + directory_path + ": " + directory_env.error().message());
     directory_env_ = std::move(*directory_env);
     auto directory = Directory::open(*directory_env_, std::move(*index_key_));
@@ -266,7 +266,7 @@ std::optional<StartFailure> Daemon::open_globals() {
         l.limits_client_recipients_per_minute, l.limits_clients_tracked_max, NetworkList::parse(config_.exempt_networks)});
 
     const std::string audit_path = layout_->path(store::GlobalKind::audit);
-    auto audit_env = store::Env::open(audit_path, layout_->env_options(store::GlobalKind::audit));
+    auto audit_env = layout_->open_env(store::GlobalKind::audit);
     if (!audit_env) return runtime_failure("store: cannot open " + audit_path + ": " + audit_env.error().message());
     audit_env_ = std::move(*audit_env);
     auto audit = AuditLog::open(*audit_env_, keys_->snapshot(), AuditCreate::never);
@@ -562,6 +562,7 @@ int Daemon::run() {
         closure_->tick(monotonic_ms());
         if (backups_) backups_->tick(now_unix());
         acme_tick();
+        follow_shared_keys();
         scrub_backups();
         rewrap_->tick();
         admin_socket.expire(monotonic_ms());

@@ -98,6 +98,9 @@ private:
     // The first expiry among the certificates served (the default's and the ACME CA's); 0: none known.
     std::int64_t soonest_certificate_expiry() const;
     void acme_tick();
+    // A store shared with other nodes: their key changes (a new user's key, a rotation, a shredded
+    // key) are taken up within a second.
+    void follow_shared_keys();
     void finish_log();
     std::optional<StartFailure> own_store_folders();
     std::optional<StartFailure> open_globals();
@@ -136,6 +139,8 @@ private:
     std::uint64_t shipped_persisted_ = 0;           // the spool's "shipped" as last written
     std::uint64_t next_prune_ms_ = 0;
     std::uint64_t next_ship_mark_ms_ = 0;
+    std::uint64_t next_keys_look_ms_ = 0;
+    static constexpr std::uint64_t shared_keys_look_interval_ms = 1000;
     std::unique_ptr<Alarms> alarms_;                // built-in and [alarms] rules, evaluated once a second
     std::unique_ptr<AlarmMail> alarm_mail_;         // notices to [alarms] mail_to; null when unset
     std::int64_t last_alarm_tick_ = 0;

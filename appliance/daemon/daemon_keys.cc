@@ -10,6 +10,7 @@
 #include <map>
 
 #include "appliance/daemon/daemon.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "crypto/errc.h"
 #include "crypto/master_key.h"
@@ -126,6 +127,18 @@ void Daemon::start_account_migration() {
         else
             log_event(LogLevel::info, "keys.account_migration_done", "");
     });
+}
+
+void Daemon::follow_shared_keys() {
+    if (!layout_->shared(store::GlobalKind::keys)) return;
+    const std::uint64_t now = monotonic_ms();
+    if (now < next_keys_look_ms_) return;
+    next_keys_look_ms_ = now + shared_keys_look_interval_ms;
+    auto followed = keys_->follow_store();
+    if (!followed)
+        log_event(LogLevel::warn, "keys.follow_failed", "error=\"{}\"", followed.error().message());
+    else if (*followed)
+        log_event(LogLevel::info, "keys.followed", "scope_keys={}", keys_->records().size());
 }
 
 }  // namespace vmx

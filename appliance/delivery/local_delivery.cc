@@ -370,7 +370,8 @@ void LocalDelivery::deliver_one(const std::shared_ptr<Work>& work, std::size_t i
         if (--work->left == 0) report(work);
     };
     const crypto::KeySet& keys = store_.keys();
-    const store::DeliveryMarker marker{store::QueueKind::smtp_in, work->request.queue_segment, work->request.entry_id, index};
+    const store::DeliveryMarker marker{store::QueueKind::smtp_in, work->request.queue_segment, work->request.entry_id, index,
+                                       store_.all_envs().node()};
     auto account = account_of(directory_, keys, user_id, store_.segment_count());
     if (!account && account.error() == DirectoryErrc::unknown_user)
         return finish(store::RecipientState::failed_perm, "550 5.1.1 no such mailbox");

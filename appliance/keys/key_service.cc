@@ -103,6 +103,19 @@ Result<void> KeyService::rotate_master(crypto::MasterKey next) {
     return {};
 }
 
+Result<bool> KeyService::follow_store() {
+    auto generation = keys_.store.generation();
+    if (!generation) return fail(generation.error());
+    if (seen_generation_ == *generation) return false;
+    seen_generation_ = *generation;
+    auto ring = keys_.store.load(crypto::copy_of(keys_.ring.master()));
+    if (!ring) return fail(ring.error());
+    keys_.ring = std::move(*ring);
+    snapshot_ = keys_.ring.snapshot();
+    if (publish_) publish_(snapshot_);
+    return true;
+}
+
 Result<void> KeyService::save_and_publish() {
     if (auto r = keys_.store.save(keys_.ring); !r) return r;
     keys_.ring.saved();

@@ -25,6 +25,10 @@ public:
 
     explicit KeyService(OpenedKeys keys) : keys_(std::move(keys)), snapshot_(keys_.ring.snapshot()) {}
 
+    // A shared store: when the key store's generation moved since this service last saw it (another
+    // node changed keys), the ring is loaded again and published. True when it was. Control thread.
+    Result<bool> follow_store();
+
     // Called with each new snapshot after it is saved (vaultmxd sends it to every shard).
     void on_publish(Publish publish) { publish_ = std::move(publish); }
     // Called after a key was destroyed and saved (vaultmxd then takes it out of every key backup).
@@ -100,6 +104,7 @@ private:
     SecretChanged secret_changed_;
     std::function<void()> shredded_;
     std::function<void(const crypto::MasterKey&)> master_rotated_;
+    std::optional<std::uint64_t> seen_generation_;  // follow_store's last look
 };
 
 }  // namespace vmx

@@ -7,7 +7,7 @@ namespace vmx {
 std::variant<OpenedKeys, std::string> open_keys(const store::StoreLayout& layout, crypto::MasterKey master,
                                                 const std::string& master_key_source) {
     const std::string path = layout.path(store::GlobalKind::keys);
-    auto env = store::Env::open(path, layout.env_options(store::GlobalKind::keys));
+    auto env = layout.open_env(store::GlobalKind::keys);
     if (!env) return "store: cannot open " + path + ": " + env.error().message();
     auto key_store = store::KeyStore::open(**env);
     if (!key_store) return "store: cannot open the key records in " + path + ": " + key_store.error().message();
@@ -25,9 +25,7 @@ std::variant<OpenedKeys, std::string> open_keys(const store::StoreLayout& layout
 
 Result<crypto::SecretBytes> read_held_key(const store::StoreLayout& layout, const crypto::MasterKey& master,
                                           std::string_view name, crypto::SecretBytes initial) {
-    store::EnvOptions options = layout.env_options(store::GlobalKind::keys);
-    options.access = store::EnvAccess::read_shared;
-    auto env = store::Env::open(layout.path(store::GlobalKind::keys), options);
+    auto env = layout.open_env(store::GlobalKind::keys, store::EnvAccess::read_shared);
     if (!env) return fail(env.error());
     auto key_store = store::KeyStore::open(**env);
     if (!key_store) return fail(key_store.error());

@@ -209,6 +209,10 @@ std::variant<BackupCreated, std::string> create_backup(const store::StoreLayout&
                                                        std::string_view meta, const crypto::MasterKey& master,
                                                        const std::string& to, std::int64_t now_unix,
                                                        const BackupProgressFn& progress) {
+    // A backup copies the environments' files; a store shared on RADOS has none here to copy.
+    if (layout.shared(store::GlobalKind::directory))
+        return std::string("the store is shared on RADOS ([store] backend = \"rados\"): back it up with Ceph's own "
+                           "means (pool snapshots, rbd-mirror or rados export); vaultmx backups copy LMDB stores");
     // One writer at a time in the folder of backups: a scrub waits for this backup to be whole.
     std::string locked;
     const auto lock = BackupLock::take(fs::path(to).parent_path().string(), true, &locked);

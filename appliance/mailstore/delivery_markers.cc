@@ -26,7 +26,9 @@ Result<MarkerPageVerdict> find_dead_markers(ShardStore& store, std::uint32_t seg
     for (const store::DeliveryMarker& m : page) {
         // Only smtp-in entries are handed off to mailboxes today; a marker of another queue kind is
         // kept (never removed by guesswork).
-        if (m.queue != store::QueueKind::smtp_in || m.segment >= store.segment_count()) {
+        // So is another node's: its entry is in that node's own queue, which this one cannot see.
+        if (m.queue != store::QueueKind::smtp_in || m.segment >= store.segment_count() ||
+            m.node != store.all_envs().node()) {
             ++verdict.kept;
             continue;
         }

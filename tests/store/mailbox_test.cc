@@ -531,7 +531,7 @@ TEST_F(MailboxTest, AppendsThroughTheStoreLane) {
     auto c1 = writer->append(*keys_, body1, AppendOptions{t0, 0});
     ASSERT_TRUE(c1) << c1.error().message();
     EXPECT_EQ(c1->id, 1u);
-    EXPECT_EQ(c1->ops.size(), 4u + 2u);  // 4 chunks, metadata, state
+    EXPECT_EQ(c1->ops.size(), 1u + 4u + 2u);  // the state's guard, 4 chunks, metadata, state
     ASSERT_TRUE(rtxn->renew());
     EXPECT_EQ(writer->move_to_trash(*rtxn, *keys_, 1, t0).error(), StoreErrc::busy);  // one change in flight
     rtxn->reset();
@@ -585,7 +585,7 @@ TEST_F(MailboxTest, AppendsThroughTheStoreLane) {
     rtxn->reset();
     ASSERT_TRUE(c5);
     EXPECT_EQ(c5->purged, 1u);
-    EXPECT_EQ(c5->ops.size(), 4u + 1u + 1u);  // 4 chunks and metadata erased, state written
+    EXPECT_EQ(c5->ops.size(), 1u + 4u + 1u + 1u);  // guard, 4 chunks and metadata erased, state written
     const auto e5 = submit_and_wait(*c5, 5);
     EXPECT_FALSE(e5);
     writer->done(e5);
@@ -598,6 +598,49 @@ TEST_F(MailboxTest, AppendsThroughTheStoreLane) {
 }  // namespace
 // Appends chained while appends are pending go in one request: consecutive ids, committed or
 // forgotten together, and nothing but another append may chain on them.
+
+// Two writers of one mailbox (two nodes of a shared store): the second one's change, planned on the
+// state before the first one's commit, fails with conflict and writes nothing; loaded again, it
+// appends after the first, and both messages are there.
+TEST_F(MailboxTest, AWriterBehindAnotherChangeGetsConflictAndNothingIsLost) {
+    const MailboxRef a = box(1001);
+    Lane lane({env_.get()}, LaneOptions{});
+    ASSERT_TRUE(lane.start());
+    ASSERT_NE(append_one(a, bytes("first, before both writers")), 0u);
+    auto rtxn = ReadTxn::begin(*env_);
+    ASSERT_TRUE(rtxn);
+    auto node_a = load_writer(*rtxn, dbi_, *keys_, a);
+    ASSERT_TRUE(rtxn->renew());
+    auto node_b = load_writer(*rtxn, dbi_, *keys_, a);
+    ASSERT_TRUE(node_a && node_b);
+
+    auto from_a = node_a->append(*keys_, bytes("from node a"), AppendOptions{t0, 0});
+    auto from_b = node_b->append(*keys_, bytes("from node b"), AppendOptions{t0, 0});
+    ASSERT_TRUE(from_a && from_b);
+    EXPECT_EQ(from_a->id, from_b->id);  // both planned the same next id
+    const auto ea = commit_through(lane, std::move(from_a->ops), 1);
+    EXPECT_FALSE(ea) << ea.message();
+    node_a->done(ea);
+    const auto eb = commit_through(lane, std::move(from_b->ops), 2);
+    EXPECT_EQ(eb, StoreErrc::conflict);
+    node_b->done(eb);
+
+    ASSERT_TRUE(rtxn->renew());
+    auto reloaded = load_writer(*rtxn, dbi_, *keys_, a);
+    ASSERT_TRUE(reloaded);
+    auto again = reloaded->append(*keys_, bytes("from node b"), AppendOptions{t0, 0});
+    ASSERT_TRUE(again);
+    const auto e2 = commit_through(lane, std::move(again->ops), 3);
+    EXPECT_FALSE(e2) << e2.message();
+    reloaded->done(e2);
+
+    EXPECT_EQ(*read_body(a, 2), bytes("from node a"));
+    EXPECT_EQ(*read_body(a, 3), bytes("from node b"));
+    ASSERT_TRUE(rtxn->renew());
+    auto listed = list_messages(*rtxn, dbi_, *keys_, a);
+    ASSERT_TRUE(listed);
+    EXPECT_EQ(listed->size(), 3u);
+}
 TEST_F(MailboxTest, ChainedAppendsCommitOrFailTogether) {
     const MailboxRef a = box(1002);
     Lane lane({env_.get()}, LaneOptions{});
