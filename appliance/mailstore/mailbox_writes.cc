@@ -229,6 +229,15 @@ void MailboxWrites::finish(std::uint64_t user_id, const store::WriteResult& resu
     box.writer->done(result.error);
     const std::vector<std::uint64_t> ids = std::move(box.in_flight_ids);
     box.in_flight_ids.clear();
+    // Another node changed this mailbox since the writer was loaded (a shared store): nothing was
+    // written, so the same changes are planned again on what is committed now.
+    if (result.error == store::StoreErrc::conflict && box.conflicts < conflict_retries_max) {
+        ++box.conflicts;
+        ++stats_.conflicts;
+        box.writer.reset();
+        return pump(user_id);
+    }
+    box.conflicts = 0;
     std::vector<Change> finished;
     for (std::size_t i = 0; i < ids.size(); ++i) {
         finished.push_back(std::move(box.queue.front()));

@@ -37,6 +37,7 @@ struct MailboxWritesStats {
     std::uint64_t erase_steps = 0;  // steps of closed accounts' purges
     std::uint64_t failed = 0;
     std::uint64_t lane_waits = 0;  // changes held back because the store lane was full
+    std::uint64_t conflicts = 0;   // changes planned again after another node's change (shared store)
 };
 
 struct MailboxWritesOptions {
@@ -96,7 +97,11 @@ private:
         bool batch_due = false;    // its appends waited the batch window and may go now
         bool waiting_lane = false; // the lane was full: a timer pumps it again
         std::vector<std::uint64_t> in_flight_ids;  // one per change in flight, from the queue's front
+        std::uint32_t conflicts = 0;  // in a row: another node changed the mailbox meanwhile
     };
+    // A change that met another node's change to the same mailbox is planned again on a freshly
+    // loaded writer at once, this many times in a row at most; then it fails (and is retried later).
+    static constexpr std::uint32_t conflict_retries_max = 16;
 
     void enqueue(const store::MailboxRef& box, Change change);
     void pump(std::uint64_t user_id);

@@ -1,6 +1,10 @@
 // The portal's certificates (see portal_certificates.h).
 #include "appliance/portald/portal_certificates.h"
 
+#include <algorithm>
+#include <fstream>
+#include <iterator>
+
 #include <nlohmann/json.hpp>
 
 #include "appliance/admin/client.h"
@@ -11,16 +15,36 @@ namespace vmx {
 namespace {
 
 constexpr int ask_timeout_ms = 2000;
+constexpr std::size_t pem_bytes_max = std::size_t{1} << 20;
+
+// A PEM file, whole; false when it cannot be read or is too large.
+bool read_pem(const std::string& path, std::string& out) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return false;
+    out.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    return !in.bad() && out.size() <= pem_bytes_max;
+}
 
 }  // namespace
 
+// [tls] cert and key are read here, at start, while the portal may still read them: it drops to
+// its own user afterwards, and every later context (a new ACME certificate) is built from memory.
 Result<std::unique_ptr<PortalCertificates>> PortalCertificates::open(const Config& config, std::string& detail) {
+    auto files = std::make_shared<net::TlsCertificatePem>();
+    std::string key;
+    if (!read_pem(config.tls_cert, files->chain_pem) || !read_pem(config.tls_key, key)) {
+        detail = "cannot read [tls] cert " + config.tls_cert + " or key " + config.tls_key;
+        return fail(std::make_error_code(std::errc::permission_denied));
+    }
+    files->key_pem = crypto::SecretBytes::copy_of(
+        std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(key.data()), key.size()));
+    std::fill(key.begin(), key.end(), '\0');
     net::TlsServerOptions options;
-    options.certificate = {config.tls_cert, config.tls_key};
+    options.certificate_pem = files;
     auto made = net::TlsServerContext::create(options, detail);
     if (!made) return fail(made.error());
     return std::unique_ptr<PortalCertificates>(
-        new PortalCertificates(config, std::make_shared<net::TlsServerContextSlot>(std::move(*made))));
+        new PortalCertificates(config, std::make_shared<net::TlsServerContextSlot>(std::move(*made)), std::move(files)));
 }
 
 void PortalCertificates::tick(std::uint64_t now_ms) {
@@ -44,7 +68,7 @@ void PortalCertificates::tick(std::uint64_t now_ms) {
     if (answer.value("unchanged", false) || generation == generation_) return;
 
     net::TlsServerOptions options;
-    options.certificate = {config_.tls_cert, config_.tls_key};
+    options.certificate_pem = files_;  // unless an ACME certificate holds the host name (below)
     const std::string host = lower_ascii(config_.hostname);
     std::size_t count = 0;
     if (answer.contains("certificates") && answer["certificates"].is_array())

@@ -28,11 +28,12 @@ public:
     void tick(std::uint64_t now_ms);
 
 private:
-    PortalCertificates(const Config& config, std::shared_ptr<net::TlsServerContextSlot> slot)
-        : config_(config), slot_(std::move(slot)) {}
+    PortalCertificates(const Config& config, std::shared_ptr<net::TlsServerContextSlot> slot, net::TlsPemPtr files)
+        : config_(config), slot_(std::move(slot)), files_(std::move(files)) {}
 
     const Config& config_;
     std::shared_ptr<net::TlsServerContextSlot> slot_;
+    net::TlsPemPtr files_;     // [tls] cert and key as read at start (the portal cannot read them later)
     std::string generation_;   // what the daemon last said; empty: nothing asked yet
     std::uint64_t next_ms_ = 0;
     bool failing_ = false;

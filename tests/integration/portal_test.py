@@ -440,6 +440,14 @@ class PortalTest(unittest.TestCase):
                             "ls", data], capture_output=True, text=True)
         self.assertNotEqual(r.returncode, 0, "vaultmx-portal can list the data folder")
 
+    def test_zz_certificates_are_taken_up_after_the_privilege_drop(self):
+        # The portal asks the daemon for certificates at once and builds its context again from
+        # memory: [tls] key is not readable by vaultmx-portal, so a build from the files would fail.
+        time.sleep(1)
+        _, err = self.portal.stop()
+        self.assertNotIn("portal.certificates_failed", err)
+        self.assertIn("portal.certificates_loaded", err)
+
 
 if __name__ == "__main__":
     unittest.main()

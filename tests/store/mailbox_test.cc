@@ -28,7 +28,7 @@ using testing::bytes;
 using testing::TempDir;
 
 constexpr std::int64_t t0 = 1700000000;
-constexpr std::int64_t day = 24 * 3600;
+constexpr std::int64_t day = std::int64_t{24} * 3600;
 
 crypto::MasterKey test_master() { return vmx::testing::fixed_master_key(11); }
 
