@@ -3,9 +3,11 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 
 #include "appliance/directory/directory.h"
 #include "core/byte_codec.h"
+#include "crypto/random.h"
 #include "store/codec.h"
 
 namespace vmx {
@@ -154,7 +156,13 @@ std::string_view name_of(LoginMethod m) noexcept {
 Result<LoginHistory> LoginHistory::open(store::Env& directory_env) {
     auto dbi = directory_env.open_dbi("logins");
     if (!dbi) return fail(dbi.error());
-    return LoginHistory(directory_env, *dbi);
+    LoginHistory history(directory_env, *dbi);
+    // A random first sequence: nodes sharing one directory record the same user in the same second
+    // under different keys (a counter from 0 on each would overwrite the other's entries).
+    std::array<std::uint8_t, 4> start{};
+    if (auto r = crypto::random_bytes(start); !r) return fail(r.error());
+    std::memcpy(&history.sequence_, start.data(), start.size());
+    return history;
 }
 
 Result<void> LoginHistory::append(const crypto::KeySet& keys, const std::vector<LoginEvent>& events) {
