@@ -99,6 +99,10 @@ Result<AuditLog> AuditLog::open(store::Env& audit_env, std::shared_ptr<const cry
 
 Result<AuditAppended> AuditLog::append(const AuditEntry& entry) {
     auto done = append_once(entry);
+    // Another node appended between this one's read of the head and its commit (a shared store):
+    // nothing was written; the entry goes after that one's.
+    for (int retry = 0; !done && done.error() == StoreErrc::conflict && retry < conflict_retries_max; ++retry)
+        done = append_once(entry);
     if (done || done.error() != StoreErrc::map_full) return done;
     if (auto grown = env_->grow(); !grown) return fail(grown.error());
     return append_once(entry);

@@ -110,6 +110,7 @@ private:
     AuditLog(store::Env& env, std::shared_ptr<const crypto::KeySet> keys, store::Dbi dbi)
         : env_(&env), keys_(std::move(keys)), dbi_(dbi) {}
     Result<AuditAppended> append_once(const AuditEntry& entry);
+    static constexpr int conflict_retries_max = 16;
 
     store::Env* env_;
     std::shared_ptr<const crypto::KeySet> keys_;

@@ -4,6 +4,7 @@ round; node A killed with SIGKILL under load and started again, then every ackno
 read from node B exactly once; no clear text in any object of the namespace (read with python's
 rados module); the cluster refuses a node of another master key. Slow (a real cluster): the release
 pass runs it, with Debian's python (python3-rados)."""
+import json
 import os
 import re
 import shutil
@@ -177,6 +178,34 @@ class TwoNodes(unittest.TestCase):
             self.assertIn("master key", init.stderr)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
+
+    def test_5_both_nodes_append_to_one_audit_chain(self):
+        def add(node, tag):
+            for i in range(8):
+                # Two nodes changing the directory at once: one may be told "changed meanwhile"
+                # (nothing written) and runs the command again, as an admin would.
+                for _ in range(10):
+                    r = vaultmx_cli(node.config, "org", "add", f"Org {tag}{i}", "--plan", "starter", check=False)
+                    if r.returncode == 0:
+                        break
+                    self.assertIn("changed meanwhile", r.stderr)
+
+        threads = [threading.Thread(target=add, args=(self.a, "A")), threading.Thread(target=add, args=(self.b, "B"))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+        shown = vaultmx_cli(self.b.config, "audit", "show").stdout
+        for tag in ("A", "B"):
+            for i in range(8):
+                self.assertIn(f"Org {tag}{i}", shown)
+        self.assertNotIn("audit failed", shown)
+        names = [o["name"] for o in json.loads(vaultmx_cli(self.a.config, "org", "list", "--json").stdout)]
+        for tag in ("A", "B"):
+            for i in range(8):
+                self.assertEqual(names.count(f"Org {tag}{i}"), 1)
+        verified = vaultmx_cli(self.a.config, "audit", "verify", check=False)
+        self.assertEqual(verified.returncode, 0, verified.stdout + verified.stderr)
 
 
 if __name__ == "__main__":
