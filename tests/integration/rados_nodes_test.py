@@ -19,13 +19,12 @@ import unittest
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ceph_dev_harness import CephDev  # noqa: E402
 from daemon_harness import (VAULTMX, Daemon, free_port, init_instance, retrieve_all, vaultmx_cli,  # noqa: E402
                             wait_for_pop3_messages, write_config)
 
 import rados  # noqa: E402  (python3-rados, Debian's python only)
 
-ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
-CEPH_DEV = os.path.join(ROOT, "scripts", "ceph-dev")
 PASSWORD = "Correct-Horse-7"
 USER = "ann@nodes.test"
 
@@ -39,11 +38,8 @@ def send(port, body_marker, subject):
 class TwoNodes(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.ceph = tempfile.TemporaryDirectory(prefix="vmx-ceph-")
-        started = subprocess.run([CEPH_DEV, "start", cls.ceph.name], capture_output=True, text=True, timeout=240)
-        if started.returncode != 0:
-            raise RuntimeError("ceph-dev start failed: " + started.stderr)
-        cls.conf = re.fullmatch(r"CEPH_CONF=(.+)", started.stdout.strip().splitlines()[-1]).group(1)
+        cls.ceph = CephDev()
+        cls.conf = cls.ceph.conf
         cls.namespace = "nodes-" + uuid.uuid4().hex[:12]
         extra = f'\n[store]\nbackend = "rados"\n\n[rados]\nconf = "{cls.conf}"\nnamespace = "{cls.namespace}"\n'
         cls.a = Daemon(extra=extra, init_args=("--self-signed",))
@@ -72,8 +68,7 @@ class TwoNodes(unittest.TestCase):
                 node.proc.kill()
                 node.proc.communicate()
         cls.a.__exit__(None, None, None)
-        subprocess.run([CEPH_DEV, "stop", cls.ceph.name], capture_output=True, timeout=120)
-        cls.ceph.cleanup()
+        cls.ceph.stop()
         cls.b_tmp.cleanup()
 
     def count(self, node):

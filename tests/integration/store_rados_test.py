@@ -6,28 +6,24 @@ pass runs it."""
 import os
 import re
 import subprocess
-import tempfile
+import sys
 import unittest
 
-ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
-CEPH_DEV = os.path.join(ROOT, "scripts", "ceph-dev")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ceph_dev_harness import ROOT, CephDev  # noqa: E402
+
 BIN = os.environ.get("VMX_BIN_DIR", os.path.join(ROOT, "build", "bin"))
 
 
 class StoreOnRados(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.folder = tempfile.TemporaryDirectory(prefix="vmx-rados-")
-        started = subprocess.run([CEPH_DEV, "start", cls.folder.name], capture_output=True, text=True, timeout=240)
-        if started.returncode != 0:
-            raise RuntimeError("ceph-dev start failed: " + started.stderr)
-        m = re.fullmatch(r"CEPH_CONF=(.+)", started.stdout.strip().splitlines()[-1])
-        cls.conf = m.group(1)
+        cls.cluster = CephDev()
+        cls.conf = cls.cluster.conf
 
     @classmethod
     def tearDownClass(cls):
-        subprocess.run([CEPH_DEV, "stop", cls.folder.name], capture_output=True, timeout=120)
-        cls.folder.cleanup()
+        cls.cluster.stop()
 
     def run_tests(self, binary, gtest_filter, at_least):
         env = dict(os.environ, VMX_CEPH_CONF=self.conf)
