@@ -333,7 +333,7 @@ Result<Cursor> Cursor::open(ReadTxn& txn, Dbi dbi) {
         SpaceRead* read = txn.remote_.get();
         return Cursor(std::make_unique<SpaceCursor>(
             [read](std::uint32_t table, ByteView from, std::size_t max) { return read->scan(table, from, max); },
-            dbi.id));
+            dbi.id, read->keep().next_list()));
     }
     return open(txn.active() ? txn.raw() : nullptr, dbi);
 }
@@ -343,7 +343,7 @@ Result<Cursor> Cursor::open(WriteTxn& txn, Dbi dbi) {
         SpaceWrite* write = txn.remote_.get();
         return Cursor(std::make_unique<SpaceCursor>(
             [write](std::uint32_t table, ByteView from, std::size_t max) { return write->scan(table, from, max); },
-            dbi.id));
+            dbi.id, write->keep().next_list()));
     }
     return open(txn.raw(), dbi);
 }

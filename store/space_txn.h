@@ -12,7 +12,9 @@
 //   guarded (a walk may see entries another writer adds meanwhile, or miss them); the segments'
 //   single writer (a lease) is what keeps walks in writes exact.
 // - SpaceCursor: walks pages of a table (through the overlay for a write), forwards; last() and
-//   prev() read the whole table first (RADOS lists omap forwards only): fine for short tables.
+//   prev() read the whole table first (RADOS lists omap forwards only): fine for short tables. The
+//   entries it returns are kept by its transaction, so they stay valid after the cursor ends, until
+//   the transaction is reset or ends, as LMDB's do.
 // Threads: one transaction and its cursors belong to one thread.
 #pragma once
 
@@ -32,18 +34,33 @@ namespace vmx::store {
 // One table's view as a cursor sees it: entries >= from, in key order, at most max.
 using ScanFn = std::function<Result<std::vector<KeyValue>>(std::uint32_t table, ByteView from, std::size_t max)>;
 
+// What a transaction keeps of its cursors' entries: one list per cursor, never moved.
+class CursorKeep {
+public:
+    std::deque<KeyValue>& next_list() { return *lists_.emplace_back(std::make_unique<std::deque<KeyValue>>()); }
+    void clear() noexcept { lists_.clear(); }
+
+private:
+    std::deque<std::unique_ptr<std::deque<KeyValue>>> lists_;
+};
+
 class SpaceRead {
 public:
     static Result<std::unique_ptr<SpaceRead>> begin(Space& space);
     // The value (valid until release() or the end), or not_found.
     Result<ByteView> get(std::uint32_t table, ByteView key);
     Result<std::vector<KeyValue>> scan(std::uint32_t table, ByteView from, std::size_t max);
-    void release() noexcept { held_.clear(); }
+    void release() noexcept {
+        held_.clear();
+        keep_.clear();
+    }
+    CursorKeep& keep() noexcept { return keep_; }
 
 private:
     explicit SpaceRead(std::unique_ptr<Snapshot> view) : view_(std::move(view)) {}
     std::unique_ptr<Snapshot> view_;
     std::deque<ByteString> held_;
+    CursorKeep keep_;
 };
 
 class SpaceWrite {
@@ -56,6 +73,7 @@ public:
     // The table as this transaction sees it (its own changes applied).
     Result<std::vector<KeyValue>> scan(std::uint32_t table, ByteView from, std::size_t max);
     Result<void> commit();
+    CursorKeep& keep() noexcept { return keep_; }
 
 private:
     using Slot = std::pair<std::uint32_t, ByteString>;
@@ -68,11 +86,14 @@ private:
     std::map<Slot, std::optional<ByteString>> observed_;  // what get saw in the space, first time
     Batch batch_;
     std::deque<ByteString> held_;
+    CursorKeep keep_;
 };
 
 class SpaceCursor {
 public:
-    SpaceCursor(ScanFn scan, std::uint32_t table) : scan_(std::move(scan)), table_(table) {}
+    // `entries` outlives the cursor (CursorKeep of its transaction).
+    SpaceCursor(ScanFn scan, std::uint32_t table, std::deque<KeyValue>& entries)
+        : scan_(std::move(scan)), table_(table), entries_(entries) {}
     Result<std::optional<KeyValue*>> first() { return seek({}); }
     Result<std::optional<KeyValue*>> seek(ByteView key);
     Result<std::optional<KeyValue*>> next();
@@ -87,7 +108,7 @@ private:
 
     ScanFn scan_;
     std::uint32_t table_;
-    std::deque<KeyValue> entries_;  // every entry fetched stays valid while the cursor lives
+    std::deque<KeyValue>& entries_;  // every entry fetched, kept by the transaction
     std::size_t pos_ = 0;           // index into entries_ of the current entry
     std::size_t page_begin_ = 0;    // where the current page starts in entries_
     bool page_last_ = false;        // the current page reached the table's end

@@ -190,6 +190,8 @@ class TwoNodes(unittest.TestCase):
             t.start()
         for t in threads:
             t.join(timeout=120)
+        failed = [line for node in (self.a, self.b) for line in node.log_text().splitlines() if "audit.append_failed" in line]
+        self.assertEqual(failed, [])
         shown = vaultmx_cli(self.b.config, "audit", "show").stdout
         for tag in ("A", "B"):
             for i in range(8):
