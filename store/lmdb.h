@@ -32,7 +32,6 @@ struct MDB_cursor;
 
 namespace vmx::store {
 
-
 using Bytes = std::span<const std::uint8_t>;
 
 // Who else may use the files while this process has them open.
@@ -65,8 +64,9 @@ public:
     // needs more (LMDB does not remember a grown map; the writer grows it again on demand).
     static Result<std::unique_ptr<Env>> open(const std::string& path, const EnvOptions& options);
     // An environment in a space of the storage seam; `label` names it in logs (path()). Named
-    // databases are the space's tables. grow, reopen and copy_to are LMDB's: over a space, reopen
-    // does nothing (nothing is cached), the others answer invalid_request.
+    // databases are the space's tables. The file operations are LMDB's: over a space, reopen does
+    // nothing (nothing is cached), grow answers map_full, and copy_to, database_names, free_bytes
+    // and bytes_used answer invalid_request.
     static std::unique_ptr<Env> over(std::unique_ptr<Space> space, std::string label);
     // The space it lives in; null for an LMDB environment.
     Space* space() const noexcept { return space_.get(); }
