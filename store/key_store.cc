@@ -29,7 +29,7 @@ std::array<std::uint8_t, 8> id_key(std::uint64_t id) {
 
 // Every write of key records counts up the generation (u64 LE in meta), in the same transaction:
 // the nodes of a shared store poll it to learn that another node changed the keys.
-Result<void> bump_generation(WriteTxn& txn, Dbi meta) {
+Result<std::uint64_t> bump_generation(WriteTxn& txn, Dbi meta) {
     std::uint64_t generation = 0;
     auto got = txn.get(meta, as_bytes(generation_key));
     if (got && got->size() == 8) std::memcpy(&generation, got->data(), 8);
@@ -37,7 +37,8 @@ Result<void> bump_generation(WriteTxn& txn, Dbi meta) {
     ++generation;
     std::array<std::uint8_t, 8> value{};
     std::memcpy(value.data(), &generation, 8);
-    return txn.put(meta, as_bytes(generation_key), value);
+    if (auto r = txn.put(meta, as_bytes(generation_key), value); !r) return fail(r.error());
+    return generation;
 }
 
 }  // namespace
@@ -71,8 +72,7 @@ Result<void> KeyStore::put_records(std::span<const crypto::ScopeKeyRecord> recor
     if (!txn) return fail(txn.error());
     for (const crypto::ScopeKeyRecord& record : records)
         if (auto r = txn->put(records_, id_key(record.key_id), crypto::encode_key_record(record)); !r) return fail(r.error());
-    if (auto r = bump_generation(*txn, meta_); !r) return r;
-    return txn->commit();
+    return commit_counted(*txn);
 }
 
 Result<crypto::Keyring> KeyStore::load(crypto::MasterKey master) {
@@ -110,10 +110,26 @@ Result<void> KeyStore::save(const crypto::Keyring& ring, bool everything) {
     for (const crypto::ScopeKeyRecord& record : ring.records()) {
         if (!everything && std::find(changed.begin(), changed.end(), record.key_id) == changed.end()) continue;
         const auto key = id_key(record.key_id);
+        // Nodes of a shared store number new keys from what they loaded: a key id that another
+        // node took for another scope meanwhile is refused, never overwritten.
+        if (auto stored = txn->get(records_, key); stored) {
+            auto existing = crypto::decode_key_record(*stored);
+            if (!existing) return fail(existing.error());
+            if (existing->scope != record.scope) return fail(StoreErrc::conflict);
+        } else if (stored.error() != StoreErrc::not_found) {
+            return fail(stored.error());
+        }
         if (auto r = txn->put(records_, key, crypto::encode_key_record(record)); !r) return fail(r.error());
     }
-    if (auto r = bump_generation(*txn, meta_); !r) return r;
-    return txn->commit();
+    return commit_counted(*txn);
+}
+
+Result<void> KeyStore::commit_counted(WriteTxn& txn) {
+    auto generation = bump_generation(txn, meta_);
+    if (!generation) return fail(generation.error());
+    if (auto r = txn.commit(); !r) return r;
+    written_generation_ = *generation;
+    return {};
 }
 
 Result<std::uint64_t> KeyStore::generation() const {
@@ -218,8 +234,7 @@ Result<void> KeyStore::save_master_rotation(const crypto::Keyring& ring, const c
     if (also) {
         if (auto r = also(*txn); !r) return fail(r.error());
     }
-    if (auto r = bump_generation(*txn, meta_); !r) return r;
-    return txn->commit();
+    return commit_counted(*txn);
 }
 
 // Steps live in the meta database as "step:NAME" -> "done".

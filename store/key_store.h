@@ -53,6 +53,8 @@ public:
     // Counts every write of key records (save, put_records, a master rotation): a node of a shared
     // store that sees it change reloads the keys another node changed. 0 before the first.
     Result<std::uint64_t> generation() const;
+    // The generation this handle's last write committed (0: none yet).
+    std::uint64_t written_generation() const noexcept { return written_generation_; }
 
     // A named one-time step of the key store that is done (the migration to account keys).
     Result<bool> step_done(std::string_view name) const;
@@ -60,9 +62,12 @@ public:
 
 private:
     KeyStore(Env& env, Dbi records, Dbi meta) : env_(&env), records_(records), meta_(meta) {}
+    // Counts the write up (in the same transaction) and commits it.
+    Result<void> commit_counted(WriteTxn& txn);
     Env* env_;
     Dbi records_;
     Dbi meta_;
+    std::uint64_t written_generation_ = 0;
 };
 
 }  // namespace vmx::store

@@ -99,8 +99,16 @@ Result<void> KeyService::rotate_master(crypto::MasterKey next) {
         return saved;
     }
     keys_.ring.saved();
+    own_write_seen();
     if (master_rotated_) master_rotated_(keys_.ring.master());
     return {};
+}
+
+// This node's own write moved the generation by one: follow_store need not load what it wrote.
+// Any other gap (another node wrote too) is left for follow_store.
+void KeyService::own_write_seen() noexcept {
+    const std::uint64_t written = keys_.store.written_generation();
+    if (seen_generation_ && *seen_generation_ + 1 == written) seen_generation_ = written;
 }
 
 Result<bool> KeyService::follow_store() {
@@ -117,8 +125,14 @@ Result<bool> KeyService::follow_store() {
 }
 
 Result<void> KeyService::save_and_publish() {
-    if (auto r = keys_.store.save(keys_.ring); !r) return r;
+    if (auto r = keys_.store.save(keys_.ring); !r) {
+        // Another node saved keys this ring has not seen (a shared store): take what is stored, so
+        // that the command, run again, numbers its keys after theirs. Nothing of this one was written.
+        if (r.error() == store::StoreErrc::conflict) (void)follow_store();
+        return r;
+    }
     keys_.ring.saved();
+    own_write_seen();
     snapshot_ = keys_.ring.snapshot();
     if (publish_) publish_(snapshot_);
     return {};

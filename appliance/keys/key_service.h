@@ -97,6 +97,7 @@ public:
 
 private:
     Result<void> save_and_publish();
+    void own_write_seen() noexcept;
 
     OpenedKeys keys_;
     std::shared_ptr<const crypto::KeySet> snapshot_;

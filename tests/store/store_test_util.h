@@ -19,6 +19,7 @@
 #include <random>
 
 #include "store/lmdb_space.h"
+#include "store/rados_layout.h"
 #include "store/rados_space.h"
 #endif
 
@@ -57,16 +58,11 @@ inline std::string text(std::span<const std::uint8_t> b) { return {b.begin(), b.
 // storage seam: an LmdbSpace in the folder, or, with VMX_CEPH_CONF set, a RADOS object named after
 // the folder in a namespace of this run (integration.store_rados).
 #if VMX_TEST_ENV_OVER_SPACE
-inline std::shared_ptr<RadosCluster> test_cluster(const char* conf) {
-    static std::shared_ptr<RadosCluster> cluster = [conf] {
-        RadosOptions o;
-        o.conf = conf;
-        o.ns = "store-test-" + std::to_string(std::random_device{}());
-        o.timeout_s = 20;
-        auto c = RadosCluster::connect(o);
-        return c ? *c : nullptr;
-    }();
-    return cluster;
+// The run's spaces on the cluster of VMX_CEPH_CONF, in a namespace of their own (connects once).
+inline SpaceOpener& test_spaces(const char* conf) {
+    static SpaceOpener opener = rados_spaces(
+        RadosOptions{conf, "vaultmx", "store-test-" + std::to_string(std::random_device{}()), 20});
+    return opener;
 }
 inline std::string test_object(const std::string& path) { return "env" + std::to_string(std::hash<std::string>{}(path)); }
 #endif
@@ -74,9 +70,7 @@ inline std::string test_object(const std::string& path) { return "env" + std::to
 inline Result<std::unique_ptr<Env>> open_test_env(const std::string& path, const EnvOptions& options) {
 #if VMX_TEST_ENV_OVER_SPACE
     if (const char* conf = std::getenv("VMX_CEPH_CONF")) {
-        auto cluster = test_cluster(conf);
-        if (!cluster) return fail(StoreErrc::unavailable);
-        auto space = RadosSpace::open(cluster, test_object(path));
+        auto space = test_spaces(conf)(test_object(path));
         if (!space) return fail(space.error());
         return Env::over(std::move(*space), path);
     }
@@ -94,9 +88,10 @@ inline Result<std::unique_ptr<Env>> open_test_env(const std::string& path, const
 inline std::string stored_bytes(const std::string& path) {
 #if VMX_TEST_ENV_OVER_SPACE
     if (const char* conf = std::getenv("VMX_CEPH_CONF")) {
-        auto space = RadosSpace::open(test_cluster(conf), test_object(path));
-        if (!space) return {};
-        auto bytes = (*space)->stored_bytes();
+        auto space = test_spaces(conf)(test_object(path));
+        auto* rados = space ? dynamic_cast<RadosSpace*>(space->get()) : nullptr;
+        if (rados == nullptr) return {};
+        auto bytes = rados->stored_bytes();
         return bytes ? std::string(bytes->begin(), bytes->end()) : std::string();
     }
 #endif
