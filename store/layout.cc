@@ -288,6 +288,11 @@ Result<std::unique_ptr<Env>> StoreLayout::open_env(GlobalKind kind, EnvAccess ac
     return Env::over(std::move(*space), name);
 }
 
+Result<std::unique_ptr<Space>> StoreLayout::open_leases() const {
+    if (!options_.shared_spaces) return std::unique_ptr<Space>{};
+    return options_.shared_spaces("leases");
+}
+
 EnvOptions StoreLayout::env_options(GlobalKind) const {
     EnvOptions o;
     o.map_bytes = mib(options_.sizing.global_map_mib);

@@ -1,5 +1,7 @@
 #include "store/omap_key.h"
 
+#include <algorithm>
+
 namespace vmx::store {
 namespace {
 
@@ -69,6 +71,25 @@ ByteString omap_value(ByteView value) {
 std::optional<ByteString> omap_value_decode(ByteView stored) {
     if (stored.empty() || stored[0] != omap_value_marker) return std::nullopt;
     return ByteString(stored.begin() + 1, stored.end());
+}
+
+ByteString omap_reference(const ValueDigest& digest) {
+    ByteString out;
+    out.reserve(digest.size() + 1);
+    out.push_back(omap_reference_marker);
+    out.insert(out.end(), digest.begin(), digest.end());
+    return out;
+}
+
+std::optional<ValueDigest> omap_reference_decode(ByteView stored) {
+    ValueDigest digest{};
+    if (stored.size() != digest.size() + 1 || stored[0] != omap_reference_marker) return std::nullopt;
+    std::copy(stored.begin() + 1, stored.end(), digest.begin());
+    return digest;
+}
+
+std::string value_object_name(std::string_view space_object, const ValueDigest& digest) {
+    return std::string(space_object) + ".v." + omap_key("", digest).substr(1);
 }
 
 }  // namespace vmx::store

@@ -89,8 +89,8 @@ public:
         if (prval < 0) return fail(rados_error(prval));
         auto entries = drain(iter.get());
         if (entries.empty()) return std::optional<ByteString>{};
-        auto value = omap_value_decode(entries.front().value);
-        if (!value) return fail(StoreErrc::corrupt);
+        auto value = space_.stored_value(entries.front().value);
+        if (!value) return fail(value.error());
         return std::optional<ByteString>(std::move(*value));
     }
 
@@ -114,8 +114,9 @@ public:
         if (prval < 0) return fail(rados_error(prval));
         for (auto& entry : drain(iter.get())) {
             auto key = omap_key_decode(name, entry.name);
-            auto value = omap_value_decode(entry.value);
-            if (!key || !value) return fail(StoreErrc::corrupt);
+            if (!key) return fail(StoreErrc::corrupt);
+            auto value = space_.stored_value(entry.value);
+            if (!value) return fail(value.error());
             out.push_back({std::move(*key), std::move(*value)});
         }
         return out;
@@ -127,21 +128,24 @@ private:
     std::optional<std::uint64_t> version_;
 };
 
+}  // namespace
+
 // What an asynchronous commit keeps alive until librados calls back.
-struct AsyncCommit {
+struct RadosSpace::AsyncCommit {
+    RadosSpace* space = nullptr;
     RadosWriteOp op;
     RadosCompletion completion;
+    ValueWork values;
     std::function<void(std::error_code)> done;
     bool expects_lease = false;
 };
 
-void on_commit_complete(rados_completion_t completion, void* arg) {
+void RadosSpace::on_commit_complete(rados_completion_t completion, void* arg) {
     std::unique_ptr<AsyncCommit> ctx(static_cast<AsyncCommit*>(arg));
     const int rc = rados_aio_get_return_value(completion);
+    ctx->space->settle_values(ctx->values, rc, false);
     ctx->done(rc < 0 ? commit_error(rc, ctx->expects_lease) : std::error_code{});
 }
-
-}  // namespace
 
 std::error_code rados_error(int rc) noexcept {
     switch (-rc) {
@@ -247,6 +251,10 @@ Result<ByteString> RadosSpace::stored_bytes() {
         for (const auto& e : entries) {
             out.insert(out.end(), e.name.begin(), e.name.end());
             out.insert(out.end(), e.value.begin(), e.value.end());
+            if (!omap_reference_decode(e.value)) continue;
+            auto value = stored_value(e.value);  // what its object holds
+            if (!value) return fail(value.error());
+            out.insert(out.end(), value->begin(), value->end());
         }
         if (!more || entries.empty()) return out;
         after = entries.back().name;
@@ -257,13 +265,21 @@ Result<std::unique_ptr<Snapshot>> RadosSpace::latest() {
     return std::unique_ptr<Snapshot>(std::make_unique<RadosSnapshot>(*this, io_.get(), std::nullopt));
 }
 
-Result<RadosWriteOp> RadosSpace::build(const Batch& batch) {
-    std::vector<std::string> names;
-    {
-        std::lock_guard lock(tables_mutex_);
-        if (auto bad = check_batch(batch, tables_.size())) return fail(bad);
-        names = tables_;
-    }
+Result<std::vector<std::string>> RadosSpace::checked_names(const Batch& batch) {
+    std::lock_guard lock(tables_mutex_);
+    if (auto bad = check_batch(batch, tables_.size())) return fail(bad);
+    return tables_;
+}
+
+// A value kept outside is stored, and compared, as its reference.
+Result<ByteString> RadosSpace::stored_form(std::string_view table, ByteView key, ByteView value) {
+    if (!omap_value_outside(value.size())) return omap_value(value);
+    auto digest = value_digest(table, key, value);
+    if (!digest) return fail(digest.error());
+    return omap_reference(*digest);
+}
+
+Result<RadosWriteOp> RadosSpace::build(const Batch& batch, const std::vector<std::string>& names) {
     RadosWriteOp op(rados_create_write_op());
     rados_write_op_assert_exists(op.get());
     for (const Expect& e : batch.expects) {
@@ -281,9 +297,10 @@ Result<RadosWriteOp> RadosSpace::build(const Batch& batch) {
                 rados_write_op_omap_cmp2(op.get(), key.data(), LIBRADOS_CMPXATTR_OP_GT, "", key.size(), 0, nullptr);
                 break;
             case ExpectKind::equals: {
-                const ByteString stored = omap_value(e.value);
-                rados_write_op_omap_cmp2(op.get(), key.data(), LIBRADOS_CMPXATTR_OP_EQ, chars(stored), key.size(),
-                                         stored.size(), nullptr);
+                auto stored = stored_form(names[e.table.id], e.key, e.value);
+                if (!stored) return fail(stored.error());
+                rados_write_op_omap_cmp2(op.get(), key.data(), LIBRADOS_CMPXATTR_OP_EQ, chars(*stored), key.size(),
+                                         stored->size(), nullptr);
                 break;
             }
             case ExpectKind::lease_held: break;
@@ -297,36 +314,53 @@ Result<RadosWriteOp> RadosSpace::build(const Batch& batch) {
             rados_write_op_omap_rm_keys2(op.get(), keys, key_lens, 1);
             continue;
         }
-        const ByteString stored = omap_value(c.value);
-        const char* vals[] = {chars(stored)};
-        const std::size_t val_lens[] = {stored.size()};
+        auto stored = stored_form(names[c.table.id], c.key, c.value);
+        if (!stored) return fail(stored.error());
+        const char* vals[] = {chars(*stored)};
+        const std::size_t val_lens[] = {stored->size()};
         rados_write_op_omap_set2(op.get(), keys, vals, key_lens, val_lens, 1);
     }
     return op;
 }
 
 Result<void> RadosSpace::commit(const Batch& batch) {
-    auto op = build(batch);
+    auto names = checked_names(batch);
+    if (!names) return fail(names.error());
+    auto op = build(batch, *names);
     if (!op) return fail(op.error());
-    if (int rc = rados_write_op_operate(op->get(), io_.get(), object_.c_str(), nullptr, 0); rc < 0)
-        return fail(commit_error(rc, expects_lease(batch)));
+    auto values = write_values(batch, *names);
+    if (!values) return fail(values.error());
+    const int rc = rados_write_op_operate(op->get(), io_.get(), object_.c_str(), nullptr, 0);
+    settle_values(*values, rc);
+    if (rc < 0) return fail(commit_error(rc, expects_lease(batch)));
     return {};
 }
 
+// The values kept outside are written on the calling thread (the store lane's), the batch after.
 void RadosSpace::commit_async(Batch batch, std::function<void(std::error_code)> done) {
-    auto op = build(batch);
+    auto names = checked_names(batch);
+    if (!names) return done(names.error());
+    auto op = build(batch, *names);
     if (!op) return done(op.error());
+    auto values = write_values(batch, *names);
+    if (!values) return done(values.error());
     auto ctx = std::make_unique<AsyncCommit>();
+    ctx->space = this;
     ctx->op = std::move(*op);
+    ctx->values = std::move(*values);
     ctx->done = std::move(done);
     ctx->expects_lease = expects_lease(batch);
     rados_completion_t raw = nullptr;
-    if (int rc = rados_aio_create_completion2(ctx.get(), on_commit_complete, &raw); rc < 0)
+    if (int rc = rados_aio_create_completion2(ctx.get(), on_commit_complete, &raw); rc < 0) {
+        remove_values(ctx->values.written);  // the batch was never sent (this is the caller's thread)
         return ctx->done(rados_error(rc));
+    }
     ctx->completion = RadosCompletion(raw);
     AsyncCommit* arg = ctx.get();
-    if (int rc = rados_aio_write_op_operate(arg->op.get(), io_.get(), raw, object_.c_str(), nullptr, 0); rc < 0)
+    if (int rc = rados_aio_write_op_operate(arg->op.get(), io_.get(), raw, object_.c_str(), nullptr, 0); rc < 0) {
+        remove_values(ctx->values.written);
         return ctx->done(rados_error(rc));
+    }
     (void)ctx.release();  // on_commit_complete owns it now
 }
 

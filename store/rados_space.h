@@ -3,6 +3,8 @@
 // (store/omap_key.h), so a batch is one compound write operation on one object: RADOS applies it
 // whole or not at all, with the expectations as omap_cmp steps and a lease as the lock class's
 // assert_locked step in the same operation. Blobs are objects of their own, "<space>.blob.<hex>".
+// A value over omap_inline_max bytes (a body chunk) is an object of its own, "<space>.v.<sha256>",
+// the omap entry a reference to it (store/rados_values.cc says when each is written and removed).
 // Leases are RADOS exclusive locks with a duration on the space object, the holder as the cookie.
 // Snapshots pin the object's version: every read asserts it, and fails with StoreErrc::conflict
 // once the object changed (a lease renewal changes it too).
@@ -22,6 +24,7 @@
 #include <vector>
 
 #include "store/backend.h"
+#include "store/omap_key.h"
 #include "store/rados_handles.h"
 
 namespace vmx::store {
@@ -35,6 +38,8 @@ struct RadosOptions {
 
 // The error for a negative librados return value.
 std::error_code rados_error(int rc) noexcept;
+// The SHA-256 that names a value kept outside the omap: of its table, key and bytes.
+Result<ValueDigest> value_digest(std::string_view table, ByteView key, ByteView value);
 
 class RadosCluster {
 public:
@@ -75,13 +80,31 @@ public:
     std::string blob_object(ByteView name) const;
     // The table's name (for the omap prefix); empty for an unknown table.
     std::string table_name(Table t);
+    // The value a stored omap entry holds (read from its object when kept outside); conflict when
+    // that object is gone (the entry changed since it was read), corrupt for a malformed entry.
+    Result<ByteString> stored_value(ByteView stored);
 
 private:
     RadosSpace(std::shared_ptr<RadosCluster> cluster, RadosIoCtx io, RadosIoCtx version_io, std::string object)
         : cluster_(std::move(cluster)), io_(std::move(io)), version_io_(std::move(version_io)),
           object_(std::move(object)) {}
     // The write operation for a checked batch.
-    Result<RadosWriteOp> build(const Batch& batch);
+    Result<RadosWriteOp> build(const Batch& batch, const std::vector<std::string>& names);
+    Result<std::vector<std::string>> checked_names(const Batch& batch);
+    // The batch's values kept outside, written before its commit: the objects this attempt created,
+    // and those of the values its commit replaces or erases.
+    struct ValueWork {
+        std::vector<std::string> written;
+        std::vector<std::string> replaced;
+    };
+    Result<ValueWork> write_values(const Batch& batch, const std::vector<std::string>& names);
+    void remove_values(const std::vector<std::string>& oids, bool wait = true);
+    // After the commit: the outcome decides which objects nothing refers to (rados_values.cc).
+    void settle_values(const ValueWork& work, int rc, bool wait = true);
+    Result<ByteString> read_value(const ValueDigest& digest);
+    Result<ByteString> stored_form(std::string_view table, ByteView key, ByteView value);
+    struct AsyncCommit;
+    static void on_commit_complete(rados_completion_t completion, void* arg);
     Result<std::uint64_t> current_version();
 
     std::shared_ptr<RadosCluster> cluster_;

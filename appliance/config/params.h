@@ -346,6 +346,8 @@ constexpr std::array kParams{
     text(        "rados",  "pool",                      "vaultmx",                        &C::rados_pool),
     optional_text("rados", "namespace",                 "the pool's default namespace",   &C::rados_namespace),
     limit(       "rados",  "timeout_s",                 30,      1,    600,      "s",     &L::rados_timeout_s),
+    // A POP3 maildrop lock held by a node that died is free again this long after its last renewal.
+    limit(       "rados",  "lease_s",                   30,      3,    600,      "s",     &L::rados_lease_s),
     // [lifecycle]: a closed account's or organisation's data is purged this long after closing
     // (0: at the next sweep); until then `user reopen` / `org reopen` give everything back.
     limit("lifecycle", "closure_purge_days",        37,      0,    3650,      "days",  &L::lifecycle_closure_purge_days),

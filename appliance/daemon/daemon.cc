@@ -330,6 +330,11 @@ std::optional<StartFailure> Daemon::open_engine() {
     auth_workers_ = std::make_unique<AuthWorkers>(auth_options(config_), engine_->shard_count());
     auth_workers_->set_bans(bans_.get());
     if (auto r = make_mailauth(); r) return r;
+    // On a shared store a maildrop lock is also a lease in the cluster (renewed each third of it).
+    const std::uint32_t lease_ms = config_.limits.rados_lease_s * 1000;
+    auto leases = MaildropLeases::open(*layout_, engine_->shard_count(), store::LeaseOptions{lease_ms, lease_ms / 3, 4096});
+    if (!leases) return runtime_failure("store: cannot open the cluster's leases: " + leases.error().message());
+    maildrop_leases_ = std::move(*leases);
 
     const store::StoreSizing& sizing = config_.store.sizing;
     engine_->set_shard_local(ShardBuilder{*segment_envs_, *handles_, shard_store_options(sizing), keys_->snapshot(),
@@ -339,7 +344,8 @@ std::optional<StartFailure> Daemon::open_engine() {
                                           MailboxWritesOptions{sizing.delivery_batch_ms}, delivery_options(config_.limits),
                                           outbound_options(config_, tls_out_, tls_out_verified_, relay_credentials()),
                                           BounceOptions{config_.hostname, config_.limits.delivery_bounce_headers_bytes_max, {}},
-                                          marker_cleanup_options(config_.limits), config_.limits.reply_retry_max_ms});
+                                          marker_cleanup_options(config_.limits), config_.limits.reply_retry_max_ms,
+                                          maildrop_leases_.get()});
     // Signals are blocked before the ports open: a stop that arrives as soon as a client can
     // connect is then a clean drain, not the default action.
     block_control_signals();

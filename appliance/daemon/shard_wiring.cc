@@ -261,7 +261,8 @@ Result<std::unique_ptr<ShardLocal>> ShardBuilder::operator()(Shard& shard) const
     context->mailauth = std::make_unique<ShardMailAuth>(shard, mailauth_workers);
     context->mx_checks = mx_checks;
     context->login = std::make_unique<LoginFlow>(directory, *context->store, *context->auth, *context->sessions, now_unix);
-    context->maildrops = std::make_unique<Pop3Maildrops>(shard, *context->store, *context->writes, *context->calls);
+    context->maildrops =
+        std::make_unique<Pop3Maildrops>(shard, *context->store, *context->writes, *context->calls, maildrop_leases);
     // Hand-offs left by the last run go out at the first turn of the loop, when every shard can
     // receive them.
     LocalDelivery* delivery = context->delivery.get();

@@ -26,6 +26,7 @@
 #include "appliance/mailstore/mailbox_writes.h"
 #include "appliance/mailstore/shard_store.h"
 #include "appliance/pop3/maildrop.h"
+#include "appliance/pop3/maildrop_leases.h"
 #include "appliance/pop3/pop3_service.h"
 #include "appliance/smtp/inbound_service.h"
 #include "appliance/smtp/sending_rates.h"
@@ -82,6 +83,7 @@ struct ShardBuilder {
     BounceOptions bounce_options;
     MarkerCleanupOptions marker_cleanup_options;
     std::uint64_t reply_retry_max_ms = 1000;  // a reply the caller's inbox cannot take is sent again
+    MaildropLeases* maildrop_leases = nullptr;  // a shared store's POP3 locks in the cluster
 
     Result<std::unique_ptr<ShardLocal>> operator()(Shard& shard) const;
 };

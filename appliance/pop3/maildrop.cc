@@ -7,6 +7,7 @@
 #include "appliance/common/shard_calls.h"
 #include "appliance/mailstore/mailbox_writes.h"
 #include "appliance/mailstore/shard_store.h"
+#include "appliance/pop3/maildrop_leases.h"
 #include "core/log.h"
 #include "core/shard.h"
 #include "store/errc.h"
@@ -22,22 +23,62 @@ struct ExpungePayload final : MessagePayload {
 
 }  // namespace
 
+Pop3Maildrops::Pop3Maildrops(Shard& shard, ShardStore& store, MailboxWrites& writes, ShardCalls& calls,
+                             MaildropLeases* leases)
+    : shard_(shard), store_(store), writes_(writes), calls_(calls), leases_(leases) {
+    if (!leases_) return;
+    shard_.watch_readable(leases_->result_fd(shard_.id()), [this](Shard&) {
+        leases_->drain(shard_.id(), [this](LeaseNews&& news) {
+            if (news.done) return news.done(news.outcome);
+            lease_lost(news.user_id);
+        });
+    });
+}
+
 std::uint32_t Pop3Maildrops::owner_of(std::uint64_t user_id) const {
     return store::owner_shard(store::segment_of(user_id, store_.segment_count()), shard_.shard_count());
 }
 
 // ---- owner side --------------------------------------------------------------------------------
 
-bool Pop3Maildrops::lock(std::uint64_t user_id, Holder holder) {
-    return locks_.emplace(user_id, holder).second;
+// This node's sessions are decided here first; only a lock this shard would grant asks the cluster.
+void Pop3Maildrops::lock(std::uint64_t user_id, Holder holder, LockDone done) {
+    if (!locks_.emplace(user_id, Lock{holder}).second) return done(LockOutcome::in_use);
+    if (!leases_) return done(LockOutcome::granted);
+    auto asked = leases_->acquire(shard_.id(), user_id, [this, user_id, holder, done](store::LeaseOutcome o) {
+        leased(user_id, holder, o, done);
+    });
+    if (asked) return;
+    locks_.erase(user_id);
+    done(LockOutcome::unavailable);
+}
+
+void Pop3Maildrops::leased(std::uint64_t user_id, Holder holder, store::LeaseOutcome outcome, const LockDone& done) {
+    auto it = locks_.find(user_id);
+    // Released before the cluster answered: the release, queued after this request, gives it back.
+    if (it == locks_.end() || !it->second.holder.same(holder)) return done(LockOutcome::unavailable);
+    if (outcome == store::LeaseOutcome::granted) return done(LockOutcome::granted);
+    locks_.erase(it);
+    done(outcome == store::LeaseOutcome::busy ? LockOutcome::in_use : LockOutcome::unavailable);
+}
+
+void Pop3Maildrops::lease_lost(std::uint64_t user_id) {
+    auto it = locks_.find(user_id);
+    if (it == locks_.end()) return;
+    it->second.lease_lost = true;
+    log_event(LogLevel::warn, "pop3.lock_lost", "user={} shard={}", user_id, it->second.holder.shard);
 }
 
 void Pop3Maildrops::unlock(std::uint64_t user_id, Holder holder) {
     auto it = locks_.find(user_id);
-    if (it != locks_.end() && it->second.shard == holder.shard && it->second.token == holder.token) locks_.erase(it);
+    if (it == locks_.end() || !it->second.holder.same(holder)) return;
+    locks_.erase(it);
+    if (leases_) leases_->release(user_id);
 }
 
 void Pop3Maildrops::run_expunge(const store::MailboxRef& box, const std::vector<std::uint64_t>& ids, ExpungeDone done) {
+    // Another node's session may hold the maildrop now: what this one saw is not what it would delete.
+    if (auto it = locks_.find(box.user_id); it != locks_.end() && it->second.lease_lost) return done(false);
     struct Left {
         std::size_t count;
         bool ok = true;
@@ -61,7 +102,7 @@ std::uint64_t Pop3Maildrops::acquire(std::uint64_t user_id, LockDone done) {
     const std::uint64_t token = next_token_++;
     const std::uint32_t owner = owner_of(user_id);
     if (owner == shard_.id()) {
-        done(lock(user_id, {owner, token}) ? LockOutcome::granted : LockOutcome::in_use);
+        lock(user_id, {owner, token}, std::move(done));
         return token;
     }
     Message m;
@@ -126,9 +167,13 @@ void Pop3Maildrops::expunge(const store::MailboxRef& box, std::vector<std::uint6
 
 void Pop3Maildrops::on_message(Message& m) {
     if (m.kind == message_pop3_lock) {
-        Message reply;
-        reply.b = static_cast<std::uint64_t>(lock(m.a, {m.from, m.b}) ? LockOutcome::granted : LockOutcome::in_use);
-        calls_.reply(m.from, m.token, std::move(reply));
+        const std::uint32_t from = m.from;
+        const std::uint64_t token = m.token;
+        lock(m.a, {m.from, m.b}, [this, from, token](LockOutcome o) {
+            Message reply;
+            reply.b = static_cast<std::uint64_t>(o);
+            calls_.reply(from, token, std::move(reply));
+        });
     } else if (m.kind == message_pop3_unlock) {
         unlock(m.a, {m.from, m.b});
     } else if (m.kind == message_pop3_expunge && m.payload) {

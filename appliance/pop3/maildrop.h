@@ -6,6 +6,9 @@
 // the owner shard the same calls run directly. Reads (listing, RETR) need no hand-off: any shard reads any segment.
 // Requests and their answers go through ShardCalls (common/shard_calls.h): a request the owner
 // cannot take fails at once (unavailable), an answer is sent until the session's shard takes it.
+// In a store shared by several nodes (leases set) the owner also holds the maildrop's lease in the
+// cluster (maildrop_leases.h) before it grants the lock, and gives it back with the lock; a lock
+// whose lease was lost refuses its session's deletions.
 // Shard thread only. Invariants: a lock is held by one (shard, token) at a time; a grant that
 // arrives for a session that has gone is released at once; a lost release is impossible while the
 // requesting shard runs, because a release is sent until taken, after the request it follows.
@@ -18,6 +21,7 @@
 
 #include "appliance/common/message_kinds.h"
 #include "core/message.h"
+#include "store/lease_keeper.h"
 #include "store/mailbox.h"
 
 namespace vmx {
@@ -26,6 +30,7 @@ class Shard;
 class MailboxWrites;
 class ShardCalls;
 class ShardStore;
+class MaildropLeases;
 
 enum class LockOutcome : std::uint8_t { granted, in_use, unavailable };
 using LockDone = std::function<void(LockOutcome)>;
@@ -33,8 +38,9 @@ using ExpungeDone = std::function<void(bool ok)>;
 
 class Pop3Maildrops {
 public:
-    Pop3Maildrops(Shard& shard, ShardStore& store, MailboxWrites& writes, ShardCalls& calls)
-        : shard_(shard), store_(store), writes_(writes), calls_(calls) {}
+    // `leases`: the cluster's maildrop leases of a shared store, else nullptr.
+    Pop3Maildrops(Shard& shard, ShardStore& store, MailboxWrites& writes, ShardCalls& calls,
+                  MaildropLeases* leases = nullptr);
 
     // ---- The session's shard ----
     // Asks the owner for the user's maildrop lock; returns the token to release or cancel it with.
@@ -56,9 +62,17 @@ private:
     struct Holder {
         std::uint32_t shard = 0;
         std::uint64_t token = 0;
+        bool same(const Holder& o) const noexcept { return shard == o.shard && token == o.token; }
+    };
+    struct Lock {
+        Holder holder;
+        bool lease_lost = false;  // the cluster's lease ran out under it: no deletions
     };
     std::uint32_t owner_of(std::uint64_t user_id) const;
-    bool lock(std::uint64_t user_id, Holder holder);
+    // `done` may run before this returns (no lease to ask for).
+    void lock(std::uint64_t user_id, Holder holder, LockDone done);
+    void leased(std::uint64_t user_id, Holder holder, store::LeaseOutcome outcome, const LockDone& done);
+    void lease_lost(std::uint64_t user_id);
     void unlock(std::uint64_t user_id, Holder holder);
     void locked(std::uint64_t lock_token, LockOutcome outcome);
     void run_expunge(const store::MailboxRef& box, const std::vector<std::uint64_t>& ids, ExpungeDone done);
@@ -67,8 +81,9 @@ private:
     ShardStore& store_;
     MailboxWrites& writes_;
     ShardCalls& calls_;
+    MaildropLeases* leases_;
     std::uint64_t next_token_ = 1;  // lock tokens (the session's handle on its lock)
-    std::unordered_map<std::uint64_t, Holder> locks_;             // owner side: by user id
+    std::unordered_map<std::uint64_t, Lock> locks_;               // owner side: by user id
     struct Waiting {
         std::uint64_t user_id = 0;
         LockDone done;  // empty once released before the answer came: a grant is given back

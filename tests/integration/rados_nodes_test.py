@@ -2,10 +2,14 @@
 cluster from scripts/ceph-dev: mail sent to node A is read over POP3S from node B and the other way
 round; node A killed with SIGKILL under load and started again, then every acknowledged message is
 read from node B exactly once; no clear text in any object of the namespace (read with python's
-rados module); the cluster refuses a node of another master key. Slow (a real cluster): the release
-pass runs it, with Debian's python (python3-rados)."""
+rados module); the cluster refuses a node of another master key; one POP3 session per maildrop
+across the nodes (the lock is a lease in the cluster), and a dead node's lock runs out after
+[rados] lease_s; a purged user's mail is gone from every object and their key is destroyed on every
+node. Slow (a real cluster): the release pass runs it, with Debian's python (python3-rados)."""
+import base64
 import json
 import os
+import poplib
 import re
 import shutil
 import signal
@@ -20,13 +24,32 @@ import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ceph_dev_harness import CephDev  # noqa: E402
-from daemon_harness import (VAULTMX, Daemon, free_port, init_instance, retrieve_all, vaultmx_cli,  # noqa: E402
-                            wait_for_pop3_messages, write_config)
+from daemon_harness import (VAULTMX, Daemon, free_port, init_instance, insecure_tls, pop3_login,  # noqa: E402
+                            retrieve_all, vaultmx_cli, wait_for_pop3_messages, write_config)
 
 import rados  # noqa: E402  (python3-rados, Debian's python only)
 
 PASSWORD = "Correct-Horse-7"
 USER = "ann@nodes.test"
+LEASE_S = 3  # [rados] lease_s: how long a dead node's maildrop locks outlive it
+
+
+def send_to(port, user, body_marker):
+    with smtplib.SMTP("127.0.0.1", port, timeout=30) as s:
+        s.sendmail("sender@remote.test", [user], f"From: sender@remote.test\r\nTo: {user}\r\nSubject: s\r\n\r\n{body_marker}\r\n")
+
+
+def pop3_refusal(port, user, password):
+    """The server's answer to a login that is refused, or None when it is taken."""
+    p = poplib.POP3_SSL("127.0.0.1", port, context=insecure_tls(), timeout=60)
+    try:
+        p.user(user)
+        p.pass_(password)
+    except poplib.error_proto as e:
+        p.close()
+        return e.args[0]
+    p.quit()
+    return None
 
 
 def send(port, body_marker, subject):
@@ -41,7 +64,8 @@ class TwoNodes(unittest.TestCase):
         cls.ceph = CephDev()
         cls.conf = cls.ceph.conf
         cls.namespace = "nodes-" + uuid.uuid4().hex[:12]
-        extra = f'\n[store]\nbackend = "rados"\n\n[rados]\nconf = "{cls.conf}"\nnamespace = "{cls.namespace}"\n'
+        extra = (f'\n[store]\nbackend = "rados"\nsweep_interval_s = 1\n\n[rados]\nconf = "{cls.conf}"\n'
+                 f'namespace = "{cls.namespace}"\nlease_s = {LEASE_S}\n')
         cls.a = Daemon(extra=extra, init_args=("--self-signed",))
         # Node B: its own folder and ports, the same cluster, namespace and master key.
         cls.b_tmp = tempfile.TemporaryDirectory(prefix="vmx-it-")
@@ -70,6 +94,38 @@ class TwoNodes(unittest.TestCase):
         cls.a.__exit__(None, None, None)
         cls.ceph.stop()
         cls.b_tmp.cleanup()
+
+    def objects(self):
+        """The names of every object of the namespace."""
+        cluster = rados.Rados(conffile=self.conf)
+        cluster.connect(timeout=30)
+        try:
+            io = cluster.open_ioctx("vaultmx")
+            io.set_namespace(self.namespace)
+            names = {o.key for o in io.list_objects()}
+            io.close()
+        finally:
+            cluster.shutdown()
+        return names
+
+    def omap(self):
+        """Every omap entry of the namespace: {(object, key): value}."""
+        cluster = rados.Rados(conffile=self.conf)
+        cluster.connect(timeout=30)
+        entries = {}
+        try:
+            io = cluster.open_ioctx("vaultmx")
+            io.set_namespace(self.namespace)
+            for name in [o.key for o in io.list_objects()]:
+                with rados.ReadOpCtx() as op:
+                    it, _ = io.get_omap_vals(op, "", "", 1000000)
+                    io.operate_read_op(op, name)
+                    for key, value in it:
+                        entries[(name, key)] = value or b""
+            io.close()
+        finally:
+            cluster.shutdown()
+        return entries
 
     def count(self, node):
         return len(retrieve_all(node.ports["pop3s"], USER, PASSWORD))
@@ -203,6 +259,81 @@ class TwoNodes(unittest.TestCase):
                 self.assertEqual(names.count(f"Org {tag}{i}"), 1)
         verified = vaultmx_cli(self.a.config, "audit", "verify", check=False)
         self.assertEqual(verified.returncode, 0, verified.stdout + verified.stderr)
+
+    def test_6_one_pop3_session_per_maildrop_across_nodes(self):
+        send(self.b.ports["smtp"], "QZ-LOCK-1", "lock")
+        held = pop3_login(self.a.ports["pop3s"], USER, PASSWORD)
+        try:
+            count = len(held.list()[1])
+            self.assertGreater(count, 0)
+            refused = pop3_refusal(self.b.ports["pop3s"], USER, PASSWORD)
+            self.assertIsNotNone(refused)
+            self.assertIn(b"[IN-USE]", refused)
+            held.dele(1)
+        finally:
+            held.quit()  # the lease goes back with the lock: node B may take it at once
+        again = pop3_login(self.b.ports["pop3s"], USER, PASSWORD, timeout=5)
+        try:
+            self.assertEqual(len(again.list()[1]), count - 1)  # the deletion made under the lease
+            self.assertIn(b"[IN-USE]", pop3_refusal(self.a.ports["pop3s"], USER, PASSWORD))
+        finally:
+            again.quit()
+
+    def test_7_a_dead_nodes_maildrop_lock_runs_out(self):
+        held = pop3_login(self.b.ports["pop3s"], USER, PASSWORD)
+        self.b.proc.send_signal(signal.SIGKILL)
+        self.b.proc.communicate()
+        killed = time.monotonic()
+        held.sock.close()
+        try:
+            self.assertIn(b"[IN-USE]", pop3_refusal(self.a.ports["pop3s"], USER, PASSWORD))
+            taken = pop3_login(self.a.ports["pop3s"], USER, PASSWORD, timeout=LEASE_S + 15)
+            waited = time.monotonic() - killed
+            taken.quit()
+            self.assertLess(waited, LEASE_S + 15)
+        finally:
+            self.b.start()
+
+    def test_8_a_purged_users_mail_and_key_are_gone_from_the_cluster(self):
+        user = "bob@nodes.test"
+        keys_before = {k["key_id"] for k in json.loads(vaultmx_cli(self.b.config, "--json", "key", "status").stdout)}
+        before_user = self.omap()
+        vaultmx_cli(self.a.config, "user", "add", user, "--password-stdin", stdin=PASSWORD + "\n")
+        with_user = self.omap()
+        self.assertTrue([k for k in with_user if k[0] == "global.keys" and k not in before_user])
+        time.sleep(2)  # node B takes up the new key
+        objects_before = self.objects()
+        for i in range(3):
+            noise = base64.b64encode(os.urandom(9000)).decode()  # 12 KiB that no codec shrinks: a body object
+            send_to(self.b.ports["smtp"], user, f"QZ-PURGED-{i}\r\n" + "\r\n".join(noise[j:j + 76] for j in range(0, len(noise), 76)))
+        wait_for_pop3_messages(self.a.ports["pop3s"], user, PASSWORD, 3)
+        with_mail = self.omap()
+        # The mailbox's index entries (its delivery markers belong to the queues, not to the user).
+        mail = [k for k in with_mail if k[0].startswith("mail.") and k[1].startswith("mailboxes/") and k not in with_user]
+        self.assertGreaterEqual(len(mail), 3)
+        bodies = [name for name in self.objects() - objects_before if ".v." in name]
+        self.assertGreaterEqual(len(bodies), 3)
+        self.assertLessEqual(max(len(v) for v in with_mail.values()), 4097)  # indexes in omap, bodies beside
+        user_keys = {k["key_id"] for k in json.loads(vaultmx_cli(self.b.config, "--json", "key", "status").stdout)}
+        user_keys -= keys_before
+        self.assertTrue(user_keys)
+
+        vaultmx_cli(self.a.config, "user", "close", user)
+        self.assertIn("purged", vaultmx_cli(self.a.config, "user", "purge", user, "--now").stdout)
+        deadline = time.monotonic() + 30
+        while True:
+            after = self.omap()
+            left = [k for k in mail if k in after] + sorted(set(bodies) & self.objects())
+            if not left or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        self.assertEqual(left, [])
+        time.sleep(2)  # node B follows the key change
+        for node in (self.a, self.b):
+            keys = json.loads(vaultmx_cli(node.config, "--json", "key", "status").stdout)
+            states = {k["state"] for k in keys if k["key_id"] in user_keys}
+            self.assertTrue(states <= {"destroyed"}, keys)
+            self.assertIsNotNone(pop3_refusal(node.ports["pop3s"], user, PASSWORD))
 
 
 if __name__ == "__main__":

@@ -470,8 +470,124 @@ TEST_P(BackendConformance, CommittedDataOutlivesTheHandle) {
     EXPECT_EQ(busy.error(), StoreErrc::lease_busy);
 }
 
+// Values the size of a body chunk (RADOS keeps them in objects of their own) behave as small ones.
+TEST_P(BackendConformance, LargeValuesReadCompareAndEraseAsSmallOnes) {
+    ByteString big1(100000);
+    ByteString big2(70000);
+    for (std::size_t i = 0; i < big1.size(); ++i) big1[i] = static_cast<std::uint8_t>(i * 13 + 1);
+    for (std::size_t i = 0; i < big2.size(); ++i) big2[i] = static_cast<std::uint8_t>(i * 3 + 5);
+    Batch first;
+    first.put(records_, bytes("big"), big1);
+    first.put(records_, bytes("big-too"), big2);  // the same bytes as the next value of "big"
+    ASSERT_TRUE(space_->commit(first));
+    EXPECT_EQ(get(*space_, records_, "big"), big1);
+
+    Batch stale;  // a writer that read big2 where big1 is
+    stale.expect_equals(records_, bytes("big"), big2);
+    stale.put(records_, bytes("big"), bytes("stale"));
+    auto refused = space_->commit(stale);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error(), StoreErrc::conflict);
+    Batch current;
+    current.expect_equals(records_, bytes("big"), big1);
+    current.put(records_, bytes("big"), big2);
+    ASSERT_TRUE(space_->commit(current));
+
+    auto snap = space_->snapshot();
+    ASSERT_TRUE(snap);
+    auto all = (*snap)->scan(records_, bytes("big"), 10);
+    ASSERT_TRUE(all) << all.error().message();
+    ASSERT_EQ(all->size(), 2U);
+    EXPECT_EQ((*all)[0].value, big2);
+    EXPECT_EQ((*all)[1].value, big2);
+
+    Batch erase;
+    erase.erase(records_, bytes("big"));
+    ASSERT_TRUE(space_->commit(erase));
+    EXPECT_EQ(get(*space_, records_, "big"), std::nullopt);
+    EXPECT_EQ(get(*space_, records_, "big-too"), big2);  // equal bytes under another key stay
+    Batch shrink;  // a large value replaced by a small one
+    shrink.put(records_, bytes("big-too"), bytes("small"));
+    ASSERT_TRUE(space_->commit(shrink));
+    EXPECT_EQ(get_text("big-too"), "small");
+}
+
+// RADOS only: where the large values live, and that none is left behind.
+class RadosValueObjects : public BackendConformance {
+protected:
+    std::vector<std::string> value_objects() {
+        auto cluster = RadosCluster::connect(options_);
+        EXPECT_TRUE(cluster);
+        if (!cluster) return {};
+        auto io = (*cluster)->io();
+        EXPECT_TRUE(io);
+        if (!io) return {};
+        std::vector<std::string> out;
+        rados_list_ctx_t list = nullptr;
+        if (rados_nobjects_list_open(io->get(), &list) < 0) return out;
+        const char* entry = nullptr;
+        while (rados_nobjects_list_next(list, &entry, nullptr, nullptr) == 0) {
+            std::string name(entry);
+            if (name.rfind("conformance.v.", 0) == 0) out.push_back(name);
+        }
+        rados_nobjects_list_close(list);
+        return out;
+    }
+    Result<void> put_bytes(std::string_view key, const ByteString& value) {
+        Batch b;
+        b.put(records_, bytes(key), value);
+        return space_->commit(b);
+    }
+};
+
+TEST_P(RadosValueObjects, ABodySizedValueIsAnObjectGoneWithItsEntry) {
+    const ByteString a(65536, 0x11);
+    const ByteString b(65536, 0x22);
+    ASSERT_TRUE(put_bytes("m1", a));
+    ASSERT_TRUE(put_bytes("m2", a));
+    ASSERT_TRUE(put(std::string_view("small"), std::string_view("meta")));
+    EXPECT_EQ(value_objects().size(), 2U);  // one per entry, the small one inline
+    auto* rados_space = static_cast<RadosSpace*>(space_.get());
+    auto stored = rados_space->stored_bytes();
+    ASSERT_TRUE(stored);
+    EXPECT_LT(stored->size() - 2 * a.size(), 1024U);  // the omap holds references, not the bytes
+
+    ASSERT_TRUE(put_bytes("m1", b));  // replaced: the old object goes
+    EXPECT_EQ(value_objects().size(), 2U);
+    Batch refused;  // refused for certain: the object it wrote goes too
+    refused.expect_absent(records_, bytes("m1"));
+    refused.put(records_, bytes("m3"), b);
+    ASSERT_FALSE(space_->commit(refused));
+    EXPECT_EQ(value_objects().size(), 2U);
+    EXPECT_EQ(get(*space_, records_, "m3"), std::nullopt);
+
+    // A reader whose entry changed after it read the omap is told so, not given other bytes.
+    auto objects = value_objects();
+    auto io = RadosCluster::connect(options_);
+    ASSERT_TRUE(io);
+    auto ctx = (*io)->io();
+    ASSERT_TRUE(ctx);
+    for (const auto& name : objects) ASSERT_EQ(rados_remove(ctx->get(), name.c_str()), 0);
+    auto latest = space_->latest();
+    ASSERT_TRUE(latest);
+    auto gone = (*latest)->get(records_, bytes("m2"));
+    ASSERT_FALSE(gone);
+    EXPECT_EQ(gone.error(), StoreErrc::conflict);
+
+    Batch erase;
+    erase.erase(records_, bytes("m1"));
+    erase.erase(records_, bytes("m2"));
+    ASSERT_TRUE(space_->commit(erase));
+    ASSERT_TRUE(put_bytes("m4", a));
+    Batch last;
+    last.erase(records_, bytes("m4"));
+    ASSERT_TRUE(space_->commit(last));
+    EXPECT_TRUE(value_objects().empty());
+}
+
 INSTANTIATE_TEST_SUITE_P(Lmdb, BackendConformance, ::testing::Values(Kind::lmdb));
 INSTANTIATE_TEST_SUITE_P(Rados, BackendConformance, ::testing::Values(Kind::rados));
+INSTANTIATE_TEST_SUITE_P(Rados, RadosValueObjects, ::testing::Values(Kind::rados));
 
 }  // namespace
 }  // namespace vmx::store

@@ -74,5 +74,24 @@ TEST(OmapKey, ValuesCarryAMarkerSoEmptyIsNotAbsent) {
     EXPECT_EQ(*round, v);
 }
 
+TEST(OmapKey, ABodySizedValueIsAReferenceToAnObjectOfItsOwn) {
+    EXPECT_FALSE(omap_value_outside(omap_inline_max));
+    EXPECT_TRUE(omap_value_outside(omap_inline_max + 1));
+    ValueDigest digest{};
+    for (std::size_t i = 0; i < digest.size(); ++i) digest[i] = static_cast<std::uint8_t>(0xa0 + i);
+    const ByteString ref = omap_reference(digest);
+    ASSERT_EQ(ref.size(), 33U);
+    EXPECT_EQ(ref[0], omap_reference_marker);
+    EXPECT_EQ(omap_reference_decode(ref), digest);
+    EXPECT_FALSE(omap_value_decode(ref));  // never taken for an inline value
+    EXPECT_FALSE(omap_reference_decode(omap_value(ByteString(32, 0x01))));
+    EXPECT_FALSE(omap_reference_decode(ByteString(ref.begin(), ref.end() - 1)));  // short
+    ByteString long_ref = ref;
+    long_ref.push_back(0);
+    EXPECT_FALSE(omap_reference_decode(long_ref));
+    EXPECT_EQ(value_object_name("mail.0003", digest),
+              "mail.0003.v.a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf");
+}
+
 }  // namespace
 }  // namespace vmx::store
