@@ -19,6 +19,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "crypto/sha256.h"
@@ -61,10 +62,12 @@ Result<RadosSpace::ValueWork> RadosSpace::write_values(const Batch& batch, const
         RadosCompletion completion;
     };
     std::vector<Pending> pending;
-    std::unordered_set<std::string> put_objects;
+    std::unordered_map<std::string, std::string> final_object;  // by omap key: what it names after the batch
     std::error_code failed;
     bool outside = false;
     for (const Change& c : batch.changes) {
+        std::string& named = final_object[omap_key(names[c.table.id], c.key)];
+        named.clear();
         if (c.kind == ChangeKind::erase) outside = true;  // it may erase a value kept outside
         if (c.kind != ChangeKind::put || !omap_value_outside(c.value.size())) continue;
         outside = true;
@@ -82,9 +85,12 @@ Result<RadosSpace::ValueWork> RadosSpace::write_values(const Batch& batch, const
             failed = rados_error(rc);
             break;
         }
-        put_objects.insert(p.oid);
+        named = p.oid;
         pending.push_back(std::move(p));
     }
+    std::unordered_set<std::string> put_objects;
+    for (const auto& [key, oid] : final_object)
+        if (!oid.empty()) put_objects.insert(oid);
     // Every write sent is waited for, whatever happens next: its operation must outlive it.
     const auto wait_all = [&] {
         for (Pending& p : pending) {
@@ -107,16 +113,13 @@ Result<RadosSpace::ValueWork> RadosSpace::write_values(const Batch& batch, const
         return work;
     }
     // What the changed keys hold now, read while the values are written.
-    std::vector<std::string> keys;
-    keys.reserve(batch.changes.size());
-    for (const Change& c : batch.changes) keys.push_back(omap_key(names[c.table.id], c.key));
     std::vector<const char*> key_ptrs;
     std::vector<std::size_t> key_lens;
-    key_ptrs.reserve(keys.size());
-    key_lens.reserve(keys.size());
-    for (const auto& k : keys) {
-        key_ptrs.push_back(k.data());
-        key_lens.push_back(k.size());
+    key_ptrs.reserve(final_object.size());
+    key_lens.reserve(final_object.size());
+    for (const auto& [key, oid] : final_object) {
+        key_ptrs.push_back(key.data());
+        key_lens.push_back(key.size());
     }
     RadosReadOp read(rados_create_read_op());
     rados_omap_iter_t raw_iter = nullptr;
@@ -144,6 +147,9 @@ Result<RadosSpace::ValueWork> RadosSpace::write_values(const Batch& batch, const
             if (put_objects.count(oid) == 0) work.replaced.push_back(std::move(oid));
         }
     }
+    // A key put twice in one batch keeps the last value: the earlier one's object goes with the rest.
+    for (const auto& oid : work.written)
+        if (put_objects.count(oid) == 0) work.replaced.push_back(oid);
     return work;
 }
 

@@ -45,26 +45,33 @@ std::uint32_t Pop3Maildrops::owner_of(std::uint64_t user_id) const {
 void Pop3Maildrops::lock(std::uint64_t user_id, Holder holder, LockDone done) {
     if (!locks_.emplace(user_id, Lock{holder}).second) return done(LockOutcome::in_use);
     if (!leases_) return done(LockOutcome::granted);
-    auto asked = leases_->acquire(shard_.id(), user_id, [this, user_id, holder, done](store::LeaseOutcome o) {
-        leased(user_id, holder, o, done);
+    auto answer = std::make_shared<LockDone>(std::move(done));  // the keeper's or the refusal's
+    auto asked = leases_->acquire(shard_.id(), user_id, [this, user_id, holder, answer](store::LeaseOutcome o) {
+        lease_answered(user_id, holder, o, *answer);
     });
     if (asked) return;
     locks_.erase(user_id);
-    done(LockOutcome::unavailable);
+    (*answer)(LockOutcome::unavailable);
 }
 
-void Pop3Maildrops::leased(std::uint64_t user_id, Holder holder, store::LeaseOutcome outcome, const LockDone& done) {
+void Pop3Maildrops::lease_answered(std::uint64_t user_id, Holder holder, store::LeaseOutcome outcome,
+                                   const LockDone& done) {
     auto it = locks_.find(user_id);
     // Released before the cluster answered: the release, queued after this request, gives it back.
     if (it == locks_.end() || !it->second.holder.same(holder)) return done(LockOutcome::unavailable);
-    if (outcome == store::LeaseOutcome::granted) return done(LockOutcome::granted);
+    if (outcome == store::LeaseOutcome::granted) {
+        it->second.leased = true;
+        return done(LockOutcome::granted);
+    }
     locks_.erase(it);
     done(outcome == store::LeaseOutcome::busy ? LockOutcome::in_use : LockOutcome::unavailable);
 }
 
+// A loss is posted before any later grant of the same lease, so a lock still waiting for its grant
+// is a newer one than the lost lease's.
 void Pop3Maildrops::lease_lost(std::uint64_t user_id) {
     auto it = locks_.find(user_id);
-    if (it == locks_.end()) return;
+    if (it == locks_.end() || !it->second.leased) return;
     it->second.lease_lost = true;
     log_event(LogLevel::warn, "pop3.lock_lost", "user={} shard={}", user_id, it->second.holder.shard);
 }

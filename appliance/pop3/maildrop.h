@@ -66,12 +66,13 @@ private:
     };
     struct Lock {
         Holder holder;
+        bool leased = false;      // the cluster granted its lease
         bool lease_lost = false;  // the cluster's lease ran out under it: no deletions
     };
     std::uint32_t owner_of(std::uint64_t user_id) const;
     // `done` may run before this returns (no lease to ask for).
     void lock(std::uint64_t user_id, Holder holder, LockDone done);
-    void leased(std::uint64_t user_id, Holder holder, store::LeaseOutcome outcome, const LockDone& done);
+    void lease_answered(std::uint64_t user_id, Holder holder, store::LeaseOutcome outcome, const LockDone& done);
     void lease_lost(std::uint64_t user_id);
     void unlock(std::uint64_t user_id, Holder holder);
     void locked(std::uint64_t lock_token, LockOutcome outcome);

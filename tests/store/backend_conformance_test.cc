@@ -554,6 +554,16 @@ TEST_P(RadosValueObjects, ABodySizedValueIsAnObjectGoneWithItsEntry) {
 
     ASSERT_TRUE(put_bytes("m1", b));  // replaced: the old object goes
     EXPECT_EQ(value_objects().size(), 2U);
+    Batch twice;  // one key put twice: the last value stays, and only its object
+    twice.put(records_, bytes("m5"), a);
+    twice.put(records_, bytes("m5"), b);
+    ASSERT_TRUE(space_->commit(twice));
+    EXPECT_EQ(get(*space_, records_, "m5"), b);
+    EXPECT_EQ(value_objects().size(), 3U);
+    Batch drop;
+    drop.erase(records_, bytes("m5"));
+    ASSERT_TRUE(space_->commit(drop));
+    EXPECT_EQ(value_objects().size(), 2U);
     Batch refused;  // refused for certain: the object it wrote goes too
     refused.expect_absent(records_, bytes("m1"));
     refused.put(records_, bytes("m3"), b);

@@ -60,6 +60,21 @@ private:
     std::size_t read_ = 0;
 };
 
+// One node's keeper, started, and what it was told.
+struct Node {
+    Node(Space& space, std::string holder, LeaseOptions options)
+        : keeper(space, std::move(holder), options, answers.lost()) {
+        keeper.start();
+    }
+    // Asks for the lease and waits for the answer.
+    std::optional<LeaseOutcome> ask(const std::string& name) {
+        if (!keeper.acquire(name, answers.take())) return std::nullopt;
+        return answers.next();
+    }
+    Answers answers;
+    LeaseKeeper keeper;
+};
+
 class LeaseKeeperTest : public ::testing::Test {
 protected:
     void SetUp() override {
@@ -67,7 +82,7 @@ protected:
         ASSERT_TRUE(s) << s.error().message();
         space_ = std::move(*s);
     }
-    LeaseOptions quick(std::uint32_t duration_ms = 600, std::uint32_t renew_ms = 150) {
+    static LeaseOptions quick(std::uint32_t duration_ms = 5000, std::uint32_t renew_ms = 1000) {
         LeaseOptions o;
         o.duration_ms = duration_ms;
         o.renew_ms = renew_ms;
@@ -79,110 +94,73 @@ protected:
 };
 
 TEST_F(LeaseKeeperTest, OneHolderAtATimeAndAReleaseFreesItAtOnce) {
-    Answers a_answers;
-    Answers b_answers;
-    LeaseKeeper a(*space_, "node1.a", quick(), a_answers.lost());
-    LeaseKeeper b(*space_, "node2.b", quick(), b_answers.lost());
-    a.start();
-    b.start();
-    ASSERT_TRUE(a.acquire("pop3.7", a_answers.take()));
-    EXPECT_EQ(a_answers.next(), LeaseOutcome::granted);
-    ASSERT_TRUE(b.acquire("pop3.7", b_answers.take()));
-    EXPECT_EQ(b_answers.next(), LeaseOutcome::busy);
-    ASSERT_TRUE(b.acquire("pop3.8", b_answers.take()));  // another maildrop is free
-    EXPECT_EQ(b_answers.next(), LeaseOutcome::granted);
-    a.release("pop3.7");
-    // The release runs before anything asked after it.
-    ASSERT_TRUE(a.acquire("pop3.9", a_answers.take()));
-    EXPECT_EQ(a_answers.next(), LeaseOutcome::granted);
-    ASSERT_TRUE(b.acquire("pop3.7", b_answers.take()));
-    EXPECT_EQ(b_answers.next(), LeaseOutcome::granted);
-    EXPECT_EQ(a.held(), 1u);
-    EXPECT_EQ(b.held(), 2u);
+    Node a(*space_, "node1.a", quick());
+    Node b(*space_, "node2.b", quick());
+    EXPECT_EQ(a.ask("pop3.7"), LeaseOutcome::granted);
+    EXPECT_EQ(b.ask("pop3.7"), LeaseOutcome::busy);
+    EXPECT_EQ(b.ask("pop3.8"), LeaseOutcome::granted);  // another maildrop is free
+    a.keeper.release("pop3.7");
+    EXPECT_EQ(a.ask("pop3.9"), LeaseOutcome::granted);  // the release ran before what was asked after it
+    EXPECT_EQ(b.ask("pop3.7"), LeaseOutcome::granted);
+    EXPECT_EQ(a.keeper.held(), 1u);
+    EXPECT_EQ(b.keeper.held(), 2u);
 }
 
 TEST_F(LeaseKeeperTest, AHeldLeaseIsRenewedPastItsDuration) {
-    Answers a_answers;
-    Answers b_answers;
-    LeaseKeeper a(*space_, "node1.a", quick(), a_answers.lost());
-    LeaseKeeper b(*space_, "node2.b", quick(), b_answers.lost());
-    a.start();
-    b.start();
-    ASSERT_TRUE(a.acquire("pop3.7", a_answers.take()));
-    ASSERT_EQ(a_answers.next(), LeaseOutcome::granted);
-    std::this_thread::sleep_for(1500ms);  // two and a half durations
-    ASSERT_TRUE(b.acquire("pop3.7", b_answers.take()));
-    EXPECT_EQ(b_answers.next(), LeaseOutcome::busy);
-    EXPECT_TRUE(a_answers.lost_names().empty());
+    // Renewed each 300 ms: it lives on while the keeper's thread never stalls for 1.7 s.
+    Node a(*space_, "node1.a", quick(2000, 300));
+    Node b(*space_, "node2.b", quick());
+    ASSERT_EQ(a.ask("pop3.7"), LeaseOutcome::granted);
+    std::this_thread::sleep_for(4500ms);  // over two durations
+    EXPECT_EQ(b.ask("pop3.7"), LeaseOutcome::busy);
+    EXPECT_TRUE(a.answers.lost_names().empty());
 }
 
 TEST_F(LeaseKeeperTest, ALeaseNoLongerRenewedRunsOutForTheNextHolder) {
-    Answers b_answers;
     // Another node took it and died: nobody renews it.
-    ASSERT_TRUE(space_->acquire_lease("pop3.7", "node1.dead", 400));
-    LeaseKeeper b(*space_, "node2.b", quick(), b_answers.lost());
-    b.start();
-    ASSERT_TRUE(b.acquire("pop3.7", b_answers.take()));
-    EXPECT_EQ(b_answers.next(), LeaseOutcome::busy);
-    std::this_thread::sleep_for(500ms);
-    ASSERT_TRUE(b.acquire("pop3.7", b_answers.take()));
-    EXPECT_EQ(b_answers.next(), LeaseOutcome::granted);
+    ASSERT_TRUE(space_->acquire_lease("pop3.7", "node1.dead", 2000));
+    Node b(*space_, "node2.b", quick());
+    EXPECT_EQ(b.ask("pop3.7"), LeaseOutcome::busy);
+    std::this_thread::sleep_for(2200ms);
+    EXPECT_EQ(b.ask("pop3.7"), LeaseOutcome::granted);
 }
 
-TEST_F(LeaseKeeperTest, StopGivesEveryLeaseBackAndAnswersWhatWaits) {
-    Answers a_answers;
-    Answers b_answers;
-    LeaseKeeper b(*space_, "node2.b", quick(30000, 10000), b_answers.lost());
-    b.start();
+TEST_F(LeaseKeeperTest, StopGivesEveryLeaseBackAndTakesNothingAfter) {
+    Node b(*space_, "node2.b", quick(30000, 10000));
     {
-        LeaseKeeper a(*space_, "node1.a", quick(30000, 10000), a_answers.lost());
-        a.start();
-        ASSERT_TRUE(a.acquire("pop3.1", a_answers.take()));
-        ASSERT_TRUE(a.acquire("pop3.2", a_answers.take()));
-        EXPECT_EQ(a_answers.next(), LeaseOutcome::granted);
-        EXPECT_EQ(a_answers.next(), LeaseOutcome::granted);
-        a.stop();
-        EXPECT_FALSE(a.acquire("pop3.3", a_answers.take()));  // a stopped keeper takes nothing
+        Node a(*space_, "node1.a", quick(30000, 10000));
+        EXPECT_EQ(a.ask("pop3.1"), LeaseOutcome::granted);
+        EXPECT_EQ(a.ask("pop3.2"), LeaseOutcome::granted);
+        a.keeper.stop();
+        EXPECT_EQ(a.ask("pop3.3"), std::nullopt);  // a stopped keeper takes nothing
     }
-    ASSERT_TRUE(b.acquire("pop3.1", b_answers.take()));
-    ASSERT_TRUE(b.acquire("pop3.2", b_answers.take()));
-    EXPECT_EQ(b_answers.next(), LeaseOutcome::granted);  // long before the 30 s duration
-    EXPECT_EQ(b_answers.next(), LeaseOutcome::granted);
+    EXPECT_EQ(b.ask("pop3.1"), LeaseOutcome::granted);  // long before the 30 s duration
+    EXPECT_EQ(b.ask("pop3.2"), LeaseOutcome::granted);
 }
 
 TEST_F(LeaseKeeperTest, ALeaseAnotherHolderBrokeIsReportedLostAndForgotten) {
-    Answers a_answers;
-    LeaseKeeper a(*space_, "node1.a", quick(), a_answers.lost());
-    a.start();
-    ASSERT_TRUE(a.acquire("pop3.7", a_answers.take()));
-    ASSERT_EQ(a_answers.next(), LeaseOutcome::granted);
+    Node a(*space_, "node1.a", quick());
+    ASSERT_EQ(a.ask("pop3.7"), LeaseOutcome::granted);
     // An operator broke the lock and another node took the maildrop.
     ASSERT_TRUE(space_->release_lease("pop3.7", "node1.a"));
     ASSERT_TRUE(space_->acquire_lease("pop3.7", "node2.b", 30000));
-    ASSERT_TRUE(a_answers.lost_one(3s));
-    EXPECT_EQ(a_answers.lost_names(), std::vector<std::string>{"pop3.7"});
-    EXPECT_EQ(a.held(), 0u);
-    // Its release later touches nothing of the new holder's.
-    a.release("pop3.7");
-    Answers c_answers;
-    LeaseKeeper c(*space_, "node3.c", quick(), c_answers.lost());
-    c.start();
-    ASSERT_TRUE(c.acquire("pop3.7", c_answers.take()));
-    EXPECT_EQ(c_answers.next(), LeaseOutcome::busy);
+    ASSERT_TRUE(a.answers.lost_one(3s));
+    EXPECT_EQ(a.answers.lost_names(), std::vector<std::string>{"pop3.7"});
+    EXPECT_EQ(a.keeper.held(), 0u);
+    a.keeper.release("pop3.7");  // touches nothing of the new holder's
+    Node c(*space_, "node3.c", quick());
+    EXPECT_EQ(c.ask("pop3.7"), LeaseOutcome::busy);
 }
 
 TEST_F(LeaseKeeperTest, AReleaseMadeBeforeTheAnswerGivesBackWhatWasGranted) {
     Answers a_answers;
-    Answers b_answers;
     LeaseKeeper a(*space_, "node1.a", quick(), a_answers.lost());
-    LeaseKeeper b(*space_, "node2.b", quick(), b_answers.lost());
     ASSERT_TRUE(a.acquire("pop3.7", a_answers.take()));  // queued before the thread runs
     a.release("pop3.7");
     a.start();
     EXPECT_EQ(a_answers.next(), LeaseOutcome::granted);
-    b.start();
-    ASSERT_TRUE(b.acquire("pop3.7", b_answers.take()));
-    EXPECT_EQ(b_answers.next(), LeaseOutcome::granted);
+    Node b(*space_, "node2.b", quick());
+    EXPECT_EQ(b.ask("pop3.7"), LeaseOutcome::granted);
     EXPECT_EQ(a.held(), 0u);
 }
 
