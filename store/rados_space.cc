@@ -279,7 +279,20 @@ Result<ByteString> RadosSpace::stored_form(std::string_view table, ByteView key,
     return omap_reference(*digest);
 }
 
-Result<RadosWriteOp> RadosSpace::build(const Batch& batch, const std::vector<std::string>& names) {
+Result<RadosSpace::Digests> RadosSpace::outside_digests(const Batch& batch, const std::vector<std::string>& names) {
+    Digests out(batch.changes.size());
+    for (std::size_t i = 0; i < batch.changes.size(); ++i) {
+        const Change& c = batch.changes[i];
+        if (c.kind != ChangeKind::put || !omap_value_outside(c.value.size())) continue;
+        auto digest = value_digest(names[c.table.id], c.key, c.value);
+        if (!digest) return fail(digest.error());
+        out[i] = *digest;
+    }
+    return out;
+}
+
+Result<RadosWriteOp> RadosSpace::build(const Batch& batch, const std::vector<std::string>& names,
+                                       const Digests& digests) {
     RadosWriteOp op(rados_create_write_op());
     rados_write_op_assert_exists(op.get());
     for (const Expect& e : batch.expects) {
@@ -306,7 +319,8 @@ Result<RadosWriteOp> RadosSpace::build(const Batch& batch, const std::vector<std
             case ExpectKind::lease_held: break;
         }
     }
-    for (const Change& c : batch.changes) {
+    for (std::size_t i = 0; i < batch.changes.size(); ++i) {
+        const Change& c = batch.changes[i];
         const std::string key = omap_key(names[c.table.id], c.key);
         const char* keys[] = {key.data()};
         const std::size_t key_lens[] = {key.size()};
@@ -314,10 +328,9 @@ Result<RadosWriteOp> RadosSpace::build(const Batch& batch, const std::vector<std
             rados_write_op_omap_rm_keys2(op.get(), keys, key_lens, 1);
             continue;
         }
-        auto stored = stored_form(names[c.table.id], c.key, c.value);
-        if (!stored) return fail(stored.error());
-        const char* vals[] = {chars(*stored)};
-        const std::size_t val_lens[] = {stored->size()};
+        const ByteString stored = digests[i] ? omap_reference(*digests[i]) : omap_value(c.value);
+        const char* vals[] = {chars(stored)};
+        const std::size_t val_lens[] = {stored.size()};
         rados_write_op_omap_set2(op.get(), keys, vals, key_lens, val_lens, 1);
     }
     return op;
@@ -326,9 +339,11 @@ Result<RadosWriteOp> RadosSpace::build(const Batch& batch, const std::vector<std
 Result<void> RadosSpace::commit(const Batch& batch) {
     auto names = checked_names(batch);
     if (!names) return fail(names.error());
-    auto op = build(batch, *names);
+    auto digests = outside_digests(batch, *names);
+    if (!digests) return fail(digests.error());
+    auto op = build(batch, *names, *digests);
     if (!op) return fail(op.error());
-    auto values = write_values(batch, *names);
+    auto values = write_values(batch, *names, *digests);
     if (!values) return fail(values.error());
     const int rc = rados_write_op_operate(op->get(), io_.get(), object_.c_str(), nullptr, 0);
     settle_values(*values, rc);
@@ -340,9 +355,11 @@ Result<void> RadosSpace::commit(const Batch& batch) {
 void RadosSpace::commit_async(Batch batch, std::function<void(std::error_code)> done) {
     auto names = checked_names(batch);
     if (!names) return done(names.error());
-    auto op = build(batch, *names);
+    auto digests = outside_digests(batch, *names);
+    if (!digests) return done(digests.error());
+    auto op = build(batch, *names, *digests);
     if (!op) return done(op.error());
-    auto values = write_values(batch, *names);
+    auto values = write_values(batch, *names, *digests);
     if (!values) return done(values.error());
     auto ctx = std::make_unique<AsyncCommit>();
     ctx->space = this;

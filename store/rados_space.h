@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -89,7 +90,10 @@ private:
         : cluster_(std::move(cluster)), io_(std::move(io)), version_io_(std::move(version_io)),
           object_(std::move(object)) {}
     // The write operation for a checked batch.
-    Result<RadosWriteOp> build(const Batch& batch, const std::vector<std::string>& names);
+    // The digest of each change's value kept outside (none for the others), once per batch.
+    using Digests = std::vector<std::optional<ValueDigest>>;
+    Result<Digests> outside_digests(const Batch& batch, const std::vector<std::string>& names);
+    Result<RadosWriteOp> build(const Batch& batch, const std::vector<std::string>& names, const Digests& digests);
     Result<std::vector<std::string>> checked_names(const Batch& batch);
     // The batch's values kept outside, written before its commit: the objects this attempt created,
     // and those of the values its commit replaces or erases.
@@ -97,7 +101,7 @@ private:
         std::vector<std::string> written;
         std::vector<std::string> replaced;
     };
-    Result<ValueWork> write_values(const Batch& batch, const std::vector<std::string>& names);
+    Result<ValueWork> write_values(const Batch& batch, const std::vector<std::string>& names, const Digests& digests);
     void remove_values(const std::vector<std::string>& oids, bool wait = true);
     // After the commit: the outcome decides which objects nothing refers to (rados_values.cc).
     void settle_values(const ValueWork& work, int rc, bool wait = true);

@@ -54,7 +54,8 @@ Result<ValueDigest> value_digest(std::string_view table, ByteView key, ByteView 
     return *digest;
 }
 
-Result<RadosSpace::ValueWork> RadosSpace::write_values(const Batch& batch, const std::vector<std::string>& names) {
+Result<RadosSpace::ValueWork> RadosSpace::write_values(const Batch& batch, const std::vector<std::string>& names,
+                                                       const Digests& digests) {
     ValueWork work;
     struct Pending {
         std::string oid;
@@ -65,20 +66,20 @@ Result<RadosSpace::ValueWork> RadosSpace::write_values(const Batch& batch, const
     std::unordered_map<std::string, std::string> final_object;  // by omap key: what it names after the batch
     std::error_code failed;
     bool outside = false;
-    for (const Change& c : batch.changes) {
+    for (std::size_t i = 0; i < batch.changes.size(); ++i) {
+        const Change& c = batch.changes[i];
         std::string& named = final_object[omap_key(names[c.table.id], c.key)];
         named.clear();
         if (c.kind == ChangeKind::erase) outside = true;  // it may erase a value kept outside
-        if (c.kind != ChangeKind::put || !omap_value_outside(c.value.size())) continue;
+        if (!digests[i]) continue;
         outside = true;
-        auto digest = value_digest(names[c.table.id], c.key, c.value);
         rados_completion_t raw = nullptr;
-        int rc = digest ? rados_aio_create_completion2(nullptr, nullptr, &raw) : 0;
-        if (!digest || rc < 0) {
-            failed = digest ? rados_error(rc) : digest.error();
+        int rc = rados_aio_create_completion2(nullptr, nullptr, &raw);
+        if (rc < 0) {
+            failed = rados_error(rc);
             break;
         }
-        Pending p{value_object_name(object_, *digest), RadosWriteOp(rados_create_write_op()), RadosCompletion(raw)};
+        Pending p{value_object_name(object_, *digests[i]), RadosWriteOp(rados_create_write_op()), RadosCompletion(raw)};
         rados_write_op_create(p.op.get(), LIBRADOS_CREATE_EXCLUSIVE, nullptr);
         rados_write_op_write_full(p.op.get(), chars(c.value), c.value.size());
         if (rc = rados_aio_write_op_operate(p.op.get(), io_.get(), raw, p.oid.c_str(), nullptr, 0); rc < 0) {

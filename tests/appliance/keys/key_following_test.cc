@@ -15,14 +15,7 @@ namespace vmx {
 namespace {
 
 struct KeyFollowingTest : ::testing::Test {
-    KeyFollowingTest() {
-        store::StoreOptions o;
-        o.sizing.segments = 2;
-        VMX_ASSERT(store::StoreLayout::init(dir.path(), o));
-        auto l = store::StoreLayout::open(dir.path(), o);
-        VMX_ASSERT(l);
-        layout.emplace(std::move(*l));
-    }
+    KeyFollowingTest() { layout.emplace(testing::test_layout(dir.path())); }
     // Another writer of the same key store, as another node is: a process of its own (LMDB allows
     // one open of an environment per process), which saves a key for `scope` and ends.
     bool other_node_saves(const crypto::Scope& scope) {

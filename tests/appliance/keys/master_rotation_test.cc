@@ -25,14 +25,7 @@ crypto::SecretBytes fixed_key(std::uint8_t fill) {
 }
 
 struct MasterRotationTest : ::testing::Test {
-    MasterRotationTest() {
-        store::StoreOptions o;
-        o.sizing.segments = 2;
-        VMX_ASSERT(store::StoreLayout::init(dir.path(), o));
-        auto l = store::StoreLayout::open(dir.path(), o);
-        VMX_ASSERT(l);
-        layout.emplace(std::move(*l));
-    }
+    MasterRotationTest() { layout.emplace(testing::test_layout(dir.path())); }
     std::variant<OpenedKeys, std::string> open(std::uint8_t seed) {
         return open_keys(*layout, testing::fixed_master_key(seed), "test");
     }

@@ -38,6 +38,17 @@ inline bool wait_for(const std::function<bool()>& done, std::chrono::millisecond
     return done();
 }
 
+// A store of kTestSegments segments in `dir`, initialised and opened (the keys' and the directory's
+// tests that need no environments beyond the layout).
+inline store::StoreLayout test_layout(const std::string& dir) {
+    store::StoreOptions o;
+    o.sizing.segments = kTestSegments;
+    VMX_ASSERT(store::StoreLayout::init(dir, o));
+    auto l = store::StoreLayout::open(dir, o);
+    VMX_ASSERT(l);
+    return std::move(*l);
+}
+
 struct TestTenant {
     TestTenant() {
         store::StoreOptions o;
