@@ -4,8 +4,8 @@ round; node A killed with SIGKILL under load and started again, then every ackno
 read from node B exactly once; no clear text in any object of the namespace (read with python's
 rados module); the cluster refuses a node of another master key; one POP3 session per maildrop
 across the nodes (the lock is a lease in the cluster), and a dead node's lock runs out after
-[rados] lease_s; a purged user's mail is gone from every object and their key is destroyed on every
-node. Slow (a real cluster): the release pass runs it, with Debian's python (python3-rados)."""
+[rados] lease_s, while a session whose lease was broken and taken deletes nothing; a purged user's
+mail is gone from every object and their key is destroyed on every node. Slow (a real cluster): the release pass runs it, with Debian's python (python3-rados)."""
 import base64
 import json
 import os
@@ -334,6 +334,47 @@ class TwoNodes(unittest.TestCase):
             states = {k["state"] for k in keys if k["key_id"] in user_keys}
             self.assertTrue(states <= {"destroyed"}, keys)
             self.assertIsNotNone(pop3_refusal(node.ports["pop3s"], user, PASSWORD))
+
+    def test_9_a_session_whose_lock_was_broken_deletes_nothing(self):
+        send(self.a.ports["smtp"], "QZ-BROKEN-1", "broken")
+        users = json.loads(vaultmx_cli(self.a.config, "--json", "user", "list").stdout)
+        lease = f"pop3.{[u['id'] for u in users if u['address'] == USER][0]}"
+        held = pop3_login(self.a.ports["pop3s"], USER, PASSWORD)
+        count = len(held.list()[1])
+        self.assertGreater(count, 0)
+        # An operator breaks the lock in the cluster and a session on node B takes the maildrop (node
+        # A may renew in between: then it is broken again).
+        rados_cli = ["rados", "-c", self.conf, "-p", "vaultmx", "-N", self.namespace]
+        other = None
+        for _ in range(20):
+            info = subprocess.run(rados_cli + ["lock", "info", "leases", lease, "--format=json"], capture_output=True,
+                                  text=True, check=True)
+            for locker in json.loads(info.stdout)["lockers"]:
+                subprocess.run(rados_cli + ["lock", "break", "leases", lease, locker["name"], "--lock-cookie",
+                                            locker["cookie"]], capture_output=True, check=True)
+            p = poplib.POP3_SSL("127.0.0.1", self.b.ports["pop3s"], context=insecure_tls(), timeout=60)
+            try:
+                p.user(USER)
+                p.pass_(PASSWORD)
+                other = p
+                break
+            except poplib.error_proto as e:
+                p.close()
+                self.assertIn(b"[IN-USE]", e.args[0])
+        self.assertIsNotNone(other)
+        try:
+            # Node A's next renewal finds the lease taken: its session may no longer delete.
+            deadline = time.monotonic() + LEASE_S + 10
+            while "event=pop3.lock_lost" not in self.a.log_text() and time.monotonic() < deadline:
+                time.sleep(0.2)
+            self.assertIn("event=pop3.lock_lost", self.a.log_text())
+            held.dele(1)
+            with self.assertRaises(poplib.error_proto):
+                held.quit()  # -ERR: nothing deleted
+            self.assertEqual(len(other.list()[1]), count)
+        finally:
+            other.quit()
+        self.assertEqual(len(retrieve_all(self.a.ports["pop3s"], USER, PASSWORD)), count)
 
 
 if __name__ == "__main__":
