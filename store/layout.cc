@@ -288,9 +288,9 @@ Result<std::unique_ptr<Env>> StoreLayout::open_env(GlobalKind kind, EnvAccess ac
     return Env::over(std::move(*space), name);
 }
 
-Result<std::unique_ptr<Space>> StoreLayout::open_leases() const {
+Result<std::unique_ptr<Space>> StoreLayout::open_leases(std::uint32_t segment) const {
     if (!options_.shared_spaces) return std::unique_ptr<Space>{};
-    return options_.shared_spaces("leases");
+    return options_.shared_spaces(fmt::format("leases.{:04}", segment));
 }
 
 EnvOptions StoreLayout::env_options(GlobalKind) const {

@@ -75,10 +75,10 @@ public:
     Result<std::unique_ptr<Env>> open_env(SegmentKind kind, std::uint32_t segment) const;
     // `access` matters for a folder only (a reader beside a serving daemon: read_shared).
     Result<std::unique_ptr<Env>> open_env(GlobalKind kind, EnvAccess access = EnvAccess::write) const;
-    // The space "leases" of a shared store, where nodes hold the claims that exclude each other (the
-    // POP3 maildrop locks: store/lease_keeper.h); nullptr for a store of its own, where the process
-    // is the only holder and needs none.
-    Result<std::unique_ptr<Space>> open_leases() const;
+    // The segment's space "leases.<ssss>" of a shared store, where nodes hold the claims that exclude
+    // each other (the POP3 maildrop locks of its mailboxes: store/lease_keeper.h); nullptr for a
+    // store of its own, where the process is the only holder and needs none.
+    Result<std::unique_ptr<Space>> open_leases(std::uint32_t segment) const;
 
 private:
     StoreLayout(std::string data_dir, const StoreOptions& options, std::uint32_t segments)

@@ -19,8 +19,8 @@ LeaseOptions checked(LeaseOptions o) {
 
 }  // namespace
 
-LeaseKeeper::LeaseKeeper(Space& space, std::string holder, LeaseOptions options, Lost lost)
-    : space_(space), holder_(std::move(holder)), options_(checked(options)), lost_(std::move(lost)) {}
+LeaseKeeper::LeaseKeeper(std::vector<Space*> spaces, std::string holder, LeaseOptions options, Lost lost)
+    : spaces_(std::move(spaces)), holder_(std::move(holder)), options_(checked(options)), lost_(std::move(lost)) {}
 
 LeaseKeeper::~LeaseKeeper() { stop(); }
 
@@ -38,20 +38,22 @@ void LeaseKeeper::stop() {
     if (thread_.joinable()) thread_.join();
 }
 
-bool LeaseKeeper::acquire(std::string name, Done done) {
+bool LeaseKeeper::acquire(std::uint32_t space, std::string name, Done done) {
+    if (space >= spaces_.size()) return false;
     {
         std::lock_guard lock(mutex_);
         if (stopping_ || queue_.size() >= options_.queue_max) return false;
-        queue_.push_back(Request{std::move(name), std::move(done)});
+        queue_.push_back(Request{space, std::move(name), std::move(done)});
     }
     wake_.notify_one();
     return true;
 }
 
-void LeaseKeeper::release(std::string name) {
+void LeaseKeeper::release(std::uint32_t space, std::string name) {
+    if (space >= spaces_.size()) return;
     {
         std::lock_guard lock(mutex_);
-        queue_.push_back(Request{std::move(name), nullptr});
+        queue_.push_back(Request{space, std::move(name), nullptr});
     }
     wake_.notify_one();
 }
@@ -62,22 +64,23 @@ std::size_t LeaseKeeper::held() const {
 }
 
 void LeaseKeeper::serve(Request& r) {
+    Space& space = *spaces_[r.space];
     if (!r.done) {
         if (held_.erase(r.name) == 0) return;  // never granted, or lost already
         counted();
-        if (auto gone = space_.release_lease(r.name, holder_); !gone)
+        if (auto gone = space.release_lease(r.name, holder_); !gone)
             log_event(LogLevel::warn, "store.lease_release_failed", "lease={} error=\"{}\"", r.name, gone.error().message());
         return;
     }
     const auto now = Clock::now();
-    auto took = space_.acquire_lease(r.name, holder_, options_.duration_ms);
+    auto took = space.acquire_lease(r.name, holder_, options_.duration_ms);
     if (!took) {
         if (took.error() != StoreErrc::lease_busy)
             log_event(LogLevel::warn, "store.lease_unavailable", "lease={} error=\"{}\"", r.name, took.error().message());
         return r.done(took.error() == StoreErrc::lease_busy ? LeaseOutcome::busy : LeaseOutcome::unavailable);
     }
     // Counted from before the request: the cluster's clock started no earlier.
-    held_[r.name] = Held{now + std::chrono::milliseconds(options_.renew_ms),
+    held_[r.name] = Held{r.space, now + std::chrono::milliseconds(options_.renew_ms),
                          now + std::chrono::milliseconds(options_.duration_ms - options_.renew_ms)};
     counted();
     r.done(LeaseOutcome::granted);
@@ -88,7 +91,7 @@ void LeaseKeeper::renew_due(Clock::time_point now) {
     for (auto& [name, held] : held_) {
         if (held.renew_at > now) continue;
         const auto asked = Clock::now();
-        auto renewed = space_.acquire_lease(name, holder_, options_.duration_ms);
+        auto renewed = spaces_[held.space]->acquire_lease(name, holder_, options_.duration_ms);
         if (renewed) {
             held.renew_at = asked + std::chrono::milliseconds(options_.renew_ms);
             held.safe_until = asked + std::chrono::milliseconds(options_.duration_ms - options_.renew_ms);
@@ -114,7 +117,7 @@ void LeaseKeeper::counted() {
 }
 
 void LeaseKeeper::give_back_all() {
-    for (const auto& [name, held] : held_) (void)space_.release_lease(name, holder_);
+    for (const auto& [name, held] : held_) (void)spaces_[held.space]->release_lease(name, holder_);
     held_.clear();
     counted();
 }

@@ -1,12 +1,16 @@
-// LeaseKeeper: the leases (store/backend.h) one process holds on one space, taken, renewed and given
-// back on a thread of its own, so that no shard ever waits on the storage cluster for them. In a
-// store shared by several nodes it holds the POP3 maildrop locks: a lease held by a node that dies
-// runs out after `duration_ms`, and another node may take it then.
+// LeaseKeeper: the leases (store/backend.h) one process holds on a set of spaces, taken, renewed and
+// given back on a thread of its own, so that no shard ever waits on the storage cluster for them. In
+// a store shared by several nodes it holds the POP3 maildrop locks, each in its segment's `leases`
+// space (one object per segment, so logins spread over the cluster instead of queueing on one
+// object): a lease held by a node that dies runs out after `duration_ms`, and another node may take
+// it then. A lease's name is held in one space at a time.
 //
 // Threads: acquire() and release() from any thread (one short lock); `done` and `lost` run on the
 // keeper's thread and must only post to their owner. The Space must outlive the keeper.
 // Order: requests run in the order they were made, so a release made after an acquire of the same
-// name gives back what that acquire took, whenever its answer arrives.
+// name gives back what that acquire took, whenever its answer arrives. Renewals are one round trip
+// per held lease each renew_ms, made one after another: thousands of leases held at once would need
+// more than this one thread.
 // Limits: at most queue_max requests wait (acquire refuses the rest at once: unavailable; a release
 // is never refused, so a lock cannot stay held because the queue was full). Renewal: every held lease
 // is renewed each renew_ms. A lease whose renewal has not succeeded by its last safe moment (its
@@ -26,6 +30,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include "store/backend.h"
 
@@ -46,7 +51,8 @@ public:
 
     // `holder` names this process to the other holders (printable, at most 64 bytes): unique per run,
     // so a node started again never believes it still holds what its previous run took.
-    LeaseKeeper(Space& space, std::string holder, LeaseOptions options, Lost lost);
+    // `spaces` outlive the keeper; requests name one by its index.
+    LeaseKeeper(std::vector<Space*> spaces, std::string holder, LeaseOptions options, Lost lost);
     ~LeaseKeeper();  // stop()
     LeaseKeeper(const LeaseKeeper&) = delete;
     LeaseKeeper& operator=(const LeaseKeeper&) = delete;
@@ -56,9 +62,9 @@ public:
     // unavailable (acquire) or run (release).
     void stop();
 
-    // false when the queue is full (done is not called).
-    bool acquire(std::string name, Done done);
-    void release(std::string name);
+    // false when the queue is full or the space unknown (done is not called).
+    bool acquire(std::uint32_t space, std::string name, Done done);
+    void release(std::uint32_t space, std::string name);
 
     const std::string& holder() const noexcept { return holder_; }
     std::size_t held() const;  // leases held now (tests, metrics)
@@ -66,6 +72,7 @@ public:
 private:
     using Clock = std::chrono::steady_clock;
     struct Request {
+        std::uint32_t space = 0;
         std::string name;
         Done done;      // empty: a release
     };
@@ -75,7 +82,7 @@ private:
     void give_back_all();
     void counted();  // publishes held_.size()
 
-    Space& space_;
+    const std::vector<Space*> spaces_;
     const std::string holder_;
     const LeaseOptions options_;
     const Lost lost_;
@@ -88,6 +95,7 @@ private:
 
     // keeper thread only
     struct Held {
+        std::uint32_t space = 0;
         Clock::time_point renew_at;
         Clock::time_point safe_until;  // the last moment it is surely still ours
     };

@@ -1,6 +1,6 @@
 // MaildropLeases: the POP3 maildrop locks of a store shared by several nodes, held as leases in the
-// cluster (store/lease_keeper.h), so one session per maildrop holds across nodes as it does across
-// the shards of one node. The owner shard of a mailbox still decides first among this node's
+// cluster (store/lease_keeper.h; "pop3.<user id>" in the space "leases.<ssss>" of the mailbox's
+// segment), so one session per maildrop holds across nodes as it does across the shards of one node. The owner shard of a mailbox still decides first among this node's
 // sessions (Pop3Maildrops); only a lock it would grant asks the cluster, on the keeper's thread,
 // and the answer comes back to that shard through its outbox (eventfd), never blocking it.
 // A node that dies holds its leases until they run out ([rados] lease_s); one that stops gives them
@@ -59,12 +59,12 @@ public:
     static std::string lease_name(std::uint64_t user_id);  // "pop3.<user id>"
 
 private:
-    MaildropLeases(std::unique_ptr<store::Space> space, std::uint32_t segments, std::uint32_t shards, std::string holder,
+    MaildropLeases(std::vector<std::unique_ptr<store::Space>> spaces, std::uint32_t shards, std::string holder,
                    store::LeaseOptions options);
+    std::uint32_t segment_of(std::uint64_t user_id) const;
     void lost(const std::string& name);
 
-    std::unique_ptr<store::Space> space_;
-    std::uint32_t segments_;
+    std::vector<std::unique_ptr<store::Space>> spaces_;  // by segment
     std::vector<std::unique_ptr<WorkerOutbox<LeaseNews>>> outboxes_;  // by shard
     std::unique_ptr<store::LeaseKeeper> keeper_;
 };

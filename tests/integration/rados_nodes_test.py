@@ -345,12 +345,18 @@ class TwoNodes(unittest.TestCase):
         # An operator breaks the lock in the cluster and a session on node B takes the maildrop (node
         # A may renew in between: then it is broken again).
         rados_cli = ["rados", "-c", self.conf, "-p", "vaultmx", "-N", self.namespace]
+
+        def lockers(obj):
+            info = subprocess.run(rados_cli + ["lock", "info", obj, lease, "--format=json"], capture_output=True, text=True)
+            return json.loads(info.stdout)["lockers"] if info.returncode == 0 else []
+
+        # The lease sits in the space of the mailbox's segment, "leases.<ssss>".
+        holding = [name for name in sorted(self.objects()) if name.startswith("leases.") and lockers(name)]
+        self.assertEqual(len(holding), 1, holding)
         other = None
         for _ in range(20):
-            info = subprocess.run(rados_cli + ["lock", "info", "leases", lease, "--format=json"], capture_output=True,
-                                  text=True, check=True)
-            for locker in json.loads(info.stdout)["lockers"]:
-                subprocess.run(rados_cli + ["lock", "break", "leases", lease, locker["name"], "--lock-cookie",
+            for locker in lockers(holding[0]):
+                subprocess.run(rados_cli + ["lock", "break", holding[0], lease, locker["name"], "--lock-cookie",
                                             locker["cookie"]], capture_output=True, check=True)
             p = poplib.POP3_SSL("127.0.0.1", self.b.ports["pop3s"], context=insecure_tls(), timeout=60)
             try:

@@ -60,15 +60,16 @@ private:
     std::size_t read_ = 0;
 };
 
-// One node's keeper, started, and what it was told.
+// One node's keeper (on one space, or several), started, and what it was told.
 struct Node {
-    Node(Space& space, std::string holder, LeaseOptions options)
-        : keeper(space, std::move(holder), options, answers.lost()) {
+    Node(Space& space, std::string holder, LeaseOptions options) : Node({&space}, std::move(holder), options) {}
+    Node(std::vector<Space*> spaces, std::string holder, LeaseOptions options)
+        : keeper(std::move(spaces), std::move(holder), options, answers.lost()) {
         keeper.start();
     }
     // Asks for the lease and waits for the answer.
-    std::optional<LeaseOutcome> ask(const std::string& name) {
-        if (!keeper.acquire(name, answers.take())) return std::nullopt;
+    std::optional<LeaseOutcome> ask(const std::string& name, std::uint32_t space = 0) {
+        if (!keeper.acquire(space, name, answers.take())) return std::nullopt;
         return answers.next();
     }
     Answers answers;
@@ -99,7 +100,7 @@ TEST_F(LeaseKeeperTest, OneHolderAtATimeAndAReleaseFreesItAtOnce) {
     EXPECT_EQ(a.ask("pop3.7"), LeaseOutcome::granted);
     EXPECT_EQ(b.ask("pop3.7"), LeaseOutcome::busy);
     EXPECT_EQ(b.ask("pop3.8"), LeaseOutcome::granted);  // another maildrop is free
-    a.keeper.release("pop3.7");
+    a.keeper.release(0, "pop3.7");
     EXPECT_EQ(a.ask("pop3.9"), LeaseOutcome::granted);  // the release ran before what was asked after it
     EXPECT_EQ(b.ask("pop3.7"), LeaseOutcome::granted);
     EXPECT_EQ(a.keeper.held(), 1u);
@@ -147,21 +148,44 @@ TEST_F(LeaseKeeperTest, ALeaseAnotherHolderBrokeIsReportedLostAndForgotten) {
     ASSERT_TRUE(a.answers.lost_one(3s));
     EXPECT_EQ(a.answers.lost_names(), std::vector<std::string>{"pop3.7"});
     EXPECT_EQ(a.keeper.held(), 0u);
-    a.keeper.release("pop3.7");  // touches nothing of the new holder's
+    a.keeper.release(0, "pop3.7");  // touches nothing of the new holder's
     Node c(*space_, "node3.c", quick());
     EXPECT_EQ(c.ask("pop3.7"), LeaseOutcome::busy);
 }
 
 TEST_F(LeaseKeeperTest, AReleaseMadeBeforeTheAnswerGivesBackWhatWasGranted) {
     Answers a_answers;
-    LeaseKeeper a(*space_, "node1.a", quick(), a_answers.lost());
-    ASSERT_TRUE(a.acquire("pop3.7", a_answers.take()));  // queued before the thread runs
-    a.release("pop3.7");
+    LeaseKeeper a({space_.get()}, "node1.a", quick(), a_answers.lost());
+    ASSERT_TRUE(a.acquire(0, "pop3.7", a_answers.take()));  // queued before the thread runs
+    a.release(0, "pop3.7");
     a.start();
     EXPECT_EQ(a_answers.next(), LeaseOutcome::granted);
     Node b(*space_, "node2.b", quick());
     EXPECT_EQ(b.ask("pop3.7"), LeaseOutcome::granted);
     EXPECT_EQ(a.held(), 0u);
+}
+
+// Each lease lives in the space it was asked in (a segment's): held, renewed and given back there.
+TEST_F(LeaseKeeperTest, LeasesLiveInTheSpaceTheyWereAskedIn) {
+    TempDir other_dir;
+    auto other = LmdbSpace::open(other_dir.path());
+    ASSERT_TRUE(other);
+    Node b(std::vector<Space*>{space_.get(), other->get()}, "node2.b", quick(30000, 10000));
+    {
+        Node a(std::vector<Space*>{space_.get(), other->get()}, "node1.a", quick(2000, 300));
+        EXPECT_EQ(a.ask("pop3.1", 0), LeaseOutcome::granted);
+        EXPECT_EQ(a.ask("pop3.2", 1), LeaseOutcome::granted);
+        EXPECT_FALSE(a.keeper.acquire(2, "pop3.3", a.answers.take()));  // no such space
+        auto in_other = (*other)->acquire_lease("pop3.2", "node9.x", 1000);
+        ASSERT_FALSE(in_other);  // held there
+        EXPECT_EQ(in_other.error(), StoreErrc::lease_busy);
+        EXPECT_TRUE(space_->acquire_lease("pop3.2", "node9.x", 1000));  // not in the first space
+        std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // renewed in its own space
+        EXPECT_EQ(b.ask("pop3.1", 0), LeaseOutcome::busy);
+        EXPECT_EQ(b.ask("pop3.2", 1), LeaseOutcome::busy);
+    }
+    EXPECT_EQ(b.ask("pop3.1", 0), LeaseOutcome::granted);  // given back in both at stop
+    EXPECT_EQ(b.ask("pop3.2", 1), LeaseOutcome::granted);
 }
 
 }  // namespace
