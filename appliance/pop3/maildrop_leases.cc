@@ -1,11 +1,13 @@
 // MaildropLeases (see maildrop_leases.h): the keeper's answers, posted to the owner shards.
 #include "appliance/pop3/maildrop_leases.h"
 
+#include <array>
 #include <charconv>
-#include <random>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include "crypto/random.h"
 #include "store/layout.h"
 
 namespace vmx {
@@ -20,9 +22,9 @@ Result<std::unique_ptr<MaildropLeases>> MaildropLeases::open(const store::StoreL
         if (!space) return fail(space.error());
         spaces.push_back(std::move(*space));
     }
-    std::random_device random;
-    const std::uint64_t run = (std::uint64_t{random()} << 32) | random();
-    std::string holder = fmt::format("node{}.{:016x}", layout.node(), run);
+    std::array<std::uint8_t, 8> run{};
+    if (auto r = crypto::random_bytes(run); !r) return fail(r.error());
+    std::string holder = fmt::format("node{}.{:02x}", layout.node(), fmt::join(run, ""));
     return std::unique_ptr<MaildropLeases>(new MaildropLeases(std::move(spaces), shards, std::move(holder), options));
 }
 
