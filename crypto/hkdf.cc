@@ -13,6 +13,7 @@
 #include <wolfssl/wolfcrypt/hmac.h>
 // clang-format on
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <limits>
@@ -96,6 +97,10 @@ public:
         used_.fill(0);
     }
 
+    std::size_t used() const noexcept {
+        return static_cast<std::size_t>(std::count_if(used_.begin(), used_.end(), [](auto u) { return u != 0; }));
+    }
+
 private:
     static constexpr std::size_t prk_offset = ikm_bytes;
     static constexpr std::size_t inner_offset = prk_offset + prk_bytes;
@@ -174,6 +179,8 @@ PrkCache& prk_cache() {
 }  // namespace
 
 void hkdf_prk_cache_clear() noexcept { prk_cache().clear(); }
+
+std::size_t hkdf_prk_cache_used() noexcept { return prk_cache().used(); }
 
 Result<void> hkdf_sha256_cached_into(std::span<const std::uint8_t, 32> ikm, std::span<const std::uint8_t> info,
                                      std::span<std::uint8_t> out) {

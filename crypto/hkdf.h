@@ -37,5 +37,7 @@ Result<void> hkdf_sha256_cached_into(std::span<const std::uint8_t, 32> ikm, std:
 // Wipes the calling thread's cache. A thread that seals calls it when it takes a new key snapshot,
 // so that a destroyed (crypto-shredded) scope key does not live on in the cache.
 void hkdf_prk_cache_clear() noexcept;
+// How many ikms the calling thread's cache holds (for tests of the threads that must clear it).
+std::size_t hkdf_prk_cache_used() noexcept;
 
 }  // namespace vmx::crypto

@@ -25,9 +25,9 @@ struct LoginFlow::Attempt {
     LoginKind kind = LoginKind::mail_client;
 };
 
-LoginFlow::LoginFlow(const Directory& directory, ShardStore& store, ShardAuth& auth, ShardSessions& sessions,
-                     std::function<std::int64_t()> now_unix)
-    : directory_(directory), store_(store), auth_(auth), sessions_(sessions), now_unix_(std::move(now_unix)) {}
+LoginFlow::LoginFlow(const Directory& directory, ShardStore& store, ShardReads* reads, ShardAuth& auth,
+                     ShardSessions& sessions, std::function<std::int64_t()> now_unix)
+    : directory_(directory), store_(store), reads_(reads), auth_(auth), sessions_(sessions), now_unix_(std::move(now_unix)) {}
 
 namespace {
 
@@ -68,12 +68,29 @@ void LoginFlow::login(LoginRequest request, LoginDone done) {
         inner(std::move(v));
     };
     const std::string name = lower_ascii(request.name);
+    if (reads_ == nullptr) {
+        auto account = find_account(directory_, store_.keys(), name, store_.segment_count());
+        return check(std::move(request), name, std::move(account), std::move(done));
+    }
+    // The request rides along in a shared_ptr (its secret cannot be copied); it is wiped with it.
+    auto waiting = std::make_shared<LoginRequest>(std::move(request));
+    const bool queued = reads_->read(
+        [&directory = directory_, keys = store_.keys_snapshot(), name, segments = store_.segment_count()] {
+            return find_account(directory, *keys, name, segments);
+        },
+        [this, waiting, name, done](Result<Account> account) {
+            check(std::move(*waiting), name, std::move(account), done);
+        });
+    if (!queued) done(failed(LoginOutcome::temp_failure));
+}
+
+// The account (or its absence) is known: the secret goes to the auth workers.
+void LoginFlow::check(LoginRequest request, const std::string& name, Result<Account> account, LoginDone done) {
     auto attempt = std::make_shared<Attempt>();
     attempt->protocol = std::move(request.protocol);
     attempt->client_ip = std::move(request.client_ip);
     attempt->tls_version = std::move(request.tls_version);
     attempt->kind = request.kind;
-    auto account = find_account(directory_, store_.keys(), name, store_.segment_count());
     if (!account && !no_such_account(account.error())) return done(failed(LoginOutcome::temp_failure));
     VerifyJob job;
     job.secret = std::move(request.secret);

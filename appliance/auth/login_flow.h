@@ -1,5 +1,5 @@
 // One login, as every protocol makes it (POP3 today; submission and the portal share it): the
-// account looked up on the shard (a short read), the secret checked on the auth workers (throttle
+// account looked up on the shard (a short read; on a store shared by nodes, by a store reader), the secret checked on the auth workers (throttle
 // per address and per user, the decoy hash for an unknown name, never Argon2 on a shard), and only
 // after a match the account's state and its organisation's policy (MFA required: app passwords
 // only for mail clients; allowed networks). Every attempt on a known account goes to its login
@@ -19,6 +19,7 @@
 #include "appliance/common/counters.h"
 #include "appliance/directory/account.h"
 #include "appliance/mailstore/shard_store.h"
+#include "appliance/mailstore/store_readers.h"
 #include "crypto/secret_bytes.h"
 
 namespace vmx {
@@ -77,7 +78,8 @@ struct PortalLoginAnswer final : MessagePayload {
 
 class LoginFlow {
 public:
-    LoginFlow(const Directory& directory, ShardStore& store, ShardAuth& auth, ShardSessions& sessions,
+    // `reads`: a shared store's readers, which look the account up; null: on this shard.
+    LoginFlow(const Directory& directory, ShardStore& store, ShardReads* reads, ShardAuth& auth, ShardSessions& sessions,
               std::function<std::int64_t()> now_unix);
 
     // `done` runs once on this shard, at once or after the workers answered; the caller checks
@@ -87,11 +89,13 @@ public:
 
 private:
     struct Attempt;
+    void check(LoginRequest request, const std::string& name, Result<Account> account, LoginDone done);
     void verified(const Attempt& attempt, const VerifyDone& verdict, const LoginDone& done);
     void report(const Attempt& attempt, LoginVerdict result, LoginFailure reason, const LoginDone& done);
 
     const Directory& directory_;
     ShardStore& store_;
+    ShardReads* reads_;
     ShardAuth& auth_;
     ShardSessions& sessions_;
     std::function<std::int64_t()> now_unix_;

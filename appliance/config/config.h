@@ -116,6 +116,8 @@ struct AppLimits {
     std::uint32_t acme_timeout_s = 30;                  // one HTTPS request to the CA
     std::uint32_t rados_timeout_s = 30;                 // one operation on the Ceph cluster (and connecting)
     std::uint32_t rados_lease_s = 30;                   // a dead node's POP3 maildrop locks run out after this
+    std::uint32_t rados_readers = 8;                    // threads that read the cluster for the shards
+    std::uint32_t rados_read_queue_max = 4096;          // reads waiting for one of them; past it: a temporary failure
     std::uint32_t support_reveal_window_s = 3600;       // a support reveal shows clear content this long at most
     // [log]: the sealed spool of events and its shipping to a collector.
     std::uint32_t log_retention_days = 400;             // events older than this leave the spool

@@ -335,6 +335,10 @@ std::optional<StartFailure> Daemon::open_engine() {
     auto leases = MaildropLeases::open(*layout_, engine_->shard_count(), store::LeaseOptions{lease_ms, lease_ms / 3, 4096});
     if (!leases) return runtime_failure("store: cannot open the cluster's leases: " + leases.error().message());
     maildrop_leases_ = std::move(*leases);
+    // On a shared store the shards' reads go to reader threads: a round trip never stalls a shard.
+    if (layout_->shared(store::GlobalKind::keys))
+        store_readers_ = std::make_unique<StoreReaders>(
+            StoreReaderOptions{config_.limits.rados_readers, config_.limits.rados_read_queue_max}, engine_->shard_count());
 
     const store::StoreSizing& sizing = config_.store.sizing;
     engine_->set_shard_local(ShardBuilder{*segment_envs_, *handles_, shard_store_options(sizing), keys_->snapshot(),
@@ -345,7 +349,7 @@ std::optional<StartFailure> Daemon::open_engine() {
                                           outbound_options(config_, tls_out_, tls_out_verified_, relay_credentials()),
                                           BounceOptions{config_.hostname, config_.limits.delivery_bounce_headers_bytes_max, {}},
                                           marker_cleanup_options(config_.limits), config_.limits.reply_retry_max_ms,
-                                          maildrop_leases_.get()});
+                                          maildrop_leases_.get(), store_readers_.get()});
     // Signals are blocked before the ports open: a stop that arrives as soon as a client can
     // connect is then a clean drain, not the default action.
     block_control_signals();

@@ -20,6 +20,7 @@
 #include "appliance/auth/ban_list.h"
 #include "appliance/smtp/client_limits.h"
 #include "appliance/mailauth/mailauth_workers.h"
+#include "appliance/mailstore/store_readers.h"
 #include "appliance/pop3/maildrop_leases.h"
 #include "appliance/auth/login_recorder.h"
 #include "appliance/auth/sessions.h"
@@ -173,6 +174,7 @@ private:
     std::unique_ptr<AuthWorkers> auth_workers_;
     std::unique_ptr<MailAuthWorkers> mailauth_workers_;  // DKIM signing and the MX's checks; outlive the engine
     std::unique_ptr<MaildropLeases> maildrop_leases_;    // a shared store's POP3 locks; outlive the engine
+    std::unique_ptr<StoreReaders> store_readers_;        // a shared store's reads; outlive the engine
     std::unique_ptr<Engine> engine_;
     SessionRegistry sessions_;
     std::optional<MailStoreView> mail_view_;

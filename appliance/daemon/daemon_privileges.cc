@@ -71,6 +71,7 @@ std::optional<StartFailure> Daemon::start_threads() {
     if (auto r = mailauth_workers_->start(); !r)
         return runtime_failure("mailauth: cannot start the workers: " + r.error().message());
     if (maildrop_leases_) maildrop_leases_->start();
+    if (store_readers_) store_readers_->start();
     if (auto r = engine_->start(); !r) return runtime_failure("engine: cannot start: " + r.error().message());
     if (shipper_) shipper_->start();
     return std::nullopt;

@@ -230,6 +230,7 @@ Result<std::unique_ptr<ShardLocal>> ShardBuilder::operator()(Shard& shard) const
     auto context = std::make_unique<ShardContext>();
     context->smtp_timings = std::make_unique<SmtpTimings>();
     context->store = std::move(*shard_store);
+    if (store_readers != nullptr) context->reads = std::make_unique<ShardReads>(shard, *store_readers);
     context->writes = std::make_unique<MailboxWrites>(*context->store, writes_options);
     context->exports = std::make_unique<ExportStaging>(shard, *context->store, ExportStagingOptions{});
     context->calls = std::make_unique<ShardCalls>(shard, reply_retry_max_ms);
@@ -260,7 +261,8 @@ Result<std::unique_ptr<ShardLocal>> ShardBuilder::operator()(Shard& shard) const
     context->auth = std::make_unique<ShardAuth>(shard, auth_workers);
     context->mailauth = std::make_unique<ShardMailAuth>(shard, mailauth_workers);
     context->mx_checks = mx_checks;
-    context->login = std::make_unique<LoginFlow>(directory, *context->store, *context->auth, *context->sessions, now_unix);
+    context->login = std::make_unique<LoginFlow>(directory, *context->store, context->reads.get(), *context->auth,
+                                                 *context->sessions, now_unix);
     context->maildrops =
         std::make_unique<Pop3Maildrops>(shard, *context->store, *context->writes, *context->calls, maildrop_leases);
     // Hand-offs left by the last run go out at the first turn of the loop, when every shard can
@@ -276,17 +278,17 @@ Result<std::unique_ptr<ShardLocal>> ShardBuilder::operator()(Shard& shard) const
 
 SmtpShardParts smtp_parts_of(Shard& shard) {
     ShardContext& c = ShardContext::of(shard);
-    return {c.delivery.get(), c.store.get(), c.mx_checks ? c.mailauth.get() : nullptr, c.smtp_timings.get()};
+    return {c.delivery.get(), c.store.get(), c.reads.get(), c.mx_checks ? c.mailauth.get() : nullptr, c.smtp_timings.get()};
 }
 
 Pop3ShardParts pop3_parts_of(Shard& shard) {
     ShardContext& c = ShardContext::of(shard);
-    return {c.sessions.get(), c.maildrops.get(), c.login.get(), c.store.get()};
+    return {c.sessions.get(), c.maildrops.get(), c.login.get(), c.store.get(), c.reads.get()};
 }
 
 SubmissionShardParts submission_parts_of(Shard& shard) {
     ShardContext& c = ShardContext::of(shard);
-    return {c.delivery.get(), c.outbound.get(), c.store.get(), c.login.get(), c.sessions.get(), c.rates.get(),
+    return {c.delivery.get(), c.outbound.get(), c.store.get(), c.reads.get(), c.login.get(), c.sessions.get(), c.rates.get(),
             c.mailauth.get(), c.smtp_timings.get()};
 }
 

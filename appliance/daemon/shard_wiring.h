@@ -25,6 +25,7 @@
 #include "appliance/jobs/trash_purge.h"
 #include "appliance/mailstore/mailbox_writes.h"
 #include "appliance/mailstore/shard_store.h"
+#include "appliance/mailstore/store_readers.h"
 #include "appliance/pop3/maildrop.h"
 #include "appliance/pop3/maildrop_leases.h"
 #include "appliance/pop3/pop3_service.h"
@@ -44,6 +45,7 @@ struct ShardContext final : ShardLocal {
     // Destroyed in reverse order: the store last, so its lane finishes the writes queued by the others.
     std::unique_ptr<SmtpTimings> smtp_timings;     // end of DATA to 250, both SMTP listeners (metrics)
     std::unique_ptr<ShardStore> store;
+    std::unique_ptr<ShardReads> reads;             // a shared store's readers; null: reads on the shard
     std::unique_ptr<MailboxWrites> writes;
     std::unique_ptr<ExportStaging> exports;        // the portal's staged exports of the mailboxes it owns
     std::unique_ptr<ShardCalls> calls;             // requests to other shards and their replies
@@ -84,6 +86,7 @@ struct ShardBuilder {
     MarkerCleanupOptions marker_cleanup_options;
     std::uint64_t reply_retry_max_ms = 1000;  // a reply the caller's inbox cannot take is sent again
     MaildropLeases* maildrop_leases = nullptr;  // a shared store's POP3 locks in the cluster
+    StoreReaders* store_readers = nullptr;      // a shared store's reads off the shards
 
     Result<std::unique_ptr<ShardLocal>> operator()(Shard& shard) const;
 };

@@ -55,7 +55,7 @@ Result<void> MailboxExport::fill(ShardStore& store, std::string& out, std::size_
                 return {};
             }
         }
-        auto chunk = pump_->next();
+        auto chunk = pump_->next(store.keys());
         if (!chunk) return fail(chunk.error());
         if (!*chunk) {
             writer_.end(out);

@@ -32,7 +32,7 @@ Result<SupportHeaders> read_message_headers(ShardStore& store, const store::Mail
     WipedText head;
     head.text().reserve(support_head_bytes_max);
     while (head.text().size() < support_head_bytes_max && !header_section_end(head.text())) {
-        auto chunk = pump->next();
+        auto chunk = pump->next(store.keys());
         if (!chunk) return fail(chunk.error());
         if (!*chunk) break;
         std::vector<std::uint8_t>& bytes = **chunk;

@@ -11,16 +11,25 @@
 namespace vmx {
 namespace {
 
-Result<store::ReadTxn> begin_mail(ShardStore& store, std::uint32_t segment) {
-    return store::ReadTxn::begin(*store.all_envs().env(segment, store::SegmentKind::mail));
+Result<store::ReadTxn> begin_mail(const store::StoreEnvironments& envs, std::uint32_t segment) {
+    return store::ReadTxn::begin(*envs.env(segment, store::SegmentKind::mail));
 }
+
+Result<store::ReadTxn> begin_mail(ShardStore& store, std::uint32_t segment) { return begin_mail(store.all_envs(), segment); }
 
 }  // namespace
 
-Result<store::MailboxState> mailbox_state(ShardStore& store, const store::MailboxRef& box) {
-    auto txn = begin_mail(store, box.segment);
+MailStoreView store_view(ShardStore& store) { return MailStoreView{store.all_envs(), store.handles()}; }
+
+Result<store::MailboxState> mailbox_state(const MailStoreView& view, const crypto::KeySet& keys,
+                                          const store::MailboxRef& box) {
+    auto txn = begin_mail(view.envs, box.segment);
     if (!txn) return fail(txn.error());
-    return store::load_state(*txn, store.segment(box.segment).mailboxes, store.keys(), box);
+    return store::load_state(*txn, view.handles.segment(box.segment).mailboxes, keys, box);
+}
+
+Result<store::MailboxState> mailbox_state(ShardStore& store, const store::MailboxRef& box) {
+    return mailbox_state(store_view(store), store.keys(), box);
 }
 
 Result<std::vector<store::MessageInfo>> list_mailbox(const MailStoreView& view, const crypto::KeySet& keys,
@@ -32,7 +41,7 @@ Result<std::vector<store::MessageInfo>> list_mailbox(const MailStoreView& view, 
 
 Result<std::vector<store::MessageInfo>> list_mailbox(ShardStore& store, const store::MailboxRef& box,
                                                      store::ListTrash trash) {
-    return list_mailbox(MailStoreView{store.all_envs(), store.handles()}, store.keys(), box, trash);
+    return list_mailbox(store_view(store), store.keys(), box, trash);
 }
 
 Result<MailboxOwners> mailbox_owners(ShardStore& store, std::uint32_t segment, std::uint64_t from_user, std::size_t max) {
@@ -56,18 +65,23 @@ Result<MailboxOwners> mailbox_owners(ShardStore& store, std::uint32_t segment, s
     return out;
 }
 
-Result<BodyPump> BodyPump::open(ShardStore& store, const store::MailboxRef& box, std::uint64_t message_id) {
-    auto txn = begin_mail(store, box.segment);
+Result<BodyPump> BodyPump::open(const MailStoreView& view, const crypto::KeySet& keys, const store::MailboxRef& box,
+                                std::uint64_t message_id) {
+    auto txn = begin_mail(view.envs, box.segment);
     if (!txn) return fail(txn.error());
-    auto reader = store::BodyReader::open(*txn, store.segment(box.segment).mailboxes, store.keys(), box, message_id);
+    auto reader = store::BodyReader::open(*txn, view.handles.segment(box.segment).mailboxes, keys, box, message_id);
     if (!reader) return fail(reader.error());
-    return BodyPump(store, box.segment, std::move(*reader));
+    return BodyPump(view.envs, box.segment, std::move(*reader));
 }
 
-Result<std::optional<std::vector<std::uint8_t>>> BodyPump::next() {
-    auto txn = begin_mail(*store_, segment_);
+Result<BodyPump> BodyPump::open(ShardStore& store, const store::MailboxRef& box, std::uint64_t message_id) {
+    return open(store_view(store), store.keys(), box, message_id);
+}
+
+Result<std::optional<std::vector<std::uint8_t>>> BodyPump::next(const crypto::KeySet& keys) {
+    auto txn = begin_mail(*envs_, segment_);
     if (!txn) return fail(txn.error());
-    return reader_.next(*txn, store_->keys());
+    return reader_.next(*txn, keys);
 }
 
 void order_live_then_trash(std::vector<store::MessageInfo>& messages) {

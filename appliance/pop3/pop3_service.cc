@@ -1,6 +1,7 @@
 // The POP3S handler (see pop3_service.h): engine effects turned into sends, logins through the auth
 // workers (throttle and Argon2id off the shard), the maildrop lock and deletions through Pop3Maildrops, RETR/TOP streamed
-// chunk by chunk from the store with back-pressure.
+// chunk by chunk from the store with back-pressure. On a store shared by nodes the listing and each
+// chunk are read by the store readers (store_readers.h), so the shard never waits on the cluster.
 #include "appliance/pop3/pop3_service.h"
 
 #include <ctime>
@@ -10,8 +11,10 @@
 #include "appliance/pop3/maildrop.h"
 #include "appliance/mailstore/mailbox_reads.h"
 #include "appliance/mailstore/shard_store.h"
+#include "appliance/mailstore/store_readers.h"
 #include "appliance/auth/sessions.h"
 #include "core/log.h"
+#include "store/errc.h"
 #include "store/mailbox.h"
 
 namespace vmx {
@@ -244,11 +247,7 @@ private:
         pop3::Effects fx;
         session_.on_auth_result(pop3::AuthOutcome::ok, fx);
         act(stream, fx);
-        pop3::Effects listed;
-        auto messages = snapshot();
-        if (messages) session_.on_maildrop(std::move(*messages), listed);
-        else session_.on_maildrop_failed(listed);
-        resume(stream, listed);
+        list_maildrop(stream);
     }
 
     void logout(net::Stream& stream, pop3::LogoutReason reason) {
@@ -260,57 +259,110 @@ private:
     }
 
     // The listing at authentication (RFC 1939: the maildrop as it was when the session began).
-    std::optional<std::vector<pop3::MessageInfo>> snapshot() {
-        auto listed = list_mailbox(*parts_.store, box_);
-        if (!listed) return std::nullopt;
+    void list_maildrop(net::Stream& stream) {
+        if (parts_.reads == nullptr) return listed(stream, list_mailbox(*parts_.store, box_));
+        const bool queued = parts_.reads->read(
+            [view = store_view(*parts_.store), keys = parts_.store->keys_snapshot(), box = box_] {
+                return list_mailbox(view, *keys, box);
+            },
+            [this, alive = std::weak_ptr<bool>(alive_), s = &stream](Result<std::vector<store::MessageInfo>> messages) {
+                if (auto a = alive.lock(); a && *a) listed(*s, std::move(messages));
+            });
+        if (!queued) listed(stream, fail(store::StoreErrc::queue_full));
+    }
+
+    void listed(net::Stream& stream, Result<std::vector<store::MessageInfo>> messages) {
+        pop3::Effects fx;
+        if (!messages) {
+            log_event(LogLevel::warn, "pop3.listing_failed", "user={} error=\"{}\"", user_id_, messages.error().message());
+            session_.on_maildrop_failed(fx);
+            return resume(stream, fx);
+        }
         std::vector<pop3::MessageInfo> out;
-        out.reserve(listed->size());
-        for (auto& m : *listed) out.push_back({m.id, m.size_bytes, std::move(m.uidl)});
-        return out;
+        out.reserve(messages->size());
+        for (auto& m : *messages) out.push_back({m.id, m.size_bytes, std::move(m.uidl)});
+        session_.on_maildrop(std::move(out), fx);
+        resume(stream, fx);
     }
 
     // ---- RETR / TOP ---------------------------------------------------------------------------
 
     void begin_body(net::Stream& stream, const pop3::BodyRequest& request) {
-        auto pump = BodyPump::open(*parts_.store, box_, request.message_id);
+        if (parts_.reads == nullptr) return opened(stream, BodyPump::open(*parts_.store, box_, request.message_id));
+        const bool queued = parts_.reads->read(
+            [view = store_view(*parts_.store), keys = parts_.store->keys_snapshot(), box = box_, id = request.message_id] {
+                return BodyPump::open(view, *keys, box, id);
+            },
+            [this, alive = std::weak_ptr<bool>(alive_), s = &stream](Result<BodyPump> pump) {
+                if (auto a = alive.lock(); a && *a) opened(*s, std::move(pump));
+            });
+        if (!queued) opened(stream, fail(store::StoreErrc::queue_full));
+    }
+
+    void opened(net::Stream& stream, Result<BodyPump> pump) {
         if (!pump) {
             pop3::Effects fx;
             session_.on_body_failed(fx);
             return resume(stream, fx);
         }
-        reader_.emplace(std::move(*pump));
+        reader_ = std::make_shared<BodyPump>(std::move(*pump));
         ++retrieved_;
         pump_body(stream);
     }
 
     // One store chunk per turn until the send queue is full; on_writable continues. Each chunk takes
-    // its own short read transaction, so a slow client never pins an LMDB snapshot.
+    // its own short read transaction, so a slow client never pins an LMDB snapshot. On a shared
+    // store a chunk is read by a store reader and its answer continues the loop.
     void pump_body(net::Stream& stream) {
-        while (reader_ && !stream.closing()) {
+        while (reader_ && !reading_ && !stream.closing()) {
             if (stream.send_queue_full()) {
                 waiting_writable_ = true;
                 stream.want_writable();
                 return;
             }
-            pop3::Effects fx;
-            auto chunk = reader_->next();
-            if (!chunk || !*chunk) {
-                if (!chunk) log_event(LogLevel::warn, "pop3.body_failed", "user={} error=\"{}\"", user_id_, chunk.error().message());
-                const bool failed = !chunk;
-                reader_.reset();
-                if (failed) session_.on_body_failed(fx);
-                else session_.on_body_end(fx);
-                return resume(stream, fx);
-            }
-            const auto& bytes = **chunk;
-            session_.on_body_chunk(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()), fx);
-            if (fx.body_enough) {  // TOP has its lines
-                reader_.reset();
-                session_.on_body_end(fx);
-                return resume(stream, fx);
-            }
-            act(stream, fx);
+            if (parts_.reads != nullptr) return read_chunk(stream);
+            take_chunk(stream, reader_->next(parts_.store->keys()));
         }
+    }
+
+    // The pump belongs to the reader while `reading_`; the answer hands it back (a logout meanwhile
+    // dropped the session's share of it).
+    void read_chunk(net::Stream& stream) {
+        reading_ = true;
+        BodyPump* pump = reader_.get();
+        const bool queued = parts_.reads->read(
+            [shared = reader_, keys = parts_.store->keys_snapshot()] { return shared->next(*keys); },
+            [this, alive = std::weak_ptr<bool>(alive_), s = &stream, pump](Result<std::optional<std::vector<std::uint8_t>>> chunk) {
+                if (auto a = alive.lock(); !a || !*a) return;
+                reading_ = false;
+                if (reader_.get() != pump) return;
+                take_chunk(*s, std::move(chunk));
+                pump_body(*s);
+            });
+        if (!queued) {
+            reading_ = false;
+            take_chunk(stream, fail(store::StoreErrc::queue_full));
+        }
+    }
+
+    void take_chunk(net::Stream& stream, Result<std::optional<std::vector<std::uint8_t>>> chunk) {
+        pop3::Effects fx;
+        if (!chunk || !*chunk) {
+            if (!chunk) log_event(LogLevel::warn, "pop3.body_failed", "user={} error=\"{}\"", user_id_, chunk.error().message());
+            const bool failed = !chunk;
+            reader_.reset();
+            if (failed) session_.on_body_failed(fx);
+            else session_.on_body_end(fx);
+            return resume(stream, fx);
+        }
+        const auto& bytes = **chunk;
+        session_.on_body_chunk(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()), fx);
+        if (fx.body_enough) {  // TOP has its lines
+            reader_.reset();
+            session_.on_body_end(fx);
+            return resume(stream, fx);
+        }
+        act(stream, fx);
     }
 
     // ---- UPDATE -------------------------------------------------------------------------------
@@ -343,7 +395,8 @@ private:
     std::optional<std::uint64_t> session_id_;
     bool lock_answered_ = false;
     bool lock_granted_ = false;
-    std::optional<BodyPump> reader_;
+    std::shared_ptr<BodyPump> reader_;  // shared with a store reader while `reading_`
+    bool reading_ = false;              // a chunk is being read off the shard
     bool waiting_writable_ = false;
     bool session_started_ = false;
     std::uint64_t retrieved_ = 0;

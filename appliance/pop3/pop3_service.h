@@ -24,6 +24,7 @@ namespace vmx {
 class LoginFlow;
 class Pop3Maildrops;
 class ShardSessions;
+class ShardReads;
 class ShardStore;
 
 // What a POP3 handler uses of its shard, and nothing else: built by the daemon for each shard.
@@ -32,6 +33,7 @@ struct Pop3ShardParts {
     Pop3Maildrops* maildrops = nullptr;    // maildrop locks and deletions (the owner shard's)
     LoginFlow* login = nullptr;            // the shared login flow (auth workers, policy, history)
     ShardStore* store = nullptr;           // keys and reads of any segment
+    ShardReads* reads = nullptr;           // a shared store's readers (listing, bodies); null: one box
 };
 using Pop3PartsOf = std::function<Pop3ShardParts(Shard&)>;
 

@@ -155,9 +155,12 @@ private:
             ++rejected_;
             return {smtp::RcptVerdict::rate_limited, 0};
         }
-        auto decision = look_up_recipient(directory_, *parts_.store, rcpt, Elsewhere::refuse, settings_.postmaster);
+        return look_up(parts_.reads, recipient_source(directory_, *parts_.store), rcpt, Elsewhere::refuse,
+                       settings_.postmaster);
+    }
+
+    void recipient_checked(const smtp::RcptDecision& decision) override {
         if (decision.verdict != smtp::RcptVerdict::accepted) ++rejected_;
-        return decision;
     }
 
     const SmtpInboundSettings& settings_;

@@ -21,12 +21,14 @@ namespace vmx {
 class Directory;
 class LocalDelivery;
 class ShardMailAuth;
+class ShardReads;
 class ShardStore;
 struct SmtpTimings;
 // What an SMTP handler uses of its shard, and nothing else: built by the daemon for each shard.
 struct SmtpShardParts {
     LocalDelivery* delivery = nullptr;     // queues accepted messages durably, then delivers
     ShardStore* store = nullptr;           // keys and mailbox reads (the quota check of RCPT)
+    ShardReads* reads = nullptr;           // a shared store's readers (RCPT off the shard); null: one box
     ShardMailAuth* mailauth = nullptr;     // SPF, DKIM and DMARC checks; null: none
     SmtpTimings* timings = nullptr;        // end of DATA to 250 (metrics); null: not measured
 };

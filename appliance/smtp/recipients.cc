@@ -9,17 +9,21 @@
 
 namespace vmx {
 
-smtp::RcptDecision look_up_recipient(const Directory& directory, ShardStore& store, const smtp::Address& rcpt,
-                                     Elsewhere elsewhere, std::string_view postmaster) {
+RecipientSource recipient_source(const Directory& directory, ShardStore& store) {
+    return {directory, store_view(store), store.keys_snapshot()};
+}
+
+smtp::RcptDecision look_up_recipient(const RecipientSource& source, const smtp::Address& rcpt, Elsewhere elsewhere,
+                                     std::string_view postmaster) {
     using V = smtp::RcptVerdict;
     if (rcpt.domain.empty()) {
         const std::size_t at = postmaster.rfind('@');
         if (at == std::string_view::npos || at == 0 || at + 1 == postmaster.size()) return {V::unknown_user, 0};
         const smtp::Address mailbox{postmaster, postmaster.substr(0, at), postmaster.substr(at + 1), rcpt.smtputf8};
         // Only a local mailbox: the postmaster of this server is never relayed elsewhere.
-        return look_up_recipient(directory, store, mailbox, Elsewhere::refuse, {});
+        return look_up_recipient(source, mailbox, Elsewhere::refuse, {});
     }
-    auto view = DirectoryView::open(directory, store.keys_snapshot());
+    auto view = DirectoryView::open(source.directory, source.keys);
     if (!view) return {V::temp_failure, 0};
     // The user first: a local recipient (the common case) costs one look-up; only a miss asks
     // whether the domain is ours, to tell "no such user" from an address elsewhere.
@@ -34,7 +38,7 @@ smtp::RcptDecision look_up_recipient(const Directory& directory, ShardStore& sto
     if (user->state == UserState::closed) return {V::disabled, 0};  // its domain stays ours: no relay
     if (user->quota_bytes == 0) return {V::accepted, user->id};
     view->end();
-    auto state = mailbox_state(store, mailbox_of(user->id, store.segment_count()));
+    auto state = mailbox_state(source.mail, *source.keys, mailbox_of(user->id, source.mail.segments()));
     if (!state) return {V::temp_failure, 0};
     if (state->live_bytes >= user->quota_bytes) return {V::over_quota, user->id};
     return {V::accepted, user->id};

@@ -8,6 +8,7 @@
 namespace vmx {
 
 void SmtpConnection::on_open(net::Stream& stream) {
+    stream_ = &stream;
     client_ = stream.peer().host();
     if (std::string refusal = refusal_at_connect(stream); !refusal.empty()) {
         refusal_ = std::move(refusal);
@@ -141,6 +142,33 @@ void SmtpConnection::stored(net::Stream& stream, smtp::StoreOutcome outcome, std
         data_reply_->observe_us(monotonic_us() - data_ended_us_);
     session_.on_stored(outcome, fx, queue_id);
     resume(stream, fx);
+}
+
+smtp::RcptDecision SmtpConnection::look_up(ShardReads* reads, RecipientSource source, const smtp::Address& rcpt,
+                                           Elsewhere elsewhere, std::string_view postmaster) {
+    if (reads == nullptr) {
+        const smtp::RcptDecision decision = look_up_recipient(source, rcpt, elsewhere, postmaster);
+        recipient_checked(decision);
+        return decision;
+    }
+    VMX_ASSERT(stream_ != nullptr);
+    const bool queued = reads->read(
+        [source = std::move(source), query = RecipientQuery(rcpt), elsewhere, postmaster = std::string(postmaster)] {
+            return look_up_recipient(source, query.address(), elsewhere, postmaster);
+        },
+        if_alive(alive(), [this, stream = stream_](smtp::RcptDecision decision) {
+            recipient_checked(decision);
+            smtp::Effects fx;
+            session_.on_rcpt_checked(decision, fx);
+            resume(*stream, fx);
+        }));
+    if (!queued) {
+        const smtp::RcptDecision busy{smtp::RcptVerdict::temp_failure, 0};
+        recipient_checked(busy);
+        return busy;
+    }
+    waiting_ = true;
+    return {smtp::RcptVerdict::pending, 0};
 }
 
 void SmtpConnection::auth_result(net::Stream& stream, smtp::AuthOutcome outcome) {

@@ -1,6 +1,6 @@
 // SmtpConnection: what every SMTP listener's handler does with the pure engine (net/smtp): feed it
 // the stream's bytes, carry out its effects (replies, STARTTLS, close, back-pressure), hold input
-// while a message or a login is with the caller, and resume after the answer. The MX and the
+// while a message, a login or a recipient's look-up is with the caller, and resume after the answer. The MX and the
 // submission handlers derive from it and add what they do with a message and a login. One per
 // connection, on its shard's thread. Deferred callbacks check alive() before touching it.
 #pragma once
@@ -10,6 +10,8 @@
 #include <string_view>
 
 #include "appliance/common/counters.h"
+#include "appliance/mailstore/store_readers.h"
+#include "appliance/smtp/recipients.h"
 #include "core/duration_histogram.h"
 #include "net/smtp/received.h"
 #include "net/smtp/session.h"
@@ -53,6 +55,13 @@ protected:
     // The engine asks for a login (submission): check it, then call auth_result().
     virtual void login(net::Stream& stream, smtp::AuthRequest&& request);
 
+    // RCPT's look-up (check() returns what this returns): at once on this shard, or, with `reads` (a
+    // store shared by nodes), on a store reader while the engine waits for the verdict; a temporary
+    // failure when the readers are saturated. Every verdict goes through recipient_checked() first.
+    smtp::RcptDecision look_up(ShardReads* reads, RecipientSource source, const smtp::Address& rcpt, Elsewhere elsewhere,
+                               std::string_view postmaster);
+    virtual void recipient_checked(const smtp::RcptDecision&) {}
+
     void stored(net::Stream& stream, smtp::StoreOutcome outcome, std::string_view queue_id = {});
     void auth_result(net::Stream& stream, smtp::AuthOutcome outcome);
     // Ends the session: 421 now between commands, else after the current reply.
@@ -74,7 +83,8 @@ private:
     void turn_away(net::Stream& stream);
 
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
-    bool waiting_ = false;           // a message or login is with the caller: nothing is fed until it answers
+    net::Stream* stream_ = nullptr;  // set at on_open: where a later verdict resumes
+    bool waiting_ = false;           // a message, login or look-up is with the caller: nothing is fed until it answers
     bool waiting_writable_ = false;  // the send queue is full: nothing is fed until it drains
     bool greeting_pending_ = false;  // "220-" sent, "220 " not yet: any input is a protocol error
     std::string refusal_;            // refusal_at_connect's reply: the connection is turned away

@@ -151,9 +151,12 @@ private:
     bool may_send_as(std::string_view address) override { return user_ && vmx::may_send_as(*user_, address); }
 
     smtp::RcptDecision check(const smtp::Address& rcpt) override {
-        auto decision = look_up_recipient(directory_, *parts_.store, rcpt, Elsewhere::relay, settings_.postmaster);
+        return look_up(parts_.reads, recipient_source(directory_, *parts_.store), rcpt, Elsewhere::relay,
+                       settings_.postmaster);
+    }
+
+    void recipient_checked(const smtp::RcptDecision& decision) override {
         if (decision.verdict != smtp::RcptVerdict::accepted) ++rejected_;
-        return decision;
     }
 
     // ---- a message ----------------------------------------------------------------------------

@@ -27,6 +27,7 @@ class OutboundQueue;
 struct SmtpTimings;
 class ShardMailAuth;
 class ShardSessions;
+class ShardReads;
 class ShardStore;
 
 // What a submission handler uses of its shard, and nothing else: built by the daemon for each shard.
@@ -34,6 +35,7 @@ struct SubmissionShardParts {
     LocalDelivery* delivery = nullptr;  // local recipients (smtp-in, then their mailboxes)
     OutboundQueue* outbound = nullptr;  // remote recipients (smtp-out)
     ShardStore* store = nullptr;        // keys and the reads of RCPT
+    ShardReads* reads = nullptr;        // a shared store's readers (RCPT off the shard); null: one box
     LoginFlow* login = nullptr;         // the shared login flow
     ShardSessions* sessions = nullptr;  // live sessions (remote logout)
     SendingRates* rates = nullptr;      // hourly limits per user

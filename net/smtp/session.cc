@@ -105,7 +105,8 @@ std::size_t Session::feed(std::string_view input, Effects& out) {
             case Phase::closed:
             case Phase::tls_wait: return input.size();  // nothing after QUIT or STARTTLS is read
             case Phase::store_wait:
-            case Phase::auth_wait: return used;
+            case Phase::auth_wait:
+            case Phase::rcpt_wait: return used;
             case Phase::data: n = feed_data(rest, out); break;
             case Phase::chunk: n = feed_chunk(rest, out); break;
             default:
@@ -334,21 +335,39 @@ void Session::cmd_rcpt(std::string_view args, Effects& out) {
     }
     const Address address{path.mailbox, path.local_part, path.domain, envelope_.smtputf8};
     const RcptDecision decision = policy_.check(address);
+    if (decision.verdict == RcptVerdict::pending) {
+        pending_rcpt_.assign(path.mailbox);
+        phase_ = Phase::rcpt_wait;
+        return;
+    }
+    rcpt_verdict(path.mailbox, decision, out);
+}
+
+void Session::on_rcpt_checked(RcptDecision decision, Effects& out) {
+    if (phase_ != Phase::rcpt_wait) return;
+    phase_ = envelope_.recipients.empty() ? Phase::mail : Phase::rcpt;
+    const std::string address = std::exchange(pending_rcpt_, {});
+    rcpt_verdict(address, decision, out);
+    after_turn(out);
+}
+
+void Session::rcpt_verdict(std::string_view address, RcptDecision decision, Effects& out) {
     switch (decision.verdict) {
         case RcptVerdict::accepted:
-            accept_recipient(path.mailbox, decision.user_id);
+            accept_recipient(address, decision.user_id);
             out.replies += r_rcpt_ok;
             return;
         case RcptVerdict::unknown_user:
-            return reply_for_address(out, "550 5.1.1 <", path.mailbox, ">: Recipient address rejected: User unknown\r\n");
-        case RcptVerdict::not_local: return reply_for_address(out, "550 5.7.1 <", path.mailbox, ">: Relay access denied\r\n");
+            return reply_for_address(out, "550 5.1.1 <", address, ">: Recipient address rejected: User unknown\r\n");
+        case RcptVerdict::not_local: return reply_for_address(out, "550 5.7.1 <", address, ">: Relay access denied\r\n");
         case RcptVerdict::disabled:  // RFC 3463 3.3: X.2.1 mailbox disabled, not accepting messages
-            return reply_for_address(out, "550 5.2.1 <", path.mailbox, ">: Recipient address rejected: Mailbox disabled\r\n");
-        case RcptVerdict::over_quota: return reply_for_address(out, "452 4.2.2 <", path.mailbox, ">: Mailbox full\r\n");
+            return reply_for_address(out, "550 5.2.1 <", address, ">: Recipient address rejected: Mailbox disabled\r\n");
+        case RcptVerdict::over_quota: return reply_for_address(out, "452 4.2.2 <", address, ">: Mailbox full\r\n");
         case RcptVerdict::temp_failure:
-            return reply_for_address(out, "451 4.3.0 <", path.mailbox, ">: Temporary lookup failure\r\n");
+        case RcptVerdict::pending:  // a second `pending`, from on_rcpt_checked: nothing was decided
+            return reply_for_address(out, "451 4.3.0 <", address, ">: Temporary lookup failure\r\n");
         case RcptVerdict::rate_limited:
-            return reply_for_address(out, "450 4.7.1 <", path.mailbox,
+            return reply_for_address(out, "450 4.7.1 <", address,
                                      ">: Recipient address rejected: too many recipients from your address, "
                                      "try again later\r\n");
     }
@@ -484,6 +503,7 @@ void Session::goodbye(Effects& out, std::string_view head, std::string_view tail
 
 void Session::reset_transaction() {
     envelope_ = Envelope{};
+    pending_rcpt_.clear();
     body_bytes_ = 0;
     chunk_left_ = 0;
     rejected_rcpts_ = 0;

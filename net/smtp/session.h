@@ -70,6 +70,8 @@ enum class RcptVerdict : std::uint8_t {
     temp_failure,  // 451 4.3.0 (directory unreadable)
     rate_limited,  // 450 4.7.1: the client's address sent too many recipients lately
     disabled,      // 550 5.2.1: the mailbox exists but is closed (RFC 3463 X.2.1)
+    pending,       // the caller looks it up elsewhere and answers with on_rcpt_checked(); nothing is
+                   // read meanwhile (a store shared by nodes: the look-up waits on the network)
 };
 
 struct RcptDecision {
@@ -77,7 +79,8 @@ struct RcptDecision {
     std::uint64_t user_id = 0;  // the local user, passed through to the envelope
 };
 
-// The directory look-up, supplied by the caller. Must not block (an LMDB read transaction).
+// The directory look-up, supplied by the caller. Must not block (an LMDB read transaction): a look-up
+// that would answers `pending` and calls on_rcpt_checked() later.
 class RecipientPolicy {
 public:
     virtual ~RecipientPolicy() = default;
@@ -188,8 +191,12 @@ public:
     void on_end(EndReason reason, Effects& out);
     // The verdict on the login from `auth`. Nothing is read while it is awaited.
     void on_auth_result(AuthOutcome outcome, Effects& out);
+    // The verdict on the recipient the policy answered `pending` for (a second `pending` counts as
+    // a temporary failure). Nothing is read while it is awaited.
+    void on_rcpt_checked(RcptDecision decision, Effects& out);
 
     bool awaiting_store() const noexcept { return phase_ == Phase::store_wait; }
+    bool awaiting_recipient() const noexcept { return phase_ == Phase::rcpt_wait; }
     bool closed() const noexcept { return phase_ == Phase::closed; }
     bool tls_active() const noexcept { return tls_active_; }
     bool authenticated() const noexcept { return authenticated_; }
@@ -206,6 +213,7 @@ public:
         sasl,        // AUTH sent a 334 challenge: the next line is the client's response
         store_wait,  // the message is with the caller; nothing is read until on_stored()
         auth_wait,   // the login is with the caller; nothing is read until on_auth_result()
+        rcpt_wait,   // a recipient is with the caller; nothing is read until on_rcpt_checked()
         tls_wait,    // STARTTLS accepted; input is discarded until on_tls_started()
         closed,
     };
@@ -262,6 +270,7 @@ private:
     static const Command* find_command(std::string_view verb) noexcept;
     bool greeted_helo(std::string_view args, Effects& out);
     void accept_recipient(std::string_view address, std::uint64_t user_id);
+    void rcpt_verdict(std::string_view address, RcptDecision decision, Effects& out);
     void error(Effects& out, std::string_view text);
     void reply_for_address(Effects& out, std::string_view head, std::string_view address, std::string_view tail);
     void after_turn(Effects& out);
@@ -286,6 +295,7 @@ private:
     Phase phase_ = Phase::initial;
     AuthMechanism sasl_mechanism_ = AuthMechanism::plain;
     std::string sasl_username_;       // LOGIN: the name, while the password is asked for
+    std::string pending_rcpt_;        // rcpt_wait: the address whose verdict is awaited
     EndReason end_reason_ = EndReason::draining;
     bool esmtp_ = false;
     bool tls_active_ = false;

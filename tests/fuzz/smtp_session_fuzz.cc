@@ -1,7 +1,8 @@
 // Fuzz target: the SMTP engine. The input's first 8 bytes seed the choices of the simulated
-// caller (chunk sizes; when to report a stored message, a finished TLS handshake, a drain); the
-// rest is the client's byte stream. Checks: replies are whole CRLF lines that start with a
-// 3-digit code, the caller never has to hold more than a line, and a handed-over message keeps
+// caller (chunk sizes; when to report a stored message, a recipient's later verdict, a finished
+// TLS handshake, a drain); the rest is the client's byte stream. Checks: replies are whole CRLF
+// lines that start with a 3-digit code, the caller never has to hold more than a line (but while a
+// message or a recipient is with it), and a handed-over message keeps
 // every limit and has no bare CR or LF.
 #include <cstddef>
 #include <cstdint>
@@ -24,7 +25,7 @@ public:
     RcptDecision check(const Address& a) override {
         VMX_ASSERT(!a.text.empty() && a.text.find_first_of("\r\n") == std::string_view::npos);
         if (a.local_part.find_first_of("%!\"") != std::string_view::npos) VMX_ASSERT(false);  // tricks never get here
-        const auto verdict = static_cast<RcptVerdict>(a.text.size() % 5);
+        const auto verdict = static_cast<RcptVerdict>(a.text.size() % 8);  // `pending` among them
         return {verdict, a.text.size()};
     }
 };
@@ -50,13 +51,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         pos += n;
         vmx::smtp::fuzz::feed_held(session, held, fx);
         // Whatever is left is one incomplete line, or input waiting for on_stored().
-        VMX_ASSERT(session.awaiting_store() || held.size() < limits.line_bytes_max + 64);
+        VMX_ASSERT(session.awaiting_store() || session.awaiting_recipient() || held.size() < limits.line_bytes_max + 64);
         if (fx.message_ready) check_message(*fx.message_ready, limits);
         fx.message_ready.reset();
         const unsigned event = static_cast<unsigned>(rng() % 16);
         if (event == 0 || fx.start_tls) session.on_tls_started(fx);
         if (event <= 3) session.on_stored(static_cast<StoreOutcome>(rng() % 3), fx, "Q");
         if (event == 4 && rng() % 8 == 0) session.on_drain(fx);
+        if (event >= 5 && event <= 8) session.on_rcpt_checked({static_cast<RcptVerdict>(rng() % 8), 1}, fx);
         fx.start_tls = false;
         check_replies(fx.replies);
         fx.replies.clear();

@@ -1,9 +1,11 @@
-# SMTP engine tests: transcripts fed in one block and one byte at a time (MX and submission), the
+# SMTP engine tests: transcripts fed in one block and one byte at a time (MX and submission; recipient
+# verdicts given at once and later), the
 # attacks, the path parser, the Received: header, the header scanner and mailbox-list parser, the
 # client engine's transcripts (AUTH towards a smarthost in its own file); the fuzz targets of the engine in both modes, of the header scanner
 # and of the client engine (ctest: fuzz.smtp_*).
 list(APPEND vmx_net_test_sources
     ${CMAKE_CURRENT_LIST_DIR}/smtp/session_test.cc
+    ${CMAKE_CURRENT_LIST_DIR}/smtp/rcpt_wait_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/smtp/attack_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/smtp/received_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/smtp/headers_test.cc

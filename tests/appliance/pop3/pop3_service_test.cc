@@ -26,7 +26,9 @@ using testing::wait_for;
 constexpr crypto::Argon2Params kCheap{8, 1, 1};
 
 struct Pop3Fixture : TestTenant {
-    Pop3Fixture() {
+    // off_shard: the account, the listing and the bodies are read by store readers, as on a store
+    // shared by nodes.
+    explicit Pop3Fixture(bool off_shard = false) {
         auto hash = crypto::hash_password("right password", kCheap);
         VMX_ASSERT(hash);
         // Her mailbox on shard 1: the session runs on whichever shard accepts, the lock and the
@@ -40,7 +42,11 @@ struct Pop3Fixture : TestTenant {
         port = testing::pick_free_port();
         std::vector<ListenerSpec> listeners;
         listeners.push_back(testing::listener_on(port, "pop3s", pop3_service_factory(settings, pop3_parts_of)));
-        engine = testing::daemon_shards(*this, *workers, std::move(listeners));
+        if (off_shard) {
+            readers = std::make_unique<StoreReaders>(StoreReaderOptions{2, 64}, testing::kTestSegments);
+            readers->start();
+        }
+        engine = testing::daemon_shards(*this, *workers, std::move(listeners), {}, readers.get());
     }
     ~Pop3Fixture() { engine.reset(); }
 
@@ -67,6 +73,7 @@ struct Pop3Fixture : TestTenant {
 
     std::uint64_t ann = 0;
     std::unique_ptr<AuthWorkers> workers;
+    std::unique_ptr<StoreReaders> readers;
     Pop3Settings settings;
     std::shared_ptr<const net::TlsClientContext> client_context = net::test::client_context();
     std::uint16_t port = 0;
@@ -86,6 +93,32 @@ TEST(Pop3ServiceTest, LoginListRetrieveAndDeleteToTrash) {
     EXPECT_NE(retr.find("Subject: one\r\n\r\n..starts with a dot\r\n.\r\n"), std::string::npos) << retr;  // dot-stuffed
     EXPECT_EQ(Pop3Fixture::say(*c, "DELE 1").substr(0, 3), "+OK");
     EXPECT_EQ(f.messages_of(f.ann).size(), 2u);  // nothing moves before QUIT (RFC 1939 UPDATE)
+    EXPECT_EQ(Pop3Fixture::say(*c, "QUIT").substr(0, 3), "+OK");
+    ASSERT_TRUE(wait_for([&] { return f.messages_of(f.ann).size() == 1; }));
+}
+
+// Off the shard: the login's account, the listing and every chunk of a body of many chunks are read
+// by store readers; the client sees what it sees when the shard reads (TOP, pipelining included).
+TEST(Pop3ServiceTest, ListingAndBodiesReadOffTheShard) {
+    Pop3Fixture f(true);
+    std::string big = "Subject: big\r\n\r\n";
+    for (int line = 0; big.size() < 300'000; ++line) big += "line " + std::to_string(line) + " of a long message\r\n";
+    f.append("Subject: one\r\n\r\nfirst\r\n");
+    f.append(big);
+    auto c = f.connect();
+    EXPECT_EQ(Pop3Fixture::say(*c, "USER " + f.address_of(f.ann)).substr(0, 3), "+OK");
+    EXPECT_EQ(Pop3Fixture::say(*c, "PASS right password").substr(0, 3), "+OK");
+    const std::uint64_t after_login = f.readers->reads();
+    EXPECT_GE(after_login, 2u);  // the account and the listing
+    EXPECT_EQ(Pop3Fixture::say(*c, "STAT").substr(0, 6), "+OK 2 ");
+    const std::string retr = Pop3Fixture::say(*c, "RETR 2", "\r\n.\r\n");
+    EXPECT_NE(retr.find(big.substr(big.size() - 200)), std::string::npos);
+    EXPECT_EQ(retr.size(), retr.find("\r\n") + 2 + big.size() + 3);
+    EXPECT_GE(f.readers->reads(), after_login + 5);  // opened, then one read per 64 KiB chunk and the end
+    ASSERT_TRUE(c->write("TOP 1 0\r\nNOOP\r\n"));
+    EXPECT_NE(c->read_until("\r\n.\r\n").find("Subject: one\r\n\r\n.\r\n"), std::string::npos);
+    EXPECT_EQ(c->read_until("\r\n").substr(0, 3), "+OK");
+    EXPECT_EQ(Pop3Fixture::say(*c, "DELE 1").substr(0, 3), "+OK");
     EXPECT_EQ(Pop3Fixture::say(*c, "QUIT").substr(0, 3), "+OK");
     ASSERT_TRUE(wait_for([&] { return f.messages_of(f.ann).size() == 1; }));
 }

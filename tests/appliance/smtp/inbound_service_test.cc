@@ -37,7 +37,8 @@ std::string read_reply(int fd) {
 }
 
 struct SmtpFixture : TestTenant {
-    SmtpFixture() {
+    // off_shard: recipients are looked up by store readers, as on a store shared by nodes.
+    explicit SmtpFixture(bool off_shard = false) {
         ann = add_user_on(0, "ann");
         bob = add_user_on(1, "bob");
         full = add_user("full@example.test", "", 64);
@@ -47,7 +48,11 @@ struct SmtpFixture : TestTenant {
         port = testing::pick_free_port();
         std::vector<ListenerSpec> listeners;
         listeners.push_back(testing::listener_on(port, "smtp", smtp_inbound_factory(settings, *directory, smtp_parts_of)));
-        engine = testing::daemon_shards(*this, *workers, std::move(listeners));
+        if (off_shard) {
+            readers = std::make_unique<StoreReaders>(StoreReaderOptions{2, 64}, testing::kTestSegments);
+            readers->start();
+        }
+        engine = testing::daemon_shards(*this, *workers, std::move(listeners), {}, readers.get());
     }
     ~SmtpFixture() { engine.reset(); }
 
@@ -77,6 +82,7 @@ struct SmtpFixture : TestTenant {
 
     std::uint64_t ann = 0, bob = 0, full = 0;
     std::unique_ptr<AuthWorkers> workers;
+    std::unique_ptr<StoreReaders> readers;
     SmtpInboundSettings settings;
     std::uint16_t port = 0;
     std::unique_ptr<TestEngine> engine;
@@ -94,6 +100,30 @@ TEST(SmtpInboundServiceTest, RecipientsAreCheckedAgainstTheDirectory) {
     EXPECT_EQ(f.say(fd, "RCPT TO:<full@example.test>").substr(0, 9), "452 4.2.2");       // full, told now
     EXPECT_EQ(f.say(fd, "QUIT").substr(0, 3), "221");
     ::close(fd);
+}
+
+// The same verdicts when each look-up runs on a store reader; pipelined RCPTs wait for each other's
+// verdict and are answered in order.
+TEST(SmtpInboundServiceTest, RecipientsLookedUpOffTheShardAnswerInOrder) {
+    SmtpFixture f(true);
+    f.fill_to_quota();
+    const int fd = f.session();
+    EXPECT_EQ(f.say(fd, "MAIL FROM:<someone@remote.test>").substr(0, 3), "250");
+    EXPECT_EQ(f.say(fd, "RCPT TO:<" + f.address_of(f.ann) + ">").substr(0, 3), "250");
+    EXPECT_EQ(f.say(fd, "RCPT TO:<NOBODY@Example.Test>").substr(0, 9), "550 5.1.1");
+    EXPECT_EQ(f.say(fd, "RCPT TO:<someone@elsewhere.test>").substr(0, 9), "550 5.7.1");
+    EXPECT_EQ(f.say(fd, "RCPT TO:<full@example.test>").substr(0, 9), "452 4.2.2");
+    const std::uint64_t before = f.readers->reads();
+    ASSERT_TRUE(send_all(fd, "RCPT TO:<nobody@example.test>\r\nRCPT TO:<" + f.address_of(f.bob) +
+                                 ">\r\nDATA\r\nSubject: x\r\n\r\nbody\r\n.\r\n"));
+    EXPECT_EQ(read_reply(fd).substr(0, 9), "550 5.1.1");
+    EXPECT_EQ(read_reply(fd).substr(0, 3), "250");
+    EXPECT_EQ(read_reply(fd).substr(0, 3), "354");
+    EXPECT_EQ(read_reply(fd).substr(0, 3), "250");
+    EXPECT_EQ(f.readers->reads(), before + 2);  // each recipient once, on a reader
+    EXPECT_EQ(f.say(fd, "QUIT").substr(0, 3), "221");
+    ::close(fd);
+    ASSERT_TRUE(wait_for([&] { return f.messages_of(f.ann).size() == 1 && f.messages_of(f.bob).size() == 1; }));
 }
 
 TEST(SmtpInboundServiceTest, AcceptedMessageReachesMailboxesOnBothShardsWithReceived) {

@@ -228,16 +228,18 @@ inline MailAuthWorkers& test_mailauth_workers() {
     return *workers;
 }
 
-// Shards built as the daemon builds them (its ShardBuilder) over the tenant, serving `listeners`.
+// Shards built as the daemon builds them (its ShardBuilder) over the tenant, serving `listeners`;
+// with `readers`, their reads go to store readers as on a store shared by nodes.
 inline std::unique_ptr<TestEngine> daemon_shards(TestTenant& tenant, AuthWorkers& workers,
-                                                 std::vector<ListenerSpec> listeners, OutboundOptions outbound = {}) {
+                                                 std::vector<ListenerSpec> listeners, OutboundOptions outbound = {},
+                                                 StoreReaders* readers = nullptr) {
     ShardStoreOptions store_options;
     store_options.sweep_interval_ms = 0;
     return std::make_unique<TestEngine>(
         ShardBuilder{*tenant.envs, *tenant.handles, store_options, tenant.keys, *tenant.directory, workers,
                      test_mailauth_workers(), /*mx_checks=*/false, std::int64_t{14} * 86400,
                      MailboxWritesOptions{0}, DeliveryOptions{}, std::move(outbound), BounceOptions{"localhost", 65536, {}},
-                     MarkerCleanupOptions{}},
+                     MarkerCleanupOptions{}, 1000, nullptr, readers},
         std::move(listeners));
 }
 

@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <deque>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,10 +17,17 @@
 namespace vmx::smtp::test {
 
 // A directory of one local domain, example.org: "full" is over quota, "tmp" fails temporarily,
-// "nobody" does not exist, everyone else exists; every other domain is not local.
+// "nobody" does not exist, everyone else exists; every other domain is not local. `deferred`: each
+// verdict waits in `waiting` (the check answers `pending`) until the transcript's checked() step.
 class FakePolicy final : public RecipientPolicy {
 public:
     RcptDecision check(const Address& a) override {
+        const RcptDecision decision = decide(a);
+        if (!deferred) return decision;
+        waiting.push_back(decision);
+        return {RcptVerdict::pending, 0};
+    }
+    RcptDecision decide(const Address& a) {
         calls.emplace_back(a.text);
         if (a.domain.empty()) return {RcptVerdict::accepted, 1};  // postmaster
         if (a.domain != "example.org" && a.domain != "bücher.example") return {RcptVerdict::not_local, 0};
@@ -28,6 +37,8 @@ public:
         return {RcptVerdict::accepted, 1000 + calls.size()};
     }
     std::vector<std::string> calls;
+    bool deferred = false;
+    std::deque<RcptDecision> waiting;
 };
 
 // Submission: alice@example.org may send as herself and as alias@example.org.
@@ -40,13 +51,14 @@ public:
     std::vector<std::string> calls;
 };
 
-enum class StepKind { client, server, tls, stored, failed, full, over_rate, outcome, timeout, drain, logout, auth };
+enum class StepKind { client, server, tls, stored, failed, full, over_rate, outcome, timeout, drain, logout, auth, checked };
 
 struct Step {
     StepKind kind;
     std::string text;
     AuthOutcome auth = AuthOutcome::ok;
     StoreOutcome outcome = StoreOutcome::stored;  // StepKind::outcome: the caller's answer to a message
+    std::optional<RcptDecision> rcpt = std::nullopt;  // StepKind::checked: this verdict, else the policy's oldest waiting one
 };
 
 // crlf(): "\n" stands for CRLF in transcript text (crlf_text.h); raw() keeps bytes as written.
@@ -64,6 +76,8 @@ inline Step over_rate() { return {StepKind::over_rate, {}}; }
 inline Step answered(StoreOutcome outcome) { return {StepKind::outcome, {}, AuthOutcome::ok, outcome}; }
 inline Step logout() { return {StepKind::logout, {}}; }
 inline Step auth(AuthOutcome outcome) { return {StepKind::auth, {}, outcome}; }
+inline Step checked() { return {StepKind::checked, {}}; }
+inline Step checked(RcptDecision decision) { return {StepKind::checked, {}, AuthOutcome::ok, StoreOutcome::stored, decision}; }
 
 inline Limits test_limits() {
     Limits l;
@@ -146,6 +160,8 @@ public:
     }
 
     Session& session() { return session_; }
+    void defer_recipients() { policy_.deferred = true; }
+    std::size_t checks_waiting() const { return policy_.waiting.size(); }
 
 private:
     void step(const Step& s, FeedMode mode, Effects& fx, std::size_t index) {
@@ -165,9 +181,22 @@ private:
             case StepKind::auth: session_.on_auth_result(s.auth, fx); break;
             case StepKind::timeout: session_.on_timeout(fx); break;
             case StepKind::drain: session_.on_drain(fx); break;
+            case StepKind::checked: checked(s, fx); break;
         }
         collect(fx);
         pump(fx);
+    }
+
+    void checked(const Step& s, Effects& fx) {
+        // A verdict given by the step replaces the policy's oldest waiting one.
+        RcptDecision decision{RcptVerdict::temp_failure, 0};
+        if (!policy_.waiting.empty()) {
+            decision = policy_.waiting.front();
+            policy_.waiting.pop_front();
+        } else if (!s.rcpt) {
+            ADD_FAILURE() << "checked(): no recipient waits for a verdict";
+        }
+        session_.on_rcpt_checked(s.rcpt.value_or(decision), fx);
     }
 
     void client(const std::string& bytes, FeedMode mode, Effects& fx) {
@@ -231,13 +260,22 @@ private:
     bool drop_rest_ = false;
 };
 
-// Plays the transcript both ways; both must give the same replies and the same messages.
+enum class Verdicts { at_once, deferred };
+
+// Plays the transcript both ways; both must give the same replies and the same messages. Deferred:
+// every recipient's verdict waits for a checked() step.
 inline Outcome expect_transcript(const std::vector<Step>& steps, const Limits& limits = test_limits(),
-                                 const Options& options = test_options()) {
+                                 const Options& options = test_options(), Verdicts verdicts = Verdicts::at_once) {
     Player block(limits, options);
-    Outcome a = block.play(steps, FeedMode::block);
     Player bytewise(limits, options);
+    if (verdicts == Verdicts::deferred) {
+        block.defer_recipients();
+        bytewise.defer_recipients();
+    }
+    Outcome a = block.play(steps, FeedMode::block);
+    EXPECT_EQ(block.checks_waiting(), 0u) << "verdicts left waiting (block)";
     Outcome b = bytewise.play(steps, FeedMode::bytewise);
+    EXPECT_EQ(bytewise.checks_waiting(), 0u) << "verdicts left waiting (bytewise)";
     EXPECT_EQ(a.messages.size(), b.messages.size());
     for (std::size_t i = 0; i < std::min(a.messages.size(), b.messages.size()); ++i) {
         EXPECT_EQ(a.messages[i].body, b.messages[i].body);
