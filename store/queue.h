@@ -43,6 +43,7 @@
 //   lose mail, so (2) strictly waits for (1)'s report.
 #pragma once
 
+#include <compare>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -164,6 +165,7 @@ struct DeliveryMarker {
     // the same ids, so the node keeps their markers apart (0 on one box; below 2^20).
     std::uint32_t node = 0;
     friend bool operator==(const DeliveryMarker&, const DeliveryMarker&) = default;
+    friend auto operator<=>(const DeliveryMarker&, const DeliveryMarker&) = default;  // ordered sets of hand-offs
 };
 
 struct DeliveryMarkers {

@@ -231,11 +231,11 @@ Result<std::unique_ptr<ShardLocal>> ShardBuilder::operator()(Shard& shard) const
     context->smtp_timings = std::make_unique<SmtpTimings>();
     context->store = std::move(*shard_store);
     if (store_readers != nullptr) context->reads = std::make_unique<ShardReads>(shard, *store_readers);
-    context->writes = std::make_unique<MailboxWrites>(*context->store, writes_options);
+    context->writes = std::make_unique<MailboxWrites>(*context->store, writes_options, context->reads.get());
     context->exports = std::make_unique<ExportStaging>(shard, *context->store, ExportStagingOptions{});
     context->calls = std::make_unique<ShardCalls>(shard, reply_retry_max_ms);
     context->delivery = std::make_unique<LocalDelivery>(shard, *context->store, *context->writes, directory,
-                                                        *context->calls, delivery_options);
+                                                        *context->calls, delivery_options, context->reads.get());
     const std::uint32_t outbound_service = shard.add_service(std::make_unique<OutboundService>());
     context->agent = std::make_unique<DeliveryAgent>(shard, *context->store, outbound_service, outbound_options);
     (void)context->agent->start();  // without DNS, routes to literals still work; said in the log

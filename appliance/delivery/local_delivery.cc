@@ -44,8 +44,9 @@ struct LocalDelivery::Work {
 };
 
 LocalDelivery::LocalDelivery(Shard& shard, ShardStore& store, MailboxWrites& writes, const Directory& directory,
-                             ShardCalls& calls, DeliveryOptions options)
-    : shard_(shard), store_(store), writes_(writes), directory_(directory), calls_(calls), options_(std::move(options)) {}
+                             ShardCalls& calls, DeliveryOptions options, ShardReads* reads)
+    : shard_(shard), store_(store), writes_(writes), directory_(directory), calls_(calls), options_(std::move(options)),
+      reads_(reads) {}
 
 std::int64_t LocalDelivery::now_unix() const {
     return options_.now_unix ? options_.now_unix() : static_cast<std::int64_t>(std::time(nullptr));
@@ -363,28 +364,69 @@ void LocalDelivery::deliver(const std::shared_ptr<Work>& work) {
     for (std::size_t i = 0; i < work->request.recipients.size(); ++i) deliver_one(work, i);
 }
 
+struct LocalDelivery::RecipientRead {
+    Result<Account> account = fail(DirectoryErrc::unknown_user);
+    Result<bool> delivered = false;  // the marker is there: handed off before
+};
+
+// Any thread: the shard, or a store reader on a shared store.
+LocalDelivery::RecipientRead LocalDelivery::read_recipient(const Directory& directory, const MailStoreView& view,
+                                                           const crypto::KeySet& keys, std::uint64_t user_id,
+                                                           const store::DeliveryMarker& marker) {
+    RecipientRead read;
+    read.account = account_of(directory, keys, user_id, view.segments());
+    if (read.account) read.delivered = already_delivered(view, read.account->mailbox.segment, marker);
+    return read;
+}
+
 void LocalDelivery::deliver_one(const std::shared_ptr<Work>& work, std::size_t i) {
-    const auto [index, user_id] = work->request.recipients[i];
-    auto finish = [this, work, index = index](store::RecipientState state, std::string reply) {
+    const std::uint16_t index = work->request.recipients[i].first;
+    const std::uint64_t user_id = work->request.recipients[i].second;
+    const store::DeliveryMarker marker{store::QueueKind::smtp_in, work->request.queue_segment, work->request.entry_id, index,
+                                       store_.all_envs().node()};
+    // A hand-off of the same recipient still being read or written: this one waits for the queue's
+    // next try (it will find the marker, or do the hand-off).
+    if (writes_.marker_in_flight(marker) || reading_.contains(marker)) {
+        work->outcomes.emplace_back(index, store::RecipientState::failed_temp, "451 4.3.0 delivery in progress");
+        if (--work->left == 0) report(work);
+        return;
+    }
+    if (reads_ == nullptr)
+        return append_one(work, i, marker, read_recipient(directory_, store_view(store_), store_.keys(), user_id, marker));
+    reading_.insert(marker);
+    const bool queued = reads_->read(
+        [&directory = directory_, view = store_view(store_), keys = store_.keys_snapshot(), user_id, marker] {
+            return read_recipient(directory, view, *keys, user_id, marker);
+        },
+        [this, work, i, marker](RecipientRead read) {
+            reading_.erase(marker);
+            append_one(work, i, marker, std::move(read));
+        });
+    if (queued) return;
+    reading_.erase(marker);
+    RecipientRead busy;
+    busy.account = fail(store::StoreErrc::queue_full);
+    append_one(work, i, marker, std::move(busy));
+}
+
+void LocalDelivery::append_one(const std::shared_ptr<Work>& work, std::size_t i, const store::DeliveryMarker& marker,
+                               RecipientRead read) {
+    const std::uint16_t index = work->request.recipients[i].first;
+    auto finish = [this, work, index](store::RecipientState state, std::string reply) {
         work->outcomes.emplace_back(index, state, std::move(reply));
         if (--work->left == 0) report(work);
     };
-    const crypto::KeySet& keys = store_.keys();
-    const store::DeliveryMarker marker{store::QueueKind::smtp_in, work->request.queue_segment, work->request.entry_id, index,
-                                       store_.all_envs().node()};
-    auto account = account_of(directory_, keys, user_id, store_.segment_count());
+    Result<Account>& account = read.account;
     if (!account && account.error() == DirectoryErrc::unknown_user)
         return finish(store::RecipientState::failed_perm, "550 5.1.1 no such mailbox");
     if (!account) return finish(store::RecipientState::failed_temp, "451 4.3.0 directory unavailable");
     if (account->user.state == UserState::closed)  // RFC 3463 X.2.1: bounced as every permanent failure
         return finish(store::RecipientState::failed_perm, "550 5.2.1 mailbox disabled");
-    auto delivered = already_delivered(store_, account->mailbox.segment, marker);
-    if (!delivered) return finish(store::RecipientState::failed_temp, "451 4.3.0 mailbox unavailable");
-    if (*delivered) {
+    if (!read.delivered) return finish(store::RecipientState::failed_temp, "451 4.3.0 mailbox unavailable");
+    if (*read.delivered) {
         ++stats_.duplicates;  // a hand-off redone after a crash: it is in the mailbox already
         return finish(store::RecipientState::delivered, {});
     }
-    if (writes_.marker_in_flight(marker)) return finish(store::RecipientState::failed_temp, "451 4.3.0 delivery in progress");
     const store::MailboxRef& box = account->mailbox;
     store::AppendOptions options;
     options.now_unix = now_unix();

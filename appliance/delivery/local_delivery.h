@@ -7,7 +7,9 @@
 // Threads: one LocalDelivery per shard, shard thread only; shards talk through ShardCalls (a hand-off
 // the owner cannot take is a temporary failure, a report is sent until taken) with payloads that
 // are values or immutable bodies (shared_ptr<const std::string>). Markers of finished entries are
-// removed by jobs/marker_cleanup.
+// removed by jobs/marker_cleanup. On a store shared by nodes the owner reads a recipient's account
+// and marker on a store reader (store_readers.h); the marker counts as in flight from before that
+// read until the append is reported, so a hand-off redone meanwhile waits instead of appending twice.
 #pragma once
 
 #include <atomic>
@@ -15,6 +17,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -71,8 +74,9 @@ class LocalDelivery {
 public:
     // Hand-offs and their reports go through `calls` (common/shard_calls.h): a hand-off the owner's
     // inbox cannot take is a temporary failure retried later; a report is sent until taken.
+    // `reads`: a shared store's readers; null: the owner reads on its own thread.
     LocalDelivery(Shard& shard, ShardStore& store, MailboxWrites& writes, const Directory& directory,
-                  ShardCalls& calls, DeliveryOptions options = {});
+                  ShardCalls& calls, DeliveryOptions options = {}, ShardReads* reads = nullptr);
 
     // The queue id the next accepted message will get on this shard (for its Received: header).
     std::string next_queue_id();
@@ -118,6 +122,11 @@ private:
     struct Work;
     void deliver(const std::shared_ptr<Work>& work);
     void deliver_one(const std::shared_ptr<Work>& work, std::size_t i);
+    struct RecipientRead;  // what the owner reads of a recipient before the append
+    static RecipientRead read_recipient(const Directory& directory, const MailStoreView& view, const crypto::KeySet& keys,
+                                        std::uint64_t user_id, const store::DeliveryMarker& marker);
+    void append_one(const std::shared_ptr<Work>& work, std::size_t i, const store::DeliveryMarker& marker,
+                    RecipientRead read);
     void report(const std::shared_ptr<Work>& work);
     std::int64_t now_unix() const;
 
@@ -127,6 +136,10 @@ private:
     const Directory& directory_;
     ShardCalls& calls_;
     DeliveryOptions options_;
+    ShardReads* reads_;
+    // Hand-offs whose account and marker a store reader is reading (with MailboxWrites' markers in
+    // flight, the "own set" of store/queue.h's exactly-once check).
+    std::set<store::DeliveryMarker> reading_;
     std::map<Key, Entry> entries_;
     std::map<std::uint32_t, std::vector<std::uint64_t>> removals_;  // finished entries by segment
     bool removals_scheduled_ = false;

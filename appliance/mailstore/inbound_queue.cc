@@ -44,10 +44,14 @@ Result<void> for_each_pending(ShardStore& store, std::uint32_t segment, std::siz
     }
 }
 
-Result<bool> already_delivered(ShardStore& store, std::uint32_t segment, const store::DeliveryMarker& marker) {
-    auto txn = store::ReadTxn::begin(*store.envs().env(segment, store::SegmentKind::mail));
+Result<bool> already_delivered(const MailStoreView& view, std::uint32_t segment, const store::DeliveryMarker& marker) {
+    auto txn = store::ReadTxn::begin(*view.envs.env(segment, store::SegmentKind::mail));
     if (!txn) return fail(txn.error());
-    return store::already_delivered(*txn, store.segment(segment).markers, marker);
+    return store::already_delivered(*txn, view.handles.segment(segment).markers, marker);
+}
+
+Result<bool> already_delivered(ShardStore& store, std::uint32_t segment, const store::DeliveryMarker& marker) {
+    return already_delivered(store_view(store), segment, marker);
 }
 
 }  // namespace vmx

@@ -9,6 +9,7 @@
 #include <system_error>
 #include <vector>
 
+#include "appliance/mailstore/mailbox_reads.h"
 #include "appliance/mailstore/shard_store.h"
 #include "core/result.h"
 #include "store/queue.h"
@@ -28,5 +29,6 @@ Result<void> for_each_pending(ShardStore& store, std::uint32_t segment, std::siz
 
 // Whether a hand-off already reached its mailbox (its marker is there), read on the owner shard.
 Result<bool> already_delivered(ShardStore& store, std::uint32_t segment, const store::DeliveryMarker& marker);
+Result<bool> already_delivered(const MailStoreView& view, std::uint32_t segment, const store::DeliveryMarker& marker);
 
 }  // namespace vmx

@@ -69,40 +69,60 @@ void MailboxWrites::enqueue(const store::MailboxRef& box, Change change) {
     if (!b.in_flight) pump(box.user_id);
 }
 
-// The ops of a queued change, loading the writer when needed. An append with its writer loaded
-// reads nothing (the writer holds the state): no read transaction on delivery's hot path.
-Result<store::MailboxChange> MailboxWrites::plan(Box& box, Change& change) {
-    const store::SegmentHandles& h = store_.segment(box.ref.segment);
-    std::optional<store::ReadTxn> txn;
-    if (!box.writer || change.kind != Kind::append) {
-        auto begun = store::ReadTxn::begin(*store_.envs().env(box.ref.segment, store::SegmentKind::mail));
-        if (!begun) return fail(begun.error());
-        txn.emplace(std::move(*begun));
+// Loads the writer when absent (no change of the mailbox is in flight, as load() needs) and plans a
+// change that reads the mailbox (every kind but an append), in one read transaction: on the shard,
+// or on a store reader, whichever holds the writer meanwhile. nullopt: an append, whose writer is
+// now loaded; it is planned on the shard (it reads nothing).
+Result<std::optional<store::MailboxChange>> MailboxWrites::plan_read(const MailStoreView& view, const crypto::KeySet& keys,
+                                                                     const store::MailboxRef& ref,
+                                                                     std::optional<store::MailboxWriter>& writer,
+                                                                     const Reading& change) {
+    auto txn = store::ReadTxn::begin(*view.envs.env(ref.segment, store::SegmentKind::mail));
+    if (!txn) return fail(txn.error());
+    if (!writer) {
+        auto loaded = store::MailboxWriter::load(*txn, view.handles.segment(ref.segment).mailboxes, keys, ref);
+        if (!loaded) return fail(loaded.error());
+        writer.emplace(std::move(*loaded));
     }
-    if (!box.writer) {
-        auto writer = store::MailboxWriter::load(*txn, h.mailboxes, store_.keys(), box.ref);
-        if (!writer) return fail(writer.error());
-        box.writer.emplace(std::move(*writer));
-    }
-    switch (change.kind) {
-        case Kind::append: {
-            const auto* data = reinterpret_cast<const std::uint8_t*>(change.body->data());
-            auto planned = box.writer->append(store_.keys(), std::span(data, change.body->size()), change.options);
-            if (planned && change.marker)
-                planned->ops.push_back(store::marker_put_op(h.markers, *change.marker, change.options.now_unix, planned->id));
-            return planned;
+    auto planned = [&]() -> Result<store::MailboxChange> {
+        switch (change.kind) {
+            case Kind::append: break;
+            case Kind::trash: return writer->move_to_trash(*txn, keys, change.message_id, change.now_unix);
+            case Kind::restore: return writer->restore(*txn, keys, change.message_id);
+            case Kind::purge: return writer->purge(*txn, keys, change.now_unix, change.retention_s);
+            case Kind::erase: return writer->erase(*txn, keys, change.messages_max);
         }
-        case Kind::trash: return box.writer->move_to_trash(*txn, store_.keys(), change.message_id, change.now_unix);
-        case Kind::restore: return box.writer->restore(*txn, store_.keys(), change.message_id);
-        case Kind::purge: return box.writer->purge(*txn, store_.keys(), change.now_unix, change.retention_s);
-        case Kind::erase: return box.writer->erase(*txn, store_.keys(), change.messages_max);
+        return fail(store::StoreErrc::invalid_request);
+    };
+    if (change.kind == Kind::append) return std::optional<store::MailboxChange>{};
+    auto change_ops = planned();
+    if (!change_ops) return fail(change_ops.error());
+    return std::optional<store::MailboxChange>(std::move(*change_ops));
+}
+
+MailboxWrites::Reading MailboxWrites::reading(const Change& change) {
+    return {change.kind, change.message_id, change.now_unix, change.retention_s, change.messages_max};
+}
+
+// The ops of a queued change, on the shard. An append with its writer loaded reads nothing (the
+// writer holds the state): no read transaction on delivery's hot path.
+Result<store::MailboxChange> MailboxWrites::plan(Box& box, Change& change) {
+    if (!box.writer || change.kind != Kind::append) {
+        auto read = plan_read(store_view(store_), store_.keys(), box.ref, box.writer, reading(change));
+        if (!read) return fail(read.error());
+        if (*read) return std::move(**read);
     }
-    return fail(store::StoreErrc::invalid_request);
+    const auto* data = reinterpret_cast<const std::uint8_t*>(change.body->data());
+    auto planned = box.writer->append(store_.keys(), std::span(data, change.body->size()), change.options);
+    if (planned && change.marker)
+        planned->ops.push_back(store::marker_put_op(store_.segment(box.ref.segment).markers, *change.marker,
+                                                    change.options.now_unix, planned->id));
+    return planned;
 }
 
 void MailboxWrites::pump(std::uint64_t user_id) {
     auto it = boxes_.find(user_id);
-    while (it != boxes_.end() && !it->second.in_flight) {
+    while (it != boxes_.end() && !it->second.in_flight && !it->second.reading) {
         Box& box = it->second;
         if (box.queue.empty()) {
             boxes_.erase(it);  // idle: the next change reloads the writer from a fresh snapshot
@@ -110,42 +130,82 @@ void MailboxWrites::pump(std::uint64_t user_id) {
         }
         Change& change = box.queue.front();
         if (change.kind == Kind::append && hold_for_batch(user_id, box)) return;
-        auto planned = plan(box, change);
-        if (!planned) {
-            // Refused before anything was written (over quota, unknown message, unreadable state).
-            fail_front(box, 1, planned.error());
-            it = boxes_.find(user_id);  // the callback may have queued more
-            continue;
-        }
-        if (planned->ops.empty()) {
-            // Nothing to write (a purge that found nothing due): done at once, nothing pending.
-            Change nothing = std::move(change);
-            box.queue.pop_front();
-            if (nothing.done) nothing.done(std::uint64_t{0});
-            it = boxes_.find(user_id);
-            continue;
-        }
-        std::vector<std::uint64_t> ids{change.kind == Kind::purge   ? planned->purged
-                                       : change.kind == Kind::erase ? planned->remaining
-                                                                    : planned->id};
-        if (change.kind == Kind::append) plan_appends(box, *planned, ids);
-        store::WriteRequest request;
-        request.env = store_.lane_env(box.ref.segment, store::SegmentKind::mail);
-        request.ops = std::move(planned->ops);
-        auto submitted = store_.submit(std::move(request), [this, user_id](const store::WriteResult& r) {
-            finish(user_id, r);
-        });
-        if (!submitted) {
-            box.writer->done(submitted.error());
-            if (submitted.error() == store::StoreErrc::queue_full) return wait_for_lane(user_id, box);
-            fail_front(box, ids.size(), submitted.error());
-            it = boxes_.find(user_id);
-            continue;
-        }
-        box.in_flight = true;
-        box.batch_due = false;
-        box.in_flight_ids = std::move(ids);
+        if (reads_ != nullptr && (!box.writer || change.kind != Kind::append)) return plan_off_shard(user_id, box);
+        if (!take(user_id, box, plan(box, change))) return;
+        it = boxes_.find(user_id);  // a callback may have queued more
     }
+}
+
+// A planned change (or its refusal) at the front of the box: to the lane. false: the mailbox waits
+// (its change is in flight, or the lane is full).
+bool MailboxWrites::take(std::uint64_t user_id, Box& box, Result<store::MailboxChange> planned) {
+    Change& change = box.queue.front();
+    if (!planned) {
+        // Refused before anything was written (over quota, unknown message, unreadable state).
+        fail_front(box, 1, planned.error());
+        return true;
+    }
+    if (planned->ops.empty()) {
+        // Nothing to write (a purge that found nothing due): done at once, nothing pending.
+        Change nothing = std::move(change);
+        box.queue.pop_front();
+        if (nothing.done) nothing.done(std::uint64_t{0});
+        return true;
+    }
+    std::vector<std::uint64_t> ids{change.kind == Kind::purge   ? planned->purged
+                                   : change.kind == Kind::erase ? planned->remaining
+                                                                : planned->id};
+    if (change.kind == Kind::append) plan_appends(box, *planned, ids);
+    store::WriteRequest request;
+    request.env = store_.lane_env(box.ref.segment, store::SegmentKind::mail);
+    request.ops = std::move(planned->ops);
+    auto submitted = store_.submit(std::move(request), [this, user_id](const store::WriteResult& r) {
+        finish(user_id, r);
+    });
+    if (!submitted) {
+        box.writer->done(submitted.error());
+        if (submitted.error() == store::StoreErrc::queue_full) {
+            wait_for_lane(user_id, box);
+            return false;
+        }
+        fail_front(box, ids.size(), submitted.error());
+        return true;
+    }
+    box.in_flight = true;
+    box.batch_due = false;
+    box.in_flight_ids = std::move(ids);
+    return false;
+}
+
+// A shared store: a store reader loads the writer and plans what reads the mailbox; the writer is
+// the reader's until the answer, and the mailbox waits as if a change were in flight. Readers
+// saturated: tried again shortly, as with a full lane.
+void MailboxWrites::plan_off_shard(std::uint64_t user_id, Box& box) {
+    auto writer = std::make_shared<std::optional<store::MailboxWriter>>(std::move(box.writer));
+    box.writer.reset();
+    box.reading = true;
+    const bool queued = reads_->read(
+        [view = store_view(store_), keys = store_.keys_snapshot(), ref = box.ref, writer,
+         change = reading(box.queue.front())] { return plan_read(view, *keys, ref, *writer, change); },
+        [this, user_id, writer](Result<std::optional<store::MailboxChange>> planned) {
+            planned_off_shard(user_id, std::move(*writer), std::move(planned));
+        });
+    if (queued) return;
+    box.reading = false;
+    box.writer = std::move(*writer);
+    wait_for_lane(user_id, box);
+}
+
+void MailboxWrites::planned_off_shard(std::uint64_t user_id, std::optional<store::MailboxWriter> writer,
+                                      Result<std::optional<store::MailboxChange>> planned) {
+    auto it = boxes_.find(user_id);
+    if (it == boxes_.end()) return;
+    Box& box = it->second;
+    box.reading = false;
+    box.writer = std::move(writer);
+    if (planned && !*planned) return pump(user_id);  // an append's writer, loaded: planned on the shard
+    const bool more = planned ? take(user_id, box, std::move(**planned)) : take(user_id, box, fail(planned.error()));
+    if (more) pump(user_id);
 }
 
 // The lane is full (overload): the mailbox's changes stay queued, in order, and go again shortly. An

@@ -4,7 +4,10 @@
 // mailboxes share the lane's group commit. Appends waiting at the front of a queue go together as
 // one request (up to append_group_max), so a mailbox that receives faster than one commit per
 // message catches up instead of falling behind. A writer lives only while its mailbox has work
-// queued, so idle mailboxes cost nothing. Shard thread only.
+// queued, so idle mailboxes cost nothing. On a store shared by nodes a writer is loaded by a store
+// reader (store_readers.h), which also plans the changes that read the mailbox (trash, restore,
+// purge, erase); the mailbox waits meanwhile as if a change were in flight, so neither a delivery
+// nor a deletion stalls the shard on the cluster. Shard thread only.
 #pragma once
 
 #include <cstdint>
@@ -14,11 +17,12 @@
 #include <optional>
 #include <set>
 #include <string>
-#include <tuple>
 #include <unordered_map>
 #include <vector>
 
+#include "appliance/mailstore/mailbox_reads.h"
 #include "appliance/mailstore/shard_store.h"
+#include "appliance/mailstore/store_readers.h"
 #include "core/result.h"
 #include "store/mailbox.h"
 #include "store/queue.h"
@@ -54,7 +58,9 @@ inline constexpr std::uint64_t lane_retry_ms = 1;  // a mailbox whose change met
 
 class MailboxWrites {
 public:
-    explicit MailboxWrites(ShardStore& store, MailboxWritesOptions options = {}) : store_(store), options_(options) {}
+    // `reads`: a shared store's readers, which load the writers; null: loaded on this shard.
+    explicit MailboxWrites(ShardStore& store, MailboxWritesOptions options = {}, ShardReads* reads = nullptr)
+        : store_(store), options_(options), reads_(reads) {}
 
     // Appends a body. With a marker, the marker is written in the same transaction (the exactly-once
     // hand-off of store/queue.h); the caller checked that it is not already there.
@@ -93,6 +99,7 @@ private:
         std::optional<store::MailboxWriter> writer;
         std::deque<Change> queue;
         bool in_flight = false;
+        bool reading = false;      // a store reader holds its writer (loads it, plans): nothing else is planned
         bool batching = false;     // listed in batching_: its appends wait for the batch window
         bool batch_due = false;    // its appends waited the batch window and may go now
         bool waiting_lane = false; // the lane was full: a timer pumps it again
@@ -102,6 +109,20 @@ private:
     // A change that met another node's change to the same mailbox is planned again on a freshly
     // loaded writer at once, this many times in a row at most; then it fails (and is retried later).
     static constexpr std::uint32_t conflict_retries_max = 16;
+
+    // What planning reads of a change (no body, no callback): safe to hand to a store reader.
+    struct Reading {
+        Kind kind = Kind::append;
+        std::uint64_t message_id = 0;
+        std::int64_t now_unix = 0;
+        std::int64_t retention_s = 0;
+        std::size_t messages_max = 0;
+    };
+    static Reading reading(const Change& change);
+    static Result<std::optional<store::MailboxChange>> plan_read(const MailStoreView& view, const crypto::KeySet& keys,
+                                                                 const store::MailboxRef& ref,
+                                                                 std::optional<store::MailboxWriter>& writer,
+                                                                 const Reading& change);
 
     void enqueue(const store::MailboxRef& box, Change change);
     void pump(std::uint64_t user_id);
@@ -113,21 +134,20 @@ private:
 
     bool hold_for_batch(std::uint64_t user_id, Box& box);
     void wait_for_lane(std::uint64_t user_id, Box& box);
+    bool take(std::uint64_t user_id, Box& box, Result<store::MailboxChange> planned);
+    void plan_off_shard(std::uint64_t user_id, Box& box);
+    void planned_off_shard(std::uint64_t user_id, std::optional<store::MailboxWriter> writer,
+                           Result<std::optional<store::MailboxChange>> planned);
     void release_batch();
 
     ShardStore& store_;
     const MailboxWritesOptions options_;
+    ShardReads* reads_;
     std::vector<std::uint64_t> batching_;   // mailboxes whose appends wait for the batch window
     bool batch_scheduled_ = false;
     std::unordered_map<std::uint64_t, Box> boxes_;  // by user id; present while work is queued
     // Ordered set: a delivery checks it for every recipient, and thousands may be in flight.
-    struct MarkerLess {
-        bool operator()(const store::DeliveryMarker& a, const store::DeliveryMarker& b) const noexcept {
-            return std::tie(a.queue, a.segment, a.entry_id, a.recipient) <
-                   std::tie(b.queue, b.segment, b.entry_id, b.recipient);
-        }
-    };
-    std::set<store::DeliveryMarker, MarkerLess> markers_in_flight_;
+    std::set<store::DeliveryMarker> markers_in_flight_;
     MailboxWritesStats stats_;
 };
 

@@ -77,7 +77,7 @@ private:
         const bool sent = parts_.mailauth->check(
             std::move(input), body,
             if_alive(alive(), [this, s = &stream, m = std::move(message), body](CheckVerdict&& verdict) mutable {
-                checked(*s, std::move(m), *body, std::move(verdict));
+                checked(*s, std::move(m), body, std::move(verdict));
             }));
         if (!sent) {
             log_event(LogLevel::warn, "smtp.checks_busy", "client={}", client_);
@@ -85,7 +85,8 @@ private:
         }
     }
 
-    void checked(net::Stream& stream, smtp::Envelope&& message, const std::string& body, CheckVerdict&& verdict) {
+    void checked(net::Stream& stream, smtp::Envelope&& message, std::shared_ptr<const std::string> body,
+                 CheckVerdict&& verdict) {
         log_event(LogLevel::debug, "smtp.mailauth", "client={} spf={} dkim_pass={} dkim_fail={} dmarc={} dns={}{}",
                   client_, to_string(verdict.spf), verdict.dkim_pass, verdict.dkim_fail, to_string(verdict.dmarc.result),
                   verdict.dns_lookups, verdict.budget_exhausted ? " budget=exhausted" : "");
@@ -100,7 +101,30 @@ private:
             log_event(LogLevel::info, "smtp.dmarc_refused", "client={}", client_);
             return stored(stream, smtp::StoreOutcome::dmarc_reject);
         }
-        if (auto refusal = own_domain_refusal(verdict)) {
+        // Mail whose From: names a domain of ours must pass DMARC (an outsider forging our users).
+        if (!settings_.refuse_unauthenticated_local || verdict.dmarc.result == DmarcResult::pass ||
+            verdict.from_domains.empty())
+            return decided(stream, std::move(message), *body, verdict, std::nullopt);
+        auto decide = [source = recipient_source(directory_, *parts_.store), dmarc = verdict.dmarc.result,
+                       domains = verdict.from_domains] { return own_domain_refusal(source, dmarc, domains); };
+        if (parts_.reads == nullptr) return decided(stream, std::move(message), *body, verdict, decide());
+        // A shared store: the directory is read off the shard; the message waits with its verdict.
+        struct Waiting {
+            smtp::Envelope message;
+            std::shared_ptr<const std::string> body;
+            CheckVerdict verdict;
+        };
+        auto waiting = std::make_shared<Waiting>(Waiting{std::move(message), std::move(body), std::move(verdict)});
+        const bool queued = parts_.reads->read(
+            decide, if_alive(alive(), [this, s = &stream, waiting](std::optional<smtp::StoreOutcome> refusal) {
+                decided(*s, std::move(waiting->message), *waiting->body, waiting->verdict, refusal);
+            }));
+        if (!queued) stored(stream, smtp::StoreOutcome::checks_busy);
+    }
+
+    void decided(net::Stream& stream, smtp::Envelope&& message, const std::string& body, CheckVerdict& verdict,
+                 std::optional<smtp::StoreOutcome> refusal) {
+        if (refusal) {
             if (*refusal == smtp::StoreOutcome::unauthenticated) {
                 ++rejected_messages_;
                 log_event(LogLevel::info, "smtp.local_from_refused", "client={} dmarc={}", client_,
@@ -115,15 +139,15 @@ private:
         queue(stream, std::move(message));
     }
 
-    // Mail whose From: names a domain of ours must pass DMARC (an outsider forging our users).
-    std::optional<smtp::StoreOutcome> own_domain_refusal(const CheckVerdict& verdict) {
-        if (!settings_.refuse_unauthenticated_local || verdict.dmarc.result == DmarcResult::pass) return std::nullopt;
-        for (const std::string& domain : verdict.from_domains) {
-            auto local = is_local_domain(directory_, *parts_.store, domain);
+    // The refusal a From: domain of ours earns without a DMARC pass; any thread (a store reader).
+    static std::optional<smtp::StoreOutcome> own_domain_refusal(const RecipientSource& source, DmarcResult dmarc,
+                                                                const std::vector<std::string>& from_domains) {
+        for (const std::string& domain : from_domains) {
+            auto local = is_local_domain(source, domain);
             if (!local) return smtp::StoreOutcome::failed;  // the directory unreadable: 451, try later
             if (!*local) continue;
             // DNS that failed for now is no proof of forgery: 451, the sender tries again.
-            if (verdict.dmarc.result == DmarcResult::temperror) return smtp::StoreOutcome::checks_busy;
+            if (dmarc == DmarcResult::temperror) return smtp::StoreOutcome::checks_busy;
             return smtp::StoreOutcome::unauthenticated;
         }
         return std::nullopt;

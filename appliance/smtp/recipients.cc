@@ -44,8 +44,8 @@ smtp::RcptDecision look_up_recipient(const RecipientSource& source, const smtp::
     return {V::accepted, user->id};
 }
 
-Result<bool> is_local_domain(const Directory& directory, ShardStore& store, std::string_view domain) {
-    auto view = DirectoryView::open(directory, store.keys_snapshot());
+Result<bool> is_local_domain(const RecipientSource& source, std::string_view domain) {
+    auto view = DirectoryView::open(source.directory, source.keys);
     if (!view) return fail(view.error());
     auto found = view->find_domain(domain);
     if (found) return true;

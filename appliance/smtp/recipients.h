@@ -52,6 +52,6 @@ smtp::RcptDecision look_up_recipient(const RecipientSource& source, const smtp::
 
 // Whether `domain` (lower case) is one of the appliance's domains; an error when the directory
 // cannot be read.
-Result<bool> is_local_domain(const Directory& directory, ShardStore& store, std::string_view domain);
+Result<bool> is_local_domain(const RecipientSource& source, std::string_view domain);
 
 }  // namespace vmx

@@ -29,10 +29,15 @@ using testing::wait_for;
 
 // The tenant, and shards whose local delivery has the test's clock and mesh link.
 struct Fixture : TestTenant {
-    explicit Fixture(std::uint32_t lane_queue_capacity = 4096) {
+    // off_shard: accounts, markers and writers are read by store readers, as on a store shared by nodes.
+    explicit Fixture(std::uint32_t lane_queue_capacity = 4096, bool off_shard = false) {
         local_user = add_user_on(0, "local");
         remote_user = add_user_on(1, "remote");
         tiny_user = add_user("tiny@example.test", "", 10);
+        if (off_shard) {
+            readers = std::make_unique<StoreReaders>(StoreReaderOptions{2, 64}, 2);
+            readers->start();
+        }
         engine = std::make_unique<TestEngine>([this, lane_queue_capacity](Shard& shard) {
             return make_context(shard, lane_queue_capacity);
         });
@@ -46,7 +51,8 @@ struct Fixture : TestTenant {
         if (!s) return fail(s.error());
         auto context = std::make_unique<ShardContext>();
         context->store = std::move(*s);
-        context->writes = std::make_unique<MailboxWrites>(*context->store, MailboxWritesOptions{0});
+        if (readers) context->reads = std::make_unique<ShardReads>(shard, *readers);
+        context->writes = std::make_unique<MailboxWrites>(*context->store, MailboxWritesOptions{0}, context->reads.get());
         DeliveryOptions delivery;
         delivery.retry = {1, 1, 3600};
         delivery.removal_batch_ms = 1;
@@ -58,7 +64,7 @@ struct Fixture : TestTenant {
             return shard.send_message(to, std::move(m));
         });
         context->delivery = std::make_unique<LocalDelivery>(shard, *context->store, *context->writes, *directory,
-                                                            *context->calls, delivery);
+                                                            *context->calls, delivery, context->reads.get());
         context->marker_cleanup = std::make_unique<MarkerCleanup>(*context->store, MarkerCleanupOptions{3'600'000, 2});
         return std::unique_ptr<ShardLocal>(std::move(context));
     }
@@ -99,7 +105,8 @@ struct Fixture : TestTenant {
     std::atomic<std::int64_t> clock_unix{kTestStart};
     std::atomic<int> reports_to_drop{0};
     std::string body = "Subject: test\r\n\r\nhello\r\n";
-    std::unique_ptr<TestEngine> engine;  // last: stops before the store closes
+    std::unique_ptr<StoreReaders> readers;  // before the engine: its shards' reads end first
+    std::unique_ptr<TestEngine> engine;     // last: stops before the store closes
 };
 
 TEST(LocalDeliveryTest, DeliversOnEveryShardThenEmptiesTheQueue) {
@@ -122,6 +129,22 @@ TEST(LocalDeliveryTest, DroppedReportIsSentAgainAndTheEntryLeaves) {
     EXPECT_EQ(f.engine->context(1).calls->replies_retried(), 3u);
     EXPECT_EQ(f.stats(0).queued.load(), 0u);
     EXPECT_EQ(f.count(f.remote_user), 1u);  // once: the retried report carried no second append
+}
+
+// Off the shard, the same: each recipient once, a full mailbox a temporary failure, and reports
+// sent again carry no second append.
+TEST(LocalDeliveryTest, ReadsOffTheShardDeliverEachRecipientOnce) {
+    Fixture f(4096, true);
+    f.reports_to_drop = 2;
+    ASSERT_EQ(f.accept_on_shard0(f.envelope_to({f.local_user, f.remote_user})), AcceptOutcome::stored);
+    ASSERT_TRUE(wait_for([&] { return f.stats(0).removed.load() == 1; }));
+    EXPECT_EQ(f.stats(0).delivered.load() + f.stats(1).delivered.load(), 2u);
+    EXPECT_EQ(f.count(f.local_user), 1u);
+    EXPECT_EQ(f.count(f.remote_user), 1u);
+    EXPECT_GE(f.readers->reads(), 4u);  // each recipient's account and marker, each mailbox's writer
+    ASSERT_EQ(f.accept_on_shard0(f.envelope_to({f.tiny_user})), AcceptOutcome::stored);
+    ASSERT_TRUE(wait_for([&] { return f.stats(0).temp_failures.load() + f.stats(1).temp_failures.load() >= 1; }));
+    EXPECT_EQ(f.count(f.tiny_user), 0u);
 }
 
 // Before the fix the second accept called a moved-from std::function: bad_function_call on the

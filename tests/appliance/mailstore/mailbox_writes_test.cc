@@ -24,7 +24,13 @@ namespace {
 std::int64_t now() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
 struct Instance : testing::TestTenant {
-    Instance() { user.id = add_user("ann@example.test"); }
+    // off_shard: writers are loaded by store readers, as on a store shared by nodes.
+    explicit Instance(bool off_shard = false) {
+        user.id = add_user("ann@example.test");
+        if (!off_shard) return;
+        readers = std::make_unique<StoreReaders>(StoreReaderOptions{2, 64}, 2);
+        readers->start();
+    }
 
     // Runs fn on the shard that owns the user's mailbox and waits for it to call done.
     template <class Fn>
@@ -44,7 +50,8 @@ struct Instance : testing::TestTenant {
             if (!s) return fail(s.error());
             auto context = std::make_unique<ShardContext>();
             context->store = std::move(*s);
-            context->writes = std::make_unique<MailboxWrites>(*context->store, writes_options);
+            if (readers) context->reads = std::make_unique<ShardReads>(shard, *readers);
+            context->writes = std::make_unique<MailboxWrites>(*context->store, writes_options, context->reads.get());
             context->trash_purge = std::make_unique<TrashPurge>(*context->store, *context->writes, *directory,
                                                                 TrashPurgeOptions{14 * 86400, 0, 1000, {}});
             return std::unique_ptr<ShardLocal>(std::move(context));
@@ -73,10 +80,11 @@ struct Instance : testing::TestTenant {
 
     MailboxWritesOptions writes_options;
     User user;
+    std::unique_ptr<StoreReaders> readers;
 };
 
-TEST(MailboxWritesTest, AppendsInOrderThenTrashRestoreAndPurgeAfterRetention) {
-    Instance in;
+void appends_then_trash_restore_and_purge(bool off_shard) {
+    Instance in(off_shard);
     const store::MailboxRef box = in.box();
     // Three appends queued at once on one mailbox: one in flight at a time, all land in order.
     in.on_owner([&](ShardContext& c, std::promise<void>& finished) {
@@ -125,7 +133,15 @@ TEST(MailboxWritesTest, AppendsInOrderThenTrashRestoreAndPurgeAfterRetention) {
     EXPECT_EQ(all[0].id, 2u);
     EXPECT_EQ(all[0].state, store::MessageState::trash);
     EXPECT_EQ(all[1].id, 3u);
+    if (off_shard) {
+        EXPECT_GE(in.readers->reads(), 4u);  // each on_owner starts with no writer loaded
+    }
 }
+
+TEST(MailboxWritesTest, AppendsInOrderThenTrashRestoreAndPurgeAfterRetention) { appends_then_trash_restore_and_purge(false); }
+
+// The same changes with every writer loaded by a store reader, the mailbox waiting meanwhile.
+TEST(MailboxWritesTest, WritersLoadedOffTheShardChangeTheSame) { appends_then_trash_restore_and_purge(true); }
 
 // Many appends queued on one mailbox go to the lane in groups: every one lands, in order, with its
 // marker, in far fewer commits than messages; a trash queued among them waits its turn; an append
