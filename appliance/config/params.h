@@ -348,9 +348,10 @@ constexpr std::array kParams{
     limit(       "rados",  "timeout_s",                 30,      1,    600,      "s",     &L::rados_timeout_s),
     // A POP3 maildrop lock held by a node that died is free again this long after its last renewal.
     limit(       "rados",  "lease_s",                   30,      3,    600,      "s",     &L::rados_lease_s),
-    // Threads that read the cluster for the shards (RCPT look-ups, logins, POP3 listings and bodies),
-    // so no shard waits on a round trip; reads past read_queue_max waiting get a temporary failure.
-    limit(       "rados",  "readers",                   8,       1,    256,      "",      &L::rados_readers),
+    // Threads that read the cluster for the shards (RCPT look-ups, logins, deliveries, POP3 listings
+    // and bodies), so no shard waits on a round trip; reads past read_queue_max waiting get a
+    // temporary failure. 0: each shard reads for itself, waiting on every round trip (a baseline).
+    limit(       "rados",  "readers",                   8,       0,    256,      "",      &L::rados_readers),
     limit(       "rados",  "read_queue_max",            4096,    16,   1048576,  "",      &L::rados_read_queue_max),
     // [lifecycle]: a closed account's or organisation's data is purged this long after closing
     // (0: at the next sweep); until then `user reopen` / `org reopen` give everything back.

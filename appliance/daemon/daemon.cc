@@ -336,7 +336,7 @@ std::optional<StartFailure> Daemon::open_engine() {
     if (!leases) return runtime_failure("store: cannot open the cluster's leases: " + leases.error().message());
     maildrop_leases_ = std::move(*leases);
     // On a shared store the shards' reads go to reader threads: a round trip never stalls a shard.
-    if (layout_->shared(store::GlobalKind::keys))
+    if (layout_->shared(store::GlobalKind::keys) && config_.limits.rados_readers > 0)
         store_readers_ = std::make_unique<StoreReaders>(
             StoreReaderOptions{config_.limits.rados_readers, config_.limits.rados_read_queue_max}, engine_->shard_count());
 
