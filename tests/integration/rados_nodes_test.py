@@ -5,7 +5,9 @@ read from node B exactly once; no clear text in any object of the namespace (rea
 rados module); the cluster refuses a node of another master key; one POP3 session per maildrop
 across the nodes (the lock is a lease in the cluster), and a dead node's lock runs out after
 [rados] lease_s, while a session whose lease was broken and taken deletes nothing; a purged user's
-mail is gone from every object and their key is destroyed on every node. Slow (a real cluster): the release pass runs it, with Debian's python (python3-rados)."""
+mail is gone from every object and their key is destroyed on every node; a stalled cluster (every
+OSD paused) stalls no shard: a RCPT waits for its look-up while another client of the same shard is
+served. Slow (a real cluster): the release pass runs it, with Debian's python (python3-rados)."""
 import base64
 import json
 import os
@@ -14,6 +16,7 @@ import re
 import shutil
 import signal
 import smtplib
+import socket
 import subprocess
 import sys
 import tempfile
@@ -381,6 +384,49 @@ class TwoNodes(unittest.TestCase):
         finally:
             other.quit()
         self.assertEqual(len(retrieve_all(self.a.ports["pop3s"], USER, PASSWORD)), count)
+
+    def test_91_a_stalled_cluster_stalls_no_shard(self):
+        namespace = "stall-" + uuid.uuid4().hex[:12]
+        extra = f'\n[store]\nbackend = "rados"\n\n[rados]\nconf = "{self.conf}"\nnamespace = "{namespace}"\n'
+        with Daemon(shards=1, extra=extra, init_args=("--self-signed",)) as node:
+            vaultmx_cli(node.config, "org", "add", "Stall Org", "--plan", "pro")
+            vaultmx_cli(node.config, "domain", "add", "stall.test", "--org", "Stall Org")
+            vaultmx_cli(node.config, "user", "add", "bo@stall.test", "--password-stdin", stdin=PASSWORD + "\n")
+            first = socket.create_connection(("127.0.0.1", node.ports["smtp"]), timeout=30)
+            reader = first.makefile("rb")
+
+            def reply():
+                lines = [reader.readline()]
+                while lines[-1][3:4] == b"-":
+                    lines.append(reader.readline())
+                return lines[-1]
+
+            self.assertTrue(reply().startswith(b"220 "))
+            first.sendall(b"EHLO first.test\r\n")
+            self.assertTrue(reply().startswith(b"250 "))
+            first.sendall(b"MAIL FROM:<someone@remote.test>\r\n")
+            self.assertTrue(reply().startswith(b"250 "))
+            ceph = ["ceph", "-c", self.conf]
+            subprocess.run(ceph + ["osd", "pause"], capture_output=True, check=True, timeout=60)
+            try:
+                first.sendall(b"RCPT TO:<bo@stall.test>\r\n")
+                time.sleep(1)
+                # The one shard serves a second client while the first one's look-up waits (with
+                # [rados] readers = 0 the shard itself waits, and this fails).
+                began = time.monotonic()
+                with smtplib.SMTP("127.0.0.1", node.ports["smtp"], timeout=10) as second:
+                    self.assertEqual(second.ehlo("second.test")[0], 250)
+                    self.assertEqual(second.noop()[0], 250)
+                self.assertLess(time.monotonic() - began, 5)
+                first.settimeout(0.5)
+                with self.assertRaises(socket.timeout):
+                    first.recv(1, socket.MSG_PEEK)  # no verdict while the cluster is paused
+            finally:
+                subprocess.run(ceph + ["osd", "unpause"], capture_output=True, check=True, timeout=60)
+            first.settimeout(30)
+            self.assertTrue(reply().startswith(b"250 "))
+            first.sendall(b"QUIT\r\n")
+            first.close()
 
 
 if __name__ == "__main__":
