@@ -254,9 +254,10 @@ Result<std::unique_ptr<ShardLocal>> ShardBuilder::operator()(Shard& shard) const
     TrashPurgeOptions purge;
     purge.retention_s = trash_retention_s;
     purge.interval_ms = store_options.sweep_interval_ms;
-    context->trash_purge = std::make_unique<TrashPurge>(*context->store, *context->writes, directory, purge);
+    context->trash_purge = std::make_unique<TrashPurge>(*context->store, *context->writes, directory, purge,
+                                                        context->reads.get());
     context->trash_purge->start();
-    context->marker_cleanup = std::make_unique<MarkerCleanup>(*context->store, marker_cleanup_options);
+    context->marker_cleanup = std::make_unique<MarkerCleanup>(*context->store, marker_cleanup_options, context->reads.get());
     context->marker_cleanup->start();
     context->auth = std::make_unique<ShardAuth>(shard, auth_workers);
     context->mailauth = std::make_unique<ShardMailAuth>(shard, mailauth_workers);

@@ -2,11 +2,12 @@
 #include "appliance/jobs/marker_cleanup.h"
 
 #include "core/log.h"
+#include "store/errc.h"
 
 namespace vmx {
 
-MarkerCleanup::MarkerCleanup(ShardStore& store, MarkerCleanupOptions options)
-    : store_(store), options_(options),
+MarkerCleanup::MarkerCleanup(ShardStore& store, MarkerCleanupOptions options, ShardReads* reads)
+    : store_(store), options_(options), reads_(reads),
       walk_(store.shard(), store.envs().segments(), options.interval_ms,
             Walk::Hooks{[this] { kept_this_pass_ = 0; },
                         [this](std::uint32_t segment, const std::optional<store::DeliveryMarker>& from,
@@ -16,7 +17,16 @@ MarkerCleanup::MarkerCleanup(ShardStore& store, MarkerCleanupOptions options)
 // One page of a segment's markers: the dead ones go to the lane, the walk goes on once that is durable.
 void MarkerCleanup::step(std::uint32_t segment, const std::optional<store::DeliveryMarker>& from,
                          const Walk::StepDone& done) {
-    auto verdict = find_dead_markers(store_, segment, from, options_.sweep_max);
+    if (reads_ == nullptr) return remove(segment, find_dead_markers(store_view(store_), segment, from, options_.sweep_max), done);
+    const bool queued = reads_->read(
+        [view = store_view(store_), segment, from, max = options_.sweep_max] {
+            return find_dead_markers(view, segment, from, max);
+        },
+        [this, segment, done](Result<MarkerPageVerdict> verdict) { remove(segment, std::move(verdict), done); });
+    if (!queued) done(fail(store::StoreErrc::queue_full));
+}
+
+void MarkerCleanup::remove(std::uint32_t segment, Result<MarkerPageVerdict> verdict, const Walk::StepDone& done) {
     if (!verdict) {
         log_event(LogLevel::warn, "delivery.marker_cleanup_failed", "segment={} error=\"{}\"", segment,
                   verdict.error().message());

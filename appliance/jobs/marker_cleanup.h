@@ -7,7 +7,8 @@
 // read by mailstore/delivery_markers.h) and hands their removal to the store lane; the next step
 // starts when that is durable, so a pass holds at most one lane request.
 // Failure policy: a failed read or write ends the pass (logged, counted); the next pass starts over.
-// Nothing is lost by a skipped pass: a marker only ever waits longer. Shard thread only.
+// Nothing is lost by a skipped pass: a marker only ever waits longer. On a store shared by nodes a
+// step's page is read by a store reader. Shard thread only.
 #pragma once
 
 #include <atomic>
@@ -19,6 +20,7 @@
 #include "appliance/jobs/segment_walk.h"
 #include "appliance/mailstore/delivery_markers.h"
 #include "appliance/mailstore/shard_store.h"
+#include "appliance/mailstore/store_readers.h"
 
 namespace vmx {
 
@@ -44,7 +46,8 @@ struct MarkerCleanupStats {
 
 class MarkerCleanup {
 public:
-    MarkerCleanup(ShardStore& store, MarkerCleanupOptions options);
+    // `reads`: a shared store's readers, which read each page; null: read on this shard.
+    MarkerCleanup(ShardStore& store, MarkerCleanupOptions options, ShardReads* reads = nullptr);
     MarkerCleanup(const MarkerCleanup&) = delete;
     MarkerCleanup& operator=(const MarkerCleanup&) = delete;
 
@@ -58,10 +61,12 @@ public:
 private:
     using Walk = SegmentWalk<store::DeliveryMarker>;
     void step(std::uint32_t segment, const std::optional<store::DeliveryMarker>& from, const Walk::StepDone& done);
+    void remove(std::uint32_t segment, Result<MarkerPageVerdict> verdict, const Walk::StepDone& done);
     void pass_done(bool ok);
 
     ShardStore& store_;
     const MarkerCleanupOptions options_;
+    ShardReads* reads_;
     std::uint64_t kept_this_pass_ = 0;
     MarkerCleanupStats stats_;
     Walk walk_;  // last: its timer callbacks reach the members above

@@ -2,7 +2,9 @@
 // good. A SegmentWalk (segment_walk.h) over the segments this shard owns, every sweep interval:
 // each step takes a page of mailboxes (one cursor seek each, resuming after the last one), reads
 // each mailbox's state (opening a sealed record needs no scope), and for a mailbox with trash asks
-// MailboxWrites to purge it under the user's scope. Shard thread only.
+// MailboxWrites to purge it under the user's scope. On a store shared by nodes a step's reads (the
+// page, the states, the accounts) run on a store reader, and the step finishes when it answers.
+// Shard thread only.
 #pragma once
 
 #include <cstdint>
@@ -10,8 +12,10 @@
 
 #include "appliance/directory/directory.h"
 #include "appliance/jobs/segment_walk.h"
+#include "appliance/mailstore/mailbox_reads.h"
 #include "appliance/mailstore/mailbox_writes.h"
 #include "appliance/mailstore/shard_store.h"
+#include "appliance/mailstore/store_readers.h"
 
 namespace vmx {
 
@@ -31,7 +35,9 @@ struct TrashPurgeStats {
 
 class TrashPurge {
 public:
-    TrashPurge(ShardStore& store, MailboxWrites& writes, const Directory& directory, TrashPurgeOptions options);
+    // `reads`: a shared store's readers, which read each step; null: the steps read on this shard.
+    TrashPurge(ShardStore& store, MailboxWrites& writes, const Directory& directory, TrashPurgeOptions options,
+               ShardReads* reads = nullptr);
     TrashPurge(const TrashPurge&) = delete;
     TrashPurge& operator=(const TrashPurge&) = delete;
 
@@ -44,14 +50,23 @@ public:
 
 private:
     using Walk = SegmentWalk<std::uint64_t>;  // the position: the next user id to look at
+    // What a step read: the mailboxes with trash (under their users' scopes), and where the walk goes on.
+    struct Page {
+        std::vector<store::MailboxRef> with_trash;
+        std::size_t seen = 0;
+        std::optional<std::uint64_t> next;  // none: the segment is done
+    };
+    static Result<Page> read_page(const Directory& directory, const MailStoreView& view, const crypto::KeySet& keys,
+                                  std::uint32_t segment, std::uint64_t from, std::size_t max);
     void step(std::uint32_t segment, const std::optional<std::uint64_t>& from, const Walk::StepDone& done);
-    void consider(std::uint32_t segment, std::uint64_t user_id);
+    void purge(std::uint32_t segment, Result<Page> page, const Walk::StepDone& done);
     std::int64_t now_unix() const;
 
     ShardStore& store_;
     MailboxWrites& writes_;
     const Directory& directory_;
     const TrashPurgeOptions options_;
+    ShardReads* reads_;
     std::int64_t pass_now_unix_ = 0;  // "now" for the whole pass
     TrashPurgeStats stats_;
     Walk walk_;  // last: its timer callbacks reach the members above

@@ -8,14 +8,14 @@
 
 namespace vmx {
 
-Result<MarkerPageVerdict> find_dead_markers(ShardStore& store, std::uint32_t segment,
+Result<MarkerPageVerdict> find_dead_markers(const MailStoreView& view, std::uint32_t segment,
                                             std::optional<store::DeliveryMarker> from, std::size_t max) {
     std::vector<store::DeliveryMarker> page;
     std::optional<store::DeliveryMarker> resume;
     {
-        auto txn = store::ReadTxn::begin(*store.envs().env(segment, store::SegmentKind::mail));
+        auto txn = store::ReadTxn::begin(*view.envs.env(segment, store::SegmentKind::mail));
         if (!txn) return fail(txn.error());
-        auto listed = store::list_markers(*txn, store.segment(segment).markers, from, max);
+        auto listed = store::list_markers(*txn, view.handles.segment(segment).markers, from, max);
         if (!listed) return fail(listed.error());
         page = std::move(listed->markers);
         resume = listed->resume;
@@ -27,18 +27,17 @@ Result<MarkerPageVerdict> find_dead_markers(ShardStore& store, std::uint32_t seg
         // Only smtp-in entries are handed off to mailboxes today; a marker of another queue kind is
         // kept (never removed by guesswork).
         // So is another node's: its entry is in that node's own queue, which this one cannot see.
-        if (m.queue != store::QueueKind::smtp_in || m.segment >= store.segment_count() ||
-            m.node != store.all_envs().node()) {
+        if (m.queue != store::QueueKind::smtp_in || m.segment >= view.segments() || m.node != view.envs.node()) {
             ++verdict.kept;
             continue;
         }
         auto it = queues.find(m.segment);
         if (it == queues.end()) {
-            auto txn = store::ReadTxn::begin(*store.all_envs().env(m.segment, store::SegmentKind::smtp_in));
+            auto txn = store::ReadTxn::begin(*view.envs.env(m.segment, store::SegmentKind::smtp_in));
             if (!txn) return fail(txn.error());
             it = queues.emplace(m.segment, std::move(*txn)).first;
         }
-        auto queued = store.segment(m.segment).smtp_in->contains(it->second, m.entry_id);
+        auto queued = view.handles.segment(m.segment).smtp_in->contains(it->second, m.entry_id);
         if (!queued) return fail(queued.error());
         if (*queued) ++verdict.kept;
         else verdict.dead.push_back(m);

@@ -8,6 +8,7 @@
 #include <optional>
 #include <vector>
 
+#include "appliance/mailstore/mailbox_reads.h"
 #include "appliance/mailstore/shard_store.h"
 #include "core/result.h"
 #include "store/queue.h"
@@ -23,7 +24,8 @@ struct MarkerPageVerdict {
 // One page (at most `max` markers from `from`) of an owned segment's markers, each checked against
 // its queue. The queues are read in transactions begun after the markers' one, so a marker whose
 // entry still exists always finds it (the entry was durable before its first hand-off).
-Result<MarkerPageVerdict> find_dead_markers(ShardStore& store, std::uint32_t segment,
+// Any thread (a shared store's reader reads it off the shard).
+Result<MarkerPageVerdict> find_dead_markers(const MailStoreView& view, std::uint32_t segment,
                                             std::optional<store::DeliveryMarker> from, std::size_t max);
 
 // Removes markers of an owned segment in one lane request; `done` as ShardStore::submit's.

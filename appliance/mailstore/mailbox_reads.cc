@@ -15,7 +15,6 @@ Result<store::ReadTxn> begin_mail(const store::StoreEnvironments& envs, std::uin
     return store::ReadTxn::begin(*envs.env(segment, store::SegmentKind::mail));
 }
 
-Result<store::ReadTxn> begin_mail(ShardStore& store, std::uint32_t segment) { return begin_mail(store.all_envs(), segment); }
 
 }  // namespace
 
@@ -45,10 +44,15 @@ Result<std::vector<store::MessageInfo>> list_mailbox(ShardStore& store, const st
 }
 
 Result<MailboxOwners> mailbox_owners(ShardStore& store, std::uint32_t segment, std::uint64_t from_user, std::size_t max) {
+    return mailbox_owners(store_view(store), segment, from_user, max);
+}
+
+Result<MailboxOwners> mailbox_owners(const MailStoreView& view, std::uint32_t segment, std::uint64_t from_user,
+                                     std::size_t max) {
     MailboxOwners out;
-    auto txn = begin_mail(store, segment);
+    auto txn = begin_mail(view.envs, segment);
     if (!txn) return fail(txn.error());
-    auto cursor = store::Cursor::open(*txn, store.segment(segment).mailboxes);
+    auto cursor = store::Cursor::open(*txn, view.handles.segment(segment).mailboxes);
     if (!cursor) return fail(cursor.error());
     std::uint64_t next = from_user;
     while (out.users.size() < max) {

@@ -42,6 +42,8 @@ struct MailboxOwners {
     std::vector<std::uint64_t> users;
     bool complete = false;
 };
+Result<MailboxOwners> mailbox_owners(const MailStoreView& view, std::uint32_t segment, std::uint64_t from_user,
+                                     std::size_t max);
 Result<MailboxOwners> mailbox_owners(ShardStore& store, std::uint32_t segment, std::uint64_t from_user, std::size_t max);
 
 // Any thread that may read the view (a shard, or a store reader for a shard): one thread at a time.
