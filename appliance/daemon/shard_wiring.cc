@@ -9,6 +9,7 @@
 #include "appliance/mailstore/mailbox_export.h"
 #include "appliance/mailstore/mailbox_headers.h"
 #include "core/log.h"
+#include "store/errc.h"
 
 namespace vmx {
 namespace {
@@ -63,16 +64,41 @@ void on_mailbox_erase(Shard& shard, Message& m) {
     });
 }
 
-// One piece of a user export: the state came in the step and goes back in it with the piece.
+// A step of the admin's reads of a mailbox (an export's piece, the support view's rows): the state
+// came in the step and goes back in it. On a shared store a store reader fills it, the step's
+// payload riding along; readers saturated: the step fails (the admin runs the command again).
+template <class Step, class Fill>
+void fill_step(ShardContext& c, Message& m, Fill fill) {
+    auto reply = [&c, from = m.from, token = m.token](std::unique_ptr<MessagePayload> payload) {
+        Message done;
+        done.payload = std::move(payload);
+        c.calls->reply(from, token, std::move(done));
+    };
+    if (!c.reads) {
+        fill(static_cast<Step&>(*m.payload), store_view(*c.store), c.store->keys());
+        return reply(std::move(m.payload));
+    }
+    auto payload = std::make_shared<std::unique_ptr<MessagePayload>>(std::move(m.payload));
+    const bool queued = c.reads->read(
+        [payload, fill, view = store_view(*c.store), keys = c.store->keys_snapshot()] {
+            fill(static_cast<Step&>(**payload), view, *keys);
+            return true;
+        },
+        [payload, reply](bool) { reply(std::move(*payload)); });
+    if (queued) return;
+    static_cast<Step&>(**payload).error = make_error_code(store::StoreErrc::queue_full);
+    reply(std::move(*payload));
+}
+
+// One piece of a user export.
 void on_mailbox_export(Shard& shard, Message& m) {
     auto* step = dynamic_cast<MailboxExportStep*>(m.payload.get());
     if (step == nullptr || step->state == nullptr) return;
-    ShardContext& c = ShardContext::of(shard);
-    step->piece.clear();
-    if (auto filled = step->state->fill(*c.store, step->piece, export_piece_bytes); !filled) step->error = filled.error();
-    Message done;
-    done.payload = std::move(m.payload);
-    c.calls->reply(m.from, m.token, std::move(done));
+    fill_step<MailboxExportStep>(ShardContext::of(shard), m, [](MailboxExportStep& s, const MailStoreView& view,
+                                                                const crypto::KeySet& keys) {
+        s.piece.clear();
+        if (auto filled = s.state->fill(view, keys, s.piece, export_piece_bytes); !filled) s.error = filled.error();
+    });
 }
 
 // A staged export's prepare, status, read or discard (the portal's): answered with the call filled in.
@@ -89,15 +115,14 @@ void on_staged_export(Shard& shard, Message& m) {
     });
 }
 
-// A step of `support mailbox`: the state came in the step and goes back in it with more rows.
+// A step of `support mailbox`.
 void on_mailbox_headers(Shard& shard, Message& m) {
     auto* step = dynamic_cast<MailboxHeadersStep*>(m.payload.get());
     if (step == nullptr || step->state == nullptr) return;
-    ShardContext& c = ShardContext::of(shard);
-    if (auto filled = step->state->fill(*c.store, support_messages_per_step); !filled) step->error = filled.error();
-    Message done;
-    done.payload = std::move(m.payload);
-    c.calls->reply(m.from, m.token, std::move(done));
+    fill_step<MailboxHeadersStep>(ShardContext::of(shard), m, [](MailboxHeadersStep& s, const MailStoreView& view,
+                                                                 const crypto::KeySet& keys) {
+        if (auto filled = s.state->fill(view, keys, support_messages_per_step); !filled) s.error = filled.error();
+    });
 }
 
 void on_reply(Shard& shard, Message& m) { ShardContext::of(shard).calls->on_reply(m); }

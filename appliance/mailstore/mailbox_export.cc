@@ -15,20 +15,20 @@ constexpr std::string_view stored_sender{};
 
 }  // namespace
 
-Result<void> MailboxExport::list(ShardStore& store) {
+Result<void> MailboxExport::list(const MailStoreView& view, const crypto::KeySet& keys) {
     const auto which = trash_ == ExportTrash::include ? store::ListTrash::include : store::ListTrash::exclude;
-    auto messages = list_mailbox(store, box_, which);
+    auto messages = list_mailbox(view, keys, box_, which);
     if (!messages) return fail(messages.error());
     order_live_then_trash(*messages);
     listing_ = std::move(*messages);
     return {};
 }
 
-Result<bool> MailboxExport::open_next(ShardStore& store, std::string& out) {
+Result<bool> MailboxExport::open_next(const MailStoreView& view, const crypto::KeySet& keys, std::string& out) {
     while (next_ < listing_->size()) {
         const store::MessageInfo& m = (*listing_)[next_++];
         current_id_ = m.id;
-        auto pump = BodyPump::open(store, box_, m.id);
+        auto pump = BodyPump::open(view, keys, box_, m.id);
         if (!pump && pump.error() == store::StoreErrc::not_found) {
             ++skipped_;  // purged from the trash since the listing
             continue;
@@ -42,20 +42,25 @@ Result<bool> MailboxExport::open_next(ShardStore& store, std::string& out) {
 }
 
 Result<void> MailboxExport::fill(ShardStore& store, std::string& out, std::size_t bytes_min) {
+    return fill(store_view(store), store.keys(), out, bytes_min);
+}
+
+Result<void> MailboxExport::fill(const MailStoreView& view, const crypto::KeySet& keys, std::string& out,
+                                 std::size_t bytes_min) {
     if (done_) return {};
     if (!listing_) {
-        if (auto listed = list(store); !listed) return fail(listed.error());
+        if (auto listed = list(view, keys); !listed) return fail(listed.error());
     }
     while (out.size() < bytes_min) {
         if (!pump_) {
-            auto opened = open_next(store, out);
+            auto opened = open_next(view, keys, out);
             if (!opened) return fail(opened.error());
             if (!*opened) {
                 done_ = true;
                 return {};
             }
         }
-        auto chunk = pump_->next(store.keys());
+        auto chunk = pump_->next(keys);
         if (!chunk) return fail(chunk.error());
         if (!*chunk) {
             writer_.end(out);

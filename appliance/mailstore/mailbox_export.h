@@ -37,7 +37,9 @@ public:
     // Appends mboxrd bytes to `out` until it holds at least bytes_min or the mailbox is done. The
     // first call lists the mailbox (live, then trash if asked, each by id); a message purged since
     // is skipped. On error (a message that does not open or fails its integrity check) the export
-    // is over; failed_message() names the message. Owner shard.
+    // is over; failed_message() names the message. The owner shard, or a store reader for it (the
+    // view form; `keys` as they are now).
+    Result<void> fill(const MailStoreView& view, const crypto::KeySet& keys, std::string& out, std::size_t bytes_min);
     Result<void> fill(ShardStore& store, std::string& out, std::size_t bytes_min);
     bool done() const noexcept { return done_; }
     std::uint64_t failed_message() const noexcept { return current_id_; }
@@ -46,8 +48,8 @@ public:
     const store::MailboxRef& box() const noexcept { return box_; }
 
 private:
-    Result<void> list(ShardStore& store);
-    Result<bool> open_next(ShardStore& store, std::string& out);  // false: no message left
+    Result<void> list(const MailStoreView& view, const crypto::KeySet& keys);
+    Result<bool> open_next(const MailStoreView& view, const crypto::KeySet& keys, std::string& out);  // false: none left
 
     store::MailboxRef box_;
     ExportTrash trash_;

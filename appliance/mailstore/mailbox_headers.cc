@@ -26,13 +26,14 @@ private:
 
 }  // namespace
 
-Result<SupportHeaders> read_message_headers(ShardStore& store, const store::MailboxRef& box, std::uint64_t message_id) {
-    auto pump = BodyPump::open(store, box, message_id);
+Result<SupportHeaders> read_message_headers(const MailStoreView& view, const crypto::KeySet& keys,
+                                            const store::MailboxRef& box, std::uint64_t message_id) {
+    auto pump = BodyPump::open(view, keys, box, message_id);
     if (!pump) return fail(pump.error());
     WipedText head;
     head.text().reserve(support_head_bytes_max);
     while (head.text().size() < support_head_bytes_max && !header_section_end(head.text())) {
-        auto chunk = pump->next(store.keys());
+        auto chunk = pump->next(keys);
         if (!chunk) return fail(chunk.error());
         if (!*chunk) break;
         std::vector<std::uint8_t>& bytes = **chunk;
@@ -50,8 +51,8 @@ MailboxHeaders::~MailboxHeaders() {
     }
 }
 
-Result<void> MailboxHeaders::list(ShardStore& store) {
-    auto messages = list_mailbox(store, box_, trash_);
+Result<void> MailboxHeaders::list(const MailStoreView& view, const crypto::KeySet& keys) {
+    auto messages = list_mailbox(view, keys, box_, trash_);
     if (!messages) return fail(messages.error());
     order_live_then_trash(*messages);
     listing_ = std::move(*messages);
@@ -59,13 +60,13 @@ Result<void> MailboxHeaders::list(ShardStore& store) {
     return {};
 }
 
-Result<void> MailboxHeaders::fill(ShardStore& store, std::size_t messages_max) {
+Result<void> MailboxHeaders::fill(const MailStoreView& view, const crypto::KeySet& keys, std::size_t messages_max) {
     if (!listing_) {
-        if (auto listed = list(store); !listed) return fail(listed.error());
+        if (auto listed = list(view, keys); !listed) return fail(listed.error());
     }
     for (std::size_t opened = 0; opened < messages_max && next_ < listing_->size(); ++opened) {
         const store::MessageInfo& m = (*listing_)[next_++];
-        auto headers = read_message_headers(store, box_, m.id);
+        auto headers = read_message_headers(view, keys, box_, m.id);
         if (!headers && headers.error() == store::StoreErrc::not_found) continue;  // purged since the listing
         SupportRow row{m, {}, {}};
         if (headers) row.headers = std::move(*headers);

@@ -45,14 +45,14 @@ public:
     // Reads the header fields of up to messages_max more messages. The first call lists the
     // mailbox (live ones, then the trash if asked, each by id); a message purged since is left
     // out. A message that does not open or fails its integrity check gets a row with read_error;
-    // only a failed listing is an error. Owner shard.
-    Result<void> fill(ShardStore& store, std::size_t messages_max);
+    // only a failed listing is an error. The owner shard, or a store reader for it.
+    Result<void> fill(const MailStoreView& view, const crypto::KeySet& keys, std::size_t messages_max);
     bool done() const noexcept { return listing_.has_value() && next_ >= listing_->size(); }
     const std::vector<SupportRow>& rows() const noexcept { return rows_; }
     const store::MailboxRef& box() const noexcept { return box_; }
 
 private:
-    Result<void> list(ShardStore& store);
+    Result<void> list(const MailStoreView& view, const crypto::KeySet& keys);
 
     store::MailboxRef box_;
     store::ListTrash trash_;
@@ -63,8 +63,9 @@ private:
 
 // The first bytes of one message (at most support_head_bytes_max, stopping after the chunk that
 // ends its header section) and the support view's fields from them. not_found for a message that
-// is not there. Owner shard (any shard's store view).
-Result<SupportHeaders> read_message_headers(ShardStore& store, const store::MailboxRef& box, std::uint64_t message_id);
+// is not there. Any thread that may read the view.
+Result<SupportHeaders> read_message_headers(const MailStoreView& view, const crypto::KeySet& keys,
+                                            const store::MailboxRef& box, std::uint64_t message_id);
 
 // control -> owner shard: the state, to read more rows; owner shard -> control, as the reply: the
 // same value with the rows added (or the error that ended it).

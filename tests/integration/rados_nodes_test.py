@@ -7,7 +7,7 @@ across the nodes (the lock is a lease in the cluster), and a dead node's lock ru
 [rados] lease_s, while a session whose lease was broken and taken deletes nothing; a purged user's
 mail is gone from every object and their key is destroyed on every node; a stalled cluster (every
 OSD paused) stalls no shard: a RCPT waits for its look-up while another client of the same shard is
-served. Slow (a real cluster): the release pass runs it, with Debian's python (python3-rados)."""
+served; the admin's reads of a mailbox (export, support view) go through the store readers. Slow (a real cluster): the release pass runs it, with Debian's python (python3-rados)."""
 import base64
 import json
 import os
@@ -427,6 +427,20 @@ class TwoNodes(unittest.TestCase):
             self.assertTrue(reply().startswith(b"250 "))
             first.sendall(b"QUIT\r\n")
             first.close()
+
+    def test_92_admin_reads_of_a_mailbox_on_the_other_node(self):
+        before = self.count(self.b)
+        send(self.a.ports["smtp"], "QZ-EXPORTED", "exported")
+        wait_for_pop3_messages(self.b.ports["pop3s"], USER, PASSWORD, before + 1)
+        count = self.count(self.b)
+        with tempfile.TemporaryDirectory(prefix="vmx-export-") as folder:
+            out = os.path.join(folder, "ann.mbox")
+            exported = vaultmx_cli(self.b.config, "user", "export", USER, "--out", out)
+            self.assertIn(f"{count} messages exported", exported.stdout)
+            with open(out, "rb") as f:
+                self.assertIn(b"QZ-EXPORTED", f.read())
+        support = json.loads(vaultmx_cli(self.b.config, "support", "mailbox", USER, "--json").stdout)
+        self.assertEqual(len(support["messages"]), count)
 
 
 if __name__ == "__main__":
