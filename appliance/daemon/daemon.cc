@@ -89,10 +89,13 @@ pop3::Limits pop3_limits(const AppLimits& l) {
     return out;
 }
 
-DeliveryOptions delivery_options(const AppLimits& l) {
+// On a store shared by nodes the 250 waits for the mailboxes: what a node acknowledged is readable
+// from every node, even if it dies the next moment.
+DeliveryOptions delivery_options(const AppLimits& l, bool shared_store) {
     DeliveryOptions out;
     out.retry = {l.delivery_retry_first_s, l.delivery_retry_max_s, l.delivery_lifetime_s};
     out.removal_batch_ms = l.delivery_removal_batch_ms;
+    out.answer_after_hand_off = shared_store;
     return out;
 }
 
@@ -345,7 +348,7 @@ std::optional<StartFailure> Daemon::open_engine() {
                                           *directory_, *auth_workers_, *mailauth_workers_,
                                           mx_checks_on(config_.limits),
                                           std::int64_t{sizing.trash_retention_days} * 86400,
-                                          MailboxWritesOptions{sizing.delivery_batch_ms}, delivery_options(config_.limits),
+                                          MailboxWritesOptions{sizing.delivery_batch_ms}, delivery_options(config_.limits, layout_->shared(store::GlobalKind::keys)),
                                           outbound_options(config_, tls_out_, tls_out_verified_, relay_credentials()),
                                           BounceOptions{config_.hostname, config_.limits.delivery_bounce_headers_bytes_max, {}},
                                           marker_cleanup_options(config_.limits), config_.limits.reply_retry_max_ms,

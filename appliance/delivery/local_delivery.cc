@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <utility>
 #include <ctime>
 
 #include "core/log.h"
@@ -75,12 +76,18 @@ void LocalDelivery::accept(store::Envelope envelope, std::shared_ptr<const std::
                 if (outcome != EnqueueOutcome::stored)
                     return done(outcome == EnqueueOutcome::full ? AcceptOutcome::full : AcceptOutcome::failed, queue_id);
                 ++stats_.accepted;
-                // Durable: the client may have its 250 now; delivery runs from here.
-                done(AcceptOutcome::stored, queue_id);
+                // Durable: the client may have its 250 now (or, answer_after_hand_off, once the
+                // mailboxes have it); delivery runs from here.
+                auto answer = [done = std::move(done), queue_id] { done(AcceptOutcome::stored, queue_id); };
+                if (!options_.answer_after_hand_off) answer();
                 // Start-up's recovery may have read this entry already (its commit raced the first
                 // loop turn): it is on its way then, and a second hand-off would report twice.
-                if (entries_.count({segment, id})) return;
+                if (entries_.count({segment, id})) {
+                    if (options_.answer_after_hand_off) answer();
+                    return;
+                }
                 Entry& entry = entries_[{segment, id}];
+                if (options_.answer_after_hand_off) entry.answer = std::move(answer);
                 stats_.queued.store(entries_.size(), std::memory_order_relaxed);
                 entry.segment = segment;
                 entry.id = id;
@@ -99,6 +106,7 @@ void LocalDelivery::hand_off(Entry& entry) {
         if (!body) {
             log_event(LogLevel::error, "delivery.body_unreadable", "queue_id={} error=\"{}\"",
                       queue_id_of(entry.segment, entry.id), body.error().message());
+            answer_if_reported(entry);
             return schedule_retry({entry.segment, entry.id}, now + options_.retry.retry_first_s);
         }
         entry.body = std::make_shared<const std::string>(body->begin(), body->end());
@@ -144,7 +152,15 @@ void LocalDelivery::hand_off(Entry& entry) {
             apply_outcomes(entry.segment, entry.id, outcomes);
         }
     }
+    answer_if_reported(entry);
     if (entry.outstanding == 0) settle({entry.segment, entry.id});
+}
+
+// The accept's answer, held (answer_after_hand_off) until no hand-off is outstanding: every
+// recipient is in its mailbox, failed for good, or (failed for now) waits in the queue.
+void LocalDelivery::answer_if_reported(Entry& entry) {
+    if (entry.outstanding > 0 || !entry.answer) return;
+    std::exchange(entry.answer, nullptr)();
 }
 
 void LocalDelivery::apply_outcomes(std::uint32_t segment, std::uint64_t id, const std::vector<Outcome>& outcomes) {
@@ -171,6 +187,7 @@ void LocalDelivery::apply_outcomes(std::uint32_t segment, std::uint64_t id, cons
         }
         if (r.state == store::RecipientState::failed_perm) failed.push_back(index);
     }
+    answer_if_reported(entry);
     // A bounce is never sent for a bounce (the null sender), RFC 5321 6.1.
     if (!failed.empty() && bounce_ && !entry.envelope.sender.empty()) return bounce_then_settle(it->first, std::move(failed));
     if (entry.outstanding == 0) settle(it->first);

@@ -45,6 +45,11 @@ struct DeliveryOptions {
     RetryPolicy retry;                          // temporary failures: when again, when to give up
     std::uint64_t removal_batch_ms = 10;        // finished entries are removed together this often
     std::function<std::int64_t()> now_unix;     // empty: the wall clock (tests move their own)
+    // A store shared by nodes: an accepted message's answer (the SMTP 250) waits until its first
+    // hand-off is reported, so what a node acknowledged is in the cluster's mailboxes, readable
+    // from every node, even if that node dies the next moment (only a hand-off that failed for now
+    // leaves it in the node's own queue).
+    bool answer_after_hand_off = false;
 };
 
 // Counters; the control thread reads them (vaultmx stats) with relaxed loads.
@@ -107,10 +112,12 @@ private:
         bool retry_scheduled = false;
         bool writing = false;          // an update or removal is with the lane
         std::size_t bounces_pending = 0;  // bounces not yet durable: the failures they report wait
+        std::function<void()> answer;  // answer_after_hand_off: the accept's answer, once nothing is outstanding
     };
     using Key = std::pair<std::uint32_t, std::uint64_t>;
 
     void hand_off(Entry& entry);
+    static void answer_if_reported(Entry& entry);
     void apply_outcomes(std::uint32_t segment, std::uint64_t id,
                         const std::vector<std::tuple<std::uint16_t, store::RecipientState, std::string>>& outcomes);
     void settle(const Key& key);

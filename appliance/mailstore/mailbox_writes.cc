@@ -84,20 +84,17 @@ Result<std::optional<store::MailboxChange>> MailboxWrites::plan_read(const MailS
         if (!loaded) return fail(loaded.error());
         writer.emplace(std::move(*loaded));
     }
-    auto planned = [&]() -> Result<store::MailboxChange> {
-        switch (change.kind) {
-            case Kind::append: break;
-            case Kind::trash: return writer->move_to_trash(*txn, keys, change.message_id, change.now_unix);
-            case Kind::restore: return writer->restore(*txn, keys, change.message_id);
-            case Kind::purge: return writer->purge(*txn, keys, change.now_unix, change.retention_s);
-            case Kind::erase: return writer->erase(*txn, keys, change.messages_max);
-        }
-        return fail(store::StoreErrc::invalid_request);
-    };
     if (change.kind == Kind::append) return std::optional<store::MailboxChange>{};
-    auto change_ops = planned();
-    if (!change_ops) return fail(change_ops.error());
-    return std::optional<store::MailboxChange>(std::move(*change_ops));
+    Result<store::MailboxChange> planned = fail(store::StoreErrc::invalid_request);
+    switch (change.kind) {
+        case Kind::append: break;
+        case Kind::trash: planned = writer->move_to_trash(*txn, keys, change.message_id, change.now_unix); break;
+        case Kind::restore: planned = writer->restore(*txn, keys, change.message_id); break;
+        case Kind::purge: planned = writer->purge(*txn, keys, change.now_unix, change.retention_s); break;
+        case Kind::erase: planned = writer->erase(*txn, keys, change.messages_max); break;
+    }
+    if (!planned) return fail(planned.error());
+    return std::optional<store::MailboxChange>(std::move(*planned));
 }
 
 MailboxWrites::Reading MailboxWrites::reading(const Change& change) {

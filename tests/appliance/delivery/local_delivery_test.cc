@@ -30,7 +30,9 @@ using testing::wait_for;
 // The tenant, and shards whose local delivery has the test's clock and mesh link.
 struct Fixture : TestTenant {
     // off_shard: accounts, markers and writers are read by store readers, as on a store shared by nodes.
-    explicit Fixture(std::uint32_t lane_queue_capacity = 4096, bool off_shard = false) {
+    // answer_after_hand_off: as on a shared store, an accept is answered once its hand-offs are reported.
+    explicit Fixture(std::uint32_t lane_queue_capacity = 4096, bool off_shard = false, bool answer_late = false)
+        : answer_after_hand_off(answer_late) {
         local_user = add_user_on(0, "local");
         remote_user = add_user_on(1, "remote");
         tiny_user = add_user("tiny@example.test", "", 10);
@@ -56,6 +58,7 @@ struct Fixture : TestTenant {
         DeliveryOptions delivery;
         delivery.retry = {1, 1, 3600};
         delivery.removal_batch_ms = 1;
+        delivery.answer_after_hand_off = answer_after_hand_off;
         delivery.now_unix = [this] { return clock_unix.load(); };
         // Replies (the delivery reports) can be refused, as a full inbox does.
         context->calls = std::make_unique<ShardCalls>(shard, 1000, [this, &shard](std::uint32_t to, Message&& m) -> Result<void> {
@@ -105,6 +108,7 @@ struct Fixture : TestTenant {
     std::atomic<std::int64_t> clock_unix{kTestStart};
     std::atomic<int> reports_to_drop{0};
     std::string body = "Subject: test\r\n\r\nhello\r\n";
+    bool answer_after_hand_off = false;
     std::unique_ptr<StoreReaders> readers;  // before the engine: its shards' reads end first
     std::unique_ptr<TestEngine> engine;     // last: stops before the store closes
 };
@@ -145,6 +149,19 @@ TEST(LocalDeliveryTest, ReadsOffTheShardDeliverEachRecipientOnce) {
     ASSERT_EQ(f.accept_on_shard0(f.envelope_to({f.tiny_user})), AcceptOutcome::stored);
     ASSERT_TRUE(wait_for([&] { return f.stats(0).temp_failures.load() + f.stats(1).temp_failures.load() >= 1; }));
     EXPECT_EQ(f.count(f.tiny_user), 0u);
+}
+
+// As on a shared store: the answer (the SMTP 250) comes once the mailboxes have the message, so a
+// node that dies right after it has nothing acknowledged that other nodes cannot read. A hand-off
+// that fails for now still gets its answer: the message waits in the queue.
+TEST(LocalDeliveryTest, AnAnswerAfterTheHandOffFindsTheMessageInTheMailboxes) {
+    Fixture f(4096, true, true);
+    ASSERT_EQ(f.accept_on_shard0(f.envelope_to({f.local_user, f.remote_user})), AcceptOutcome::stored);
+    EXPECT_EQ(f.count(f.local_user), 1u);  // at once: no waiting for delivery
+    EXPECT_EQ(f.count(f.remote_user), 1u);
+    ASSERT_EQ(f.accept_on_shard0(f.envelope_to({f.tiny_user})), AcceptOutcome::stored);
+    EXPECT_EQ(f.count(f.tiny_user), 0u);
+    EXPECT_EQ(f.stats(0).temp_failures.load(), 1u);  // over quota for now: it waits in the queue
 }
 
 // Before the fix the second accept called a moved-from std::function: bad_function_call on the
