@@ -6,8 +6,8 @@ exactly once; no clear text in any object of the namespace (read with python's
 rados module); the cluster refuses a node of another master key; one POP3 session per maildrop
 across the nodes (the lock is a lease in the cluster), and a dead node's lock runs out after
 [rados] lease_s, while a session whose lease was broken and taken deletes nothing; a purged user's
-mail is gone from every object and their key is destroyed on every node; a stalled cluster (every
-OSD paused) stalls no shard: a RCPT waits for its look-up while another client of the same shard is
+mail is gone from every object and their key is destroyed on every node; a stalled cluster (its
+OSD stopped) stalls no shard: a RCPT waits for its look-up while another client of the same shard is
 served; the admin's reads of a mailbox (export, support view) go through the store readers. Slow (a real cluster): the release pass runs it, with Debian's python (python3-rados)."""
 import base64
 import json
@@ -413,8 +413,15 @@ class TwoNodes(unittest.TestCase):
             self.assertTrue(reply().startswith(b"250 "))
             first.sendall(b"MAIL FROM:<someone@remote.test>\r\n")
             self.assertTrue(reply().startswith(b"250 "))
-            ceph = ["ceph", "-c", self.conf]
-            subprocess.run(ceph + ["osd", "pause"], capture_output=True, check=True, timeout=60)
+            # The cluster stalls: its one OSD stops answering (SIGSTOP), so every read waits.
+            osd_pids = []
+            for name in os.listdir(os.path.join(self.ceph.folder.name, "run")):
+                if name.startswith("osd.") and name.endswith(".pid"):
+                    with open(os.path.join(self.ceph.folder.name, "run", name)) as f:
+                        osd_pids.append(int(f.read().strip()))
+            self.assertTrue(osd_pids)
+            for pid in osd_pids:
+                os.kill(pid, signal.SIGSTOP)
             try:
                 first.sendall(b"RCPT TO:<bo@stall.test>\r\n")
                 time.sleep(1)
@@ -426,10 +433,14 @@ class TwoNodes(unittest.TestCase):
                     self.assertEqual(second.noop()[0], 250)
                 self.assertLess(time.monotonic() - began, 5)
                 first.settimeout(0.5)
-                with self.assertRaises(socket.timeout):
-                    first.recv(1, socket.MSG_PEEK)  # no verdict while the cluster is paused
+                try:
+                    early = first.recv(200, socket.MSG_PEEK)
+                except socket.timeout:
+                    early = None
+                self.assertIsNone(early, "a verdict while the cluster stalls")
             finally:
-                subprocess.run(ceph + ["osd", "unpause"], capture_output=True, check=True, timeout=60)
+                for pid in osd_pids:
+                    os.kill(pid, signal.SIGCONT)
             first.settimeout(30)
             self.assertTrue(reply().startswith(b"250 "))
             first.sendall(b"QUIT\r\n")
