@@ -27,7 +27,8 @@ struct LoginFlow::Attempt {
 
 LoginFlow::LoginFlow(const Directory& directory, ShardStore& store, ShardReads* reads, ShardAuth& auth,
                      ShardSessions& sessions, std::function<std::int64_t()> now_unix)
-    : directory_(directory), store_(store), reads_(reads), auth_(auth), sessions_(sessions), now_unix_(std::move(now_unix)) {}
+    : directory_(directory), store_(store), reads_(reads), auth_(auth), sessions_(sessions),
+      now_unix_(std::move(now_unix)) {}
 
 namespace {
 

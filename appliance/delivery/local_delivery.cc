@@ -71,7 +71,8 @@ void LocalDelivery::accept(store::Envelope envelope, std::shared_ptr<const std::
     const std::uint32_t segment = queue_segment();
     const std::string& bytes = *body;  // taken before `body` moves into the completion
     enqueue(store_, store::QueueKind::smtp_in, *kept, bytes,
-            [this, segment, kept, body = std::move(body), done = std::move(done)](EnqueueOutcome outcome, std::uint64_t id) {
+            [this, segment, kept, body = std::move(body), done = std::move(done)](EnqueueOutcome outcome,
+                                                                                  std::uint64_t id) mutable {
                 const std::string queue_id = id == 0 ? std::string() : queue_id_of(segment, id);
                 if (outcome != EnqueueOutcome::stored)
                     return done(outcome == EnqueueOutcome::full ? AcceptOutcome::full : AcceptOutcome::failed, queue_id);
