@@ -2,8 +2,9 @@
 // account looked up on the shard (a short read; on a store shared by nodes, by a store reader), the
 // secret checked on the auth workers (throttle per address and per user, the decoy hash for an
 // unknown name, never Argon2 on a shard), and only after a match the account's state and its
-// organisation's policy (MFA required: app passwords only for mail clients; allowed networks). Every attempt on a known account goes to its login
-// history with method and protocol. Unknown and known users look alike in answer and in timing.
+// organisation's policy (MFA required: app passwords only for mail clients; allowed networks).
+// Every attempt on a known account goes to its login history with method and protocol. Unknown and
+// known users look alike in answer and in timing.
 // Shard thread only; one LoginFlow per shard.
 #pragma once
 
