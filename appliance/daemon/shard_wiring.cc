@@ -266,9 +266,9 @@ Result<std::unique_ptr<ShardLocal>> ShardBuilder::operator()(Shard& shard) const
     (void)context->agent->start();  // without DNS, routes to literals still work; said in the log
     context->outbound = std::make_unique<OutboundQueue>(*context->store, *context->agent);
     context->bouncer = std::make_unique<Bouncer>(*context->store, directory, *context->delivery, *context->outbound,
-                                                 bounce_options);
+                                                 bounce_options, context->reads.get());
     context->notices = std::make_unique<NoticeMailer>(*context->store, directory, *context->delivery, *context->outbound,
-                                                      bounce_options.reporting_mta);
+                                                      bounce_options.reporting_mta, context->reads.get());
     Bouncer* bouncer = context->bouncer.get();
     auto bounce = [bouncer](const FailedDelivery& f, BounceDone done) { bouncer->bounce(f, std::move(done)); };
     context->agent->set_bounce_hook(bounce);

@@ -12,8 +12,9 @@
 namespace vmx {
 
 Bouncer::Bouncer(ShardStore& store, const Directory& directory, LocalDelivery& local, OutboundQueue& outbound,
-                 BounceOptions options)
-    : store_(store), directory_(directory), local_(local), outbound_(outbound), options_(std::move(options)) {}
+                 BounceOptions options, ShardReads* reads)
+    : store_(store), directory_(directory), local_(local), outbound_(outbound), reads_(reads),
+      options_(std::move(options)) {}
 
 void Bouncer::bounce(const FailedDelivery& failed, BounceDone done_bouncing) {
     const store::Envelope& original = failed.envelope;
@@ -60,7 +61,7 @@ void Bouncer::bounce(const FailedDelivery& failed, BounceDone done_bouncing) {
     };
     ++sent_;
     // A local sender's bounce goes straight to the mailbox, never out and back in.
-    queue_generated_mail(store_, directory_, local_, outbound_, std::move(mail), std::move(done));
+    queue_generated_mail(store_, directory_, reads_, local_, outbound_, std::move(mail), std::move(done));
 }
 
 }  // namespace vmx

@@ -12,6 +12,8 @@
 
 namespace vmx {
 
+class ShardReads;
+
 class Directory;
 class LocalDelivery;
 class OutboundQueue;
@@ -26,7 +28,7 @@ struct BounceOptions {
 class Bouncer {
 public:
     Bouncer(ShardStore& store, const Directory& directory, LocalDelivery& local, OutboundQueue& outbound,
-            BounceOptions options);
+            BounceOptions options, ShardReads* reads = nullptr);
 
     // Never for a message from the null sender. `done(true)` once the bounce is durable,
     // `done(false)` when it could not be made or queued (the caller keeps the failures temporary).
@@ -39,6 +41,7 @@ private:
     const Directory& directory_;
     LocalDelivery& local_;
     OutboundQueue& outbound_;
+    ShardReads* reads_;  // a shared store's readers (the recipient's look-up); null: on the shard
     BounceOptions options_;
     std::uint64_t sent_ = 0;
 };

@@ -10,6 +10,7 @@
 #include "appliance/directory/account.h"
 #include "appliance/directory/directory_view.h"
 #include "appliance/mailstore/shard_store.h"
+#include "appliance/mailstore/store_readers.h"
 #include "crypto/random.h"
 
 namespace vmx {
@@ -22,25 +23,33 @@ std::string random_hex(std::size_t bytes) {
     return out;
 }
 
-void queue_generated_mail(ShardStore& store, const Directory& directory, LocalDelivery& local, OutboundQueue& outbound,
-                          GeneratedMail mail, GeneratedMailDone done) {
-    store::Envelope envelope;
-    envelope.arrival_unix = mail.now_unix;
-    envelope.client_address = "localhost";
-    envelope.message_id = std::move(mail.message_id);
-    store::Recipient to;
-    to.address = std::move(mail.to);
-    if (auto view = DirectoryView::open(directory, store.keys_snapshot())) {
-        auto user = view->find_user(to.address);
-        if (user && user->state != UserState::closed) to.user_id = user->id;
-    }
-    const bool to_mailbox = to.user_id != 0;
-    envelope.recipients.push_back(std::move(to));
-    auto queued = [to_mailbox, done = std::move(done)](AcceptOutcome outcome, const std::string& queue_id) {
-        done(outcome, queue_id, to_mailbox);
+void queue_generated_mail(ShardStore& store, const Directory& directory, ShardReads* reads, LocalDelivery& local,
+                          OutboundQueue& outbound, GeneratedMail mail, GeneratedMailDone done) {
+    // The user whose open account has this address, or 0: any thread.
+    auto look_up = [&directory, keys = store.keys_snapshot(), to = mail.to]() -> std::uint64_t {
+        auto view = DirectoryView::open(directory, keys);
+        if (!view) return 0;
+        auto user = view->find_user(to);
+        return user && user->state != UserState::closed ? user->id : 0;
     };
-    if (to_mailbox) local.accept(std::move(envelope), std::move(mail.body), std::move(queued));
-    else outbound.accept(std::move(envelope), std::move(mail.body), std::move(queued));
+    auto queue = [&local, &outbound, mail = std::make_shared<GeneratedMail>(std::move(mail)), done](std::uint64_t user_id) {
+        store::Envelope envelope;
+        envelope.arrival_unix = mail->now_unix;
+        envelope.client_address = "localhost";
+        envelope.message_id = std::move(mail->message_id);
+        store::Recipient to;
+        to.address = std::move(mail->to);
+        to.user_id = user_id;
+        const bool to_mailbox = user_id != 0;
+        envelope.recipients.push_back(std::move(to));
+        auto queued = [to_mailbox, done](AcceptOutcome outcome, const std::string& queue_id) {
+            done(outcome, queue_id, to_mailbox);
+        };
+        if (to_mailbox) local.accept(std::move(envelope), std::move(mail->body), std::move(queued));
+        else outbound.accept(std::move(envelope), std::move(mail->body), std::move(queued));
+    };
+    if (reads == nullptr) return queue(look_up());
+    if (!reads->read(look_up, queue)) done(AcceptOutcome::failed, {}, false);
 }
 
 }  // namespace vmx

@@ -1,6 +1,7 @@
 // Messages the appliance writes itself (bounces, alarm notices) leave from the null reverse-path, so
 // they never bounce back (RFC 5321 4.5.5, 6.1), to one address: into the mailbox when it is a local
-// user whose account is open, through smtp-out otherwise, never out and back in. Shard thread only.
+// user whose account is open, through smtp-out otherwise, never out and back in. On a store shared
+// by nodes (`reads` set) the directory look-up runs on a store reader. Shard thread only.
 #pragma once
 
 #include <functional>
@@ -13,6 +14,7 @@ namespace vmx {
 
 class Directory;
 class OutboundQueue;
+class ShardReads;
 class ShardStore;
 
 struct GeneratedMail {
@@ -24,8 +26,8 @@ struct GeneratedMail {
 
 // `done` gets the outcome, the queue id and whether it went to a local mailbox.
 using GeneratedMailDone = std::function<void(AcceptOutcome, const std::string& queue_id, bool to_mailbox)>;
-void queue_generated_mail(ShardStore& store, const Directory& directory, LocalDelivery& local, OutboundQueue& outbound,
-                          GeneratedMail mail, GeneratedMailDone done);
+void queue_generated_mail(ShardStore& store, const Directory& directory, ShardReads* reads, LocalDelivery& local,
+                          OutboundQueue& outbound, GeneratedMail mail, GeneratedMailDone done);
 
 // Random lowercase hex, `bytes` long before encoding, for Message-IDs and boundaries.
 std::string random_hex(std::size_t bytes);

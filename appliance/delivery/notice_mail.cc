@@ -64,7 +64,7 @@ void NoticeMailer::send(std::string to, std::string subject, std::vector<std::st
     mail.message_id = fmt::format("{}@{}", input.unique, hostname_);
     mail.body = std::make_shared<const std::string>(std::move(*message));
     mail.now_unix = input.now_unix;
-    queue_generated_mail(store_, directory_, local_, outbound_, std::move(mail),
+    queue_generated_mail(store_, directory_, reads_, local_, outbound_, std::move(mail),
                          [done = std::move(done)](AcceptOutcome outcome, const std::string& queue_id, bool) {
                              done(outcome == AcceptOutcome::stored, queue_id);
                          });

@@ -14,6 +14,8 @@
 
 namespace vmx {
 
+class ShardReads;
+
 class Directory;
 class LocalDelivery;
 class OutboundQueue;
@@ -40,8 +42,9 @@ Result<std::string> build_notice(const NoticeInput& input);
 class NoticeMailer {
 public:
     NoticeMailer(ShardStore& store, const Directory& directory, LocalDelivery& local, OutboundQueue& outbound,
-                 std::string hostname)
-        : store_(store), directory_(directory), local_(local), outbound_(outbound), hostname_(std::move(hostname)) {}
+                 std::string hostname, ShardReads* reads = nullptr)
+        : store_(store), directory_(directory), local_(local), outbound_(outbound), reads_(reads),
+          hostname_(std::move(hostname)) {}
 
     // `done(queued, queue_id)` once the notice is durable in a queue or mailbox, or could not be.
     void send(std::string to, std::string subject, std::vector<std::string> lines,
@@ -52,6 +55,7 @@ private:
     const Directory& directory_;
     LocalDelivery& local_;
     OutboundQueue& outbound_;
+    ShardReads* reads_;  // a shared store's readers (the recipient's look-up); null: on the shard
     std::string hostname_;
 };
 
