@@ -24,7 +24,7 @@ std::string random_hex(std::size_t bytes) {
 }
 
 void queue_generated_mail(ShardStore& store, const Directory& directory, ShardReads* reads, LocalDelivery& local,
-                          OutboundQueue& outbound, GeneratedMail mail, GeneratedMailDone done) {
+                          OutboundQueue& outbound, GeneratedMail mail, const GeneratedMailDone& done) {
     // The user whose open account has this address, or 0: any thread.
     auto look_up = [&directory, keys = store.keys_snapshot(), to = mail.to]() -> std::uint64_t {
         auto view = DirectoryView::open(directory, keys);

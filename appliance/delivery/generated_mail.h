@@ -27,7 +27,7 @@ struct GeneratedMail {
 // `done` gets the outcome, the queue id and whether it went to a local mailbox.
 using GeneratedMailDone = std::function<void(AcceptOutcome, const std::string& queue_id, bool to_mailbox)>;
 void queue_generated_mail(ShardStore& store, const Directory& directory, ShardReads* reads, LocalDelivery& local,
-                          OutboundQueue& outbound, GeneratedMail mail, GeneratedMailDone done);
+                          OutboundQueue& outbound, GeneratedMail mail, const GeneratedMailDone& done);
 
 // Random lowercase hex, `bytes` long before encoding, for Message-IDs and boundaries.
 std::string random_hex(std::size_t bytes);
