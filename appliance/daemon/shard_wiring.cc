@@ -74,12 +74,9 @@ void fill_step(ShardContext& c, Message& m, Fill fill) {
         done.payload = std::move(payload);
         c.calls->reply(from, token, std::move(done));
     };
-    if (!c.reads) {
-        fill(static_cast<Step&>(*m.payload), store_view(*c.store), c.store->keys());
-        return reply(std::move(m.payload));
-    }
     auto payload = std::make_shared<std::unique_ptr<MessagePayload>>(std::move(m.payload));
-    const bool queued = c.reads->read(
+    const bool queued = read_then(
+        c.reads.get(),
         [payload, fill, view = store_view(*c.store), keys = c.store->keys_snapshot()] {
             fill(static_cast<Step&>(**payload), view, *keys);
             return true;

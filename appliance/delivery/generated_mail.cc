@@ -48,8 +48,7 @@ void queue_generated_mail(ShardStore& store, const Directory& directory, ShardRe
         if (to_mailbox) local.accept(std::move(envelope), std::move(mail->body), std::move(queued));
         else outbound.accept(std::move(envelope), std::move(mail->body), std::move(queued));
     };
-    if (reads == nullptr) return queue(look_up());
-    if (!reads->read(look_up, queue)) done(AcceptOutcome::failed, {}, false);
+    if (!read_then(reads, look_up, queue)) done(AcceptOutcome::failed, {}, false);
 }
 
 }  // namespace vmx

@@ -17,8 +17,8 @@ MarkerCleanup::MarkerCleanup(ShardStore& store, MarkerCleanupOptions options, Sh
 // One page of a segment's markers: the dead ones go to the lane, the walk goes on once that is durable.
 void MarkerCleanup::step(std::uint32_t segment, const std::optional<store::DeliveryMarker>& from,
                          const Walk::StepDone& done) {
-    if (reads_ == nullptr) return remove(segment, find_dead_markers(store_view(store_), segment, from, options_.sweep_max), done);
-    const bool queued = reads_->read(
+    const bool queued = read_then(
+        reads_,
         [view = store_view(store_), segment, from, max = options_.sweep_max] {
             return find_dead_markers(view, segment, from, max);
         },

@@ -45,10 +45,8 @@ Result<TrashPurge::Page> TrashPurge::read_page(const Directory& directory, const
 }
 
 void TrashPurge::step(std::uint32_t segment, const std::optional<std::uint64_t>& from, const Walk::StepDone& done) {
-    if (reads_ == nullptr)
-        return purge(segment, read_page(directory_, store_view(store_), store_.keys(), segment, from.value_or(0),
-                                        options_.mailboxes_per_step), done);
-    const bool queued = reads_->read(
+    const bool queued = read_then(
+        reads_,
         [&directory = directory_, view = store_view(store_), keys = store_.keys_snapshot(), segment,
          first = from.value_or(0), max = options_.mailboxes_per_step] {
             return read_page(directory, view, *keys, segment, first, max);

@@ -105,4 +105,15 @@ private:
     StoreReaders& readers_;
 };
 
+// read() where this shard's reads belong, then answer(value) on this shard: at once without readers
+// (a store of one box), else through them. false when the readers are saturated (neither ran).
+template <class ReadFn, class AnswerFn>
+bool read_then(ShardReads* reads, ReadFn read_fn, AnswerFn answer_fn) {
+    if (reads == nullptr) {
+        answer_fn(read_fn());
+        return true;
+    }
+    return reads->read(std::move(read_fn), std::move(answer_fn));
+}
+
 }  // namespace vmx

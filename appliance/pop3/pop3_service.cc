@@ -260,8 +260,8 @@ private:
 
     // The listing at authentication (RFC 1939: the maildrop as it was when the session began).
     void list_maildrop(net::Stream& stream) {
-        if (parts_.reads == nullptr) return listed(stream, list_mailbox(*parts_.store, box_));
-        const bool queued = parts_.reads->read(
+        const bool queued = read_then(
+            parts_.reads,
             [view = store_view(*parts_.store), keys = parts_.store->keys_snapshot(), box = box_] {
                 return list_mailbox(view, *keys, box);
             },
@@ -288,8 +288,8 @@ private:
     // ---- RETR / TOP ---------------------------------------------------------------------------
 
     void begin_body(net::Stream& stream, const pop3::BodyRequest& request) {
-        if (parts_.reads == nullptr) return opened(stream, BodyPump::open(*parts_.store, box_, request.message_id));
-        const bool queued = parts_.reads->read(
+        const bool queued = read_then(
+            parts_.reads,
             [view = store_view(*parts_.store), keys = parts_.store->keys_snapshot(), box = box_, id = request.message_id] {
                 return BodyPump::open(view, *keys, box, id);
             },

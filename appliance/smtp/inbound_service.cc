@@ -105,18 +105,18 @@ private:
         if (!settings_.refuse_unauthenticated_local || verdict.dmarc.result == DmarcResult::pass ||
             verdict.from_domains.empty())
             return decided(stream, std::move(message), *body, verdict, std::nullopt);
-        auto decide = [source = recipient_source(directory_, *parts_.store), dmarc = verdict.dmarc.result,
-                       domains = verdict.from_domains] { return own_domain_refusal(source, dmarc, domains); };
-        if (parts_.reads == nullptr) return decided(stream, std::move(message), *body, verdict, decide());
-        // A shared store: the directory is read off the shard; the message waits with its verdict.
+        // The directory look-up (off the shard on a shared store); the message waits with its verdict.
         struct Waiting {
             smtp::Envelope message;
             std::shared_ptr<const std::string> body;
             CheckVerdict verdict;
         };
         auto waiting = std::make_shared<Waiting>(Waiting{std::move(message), std::move(body), std::move(verdict)});
-        const bool queued = parts_.reads->read(
-            decide, if_alive(alive(), [this, s = &stream, waiting](std::optional<smtp::StoreOutcome> refusal) {
+        const bool queued = read_then(
+            parts_.reads,
+            [source = recipient_source(directory_, *parts_.store), dmarc = waiting->verdict.dmarc.result,
+             domains = waiting->verdict.from_domains] { return own_domain_refusal(source, dmarc, domains); },
+            if_alive(alive(), [this, s = &stream, waiting](std::optional<smtp::StoreOutcome> refusal) {
                 decided(*s, std::move(waiting->message), *waiting->body, waiting->verdict, refusal);
             }));
         if (!queued) stored(stream, smtp::StoreOutcome::checks_busy);
